@@ -1,0 +1,89 @@
+/**
+ * Builds the HTTP app from injected dependencies. No I/O happens here, so tests build
+ * apps on a temporary database and talk to them with `app.request()`.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import type { Config } from './config.ts';
+import { GatewayError, describeZodError } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import type { Store } from './store/database.ts';
+import { caliperRoutes } from './ingest/caliper-routes.ts';
+import type { IngestKeys } from './ingest/api-keys.ts';
+import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  ingestKeys: IngestKeys;
+  readiness: Readiness;
+  /** Called after an envelope's events are committed, to wake the pipeline. */
+  onEventsStored?: () => void;
+  /** Milliseconds since the epoch; injected so tests control time. */
+  now?: () => number;
+  /** Extra routers mounted by later stages (admin, etc.), keyed by base path. */
+  routes?: Array<{ path: string; router: Hono<AppEnv> }>;
+}
+
+export type AppEnv = {
+  Variables: {
+    /** Events in the request, for the request log line. */
+    eventCount?: number;
+    /** The route pattern, for metrics labels (keeps label cardinality bounded). */
+    route?: string;
+  };
+};
+
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const { log, metrics } = deps;
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.get('route') ?? (c.res.status === 404 ? 'unmatched' : c.req.routePath);
+    metrics.httpRequests.inc({ route, status: String(c.res.status) });
+    const line = {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      events: c.get('eventCount'),
+    };
+    // Probes and scrapes arrive every few seconds; they only matter when debugging.
+    if (PROBE_PATHS.has(c.req.path)) log.debug(line, 'request');
+    else if (c.res.status >= 500) log.error(line, 'request');
+    else log.info(line, 'request');
+  });
+
+  app.route('/', caliperRoutes(deps));
+  app.route('/', opsRoutes(deps));
+  for (const { path, router } of deps.routes ?? []) app.route(path, router);
+
+  app.notFound((c) =>
+    c.json({ error: { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof GatewayError) {
+      if (err.status >= 500) log.error({ err: err.cause ?? err, code: err.code }, err.message);
+      return c.json(err.toJSON(), err.status, err.headers);
+    }
+    if (err instanceof z.ZodError) {
+      return c.json({ error: { code: 'invalid-request', message: describeZodError(err) } }, 400);
+    }
+    if (err instanceof HTTPException) {
+      return c.json({ error: { code: `http-${err.status}`, message: err.message || 'request failed' } }, err.status);
+    }
+    log.error({ err }, 'unhandled error');
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,34 @@
+/**
+ * The `caliper-gateway` command line. This is the only module that receives
+ * `process.env`; each command parses what it needs into a typed `Config`.
+ */
+import { serveCommand } from './cli/serve.ts';
+
+export type Env = Record<string, string | undefined>;
+
+/** A command returns its exit code. */
+export type Command = (args: string[], env: Env) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  serve: { run: serveCommand, summary: 'serve the gateway (what npm start runs)' },
+};
+
+export async function main(argv: string[], env: Env): Promise<number> {
+  const [name = 'serve', ...args] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`caliper-gateway: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(args, env);
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`);
+  return `Usage: caliper-gateway <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,206 @@
+/**
+ * The gateway's configuration: parsed once from the environment into a typed object.
+ * Only the entry point passes `process.env` in; everything else receives a `Config`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export const ROSTER_STRATEGIES = ['sourcedId', 'identifier', 'username', 'email'] as const;
+export type RosterStrategy = (typeof ROSTER_STRATEGIES)[number];
+
+export const DEFAULT_SCOPES = [
+  'https://purl.imsglobal.org/spec/caliper/v1p2/scope/events.write',
+  'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly',
+];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
+
+const seconds = (fallback: number, min = 0) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(min, `must be at least ${min}`)
+      .default(fallback),
+  );
+
+const positiveInt = (fallback: number, max: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const commaList = (value: unknown) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    : value;
+
+export const EnvSchema = z.object({
+  PORT: positiveInt(8080, 65535),
+  HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
+  DB_PATH: z.preprocess(blankToUndefined, z.string().default('./data/gateway.db')),
+  MAPPINGS_DIR: z.preprocess(blankToUndefined, z.string().default('./mappings')),
+  INGEST_API_KEYS: z.preprocess(
+    (value) => {
+      const list = commaList(blankToUndefined(value));
+      return Array.isArray(list) && list.length === 0 ? undefined : list;
+    },
+    z.array(z.string().min(8, 'each key must be at least 8 characters')).optional(),
+  ),
+  ADMIN_TOKEN: z.preprocess(
+    blankToUndefined,
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  TIMEBACK_BASE_URL: z.preprocess(
+    blankToUndefined,
+    httpUrl.default('https://platform.timeback.com').transform((url) => url.replace(/\/+$/, '')),
+  ),
+  TIMEBACK_TOKEN_URL: z.preprocess(blankToUndefined, httpUrl.optional()),
+  TIMEBACK_CLIENT_ID: optionalString,
+  TIMEBACK_CLIENT_SECRET: optionalString,
+  TIMEBACK_APP_ID: z.preprocess(
+    blankToUndefined,
+    z
+      .uuid('must be the app UUID from TimeBack (not the OAuth client id)')
+      .transform((id) => id.toLowerCase())
+      .optional(),
+  ),
+  TIMEBACK_SCOPES: z.preprocess(
+    (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value),
+    z.array(z.string()).default(DEFAULT_SCOPES),
+  ),
+  ROSTER_MATCH: z.preprocess(
+    commaList,
+    z
+      .array(z.enum(ROSTER_STRATEGIES, { error: `must be among ${ROSTER_STRATEGIES.join(', ')}` }))
+      .min(1, 'name at least one strategy')
+      .default(['sourcedId', 'identifier', 'email']),
+  ),
+  ROSTER_CACHE_TTL: seconds(86_400),
+  ROSTER_NEGATIVE_TTL: seconds(3_600),
+  DELIVERY_CONCURRENCY: positiveInt(16, 1024),
+  DELIVERY_MAX_AGE: seconds(604_800, 1),
+  DELIVERY_TIMEOUT: seconds(10, 1),
+  DELIVERED_RETENTION: seconds(604_800),
+  MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
+  SHUTDOWN_TIMEOUT: seconds(10, 1),
+  LOG_LEVEL: z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+    z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dbPath: string;
+  mappingsDir: string;
+  /** The admin-edited externalId → platform id file, inside `mappingsDir`. */
+  overridesFile: string;
+  /** Undefined means "use the key generated and stored on first start". */
+  ingestApiKeys: string[] | undefined;
+  adminToken: string | undefined;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  timeback: {
+    baseUrl: string;
+    tokenUrl: string;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    appId: string | undefined;
+    scopes: string[];
+  };
+  roster: {
+    match: RosterStrategy[];
+    cacheTtlMs: number;
+    negativeTtlMs: number;
+  };
+  delivery: {
+    concurrency: number;
+    maxAgeMs: number;
+    timeoutMs: number;
+    retentionMs: number;
+  };
+}
+
+export const OVERRIDES_FILE_NAME = 'user-overrides.yaml';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws one ConfigError that lists every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = EnvSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      return `${name}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  const mappingsDir = path.resolve(e.MAPPINGS_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dbPath: e.DB_PATH === ':memory:' ? e.DB_PATH : path.resolve(e.DB_PATH),
+    mappingsDir,
+    overridesFile: path.join(mappingsDir, OVERRIDES_FILE_NAME),
+    ingestApiKeys: e.INGEST_API_KEYS,
+    adminToken: e.ADMIN_TOKEN,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    logLevel: e.LOG_LEVEL,
+    timeback: {
+      baseUrl: e.TIMEBACK_BASE_URL,
+      tokenUrl: e.TIMEBACK_TOKEN_URL ?? `${e.TIMEBACK_BASE_URL}/auth/1.0/token`,
+      clientId: e.TIMEBACK_CLIENT_ID,
+      clientSecret: e.TIMEBACK_CLIENT_SECRET,
+      appId: e.TIMEBACK_APP_ID,
+      scopes: e.TIMEBACK_SCOPES,
+    },
+    roster: {
+      match: e.ROSTER_MATCH,
+      cacheTtlMs: e.ROSTER_CACHE_TTL * 1000,
+      negativeTtlMs: e.ROSTER_NEGATIVE_TTL * 1000,
+    },
+    delivery: {
+      concurrency: e.DELIVERY_CONCURRENCY,
+      maxAgeMs: e.DELIVERY_MAX_AGE * 1000,
+      timeoutMs: e.DELIVERY_TIMEOUT * 1000,
+      retentionMs: e.DELIVERED_RETENTION * 1000,
+    },
+  };
+}
+
+/** What is still missing before events can be delivered; empty when delivery can start. */
+export function missingDeliverySettings(config: Config): string[] {
+  const missing: string[] = [];
+  if (!config.timeback.clientId) missing.push('TIMEBACK_CLIENT_ID');
+  if (!config.timeback.clientSecret) missing.push('TIMEBACK_CLIENT_SECRET');
+  if (!config.timeback.appId) missing.push('TIMEBACK_APP_ID');
+  return missing;
+}

@@ -1,0 +1,31 @@
+/**
+ * Liveness, readiness and metrics: what a load balancer and Prometheus poll.
+ */
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from '../app.ts';
+
+export interface ReadinessReport {
+  ready: boolean;
+  /** Why the gateway is not ready, in words an operator can act on. */
+  reasons: string[];
+}
+
+export type Readiness = () => Promise<ReadinessReport>;
+
+export function opsRoutes(deps: Pick<AppDeps, 'readiness' | 'metrics'>) {
+  const router = new Hono<AppEnv>();
+
+  router.get('/healthz', (c) => c.json({ ok: true }));
+
+  router.get('/readyz', async (c) => {
+    const report = await deps.readiness();
+    return c.json(report, report.ready ? 200 : 503);
+  });
+
+  router.get('/metrics', async (c) => {
+    const body = await deps.metrics.render();
+    return c.text(body, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+
+  return router;
+}

@@ -1,0 +1,126 @@
+/**
+ * Starts the gateway: opens the store, wires the pipeline stages
+ * (ingest → store → resolve identity → map → deliver), serves HTTP, and shuts all of it
+ * down in order. `createApp` (app.ts) stays free of I/O; this file owns the lifecycle.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { createApp, type AppEnv } from './app.ts';
+import { missingDeliverySettings, type Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { isStoreUsable, openStore, type Store } from './store/database.ts';
+import { resolveIngestKeys } from './ingest/api-keys.ts';
+import type { ReadinessReport } from './ops/ops-routes.ts';
+
+export interface Gateway {
+  app: Hono<AppEnv>;
+  store: Store;
+  /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Stops accepting, lets in-flight work finish (bounded by SHUTDOWN_TIMEOUT), closes the store. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  log?: Logger;
+  /** Receives an ingest key generated on first start; prints it to stderr by default. */
+  announceKey?: (key: string) => void;
+  now?: () => number;
+}
+
+/** Something with a lifetime inside the gateway (a worker, a file watcher), stopped in reverse order. */
+interface Stoppable {
+  name: string;
+  stop(deadline: number): Promise<void> | void;
+}
+
+export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const now = options.now ?? Date.now;
+  const metrics = createMetrics({ defaultMetrics: true });
+  const store = openStore(config.dbPath);
+  const stoppables: Stoppable[] = [];
+  let shuttingDown = false;
+
+  const ingestKeys = resolveIngestKeys(config.ingestApiKeys, store, options.announceKey ?? printGeneratedKey, now);
+
+  const missing = missingDeliverySettings(config);
+  if (missing.length > 0) {
+    log.warn(
+      { missing },
+      `Delivery to TimeBack waits for ${missing.join(', ')}; events are accepted and kept until then`,
+    );
+  }
+
+  const readiness = async (): Promise<ReadinessReport> => {
+    const reasons: string[] = [];
+    if (shuttingDown) reasons.push('shutting down');
+    if (!isStoreUsable(store)) reasons.push(`database ${config.dbPath} is not usable`);
+    if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
+    return { ready: reasons.length === 0, reasons };
+  };
+
+  const app = createApp({ config, store, log, metrics, ingestKeys, readiness, now });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+  // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
+  // timeout is kept, but idle keep-alive sockets should not hold shutdown open.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url, db: config.dbPath, keys: ingestKeys.source }, 'caliper-gateway listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      const deadline = now() + config.shutdownTimeoutMs;
+      log.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+
+      // Stop accepting; let in-flight requests finish, then drop idle keep-alive sockets.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const forced = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - now()));
+      await serverClosed;
+      clearTimeout(forced);
+
+      for (const part of [...stoppables].reverse()) {
+        try {
+          await part.stop(deadline);
+        } catch (err) {
+          log.error({ err, part: part.name }, 'error while stopping');
+        }
+      }
+      store.close();
+      log.info('stopped');
+    })();
+    return closing;
+  };
+
+  return { app, store, url, close };
+}
+
+function printGeneratedKey(key: string) {
+  // Printed once, on stderr and outside the JSON log stream: only a digest is stored.
+  process.stderr.write(
+    [
+      '',
+      '  No INGEST_API_KEYS set, so caliper-gateway generated this ingest API key:',
+      '',
+      `      ${key}`,
+      '',
+      "  Paste it into Learn's Caliper Event Store settings (API Key). It is shown only",
+      '  this once; set INGEST_API_KEYS to choose your own keys instead.',
+      '',
+      '',
+    ].join('\n'),
+  );
+}

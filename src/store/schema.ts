@@ -1,0 +1,106 @@
+/**
+ * The gateway's tables. One row per accepted event carries it through every stage
+ * (the outbox pattern): its raw input, its current fate, and what delivery last heard.
+ * Times are epoch milliseconds (integers compare and index cheaply).
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const FATES = ['pending', 'delivered', 'skipped', 'rejected', 'dead'] as const;
+export type Fate = (typeof FATES)[number];
+
+/** While an event is pending, the step it waits for. */
+export const STAGES = ['translate', 'deliver'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** One row per accepted POST /caliper, for audit: who sent what, when. */
+export const envelopes = sqliteTable('envelopes', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  sensor: text('sensor').notNull(),
+  sendTime: text('send_time').notNull(),
+  receivedAt: integer('received_at').notNull(),
+  eventCount: integer('event_count').notNull(),
+  storedCount: integer('stored_count').notNull(),
+  rejectedCount: integer('rejected_count').notNull(),
+  duplicateCount: integer('duplicate_count').notNull(),
+  bytes: integer('bytes').notNull(),
+});
+
+export const events = sqliteTable(
+  'events',
+  {
+    // AUTOINCREMENT so a pruned event's number is never reused for another event.
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    envelopeId: integer('envelope_id')
+      .notNull()
+      .references(() => envelopes.id),
+    sensor: text('sensor').notNull(),
+    /** The event id as Learn sent it (often a bare UUID); null when the event had none. */
+    sourceId: text('source_id'),
+    type: text('type'),
+    action: text('action'),
+    eventTime: text('event_time'),
+    receivedAt: integer('received_at').notNull(),
+    /** The event's JSON as received: translation and replays always start from here. */
+    raw: text('raw').notNull(),
+
+    fate: text('fate', { enum: FATES }).notNull(),
+    stage: text('stage', { enum: STAGES }),
+    /** Machine-readable why for skipped/rejected/dead (e.g. `no-rule`, `http-400`). */
+    reason: text('reason'),
+    /** Human-readable detail: validation message, rule's skip reason, or last error. */
+    detail: text('detail'),
+
+    /** The mapping rule that matched (`file#rule-id`). */
+    rule: text('rule'),
+    /** The student's Learn id (batch_uid) the rule found, and what TimeBack calls them. */
+    studentId: text('student_id'),
+    platformId: text('platform_id'),
+    /** The Caliper 1.2 event we POST, and its id. */
+    output: text('output'),
+    outputId: text('output_id'),
+
+    /** Attempts at the current stage (identity lookups while translating, POSTs while delivering). */
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at'),
+    lastAttemptAt: integer('last_attempt_at'),
+    lastStatus: integer('last_status'),
+    lastResponse: text('last_response'),
+    deliveredAt: integer('delivered_at'),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    // A resend of the same event (same sensor, same id) is stored once.
+    uniqueIndex('events_sensor_source_id').on(t.sensor, t.sourceId),
+    // The workers' queue: only pending rows are indexed, so the index stays small.
+    index('events_pending_due')
+      .on(t.stage, t.nextAttemptAt)
+      .where(sql`${t.fate} = 'pending'`),
+    index('events_fate_reason').on(t.fate, t.reason),
+    index('events_delivered_at')
+      .on(t.deliveredAt)
+      .where(sql`${t.fate} = 'delivered'`),
+  ],
+);
+
+/** Learn externalId (batch_uid) → TimeBack platform id, or a remembered "not found". */
+export const rosterCache = sqliteTable('roster_cache', {
+  externalId: text('external_id').primaryKey(),
+  /** Null when the roster had no such user (or more than one). */
+  platformId: text('platform_id'),
+  outcome: text('outcome', { enum: ['found', 'not-found', 'ambiguous'] }).notNull(),
+  strategy: text('strategy'),
+  learnedAt: integer('learned_at').notNull(),
+});
+
+/** Small facts the gateway keeps about itself (e.g. the hash of a generated ingest key). */
+export const meta = sqliteTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export type EventRow = typeof events.$inferSelect;
+export type NewEventRow = typeof events.$inferInsert;
+export type EnvelopeRow = typeof envelopes.$inferSelect;
+export type RosterCacheRow = typeof rosterCache.$inferSelect;
