@@ -56,6 +56,7 @@ export const EnvSchema = z.object({
   HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
   DB_PATH: z.preprocess(blankToUndefined, z.string().default('./data/gateway.db')),
   MAPPINGS_DIR: z.preprocess(blankToUndefined, z.string().default('./mappings')),
+  FIXTURES_DIR: z.preprocess(blankToUndefined, z.string().default('./fixtures')),
   INGEST_API_KEYS: z.preprocess(
     (value) => {
       const list = commaList(blankToUndefined(value));
@@ -113,6 +114,8 @@ export interface Config {
   host: string;
   dbPath: string;
   mappingsDir: string;
+  /** Mapping regression fixtures; a rule change goes live only if every fixture here passes. */
+  fixturesDir: string;
   /** The admin-edited externalId → platform id file, inside `mappingsDir`. */
   overridesFile: string;
   /** Undefined means "use the key generated and stored on first start". */
@@ -168,6 +171,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     dbPath: e.DB_PATH === ':memory:' ? e.DB_PATH : path.resolve(e.DB_PATH),
     mappingsDir,
+    fixturesDir: path.resolve(e.FIXTURES_DIR),
     overridesFile: path.join(mappingsDir, OVERRIDES_FILE_NAME),
     ingestApiKeys: e.INGEST_API_KEYS,
     adminToken: e.ADMIN_TOKEN,

@@ -1,0 +1,31 @@
+/**
+ * Who is this student in TimeBack? The contract between the mapping stage (which knows
+ * where the student's Learn id is) and whatever answers it: the cached roster resolver in
+ * production, a static users file in `translate --users` and in the fixtures.
+ */
+
+export type IdentityAnswer =
+  /** `platformId` is the TimeBack user's sourcedId, a lowercase UUID. */
+  | { status: 'found'; platformId: string }
+  /** The roster has no such user, or more than one (`detail` says which). Retrying will not help. */
+  | { status: 'not-found'; detail: string }
+  /** The roster could not answer (unreachable, 5xx, 429, no credentials). Retry later. */
+  | { status: 'unavailable'; detail: string; retryAfterMs?: number };
+
+export interface IdentityResolver {
+  /** `externalId` is Learn's `bb:user.externalId` (the user's batch_uid), trimmed. */
+  resolve(externalId: string): Promise<IdentityAnswer>;
+}
+
+/** A fixed `{ externalId: platformId }` table that stands in for the whole roster. */
+export function staticIdentity(users: Readonly<Record<string, string>>): IdentityResolver {
+  const table = new Map(Object.entries(users));
+  return {
+    async resolve(externalId) {
+      const platformId = table.get(externalId);
+      return platformId === undefined
+        ? { status: 'not-found', detail: `${externalId} is not in the users file` }
+        : { status: 'found', platformId: platformId.toLowerCase() };
+    },
+  };
+}

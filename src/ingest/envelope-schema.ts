@@ -1,0 +1,95 @@
+/**
+ * What Learn really sends, and what we require of it.
+ *
+ * The envelope is checked as a whole: a bad envelope is refused (400, or 422 for another
+ * Caliper version) and nothing of it is stored. Events are checked one by one: a malformed
+ * event inside a good envelope is stored as `rejected` with the message, the rest go on.
+ * Learn deviates from Caliper 1.1 in ways we accept on purpose (see docs in README):
+ * bare-UUID `sensor` and event ids, full-IRI Blackboard types, string or array `@context`.
+ */
+import { z } from 'zod';
+import { describeZodError } from '../errors.ts';
+
+export const CALIPER_1_1 = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
+export const MAX_EVENTS_PER_ENVELOPE = 5_000;
+
+// ISO 8601 date-time with a zone, as Caliper requires; Learn sends `…T12:59:47.248Z`.
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+export const isoDateTime = z
+  .string({ error: 'expected an ISO 8601 date-time string' })
+  .refine((value) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)), {
+    error: 'expected an ISO 8601 date-time with a time zone, like 2024-05-01T12:00:00.000Z',
+  });
+
+const nonEmpty = (what: string) =>
+  z.string({ error: `expected ${what} as a string` }).trim().min(1, `${what} is empty`);
+
+export const EnvelopeSchema = z.looseObject({
+  sensor: nonEmpty('the sensor id'),
+  sendTime: isoDateTime,
+  dataVersion: z.string({ error: 'expected the Caliper version IRI as a string' }),
+  data: z
+    .array(z.unknown(), { error: 'expected a list of events' })
+    .min(1, 'the envelope holds no events')
+    .max(MAX_EVENTS_PER_ENVELOPE, `an envelope holds at most ${MAX_EVENTS_PER_ENVELOPE} events`),
+});
+
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** True for the Caliper 1.1 version IRI (a trailing slash is tolerated). */
+export function isCaliper11(dataVersion: string): boolean {
+  return dataVersion.replace(/\/+$/, '') === CALIPER_1_1;
+}
+
+const entityOrIri = (what: string) =>
+  z.union(
+    [
+      nonEmpty(what),
+      z.looseObject({ id: z.string().optional(), type: z.string().optional() }),
+    ],
+    { error: `expected ${what} as an IRI or an object` },
+  );
+
+/** The minimum an event needs before any later stage can work with it. */
+export const EventSchema = z.looseObject({
+  id: nonEmpty('the event id'),
+  type: nonEmpty('the event type'),
+  actor: entityOrIri('the actor'),
+  action: nonEmpty('the action'),
+  eventTime: isoDateTime,
+});
+
+export type InboundEvent = z.infer<typeof EventSchema> & Record<string, unknown>;
+
+export type EventCheck =
+  | { ok: true; event: InboundEvent }
+  | { ok: false; message: string; event: unknown };
+
+/** Checks one element of `data`; `index` makes the message point into the envelope. */
+export function checkEvent(value: unknown, index: number): EventCheck {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, message: `data[${index}]: expected an event object`, event: value };
+  }
+  const result = EventSchema.safeParse(value);
+  if (!result.success) {
+    return { ok: false, message: describeZodError(result.error, ['data', index]), event: value };
+  }
+  // Keep the caller's object: only the fields above were checked, nothing was coerced.
+  return { ok: true, event: value as InboundEvent };
+}
+
+/** The id, type, action and eventTime of an event, where present, for indexing a stored row. */
+export function eventSummary(value: unknown): {
+  sourceId: string | null;
+  type: string | null;
+  action: string | null;
+  eventTime: string | null;
+} {
+  const record = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  const text = (key: string) => {
+    const field = record[key];
+    return typeof field === 'string' && field.trim() !== '' ? field.trim() : null;
+  };
+  return { sourceId: text('id'), type: text('type'), action: text('action'), eventTime: text('eventTime') };
+}

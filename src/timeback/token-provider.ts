@@ -1,0 +1,28 @@
+/**
+ * OAuth client-credentials access tokens for TimeBack, shared by the roster lookups and
+ * delivery. (Contract only; the implementation lands with the roster resolver.)
+ */
+
+export interface TokenProvider {
+  /** False while TIMEBACK_CLIENT_ID / TIMEBACK_CLIENT_SECRET are unset. */
+  readonly configured: boolean;
+  /**
+   * A token valid for a while yet. Reuses the current one until shortly before it expires;
+   * concurrent callers share one refresh. Rejects with a TokenError when none can be had.
+   */
+  getToken(): Promise<string>;
+  /** Forgets `token` after TimeBack answered 401 with it, so the next getToken() fetches anew. */
+  invalidate(token: string): void;
+}
+
+export class TokenError extends Error {
+  constructor(
+    message: string,
+    /** True for outages (network, 5xx, 429): retry later. False for bad credentials. */
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TokenError';
+  }
+}
