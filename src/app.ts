@@ -12,6 +12,7 @@ import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
+import { adminAuth } from './ops/admin-auth.ts';
 import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 
 export interface AppDeps {
@@ -25,8 +26,8 @@ export interface AppDeps {
   onEventsStored?: () => void;
   /** Milliseconds since the epoch; injected so tests control time. */
   now?: () => number;
-  /** Extra routers mounted by later stages (admin, etc.), keyed by base path. */
-  routes?: Array<{ path: string; router: Hono<AppEnv> }>;
+  /** Admin routers from the stages that own the data, mounted under `/admin` behind ADMIN_TOKEN. */
+  admin?: Array<{ path: string; router: Hono<AppEnv> }>;
 }
 
 export type AppEnv = {
@@ -64,7 +65,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', caliperRoutes(deps));
   app.route('/', opsRoutes(deps));
-  for (const { path, router } of deps.routes ?? []) app.route(path, router);
+  app.use('/admin/*', adminAuth(deps.config.adminToken));
+  for (const { path, router } of deps.admin ?? []) app.route(`/admin${path}`, router);
 
   app.notFound((c) =>
     c.json({ error: { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404),

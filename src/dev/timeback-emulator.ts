@@ -1,0 +1,317 @@
+/**
+ * A stand-in for TimeBack on loopback: the OAuth token endpoint, the roster API and the
+ * events endpoint, with seeded users, recorded requests, and faults you can switch on.
+ * The tests, `npm run bench` and `npm run demo` all talk to this instead of the real thing.
+ *
+ * Plain node:http on purpose: it must never be the bottleneck the benchmarks measure.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface EmulatedUser {
+  sourcedId: string;
+  identifier?: string;
+  username?: string;
+  email?: string;
+  givenName?: string;
+  familyName?: string;
+  status?: string;
+}
+
+export type EmulatedRoute = 'token' | 'roster' | 'events';
+
+/** A fault applies to matching requests until `times` runs out (or forever). */
+export interface Fault {
+  route: EmulatedRoute;
+  /** Answer with this status (and `body`) instead of the normal answer. */
+  status?: number;
+  body?: unknown;
+  /** Seconds, sent as a Retry-After header. */
+  retryAfter?: number;
+  /** Never answer (the client must time out). */
+  hang?: boolean;
+  /** Close the socket without answering. */
+  reset?: boolean;
+  /** Fraction of matching requests affected, 0..1 (default 1). */
+  probability?: number;
+  /** How many requests to affect; unlimited when unset. */
+  times?: number;
+}
+
+export interface EmulatorOptions {
+  port?: number;
+  clientId?: string;
+  clientSecret?: string;
+  users?: EmulatedUser[];
+  /** Lifetime of issued tokens, in seconds (default 3600). */
+  tokenTtlSeconds?: number;
+  /** Issue tokens as unsigned JWTs carrying `exp` (default false: opaque tokens). */
+  jwtTokens?: boolean;
+  /** Added to every answer, in milliseconds. */
+  latencyMs?: number;
+  /** `users` (TimeBack's documented `{ users, total }`) or `pagination` (`{ users, pagination: {…} }`). */
+  listShape?: 'users' | 'pagination';
+  /** Keep the bodies of received events (default true; benchmarks turn it off). */
+  recordEvents?: boolean;
+}
+
+export interface RecordedRequest {
+  route: EmulatedRoute | 'other';
+  method: string;
+  url: string;
+  status: number;
+  at: number;
+}
+
+export interface TimebackEmulator {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  /** Every event body TimeBack answered 2xx to, in arrival order. */
+  received: unknown[];
+  /** How many event POSTs arrived (any answer). */
+  eventPosts: number;
+  requests: RecordedRequest[];
+  tokensIssued: number;
+  /** Tokens TimeBack accepts; clear it to make every current token expire at once. */
+  validTokens: Set<string>;
+  users: Map<string, EmulatedUser>;
+  latencyMs: number;
+  addFault(fault: Fault): void;
+  clearFaults(): void;
+  /** Count of requests per route since start. */
+  count(route: EmulatedRoute): number;
+  close(): Promise<void>;
+}
+
+export async function startTimebackEmulator(options: EmulatorOptions = {}): Promise<TimebackEmulator> {
+  const clientId = options.clientId ?? 'emulator-client';
+  const clientSecret = options.clientSecret ?? 'emulator-secret';
+  const tokenTtl = options.tokenTtlSeconds ?? 3600;
+  const recordEvents = options.recordEvents ?? true;
+  const faults: Array<Fault & { left: number }> = [];
+  const hanging = new Set<ServerResponse>();
+
+  const emulator: TimebackEmulator = {
+    url: '',
+    clientId,
+    clientSecret,
+    received: [],
+    eventPosts: 0,
+    requests: [],
+    tokensIssued: 0,
+    validTokens: new Set(),
+    users: new Map((options.users ?? []).map((user) => [user.sourcedId, user])),
+    latencyMs: options.latencyMs ?? 0,
+    addFault(fault) {
+      faults.push({ ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
+    },
+    clearFaults() {
+      faults.length = 0;
+      for (const res of hanging) res.destroy();
+      hanging.clear();
+    },
+    count(route) {
+      return emulator.requests.filter((request) => request.route === route).length;
+    },
+    async close() {
+      emulator.clearFaults();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  const pickFault = (route: EmulatedRoute): Fault | undefined => {
+    for (const fault of faults) {
+      if (fault.route !== route || fault.left <= 0) continue;
+      if (fault.probability !== undefined && Math.random() >= fault.probability) continue;
+      fault.left -= 1;
+      return fault;
+    }
+    return undefined;
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const answer = () => handle(req, res, body);
+      if (emulator.latencyMs > 0) setTimeout(answer, emulator.latencyMs);
+      else answer();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+
+  function send(req: IncomingMessage, res: ServerResponse, route: RecordedRequest['route'], status: number, payload?: unknown, headers: Record<string, string> = {}) {
+    emulator.requests.push({ route, method: req.method ?? '', url: req.url ?? '', status, at: Date.now() });
+    const text = payload === undefined ? '' : JSON.stringify(payload);
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(text);
+  }
+
+  function applyFault(req: IncomingMessage, res: ServerResponse, route: EmulatedRoute): boolean {
+    const fault = pickFault(route);
+    if (!fault) return false;
+    if (fault.hang) {
+      emulator.requests.push({ route, method: req.method ?? '', url: req.url ?? '', status: 0, at: Date.now() });
+      hanging.add(res);
+      res.on('close', () => hanging.delete(res));
+      return true;
+    }
+    if (fault.reset) {
+      emulator.requests.push({ route, method: req.method ?? '', url: req.url ?? '', status: 0, at: Date.now() });
+      req.socket.destroy();
+      return true;
+    }
+    const headers: Record<string, string> = {};
+    if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+    send(req, res, route, fault.status ?? 500, fault.body ?? { error: `emulated ${fault.status ?? 500}` }, headers);
+    return true;
+  }
+
+  function bearerOk(req: IncomingMessage): boolean {
+    const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    return match !== null && emulator.validTokens.has(match[1] as string);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: string) {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const path = url.pathname;
+
+    if (req.method === 'POST' && path === '/auth/1.0/token') {
+      if (applyFault(req, res, 'token')) return;
+      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const [id, secret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':') : [];
+      const form = new URLSearchParams(body);
+      if (id !== clientId || secret !== clientSecret) {
+        return send(req, res, 'token', 401, { error: 'invalid_client' });
+      }
+      if (form.get('grant_type') !== 'client_credentials') {
+        return send(req, res, 'token', 400, { error: 'unsupported_grant_type' });
+      }
+      emulator.tokensIssued += 1;
+      const token = options.jwtTokens ? unsignedJwt(tokenTtl) : `tok-${randomUUID()}`;
+      emulator.validTokens.add(token);
+      return send(req, res, 'token', 200, {
+        access_token: token,
+        expires_in: tokenTtl,
+        token_type: 'Bearer',
+        scope: form.get('scope') ?? '',
+      });
+    }
+
+    if (req.method === 'GET' && path.startsWith('/rostering/1.0/users')) {
+      if (applyFault(req, res, 'roster')) return;
+      if (!bearerOk(req)) return send(req, res, 'roster', 401, { error: 'invalid_token' });
+      const rest = path.slice('/rostering/1.0/users'.length);
+      if (rest.startsWith('/') && rest.length > 1) {
+        const user = emulator.users.get(decodeURIComponent(rest.slice(1)));
+        return user
+          ? send(req, res, 'roster', 200, { user: toRecord(user) })
+          : send(req, res, 'roster', 404, { error: 'not found' });
+      }
+      const filter = url.searchParams.get('filter');
+      const predicate = filter === null ? () => true : parseFilter(filter);
+      if (!predicate) return send(req, res, 'roster', 400, { error: `unsupported filter: ${filter}` });
+      const users = [...emulator.users.values()].filter(predicate).map(toRecord);
+      const limit = Number(url.searchParams.get('limit') ?? 10);
+      const page = users.slice(0, limit);
+      return send(
+        req,
+        res,
+        'roster',
+        200,
+        options.listShape === 'pagination'
+          ? { users: page, pagination: { limit, offset: 0, total: users.length, hasMore: users.length > limit } }
+          : { users: page, total: users.length },
+      );
+    }
+
+    if (req.method === 'POST' && (path === '/events/1.0/' || path === '/events/1.0')) {
+      emulator.eventPosts += 1;
+      if (applyFault(req, res, 'events')) return;
+      if (!bearerOk(req)) return send(req, res, 'events', 401, { error: 'invalid_token' });
+      let event: unknown;
+      try {
+        event = JSON.parse(body);
+      } catch {
+        return send(req, res, 'events', 400, { status: 'error', message: 'body is not JSON' });
+      }
+      if (recordEvents) emulator.received.push(event);
+      else emulator.received.length += 1;
+      return send(req, res, 'events', 200, { status: 'success' });
+    }
+
+    send(req, res, 'other', 404, { error: `no route ${req.method} ${path}` });
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  emulator.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return emulator;
+}
+
+function toRecord(user: EmulatedUser) {
+  return {
+    sourcedId: user.sourcedId,
+    status: user.status ?? 'active',
+    identifier: user.identifier ?? '',
+    username: user.username ?? '',
+    email: user.email ?? '',
+    givenName: user.givenName ?? '',
+    familyName: user.familyName ?? '',
+    roles: [{ roleType: 'primary', role: 'student' }],
+  };
+}
+
+/**
+ * OneRoster filters as TimeBack documents them: `field='value'` predicates joined by one
+ * AND or OR (at most two). A quote inside a value is doubled. Parsing OR for real matters:
+ * it is what an unescaped value like `x' OR identifier='y` would abuse.
+ */
+export function parseFilter(filter: string): ((user: EmulatedUser) => boolean) | undefined {
+  const predicates: Array<{ field: string; value: string }> = [];
+  const joins: string[] = [];
+  let rest = filter.trim();
+  while (rest.length > 0) {
+    const head = /^(\w+)\s*=\s*'/.exec(rest);
+    if (!head) return undefined;
+    let i = head[0].length;
+    let value = '';
+    for (;;) {
+      if (i >= rest.length) return undefined;
+      const ch = rest[i] as string;
+      if (ch === "'") {
+        if (rest[i + 1] === "'") {
+          value += "'";
+          i += 2;
+          continue;
+        }
+        i += 1;
+        break;
+      }
+      value += ch;
+      i += 1;
+    }
+    predicates.push({ field: head[1] as string, value });
+    rest = rest.slice(i).trim();
+    if (rest.length === 0) break;
+    const join = /^(AND|OR)\s+/i.exec(rest);
+    if (!join) return undefined;
+    joins.push((join[1] as string).toUpperCase());
+    rest = rest.slice(join[0].length);
+  }
+  if (predicates.length === 0 || predicates.length > 2) return undefined;
+  const test = (user: EmulatedUser, { field, value }: { field: string; value: string }) =>
+    String((user as unknown as Record<string, unknown>)[field] ?? '') === value;
+  return joins[0] === 'OR'
+    ? (user) => predicates.some((p) => test(user, p))
+    : (user) => predicates.every((p) => test(user, p));
+}
+
+function unsignedJwt(ttlSeconds: number): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: 'emulator', iat: now, exp: now + ttlSeconds, jti: randomUUID() })}.`;
+}
