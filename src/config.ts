@@ -82,6 +82,7 @@ export const EnvSchema = z.object({
       .transform((id) => id.toLowerCase())
       .optional(),
   ),
+  TIMEBACK_TOKEN_TIMEOUT: seconds(10, 1),
   TIMEBACK_SCOPES: z.preprocess(
     (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value),
     z.array(z.string()).default(DEFAULT_SCOPES),
@@ -95,6 +96,7 @@ export const EnvSchema = z.object({
   ),
   ROSTER_CACHE_TTL: seconds(86_400),
   ROSTER_NEGATIVE_TTL: seconds(3_600),
+  ROSTER_TIMEOUT: seconds(5, 1),
   DELIVERY_CONCURRENCY: positiveInt(16, 1024),
   DELIVERY_MAX_AGE: seconds(604_800, 1),
   DELIVERY_TIMEOUT: seconds(10, 1),
@@ -131,11 +133,15 @@ export interface Config {
     clientSecret: string | undefined;
     appId: string | undefined;
     scopes: string[];
+    /** Deadline for one token request, connection included. */
+    tokenTimeoutMs: number;
   };
   roster: {
     match: RosterStrategy[];
     cacheTtlMs: number;
     negativeTtlMs: number;
+    /** Deadline for one roster request, connection included. */
+    timeoutMs: number;
   };
   delivery: {
     concurrency: number;
@@ -185,11 +191,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       clientSecret: e.TIMEBACK_CLIENT_SECRET,
       appId: e.TIMEBACK_APP_ID,
       scopes: e.TIMEBACK_SCOPES,
+      tokenTimeoutMs: e.TIMEBACK_TOKEN_TIMEOUT * 1000,
     },
     roster: {
       match: e.ROSTER_MATCH,
       cacheTtlMs: e.ROSTER_CACHE_TTL * 1000,
       negativeTtlMs: e.ROSTER_NEGATIVE_TTL * 1000,
+      timeoutMs: e.ROSTER_TIMEOUT * 1000,
     },
     delivery: {
       concurrency: e.DELIVERY_CONCURRENCY,

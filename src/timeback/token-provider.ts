@@ -16,13 +16,17 @@ export interface TokenProvider {
 }
 
 export class TokenError extends Error {
+  /** How long the token endpoint asked us to wait (its Retry-After), when it said. */
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     message: string,
     /** True for outages (network, 5xx, 429): retry later. False for bad credentials. */
     readonly retryable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
-    super(message, options);
+    super(message, { cause: options?.cause });
     this.name = 'TokenError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }

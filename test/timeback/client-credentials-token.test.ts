@@ -1,0 +1,236 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
+import { TokenError } from '../../src/timeback/token-provider.ts';
+import { captureLog, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
+import { metricValue } from '../helpers/metric-value.ts';
+
+const SECRET = 'emulator-secret-0f9e8d7c';
+
+let temp: TempDir;
+let emulator: TimebackEmulator;
+let jwtEmulator: TimebackEmulator;
+const open: ClientCredentialsTokenProvider[] = [];
+
+beforeAll(async () => {
+  temp = makeTempDir('token');
+  emulator = await startTimebackEmulator({ clientSecret: SECRET, tokenTtlSeconds: 3600 });
+  jwtEmulator = await startTimebackEmulator({ clientSecret: SECRET, jwtTokens: true, tokenTtlSeconds: 120 });
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((provider) => provider.close()));
+  for (const server of [emulator, jwtEmulator]) {
+    server.clearFaults();
+    server.latencyMs = 0;
+  }
+});
+
+afterAll(async () => {
+  await emulator.close();
+  await jwtEmulator.close();
+  temp.remove();
+});
+
+function provider(
+  server: TimebackEmulator,
+  clock: ManualClock = manualClock(),
+  credentials: { clientId?: string | undefined; clientSecret?: string | undefined } = {},
+) {
+  const config = testConfig({
+    dir: temp.dir,
+    timebackUrl: server.url,
+    clientId: 'clientId' in credentials ? credentials.clientId : server.clientId,
+    clientSecret: 'clientSecret' in credentials ? credentials.clientSecret : server.clientSecret,
+    timeoutMs: 250,
+  });
+  const captured = captureLog();
+  const metrics = createMetrics();
+  const tokens = createTokenProvider({ config, log: captured.log, metrics, now: clock.now });
+  open.push(tokens);
+  return { tokens, captured, metrics, clock };
+}
+
+async function tokenFailure(promise: Promise<unknown>): Promise<TokenError> {
+  const err = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(err).toBeInstanceOf(TokenError);
+  return err as TokenError;
+}
+
+describe('client-credentials token provider', () => {
+  it('Should fetch one token with Basic client auth and reuse it', async () => {
+    const before = emulator.tokensIssued;
+    const { tokens, metrics } = provider(emulator);
+
+    const first = await tokens.getToken();
+    expect(await tokens.getToken()).toBe(first);
+    expect(await tokens.getToken()).toBe(first);
+
+    expect(emulator.tokensIssued - before).toBe(1);
+    expect(emulator.validTokens.has(first)).toBe(true);
+    expect(await metricValue(metrics.tokenRefreshes, { outcome: 'ok' })).toBe(1);
+  });
+
+  it('Should share one refresh among concurrent callers', async () => {
+    emulator.latencyMs = 40;
+    const before = emulator.tokensIssued;
+    const { tokens } = provider(emulator);
+
+    const all = await Promise.all(Array.from({ length: 100 }, () => tokens.getToken()));
+
+    expect(new Set(all).size).toBe(1);
+    expect(emulator.tokensIssued - before).toBe(1);
+  });
+
+  it('Should refresh shortly before expires_in runs out', async () => {
+    const clock = manualClock(1_000_000);
+    const { tokens } = provider(emulator, clock);
+    const first = await tokens.getToken();
+
+    clock.advance((3600 - 61) * 1000);
+    expect(await tokens.getToken()).toBe(first);
+
+    clock.advance(2_000); // now inside the last minute
+    const second = await tokens.getToken();
+    expect(second).not.toBe(first);
+    expect(await tokens.getToken()).toBe(second);
+  });
+
+  it("Should go by a JWT's own exp rather than expires_in", async () => {
+    // Our clock runs 30 s behind the emulator's: by expires_in (120 s from when we asked)
+    // the token would be refreshed at +108 s; by its exp it lives until +150 s.
+    const clock = manualClock(Date.now() - 30_000);
+    const { tokens } = provider(jwtEmulator, clock);
+    const first = await tokens.getToken();
+    expect(first.split('.')).toHaveLength(3);
+
+    clock.advance(125_000);
+    expect(await tokens.getToken()).toBe(first);
+
+    clock.advance(20_000);
+    const second = await tokens.getToken();
+    expect(second).not.toBe(first);
+  });
+
+  it('Should fetch a new token after invalidate(), and ignore stale invalidations', async () => {
+    const before = emulator.tokensIssued;
+    const { tokens } = provider(emulator);
+    const first = await tokens.getToken();
+
+    emulator.validTokens.clear(); // TimeBack forgets every token, as after a key rotation
+    tokens.invalidate(first);
+    const second = await tokens.getToken();
+    expect(second).not.toBe(first);
+    expect(emulator.validTokens.has(second)).toBe(true);
+
+    // A slower caller reporting its 401 with the old token must not throw the new one away.
+    tokens.invalidate(first);
+    expect(await tokens.getToken()).toBe(second);
+    expect(emulator.tokensIssued - before).toBe(2);
+  });
+
+  it('Should refuse bad credentials with an actionable, secret-free, non-retryable error', async () => {
+    const wrongSecret = 'not-the-secret-7c1d2e3f';
+    const { tokens, captured, metrics } = provider(emulator, manualClock(), { clientSecret: wrongSecret });
+
+    const err = await tokenFailure(tokens.getToken());
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('TIMEBACK_CLIENT_SECRET');
+    expect(err.message).toContain(emulator.clientId);
+    expect(err.message).not.toContain(wrongSecret);
+    expect(captured.text()).toContain('TIMEBACK_CLIENT_SECRET');
+    expect(captured.text()).not.toContain(wrongSecret);
+    expect(await metricValue(metrics.tokenRefreshes, { outcome: 'rejected' })).toBe(1);
+  });
+
+  it('Should not re-send refused credentials for a while', async () => {
+    const clock = manualClock();
+    const { tokens } = provider(emulator, clock, { clientSecret: 'wrong' });
+    await tokenFailure(tokens.getToken());
+    const asked = emulator.count('token');
+
+    await tokenFailure(tokens.getToken());
+    expect(emulator.count('token')).toBe(asked);
+
+    clock.advance(31_000);
+    await tokenFailure(tokens.getToken());
+    expect(emulator.count('token')).toBe(asked + 1);
+  });
+
+  it('Should say which variables are missing when credentials are not set', async () => {
+    const before = emulator.count('token');
+    const { tokens } = provider(emulator, manualClock(), { clientSecret: undefined });
+    expect(tokens.configured).toBe(false);
+
+    const err = await tokenFailure(tokens.getToken());
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('TIMEBACK_CLIENT_SECRET');
+    expect(err.message).not.toContain('TIMEBACK_CLIENT_ID');
+    expect(emulator.count('token')).toBe(before);
+  });
+
+  it('Should report 5xx as retryable and recover on the next call', async () => {
+    const { tokens, metrics } = provider(emulator);
+    emulator.addFault({ route: 'token', status: 503, times: 1 });
+
+    const err = await tokenFailure(tokens.getToken());
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('503');
+    expect(await metricValue(metrics.tokenRefreshes, { outcome: 'unavailable' })).toBe(1);
+
+    expect(emulator.validTokens.has(await tokens.getToken())).toBe(true);
+  });
+
+  it('Should honour Retry-After on 429', async () => {
+    const clock = manualClock();
+    const { tokens } = provider(emulator, clock);
+    emulator.addFault({ route: 'token', status: 429, retryAfter: 5, times: 1 });
+
+    const err = await tokenFailure(tokens.getToken());
+    expect(err.retryable).toBe(true);
+    expect(err.retryAfterMs).toBe(5_000);
+
+    const asked = emulator.count('token');
+    await tokenFailure(tokens.getToken());
+    expect(emulator.count('token')).toBe(asked);
+
+    clock.advance(5_000);
+    expect(emulator.validTokens.has(await tokens.getToken())).toBe(true);
+  });
+
+  it('Should time out a token endpoint that never answers', async () => {
+    const { tokens } = provider(emulator);
+    emulator.addFault({ route: 'token', hang: true, times: 1 });
+
+    const err = await tokenFailure(tokens.getToken());
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('timeout');
+
+    expect(emulator.validTokens.has(await tokens.getToken())).toBe(true);
+  }, 5_000);
+
+  it('Should treat a dropped connection as retryable', async () => {
+    const { tokens } = provider(emulator);
+    emulator.addFault({ route: 'token', reset: true, times: 1 });
+
+    const err = await tokenFailure(tokens.getToken());
+    expect(err.retryable).toBe(true);
+  });
+
+  it('Should never log a token or the secret', async () => {
+    const { tokens, captured, clock } = provider(emulator);
+    const first = await tokens.getToken();
+    emulator.validTokens.clear();
+    tokens.invalidate(first);
+    clock.advance(4000 * 1000);
+    const second = await tokens.getToken();
+
+    const logged = captured.text();
+    expect(logged).toContain('obtained a TimeBack access token');
+    for (const secret of [first, second, SECRET]) expect(logged).not.toContain(secret);
+  });
+});
