@@ -83,13 +83,19 @@ export const events = sqliteTable(
   ],
 );
 
+export const ROSTER_OUTCOMES = ['found', 'not-found', 'ambiguous'] as const;
+export type RosterOutcome = (typeof ROSTER_OUTCOMES)[number];
+
 /** Learn externalId (batch_uid) → TimeBack platform id, or a remembered "not found". */
 export const rosterCache = sqliteTable('roster_cache', {
   externalId: text('external_id').primaryKey(),
   /** Null when the roster had no such user (or more than one). */
   platformId: text('platform_id'),
-  outcome: text('outcome', { enum: ['found', 'not-found', 'ambiguous'] }).notNull(),
+  outcome: text('outcome', { enum: ROSTER_OUTCOMES }).notNull(),
+  /** The ROSTER_MATCH strategy that answered (null when none matched). */
   strategy: text('strategy'),
+  /** Why, for people: e.g. how many users matched an ambiguous lookup. */
+  detail: text('detail'),
   learnedAt: integer('learned_at').notNull(),
 });
 

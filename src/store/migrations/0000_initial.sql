@@ -54,5 +54,6 @@ CREATE TABLE `roster_cache` (
 	`platform_id` text,
 	`outcome` text NOT NULL,
 	`strategy` text,
+	`detail` text,
 	`learned_at` integer NOT NULL
 );
