@@ -1,0 +1,259 @@
+/**
+ * Asks TimeBack's roster who a Learn user is, one ROSTER_MATCH strategy at a time:
+ * `sourcedId` reads `/rostering/1.0/users/{id}`, the others filter the user list
+ * (`filter=field='value'`). Keep-alive connections, a deadline on every request.
+ *
+ * The rules that keep a wrong child from being credited:
+ * - the value is quoted with doubled single quotes and the whole filter is URL-encoded,
+ *   so `x' OR identifier='y` is one odd value, never a second predicate;
+ * - a user the server returns is only believed if its field really equals the value;
+ * - two or more matches are `ambiguous`, never "the first one";
+ * - anything that is not a clear answer (401 twice, 403, 429, 5xx, timeouts, bodies we
+ *   cannot read) is `unavailable`, never `not-found`.
+ */
+import { Pool } from 'undici';
+import { z } from 'zod';
+import type { Config, RosterStrategy } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
+import { describeNetworkError, excerpt, parseRetryAfter } from '../timeback/http-answers.ts';
+
+export type RosterLookup =
+  /** `platformId` is the user's sourcedId, lowercased. */
+  | { outcome: 'found'; platformId: string }
+  | { outcome: 'not-found'; detail?: string }
+  | { outcome: 'ambiguous'; count: number }
+  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number };
+
+export interface RosterClient {
+  lookup(strategy: RosterStrategy, externalId: string): Promise<RosterLookup>;
+  close(): Promise<void>;
+}
+
+export interface RosterClientDeps {
+  config: Config;
+  tokens: TokenProvider;
+  log: Logger;
+  metrics: Metrics;
+  now?: () => number;
+}
+
+/** Connections kept open to TimeBack for lookups; misses are rare once the cache is warm. */
+const ROSTER_CONNECTIONS = 8;
+/** Two is enough to tell "exactly one" from "several". */
+const FILTER_LIMIT = 2;
+const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
+/** A 429 without Retry-After still pauses every lookup this long. */
+const DEFAULT_THROTTLE_MS = 1_000;
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const RosterUserSchema = z.looseObject({
+  sourcedId: z.string().min(1),
+  status: z.string().nullish(),
+  identifier: z.string().nullish(),
+  username: z.string().nullish(),
+  email: z.string().nullish(),
+});
+type RosterUser = z.infer<typeof RosterUserSchema>;
+
+/** Both list shapes seen: `{ users, total }` and `{ users, pagination: { total } }`. */
+const UserListSchema = z.looseObject({
+  users: z.array(z.unknown()),
+  total: z.number().optional(),
+  pagination: z.looseObject({ total: z.number().optional() }).optional(),
+});
+
+/** RFC 3986 unreserved characters only: `'`, `(`, `)`, `*`, `!` are escaped too. */
+export function encodeStrict(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** `field='value'` with the value's quotes doubled, per TimeBack's OneRoster filter rules. */
+export function filterExpression(field: Exclude<RosterStrategy, 'sourcedId'>, value: string): string {
+  return `${field}='${value.replaceAll("'", "''")}'`;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export function createRosterClient({ config, tokens, log, metrics, now = Date.now }: RosterClientDeps): RosterClient {
+  const base = new URL(config.timeback.baseUrl);
+  const usersPath = `${base.pathname.replace(/\/+$/, '')}/rostering/1.0/users`;
+  const timeoutMs = config.roster.timeoutMs;
+  const pool = new Pool(base.origin, {
+    connections: ROSTER_CONNECTIONS,
+    keepAliveTimeout: 30_000,
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    maxResponseSize: MAX_ROSTER_RESPONSE_BYTES,
+  });
+  /** While TimeBack has asked us to back off (429 / Retry-After), no lookup is sent. */
+  let pausedUntil = 0;
+  let warnedLooseFilter = false;
+
+  async function get(path: string, token: string): Promise<Answer> {
+    const response = await pool.request({
+      method: 'GET',
+      path,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+  }
+
+  /** GET with a bearer token; a 401 gets one fresh token and one retry. */
+  async function authorizedGet(path: string): Promise<Answer | Extract<RosterLookup, { outcome: 'unavailable' }>> {
+    for (let attempt = 1; ; attempt += 1) {
+      let token: string;
+      try {
+        token = await tokens.getToken();
+      } catch (err) {
+        if (!(err instanceof TokenError)) throw err;
+        return { outcome: 'unavailable', detail: err.message, retryAfterMs: err.retryAfterMs };
+      }
+      let answer: Answer;
+      try {
+        answer = await get(path, token);
+      } catch (err) {
+        return { outcome: 'unavailable', detail: `TimeBack roster unreachable: ${describeNetworkError(err)}` };
+      }
+      if (answer.status === 401 && attempt === 1) {
+        tokens.invalidate(token);
+        continue;
+      }
+      return answer;
+    }
+  }
+
+  function unavailableFor(answer: Answer): Extract<RosterLookup, { outcome: 'unavailable' }> {
+    const { status } = answer;
+    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now());
+    if (status === 429 || retryAfterMs !== undefined) {
+      pausedUntil = Math.max(pausedUntil, now() + (retryAfterMs ?? DEFAULT_THROTTLE_MS));
+    }
+    let detail: string;
+    if (status === 429) detail = 'TimeBack roster asked us to slow down (HTTP 429)';
+    else if (status >= 500) detail = `TimeBack roster failed (HTTP ${status})`;
+    else if (status === 401) detail = 'TimeBack refused a freshly issued token for the roster (HTTP 401)';
+    else if (status === 403) {
+      detail = 'TimeBack refused the roster lookup (HTTP 403); the app needs the roster.readonly scope (TIMEBACK_SCOPES)';
+    } else detail = `TimeBack roster answered HTTP ${status}: ${excerpt(answer.text)}`;
+    return { outcome: 'unavailable', detail, retryAfterMs };
+  }
+
+  function unreadable(answer: Answer): RosterLookup {
+    return {
+      outcome: 'unavailable',
+      detail: `TimeBack roster answered ${answer.status} with a body we cannot read: ${excerpt(answer.text, 80)}`,
+    };
+  }
+
+  async function bySourcedId(externalId: string): Promise<RosterLookup> {
+    // `.` and `..` as a path segment would be normalised into a different URL (the list).
+    if (externalId === '.' || externalId === '..') return { outcome: 'not-found' };
+    const answer = await authorizedGet(`${usersPath}/${encodeStrict(externalId)}`);
+    if ('outcome' in answer) return answer;
+    if (answer.status === 404) return { outcome: 'not-found' };
+    if (answer.status !== 200) return unavailableFor(answer);
+    const body = parseJson(answer.text);
+    // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
+    const parsed = RosterUserSchema.safeParse(isObject(body) && 'user' in body ? body.user : body);
+    if (!parsed.success) return unreadable(answer);
+    const user = parsed.data;
+    if (!sameValue(user.sourcedId, externalId)) {
+      log.warn({ strategy: 'sourcedId' }, 'TimeBack answered a user lookup by id with a different user; ignored');
+      return { outcome: 'not-found' };
+    }
+    return decide(isLive(user) ? user : undefined, 'sourcedId');
+  }
+
+  async function byFilter(field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
+    const filter = encodeStrict(filterExpression(field, externalId));
+    const answer = await authorizedGet(`${usersPath}?filter=${filter}&limit=${FILTER_LIMIT}`);
+    if ('outcome' in answer) return answer;
+    if (answer.status !== 200) return unavailableFor(answer);
+    const parsed = UserListSchema.safeParse(parseJson(answer.text));
+    if (!parsed.success) return unreadable(answer);
+    const users = parsed.data.users.flatMap((entry) => {
+      const user = RosterUserSchema.safeParse(entry);
+      return user.success ? [user.data] : [];
+    });
+    const matching = users.filter((user) => sameValue(user[field], externalId));
+    if (matching.length < users.length && !warnedLooseFilter) {
+      warnedLooseFilter = true;
+      log.warn({ strategy: field }, 'TimeBack returned users that do not match the roster filter; they are ignored');
+    }
+    const live = matching.filter(isLive);
+    // The server's total also counts users past the page we asked for, but it only
+    // means something when every user it returned was a live match.
+    const total = parsed.data.total ?? parsed.data.pagination?.total;
+    const count = live.length === users.length && total !== undefined ? Math.max(total, live.length) : live.length;
+    if (count >= 2) return { outcome: 'ambiguous', count };
+    return decide(live[0], field);
+  }
+
+  /** A live user with a UUID sourcedId is an answer; anything less is not. */
+  function decide(user: RosterUser | undefined, strategy: RosterStrategy): RosterLookup {
+    if (!user) return { outcome: 'not-found' };
+    if (!UUID_PATTERN.test(user.sourcedId)) {
+      log.warn(
+        { strategy },
+        'The matching TimeBack user has a sourcedId that is not a UUID, so it cannot be a Caliper actor; treated as not found',
+      );
+      return { outcome: 'not-found', detail: 'the matching TimeBack user has no UUID platform id' };
+    }
+    return { outcome: 'found', platformId: user.sourcedId.toLowerCase() };
+  }
+
+  return {
+    async lookup(strategy, externalId) {
+      const waitMs = pausedUntil - now();
+      if (waitMs > 0) {
+        return {
+          outcome: 'unavailable',
+          detail: 'TimeBack roster asked us to wait (Retry-After)',
+          retryAfterMs: waitMs,
+        };
+      }
+      const result = strategy === 'sourcedId' ? await bySourcedId(externalId) : await byFilter(strategy, externalId);
+      metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
+      if (result.outcome === 'unavailable') metrics.rosterFailures.inc();
+      return result;
+    },
+
+    close() {
+      return pool.close();
+    },
+  };
+}
+
+/** OneRoster soft-deletes users by status; a departed student must not be credited. */
+function isLive(user: RosterUser): boolean {
+  return user.status !== 'tobedeleted';
+}
+
+function sameValue(actual: string | null | undefined, wanted: string): boolean {
+  // OneRoster servers compare case-insensitively (e-mail addresses especially).
+  return typeof actual === 'string' && actual.trim().toLowerCase() === wanted.toLowerCase();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

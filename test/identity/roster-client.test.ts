@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { createRosterClient, encodeStrict, filterExpression, type RosterClient } from '../../src/identity/roster-client.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
+import { captureLog, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
+import { metricValue } from '../helpers/metric-value.ts';
+
+const ADA = { sourcedId: randomUUID(), identifier: 'ada.l', username: 'alovelace', email: 'ada@school.test' };
+const QUOTED = { sourcedId: randomUUID(), identifier: "o'brien", email: 'obrien@school.test' };
+const VICTIM = { sourcedId: randomUUID(), identifier: 'y', email: 'y@school.test' };
+const TWIN_A = { sourcedId: randomUUID(), identifier: 'twin-a', email: 'twins@school.test' };
+const TWIN_B = { sourcedId: randomUUID(), identifier: 'twin-b', email: 'twins@school.test' };
+const DEPARTED = { sourcedId: randomUUID(), identifier: 'gone', status: 'tobedeleted' };
+const NOT_A_UUID = { sourcedId: 'sis-4711', identifier: 'legacy' };
+const SHOUTED = { sourcedId: randomUUID().toUpperCase(), identifier: 'shouted' };
+const USERS: EmulatedUser[] = [ADA, QUOTED, VICTIM, TWIN_A, TWIN_B, DEPARTED, NOT_A_UUID, SHOUTED];
+
+let temp: TempDir;
+let emulator: TimebackEmulator;
+let paginated: TimebackEmulator;
+const open: Array<{ close(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  temp = makeTempDir('roster-client');
+  emulator = await startTimebackEmulator({ users: USERS });
+  paginated = await startTimebackEmulator({ users: USERS, listShape: 'pagination' });
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((part) => part.close()));
+  emulator.clearFaults();
+});
+
+afterAll(async () => {
+  await emulator.close();
+  await paginated.close();
+  temp.remove();
+});
+
+function client(server: TimebackEmulator = emulator, clock: ManualClock = manualClock()) {
+  const config = testConfig({
+    dir: temp.dir,
+    timebackUrl: server.url,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+    timeoutMs: 250,
+  });
+  const captured = captureLog();
+  const metrics = createMetrics();
+  const tokens: ClientCredentialsTokenProvider = createTokenProvider({ config, log: captured.log, metrics, now: clock.now });
+  const roster: RosterClient = createRosterClient({ config, tokens, log: captured.log, metrics, now: clock.now });
+  open.push(roster, tokens);
+  return { roster, tokens, metrics, captured, clock };
+}
+
+function rosterRequests(server: TimebackEmulator) {
+  return server.requests.filter((request) => request.route === 'roster');
+}
+
+describe('filter encoding', () => {
+  it('Should double quotes and encode the whole expression', () => {
+    expect(filterExpression('identifier', "x' OR identifier='y")).toBe("identifier='x'' OR identifier=''y'");
+    expect(encodeStrict("email='a+b@x.test'")).toBe('email%3D%27a%2Bb%40x.test%27');
+    expect(decodeURIComponent(encodeStrict("a'b(c)*!"))).toBe("a'b(c)*!");
+  });
+});
+
+describe('roster client against the emulator', () => {
+  it('Should find a user by sourcedId with GET /users/{id}', async () => {
+    const { roster } = client();
+    expect(await roster.lookup('sourcedId', ADA.sourcedId)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    expect(rosterRequests(emulator).at(-1)?.url).toBe(`/rostering/1.0/users/${ADA.sourcedId}`);
+  });
+
+  it('Should lowercase the platform id', async () => {
+    const { roster } = client();
+    expect(await roster.lookup('identifier', 'shouted')).toEqual({
+      outcome: 'found',
+      platformId: SHOUTED.sourcedId.toLowerCase(),
+    });
+  });
+
+  it('Should treat a 404 by id as not found, and URL-encode the id', async () => {
+    const { roster } = client();
+    expect(await roster.lookup('sourcedId', 'no such/user?x=1')).toEqual({ outcome: 'not-found' });
+    expect(rosterRequests(emulator).at(-1)).toMatchObject({
+      url: '/rostering/1.0/users/no%20such%2Fuser%3Fx%3D1',
+      status: 404,
+    });
+  });
+
+  it.each([
+    ['identifier', ADA.identifier],
+    ['username', ADA.username],
+    ['email', ADA.email],
+  ] as const)('Should find a user by a %s filter', async (strategy, value) => {
+    const { roster } = client();
+    expect(await roster.lookup(strategy, value)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    const url = new URL(rosterRequests(emulator).at(-1)!.url, 'http://x');
+    expect(url.pathname).toBe('/rostering/1.0/users');
+    expect(url.searchParams.get('filter')).toBe(`${strategy}='${value}'`);
+  });
+
+  it('Should never let a quote in the value widen the filter', async () => {
+    const { roster } = client();
+    // Unescaped, this is `identifier='x' OR identifier='y'`: the emulator would return VICTIM.
+    expect(await roster.lookup('identifier', "x' OR identifier='y")).toEqual({ outcome: 'not-found' });
+    expect(await roster.lookup('identifier', "o'brien")).toEqual({ outcome: 'found', platformId: QUOTED.sourcedId });
+  });
+
+  it('Should find a user whose identifier is literally the injection string', async () => {
+    const literal = { sourcedId: randomUUID(), identifier: "x' OR identifier='y" };
+    emulator.users.set(literal.sourcedId, literal);
+    try {
+      const { roster } = client();
+      expect(await roster.lookup('identifier', literal.identifier)).toEqual({
+        outcome: 'found',
+        platformId: literal.sourcedId,
+      });
+    } finally {
+      emulator.users.delete(literal.sourcedId);
+    }
+  });
+
+  it('Should answer ambiguous when several users match, in both list shapes', async () => {
+    for (const server of [emulator, paginated]) {
+      const { roster } = client(server);
+      expect(await roster.lookup('email', 'twins@school.test')).toEqual({ outcome: 'ambiguous', count: 2 });
+      expect(await roster.lookup('identifier', 'twin-b')).toEqual({ outcome: 'found', platformId: TWIN_B.sourcedId });
+      expect(await roster.lookup('username', 'nobody')).toEqual({ outcome: 'not-found' });
+    }
+  });
+
+  it('Should not credit a user marked tobedeleted', async () => {
+    const { roster } = client();
+    expect(await roster.lookup('identifier', 'gone')).toEqual({ outcome: 'not-found' });
+    expect(await roster.lookup('sourcedId', DEPARTED.sourcedId)).toEqual({ outcome: 'not-found' });
+  });
+
+  it('Should not accept a sourcedId that cannot be a urn:uuid actor', async () => {
+    const { roster, captured } = client();
+    expect(await roster.lookup('identifier', 'legacy')).toMatchObject({ outcome: 'not-found' });
+    expect(captured.text()).toContain('not a UUID');
+  });
+
+  it('Should refresh the token once on 401 and retry', async () => {
+    const { roster, tokens } = client();
+    const first = await tokens.getToken();
+    emulator.validTokens.clear();
+
+    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    expect(await tokens.getToken()).not.toBe(first);
+    expect(rosterRequests(emulator).slice(-2).map((request) => request.status)).toEqual([401, 200]);
+  });
+
+  it('Should be unavailable, not not-found, when a fresh token is refused too', async () => {
+    const { roster } = client();
+    emulator.addFault({ route: 'roster', status: 401, times: 2 });
+    const answer = await roster.lookup('sourcedId', ADA.sourcedId);
+    expect(answer).toMatchObject({ outcome: 'unavailable' });
+    expect(answer.outcome === 'unavailable' && answer.detail).toContain('401');
+  });
+
+  it.each([
+    ['a 500', { status: 500 }],
+    ['a 503', { status: 503 }],
+    ['a 403', { status: 403 }],
+    ['a dropped connection', { reset: true }],
+    ['a body that is not the roster', { status: 200, body: { unexpected: true } }],
+  ])('Should be unavailable on %s, then recover', async (_label, fault) => {
+    const { roster, metrics } = client();
+    emulator.addFault({ route: 'roster', times: 1, ...fault });
+
+    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable' });
+    expect(await metricValue(metrics.rosterFailures)).toBe(1);
+    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+  });
+
+  it('Should time out a roster that never answers', async () => {
+    const { roster } = client();
+    emulator.addFault({ route: 'roster', hang: true, times: 1 });
+    const answer = await roster.lookup('email', ADA.email);
+    expect(answer).toMatchObject({ outcome: 'unavailable' });
+    expect(answer.outcome === 'unavailable' && answer.detail).toContain('timeout');
+    expect(await roster.lookup('email', ADA.email)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+  }, 5_000);
+
+  it('Should honour Retry-After on 429 for every lookup', async () => {
+    const { roster, clock } = client();
+    emulator.addFault({ route: 'roster', status: 429, retryAfter: 2, times: 1 });
+
+    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', retryAfterMs: 2000 });
+    const sent = rosterRequests(emulator).length;
+
+    clock.advance(1_500);
+    expect(await roster.lookup('email', VICTIM.email)).toMatchObject({ outcome: 'unavailable', retryAfterMs: 500 });
+    expect(rosterRequests(emulator).length).toBe(sent);
+
+    clock.advance(500);
+    expect(await roster.lookup('email', VICTIM.email)).toEqual({ outcome: 'found', platformId: VICTIM.sourcedId });
+  });
+
+  it('Should turn a token outage into unavailable', async () => {
+    const { roster } = client();
+    emulator.addFault({ route: 'token', status: 502, times: 1 });
+    const answer = await roster.lookup('identifier', ADA.identifier);
+    expect(answer).toMatchObject({ outcome: 'unavailable' });
+    expect(answer.outcome === 'unavailable' && answer.detail).toContain('502');
+  });
+
+  it('Should count lookups by strategy and outcome', async () => {
+    const { roster, metrics } = client();
+    await roster.lookup('sourcedId', ADA.sourcedId);
+    await roster.lookup('sourcedId', randomUUID());
+    await roster.lookup('email', 'twins@school.test');
+    expect(await metricValue(metrics.rosterLookups, { strategy: 'sourcedId', outcome: 'found' })).toBe(1);
+    expect(await metricValue(metrics.rosterLookups, { strategy: 'sourcedId', outcome: 'not-found' })).toBe(1);
+    expect(await metricValue(metrics.rosterLookups, { strategy: 'email', outcome: 'ambiguous' })).toBe(1);
+  });
+});
