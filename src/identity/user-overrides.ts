@@ -1,0 +1,154 @@
+/**
+ * `mappings/user-overrides.yaml`: Learn externalIds an admin has pinned to a TimeBack
+ * platform id, for students whose ids differ between the two systems. They win over the
+ * cache and the roster.
+ *
+ * The file is optional. It is reread when it changes; a bad edit is logged and the last
+ * good table stays in force (a typo must not un-map every pinned student at once).
+ */
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { formatPath } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+export const UserOverridesFileSchema = z.strictObject(
+  {
+    overrides: z
+      .record(
+        z.string().trim().min(1),
+        z.uuid('must be the TimeBack platform id (a UUID)').transform((id) => id.toLowerCase()),
+        {
+          error: (issue) =>
+            issue.code === 'invalid_key'
+              ? 'a Learn externalId must not be empty'
+              : 'must map each Learn externalId to a TimeBack platform id',
+        },
+      )
+      .nullish(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? 'unknown key; the file has one key, "overrides"'
+        : 'must be a map with one key, "overrides"',
+  },
+);
+
+export class UserOverridesError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UserOverridesError';
+  }
+}
+
+/** Reads and validates the file; an absent file is an empty table. Throws UserOverridesError naming file and key. */
+export function loadUserOverrides(file: string): Map<string, string> {
+  const text = readIfPresent(file);
+  return text === undefined ? new Map() : parseUserOverrides(text, file);
+}
+
+export function parseUserOverrides(text: string, file: string): Map<string, string> {
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (err) {
+    const firstLine = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+    throw new UserOverridesError(`${file}: not valid YAML: ${firstLine}`, { cause: err });
+  }
+  // An empty file (or only comments) means no overrides.
+  if (document === null || document === undefined) return new Map();
+  const result = UserOverridesFileSchema.safeParse(document);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : (issue?.path ?? []);
+    const where = formatPath(path);
+    throw new UserOverridesError(`${file}: ${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  return new Map(Object.entries(result.data.overrides ?? {}).map(([externalId, platformId]) => [externalId.trim(), platformId]));
+}
+
+export interface UserOverrides {
+  /** The pinned platform id for this externalId, if any. */
+  get(externalId: string): string | undefined;
+  readonly size: number;
+  /** Rereads the file now; false (and the last good table kept) when it is bad. */
+  reload(): boolean;
+  close(): void;
+}
+
+export interface UserOverridesDeps {
+  file: string;
+  log: Logger;
+  /** Watch the file and reread it on change (default true). The CLI reads it once. */
+  watch?: boolean;
+}
+
+/** Loads the overrides (throwing if the file is bad at start) and keeps them current. */
+export function createUserOverrides({ file, log, watch: watching = true }: UserOverridesDeps): UserOverrides {
+  let lastText = readIfPresent(file);
+  let table = lastText === undefined ? new Map<string, string>() : parseUserOverrides(lastText, file);
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+
+  const reload = (): boolean => {
+    let text: string | undefined;
+    try {
+      text = readIfPresent(file);
+    } catch (err) {
+      log.error({ file, err }, 'could not read the user overrides file; keeping the previous overrides');
+      return false;
+    }
+    if (text === lastText) return true;
+    try {
+      const next = text === undefined ? new Map<string, string>() : parseUserOverrides(text, file);
+      table = next;
+      lastText = text;
+      log.info({ file, overrides: next.size }, text === undefined ? 'user overrides file removed' : 'user overrides reloaded');
+      return true;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.error({ file, problem: message }, 'user overrides file is invalid; keeping the previous overrides');
+      return false;
+    }
+  };
+
+  if (watching) {
+    // Watch the folder, not the file: editors save by writing a new file and renaming it
+    // over the old one, and the file may not exist yet.
+    try {
+      watcher = watch(path.dirname(file), { persistent: false }, (_event, name) => {
+        if (name !== null && name.toString() !== path.basename(file)) return;
+        clearTimeout(debounce);
+        // Saves arrive as several events; read once they settle.
+        debounce = setTimeout(reload, 50);
+        debounce.unref();
+      });
+      watcher.on('error', (err) => log.warn({ file, err }, 'stopped watching the user overrides file'));
+    } catch (err) {
+      log.warn({ file, err }, 'cannot watch the user overrides file; changes need a restart');
+    }
+  }
+
+  return {
+    get: (externalId) => table.get(externalId),
+    get size() {
+      return table.size;
+    },
+    reload,
+    close() {
+      clearTimeout(debounce);
+      watcher?.close();
+    },
+  };
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,105 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createUserOverrides, loadUserOverrides, UserOverridesError } from '../../src/identity/user-overrides.ts';
+import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+
+const PLATFORM_ID = '0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
+
+let temp: TempDir;
+let file: string;
+
+beforeEach(() => {
+  temp = makeTempDir('overrides');
+  file = join(temp.dir, 'user-overrides.yaml');
+});
+
+afterEach(() => temp.remove());
+
+function loadError(text: string): UserOverridesError {
+  writeFileSync(file, text);
+  try {
+    loadUserOverrides(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UserOverridesError);
+    return err as UserOverridesError;
+  }
+  throw new Error('expected the file to be refused');
+}
+
+describe('user-overrides.yaml', () => {
+  it('Should read the documented shape, lowercasing platform ids', () => {
+    writeFileSync(
+      file,
+      `# pinned by the admin\noverrides:\n  jstudent9: ${PLATFORM_ID.toUpperCase()}   # Learn batch_uid: TimeBack id\n  "a.b@school.test": ${PLATFORM_ID}\n  4711: ${PLATFORM_ID}\n`,
+    );
+    expect(loadUserOverrides(file)).toEqual(
+      new Map([
+        ['jstudent9', PLATFORM_ID],
+        ['a.b@school.test', PLATFORM_ID],
+        ['4711', PLATFORM_ID],
+      ]),
+    );
+  });
+
+  it('Should treat an absent, empty or entry-less file as no overrides', () => {
+    expect(loadUserOverrides(file).size).toBe(0);
+    writeFileSync(file, '# nothing yet\n');
+    expect(loadUserOverrides(file).size).toBe(0);
+    writeFileSync(file, 'overrides:\n');
+    expect(loadUserOverrides(file).size).toBe(0);
+  });
+
+  it('Should name the file and the key whose platform id is not a UUID', () => {
+    const err = loadError(`overrides:\n  ok: ${PLATFORM_ID}\n  jstudent9: 5tmupnc4d06v62bs3kildccjrd\n`);
+    expect(err.message).toBe(`${file}: overrides.jstudent9: must be the TimeBack platform id (a UUID)`);
+  });
+
+  it('Should refuse unknown top-level keys (a misspelt "overrides" would silently pin nobody)', () => {
+    expect(loadError(`override:\n  jstudent9: ${PLATFORM_ID}\n`).message).toBe(
+      `${file}: override: unknown key; the file has one key, "overrides"`,
+    );
+  });
+
+  it('Should refuse YAML syntax errors and duplicate keys with the file name', () => {
+    expect(loadError('overrides: [unclosed\n').message).toMatch(new RegExp(`^${file}: not valid YAML: `));
+    expect(loadError(`overrides:\n  a: ${PLATFORM_ID}\n  a: ${PLATFORM_ID}\n`).message).toMatch(/not valid YAML: .*unique/i);
+  });
+
+  it('Should refuse a list where a map belongs', () => {
+    expect(loadError(`overrides:\n  - ${PLATFORM_ID}\n`).message).toBe(
+      `${file}: overrides: must map each Learn externalId to a TimeBack platform id`,
+    );
+    expect(loadError(`- ${PLATFORM_ID}\n`).message).toBe(`${file}: (root): must be a map with one key, "overrides"`);
+  });
+
+  it('Should keep the last good table when a reload finds a bad file', () => {
+    writeFileSync(file, `overrides:\n  jstudent9: ${PLATFORM_ID}\n`);
+    const { log, text } = captureLog();
+    const overrides = createUserOverrides({ file, log, watch: false });
+    try {
+      writeFileSync(file, 'overrides:\n  jstudent9: nope\n');
+      expect(overrides.reload()).toBe(false);
+      expect(overrides.get('jstudent9')).toBe(PLATFORM_ID);
+      expect(text()).toContain('overrides.jstudent9');
+
+      writeFileSync(file, 'overrides: {}\n');
+      expect(overrides.reload()).toBe(true);
+      expect(overrides.get('jstudent9')).toBeUndefined();
+      expect(overrides.size).toBe(0);
+    } finally {
+      overrides.close();
+    }
+  });
+
+  it('Should not look up keys inherited from Object.prototype', () => {
+    writeFileSync(file, `overrides:\n  jstudent9: ${PLATFORM_ID}\n`);
+    const overrides = createUserOverrides({ file, log: captureLog().log, watch: false });
+    try {
+      expect(overrides.get('constructor')).toBeUndefined();
+      expect(overrides.get('__proto__')).toBeUndefined();
+    } finally {
+      overrides.close();
+    }
+  });
+});
