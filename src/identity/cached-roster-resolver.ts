@@ -1,0 +1,170 @@
+/**
+ * The production IdentityResolver: Learn externalId → TimeBack platform id.
+ *
+ *   overrides file → fresh cache entry → one roster lookup per student at a time → cache
+ *
+ * Concurrent resolves of one student share a single lookup, so a 5,000-event envelope
+ * from one class costs one lookup per student, not per event. Outages are `unavailable`
+ * (the event waits and is retried), never `not-found` (which would skip it).
+ */
+import type { Config, RosterStrategy } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../store/database.ts';
+import type { TokenProvider } from '../timeback/token-provider.ts';
+import type { IdentityAnswer, IdentityResolver } from './identity-resolver.ts';
+import { createRosterCache, expiresAt, type RosterCache, type RosterCacheEntry } from './roster-cache.ts';
+import { createRosterClient, type RosterClient } from './roster-client.ts';
+import { createUserOverrides, type UserOverrides } from './user-overrides.ts';
+
+/** Learn's batch_uid is at most 256 characters; anything far longer is not an id worth a request. */
+const MAX_EXTERNAL_ID_LENGTH = 1024;
+
+export interface IdentityResolverDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  tokens: TokenProvider;
+  /** Milliseconds since the epoch; injected so tests control cache expiry. */
+  now?: () => number;
+  /** Reread the overrides file when it changes (default true; one-shot commands turn it off). */
+  watchOverrides?: boolean;
+}
+
+export interface CachedRosterResolver extends IdentityResolver {
+  readonly cache: RosterCache;
+  readonly overrides: UserOverrides;
+  /** Stops watching the overrides file and closes the roster connections. */
+  close(): Promise<void>;
+}
+
+export function createIdentityResolver({
+  config,
+  store,
+  log,
+  metrics,
+  tokens,
+  now = Date.now,
+  watchOverrides = true,
+}: IdentityResolverDeps): CachedRosterResolver {
+  const overrides = createUserOverrides({ file: config.overridesFile, log, watch: watchOverrides });
+  const cache = createRosterCache(store);
+  const roster: RosterClient = createRosterClient({ config, tokens, log, metrics, now });
+  const inflight = new Map<string, Promise<IdentityAnswer>>();
+  const strategies = config.roster.match;
+  const notFoundDetail = `no TimeBack user has this ${listWithOr(strategies)}`;
+  const missingCredentials = [
+    ...(config.timeback.clientId ? [] : ['TIMEBACK_CLIENT_ID']),
+    ...(config.timeback.clientSecret ? [] : ['TIMEBACK_CLIENT_SECRET']),
+  ];
+
+  metrics.onScrape(() => {
+    metrics.rosterCacheSize.set(cache.size());
+  });
+
+  function remember(entry: Omit<RosterCacheEntry, 'learnedAt'>) {
+    try {
+      cache.put({ ...entry, learnedAt: now() });
+    } catch (err) {
+      // The answer is still right; only the next resolve pays for another lookup.
+      log.error({ err }, 'could not write the roster cache');
+    }
+  }
+
+  /** During an outage a student we knew keeps flowing under the id we last learned. */
+  function staleOr(stale: RosterCacheEntry | undefined, answer: IdentityAnswer): IdentityAnswer {
+    if (stale?.outcome === 'found' && stale.platformId) {
+      log.debug({ reason: answer.status === 'unavailable' ? answer.detail : undefined }, 'roster unavailable; using an expired cache entry');
+      return { status: 'found', platformId: stale.platformId };
+    }
+    return answer;
+  }
+
+  async function lookUp(externalId: string, stale: RosterCacheEntry | undefined): Promise<IdentityAnswer> {
+    if (!tokens.configured) {
+      return staleOr(stale, {
+        status: 'unavailable',
+        detail: `roster lookups wait for ${missingCredentials.join(', ') || 'TimeBack credentials'}`,
+      });
+    }
+    const notes: string[] = [];
+    for (const strategy of strategies) {
+      const result = await roster.lookup(strategy, externalId);
+      switch (result.outcome) {
+        case 'found':
+          remember({ externalId, platformId: result.platformId, outcome: 'found', strategy, detail: null });
+          return { status: 'found', platformId: result.platformId };
+        case 'ambiguous': {
+          const detail = `${result.count} TimeBack users have this ${strategy}; pin the right one in user-overrides.yaml`;
+          // No ids in the log: `roster-cache list --outcome ambiguous` shows who, to an admin.
+          log.warn({ strategy, matches: result.count }, 'several TimeBack users match one Learn user; not crediting any');
+          remember({ externalId, platformId: null, outcome: 'ambiguous', strategy, detail });
+          return { status: 'not-found', detail: `ambiguous: ${detail}` };
+        }
+        case 'unavailable':
+          return staleOr(stale, { status: 'unavailable', detail: result.detail, retryAfterMs: result.retryAfterMs });
+        case 'not-found':
+          if (result.detail) notes.push(`${strategy}: ${result.detail}`);
+          continue;
+      }
+    }
+    const detail = notes.length > 0 ? `${notFoundDetail} (${notes.join('; ')})` : notFoundDetail;
+    remember({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail });
+    return { status: 'not-found', detail };
+  }
+
+  async function lookUpSafely(externalId: string, stale: RosterCacheEntry | undefined): Promise<IdentityAnswer> {
+    try {
+      return await lookUp(externalId, stale);
+    } catch (err) {
+      // A bug here must leave the event waiting, not skipped or crashed.
+      log.error({ err }, 'roster lookup failed unexpectedly');
+      return { status: 'unavailable', detail: `roster lookup failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  return {
+    cache,
+    overrides,
+
+    async resolve(rawExternalId) {
+      const externalId = rawExternalId.trim();
+      if (externalId === '') return { status: 'not-found', detail: 'the Learn user id is empty' };
+      if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
+        return { status: 'not-found', detail: `the Learn user id is longer than ${MAX_EXTERNAL_ID_LENGTH} characters` };
+      }
+
+      const pinned = overrides.get(externalId);
+      if (pinned) return { status: 'found', platformId: pinned };
+
+      const cached = cache.get(externalId);
+      if (cached && now() < expiresAt(cached, config.roster)) {
+        metrics.rosterCacheHits.inc();
+        return cached.outcome === 'found' && cached.platformId
+          ? { status: 'found', platformId: cached.platformId }
+          : { status: 'not-found', detail: cached.outcome === 'ambiguous' ? `ambiguous: ${cached.detail}` : (cached.detail ?? notFoundDetail) };
+      }
+      metrics.rosterCacheMisses.inc();
+
+      // Everything above ran without awaiting, so every concurrent caller for this student
+      // reaches this line before the first lookup answers, and joins it.
+      let pending = inflight.get(externalId);
+      if (!pending) {
+        pending = lookUpSafely(externalId, cached).finally(() => inflight.delete(externalId));
+        inflight.set(externalId, pending);
+      }
+      return pending;
+    },
+
+    async close() {
+      overrides.close();
+      await roster.close();
+    },
+  };
+}
+
+function listWithOr(items: readonly RosterStrategy[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
