@@ -2,6 +2,7 @@
  * The `caliper-gateway` command line. This is the only module that receives
  * `process.env`; each command parses what it needs into a typed `Config`.
  */
+import { rosterCacheCommand } from './cli/roster-cache.ts';
 import { serveCommand } from './cli/serve.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -11,6 +12,7 @@ export type Command = (args: string[], env: Env) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'serve the gateway (what npm start runs)' },
+  'roster-cache': { run: rosterCacheCommand, summary: 'list or evict cached roster answers (externalId → platform id)' },
 };
 
 export async function main(argv: string[], env: Env): Promise<number> {

@@ -14,6 +14,9 @@ import { createMetrics } from './metrics.ts';
 import { isStoreUsable, openStore, type Store } from './store/database.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
 import type { ReadinessReport } from './ops/ops-routes.ts';
+import { createTokenProvider } from './timeback/client-credentials-token.ts';
+import { createIdentityResolver } from './identity/cached-roster-resolver.ts';
+import { rosterCacheRoutes } from './identity/roster-cache-routes.ts';
 
 export interface Gateway {
   app: Hono<AppEnv>;
@@ -45,6 +48,20 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const stoppables: Stoppable[] = [];
   let shuttingDown = false;
 
+  // One token for the roster and delivery; stopped last, after everything that uses it.
+  const tokens = createTokenProvider({ config, log, metrics, now });
+  stoppables.push({ name: 'timeback tokens', stop: () => tokens.close() });
+  let identity;
+  try {
+    // Throws on a bad user-overrides.yaml: better to refuse to start than to credit the wrong child.
+    identity = createIdentityResolver({ config, store, log, metrics, tokens, now });
+  } catch (err) {
+    await tokens.close();
+    store.close();
+    throw err;
+  }
+  stoppables.push({ name: 'identity resolver', stop: () => identity.close() });
+
   const ingestKeys = resolveIngestKeys(config.ingestApiKeys, store, options.announceKey ?? printGeneratedKey, now);
 
   const missing = missingDeliverySettings(config);
@@ -63,7 +80,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     return { ready: reasons.length === 0, reasons };
   };
 
-  const app = createApp({ config, store, log, metrics, ingestKeys, readiness, now });
+  const admin = [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) }];
+  const app = createApp({ config, store, log, metrics, ingestKeys, readiness, now, admin });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request

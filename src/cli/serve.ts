@@ -1,6 +1,7 @@
 import { ConfigError, parseConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway } from '../server.ts';
+import { UserOverridesError } from '../identity/user-overrides.ts';
 import type { Env } from '../cli.ts';
 
 export async function serveCommand(_args: string[], env: Env): Promise<number> {
@@ -15,7 +16,16 @@ export async function serveCommand(_args: string[], env: Env): Promise<number> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const gateway = await startGateway(config, { log });
+  let gateway;
+  try {
+    gateway = await startGateway(config, { log });
+  } catch (err) {
+    if (err instanceof UserOverridesError) {
+      process.stderr.write(`caliper-gateway: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

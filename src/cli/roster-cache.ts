@@ -1,0 +1,143 @@
+/**
+ * `caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [--outcome O] [--limit N] [--json]`
+ *
+ * Reads and edits the roster cache in DB_PATH directly, so it works whether or not the
+ * gateway is running (WAL lets both use the file at once).
+ */
+import { parseArgs } from 'node:util';
+import type { Env } from '../cli.ts';
+import { ConfigError, parseConfig } from '../config.ts';
+import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
+import { openStore } from '../store/database.ts';
+import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
+
+const USAGE = `Usage: caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [options]
+
+  list                  what the gateway knows about each student (newest first)
+  evict EXTERNAL_ID…    forget these students; their next event looks them up again
+  clear                 forget every entry (or, with --outcome, every entry with that outcome)
+
+Options:
+  --outcome O           only entries whose outcome is O (${ROSTER_OUTCOMES.join(', ')})
+  --limit N             list at most N entries (default 100)
+  --json                print JSON for scripts
+`;
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+export function rosterCacheCommand(args: string[], env: Env): Promise<number> {
+  return runRosterCache(args, env, processIo);
+}
+
+class UsageError extends Error {}
+
+export async function runRosterCache(args: string[], env: Env, io: Io, now: () => number = Date.now): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArguments(args);
+  } catch (err) {
+    if (!(err instanceof UsageError || (err instanceof Error && 'code' in err))) throw err;
+    io.err(`caliper-gateway roster-cache: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
+    io.out(USAGE);
+    return 0;
+  }
+
+  let config;
+  try {
+    config = parseConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`caliper-gateway: ${err.message}\n`);
+    return 2;
+  }
+
+  const store = openStore(config.dbPath);
+  try {
+    const cache = createRosterCache(store);
+    const { action, ids, outcome, limit, json } = parsed;
+    if (action === 'list') {
+      const { total, entries } = cache.list({ outcome, limit });
+      const at = now();
+      const views = entries.map((entry) => viewOf(entry, config.roster, at));
+      io.out(json ? `${JSON.stringify({ total, entries: views }, null, 2)}\n` : renderTable(total, views));
+    } else if (action === 'evict') {
+      const evicted = cache.evict(ids);
+      const notCached = ids.filter((id) => !evicted.includes(id));
+      if (json) io.out(`${JSON.stringify({ evicted, notCached }, null, 2)}\n`);
+      else {
+        io.out(`evicted ${evicted.length} ${plural(evicted.length, 'entry', 'entries')}\n`);
+        for (const id of notCached) io.out(`not cached: ${id}\n`);
+      }
+    } else {
+      const cleared = cache.clear(outcome);
+      io.out(json ? `${JSON.stringify({ cleared })}\n` : `cleared ${cleared} ${plural(cleared, 'entry', 'entries')}\n`);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function parseArguments(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      outcome: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [action = 'list', ...ids] = positionals;
+  if (action !== 'list' && action !== 'evict' && action !== 'clear') {
+    throw new UsageError(`unknown action "${action}"`);
+  }
+  if (action === 'evict' && ids.length === 0) throw new UsageError('evict needs at least one EXTERNAL_ID');
+  if (action !== 'evict' && ids.length > 0) throw new UsageError(`unexpected argument "${ids[0]}"`);
+  const outcome = values.outcome;
+  if (outcome !== undefined && !(ROSTER_OUTCOMES as readonly string[]).includes(outcome)) {
+    throw new UsageError(`--outcome must be one of ${ROSTER_OUTCOMES.join(', ')}`);
+  }
+  if (action === 'evict' && outcome !== undefined) throw new UsageError('--outcome does not apply to evict');
+  let limit = 100;
+  if (values.limit !== undefined) {
+    if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) throw new UsageError('--limit must be a positive whole number');
+    limit = Number(values.limit);
+  }
+  return { action, ids, outcome: outcome as RosterOutcome | undefined, limit, json: values.json, help: values.help } as const;
+}
+
+function renderTable(total: number, views: RosterCacheView[]): string {
+  if (views.length === 0) return total === 0 ? 'The roster cache is empty.\n' : `${total} entries; none on this page.\n`;
+  const rows = [
+    ['EXTERNAL ID', 'OUTCOME', 'PLATFORM ID', 'STRATEGY', 'LEARNED', 'EXPIRES'],
+    ...views.map((view) => [
+      view.externalId,
+      view.outcome,
+      view.platformId ?? '-',
+      view.strategy ?? '-',
+      view.learnedAt,
+      view.expired ? `${view.expiresAt} (expired)` : view.expiresAt,
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  const heading = views.length < total ? `${total} entries, showing the newest ${views.length}\n` : `${total} ${plural(total, 'entry', 'entries')}\n`;
+  return `${heading}${lines.join('\n')}\n`;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return n === 1 ? one : many;
+}

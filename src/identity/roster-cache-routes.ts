@@ -1,0 +1,58 @@
+/**
+ * `/admin/roster-cache`: see what the gateway believes about each student, and make it
+ * forget (after fixing the roster, so the next event looks the student up again).
+ *
+ *   GET    /admin/roster-cache?outcome=not-found&limit=100&offset=0
+ *   DELETE /admin/roster-cache/:externalId
+ *   DELETE /admin/roster-cache?outcome=not-found     (all entries, or all with this outcome)
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppDeps, AppEnv } from '../app.ts';
+import { GatewayError, badRequest, describeZodError } from '../errors.ts';
+import { ROSTER_OUTCOMES } from '../store/schema.ts';
+import { createRosterCache, viewOf } from './roster-cache.ts';
+
+const OutcomeSchema = z.enum(ROSTER_OUTCOMES, { error: `must be one of ${ROSTER_OUTCOMES.join(', ')}` });
+
+const ListQuerySchema = z.object({
+  outcome: OutcomeSchema.optional(),
+  limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+  offset: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').default(0),
+});
+
+const ClearQuerySchema = z.object({ outcome: OutcomeSchema.optional() });
+
+export function rosterCacheRoutes({ store, config, now = Date.now }: Pick<AppDeps, 'store' | 'config' | 'now'>) {
+  const cache = createRosterCache(store);
+  const router = new Hono<AppEnv>();
+
+  const parseQuery = <T extends z.ZodType>(schema: T, query: Record<string, string>): z.infer<T> => {
+    const result = schema.safeParse(query);
+    if (!result.success) throw badRequest('invalid-query', describeZodError(result.error));
+    return result.data;
+  };
+
+  router.get('/', (c) => {
+    const { outcome, limit, offset } = parseQuery(ListQuerySchema, c.req.query());
+    const { total, entries } = cache.list({ outcome, limit, offset });
+    const at = now();
+    return c.json({ total, limit, offset, entries: entries.map((entry) => viewOf(entry, config.roster, at)) });
+  });
+
+  router.delete('/', (c) => {
+    const { outcome } = parseQuery(ClearQuerySchema, c.req.query());
+    return c.json({ cleared: cache.clear(outcome) });
+  });
+
+  router.delete('/:externalId', (c) => {
+    const externalId = c.req.param('externalId');
+    const evicted = cache.evict([externalId]);
+    if (evicted.length === 0) {
+      throw new GatewayError(404, 'not-cached', `"${externalId}" is not in the roster cache`);
+    }
+    return c.json({ evicted });
+  });
+
+  return router;
+}

@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runRosterCache } from '../../src/cli/roster-cache.ts';
+import { createRosterCache } from '../../src/identity/roster-cache.ts';
+import { openStore } from '../../src/store/database.ts';
+import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+
+const BIN = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
+const NOW = Date.parse('2026-03-02T10:00:00.000Z');
+const HOUR = 3_600_000;
+const ADA_ID = randomUUID();
+
+let temp: TempDir;
+let env: Record<string, string>;
+
+beforeEach(() => {
+  temp = makeTempDir('roster-cli');
+  env = { DB_PATH: join(temp.dir, 'gateway.db'), MAPPINGS_DIR: temp.dir };
+  const store = openStore(env.DB_PATH!);
+  const cache = createRosterCache(store);
+  cache.put({ externalId: 'ada.l', platformId: ADA_ID, outcome: 'found', strategy: 'identifier', detail: null, learnedAt: NOW - HOUR });
+  cache.put({ externalId: 'kid@school.test', platformId: null, outcome: 'not-found', strategy: null, detail: 'no match', learnedAt: NOW - 2 * HOUR });
+  cache.put({ externalId: 'twin', platformId: null, outcome: 'ambiguous', strategy: 'identifier', detail: '2 match', learnedAt: NOW - 3 * HOUR });
+  store.close();
+});
+
+afterEach(() => temp.remove());
+
+async function run(...args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runRosterCache(args, env, { out: (text) => void (out += text), err: (text) => void (err += text) }, () => NOW);
+  return { code, out, err };
+}
+
+function cachedIds(): string[] {
+  const store = openStore(env.DB_PATH!);
+  try {
+    return createRosterCache(store)
+      .list()
+      .entries.map((entry) => entry.externalId);
+  } finally {
+    store.close();
+  }
+}
+
+describe('caliper-gateway roster-cache', () => {
+  it('Should list entries as a table by default', async () => {
+    const { code, out } = await run();
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toBe('3 entries');
+    expect(lines[1]).toMatch(/^EXTERNAL ID\s+OUTCOME\s+PLATFORM ID\s+STRATEGY\s+LEARNED\s+EXPIRES$/);
+    expect(lines[2]).toContain('ada.l');
+    expect(lines[2]).toContain(ADA_ID);
+    expect(lines[3]).toMatch(/kid@school\.test\s+not-found\s+-\s+-\s+.*\(expired\)$/);
+  });
+
+  it('Should print JSON with --json, filtered by --outcome and capped by --limit', async () => {
+    const filtered = await run('list', '--outcome', 'found', '--json');
+    expect(JSON.parse(filtered.out)).toEqual({
+      total: 1,
+      entries: [
+        {
+          externalId: 'ada.l',
+          outcome: 'found',
+          platformId: ADA_ID,
+          strategy: 'identifier',
+          detail: null,
+          learnedAt: new Date(NOW - HOUR).toISOString(),
+          expiresAt: new Date(NOW - HOUR + 86_400_000).toISOString(),
+          expired: false,
+        },
+      ],
+    });
+    const capped = JSON.parse((await run('list', '--limit', '2', '--json')).out);
+    expect(capped.total).toBe(3);
+    expect(capped.entries).toHaveLength(2);
+  });
+
+  it('Should evict the named entries and say which were not cached', async () => {
+    const { code, out } = await run('evict', 'ada.l', 'twin', 'stranger');
+    expect(code).toBe(0);
+    expect(out).toBe('evicted 2 entries\nnot cached: stranger\n');
+    expect(cachedIds()).toEqual(['kid@school.test']);
+  });
+
+  it('Should report evictions as JSON', async () => {
+    const { out } = await run('evict', 'twin', 'stranger', '--json');
+    expect(JSON.parse(out)).toEqual({ evicted: ['twin'], notCached: ['stranger'] });
+  });
+
+  it('Should clear by outcome, or everything', async () => {
+    expect((await run('clear', '--outcome', 'not-found')).out).toBe('cleared 1 entry\n');
+    expect(cachedIds()).toEqual(['ada.l', 'twin']);
+    expect(JSON.parse((await run('clear', '--json')).out)).toEqual({ cleared: 2 });
+    expect((await run()).out).toBe('The roster cache is empty.\n');
+  });
+
+  it.each([
+    [['evict'], 'evict needs at least one EXTERNAL_ID'],
+    [['list', '--outcome', 'maybe'], '--outcome must be one of found, not-found, ambiguous'],
+    [['list', '--limit', 'ten'], '--limit must be a positive whole number'],
+    [['purge'], 'unknown action "purge"'],
+    [['list', '--colour'], "Unknown option '--colour'"],
+  ])('Should exit 2 with usage for %j', async (args, message) => {
+    const { code, err } = await run(...args);
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+    expect(err).toContain('Usage: caliper-gateway roster-cache');
+    expect(cachedIds()).toHaveLength(3);
+  });
+
+  it('Should be registered in the caliper-gateway command', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'roster-cache', 'list', '--outcome', 'ambiguous', '--json'], {
+      env: { ...process.env, ...env },
+    });
+    expect(JSON.parse(stdout).entries).toEqual([expect.objectContaining({ externalId: 'twin', outcome: 'ambiguous' })]);
+  }, 20_000);
+});

@@ -1,0 +1,185 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import type { Config } from '../../src/config.ts';
+import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { ingestKeysFrom } from '../../src/ingest/api-keys.ts';
+import { createRosterCache, type RosterCacheView } from '../../src/identity/roster-cache.ts';
+import { rosterCacheRoutes } from '../../src/identity/roster-cache-routes.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { startGateway } from '../../src/server.ts';
+import { openStore, type Store } from '../../src/store/database.ts';
+import { captureLog, makeTempDir, testConfig, type TempDir } from '../helpers/identity-harness.ts';
+
+const ADMIN_TOKEN = 'admin-token-for-tests-0123';
+const NOW = Date.parse('2026-03-02T10:00:00.000Z');
+const HOUR = 3_600_000;
+const FOUND_ID = randomUUID();
+
+let temp: TempDir;
+let store: Store;
+let config: Config;
+
+beforeEach(() => {
+  temp = makeTempDir('roster-routes');
+  config = testConfig({ dir: temp.dir, timebackUrl: 'http://127.0.0.1:9' });
+  config.adminToken = ADMIN_TOKEN;
+  store = openStore(config.dbPath);
+  const cache = createRosterCache(store);
+  cache.put({ externalId: 'ada.l', platformId: FOUND_ID, outcome: 'found', strategy: 'identifier', detail: null, learnedAt: NOW - HOUR });
+  cache.put({ externalId: 'new/kid@school.test', platformId: null, outcome: 'not-found', strategy: null, detail: 'no TimeBack user has this email', learnedAt: NOW - 2 * HOUR });
+  cache.put({ externalId: 'twin', platformId: null, outcome: 'ambiguous', strategy: 'identifier', detail: '2 TimeBack users have this identifier', learnedAt: NOW - 3 * HOUR });
+});
+
+afterEach(() => {
+  store.close();
+  temp.remove();
+});
+
+function app() {
+  return createApp({
+    config,
+    store,
+    log: captureLog().log,
+    metrics: createMetrics(),
+    ingestKeys: ingestKeysFrom(['ingest-key-for-tests']),
+    readiness: async () => ({ ready: true, reasons: [] }),
+    now: () => NOW,
+    admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now: () => NOW }) }],
+  });
+}
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+interface Listing {
+  total: number;
+  limit: number;
+  offset: number;
+  entries: RosterCacheView[];
+}
+
+const listing = async (res: Response) => (await res.json()) as Listing;
+
+describe('/admin/roster-cache', () => {
+  it('Should require the admin token', async () => {
+    const res = await app().request('/admin/roster-cache');
+    expect(res.status).toBe(401);
+  });
+
+  it('Should list entries newest first with their expiry', async () => {
+    const res = await app().request('/admin/roster-cache', { headers: auth });
+    expect(res.status).toBe(200);
+    const body = await listing(res);
+    expect(body).toMatchObject({ total: 3, limit: 100, offset: 0 });
+    expect(body.entries.map((entry) => entry.externalId)).toEqual(['ada.l', 'new/kid@school.test', 'twin']);
+    expect(body.entries[0]).toEqual({
+      externalId: 'ada.l',
+      outcome: 'found',
+      platformId: FOUND_ID,
+      strategy: 'identifier',
+      detail: null,
+      learnedAt: new Date(NOW - HOUR).toISOString(),
+      expiresAt: new Date(NOW - HOUR + config.roster.cacheTtlMs).toISOString(),
+      expired: false,
+    });
+    // ROSTER_NEGATIVE_TTL is an hour: the not-found learned two hours ago is stale.
+    expect(body.entries[1]).toMatchObject({ outcome: 'not-found', expired: true });
+  });
+
+  it('Should filter by outcome and page with limit and offset', async () => {
+    const filtered = await listing(await app().request('/admin/roster-cache?outcome=ambiguous', { headers: auth }));
+    expect(filtered.total).toBe(1);
+    expect(filtered.entries).toEqual([expect.objectContaining({ externalId: 'twin', detail: '2 TimeBack users have this identifier' })]);
+
+    const page = await listing(await app().request('/admin/roster-cache?limit=1&offset=1', { headers: auth }));
+    expect(page).toMatchObject({ total: 3, limit: 1, offset: 1 });
+    expect(page.entries.map((entry) => entry.externalId)).toEqual(['new/kid@school.test']);
+  });
+
+  it.each([
+    ['outcome=maybe', 'outcome: must be one of found, not-found, ambiguous'],
+    ['limit=0', 'limit: must be at least 1'],
+    ['limit=5000', 'limit: must be at most 1000'],
+    ['offset=-1', 'offset: must be at least 0'],
+  ])('Should refuse ?%s with a message naming the parameter', async (query, message) => {
+    const res = await app().request(`/admin/roster-cache?${query}`, { headers: auth });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'invalid-query', message } });
+  });
+
+  it('Should evict one entry, URL-decoding its id, and 404 when it is not cached', async () => {
+    const path = `/admin/roster-cache/${encodeURIComponent('new/kid@school.test')}`;
+    const res = await app().request(path, { method: 'DELETE', headers: auth });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ evicted: ['new/kid@school.test'] });
+    expect(createRosterCache(store).get('new/kid@school.test')).toBeUndefined();
+
+    const again = await app().request(path, { method: 'DELETE', headers: auth });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toEqual({
+      error: { code: 'not-cached', message: '"new/kid@school.test" is not in the roster cache' },
+    });
+  });
+
+  it('Should clear every entry with an outcome', async () => {
+    const res = await app().request('/admin/roster-cache?outcome=not-found', { method: 'DELETE', headers: auth });
+    expect(await res.json()).toEqual({ cleared: 1 });
+    expect(createRosterCache(store).size()).toBe(2);
+  });
+});
+
+describe('the gateway wires identity in', () => {
+  let emulator: TimebackEmulator;
+
+  beforeAll(async () => {
+    emulator = await startTimebackEmulator();
+  });
+
+  afterAll(async () => {
+    await emulator.close();
+  });
+
+  it('Should serve /admin/roster-cache and the cache size on /metrics, and shut down cleanly', async () => {
+    store.close();
+    const gatewayConfig: Config = {
+      ...config,
+      port: 0,
+      host: '127.0.0.1',
+      ingestApiKeys: ['ingest-key-for-tests'],
+      timeback: { ...config.timeback, baseUrl: emulator.url, tokenUrl: `${emulator.url}/auth/1.0/token` },
+    };
+    const gateway = await startGateway(gatewayConfig, { log: captureLog().log });
+    try {
+      const list = await fetch(`${gateway.url}/admin/roster-cache?outcome=found`, { headers: auth });
+      expect(list.status).toBe(200);
+      expect((await listing(list)).entries).toEqual([expect.objectContaining({ externalId: 'ada.l', platformId: FOUND_ID })]);
+
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      expect(metrics).toMatch(/^caliper_gateway_roster_cache_entries 3$/m);
+    } finally {
+      await gateway.close();
+      store = openStore(config.dbPath); // afterEach closes it
+    }
+  });
+
+  it('Should refuse to start on a bad user-overrides.yaml, naming file and key', async () => {
+    writeFileSync(join(temp.dir, 'user-overrides.yaml'), 'overrides:\n  jstudent9: not-a-uuid\n');
+    const bin = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, 'serve'],
+        { env: { ...process.env, DB_PATH: config.dbPath, MAPPINGS_DIR: temp.dir, PORT: '1', LOG_LEVEL: 'silent' } },
+        (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    // It stops before generating an ingest key that would be shown once, in a failed run.
+    expect(result.stderr).not.toContain('generated this ingest API key');
+    expect(result.stderr).toContain(`${join(temp.dir, 'user-overrides.yaml')}: overrides.jstudent9: must be the TimeBack platform id (a UUID)`);
+  }, 20_000);
+});
