@@ -99,6 +99,8 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   /** While TimeBack has asked us to back off (429 / Retry-After), no lookup is sent. */
   let pausedUntil = 0;
   let warnedLooseFilter = false;
+  /** Outages are logged when they start and end, not once per student. */
+  let answering = true;
 
   async function get(path: string, token: string): Promise<Answer> {
     const response = await pool.request({
@@ -226,7 +228,14 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       }
       const result = strategy === 'sourcedId' ? await bySourcedId(externalId) : await byFilter(strategy, externalId);
       metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
-      if (result.outcome === 'unavailable') metrics.rosterFailures.inc();
+      if (result.outcome === 'unavailable') {
+        metrics.rosterFailures.inc();
+        if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
+        answering = false;
+      } else if (!answering) {
+        log.info('TimeBack roster answers again');
+        answering = true;
+      }
       return result;
     },
 

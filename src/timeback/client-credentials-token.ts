@@ -181,7 +181,10 @@ export function createTokenProvider({
         throw new TokenError(`TimeBack credentials are not set: ${missing.join(', ')}`, false);
       }
       if (held && now() < held.refreshAt) return held.value;
-      if (remembered && now() < remembered.until) throw remembered.error;
+      if (remembered && now() < remembered.until) {
+        const { error, until } = remembered;
+        throw new TokenError(error.message, error.retryable, { retryAfterMs: error.retryable ? until - now() : undefined });
+      }
       inflight ??= fetchToken().finally(() => {
         inflight = undefined;
       });

@@ -170,12 +170,18 @@ describe('roster client against the emulator', () => {
     ['a dropped connection', { reset: true }],
     ['a body that is not the roster', { status: 200, body: { unexpected: true } }],
   ])('Should be unavailable on %s, then recover', async (_label, fault) => {
-    const { roster, metrics } = client();
-    emulator.addFault({ route: 'roster', times: 1, ...fault });
+    const { roster, metrics, captured } = client();
+    emulator.addFault({ route: 'roster', times: 2, ...fault });
 
     expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable' });
-    expect(await metricValue(metrics.rosterFailures)).toBe(1);
+    expect(await roster.lookup('email', ADA.email)).toMatchObject({ outcome: 'unavailable' });
+    expect(await metricValue(metrics.rosterFailures)).toBe(2);
     expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+
+    // One line when the outage starts and one when it ends, not one per student.
+    const messages = captured.lines().map((line) => line.msg);
+    expect(messages.filter((msg) => String(msg).startsWith('TimeBack roster unavailable'))).toHaveLength(1);
+    expect(messages.filter((msg) => msg === 'TimeBack roster answers again')).toHaveLength(1);
   });
 
   it('Should time out a roster that never answers', async () => {

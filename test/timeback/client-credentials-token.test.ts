@@ -195,10 +195,11 @@ describe('client-credentials token provider', () => {
     expect(err.retryAfterMs).toBe(5_000);
 
     const asked = emulator.count('token');
-    await tokenFailure(tokens.getToken());
+    clock.advance(2_000);
+    expect((await tokenFailure(tokens.getToken())).retryAfterMs).toBe(3_000);
     expect(emulator.count('token')).toBe(asked);
 
-    clock.advance(5_000);
+    clock.advance(3_000);
     expect(emulator.validTokens.has(await tokens.getToken())).toBe(true);
   });
 
