@@ -10,6 +10,8 @@
  * - two or more matches are `ambiguous`, never "the first one";
  * - anything that is not a clear answer (401 twice, 403, 429, 5xx, timeouts, bodies we
  *   cannot read) is `unavailable`, never `not-found`.
+ * Details never quote a response body: TimeBack may echo the filter, and with it the
+ * student's id or e-mail, and details reach logs and the events table.
  */
 import { Pool } from 'undici';
 import { z } from 'zod';
@@ -17,7 +19,7 @@ import type { Config, RosterStrategy } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
-import { describeNetworkError, excerpt, parseRetryAfter } from '../timeback/http-answers.ts';
+import { describeNetworkError, parseRetryAfter } from '../timeback/http-answers.ts';
 
 export type RosterLookup =
   /** `platformId` is the user's sourcedId, lowercased. */
@@ -148,14 +150,16 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     else if (status === 401) detail = 'TimeBack refused a freshly issued token for the roster (HTTP 401)';
     else if (status === 403) {
       detail = 'TimeBack refused the roster lookup (HTTP 403); the app needs the roster.readonly scope (TIMEBACK_SCOPES)';
-    } else detail = `TimeBack roster answered HTTP ${status}: ${excerpt(answer.text)}`;
+    } else if (status === 400) {
+      detail = 'TimeBack refused the roster query (HTTP 400); check that ROSTER_MATCH names fields it can filter on';
+    } else detail = `TimeBack roster answered HTTP ${status}`;
     return { outcome: 'unavailable', detail, retryAfterMs };
   }
 
   function unreadable(answer: Answer): RosterLookup {
     return {
       outcome: 'unavailable',
-      detail: `TimeBack roster answered ${answer.status} with a body we cannot read: ${excerpt(answer.text, 80)}`,
+      detail: `TimeBack roster answered ${answer.status} with a body that is not a roster answer`,
     };
   }
 

@@ -184,6 +184,19 @@ describe('roster client against the emulator', () => {
     expect(messages.filter((msg) => msg === 'TimeBack roster answers again')).toHaveLength(1);
   });
 
+  it('Should never quote a refusal body, which may echo the student back', async () => {
+    const { roster, captured } = client();
+    emulator.addFault({ route: 'roster', status: 400, body: { error: `unsupported filter: email='${ADA.email}'` }, times: 1 });
+    const answer = await roster.lookup('email', ADA.email);
+    expect(answer).toEqual({
+      outcome: 'unavailable',
+      detail: 'TimeBack refused the roster query (HTTP 400); check that ROSTER_MATCH names fields it can filter on',
+      retryAfterMs: undefined,
+    });
+    expect(captured.text()).toContain('HTTP 400');
+    expect(captured.text()).not.toContain(ADA.email);
+  });
+
   it('Should time out a roster that never answers', async () => {
     const { roster } = client();
     emulator.addFault({ route: 'roster', hang: true, times: 1 });
