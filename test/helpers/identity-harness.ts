@@ -24,11 +24,14 @@ export interface TestConfigOptions {
   clientId?: string | undefined;
   clientSecret?: string | undefined;
   match?: string;
-  /** Per-request deadline in milliseconds (tests keep it short). */
+  /**
+   * Per-request deadline in milliseconds. Generous by default so a loaded CI machine never
+   * turns a slow answer into a failure; tests of hanging servers pass a short one.
+   */
   timeoutMs?: number;
 }
 
-export function testConfig({ dir, timebackUrl, clientId, clientSecret, match, timeoutMs = 300 }: TestConfigOptions): Config {
+export function testConfig({ dir, timebackUrl, clientId, clientSecret, match, timeoutMs = 2_000 }: TestConfigOptions): Config {
   const config = parseConfig({
     DB_PATH: join(dir, 'gateway.db'),
     MAPPINGS_DIR: dir,

@@ -66,11 +66,12 @@ afterAll(async () => {
 });
 
 function harness(
-  options: { clock?: ManualClock; credentials?: boolean; dir?: string } = {},
+  options: { clock?: ManualClock; credentials?: boolean; dir?: string; timeoutMs?: number } = {},
 ): Harness {
-  const { clock = manualClock(), credentials = true, dir = temp.dir } = options;
+  const { clock = manualClock(), credentials = true, dir = temp.dir, timeoutMs } = options;
   const config = testConfig({
     dir,
+    timeoutMs,
     timebackUrl: emulator.url,
     clientId: credentials ? emulator.clientId : undefined,
     clientSecret: credentials ? emulator.clientSecret : undefined,
@@ -148,12 +149,14 @@ describe('cached roster resolver', () => {
     emulator.latencyMs = 15;
     const { resolver, metrics } = harness();
     const from = emulator.requests.length;
+    const tokensBefore = emulator.tokensIssued;
     const events = Array.from({ length: 1000 }, (_, i) => CLASS[i % CLASS.length]!);
 
     const answers = await Promise.all(events.map((student) => resolver.resolve(student.email)));
 
     answers.forEach((answer, i) => expect(answer).toEqual({ status: 'found', platformId: events[i]!.sourcedId }));
     expect(lookupsByStrategy(from)).toEqual({ sourcedId: 10, identifier: 10, email: 10 });
+    expect(emulator.tokensIssued - tokensBefore).toBe(1);
 
     // And once learned, the next thousand never leave the process.
     const again = emulator.requests.length;
@@ -247,7 +250,7 @@ describe('cached roster resolver', () => {
   });
 
   it('Should time out a hanging roster as unavailable', async () => {
-    const { resolver } = harness();
+    const { resolver } = harness({ timeoutMs: 250 });
     emulator.addFault({ route: 'roster', hang: true, times: 1 });
     expect(await resolver.resolve('ada.l')).toMatchObject({ status: 'unavailable' });
     expect(await resolver.resolve('ada.l')).toEqual({ status: 'found', platformId: ADA.sourcedId });

@@ -39,13 +39,13 @@ afterAll(async () => {
   temp.remove();
 });
 
-function client(server: TimebackEmulator = emulator, clock: ManualClock = manualClock()) {
+function client(server: TimebackEmulator = emulator, clock: ManualClock = manualClock(), timeoutMs?: number) {
   const config = testConfig({
     dir: temp.dir,
     timebackUrl: server.url,
     clientId: server.clientId,
     clientSecret: server.clientSecret,
-    timeoutMs: 250,
+    timeoutMs,
   });
   const captured = captureLog();
   const metrics = createMetrics();
@@ -198,7 +198,7 @@ describe('roster client against the emulator', () => {
   });
 
   it('Should time out a roster that never answers', async () => {
-    const { roster } = client();
+    const { roster } = client(emulator, manualClock(), 250);
     emulator.addFault({ route: 'roster', hang: true, times: 1 });
     const answer = await roster.lookup('email', ADA.email);
     expect(answer).toMatchObject({ outcome: 'unavailable' });

@@ -37,13 +37,14 @@ function provider(
   server: TimebackEmulator,
   clock: ManualClock = manualClock(),
   credentials: { clientId?: string | undefined; clientSecret?: string | undefined } = {},
+  timeoutMs?: number,
 ) {
   const config = testConfig({
     dir: temp.dir,
     timebackUrl: server.url,
     clientId: 'clientId' in credentials ? credentials.clientId : server.clientId,
     clientSecret: 'clientSecret' in credentials ? credentials.clientSecret : server.clientSecret,
-    timeoutMs: 250,
+    timeoutMs,
   });
   const captured = captureLog();
   const metrics = createMetrics();
@@ -204,7 +205,7 @@ describe('client-credentials token provider', () => {
   });
 
   it('Should time out a token endpoint that never answers', async () => {
-    const { tokens } = provider(emulator);
+    const { tokens } = provider(emulator, manualClock(), {}, 250);
     emulator.addFault({ route: 'token', hang: true, times: 1 });
 
     const err = await tokenFailure(tokens.getToken());
