@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUserOverrides, loadUserOverrides, UserOverridesError } from '../../src/identity/user-overrides.ts';
 import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
@@ -71,6 +72,11 @@ describe('user-overrides.yaml', () => {
       `${file}: overrides: must map each Learn externalId to a TimeBack platform id`,
     );
     expect(loadError(`- ${PLATFORM_ID}\n`).message).toBe(`${file}: (root): must be a map with one key, "overrides"`);
+  });
+
+  it('Should accept the file shipped in mappings/', () => {
+    const shipped = fileURLToPath(new URL('../../mappings/user-overrides.yaml', import.meta.url));
+    expect(() => loadUserOverrides(shipped)).not.toThrow();
   });
 
   it('Should keep the last good table when a reload finds a bad file', () => {
