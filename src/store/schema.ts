@@ -63,6 +63,12 @@ export const events = sqliteTable(
     /** Attempts at the current stage (identity lookups while translating, POSTs while delivering). */
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: integer('next_attempt_at'),
+    /**
+     * When delivery first tried this event (reset by a replay). DELIVERY_MAX_AGE counts from
+     * here, not from receipt, so a replayed old event gets a fresh budget and an event that
+     * waited for credentials is never declared dead before it was tried.
+     */
+    firstAttemptAt: integer('first_attempt_at'),
     lastAttemptAt: integer('last_attempt_at'),
     lastStatus: integer('last_status'),
     lastResponse: text('last_response'),
@@ -80,6 +86,9 @@ export const events = sqliteTable(
     index('events_delivered_at')
       .on(t.deliveredAt)
       .where(sql`${t.fate} = 'delivered'`),
+    // Retention deletes envelopes whose events are all pruned: both that check and the
+    // foreign-key check on delete look events up by envelope.
+    index('events_envelope_id').on(t.envelopeId),
   ],
 );
 

@@ -31,6 +31,7 @@ CREATE TABLE `events` (
 	`output_id` text,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`next_attempt_at` integer,
+	`first_attempt_at` integer,
 	`last_attempt_at` integer,
 	`last_status` integer,
 	`last_response` text,
@@ -43,6 +44,7 @@ CREATE UNIQUE INDEX `events_sensor_source_id` ON `events` (`sensor`,`source_id`)
 CREATE INDEX `events_pending_due` ON `events` (`stage`,`next_attempt_at`) WHERE "events"."fate" = 'pending';--> statement-breakpoint
 CREATE INDEX `events_fate_reason` ON `events` (`fate`,`reason`);--> statement-breakpoint
 CREATE INDEX `events_delivered_at` ON `events` (`delivered_at`) WHERE "events"."fate" = 'delivered';--> statement-breakpoint
+CREATE INDEX `events_envelope_id` ON `events` (`envelope_id`);--> statement-breakpoint
 CREATE TABLE `meta` (
 	`key` text PRIMARY KEY NOT NULL,
 	`value` text NOT NULL,
