@@ -52,7 +52,11 @@ const commaList = (value: unknown) =>
     : value;
 
 export const EnvSchema = z.object({
-  PORT: positiveInt(8080, 65535),
+  // 0 asks the OS for a free port (tests and the demo run many gateways side by side).
+  PORT: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(8080),
+  ),
   HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
   DB_PATH: z.preprocess(blankToUndefined, z.string().default('./data/gateway.db')),
   MAPPINGS_DIR: z.preprocess(blankToUndefined, z.string().default('./mappings')),
@@ -100,6 +104,7 @@ export const EnvSchema = z.object({
   DELIVERY_CONCURRENCY: positiveInt(16, 1024),
   DELIVERY_MAX_AGE: seconds(604_800, 1),
   DELIVERY_TIMEOUT: seconds(10, 1),
+  DELIVERY_BACKOFF_CAP: seconds(300, 1),
   DELIVERED_RETENTION: seconds(604_800),
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
   SHUTDOWN_TIMEOUT: seconds(10, 1),
@@ -147,6 +152,8 @@ export interface Config {
     concurrency: number;
     maxAgeMs: number;
     timeoutMs: number;
+    /** The longest wait between two attempts at one event, and between probes while TimeBack is down. */
+    backoffCapMs: number;
     retentionMs: number;
   };
 }
@@ -203,6 +210,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       concurrency: e.DELIVERY_CONCURRENCY,
       maxAgeMs: e.DELIVERY_MAX_AGE * 1000,
       timeoutMs: e.DELIVERY_TIMEOUT * 1000,
+      backoffCapMs: e.DELIVERY_BACKOFF_CAP * 1000,
       retentionMs: e.DELIVERED_RETENTION * 1000,
     },
   };
