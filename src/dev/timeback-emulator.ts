@@ -37,6 +37,8 @@ export interface Fault {
   probability?: number;
   /** How many requests to affect; unlimited when unset. */
   times?: number;
+  /** Only requests whose body this accepts (e.g. one event id); all when unset. */
+  when?: (body: string) => boolean;
 }
 
 export interface EmulatorOptions {
@@ -122,9 +124,10 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     },
   };
 
-  const pickFault = (route: EmulatedRoute): Fault | undefined => {
+  const pickFault = (route: EmulatedRoute, body: string): Fault | undefined => {
     for (const fault of faults) {
       if (fault.route !== route || fault.left <= 0) continue;
+      if (fault.when !== undefined && !fault.when(body)) continue;
       if (fault.probability !== undefined && Math.random() >= fault.probability) continue;
       fault.left -= 1;
       return fault;
@@ -151,8 +154,8 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     res.end(text);
   }
 
-  function applyFault(req: IncomingMessage, res: ServerResponse, route: EmulatedRoute): boolean {
-    const fault = pickFault(route);
+  function applyFault(req: IncomingMessage, res: ServerResponse, route: EmulatedRoute, body = ''): boolean {
+    const fault = pickFault(route, body);
     if (!fault) return false;
     if (fault.hang) {
       emulator.requests.push({ route, method: req.method ?? '', url: req.url ?? '', status: 0, at: Date.now() });
@@ -231,7 +234,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
 
     if (req.method === 'POST' && (path === '/events/1.0/' || path === '/events/1.0')) {
       emulator.eventPosts += 1;
-      if (applyFault(req, res, 'events')) return;
+      if (applyFault(req, res, 'events', body)) return;
       if (!bearerOk(req)) return send(req, res, 'events', 401, { error: 'invalid_token' });
       let event: unknown;
       try {
