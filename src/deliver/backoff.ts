@@ -1,0 +1,69 @@
+/**
+ * How long to wait before trying again. Pure functions with an injected random source, so
+ * the arithmetic is unit-tested exactly.
+ *
+ * Exponential backoff with **full jitter** (a uniformly random wait between 0 and the
+ * exponential step) is what Vector defaults to and what AWS's analysis recommends: when
+ * many events (or many gateways) fail together, their retries spread out instead of
+ * arriving in waves.
+ */
+
+export interface BackoffPolicy {
+  /** The first step: after one failure the wait is random in [0, baseMs). */
+  baseMs: number;
+  /** No wait is ever longer than this, whatever the attempt count or Retry-After says. */
+  capMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 300_000 };
+
+/** `base · 2^(failures-1)`, capped; computed without overflowing for large counts. */
+export function exponentialStep(failures: number, policy: BackoffPolicy): number {
+  const exponent = Math.max(0, failures - 1);
+  // 2^40 · 1 ms is already 35 years: beyond that the cap always wins.
+  if (exponent > 40) return policy.capMs;
+  return Math.min(policy.capMs, policy.baseMs * 2 ** exponent);
+}
+
+/** Full jitter: uniform in [0, step). */
+export function fullJitterDelay(failures: number, policy: BackoffPolicy, random: () => number): number {
+  return Math.floor(random() * exponentialStep(failures, policy));
+}
+
+/**
+ * Equal jitter: uniform in [step/2, step). Used for the shared pause while TimeBack is down,
+ * where a wait near zero would turn probes into a busy loop.
+ */
+export function equalJitterDelay(failures: number, policy: BackoffPolicy, random: () => number): number {
+  const step = exponentialStep(failures, policy);
+  return Math.floor(step / 2 + random() * (step / 2));
+}
+
+/**
+ * `Retry-After` as milliseconds from `now`: delta-seconds (`120`) or an HTTP date
+ * (RFC 9110 §10.2.3). Undefined when absent or unreadable; a date in the past is 0.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Only something that looks like a date: Date.parse accepts too much ("1", "x 2").
+  if (!/[A-Za-z]{3}/.test(text)) return undefined;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/**
+ * The wait before retrying one event after its `failures`-th failed attempt: full jitter,
+ * but never sooner than TimeBack asked (`Retry-After`), and never longer than the cap.
+ */
+export function retryDelay(
+  failures: number,
+  retryAfterMs: number | undefined,
+  policy: BackoffPolicy,
+  random: () => number,
+): number {
+  const jittered = fullJitterDelay(failures, policy, random);
+  return Math.min(policy.capMs, Math.max(jittered, retryAfterMs ?? 0));
+}

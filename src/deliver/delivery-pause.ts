@@ -1,0 +1,135 @@
+/**
+ * The shared pause (a circuit breaker) that makes all delivery workers back off together
+ * when TimeBack as a whole is unavailable, instead of every pending event retrying on its
+ * own schedule and hammering a service that is down.
+ *
+ * closed → (N consecutive retryable failures, a Retry-After, or no token) → open
+ * open → (wait: exponential, equal jitter, capped) → half-open
+ * half-open → one probe; it succeeds → closed; it fails → open again, waiting longer.
+ *
+ * Per-event backoff still applies underneath: the pause decides *whether* to send, each
+ * event's next_attempt_at decides *which* event is due.
+ */
+import { equalJitterDelay, type BackoffPolicy } from './backoff.ts';
+
+export type PauseState = 'closed' | 'open' | 'half-open';
+
+/**
+ * `timeback`: the events endpoint keeps failing or asked us to wait;
+ * `token`: no token could be had for now (an outage of the token endpoint);
+ * `credentials`: the token endpoint refused our client id/secret.
+ */
+export type PauseCause = 'timeback' | 'token' | 'credentials';
+
+export interface PauseOptions {
+  policy: BackoffPolicy;
+  /** Consecutive retryable failures that open the pause. */
+  threshold: number;
+  random: () => number;
+  now: () => number;
+}
+
+export class DeliveryPause {
+  state: PauseState = 'closed';
+  cause: PauseCause | undefined;
+  /** While open: when the next probe may go. */
+  until = 0;
+  /** When the current pause began (for /readyz and logs). */
+  since: number | undefined;
+  /** The failure that opened or last extended the pause, in words. */
+  problem: string | undefined;
+  /** A probe is in flight (half-open allows exactly one). */
+  probing = false;
+
+  private consecutiveFailures = 0;
+  private opens = 0;
+
+  constructor(private readonly options: PauseOptions) {}
+
+  /** Whether a new POST may start now; moves open → half-open once the wait is over. */
+  canDispatch(): boolean {
+    if (this.state === 'open' && this.options.now() >= this.until) this.state = 'half-open';
+    if (this.state === 'closed') return true;
+    return this.state === 'half-open' && !this.probing;
+  }
+
+  /** Marks the next dispatch as the probe, when half-open. */
+  dispatching(): void {
+    if (this.state === 'half-open') this.probing = true;
+  }
+
+  /**
+   * TimeBack answered in a way that proves it is up (any 2xx, 409, or a 4xx about the
+   * event itself). Returns true when this ends a pause.
+   */
+  recordAnswer(): boolean {
+    this.consecutiveFailures = 0;
+    this.probing = false;
+    if (this.state === 'closed') return false;
+    this.close();
+    return true;
+  }
+
+  /** A token was obtained; ends a pause that only waited for one. */
+  recordToken(): boolean {
+    if (this.state === 'closed' || this.cause === 'timeback') return false;
+    this.probing = false;
+    this.close();
+    return true;
+  }
+
+  /**
+   * A retryable failure (5xx, 429, timeout, network, a second 401). Returns true when this
+   * opened (or re-opened) the pause. A Retry-After pauses everyone at once: it is TimeBack
+   * telling this client, not this event, to wait.
+   */
+  recordFailure(problem: string, retryAfterMs?: number): boolean {
+    this.consecutiveFailures += 1;
+    const wasProbe = this.probing;
+    this.probing = false;
+    if (retryAfterMs !== undefined && retryAfterMs > 0) {
+      this.open('timeback', problem, Math.min(this.options.policy.capMs, retryAfterMs));
+      return true;
+    }
+    if (this.state === 'open') return false;
+    if (wasProbe || this.state === 'half-open' || this.consecutiveFailures >= this.options.threshold) {
+      this.open('timeback', problem);
+      return true;
+    }
+    return false;
+  }
+
+  /** No token: nothing can be sent until one can be had. */
+  recordTokenFailure(problem: string, retryable: boolean): boolean {
+    this.probing = false;
+    const cause: PauseCause = retryable ? 'token' : 'credentials';
+    if (this.state === 'open' && this.cause === cause) return false;
+    this.open(cause, problem);
+    return true;
+  }
+
+  /** The probe ended without an answer (delivery is stopping); let another go. */
+  probeAbandoned(): void {
+    this.probing = false;
+  }
+
+  private open(cause: PauseCause, problem: string, minimumWaitMs = 0): void {
+    const now = this.options.now();
+    this.opens += 1;
+    const wait = Math.max(minimumWaitMs, equalJitterDelay(this.opens, this.options.policy, this.options.random));
+    this.until = Math.max(this.state === 'open' ? this.until : 0, now + wait);
+    this.state = 'open';
+    this.cause = cause;
+    this.problem = problem;
+    this.since ??= now;
+  }
+
+  private close(): void {
+    this.state = 'closed';
+    this.cause = undefined;
+    this.problem = undefined;
+    this.since = undefined;
+    this.opens = 0;
+    this.consecutiveFailures = 0;
+  }
+}

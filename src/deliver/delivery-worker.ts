@@ -1,0 +1,453 @@
+/**
+ * The delivery workers: take due events from the outbox, POST each one to TimeBack, and
+ * record what TimeBack answered. `DELIVERY_CONCURRENCY` POSTs in flight over keep-alive
+ * connections; results are written in small batched transactions.
+ *
+ * Woken by `notify()` (the translate stage just made events deliverable), by a timer for
+ * the earliest due retry, and by a slow safety poll (rows replayed or written by another
+ * process). When TimeBack is down the shared pause stops all dispatching until one probe
+ * gets through, so an outage costs a handful of requests, not a retry storm.
+ */
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../store/database.ts';
+import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
+import { DEFAULT_BACKOFF, parseRetryAfter, retryDelay, type BackoffPolicy } from './backoff.ts';
+import { DeliveryPause, type PauseCause } from './delivery-pause.ts';
+import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
+import { classifyStatus, type Outcome } from './outcome.ts';
+import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
+
+export interface DeliveryTuning {
+  backoff: BackoffPolicy;
+  /** Consecutive retryable failures that pause all delivery. */
+  pauseThreshold: number;
+  /** Due rows read per query. */
+  batchSize: number;
+  /** Results per transaction, and how long a result may wait for company. */
+  flushEvery: number;
+  flushDelayMs: number;
+  /** Safety poll for rows no one told us about. */
+  pollIntervalMs: number;
+}
+
+export interface DeliveryWorkerDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  tokenProvider: TokenProvider;
+  now?: () => number;
+  /** Random source for jitter, in [0, 1). */
+  random?: () => number;
+  tuning?: Partial<DeliveryTuning>;
+  /** Replaces the HTTP client (the tests' seam for transport failures). */
+  client?: EventsClient;
+}
+
+export type TokenStatus = 'unknown' | 'ok' | 'unavailable' | 'rejected';
+
+export interface DeliveryStatus {
+  state: 'waiting-for-credentials' | 'running' | 'paused' | 'stopping' | 'stopped';
+  inFlight: number;
+  token: TokenStatus;
+  tokenProblem?: string;
+  pause?: { cause: PauseCause; since: string; nextProbe: string; problem: string };
+}
+
+export interface DeliveryWorker {
+  readonly name: 'delivery';
+  start(): void;
+  /** Events just became deliverable: look now instead of at the next poll. */
+  notify(): void;
+  /** Stops taking rows, lets in-flight POSTs finish until `deadline`, aborts the rest, records results. */
+  stop(deadline: number): Promise<void>;
+  status(): DeliveryStatus;
+  /** Reasons delivery cannot work that an operator must fix (for /readyz); empty when fine. */
+  problems(): string[];
+}
+
+/** The longest TimeBack answer kept on the event for the admin. */
+export const MAX_STORED_RESPONSE = 4_096;
+
+export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
+  const { config, store, log, metrics, tokenProvider } = deps;
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const tuning: DeliveryTuning = {
+    backoff: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
+    pauseThreshold: 5,
+    batchSize: Math.max(64, config.delivery.concurrency * 4),
+    flushEvery: 64,
+    flushDelayMs: 5,
+    pollIntervalMs: 2_000,
+    ...deps.tuning,
+  };
+  const concurrency = config.delivery.concurrency;
+  const maxAgeMs = config.delivery.maxAgeMs;
+  const outbox = createOutbox(store);
+  const client =
+    deps.client ??
+    createEventsClient({
+      baseUrl: config.timeback.baseUrl,
+      connections: concurrency,
+      timeoutMs: config.delivery.timeoutMs,
+    });
+  const pause = new DeliveryPause({ policy: tuning.backoff, threshold: tuning.pauseThreshold, random, now });
+
+  /** Seqs read from the outbox and not yet recorded: never sent twice at once. */
+  const claimed = new Set<number>();
+  const ready: DueEvent[] = [];
+  /** The last read found fewer rows than asked: nothing more is due until something changes. */
+  let exhausted = false;
+  let active = 0;
+  const attempts = new Set<Promise<void>>();
+  const pendingRecords: Array<DeliveryRecord & { cause?: string }> = [];
+
+  let running = false;
+  let stopping = false;
+  let stopped = false;
+  let pumpScheduled = false;
+  let flushTimer: NodeJS.Timeout | undefined;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let wakeAt = Number.POSITIVE_INFINITY;
+  let pauseTimer: NodeJS.Timeout | undefined;
+  let token: { status: TokenStatus; problem?: string } = { status: 'unknown' };
+
+  function pump(): void {
+    if (!running || stopping || !tokenProvider.configured) return;
+    while (active < concurrency && pause.canDispatch()) {
+      const event = nextEvent();
+      if (!event) break;
+      pause.dispatching();
+      active += 1;
+      const attempt = deliver(event).then(
+        () => undefined,
+        (err: unknown) => {
+          // deliver() handles its own failures; reaching here is a bug. Keep the event due.
+          log.error({ err, seq: event.seq }, 'delivery attempt failed unexpectedly');
+          claimed.delete(event.seq);
+        },
+      );
+      attempts.add(attempt);
+      void attempt.finally(() => {
+        attempts.delete(attempt);
+        active -= 1;
+        pump();
+      });
+    }
+    if (pause.state === 'open') armPauseTimer();
+    else if (ready.length === 0 && active < concurrency) armWake(exhausted ? outbox.nextDueAfter(now()) : undefined);
+  }
+
+  function nextEvent(): DueEvent | undefined {
+    if (ready.length === 0 && !exhausted) refill();
+    return ready.shift();
+  }
+
+  function refill(): void {
+    const limit = tuning.batchSize + claimed.size;
+    let rows: DueEvent[];
+    try {
+      rows = outbox.due(now(), limit);
+    } catch (err) {
+      log.error({ err }, 'could not read due events; trying again shortly');
+      exhausted = true;
+      return;
+    }
+    for (const row of rows) {
+      if (claimed.has(row.seq)) continue;
+      claimed.add(row.seq);
+      ready.push(row);
+    }
+    exhausted = rows.length < limit;
+  }
+
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
+    });
+  }
+
+  /** One event: get a token, POST, on 401 refresh once and POST again, then record. */
+  async function deliver(event: DueEvent): Promise<void> {
+    const startedAt = now();
+    if (event.output === null) {
+      return record(event, startedAt, 0, undefined, { kind: 'dead', reason: 'no-output' });
+    }
+    let bearer = await obtainToken();
+    if (bearer === undefined) return putBack(event);
+
+    let posts = 1;
+    let timer = startTimer();
+    let result = await client.post(event.output, bearer);
+    if (result.kind === 'response' && result.status === 401) {
+      metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, timer());
+      tokenProvider.invalidate(bearer);
+      bearer = await obtainToken();
+      if (bearer === undefined) return record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
+      posts += 1;
+      timer = startTimer();
+      result = await client.post(event.output, bearer);
+    }
+    if (result.kind === 'failure' && result.failure === 'aborted') {
+      // Shutdown cut the request: nothing is known, the row stays due for the next start.
+      pause.probeAbandoned();
+      claimed.delete(event.seq);
+      return;
+    }
+    let outcome: Outcome = result.kind === 'response' ? classifyStatus(result.status) : { kind: 'retry', cause: result.failure };
+    // A refreshed token refused again: a scope or clock problem, not this event's fault.
+    if (outcome.kind === 'unauthorized') outcome = { kind: 'retry', cause: 'http-401' };
+    metrics.deliveryLatency.observe({ outcome: outcome.kind }, timer());
+    record(event, startedAt, posts, result, outcome);
+  }
+
+  async function obtainToken(): Promise<string | undefined> {
+    try {
+      const value = await tokenProvider.getToken();
+      noteTokenOk();
+      return value;
+    } catch (err) {
+      noteTokenFailure(err);
+      return undefined;
+    }
+  }
+
+  function noteTokenOk(): void {
+    token = { status: 'ok' };
+    if (pause.recordToken()) {
+      log.info('TimeBack token obtained again; delivery resumes');
+      schedulePump();
+    }
+  }
+
+  function noteTokenFailure(err: unknown): void {
+    const retryable = err instanceof TokenError ? err.retryable : true;
+    const problem = err instanceof Error ? err.message : String(err);
+    token = { status: retryable ? 'unavailable' : 'rejected', problem };
+    if (pause.recordTokenFailure(problem, retryable)) {
+      const wait = { pausedForMs: pause.until - now(), problem };
+      if (retryable) log.warn(wait, 'no TimeBack token for now; delivery paused');
+      else log.error(wait, 'TimeBack refused the client credentials; delivery paused (check TIMEBACK_CLIENT_ID/SECRET)');
+    }
+    armPauseTimer();
+  }
+
+  function putBack(event: DueEvent): void {
+    if (stopping) claimed.delete(event.seq);
+    else ready.unshift(event);
+  }
+
+  function record(
+    event: DueEvent,
+    startedAt: number,
+    posts: number,
+    result: PostResult | undefined,
+    outcome: Outcome,
+  ): void {
+    const finishedAt = now();
+    const status = result?.kind === 'response' ? result.status : null;
+    const response = result === undefined ? null : truncate(result.kind === 'response' ? result.body : result.message);
+    const base = { seq: event.seq, posts, startedAt, finishedAt, status, response };
+
+    if (outcome.kind === 'delivered') {
+      if (pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
+      pendingRecords.push({ ...base, fate: 'delivered', nextAttemptAt: null, reason: null, detail: null });
+    } else if (outcome.kind === 'dead') {
+      if (result !== undefined && pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
+      const detail =
+        status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;
+      log.warn({ seq: event.seq, outputId: event.outputId, status, reason: outcome.reason }, 'event is dead');
+      pendingRecords.push({ ...base, fate: 'dead', nextAttemptAt: null, reason: outcome.reason, detail });
+    } else {
+      const cause = outcome.kind === 'retry' ? outcome.cause : 'http-401';
+      const problem = describeFailure(result);
+      const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
+      const failures = event.attempts + posts;
+      const since = event.firstAttemptAt ?? startedAt;
+      if (finishedAt - since >= maxAgeMs) {
+        log.warn({ seq: event.seq, outputId: event.outputId, attempts: failures, problem }, 'event is dead: too old to retry');
+        pendingRecords.push({
+          ...base,
+          fate: 'dead',
+          nextAttemptAt: null,
+          reason: 'max-age',
+          detail: `not delivered within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${problem}`,
+        });
+      } else {
+        const nextAttemptAt = finishedAt + retryDelay(failures, retryAfterMs, tuning.backoff, random);
+        pendingRecords.push({
+          ...base,
+          fate: 'pending',
+          nextAttemptAt,
+          reason: null,
+          detail: `attempt ${failures} failed (${problem}); next at ${new Date(nextAttemptAt).toISOString()}`,
+          cause,
+        });
+      }
+      if (pause.recordFailure(problem, retryAfterMs)) {
+        log.warn({ problem, pausedForMs: pause.until - finishedAt }, 'TimeBack is failing; delivery paused');
+        armPauseTimer();
+      }
+    }
+    if (pendingRecords.length >= tuning.flushEvery) flush();
+    else flushTimer ??= setTimeout(flush, tuning.flushDelayMs);
+  }
+
+  function flush(): void {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (pendingRecords.length === 0) return;
+    const batch = pendingRecords.splice(0);
+    try {
+      outbox.record(batch);
+    } catch (err) {
+      // The rows stay pending and due: they will be sent again (same id), never lost.
+      log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
+      for (const entry of batch) claimed.delete(entry.seq);
+      armWake(now() + tuning.pollIntervalMs);
+      return;
+    }
+    let earliestRetry: number | undefined;
+    for (const entry of batch) {
+      claimed.delete(entry.seq);
+      if (entry.fate === 'delivered') metrics.eventsDelivered.inc();
+      else if (entry.fate === 'dead') metrics.eventsDead.inc({ reason: entry.reason ?? 'unknown' });
+      else {
+        metrics.deliveryRetries.inc({ cause: entry.cause ?? 'unknown' });
+        if (entry.nextAttemptAt !== null && (earliestRetry === undefined || entry.nextAttemptAt < earliestRetry)) {
+          earliestRetry = entry.nextAttemptAt;
+        }
+      }
+    }
+    if (earliestRetry !== undefined) armWake(earliestRetry);
+    pump();
+  }
+
+  /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
+  function armWake(at: number | undefined): void {
+    if (!running || stopping) return;
+    const target = Math.min(at ?? Number.POSITIVE_INFINITY, now() + tuning.pollIntervalMs);
+    if (wakeTimer !== undefined && wakeAt <= target) return;
+    clearTimeout(wakeTimer);
+    wakeAt = target;
+    wakeTimer = setTimeout(() => {
+      wakeTimer = undefined;
+      wakeAt = Number.POSITIVE_INFINITY;
+      exhausted = false;
+      pump();
+    }, Math.max(0, target - now()));
+    wakeTimer.unref();
+  }
+
+  function armPauseTimer(): void {
+    if (!running || stopping || pause.state !== 'open') return;
+    clearTimeout(pauseTimer);
+    pauseTimer = setTimeout(pauseOver, Math.max(0, pause.until - now()));
+    pauseTimer.unref();
+  }
+
+  function pauseOver(): void {
+    pauseTimer = undefined;
+    if (pause.state === 'open' && now() < pause.until) return armPauseTimer();
+    if (pause.state !== 'closed' && pause.cause !== 'timeback') {
+      // Waiting only for a token: ask for one directly, due events or not.
+      void obtainToken().then(() => pump());
+      return;
+    }
+    exhausted = false;
+    pump();
+  }
+
+  return {
+    name: 'delivery',
+
+    start() {
+      if (running || stopped) return;
+      running = true;
+      if (!tokenProvider.configured) return;
+      // Learn at once whether credentials work, so /readyz can say so before any event arrives.
+      void obtainToken().then(() => pump());
+    },
+
+    notify() {
+      exhausted = false;
+      schedulePump();
+    },
+
+    async stop(deadline) {
+      if (stopped) return;
+      stopping = true;
+      clearTimeout(wakeTimer);
+      clearTimeout(pauseTimer);
+      for (const event of ready.splice(0)) claimed.delete(event.seq);
+      if (attempts.size > 0) {
+        let timeout: NodeJS.Timeout | undefined;
+        const deadlinePassed = new Promise<void>((resolve) => {
+          timeout = setTimeout(resolve, Math.max(0, deadline - now()));
+        });
+        await Promise.race([Promise.allSettled([...attempts]), deadlinePassed]);
+        clearTimeout(timeout);
+        if (attempts.size > 0) {
+          log.warn({ inFlight: attempts.size }, 'shutdown deadline reached; aborting POSTs in flight (they are sent again on the next start)');
+          client.abortAll();
+          await Promise.allSettled([...attempts]);
+        }
+      }
+      flush();
+      await client.close();
+      stopped = true;
+      running = false;
+    },
+
+    status() {
+      const state: DeliveryStatus['state'] = stopped
+        ? 'stopped'
+        : stopping
+          ? 'stopping'
+          : !tokenProvider.configured
+            ? 'waiting-for-credentials'
+            : pause.state === 'closed'
+              ? 'running'
+              : 'paused';
+      const status: DeliveryStatus = { state, inFlight: active, token: token.status };
+      if (token.problem !== undefined) status.tokenProblem = token.problem;
+      if (pause.state !== 'closed' && pause.cause !== undefined) {
+        status.pause = {
+          cause: pause.cause,
+          since: new Date(pause.since ?? now()).toISOString(),
+          nextProbe: new Date(pause.until).toISOString(),
+          problem: pause.problem ?? '',
+        };
+      }
+      return status;
+    },
+
+    problems() {
+      if (token.status !== 'rejected') return [];
+      return [`TimeBack refused the client credentials (${token.problem ?? 'no detail'}); delivery is paused until a token can be obtained`];
+    },
+  };
+}
+
+function startTimer(): () => number {
+  const started = performance.now();
+  return () => (performance.now() - started) / 1000;
+}
+
+function describeFailure(result: PostResult | undefined): string {
+  if (result === undefined) return 'no token';
+  if (result.kind === 'response') return `HTTP ${result.status}`;
+  return `${result.failure}: ${result.message}`;
+}
+
+/** Keeps the start of a long answer and says how much was cut. */
+export function truncate(text: string, limit = MAX_STORED_RESPONSE): string {
+  if (text.length <= limit) return text;
+  return `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
+}

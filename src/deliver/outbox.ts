@@ -1,0 +1,92 @@
+/**
+ * Delivery's view of the events table: which translated events are due, and recording what
+ * TimeBack answered. Prepared better-sqlite3 statements on the partial index
+ * `events_pending_due`; results are written many per transaction.
+ *
+ * There is no claim column: one process owns the database, so "in flight" lives in the
+ * worker's memory. After a crash every pending row is simply due again and is re-sent with
+ * the same output id, which TimeBack treats as the same event (409 counts as delivered).
+ */
+import type { Store } from '../store/database.ts';
+
+export interface DueEvent {
+  seq: number;
+  /** The Caliper 1.2 event as JSON text: the whole POST body. */
+  output: string | null;
+  outputId: string | null;
+  /** Delivery attempts so far (reset by a replay). */
+  attempts: number;
+  firstAttemptAt: number | null;
+}
+
+/** What one delivery round (one or two POSTs) did to an event. */
+export interface DeliveryRecord {
+  seq: number;
+  fate: 'delivered' | 'pending' | 'dead';
+  /** POSTs made in this round. */
+  posts: number;
+  startedAt: number;
+  finishedAt: number;
+  status: number | null;
+  response: string | null;
+  /** For `pending`: when to try again. */
+  nextAttemptAt: number | null;
+  reason: string | null;
+  detail: string | null;
+}
+
+export interface Outbox {
+  /** Up to `limit` pending, translated events due at `now`, soonest first. */
+  due(now: number, limit: number): DueEvent[];
+  /** The earliest future retry time, if any event waits for one. */
+  nextDueAfter(now: number): number | undefined;
+  /** Records a batch of results in one transaction. */
+  record(records: readonly DeliveryRecord[]): void;
+}
+
+const DUE_COLUMNS = `seq, output, output_id AS outputId, attempts, first_attempt_at AS firstAttemptAt`;
+
+export function createOutbox(store: Store): Outbox {
+  const { sqlite } = store;
+
+  // Two index range scans glued together: rows the translate stage left without a time
+  // (NULL sorts first and `<= ?` would skip them), then rows whose time has come.
+  const dueStatement = sqlite.prepare<[number, number], DueEvent>(`
+    SELECT ${DUE_COLUMNS} FROM events
+     WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at IS NULL
+    UNION ALL
+    SELECT ${DUE_COLUMNS} FROM events
+     WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at <= ?
+    LIMIT ?`);
+
+  const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(`
+    SELECT MIN(next_attempt_at) AS at FROM events
+     WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at > ?`);
+
+  // Guarded by fate/stage: a row that changed hands meanwhile is left alone.
+  const recordStatement = sqlite.prepare(`
+    UPDATE events SET
+      fate = @fate,
+      stage = CASE WHEN @fate = 'pending' THEN 'deliver' ELSE NULL END,
+      reason = @reason,
+      detail = @detail,
+      attempts = attempts + @posts,
+      first_attempt_at = COALESCE(first_attempt_at, @startedAt),
+      last_attempt_at = @finishedAt,
+      last_status = @status,
+      last_response = @response,
+      next_attempt_at = @nextAttemptAt,
+      delivered_at = CASE WHEN @fate = 'delivered' THEN @finishedAt ELSE NULL END,
+      updated_at = @finishedAt
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'deliver'`);
+
+  const recordAll = sqlite.transaction((records: readonly DeliveryRecord[]) => {
+    for (const record of records) recordStatement.run(record);
+  });
+
+  return {
+    due: (now, limit) => dueStatement.all(now, limit),
+    nextDueAfter: (now) => nextDueStatement.get(now)?.at ?? undefined,
+    record: (records) => recordAll(records),
+  };
+}

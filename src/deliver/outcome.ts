@@ -1,0 +1,54 @@
+/**
+ * What one answer from TimeBack's events endpoint means for the event, by status class
+ * (the split Vector, Redpanda Connect and Logstash converge on, see docs/anchors §5):
+ * retry what time can fix, park what it cannot, and never retry forever on one event.
+ */
+
+export type Outcome =
+  /** TimeBack has the event. */
+  | { kind: 'delivered' }
+  /** The token was refused: refresh it and try once more. */
+  | { kind: 'unauthorized' }
+  /** Try again later; `cause` labels the retry metric. */
+  | { kind: 'retry'; cause: string }
+  /** Trying again cannot help; `reason` becomes the event's reason. */
+  | { kind: 'dead'; reason: string };
+
+/** Statuses that say "not now" rather than "not this": timeouts, too early, too many. */
+const RETRYABLE_4XX = new Set([408, 425, 429]);
+
+export function classifyStatus(status: number): Outcome {
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  // TimeBack already has an event with this id: an earlier attempt got through (the
+  // answer was lost, or we crashed before recording it). ERB made the same call (#298).
+  if (status === 409) return { kind: 'delivered' };
+  if (status === 401) return { kind: 'unauthorized' };
+  if (RETRYABLE_4XX.has(status) || status >= 500) return { kind: 'retry', cause: `http-${status}` };
+  if (status >= 400) return { kind: 'dead', reason: `http-${status}` };
+  // 1xx/3xx: we follow no redirects, and a redirect here is a deployment problem (an
+  // http→https hop, a moved base URL) that affects every event. Parking them all as dead
+  // would make an admin replay everything; retrying keeps them and shows on the metrics.
+  return { kind: 'retry', cause: `http-${status}` };
+}
+
+export type TransportFailure = 'timeout' | 'network';
+
+/**
+ * Transport errors (no HTTP answer) as `timeout` or `network`. Both are retried: the
+ * request may or may not have reached TimeBack, and the deterministic event id makes a
+ * repeat harmless.
+ */
+export function classifyError(err: unknown): TransportFailure {
+  const code = (err as { code?: unknown } | null)?.code;
+  const name = (err as { name?: unknown } | null)?.name;
+  if (
+    name === 'TimeoutError' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ETIMEDOUT'
+  ) {
+    return 'timeout';
+  }
+  return 'network';
+}

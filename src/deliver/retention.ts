@@ -1,0 +1,125 @@
+/**
+ * Keeps the database bounded: delivered events older than DELIVERED_RETENTION are deleted,
+ * then envelopes left with no events. Runs on a timer in small batches (one short
+ * transaction each, yielding to the event loop in between), so intake and delivery never
+ * wait behind it. Dead, skipped, rejected and pending events are never pruned: they are
+ * what an admin inspects and replays.
+ */
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/database.ts';
+
+export interface RetentionDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  now?: () => number;
+  /** Time between passes (default: a fraction of the retention, between 1 s and 5 min). */
+  intervalMs?: number;
+  /** Rows per transaction. */
+  batchSize?: number;
+}
+
+export interface PruneReport {
+  events: number;
+  envelopes: number;
+}
+
+export interface Retention {
+  readonly name: 'retention';
+  start(): void;
+  /** One full pass now; resolves when nothing more is old enough. */
+  runOnce(): Promise<PruneReport>;
+  stop(): Promise<void>;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function createRetention({ config, store, log, now = Date.now, intervalMs, batchSize = 1_000 }: RetentionDeps): Retention {
+  const retentionMs = config.delivery.retentionMs;
+  const every = intervalMs ?? Math.min(300_000, Math.max(1_000, Math.floor(retentionMs / 4)));
+  const { sqlite } = store;
+
+  const deleteDelivered = sqlite.prepare<[number, number], { envelopeId: number }>(`
+    DELETE FROM events WHERE seq IN (
+      SELECT seq FROM events WHERE fate = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?
+    ) RETURNING envelope_id AS envelopeId`);
+  const deleteEnvelopeIfEmpty = sqlite.prepare<[number, number]>(`
+    DELETE FROM envelopes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM events WHERE envelope_id = ?)`);
+  const oldEnvelopes = sqlite.prepare<[number, number, number], { id: number }>(`
+    SELECT id FROM envelopes WHERE id > ? AND received_at < ? ORDER BY id LIMIT ?`);
+
+  const pruneEventsBatch = sqlite.transaction((cutoff: number) => {
+    const rows = deleteDelivered.all(cutoff, batchSize);
+    let envelopes = 0;
+    for (const envelopeId of new Set(rows.map((row) => row.envelopeId))) {
+      envelopes += deleteEnvelopeIfEmpty.run(envelopeId, envelopeId).changes;
+    }
+    return { events: rows.length, envelopes };
+  });
+
+  const sweepEnvelopesBatch = sqlite.transaction((afterId: number, cutoff: number) => {
+    const ids = oldEnvelopes.all(afterId, cutoff, batchSize).map((row) => row.id);
+    let envelopes = 0;
+    for (const id of ids) envelopes += deleteEnvelopeIfEmpty.run(id, id).changes;
+    return { lastId: ids.at(-1), seen: ids.length, envelopes };
+  });
+
+  // Envelopes that never had a stored event (all duplicates) are found by a forward sweep;
+  // the cursor spares each pass from re-reading envelopes that still hold events.
+  let sweptUpTo = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PruneReport> | undefined;
+  let stopping = false;
+
+  async function pass(): Promise<PruneReport> {
+    const cutoff = now() - retentionMs;
+    const total: PruneReport = { events: 0, envelopes: 0 };
+    for (;;) {
+      if (stopping) return total;
+      const batch = pruneEventsBatch(cutoff);
+      total.events += batch.events;
+      total.envelopes += batch.envelopes;
+      if (batch.events < batchSize) break;
+      await yieldToEventLoop();
+    }
+    for (;;) {
+      if (stopping) return total;
+      const batch = sweepEnvelopesBatch(sweptUpTo, cutoff);
+      total.envelopes += batch.envelopes;
+      if (batch.lastId !== undefined) sweptUpTo = batch.lastId;
+      if (batch.seen < batchSize) break;
+      await yieldToEventLoop();
+    }
+    if (total.events > 0 || total.envelopes > 0) log.info({ ...total, retentionMs }, 'pruned delivered events past retention');
+    return total;
+  }
+
+  function runOnce(): Promise<PruneReport> {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopping) return;
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((err: unknown) => log.error({ err }, 'pruning delivered events failed; trying again next pass'))
+        .finally(schedule);
+    }, every);
+    timer.unref();
+  }
+
+  return {
+    name: 'retention',
+    start: schedule,
+    runOnce,
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import {
+  equalJitterDelay,
+  exponentialStep,
+  fullJitterDelay,
+  parseRetryAfter,
+  retryDelay,
+  type BackoffPolicy,
+} from '../../src/deliver/backoff.ts';
+
+const policy: BackoffPolicy = { baseMs: 1_000, capMs: 300_000 };
+const always = (value: number) => () => value;
+const NOW = Date.parse('2026-11-02T10:00:00Z');
+
+describe('exponentialStep', () => {
+  it('doubles from the base with each failure and stops at the cap', () => {
+    expect([1, 2, 3, 4, 5].map((n) => exponentialStep(n, policy))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000]);
+    expect(exponentialStep(9, policy)).toBe(256_000);
+    expect(exponentialStep(10, policy)).toBe(300_000);
+    expect(exponentialStep(10_000, policy)).toBe(300_000);
+  });
+
+  it('treats zero failures like the first', () => {
+    expect(exponentialStep(0, policy)).toBe(1_000);
+  });
+});
+
+describe('full jitter', () => {
+  it('spreads the wait uniformly over [0, step)', () => {
+    expect(fullJitterDelay(3, policy, always(0))).toBe(0);
+    expect(fullJitterDelay(3, policy, always(0.5))).toBe(2_000);
+    expect(fullJitterDelay(3, policy, always(0.999_999))).toBe(3_999);
+  });
+
+  it('never exceeds the cap however many failures', () => {
+    expect(fullJitterDelay(50, policy, always(0.999_999))).toBeLessThan(300_000);
+  });
+});
+
+describe('equal jitter', () => {
+  it('waits at least half the step, so a pause never turns into a busy loop', () => {
+    expect(equalJitterDelay(1, policy, always(0))).toBe(500);
+    expect(equalJitterDelay(1, policy, always(0.999_999))).toBe(999);
+    expect(equalJitterDelay(20, policy, always(0))).toBe(150_000);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds', () => {
+    expect(parseRetryAfter('120', NOW)).toBe(120_000);
+    expect(parseRetryAfter(' 0 ', NOW)).toBe(0);
+    expect(parseRetryAfter(['7', '9'], NOW)).toBe(7_000);
+  });
+
+  it('reads an HTTP date relative to now, and a past date as 0', () => {
+    expect(parseRetryAfter('Mon, 02 Nov 2026 10:01:30 GMT', NOW)).toBe(90_000);
+    expect(parseRetryAfter('Mon, 02 Nov 2026 09:00:00 GMT', NOW)).toBe(0);
+  });
+
+  it('ignores what it cannot read', () => {
+    expect(parseRetryAfter(undefined, NOW)).toBeUndefined();
+    expect(parseRetryAfter('', NOW)).toBeUndefined();
+    expect(parseRetryAfter('-5', NOW)).toBeUndefined();
+    expect(parseRetryAfter('1.5', NOW)).toBeUndefined();
+    expect(parseRetryAfter('soon', NOW)).toBeUndefined();
+  });
+});
+
+describe('retryDelay', () => {
+  it('is the jittered backoff when TimeBack gave no Retry-After', () => {
+    expect(retryDelay(4, undefined, policy, always(0.25))).toBe(2_000);
+  });
+
+  it('never retries sooner than Retry-After asks', () => {
+    expect(retryDelay(1, 30_000, policy, always(0.1))).toBe(30_000);
+  });
+
+  it('keeps the jittered wait when it is already longer than Retry-After', () => {
+    expect(retryDelay(8, 1_000, policy, always(0.5))).toBe(64_000);
+  });
+
+  it('caps a Retry-After that asks for more than the cap', () => {
+    expect(retryDelay(1, 86_400_000, policy, always(0.5))).toBe(300_000);
+  });
+});

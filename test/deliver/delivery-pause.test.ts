@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { DeliveryPause } from '../../src/deliver/delivery-pause.ts';
+
+function pauseAt(start = 1_000_000) {
+  const clock = { now: start };
+  const pause = new DeliveryPause({
+    policy: { baseMs: 1_000, capMs: 8_000 },
+    threshold: 3,
+    random: () => 0,
+    now: () => clock.now,
+  });
+  return { pause, clock };
+}
+
+describe('DeliveryPause', () => {
+  it('opens after the threshold of consecutive failures, not before', () => {
+    const { pause } = pauseAt();
+    expect(pause.recordFailure('HTTP 503')).toBe(false);
+    expect(pause.recordFailure('HTTP 503')).toBe(false);
+    expect(pause.canDispatch()).toBe(true);
+    expect(pause.recordFailure('HTTP 503')).toBe(true);
+    expect(pause.state).toBe('open');
+    expect(pause.canDispatch()).toBe(false);
+    expect(pause.problem).toBe('HTTP 503');
+  });
+
+  it('an answer in between resets the count', () => {
+    const { pause } = pauseAt();
+    pause.recordFailure('HTTP 503');
+    pause.recordFailure('HTTP 503');
+    pause.recordAnswer();
+    expect(pause.recordFailure('HTTP 503')).toBe(false);
+  });
+
+  it('after the wait lets exactly one probe through', () => {
+    const { pause, clock } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    // equal jitter with random 0: half the first step
+    expect(pause.until - clock.now).toBe(500);
+    clock.now += 500;
+    expect(pause.canDispatch()).toBe(true);
+    expect(pause.state).toBe('half-open');
+    pause.dispatching();
+    expect(pause.canDispatch()).toBe(false);
+  });
+
+  it('a failed probe re-opens for longer, up to the cap', () => {
+    const { pause, clock } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    const waits: number[] = [];
+    for (let round = 0; round < 6; round += 1) {
+      clock.now = pause.until;
+      pause.canDispatch();
+      pause.dispatching();
+      pause.recordFailure('timeout');
+      waits.push(pause.until - clock.now);
+    }
+    expect(waits).toEqual([1_000, 2_000, 4_000, 4_000, 4_000, 4_000]);
+  });
+
+  it('a successful probe closes it and forgets the history', () => {
+    const { pause, clock } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    clock.now = pause.until;
+    pause.canDispatch();
+    pause.dispatching();
+    expect(pause.recordAnswer()).toBe(true);
+    expect(pause.state).toBe('closed');
+    expect(pause.since).toBeUndefined();
+    expect(pause.recordFailure('timeout')).toBe(false);
+  });
+
+  it('a Retry-After pauses everyone at once for that long (capped)', () => {
+    const { pause, clock } = pauseAt();
+    expect(pause.recordFailure('HTTP 429', 6_000)).toBe(true);
+    expect(pause.until - clock.now).toBe(6_000);
+    const { pause: other, clock: otherClock } = pauseAt();
+    other.recordFailure('HTTP 429', 3_600_000);
+    expect(other.until - otherClock.now).toBe(8_000);
+  });
+
+  it('a token failure pauses until a token is obtained', () => {
+    const { pause } = pauseAt();
+    expect(pause.recordTokenFailure('invalid_client', false)).toBe(true);
+    expect(pause.cause).toBe('credentials');
+    expect(pause.canDispatch()).toBe(false);
+    expect(pause.recordToken()).toBe(true);
+    expect(pause.state).toBe('closed');
+  });
+
+  it('a token alone does not end a pause caused by TimeBack failing', () => {
+    const { pause } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('HTTP 502');
+    expect(pause.recordToken()).toBe(false);
+    expect(pause.state).toBe('open');
+  });
+});

@@ -1,0 +1,264 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { createDeliveryWorker, type DeliveryTuning, type DeliveryWorker } from '../../src/deliver/delivery-worker.ts';
+import { createEventsClient } from '../../src/deliver/events-client.ts';
+import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { createLogger } from '../../src/log.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import { replayEvents } from '../../src/store/replay.ts';
+import { emulatorTokenProvider, type CountingTokenProvider } from '../helpers/emulator-token-provider.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { eventStates, fateCounts, insertTranslatedEvents, TEST_APP_ID } from '../helpers/translated-events.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const FAST: Partial<DeliveryTuning> = {
+  backoff: { baseMs: 20, capMs: 200 },
+  pollIntervalMs: 50,
+  flushDelayMs: 2,
+};
+
+let emulator: TimebackEmulator;
+let db: ReturnType<typeof tempStore>;
+let metrics: Metrics;
+let tokens: CountingTokenProvider;
+const workers: DeliveryWorker[] = [];
+
+beforeEach(async () => {
+  emulator = await startTimebackEmulator();
+  db = tempStore('delivery-worker-');
+  metrics = createMetrics();
+  tokens = emulatorTokenProvider(`${emulator.url}/auth/1.0/token`, emulator.clientId, emulator.clientSecret);
+});
+
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.stop(Date.now());
+  await emulator.close();
+  db.cleanup();
+});
+
+function config(env: Record<string, string> = {}) {
+  return parseConfig({
+    DB_PATH: db.file,
+    TIMEBACK_BASE_URL: emulator.url,
+    TIMEBACK_CLIENT_ID: emulator.clientId,
+    TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+    TIMEBACK_APP_ID: TEST_APP_ID,
+    DELIVERY_CONCURRENCY: '4',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+function startWorker(options: { env?: Record<string, string>; tuning?: Partial<DeliveryTuning>; timeoutMs?: number } = {}) {
+  const cfg = config(options.env);
+  const worker = createDeliveryWorker({
+    config: cfg,
+    store: db.store,
+    log: createLogger('silent'),
+    metrics,
+    tokenProvider: tokens,
+    tuning: { ...FAST, ...options.tuning },
+    client:
+      options.timeoutMs === undefined
+        ? undefined
+        : createEventsClient({ baseUrl: cfg.timeback.baseUrl, connections: cfg.delivery.concurrency, timeoutMs: options.timeoutMs }),
+  });
+  workers.push(worker);
+  worker.start();
+  return worker;
+}
+
+const receivedIds = () => emulator.received.map((event) => (event as { id: string }).id);
+const allDelivered = (count: number) => () => fateCounts(db.store.sqlite).delivered === count;
+const metricValue = async (name: string, labels = '') => {
+  const text = await metrics.render();
+  const line = text.split('\n').find((l) => l.startsWith(`caliper_gateway_${name}${labels} `));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+};
+
+describe('delivery worker', () => {
+  it('POSTs each output as the whole body with the bearer token and records it delivered, once', async () => {
+    const inserted = insertTranslatedEvents(db.store.sqlite, 40);
+    startWorker();
+    await waitFor('all delivered', allDelivered(40));
+
+    expect(receivedIds().sort()).toEqual(inserted.map((event) => event.outputId).sort());
+    const stored = db.store.sqlite.prepare('SELECT output FROM events WHERE seq = ?').get(inserted[0]!.seq) as { output: string };
+    expect(emulator.received).toContainEqual(JSON.parse(stored.output));
+    for (const row of eventStates(db.store.sqlite)) {
+      expect(row).toMatchObject({ fate: 'delivered', stage: null, attempts: 1, lastStatus: 200 });
+      expect(row.deliveredAt).toBeGreaterThan(0);
+      expect(row.nextAttemptAt).toBeNull();
+    }
+    expect(emulator.requests.filter((r) => r.route === 'events').every((r) => r.url === '/events/1.0/')).toBe(true);
+    expect(tokens.fetches).toBe(1);
+    expect(await metricValue('events_delivered_total')).toBe(40);
+  });
+
+  it('picks up events as soon as it is notified', async () => {
+    startWorker({ tuning: { pollIntervalMs: 60_000 } });
+    await waitFor('token check', () => tokens.fetches === 1);
+    insertTranslatedEvents(db.store.sqlite, 3);
+    workers[0]!.notify();
+    await waitFor('all delivered', allDelivered(3));
+  });
+
+  it('retries 500s with backoff and delivers everything once they stop', async () => {
+    emulator.addFault({ route: 'events', status: 500, times: 12 });
+    insertTranslatedEvents(db.store.sqlite, 20);
+    startWorker();
+    await waitFor('all delivered', allDelivered(20));
+
+    expect(new Set(receivedIds()).size).toBe(20);
+    const retried = eventStates(db.store.sqlite).filter((row) => row.attempts > 1);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(await metricValue('delivery_retries_total', '{cause="http-500"}')).toBe(12);
+  });
+
+  it('honours Retry-After on 429 before trying again', async () => {
+    emulator.addFault({ route: 'events', status: 429, retryAfter: 1, times: 1 });
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1);
+    startWorker({ tuning: { backoff: { baseMs: 20, capMs: 5_000 } } });
+
+    const retry = await waitFor('the 429 recorded', () =>
+      eventStates(db.store.sqlite).find((row) => row.seq === event!.seq && row.lastStatus === 429),
+    );
+    const attempted = db.store.sqlite.prepare('SELECT last_attempt_at AS at FROM events WHERE seq = ?').get(event!.seq) as { at: number };
+    expect(retry.nextAttemptAt! - attempted.at).toBeGreaterThanOrEqual(1_000);
+    await waitFor('delivered', allDelivered(1), 5_000);
+  });
+
+  it('times out hanging requests and delivers them once TimeBack answers', async () => {
+    emulator.addFault({ route: 'events', hang: true, times: 3 });
+    insertTranslatedEvents(db.store.sqlite, 6);
+    startWorker({ timeoutMs: 150 });
+    await waitFor('all delivered', allDelivered(6));
+    expect(new Set(receivedIds()).size).toBe(6);
+    expect(await metricValue('delivery_retries_total', '{cause="timeout"}')).toBe(3);
+  });
+
+  it('counts 409 as delivered: TimeBack already has the event', async () => {
+    emulator.addFault({ route: 'events', status: 409, body: { error: 'duplicate event id' }, times: 1 });
+    insertTranslatedEvents(db.store.sqlite, 1);
+    startWorker();
+    await waitFor('delivered', allDelivered(1));
+    expect(eventStates(db.store.sqlite)[0]).toMatchObject({ fate: 'delivered', lastStatus: 409, attempts: 1 });
+  });
+
+  it('parks a 400 as dead with its body, delivers the others, and replay delivers it once fixed', async () => {
+    const inserted = insertTranslatedEvents(db.store.sqlite, 5);
+    const bad = inserted[2]!;
+    emulator.addFault({
+      route: 'events',
+      status: 400,
+      body: { status: 'error', message: 'object.type: unrecognized' },
+      when: (body) => body.includes(bad.outputId),
+    });
+    startWorker();
+    await waitFor('settled', () => {
+      const counts = fateCounts(db.store.sqlite);
+      return counts.delivered === 4 && counts.dead === 1;
+    });
+    const dead = eventStates(db.store.sqlite).find((row) => row.seq === bad.seq)!;
+    expect(dead).toMatchObject({ fate: 'dead', reason: 'http-400', lastStatus: 400, attempts: 1 });
+    expect(JSON.parse(dead.lastResponse!)).toEqual({ status: 'error', message: 'object.type: unrecognized' });
+    expect(await metricValue('events_dead_total', '{reason="http-400"}')).toBe(1);
+
+    emulator.clearFaults();
+    const replayed = replayEvents(db.store, { ids: [bad.seq] }, Date.now());
+    expect(replayed.map((event) => event.seq)).toEqual([bad.seq]);
+    expect(eventStates(db.store.sqlite).find((row) => row.seq === bad.seq)).toMatchObject({
+      fate: 'pending',
+      stage: 'translate',
+      attempts: 0,
+    });
+    // The translate stage re-translates (same rule, same id) and hands it back to delivery.
+    db.store.sqlite.prepare(`UPDATE events SET stage = 'deliver' WHERE seq = ?`).run(bad.seq);
+    workers[0]!.notify();
+    await waitFor('replayed event delivered', allDelivered(5));
+    expect(receivedIds().filter((id) => id === bad.outputId)).toHaveLength(1);
+  });
+
+  it('refreshes a token that expires mid-stream, once for all requests in flight', async () => {
+    emulator.latencyMs = 20;
+    insertTranslatedEvents(db.store.sqlite, 30);
+    startWorker();
+    await waitFor('some delivered', () => (fateCounts(db.store.sqlite).delivered ?? 0) >= 5);
+    emulator.validTokens.clear();
+    await waitFor('all delivered', allDelivered(30));
+
+    expect(new Set(receivedIds()).size).toBe(30);
+    expect(emulator.requests.some((r) => r.route === 'events' && r.status === 401)).toBe(true);
+    expect(tokens.fetches).toBe(2);
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'delivered')).toBe(true);
+  });
+
+  it('declares an event dead after DELIVERY_MAX_AGE of failures, keeping the last answer', async () => {
+    emulator.addFault({ route: 'events', status: 503, body: { error: 'maintenance' } });
+    const longAgo = Date.now() - 2 * 3600_000;
+    insertTranslatedEvents(db.store.sqlite, 1, { attempts: 7, firstAttemptAt: longAgo, receivedAt: longAgo });
+    const fresh = insertTranslatedEvents(db.store.sqlite, 1)[0]!;
+    startWorker({ env: { DELIVERY_MAX_AGE: '3600' } });
+
+    const dead = await waitFor('dead by age', () => eventStates(db.store.sqlite).find((row) => row.fate === 'dead'));
+    expect(dead).toMatchObject({ reason: 'max-age', lastStatus: 503, attempts: 8 });
+    expect(JSON.parse(dead.lastResponse!)).toEqual({ error: 'maintenance' });
+    await waitFor('fresh one retried', () => eventStates(db.store.sqlite).find((row) => row.seq === fresh.seq)!.attempts > 0);
+    expect(eventStates(db.store.sqlite).find((row) => row.seq === fresh.seq)!.fate).toBe('pending');
+  });
+
+  it('when TimeBack is down, backs off together: a bounded trickle of probes, then resumes', async () => {
+    emulator.addFault({ route: 'events', status: 503 });
+    insertTranslatedEvents(db.store.sqlite, 200);
+    const worker = startWorker({
+      env: { DELIVERY_CONCURRENCY: '8' },
+      tuning: { backoff: { baseMs: 100, capMs: 400 }, pauseThreshold: 4 },
+    });
+    await waitFor('paused', () => worker.status().state === 'paused');
+    const before = emulator.eventPosts;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const during = emulator.eventPosts - before;
+    // Without the shared pause, 200 due events × 8 connections would send hundreds here.
+    // With it: one probe at a time, at least 200 ms apart once the wait reaches its cap.
+    expect(during).toBeLessThanOrEqual(10);
+    expect(worker.status().pause).toMatchObject({ cause: 'timeback', problem: 'HTTP 503' });
+    const untouched = eventStates(db.store.sqlite).filter((row) => row.attempts === 0).length;
+    expect(untouched).toBeGreaterThan(150);
+
+    emulator.clearFaults();
+    await waitFor('all delivered after recovery', allDelivered(200), 15_000);
+    expect(worker.status().state).toBe('running');
+    expect(new Set(receivedIds()).size).toBe(200);
+  });
+
+  it('pauses without touching events when TimeBack refuses the credentials, and says why', async () => {
+    tokens = emulatorTokenProvider(`${emulator.url}/auth/1.0/token`, emulator.clientId, 'wrong-secret');
+    insertTranslatedEvents(db.store.sqlite, 5);
+    const worker = startWorker();
+    await waitFor('token refused', () => worker.status().token === 'rejected');
+
+    expect(worker.problems()).toEqual([expect.stringContaining('TimeBack refused the client credentials')]);
+    expect(worker.status()).toMatchObject({ state: 'paused', pause: { cause: 'credentials' } });
+    expect(emulator.eventPosts).toBe(0);
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending' && row.attempts === 0)).toBe(true);
+  });
+
+  it('on stop lets POSTs in flight finish and records them', async () => {
+    emulator.latencyMs = 300;
+    insertTranslatedEvents(db.store.sqlite, 4);
+    const worker = startWorker();
+    await waitFor('in flight', () => worker.status().inFlight === 4);
+    await worker.stop(Date.now() + 5_000);
+    expect(fateCounts(db.store.sqlite)).toEqual({ delivered: 4 });
+  });
+
+  it('on stop past the deadline aborts hanging POSTs and leaves their events due', async () => {
+    emulator.addFault({ route: 'events', hang: true });
+    insertTranslatedEvents(db.store.sqlite, 3);
+    const worker = startWorker();
+    await waitFor('in flight', () => worker.status().inFlight === 3);
+    await worker.stop(Date.now() + 100);
+    expect(worker.status().state).toBe('stopped');
+    for (const row of eventStates(db.store.sqlite)) expect(row).toMatchObject({ fate: 'pending', stage: 'deliver', attempts: 0 });
+  });
+});
