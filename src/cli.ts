@@ -2,6 +2,7 @@
  * The `caliper-gateway` command line. This is the only module that receives
  * `process.env`; each command parses what it needs into a typed `Config`.
  */
+import { replayCommand } from './cli/replay.ts';
 import { rosterCacheCommand } from './cli/roster-cache.ts';
 import { serveCommand } from './cli/serve.ts';
 
@@ -13,6 +14,7 @@ export type Command = (args: string[], env: Env) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'serve the gateway (what npm start runs)' },
   'roster-cache': { run: rosterCacheCommand, summary: 'list or evict cached roster answers (externalId → platform id)' },
+  replay: { run: replayCommand, summary: 'put dead (or skipped) events back in the queue' },
 };
 
 export async function main(argv: string[], env: Env): Promise<number> {

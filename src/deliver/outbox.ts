@@ -46,25 +46,24 @@ export interface Outbox {
 
 const DUE_COLUMNS = `seq, output, output_id AS outputId, attempts, first_attempt_at AS firstAttemptAt`;
 
-export function createOutbox(store: Store): Outbox {
-  const { sqlite } = store;
-
+/** The statements, exported so a test can check their query plans. */
+export const OUTBOX_SQL = {
   // Two index range scans glued together: rows the translate stage left without a time
   // (NULL sorts first and `<= ?` would skip them), then rows whose time has come.
-  const dueStatement = sqlite.prepare<[number, number], DueEvent>(`
-    SELECT ${DUE_COLUMNS} FROM events
+  // INDEXED BY: without statistics the planner may pick the (fate, reason) index, which
+  // reads every pending row; the partial index reads only the due ones.
+  due: `
+    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at IS NULL
     UNION ALL
-    SELECT ${DUE_COLUMNS} FROM events
+    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at <= ?
-    LIMIT ?`);
-
-  const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(`
-    SELECT MIN(next_attempt_at) AS at FROM events
-     WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at > ?`);
-
+    LIMIT ?`,
+  nextDue: `
+    SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
+     WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at > ?`,
   // Guarded by fate/stage: a row that changed hands meanwhile is left alone.
-  const recordStatement = sqlite.prepare(`
+  record: `
     UPDATE events SET
       fate = @fate,
       stage = CASE WHEN @fate = 'pending' THEN 'deliver' ELSE NULL END,
@@ -78,7 +77,14 @@ export function createOutbox(store: Store): Outbox {
       next_attempt_at = @nextAttemptAt,
       delivered_at = CASE WHEN @fate = 'delivered' THEN @finishedAt ELSE NULL END,
       updated_at = @finishedAt
-    WHERE seq = @seq AND fate = 'pending' AND stage = 'deliver'`);
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'deliver'`,
+};
+
+export function createOutbox(store: Store): Outbox {
+  const { sqlite } = store;
+  const dueStatement = sqlite.prepare<[number, number], DueEvent>(OUTBOX_SQL.due);
+  const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(OUTBOX_SQL.nextDue);
+  const recordStatement = sqlite.prepare(OUTBOX_SQL.record);
 
   const recordAll = sqlite.transaction((records: readonly DeliveryRecord[]) => {
     for (const record of records) recordStatement.run(record);

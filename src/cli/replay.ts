@@ -1,0 +1,121 @@
+/**
+ * `caliper-gateway replay [--status dead|skipped] [--reason R] [--since ISO] [--id ID …]`
+ *
+ * Puts matching events back at the start of the pipeline (identity, translation, delivery)
+ * and prints what it re-queued. Works while the server runs: the server picks them up on
+ * its next poll.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, parseConfig } from '../config.ts';
+import { describeZodError } from '../errors.ts';
+import { openStore } from '../store/database.ts';
+import { ReplayFilterSchema, replayEvents, type ReplayFilter } from '../store/replay.ts';
+import type { Env } from '../cli.ts';
+
+export const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped] [--reason R] [--since ISO] [--id ID …]
+
+Puts events back in the queue: they re-resolve the student, re-translate with the current
+mapping rules and are delivered again. Without filters: every dead event.
+
+  --status dead|skipped   which events (default: dead; with --id: dead or skipped)
+  --reason R              only events with this reason (e.g. http-400, user-not-in-timeback)
+  --since ISO             only events received at or after this time (2026-11-01T00:00:00Z)
+  --id ID …               only these events: event numbers (seq), Learn event ids or output ids
+`;
+
+export async function replayCommand(args: string[], env: Env): Promise<number> {
+  let filter: ReplayFilter | 'help';
+  try {
+    filter = parseReplayArgs(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`caliper-gateway replay: ${err.message}\n\n${REPLAY_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (filter === 'help') {
+    process.stdout.write(REPLAY_USAGE);
+    return 0;
+  }
+
+  let dbPath: string;
+  try {
+    dbPath = parseConfig(env).dbPath;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`caliper-gateway: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (dbPath !== ':memory:' && !existsSync(dbPath)) {
+    process.stderr.write(`caliper-gateway replay: no database at ${dbPath} (set DB_PATH to the gateway's database)\n`);
+    return 1;
+  }
+
+  const store = openStore(dbPath);
+  try {
+    const replayed = replayEvents(store, filter, Date.now());
+    if (replayed.length === 0) {
+      process.stdout.write('No events matched; nothing re-queued.\n');
+      return 0;
+    }
+    const lines = replayed.map(
+      (event) =>
+        `  ${String(event.seq).padStart(8)}  ${event.sourceId ?? '(no id)'}  was ${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`,
+    );
+    process.stdout.write(
+      `Re-queued ${replayed.length} event${replayed.length === 1 ? '' : 's'} for translation and delivery:\n${lines.join('\n')}\n`,
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export class UsageError extends Error {}
+
+/** The filter the flags describe, or `help`; throws UsageError naming the bad flag. */
+export function parseReplayArgs(args: string[]): ReplayFilter | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        status: { type: 'string' },
+        reason: { type: 'string' },
+        since: { type: 'string' },
+        id: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  // `--id 12 13 14` reads as one flag with several ids: the extra ones arrive as positionals.
+  if (positionals.length > 0 && values.id === undefined) {
+    throw new UsageError(`unexpected argument "${positionals[0]}" (ids go after --id)`);
+  }
+  const ids =
+    values.id === undefined
+      ? undefined
+      : [...values.id, ...positionals]
+          .flatMap((value) => value.split(','))
+          .map((value) => value.trim())
+          .filter((value) => value !== '')
+          .map((value) => (/^\d+$/.test(value) ? Number(value) : value));
+  const result = ReplayFilterSchema.safeParse({
+    status: values.status,
+    reason: values.reason,
+    since: values.since,
+    ids,
+  });
+  if (!result.success) throw new UsageError(`--${describeZodError(result.error).replace(/^ids/, 'id')}`);
+  return result.data;
+}

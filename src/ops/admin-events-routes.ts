@@ -1,0 +1,70 @@
+/**
+ * The admin's window on the queue (mounted under /admin behind ADMIN_TOKEN):
+ *   GET  /admin/events?fate=&reason=&limit=&before=   newest first, paged by seq
+ *   GET  /admin/events/:seq                            input, output, attempts, last answer
+ *   POST /admin/replay                                 same filters as `caliper-gateway replay`
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../app.ts';
+import { GatewayError, badRequest } from '../errors.ts';
+import type { Store } from '../store/database.ts';
+import { getEvent, listEvents } from '../store/event-queries.ts';
+import { ReplayFilterSchema, replayEvents } from '../store/replay.ts';
+import { FATES } from '../store/schema.ts';
+
+export interface AdminEventsDeps {
+  store: Store;
+  now?: () => number;
+  /** Wakes the pipeline after a replay, so it need not wait for its next poll. */
+  onReplayed?: () => void;
+}
+
+const EventListQuerySchema = z.object({
+  fate: z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` }).optional(),
+  reason: z.string().trim().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500, 'must be at most 500').default(50),
+  before: z.coerce.number().int().positive().optional(),
+});
+
+const SeqSchema = z.coerce.number({ error: 'must be an event number' }).int().positive();
+
+/** Replayed ids echoed in the answer; beyond this only the count is useful. */
+const MAX_LISTED = 1_000;
+
+export function adminEventsRoutes({ store, now = Date.now, onReplayed }: AdminEventsDeps) {
+  const router = new Hono<AppEnv>();
+
+  router.get('/events', (c) => {
+    const query = EventListQuerySchema.parse(c.req.query());
+    return c.json(listEvents(store, query));
+  });
+
+  router.get('/events/:seq', (c) => {
+    const parsed = SeqSchema.safeParse(c.req.param('seq'));
+    if (!parsed.success) throw badRequest('invalid-request', `seq: ${parsed.error.issues[0]?.message}`);
+    const event = getEvent(store, parsed.data);
+    if (!event) throw new GatewayError(404, 'not-found', `No event ${parsed.data}`);
+    return c.json(event);
+  });
+
+  router.post('/replay', async (c) => {
+    let body: unknown;
+    try {
+      const text = await c.req.text();
+      body = text.trim() === '' ? {} : JSON.parse(text);
+    } catch (err) {
+      throw badRequest('invalid-json', 'The body is not valid JSON', err);
+    }
+    const filter = ReplayFilterSchema.parse(body);
+    const replayed = replayEvents(store, filter, now());
+    if (replayed.length > 0) onReplayed?.();
+    return c.json({
+      requeued: replayed.length,
+      events: replayed.slice(0, MAX_LISTED),
+      truncated: replayed.length > MAX_LISTED,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,162 @@
+/**
+ * Reading events for people: the admin list and detail views, and the counts behind the
+ * queue metrics. (The pipeline's own hot paths keep their prepared statements next to
+ * the stage that owns them.)
+ */
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import type { Store } from './database.ts';
+import { events, FATES, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
+
+export interface EventListFilter {
+  fate?: Fate;
+  reason?: string;
+  /** Page size. */
+  limit: number;
+  /** Only events with a smaller seq: pass the last page's `next` to read on. */
+  before?: number;
+}
+
+/** One line of the admin list: enough to decide which event to open. */
+export interface EventSummary {
+  seq: number;
+  sourceId: string | null;
+  sensor: string;
+  type: string | null;
+  action: string | null;
+  fate: Fate;
+  stage: Stage | null;
+  reason: string | null;
+  rule: string | null;
+  outputId: string | null;
+  attempts: number;
+  lastStatus: number | null;
+  receivedAt: string;
+  updatedAt: string;
+}
+
+/** Everything known about one event. */
+export interface EventDetail extends EventSummary {
+  envelopeId: number;
+  eventTime: string | null;
+  detail: string | null;
+  studentId: string | null;
+  platformId: string | null;
+  /** The event as Learn sent it. */
+  input: unknown;
+  /** The Caliper 1.2 event sent (or to be sent) to TimeBack. */
+  output: unknown;
+  nextAttemptAt: string | null;
+  firstAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  lastResponse: string | null;
+  deliveredAt: string | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+function summarize(row: EventRow): EventSummary {
+  return {
+    seq: row.seq,
+    sourceId: row.sourceId,
+    sensor: row.sensor,
+    type: row.type,
+    action: row.action,
+    fate: row.fate,
+    stage: row.stage,
+    reason: row.reason,
+    rule: row.rule,
+    outputId: row.outputId,
+    attempts: row.attempts,
+    lastStatus: row.lastStatus,
+    receivedAt: iso(row.receivedAt),
+    updatedAt: iso(row.updatedAt),
+  };
+}
+
+/** Stored JSON back as a value; text that is not JSON (it should not happen) is shown as is. */
+function parseStored(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Newest first; `next` is the `before` for the following page, or null at the end. */
+export function listEvents(store: Store, filter: EventListFilter): { events: EventSummary[]; next: number | null } {
+  const conditions: SQL[] = [];
+  if (filter.fate !== undefined) conditions.push(eq(events.fate, filter.fate));
+  if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
+  if (filter.before !== undefined) conditions.push(lt(events.seq, filter.before));
+  const rows = store.db
+    .select()
+    .from(events)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(desc(events.seq))
+    .limit(filter.limit)
+    .all();
+  const last = rows.at(-1);
+  return { events: rows.map(summarize), next: rows.length === filter.limit && last ? last.seq : null };
+}
+
+export function getEvent(store: Store, seq: number): EventDetail | undefined {
+  const row = store.db.select().from(events).where(eq(events.seq, seq)).get();
+  if (!row) return undefined;
+  return {
+    ...summarize(row),
+    envelopeId: row.envelopeId,
+    eventTime: row.eventTime,
+    detail: row.detail,
+    studentId: row.studentId,
+    platformId: row.platformId,
+    input: parseStored(row.raw),
+    output: parseStored(row.output),
+    nextAttemptAt: isoOrNull(row.nextAttemptAt),
+    firstAttemptAt: isoOrNull(row.firstAttemptAt),
+    lastAttemptAt: isoOrNull(row.lastAttemptAt),
+    lastResponse: row.lastResponse,
+    deliveredAt: isoOrNull(row.deliveredAt),
+  };
+}
+
+/** Exported so a test can check their query plans. */
+export const GAUGE_SQL = {
+  pendingByStage: `SELECT stage, count(*) AS count FROM events INDEXED BY events_pending_due WHERE fate = 'pending' GROUP BY stage`,
+  oldestPending: `SELECT received_at AS receivedAt FROM events
+    WHERE seq = (SELECT MIN(seq) FROM events INDEXED BY events_pending_due WHERE fate = 'pending')`,
+};
+
+/** Events per fate, every fate present (0 when none). Reads the fate index, not the rows. */
+export function countByFate(store: Store): Record<Fate, number> {
+  const counts = Object.fromEntries(FATES.map((fate) => [fate, 0])) as Record<Fate, number>;
+  const rows = store.db
+    .select({ fate: events.fate, count: sql<number>`count(*)` })
+    .from(events)
+    .groupBy(events.fate)
+    .all();
+  for (const row of rows) counts[row.fate] = row.count;
+  return counts;
+}
+
+/**
+ * Pending events per stage they wait for; reads only the small pending index (named:
+ * without statistics the planner would take the fate index and read every pending row).
+ */
+export function pendingByStage(store: Store): Record<Stage, number> {
+  const counts = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<Stage, number>;
+  const rows = store.sqlite.prepare<[], { stage: Stage | null; count: number }>(GAUGE_SQL.pendingByStage).all();
+  for (const row of rows) if (row.stage !== null) counts[row.stage] = row.count;
+  return counts;
+}
+
+/**
+ * When the oldest pending event was received, or undefined when none waits. Finds the
+ * smallest pending seq in the pending index (seq grows with arrival) instead of reading
+ * every pending row for its time.
+ */
+export function oldestPendingReceivedAt(store: Store): number | undefined {
+  const row = store.sqlite.prepare<[], { receivedAt: number }>(GAUGE_SQL.oldestPending).get();
+  return row?.receivedAt;
+}

@@ -1,0 +1,100 @@
+/**
+ * Replay: dead and skipped events go back to the start of the pipeline. They re-resolve
+ * the student and re-translate with the current rules (a fixed roster or rule is the usual
+ * reason to replay), then deliver as usual. Output ids are deterministic, so an unchanged
+ * rule produces the same id and TimeBack sees a repeat, not a new event.
+ *
+ * Safe while the server runs: WAL lets this commit from another process, and the server's
+ * translate stage polls for due rows. Work is done in chunks so a big replay never holds
+ * the write lock long enough to stall intake.
+ */
+import { z } from 'zod';
+import { and, eq, gte, inArray, or, type SQL } from 'drizzle-orm';
+import type { Store } from './database.ts';
+import { events } from './schema.ts';
+
+export const REPLAYABLE_FATES = ['dead', 'skipped'] as const;
+export type ReplayableFate = (typeof REPLAYABLE_FATES)[number];
+
+/** What to replay. The CLI flags and POST /admin/replay share this shape. */
+export const ReplayFilterSchema = z.strictObject({
+  /** Default: `dead`, or both fates when `ids` are given (naming an event is explicit enough). */
+  status: z.enum(REPLAYABLE_FATES, { error: `must be one of ${REPLAYABLE_FATES.join(', ')}` }).optional(),
+  reason: z.string().trim().min(1, 'must not be empty').optional(),
+  /** Only events received at or after this instant (ISO 8601). */
+  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z' }).optional(),
+  /** Event numbers (seq, as the admin list shows them), Learn event ids, or output ids. */
+  ids: z
+    .array(z.union([z.number().int().positive(), z.string().trim().min(1, 'must not be empty')]))
+    .max(10_000, 'name at most 10,000 events per replay')
+    .optional(),
+});
+
+export type ReplayFilter = z.infer<typeof ReplayFilterSchema>;
+
+export interface ReplayedEvent {
+  seq: number;
+  sourceId: string | null;
+  previousFate: ReplayableFate;
+  previousReason: string | null;
+}
+
+const CHUNK = 1_000;
+
+/** Puts matching events back to `pending` at the translate stage, due now. */
+export function replayEvents(store: Store, filter: ReplayFilter, now: number): ReplayedEvent[] {
+  const where = replayCondition(filter);
+  const replayed: ReplayedEvent[] = [];
+  const chunk = store.sqlite.transaction(() => {
+    const rows = store.db
+      .select({ seq: events.seq, sourceId: events.sourceId, fate: events.fate, reason: events.reason })
+      .from(events)
+      .where(where)
+      .orderBy(events.seq)
+      .limit(CHUNK)
+      .all();
+    if (rows.length === 0) return 0;
+    store.db
+      .update(events)
+      .set({
+        fate: 'pending',
+        stage: 'translate',
+        reason: null,
+        detail: null,
+        attempts: 0,
+        nextAttemptAt: now,
+        firstAttemptAt: null,
+        updatedAt: now,
+      })
+      .where(inArray(events.seq, rows.map((row) => row.seq)))
+      .run();
+    for (const row of rows) {
+      replayed.push({
+        seq: row.seq,
+        sourceId: row.sourceId,
+        previousFate: row.fate as ReplayableFate,
+        previousReason: row.reason,
+      });
+    }
+    return rows.length;
+  });
+  // Each chunk is its own transaction: the rows it moved no longer match, so this ends.
+  while (chunk.immediate() === CHUNK);
+  return replayed;
+}
+
+function replayCondition(filter: ReplayFilter): SQL {
+  const fates = filter.status ? [filter.status] : filter.ids ? [...REPLAYABLE_FATES] : ['dead' as const];
+  const conditions: SQL[] = [inArray(events.fate, fates)];
+  if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
+  if (filter.since !== undefined) conditions.push(gte(events.receivedAt, Date.parse(filter.since)));
+  if (filter.ids !== undefined) {
+    const seqs = filter.ids.filter((id): id is number => typeof id === 'number');
+    const names = filter.ids.filter((id): id is string => typeof id === 'string');
+    const byId: SQL[] = [];
+    if (seqs.length > 0) byId.push(inArray(events.seq, seqs));
+    if (names.length > 0) byId.push(inArray(events.sourceId, names), inArray(events.outputId, names));
+    conditions.push(byId.length > 0 ? (or(...byId) as SQL) : inArray(events.seq, []));
+  }
+  return and(...conditions) as SQL;
+}

@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseReplayArgs } from '../../src/cli/replay.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
+
+const BIN = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
+const run = promisify(execFile);
+
+async function cli(args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, 'replay', ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+let db: ReturnType<typeof tempStore>;
+beforeEach(() => {
+  db = tempStore('replay-cli-');
+});
+afterEach(() => db.cleanup());
+
+describe('caliper-gateway replay', () => {
+  it('re-queues dead events and prints what it re-queued', { timeout: 20_000 }, async () => {
+    const dead = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
+
+    const result = await cli([], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Re-queued 2 events for translation and delivery:');
+    for (const event of dead) expect(result.stdout).toMatch(new RegExp(`\\b${event.seq}  ${event.sourceId}  was dead \\(http-400\\)`));
+    expect(eventStates(db.store.sqlite).map((row) => `${row.fate}/${row.stage}`)).toEqual([
+      'pending/translate',
+      'pending/translate',
+      'skipped/null',
+    ]);
+
+    const again = await cli(['--status', 'dead'], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(again.stdout).toBe('No events matched; nothing re-queued.\n');
+  });
+
+  it('explains bad flags and a missing database, and exits non-zero', { timeout: 20_000 }, async () => {
+    const bad = await cli(['--status', 'delivered'], { DB_PATH: db.file });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--status: must be one of dead, skipped');
+
+    const missing = await cli([], { DB_PATH: `${db.dir}/nope/gateway.db` });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no database at ${db.dir}/nope/gateway.db`);
+  });
+});
+
+describe('parseReplayArgs', () => {
+  it('reads every flag; --id takes several ids, numbers as event numbers', () => {
+    expect(
+      parseReplayArgs(['--status', 'skipped', '--reason', 'user-not-in-timeback', '--since', '2026-11-01T00:00:00Z', '--id', '12', 'abc', '--id', '13,urn:uuid:x']),
+    ).toEqual({
+      status: 'skipped',
+      reason: 'user-not-in-timeback',
+      since: '2026-11-01T00:00:00Z',
+      ids: [12, 13, 'urn:uuid:x', 'abc'],
+    });
+    expect(parseReplayArgs([])).toEqual({});
+    expect(parseReplayArgs(['--help'])).toBe('help');
+  });
+
+  it('rejects stray arguments and unknown flags', () => {
+    expect(() => parseReplayArgs(['12'])).toThrow('ids go after --id');
+    expect(() => parseReplayArgs(['--colour', 'red'])).toThrow(/colour/);
+    expect(() => parseReplayArgs(['--since', 'yesterday'])).toThrow(/^--since: /);
+  });
+});

@@ -1,0 +1,71 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OUTBOX_SQL } from '../../src/deliver/outbox.ts';
+import { registerQueueGauges } from '../../src/deliver/queue-gauges.ts';
+import { RETENTION_SQL } from '../../src/deliver/retention.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { GAUGE_SQL } from '../../src/store/event-queries.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { insertTranslatedEvents } from '../helpers/translated-events.ts';
+
+let db: ReturnType<typeof tempStore>;
+beforeEach(() => {
+  db = tempStore('queue-gauges-');
+});
+afterEach(() => db.cleanup());
+
+const NOW = Date.parse('2026-11-20T00:00:00Z');
+
+describe('queue gauges', () => {
+  it('report depth by stage, oldest waiting age and events by fate at scrape time', async () => {
+    const metrics = createMetrics();
+    registerQueueGauges(metrics, db.store, () => NOW);
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', deliveredAt: NOW - 500_000, receivedAt: NOW - 900_000 });
+    insertTranslatedEvents(db.store.sqlite, 3, { receivedAt: NOW - 120_000 });
+    insertTranslatedEvents(db.store.sqlite, 1, { stage: 'translate', receivedAt: NOW - 60_000 });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+
+    const text = await metrics.render();
+    expect(text).toContain('caliper_gateway_queue_depth{stage="deliver"} 3');
+    expect(text).toContain('caliper_gateway_queue_depth{stage="translate"} 1');
+    expect(text).toContain('caliper_gateway_oldest_waiting_age_seconds 120');
+    expect(text).toContain('caliper_gateway_events{fate="delivered"} 2');
+    expect(text).toContain('caliper_gateway_events{fate="pending"} 4');
+    expect(text).toContain('caliper_gateway_events{fate="dead"} 1');
+    expect(text).toContain('caliper_gateway_events{fate="skipped"} 0');
+  });
+
+  it('says 0 for the oldest age when nothing waits', async () => {
+    const metrics = createMetrics();
+    registerQueueGauges(metrics, db.store, () => NOW);
+    expect(await metrics.render()).toContain('caliper_gateway_oldest_waiting_age_seconds 0');
+  });
+});
+
+describe('query plans', () => {
+  const plan = (sql: string, ...params: unknown[]) =>
+    (db.store.sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
+      .map((row) => row.detail)
+      .join(' | ');
+  const TABLE_SCAN = /SCAN events(?! USING)/;
+
+  it('delivery reads due rows and the next retry time from the pending index only', () => {
+    const due = plan(OUTBOX_SQL.due, 1, 1);
+    expect(due.match(/SEARCH events USING INDEX events_pending_due/g)).toHaveLength(2);
+    expect(due).not.toMatch(TABLE_SCAN);
+    expect(plan(OUTBOX_SQL.nextDue, 1)).toContain('events_pending_due');
+    expect(plan(OUTBOX_SQL.record.replaceAll(/@\w+/g, '1'))).toContain('USING INTEGER PRIMARY KEY');
+  });
+
+  it('retention reads old delivered rows from their partial index and finds envelopes by index', () => {
+    const prune = plan(RETENTION_SQL.deleteDelivered, 1, 1);
+    expect(prune).toContain('events_delivered_at');
+    expect(prune).not.toContain('TEMP B-TREE');
+    expect(plan(RETENTION_SQL.deleteEnvelopeIfEmpty, 1, 1)).toContain('events_envelope_id');
+  });
+
+  it('the gauges read indexes, not rows', () => {
+    expect(plan(GAUGE_SQL.oldestPending)).toContain('COVERING INDEX events_pending_due');
+    expect(plan(GAUGE_SQL.pendingByStage)).toContain('COVERING INDEX events_pending_due');
+    expect(plan(`SELECT fate, count(*) FROM events GROUP BY fate`)).toContain('COVERING INDEX events_fate_reason');
+  });
+});

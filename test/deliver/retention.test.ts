@@ -1,0 +1,71 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { createRetention } from '../../src/deliver/retention.ts';
+import { createLogger } from '../../src/log.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { fateCounts, insertTranslatedEvents } from '../helpers/translated-events.ts';
+
+let db: ReturnType<typeof tempStore>;
+beforeEach(() => {
+  db = tempStore('retention-');
+});
+afterEach(() => db.cleanup());
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-11-20T00:00:00Z');
+
+function retention(batchSize = 1_000) {
+  const config = parseConfig({ DB_PATH: db.file, DELIVERED_RETENTION: String(7 * 86_400) });
+  return createRetention({ config, store: db.store, log: createLogger('silent'), now: () => NOW, batchSize });
+}
+
+const envelopeIds = () =>
+  (db.store.sqlite.prepare('SELECT id FROM envelopes ORDER BY id').all() as Array<{ id: number }>).map((row) => row.id);
+
+describe('retention', () => {
+  it('prunes only delivered events older than the retention, and envelopes left empty', async () => {
+    const old = NOW - 10 * DAY;
+    insertTranslatedEvents(db.store.sqlite, 5, { fate: 'delivered', deliveredAt: old, receivedAt: old });
+    const recent = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'delivered', deliveredAt: NOW - DAY, receivedAt: NOW - DAY });
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400', receivedAt: old });
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'skipped', reason: 'no-rule', receivedAt: old });
+    insertTranslatedEvents(db.store.sqlite, 2, { receivedAt: old });
+    const [oldDeliveredEnvelope, ...keptEnvelopes] = envelopeIds();
+
+    const report = await retention().runOnce();
+
+    expect(report).toEqual({ events: 5, envelopes: 1 });
+    expect(fateCounts(db.store.sqlite)).toEqual({ delivered: 3, dead: 2, skipped: 2, pending: 2 });
+    expect(envelopeIds()).toEqual(keptEnvelopes);
+    expect(envelopeIds()).not.toContain(oldDeliveredEnvelope);
+    const remaining = db.store.sqlite.prepare(`SELECT seq FROM events WHERE fate = 'delivered' ORDER BY seq`).all() as Array<{ seq: number }>;
+    expect(remaining.map((row) => row.seq)).toEqual(recent.map((event) => event.seq));
+  });
+
+  it('keeps an envelope while any of its events remains', async () => {
+    const old = NOW - 10 * DAY;
+    const [first] = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'delivered', deliveredAt: old, receivedAt: old });
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'dead', reason = 'http-400', delivered_at = NULL WHERE seq = ?`).run(first!.seq);
+    const report = await retention().runOnce();
+    expect(report).toEqual({ events: 2, envelopes: 0 });
+    expect(envelopeIds()).toHaveLength(1);
+  });
+
+  it('removes old envelopes that never had a stored event (all duplicates)', async () => {
+    db.store.sqlite
+      .prepare(
+        `INSERT INTO envelopes (sensor, send_time, received_at, event_count, stored_count, rejected_count, duplicate_count, bytes)
+         VALUES ('s', '2026-11-01T00:00:00Z', ?, 2, 0, 0, 2, 900), ('s', '2026-11-19T00:00:00Z', ?, 1, 0, 0, 1, 400)`,
+      )
+      .run(NOW - 10 * DAY, NOW - DAY);
+    expect(await retention().runOnce()).toEqual({ events: 0, envelopes: 1 });
+    expect(envelopeIds()).toHaveLength(1);
+  });
+
+  it('works through large backlogs in batches', async () => {
+    const old = NOW - 30 * DAY;
+    for (let i = 0; i < 5; i += 1) insertTranslatedEvents(db.store.sqlite, 500, { fate: 'delivered', deliveredAt: old, receivedAt: old });
+    expect(await retention(300).runOnce()).toEqual({ events: 2_500, envelopes: 5 });
+    expect(fateCounts(db.store.sqlite)).toEqual({});
+  });
+});

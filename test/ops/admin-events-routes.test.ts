@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config.ts';
+import { ingestKeysFromDigests } from '../../src/ingest/api-keys.ts';
+import { createLogger } from '../../src/log.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
+
+const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+let db: ReturnType<typeof tempStore>;
+let wakes = 0;
+
+beforeEach(() => {
+  db = tempStore('admin-events-');
+  wakes = 0;
+});
+afterEach(() => db.cleanup());
+
+function app() {
+  const config = parseConfig({ DB_PATH: db.file, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
+  return createApp({
+    config,
+    store: db.store,
+    log: createLogger('silent'),
+    metrics: createMetrics(),
+    ingestKeys: ingestKeysFromDigests([], 'environment'),
+    readiness: async () => ({ ready: true, reasons: [] }),
+    admin: [{ path: '', router: adminEventsRoutes({ store: db.store, onReplayed: () => (wakes += 1) }) }],
+  });
+}
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const get = (path: string) => app().request(path, { headers: auth });
+const post = (path: string, body: unknown) =>
+  app().request(path, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+describe('GET /admin/events', () => {
+  it('is behind the admin token', async () => {
+    const res = await app().request('/admin/events');
+    expect(res.status).toBe(401);
+  });
+
+  it('lists newest first, filtered by fate and reason, paged with before', async () => {
+    const dead = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'max-age' });
+    insertTranslatedEvents(db.store.sqlite, 4);
+
+    const first = await get('/admin/events?fate=dead&reason=http-400&limit=2');
+    expect(first.status).toBe(200);
+    const page = (await first.json()) as { events: Array<{ seq: number; fate: string; reason: string }>; next: number };
+    expect(page.events.map((event) => event.seq)).toEqual([dead[2]!.seq, dead[1]!.seq]);
+    expect(page.events[0]).toMatchObject({ fate: 'dead', reason: 'http-400', sourceId: dead[2]!.sourceId });
+    expect(page.next).toBe(dead[1]!.seq);
+
+    const second = (await (await get(`/admin/events?fate=dead&reason=http-400&limit=2&before=${page.next}`)).json()) as {
+      events: Array<{ seq: number }>;
+      next: number | null;
+    };
+    expect(second.events.map((event) => event.seq)).toEqual([dead[0]!.seq]);
+    expect(second.next).toBeNull();
+
+    const pending = (await (await get('/admin/events?fate=pending')).json()) as { events: unknown[] };
+    expect(pending.events).toHaveLength(4);
+  });
+
+  it('rejects a bad filter with a message naming it', async () => {
+    const res = await get('/admin/events?fate=lost');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { code: 'invalid-request', message: 'fate: must be one of pending, delivered, skipped, rejected, dead' },
+    });
+    expect((await get('/admin/events?limit=5000')).status).toBe(400);
+  });
+});
+
+describe('GET /admin/events/:seq', () => {
+  it('shows input, output, attempts and the last answer', async () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400', attempts: 1 });
+    db.store.sqlite
+      .prepare(`UPDATE events SET last_status = 400, last_response = ?, detail = 'TimeBack refused the event with HTTP 400' WHERE seq = ?`)
+      .run('{"message":"object.type: unrecognized"}', event!.seq);
+
+    const res = await get(`/admin/events/${event!.seq}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      seq: event!.seq,
+      fate: 'dead',
+      reason: 'http-400',
+      rule: 'assessment-item-completed',
+      attempts: 1,
+      lastStatus: 400,
+      lastResponse: '{"message":"object.type: unrecognized"}',
+      detail: 'TimeBack refused the event with HTTP 400',
+      outputId: event!.outputId,
+    });
+    expect(body.input).toMatchObject({ id: `urn:uuid:${event!.sourceId}`, type: 'AssessmentItemEvent' });
+    expect(body.output).toMatchObject({ id: event!.outputId, '@context': 'http://purl.imsglobal.org/ctx/caliper/v1p2' });
+  });
+
+  it('404s an unknown event and 400s a non-number', async () => {
+    expect((await get('/admin/events/999')).status).toBe(404);
+    const res = await get('/admin/events/abc');
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^seq: /);
+  });
+});
+
+describe('POST /admin/replay', () => {
+  it('re-queues matching events, says which, and wakes the pipeline', async () => {
+    const dead = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'max-age' });
+
+    const res = await post('/admin/replay', { reason: 'http-400' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { requeued: number; events: Array<{ seq: number }> };
+    expect(body.requeued).toBe(2);
+    expect(body.events.map((event) => event.seq)).toEqual(dead.map((event) => event.seq));
+    expect(wakes).toBe(1);
+    expect(eventStates(db.store.sqlite).filter((row) => row.stage === 'translate')).toHaveLength(2);
+  });
+
+  it('with an empty body replays every dead event', async () => {
+    insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' });
+    const res = await app().request('/admin/replay', { method: 'POST', headers: auth });
+    expect(((await res.json()) as { requeued: number }).requeued).toBe(3);
+  });
+
+  it('validates the body', async () => {
+    const bad = await post('/admin/replay', { status: 'pending' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe('status: must be one of dead, skipped');
+    const notJson = await post('/admin/replay', '{nope');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid-json');
+    expect(wakes).toBe(0);
+  });
+});

@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ReplayFilterSchema, replayEvents } from '../../src/store/replay.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
+
+let db: ReturnType<typeof tempStore>;
+beforeEach(() => {
+  db = tempStore('replay-');
+});
+afterEach(() => db.cleanup());
+
+const NOW = Date.parse('2026-11-02T12:00:00Z');
+
+function seed() {
+  const dead400 = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400', attempts: 1, firstAttemptAt: NOW - 5_000, receivedAt: NOW - 10_000 });
+  const deadAge = insertTranslatedEvents(db.store.sqlite, 1, {
+    fate: 'dead',
+    reason: 'max-age',
+    attempts: 30,
+    receivedAt: Date.parse('2026-10-01T00:00:00Z'),
+  });
+  const skipped = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'user-not-in-timeback', receivedAt: NOW });
+  const delivered = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: NOW, receivedAt: NOW });
+  const pending = insertTranslatedEvents(db.store.sqlite, 1, { attempts: 3, receivedAt: NOW });
+  return { dead400, deadAge, skipped, delivered, pending };
+}
+
+const state = (seq: number) => eventStates(db.store.sqlite).find((row) => row.seq === seq)!;
+
+describe('replayEvents', () => {
+  it('by default re-queues every dead event at the translate stage, due now, with a fresh attempt budget', () => {
+    const { dead400, deadAge, skipped, delivered, pending } = seed();
+    const replayed = replayEvents(db.store, {}, NOW);
+
+    expect(replayed.map((event) => event.seq)).toEqual([...dead400, ...deadAge].map((event) => event.seq));
+    expect(replayed[0]).toMatchObject({ sourceId: dead400[0]!.sourceId, previousFate: 'dead', previousReason: 'http-400' });
+    for (const event of [...dead400, ...deadAge]) {
+      expect(state(event.seq)).toMatchObject({ fate: 'pending', stage: 'translate', reason: null, attempts: 0, nextAttemptAt: NOW });
+      const row = db.store.sqlite.prepare('SELECT first_attempt_at AS f FROM events WHERE seq = ?').get(event.seq) as { f: number | null };
+      expect(row.f).toBeNull();
+    }
+    expect(state(skipped[0]!.seq).fate).toBe('skipped');
+    expect(state(delivered[0]!.seq).fate).toBe('delivered');
+    expect(state(pending[0]!.seq)).toMatchObject({ fate: 'pending', attempts: 3 });
+  });
+
+  it('keeps the last answer for the admin until the next attempt replaces it', () => {
+    const { dead400 } = seed();
+    db.store.sqlite.prepare(`UPDATE events SET last_status = 400, last_response = 'bad' WHERE seq = ?`).run(dead400[0]!.seq);
+    replayEvents(db.store, {}, NOW);
+    expect(state(dead400[0]!.seq)).toMatchObject({ lastStatus: 400, lastResponse: 'bad' });
+  });
+
+  it('filters by status, reason and receipt time', () => {
+    const { dead400, deadAge, skipped } = seed();
+    expect(replayEvents(db.store, { status: 'skipped' }, NOW).map((e) => e.seq)).toEqual([skipped[0]!.seq]);
+    expect(replayEvents(db.store, { reason: 'max-age' }, NOW).map((e) => e.seq)).toEqual([deadAge[0]!.seq]);
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'dead', stage = NULL, reason = 'max-age' WHERE seq = ?`).run(deadAge[0]!.seq);
+    expect(replayEvents(db.store, { since: '2026-10-15T00:00:00Z' }, NOW).map((e) => e.seq)).toEqual(dead400.map((e) => e.seq));
+  });
+
+  it('takes events by seq, Learn id or output id, dead or skipped, and never touches other fates', () => {
+    const { dead400, skipped, delivered, pending } = seed();
+    const replayed = replayEvents(
+      db.store,
+      { ids: [dead400[0]!.seq, skipped[0]!.sourceId, dead400[1]!.outputId, delivered[0]!.seq, pending[0]!.outputId] },
+      NOW,
+    );
+    expect(replayed.map((e) => e.seq).sort((a, b) => a - b)).toEqual([dead400[0]!.seq, dead400[1]!.seq, skipped[0]!.seq]);
+    expect(state(delivered[0]!.seq).fate).toBe('delivered');
+  });
+
+  it('replays large sets in chunks and matches nothing twice', () => {
+    insertTranslatedEvents(db.store.sqlite, 2_500, { fate: 'dead', reason: 'http-422' });
+    const replayed = replayEvents(db.store, { reason: 'http-422' }, NOW);
+    expect(replayed).toHaveLength(2_500);
+    expect(new Set(replayed.map((e) => e.seq)).size).toBe(2_500);
+    expect(replayEvents(db.store, { reason: 'http-422' }, NOW)).toHaveLength(0);
+  });
+});
+
+describe('ReplayFilterSchema', () => {
+  it('names the bad field', () => {
+    const result = ReplayFilterSchema.safeParse({ status: 'delivered' });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]).toMatchObject({ path: ['status'], message: 'must be one of dead, skipped' });
+    expect(ReplayFilterSchema.safeParse({ since: 'yesterday' }).error!.issues[0]!.path).toEqual(['since']);
+    expect(ReplayFilterSchema.safeParse({ colour: 'red' }).success).toBe(false);
+  });
+});
