@@ -40,21 +40,6 @@ export function equalJitterDelay(failures: number, policy: BackoffPolicy, random
 }
 
 /**
- * `Retry-After` as milliseconds from `now`: delta-seconds (`120`) or an HTTP date
- * (RFC 9110 §10.2.3). Undefined when absent or unreadable; a date in the past is 0.
- */
-export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const text = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Only something that looks like a date: Date.parse accepts too much ("1", "x 2").
-  if (!/[A-Za-z]{3}/.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
-
-/**
  * The wait before retrying one event after its `failures`-th failed attempt: full jitter,
  * but never sooner than TimeBack asked (`Retry-After`), and never longer than the cap.
  */

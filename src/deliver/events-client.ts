@@ -4,6 +4,7 @@
  * transport failure. It never throws and never decides what an answer means (outcome.ts does).
  */
 import { Pool } from 'undici';
+import { describeNetworkError } from '../timeback/http-answers.ts';
 import { classifyError } from './outcome.ts';
 
 export type PostResult =
@@ -95,7 +96,7 @@ export function createEventsClient({ baseUrl, connections, timeoutMs }: EventsCl
         const reason: unknown = controller.signal.reason;
         if (reason instanceof ClientClosed) return { kind: 'failure', failure: 'aborted', message: reason.message };
         if (reason instanceof RequestTimeout) return { kind: 'failure', failure: 'timeout', message: reason.message };
-        return { kind: 'failure', failure: classifyError(err), message: describeError(err) };
+        return { kind: 'failure', failure: classifyError(err), message: describeNetworkError(err) };
       } finally {
         clearTimeout(timer);
         inFlight.delete(controller);
@@ -127,13 +128,4 @@ async function readBody(body: AsyncIterable<Buffer>): Promise<string> {
   }
   const text = Buffer.concat(chunks).toString('utf8');
   return dropped > 0 ? `${text}… (${dropped} more bytes)` : text;
-}
-
-/** One line naming the transport problem (`ECONNREFUSED 127.0.0.1:9`, `other side closed`). */
-export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  const text = `${err.message}${cause}`;
-  return typeof code === 'string' && !text.includes(code) ? `${code} ${text}` : text;
 }

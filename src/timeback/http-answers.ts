@@ -19,6 +19,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   if (/^\d+$/.test(text)) {
     ms = Number(text) * 1000;
   } else {
+    // An HTTP-date always names its month; Date.parse alone would take "-5" or "1.5" as dates.
+    if (!/[A-Za-z]{3}/.test(text)) return undefined;
     const at = Date.parse(text);
     if (Number.isNaN(at)) return undefined;
     ms = at - now;

@@ -3,14 +3,12 @@ import {
   equalJitterDelay,
   exponentialStep,
   fullJitterDelay,
-  parseRetryAfter,
   retryDelay,
   type BackoffPolicy,
 } from '../../src/deliver/backoff.ts';
 
 const policy: BackoffPolicy = { baseMs: 1_000, capMs: 300_000 };
 const always = (value: number) => () => value;
-const NOW = Date.parse('2026-11-02T10:00:00Z');
 
 describe('exponentialStep', () => {
   it('doubles from the base with each failure and stops at the cap', () => {
@@ -42,27 +40,6 @@ describe('equal jitter', () => {
     expect(equalJitterDelay(1, policy, always(0))).toBe(500);
     expect(equalJitterDelay(1, policy, always(0.999_999))).toBe(999);
     expect(equalJitterDelay(20, policy, always(0))).toBe(150_000);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads delta-seconds', () => {
-    expect(parseRetryAfter('120', NOW)).toBe(120_000);
-    expect(parseRetryAfter(' 0 ', NOW)).toBe(0);
-    expect(parseRetryAfter(['7', '9'], NOW)).toBe(7_000);
-  });
-
-  it('reads an HTTP date relative to now, and a past date as 0', () => {
-    expect(parseRetryAfter('Mon, 02 Nov 2026 10:01:30 GMT', NOW)).toBe(90_000);
-    expect(parseRetryAfter('Mon, 02 Nov 2026 09:00:00 GMT', NOW)).toBe(0);
-  });
-
-  it('ignores what it cannot read', () => {
-    expect(parseRetryAfter(undefined, NOW)).toBeUndefined();
-    expect(parseRetryAfter('', NOW)).toBeUndefined();
-    expect(parseRetryAfter('-5', NOW)).toBeUndefined();
-    expect(parseRetryAfter('1.5', NOW)).toBeUndefined();
-    expect(parseRetryAfter('soon', NOW)).toBeUndefined();
   });
 });
 
