@@ -17,6 +17,10 @@ import type { ReadinessReport } from './ops/ops-routes.ts';
 import { createTokenProvider } from './timeback/client-credentials-token.ts';
 import { createIdentityResolver } from './identity/cached-roster-resolver.ts';
 import { rosterCacheRoutes } from './identity/roster-cache-routes.ts';
+import { createDeliveryWorker } from './deliver/delivery-worker.ts';
+import { registerQueueGauges } from './deliver/queue-gauges.ts';
+import { createRetention } from './deliver/retention.ts';
+import { adminEventsRoutes } from './ops/admin-events-routes.ts';
 
 export interface Gateway {
   app: Hono<AppEnv>;
@@ -72,15 +76,26 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     );
   }
 
+  // Delivery: the outbox workers, retention of delivered rows, and the queue gauges.
+  const delivery = createDeliveryWorker({ config, store, log, metrics, tokenProvider: tokens, now });
+  stoppables.push(delivery);
+  const retention = createRetention({ config, store, log, now });
+  stoppables.push(retention);
+  registerQueueGauges(metrics, store, now);
+
   const readiness = async (): Promise<ReadinessReport> => {
     const reasons: string[] = [];
     if (shuttingDown) reasons.push('shutting down');
     if (!isStoreUsable(store)) reasons.push(`database ${config.dbPath} is not usable`);
     if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
-    return { ready: reasons.length === 0, reasons };
+    reasons.push(...delivery.problems());
+    return { ready: reasons.length === 0, reasons, delivery: delivery.status() };
   };
 
-  const admin = [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) }];
+  const admin = [
+    { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },
+    { path: '', router: adminEventsRoutes({ store, now }) },
+  ];
   const app = createApp({ config, store, log, metrics, ingestKeys, readiness, now, admin });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
@@ -95,6 +110,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   log.info({ url, db: config.dbPath, keys: ingestKeys.source }, 'caliper-gateway listening');
+  delivery.start();
+  retention.start();
 
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -99,12 +99,12 @@ export class DeliveryPause {
     return false;
   }
 
-  /** No token: nothing can be sent until one can be had. */
-  recordTokenFailure(problem: string, retryable: boolean): boolean {
+  /** No token: nothing can be sent until one can be had (not before `retryAfterMs`, if the token endpoint said). */
+  recordTokenFailure(problem: string, retryable: boolean, retryAfterMs?: number): boolean {
     this.probing = false;
     const cause: PauseCause = retryable ? 'token' : 'credentials';
     if (this.state === 'open' && this.cause === cause) return false;
-    this.open(cause, problem);
+    this.open(cause, problem, Math.min(this.options.policy.capMs, retryAfterMs ?? 0));
     return true;
   }
 

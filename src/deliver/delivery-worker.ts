@@ -13,7 +13,8 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
-import { DEFAULT_BACKOFF, parseRetryAfter, retryDelay, type BackoffPolicy } from './backoff.ts';
+import { parseRetryAfter } from '../timeback/http-answers.ts';
+import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.ts';
 import { DeliveryPause, type PauseCause } from './delivery-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, type Outcome } from './outcome.ts';
@@ -228,9 +229,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   function noteTokenFailure(err: unknown): void {
     const retryable = err instanceof TokenError ? err.retryable : true;
+    const retryAfterMs = err instanceof TokenError ? err.retryAfterMs : undefined;
     const problem = err instanceof Error ? err.message : String(err);
     token = { status: retryable ? 'unavailable' : 'rejected', problem };
-    if (pause.recordTokenFailure(problem, retryable)) {
+    if (pause.recordTokenFailure(problem, retryable, retryAfterMs)) {
       const wait = { pausedForMs: pause.until - now(), problem };
       if (retryable) log.warn(wait, 'no TimeBack token for now; delivery paused');
       else log.error(wait, 'TimeBack refused the client credentials; delivery paused (check TIMEBACK_CLIENT_ID/SECRET)');

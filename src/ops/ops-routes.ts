@@ -3,11 +3,14 @@
  */
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
+import type { DeliveryStatus } from '../deliver/delivery-worker.ts';
 
 export interface ReadinessReport {
   ready: boolean;
   /** Why the gateway is not ready, in words an operator can act on. */
   reasons: string[];
+  /** Delivery's state, including whether a TimeBack token can be obtained (its last known answer). */
+  delivery?: DeliveryStatus;
 }
 
 export type Readiness = () => Promise<ReadinessReport>;

@@ -6,7 +6,8 @@ import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/time
 import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { replayEvents } from '../../src/store/replay.ts';
-import { emulatorTokenProvider, type CountingTokenProvider } from '../helpers/emulator-token-provider.ts';
+import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
+import { metricValue } from '../helpers/metric-value.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, fateCounts, insertTranslatedEvents, TEST_APP_ID } from '../helpers/translated-events.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -20,18 +21,18 @@ const FAST: Partial<DeliveryTuning> = {
 let emulator: TimebackEmulator;
 let db: ReturnType<typeof tempStore>;
 let metrics: Metrics;
-let tokens: CountingTokenProvider;
 const workers: DeliveryWorker[] = [];
+const tokenProviders: ClientCredentialsTokenProvider[] = [];
 
 beforeEach(async () => {
   emulator = await startTimebackEmulator();
   db = tempStore('delivery-worker-');
   metrics = createMetrics();
-  tokens = emulatorTokenProvider(`${emulator.url}/auth/1.0/token`, emulator.clientId, emulator.clientSecret);
 });
 
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.stop(Date.now());
+  for (const tokens of tokenProviders.splice(0)) await tokens.close();
   await emulator.close();
   db.cleanup();
 });
@@ -51,10 +52,13 @@ function config(env: Record<string, string> = {}) {
 
 function startWorker(options: { env?: Record<string, string>; tuning?: Partial<DeliveryTuning>; timeoutMs?: number } = {}) {
   const cfg = config(options.env);
+  const log = createLogger('silent');
+  const tokens = createTokenProvider({ config: cfg, log, metrics });
+  tokenProviders.push(tokens);
   const worker = createDeliveryWorker({
     config: cfg,
     store: db.store,
-    log: createLogger('silent'),
+    log,
     metrics,
     tokenProvider: tokens,
     tuning: { ...FAST, ...options.tuning },
@@ -70,11 +74,6 @@ function startWorker(options: { env?: Record<string, string>; tuning?: Partial<D
 
 const receivedIds = () => emulator.received.map((event) => (event as { id: string }).id);
 const allDelivered = (count: number) => () => fateCounts(db.store.sqlite).delivered === count;
-const metricValue = async (name: string, labels = '') => {
-  const text = await metrics.render();
-  const line = text.split('\n').find((l) => l.startsWith(`caliper_gateway_${name}${labels} `));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
-};
 
 describe('delivery worker', () => {
   it('POSTs each output as the whole body with the bearer token and records it delivered, once', async () => {
@@ -91,13 +90,13 @@ describe('delivery worker', () => {
       expect(row.nextAttemptAt).toBeNull();
     }
     expect(emulator.requests.filter((r) => r.route === 'events').every((r) => r.url === '/events/1.0/')).toBe(true);
-    expect(tokens.fetches).toBe(1);
-    expect(await metricValue('events_delivered_total')).toBe(40);
+    expect(emulator.tokensIssued).toBe(1);
+    expect(await metricValue(metrics.eventsDelivered)).toBe(40);
   });
 
   it('picks up events as soon as it is notified', async () => {
     startWorker({ tuning: { pollIntervalMs: 60_000 } });
-    await waitFor('token check', () => tokens.fetches === 1);
+    await waitFor('token check', () => emulator.tokensIssued === 1);
     insertTranslatedEvents(db.store.sqlite, 3);
     workers[0]!.notify();
     await waitFor('all delivered', allDelivered(3));
@@ -112,7 +111,7 @@ describe('delivery worker', () => {
     expect(new Set(receivedIds()).size).toBe(20);
     const retried = eventStates(db.store.sqlite).filter((row) => row.attempts > 1);
     expect(retried.length).toBeGreaterThan(0);
-    expect(await metricValue('delivery_retries_total', '{cause="http-500"}')).toBe(12);
+    expect(await metricValue(metrics.deliveryRetries, { cause: 'http-500' })).toBe(12);
   });
 
   it('honours Retry-After on 429 before trying again', async () => {
@@ -134,7 +133,7 @@ describe('delivery worker', () => {
     startWorker({ timeoutMs: 150 });
     await waitFor('all delivered', allDelivered(6));
     expect(new Set(receivedIds()).size).toBe(6);
-    expect(await metricValue('delivery_retries_total', '{cause="timeout"}')).toBe(3);
+    expect(await metricValue(metrics.deliveryRetries, { cause: 'timeout' })).toBe(3);
   });
 
   it('counts 409 as delivered: TimeBack already has the event', async () => {
@@ -162,7 +161,7 @@ describe('delivery worker', () => {
     const dead = eventStates(db.store.sqlite).find((row) => row.seq === bad.seq)!;
     expect(dead).toMatchObject({ fate: 'dead', reason: 'http-400', lastStatus: 400, attempts: 1 });
     expect(JSON.parse(dead.lastResponse!)).toEqual({ status: 'error', message: 'object.type: unrecognized' });
-    expect(await metricValue('events_dead_total', '{reason="http-400"}')).toBe(1);
+    expect(await metricValue(metrics.eventsDead, { reason: 'http-400' })).toBe(1);
 
     emulator.clearFaults();
     const replayed = replayEvents(db.store, { ids: [bad.seq] }, Date.now());
@@ -189,7 +188,7 @@ describe('delivery worker', () => {
 
     expect(new Set(receivedIds()).size).toBe(30);
     expect(emulator.requests.some((r) => r.route === 'events' && r.status === 401)).toBe(true);
-    expect(tokens.fetches).toBe(2);
+    expect(emulator.tokensIssued).toBe(2);
     expect(eventStates(db.store.sqlite).every((row) => row.fate === 'delivered')).toBe(true);
   });
 
@@ -232,9 +231,8 @@ describe('delivery worker', () => {
   });
 
   it('pauses without touching events when TimeBack refuses the credentials, and says why', async () => {
-    tokens = emulatorTokenProvider(`${emulator.url}/auth/1.0/token`, emulator.clientId, 'wrong-secret');
     insertTranslatedEvents(db.store.sqlite, 5);
-    const worker = startWorker();
+    const worker = startWorker({ env: { TIMEBACK_CLIENT_SECRET: 'wrong-secret' } });
     await waitFor('token refused', () => worker.status().token === 'rejected');
 
     expect(worker.problems()).toEqual([expect.stringContaining('TimeBack refused the client credentials')]);
