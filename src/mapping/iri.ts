@@ -1,0 +1,48 @@
+/**
+ * The identifiers TimeBack accepts: `urn:uuid:<uuid>` (lowercase), `https://…` URLs, and
+ * `urn:email:` (which is personal data, so the PII guard stops it unless a rule allows e-mail).
+ * TimeBack resolves every IRI it receives to an entity, so anything else is refused here
+ * rather than by TimeBack after delivery.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Scheme, then a host of at least one character; no spaces or control characters anywhere.
+const HTTPS_URL = /^https:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
+const URN_EMAIL = /^urn:email:[^\s@]+@[^\s@]+$/;
+
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}
+
+/** `urn:uuid:<uuid>` with the URN and the UUID in lowercase. */
+export function isUrnUuid(text: string): boolean {
+  return URN_UUID.test(text);
+}
+
+export function isHttpsUrl(text: string): boolean {
+  return HTTPS_URL.test(text);
+}
+
+/** True for an IRI TimeBack accepts as an entity id. */
+export function isTimebackIri(text: string): boolean {
+  return isUrnUuid(text) || isHttpsUrl(text) || URN_EMAIL.test(text);
+}
+
+/** A bare UUID or any-case `urn:uuid:` to lowercase `urn:uuid:<uuid>`; undefined otherwise. */
+export function toUrnUuid(text: string): string | undefined {
+  const trimmed = text.trim();
+  const bare = trimmed.length > 9 && trimmed.slice(0, 9).toLowerCase() === 'urn:uuid:' ? trimmed.slice(9) : trimmed;
+  return UUID.test(bare) ? `urn:uuid:${bare.toLowerCase()}` : undefined;
+}
+
+/**
+ * Keeps `https://` URLs and `urn:uuid:` IRIs (the latter lowercased, as TimeBack asks), drops
+ * everything else. `urn:email:` is left out on purpose: a rule that means to send e-mail
+ * addresses writes them explicitly and lists `email` in `allowPii`.
+ */
+export function toTimebackIri(text: string): string | undefined {
+  if (isHttpsUrl(text)) return text;
+  if (text.length > 9 && text.slice(0, 9).toLowerCase() === 'urn:uuid:') return toUrnUuid(text);
+  return undefined;
+}

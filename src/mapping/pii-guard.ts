@@ -1,0 +1,89 @@
+/**
+ * Personal data that must not reach TimeBack unless the rule that produced the event lists
+ * its category in `allowPii` (mappings/README.md "Personal data"). TimeBack needs the
+ * student's platform id and nothing more about anyone.
+ */
+import { isIP } from 'node:net';
+import { formatPath } from '../errors.ts';
+import { PII_CATEGORIES, type PiiCategory } from './rule-schema.ts';
+
+export interface PiiFinding {
+  category: PiiCategory;
+  /** Where in the event, e.g. `object.extensions["bb:user.externalId"]`. */
+  path: string;
+}
+
+const NAME_KEYS = new Set(['name', 'givenName', 'familyName', 'additionalName']);
+
+const EMAIL = /^(?:mailto:)?[^\s@:/]+@[^\s@/]+\.[^\s@/]+$/i;
+const EMAIL_IRI = /^(?:mailto|urn:email):/i;
+// Cheap pre-checks, so most strings (IRIs, names of things) skip the exact tests.
+const MAYBE_IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const MAYBE_IPV6 = /^[0-9a-f:.]*:[0-9a-f:.]*$/i;
+
+const KEY_CATEGORIES = new Map<string, PiiCategory>([
+  ['ipAddress', 'ip-address'],
+  ['bb:request.headers.ipAddress', 'ip-address'],
+  ['userAgent', 'user-agent'],
+  ['bb:request.headers.agent', 'user-agent'],
+  ['launchParameters', 'lti-parameters'],
+  ['messageParameters', 'lti-parameters'],
+  ['customParameters', 'lti-parameters'],
+]);
+
+function keyCategory(key: string): PiiCategory | undefined {
+  const known = KEY_CATEGORIES.get(key);
+  if (known !== undefined) return known;
+  if (key.length === 5 && key.toLowerCase() === 'email') return 'email';
+  if (key.startsWith('oauth_') || key.startsWith('lis_person_')) return 'lti-parameters';
+  return undefined;
+}
+
+function valueCategory(text: string): PiiCategory | undefined {
+  if (text.includes('@') && EMAIL.test(text)) return 'email';
+  const first = text.charCodeAt(0);
+  // An IRI that starts mailto: or urn:email: names an address even when it is malformed.
+  if (((first | 0x20) === 0x6d || (first | 0x20) === 0x75) && EMAIL_IRI.test(text)) return 'email';
+  const maybeIp = (first >= 48 && first <= 57 && MAYBE_IPV4.test(text)) || (text.length >= 2 && text.length <= 45 && MAYBE_IPV6.test(text));
+  return maybeIp && isIP(text) !== 0 ? 'ip-address' : undefined;
+}
+
+const MAX_DEPTH = 64;
+
+/** The first personal data in `event` that `allowed` does not cover, or undefined. */
+export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>): PiiFinding | undefined {
+  if (allowed.size === PII_CATEGORIES.length) return undefined;
+  const path: PropertyKey[] = [];
+  const category = visit(event, allowed, path, 0);
+  return category === undefined ? undefined : { category, path: formatPath(path) };
+}
+
+/** Depth-first; on a finding, `path` is left pointing at it. */
+function visit(value: unknown, allowed: ReadonlySet<PiiCategory>, path: PropertyKey[], depth: number): PiiCategory | undefined {
+  if (typeof value === 'string') {
+    const category = valueCategory(value);
+    return category !== undefined && !allowed.has(category) ? category : undefined;
+  }
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      const found = visit(value[i], allowed, path, depth + 1);
+      if (found) return found;
+      path.pop();
+    }
+    return undefined;
+  }
+  const record = value as Record<string, unknown>;
+  const isPerson = record.type === 'Person';
+  for (const key in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+    path.push(key);
+    const byKey = isPerson && NAME_KEYS.has(key) ? 'name' : keyCategory(key);
+    if (byKey !== undefined && !allowed.has(byKey)) return byKey;
+    const found = visit(record[key], allowed, path, depth + 1);
+    if (found) return found;
+    path.pop();
+  }
+  return undefined;
+}

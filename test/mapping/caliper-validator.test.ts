@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+
+const good = () => ({
+  '@context': 'http://purl.imsglobal.org/ctx/caliper/v1p2',
+  id: 'urn:uuid:15094ee1-8916-5697-8f62-62bbe948fb0c',
+  type: 'MessageEvent',
+  profile: 'ForumProfile',
+  actor: 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05',
+  action: 'Posted',
+  object: {
+    id: 'https://school.example.edu/forums/2/topics/1/messages/2',
+    type: 'Message',
+    dateCreated: '2024-03-04T10:14:55.301Z',
+    isPartOf: { id: 'https://school.example.edu/forums/2', type: 'Forum', name: 'Week 3' },
+  },
+  eventTime: '2024-03-04T10:14:55.301Z',
+  edApp: 'urn:uuid:a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70',
+  group: { id: 'https://school.example.edu/courses/1', type: 'CourseOffering', courseNumber: 'BIO-110' },
+  session: 'urn:tag:auto-attach',
+  extensions: { threadId: '_1207_1' },
+});
+
+type Event = Record<string, unknown>;
+const withChange = (change: (event: Event) => void): Event => {
+  const event = good() as Event;
+  change(event);
+  return event;
+};
+
+describe('the Caliper 1.2 validator', () => {
+  it('accepts a good event', () => {
+    expect(validateCaliperEvent(good())).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['an IRI actor', (e: Event) => (e.actor = 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05')],
+    ['an entity actor', (e: Event) => (e.actor = { id: 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05', type: 'Person' })],
+    ['a software grader in a GradeEvent', (e: Event) => Object.assign(e, {
+      type: 'GradeEvent', profile: 'GradingProfile', action: 'Graded',
+      actor: { id: 'https://school.example.edu/applications/learn', type: 'SoftwareApplication' },
+      object: { id: 'https://school.example.edu/attempts/1', type: 'Attempt', assignee: 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05', count: 1 },
+      generated: { id: 'https://school.example.edu/attempts/1/score', type: 'Score', scoreGiven: 3.5, maxScore: 4 },
+    })],
+    ['a subtype where a supertype is expected', (e: Event) => Object.assign(e, { type: 'AssignableEvent', profile: 'AssignableProfile', action: 'Started', object: { id: 'https://x.example/a', type: 'Assessment' } })],
+    ['an id-less SystemIdentifier', (e: Event) => ((e.object as Event).otherIdentifiers = [{ type: 'SystemIdentifier', identifier: '_88_1', identifierType: 'SystemId' }])],
+    ['a launch with its federated session', (e: Event) => Object.assign(e, {
+      type: 'ToolLaunchEvent', profile: 'ToolLaunchProfile', action: 'Launched',
+      object: { id: 'https://tool.example.org', type: 'SoftwareApplication' },
+      federatedSession: { id: 'https://school.example.edu/sessions/1', type: 'LtiSession', startedAtTime: '2024-03-04T10:59:58.000Z' },
+    })],
+  ])('accepts %s', (_what, change) => {
+    expect(validateCaliperEvent(withChange(change))).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['a wrong action for the type', (e: Event) => (e.action = 'Created'), 'action', 'MessageEvent does not allow Created (allowed: Posted, MarkedAsRead, MarkedAsUnread)'],
+    ['an action that is not Caliper', (e: Event) => (e.action = 'Commented on'), 'action', '"Commented on" is not a Caliper 1.2 action'],
+    ['a wrong profile', (e: Event) => (e.profile = 'ReadingProfile'), 'profile', 'ReadingProfile does not carry MessageEvent (use ForumProfile)'],
+    ['an unknown event type', (e: Event) => (e.type = 'OutcomeEvent'), 'type', '"OutcomeEvent" is not a Caliper 1.2 event type'],
+    ['the wrong object type', (e: Event) => ((e.object as Event).type = 'Forum'), 'object.type', 'MessageEvent needs object of type Message, got Forum'],
+    ['an http IRI', (e: Event) => (((e.object as Event).isPartOf as Event).id = 'http://school.example.edu/forums/2'), 'object.isPartOf.id', '"http://school.example.edu/forums/2" is not an IRI TimeBack accepts (urn:uuid: in lowercase, https://, or urn:email:)'],
+    ['an uppercase urn:uuid actor', (e: Event) => (e.actor = 'urn:uuid:0B6F2A8E-5C1D-4E7A-9F3B-8D2C6E4A1F05'), 'actor', '"urn:uuid:0B6F2A8E-5C1D-4E7A-9F3B-8D2C6E4A1F05" is not an IRI TimeBack accepts (urn:uuid: in lowercase, https://, or urn:email:)'],
+    ['a bare UUID event id', (e: Event) => (e.id = '15094ee1-8916-5697-8f62-62bbe948fb0c'), 'id', 'must be urn:uuid: followed by a UUID, in lowercase'],
+    ['a date-time without milliseconds', (e: Event) => (e.eventTime = '2024-03-04T10:14:55Z'), 'eventTime', '"2024-03-04T10:14:55Z" is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ'],
+    ['a nested date-time with an offset', (e: Event) => ((e.object as Event).dateCreated = '2024-03-04T10:14:55.301+01:00'), 'object.dateCreated', '"2024-03-04T10:14:55.301+01:00" is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ'],
+    ['a missing object', (e: Event) => delete e.object, 'object', 'required: every event has an object'],
+    ['a missing actor', (e: Event) => delete e.actor, 'actor', 'required: every event has an actor'],
+    ['a missing eventTime', (e: Event) => delete e.eventTime, 'eventTime', 'required: every event has an eventTime'],
+    ['a missing @context', (e: Event) => delete e['@context'], '@context', 'must be http://purl.imsglobal.org/ctx/caliper/v1p2'],
+    ['an entity without a type', (e: Event) => delete (e.group as Event).type, 'group.type', 'an entity needs a type'],
+    ['an entity without an id', (e: Event) => delete (e.group as Event).id, 'group.id', 'a CourseOffering needs an id'],
+    ['a Blackboard entity type', (e: Event) => ((e.object as Event).isPartOf = { id: 'https://x.example/f', type: 'http://caliper.blackboard.com/caliper/v1/Forum' }), 'object.isPartOf.type', '"http://caliper.blackboard.com/caliper/v1/Forum" is not a Caliper 1.2 entity type'],
+    ['a property Caliper does not define', (e: Event) => ((e.object as Event).threadPointsPossible = 10), 'object.threadPointsPossible', 'not a Caliper 1.2 property of an entity (custom data belongs in extensions)'],
+    ['an event property Caliper does not define', (e: Event) => (e.launchUrl = 'https://x.example'), 'launchUrl', 'not a property of a Caliper 1.2 event (custom data belongs in extensions)'],
+    ['a number where text belongs', (e: Event) => ((e.group as Event).courseNumber = 110), 'group.courseNumber', 'expected text'],
+    ['text where a number belongs', (e: Event) => ((e.object as Event).count = '1'), 'object.count', 'expected a number'],
+    ['a group that is not an organisation', (e: Event) => (e.group = { id: 'https://x.example/p', type: 'Page' }), 'group.type', 'MessageEvent needs group of type Organization, got Page'],
+    ['extensions that are not an object', (e: Event) => (e.extensions = ['x']), 'extensions', 'extensions must be an object'],
+    ['a session IRI other than auto-attach', (e: Event) => (e.session = 'urn:tag:other'), 'session', '"urn:tag:other" is not an IRI TimeBack accepts (urn:uuid: in lowercase, https://, or urn:email:)'],
+    ['a launch without its federated session', (e: Event) => Object.assign(e, { type: 'ToolLaunchEvent', profile: 'ToolLaunchProfile', action: 'Launched', object: { id: 'https://tool.example.org', type: 'SoftwareApplication' } }), 'federatedSession', "required: ToolLaunchEvent Launched needs federatedSession (the tool's LtiSession)"],
+    ['a copy without what it generated', (e: Event) => Object.assign(e, { type: 'ResourceManagementEvent', profile: 'ResourceManagementProfile', action: 'Copied', object: { id: 'https://x.example/d', type: 'Document' } }), 'generated', 'required: ResourceManagementEvent Copied needs generated (the copy)'],
+    ['a person logging out as an app', (e: Event) => Object.assign(e, { type: 'SessionEvent', profile: 'SessionProfile', action: 'LoggedOut', actor: { id: 'https://x.example/app', type: 'SoftwareApplication' }, object: { id: 'https://x.example/app', type: 'SoftwareApplication' } }), 'actor.type', 'SessionEvent needs actor of type Person, got SoftwareApplication'],
+    ['a person as a GradeEvent object', (e: Event) => Object.assign(e, { type: 'GradeEvent', profile: 'GradingProfile', action: 'Graded', object: { id: 'https://x.example/u', type: 'Person' } }), 'object.type', 'GradeEvent needs object of type Attempt, got Person'],
+  ])('rejects %s', (_what, change, path, message) => {
+    expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { outputEventId, uuidV5 } from '../../src/mapping/event-ids.ts';
+
+describe('output event ids', () => {
+  it('are lowercase urn:uuid: UUID v5s', () => {
+    expect(outputEventId('site-1', 'event-1', 'forum-post-created')).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('are the same for the same sensor, event and rule (a replay)', () => {
+    expect(outputEventId('site-1', 'event-1', 'forum-post-created')).toBe(outputEventId('site-1', 'event-1', 'forum-post-created'));
+  });
+
+  it('differ when the rule, the event or the sensor differs', () => {
+    const ids = new Set([
+      outputEventId('site-1', 'event-1', 'forum-post-created'),
+      outputEventId('site-1', 'event-1', 'forum-post-modified'),
+      outputEventId('site-1', 'event-2', 'forum-post-created'),
+      outputEventId('site-2', 'event-1', 'forum-post-created'),
+      // Parts never run into each other.
+      outputEventId('site-1e', 'vent-1', 'forum-post-created'),
+    ]);
+    expect(ids.size).toBe(5);
+  });
+
+  it('follow RFC 9562 (the DNS namespace example)', () => {
+    const dns = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
+    expect(uuidV5(dns, 'www.example.com')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  });
+});
