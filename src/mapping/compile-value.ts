@@ -1,0 +1,146 @@
+/**
+ * Turns a rule's output values (mappings/README.md "Values") into closures, once, when the
+ * rule file loads. Rendering an event then only calls functions: no path parsing, no
+ * looking up transform names, no re-reading the rule.
+ */
+import { compilePath, type Variables } from './paths.ts';
+import type { RuleObjectValue, RuleValue } from './rule-schema.ts';
+import { TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
+
+/** Renders one value for one event; undefined means "empty: leave it out". */
+export type ValueFn = (event: unknown, vars: Variables) => unknown;
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+export function compileValue(value: RuleValue): ValueFn {
+  if (typeof value === 'string') {
+    if (value.startsWith('$')) return compilePath(value, { allowVariables: true }).read;
+    const literal = value === '' ? undefined : value;
+    return () => literal;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return () => value;
+  if (Array.isArray(value)) return compileList(value);
+  if ('const' in value) return compileConst(value.const);
+  if ('from' in value) return compileFrom(value);
+  return compileObject(value as Record<string, RuleValue>);
+}
+
+function compileList(items: RuleValue[]): ValueFn {
+  const fns = items.map(compileValue);
+  return (event, vars) => {
+    const out: unknown[] = [];
+    for (const fn of fns) {
+      const item = fn(event, vars);
+      if (item !== undefined) out.push(item);
+    }
+    return out.length > 0 ? out : undefined;
+  };
+}
+
+function compileConst(literal: unknown): ValueFn {
+  // Written once, shared by every event: frozen so no later step can change it for the next.
+  const pruned = deepFreeze(prune(literal));
+  return () => pruned;
+}
+
+function compileObject(shape: Record<string, RuleValue>): ValueFn {
+  const entries = Object.entries(shape).map(([key, value]) => [key, compileValue(value)] as const);
+  const idFn = entries.find(([key]) => key === 'id')?.[1];
+  return (event, vars) => {
+    // An entity without an id is no entity: leave the whole object out.
+    if (idFn !== undefined && idFn(event, vars) === undefined) return undefined;
+    const out: Record<string, unknown> = {};
+    let any = false;
+    for (const [key, fn] of entries) {
+      const item = fn(event, vars);
+      if (item !== undefined) {
+        out[key] = item;
+        any = true;
+      }
+    }
+    return any ? out : undefined;
+  };
+}
+
+function compileFrom(spec: RuleObjectValue): ValueFn {
+  const readers = (Array.isArray(spec.from) ? spec.from : [spec.from!]).map(
+    (path) => compilePath(path, { allowVariables: true }).read,
+  );
+  const transforms: Transform[] = (spec.transform === undefined ? [] : Array.isArray(spec.transform) ? spec.transform : [spec.transform]).map(
+    (name) => TRANSFORMS[name as TransformName],
+  );
+  const pick = spec.pick;
+  const table = spec.map === undefined ? undefined : new Map(Object.entries(spec.map).map(([key, value]) => [key, deepFreeze(prune(value))]));
+  const fallback = deepFreeze(prune(spec.default));
+
+  const candidate = (raw: unknown): unknown => {
+    let value = raw;
+    for (const transform of transforms) {
+      if (value === undefined || value === null) return undefined;
+      value = transform(value);
+    }
+    if (pick !== undefined && isPlainObject(value)) value = pickKeys(value, pick);
+    if (table !== undefined) {
+      value = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? table.get(String(value)) : undefined;
+      return value;
+    }
+    return prune(value);
+  };
+
+  if (readers.length === 1) {
+    const read = readers[0]!;
+    return (event, vars) => {
+      const value = candidate(read(event, vars));
+      return value === undefined ? fallback : value;
+    };
+  }
+  return (event, vars) => {
+    for (const read of readers) {
+      const value = candidate(read(event, vars));
+      if (value !== undefined) return value;
+    }
+    return fallback;
+  };
+}
+
+function pickKeys(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (hasOwn.call(source, key)) out[key] = source[key];
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The value with nulls, empty strings, empty lists and empty objects left out, all the way
+ * down; undefined when nothing is left. Scalars come back as they are, without copying.
+ */
+export function prune(value: unknown): unknown {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = prune(value[i]);
+      if (item !== undefined) (out ??= []).push(item);
+    }
+    return out;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const key in value) {
+    if (!hasOwn.call(value, key)) continue;
+    const item = prune((value as Record<string, unknown>)[key]);
+    if (item !== undefined) (out ??= {})[key] = item;
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}

@@ -1,0 +1,125 @@
+/**
+ * The `entity` transform: copies a Caliper 1.1 entity (or a list of them) from Learn's input
+ * into a Caliper 1.2 entity that is safe to send. It keeps only 1.2 vocabulary, leaves people
+ * out, applies the 1.1 → 1.2 renames, rewrites date-times, and reduces anything Caliper does
+ * not define (Blackboard's own entity types) to its id.
+ */
+import {
+  DATE_TIME_PROPERTIES,
+  ENTITY_PROPERTIES,
+  ENTITY_TYPES,
+  ENTITY_VALUED_PROPERTIES,
+  ID_LESS_TYPES,
+  PERSON_VALUED_PROPERTIES,
+  caliperTerm,
+} from './caliper-vocabulary.ts';
+import { toCaliperDateTime } from './date-time.ts';
+import { toTimebackIri } from './iri.ts';
+
+/** 1.2 vocabulary the gateway still never copies: it is personal data TimeBack does not need. */
+const WITHHELD_PROPERTIES = new Set(['ipAddress', 'userAgent', 'messageParameters']);
+
+/** Renames from Caliper 1.1 (deprecated there, gone in 1.2), by entity type ('*' for any). */
+const RENAMES: ReadonlyArray<{ types: readonly string[] | '*'; from: string; to: string }> = [
+  { types: ['Attempt'], from: 'actor', to: 'assignee' },
+  { types: ['Session', 'LtiSession'], from: 'actor', to: 'user' },
+  { types: ['Result'], from: 'totalScore', to: 'resultScore' },
+  { types: '*', from: 'alignedLearningObjective', to: 'learningObjectives' },
+];
+
+// Hostile or looping input cannot make the copy recurse without end.
+const MAX_DEPTH = 24;
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Copies an entity, a list of entities, or an entity IRI; undefined when nothing is left. */
+export function copyEntity(value: unknown): unknown {
+  return copyValue(value, 0, true);
+}
+
+function copyValue(value: unknown, depth: number, topLevel: boolean): unknown {
+  if (typeof value === 'string') return toTimebackIri(value);
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value) {
+      const copied = copyValue(item, depth + 1, false);
+      if (copied !== undefined) out.push(copied);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+  return copyObject(value as Record<string, unknown>, depth, topLevel);
+}
+
+function copyObject(source: Record<string, unknown>, depth: number, topLevel: boolean): unknown {
+  const rawType = source.type ?? source['@type'];
+  const type = typeof rawType === 'string' ? caliperTerm(rawType) : undefined;
+  const rawId = source.id ?? source['@id'];
+  const id = typeof rawId === 'string' ? toTimebackIri(rawId) : undefined;
+
+  if (type === undefined || !ENTITY_TYPES.has(type) || depth > MAX_DEPTH) return id;
+  if (type === 'Person') {
+    // A person nested in an entity is left out: the student reaches TimeBack only as $student.
+    // A person the rule asked for directly (an instructor who graded) keeps only id and type.
+    return topLevel && id !== undefined ? { id, type } : undefined;
+  }
+  if (id === undefined && !ID_LESS_TYPES.has(type)) return undefined;
+
+  const out: Record<string, unknown> = {};
+  if (id !== undefined) out.id = id;
+  out.type = type;
+  for (const key in source) {
+    if (!hasOwn.call(source, key)) continue;
+    const name = renamed(type, key, source);
+    if (name === 'id' || name === 'type' || name === 'extensions') continue;
+    if (!ENTITY_PROPERTIES.has(name) || WITHHELD_PROPERTIES.has(name)) continue;
+    const copied = copyProperty(name, source[key], depth);
+    if (copied !== undefined) out[name] = copied;
+  }
+  return out;
+}
+
+function renamed(type: string, key: string, source: Record<string, unknown>): string {
+  for (const rename of RENAMES) {
+    if (rename.from === key && (rename.types === '*' || rename.types.includes(type)) && !hasOwn.call(source, rename.to)) {
+      return rename.to;
+    }
+  }
+  return key;
+}
+
+function copyProperty(name: string, value: unknown, depth: number): unknown {
+  if (DATE_TIME_PROPERTIES.has(name)) return typeof value === 'string' ? toCaliperDateTime(value) : undefined;
+  if (ENTITY_VALUED_PROPERTIES.has(name)) {
+    // An IRI in a person-valued property names a person just as an object would.
+    if (PERSON_VALUED_PROPERTIES.has(name) && typeof value === 'string') return undefined;
+    return copyValue(value, depth + 1, false);
+  }
+  return copyPlain(value, depth + 1);
+}
+
+/** Plain values (text, numbers, lists, opaque maps) copied with empties left out. */
+function copyPlain(value: unknown, depth: number): unknown {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) return undefined;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value) {
+      const copied = copyPlain(item, depth + 1);
+      if (copied !== undefined) out.push(copied);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+  const out: Record<string, unknown> = {};
+  let any = false;
+  for (const key in value) {
+    if (!hasOwn.call(value, key)) continue;
+    const copied = copyPlain((value as Record<string, unknown>)[key], depth + 1);
+    if (copied !== undefined) {
+      out[key] = copied;
+      any = true;
+    }
+  }
+  return any ? out : undefined;
+}

@@ -1,0 +1,211 @@
+/**
+ * Reads every rule file in a folder, checks it against the rule schema and compiles it.
+ * Files are plain data: YAML with unique keys, no custom tags, no merge keys; nothing in them
+ * is ever executed. A bad file is refused with its path, line and the failing key.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { OVERRIDES_FILE_NAME } from '../config.ts';
+import { formatPath } from '../errors.ts';
+import { RuleFileSchema } from './rule-schema.ts';
+import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
+
+export const RULE_FILE_EXTENSION = '.yaml';
+
+/** Rule files that cannot be used, each problem naming its file, line and key. */
+export class RuleLoadError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`mapping rules not loaded:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    this.name = 'RuleLoadError';
+  }
+}
+
+/** The rule files in `dir` in the order they are read: every `*.yaml` but the user overrides, by name. */
+export async function listRuleFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith(RULE_FILE_EXTENSION) && entry.name !== OVERRIDES_FILE_NAME)
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => path.join(dir, name));
+}
+
+/** Loads and compiles every rule file in `dir`; throws RuleLoadError listing every problem found. */
+export async function loadRules(dir: string): Promise<RuleSet> {
+  let files: string[];
+  try {
+    files = await listRuleFiles(dir);
+  } catch (err) {
+    throw new RuleLoadError([`${displayPath(dir)}: cannot read the mappings folder (${(err as Error).message})`]);
+  }
+  const sources = await Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+  return compileRuleFiles(sources);
+}
+
+/** Compiles rule files already read; `file` is used in messages and as the rule's origin. */
+export function compileRuleFiles(sources: ReadonlyArray<{ file: string; text: string }>): RuleSet {
+  const problems: string[] = [];
+  const compiled: CompiledRule[] = [];
+  for (const { file, text } of sources) {
+    const shown = displayPath(file);
+    const parsed = parseRuleFile(text, shown);
+    if (!parsed.ok) {
+      problems.push(...parsed.problems);
+      continue;
+    }
+    parsed.file.rules.forEach((rule, index) =>
+      compiled.push(compileRule(rule, { file: shown, index, line: parsed.lines[index] ?? 0, fallback: parsed.file.fallback })),
+    );
+  }
+  if (problems.length > 0) throw new RuleLoadError(problems);
+  const { ruleSet, problems: setProblems } = buildRuleSet(compiled);
+  if (setProblems.length > 0) throw new RuleLoadError(setProblems);
+  return ruleSet;
+}
+
+type ParsedRuleFile =
+  /** `lines[i]` is the line where `rules[i]` starts. */
+  | { ok: true; file: z.infer<typeof RuleFileSchema>; lines: number[] }
+  | { ok: false; problems: string[] };
+
+/** Parses one file's text; `shown` is the file name used in messages. */
+export function parseRuleFile(text: string, shown: string): ParsedRuleFile {
+  const lineCounter = new LineCounter();
+  // Core schema: plain YAML 1.2 data. uniqueKeys: a repeated key is an error, not a silent override.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false, schema: 'core', prettyErrors: false });
+  const at = (offset: number | undefined) => (offset === undefined ? shown : `${shown}:${lineCounter.linePos(offset).line}`);
+
+  const yamlProblems = [...doc.errors, ...doc.warnings].map((problem) => `${at(problem.pos[0])}: ${firstLine(problem.message)}`);
+  if (yamlProblems.length > 0) return { ok: false, problems: yamlProblems };
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, problems: [`${shown}: ${(err as Error).message}`] };
+  }
+  if (data === null || data === undefined) return { ok: false, problems: [`${shown}: the file is empty; a rule file holds rules: [...]`] };
+
+  const result = RuleFileSchema.safeParse(data);
+  if (result.success) {
+    const lines = result.data.rules.map((_, index) => {
+      const offset = offsetOf(doc, ['rules', index]);
+      return offset === undefined ? 0 : lineCounter.linePos(offset).line;
+    });
+    return { ok: true, file: result.data, lines };
+  }
+  const problems = result.error.issues.map((issue) => {
+    const explained = explainIssue(issue, data);
+    const where = explained.path.length > 0 ? `${formatPath(explained.path)}: ` : '';
+    return `${at(offsetOf(doc, explained.path))}: ${where}${explained.message}`;
+  });
+  return { ok: false, problems: [...new Set(problems)] };
+}
+
+interface ExplainedIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * Zod reports a value that fits no branch of a union as "invalid input". Every union in the
+ * rule schema has branches of different kinds (text, number, list, mapping), so the branch
+ * that fits the value's kind is the one the author meant; report its problem instead.
+ */
+function explainIssue(issue: z.core.$ZodIssue, data: unknown, prefix: PropertyKey[] = []): ExplainedIssue {
+  const fullPath = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const fitting = issue.errors.filter((branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'invalid_type'));
+    // Text fits an enum branch and a list branch alike at first sight; the branch that
+    // objects only to something inside the value (not the value itself) is the closer fit.
+    const closest = fitting.length > 1 ? fitting.filter((branch) => branch.every((inner) => inner.path.length > 0)) : fitting;
+    const inner = closest.length === 1 ? closest[0]![0] : fitting.length === 1 ? fitting[0]![0] : undefined;
+    if (inner) return explainIssue(inner, data, fullPath);
+    const kinds = issue.errors.flatMap((branch) =>
+      branch.filter((inner) => inner.path.length === 0 && inner.code === 'invalid_type').map((inner) => describeKind((inner as { expected: string }).expected)),
+    );
+    return { path: fullPath, message: `expected ${[...new Set(kinds)].join(', or ')}, got ${describeValue(valueAt(data, fullPath))}` };
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const more = issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
+    return { path: [...fullPath, key], message: `unknown key${more}` };
+  }
+  // Zod's own messages start "Invalid input"; ours (set in the schema) already say what is wrong.
+  const ownMessage = !issue.message.startsWith('Invalid input');
+  if (issue.code === 'invalid_type' && !ownMessage && valueAt(data, fullPath) === undefined) {
+    return { path: fullPath, message: `required (${describeKind(issue.expected)})` };
+  }
+  if (issue.code === 'invalid_type' && !ownMessage) {
+    return { path: fullPath, message: `expected ${describeKind(issue.expected)}, got ${describeValue(valueAt(data, fullPath))}` };
+  }
+  return { path: fullPath, message: issue.message };
+}
+
+function describeKind(expected: string): string {
+  switch (expected) {
+    case 'string':
+      return 'text';
+    case 'array':
+      return 'a list';
+    case 'object':
+      return 'a mapping';
+    case 'boolean':
+      return 'true or false';
+    default:
+      return `a ${expected}`;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return String(value);
+}
+
+function valueAt(data: unknown, keys: readonly PropertyKey[]): unknown {
+  let value = data;
+  for (const key of keys) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Where in the file a path points: the key's own position when it exists, else its nearest parent. */
+function offsetOf(doc: Document, keys: readonly PropertyKey[]): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = isNode(node) ? node.range?.[0] : undefined;
+  for (const key of keys) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
+      if (!pair) break;
+      const keyNode = pair.key as Node;
+      offset = keyNode.range?.[0] ?? offset;
+      node = pair.value;
+      if (isNode(node) && !isScalar(node)) continue;
+      if (isScalar(node)) offset = node.range?.[0] ?? offset;
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key];
+      if (isNode(node)) offset = node.range?.[0] ?? offset;
+      else break;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
+
+/** A file as people know it: relative to the working folder when inside it. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}

@@ -1,0 +1,242 @@
+/**
+ * The shape of a mapping rule file (mappings/README.md is its prose). The loader checks every
+ * file against `RuleFileSchema`, and `npm run mappings:schema` turns the same schema into
+ * mappings/rule.schema.json for editors.
+ *
+ * Every union here has branches of different JSON kinds (text vs list, literal vs mapping),
+ * so a failing value always has one branch that fits its kind; the loader reports that
+ * branch's problem instead of zod's generic "invalid input".
+ */
+import { z } from 'zod';
+import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, type EventType } from './caliper-vocabulary.ts';
+import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
+import { TRANSFORM_NAMES } from './transforms.ts';
+
+export const PII_CATEGORIES = ['email', 'name', 'ip-address', 'user-agent', 'lti-parameters'] as const;
+export type PiiCategory = (typeof PII_CATEGORIES)[number];
+
+/** A path string compiled the way the loader will compile it; a syntax error becomes an issue. */
+const pathString = (allowVariables: boolean, expected: string) =>
+  z.string({ error: expected }).superRefine((value, ctx) => {
+    try {
+      compilePath(value, { allowVariables });
+    } catch (err) {
+      if (!(err instanceof PathSyntaxError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message, input: value });
+    }
+  });
+
+/** A path into the input event (no variables): `actor.extensions["bb:user.externalId"]`. */
+const InputPathSchema = pathString(false, 'expected a path like actor.extensions["bb:user.externalId"]').meta({
+  description: 'A path into the input event: dots between keys, ["quoted.keys"], [0] list indexes.',
+});
+
+/** A path into the input event, or one of the gateway's `$variables`. */
+const SourcePathSchema = pathString(true, 'expected a path or a $variable').meta({
+  description: `A path into the input event, or one of ${VARIABLES.join(', ')}.`,
+});
+
+const oneOrMore = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1, 'the list is empty')]);
+
+const TransformNameSchema = z.enum(TRANSFORM_NAMES, {
+  error: (issue) => `unknown transform ${JSON.stringify(issue.input)} (known: ${TRANSFORM_NAMES.join(', ')})`,
+});
+
+const LiteralSchema = z.union([z.string(), z.number(), z.boolean()]);
+
+/** What a rule may write where the output needs a value; see mappings/README.md "Values". */
+export type RuleValue = string | number | boolean | RuleValue[] | RuleObjectValue;
+export interface RuleObjectValue {
+  from?: string | string[];
+  transform?: string | string[];
+  pick?: string[];
+  map?: Record<string, unknown>;
+  default?: unknown;
+  const?: unknown;
+  [key: string]: unknown;
+}
+
+const FROM_KEYS = ['from', 'transform', 'pick', 'map', 'default'] as const;
+
+const TextValueSchema = z.string().superRefine((value, ctx) => {
+  if (value.startsWith('$') && !(VARIABLES as readonly string[]).includes(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown variable ${JSON.stringify(value)}: variables are ${VARIABLES.join(', ')} (write text starting with $ as { const: "…" })`,
+      input: value,
+    });
+  }
+});
+
+export const ValueSchema: z.ZodType<RuleValue> = z
+  .lazy(() => z.union([TextValueSchema, z.number(), z.boolean(), z.array(ValueSchema), ObjectValueSchema]))
+  .meta({
+    id: 'value',
+    description: 'A literal, a list of values, { from: PATH }, { const: … }, or an object whose keys are values.',
+  });
+
+/** Any JSON value, written as is. */
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+const JsonSchema: z.ZodType<Json> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonSchema), z.record(z.string(), JsonSchema)]))
+  .meta({ id: 'json' });
+
+const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
+  .object({
+    from: oneOrMore(SourcePathSchema)
+      .optional()
+      .meta({ description: 'Read from the input: a path, or a list of paths tried in order until one yields a value.' }),
+    transform: oneOrMore(TransformNameSchema)
+      .optional()
+      .meta({ description: 'Transforms applied in order to each candidate read by `from`.' }),
+    pick: z
+      .array(z.string())
+      .min(1, 'the list is empty')
+      .optional()
+      .meta({ description: 'Keys to keep when the value is an object (the allow-list for extensions).' }),
+    map: z
+      .record(z.string(), JsonSchema)
+      .optional()
+      .meta({ description: 'A lookup table applied last; a value not in the table comes out empty.' }),
+    default: JsonSchema.optional().meta({ description: 'Used when no path in `from` yields a value.' }),
+    const: JsonSchema.optional().meta({ description: 'A literal object or list, taken as written.' }),
+  })
+  .catchall(ValueSchema)
+  .superRefine((value, ctx) => {
+    const keys = Object.keys(value);
+    if ('const' in value) {
+      for (const key of keys) {
+        if (key !== 'const') ctx.addIssue({ code: 'custom', path: [key], message: 'a { const: … } value stands alone; move this key inside the const' });
+      }
+    } else if ('from' in value) {
+      for (const key of keys) {
+        if (!(FROM_KEYS as readonly string[]).includes(key)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `not allowed next to "from" (a from value takes only ${FROM_KEYS.join(', ')}); to build an object, put the from value under a key`,
+          });
+        }
+      }
+    } else {
+      for (const key of FROM_KEYS) {
+        if (key in value) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" only goes with "from"` });
+      }
+    }
+  });
+
+const gatewayOwned = (what: string) =>
+  z
+    .never({ error: `the gateway sets ${what} itself; a rule cannot change it` })
+    .optional()
+    .meta({ description: `Set by the gateway (${what}).` });
+
+const OutputSchema = z
+  .strictObject({
+    type: z.enum(EVENT_TYPES, {
+      error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 event type`,
+    }),
+    action: z.enum(ACTIONS, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 action` }),
+    profile: z.enum(PROFILES, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 profile` }),
+    actor: ValueSchema.optional().meta({ description: 'Defaults to $student; set it when someone else acts (a grader).' }),
+    object: ValueSchema.optional(),
+    target: ValueSchema.optional(),
+    generated: ValueSchema.optional(),
+    referrer: ValueSchema.optional(),
+    group: ValueSchema.optional(),
+    membership: ValueSchema.optional(),
+    federatedSession: ValueSchema.optional(),
+    extensions: ValueSchema.optional(),
+    '@context': gatewayOwned('@context'),
+    id: gatewayOwned('the event id (a UUID v5 of sensor, source event id and rule id)'),
+    eventTime: gatewayOwned('eventTime (the input eventTime in UTC)'),
+    edApp: gatewayOwned('edApp ($edApp)'),
+    session: gatewayOwned('session (urn:tag:auto-attach)'),
+  })
+  .superRefine((output, ctx) => {
+    const definition = EVENTS[output.type as EventType];
+    if (!(definition.actions as readonly string[]).includes(output.action)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['action'],
+        message: `${output.type} does not allow ${output.action} (allowed: ${definition.actions.join(', ')})`,
+      });
+    }
+    if (!(definition.profiles as readonly string[]).includes(output.profile)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profile'],
+        message: `${output.profile} does not carry ${output.type} (use ${definition.profiles.join(' or ')})`,
+      });
+    }
+    if (output.object === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['object'], message: 'every Caliper event needs an object' });
+    }
+  });
+
+const MatchSchema = z.strictObject({
+  type: oneOrMore(z.string().trim().min(1, 'the type is empty')).meta({
+    description: 'The input type: an IMS short name (GradeEvent) or a full IRI (http://caliper.blackboard.com/caliper/v1/ForumEvent).',
+  }),
+  action: oneOrMore(z.string().trim().min(1, 'the action is empty'))
+    .optional()
+    .meta({ description: 'The input action(s); omitted means any.' }),
+  has: z.array(InputPathSchema).min(1, 'the list is empty').optional().meta({ description: 'Paths that must hold a value.' }),
+  lacks: z.array(InputPathSchema).min(1, 'the list is empty').optional().meta({ description: 'Paths that must not hold a value.' }),
+});
+
+const RuleSchema = z
+  .strictObject({
+    id: z
+      .string({ error: 'every rule needs an id' })
+      .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'rule ids are kebab-case: lowercase letters, digits and single dashes')
+      .meta({ description: 'Unique across all files. It seeds the output event id: renaming a rule changes the ids it produces.' }),
+    description: z.string().optional(),
+    match: MatchSchema,
+    student: z
+      .array(InputPathSchema)
+      .min(1, 'name at least one path')
+      .optional()
+      .meta({ description: "Ordered paths to the student's Learn id (bb:user.externalId); the first non-empty text wins." }),
+    output: OutputSchema.optional(),
+    skip: z
+      .string()
+      .trim()
+      .min(1, 'say why these events are skipped')
+      .optional()
+      .meta({ description: 'Why matched events are not sent; recorded as skipped (rule-skips) with this sentence.' }),
+    allowPii: z
+      .array(
+        z.enum(PII_CATEGORIES, {
+          error: (issue) => `unknown personal-data category ${JSON.stringify(issue.input)} (known: ${PII_CATEGORIES.join(', ')})`,
+        }),
+      )
+      .optional()
+      .meta({ description: 'Personal-data categories this rule may send.' }),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.output === undefined && rule.skip === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['output'], message: 'a rule needs an output, or a skip saying why it sends nothing' });
+    }
+    if (rule.output !== undefined && rule.skip !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['skip'], message: 'a rule has an output or a skip, not both' });
+    }
+    if (rule.output !== undefined && rule.student === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['student'], message: "a rule with an output needs student: the paths to the student's Learn id" });
+    }
+  });
+
+export const RuleFileSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    fallback: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Rules in fallback files are tried only after every other file.' }),
+    rules: z.array(RuleSchema, { error: 'expected rules: a list of rules' }),
+  })
+  .meta({ title: 'caliper-gateway mapping rules', description: 'See mappings/README.md.' });
+
+export type RuleFile = z.infer<typeof RuleFileSchema>;
+export type Rule = RuleFile['rules'][number];
+export type RuleOutput = NonNullable<Rule['output']>;

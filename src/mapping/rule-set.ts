@@ -1,0 +1,188 @@
+/**
+ * Compiled rules and the order they are tried in (mappings/README.md "Which rule wins"):
+ * files by name, rules in file order, fallback files last; the first rule that matches takes
+ * the event. Rules are indexed by input type so matching an event is one map lookup plus the
+ * few rules for that type.
+ */
+import { ACTION_ALIASES, caliperTerm } from './caliper-vocabulary.ts';
+import { compileValue, type ValueFn } from './compile-value.ts';
+import { compilePath, hasValue, type CompiledPath, type Reader } from './paths.ts';
+import type { PiiCategory, Rule, RuleOutput } from './rule-schema.ts';
+
+/** The output properties a rule may build, in the order they appear in the event we send. */
+export const RULE_OUTPUT_PROPERTIES = [
+  'actor', 'object', 'generated', 'target', 'referrer', 'group', 'membership', 'federatedSession', 'extensions',
+] as const;
+export type RuleOutputProperty = (typeof RULE_OUTPUT_PROPERTIES)[number];
+
+export interface CompiledRule {
+  id: string;
+  /** The file the rule came from, as shown in messages. */
+  file: string;
+  /** Position in its file's `rules` list, and the line where it starts (0 when unknown). */
+  index: number;
+  line: number;
+  fallback: boolean;
+  /** Input types, normalised (`http://purl.imsglobal.org/caliper/X` → `X`). */
+  types: readonly string[];
+  /** Input actions, normalised; null matches any action. */
+  actions: ReadonlySet<string> | null;
+  /** Whether `has`/`lacks` make the rule conditional (it then shadows nothing). */
+  conditional: boolean;
+  matches: (event: unknown) => boolean;
+  student: readonly CompiledPath[];
+  skip?: string;
+  allowPii: ReadonlySet<PiiCategory>;
+  output?: CompiledOutput;
+}
+
+export interface CompiledOutput {
+  type: RuleOutput['type'];
+  action: RuleOutput['action'];
+  profile: RuleOutput['profile'];
+  /** Only the properties the rule sets, in output order. */
+  properties: ReadonlyArray<readonly [RuleOutputProperty, ValueFn]>;
+  setsActor: boolean;
+}
+
+export interface RuleSet {
+  rules: readonly CompiledRule[];
+  /** The rule files, in the order they are tried. */
+  files: readonly string[];
+  /** The first rule that takes this event, if any. */
+  find(type: string, action: string, event: unknown): CompiledRule | undefined;
+}
+
+/** The input type as rules name it: the IMS vocabulary IRI and the short name are the same type. */
+export function normalizeType(type: string): string {
+  return caliperTerm(type.trim());
+}
+
+/** The action term of an input action: IRIs (`…/action#LoggedOut`) by their term; known misspellings fixed. */
+export function normalizeAction(action: string): string {
+  const text = action.trim();
+  const cut = Math.max(text.lastIndexOf('#'), text.lastIndexOf('/'));
+  const term = cut >= 0 ? text.slice(cut + 1) : text;
+  return ACTION_ALIASES[term] ?? term;
+}
+
+export interface RuleOrigin {
+  file: string;
+  index: number;
+  line: number;
+  fallback: boolean;
+}
+
+export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
+  const list = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  const has: Reader[] = (rule.match.has ?? []).map((path) => compilePath(path, { allowVariables: false }).read);
+  const lacks: Reader[] = (rule.match.lacks ?? []).map((path) => compilePath(path, { allowVariables: false }).read);
+  const matches =
+    has.length === 0 && lacks.length === 0
+      ? () => true
+      : (event: unknown) => {
+          for (const read of has) if (!hasValue(read(event, NO_VARIABLES))) return false;
+          for (const read of lacks) if (hasValue(read(event, NO_VARIABLES))) return false;
+          return true;
+        };
+  const actions = rule.match.action === undefined ? null : new Set(list(rule.match.action).map(normalizeAction));
+
+  const compiled: CompiledRule = {
+    id: rule.id,
+    ...origin,
+    types: [...new Set(list(rule.match.type).map(normalizeType))],
+    actions,
+    conditional: has.length > 0 || lacks.length > 0,
+    matches,
+    student: (rule.student ?? []).map((path) => compilePath(path, { allowVariables: false })),
+    allowPii: new Set(rule.allowPii ?? []),
+  };
+  if (rule.skip !== undefined) compiled.skip = rule.skip;
+  if (rule.output !== undefined) compiled.output = compileOutput(rule.output);
+  return compiled;
+}
+
+function compileOutput(output: RuleOutput): CompiledOutput {
+  const properties: Array<readonly [RuleOutputProperty, ValueFn]> = [];
+  for (const name of RULE_OUTPUT_PROPERTIES) {
+    const value = output[name];
+    if (value !== undefined) properties.push([name, compileValue(value)]);
+  }
+  return { type: output.type, action: output.action, profile: output.profile, properties, setsActor: output.actor !== undefined };
+}
+
+// `has`/`lacks` paths never use variables (the schema refuses them), so they get none.
+const NO_VARIABLES = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
+
+/**
+ * Puts rules in the order they are tried and indexes them by type. Returns the problems
+ * that make a rule set unusable: duplicate ids, and rules that can never match because
+ * earlier unconditional rules take every event they would.
+ */
+export function buildRuleSet(rulesInFileOrder: readonly CompiledRule[]): { ruleSet: RuleSet; problems: string[] } {
+  const ordered = [...rulesInFileOrder.filter((rule) => !rule.fallback), ...rulesInFileOrder.filter((rule) => rule.fallback)];
+  const problems: string[] = [];
+
+  const firstById = new Map<string, CompiledRule>();
+  for (const rule of ordered) {
+    const first = firstById.get(rule.id);
+    if (first) {
+      problems.push(`${where(rule)}: rules[${rule.index}].id: "${rule.id}" is already the id of rules[${first.index}] in ${where(first)}; rule ids must be unique`);
+    }
+    else firstById.set(rule.id, rule);
+  }
+
+  const byType = new Map<string, CompiledRule[]>();
+  for (const rule of ordered) {
+    const shadowedBy = shadowingRules(rule, byType);
+    if (shadowedBy) {
+      const names = shadowedBy.map((earlier) => `"${earlier.id}" (${where(earlier)})`).join(' and ');
+      problems.push(`${where(rule)}: rules[${rule.index}] "${rule.id}" can never match: ${names} already take${shadowedBy.length === 1 ? 's' : ''} every event it would`);
+    }
+    for (const type of rule.types) {
+      let list = byType.get(type);
+      if (!list) byType.set(type, (list = []));
+      list.push(rule);
+    }
+  }
+
+  const files = [...new Set(ordered.map((rule) => rule.file))];
+  const ruleSet: RuleSet = {
+    rules: ordered,
+    files,
+    find(type, action, event) {
+      const candidates = byType.get(normalizeType(type));
+      if (!candidates) return undefined;
+      const term = normalizeAction(action);
+      for (const rule of candidates) {
+        if ((rule.actions === null || rule.actions.has(term)) && rule.matches(event)) return rule;
+      }
+      return undefined;
+    },
+  };
+  return { ruleSet, problems };
+}
+
+function where(rule: CompiledRule): string {
+  return rule.line > 0 ? `${rule.file}:${rule.line}` : rule.file;
+}
+
+/** The earlier unconditional rules that together take every event `rule` could match, or undefined. */
+function shadowingRules(rule: CompiledRule, earlierByType: ReadonlyMap<string, CompiledRule[]>): CompiledRule[] | undefined {
+  const culprits = new Set<CompiledRule>();
+  for (const type of rule.types) {
+    const earlier = (earlierByType.get(type) ?? []).filter((candidate) => !candidate.conditional);
+    const anyAction = earlier.find((candidate) => candidate.actions === null);
+    if (anyAction) {
+      culprits.add(anyAction);
+      continue;
+    }
+    if (rule.actions === null) return undefined;
+    for (const action of rule.actions) {
+      const taker = earlier.find((candidate) => candidate.actions!.has(action));
+      if (!taker) return undefined;
+      culprits.add(taker);
+    }
+  }
+  return [...culprits];
+}

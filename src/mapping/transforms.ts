@@ -1,0 +1,81 @@
+/**
+ * The named transforms a rule may apply to a value read from the input. Each returns
+ * undefined when its input does not fit, so the next path in a `from` list is tried.
+ */
+import { toCaliperDateTime } from './date-time.ts';
+import { copyEntity } from './entity-copy.ts';
+import { toTimebackIri, toUrnUuid } from './iri.ts';
+
+export type Transform = (value: unknown) => unknown;
+
+const NUMERIC_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (!NUMERIC_TEXT.test(text)) return undefined;
+    const number = Number(text);
+    return Number.isFinite(number) ? number : undefined;
+  }
+  return undefined;
+}
+
+function withoutQueryOrFragment(url: string): string {
+  const cut = url.search(/[?#]/);
+  return cut === -1 ? url : url.slice(0, cut);
+}
+
+export const TRANSFORMS = {
+  string: (value) =>
+    typeof value === 'string'
+      ? value
+      : (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean'
+        ? String(value)
+        : undefined,
+  number: toNumber,
+  integer: (value) => {
+    const number = toNumber(value);
+    return number !== undefined && Number.isInteger(number) ? number : undefined;
+  },
+  // Learn sends some flags as text ("catUserDefined": "false").
+  boolean: (value) => {
+    if (typeof value === 'boolean') return value;
+    if (typeof value !== 'string') return undefined;
+    const text = value.trim().toLowerCase();
+    return text === 'true' ? true : text === 'false' ? false : undefined;
+  },
+  positive: (value) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined),
+  datetime: (value) => (typeof value === 'string' ? toCaliperDateTime(value) : undefined),
+  'urn-uuid': (value) => (typeof value === 'string' ? toUrnUuid(value) : undefined),
+  iri: (value) => (typeof value === 'string' ? toTimebackIri(value.trim()) : undefined),
+  id: (value) => {
+    if (typeof value === 'string') return value === '' ? undefined : value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const id = (value as Record<string, unknown>).id ?? (value as Record<string, unknown>)['@id'];
+    return typeof id === 'string' && id !== '' ? id : undefined;
+  },
+  // Launch URLs often carry the user's details in their query string.
+  'strip-query': (value) => (typeof value === 'string' ? withoutQueryOrFragment(value) || undefined : undefined),
+  'url-origin': (value) => {
+    if (typeof value !== 'string' || !/^https?:\/\//i.test(value)) return undefined;
+    try {
+      const origin = new URL(value).origin;
+      return origin === 'null' ? undefined : origin;
+    } catch {
+      return undefined;
+    }
+  },
+  'last-segment': (value) => {
+    if (typeof value !== 'string') return undefined;
+    const path = withoutQueryOrFragment(value).replace(/\/+$/, '');
+    const slash = path.lastIndexOf('/');
+    const segment = slash >= 0 ? path.slice(slash + 1) : path.slice(path.lastIndexOf(':') + 1);
+    return segment === '' ? undefined : segment;
+  },
+  lowercase: (value) => (typeof value === 'string' ? value.toLowerCase() : undefined),
+  entity: copyEntity,
+} satisfies Record<string, Transform>;
+
+export type TransformName = keyof typeof TRANSFORMS;
+export const TRANSFORM_NAMES = Object.keys(TRANSFORMS) as [TransformName, ...TransformName[]];

@@ -1,0 +1,152 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compileRuleFiles, listRuleFiles, loadRules, RuleLoadError } from '../../src/mapping/rule-loader.ts';
+
+function problemsOf(files: Record<string, string>): string[] {
+  try {
+    compileRuleFiles(Object.entries(files).map(([name, text]) => ({ file: `mappings/${name}`, text })));
+  } catch (err) {
+    if (err instanceof RuleLoadError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the rules to be refused');
+}
+
+const forumRule = (extra = '') => `
+rules:
+  - id: forum-post-created
+    match:
+      type: http://caliper.blackboard.com/caliper/v1/ForumEvent
+      action: Created
+    student:
+      - actor.extensions["bb:user.externalId"]
+    output:
+      type: MessageEvent
+      action: Posted
+      profile: ForumProfile
+      object:
+        id: { from: generated.id${extra} }
+        type: Message
+`;
+
+describe('rule loader errors', () => {
+  it('names the file, the line and the failing key', () => {
+    expect(problemsOf({ 'forum-event.yaml': forumRule(', transform: dattime') })).toEqual([
+      'mappings/forum-event.yaml:14: rules[0].output.object.id.transform: unknown transform "dattime" (known: string, number, integer, boolean, positive, datetime, urn-uuid, iri, id, strip-query, url-origin, last-segment, lowercase, entity)',
+    ]);
+  });
+
+  it('reports every problem of every file, not just the first', () => {
+    const problems = problemsOf({
+      'a.yaml': forumRule(', transform: [iri, nope]'),
+      'b.yaml': 'rules:\n  - id: Bad_Id\n    match: { type: X }\n    skip: because\n',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^mappings\/a\.yaml:14: rules\[0\]\.output\.object\.id\.transform\[1\]: unknown transform "nope"/),
+      'mappings/b.yaml:2: rules[0].id: rule ids are kebab-case: lowercase letters, digits and single dashes',
+    ]);
+  });
+
+  it.each([
+    ['an unknown key', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    skpi: t\n', 'mappings/x.yaml:5: rules[0].skpi: unknown key'],
+    ['a wrong kind of value', 'rules:\n  - id: a\n    match: { type: [] }\n    skip: s\n', 'mappings/x.yaml:3: rules[0].match.type: the list is empty'],
+    ['rules that are not a list', 'rules: {}\n', 'mappings/x.yaml:1: rules: expected rules: a list of rules'],
+    ['an empty file', '', 'mappings/x.yaml: the file is empty; a rule file holds rules: [...]'],
+    ['neither output nor skip', 'rules:\n  - id: a\n    match: { type: X }\n', 'mappings/x.yaml:2: rules[0].output: a rule needs an output, or a skip saying why it sends nothing'],
+    ['both output and skip', `${forumRule()}    skip: no\n`, 'mappings/x.yaml:16: rules[0].skip: a rule has an output or a skip, not both'],
+    ['an output without student paths', 'rules:\n  - id: a\n    match: { type: X }\n    output: { type: ViewEvent, action: Viewed, profile: ReadingProfile, object: x }\n', 'mappings/x.yaml:2: rules[0].student: a rule with an output needs student: the paths to the student\'s Learn id'],
+    ['an unquoted dotted key in a path', 'rules:\n  - id: a\n    match:\n      type: X\n      lacks: ["actor.extensions.bb:user.id"]\n    skip: s\n', 'mappings/x.yaml:5: rules[0].match.lacks[0]: bad path "actor.extensions.bb:user.id": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
+    ['an action the output type does not allow', forumRule().replace('action: Posted', 'action: Created'), 'mappings/x.yaml:11: rules[0].output.action: MessageEvent does not allow Created (allowed: Posted, MarkedAsRead, MarkedAsUnread)'],
+    ['a profile that does not carry the type', forumRule().replace('ForumProfile', 'ReadingProfile'), 'mappings/x.yaml:12: rules[0].output.profile: ReadingProfile does not carry MessageEvent (use ForumProfile)'],
+    ['an output type that is not Caliper 1.2', forumRule().replace('type: MessageEvent', 'type: OutcomeEvent'), 'mappings/x.yaml:10: rules[0].output.type: "OutcomeEvent" is not a Caliper 1.2 event type'],
+    ['a property the gateway owns', forumRule().replace('profile: ForumProfile', 'profile: ForumProfile\n      session: x'), 'mappings/x.yaml:13: rules[0].output.session: the gateway sets session (urn:tag:auto-attach) itself; a rule cannot change it'],
+    ['an unknown variable', forumRule().replace('        type: Message\n', '        type: $teacher\n'), 'mappings/x.yaml:15: rules[0].output.object.type: unknown variable "$teacher": variables are $student, $platformId, $edApp, $sensor, $sourceId (write text starting with $ as { const: "…" })'],
+    ['transform without from', forumRule().replace('        type: Message\n', '        type: Message\n        transform: iri\n'), 'mappings/x.yaml:16: rules[0].output.object.transform: "transform" only goes with "from"'],
+    ['a key next to from', forumRule().replace('{ from: generated.id }', '{ from: generated.id, type: Message }'), 'mappings/x.yaml:14: rules[0].output.object.id.type: not allowed next to "from" (a from value takes only from, transform, pick, map, default); to build an object, put the from value under a key'],
+    ['an unknown personal-data category', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPii: [email, phone]\n', 'mappings/x.yaml:5: rules[0].allowPii[1]: unknown personal-data category "phone" (known: email, name, ip-address, user-agent, lti-parameters)'],
+    ['a null value', forumRule().replace('        type: Message\n', '        type: null\n'), 'mappings/x.yaml:15: rules[0].output.object.type: expected text, or a number, or true or false, or a list, or a mapping, got null'],
+  ])('refuses %s', (_what, text, problem) => {
+    expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
+  });
+
+  it('refuses YAML that is not plain data: repeated keys, custom tags, syntax errors', () => {
+    expect(problemsOf({ 'x.yaml': 'rules:\n  - id: a\n    id: b\n' })).toEqual(['mappings/x.yaml:3: Map keys must be unique']);
+    expect(problemsOf({ 'x.yaml': 'rules: !!js/function "function () { return 1 }"\n' })[0]).toMatch(/^mappings\/x\.yaml:1: Unresolved tag: tag:yaml\.org,2002:js\/function/);
+    expect(problemsOf({ 'x.yaml': 'rules:\n  - id: [a\n' })[0]).toMatch(/^mappings\/x\.yaml:\d+: /);
+  });
+
+  it('refuses duplicate rule ids across files', () => {
+    const skip = (id: string, type: string) => `rules:\n  - id: ${id}\n    match: { type: ${type} }\n    skip: s\n`;
+    expect(problemsOf({ 'a.yaml': skip('same', 'X'), 'b.yaml': skip('same', 'Y') })).toEqual([
+      'mappings/b.yaml:2: rules[0].id: "same" is already the id of rules[0] in mappings/a.yaml:2; rule ids must be unique',
+    ]);
+  });
+
+  it('refuses a rule an earlier unconditional rule shadows, across files and with fallbacks last', () => {
+    const text = (rules: string, fallback = false) => `${fallback ? 'fallback: true\n' : ''}rules:\n${rules}`;
+    const skip = (id: string, match: string) => `  - id: ${id}\n    match: ${match}\n    skip: s\n`;
+    // Later file, superset of actions.
+    expect(problemsOf({ 'a.yaml': text(skip('any-forum', '{ type: F }')), 'b.yaml': text(skip('forum-created', '{ type: F, action: Created }')) })).toEqual([
+      'mappings/b.yaml:2: rules[0] "forum-created" can never match: "any-forum" (mappings/a.yaml:2) already takes every event it would',
+    ]);
+    // Two earlier rules together cover every action; the IMS IRI is the same type as the short name.
+    expect(
+      problemsOf({
+        'a.yaml': text(skip('c', '{ type: GradeEvent, action: Created }') + skip('d', '{ type: GradeEvent, action: [Deleted, Modified] }') + skip('e', '{ type: "http://purl.imsglobal.org/caliper/GradeEvent", action: [Created, Deleted] }')),
+      }),
+    ).toEqual(['mappings/a.yaml:8: rules[2] "e" can never match: "c" (mappings/a.yaml:2) and "d" (mappings/a.yaml:5) already take every event it would']);
+    // A fallback file's rule comes after every other file, so an ordinary rule can shadow it.
+    expect(problemsOf({ 'a.yaml': text(skip('ims-forum-created', '{ type: F, action: Created }'), true), 'z.yaml': text(skip('forum-any', '{ type: F }')) })).toEqual([
+      'mappings/a.yaml:3: rules[0] "ims-forum-created" can never match: "forum-any" (mappings/z.yaml:2) already takes every event it would',
+    ]);
+  });
+
+  it('accepts rules that only look alike: conditional rules, partial overlaps, fallback after specific', () => {
+    const rules = compileRuleFiles([
+      {
+        file: 'mappings/a.yaml',
+        text: `rules:
+  - id: forum-with-group
+    match: { type: F, has: [group.id] }
+    skip: s
+  - id: forum-created
+    match: { type: F, action: Created }
+    skip: s
+  - id: forum-any
+    match: { type: [F, G], action: [Created, Deleted] }
+    skip: s
+`,
+      },
+      { file: 'mappings/0-ims.yaml', text: 'fallback: true\nrules:\n  - id: ims-any\n    match: { type: F }\n    skip: s\n' },
+      { file: 'mappings/z.yaml', text: 'rules:\n  - id: z-deleted\n    match: { type: G, action: Modified }\n    skip: s\n' },
+    ]);
+    // Fallback files go last whatever their name; the rest in the order given (the loader sorts names).
+    expect(rules.rules.map((rule) => rule.id)).toEqual(['forum-with-group', 'forum-created', 'forum-any', 'z-deleted', 'ims-any']);
+  });
+});
+
+describe('rule files on disk', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads every *.yaml but user-overrides.yaml, in name order, and nothing else', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const skip = (id: string) => `rules:\n  - id: ${id}\n    match: { type: ${id} }\n    skip: s\n`;
+    writeFileSync(join(dir, 'b-second.yaml'), skip('b'));
+    writeFileSync(join(dir, 'a-first.yaml'), skip('a'));
+    writeFileSync(join(dir, 'user-overrides.yaml'), 'overrides:\n  x: y\n');
+    writeFileSync(join(dir, 'README.md'), '# not rules');
+    writeFileSync(join(dir, 'rule.schema.json'), '{}');
+    mkdirSync(join(dir, 'nested.yaml'));
+    expect((await listRuleFiles(dir)).map((file) => file.slice(dir.length + 1))).toEqual(['a-first.yaml', 'b-second.yaml']);
+    const rules = await loadRules(dir);
+    expect(rules.rules.map((rule) => rule.id)).toEqual(['a', 'b']);
+  });
+
+  it('says so when the folder cannot be read', async () => {
+    dir = join(tmpdir(), 'no-such-mappings-folder-for-caliper-gateway');
+    await expect(loadRules(dir)).rejects.toThrow(/cannot read the mappings folder/);
+  });
+});
