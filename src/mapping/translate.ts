@@ -1,0 +1,193 @@
+/**
+ * Translates Caliper 1.1 events from Learn into Caliper 1.2 events for TimeBack. One code
+ * path for the translate worker, `caliper-gateway translate`, the fixtures and the benchmark.
+ *
+ * A batch goes through three phases so identity lookups are shared and never serialised:
+ *   1. per event: check it, find the rule, find the student's Learn id (all synchronous);
+ *   2. resolve each distinct student once, concurrently, through the IdentityResolver;
+ *   3. per event: render the rule's output, set what the gateway owns, check personal data,
+ *      validate against Caliper 1.2.
+ */
+import type { IdentityAnswer, IdentityResolver } from '../identity/identity-resolver.ts';
+import { checkEvent, type InboundEvent } from '../ingest/envelope-schema.ts';
+import { AUTO_ATTACH_SESSION, CALIPER_1_2_CONTEXT } from './caliper-vocabulary.ts';
+import { validateCaliperEvent } from './caliper-validator.ts';
+import { toCaliperDateTime } from './date-time.ts';
+import { outputEventId } from './event-ids.ts';
+import type { Variables } from './paths.ts';
+import { findPii } from './pii-guard.ts';
+import type { CompiledRule, RuleSet } from './rule-set.ts';
+
+export interface TranslateItem {
+  /** The envelope's `sensor` (Learn's site id). */
+  sensor: string;
+  /** One element of the envelope's `data`, as parsed from JSON. */
+  event: unknown;
+  /** Its position in the envelope's `data`, for messages about invalid events. */
+  index: number;
+}
+
+export interface TranslateContext {
+  rules: RuleSet;
+  identity: IdentityResolver;
+  /** TIMEBACK_APP_ID (a lowercase UUID): every event's edApp is `urn:uuid:<appId>`. */
+  appId: string;
+}
+
+export type SkipReason = 'no-rule' | 'rule-skips' | 'no-user-id' | 'user-not-in-timeback';
+export type RejectReason = 'invalid-event' | 'invalid-output';
+
+/** A Caliper 1.2 event ready to POST. */
+export type OutputEvent = Record<string, unknown> & { id: string };
+
+export type Outcome =
+  | { fate: 'deliver'; rule: string; studentId: string; platformId: string; event: OutputEvent; outputId: string }
+  | { fate: 'skipped'; reason: SkipReason; detail: string; rule?: string; studentId?: string }
+  | { fate: 'rejected'; reason: RejectReason; detail: string; rule?: string; studentId?: string }
+  /** The roster could not answer: translate again later. */
+  | { fate: 'retry'; detail: string; retryAfterMs?: number; rule: string; studentId: string };
+
+interface Matched {
+  at: number;
+  sensor: string;
+  event: InboundEvent;
+  rule: CompiledRule;
+  studentId: string;
+}
+
+export async function translate(items: readonly TranslateItem[], context: TranslateContext): Promise<Outcome[]> {
+  const outcomes: Outcome[] = new Array(items.length);
+  const matched: Matched[] = [];
+
+  for (let at = 0; at < items.length; at++) {
+    const item = items[at]!;
+    const result = matchEvent(item, context.rules);
+    if ('fate' in result) outcomes[at] = result;
+    else matched.push({ at, sensor: item.sensor, ...result });
+  }
+
+  const answers = await resolveStudents(matched, context.identity);
+
+  const edApp = `urn:uuid:${context.appId}`;
+  for (const { at, sensor, event, rule, studentId } of matched) {
+    const answer = answers.get(studentId)!;
+    if (answer.status === 'found') {
+      outcomes[at] = render(event, rule, studentId, answer.platformId, sensor, edApp);
+    } else if (answer.status === 'not-found') {
+      outcomes[at] = { fate: 'skipped', reason: 'user-not-in-timeback', detail: answer.detail, rule: rule.id, studentId };
+    } else {
+      const retry: Outcome = { fate: 'retry', detail: answer.detail, rule: rule.id, studentId };
+      if (answer.retryAfterMs !== undefined) retry.retryAfterMs = answer.retryAfterMs;
+      outcomes[at] = retry;
+    }
+  }
+  return outcomes;
+}
+
+/** Phase 1 for one event: a finished outcome, or the rule and student to go on with. */
+function matchEvent(item: TranslateItem, rules: RuleSet): Outcome | Omit<Matched, 'at' | 'sensor'> {
+  const check = checkEvent(item.event, item.index);
+  if (!check.ok) return { fate: 'rejected', reason: 'invalid-event', detail: check.message };
+  const event = check.event;
+  const rule = rules.find(event.type, event.action, event);
+  if (!rule) return { fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${event.type} ${event.action}` };
+  if (rule.skip !== undefined) return { fate: 'skipped', reason: 'rule-skips', detail: rule.skip, rule: rule.id };
+  const studentId = findStudent(event, rule);
+  if (studentId === undefined) {
+    return {
+      fate: 'skipped',
+      reason: 'no-user-id',
+      detail: `no student id at ${rule.student.map((path) => path.source).join(' or ')}`,
+      rule: rule.id,
+    };
+  }
+  return { event, rule, studentId };
+}
+
+const NO_VARIABLES: Variables = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
+
+/** The first student path holding non-empty text (trimmed: Learn has sent ids ending in newlines). */
+function findStudent(event: InboundEvent, rule: CompiledRule): string | undefined {
+  for (const path of rule.student) {
+    const value = path.read(event, NO_VARIABLES);
+    if (typeof value === 'string') {
+      const id = value.trim();
+      if (id !== '') return id;
+    }
+  }
+  return undefined;
+}
+
+/** Phase 2: each distinct student once, all at the same time. A resolver that throws counts as unavailable. */
+async function resolveStudents(matched: readonly Matched[], identity: IdentityResolver): Promise<Map<string, IdentityAnswer>> {
+  const pending = new Map<string, Promise<IdentityAnswer>>();
+  for (const { studentId } of matched) {
+    if (!pending.has(studentId)) {
+      pending.set(
+        studentId,
+        identity.resolve(studentId).catch(
+          (err: unknown): IdentityAnswer => ({ status: 'unavailable', detail: `identity lookup failed: ${(err as Error)?.message ?? String(err)}` }),
+        ),
+      );
+    }
+  }
+  const answers = new Map<string, IdentityAnswer>();
+  await Promise.all([...pending].map(async ([studentId, answer]) => answers.set(studentId, await answer)));
+  return answers;
+}
+
+/** Phase 3 for one event: build, complete, check. */
+function render(event: InboundEvent, rule: CompiledRule, studentId: string, platformId: string, sensor: string, edApp: string): Outcome {
+  const output = rule.output!;
+  const sourceId = event.id.trim();
+  const student = `urn:uuid:${platformId}`;
+  const vars: Variables = { student, platformId, edApp, sensor, sourceId };
+  const outputId = outputEventId(sensor, sourceId, rule.id);
+
+  const built: Record<string, unknown> = {};
+  try {
+    for (const [name, fn] of output.properties) {
+      const value = fn(event, vars);
+      if (value !== undefined) built[name] = value;
+    }
+  } catch (err) {
+    return invalidOutput(rule, studentId, `could not build the event: ${(err as Error).message}`);
+  }
+
+  // The gateway owns these; the order is the one Caliper's own examples use.
+  const produced: OutputEvent = { '@context': CALIPER_1_2_CONTEXT, id: outputId, type: output.type, profile: output.profile };
+  const actor = output.setsActor ? built.actor : student;
+  if (actor !== undefined) produced.actor = actor;
+  produced.action = output.action;
+  assign(produced, 'object', built.object);
+  assign(produced, 'generated', built.generated);
+  assign(produced, 'target', built.target);
+  assign(produced, 'referrer', built.referrer);
+  assign(produced, 'eventTime', toCaliperDateTime(event.eventTime));
+  produced.edApp = edApp;
+  assign(produced, 'group', built.group);
+  assign(produced, 'membership', built.membership);
+  produced.session = AUTO_ATTACH_SESSION;
+  assign(produced, 'federatedSession', built.federatedSession);
+  assign(produced, 'extensions', built.extensions);
+
+  const pii = findPii(produced, rule.allowPii);
+  if (pii) {
+    return invalidOutput(
+      rule,
+      studentId,
+      `${pii.path}: carries personal data (${pii.category}); list "${pii.category}" in the rule's allowPii to send it`,
+    );
+  }
+  const validation = validateCaliperEvent(produced);
+  if (!validation.ok) return invalidOutput(rule, studentId, `${validation.path}: ${validation.message}`);
+  return { fate: 'deliver', rule: rule.id, studentId, platformId, event: produced, outputId };
+}
+
+function assign(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) target[key] = value;
+}
+
+function invalidOutput(rule: CompiledRule, studentId: string, problem: string): Outcome {
+  return { fate: 'rejected', reason: 'invalid-output', detail: `rule ${rule.id}: ${problem}`, rule: rule.id, studentId };
+}

@@ -1,0 +1,89 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { discoverFixtures, runFixtures, updateFixtures } from '../../src/mapping/fixtures.ts';
+import { loadRules } from '../../src/mapping/rule-loader.ts';
+import type { RuleSet } from '../../src/mapping/rule-set.ts';
+import { BB, envelope, forumPost, STUDENT } from './learn-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
+
+let rules: RuleSet;
+let root: string;
+beforeAll(async () => {
+  rules = await loadRules(RULES_DIR);
+});
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'fixtures-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function writeCase(name: string, input: unknown, users: unknown = { [STUDENT.externalId]: STUDENT.platformId }) {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'input.json'), typeof input === 'string' ? input : JSON.stringify(input));
+  writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
+  return dir;
+}
+
+describe('the fixture runner', () => {
+  it('discovers <type>/<case>/ folders that hold an input.json, in name order', async () => {
+    writeCase('forum-event/post-created', envelope([forumPost()]));
+    writeCase('forum-event/a-first', envelope([forumPost()]));
+    mkdirSync(join(root, 'forum-event', 'not-a-case'), { recursive: true });
+    writeFileSync(join(root, 'README.md'), 'fixtures');
+    expect((await discoverFixtures(root)).map((fixture) => fixture.name)).toEqual(['forum-event/a-first', 'forum-event/post-created']);
+    expect(await discoverFixtures(join(root, 'missing'))).toEqual([]);
+  });
+
+  it('writes expected.json for review, then passes', async () => {
+    const dir = writeCase('forum-event/mixed', envelope([forumPost(), forumPost({ type: `${BB}WikiEvent` }), { ...forumPost(), id: '' }]));
+    expect((await runFixtures(root, rules))[0]!.problems).toEqual([expect.stringMatching(/expected\.json: missing \(npm run fixtures:update writes it\)$/)]);
+    expect(await updateFixtures(root, rules)).toEqual([expect.stringMatching(/forum-event\/mixed\/expected\.json$/)]);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    expect(expected.map((entry: { fate: string }) => entry.fate)).toEqual(['deliver', 'skipped', 'rejected']);
+    expect(expected[1]).toEqual({ fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${BB}WikiEvent Created` });
+    expect(expected[2]).toEqual({ fate: 'rejected', reason: 'invalid-event', detail: 'data[2].id: the event id is empty' });
+    expect((await runFixtures(root, rules))[0]).toMatchObject({ ok: true, problems: [] });
+    expect(await updateFixtures(root, rules)).toEqual([]);
+  });
+
+  it('shows a mismatch as property path: expected vs got', async () => {
+    const dir = writeCase('forum-event/post', envelope([forumPost()]));
+    await updateFixtures(root, rules);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    expected[0].event.object.type = 'Thread';
+    delete expected[0].event.extensions.firstPost;
+    expected[0].rule = 'forum-post-old';
+    writeFileSync(join(dir, 'expected.json'), JSON.stringify(expected));
+    const [result] = await runFixtures(root, rules);
+    expect(result!.ok).toBe(false);
+    expect(result!.problems.map((line) => line.replace(/^.*expected\.json: /, ''))).toEqual([
+      '[0].rule: expected "forum-post-old", got "forum-post-created"',
+      '[0].event.object.type: expected "Thread", got "Message"',
+      '[0].event.extensions.firstPost: expected nothing, got true',
+    ]);
+  });
+
+  it('reports unreadable inputs and rosters with the file', async () => {
+    writeCase('forum-event/bad-json', '{ "sensor": ');
+    writeCase('forum-event/bad-version', { ...envelope([forumPost()]), dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p2' });
+    writeCase('forum-event/bad-users', envelope([forumPost()]), { lmartin07: 42 });
+    const results = await runFixtures(root, rules);
+    expect(results.map((result) => result.problems[0])).toEqual([
+      expect.stringMatching(/bad-json\/input\.json: not JSON: /),
+      expect.stringMatching(/bad-users\/users\.json: "lmartin07": the platform id must be text$/),
+      expect.stringMatching(/bad-version\/input\.json: dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/),
+    ]);
+  });
+
+  it('treats a missing users.json as an empty roster', async () => {
+    const dir = writeCase('forum-event/nobody', envelope([forumPost()]));
+    rmSync(join(dir, 'users.json'));
+    await updateFixtures(root, rules);
+    const [result] = await runFixtures(root, rules);
+    expect(result!.actual).toEqual([{ fate: 'skipped', reason: 'user-not-in-timeback', rule: 'forum-post-created', detail: 'lmartin07 is not in the users file' }]);
+  });
+});

@@ -1,0 +1,299 @@
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { staticIdentity, type IdentityAnswer, type IdentityResolver } from '../../src/identity/identity-resolver.ts';
+import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+import { outputEventId } from '../../src/mapping/event-ids.ts';
+import { loadRules } from '../../src/mapping/rule-loader.ts';
+import type { RuleSet } from '../../src/mapping/rule-set.ts';
+import { translate, type Outcome } from '../../src/mapping/translate.ts';
+import {
+  APP_ID, BB, OTHER_STUDENT, SENSOR, SITE, STUDENT, USERS, forumPost, gradeEvent, ltiLaunch, oneRule, person, sessionLogin,
+} from './learn-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
+
+let rules: RuleSet;
+beforeAll(async () => {
+  rules = await loadRules(RULES_DIR);
+});
+
+const run = (events: unknown[], options: { rules?: RuleSet; identity?: IdentityResolver } = {}) =>
+  translate(
+    events.map((event, index) => ({ sensor: SENSOR, event, index })),
+    { rules: options.rules ?? rules, identity: options.identity ?? staticIdentity(USERS), appId: APP_ID },
+  );
+
+const only = async (event: unknown, options?: Parameters<typeof run>[1]) => (await run([event], options))[0]!;
+
+function delivered(outcome: Outcome) {
+  if (outcome.fate !== 'deliver') throw new Error(`expected deliver, got ${JSON.stringify(outcome)}`);
+  return outcome;
+}
+
+describe('translate', () => {
+  it('turns a Learn forum post into a bare Caliper 1.2 MessageEvent', async () => {
+    const input = forumPost();
+    const outcome = delivered(await only(input));
+    const id = outputEventId(SENSOR, input.id as string, 'forum-post-created');
+    expect(outcome).toEqual({
+      fate: 'deliver',
+      rule: 'forum-post-created',
+      studentId: STUDENT.externalId,
+      platformId: STUDENT.platformId,
+      outputId: id,
+      event: {
+        '@context': 'http://purl.imsglobal.org/ctx/caliper/v1p2',
+        id,
+        type: 'MessageEvent',
+        profile: 'ForumProfile',
+        actor: `urn:uuid:${STUDENT.platformId}`,
+        action: 'Posted',
+        object: {
+          id: `${SITE}/discussion/_88_1/post/_1207_1`,
+          type: 'Message',
+          dateCreated: '2024-03-04T10:14:55.301Z',
+          isPartOf: { id: `${SITE}/discussion/_88_1`, type: 'Forum', name: 'Week 3: photosynthesis' },
+        },
+        eventTime: '2024-03-04T10:14:55.301Z',
+        edApp: `urn:uuid:${APP_ID}`,
+        group: { id: `${SITE}/courses/c0ffee00c0ffee00c0ffee00c0ffee00`, type: 'CourseOffering', courseNumber: 'BIO-110' },
+        session: 'urn:tag:auto-attach',
+        extensions: { firstPost: true, threadId: '_1207_1' },
+      },
+    });
+    // Property order follows Caliper's own examples.
+    expect(Object.keys(outcome.event)).toEqual(['@context', 'id', 'type', 'profile', 'actor', 'action', 'object', 'eventTime', 'edApp', 'group', 'session', 'extensions']);
+  });
+
+  it('keeps the grader as actor of a GradeEvent and finds the student as the attempt\'s assignee', async () => {
+    const outcome = delivered(await only(gradeEvent()));
+    expect(outcome.studentId).toBe(STUDENT.externalId);
+    expect(outcome.event.actor).toEqual({ id: `${SITE}/applications/learn`, type: 'SoftwareApplication' });
+    expect(outcome.event.object).toEqual({
+      id: `${SITE}/gradableItems/_310_1/attempts/_9120_1`,
+      type: 'Attempt',
+      assignee: `urn:uuid:${STUDENT.platformId}`,
+      assignable: { id: `${SITE}/gradableItems/_310_1`, type: 'Assessment', maxScore: 40, dateToSubmit: '2024-03-08T23:59:00.000Z' },
+      count: 1,
+    });
+    // Learn's maxScore 0 is skipped for the assignable's.
+    expect(outcome.event.generated).toMatchObject({ type: 'Score', scoreGiven: 31.5, maxScore: 40 });
+  });
+
+  it('sends no LTI launch parameters, names, e-mails or IP addresses from an LTI launch', async () => {
+    const outcome = delivered(await only(ltiLaunch()));
+    expect(outcome.event).toMatchObject({
+      type: 'ToolLaunchEvent',
+      action: 'Launched',
+      object: { id: 'https://tool.example.org', type: 'SoftwareApplication' },
+      federatedSession: { id: `${SITE}/sessions/5A1B2C3D4E5F60718293A4B5C6D7E8F9`, type: 'LtiSession', name: '5A1B2C3D4E5F60718293A4B5C6D7E8F9', startedAtTime: '2024-03-04T10:59:58.000Z' },
+    });
+    const text = JSON.stringify(outcome.event);
+    for (const leaked of ['oauth', 'lis_person', 'Lena', '@school', '203.0.113.9', 'launchParameters', 'lmartin07']) expect(text).not.toContain(leaked);
+  });
+
+  it('writes eventTime in UTC with milliseconds', async () => {
+    const outcome = delivered(await only(sessionLogin()));
+    expect(outcome.event.eventTime).toBe('2024-03-04T06:58:31.000Z');
+    // The entity transform left Learn's user-agent and IP extensions behind.
+    expect(outcome.event.object).toEqual({ id: `${SITE}/applications/learn`, type: 'SoftwareApplication' });
+  });
+
+  it('matches IMS type IRIs, action IRIs and MarkedAsUnRead', async () => {
+    const set = oneRule(`
+id: thread-unread
+match: { type: ThreadEvent, action: MarkedAsUnread }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: ThreadEvent
+  action: MarkedAsUnread
+  profile: ForumProfile
+  object: { id: { from: object.id }, type: Thread }`);
+    const thread = (type: string, action: string) => forumPost({ type, action, object: { id: `${SITE}/discussion/_88_1/thread/_3_1` } });
+    for (const event of [
+      thread('ThreadEvent', 'MarkedAsUnRead'),
+      thread('http://purl.imsglobal.org/caliper/ThreadEvent', 'http://purl.imsglobal.org/vocab/caliper/v1/action#MarkedAsUnread'),
+    ]) {
+      expect(delivered(await only(event, { rules: set })).event.action).toBe('MarkedAsUnread');
+    }
+  });
+
+  describe('skips, with a reason', () => {
+    it('no-rule: nothing matches', async () => {
+      expect(await only(forumPost({ type: `${BB}WikiEvent` }))).toEqual({
+        fate: 'skipped',
+        reason: 'no-rule',
+        detail: `no rule matches ${BB}WikiEvent Created`,
+      });
+    });
+
+    it('rule-skips: the rule says why', async () => {
+      expect(await only(forumPost({ type: `${BB}CourseGroupEvent` }))).toEqual({
+        fate: 'skipped',
+        reason: 'rule-skips',
+        rule: 'course-group-administration',
+        detail: 'Creating or changing course groups is instructor administration; Caliper 1.2 has no event for it.',
+      });
+    });
+
+    it('no-user-id: no student path holds an id', async () => {
+      const actor = person();
+      (actor.extensions as Record<string, unknown>)['bb:user.externalId'] = '  \n';
+      const event = forumPost({ actor, membership: undefined });
+      expect(await only(event)).toEqual({
+        fate: 'skipped',
+        reason: 'no-user-id',
+        rule: 'forum-post-created',
+        detail: 'no student id at actor.extensions["bb:user.externalId"] or membership.extensions["bb:user.externalId"]',
+      });
+    });
+
+    it('falls back to the next student path, and trims the id', async () => {
+      const actor = person();
+      delete (actor.extensions as Record<string, unknown>)['bb:user.externalId'];
+      const membership = forumPost().membership as Record<string, Record<string, unknown>>;
+      membership.extensions!['bb:user.externalId'] = `${STUDENT.externalId}\n\n`;
+      expect(delivered(await only(forumPost({ actor, membership }))).studentId).toBe(STUDENT.externalId);
+    });
+
+    it('user-not-in-timeback: the roster has no such student', async () => {
+      expect(await only(forumPost(), { identity: staticIdentity({}) })).toEqual({
+        fate: 'skipped',
+        reason: 'user-not-in-timeback',
+        rule: 'forum-post-created',
+        studentId: STUDENT.externalId,
+        detail: `${STUDENT.externalId} is not in the users file`,
+      });
+    });
+  });
+
+  describe('rejects, with the problem', () => {
+    it('invalid-event: the input is not an event, naming its place in the envelope', async () => {
+      const outcomes = await run([forumPost(), { ...forumPost(), eventTime: 'soon' }, 'text']);
+      expect(outcomes[0]!.fate).toBe('deliver');
+      expect(outcomes[1]).toEqual({ fate: 'rejected', reason: 'invalid-event', detail: 'data[1].eventTime: expected an ISO 8601 date-time with a time zone, like 2024-05-01T12:00:00.000Z' });
+      expect(outcomes[2]).toEqual({ fate: 'rejected', reason: 'invalid-event', detail: 'data[2]: expected an event object' });
+    });
+
+    it('invalid-output: the rule built an event Caliper 1.2 does not allow, naming rule and property', async () => {
+      const set = oneRule(`
+id: bad-object
+match: { type: "${BB}ForumEvent" }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: MessageEvent
+  action: Posted
+  profile: ForumProfile
+  object: { id: { from: object.id }, type: Forum }`);
+      expect(await only(forumPost(), { rules: set })).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-output',
+        rule: 'bad-object',
+        studentId: STUDENT.externalId,
+        detail: 'rule bad-object: object.type: MessageEvent needs object of type Message, got Forum',
+      });
+    });
+
+    it('invalid-output: personal data the rule does not allow, unless it allows it', async () => {
+      const rule = (allow: string) => `
+id: copies-the-batch-uid
+match: { type: "${BB}ForumEvent" }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: MessageEvent
+  action: Posted
+  profile: ForumProfile
+  object: { id: { from: generated.id }, type: Message }
+  extensions:
+    learnUser: { from: 'actor.extensions["bb:user.externalId"]' }
+${allow}`;
+      const student = { ...STUDENT, externalId: 'lena.martin@school.example.edu' };
+      const event = forumPost({}, student);
+      const identity = staticIdentity({ [student.externalId]: student.platformId });
+      expect(await only(event, { rules: oneRule(rule('')), identity })).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-output',
+        rule: 'copies-the-batch-uid',
+        studentId: student.externalId,
+        detail: 'rule copies-the-batch-uid: extensions.learnUser: carries personal data (email); list "email" in the rule\'s allowPii to send it',
+      });
+      const allowed = delivered(await only(event, { rules: oneRule(rule('allowPii: [email]')), identity }));
+      expect(allowed.event.extensions).toEqual({ learnUser: student.externalId });
+    });
+  });
+
+  describe('identity', () => {
+    function countingResolver(answer: (externalId: string) => IdentityAnswer) {
+      const calls: string[] = [];
+      const resolver: IdentityResolver = {
+        async resolve(externalId) {
+          calls.push(externalId);
+          return answer(externalId);
+        },
+      };
+      return { resolver, calls };
+    }
+
+    it('resolves each distinct student once per batch', async () => {
+      const students = Array.from({ length: 10 }, (_, i) => ({ ...STUDENT, externalId: `student${i}` }));
+      const events = Array.from({ length: 1000 }, (_, i) => forumPost({}, students[i % 10]));
+      const { resolver, calls } = countingResolver(() => ({ status: 'found', platformId: STUDENT.platformId }));
+      const outcomes = await run(events, { identity: resolver });
+      expect(outcomes.every((outcome) => outcome.fate === 'deliver')).toBe(true);
+      expect(calls.sort()).toEqual(students.map((s) => s.externalId).sort());
+    });
+
+    it('retries only the events of a student the roster cannot answer for, with its detail and wait', async () => {
+      const { resolver } = countingResolver((externalId) =>
+        externalId === OTHER_STUDENT.externalId
+          ? { status: 'unavailable', detail: 'roster answered 503', retryAfterMs: 30_000 }
+          : { status: 'found', platformId: STUDENT.platformId },
+      );
+      const outcomes = await run([forumPost({}, OTHER_STUDENT), forumPost(), forumPost({}, OTHER_STUDENT)], { identity: resolver });
+      expect(outcomes.map((outcome) => outcome.fate)).toEqual(['retry', 'deliver', 'retry']);
+      expect(outcomes[0]).toEqual({ fate: 'retry', rule: 'forum-post-created', studentId: OTHER_STUDENT.externalId, detail: 'roster answered 503', retryAfterMs: 30_000 });
+    });
+
+    it('treats a resolver that throws as unavailable, never as lost', async () => {
+      const resolver: IdentityResolver = {
+        resolve: async () => {
+          throw new Error('socket hang up');
+        },
+      };
+      expect(await only(forumPost(), { identity: resolver })).toEqual({
+        fate: 'retry',
+        rule: 'forum-post-created',
+        studentId: STUDENT.externalId,
+        detail: 'identity lookup failed: socket hang up',
+      });
+    });
+  });
+
+  describe('output ids', () => {
+    it('are the same when the same event goes through the same rule again', async () => {
+      const event = forumPost();
+      const first = delivered(await only(event));
+      const again = delivered(await only(structuredClone(event)));
+      expect(again.outputId).toBe(first.outputId);
+      expect(again.event).toEqual(first.event);
+    });
+
+    it('differ when a different rule takes the event', async () => {
+      const event = forumPost();
+      const renamed = oneRule(`
+id: forum-post-created-v2
+match: { type: "${BB}ForumEvent", action: Created }
+student: ['actor.extensions["bb:user.externalId"]']
+output: { type: MessageEvent, action: Posted, profile: ForumProfile, object: { id: { from: generated.id }, type: Message } }`);
+      const first = delivered(await only(event));
+      const second = delivered(await only(event, { rules: renamed }));
+      expect(second.outputId).not.toBe(first.outputId);
+      expect(second.outputId).toBe(outputEventId(SENSOR, event.id as string, 'forum-post-created-v2'));
+    });
+  });
+
+  it('every delivered event passes the validator', async () => {
+    const outcomes = await run([forumPost(), gradeEvent(), ltiLaunch(), sessionLogin(), forumPost({ action: 'Modified' })]);
+    for (const outcome of outcomes) expect(validateCaliperEvent(delivered(outcome).event)).toEqual({ ok: true });
+  });
+});
