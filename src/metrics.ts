@@ -38,7 +38,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     // ingest → store
     envelopesReceived: counter('envelopes_received_total', 'Caliper envelopes accepted (2xx).'),
     eventsReceived: counter('events_received_total', 'Events seen in accepted envelopes, duplicates included.'),
-    eventsStored: counter('events_stored_total', 'Events durably stored (new, not duplicates).'),
+    eventsStored: counter('events_stored_total', 'Events durably stored and queued (new and well-formed; rejected and duplicates are counted apart).'),
     eventsDuplicate: counter('events_duplicate_total', 'Events already stored under the same sensor and id.'),
 
     // resolve identity → map

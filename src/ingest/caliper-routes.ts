@@ -1,10 +1,105 @@
 /**
  * POST /caliper and GET /caliper: Learn's Caliper Event Store endpoint.
- * (Placeholder: issue 2 implements intake.)
+ *
+ * The checks run in the order the Caliper endpoint rules imply, cheapest first: who is
+ * sending (401), what (415), how much (413), whether it parses (400) and is an envelope
+ * (400) of our version (422). Then each event is checked on its own, the envelope is
+ * committed, and only then does Learn get its 200 (or a 503 with nothing stored).
  */
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
+import { GatewayError } from '../errors.ts';
+import { createIntake, INVALID_EVENT } from '../store/intake.ts';
+import { CALIPER_1_1 } from './envelope-schema.ts';
+import { toEnvelopeBatch } from './envelope-batch.ts';
+import { parseEnvelope } from './parse-envelope.ts';
+import { readBody } from './read-body.ts';
 
-export function caliperRoutes(_deps: AppDeps) {
-  return new Hono<AppEnv>();
+const KEY_HINT = 'send the ingest API key in the Authorization header, as the raw key or as "Bearer <key>"';
+
+export function caliperRoutes(deps: AppDeps) {
+  const { config, ingestKeys, metrics, log } = deps;
+  const now = deps.now ?? Date.now;
+  const intake = createIntake(deps.store);
+  const router = new Hono<AppEnv>();
+
+  router.post('/caliper', async (c) => {
+    const authorization = c.req.header('authorization');
+    if (!ingestKeys.verify(authorization)) {
+      throw new GatewayError(401, 'unauthorized', authorization ? `The API key is not recognised; ${KEY_HINT}` : `No API key: ${KEY_HINT}`, {
+        headers: {
+          'www-authenticate': authorization ? 'Bearer realm="caliper-gateway", error="invalid_token"' : 'Bearer realm="caliper-gateway"',
+        },
+      });
+    }
+    requireJson(c.req.header('content-type'));
+
+    const receivedAt = now();
+    const body = await readBody(c.req.raw, config.maxBodyBytes);
+    const { text, envelope } = await parseEnvelope(body);
+    c.set('eventCount', envelope.data.length);
+    const batch = await toEnvelopeBatch(text, envelope, { receivedAt, bytes: body.length });
+
+    let result;
+    try {
+      result = await intake.write(batch);
+    } catch (error) {
+      throw new GatewayError(
+        503,
+        'store-unavailable',
+        'The event store cannot write right now; nothing from this envelope was stored. Send it again later.',
+        { cause: error, headers: { 'retry-after': '5' } },
+      );
+    }
+
+    metrics.envelopesReceived.inc();
+    metrics.eventsReceived.inc(batch.raws.length);
+    if (result.stored > 0) metrics.eventsStored.inc(result.stored);
+    if (result.duplicates > 0) metrics.eventsDuplicate.inc(result.duplicates);
+    if (result.rejected > 0) metrics.eventsRejected.inc({ reason: INVALID_EVENT }, result.rejected);
+    try {
+      deps.onEventsStored?.();
+    } catch (error) {
+      // The envelope is committed; waking the pipeline late is not the sender's problem.
+      log.error({ err: error }, 'waking the pipeline failed');
+    }
+    // The Caliper endpoint rules ask for a 2xx with an empty body.
+    return c.body(null, 200);
+  });
+
+  // Caliper 1.2 endpoint configuration. Public: it reveals nothing but what we accept.
+  router.get('/caliper', (c) =>
+    c.json({
+      caliperSupportedVersions: [CALIPER_1_1],
+      caliperMaximumPayloadSize: config.maxBodyBytes,
+    }),
+  );
+
+  router.all('/caliper', (c) => {
+    throw new GatewayError(405, 'method-not-allowed', `${c.req.method} is not supported here; Learn POSTs envelopes to /caliper`, {
+      headers: { allow: 'GET, HEAD, POST' },
+    });
+  });
+
+  return router;
+}
+
+/** 415 unless the body is declared as JSON; parameters are fine, other charsets are not. */
+function requireJson(contentType: string | undefined) {
+  const [mediaType = '', ...parameters] = (contentType ?? '').split(';');
+  const problem =
+    mediaType.trim().toLowerCase() !== 'application/json'
+      ? `Content-Type must be application/json (got ${contentType ? JSON.stringify(contentType) : 'none'})`
+      : nonUtf8Charset(parameters);
+  if (problem) throw new GatewayError(415, 'unsupported-media-type', problem);
+}
+
+function nonUtf8Charset(parameters: string[]): string | undefined {
+  for (const parameter of parameters) {
+    const [name = '', value = ''] = parameter.split('=');
+    if (name.trim().toLowerCase() !== 'charset') continue;
+    const charset = value.trim().replace(/^"|"$/g, '').toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') return `Caliper envelopes must be UTF-8 JSON (got charset=${charset})`;
+  }
+  return undefined;
 }

@@ -1,0 +1,54 @@
+/**
+ * Reads a request body into one Buffer, refusing it (413) as soon as it is known to be
+ * over the limit: up front from Content-Length, or while reading a chunked body, so an
+ * oversized upload is never buffered whole.
+ */
+import { GatewayError } from '../errors.ts';
+
+export function payloadTooLarge(limit: number, size?: number): GatewayError {
+  const what = size === undefined ? 'The body is' : `The body (${size} bytes) is`;
+  return new GatewayError(
+    413,
+    'payload-too-large',
+    `${what} over this endpoint's limit of ${limit} bytes (MAX_BODY_BYTES); send fewer events per envelope`,
+  );
+}
+
+export async function readBody(request: Request, limit: number): Promise<Buffer> {
+  const declared = request.headers.get('content-length');
+  const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  if (length !== undefined && length > limit) throw payloadTooLarge(limit, length);
+  if (!request.body) return Buffer.alloc(0);
+
+  const reader = request.body.getReader();
+  // With a Content-Length (Learn's usual case) the body is copied once into a buffer of
+  // the right size; a chunked body is collected and joined at the end.
+  const exact = length === undefined ? undefined : Buffer.allocUnsafe(length);
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const end = received + value.byteLength;
+    if (end > limit || (exact && end > exact.length)) {
+      // Stop reading; the server drains or drops the rest of the upload.
+      await reader.cancel().catch(() => {});
+      throw end > limit ? payloadTooLarge(limit) : lengthMismatch(exact!.length);
+    }
+    if (exact) {
+      exact.set(value, received);
+    } else {
+      chunks.push(value);
+    }
+    received = end;
+  }
+  if (exact) {
+    if (received !== exact.length) throw lengthMismatch(exact.length);
+    return exact;
+  }
+  return chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength) : Buffer.concat(chunks);
+}
+
+// Node's HTTP parser enforces Content-Length itself; this guards requests built in-process.
+const lengthMismatch = (declared: number) =>
+  new GatewayError(400, 'invalid-request', `The body's length does not match its Content-Length (${declared})`);

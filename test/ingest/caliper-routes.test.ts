@@ -1,0 +1,406 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CALIPER_1_1, envelope, forumEvent, sessionEvent, TEST_SITE } from '../helpers/caliper-events.ts';
+import { createTestGateway, postCaliper, TEST_KEY, type TestGateway } from '../helpers/test-gateway.ts';
+
+const NOW = Date.UTC(2026, 2, 2, 10, 1, 10);
+
+let gateway: TestGateway;
+let woken = 0;
+
+beforeEach(() => {
+  woken = 0;
+  gateway = createTestGateway({ now: () => NOW, onEventsStored: () => void (woken += 1) });
+});
+afterEach(() => gateway.close());
+
+interface EventRow {
+  seq: number;
+  envelope_id: number;
+  sensor: string;
+  source_id: string | null;
+  type: string | null;
+  action: string | null;
+  event_time: string | null;
+  raw: string;
+  fate: string;
+  stage: string | null;
+  reason: string | null;
+  detail: string | null;
+  next_attempt_at: number | null;
+  received_at: number;
+}
+
+const events = (g = gateway) => g.store.sqlite.prepare('SELECT * FROM events ORDER BY seq').all() as EventRow[];
+const envelopes = (g = gateway) =>
+  g.store.sqlite.prepare('SELECT * FROM envelopes ORDER BY id').all() as Array<Record<string, number | string>>;
+
+async function errorOf(response: Response) {
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await response.json()) as { error: { code: string; message: string } };
+  return body.error;
+}
+
+describe('POST /caliper accepts an envelope', () => {
+  it('stores every event as pending, then answers 200 with an empty body', async () => {
+    const sent = envelope([sessionEvent(), forumEvent()]);
+    const response = await postCaliper(gateway, sent);
+
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+    const rows = events();
+    expect(rows).toHaveLength(2);
+    const data = sent.data as Array<Record<string, string>>;
+    rows.forEach((row, i) => {
+      expect(row).toMatchObject({
+        sensor: TEST_SITE,
+        source_id: data[i]!.id,
+        type: data[i]!.type,
+        action: data[i]!.action,
+        event_time: data[i]!.eventTime,
+        fate: 'pending',
+        stage: 'translate',
+        reason: null,
+        next_attempt_at: NOW,
+        received_at: NOW,
+      });
+      expect(JSON.parse(row.raw)).toEqual(data[i]);
+    });
+    expect(envelopes()).toEqual([
+      expect.objectContaining({ sensor: TEST_SITE, event_count: 2, stored_count: 2, rejected_count: 0, duplicate_count: 0 }),
+    ]);
+    expect(woken).toBe(1);
+  });
+
+  it('stores each event as the exact text Learn sent, spacing and escapes included', async () => {
+    const first = JSON.stringify(sessionEvent({ id: 'a3c1e2f4-0b5d-4c6e-8f7a-9b0c1d2e3f40' }), null, 2).replace(
+      '"LoggedIn"',
+      '"Logged\\u0049n"',
+    );
+    const second = JSON.stringify(forumEvent({ note: 'brackets ] } and a quote \\" inside', data: [1, { data: 2 }] }));
+    const body = `{\n  "sensor": "${TEST_SITE}",\n  "dataVersion": "${CALIPER_1_1}",\n  "sendTime": "2026-03-02T10:01:09.120Z",\n  "data": [ ${first} ,\n${second}\n]\n}`;
+    const response = await postCaliper(gateway, undefined, { raw: body });
+
+    expect(response.status).toBe(200);
+    expect(events().map((row) => row.raw)).toEqual([first, second]);
+    expect(events()[0]!.action).toBe('LoggedIn');
+  });
+
+  it('accepts both key forms and every configured key', async () => {
+    gateway.close();
+    gateway = createTestGateway({ keys: ['first-key-1f2e3d4c', 'second-key-9a8b7c6d'] });
+    const send = (authorization: string) =>
+      postCaliper(gateway, envelope([sessionEvent()]), { headers: { authorization } });
+
+    expect((await send('first-key-1f2e3d4c')).status).toBe(200);
+    expect((await send('Bearer first-key-1f2e3d4c')).status).toBe(200);
+    expect((await send('second-key-9a8b7c6d')).status).toBe(200);
+    expect((await send('bearer   second-key-9a8b7c6d')).status).toBe(200);
+    expect(events()).toHaveLength(4);
+  });
+
+  it('accepts application/json with parameters', async () => {
+    for (const contentType of ['application/json; charset=utf-8', 'Application/JSON;charset="UTF-8"']) {
+      const response = await postCaliper(gateway, envelope([sessionEvent()]), { headers: { 'content-type': contentType } });
+      expect(response.status).toBe(200);
+    }
+  });
+
+  it('accepts a 5,000-event envelope of about 25 MB', { timeout: 60_000 }, async () => {
+    const data = Array.from({ length: 5000 }, () => forumEvent({}, 4200));
+    const body = JSON.stringify(envelope(data));
+    expect(body.length).toBeGreaterThan(24_000_000);
+
+    const response = await postCaliper(gateway, undefined, { raw: body });
+
+    expect(response.status).toBe(200);
+    const count = gateway.store.sqlite.prepare("SELECT count(*) AS n FROM events WHERE fate = 'pending'").get() as { n: number };
+    expect(count.n).toBe(5000);
+    expect(envelopes()[0]).toMatchObject({ event_count: 5000, stored_count: 5000, bytes: Buffer.byteLength(body) });
+  });
+
+  it('logs one line for the request with its status and event count', async () => {
+    await postCaliper(gateway, envelope([sessionEvent(), sessionEvent(), sessionEvent()]));
+    const lines = gateway.logLines().filter((line) => line.msg === 'request');
+    expect(lines).toEqual([expect.objectContaining({ method: 'POST', path: '/caliper', status: 200, events: 3 })]);
+  });
+
+  it('counts received, stored, duplicate and rejected events in the metrics', async () => {
+    const repeated = sessionEvent();
+    await postCaliper(gateway, envelope([repeated, sessionEvent(), { ...sessionEvent(), action: '' }]));
+    await postCaliper(gateway, envelope([repeated]));
+
+    const text = await gateway.metrics.render();
+    expect(text).toMatch(/^caliper_gateway_envelopes_received_total 2$/m);
+    expect(text).toMatch(/^caliper_gateway_events_received_total 4$/m);
+    expect(text).toMatch(/^caliper_gateway_events_stored_total 2$/m);
+    expect(text).toMatch(/^caliper_gateway_events_duplicate_total 1$/m);
+    expect(text).toMatch(/^caliper_gateway_events_rejected_total\{reason="invalid-event"\} 1$/m);
+  });
+});
+
+describe('POST /caliper checks each event on its own', () => {
+  it('stores malformed events as rejected with the message, and the rest as pending', async () => {
+    const good = sessionEvent();
+    const badTime = sessionEvent({ eventTime: 'yesterday' });
+    const noId = forumEvent();
+    delete noId.id;
+    const response = await postCaliper(gateway, envelope([good, badTime, noId, 'not an event', forumEvent({ actor: null })]));
+
+    expect(response.status).toBe(200);
+    const rows = events();
+    expect(rows.map((row) => [row.fate, row.reason, row.stage])).toEqual([
+      ['pending', null, 'translate'],
+      ['rejected', 'invalid-event', null],
+      ['rejected', 'invalid-event', null],
+      ['rejected', 'invalid-event', null],
+      ['rejected', 'invalid-event', null],
+    ]);
+    expect(rows[1]!.detail).toMatch(/^data\[1\]\.eventTime: expected an ISO 8601 date-time/);
+    expect(rows[1]!.source_id).toBe(badTime.id);
+    expect(rows[2]!.detail).toMatch(/^data\[2\]\.id: /);
+    expect(rows[2]!.source_id).toBeNull();
+    expect(rows[3]).toMatchObject({ detail: 'data[3]: expected an event object', raw: '"not an event"' });
+    expect(rows[4]!.detail).toMatch(/^data\[4\]\.actor: /);
+    expect(JSON.parse(rows[2]!.raw)).toEqual(noId);
+    expect(envelopes()[0]).toMatchObject({ event_count: 5, stored_count: 1, rejected_count: 4, duplicate_count: 0 });
+  });
+
+  it('stores a repeated event id once, within one envelope and across envelopes', async () => {
+    const once = sessionEvent();
+    const first = await postCaliper(gateway, envelope([once, { ...once }, sessionEvent()]));
+    const resend = await postCaliper(gateway, envelope([{ ...once }, forumEvent()]));
+
+    expect(first.status).toBe(200);
+    expect(resend.status).toBe(200);
+    expect(events().filter((row) => row.source_id === once.id)).toHaveLength(1);
+    expect(events()).toHaveLength(3);
+    expect(envelopes().map((row) => [row.stored_count, row.duplicate_count])).toEqual([
+      [2, 1],
+      [1, 1],
+    ]);
+  });
+
+  it('keeps the same event id from different sensors apart', async () => {
+    const shared = sessionEvent();
+    await postCaliper(gateway, envelope([shared]));
+    await postCaliper(gateway, envelope([{ ...shared }], { sensor: 'b6f2d8e0-3c4a-4e1b-9d7f-0a2c4e6f8b1d' }));
+    expect(events()).toHaveLength(2);
+  });
+});
+
+describe('POST /caliper refuses bad requests, storing nothing', () => {
+  afterEach(() => {
+    expect(events()).toEqual([]);
+    expect(envelopes()).toEqual([]);
+    expect(woken).toBe(0);
+  });
+
+  it('401 without an Authorization header', async () => {
+    const response = await postCaliper(gateway, envelope([sessionEvent()]), { headers: { authorization: '' } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect(await errorOf(response)).toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/^No API key/) });
+  });
+
+  it('401 with a wrong key, in either form', async () => {
+    for (const authorization of ['wrong-key-00000000', 'Bearer wrong-key-00000000', `Bearer ${TEST_KEY}x`, `Basic ${TEST_KEY}`]) {
+      const response = await postCaliper(gateway, envelope([sessionEvent()]), { headers: { authorization } });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+      expect((await errorOf(response)).message).toMatch(/not recognised/);
+    }
+  });
+
+  it('401 comes before every other check', async () => {
+    const response = await postCaliper(gateway, undefined, {
+      headers: { authorization: 'nope-nope-nope', 'content-type': 'text/plain' },
+      raw: 'not json',
+    });
+    expect(response.status).toBe(401);
+  });
+
+  it('415 unless the body is declared as UTF-8 JSON', async () => {
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx', 'application/json; charset=iso-8859-1']) {
+      const response = await postCaliper(gateway, envelope([sessionEvent()]), { headers: { 'content-type': contentType } });
+      expect(response.status).toBe(415);
+      expect(await errorOf(response)).toMatchObject({ code: 'unsupported-media-type' });
+    }
+    const missing = await gateway.app.request('/caliper', {
+      method: 'POST',
+      headers: { authorization: TEST_KEY },
+      body: new Blob([JSON.stringify(envelope([sessionEvent()]))]),
+    });
+    expect(missing.status).toBe(415);
+    expect((await errorOf(missing)).message).toMatch(/got none/);
+  });
+
+  it('400 for malformed JSON, saying where', async () => {
+    const text = JSON.stringify(envelope([sessionEvent(), sessionEvent()])).replace('"type":"Person",', '"type":"Person"');
+    const response = await postCaliper(gateway, undefined, { raw: text });
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe('malformed-json');
+    expect(error.message).toMatch(/^The body is not valid JSON in data\[0\]\.actor\.type \(line 1, column \d+\): expected "," or "}" after a property value, found """$/);
+  });
+
+  it('400 for an empty body and for bytes that are not UTF-8', async () => {
+    const empty = await postCaliper(gateway, undefined, { raw: '' });
+    expect(empty.status).toBe(400);
+    expect((await errorOf(empty)).message).toMatch(/empty/);
+    const latin1 = await postCaliper(gateway, undefined, { raw: new Uint8Array([0x7b, 0x22, 0xe9, 0x22, 0x7d]) });
+    expect(latin1.status).toBe(400);
+    expect((await errorOf(latin1)).message).toMatch(/UTF-8/);
+  });
+
+  it('400 for an envelope with a missing or wrong field, naming it', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [[sessionEvent()], /^\(root\): expected a Caliper envelope object/],
+      [{ ...envelope([sessionEvent()]), sendTime: undefined }, /^sendTime: /],
+      [{ ...envelope([sessionEvent()]), sendTime: '2026-03-02' }, /^sendTime: expected an ISO 8601 date-time/],
+      [{ ...envelope([sessionEvent()]), sensor: ' ' }, /^sensor: the sensor id is empty/],
+      [{ ...envelope([sessionEvent()]), dataVersion: 1.1 }, /^dataVersion: /],
+      [envelope([]), /^data: the envelope holds no events/],
+      [{ ...envelope([]), data: { 0: sessionEvent() } }, /^data: expected a list of events/],
+    ];
+    for (const [body, message] of cases) {
+      const response = await postCaliper(gateway, body);
+      expect(response.status).toBe(400);
+      expect(await errorOf(response)).toMatchObject({ code: 'invalid-envelope', message: expect.stringMatching(message) });
+    }
+  });
+
+  it('400 for an envelope with more than 5,000 events', async () => {
+    const response = await postCaliper(gateway, envelope(Array.from({ length: 5001 }, () => ({ id: 'x' }))));
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).message).toMatch(/^data: an envelope holds at most 5000 events/);
+  });
+
+  it('422 for a dataVersion other than Caliper 1.1', async () => {
+    const response = await postCaliper(gateway, envelope([sessionEvent()], { dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p2' }));
+    expect(response.status).toBe(422);
+    expect(await errorOf(response)).toMatchObject({
+      code: 'unsupported-data-version',
+      message: expect.stringContaining('"http://purl.imsglobal.org/ctx/caliper/v1p2" is not supported'),
+    });
+  });
+
+  it('413 when Content-Length is over the limit, before reading the body', async () => {
+    gateway.close();
+    gateway = createTestGateway({ env: { MAX_BODY_BYTES: '2048' } });
+    const body = JSON.stringify(envelope([forumEvent({}, 4000)]));
+    const response = await postCaliper(gateway, undefined, {
+      raw: body,
+      headers: { 'content-length': String(Buffer.byteLength(body)) },
+    });
+    expect(response.status).toBe(413);
+    expect(await errorOf(response)).toMatchObject({ code: 'payload-too-large', message: expect.stringMatching(/limit of 2048 bytes/) });
+  });
+
+  it('413 while reading a chunked body that grows over the limit', async () => {
+    gateway.close();
+    gateway = createTestGateway({ env: { MAX_BODY_BYTES: '4096' } });
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        // Far more than the limit if it were all read: the reader must stop early.
+        if (pulled > 1000) controller.close();
+        else controller.enqueue(new TextEncoder().encode(pulled === 1 ? '{"data":["' : 'x'.repeat(1024)));
+      },
+    });
+    const response = await gateway.app.request('/caliper', {
+      method: 'POST',
+      headers: { authorization: TEST_KEY, 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(pulled).toBeLessThan(20);
+  });
+});
+
+describe('POST /caliper answers 503 when the store cannot write', () => {
+  const expectNothingStored = () => {
+    const check = new Database(gateway.config.dbPath, { readonly: true });
+    try {
+      expect(check.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
+      expect(check.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 0 });
+    } finally {
+      check.close();
+    }
+  };
+
+  it('rolls back an envelope that fails halfway, leaving no part of it', async () => {
+    // A trigger makes the third event's insert fail, after two rows went in.
+    gateway.store.sqlite.exec(`CREATE TRIGGER fail_third BEFORE INSERT ON events
+      WHEN (SELECT count(*) FROM events) >= 2 BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END`);
+    const response = await postCaliper(gateway, envelope([sessionEvent(), sessionEvent(), sessionEvent()]));
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(await errorOf(response)).toMatchObject({ code: 'store-unavailable', message: expect.stringMatching(/nothing from this envelope was stored/) });
+    expectNothingStored();
+    expect(woken).toBe(0);
+    expect(gateway.logLines()).toContainEqual(expect.objectContaining({ level: 'error', code: 'store-unavailable' }));
+  });
+
+  it('503 when another process holds the write lock', async () => {
+    gateway.store.sqlite.pragma('busy_timeout = 20');
+    const other = new Database(gateway.config.dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const response = await postCaliper(gateway, envelope([sessionEvent()]));
+      expect(response.status).toBe(503);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expectNothingStored();
+  });
+
+  it('503 when the database is read-only', async () => {
+    gateway.store.sqlite.pragma('query_only = ON');
+    const response = await postCaliper(gateway, envelope([sessionEvent()]));
+    expect(response.status).toBe(503);
+    gateway.store.sqlite.pragma('query_only = OFF');
+    expectNothingStored();
+  });
+
+  it('503 when the database is closed', async () => {
+    gateway.store.close();
+    const response = await postCaliper(gateway, envelope([sessionEvent()]));
+    expect(response.status).toBe(503);
+    expectNothingStored();
+  });
+
+  it('fails only the envelope that broke when envelopes are committed together', async () => {
+    gateway.store.sqlite.exec(`CREATE TRIGGER refuse_marked BEFORE INSERT ON events
+      WHEN NEW.action = 'Refuse' BEGIN SELECT RAISE(ABORT, 'simulated'); END`);
+    const [good, bad, alsoGood] = await Promise.all([
+      postCaliper(gateway, envelope([sessionEvent()])),
+      postCaliper(gateway, envelope([sessionEvent(), sessionEvent({ action: 'Refuse' })])),
+      postCaliper(gateway, envelope([forumEvent()])),
+    ]);
+    expect([good.status, bad.status, alsoGood.status]).toEqual([200, 503, 200]);
+    expect(events().map((row) => row.action)).toEqual(['LoggedIn', 'Created']);
+    expect(envelopes()).toHaveLength(2);
+  });
+});
+
+describe('GET /caliper', () => {
+  it('describes the endpoint as Caliper 1.2 endpoint configuration', async () => {
+    const response = await gateway.app.request('/caliper');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      caliperSupportedVersions: [CALIPER_1_1],
+      caliperMaximumPayloadSize: gateway.config.maxBodyBytes,
+    });
+  });
+
+  it('405 for other methods', async () => {
+    const response = await gateway.app.request('/caliper', { method: 'PUT' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST');
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { locateEventSlices } from '../../src/ingest/event-slices.ts';
+
+const slicesOf = (text: string, expected: number) => {
+  const offsets = locateEventSlices(text, expected);
+  if (!offsets) return undefined;
+  return Array.from({ length: expected }, (_, i) => text.slice(offsets[2 * i], offsets[2 * i + 1]));
+};
+
+describe('locateEventSlices', () => {
+  it('returns each element of data exactly as written', () => {
+    const text = '{ "sensor" : "s", "data" : [ {"id":"a" , "x": [1, {"y": "]}"}]} ,\n  "str\\"ing]" , 12.50 ,null,[ ] ] , "after": {"data": [9]} }';
+    expect(slicesOf(text, 5)).toEqual(['{"id":"a" , "x": [1, {"y": "]}"}]}', '"str\\"ing]"', '12.50', 'null', '[ ]']);
+  });
+
+  it('takes the last data member, as JSON.parse does', () => {
+    const text = '{"data": [1, 2, 3], "sensor": "s", "data": [{"a": 1}]}';
+    expect(JSON.parse(text).data).toHaveLength(1);
+    expect(slicesOf(text, 1)).toEqual(['{"a": 1}']);
+  });
+
+  it('recognises an escaped "data" key', () => {
+    expect(slicesOf('{"d\\u0061ta": ["x"]}', 1)).toEqual(['"x"']);
+  });
+
+  it('gives up when the count does not match', () => {
+    expect(locateEventSlices('{"data": [1, 2]}', 3)).toBeUndefined();
+    expect(locateEventSlices('{"data": [1, 2]}', 1)).toBeUndefined();
+    expect(locateEventSlices('{"sensor": "s"}', 1)).toBeUndefined();
+    expect(locateEventSlices('{"data": {"0": 1}}', 1)).toBeUndefined();
+    expect(locateEventSlices('[1]', 1)).toBeUndefined();
+  });
+
+  it('agrees with JSON.parse on generated envelopes with awkward strings and spacing', () => {
+    let seed = 99;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
+    const awkward = ['"', '\\', '\\"', ']', '}', '[{', '\u2028', 'é', '😀', '\n', '\\\\"', ',', ':', 'data'];
+    const value = (depth: number): unknown => {
+      const kind = random();
+      if (depth > 3 || kind < 0.3) return pick([0, -1.5e-7, 1e21, true, false, null, Array.from({ length: 3 }, () => pick(awkward)).join('')]);
+      if (kind < 0.6) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, () => [pick(awkward) + pick(awkward), value(depth + 1)]));
+    };
+    for (let round = 0; round < 300; round++) {
+      const data = Array.from({ length: 1 + Math.floor(random() * 6) }, () => value(0));
+      const text = JSON.stringify({ sensor: pick(awkward), data, sendTime: { data: [1] } }, null, pick([0, 1, 2, '\t']));
+      const slices = slicesOf(text, data.length);
+      expect(slices, text).toBeDefined();
+      expect(slices!.map((slice) => JSON.parse(slice))).toEqual(data);
+    }
+  });
+});
