@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig } from '../src/config.ts';
+
+describe('parseConfig', () => {
+  it('gives a working configuration for an empty environment', () => {
+    const config = parseConfig({});
+    // toMatchObject: other settings may be added; these defaults must hold.
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      dbPath: path.resolve('data/gateway.db'),
+      mappingsDir: path.resolve('mappings'),
+      fixturesDir: path.resolve('fixtures'),
+      overridesFile: path.resolve('mappings/user-overrides.yaml'),
+      ingestApiKeys: undefined,
+      adminToken: undefined,
+      maxBodyBytes: 64 * 1024 * 1024,
+      shutdownTimeoutMs: 10_000,
+      logLevel: 'info',
+      timeback: {
+        baseUrl: 'https://platform.timeback.com',
+        tokenUrl: 'https://platform.timeback.com/auth/1.0/token',
+        clientId: undefined,
+        clientSecret: undefined,
+        appId: undefined,
+        scopes: DEFAULT_SCOPES,
+      },
+      roster: { match: ['sourcedId', 'identifier', 'email'], cacheTtlMs: 86_400_000, negativeTtlMs: 3_600_000 },
+      delivery: { concurrency: 16, maxAgeMs: 604_800_000, timeoutMs: 10_000, retentionMs: 604_800_000 },
+    });
+    expect(missingDeliverySettings(config)).toEqual(['TIMEBACK_CLIENT_ID', 'TIMEBACK_CLIENT_SECRET', 'TIMEBACK_APP_ID']);
+  });
+
+  it('treats blank variables as unset', () => {
+    expect(parseConfig({ PORT: '', INGEST_API_KEYS: ' , ', LOG_LEVEL: '  ', TIMEBACK_CLIENT_ID: ' ' })).toEqual(parseConfig({}));
+  });
+
+  it('reads every variable it knows', () => {
+    const config = parseConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_PATH: '/var/lib/gateway/events.db',
+      INGEST_API_KEYS: 'first-key-aaaa, second-key-bbbb',
+      ADMIN_TOKEN: 'admin-token-0123456789',
+      TIMEBACK_BASE_URL: 'https://timeback.example.test/',
+      TIMEBACK_CLIENT_ID: 'client',
+      TIMEBACK_CLIENT_SECRET: 'secret',
+      TIMEBACK_APP_ID: 'A1B2C3D4-E5F6-4711-8899-AABBCCDDEEFF',
+      ROSTER_MATCH: 'email, sourcedId',
+      MAX_BODY_BYTES: '1048576',
+      SHUTDOWN_TIMEOUT: '3',
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      host: '127.0.0.1',
+      dbPath: '/var/lib/gateway/events.db',
+      ingestApiKeys: ['first-key-aaaa', 'second-key-bbbb'],
+      adminToken: 'admin-token-0123456789',
+      maxBodyBytes: 1_048_576,
+      shutdownTimeoutMs: 3_000,
+      logLevel: 'debug',
+      timeback: {
+        baseUrl: 'https://timeback.example.test',
+        tokenUrl: 'https://timeback.example.test/auth/1.0/token',
+        appId: 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff',
+      },
+      roster: { match: ['email', 'sourcedId'] },
+    });
+    expect(missingDeliverySettings(config)).toEqual([]);
+  });
+
+  it('lists every bad variable in one error, without echoing values', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        PORT: 'eighty',
+        INGEST_API_KEYS: 'short',
+        ADMIN_TOKEN: 'tiny',
+        TIMEBACK_BASE_URL: 'ftp://timeback',
+        TIMEBACK_APP_ID: 'not-a-uuid',
+        ROSTER_MATCH: 'email,phone',
+        DELIVERY_CONCURRENCY: '0',
+        SHUTDOWN_TIMEOUT: '1.5',
+        LOG_LEVEL: 'loud',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message } = error as ConfigError;
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual([
+      'PORT',
+      'INGEST_API_KEYS',
+      'ADMIN_TOKEN',
+      'TIMEBACK_BASE_URL',
+      'TIMEBACK_APP_ID',
+      'ROSTER_MATCH',
+      'DELIVERY_CONCURRENCY',
+      'SHUTDOWN_TIMEOUT',
+      'LOG_LEVEL',
+    ]);
+    expect(message).toMatch(/^Invalid configuration:\n {2}- PORT: /);
+    expect(message).not.toMatch(/short|tiny/);
+  });
+
+  it('rejects a port out of range', () => {
+    expect(() => parseConfig({ PORT: '70000' })).toThrow(/PORT: must be at most 65535/);
+  });
+});

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ingestKeysFrom, resolveIngestKeys } from '../../src/ingest/api-keys.ts';
+import { openStore } from '../../src/store/database.ts';
+
+describe('ingestKeysFrom', () => {
+  const keys = ingestKeysFrom(['alpha-key-0001', 'beta-key-0002']);
+
+  it('accepts each key raw or as a bearer token', () => {
+    for (const header of ['alpha-key-0001', 'Bearer alpha-key-0001', 'BEARER  beta-key-0002 ', ' beta-key-0002']) {
+      expect(keys.verify(header), header).toBe(true);
+    }
+  });
+
+  it('refuses anything else', () => {
+    for (const header of [undefined, null, '', 'Bearer', 'Bearer ', 'alpha-key-000', 'alpha-key-00011', 'Basic alpha-key-0001', 'Bearer alpha-key-0001 beta-key-0002']) {
+      expect(keys.verify(header), String(header)).toBe(false);
+    }
+  });
+});
+
+describe('resolveIngestKeys without INGEST_API_KEYS', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-keys-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('generates a key on first start, announces it once, stores only its digest, and accepts it after a restart', () => {
+    const file = join(dir, 'gateway.db');
+    const announced: string[] = [];
+
+    const first = openStore(file);
+    const keys = resolveIngestKeys(undefined, first, (key) => announced.push(key));
+    expect(keys.source).toBe('generated');
+    expect(announced).toHaveLength(1);
+    const key = announced[0]!;
+    expect(key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys.verify(key)).toBe(true);
+    const stored = first.sqlite.prepare('SELECT key, value FROM meta').all() as Array<{ value: string }>;
+    expect(stored).toHaveLength(1);
+    expect(JSON.stringify(stored)).not.toContain(key);
+    first.close();
+
+    const second = openStore(file);
+    const again = resolveIngestKeys(undefined, second, (generated) => announced.push(generated));
+    expect(again.source).toBe('stored');
+    expect(announced).toHaveLength(1);
+    expect(again.verify(key)).toBe(true);
+    expect(again.verify(`Bearer ${key}`)).toBe(true);
+    expect(again.verify('a-different-key')).toBe(false);
+    second.close();
+  });
+
+  it('uses the configured keys when given, without generating one', () => {
+    const store = openStore(join(dir, 'gateway.db'));
+    const keys = resolveIngestKeys(['configured-key-1'], store, () => expect.unreachable());
+    expect(keys.source).toBe('environment');
+    expect(store.sqlite.prepare('SELECT count(*) AS n FROM meta').get()).toEqual({ n: 0 });
+    store.close();
+  });
+});
