@@ -5,6 +5,7 @@
 import { replayCommand } from './cli/replay.ts';
 import { rosterCacheCommand } from './cli/roster-cache.ts';
 import { serveCommand } from './cli/serve.ts';
+import { statusCommand } from './cli/status.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'serve the gateway (what npm start runs)' },
   'roster-cache': { run: rosterCacheCommand, summary: 'list or evict cached roster answers (externalId → platform id)' },
   replay: { run: replayCommand, summary: 'put dead (or skipped) events back in the queue' },
+  status: { run: statusCommand, summary: 'counts by fate and reason, queue depth, oldest waiting event (--json for scripts)' },
 };
 
 export async function main(argv: string[], env: Env): Promise<number> {

@@ -61,6 +61,16 @@ export function openStore(file: string): Store {
   };
 }
 
+/**
+ * Opens an existing database for reading only, without migrating: for commands such as
+ * `status` that run beside the service (WAL lets them read while it writes).
+ */
+export function openStoreReadOnly(file: string): Store {
+  const sqlite = new Database(file, { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  return { sqlite, db: drizzle(sqlite, { schema }), file, close: () => sqlite.close() };
+}
+
 /** True when the database answers a trivial query. */
 export function isStoreUsable(store: Store): boolean {
   try {

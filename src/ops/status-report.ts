@@ -1,0 +1,135 @@
+/**
+ * What is in the database, in the words an admin asks: how many events, in which fate and
+ * why, what is waiting and for how long, how big the roster cache is, and when Learn last
+ * sent something. Read-only queries, so `caliper-gateway status` can run beside the
+ * service (WAL lets it read while the service writes), and /metrics reuses them.
+ */
+import { count, eq, max } from 'drizzle-orm';
+import type { Metrics } from '../metrics.ts';
+import type { Db } from '../store/database.ts';
+import { envelopes, events, FATES, rosterCache, STAGES, type Fate, type Stage } from '../store/schema.ts';
+
+export interface StatusReport {
+  /** When the report was made (ISO 8601). */
+  at: string;
+  total: number;
+  byFate: Record<Fate, number>;
+  /** `fate:reason` → count, for every event that has a reason (skipped, rejected, dead). */
+  byReason: Record<string, number>;
+  /** Pending events by the stage they wait for. */
+  queueDepth: Record<Stage, number>;
+  /** The pending event received longest ago, or null when nothing waits. */
+  oldestWaiting: { seq: number; stage: Stage | null; receivedAt: string; ageSeconds: number } | null;
+  rosterCacheEntries: number;
+  envelopes: { received: number; lastReceivedAt: string | null };
+}
+
+export function statusReport(db: Db, now: number = Date.now()): StatusReport {
+  const byFate = Object.fromEntries(FATES.map((fate) => [fate, 0])) as Record<Fate, number>;
+  const byReason: Record<string, number> = {};
+  const queueDepth = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<Stage, number>;
+  let total = 0;
+
+  // One pass over the (fate, reason) index gives the totals, fates and reasons.
+  const groups = db
+    .select({ fate: events.fate, reason: events.reason, n: count() })
+    .from(events)
+    .groupBy(events.fate, events.reason)
+    .all();
+  for (const { fate, reason, n } of groups) {
+    total += n;
+    byFate[fate] = (byFate[fate] ?? 0) + n;
+    if (reason !== null) byReason[`${fate}:${reason}`] = (byReason[`${fate}:${reason}`] ?? 0) + n;
+  }
+
+  const waiting = db
+    .select({ stage: events.stage, n: count() })
+    .from(events)
+    .where(eq(events.fate, 'pending'))
+    .groupBy(events.stage)
+    .all();
+  for (const { stage, n } of waiting) if (stage !== null) queueDepth[stage] = n;
+
+  const oldest = db
+    .select({ seq: events.seq, stage: events.stage, receivedAt: events.receivedAt })
+    .from(events)
+    .where(eq(events.fate, 'pending'))
+    .orderBy(events.receivedAt, events.seq)
+    .limit(1)
+    .get();
+
+  const cache = db.select({ n: count() }).from(rosterCache).get();
+  const received = db
+    .select({ n: count(), last: max(envelopes.receivedAt) })
+    .from(envelopes)
+    .get();
+
+  return {
+    at: new Date(now).toISOString(),
+    total,
+    byFate,
+    byReason: sortedByKey(byReason),
+    queueDepth,
+    oldestWaiting: oldest
+      ? {
+          seq: oldest.seq,
+          stage: oldest.stage,
+          receivedAt: new Date(oldest.receivedAt).toISOString(),
+          ageSeconds: Math.max(0, Math.round((now - oldest.receivedAt) / 1000)),
+        }
+      : null,
+    rosterCacheEntries: cache?.n ?? 0,
+    envelopes: {
+      received: received?.n ?? 0,
+      lastReceivedAt: received?.last == null ? null : new Date(received.last).toISOString(),
+    },
+  };
+}
+
+/** Refreshes the database-derived gauges on /metrics from a fresh report. */
+export function registerStatusGauges(metrics: Metrics, db: Db, now: () => number = Date.now) {
+  metrics.onScrape(() => {
+    const report = statusReport(db, now());
+    for (const fate of FATES) metrics.eventsByFate.set({ fate }, report.byFate[fate]);
+    for (const stage of STAGES) metrics.queueDepth.set({ stage }, report.queueDepth[stage]);
+    metrics.oldestWaitingAge.set(report.oldestWaiting?.ageSeconds ?? 0);
+    metrics.rosterCacheSize.set(report.rosterCacheEntries);
+  });
+}
+
+/** The report as a compact table for a terminal. */
+export function formatStatusReport(report: StatusReport): string {
+  const rows: Array<[string, string]> = [['events', String(report.total)]];
+  for (const fate of FATES) {
+    rows.push([`  ${fate}`, String(report.byFate[fate])]);
+    for (const [key, n] of Object.entries(report.byReason)) {
+      if (key.startsWith(`${fate}:`)) rows.push([`    ${key.slice(fate.length + 1)}`, String(n)]);
+    }
+  }
+  rows.push(['waiting', STAGES.map((stage) => `${stage} ${report.queueDepth[stage]}`).join(', ')]);
+  rows.push([
+    'oldest waiting',
+    report.oldestWaiting
+      ? `#${report.oldestWaiting.seq} (${report.oldestWaiting.stage ?? 'no stage'}), ${formatAge(report.oldestWaiting.ageSeconds)} old`
+      : 'none',
+  ]);
+  rows.push(['roster cache', `${report.rosterCacheEntries} entries`]);
+  rows.push([
+    'envelopes',
+    `${report.envelopes.received} received` +
+      (report.envelopes.lastReceivedAt ? `, last at ${report.envelopes.lastReceivedAt}` : ''),
+  ]);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+function formatAge(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} days`;
+}
+
+function sortedByKey(record: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
+import { BIN, killGatewayProcesses, startGatewayProcess } from '../helpers/gateway-process.ts';
+
+const run = promisify(execFile);
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-status-cli-'));
+});
+afterEach(async () => {
+  await killGatewayProcesses();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const status = (args: string[], env: Record<string, string>) =>
+  run(process.execPath, [BIN, 'status', ...args], { env: { PATH: process.env.PATH ?? '', ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+  );
+
+describe('caliper-gateway status', () => {
+  it('reports the database of a running gateway, as JSON and as a table', { timeout: 30_000 }, async () => {
+    const env = { DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'status-test-key' };
+    const gateway = await startGatewayProcess(env);
+    const response = await fetch(`${gateway.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: 'status-test-key', 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([sessionEvent(), forumEvent(), sessionEvent({ action: 7 })])),
+    });
+    expect(response.status).toBe(200);
+
+    const json = await status(['--json'], env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      total: 3,
+      byFate: { pending: 2, delivered: 0, skipped: 0, rejected: 1, dead: 0 },
+      byReason: { 'rejected:invalid-event': 1 },
+      queueDepth: { translate: 2, deliver: 0 },
+      oldestWaiting: { seq: 1, stage: 'translate', ageSeconds: expect.any(Number) },
+      rosterCacheEntries: 0,
+      envelopes: { received: 1, lastReceivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+    });
+
+    const table = await status([], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^events {2,}3$/m);
+    expect(table.stdout).toMatch(/^ {4}invalid-event {2,}1$/m);
+    expect(table.stdout).toMatch(/^waiting {2,}translate 2, deliver 0$/m);
+  });
+
+  it('says where it looked when there is no database yet', async () => {
+    const result = await status([], { DB_PATH: join(dir, 'none.db') });
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toMatch(/no database at .*none\.db/);
+  });
+
+  it('rejects unknown options', async () => {
+    const result = await status(['--jsn'], { DB_PATH: join(dir, 'none.db') });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown option --jsn/);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * The gateway as users run it: `node src/bin.mjs serve` in its own process, on 127.0.0.1
+ * and a port the OS picks (PORT=0; the bound URL is read from the "listening" log line).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'src/bin.mjs');
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  /** Parsed JSON log lines from stdout so far. */
+  logs: Array<Record<string, unknown>>;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  const logs: Array<Record<string, unknown>> = [];
+  let errText = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (errText += text));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    let pending = '';
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      pending += text;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry.msg === 'caliper-gateway listening') resolve(entry.url as string);
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`gateway exited (${code ?? signal}) before listening:\n${errText}`)),
+    );
+  });
+  return { child, url, logs, stderr: () => errText, exited };
+}
+
+/** Kills whatever a test left running, so no process outlives the suite. */
+export async function killGatewayProcesses(): Promise<void> {
+  const left = [...running].filter((child) => child.exitCode === null && child.signalCode === null);
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}

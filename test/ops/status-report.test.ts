@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.ts';
+import { formatStatusReport, registerStatusGauges, statusReport } from '../../src/ops/status-report.ts';
+import { openStore, type Store } from '../../src/store/database.ts';
+import { envelopes, events, rosterCache, type NewEventRow } from '../../src/store/schema.ts';
+
+const T0 = Date.UTC(2026, 2, 2, 12, 0, 0);
+let dir: string;
+let store: Store;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-status-'));
+  store = openStore(join(dir, 'gateway.db'));
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function seed() {
+  const envelopeId = store.db
+    .insert(envelopes)
+    .values({ sensor: 's', sendTime: 'x', receivedAt: T0 - 60_000, eventCount: 9, storedCount: 9, rejectedCount: 0, duplicateCount: 0, bytes: 1 })
+    .returning({ id: envelopes.id })
+    .get().id;
+  store.db.insert(envelopes).values({ sensor: 's', sendTime: 'x', receivedAt: T0 - 5_000, eventCount: 0, storedCount: 0, rejectedCount: 0, duplicateCount: 0, bytes: 1 }).run();
+  let n = 0;
+  const event = (fate: NewEventRow['fate'], extra: Partial<NewEventRow> = {}): NewEventRow => ({
+    envelopeId,
+    sensor: 's',
+    sourceId: `e${(n += 1)}`,
+    receivedAt: T0 - 30_000,
+    raw: '{}',
+    fate,
+    updatedAt: T0,
+    ...extra,
+  });
+  store.db
+    .insert(events)
+    .values([
+      event('pending', { stage: 'translate', receivedAt: T0 - 90_000 }),
+      event('pending', { stage: 'translate' }),
+      event('pending', { stage: 'deliver' }),
+      event('delivered'),
+      event('delivered'),
+      event('skipped', { reason: 'no-rule' }),
+      event('skipped', { reason: 'user-not-in-timeback' }),
+      event('rejected', { reason: 'invalid-event' }),
+      event('dead', { reason: 'http-400' }),
+    ])
+    .run();
+  store.db
+    .insert(rosterCache)
+    .values([
+      { externalId: 'stu-1', platformId: 'p1', outcome: 'found', learnedAt: T0 },
+      { externalId: 'stu-2', platformId: null, outcome: 'not-found', learnedAt: T0 },
+    ])
+    .run();
+}
+
+describe('statusReport', () => {
+  it('counts an empty database as zeros', () => {
+    expect(statusReport(store.db, T0)).toEqual({
+      at: '2026-03-02T12:00:00.000Z',
+      total: 0,
+      byFate: { pending: 0, delivered: 0, skipped: 0, rejected: 0, dead: 0 },
+      byReason: {},
+      queueDepth: { translate: 0, deliver: 0 },
+      oldestWaiting: null,
+      rosterCacheEntries: 0,
+      envelopes: { received: 0, lastReceivedAt: null },
+    });
+  });
+
+  it('counts by fate, reason and stage, and finds the oldest waiting event', () => {
+    seed();
+    expect(statusReport(store.db, T0)).toEqual({
+      at: '2026-03-02T12:00:00.000Z',
+      total: 9,
+      byFate: { pending: 3, delivered: 2, skipped: 2, rejected: 1, dead: 1 },
+      byReason: { 'dead:http-400': 1, 'rejected:invalid-event': 1, 'skipped:no-rule': 1, 'skipped:user-not-in-timeback': 1 },
+      queueDepth: { translate: 2, deliver: 1 },
+      oldestWaiting: { seq: 1, stage: 'translate', receivedAt: '2026-03-02T11:58:30.000Z', ageSeconds: 90 },
+      rosterCacheEntries: 2,
+      envelopes: { received: 2, lastReceivedAt: '2026-03-02T11:59:55.000Z' },
+    });
+  });
+
+  it('prints a compact table for people', () => {
+    seed();
+    expect(formatStatusReport(statusReport(store.db, T0))).toBe(
+      [
+        'events                    9',
+        '  pending                 3',
+        '  delivered               2',
+        '  skipped                 2',
+        '    no-rule               1',
+        '    user-not-in-timeback  1',
+        '  rejected                1',
+        '    invalid-event         1',
+        '  dead                    1',
+        '    http-400              1',
+        'waiting                   translate 2, deliver 1',
+        'oldest waiting            #1 (translate), 90 s old',
+        'roster cache              2 entries',
+        'envelopes                 2 received, last at 2026-03-02T11:59:55.000Z',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('feeds the queue gauges on /metrics', async () => {
+    seed();
+    const metrics = createMetrics();
+    registerStatusGauges(metrics, store.db, () => T0);
+    const text = await metrics.render();
+    expect(text).toMatch(/^caliper_gateway_queue_depth\{stage="translate"\} 2$/m);
+    expect(text).toMatch(/^caliper_gateway_queue_depth\{stage="deliver"\} 1$/m);
+    expect(text).toMatch(/^caliper_gateway_oldest_waiting_age_seconds 90$/m);
+    expect(text).toMatch(/^caliper_gateway_events\{fate="dead"\} 1$/m);
+    expect(text).toMatch(/^caliper_gateway_roster_cache_entries 2$/m);
+  });
+});
