@@ -12,6 +12,7 @@ import { missingDeliverySettings, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { isStoreUsable, openStore, type Store } from './store/database.ts';
+import { startCheckpointer } from './store/checkpointer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
 import type { ReadinessReport } from './ops/ops-routes.ts';
 import { createTokenProvider } from './timeback/client-credentials-token.ts';
@@ -52,6 +53,21 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const stoppables: Stoppable[] = [];
   let shuttingDown = false;
 
+  /** Stops every started part, last started first, then closes the store. */
+  const stopAll = async (deadline: number) => {
+    for (const part of [...stoppables].reverse()) {
+      try {
+        await part.stop(deadline);
+      } catch (err) {
+        log.error({ err, part: part.name }, 'error while stopping');
+      }
+    }
+    store.close();
+  };
+
+  const checkpointer = startCheckpointer(store, log);
+  if (checkpointer) stoppables.push({ name: 'checkpointer', stop: () => checkpointer.stop() });
+
   // One token for the roster and delivery; stopped last, after everything that uses it.
   const tokens = createTokenProvider({ config, log, metrics, now });
   stoppables.push({ name: 'timeback tokens', stop: () => tokens.close() });
@@ -60,8 +76,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // Throws on a bad user-overrides.yaml: better to refuse to start than to credit the wrong child.
     identity = createIdentityResolver({ config, store, log, metrics, tokens, now });
   } catch (err) {
-    await tokens.close();
-    store.close();
+    await stopAll(now());
     throw err;
   }
   stoppables.push({ name: 'identity resolver', stop: () => identity.close() });
@@ -102,10 +117,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
   // timeout is kept, but idle keep-alive sockets should not hold shutdown open.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    // Nothing has been served: leave no worker, timer or open database behind.
+    await stopAll(now());
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -120,21 +141,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       const deadline = now() + config.shutdownTimeoutMs;
       log.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
 
-      // Stop accepting; let in-flight requests finish, then drop idle keep-alive sockets.
+      // Stop accepting; let in-flight requests finish. A keep-alive connection goes idle
+      // when its request is answered, and Node does not close it by itself then, so idle
+      // connections are swept until the last one is gone.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const forced = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - now()));
       await serverClosed;
+      clearInterval(sweep);
       clearTimeout(forced);
 
-      for (const part of [...stoppables].reverse()) {
-        try {
-          await part.stop(deadline);
-        } catch (err) {
-          log.error({ err, part: part.name }, 'error while stopping');
-        }
-      }
-      store.close();
+      await stopAll(deadline);
       log.info('stopped');
     })();
     return closing;

@@ -1,8 +1,11 @@
 import { ConfigError, parseConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { startGateway } from '../server.ts';
+import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
 import type { Env } from '../cli.ts';
+
+/** Time to leave after a clean shutdown if something still holds the event loop open. */
+const EXIT_GRACE_MS = 1_000;
 
 export async function serveCommand(_args: string[], env: Env): Promise<number> {
   let config;
@@ -16,7 +19,7 @@ export async function serveCommand(_args: string[], env: Env): Promise<number> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  let gateway;
+  let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log });
   } catch (err) {
@@ -24,19 +27,39 @@ export async function serveCommand(_args: string[], env: Env): Promise<number> {
       process.stderr.write(`caliper-gateway: ${err.message}\n`);
       return 2;
     }
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'EADDRINUSE' ? `: port ${config.port} is in use (set PORT)` : code === 'EACCES' ? `: not allowed to listen on port ${config.port}` : '';
+    log.fatal({ err }, `caliper-gateway cannot start${hint}`);
+    return 1;
   }
 
   return new Promise<number>((resolve) => {
+    const finish = (code: number) => {
+      resolve(code);
+      // A supervisor waits for the process to end: if a stray handle keeps the event loop
+      // alive after everything was closed, leave anyway.
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+    };
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'signal received');
       // A second signal means "now": skip the graceful wait.
       process.once(signal, () => process.exit(130));
+      // close() bounds the wait for requests by SHUTDOWN_TIMEOUT; this bounds everything else.
+      const overrun = setTimeout(() => {
+        log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown overran SHUTDOWN_TIMEOUT; exiting now');
+        process.exit(1);
+      }, config.shutdownTimeoutMs + EXIT_GRACE_MS);
+      overrun.unref();
       gateway.close().then(
-        () => resolve(0),
+        () => {
+          clearTimeout(overrun);
+          finish(0);
+        },
         (err) => {
+          clearTimeout(overrun);
           log.error({ err }, 'shutdown failed');
-          resolve(1);
+          finish(1);
         },
       );
     };

@@ -1,0 +1,150 @@
+/**
+ * The gateway as a process: started the way users start it, killed the ways machines die.
+ */
+import { request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
+import { killGatewayProcesses, startGatewayProcess } from '../helpers/gateway-process.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-process-'));
+});
+afterEach(async () => {
+  await killGatewayProcesses();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const storedIds = (dbPath: string) => {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return new Set((db.prepare('SELECT source_id FROM events').all() as Array<{ source_id: string }>).map((row) => row.source_id));
+  } finally {
+    db.close();
+  }
+};
+
+describe('caliper-gateway serve', () => {
+  it('keeps every acknowledged event through kill -9, with the key it generated on first start', { timeout: 60_000 }, async () => {
+    const dbPath = join(dir, 'gateway.db');
+    const first = await startGatewayProcess({ DB_PATH: dbPath });
+    const key = /^\s+([0-9a-f-]{36})\s*$/m.exec(first.stderr())?.[1];
+    expect(key, first.stderr()).toBeDefined();
+
+    // 40 envelopes of 50 events, 8 in flight at a time; kill -9 as the 20th 200 arrives.
+    const acknowledged: string[] = [];
+    let answered = 0;
+    let killed = false;
+    const queue = Array.from({ length: 40 }, (_, i) =>
+      envelope(Array.from({ length: 50 }, () => (i % 2 ? forumEvent() : sessionEvent()))),
+    );
+    const sender = async () => {
+      for (let next = queue.shift(); next && !killed; next = queue.shift()) {
+        try {
+          const response = await fetch(`${first.url}/caliper`, {
+            method: 'POST',
+            headers: { authorization: key!, 'content-type': 'application/json' },
+            body: JSON.stringify(next),
+          });
+          if (response.status !== 200) throw new Error(`status ${response.status}: ${await response.text()}`);
+          for (const event of next.data as Array<{ id: string }>) acknowledged.push(event.id);
+          answered += 1;
+          if (answered === 20 && !killed) {
+            killed = true;
+            first.child.kill('SIGKILL');
+          }
+        } catch (err) {
+          if (!killed) throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, sender));
+    expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
+    expect(acknowledged.length).toBeGreaterThanOrEqual(20 * 50);
+
+    const second = await startGatewayProcess({ DB_PATH: dbPath });
+    // The key was shown once and is not shown again, but it still works.
+    expect(second.stderr()).not.toContain(key);
+    expect(second.logs).toContainEqual(expect.objectContaining({ msg: 'caliper-gateway listening', keys: 'stored' }));
+    const after = await fetch(`${second.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([sessionEvent()])),
+    });
+    expect(after.status).toBe(200);
+
+    const stored = storedIds(dbPath);
+    const missing = acknowledged.filter((id) => !stored.has(id));
+    expect(missing).toEqual([]);
+
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('on SIGTERM stops accepting, finishes the request in flight, and exits 0', { timeout: 30_000 }, async () => {
+    const dbPath = join(dir, 'gateway.db');
+    const gateway = await startGatewayProcess({ DB_PATH: dbPath, INGEST_API_KEYS: 'sigterm-test-key' });
+    const sent = envelope([sessionEvent(), forumEvent()]);
+    const body = Buffer.from(JSON.stringify(sent));
+
+    // Expect: 100-continue tells us when the server has the request in hand.
+    const req = httpRequest(`${gateway.url}/caliper`, {
+      method: 'POST',
+      headers: {
+        authorization: 'sigterm-test-key',
+        'content-type': 'application/json',
+        'content-length': String(body.length),
+        expect: '100-continue',
+      },
+    });
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+    });
+    await new Promise<void>((resolve) => req.once('continue', () => resolve()));
+    req.write(body.subarray(0, 100));
+
+    gateway.child.kill('SIGTERM');
+    // Shutdown begins: new connections are refused while the old request is still open.
+    await expect.poll(() => gateway.logs.some((line) => line.msg === 'shutting down')).toBe(true);
+    await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+
+    req.end(body.subarray(100));
+    expect(await response).toEqual({ status: 200, body: '' });
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    expect(gateway.logs.map((line) => line.msg)).toContain('stopped');
+    expect(storedIds(dbPath)).toEqual(new Set((sent.data as Array<{ id: string }>).map((event) => event.id)));
+  });
+
+  it('on SIGTERM gives up on a stalled request after SHUTDOWN_TIMEOUT and still exits 0', { timeout: 30_000 }, async () => {
+    const gateway = await startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'sigterm-test-key', SHUTDOWN_TIMEOUT: '1' });
+    const req = httpRequest(`${gateway.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: 'sigterm-test-key', 'content-type': 'application/json', 'content-length': '1000', expect: '100-continue' },
+    });
+    const outcome = new Promise<string>((resolve) => {
+      req.on('error', (err) => resolve(`error ${(err as NodeJS.ErrnoException).code}`));
+      req.on('response', (res) => resolve(`status ${res.statusCode}`));
+    });
+    await new Promise<void>((resolve) => req.once('continue', () => resolve()));
+    req.write('{"sensor": "never finished');
+
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    expect(await outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
+  });
+
+  it('refuses to start with a bad configuration, naming every bad variable', async () => {
+    await expect(startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), PORT: 'x', LOG_LEVEL: 'loud' })).rejects.toThrow(
+      /exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- PORT: .*\n {2}- LOG_LEVEL: /,
+    );
+  });
+});

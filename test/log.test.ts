@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startGateway } from '../src/server.ts';
+import { envelope, sessionEvent } from './helpers/caliper-events.ts';
+
+const capture = () => {
+  const lines: string[] = [];
+  return { lines, log: createLogger('trace', { write: (line: string) => void lines.push(line) }) };
+};
+
+describe('createLogger', () => {
+  it('redacts secrets by key wherever they sit in a logged object', () => {
+    const { lines, log } = capture();
+    log.info(
+      {
+        authorization: 'Bearer top-level-secret',
+        headers: { Authorization: 'raw-header-secret' },
+        config: { ingestApiKeys: ['ingest-key-secret'], adminToken: 'admin-token-secret', timeback: { clientSecret: 'client-secret-value' } },
+        response: { access_token: 'access-token-value', token: 'token-value' },
+      },
+      'with secrets',
+    );
+    const text = lines.join('');
+    for (const secret of ['top-level-secret', 'raw-header-secret', 'ingest-key-secret', 'admin-token-secret', 'client-secret-value', 'access-token-value', 'token-value']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(JSON.parse(text)).toMatchObject({ authorization: '[redacted]', headers: { Authorization: '[redacted]' } });
+  });
+});
+
+describe('the gateway log', () => {
+  it('writes one JSON line per request with status and event count, and never a key or secret', { timeout: 20_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-log-'));
+    const secrets = {
+      INGEST_API_KEYS: 'ingest-key-aaaa1111,ingest-key-bbbb2222',
+      ADMIN_TOKEN: 'admin-token-cccc3333dddd',
+      TIMEBACK_CLIENT_ID: 'client-id-eeee',
+      TIMEBACK_CLIENT_SECRET: 'client-secret-ffff4444',
+      TIMEBACK_APP_ID: '5e7c1f0a-8b2d-4c3e-9f1a-2b3c4d5e6f70',
+    };
+    const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', ...secrets });
+    const { lines, log } = capture();
+    const gateway = await startGateway(config, { log });
+    const post = (authorization: string, body: unknown) =>
+      fetch(`${gateway.url}/caliper`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      expect((await post('ingest-key-aaaa1111', envelope([sessionEvent(), sessionEvent()]))).status).toBe(200);
+      expect((await post('Bearer ingest-key-bbbb2222', envelope([sessionEvent()]))).status).toBe(200);
+      expect((await post('Bearer wrong-key-gggg5555', envelope([sessionEvent()]))).status).toBe(401);
+      expect((await post('ingest-key-aaaa1111', { sensor: 'x' })).status).toBe(400);
+      expect((await fetch(`${gateway.url}/admin/events`, { headers: { authorization: 'Bearer admin-guess-hhhh6666' } })).status).toBe(401);
+      gateway.store.sqlite.pragma('query_only = ON');
+      expect((await post('ingest-key-aaaa1111', envelope([sessionEvent()]))).status).toBe(503);
+    } finally {
+      await gateway.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const text = lines.join('');
+    for (const secret of ['aaaa1111', 'bbbb2222', 'cccc3333', 'client-secret-ffff4444', 'gggg5555', 'hhhh6666']) {
+      expect(text).not.toContain(secret);
+    }
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = entries.filter((entry) => entry.msg === 'request');
+    expect(requests.map((entry) => [entry.method, entry.path, entry.status, entry.events])).toEqual([
+      ['POST', '/caliper', 200, 2],
+      ['POST', '/caliper', 200, 1],
+      ['POST', '/caliper', 401, undefined],
+      ['POST', '/caliper', 400, undefined],
+      ['GET', '/admin/events', 401, undefined],
+      ['POST', '/caliper', 503, 1],
+    ]);
+  });
+});

@@ -1,0 +1,115 @@
+import { request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startGateway, type Gateway } from '../src/server.ts';
+import { envelope, sessionEvent } from './helpers/caliper-events.ts';
+
+const KEY = 'server-test-key-8c1d';
+const TIMEBACK = { TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET: 'secret', TIMEBACK_APP_ID: '0b6f9a3e-2c1d-4e5f-8a7b-9c0d1e2f3a4b' };
+
+let dir: string;
+let gateway: Gateway | undefined;
+const logs: string[] = [];
+
+async function start(env: Record<string, string> = {}) {
+  const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', INGEST_API_KEYS: KEY, ...env });
+  gateway = await startGateway(config, { log: createLogger('debug', { write: (line: string) => void logs.push(line) }) });
+  return gateway;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-server-'));
+  logs.length = 0;
+});
+afterEach(async () => {
+  await gateway?.close();
+  gateway = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('health and readiness', () => {
+  it('/healthz answers 200 while the process runs', async () => {
+    const { url } = await start();
+    const response = await fetch(`${url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+
+  it('/readyz is 503 with the reason while TimeBack credentials are missing, and says so once at start-up', async () => {
+    const { url } = await start({ TIMEBACK_CLIENT_ID: 'client' });
+    const response = await fetch(`${url}/readyz`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({
+      ready: false,
+      reasons: ['delivery waits for TIMEBACK_CLIENT_SECRET, TIMEBACK_APP_ID'],
+    });
+    const warnings = logs.filter((line) => line.includes('Delivery to TimeBack waits for'));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('/readyz is 200 when configured, and 503 once shutdown begins', async () => {
+    const started = await start(TIMEBACK);
+    expect((await fetch(`${started.url}/readyz`)).status).toBe(200);
+
+    const closing = started.close();
+    const during = await started.app.request('/readyz');
+    expect(during.status).toBe(503);
+    expect(((await during.json()) as { reasons: string[] }).reasons).toContain('shutting down');
+    await closing;
+  });
+
+  it('GET /metrics shows the queue measured from the database', async () => {
+    const { url } = await start();
+    await fetch(`${url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: KEY, 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([sessionEvent(), sessionEvent({ eventTime: 'soon' })])),
+    });
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/^caliper_gateway_queue_depth\{stage="translate"\} 1$/m);
+    expect(text).toMatch(/^caliper_gateway_events\{fate="rejected"\} 1$/m);
+  });
+});
+
+describe('POST /caliper over a real socket', () => {
+  it('413 for a chunked body that grows over the limit, without reading it all', { timeout: 20_000 }, async () => {
+    const { url } = await start({ MAX_BODY_BYTES: '65536' });
+    const chunk = Buffer.alloc(16 * 1024, 'x');
+    const result = await new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
+      let sent = 0;
+      let answered = false;
+      const req = httpRequest(`${url}/caliper`, {
+        method: 'POST',
+        headers: { authorization: KEY, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        answered = true;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (data: string) => (body += data));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, body, sent });
+        });
+      });
+      req.on('error', (err) => (answered ? undefined : reject(err)));
+      const pump = () => {
+        // Keeps sending (up to 64 MiB) until the server answers.
+        while (!answered && sent < 64 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+      };
+      req.write('{"data":["');
+      pump();
+    });
+    expect(result.status).toBe(413);
+    expect(JSON.parse(result.body)).toMatchObject({ error: { code: 'payload-too-large' } });
+    expect(result.sent).toBeLessThan(64 * 1024 * 1024);
+    expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 0 });
+  });
+});
