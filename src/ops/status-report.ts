@@ -2,10 +2,9 @@
  * What is in the database, in the words an admin asks: how many events, in which fate and
  * why, what is waiting and for how long, how big the roster cache is, and when Learn last
  * sent something. Read-only queries, so `caliper-gateway status` can run beside the
- * service (WAL lets it read while the service writes), and /metrics reuses them.
+ * service (WAL lets it read while the service writes).
  */
 import { count, eq, max } from 'drizzle-orm';
-import type { Metrics } from '../metrics.ts';
 import type { Db } from '../store/database.ts';
 import { envelopes, events, FATES, rosterCache, STAGES, type Fate, type Stage } from '../store/schema.ts';
 
@@ -84,17 +83,6 @@ export function statusReport(db: Db, now: number = Date.now()): StatusReport {
       lastReceivedAt: received?.last == null ? null : new Date(received.last).toISOString(),
     },
   };
-}
-
-/** Refreshes the database-derived gauges on /metrics from a fresh report. */
-export function registerStatusGauges(metrics: Metrics, db: Db, now: () => number = Date.now) {
-  metrics.onScrape(() => {
-    const report = statusReport(db, now());
-    for (const fate of FATES) metrics.eventsByFate.set({ fate }, report.byFate[fate]);
-    for (const stage of STAGES) metrics.queueDepth.set({ stage }, report.queueDepth[stage]);
-    metrics.oldestWaitingAge.set(report.oldestWaiting?.ageSeconds ?? 0);
-    metrics.rosterCacheSize.set(report.rosterCacheEntries);
-  });
 }
 
 /** The report as a compact table for a terminal. */

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics.ts';
-import { formatStatusReport, registerStatusGauges, statusReport } from '../../src/ops/status-report.ts';
+import { formatStatusReport, statusReport } from '../../src/ops/status-report.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { envelopes, events, rosterCache, type NewEventRow } from '../../src/store/schema.ts';
 
@@ -110,17 +109,5 @@ describe('statusReport', () => {
         '',
       ].join('\n'),
     );
-  });
-
-  it('feeds the queue gauges on /metrics', async () => {
-    seed();
-    const metrics = createMetrics();
-    registerStatusGauges(metrics, store.db, () => T0);
-    const text = await metrics.render();
-    expect(text).toMatch(/^caliper_gateway_queue_depth\{stage="translate"\} 2$/m);
-    expect(text).toMatch(/^caliper_gateway_queue_depth\{stage="deliver"\} 1$/m);
-    expect(text).toMatch(/^caliper_gateway_oldest_waiting_age_seconds 90$/m);
-    expect(text).toMatch(/^caliper_gateway_events\{fate="dead"\} 1$/m);
-    expect(text).toMatch(/^caliper_gateway_roster_cache_entries 2$/m);
   });
 });
