@@ -43,7 +43,7 @@ describe('health and readiness', () => {
     const { url } = await start({ TIMEBACK_CLIENT_ID: 'client' });
     const response = await fetch(`${url}/readyz`);
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({
+    expect(await response.json()).toMatchObject({
       ready: false,
       reasons: ['delivery waits for TIMEBACK_CLIENT_SECRET, TIMEBACK_APP_ID'],
     });
