@@ -328,7 +328,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
     }
     if (earliestRetry !== undefined) armWake(earliestRetry);
-    pump();
+    // Not pump() directly: flush can run inside a pump (an event with nothing to send).
+    schedulePump();
   }
 
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */

@@ -102,6 +102,31 @@ describe('delivery worker', () => {
     await waitFor('all delivered', allDelivered(3));
   });
 
+  it('never sends an event twice at once, however often it is woken while the POST is slow', async () => {
+    emulator.latencyMs = 150;
+    insertTranslatedEvents(db.store.sqlite, 12);
+    const worker = startWorker({ tuning: { pollIntervalMs: 5 } });
+    const nudging = setInterval(() => worker.notify(), 2);
+    try {
+      await waitFor('all delivered', allDelivered(12));
+    } finally {
+      clearInterval(nudging);
+    }
+    // Let anything still in flight land before counting what TimeBack saw.
+    await worker.stop(Date.now() + 5_000);
+    expect(emulator.eventPosts).toBe(12);
+    expect(new Set(receivedIds()).size).toBe(12);
+  });
+
+  it('parks an event with no output as dead without sending anything for it', async () => {
+    const [empty] = insertTranslatedEvents(db.store.sqlite, 3);
+    db.store.sqlite.prepare('UPDATE events SET output = NULL WHERE seq = ?').run(empty!.seq);
+    startWorker();
+    await waitFor('settled', () => fateCounts(db.store.sqlite).delivered === 2 && fateCounts(db.store.sqlite).dead === 1);
+    expect(eventStates(db.store.sqlite).find((row) => row.seq === empty!.seq)).toMatchObject({ reason: 'no-output', attempts: 0 });
+    expect(emulator.eventPosts).toBe(2);
+  });
+
   it('retries 500s with backoff and delivers everything once they stop', async () => {
     emulator.addFault({ route: 'events', status: 500, times: 12 });
     insertTranslatedEvents(db.store.sqlite, 20);
