@@ -9,9 +9,9 @@
  * the write lock long enough to stall intake.
  */
 import { z } from 'zod';
-import { and, eq, gte, inArray, or, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, ne, or, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
-import { events } from './schema.ts';
+import { events, rosterCache } from './schema.ts';
 
 export const REPLAYABLE_FATES = ['dead', 'skipped'] as const;
 export type ReplayableFate = (typeof REPLAYABLE_FATES)[number];
@@ -47,7 +47,7 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
   const replayed: ReplayedEvent[] = [];
   const chunk = store.sqlite.transaction(() => {
     const rows = store.db
-      .select({ seq: events.seq, sourceId: events.sourceId, fate: events.fate, reason: events.reason })
+      .select({ seq: events.seq, sourceId: events.sourceId, fate: events.fate, reason: events.reason, studentId: events.studentId })
       .from(events)
       .where(where)
       .orderBy(events.seq)
@@ -68,6 +68,7 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
       })
       .where(inArray(events.seq, rows.map((row) => row.seq)))
       .run();
+    forgetUnfoundStudents(store, rows);
     for (const row of rows) {
       replayed.push({
         seq: row.seq,
@@ -81,6 +82,21 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
   // Each chunk is its own transaction: the rows it moved no longer match, so this ends.
   while (chunk.immediate() === CHUNK);
   return replayed;
+}
+
+/**
+ * Replaying is how an admin says "the roster is fixed now". Without this, a student the
+ * cache remembers as not found (or ambiguous) would be skipped again until
+ * ROSTER_NEGATIVE_TTL ran out. Found answers stay: replaying a dead event is no reason
+ * to doubt them (`roster-cache evict` is).
+ */
+function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: string | null }>) {
+  const students = [...new Set(rows.flatMap((row) => (row.studentId ? [row.studentId] : [])))];
+  if (students.length === 0) return;
+  store.db
+    .delete(rosterCache)
+    .where(and(inArray(rosterCache.externalId, students), ne(rosterCache.outcome, 'found')))
+    .run();
 }
 
 function replayCondition(filter: ReplayFilter): SQL {
