@@ -9,7 +9,8 @@
  *      validate against Caliper 1.2.
  */
 import type { IdentityAnswer, IdentityResolver } from '../identity/identity-resolver.ts';
-import { checkEvent, type InboundEvent } from '../ingest/envelope-schema.ts';
+import { describeZodError } from '../errors.ts';
+import { checkEvent, EventSchema, type EventCheck, type InboundEvent } from '../ingest/envelope-schema.ts';
 import { AUTO_ATTACH_SESSION, CALIPER_1_2_CONTEXT } from './caliper-vocabulary.ts';
 import { validateCaliperEvent } from './caliper-validator.ts';
 import { toCaliperDateTime } from './date-time.ts';
@@ -23,8 +24,11 @@ export interface TranslateItem {
   sensor: string;
   /** One element of the envelope's `data`, as parsed from JSON. */
   event: unknown;
-  /** Its position in the envelope's `data`, for messages about invalid events. */
-  index: number;
+  /**
+   * Its position in the envelope's `data`, so a message about an invalid event points into the
+   * envelope (`data[3].eventTime: …`); leave it out when there is no envelope to point into.
+   */
+  index?: number;
 }
 
 export interface TranslateContext {
@@ -86,7 +90,7 @@ export async function translate(items: readonly TranslateItem[], context: Transl
 
 /** Phase 1 for one event: a finished outcome, or the rule and student to go on with. */
 function matchEvent(item: TranslateItem, rules: RuleSet): Outcome | Omit<Matched, 'at' | 'sensor'> {
-  const check = checkEvent(item.event, item.index);
+  const check = checkInput(item);
   if (!check.ok) return { fate: 'rejected', reason: 'invalid-event', detail: check.message };
   const event = check.event;
   const rule = rules.find(event.type, event.action, event);
@@ -102,6 +106,17 @@ function matchEvent(item: TranslateItem, rules: RuleSet): Outcome | Omit<Matched
     };
   }
   return { event, rule, studentId };
+}
+
+/** The intake check, with the envelope position in its message when there is one. */
+function checkInput(item: TranslateItem): EventCheck {
+  if (item.index !== undefined) return checkEvent(item.event, item.index);
+  const value = item.event;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, message: 'expected an event object', event: value };
+  }
+  const result = EventSchema.safeParse(value);
+  return result.success ? { ok: true, event: value as InboundEvent } : { ok: false, message: describeZodError(result.error), event: value };
 }
 
 const NO_VARIABLES: Variables = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
