@@ -64,9 +64,11 @@ export const events = sqliteTable(
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: integer('next_attempt_at'),
     /**
-     * When delivery first tried this event (reset by a replay). DELIVERY_MAX_AGE counts from
-     * here, not from receipt, so a replayed old event gets a fresh budget and an event that
-     * waited for credentials is never declared dead before it was tried.
+     * When the current stage first tried this event: translation while its student's identity
+     * cannot be resolved, then delivery (translation clears it when it hands the event over;
+     * a replay resets it). DELIVERY_MAX_AGE counts from here, not from receipt, so a replayed
+     * old event gets a fresh budget and an event that waited for credentials is never declared
+     * dead before it was tried.
      */
     firstAttemptAt: integer('first_attempt_at'),
     lastAttemptAt: integer('last_attempt_at'),

@@ -1,0 +1,370 @@
+/**
+ * The translate stage inside the service: takes stored events waiting at `stage = 'translate'`,
+ * translates them with the active rules, and records every outcome of a batch in one
+ * transaction: deliverable events move on to `stage = 'deliver'`, the rest get their fate.
+ *
+ * Woken when intake stores events, by a timer for the earliest due retry, and by a slow safety
+ * poll (a replay from the CLI writes from another process). A few batches run at once, so
+ * one slow roster lookup delays its own batch, not every event behind it.
+ */
+import type { Config } from '../config.ts';
+import type { BackoffPolicy } from '../deliver/backoff.ts';
+import { DEFAULT_BACKOFF, retryDelay } from '../deliver/backoff.ts';
+import type { IdentityResolver } from '../identity/identity-resolver.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../store/database.ts';
+import type { RuleSet } from './rule-set.ts';
+import { translate, type Outcome, type TranslateItem } from './translate.ts';
+
+export interface TranslateTuning {
+  /** Events per batch (one transaction of results per batch). */
+  batchSize: number;
+  /** Batches in flight at once. */
+  concurrency: number;
+  /** Safety poll for rows no one told us about. */
+  pollIntervalMs: number;
+  /** Backoff for events whose student the roster could not answer for. */
+  backoff: BackoffPolicy;
+}
+
+export interface TranslateWorkerDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  identity: IdentityResolver;
+  /** The rules to use now (hot reload swaps them); undefined while none are active. */
+  rules: () => RuleSet | undefined;
+  /** Called after a batch made events deliverable (wakes delivery). */
+  onTranslated?: () => void;
+  now?: () => number;
+  /** Random source for jitter, in [0, 1). */
+  random?: () => number;
+  tuning?: Partial<TranslateTuning>;
+}
+
+export interface TranslateWorker {
+  readonly name: 'translate';
+  start(): void;
+  /** Events were stored (or became due): look now instead of at the next poll. */
+  wake(): void;
+  /** Takes no new batches; waits for those in flight until `deadline`, then leaves the rest pending. */
+  stop(deadline: number): Promise<void>;
+}
+
+interface DueRow {
+  seq: number;
+  sensor: string;
+  raw: string;
+  attempts: number;
+  firstAttemptAt: number | null;
+}
+
+const DUE_COLUMNS = `seq, sensor, raw, attempts, first_attempt_at AS firstAttemptAt`;
+
+/** The statements, exported so a test can check their query plans. */
+export const TRANSLATE_SQL = {
+  // Same shape as delivery's: rows stored without a time first (NULL would fail `<= ?`),
+  // then rows whose time has come, both read from the partial index of pending rows.
+  due: `
+    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
+     WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at IS NULL
+    UNION ALL
+    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
+     WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at <= ?
+    LIMIT ?`,
+  nextDue: `
+    SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
+     WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at > ?`,
+  // Every write is guarded by fate/stage: a row replayed or changed meanwhile is left alone.
+  deliver: `
+    UPDATE events SET
+      stage = 'deliver', reason = NULL, detail = NULL,
+      rule = @rule, student_id = @studentId, platform_id = @platformId, output = @output, output_id = @outputId,
+      attempts = 0, next_attempt_at = @now, first_attempt_at = NULL, updated_at = @now
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  settle: `
+    UPDATE events SET
+      fate = @fate, stage = NULL, reason = @reason, detail = @detail,
+      rule = @rule, student_id = @studentId, platform_id = NULL, output = NULL, output_id = NULL,
+      next_attempt_at = NULL, updated_at = @now
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  retry: `
+    UPDATE events SET
+      reason = NULL, detail = @detail, rule = @rule, student_id = @studentId,
+      attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, @now), last_attempt_at = @now,
+      next_attempt_at = @nextAttemptAt, updated_at = @now
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+};
+
+type Write =
+  | { kind: 'deliver'; seq: number; rule: string; studentId: string; platformId: string; output: string; outputId: string }
+  | { kind: 'settle'; seq: number; fate: 'skipped' | 'rejected' | 'dead'; reason: string; detail: string; rule: string | null; studentId: string | null }
+  | { kind: 'retry'; seq: number; detail: string; rule: string; studentId: string; nextAttemptAt: number };
+
+export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorker {
+  const { config, store, log, metrics, identity } = deps;
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const tuning: TranslateTuning = {
+    batchSize: 256,
+    concurrency: 4,
+    pollIntervalMs: 2_000,
+    backoff: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
+    ...deps.tuning,
+  };
+  const appId = config.timeback.appId;
+  const maxAgeMs = config.delivery.maxAgeMs;
+
+  const { sqlite } = store;
+  const dueStatement = sqlite.prepare<[number, number], DueRow>(TRANSLATE_SQL.due);
+  const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(TRANSLATE_SQL.nextDue);
+  const deliverStatement = sqlite.prepare(TRANSLATE_SQL.deliver);
+  const settleStatement = sqlite.prepare(TRANSLATE_SQL.settle);
+  const retryStatement = sqlite.prepare(TRANSLATE_SQL.retry);
+  const writeAll = sqlite.transaction((writes: readonly Write[], at: number) => {
+    for (const write of writes) {
+      switch (write.kind) {
+        case 'deliver': {
+          const { seq, rule, studentId, platformId, output, outputId } = write;
+          deliverStatement.run({ seq, rule, studentId, platformId, output, outputId, now: at });
+          break;
+        }
+        case 'settle': {
+          const { seq, fate, reason, detail, rule, studentId } = write;
+          settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at });
+          break;
+        }
+        case 'retry': {
+          const { seq, detail, rule, studentId, nextAttemptAt } = write;
+          retryStatement.run({ seq, detail, rule, studentId, nextAttemptAt, now: at });
+          break;
+        }
+      }
+    }
+  });
+
+  /** Seqs in a batch in flight: never translated twice at once. */
+  const claimed = new Set<number>();
+  const batches = new Set<Promise<void>>();
+  /** Set when the last read found fewer rows than asked: nothing more is due until something changes. */
+  let exhausted = false;
+  let running = false;
+  let stopping = false;
+  /** After the stop deadline, results are not written: the rows simply stay pending. */
+  let abandoned = false;
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Number.POSITIVE_INFINITY;
+  let toldWaiting: string | undefined;
+
+  /** Why translation cannot run now, said once per cause. */
+  function waitingReason(): string | undefined {
+    if (!appId) return 'Translation waits for TIMEBACK_APP_ID (every event names the app as edApp); events stay pending until it is set';
+    if (!deps.rules()) return 'Translation waits for mapping rules that load and pass their fixtures; events stay pending until then';
+    return undefined;
+  }
+
+  function pump(): void {
+    if (!running || stopping) return;
+    const waiting = waitingReason();
+    if (waiting) {
+      if (toldWaiting !== waiting) log.warn(waiting);
+      toldWaiting = waiting;
+      // Rules may become active through a reload; look again at the next poll.
+      arm(undefined);
+      return;
+    }
+    toldWaiting = undefined;
+    while (batches.size < tuning.concurrency && !exhausted) {
+      const rows = claim();
+      if (rows.length === 0) break;
+      const batch = runBatch(rows).catch((err: unknown) => {
+        log.error({ err, events: rows.length }, 'translation batch failed; its events stay pending and are tried again');
+        arm(now() + tuning.pollIntervalMs);
+      });
+      batches.add(batch);
+      void batch.finally(() => {
+        for (const row of rows) claimed.delete(row.seq);
+        batches.delete(batch);
+        pump();
+      });
+    }
+    if (batches.size === 0) arm(exhausted ? nextDue() : undefined);
+  }
+
+  function claim(): DueRow[] {
+    const limit = tuning.batchSize + claimed.size;
+    let rows: DueRow[];
+    try {
+      rows = dueStatement.all(now(), limit);
+    } catch (err) {
+      log.error({ err }, 'could not read events waiting for translation; trying again shortly');
+      exhausted = true;
+      return [];
+    }
+    exhausted = rows.length < limit;
+    const fresh: DueRow[] = [];
+    for (const row of rows) {
+      if (claimed.has(row.seq) || fresh.length >= tuning.batchSize) continue;
+      claimed.add(row.seq);
+      fresh.push(row);
+    }
+    return fresh;
+  }
+
+  function nextDue(): number | undefined {
+    try {
+      return nextDueStatement.get(now())?.at ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function runBatch(rows: readonly DueRow[]): Promise<void> {
+    const rules = deps.rules();
+    if (!rules || !appId) return;
+    const items: TranslateItem[] = [];
+    const unreadable = new Set<number>();
+    for (const row of rows) {
+      try {
+        items.push({ sensor: row.sensor, event: JSON.parse(row.raw) });
+      } catch {
+        // Intake stores only what parsed; a row that does not is damaged, not retryable.
+        unreadable.add(row.seq);
+        items.push({ sensor: row.sensor, event: undefined });
+      }
+    }
+    const outcomes = await translate(items, { rules, identity, appId });
+    if (abandoned) return;
+
+    const at = now();
+    const writes: Write[] = [];
+    let delivered = 0;
+    let earliestRetry: number | undefined;
+    outcomes.forEach((outcome, i) => {
+      const row = rows[i]!;
+      if (unreadable.has(row.seq)) {
+        writes.push({ kind: 'settle', seq: row.seq, fate: 'rejected', reason: 'invalid-event', detail: 'the stored event is not JSON', rule: null, studentId: null });
+        return;
+      }
+      const write = toWrite(row, outcome, at);
+      if (write.kind === 'deliver') delivered++;
+      if (write.kind === 'retry' && (earliestRetry === undefined || write.nextAttemptAt < earliestRetry)) earliestRetry = write.nextAttemptAt;
+      writes.push(write);
+    });
+
+    writeAll(writes, at);
+    count(writes);
+    if (delivered > 0) deps.onTranslated?.();
+    if (earliestRetry !== undefined) arm(earliestRetry);
+  }
+
+  function toWrite(row: DueRow, outcome: Outcome, at: number): Write {
+    switch (outcome.fate) {
+      case 'deliver':
+        return {
+          kind: 'deliver',
+          seq: row.seq,
+          rule: outcome.rule,
+          studentId: outcome.studentId,
+          platformId: outcome.platformId,
+          output: JSON.stringify(outcome.event),
+          outputId: outcome.outputId,
+        };
+      case 'skipped':
+      case 'rejected':
+        return {
+          kind: 'settle',
+          seq: row.seq,
+          fate: outcome.fate,
+          reason: outcome.reason,
+          detail: outcome.detail,
+          rule: outcome.rule ?? null,
+          studentId: outcome.studentId ?? null,
+        };
+      case 'retry': {
+        const failures = row.attempts + 1;
+        const since = row.firstAttemptAt ?? at;
+        if (at - since >= maxAgeMs) {
+          return {
+            kind: 'settle',
+            seq: row.seq,
+            fate: 'dead',
+            reason: 'roster-unavailable',
+            detail: `the roster could not say who ${outcome.studentId} is within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${outcome.detail}`,
+            rule: outcome.rule,
+            studentId: outcome.studentId,
+          };
+        }
+        const nextAttemptAt = at + retryDelay(failures, outcome.retryAfterMs, tuning.backoff, random);
+        return {
+          kind: 'retry',
+          seq: row.seq,
+          detail: `identity attempt ${failures} failed (${outcome.detail}); next at ${new Date(nextAttemptAt).toISOString()}`,
+          rule: outcome.rule,
+          studentId: outcome.studentId,
+          nextAttemptAt,
+        };
+      }
+    }
+  }
+
+  function count(writes: readonly Write[]): void {
+    for (const write of writes) {
+      if (write.kind === 'deliver') metrics.eventsTranslated.inc({ rule: write.rule });
+      else if (write.kind === 'settle' && write.fate === 'skipped') metrics.eventsSkipped.inc({ reason: write.reason });
+      else if (write.kind === 'settle' && write.fate === 'rejected') metrics.eventsRejected.inc({ reason: write.reason });
+      else if (write.kind === 'settle') metrics.eventsDead.inc({ reason: write.reason });
+    }
+  }
+
+  /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
+  function arm(at: number | undefined): void {
+    if (!running || stopping) return;
+    const target = Math.min(at ?? Number.POSITIVE_INFINITY, now() + tuning.pollIntervalMs);
+    if (timer !== undefined && timerAt <= target) return;
+    clearTimeout(timer);
+    timerAt = target;
+    timer = setTimeout(() => {
+      timer = undefined;
+      timerAt = Number.POSITIVE_INFINITY;
+      exhausted = false;
+      pump();
+    }, Math.max(0, target - now()));
+    timer.unref();
+  }
+
+  return {
+    name: 'translate',
+
+    start() {
+      if (running || stopping) return;
+      running = true;
+      pump();
+    },
+
+    wake() {
+      exhausted = false;
+      pump();
+    },
+
+    async stop(deadline) {
+      stopping = true;
+      clearTimeout(timer);
+      if (batches.size > 0) {
+        let timeout: NodeJS.Timeout | undefined;
+        const deadlinePassed = new Promise<void>((resolve) => {
+          timeout = setTimeout(resolve, Math.max(0, deadline - now()));
+        });
+        await Promise.race([Promise.allSettled([...batches]), deadlinePassed]);
+        clearTimeout(timeout);
+        if (batches.size > 0) {
+          abandoned = true;
+          log.warn({ batches: batches.size }, 'shutdown deadline reached; events still being translated stay pending for the next start');
+        }
+      }
+      running = false;
+    },
+  };
+}

@@ -1,0 +1,294 @@
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig, type Config } from '../../src/config.ts';
+import { staticIdentity, type IdentityAnswer, type IdentityResolver } from '../../src/identity/identity-resolver.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import { loadRules } from '../../src/mapping/rule-loader.ts';
+import type { RuleSet } from '../../src/mapping/rule-set.ts';
+import { createTranslateWorker, TRANSLATE_SQL, type TranslateWorker, type TranslateWorkerDeps } from '../../src/mapping/translate-worker.ts';
+import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+import { captureLog, manualClock, type CapturedLog } from '../helpers/identity-harness.ts';
+import { metricValue } from '../helpers/metric-value.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { APP_ID, BB, OTHER_STUDENT, STUDENT, USERS, forumPost, gradeEvent, person } from './learn-events.ts';
+import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
+const NOW = Date.UTC(2024, 2, 6, 12, 0, 0);
+
+let rules: RuleSet;
+beforeAll(async () => {
+  rules = await loadRules(RULES_DIR);
+});
+
+let db: ReturnType<typeof tempStore>;
+let config: Config;
+let metrics: Metrics;
+let logs: CapturedLog;
+let worker: TranslateWorker | undefined;
+const clock = manualClock(NOW);
+
+beforeEach(() => {
+  db = tempStore('translate-worker-');
+  config = parseConfig({ DB_PATH: db.file, TIMEBACK_APP_ID: APP_ID, LOG_LEVEL: 'silent', DELIVERY_MAX_AGE: '3600' });
+  metrics = createMetrics();
+  logs = captureLog();
+  clock.set(NOW);
+});
+
+afterEach(async () => {
+  await worker?.stop(Date.now() + 1_000);
+  worker = undefined;
+  db.cleanup();
+});
+
+function startWorker(overrides: Partial<TranslateWorkerDeps> = {}): TranslateWorker {
+  worker = createTranslateWorker({
+    config,
+    store: db.store,
+    log: logs.log,
+    metrics,
+    identity: staticIdentity(USERS),
+    rules: () => rules,
+    now: clock.now,
+    random: () => 0.5,
+    ...overrides,
+  });
+  worker.start();
+  return worker;
+}
+
+const rows = () => rowsBySeq(db.store.sqlite);
+const pendingTranslate = () => [...rows().values()].filter((row) => row.fate === 'pending' && row.stage === 'translate');
+const settled = () => pendingTranslate().length === 0;
+
+/** A resolver whose answers the test releases by hand. */
+function heldResolver(answer: (externalId: string) => IdentityAnswer) {
+  const waiting: Array<() => void> = [];
+  const calls: string[] = [];
+  const resolver: IdentityResolver = {
+    resolve(externalId) {
+      calls.push(externalId);
+      return new Promise((resolve) => waiting.push(() => resolve(answer(externalId))));
+    },
+  };
+  return { resolver, calls, release: () => waiting.splice(0).forEach((go) => go()), waiting };
+}
+
+describe('the translate worker', () => {
+  it('moves every stored event to its fate in one pass, on a real SQLite file', async () => {
+    const noExternalId = person();
+    delete (noExternalId.extensions as Record<string, unknown>)['bb:user.externalId'];
+    const stranger = { ...STUDENT, externalId: 'nobody42' };
+    const seqs = insertStoredEvents(
+      db.store.sqlite,
+      [
+        forumPost(),
+        gradeEvent(),
+        forumPost({ type: `${BB}WikiEvent` }),
+        forumPost({ type: `${BB}CourseGroupEvent` }),
+        forumPost({ actor: noExternalId, membership: undefined }),
+        forumPost({}, stranger),
+        forumPost({ generated: { id: 'http://insecure.example/post/1', type: `${BB}ForumPost` }, action: 'Modified' }),
+      ],
+      { receivedAt: NOW - 1_000 },
+    );
+    let translated = 0;
+    startWorker({ onTranslated: () => translated++ });
+    await waitFor('every event translated', settled);
+    const byseq = rows();
+
+    const delivered = byseq.get(seqs[0]!)!;
+    expect(delivered).toMatchObject({
+      fate: 'pending',
+      stage: 'deliver',
+      reason: null,
+      rule: 'forum-post-created',
+      studentId: STUDENT.externalId,
+      platformId: STUDENT.platformId,
+      attempts: 0,
+      nextAttemptAt: NOW,
+      firstAttemptAt: null,
+    });
+    const output = JSON.parse(delivered.output!);
+    expect(output.id).toBe(delivered.outputId);
+    expect(validateCaliperEvent(output)).toEqual({ ok: true });
+    expect(byseq.get(seqs[1]!)).toMatchObject({ stage: 'deliver', rule: 'grade-graded' });
+
+    expect(byseq.get(seqs[2]!)).toMatchObject({ fate: 'skipped', stage: null, reason: 'no-rule', rule: null, output: null, nextAttemptAt: null });
+    expect(byseq.get(seqs[3]!)).toMatchObject({ fate: 'skipped', reason: 'rule-skips', rule: 'course-group-administration', detail: expect.stringMatching(/instructor administration/) });
+    expect(byseq.get(seqs[4]!)).toMatchObject({ fate: 'skipped', reason: 'no-user-id', rule: 'forum-post-created', studentId: null });
+    expect(byseq.get(seqs[5]!)).toMatchObject({ fate: 'skipped', reason: 'user-not-in-timeback', rule: 'forum-post-created', studentId: 'nobody42' });
+    expect(byseq.get(seqs[6]!)).toMatchObject({
+      fate: 'rejected',
+      reason: 'invalid-output',
+      rule: 'forum-post-modified',
+      detail: 'rule forum-post-modified: object: required: every event has an object',
+    });
+
+    expect(translated).toBe(1);
+    expect(await metricValue(metrics.eventsTranslated, { rule: 'forum-post-created' })).toBe(1);
+    expect(await metricValue(metrics.eventsTranslated, { rule: 'grade-graded' })).toBe(1);
+    expect(await metricValue(metrics.eventsSkipped, { reason: 'no-rule' })).toBe(1);
+    expect(await metricValue(metrics.eventsSkipped, { reason: 'user-not-in-timeback' })).toBe(1);
+    expect(await metricValue(metrics.eventsRejected, { reason: 'invalid-output' })).toBe(1);
+  });
+
+  it('takes rows stored without a time, and leaves rows not yet due alone', async () => {
+    const [untimed, future] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW, nextAttemptAt: null }).concat(
+      insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW, nextAttemptAt: NOW + 60_000 }),
+    );
+    startWorker();
+    await waitFor('the untimed row', () => rows().get(untimed!)!.stage === 'deliver');
+    expect(rows().get(future!)).toMatchObject({ fate: 'pending', stage: 'translate' });
+  });
+
+  it('retries only the students the roster cannot answer for, with capped full-jitter backoff and Retry-After', async () => {
+    const [unavailable, fine, slowDown] = insertStoredEvents(
+      db.store.sqlite,
+      [forumPost({}, OTHER_STUDENT), forumPost(), forumPost({}, { ...STUDENT, externalId: 'busy7' })],
+      { receivedAt: NOW - 1_000 },
+    );
+    const answers: Record<string, IdentityAnswer> = {
+      [OTHER_STUDENT.externalId]: { status: 'unavailable', detail: 'roster answered 503' },
+      [STUDENT.externalId]: { status: 'found', platformId: STUDENT.platformId },
+      busy7: { status: 'unavailable', detail: 'roster answered 429', retryAfterMs: 120_000 },
+    };
+    startWorker({ identity: { resolve: async (id) => answers[id]! } });
+    await waitFor('the batch', () => rows().get(fine!)!.stage === 'deliver');
+    // First failure: full jitter in [0, 1 s); the injected random 0.5 makes it 500 ms.
+    expect(rows().get(unavailable!)).toMatchObject({
+      fate: 'pending',
+      stage: 'translate',
+      attempts: 1,
+      firstAttemptAt: NOW,
+      nextAttemptAt: NOW + 500,
+      rule: 'forum-post-created',
+      studentId: OTHER_STUDENT.externalId,
+      detail: `identity attempt 1 failed (roster answered 503); next at ${new Date(NOW + 500).toISOString()}`,
+    });
+    expect(rows().get(slowDown!)).toMatchObject({ attempts: 1, nextAttemptAt: NOW + 120_000 });
+  });
+
+  it('backs off further with each failure, and gives up after DELIVERY_MAX_AGE as roster-unavailable', async () => {
+    const [young, old] = insertStoredEvents(db.store.sqlite, [forumPost({}, OTHER_STUDENT)], { receivedAt: NOW - 10_000, attempts: 3, firstAttemptAt: NOW - 10_000 }).concat(
+      insertStoredEvents(db.store.sqlite, [forumPost({}, OTHER_STUDENT)], { receivedAt: NOW - 7_200_000, attempts: 9, firstAttemptAt: NOW - 3_600_000 }),
+    );
+    startWorker({ identity: { resolve: async () => ({ status: 'unavailable', detail: 'roster unreachable' }) } });
+    await waitFor('both rows', () => rows().get(old!)!.fate === 'dead' && rows().get(young!)!.attempts === 4);
+    // Fourth failure: uniform in [0, 8 s) → 4 s with random 0.5.
+    expect(rows().get(young!)).toMatchObject({ fate: 'pending', nextAttemptAt: NOW + 4_000, firstAttemptAt: NOW - 10_000 });
+    expect(rows().get(old!)).toMatchObject({
+      fate: 'dead',
+      stage: null,
+      reason: 'roster-unavailable',
+      rule: 'forum-post-created',
+      studentId: OTHER_STUDENT.externalId,
+      detail: `the roster could not say who ${OTHER_STUDENT.externalId} is within DELIVERY_MAX_AGE (3600 s) after 10 attempts; last: roster unreachable`,
+    });
+    expect(await metricValue(metrics.eventsDead, { reason: 'roster-unavailable' })).toBe(1);
+  });
+
+  it('translates due retries when their time comes, without being woken', async () => {
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: Date.now() });
+    let calls = 0;
+    startWorker({
+      now: Date.now,
+      tuning: { backoff: { baseMs: 40, capMs: 40 } },
+      identity: {
+        resolve: async () => (++calls === 1 ? { status: 'unavailable', detail: 'blip' } : { status: 'found', platformId: STUDENT.platformId }),
+      },
+    });
+    await waitFor('the retry', () => rows().get(seq!)!.stage === 'deliver');
+    expect(calls).toBe(2);
+  });
+
+  it('is woken by newly stored events', async () => {
+    startWorker({ now: Date.now });
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: Date.now() });
+    worker!.wake();
+    await waitFor('the new event', () => rows().get(seq!)!.stage === 'deliver');
+  });
+
+  it('does not let one slow student hold up the others', async () => {
+    const slow = heldResolver(() => ({ status: 'found', platformId: OTHER_STUDENT.platformId }));
+    const identity: IdentityResolver = {
+      resolve: (id) => (id === OTHER_STUDENT.externalId ? slow.resolver.resolve(id) : Promise.resolve({ status: 'found', platformId: STUDENT.platformId })),
+    };
+    const [held] = insertStoredEvents(db.store.sqlite, [forumPost({}, OTHER_STUDENT)], { receivedAt: NOW - 1_000 });
+    startWorker({ identity, tuning: { batchSize: 1 } });
+    await waitFor('the held lookup', () => slow.calls.length === 1);
+    const others = insertStoredEvents(db.store.sqlite, [forumPost(), forumPost()], { receivedAt: NOW - 500 });
+    worker!.wake();
+    await waitFor('the other students', () => others.every((seq) => rows().get(seq)!.stage === 'deliver'));
+    expect(rows().get(held!)!.stage).toBe('translate');
+    slow.release();
+    await waitFor('the held student', () => rows().get(held!)!.stage === 'deliver');
+  });
+
+  it('does not overwrite a row that changed hands while it was being translated', async () => {
+    const held = heldResolver(() => ({ status: 'found', platformId: STUDENT.platformId }));
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW - 1_000 });
+    startWorker({ identity: held.resolver });
+    await waitFor('the lookup', () => held.calls.length === 1);
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'skipped', stage = NULL, reason = 'operator' WHERE seq = ?`).run(seq);
+    held.release();
+    await worker!.stop(Date.now() + 5_000);
+    expect(rows().get(seq!)).toMatchObject({ fate: 'skipped', reason: 'operator', output: null });
+  });
+
+  it('waits, pending, without TIMEBACK_APP_ID, and says so once', async () => {
+    config = parseConfig({ DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW });
+    startWorker();
+    worker!.wake();
+    worker!.wake();
+    expect(rows().get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0 });
+    const told = logs.lines().filter((line) => String(line.msg).includes('TIMEBACK_APP_ID'));
+    expect(told).toHaveLength(1);
+    expect(told[0]!.level).toBe('warn');
+  });
+
+  it('waits, pending, while no mapping rules are active, and goes on once they are', async () => {
+    let active: RuleSet | undefined;
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW });
+    startWorker({ rules: () => active });
+    expect(rows().get(seq!)!.stage).toBe('translate');
+    expect(logs.text()).toContain('Translation waits for mapping rules');
+    active = rules;
+    worker!.wake();
+    await waitFor('translation', () => rows().get(seq!)!.stage === 'deliver');
+  });
+
+  it('finishes the batch in flight when stopped, and takes no new ones', async () => {
+    const held = heldResolver(() => ({ status: 'found', platformId: STUDENT.platformId }));
+    const [first] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW - 1_000 });
+    startWorker({ identity: held.resolver, tuning: { concurrency: 1 } });
+    await waitFor('the lookup', () => held.calls.length === 1);
+    const [later] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW - 500 });
+    const stopped = worker!.stop(Date.now() + 5_000);
+    worker!.wake();
+    held.release();
+    await stopped;
+    expect(rows().get(first!)!.stage).toBe('deliver');
+    expect(rows().get(later!)).toMatchObject({ fate: 'pending', stage: 'translate' });
+  });
+
+  it('leaves the batch pending when the stop deadline passes first', async () => {
+    const held = heldResolver(() => ({ status: 'found', platformId: STUDENT.platformId }));
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW - 1_000 });
+    startWorker({ identity: held.resolver });
+    await waitFor('the lookup', () => held.calls.length === 1);
+    await worker!.stop(Date.now() + 20);
+    held.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(rows().get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0 });
+  });
+
+  it('reads due rows through the partial index of pending events', () => {
+    const plan = db.store.sqlite.prepare(`EXPLAIN QUERY PLAN ${TRANSLATE_SQL.due}`).all(NOW, 10) as Array<{ detail: string }>;
+    expect(plan.filter((step) => step.detail.includes('events_pending_due'))).toHaveLength(2);
+    expect(plan.some((step) => /SCAN events\b/.test(step.detail) && !step.detail.includes('INDEX'))).toBe(false);
+  });
+});
