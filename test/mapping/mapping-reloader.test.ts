@@ -1,0 +1,161 @@
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { updateFixtures } from '../../src/mapping/fixtures.ts';
+import { createMappingReloader, type MappingReloader, type ReloadResult } from '../../src/mapping/mapping-reloader.ts';
+import { loadRules } from '../../src/mapping/rule-loader.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import { captureLog, makeTempDir, type CapturedLog, type TempDir } from '../helpers/identity-harness.ts';
+import { metricValue } from '../helpers/metric-value.ts';
+import { envelope, forumPost, STUDENT } from './learn-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
+
+let temp: TempDir;
+let mappingsDir: string;
+let fixturesDir: string;
+let metrics: Metrics;
+let logs: CapturedLog;
+let reloader: MappingReloader | undefined;
+/** Reload results not yet taken by a test, and tests waiting for the next one. */
+let results: ReloadResult[];
+let waiters: Array<(result: ReloadResult) => void>;
+
+const nextReload = () =>
+  new Promise<ReloadResult>((resolve) => {
+    const ready = results.shift();
+    if (ready) resolve(ready);
+    else waiters.push(resolve);
+  });
+
+beforeEach(async () => {
+  temp = makeTempDir('mapping-reload');
+  mappingsDir = join(temp.dir, 'mappings');
+  fixturesDir = join(temp.dir, 'fixtures');
+  cpSync(RULES_DIR, mappingsDir, { recursive: true });
+  const caseDir = join(fixturesDir, 'forum-event', 'post-created');
+  mkdirSync(caseDir, { recursive: true });
+  writeFileSync(join(caseDir, 'input.json'), JSON.stringify(envelope([forumPost()])));
+  writeFileSync(join(caseDir, 'users.json'), JSON.stringify({ [STUDENT.externalId]: STUDENT.platformId }));
+  await updateFixtures(fixturesDir, await loadRules(mappingsDir));
+  metrics = createMetrics();
+  logs = captureLog();
+  results = [];
+  waiters = [];
+});
+
+afterEach(async () => {
+  await reloader?.stop();
+  reloader = undefined;
+  temp.remove();
+});
+
+async function startReloader(watch = true): Promise<MappingReloader> {
+  reloader = createMappingReloader({
+    mappingsDir,
+    fixturesDir,
+    log: logs.log,
+    metrics,
+    debounceMs: 20,
+    watch,
+    onReload: (result) => {
+      const waiter = waiters.shift();
+      if (waiter) waiter(result);
+      else results.push(result);
+    },
+  });
+  await reloader.start();
+  return reloader;
+}
+
+const ruleFile = (id: string) => `rules:\n  - id: ${id}\n    match: { type: "http://caliper.blackboard.com/caliper/v1/BlogEvent" }\n    skip: Blog posts stay in Learn.\n`;
+
+describe('hot reload of mapping rules', () => {
+  it('activates the rules at start when they load and every fixture passes', async () => {
+    const active = await startReloader();
+    expect(await nextReload()).toEqual({ ok: true, files: 5, rules: 7, fixtures: 1 });
+    expect(active.current()?.rules.map((rule) => rule.id)).toContain('forum-post-created');
+    expect(active.problems()).toEqual([]);
+    expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(1);
+  });
+
+  it('keeps the old rules on a bad change, logs and counts it, and swaps on a good one', async () => {
+    const active = await startReloader();
+    await nextReload();
+    const before = active.current();
+
+    writeFileSync(join(mappingsDir, 'blog-event.yaml'), 'rules:\n  - id: blog\n    match: { type: X }\n    skip: s\n    skpi: t\n');
+    const refused = await nextReload();
+    expect(refused).toEqual({ ok: false, problems: [expect.stringMatching(/blog-event\.yaml:5: rules\[0\]\.skpi: unknown key$/)] });
+    expect(active.current()).toBe(before);
+    expect(await metricValue(metrics.mappingReloads, { result: 'failure' })).toBe(1);
+    const logged = logs.lines().find((line) => line.msg === 'mapping change refused; the rules that were active stay active');
+    expect(logged?.level).toBe('error');
+    expect(JSON.stringify(logged?.problems)).toContain('skpi');
+
+    writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile('blog-entry'));
+    expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
+    expect(active.current()).not.toBe(before);
+    expect(active.current()?.rules.map((rule) => rule.id)).toContain('blog-entry');
+    expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
+  });
+
+  it('refuses a change that loads but breaks a fixture, naming the fixture and the property', async () => {
+    const active = await startReloader();
+    await nextReload();
+    const before = active.current();
+    const file = join(mappingsDir, 'forum-event.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('name: { from: object.name }', 'name: { from: object.description }'));
+    const refused = await nextReload();
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.problems).toEqual([
+      'fixture forum-event/post-created fails:',
+      expect.stringMatching(/expected\.json: \[0\]\.event\.object\.isPartOf\.name: expected "Week 3: photosynthesis", got nothing$/),
+    ]);
+    expect(active.current()).toBe(before);
+  });
+
+  it('follows editors that save by renaming a new file over the old one', async () => {
+    const active = await startReloader();
+    await nextReload();
+    const staged = join(mappingsDir, '.blog-event.yaml.swp');
+    writeFileSync(staged, ruleFile('blog-entry'));
+    renameSync(staged, join(mappingsDir, 'blog-event.yaml'));
+    expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
+    expect(active.current()?.rules.map((rule) => rule.id)).toContain('blog-entry');
+  });
+
+  it('ignores files that are not rule files', async () => {
+    await startReloader();
+    await nextReload();
+    writeFileSync(join(mappingsDir, 'user-overrides.yaml'), 'overrides: {}\n');
+    writeFileSync(join(mappingsDir, 'notes.txt'), 'x');
+    // A rule-file change after them is the next reload: the others caused none.
+    writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile('blog-entry'));
+    expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
+    expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
+  });
+
+  it('starts with no active rules when they do not pass, and activates them once fixed', async () => {
+    writeFileSync(join(mappingsDir, 'broken.yaml'), 'rules: [\n');
+    const active = await startReloader();
+    expect((await nextReload()).ok).toBe(false);
+    expect(active.current()).toBeUndefined();
+    expect(active.problems()[0]).toMatch(/broken\.yaml:\d+: /);
+    rmSync(join(mappingsDir, 'broken.yaml'));
+    expect((await nextReload()).ok).toBe(true);
+    expect(active.current()).toBeDefined();
+    expect(active.problems()).toEqual([]);
+  });
+
+  it('coalesces a burst of changes into one reload', async () => {
+    await startReloader();
+    await nextReload();
+    for (let i = 0; i < 5; i++) writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile(`blog-entry-${i}`));
+    expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
+    await reloader!.reload();
+    // The explicit reload above is the only other one: the burst made exactly one.
+    expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(3);
+  });
+});
