@@ -14,7 +14,7 @@ import { createMetrics } from './metrics.ts';
 import { isStoreUsable, openStore, type Store } from './store/database.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
-import type { ReadinessReport } from './ops/ops-routes.ts';
+import type { ReadinessReport, TranslationStatus } from './ops/ops-routes.ts';
 import { createTokenProvider } from './timeback/client-credentials-token.ts';
 import { createIdentityResolver } from './identity/cached-roster-resolver.ts';
 import { rosterCacheRoutes } from './identity/roster-cache-routes.ts';
@@ -22,6 +22,8 @@ import { createDeliveryWorker } from './deliver/delivery-worker.ts';
 import { registerQueueGauges } from './deliver/queue-gauges.ts';
 import { createRetention } from './deliver/retention.ts';
 import { adminEventsRoutes } from './ops/admin-events-routes.ts';
+import { createMappingReloader } from './mapping/mapping-reloader.ts';
+import { createTranslateWorker } from './mapping/translate-worker.ts';
 
 export interface Gateway {
   app: Hono<AppEnv>;
@@ -98,20 +100,53 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   stoppables.push(retention);
   registerQueueGauges(metrics, store, now);
 
+  // Translation: the active mapping rules (hot-reloaded, gated by the fixtures) and the worker
+  // that turns stored Learn events into Caliper 1.2 events for delivery.
+  const mappings = createMappingReloader({ mappingsDir: config.mappingsDir, fixturesDir: config.fixturesDir, log, metrics });
+  await mappings.start();
+  stoppables.push(mappings);
+  const translation = createTranslateWorker({
+    config,
+    store,
+    log,
+    metrics,
+    identity,
+    rules: mappings.current,
+    onTranslated: () => delivery.notify(),
+    now,
+  });
+  stoppables.push(translation);
+  const translationStatus = (): TranslationStatus => {
+    const rules = mappings.current()?.rules.length ?? 0;
+    if (!config.timeback.appId) return { state: 'waiting-for-app-id', rules };
+    const problems = mappings.problems();
+    return problems.length === 0 ? { state: 'running', rules } : { state: 'waiting-for-rules', rules, problems: problems.slice(0, 5) };
+  };
+
   const readiness = async (): Promise<ReadinessReport> => {
     const reasons: string[] = [];
     if (shuttingDown) reasons.push('shutting down');
     if (!isStoreUsable(store)) reasons.push(`database ${config.dbPath} is not usable`);
     if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
     reasons.push(...delivery.problems());
-    return { ready: reasons.length === 0, reasons, delivery: delivery.status() };
+    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation: translationStatus() };
   };
 
   const admin = [
     { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },
     { path: '', router: adminEventsRoutes({ store, now }) },
   ];
-  const app = createApp({ config, store, log, metrics, ingestKeys, readiness, now, admin });
+  const app = createApp({
+    config,
+    store,
+    log,
+    metrics,
+    ingestKeys,
+    readiness,
+    now,
+    admin,
+    onEventsStored: () => translation.wake(),
+  });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
@@ -133,6 +168,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   log.info({ url, db: config.dbPath, keys: ingestKeys.source }, 'caliper-gateway listening');
   delivery.start();
   retention.start();
+  translation.start();
 
   let closing: Promise<void> | undefined;
   const close = () => {

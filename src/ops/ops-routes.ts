@@ -11,6 +11,16 @@ export interface ReadinessReport {
   reasons: string[];
   /** Delivery's state, including whether a TimeBack token can be obtained (its last known answer). */
   delivery?: DeliveryStatus;
+  /** Translation's state: whether mapping rules are active, and why not. */
+  translation?: TranslationStatus;
+}
+
+export interface TranslationStatus {
+  state: 'running' | 'waiting-for-app-id' | 'waiting-for-rules';
+  /** Active rules (0 while none are). */
+  rules: number;
+  /** Why no rules are active: the first problems the last load found. */
+  problems?: string[];
 }
 
 export type Readiness = () => Promise<ReadinessReport>;

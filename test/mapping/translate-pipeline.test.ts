@@ -1,0 +1,104 @@
+/**
+ * The translate stage inside a running gateway: stored Learn events are translated with the
+ * active rules, students resolved through the real cached roster resolver against the
+ * TimeBack emulator, and the results delivered to it.
+ */
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+import { startGateway, type Gateway } from '../../src/server.ts';
+import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { APP_ID, BB, forumPost, gradeEvent, STUDENT } from './learn-events.ts';
+import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
+
+let temp: TempDir;
+let emulator: TimebackEmulator;
+let gateway: Gateway | undefined;
+
+beforeEach(async () => {
+  temp = makeTempDir('translate-pipeline');
+  cpSync(RULES_DIR, join(temp.dir, 'mappings'), { recursive: true });
+  emulator = await startTimebackEmulator({ users: [{ sourcedId: STUDENT.platformId, identifier: STUDENT.externalId }] });
+});
+
+afterEach(async () => {
+  await gateway?.close();
+  gateway = undefined;
+  await emulator.close();
+  temp.remove();
+});
+
+async function start(env: Record<string, string> = {}): Promise<Gateway> {
+  const config = parseConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DB_PATH: join(temp.dir, 'gateway.db'),
+    MAPPINGS_DIR: join(temp.dir, 'mappings'),
+    FIXTURES_DIR: join(temp.dir, 'fixtures'),
+    TIMEBACK_BASE_URL: emulator.url,
+    TIMEBACK_CLIENT_ID: emulator.clientId,
+    TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+    TIMEBACK_APP_ID: APP_ID,
+    ROSTER_MATCH: 'identifier',
+    INGEST_API_KEYS: 'translate-pipeline-test-key',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  gateway = await startGateway(config, { log: captureLog().log });
+  return gateway;
+}
+
+describe('translation in the running gateway', () => {
+  it('translates stored events, resolves students through the roster, and TimeBack receives valid 1.2 events', { timeout: 20_000 }, async () => {
+    const gw = await start();
+    const [post, grade, wiki, stranger] = insertStoredEvents(
+      gw.store.sqlite,
+      [forumPost(), gradeEvent(), forumPost({ type: `${BB}WikiEvent` }), forumPost({}, { ...STUDENT, externalId: 'not-rostered' })],
+      { receivedAt: Date.now() },
+    );
+    await waitFor('both events received', () => emulator.received.length === 2, 15_000);
+    for (const event of emulator.received) {
+      expect(validateCaliperEvent(event)).toEqual({ ok: true });
+      expect(JSON.stringify(event)).toContain(`urn:uuid:${STUDENT.platformId}`);
+    }
+    await waitFor('every fate recorded', () => [...rowsBySeq(gw.store.sqlite).values()].every((row) => row.fate !== 'pending'));
+    const rows = rowsBySeq(gw.store.sqlite);
+    expect(rows.get(post!)).toMatchObject({ fate: 'delivered', rule: 'forum-post-created' });
+    expect(rows.get(grade!)).toMatchObject({ fate: 'delivered', rule: 'grade-graded' });
+    expect(rows.get(wiki!)).toMatchObject({ fate: 'skipped', reason: 'no-rule' });
+    expect(rows.get(stranger!)).toMatchObject({ fate: 'skipped', reason: 'user-not-in-timeback' });
+
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/caliper_gateway_events_translated_total\{rule="forum-post-created"\} 1/);
+    expect(metrics).toMatch(/caliper_gateway_events_skipped_total\{reason="no-rule"\} 1/);
+    expect(metrics).toMatch(/caliper_gateway_mapping_reloads_total\{result="success"\} 1/);
+    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { translation: unknown };
+    expect(ready.translation).toEqual({ state: 'running', rules: 7 });
+  });
+
+  it('keeps events pending while the mapping rules do not pass, and says why on /readyz', { timeout: 20_000 }, async () => {
+    writeFileSync(join(temp.dir, 'mappings', 'broken.yaml'), 'rules:\n  - id: Broken\n');
+    const gw = await start();
+    const [seq] = insertStoredEvents(gw.store.sqlite, [forumPost()], { receivedAt: Date.now() });
+    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { translation: { state: string; problems: string[] } };
+    expect(ready.translation.state).toBe('waiting-for-rules');
+    expect(ready.translation.problems[0]).toMatch(/broken\.yaml:2: rules\[0\]\.id: rule ids are kebab-case/);
+    expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
+  });
+
+  it('without TIMEBACK_APP_ID, accepts and keeps events, translating none', { timeout: 20_000 }, async () => {
+    const gw = await start({ TIMEBACK_APP_ID: '' });
+    const [seq] = insertStoredEvents(gw.store.sqlite, [forumPost()], { receivedAt: Date.now() });
+    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { ready: boolean; reasons: string[]; translation: { state: string } };
+    expect(ready.translation.state).toBe('waiting-for-app-id');
+    expect(ready.reasons).toContain('delivery waits for TIMEBACK_APP_ID');
+    expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
+  });
+});
