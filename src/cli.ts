@@ -2,10 +2,12 @@
  * The `caliper-gateway` command line. This is the only module that receives
  * `process.env`; each command parses what it needs into a typed `Config`.
  */
+import { checkMappingsCommand } from './cli/check-mappings.ts';
 import { replayCommand } from './cli/replay.ts';
 import { rosterCacheCommand } from './cli/roster-cache.ts';
 import { serveCommand } from './cli/serve.ts';
 import { statusCommand } from './cli/status.ts';
+import { translateCommand } from './cli/translate.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -17,6 +19,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'roster-cache': { run: rosterCacheCommand, summary: 'list or evict cached roster answers (externalId → platform id)' },
   replay: { run: replayCommand, summary: 'put dead (or skipped) events back in the queue' },
   status: { run: statusCommand, summary: 'counts by fate and reason, queue depth, oldest waiting event (--json for scripts)' },
+  translate: { run: translateCommand, summary: 'dry run: the Caliper 1.2 events a Learn envelope becomes (FILE [--users F] [--explain])' },
+  'check-mappings': { run: checkMappingsCommand, summary: 'check that every mapping file loads and every fixture passes ([DIR] [--fixtures DIR])' },
 };
 
 export async function main(argv: string[], env: Env): Promise<number> {

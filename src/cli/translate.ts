@@ -1,0 +1,146 @@
+/**
+ * `caliper-gateway translate FILE [--users USERS.json] [--explain]`: the offline dry run.
+ * Translates a Caliper 1.1 envelope (or one event) with the rules in MAPPINGS_DIR exactly as
+ * the gateway would, prints the Caliper 1.2 events it would POST as a JSON array on stdout
+ * (always pure JSON), and every event it would not send, with the reason, on stderr.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { Env } from '../cli.ts';
+import { ConfigError, parseConfig, type Config } from '../config.ts';
+import { staticIdentity, type IdentityResolver } from '../identity/identity-resolver.ts';
+import { openStandaloneIdentity } from '../identity/standalone-identity.ts';
+import { createLogger } from '../log.ts';
+import { FIXTURE_APP_ID, readUsers } from '../mapping/fixtures.ts';
+import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
+import type { RuleSet } from '../mapping/rule-set.ts';
+import { translate, type Outcome } from '../mapping/translate.ts';
+import { readTranslateInput } from '../mapping/translate-input.ts';
+import { PROCESS_IO, type CliIo } from './cli-io.ts';
+
+export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users USERS.json] [--explain]
+
+Translates FILE, a Caliper 1.1 envelope as Learn sends it (or a single event), with the
+mapping rules in MAPPINGS_DIR, and prints the Caliper 1.2 events the gateway would send to
+TimeBack as a JSON array on stdout. Events it would skip or reject are listed on stderr with
+the reason. Nothing is stored and nothing is sent.
+
+  --users USERS.json   { "<bb:user.externalId>": "<TimeBack platform id>" } stands in for the
+                       whole roster; without it, students are looked up in the configured
+                       roster (TIMEBACK_* settings) as the gateway would.
+  --explain            also say, on stderr, which rule produced each event
+
+A single event has no envelope sensor, so its output id differs from the gateway's.
+Exit 0 for valid input (even when events are skipped), 2 for invalid input, 1 otherwise.
+`;
+
+export function translateCommand(args: string[], env: Env): Promise<number> {
+  return runTranslate(args, env, PROCESS_IO);
+}
+
+export async function runTranslate(args: string[], env: Env, io: CliIo): Promise<number> {
+  const fail = (code: number, message: string) => {
+    io.err(`caliper-gateway translate: ${message}\n`);
+    return code;
+  };
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { users: { type: 'string' }, explain: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    io.err(`caliper-gateway translate: ${(err as Error).message}\n\n${TRANSLATE_USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.out(TRANSLATE_USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) {
+    io.err(`caliper-gateway translate: ${parsed.positionals.length === 0 ? 'name the FILE to translate' : 'translate one FILE at a time'}\n\n${TRANSLATE_USAGE}`);
+    return 2;
+  }
+  const file = parsed.positionals[0]!;
+
+  let config: Config;
+  try {
+    config = parseConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`caliper-gateway: ${err.message}\n`);
+    return 2;
+  }
+
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return fail(2, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const input = readTranslateInput(text);
+  if (!input.ok) return fail(2, `${file}: ${input.message}`);
+
+  let rules: RuleSet;
+  try {
+    rules = await loadRules(config.mappingsDir);
+  } catch (err) {
+    if (!(err instanceof RuleLoadError)) throw err;
+    io.err(`caliper-gateway translate: the mapping rules in ${config.mappingsDir} do not load:\n${err.problems.map((line) => `  ${line}\n`).join('')}`);
+    return 1;
+  }
+
+  let identity: IdentityResolver;
+  let closeIdentity = async () => {};
+  if (parsed.values.users !== undefined) {
+    const users = await readUsers(parsed.values.users);
+    if (typeof users === 'string') return fail(2, `${parsed.values.users}: ${users}`);
+    identity = staticIdentity(users);
+  } else {
+    // Logs go to stderr: stdout carries only the JSON array.
+    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, { write: (line: string) => io.err(line) });
+    try {
+      const standalone = openStandaloneIdentity({ config, log });
+      identity = standalone.resolver;
+      closeIdentity = standalone.close;
+    } catch (err) {
+      return fail(1, `${(err as Error).message} (or pass --users USERS.json)`);
+    }
+  }
+
+  const appId = config.timeback.appId ?? FIXTURE_APP_ID;
+  if (!config.timeback.appId) io.err(`note: TIMEBACK_APP_ID is not set; edApp uses the fixtures' app id ${FIXTURE_APP_ID}\n`);
+
+  let outcomes: Outcome[];
+  try {
+    outcomes = await translate(input.items, { rules, identity, appId });
+  } finally {
+    await closeIdentity();
+  }
+
+  const events: unknown[] = [];
+  let unresolved = 0;
+  outcomes.forEach((outcome, i) => {
+    const where = input.envelope ? `data[${i}]` : 'event';
+    switch (outcome.fate) {
+      case 'deliver':
+        events.push(outcome.event);
+        if (parsed.values.explain) {
+          io.err(`${where}: rule ${outcome.rule} → ${outcome.event.type} ${outcome.event.action as string} ${outcome.outputId} (student ${outcome.studentId})\n`);
+        }
+        break;
+      case 'skipped':
+      case 'rejected':
+        io.err(`${where}: ${outcome.fate} (${outcome.reason}${outcome.rule ? `, rule ${outcome.rule}` : ''}): ${outcome.detail}\n`);
+        break;
+      case 'retry':
+        unresolved++;
+        io.err(`${where}: not translated (rule ${outcome.rule}): the roster could not say who ${outcome.studentId} is: ${outcome.detail}\n`);
+        break;
+    }
+  });
+  io.out(`${JSON.stringify(events, null, 2)}\n`);
+  return unresolved > 0 ? 1 : 0;
+}

@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../src/cli/cli-io.ts';
+import { runTranslate } from '../../src/cli/translate.ts';
+import { startTimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { APP_ID, BB, envelope, forumPost, gradeEvent, ltiLaunch, STUDENT, USERS } from '../mapping/learn-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('../mapping/rule-sets/blackboard', import.meta.url));
+const BIN = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
+
+let temp: TempDir;
+beforeEach(() => {
+  temp = makeTempDir('translate-cli');
+});
+afterEach(() => temp.remove());
+
+function write(name: string, content: unknown): string {
+  const file = join(temp.dir, name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+async function translateCli(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { out: (text) => void (stdout += text), err: (text) => void (stderr += text) };
+  const code = await runTranslate(args, { MAPPINGS_DIR: RULES_DIR, TIMEBACK_APP_ID: APP_ID, LOG_LEVEL: 'silent', ...env }, io);
+  return { code, stdout, stderr };
+}
+
+describe('caliper-gateway translate', () => {
+  it('prints the 1.2 events as pure JSON in order, and every event it would not send on stderr', async () => {
+    const input = write('envelope.json', envelope([forumPost(), forumPost({ type: `${BB}WikiEvent` }), gradeEvent(), { ...forumPost(), eventTime: 'later' }]));
+    const users = write('users.json', USERS);
+    const { code, stdout, stderr } = await translateCli([input, '--users', users]);
+    expect(code).toBe(0);
+    const events = JSON.parse(stdout) as Array<Record<string, unknown>>;
+    expect(events.map((event) => event.type)).toEqual(['MessageEvent', 'GradeEvent']);
+    for (const event of events) expect(validateCaliperEvent(event)).toEqual({ ok: true });
+    expect(stderr).toBe(
+      `data[1]: skipped (no-rule): no rule matches ${BB}WikiEvent Created\n` +
+        'data[3]: rejected (invalid-event): data[3].eventTime: expected an ISO 8601 date-time with a time zone, like 2024-05-01T12:00:00.000Z\n',
+    );
+  });
+
+  it('--explain says which rule produced each event', async () => {
+    const input = write('envelope.json', envelope([forumPost(), gradeEvent()]));
+    const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', USERS), '--explain']);
+    expect(code).toBe(0);
+    const [post, grade] = JSON.parse(stdout) as Array<{ id: string }>;
+    expect(stderr.split('\n').filter(Boolean)).toEqual([
+      `data[0]: rule forum-post-created → MessageEvent Posted ${post!.id} (student ${STUDENT.externalId})`,
+      `data[1]: rule grade-graded → GradeEvent Graded ${grade!.id} (student ${STUDENT.externalId})`,
+    ]);
+  });
+
+  it('translates a single event, and a student missing from --users is skipped as not in TimeBack', async () => {
+    const input = write('event.json', forumPost());
+    const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', {})]);
+    expect(code).toBe(0);
+    expect(stdout).toBe('[]\n');
+    expect(stderr).toBe(`event: skipped (user-not-in-timeback, rule forum-post-created): ${STUDENT.externalId} is not in the users file\n`);
+  });
+
+  it('without --users, asks the configured roster as the gateway would', { timeout: 20_000 }, async () => {
+    const emulator = await startTimebackEmulator({ users: [{ sourcedId: STUDENT.platformId, identifier: STUDENT.externalId }] });
+    try {
+      const input = write('envelope.json', envelope([forumPost(), ltiLaunch()]));
+      const { code, stdout } = await translateCli([input], {
+        DB_PATH: join(temp.dir, 'no-database-yet.db'),
+        TIMEBACK_BASE_URL: emulator.url,
+        TIMEBACK_CLIENT_ID: emulator.clientId,
+        TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+        ROSTER_MATCH: 'identifier',
+      });
+      expect(code).toBe(0);
+      const events = JSON.parse(stdout) as Array<{ actor: string }>;
+      expect(events.map((event) => event.actor)).toEqual([`urn:uuid:${STUDENT.platformId}`, `urn:uuid:${STUDENT.platformId}`]);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('exits 1 and says so when the roster cannot answer', { timeout: 20_000 }, async () => {
+    const input = write('envelope.json', envelope([forumPost()]));
+    const { code, stdout, stderr } = await translateCli([input], { DB_PATH: join(temp.dir, 'none.db'), TIMEBACK_BASE_URL: 'http://127.0.0.1:9' });
+    expect(code).toBe(1);
+    expect(stdout).toBe('[]\n');
+    expect(stderr).toMatch(new RegExp(`^data\\[0\\]: not translated \\(rule forum-post-created\\): the roster could not say who ${STUDENT.externalId} is: `, 'm'));
+  });
+
+  it.each([
+    ['not JSON', '{ "sensor": ', /: not JSON: /],
+    ['an envelope missing a field', { sensor: 'site', dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p1', data: [forumPost()] }, /envelope\.json: sendTime: /],
+    ['another Caliper version', { ...envelope([forumPost()]), dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p2' }, /dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/],
+    ['an event missing its actor', { ...forumPost(), actor: undefined }, /envelope\.json: actor: expected the actor as an IRI or an object/],
+    ['a list', [forumPost()], /expected a Caliper envelope/],
+  ])('exits 2 for %s, naming the problem', async (_what, content, message) => {
+    const { code, stdout, stderr } = await translateCli([write('envelope.json', content), '--users', write('users.json', USERS)]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+  });
+
+  it('exits 2 for a missing file, a bad users file, or no FILE at all', async () => {
+    expect((await translateCli([join(temp.dir, 'missing.json')])).stderr).toMatch(/cannot read .*missing\.json: no such file/);
+    const input = write('envelope.json', envelope([forumPost()]));
+    const badUsers = await translateCli([input, '--users', write('users.json', { lmartin07: 7 })]);
+    expect(badUsers).toMatchObject({ code: 2, stdout: '' });
+    expect(badUsers.stderr).toMatch(/users\.json: "lmartin07": the platform id must be text/);
+    expect((await translateCli([])).code).toBe(2);
+    expect((await translateCli([input, '--nope'])).code).toBe(2);
+  });
+
+  it('exits 1 and lists the problems when the mapping rules do not load', async () => {
+    const mappings = makeTempDir('translate-cli-rules');
+    try {
+      writeFileSync(join(mappings.dir, 'bad.yaml'), 'rules:\n  - id: x\n    match: { type: X }\n');
+      const { code, stderr } = await translateCli([write('envelope.json', envelope([forumPost()])), '--users', write('users.json', USERS)], { MAPPINGS_DIR: mappings.dir });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/bad\.yaml:2: rules\[0\]\.output: a rule needs an output, or a skip saying why it sends nothing/);
+    } finally {
+      mappings.remove();
+    }
+  });
+
+  it('runs as `caliper-gateway translate` with stdout that is only JSON', { timeout: 20_000 }, async () => {
+    const input = write('envelope.json', envelope([forumPost(), forumPost({ type: `${BB}WikiEvent` })]));
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, 'translate', input, '--users', write('users.json', USERS)], {
+      env: { PATH: process.env.PATH ?? '', MAPPINGS_DIR: RULES_DIR },
+    });
+    expect((JSON.parse(stdout) as unknown[]).length).toBe(1);
+    expect(stderr).toContain('note: TIMEBACK_APP_ID is not set');
+    expect(stderr).toContain('data[1]: skipped (no-rule)');
+  });
+});
