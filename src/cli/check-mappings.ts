@@ -1,0 +1,87 @@
+/**
+ * `caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]`: the check a rule
+ * change must pass before it goes live (the running gateway applies the same one on reload).
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Env } from '../cli.ts';
+import { ConfigError, parseConfig } from '../config.ts';
+import { checkMappings } from '../mapping/check-mappings.ts';
+import { updateFixtures } from '../mapping/fixtures.ts';
+import { displayPath, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
+import { PROCESS_IO, type CliIo } from './cli-io.ts';
+
+export const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
+
+Checks that every rule file in DIR (default: MAPPINGS_DIR) loads, and that every fixture
+in the fixtures folder (default: FIXTURES_DIR) produces exactly its expected.json.
+Exit 0 when all pass, 1 otherwise, with the file, line and property of each problem.
+
+  --fixtures DIR   the fixtures folder
+  --update         first rewrite the expected.json of every fixture whose output changed
+                   (what npm run fixtures:update runs); review the diff before committing
+`;
+
+export function checkMappingsCommand(args: string[], env: Env): Promise<number> {
+  return runCheckMappings(args, env, PROCESS_IO);
+}
+
+export async function runCheckMappings(args: string[], env: Env, io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { fixtures: { type: 'string' }, update: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    io.err(`caliper-gateway check-mappings: ${(err as Error).message}\n\n${CHECK_MAPPINGS_USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.out(CHECK_MAPPINGS_USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length > 1) {
+    io.err(`caliper-gateway check-mappings: name at most one mappings folder\n\n${CHECK_MAPPINGS_USAGE}`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = parseConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`caliper-gateway: ${err.message}\n`);
+    return 2;
+  }
+  const mappingsDir = parsed.positionals[0] === undefined ? config.mappingsDir : path.resolve(parsed.positionals[0]);
+  const fixturesDir = parsed.values.fixtures === undefined ? config.fixturesDir : path.resolve(parsed.values.fixtures);
+
+  if (parsed.values.update) {
+    try {
+      const written = await updateFixtures(fixturesDir, await loadRules(mappingsDir));
+      io.out(written.length === 0 ? 'Every expected.json is up to date.\n' : `Rewrote (review with git diff):\n${written.map((file) => `  ${file}\n`).join('')}`);
+    } catch (err) {
+      if (!(err instanceof RuleLoadError)) throw err;
+      // Falls through to the check, which reports the same problems.
+    }
+  }
+
+  const check = await checkMappings(mappingsDir, fixturesDir);
+  if (!check.ok) {
+    io.err(`${check.problems.join('\n')}\n`);
+    const failed = check.fixtures?.filter((fixture) => !fixture.ok).length;
+    io.err(
+      failed === undefined
+        ? `\ncheck-mappings: the rules in ${displayPath(mappingsDir)} do not load\n`
+        : `\ncheck-mappings: ${failed} of ${check.fixtures!.length} fixtures fail\n`,
+    );
+    return 1;
+  }
+  io.out(
+    `check-mappings: ${check.rules.files.length} rule files, ${check.rules.rules.length} rules, ` +
+      `${check.fixtures.length} fixtures pass (${displayPath(mappingsDir)}, ${displayPath(fixturesDir)})\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../src/cli/cli-io.ts';
+import { runCheckMappings } from '../../src/cli/check-mappings.ts';
+import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { envelope, forumPost, gradeEvent, USERS } from '../mapping/learn-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('../mapping/rule-sets/blackboard', import.meta.url));
+const BIN = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
+
+let temp: TempDir;
+let mappings: string;
+let fixtures: string;
+
+beforeEach(() => {
+  temp = makeTempDir('check-mappings');
+  mappings = join(temp.dir, 'mappings');
+  fixtures = join(temp.dir, 'fixtures');
+  cpSync(RULES_DIR, mappings, { recursive: true });
+  for (const [name, events] of [['forum-event/post-created', [forumPost()]], ['grade-event/graded', [gradeEvent()]]] as const) {
+    mkdirSync(join(fixtures, name), { recursive: true });
+    writeFileSync(join(fixtures, name, 'input.json'), JSON.stringify(envelope([...events])));
+    writeFileSync(join(fixtures, name, 'users.json'), JSON.stringify(USERS));
+  }
+});
+afterEach(() => temp.remove());
+
+async function check(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { out: (text) => void (stdout += text), err: (text) => void (stderr += text) };
+  const code = await runCheckMappings(args, { MAPPINGS_DIR: mappings, FIXTURES_DIR: fixtures, LOG_LEVEL: 'silent', ...env }, io);
+  return { code, stdout, stderr };
+}
+
+describe('caliper-gateway check-mappings', () => {
+  it('--update writes the expected outputs; then every rule file loads and every fixture passes', async () => {
+    const first = await check([]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('forum-event/post-created/expected.json: missing (npm run fixtures:update writes it)');
+    expect(first.stderr).toContain('check-mappings: 2 of 2 fixtures fail');
+
+    const updated = await check(['--update']);
+    expect(updated.code).toBe(0);
+    expect(updated.stdout).toMatch(/Rewrote \(review with git diff\):\n {2}.*forum-event\/post-created\/expected\.json\n {2}.*grade-event\/graded\/expected\.json\n/);
+    expect(updated.stdout).toMatch(/check-mappings: 5 rule files, 7 rules, 2 fixtures pass/);
+    expect(JSON.parse(readFileSync(join(fixtures, 'grade-event/graded/expected.json'), 'utf8'))[0]).toMatchObject({ fate: 'deliver', rule: 'grade-graded' });
+
+    expect(await check([])).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('fails with the file, line and property of a bad rule file', async () => {
+    await check(['--update']);
+    writeFileSync(join(mappings, 'blog-event.yaml'), 'rules:\n  - id: blog\n    match: { type: X }\n    output: { type: MessageEvent, action: Created, profile: ForumProfile, object: x }\n    student: [a]\n');
+    const { code, stderr } = await check([]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/blog-event\.yaml:4: rules\[0\]\.output\.action: MessageEvent does not allow Created \(allowed: Posted, MarkedAsRead, MarkedAsUnread\)/);
+    expect(stderr).toMatch(/check-mappings: the rules in .* do not load/);
+  });
+
+  it('shows a changed output as a readable diff', async () => {
+    await check(['--update']);
+    const rules = join(mappings, 'grade-event.yaml');
+    writeFileSync(rules, readFileSync(rules, 'utf8').replace('count: { from: object.count, transform: integer }', 'count: 2'));
+    const { code, stderr } = await check([]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/fixture grade-event\/graded fails:\n {2}.*grade-event\/graded\/expected\.json: \[0\]\.event\.object\.count: expected 1, got 2\n/);
+    expect(stderr).toContain('check-mappings: 1 of 2 fixtures fail');
+  });
+
+  it('takes the mappings folder as an argument and the fixtures folder as --fixtures', async () => {
+    await check(['--update']);
+    const elsewhere = join(temp.dir, 'elsewhere');
+    cpSync(mappings, elsewhere, { recursive: true });
+    expect((await check([elsewhere, '--fixtures', fixtures], { MAPPINGS_DIR: join(temp.dir, 'missing') })).code).toBe(0);
+    expect((await check([], { MAPPINGS_DIR: join(temp.dir, 'missing') })).stderr).toMatch(/cannot read the mappings folder/);
+    expect((await check(['a', 'b'])).code).toBe(2);
+  });
+
+  it('runs as `caliper-gateway check-mappings` and exits non-zero on a failure', { timeout: 20_000 }, async () => {
+    const run = promisify(execFile);
+    const env = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent' };
+    await run(process.execPath, [BIN, 'check-mappings', mappings, '--fixtures', fixtures, '--update'], { env });
+    writeFileSync(join(mappings, 'broken.yaml'), 'rules: [\n');
+    const failed = await run(process.execPath, [BIN, 'check-mappings', mappings, '--fixtures', fixtures], { env }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/broken\.yaml:\d+: /);
+  });
+});
