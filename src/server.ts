@@ -134,7 +134,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const admin = [
     { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },
-    { path: '', router: adminEventsRoutes({ store, now }) },
+    { path: '', router: adminEventsRoutes({ store, now, onReplayed: () => translation.wake() }) },
   ];
   const app = createApp({
     config,

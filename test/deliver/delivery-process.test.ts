@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
-import { killGatewayChildren, startGatewayChild, type GatewayChild } from '../helpers/gateway-child.ts';
+import { killGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 import { eventStates, fateCounts, insertTranslatedEvents, TEST_APP_ID } from '../helpers/translated-events.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -23,15 +23,15 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await killGatewayChildren();
+  await killGatewayProcesses();
   db?.close();
   db = undefined;
   await emulator.close();
   temp.remove();
 });
 
-function gateway(env: Record<string, string> = {}): Promise<GatewayChild> {
-  return startGatewayChild({
+function gateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  return startGatewayProcess({
     DB_PATH: dbFile,
     MAPPINGS_DIR: temp.dir,
     INGEST_API_KEYS: 'ingest-key-for-delivery-tests',
