@@ -1,0 +1,120 @@
+/**
+ * Identity inside the running gateway: Learn envelopes POSTed to /caliper, students looked
+ * up in the emulator's roster, events delivered to it. A roster outage must leave events
+ * waiting, never skipped or lost; a student rostered later is recovered by a replay.
+ */
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { startGateway, type Gateway } from '../../src/server.ts';
+import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { APP_ID, envelope, forumPost, gradeEvent, OTHER_STUDENT, STUDENT } from '../mapping/learn-events.ts';
+import { rowsBySeq } from '../mapping/stored-events.ts';
+
+const RULES_DIR = fileURLToPath(new URL('../mapping/rule-sets/blackboard', import.meta.url));
+const INGEST_KEY = 'identity-pipeline-test-key';
+const ADMIN_TOKEN = 'identity-pipeline-admin-token';
+const NEWCOMER = { externalId: 'jnew31', platformId: '7e2d4c6b-9a1f-4b3e-8d5c-2f6a1e9b0c47', userUuid: 'cc33dd44ee55ff667788990011223344' };
+
+let temp: TempDir;
+let emulator: TimebackEmulator;
+let gateway: Gateway | undefined;
+
+beforeEach(async () => {
+  temp = makeTempDir('identity-pipeline');
+  cpSync(RULES_DIR, join(temp.dir, 'mappings'), { recursive: true });
+  emulator = await startTimebackEmulator({
+    users: [
+      { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },
+      { sourcedId: OTHER_STUDENT.platformId, identifier: OTHER_STUDENT.externalId },
+    ],
+  });
+  gateway = await startGateway(
+    parseConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_PATH: join(temp.dir, 'gateway.db'),
+      MAPPINGS_DIR: join(temp.dir, 'mappings'),
+      FIXTURES_DIR: join(temp.dir, 'fixtures'),
+      TIMEBACK_BASE_URL: emulator.url,
+      TIMEBACK_CLIENT_ID: emulator.clientId,
+      TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+      TIMEBACK_APP_ID: APP_ID,
+      ROSTER_MATCH: 'sourcedId,identifier',
+      INGEST_API_KEYS: INGEST_KEY,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'silent',
+    }),
+    { log: captureLog().log },
+  );
+});
+
+afterEach(async () => {
+  await gateway?.close();
+  gateway = undefined;
+  await emulator.close();
+  temp.remove();
+});
+
+async function post(data: unknown[]) {
+  const res = await fetch(`${gateway!.url}/caliper`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(envelope(data)),
+  });
+  expect(res.status).toBe(200);
+}
+
+const rows = () => [...rowsBySeq(gateway!.store.sqlite).values()];
+const settled = () => rows().length > 0 && rows().every((row) => row.fate !== 'pending');
+
+describe('identity in the running gateway', () => {
+  it('Should keep events waiting through a roster outage and deliver every one after it', { timeout: 30_000 }, async () => {
+    // The first lookup of each of the three students fails (an outage ends the strategy list).
+    emulator.addFault({ route: 'roster', status: 503, times: 3 });
+    await post([
+      forumPost(),
+      gradeEvent(),
+      forumPost({}, OTHER_STUDENT),
+      gradeEvent({}, OTHER_STUDENT),
+      forumPost({}, NEWCOMER),
+    ]);
+
+    await waitFor('every event to reach its fate', settled, 20_000);
+    const fates = rows().map((row) => [row.studentId, row.fate, row.reason]);
+    expect(fates).toEqual([
+      [STUDENT.externalId, 'delivered', null],
+      [STUDENT.externalId, 'delivered', null],
+      [OTHER_STUDENT.externalId, 'delivered', null],
+      [OTHER_STUDENT.externalId, 'delivered', null],
+      [NEWCOMER.externalId, 'skipped', 'user-not-in-timeback'],
+    ]);
+    expect(emulator.received).toHaveLength(4);
+
+    const metrics = await (await fetch(`${gateway!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^caliper_gateway_roster_failures_total [1-9]/m);
+    expect(metrics).toMatch(/^caliper_gateway_roster_cache_entries 3$/m);
+  });
+
+  it('Should recover a student rostered later when their skipped events are replayed', { timeout: 30_000 }, async () => {
+    await post([forumPost({}, NEWCOMER), gradeEvent({}, NEWCOMER)]);
+    await waitFor('the skips', settled, 20_000);
+    expect(rows().map((row) => row.reason)).toEqual(['user-not-in-timeback', 'user-not-in-timeback']);
+
+    emulator.users.set(NEWCOMER.platformId, { sourcedId: NEWCOMER.platformId, identifier: NEWCOMER.externalId });
+    const replay = await fetch(`${gateway!.url}/admin/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'skipped', reason: 'user-not-in-timeback' }),
+    });
+    expect(replay.status).toBe(200);
+
+    await waitFor('both events delivered', () => rows().every((row) => row.fate === 'delivered'), 20_000);
+    expect(rows().map((row) => row.platformId)).toEqual([NEWCOMER.platformId, NEWCOMER.platformId]);
+    expect(emulator.received).toHaveLength(2);
+  });
+});
