@@ -1,0 +1,154 @@
+/**
+ * The shipped rules (mappings/) against the shipped fixtures (fixtures/), from the two promises
+ * the rules make to a school: every event Learn documents has a rule, and nothing personal in
+ * Learn's events reaches TimeBack. The fixture runner pins each output exactly; these tests say
+ * what must hold whatever the expected outputs say, so a careless `fixtures:update` cannot
+ * approve a leak.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { staticIdentity } from '../../src/identity/identity-resolver.ts';
+import { discoverFixtures, FIXTURE_APP_ID, readUsers } from '../../src/mapping/fixtures.ts';
+import { loadRules } from '../../src/mapping/rule-loader.ts';
+import type { RuleSet } from '../../src/mapping/rule-set.ts';
+import { translate, type Outcome } from '../../src/mapping/translate.ts';
+import { readTranslateInput } from '../../src/mapping/translate-input.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BB = 'http://caliper.blackboard.com/caliper/v1/';
+
+/** Learn's event catalogue: every type and every action its docs or samples show. */
+const LEARN_CATALOGUE: ReadonlyArray<[type: string, actions: string[]]> = [
+  ['SessionEvent', ['LoggedIn', 'LoggedOut', 'TimedOut']],
+  ['ViewEvent', ['Viewed']],
+  [`${BB}LTIEvent`, ['LoggedIn', 'LoggedOut']],
+  ['AssignableEvent', ['Started', 'Submitted', 'Completed']],
+  ['AssessmentEvent', ['Started', 'Submitted', 'Completed']],
+  ['AssessmentItemEvent', ['Started', 'Submitted', 'Completed']],
+  [`${BB}ForumEvent`, ['Created', 'Modified', 'Deleted']],
+  ['GradeEvent', ['Graded']],
+  [`${BB}CalculatedGradeSnapshotEvent`, ['Graded']],
+  [`${BB}ContentEvent`, ['Created', 'Modified', 'Deleted']],
+  [`${BB}CourseGroupEvent`, ['Created', 'Modified', 'Deleted']],
+  [`${BB}BlogEvent`, ['Created', 'Modified', 'Commented']],
+  [`${BB}WikiEvent`, ['Created', 'Modified', 'Commented']],
+];
+
+interface TranslatedCase {
+  name: string;
+  inputs: unknown[];
+  users: Record<string, string>;
+  outcomes: Outcome[];
+}
+
+let cases: TranslatedCase[] = [];
+
+beforeAll(async () => {
+  const rules: RuleSet = await loadRules(path.join(ROOT, 'mappings'));
+  cases = await Promise.all(
+    (await discoverFixtures(path.join(ROOT, 'fixtures'))).map(async (fixture) => {
+      const input = readTranslateInput(await readFile(path.join(fixture.dir, 'input.json'), 'utf8'));
+      if (!input.ok) throw new Error(`${fixture.name}: ${input.message}`);
+      const users = await readUsers(path.join(fixture.dir, 'users.json'));
+      if (typeof users === 'string') throw new Error(`${fixture.name}: ${users}`);
+      const outcomes = await translate(input.items, { rules, identity: staticIdentity(users), appId: FIXTURE_APP_ID });
+      return { name: fixture.name, inputs: input.items.map((item) => item.event), users, outcomes };
+    }),
+  );
+}, 30_000);
+
+const term = (action: string) => action.slice(action.lastIndexOf('#') + 1);
+
+describe('the shipped rules cover Learn’s catalogue', () => {
+  it.each(LEARN_CATALOGUE.flatMap(([type, actions]) => actions.map((action) => [type, action])))(
+    'Should have a fixture where a rule takes %s %s',
+    (type, action) => {
+      const taken = cases.flatMap((c) =>
+        c.inputs.flatMap((input, i) => {
+          const event = input as { type?: unknown; action?: unknown };
+          const outcome = c.outcomes[i];
+          const matches = event.type === type && typeof event.action === 'string' && term(event.action) === action;
+          // Taken by a Learn rule, not by the IMS 1.1 fallback (whose rule ids start with ims-).
+          const byLearnRule = outcome?.rule !== undefined && !outcome.rule.startsWith('ims-');
+          return matches && byLearnRule && outcome?.fate !== 'rejected' ? [c.name] : [];
+        }),
+      );
+      expect(taken, `no fixture translates ${type} ${action} through a rule`).not.toEqual([]);
+    },
+  );
+});
+
+/** Everything in an input that identifies a person, their device or their LTI launch, by kind. */
+const PERSONAL_KINDS = ['Learn user id', 'user agent', 'IP address', 'group member list', 'LTI launch parameter', 'person', 'e-mail address'] as const;
+type PersonalKind = (typeof PERSONAL_KINDS)[number];
+
+function personalValues(value: unknown, found: Map<string, PersonalKind>, key = '', parentIsPerson = false): void {
+  if (typeof value === 'string') {
+    const kind: PersonalKind | undefined =
+      /[^\s@/]+@[^\s@/]+\.[a-z]{2,}/i.test(value) ? 'e-mail address'
+      : key === 'bb:user.externalId' || key === 'bb:user.id' ? 'Learn user id'
+      : key === 'bb:request.headers.agent' ? 'user agent'
+      : key === 'bb:request.headers.ipAddress' ? 'IP address'
+      : key === 'bb:group.users' ? 'group member list'
+      : /^(lis_person_|oauth_)|^user_id$/.test(key) ? 'LTI launch parameter'
+      : parentIsPerson && /^(id|name|givenName|familyName)$/.test(key) ? 'person'
+      : undefined;
+    if (kind !== undefined) found.set(value, kind);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) personalValues(item, found, key, parentIsPerson);
+    return;
+  }
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    for (const [childKey, child] of Object.entries(record)) personalValues(child, found, childKey, record.type === 'Person');
+  }
+}
+
+function stringsIn(value: unknown, into: string[] = []): string[] {
+  if (typeof value === 'string') into.push(value);
+  else if (Array.isArray(value)) for (const item of value) stringsIn(item, into);
+  else if (value !== null && typeof value === 'object') for (const [key, child] of Object.entries(value)) into.push(key), stringsIn(child, into);
+  return into;
+}
+
+describe('nothing personal leaves', () => {
+  it('Should find personal data of every kind in the fixtures’ inputs (or the check below proves nothing)', () => {
+    const kinds = new Set<PersonalKind>();
+    for (const c of cases) {
+      const found = new Map<string, PersonalKind>();
+      personalValues(c.inputs, found);
+      for (const kind of found.values()) kinds.add(kind);
+    }
+    expect([...kinds].sort()).toEqual([...PERSONAL_KINDS].sort());
+  });
+
+  it('Should send no value from an input that identifies a person, their device or their LTI launch', () => {
+    const leaks: string[] = [];
+    for (const c of cases) {
+      const found = new Map<string, PersonalKind>();
+      personalValues(c.inputs, found);
+      const sent = stringsIn(c.outcomes.flatMap((o) => (o.fate === 'deliver' ? [o.event] : [])));
+      for (const [value, kind] of found) {
+        // Short values (Learn pk1s like _311_1) count only whole or as a path segment, not inside other ids.
+        const leaked = sent.some((text) => text === value || text.split(/[/#?&=]/).includes(value) || (value.length >= 8 && text.includes(value)));
+        if (leaked) leaks.push(`${c.name}: ${kind} ${value}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
+
+  it('Should name the student only by the platform id, and send no extensions', () => {
+    for (const c of cases) {
+      const platformIris = new Set(Object.values(c.users).map((id) => `urn:uuid:${id.toLowerCase()}`));
+      for (const outcome of c.outcomes) {
+        if (outcome.fate !== 'deliver') continue;
+        const actor = outcome.event.actor;
+        expect([...platformIris, `urn:uuid:${FIXTURE_APP_ID}`], c.name).toContain(actor);
+        expect(JSON.stringify(outcome.event), c.name).not.toMatch(/"extensions"|"bb:/);
+      }
+    }
+  });
+});
