@@ -113,3 +113,24 @@ describe('POST /caliper over a real socket', () => {
     expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 0 });
   });
 });
+
+describe('an upload cut off midway', () => {
+  it('is logged as a 400 incomplete body, not as a server error, and stores nothing', { timeout: 20_000 }, async () => {
+    const { url } = await start();
+    const req = httpRequest(`${url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: KEY, 'content-type': 'application/json', 'content-length': '100000', expect: '100-continue' },
+    });
+    req.on('error', () => {});
+    await new Promise<void>((resolve) => req.once('continue', () => resolve()));
+    req.write('{"sensor": "cut off');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    req.destroy();
+
+    await expect
+      .poll(() => logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.msg === 'request'))
+      .toMatchObject({ status: 400, level: 'info' });
+    expect(logs.join('')).not.toContain('unhandled error');
+    expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 0 });
+  });
+});

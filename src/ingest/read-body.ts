@@ -27,7 +27,14 @@ export async function readBody(request: Request, limit: number): Promise<Buffer>
   const chunks: Uint8Array[] = [];
   let received = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      // The sender went away mid-upload (or the server is cutting connections at shutdown).
+      throw new GatewayError(400, 'incomplete-body', 'The connection closed before the whole body arrived', { cause: error });
+    }
+    const { done, value } = chunk;
     if (done) break;
     const end = received + value.byteLength;
     if (end > limit || (exact && end > exact.length)) {
