@@ -1,0 +1,43 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runDemo } from '../../src/dev/demo.ts';
+import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
+import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+
+let temp: TempDir;
+beforeEach(() => {
+  temp = makeTempDir('demo');
+});
+afterEach(() => temp.remove());
+
+function fixtureCase(name: string, events: unknown[], users: Record<string, string>) {
+  const dir = join(temp.dir, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'input.json'), JSON.stringify(envelope(events)));
+  writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
+}
+
+describe('npm run demo', () => {
+  it('sends the fixture envelopes through the gateway and reports what TimeBack received', { timeout: 30_000 }, async () => {
+    const platformId = '2d4f6a8c-1e3b-4c5d-8e9f-0a1b2c3d4e5f';
+    fixtureCase('session/logins', [sessionEvent({}, 'kwong11'), sessionEvent({}, 'kwong11')], { kwong11: platformId });
+    fixtureCase('session/stranger', [sessionEvent({}, 'nobody99')], {});
+    let output = '';
+
+    const result = await runDemo({ paths: [temp.dir], write: (text) => (output += text) });
+
+    expect(result).toMatchObject({ sent: 2, drained: true });
+    expect(result.received).toHaveLength(2);
+    for (const event of result.received) expect(event).toMatchObject({ actor: `urn:uuid:${platformId}`, type: 'SessionEvent' });
+    expect(result.byFate).toMatchObject({ delivered: 2, skipped: 1 });
+    expect(result.byReason).toEqual({ 'skipped: user-not-in-timeback': 1 });
+    expect(output).toContain('Sending 2 envelopes to POST /caliper');
+    expect(output).toContain('TimeBack received 2 events');
+    expect(output).toMatch(/delivered\s+2/);
+  });
+
+  it('says so when there is nothing to send', async () => {
+    await expect(runDemo({ paths: [join(temp.dir, 'empty')], write: () => undefined })).rejects.toThrow('No input.json found');
+  });
+});
