@@ -155,10 +155,12 @@ describe('delivery worker', () => {
   it('times out hanging requests and delivers them once TimeBack answers', async () => {
     emulator.addFault({ route: 'events', hang: true, times: 3 });
     insertTranslatedEvents(db.store.sqlite, 6);
-    startWorker({ timeoutMs: 150 });
+    startWorker({ timeoutMs: 300 });
     await waitFor('all delivered', allDelivered(6));
     expect(new Set(receivedIds()).size).toBe(6);
-    expect(await metricValue(metrics.deliveryRetries, { cause: 'timeout' })).toBe(3);
+    // At least the three hung requests; a loaded machine may make a normal answer late too.
+    expect(await metricValue(metrics.deliveryRetries, { cause: 'timeout' })).toBeGreaterThanOrEqual(3);
+    expect(emulator.requests.filter((r) => r.route === 'events' && r.status === 0)).toHaveLength(3);
   });
 
   it('counts 409 as delivered: TimeBack already has the event', async () => {
