@@ -51,7 +51,7 @@ export const events = sqliteTable(
     /** Human-readable detail: validation message, rule's skip reason, or last error. */
     detail: text('detail'),
 
-    /** The mapping rule that matched (`file#rule-id`). */
+    /** The id of the mapping rule that matched (unique across all rule files). */
     rule: text('rule'),
     /** The student's Learn id (batch_uid) the rule found, and what TimeBack calls them. */
     studentId: text('student_id'),
