@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ACTIONS, ACTION_ALIASES, ENTITY_PROPERTIES, ENTITY_SUPERTYPE, ENTITY_TYPES, ENTITY_VALUED_PROPERTIES, EVENTS, EVENT_PROPERTIES,
+  PROFILES, isA, sessionEventRanges,
+} from '../../src/mapping/caliper-vocabulary.ts';
+
+describe('the Caliper 1.2 vocabulary', () => {
+  it('lists 80 actions, 15 profiles, and the generic Event with 21 typed events', () => {
+    expect(new Set(ACTIONS).size).toBe(80);
+    expect(new Set(PROFILES).size).toBe(15);
+    expect(Object.keys(EVENTS)).toHaveLength(22);
+  });
+
+  it('only names actions, profiles and entity types it defines', () => {
+    for (const [type, definition] of Object.entries(EVENTS)) {
+      for (const action of definition.actions) expect(ACTIONS, `${type} ${action}`).toContain(action);
+      for (const profile of definition.profiles) expect(PROFILES, `${type} ${profile}`).toContain(profile);
+      const ranges = [definition.actor, definition.object, ...('generated' in definition ? [definition.generated] : [])];
+      for (const range of ranges) for (const entity of range) expect(ENTITY_TYPES.has(entity), `${type}: ${entity}`).toBe(true);
+    }
+    for (const target of Object.values(ACTION_ALIASES)) expect(ACTIONS).toContain(target);
+    for (const parent of Object.values(ENTITY_SUPERTYPE)) if (parent !== null) expect(ENTITY_TYPES.has(parent)).toBe(true);
+  });
+
+  it('carries every event type in at least one profile, and GeneralProfile only for the generic Event', () => {
+    for (const [type, definition] of Object.entries(EVENTS)) {
+      expect(definition.profiles.length, type).toBeGreaterThan(0);
+      expect((definition.profiles as readonly string[]).includes('GeneralProfile')).toBe(type === 'Event');
+    }
+  });
+
+  it('knows the supertypes the event ranges rely on', () => {
+    expect(isA('CourseSection', 'Organization')).toBe(true);
+    expect(isA('Assessment', 'AssignableDigitalResource')).toBe(true);
+    expect(isA('VideoObject', 'DigitalResource')).toBe(true);
+    expect(isA('Thread', 'DigitalResource')).toBe(true);
+    expect(isA('LtiSession', 'Session')).toBe(true);
+    expect(isA('Person', 'DigitalResource')).toBe(false);
+    expect(sessionEventRanges('TimedOut')).toEqual({ actor: ['SoftwareApplication'], object: ['Session'] });
+  });
+
+  it('keeps event-only properties off entities', () => {
+    for (const name of ['actor', 'action', 'object', 'eventTime', 'edApp', 'session', 'profile']) expect(ENTITY_PROPERTIES.has(name), name).toBe(false);
+    for (const name of ['assignee', 'isPartOf', 'scoreGiven', 'dateCreated', 'extensions']) expect(ENTITY_PROPERTIES.has(name), name).toBe(true);
+    for (const name of ENTITY_VALUED_PROPERTIES) expect(ENTITY_PROPERTIES.has(name) || EVENT_PROPERTIES.has(name), name).toBe(true);
+  });
+});
