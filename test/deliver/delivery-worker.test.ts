@@ -268,6 +268,21 @@ describe('delivery worker', () => {
     expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending' && row.attempts === 0)).toBe(true);
   });
 
+  it('backs off while the token endpoint is down, without touching events, then delivers', async () => {
+    emulator.addFault({ route: 'token', status: 503, times: 2 });
+    insertTranslatedEvents(db.store.sqlite, 5);
+    const worker = startWorker({ tuning: { backoff: { baseMs: 100, capMs: 200 } } });
+    await waitFor('token unavailable', () => worker.status().token === 'unavailable');
+    expect(worker.status()).toMatchObject({ state: 'paused', pause: { cause: 'token' } });
+    expect(worker.problems()).toEqual([]);
+
+    await waitFor('all delivered', allDelivered(5));
+    expect(emulator.count('token')).toBe(3);
+    expect(emulator.eventPosts).toBe(5);
+    expect(eventStates(db.store.sqlite).every((row) => row.attempts === 1)).toBe(true);
+    expect(worker.status()).toMatchObject({ state: 'running', token: 'ok' });
+  });
+
   it('on stop lets POSTs in flight finish and records them', async () => {
     emulator.latencyMs = 300;
     insertTranslatedEvents(db.store.sqlite, 4);
