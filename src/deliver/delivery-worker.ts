@@ -43,7 +43,7 @@ export interface DeliveryWorkerDeps {
   /** Random source for jitter, in [0, 1). */
   random?: () => number;
   tuning?: Partial<DeliveryTuning>;
-  /** Replaces the HTTP client (the tests' seam for transport failures). */
+  /** Replaces the HTTP client (tests use it for sub-second request timeouts). */
   client?: EventsClient;
 }
 
