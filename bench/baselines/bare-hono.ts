@@ -1,0 +1,15 @@
+/**
+ * The ingest baseline: the same server stack as the gateway (Hono on @hono/node-server),
+ * a handler that parses the JSON body and answers 200, and nothing else.
+ */
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+
+const app = new Hono();
+app.post('/caliper', async (c) => {
+  await c.req.json();
+  return c.body(null, 200);
+});
+serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' }, () => {
+  process.stdout.write('listening\n');
+});
