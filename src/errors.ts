@@ -24,15 +24,38 @@ export class GatewayError extends Error {
   }
 }
 
-/** Renders a zod path the way people write it: `data[3].actor.extensions["bb:user.id"]`. */
+// Messages name a place in the request; they never echo it. A path thousands of levels deep,
+// or a property name of megabytes, is shown by its ends.
+const PATH_HEAD = 3;
+const PATH_TAIL = 5;
+const MAX_KEY_CHARS = 60;
+const MAX_QUOTED_CHARS = 100;
+
+/**
+ * Renders a zod path the way people write it: `data[3].actor.extensions["bb:user.id"]`.
+ * A very deep path keeps its first and last steps (`a.a.a … 9992 more … a.a.a.a.a`).
+ */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length > PATH_HEAD + PATH_TAIL + 1) {
+    const omitted = path.length - PATH_HEAD - PATH_TAIL;
+    return `${formatSteps(path.slice(0, PATH_HEAD))} … ${omitted} more … ${formatSteps(path.slice(-PATH_TAIL))}`;
+  }
+  return formatSteps(path) || '(root)';
+}
+
+function formatSteps(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && /^[A-Za-z_$@][\w$@]*$/.test(key)) out += out ? `.${key}` : key;
-    else out += `[${JSON.stringify(String(key))}]`;
+    else if (typeof key === 'string' && key.length <= MAX_KEY_CHARS && /^[A-Za-z_$@][\w$@]*$/.test(key)) out += out ? `.${key}` : key;
+    else out += `[${quote(String(key), MAX_KEY_CHARS)}]`;
   }
-  return out || '(root)';
+  return out;
+}
+
+/** A value from the request, quoted for a message: JSON-escaped and cut to `max` characters. */
+export function quote(value: string, max = MAX_QUOTED_CHARS): string {
+  return value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
 }
 
 /** The first issue of a zod error as one sentence that names the failing field. */

@@ -8,7 +8,7 @@
  */
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, quote } from '../errors.ts';
 import { createIntake, INVALID_EVENT } from '../store/intake.ts';
 import { CALIPER_1_1 } from './envelope-schema.ts';
 import { toEnvelopeBatch } from './envelope-batch.ts';
@@ -89,7 +89,7 @@ function requireJson(contentType: string | undefined) {
   const [mediaType = '', ...parameters] = (contentType ?? '').split(';');
   const problem =
     mediaType.trim().toLowerCase() !== 'application/json'
-      ? `Content-Type must be application/json (got ${contentType ? JSON.stringify(contentType) : 'none'})`
+      ? `Content-Type must be application/json (got ${contentType ? quote(contentType) : 'none'})`
       : nonUtf8Charset(parameters);
   if (problem) throw new GatewayError(415, 'unsupported-media-type', problem);
 }
@@ -99,7 +99,7 @@ function nonUtf8Charset(parameters: string[]): string | undefined {
     const [name = '', value = ''] = parameter.split('=');
     if (name.trim().toLowerCase() !== 'charset') continue;
     const charset = value.trim().replace(/^"|"$/g, '').toLowerCase();
-    if (charset !== 'utf-8' && charset !== 'utf8') return `Caliper envelopes must be UTF-8 JSON (got charset=${charset})`;
+    if (charset !== 'utf-8' && charset !== 'utf8') return `Caliper envelopes must be UTF-8 JSON (got charset=${quote(charset)})`;
   }
   return undefined;
 }

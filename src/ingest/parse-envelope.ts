@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { GatewayError, badRequest, describeZodError } from '../errors.ts';
+import { GatewayError, badRequest, describeZodError, quote } from '../errors.ts';
 import { CALIPER_1_1, EnvelopeSchema, isCaliper11, type Envelope } from './envelope-schema.ts';
 import { describeJsonSyntaxError } from './json-syntax.ts';
 
@@ -53,7 +53,7 @@ export async function parseEnvelope(body: Buffer): Promise<ParsedEnvelope> {
     throw new GatewayError(
       422,
       'unsupported-data-version',
-      `dataVersion ${JSON.stringify(envelope.dataVersion)} is not supported: this endpoint accepts Caliper 1.1 envelopes (${CALIPER_1_1})`,
+      `dataVersion ${quote(envelope.dataVersion)} is not supported: this endpoint accepts Caliper 1.1 envelopes (${CALIPER_1_1})`,
     );
   }
   return { text, envelope };

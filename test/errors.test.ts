@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { formatPath, quote } from '../src/errors.ts';
+
+describe('formatPath', () => {
+  it('writes paths the way people do', () => {
+    expect(formatPath([])).toBe('(root)');
+    expect(formatPath(['data', 3, 'actor', 'extensions', 'bb:user.id'])).toBe('data[3].actor.extensions["bb:user.id"]');
+  });
+
+  it('shows a path thousands of levels deep by its first and last steps', () => {
+    const path = ['data', 0, ...Array.from({ length: 9_998 }, () => 'a')];
+    expect(formatPath(path)).toBe('data[0].a … 9992 more … a.a.a.a.a');
+  });
+
+  it('cuts a property name of megabytes to its start and says how long it was', () => {
+    const key = 'k'.repeat(1_000_000);
+    const shown = formatPath(['data', 0, key]);
+    expect(shown).toBe(`data[0]["${'k'.repeat(60)}"… (1000000 characters)]`);
+  });
+});
+
+describe('quote', () => {
+  it('quotes short values whole, JSON-escaped', () => {
+    expect(quote('text/plain; x="1"')).toBe('"text/plain; x=\\"1\\""');
+  });
+
+  it('cuts long values and says how long they were', () => {
+    expect(quote('v'.repeat(300_000))).toBe(`"${'v'.repeat(100)}"… (300000 characters)`);
+  });
+});
