@@ -60,6 +60,17 @@ export const ACTION_ALIASES: Readonly<Record<string, Action>> = {
   DisabledCloseCaptioning: 'DisabledClosedCaptioning',
 };
 
+/**
+ * The action term of an input action: an IRI (`…/action#LoggedOut`) by its term, known
+ * misspellings fixed. Rules match on it, and a rule that keeps the input's action sends it.
+ */
+export function actionTerm(action: string): string {
+  const text = action.trim();
+  const cut = Math.max(text.lastIndexOf('#'), text.lastIndexOf('/'));
+  const term = cut >= 0 ? text.slice(cut + 1) : text;
+  return ACTION_ALIASES[term] ?? term;
+}
+
 /** What one event type may carry: the range of each entity-valued property, by type name. */
 export interface EventDefinition {
   actions: readonly Action[];

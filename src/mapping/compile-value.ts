@@ -4,7 +4,7 @@
  * looking up transform names, no re-reading the rule.
  */
 import { compilePath, type Variables } from './paths.ts';
-import type { RuleObjectValue, RuleValue } from './rule-schema.ts';
+import type { ComputedTerm, RuleObjectValue, RuleValue } from './rule-schema.ts';
 import { TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
 
 /** Renders one value for one event; undefined means "empty: leave it out". */
@@ -62,13 +62,22 @@ function compileObject(shape: Record<string, RuleValue>): ValueFn {
   };
 }
 
-function compileFrom(spec: RuleObjectValue): ValueFn {
+/**
+ * A computed action or profile (`{ from, map?, default? }`). `normalize` turns each text read
+ * into the form the map is keyed by (an action IRI into its term) before the map applies.
+ */
+export function compileTerm(spec: ComputedTerm, normalize?: (text: string) => string): ValueFn {
+  return compileFrom(spec, normalize && ((value) => (typeof value === 'string' ? normalize(value) : undefined)));
+}
+
+function compileFrom(spec: RuleObjectValue, leading?: Transform): ValueFn {
   const readers = (Array.isArray(spec.from) ? spec.from : [spec.from!]).map(
     (path) => compilePath(path, { allowVariables: true }).read,
   );
   const transforms: Transform[] = (spec.transform === undefined ? [] : Array.isArray(spec.transform) ? spec.transform : [spec.transform]).map(
     (name) => TRANSFORMS[name as TransformName],
   );
+  if (leading) transforms.unshift(leading);
   const pick = spec.pick;
   const table = spec.map === undefined ? undefined : new Map(Object.entries(spec.map).map(([key, value]) => [key, deepFreeze(prune(value))]));
   const fallback = deepFreeze(prune(spec.default));

@@ -8,7 +8,7 @@
  * branch's problem instead of zod's generic "invalid input".
  */
 import { z } from 'zod';
-import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, type EventType } from './caliper-vocabulary.ts';
+import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, type EventType } from './caliper-vocabulary.ts';
 import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
 
@@ -131,13 +131,45 @@ const gatewayOwned = (what: string) =>
     .optional()
     .meta({ description: `Set by the gateway (${what}).` });
 
+const ActionSchema = z
+  .enum(ACTIONS, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 action` })
+  .meta({ id: 'action', description: 'A Caliper 1.2 action.' });
+const ProfileSchema = z
+  .enum(PROFILES, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 profile` })
+  .meta({ id: 'profile', description: 'A Caliper 1.2 profile.' });
+
+/**
+ * An action or profile read from the input instead of written out: `{ from: action }` keeps
+ * the input's action; `{ from: object.type, map: {…}, default: … }` picks a profile by the
+ * object's type. The table's values and the default are terms checked when the file loads.
+ */
+const computedTerm = <T extends z.ZodType<string>>(term: T, what: string) =>
+  z
+    .strictObject({
+      from: oneOrMore(SourcePathSchema).meta({ description: 'The path(s) to read, tried in order until one yields a value.' }),
+      map: z
+        .record(z.string(), term)
+        .optional()
+        .meta({ description: `A lookup table from the value read to the ${what}; a value not in it comes out empty.` }),
+      default: term.optional().meta({ description: `The ${what} when no path yields one.` }),
+    })
+    .meta({ description: `A computed ${what}: { from: PATH, map: { value: ${what} }, default: ${what} }.` });
+
+const ComputedActionSchema = computedTerm(ActionSchema, 'action');
+const ComputedProfileSchema = computedTerm(ProfileSchema, 'profile');
+export type ComputedTerm = z.infer<typeof ComputedActionSchema> | z.infer<typeof ComputedProfileSchema>;
+
 const OutputSchema = z
   .strictObject({
     type: z.enum(EVENT_TYPES, {
       error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 event type`,
     }),
-    action: z.enum(ACTIONS, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 action` }),
-    profile: z.enum(PROFILES, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 profile` }),
+    action: z.union([ActionSchema, ComputedActionSchema]).meta({
+      description: 'A Caliper 1.2 action, or { from: action } to keep the input\'s (read as its term), optionally through a map.',
+    }),
+    profile: z.union([ProfileSchema, ComputedProfileSchema]).meta({
+      description: 'A Caliper 1.2 profile, or { from: PATH, map: {…}, default: … } to choose it from the input.',
+    }),
     actor: ValueSchema.optional().meta({ description: 'Defaults to $student; set it when someone else acts (a grader).' }),
     object: ValueSchema.optional(),
     target: ValueSchema.optional(),
@@ -155,14 +187,14 @@ const OutputSchema = z
   })
   .superRefine((output, ctx) => {
     const definition = EVENTS[output.type as EventType];
-    if (!(definition.actions as readonly string[]).includes(output.action)) {
+    if (typeof output.action === 'string' && !(definition.actions as readonly string[]).includes(output.action)) {
       ctx.addIssue({
         code: 'custom',
         path: ['action'],
         message: `${output.type} does not allow ${output.action} (allowed: ${definition.actions.join(', ')})`,
       });
     }
-    if (!(definition.profiles as readonly string[]).includes(output.profile)) {
+    if (typeof output.profile === 'string' && !(definition.profiles as readonly string[]).includes(output.profile)) {
       ctx.addIssue({
         code: 'custom',
         path: ['profile'],
@@ -224,7 +256,69 @@ const RuleSchema = z
     if (rule.output !== undefined && rule.student === undefined) {
       ctx.addIssue({ code: 'custom', path: ['student'], message: "a rule with an output needs student: the paths to the student's Learn id" });
     }
+    if (rule.output !== undefined) checkComputedTerms(rule.output, rule.match.action, ctx);
   });
+
+/**
+ * A computed action or profile is checked as far as the file alone allows: every value its
+ * map and default can produce, and, for `{ from: action }` without a map, every action the
+ * rule matches, must be one the output type allows. What cannot be known before an event
+ * arrives (a path other than `action`, without a map) is left to the validator, which rejects
+ * the event, and to the fixtures, which then fail.
+ */
+function checkComputedTerms(output: RuleOutputShape, matchActions: string | string[] | undefined, ctx: z.RefinementCtx): void {
+  const definition = EVENTS[output.type as EventType];
+  if (definition === undefined) return;
+  if (typeof output.action !== 'string') {
+    const allowed = definition.actions as readonly string[];
+    const bad = possibleActions(output.action, matchActions).filter(({ term }) => !allowed.includes(term));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['output', 'action'],
+        message: `${output.type} does not allow ${bad.map(({ term, source }) => `${term} (${source})`).join(', ')} (allowed: ${allowed.join(', ')})`,
+      });
+    }
+  }
+  if (typeof output.profile !== 'string') {
+    const allowed = definition.profiles as readonly string[];
+    const bad = possibleTerms(output.profile).filter(({ term }) => !allowed.includes(term));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['output', 'profile'],
+        message: `${bad.map(({ term, source }) => `${term} (${source})`).join(', ')} ${bad.length === 1 ? 'does' : 'do'} not carry ${output.type} (use ${allowed.join(' or ')})`,
+      });
+    }
+  }
+}
+
+interface PossibleTerm {
+  term: string;
+  /** Why the rule can send it, for the message. */
+  source: string;
+}
+
+/** The terms a computed value's map and default can produce, each with where it comes from. */
+function possibleTerms(value: ComputedTerm): PossibleTerm[] {
+  const terms: PossibleTerm[] = [];
+  for (const [key, term] of Object.entries(value.map ?? {})) terms.push({ term, source: `its map, for ${key}` });
+  if (value.default !== undefined) terms.push({ term: value.default, source: 'its default' });
+  return terms;
+}
+
+/** Without a map, `{ from: action }` sends the matched actions as their terms. */
+function possibleActions(value: ComputedTerm, matchActions: string | string[] | undefined): PossibleTerm[] {
+  const terms = possibleTerms(value);
+  const paths = Array.isArray(value.from) ? value.from : [value.from];
+  if (value.map === undefined && matchActions !== undefined && paths.every((path) => path.trim() === 'action')) {
+    for (const action of Array.isArray(matchActions) ? matchActions : [matchActions]) {
+      const term = actionTerm(action);
+      terms.push({ term, source: term === action ? 'an input action it matches' : `the input action ${action} it matches` });
+    }
+  }
+  return terms;
+}
 
 export const RuleFileSchema = z
   .strictObject({
@@ -236,6 +330,8 @@ export const RuleFileSchema = z
     rules: z.array(RuleSchema, { error: 'expected rules: a list of rules' }),
   })
   .meta({ title: 'caliper-gateway mapping rules', description: 'See mappings/README.md.' });
+
+type RuleOutputShape = z.infer<typeof OutputSchema>;
 
 export type RuleFile = z.infer<typeof RuleFileSchema>;
 export type Rule = RuleFile['rules'][number];

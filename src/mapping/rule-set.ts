@@ -4,8 +4,8 @@
  * the event. Rules are indexed by input type so matching an event is one map lookup plus the
  * few rules for that type.
  */
-import { ACTION_ALIASES, caliperTerm } from './caliper-vocabulary.ts';
-import { compileValue, type ValueFn } from './compile-value.ts';
+import { actionTerm, caliperTerm } from './caliper-vocabulary.ts';
+import { compileTerm, compileValue, type ValueFn } from './compile-value.ts';
 import { compilePath, hasValue, type CompiledPath, type Reader } from './paths.ts';
 import type { PiiCategory, Rule, RuleOutput } from './rule-schema.ts';
 
@@ -38,8 +38,9 @@ export interface CompiledRule {
 
 export interface CompiledOutput {
   type: RuleOutput['type'];
-  action: RuleOutput['action'];
-  profile: RuleOutput['profile'];
+  /** The action and profile for one event: written in the rule, or read from the event. */
+  action: ValueFn;
+  profile: ValueFn;
   /** Only the properties the rule sets, in output order. */
   properties: ReadonlyArray<readonly [RuleOutputProperty, ValueFn]>;
   setsActor: boolean;
@@ -58,13 +59,6 @@ export function normalizeType(type: string): string {
   return caliperTerm(type.trim());
 }
 
-/** The action term of an input action: IRIs (`…/action#LoggedOut`) by their term; known misspellings fixed. */
-export function normalizeAction(action: string): string {
-  const text = action.trim();
-  const cut = Math.max(text.lastIndexOf('#'), text.lastIndexOf('/'));
-  const term = cut >= 0 ? text.slice(cut + 1) : text;
-  return ACTION_ALIASES[term] ?? term;
-}
 
 export interface RuleOrigin {
   file: string;
@@ -85,7 +79,7 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
           for (const read of lacks) if (hasValue(read(event, NO_VARIABLES))) return false;
           return true;
         };
-  const actions = rule.match.action === undefined ? null : new Set(list(rule.match.action).map(normalizeAction));
+  const actions = rule.match.action === undefined ? null : new Set(list(rule.match.action).map(actionTerm));
 
   const compiled: CompiledRule = {
     id: rule.id,
@@ -108,7 +102,17 @@ function compileOutput(output: RuleOutput): CompiledOutput {
     const value = output[name];
     if (value !== undefined) properties.push([name, compileValue(value)]);
   }
-  return { type: output.type, action: output.action, profile: output.profile, properties, setsActor: output.actor !== undefined };
+  return {
+    type: output.type,
+    action: typeof output.action === 'string' ? constant(output.action) : compileTerm(output.action, actionTerm),
+    profile: typeof output.profile === 'string' ? constant(output.profile) : compileTerm(output.profile),
+    properties,
+    setsActor: output.actor !== undefined,
+  };
+}
+
+function constant(term: string): ValueFn {
+  return () => term;
 }
 
 // `has`/`lacks` paths never use variables (the schema refuses them), so they get none.
@@ -153,7 +157,7 @@ export function buildRuleSet(rulesInFileOrder: readonly CompiledRule[]): { ruleS
     find(type, action, event) {
       const candidates = byType.get(normalizeType(type));
       if (!candidates) return undefined;
-      const term = normalizeAction(action);
+      const term = actionTerm(action);
       for (const rule of candidates) {
         if ((rule.actions === null || rule.actions.has(term)) && rule.matches(event)) return rule;
       }

@@ -160,7 +160,11 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   const outputId = outputEventId(sensor, sourceId, rule.id);
 
   const built: Record<string, unknown> = {};
+  let action: unknown;
+  let profile: unknown;
   try {
+    action = output.action(event, vars);
+    profile = output.profile(event, vars);
     for (const [name, fn] of output.properties) {
       const value = fn(event, vars);
       if (value !== undefined) built[name] = value;
@@ -168,12 +172,14 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   } catch (err) {
     return invalidOutput(rule, studentId, `could not build the event: ${(err as Error).message}`);
   }
+  if (action === undefined) return invalidOutput(rule, studentId, `action: ${NOTHING_COMPUTED}`);
+  if (profile === undefined) return invalidOutput(rule, studentId, `profile: ${NOTHING_COMPUTED}`);
 
   // The gateway owns these; the order is the one Caliper's own examples use.
-  const produced: OutputEvent = { '@context': CALIPER_1_2_CONTEXT, id: outputId, type: output.type, profile: output.profile };
+  const produced: OutputEvent = { '@context': CALIPER_1_2_CONTEXT, id: outputId, type: output.type, profile };
   const actor = output.setsActor ? built.actor : student;
   if (actor !== undefined) produced.actor = actor;
-  produced.action = output.action;
+  produced.action = action;
   assign(produced, 'object', built.object);
   assign(produced, 'generated', built.generated);
   assign(produced, 'target', built.target);
@@ -198,6 +204,8 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   if (!validation.ok) return invalidOutput(rule, studentId, `${validation.path}: ${validation.message}`);
   return { fate: 'deliver', rule: rule.id, studentId, platformId, event: produced, outputId };
 }
+
+const NOTHING_COMPUTED = "the rule computes none for this event (no path gave a value its map knows, and it has no default)";
 
 function assign(target: Record<string, unknown>, key: string, value: unknown): void {
   if (value !== undefined) target[key] = value;

@@ -127,6 +127,58 @@ describe('rule loader errors', () => {
   });
 });
 
+describe('computed actions and profiles', () => {
+  const mediaRule = (match: string, action: string, profile = 'MediaProfile') => `
+rules:
+  - id: ims-media
+    match: ${match}
+    student: [actor.id]
+    output:
+      type: MediaEvent
+      action: ${action}
+      profile: ${profile}
+      object: { from: object, transform: entity }
+`;
+
+  it('refuses a rule that keeps the input action when it matches an action its output type does not allow', () => {
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent, action: [Paused, Rewound, EnabledCloseCaptioning] }', '{ from: action }') })).toEqual([
+      'mappings/x.yaml:8: rules[0].output.action: MediaEvent does not allow Rewound (an input action it matches) (allowed: Started, Ended, Paused, Resumed, Restarted, ForwardedTo, JumpedTo, ChangedResolution, ChangedSize, ChangedSpeed, ChangedVolume, EnabledClosedCaptioning, DisabledClosedCaptioning, EnteredFullScreen, ExitedFullScreen, Muted, Unmuted, OpenedPopout, ClosedPopout)',
+    ]);
+  });
+
+  it('refuses a map or default that can produce an action or profile the output type does not allow', () => {
+    const action = '{ from: action, map: { Rewound: JumpedTo, Skipped: Skipped }, default: Reset }';
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', action) })[0]).toMatch(
+      /^mappings\/x\.yaml:8: rules\[0\]\.output\.action: MediaEvent does not allow Skipped \(its map, for Skipped\), Reset \(its default\) \(allowed: /,
+    );
+    const profile = '{ from: object.type, map: { VideoObject: MediaProfile, Document: ReadingProfile } }';
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action }', profile) })).toEqual([
+      'mappings/x.yaml:9: rules[0].output.profile: ReadingProfile (its map, for Document) does not carry MediaEvent (use MediaProfile)',
+    ]);
+  });
+
+  it('refuses map values and defaults that are not Caliper 1.2 terms, and keys a computed value does not take', () => {
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action, map: { Rewound: Rewind } }') })).toEqual([
+      'mappings/x.yaml:8: rules[0].output.action.map.Rewound: "Rewind" is not a Caliper 1.2 action',
+    ]);
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action }', '{ from: object.type, default: Media }') })).toEqual([
+      'mappings/x.yaml:9: rules[0].output.profile.default: "Media" is not a Caliper 1.2 profile',
+    ]);
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action, transform: lowercase }') })).toEqual([
+      'mappings/x.yaml:8: rules[0].output.action.transform: unknown key',
+    ]);
+  });
+
+  it('accepts what it cannot check before events arrive, and everything the output type allows', () => {
+    const accepted = (text: string) => compileRuleFiles([{ file: 'mappings/x.yaml', text }]).rules.map((rule) => rule.id);
+    // Any MediaEvent action may arrive here; the validator checks each event.
+    expect(accepted(mediaRule('{ type: MediaEvent }', '{ from: action }'))).toEqual(['ims-media']);
+    // The misspelling Learn's context uses is sent as the 1.2 term.
+    expect(accepted(mediaRule('{ type: MediaEvent, action: [Paused, EnabledCloseCaptioning] }', '{ from: action }'))).toEqual(['ims-media']);
+    expect(accepted(mediaRule('{ type: MediaEvent }', '{ from: action, map: { Rewound: JumpedTo } }', '{ from: object.type, map: { VideoObject: MediaProfile }, default: MediaProfile }'))).toEqual(['ims-media']);
+  });
+});
+
 describe('rule files on disk', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));

@@ -118,6 +118,84 @@ output:
     }
   });
 
+  describe('a computed action and profile', () => {
+    const viewRule = (profile: string) =>
+      oneRule(`
+id: view-by-object
+match: { type: ViewEvent }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: ViewEvent
+  action: { from: action }
+  profile: ${profile}
+  object: { from: object, transform: entity }`);
+    const view = (object: unknown, action = 'Viewed') => forumPost({ type: 'ViewEvent', action, object });
+    const BY_TYPE = '{ from: object.type, map: { Assessment: AssessmentProfile, Message: ForumProfile }, default: ReadingProfile }';
+
+    it('keeps the input action as its term: IRIs by their term, known misspellings fixed', async () => {
+      const set = oneRule(`
+id: thread-read-state
+match: { type: ThreadEvent, action: [MarkedAsRead, MarkedAsUnread] }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: ThreadEvent
+  action: { from: action }
+  profile: ForumProfile
+  object: { id: { from: object.id }, type: Thread }`);
+      const thread = (action: string) => forumPost({ type: 'ThreadEvent', action, object: { id: `${SITE}/discussion/_88_1/thread/_3_1` } });
+      const actions = ['MarkedAsRead', 'MarkedAsUnRead', 'http://purl.imsglobal.org/vocab/caliper/v1/action#MarkedAsUnread'];
+      const outcomes = await run(actions.map(thread), { rules: set });
+      expect(outcomes.map((outcome) => delivered(outcome).event.action)).toEqual(['MarkedAsRead', 'MarkedAsUnread', 'MarkedAsUnread']);
+    });
+
+    it('picks the profile from the object\'s type, with the default for any other type or an object given as an IRI', async () => {
+      const objects = [
+        { id: `${SITE}/tests/_12_1`, type: 'Assessment' },
+        { id: `${SITE}/discussion/_88_1/post/_1207_1`, type: 'Message' },
+        { id: `${SITE}/content/_40_1`, type: 'Chapter' },
+        `${SITE}/content/_41_1`,
+      ];
+      const outcomes = await run(objects.map((object) => view(object)), { rules: viewRule(BY_TYPE) });
+      expect(outcomes.map((outcome) => delivered(outcome).event.profile)).toEqual(['AssessmentProfile', 'ForumProfile', 'ReadingProfile', 'ReadingProfile']);
+    });
+
+    it('maps the input action through a table', async () => {
+      const set = oneRule(`
+id: forum-post-changes
+match: { type: "${BB}ForumEvent" }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: ResourceManagementEvent
+  action: { from: action, map: { Created: Created, Modified: Modified, Deleted: Deleted, Edited: Modified } }
+  profile: ResourceManagementProfile
+  object: { id: { from: generated.id }, type: Message }`);
+      const outcomes = await run(['Edited', 'Deleted'].map((action) => forumPost({ action })), { rules: set });
+      expect(outcomes.map((outcome) => delivered(outcome).event.action)).toEqual(['Modified', 'Deleted']);
+    });
+
+    it('rejects an event whose computed action its type does not allow, naming rule and action', async () => {
+      // No match.action, so the loader cannot know which actions arrive: the validator does.
+      expect(await only(view({ id: `${SITE}/content/_40_1`, type: 'Chapter' }, 'Rewound'), { rules: viewRule('ReadingProfile') })).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-output',
+        rule: 'view-by-object',
+        studentId: STUDENT.externalId,
+        detail: 'rule view-by-object: action: ViewEvent does not allow Rewound (allowed: Viewed)',
+      });
+    });
+
+    it('rejects an event for which a computed profile comes out empty', async () => {
+      const noDefault = '{ from: object.type, map: { Assessment: AssessmentProfile } }';
+      expect(await only(view({ id: `${SITE}/content/_40_1`, type: 'Chapter' }), { rules: viewRule(noDefault) })).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-output',
+        rule: 'view-by-object',
+        studentId: STUDENT.externalId,
+        detail: 'rule view-by-object: profile: the rule computes none for this event (no path gave a value its map knows, and it has no default)',
+      });
+    });
+  });
+
   describe('skips, with a reason', () => {
     it('no-rule: nothing matches', async () => {
       expect(await only(forumPost({ type: `${BB}WikiEvent` }))).toEqual({
