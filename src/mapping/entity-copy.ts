@@ -1,8 +1,8 @@
 /**
  * The `entity` transform: copies a Caliper 1.1 entity (or a list of them) from Learn's input
  * into a Caliper 1.2 entity that is safe to send. It keeps only 1.2 vocabulary, leaves people
- * out, applies the 1.1 → 1.2 renames, rewrites date-times, and reduces anything Caliper does
- * not define (Blackboard's own entity types) to its id.
+ * and what they wrote out, applies the 1.1 → 1.2 renames, rewrites date-times, and reduces
+ * anything Caliper does not define (Blackboard's own entity types) to its id.
  */
 import {
   DATE_TIME_PROPERTIES,
@@ -18,6 +18,18 @@ import { toTimebackIri } from './iri.ts';
 
 /** 1.2 vocabulary the gateway still never copies: it is personal data TimeBack does not need. */
 const WITHHELD_PROPERTIES = new Set(['ipAddress', 'userAgent', 'messageParameters']);
+
+/**
+ * Text people wrote, by the entity type that holds it: a post, a comment, a bookmark note, an
+ * open answer. TimeBack records activity, not content, and a post viewed may be another
+ * student's writing.
+ */
+const WRITTEN_TEXT: Readonly<Record<string, string>> = {
+  Message: 'body',
+  Comment: 'value',
+  BookmarkAnnotation: 'bookmarkNotes',
+  OpenEndedResponse: 'value',
+};
 
 /** Renames from Caliper 1.1 (deprecated there, gone in 1.2), by entity type ('*' for any). */
 const RENAMES: ReadonlyArray<{ types: readonly string[] | '*'; from: string; to: string }> = [
@@ -72,7 +84,7 @@ function copyObject(source: Record<string, unknown>, depth: number, topLevel: bo
     if (!hasOwn.call(source, key)) continue;
     const name = renamed(type, key, source);
     if (name === 'id' || name === 'type' || name === 'extensions') continue;
-    if (!ENTITY_PROPERTIES.has(name) || WITHHELD_PROPERTIES.has(name)) continue;
+    if (!ENTITY_PROPERTIES.has(name) || WITHHELD_PROPERTIES.has(name) || WRITTEN_TEXT[type] === name) continue;
     const copied = copyProperty(name, source[key], depth);
     if (copied !== undefined) out[name] = copied;
   }

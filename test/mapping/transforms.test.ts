@@ -161,6 +161,20 @@ describe('entity', () => {
     });
   });
 
+  it('leaves out text people wrote: a post, a comment, a bookmark note, an open answer', () => {
+    const thread = { id: 'https://x.example/t/1', type: 'Thread', name: 'Homework 3' };
+    expect(t.entity({ id: 'https://x.example/m/5', type: 'Message', body: 'I think it is the oxygen.', isPartOf: thread })).toEqual({
+      id: 'https://x.example/m/5',
+      type: 'Message',
+      isPartOf: thread,
+    });
+    expect(t.entity({ id: 'https://x.example/c/1', type: 'Comment', value: 'Nice work!' })).toEqual({ id: 'https://x.example/c/1', type: 'Comment' });
+    expect(t.entity({ id: 'https://x.example/b/1', type: 'BookmarkAnnotation', bookmarkNotes: 'reread' })).toEqual({ id: 'https://x.example/b/1', type: 'BookmarkAnnotation' });
+    expect(t.entity({ id: 'https://x.example/r/1', type: 'OpenEndedResponse', value: 'Because…' })).toEqual({ id: 'https://x.example/r/1', type: 'OpenEndedResponse' });
+    // A chosen answer is not writing: it stays.
+    expect(t.entity({ id: 'https://x.example/r/2', type: 'MultipleChoiceResponse', value: 'C' })).toEqual({ id: 'https://x.example/r/2', type: 'MultipleChoiceResponse', value: 'C' });
+  });
+
   it('drops person IRIs in person-valued properties and persons from lists', () => {
     expect(
       t.entity({
