@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { staticIdentity } from '../../src/identity/identity-resolver.ts';
+import { actionTerm } from '../../src/mapping/caliper-vocabulary.ts';
 import { discoverFixtures, FIXTURE_APP_ID, readUsers } from '../../src/mapping/fixtures.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
@@ -77,6 +78,84 @@ describe('the shipped rules cover Learn’s catalogue', () => {
       expect(taken, `no fixture translates ${type} ${action} through a rule`).not.toEqual([]);
     },
   );
+});
+
+/** Caliper 1.1's action vocabulary, as the generic Event may carry it (both captioning spellings). */
+const ACTIONS_1_1 = [
+  'Abandoned', 'Activated', 'Added', 'Attached', 'Bookmarked', 'ChangedResolution', 'ChangedSize', 'ChangedSpeed',
+  'ChangedVolume', 'Classified', 'ClosedPopout', 'Commented', 'Completed', 'Created', 'Deactivated', 'Deleted', 'Described',
+  'DisabledClosedCaptioning', 'DisabledCloseCaptioning', 'Disliked', 'EnabledClosedCaptioning', 'EnabledCloseCaptioning',
+  'Ended', 'EnteredFullScreen', 'ExitedFullScreen', 'ForwardedTo', 'Graded', 'Hid', 'Highlighted', 'Identified', 'JumpedTo',
+  'Liked', 'Linked', 'LoggedIn', 'LoggedOut', 'MarkedAsRead', 'MarkedAsUnread', 'Modified', 'Muted', 'NavigatedTo',
+  'OpenedPopout', 'Paused', 'Posted', 'Questioned', 'Ranked', 'Recommended', 'Removed', 'Reset', 'Restarted', 'Resumed',
+  'Retrieved', 'Reviewed', 'Rewound', 'Searched', 'Shared', 'Showed', 'Skipped', 'Started', 'Submitted', 'Subscribed',
+  'Tagged', 'TimedOut', 'Unmuted', 'Unsubscribed', 'Used', 'Viewed',
+];
+const MEDIA_1_1 = [
+  'Started', 'Ended', 'Paused', 'Resumed', 'Restarted', 'ForwardedTo', 'JumpedTo', 'ChangedResolution', 'ChangedSize',
+  'ChangedSpeed', 'ChangedVolume', 'EnabledClosedCaptioning', 'EnabledCloseCaptioning', 'DisabledClosedCaptioning',
+  'DisabledCloseCaptioning', 'EnteredFullScreen', 'ExitedFullScreen', 'Muted', 'Unmuted', 'OpenedPopout', 'ClosedPopout',
+];
+
+/** The 1.1 → 1.2 upgrade table (caliper.md §4.1): input type, its actions, the 1.2 event type. Every row keeps the action. */
+const UPGRADE_TABLE: ReadonlyArray<[type: string, actions: string[], to: string]> = [
+  ['Event', ACTIONS_1_1, 'Event'],
+  ['AnnotationEvent', ['Bookmarked', 'Highlighted', 'Shared', 'Tagged'], 'AnnotationEvent'],
+  ['AnnotationEvent', ['Commented', 'Ranked'], 'FeedbackEvent'],
+  ['AnnotationEvent', ['Attached', 'Classified', 'Described', 'Disliked', 'Identified', 'Liked', 'Linked', 'Questioned', 'Recommended', 'Subscribed'], 'Event'],
+  ['AssessmentEvent', ['Started', 'Paused', 'Resumed', 'Restarted', 'Reset', 'Submitted'], 'AssessmentEvent'],
+  ['AssessmentItemEvent', ['Started', 'Skipped', 'Completed'], 'AssessmentItemEvent'],
+  ['AssessmentItemEvent', ['Viewed'], 'ViewEvent'],
+  ['AssessmentItemEvent', ['Reviewed'], 'Event'],
+  ['AssignableEvent', ['Activated', 'Deactivated', 'Started', 'Completed', 'Submitted', 'Reviewed'], 'AssignableEvent'],
+  ['AssignableEvent', ['Abandoned', 'Hid', 'Showed'], 'Event'],
+  ['ForumEvent', ['Subscribed', 'Unsubscribed'], 'ForumEvent'],
+  ['GradeEvent', ['Graded'], 'GradeEvent'],
+  ['MediaEvent', MEDIA_1_1, 'MediaEvent'],
+  ['MediaEvent', ['Rewound'], 'Event'],
+  ['MessageEvent', ['Posted', 'MarkedAsRead', 'MarkedAsUnread', 'MarkedAsUnRead'], 'MessageEvent'],
+  ['NavigationEvent', ['NavigatedTo'], 'NavigationEvent'],
+  ['OutcomeEvent', ['Graded'], 'GradeEvent'],
+  ['ReadingEvent', ['NavigatedTo'], 'NavigationEvent'],
+  ['ReadingEvent', ['Viewed'], 'ViewEvent'],
+  ['ReadingEvent', ['Searched'], 'SearchEvent'],
+  ['SessionEvent', ['LoggedIn', 'LoggedOut', 'TimedOut'], 'SessionEvent'],
+  ['ThreadEvent', ['MarkedAsRead', 'MarkedAsUnread'], 'ThreadEvent'],
+  ['ThreadEvent', ['Posted'], 'MessageEvent'],
+  ['ToolUseEvent', ['Used'], 'ToolUseEvent'],
+  ['ToolLaunchEvent', ['Launched', 'Returned'], 'ToolLaunchEvent'],
+  ['ResourceManagementEvent', ['Archived', 'Copied', 'Created', 'Deleted', 'Described', 'Downloaded', 'Modified', 'Printed', 'Published', 'Restored', 'Retrieved', 'Saved', 'Unpublished', 'Uploaded'], 'ResourceManagementEvent'],
+  ['SearchEvent', ['Searched'], 'SearchEvent'],
+  ['FeedbackEvent', ['Commented', 'Ranked'], 'FeedbackEvent'],
+  ['SurveyEvent', ['OptedIn', 'OptedOut'], 'SurveyEvent'],
+  ['SurveyInvitationEvent', ['Sent', 'Accepted', 'Declined'], 'SurveyInvitationEvent'],
+  ['QuestionnaireEvent', ['Started', 'Submitted'], 'QuestionnaireEvent'],
+  ['QuestionnaireItemEvent', ['Started', 'Skipped', 'Completed'], 'QuestionnaireItemEvent'],
+];
+
+describe('the IMS 1.1 fallback follows the upgrade table', () => {
+  const VARS = { student: 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05', platformId: '', edApp: '', sensor: '', sourceId: '' };
+  let rules: RuleSet;
+  beforeAll(async () => {
+    rules = await loadRules(path.join(ROOT, 'mappings'));
+  });
+
+  it.each(UPGRADE_TABLE.flatMap(([type, actions, to]) => actions.map((action) => [type, action, to])))(
+    'Should send a non-Learn %s %s as %s with the same action',
+    (type, action, to) => {
+      // Not from Learn (no bb:user.id), and with a score so a grade is not skipped as empty.
+      const event = { type, action, generated: { scoreGiven: 1 } };
+      const rule = rules.find(type, action, event);
+      expect(rule?.output, `${type} ${action}`).toBeDefined();
+      expect(rule!.output!.type).toBe(to);
+      expect(rule!.output!.action(event, VARS)).toBe(actionTerm(action));
+    },
+  );
+
+  it('Should leave an action the 1.1 type does not have to no-rule, not to a generic Event', () => {
+    expect(rules.find('AssignableEvent', 'Liked', { action: 'Liked' })).toBeUndefined();
+    expect(rules.find('MediaEvent', 'Launched', { action: 'Launched' })).toBeUndefined();
+  });
 });
 
 /** Everything in an input that identifies a person, their device or their LTI launch, by kind. */
