@@ -2,8 +2,8 @@
  * Checks a produced event against Caliper 1.2 and what TimeBack accepts, before it may be
  * sent: the event type with an action it allows and a profile that carries it, required and
  * conditionally required properties, the type each entity-valued property expects, entities
- * as IRIs or `{ id, type }` objects, only IRIs TimeBack accepts, strict date-times, and only
- * Caliper 1.2 properties (custom data belongs in `extensions`).
+ * as IRIs or `{ id, type }` objects, only IRIs TimeBack accepts, strict date-times, and on each
+ * entity only the Caliper 1.2 properties of its type (custom data belongs in `extensions`).
  */
 import { z } from 'zod';
 import { formatPath } from '../errors.ts';
@@ -14,6 +14,7 @@ import {
   CALIPER_1_2_CONTEXT,
   DATE_TIME_PROPERTIES,
   ENTITY_PROPERTIES,
+  ENTITY_TYPE_PROPERTIES,
   ENTITY_TYPES,
   ENTITY_VALUED_PROPERTIES,
   EVENTS,
@@ -75,13 +76,19 @@ class EntityWalk {
     } else if (typeof entity.id !== 'string' || !isTimebackIri(entity.id)) {
       this.fail(`${JSON.stringify(entity.id)} is not an IRI TimeBack accepts (${IRI_FORMS})`, 'id');
     }
+    const allowed = ENTITY_TYPE_PROPERTIES.get(type)!;
     for (const key in entity) {
       if (key === 'id' || key === 'type' || !hasOwn.call(entity, key)) continue;
       const child = entity[key];
       if (key === 'extensions') {
         if (child === null || typeof child !== 'object' || Array.isArray(child)) this.fail('extensions must be an object', key);
-      } else if (!ENTITY_PROPERTIES.has(key)) {
-        this.fail('not a Caliper 1.2 property of an entity (custom data belongs in extensions)', key);
+      } else if (!allowed.has(key)) {
+        this.fail(
+          ENTITY_PROPERTIES.has(key)
+            ? `not a property of a ${type} in Caliper 1.2 (custom data belongs in extensions)`
+            : 'not a Caliper 1.2 property of an entity (custom data belongs in extensions)',
+          key,
+        );
       } else {
         this.path.push(key);
         this.property(key, child, depth + 1);

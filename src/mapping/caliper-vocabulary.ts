@@ -393,7 +393,7 @@ export const EVENT_PROPERTIES = new Set<string>([
   'target', 'referrer', 'group', 'membership', 'session', 'federatedSession', 'extensions',
 ]);
 
-/** Every property an entity may carry in Caliper 1.2, `extensions` included. */
+/** Every property some entity may carry in Caliper 1.2, `extensions` included (which one: ENTITY_TYPE_PROPERTIES). */
 export const ENTITY_PROPERTIES = new Set<string>([
   'id',
   'type',
@@ -401,6 +401,109 @@ export const ENTITY_PROPERTIES = new Set<string>([
   ...VALUE_PROPERTIES,
   ...[...DATE_TIME_PROPERTIES, ...ENTITY_VALUED_PROPERTIES].filter((name) => !EVENT_PROPERTIES.has(name)),
 ]);
+
+/**
+ * The properties each entity type adds to those of its supertype (ENTITY_SUPERTYPE), from the
+ * 1.2 entity definitions: an AssignableDigitalResource has everything a DigitalResource has
+ * (and so an Entity) plus its dates and maxima, and an Assessment adds `items` to those.
+ * `id`, `type` and `extensions` are every entity's and are not listed.
+ */
+const OWN_PROPERTIES = {
+  Entity: ['name', 'description', 'dateCreated', 'dateModified', 'otherIdentifiers'],
+  Agent: [],
+  Person: [],
+  SoftwareApplication: ['version', 'host', 'ipAddress', 'userAgent'],
+  Organization: ['subOrganizationOf', 'members'],
+  Group: [],
+  CourseOffering: ['courseNumber', 'academicSession'],
+  CourseSection: ['category'],
+  DigitalResource: ['creators', 'mediaType', 'keywords', 'learningObjectives', 'isPartOf', 'datePublished', 'version'],
+  AssignableDigitalResource: [
+    'dateToActivate', 'dateToShow', 'dateToStartOn', 'dateToSubmit', 'maxAttempts', 'maxSubmits', 'maxScore',
+  ],
+  Assessment: ['items'],
+  AssessmentItem: ['isTimeDependent'],
+  Chapter: [],
+  Document: [],
+  Frame: ['index'],
+  Page: [],
+  WebPage: [],
+  Message: ['replyTo', 'body', 'attachments'],
+  MediaLocation: ['currentTime'],
+  MediaObject: ['duration'],
+  AudioObject: ['volumeMin', 'volumeMax', 'volumeLevel', 'muted'],
+  ImageObject: [],
+  VideoObject: [],
+  QuestionnaireItem: ['question', 'categories', 'weight'],
+  DigitalResourceCollection: ['items'],
+  Forum: [],
+  Thread: [],
+  Questionnaire: [],
+  Link: [],
+  LtiLink: ['messageType'],
+  Collection: ['items'],
+  AggregateMeasureCollection: [],
+  Survey: [],
+  AggregateMeasure: ['metricValue', 'maxMetricValue', 'status', 'metric', 'startedAtTime', 'endedAtTime'],
+  Annotation: ['annotator', 'annotated'],
+  BookmarkAnnotation: ['bookmarkNotes'],
+  HighlightAnnotation: ['selection', 'selectionText'],
+  SharedAnnotation: ['withAgents'],
+  TagAnnotation: ['tags'],
+  Attempt: ['assignee', 'assignable', 'isPartOf', 'count', 'startedAtTime', 'endedAtTime', 'duration'],
+  Comment: ['commenter', 'commentedOn', 'value'],
+  LearningObjective: [],
+  Membership: ['organization', 'member', 'roles', 'status'],
+  Query: ['creator', 'searchTarget', 'searchTerms'],
+  Rating: ['rater', 'rated', 'question', 'selections', 'ratingComment'],
+  Result: ['attempt', 'maxResultScore', 'resultScore', 'scoredBy', 'comment'],
+  Score: ['attempt', 'maxScore', 'scoreGiven', 'scoredBy', 'comment'],
+  SearchResponse: ['searchProvider', 'searchTarget', 'query', 'searchResultsItemCount'],
+  SurveyInvitation: ['rater', 'survey', 'sentCount', 'dateSent'],
+  Session: ['user', 'client', 'startedAtTime', 'endedAtTime', 'duration'],
+  LtiSession: ['messageParameters'],
+  Question: ['questionPosed'],
+  DateTimeQuestion: ['minDateTime', 'minLabel', 'maxDateTime', 'maxLabel'],
+  MultiselectQuestion: ['points', 'itemLabels', 'itemValues'],
+  OpenEndedQuestion: [],
+  RatingScaleQuestion: ['scale'],
+  Response: ['attempt', 'startedAtTime', 'endedAtTime', 'duration'],
+  DateTimeResponse: ['dateTimeSelected'],
+  FillinBlankResponse: ['values'],
+  MultipleChoiceResponse: ['value'],
+  MultipleResponseResponse: ['values'],
+  MultiselectResponse: ['selections'],
+  OpenEndedResponse: ['value'],
+  RatingScaleResponse: ['selections'],
+  SelectTextResponse: ['values'],
+  TrueFalseResponse: ['value'],
+  Scale: [],
+  LikertScale: ['scalePoints', 'itemLabels', 'itemValues'],
+  MultiselectScale: ['scalePoints', 'itemLabels', 'itemValues', 'isOrderedSelection', 'minSelections', 'maxSelections'],
+  NumericScale: ['minValue', 'minLabel', 'maxValue', 'maxLabel', 'step'],
+  Selector: [],
+  TextPositionSelector: ['start', 'end'],
+  SystemIdentifier: ['identifier', 'identifierType', 'source'],
+} as const satisfies Record<EntityType, readonly string[]>;
+
+/**
+ * Types that are not full entities: no id, and none of Entity's own properties (a
+ * SystemIdentifier has no name or dates; a TextPositionSelector is just a start and an end).
+ */
+const PROPERTY_ROOTS = new Set<string>(['Selector', 'SystemIdentifier']);
+
+/** Every property an entity of each type may carry: its own, its supertypes', `id`, `type`, `extensions`. */
+export const ENTITY_TYPE_PROPERTIES: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.keys(OWN_PROPERTIES).map((type) => {
+    const properties = new Set<string>(['id', 'type', 'extensions']);
+    let current: string | null = type;
+    while (current !== null) {
+      for (const name of OWN_PROPERTIES[current as EntityType]) properties.add(name);
+      current = PROPERTY_ROOTS.has(current) ? null : (ENTITY_SUPERTYPE as Record<string, string | null>)[current]!;
+    }
+    return [type, properties];
+  }),
+);
 
 /** Entity-valued properties whose value is always a person: the student never leaves through them. */
 export const PERSON_VALUED_PROPERTIES = new Set<string>([

@@ -6,7 +6,7 @@
  */
 import {
   DATE_TIME_PROPERTIES,
-  ENTITY_PROPERTIES,
+  ENTITY_TYPE_PROPERTIES,
   ENTITY_TYPES,
   ENTITY_VALUED_PROPERTIES,
   ID_LESS_TYPES,
@@ -44,7 +44,11 @@ const MAX_DEPTH = 24;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** Copies an entity, a list of entities, or an entity IRI; undefined when nothing is left. */
+/**
+ * Copies an entity, a list of entities, or an entity IRI; undefined when nothing is left. An
+ * entity keeps only the 1.2 properties of its own type: a 1.1 source's leftovers (`objectType`,
+ * a `maxScore` on a Person) would make the validator reject the whole event.
+ */
 export function copyEntity(value: unknown): unknown {
   return copyValue(value, 0, true);
 }
@@ -80,11 +84,12 @@ function copyObject(source: Record<string, unknown>, depth: number, topLevel: bo
   const out: Record<string, unknown> = {};
   if (id !== undefined) out.id = id;
   out.type = type;
+  const properties = ENTITY_TYPE_PROPERTIES.get(type)!;
   for (const key in source) {
     if (!hasOwn.call(source, key)) continue;
     const name = renamed(type, key, source);
     if (name === 'id' || name === 'type' || name === 'extensions') continue;
-    if (!ENTITY_PROPERTIES.has(name) || WITHHELD_PROPERTIES.has(name) || WRITTEN_TEXT[type] === name) continue;
+    if (!properties.has(name) || WITHHELD_PROPERTIES.has(name) || WRITTEN_TEXT[type] === name) continue;
     const copied = copyProperty(name, source[key], depth);
     if (copied !== undefined) out[name] = copied;
   }

@@ -74,7 +74,7 @@ describe('the Caliper 1.2 validator', () => {
     ['a property Caliper does not define', (e: Event) => ((e.object as Event).threadPointsPossible = 10), 'object.threadPointsPossible', 'not a Caliper 1.2 property of an entity (custom data belongs in extensions)'],
     ['an event property Caliper does not define', (e: Event) => (e.launchUrl = 'https://x.example'), 'launchUrl', 'not a property of a Caliper 1.2 event (custom data belongs in extensions)'],
     ['a number where text belongs', (e: Event) => ((e.group as Event).courseNumber = 110), 'group.courseNumber', 'expected text'],
-    ['text where a number belongs', (e: Event) => ((e.object as Event).count = '1'), 'object.count', 'expected a number'],
+    ['text where a number belongs', (e: Event) => ((e.object as Event).attachments = [{ id: 'https://x.example/f', type: 'Frame', index: '1' }]), 'object.attachments[0].index', 'expected a number'],
     ['a group that is not an organisation', (e: Event) => (e.group = { id: 'https://x.example/p', type: 'Page' }), 'group.type', 'MessageEvent needs group of type Organization, got Page'],
     ['extensions that are not an object', (e: Event) => (e.extensions = ['x']), 'extensions', 'extensions must be an object'],
     ['a session IRI other than auto-attach', (e: Event) => (e.session = 'urn:tag:other'), 'session', '"urn:tag:other" is not an IRI TimeBack accepts (urn:uuid: in lowercase, https://, or urn:email:)'],
@@ -84,5 +84,40 @@ describe('the Caliper 1.2 validator', () => {
     ['a person as a GradeEvent object', (e: Event) => Object.assign(e, { type: 'GradeEvent', profile: 'GradingProfile', action: 'Graded', object: { id: 'https://x.example/u', type: 'Person' } }), 'object.type', 'GradeEvent needs object of type Attempt, got Person'],
   ])('rejects %s', (_what, change, path, message) => {
     expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
+  });
+
+  describe('properties per entity type', () => {
+    const assessmentStarted = (assessment: Event) => (e: Event) =>
+      Object.assign(e, { type: 'AssessmentEvent', profile: 'AssessmentProfile', action: 'Started', object: { id: 'https://x.example/quiz/1', type: 'Assessment', ...assessment } });
+
+    it.each([
+      // Assessment → AssignableDigitalResource → DigitalResource → Entity.
+      ['an Assessment with what every level above it defines', assessmentStarted({
+        name: 'Quiz 1', dateCreated: '2024-03-01T08:00:00.000Z',
+        isPartOf: 'https://x.example/courses/1', keywords: ['stoichiometry'], version: '2',
+        maxScore: 20, maxAttempts: 2, dateToSubmit: '2024-03-08T23:59:00.000Z',
+        items: [{ id: 'https://x.example/quiz/1/items/1', type: 'AssessmentItem', isTimeDependent: false }],
+      })],
+      // CourseSection → CourseOffering → Organization → Agent → Entity.
+      ['a CourseSection with its own, its course\'s and its organisation\'s properties', (e: Event) => (e.group = {
+        id: 'https://x.example/courses/1/sections/2', type: 'CourseSection', category: 'Lab', courseNumber: 'BIO-110',
+        academicSession: 'Fall 2024', subOrganizationOf: 'https://x.example/courses/1', name: 'Section 2',
+      })],
+      ['a SoftwareApplication\'s host and version', (e: Event) => (e.edApp = { id: 'https://x.example/app', type: 'SoftwareApplication', host: 'x.example', version: '5.2' })],
+    ])('accepts %s', (_what, change) => {
+      expect(validateCaliperEvent(withChange(change))).toEqual({ ok: true });
+    });
+
+    const BELONGS_ELSEWHERE = (type: string) => `not a property of a ${type} in Caliper 1.2 (custom data belongs in extensions)`;
+    it.each([
+      ['a maximum score on a Person', (e: Event) => (e.actor = { id: 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05', type: 'Person', maxScore: 10 }), 'actor.maxScore', BELONGS_ELSEWHERE('Person')],
+      ['a due date on a Message (only assignable resources have one)', (e: Event) => ((e.object as Event).dateToSubmit = '2024-03-08T23:59:00.000Z'), 'object.dateToSubmit', BELONGS_ELSEWHERE('Message')],
+      ['a frame index on a Chapter', (e: Event) => Object.assign(e, { type: 'ViewEvent', profile: 'ReadingProfile', action: 'Viewed', object: { id: 'https://x.example/c/1', type: 'Chapter', index: 0 } }), 'object.index', BELONGS_ELSEWHERE('Chapter')],
+      ['a course number on a Group (a subtype of Organization, not of CourseOffering)', (e: Event) => (e.group = { id: 'https://x.example/g/1', type: 'Group', courseNumber: 'BIO-110' }), 'group.courseNumber', BELONGS_ELSEWHERE('Group')],
+      ['an Assessment\'s items on an AssessmentItem', assessmentStarted({ items: [{ id: 'https://x.example/i/1', type: 'AssessmentItem', items: [] }] }), 'object.items[0].items', BELONGS_ELSEWHERE('AssessmentItem')],
+      ['a name on a SystemIdentifier, which has none of an entity\'s properties', (e: Event) => ((e.object as Event).otherIdentifiers = [{ type: 'SystemIdentifier', identifier: '_88_1', identifierType: 'SystemId', name: 'x' }]), 'object.otherIdentifiers[0].name', BELONGS_ELSEWHERE('SystemIdentifier')],
+    ])('rejects %s', (_what, change, path, message) => {
+      expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
+    });
   });
 });

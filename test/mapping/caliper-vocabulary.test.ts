@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ACTIONS, ACTION_ALIASES, ENTITY_PROPERTIES, ENTITY_SUPERTYPE, ENTITY_TYPES, ENTITY_VALUED_PROPERTIES, EVENTS, EVENT_PROPERTIES,
+  ACTIONS, ACTION_ALIASES, ENTITY_PROPERTIES, ENTITY_SUPERTYPE, ENTITY_TYPE_PROPERTIES, ENTITY_TYPES, ENTITY_VALUED_PROPERTIES, EVENTS,
+  EVENT_PROPERTIES,
   PROFILES, isA, sessionEventRanges,
 } from '../../src/mapping/caliper-vocabulary.ts';
 
@@ -37,6 +38,34 @@ describe('the Caliper 1.2 vocabulary', () => {
     expect(isA('LtiSession', 'Session')).toBe(true);
     expect(isA('Person', 'DigitalResource')).toBe(false);
     expect(sessionEventRanges('TimedOut')).toEqual({ actor: ['SoftwareApplication'], object: ['Session'] });
+  });
+
+  it('gives every entity type its properties, from its own vocabulary, and uses every entity property somewhere', () => {
+    expect([...ENTITY_TYPE_PROPERTIES.keys()].sort()).toEqual([...ENTITY_TYPES].sort());
+    const used = new Set<string>();
+    for (const [type, properties] of ENTITY_TYPE_PROPERTIES) {
+      for (const name of properties) {
+        expect(ENTITY_PROPERTIES.has(name), `${type}.${name}`).toBe(true);
+        used.add(name);
+      }
+    }
+    // In the 1.2 context, but on no 1.2 entity's property table.
+    const unused = [...ENTITY_PROPERTIES].filter((name) => !used.has(name));
+    expect(unused).toEqual(['lisSourcedId']);
+  });
+
+  it('inherits properties down the type tree, and not across it', () => {
+    const has = (type: string, name: string) => ENTITY_TYPE_PROPERTIES.get(type)!.has(name);
+    expect(has('Assessment', 'items') && has('Assessment', 'maxScore') && has('Assessment', 'isPartOf') && has('Assessment', 'name')).toBe(true);
+    expect(has('CourseSection', 'category') && has('CourseSection', 'courseNumber') && has('CourseSection', 'subOrganizationOf')).toBe(true);
+    expect(has('LtiSession', 'messageParameters') && has('LtiSession', 'user')).toBe(true);
+    expect(has('Person', 'maxScore')).toBe(false);
+    expect(has('Group', 'courseNumber')).toBe(false);
+    expect(has('AssessmentItem', 'items')).toBe(false);
+    expect(has('Session', 'messageParameters')).toBe(false);
+    // Not full entities: none of Entity's own properties.
+    expect(has('SystemIdentifier', 'name') || has('TextPositionSelector', 'dateCreated')).toBe(false);
+    expect(has('TextPositionSelector', 'start')).toBe(true);
   });
 
   it('keeps event-only properties off entities', () => {

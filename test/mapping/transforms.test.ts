@@ -136,6 +136,15 @@ describe('entity', () => {
     expect(attempt).toMatchObject({ type: 'Attempt', count: 1, startedAtTime: '2024-03-05T08:00:12.010Z' });
   });
 
+  it('keeps only the properties of the entity\'s own type, so the copy passes the validator', () => {
+    expect(t.entity({ id: 'https://x.example/c/1', type: 'Chapter', index: 0, maxScore: 3, name: 'Chapter 1' })).toEqual({
+      id: 'https://x.example/c/1',
+      type: 'Chapter',
+      name: 'Chapter 1',
+    });
+    expect(t.entity({ id: 'https://x.example/f/1', type: 'Frame', index: 0 })).toEqual({ id: 'https://x.example/f/1', type: 'Frame', index: 0 });
+  });
+
   it('reduces entities Caliper does not define (Blackboard types) to their id', () => {
     const launch = ltiLaunch();
     expect(t.entity(launch.object)).toBe(`${SITE}/ltiLaunches/6e0d1c2b-3a49-4f58-8e67-7d6c5b4a3928`);
@@ -194,10 +203,10 @@ describe('entity', () => {
   });
 
   it('applies the 1.1 → 1.2 renames', () => {
-    expect(t.entity({ id: 'https://x.example/r', type: 'Result', totalScore: 8, alignedLearningObjective: [{ id: 'https://x.example/lo', type: 'LearningObjective' }], objectType: 'x' })).toEqual({
-      id: 'https://x.example/r',
-      type: 'Result',
-      resultScore: 8,
+    expect(t.entity({ id: 'https://x.example/r', type: 'Result', totalScore: 8 })).toEqual({ id: 'https://x.example/r', type: 'Result', resultScore: 8 });
+    expect(t.entity({ id: 'https://x.example/d', type: 'Document', alignedLearningObjective: [{ id: 'https://x.example/lo', type: 'LearningObjective' }], objectType: 'x' })).toEqual({
+      id: 'https://x.example/d',
+      type: 'Document',
       learningObjectives: [{ id: 'https://x.example/lo', type: 'LearningObjective' }],
     });
     // Attempt.actor becomes assignee (a person, so it is then left out); Session.actor likewise.
