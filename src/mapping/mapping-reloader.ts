@@ -4,11 +4,15 @@
  * active stay active and the problems are logged and counted. Startup goes through the same
  * gate: until a rule set passes, no rules are active and events wait, pending.
  *
- * The folder is watched, not the files: editors that save by writing a new file and renaming
+ * FIXTURES_DIR is watched too: a changed, added or removed fixture runs the same gate, so a
+ * fixture that the active rules no longer pass is reported at once, not at the next rule edit.
+ *
+ * The folders are watched, not the files: editors that save by writing a new file and renaming
  * it over the old one replace the inode a file watch would follow. Changes are debounced, and
- * every reload re-lists the folder, so it does not matter which file the event named.
+ * every reload re-lists both folders, so it does not matter which file the event named.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -52,10 +56,9 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
   let active: RuleSet | undefined;
   let lastProblems: string[] = ['mapping rules have not been loaded yet'];
   let chain: Promise<unknown> = Promise.resolve();
-  let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
-  let rewatch: NodeJS.Timeout | undefined;
   let stopped = false;
+  const watches: FolderWatch[] = [];
 
   async function attempt(): Promise<ReloadResult> {
     let result: ReloadResult;
@@ -90,40 +93,11 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
     return next;
   }
 
-  function changed(filename: string | null): void {
+  function changed(): void {
     if (stopped) return;
-    if (filename !== null && (!filename.endsWith(RULE_FILE_EXTENSION) || filename === OVERRIDES_FILE_NAME)) return;
     clearTimeout(debounce);
     debounce = setTimeout(() => void reload(), debounceMs);
     debounce.unref();
-  }
-
-  function startWatching(): void {
-    if (stopped) return;
-    try {
-      watcher = watch(mappingsDir, { persistent: false }, (_event, filename) => changed(filename === null ? null : String(filename)));
-    } catch (err) {
-      log.warn({ err, dir: mappingsDir }, 'cannot watch the mappings folder; trying again');
-      scheduleRewatch();
-      return;
-    }
-    watcher.on('error', (err) => {
-      // The folder was removed or replaced (a deploy, a git checkout): watch it again when it is back.
-      log.warn({ err, dir: mappingsDir }, 'lost the watch on the mappings folder; trying again');
-      watcher?.close();
-      watcher = undefined;
-      scheduleRewatch();
-    });
-  }
-
-  function scheduleRewatch(): void {
-    if (stopped) return;
-    clearTimeout(rewatch);
-    rewatch = setTimeout(() => {
-      startWatching();
-      if (watcher) changed(null);
-    }, REWATCH_MS);
-    rewatch.unref();
   }
 
   return {
@@ -132,15 +106,100 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
     problems: () => (active ? [] : lastProblems),
     async start() {
       await reload();
-      if (deps.watch ?? true) startWatching();
+      if (!(deps.watch ?? true) || stopped) return;
+      watches.push(
+        watchFolder({ dir: mappingsDir, what: 'mappings', recursive: false, relevant: isRuleFile, onChange: changed, log }),
+        // Fixtures sit two folders down (<event-type>/<case>/expected.json), hence recursive.
+        watchFolder({ dir: fixturesDir, what: 'fixtures', recursive: true, relevant: isFixtureChange, onChange: changed, log }),
+      );
     },
     reload,
     async stop() {
       stopped = true;
       clearTimeout(debounce);
-      clearTimeout(rewatch);
-      watcher?.close();
+      for (const folder of watches) folder.close();
       await chain;
+    },
+  };
+}
+
+function isRuleFile(filename: string): boolean {
+  return filename.endsWith(RULE_FILE_EXTENSION) && filename !== OVERRIDES_FILE_NAME;
+}
+
+/** A fixture file (input, users, expected), or a case or type folder coming or going; not editor droppings. */
+function isFixtureChange(filename: string): boolean {
+  const name = path.basename(filename);
+  if (name.startsWith('.')) return false;
+  const extension = path.extname(name);
+  return extension === '.json' || (extension === '' && !name.endsWith('~'));
+}
+
+interface FolderWatch {
+  close(): void;
+}
+
+interface FolderWatchOptions {
+  dir: string;
+  /** How the folder is named in logs. */
+  what: string;
+  recursive: boolean;
+  /** Whether a change to this file (relative to dir) can matter; a change without a name always does. */
+  relevant: (filename: string) => boolean;
+  onChange: () => void;
+  log: Logger;
+}
+
+/**
+ * Watches a folder and keeps watching it: when it is missing, or removed or replaced (a deploy, a
+ * git checkout), the watch is tried again every second, and a change is reported once it is back
+ * (it may have come back different). A missing folder is logged once, not every second.
+ */
+function watchFolder(options: FolderWatchOptions): FolderWatch {
+  const { dir, what, log } = options;
+  let watcher: FSWatcher | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  let failing = false;
+
+  function start(): boolean {
+    try {
+      watcher = watch(dir, { persistent: false, recursive: options.recursive }, (_event, filename) => {
+        if (filename === null || options.relevant(String(filename))) options.onChange();
+      });
+    } catch (err) {
+      if (!failing) log.warn({ err, dir }, `cannot watch the ${what} folder; trying again every second`);
+      failing = true;
+      scheduleRetry();
+      return false;
+    }
+    if (failing) log.info({ dir }, `watching the ${what} folder again`);
+    failing = false;
+    watcher.on('error', (err) => {
+      log.warn({ err, dir }, `lost the watch on the ${what} folder; trying again every second`);
+      failing = true;
+      watcher?.close();
+      watcher = undefined;
+      scheduleRetry();
+    });
+    return true;
+  }
+
+  function scheduleRetry(): void {
+    if (closed) return;
+    clearTimeout(retry);
+    retry = setTimeout(() => {
+      if (!closed && start()) options.onChange();
+    }, REWATCH_MS);
+    retry.unref();
+  }
+
+  start();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(retry);
+      watcher?.close();
     },
   };
 }

@@ -29,6 +29,14 @@ const nextReload = () =>
     else waiters.push(resolve);
   });
 
+/** The next reload that fits: a folder copied or removed may report its files in more than one burst. */
+async function reloadWhere(fits: (result: ReloadResult) => boolean): Promise<ReloadResult> {
+  for (;;) {
+    const result = await nextReload();
+    if (fits(result)) return result;
+  }
+}
+
 beforeEach(async () => {
   temp = makeTempDir('mapping-reload');
   mappingsDir = join(temp.dir, 'mappings');
@@ -134,6 +142,44 @@ describe('hot reload of mapping rules', () => {
     // A rule-file change after them is the next reload: the others caused none.
     writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile('blog-entry'));
     expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
+    expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
+  });
+
+  it('re-runs the gate when a fixture changes, is added or is removed', async () => {
+    const active = await startReloader();
+    await nextReload();
+    const rules = active.current();
+    const expectedFile = join(fixturesDir, 'forum-event', 'post-created', 'expected.json');
+    const expected = readFileSync(expectedFile, 'utf8');
+
+    // An expectation the active rules do not meet is reported at once, naming the fixture.
+    writeFileSync(expectedFile, expected.replace('Week 3: photosynthesis', 'Week 4: respiration'));
+    const refused = await nextReload();
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.problems[0]).toBe('fixture forum-event/post-created fails:');
+    expect(active.current()).toBe(rules);
+
+    writeFileSync(expectedFile, expected);
+    expect(await nextReload()).toMatchObject({ ok: true, fixtures: 1 });
+
+    // A new case: its folder, then its files.
+    const newCase = join(fixturesDir, 'forum-event', 'post-created-again');
+    cpSync(join(fixturesDir, 'forum-event', 'post-created'), newCase, { recursive: true });
+    expect(await reloadWhere((result) => result.ok && result.fixtures === 2)).toMatchObject({ ok: true });
+
+    rmSync(newCase, { recursive: true });
+    expect(await reloadWhere((result) => result.ok && result.fixtures === 1)).toMatchObject({ ok: true });
+  });
+
+  it('ignores editor files in the fixtures folder', async () => {
+    await startReloader();
+    await nextReload();
+    writeFileSync(join(fixturesDir, 'forum-event', 'post-created', '.expected.json.swp'), 'x');
+    writeFileSync(join(fixturesDir, 'forum-event', 'post-created', 'notes.txt~'), 'x');
+    writeFileSync(join(fixturesDir, 'forum-event', 'post-created', 'README.md'), 'A forum post.');
+    // A fixture change after them is the next reload: the others caused none.
+    writeFileSync(join(fixturesDir, 'forum-event', 'post-created', 'users.json'), JSON.stringify({ [STUDENT.externalId]: STUDENT.platformId }, null, 2));
+    expect(await nextReload()).toMatchObject({ ok: true });
     expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
   });
 
