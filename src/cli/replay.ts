@@ -1,5 +1,5 @@
 /**
- * `caliper-gateway replay [--status dead|skipped] [--reason R] [--since ISO] [--id ID …]`
+ * `caliper-gateway replay [--status dead|skipped|rejected] [--reason R] [--since ISO] [--id ID …]`
  *
  * Puts matching events back at the start of the pipeline (identity, translation, delivery)
  * and prints what it re-queued. Works while the server runs: the server picks them up on
@@ -13,15 +13,21 @@ import { openStore } from '../store/database.ts';
 import { ReplayFilterSchema, replayEvents, type ReplayFilter } from '../store/replay.ts';
 import type { Env } from '../cli.ts';
 
-export const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped] [--reason R] [--since ISO] [--id ID …]
+export const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped|rejected] [--reason R] [--since ISO] [--id ID …]
 
 Puts events back in the queue: they re-resolve the student, re-translate with the current
 mapping rules and are delivered again. Without filters: every dead event.
 
-  --status dead|skipped   which events (default: dead; with --id: dead or skipped)
-  --reason R              only events with this reason (e.g. http-400, user-not-in-timeback)
-  --since ISO             only events received at or after this time (2026-11-01T00:00:00Z)
-  --id ID …               only these events: event numbers (seq), Learn event ids or output ids
+  --status S     which events: dead (the default), skipped or rejected; with --id, any of them
+  --reason R     only events with this reason (e.g. http-400, user-not-in-timeback, invalid-output)
+  --since ISO    only events received at or after this time (2026-11-01T00:00:00Z)
+  --id ID …      only these events: event numbers (seq), Learn event ids or output ids
+
+--status rejected replays invalid-output events: a mapping rule built an event Caliper 1.2
+does not allow; replay them once the rule is fixed. Events Learn sent malformed
+(invalid-event) are left out: the same check would only reject them again. Ask for them with
+--status rejected --reason invalid-event, or name them with --id, if the gateway now accepts
+their shape.
 `;
 
 export async function replayCommand(args: string[], env: Env): Promise<number> {

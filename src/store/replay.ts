@@ -1,8 +1,13 @@
 /**
- * Replay: dead and skipped events go back to the start of the pipeline. They re-resolve
- * the student and re-translate with the current rules (a fixed roster or rule is the usual
- * reason to replay), then deliver as usual. Output ids are deterministic, so an unchanged
+ * Replay: dead, skipped and rejected events go back to the start of the pipeline. They
+ * re-resolve the student and re-translate with the current rules (a fixed roster or rule is the
+ * usual reason to replay), then deliver as usual. Output ids are deterministic, so an unchanged
  * rule produces the same id and TimeBack sees a repeat, not a new event.
+ *
+ * Of the rejected, `invalid-output` (a rule built an event Caliper 1.2 does not allow) is what
+ * a fixed rule turns into a delivered event. `invalid-event` (Learn sent it malformed) would be
+ * rejected again by the same check, so a status-wide replay leaves it out; asking for its
+ * reason, or naming the events, still replays them (after an upgrade that accepts the shape).
  *
  * Safe while the server runs: WAL lets this commit from another process, and the server's
  * translate stage polls for due rows. Work is done in chunks so a big replay never holds
@@ -13,12 +18,15 @@ import { and, eq, gte, inArray, ne, or, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
 import { events, rosterCache } from './schema.ts';
 
-export const REPLAYABLE_FATES = ['dead', 'skipped'] as const;
+export const REPLAYABLE_FATES = ['dead', 'skipped', 'rejected'] as const;
 export type ReplayableFate = (typeof REPLAYABLE_FATES)[number];
+
+/** The rejection that only a change to the input could fix: replayed only when asked for by reason or id. */
+export const MALFORMED_INPUT = 'invalid-event';
 
 /** What to replay. The CLI flags and POST /admin/replay share this shape. */
 export const ReplayFilterSchema = z.strictObject({
-  /** Default: `dead`, or both fates when `ids` are given (naming an event is explicit enough). */
+  /** Default: `dead`, or every replayable fate when `ids` are given (naming an event is explicit enough). */
   status: z.enum(REPLAYABLE_FATES, { error: `must be one of ${REPLAYABLE_FATES.join(', ')}` }).optional(),
   reason: z.string().trim().min(1, 'must not be empty').optional(),
   /** Only events received at or after this instant (ISO 8601). */
@@ -103,6 +111,7 @@ function replayCondition(filter: ReplayFilter): SQL {
   const fates = filter.status ? [filter.status] : filter.ids ? [...REPLAYABLE_FATES] : ['dead' as const];
   const conditions: SQL[] = [inArray(events.fate, fates)];
   if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
+  else if (filter.status === 'rejected' && filter.ids === undefined) conditions.push(ne(events.reason, MALFORMED_INPUT));
   if (filter.since !== undefined) conditions.push(gte(events.receivedAt, Date.parse(filter.since)));
   if (filter.ids !== undefined) {
     const seqs = filter.ids.filter((id): id is number => typeof id === 'number');

@@ -20,7 +20,7 @@ export interface TranslatedEventOptions {
   nextAttemptAt?: number | null;
   attempts?: number;
   firstAttemptAt?: number | null;
-  fate?: 'pending' | 'dead' | 'skipped' | 'delivered';
+  fate?: 'pending' | 'dead' | 'skipped' | 'rejected' | 'delivered';
   stage?: 'translate' | 'deliver' | null;
   reason?: string | null;
   deliveredAt?: number | null;

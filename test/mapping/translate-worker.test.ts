@@ -7,11 +7,12 @@ import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
 import { createTranslateWorker, TRANSLATE_SQL, type TranslateWorker, type TranslateWorkerDeps } from '../../src/mapping/translate-worker.ts';
 import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+import { replayEvents } from '../../src/store/replay.ts';
 import { captureLog, manualClock, type CapturedLog } from '../helpers/identity-harness.ts';
 import { metricValue } from '../helpers/metric-value.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { APP_ID, BB, OTHER_STUDENT, STUDENT, USERS, forumPost, gradeEvent, person } from './learn-events.ts';
+import { APP_ID, BB, OTHER_STUDENT, STUDENT, USERS, forumPost, gradeEvent, oneRule, person } from './learn-events.ts';
 import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
 
 const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
@@ -284,6 +285,26 @@ describe('the translate worker', () => {
     held.release();
     await new Promise((resolve) => setImmediate(resolve));
     expect(rows().get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0 });
+  });
+
+  it('delivers an invalid-output rejection once its rule is fixed and it is replayed', async () => {
+    const rule = (objectType: string) =>
+      oneRule(`
+id: forum-post-as-message
+match: { type: "${BB}ForumEvent", action: Created }
+student: ['actor.extensions["bb:user.externalId"]']
+output: { type: MessageEvent, action: Posted, profile: ForumProfile, object: { id: { from: generated.id }, type: ${objectType} } }`);
+    let active = rule('Forum');
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: Date.now() - 1_000 });
+    startWorker({ now: Date.now, rules: () => active });
+    await waitFor('the rejection', () => rows().get(seq!)!.fate === 'rejected');
+    expect(rows().get(seq!)).toMatchObject({ reason: 'invalid-output', detail: expect.stringMatching(/needs object of type Message, got Forum/) });
+
+    active = rule('Message');
+    expect(replayEvents(db.store, { status: 'rejected' }, Date.now()).map((event) => event.seq)).toEqual([seq]);
+    worker!.wake();
+    await waitFor('the translation', () => rows().get(seq!)!.stage === 'deliver');
+    expect(rows().get(seq!)).toMatchObject({ fate: 'pending', reason: null, rule: 'forum-post-as-message' });
   });
 
   it('reads due rows through the partial index of pending events', () => {

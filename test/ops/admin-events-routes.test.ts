@@ -132,10 +132,19 @@ describe('POST /admin/replay', () => {
     expect(((await res.json()) as { requeued: number }).requeued).toBe(3);
   });
 
+  it('replays rejected events whose rule may since be fixed, not malformed input', async () => {
+    const [badOutput] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-output' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-event' });
+    const res = await post('/admin/replay', { status: 'rejected' });
+    const body = (await res.json()) as { requeued: number; events: Array<{ seq: number; previousReason: string }> };
+    expect(body.events).toEqual([expect.objectContaining({ seq: badOutput!.seq, previousFate: 'rejected', previousReason: 'invalid-output' })]);
+    expect(eventStates(db.store.sqlite).map((row) => row.fate).sort()).toEqual(['pending', 'rejected']);
+  });
+
   it('validates the body', async () => {
     const bad = await post('/admin/replay', { status: 'pending' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe('status: must be one of dead, skipped');
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe('status: must be one of dead, skipped, rejected');
     const notJson = await post('/admin/replay', '{nope');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid-json');

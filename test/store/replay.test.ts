@@ -22,7 +22,9 @@ function seed() {
   const skipped = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'user-not-in-timeback', receivedAt: NOW });
   const delivered = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: NOW, receivedAt: NOW });
   const pending = insertTranslatedEvents(db.store.sqlite, 1, { attempts: 3, receivedAt: NOW });
-  return { dead400, deadAge, skipped, delivered, pending };
+  const badOutput = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-output', receivedAt: NOW });
+  const malformed = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-event', receivedAt: NOW });
+  return { dead400, deadAge, skipped, delivered, pending, badOutput, malformed };
 }
 
 const state = (seq: number) => eventStates(db.store.sqlite).find((row) => row.seq === seq)!;
@@ -70,6 +72,26 @@ describe('replayEvents', () => {
     expect(state(delivered[0]!.seq).fate).toBe('delivered');
   });
 
+  it('replays rejected events a fixed rule can change, and malformed input only when asked for', () => {
+    const { badOutput, malformed } = seed();
+    // Not without asking: the default is dead events.
+    replayEvents(db.store, {}, NOW);
+    expect(state(badOutput[0]!.seq).fate).toBe('rejected');
+
+    const replayed = replayEvents(db.store, { status: 'rejected' }, NOW);
+    expect(replayed).toEqual([{ seq: badOutput[0]!.seq, sourceId: badOutput[0]!.sourceId, previousFate: 'rejected', previousReason: 'invalid-output' }]);
+    expect(state(badOutput[0]!.seq)).toMatchObject({ fate: 'pending', stage: 'translate', reason: null });
+    expect(state(malformed[0]!.seq)).toMatchObject({ fate: 'rejected', reason: 'invalid-event' });
+
+    expect(replayEvents(db.store, { status: 'rejected', reason: 'invalid-event' }, NOW).map((e) => e.seq)).toEqual([malformed[0]!.seq]);
+  });
+
+  it('replays a malformed event named by id', () => {
+    const { malformed } = seed();
+    expect(replayEvents(db.store, { ids: [malformed[0]!.seq] }, NOW).map((e) => e.seq)).toEqual([malformed[0]!.seq]);
+    expect(state(malformed[0]!.seq)).toMatchObject({ fate: 'pending', stage: 'translate' });
+  });
+
   it('replays large sets in chunks and matches nothing twice', () => {
     insertTranslatedEvents(db.store.sqlite, 2_500, { fate: 'dead', reason: 'http-422' });
     const replayed = replayEvents(db.store, { reason: 'http-422' }, NOW);
@@ -83,7 +105,7 @@ describe('ReplayFilterSchema', () => {
   it('names the bad field', () => {
     const result = ReplayFilterSchema.safeParse({ status: 'delivered' });
     expect(result.success).toBe(false);
-    expect(result.error!.issues[0]).toMatchObject({ path: ['status'], message: 'must be one of dead, skipped' });
+    expect(result.error!.issues[0]).toMatchObject({ path: ['status'], message: 'must be one of dead, skipped, rejected' });
     expect(ReplayFilterSchema.safeParse({ since: 'yesterday' }).error!.issues[0]!.path).toEqual(['since']);
     expect(ReplayFilterSchema.safeParse({ colour: 'red' }).success).toBe(false);
   });
