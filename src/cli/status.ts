@@ -43,7 +43,7 @@ export async function statusCommand(args: string[], env: Env): Promise<number> {
 
   const store = openStoreReadOnly(dbPath);
   try {
-    const report = statusReport(store.db);
+    const report = statusReport(store);
     process.stdout.write(args.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatStatusReport(report));
     return 0;
   } catch (err) {

@@ -4,8 +4,9 @@
  * sent something. Read-only queries, so `caliper-gateway status` can run beside the
  * service (WAL lets it read while the service writes).
  */
-import { count, eq, max } from 'drizzle-orm';
-import type { Db } from '../store/database.ts';
+import { count, max } from 'drizzle-orm';
+import type { Store } from '../store/database.ts';
+import { oldestPending, pendingByStage } from '../store/event-queries.ts';
 import { envelopes, events, FATES, rosterCache, STAGES, type Fate, type Stage } from '../store/schema.ts';
 
 export interface StatusReport {
@@ -23,10 +24,10 @@ export interface StatusReport {
   envelopes: { received: number; lastReceivedAt: string | null };
 }
 
-export function statusReport(db: Db, now: number = Date.now()): StatusReport {
+export function statusReport(store: Store, now: number = Date.now()): StatusReport {
+  const { db } = store;
   const byFate = Object.fromEntries(FATES.map((fate) => [fate, 0])) as Record<Fate, number>;
   const byReason: Record<string, number> = {};
-  const queueDepth = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<Stage, number>;
   let total = 0;
 
   // One pass over the (fate, reason) index gives the totals, fates and reasons.
@@ -41,21 +42,10 @@ export function statusReport(db: Db, now: number = Date.now()): StatusReport {
     if (reason !== null) byReason[`${fate}:${reason}`] = (byReason[`${fate}:${reason}`] ?? 0) + n;
   }
 
-  const waiting = db
-    .select({ stage: events.stage, n: count() })
-    .from(events)
-    .where(eq(events.fate, 'pending'))
-    .groupBy(events.stage)
-    .all();
-  for (const { stage, n } of waiting) if (stage !== null) queueDepth[stage] = n;
-
-  const oldest = db
-    .select({ seq: events.seq, stage: events.stage, receivedAt: events.receivedAt })
-    .from(events)
-    .where(eq(events.fate, 'pending'))
-    .orderBy(events.receivedAt, events.seq)
-    .limit(1)
-    .get();
+  // Both from the small partial index of pending rows, as the metrics read them: a backlog of
+  // a million waiting events costs an index scan, not a read and sort of every row.
+  const queueDepth = pendingByStage(store);
+  const oldest = oldestPending(store);
 
   const cache = db.select({ n: count() }).from(rosterCache).get();
   const received = db

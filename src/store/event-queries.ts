@@ -124,7 +124,7 @@ export function getEvent(store: Store, seq: number): EventDetail | undefined {
 /** Exported so a test can check their query plans. */
 export const GAUGE_SQL = {
   pendingByStage: `SELECT stage, count(*) AS count FROM events INDEXED BY events_pending_due WHERE fate = 'pending' GROUP BY stage`,
-  oldestPending: `SELECT received_at AS receivedAt FROM events
+  oldestPending: `SELECT seq, stage, received_at AS receivedAt FROM events
     WHERE seq = (SELECT MIN(seq) FROM events INDEXED BY events_pending_due WHERE fate = 'pending')`,
 };
 
@@ -152,11 +152,15 @@ export function pendingByStage(store: Store): Record<Stage, number> {
 }
 
 /**
- * When the oldest pending event was received, or undefined when none waits. Finds the
- * smallest pending seq in the pending index (seq grows with arrival) instead of reading
- * every pending row for its time.
+ * The pending event received longest ago, or undefined when none waits. Finds the smallest
+ * pending seq in the pending index (seq grows with arrival) and reads that one row, instead
+ * of reading and sorting every pending row by its time.
  */
+export function oldestPending(store: Store): { seq: number; stage: Stage | null; receivedAt: number } | undefined {
+  return store.sqlite.prepare<[], { seq: number; stage: Stage | null; receivedAt: number }>(GAUGE_SQL.oldestPending).get();
+}
+
+/** When the oldest pending event was received, or undefined when none waits. */
 export function oldestPendingReceivedAt(store: Store): number | undefined {
-  const row = store.sqlite.prepare<[], { receivedAt: number }>(GAUGE_SQL.oldestPending).get();
-  return row?.receivedAt;
+  return oldestPending(store)?.receivedAt;
 }

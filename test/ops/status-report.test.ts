@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatStatusReport, statusReport } from '../../src/ops/status-report.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
+import { GAUGE_SQL } from '../../src/store/event-queries.ts';
 import { envelopes, events, rosterCache, type NewEventRow } from '../../src/store/schema.ts';
 
 const T0 = Date.UTC(2026, 2, 2, 12, 0, 0);
@@ -62,7 +63,7 @@ function seed() {
 
 describe('statusReport', () => {
   it('counts an empty database as zeros', () => {
-    expect(statusReport(store.db, T0)).toEqual({
+    expect(statusReport(store, T0)).toEqual({
       at: '2026-03-02T12:00:00.000Z',
       total: 0,
       byFate: { pending: 0, delivered: 0, skipped: 0, rejected: 0, dead: 0 },
@@ -76,7 +77,7 @@ describe('statusReport', () => {
 
   it('counts by fate, reason and stage, and finds the oldest waiting event', () => {
     seed();
-    expect(statusReport(store.db, T0)).toEqual({
+    expect(statusReport(store, T0)).toEqual({
       at: '2026-03-02T12:00:00.000Z',
       total: 9,
       byFate: { pending: 3, delivered: 2, skipped: 2, rejected: 1, dead: 1 },
@@ -88,9 +89,28 @@ describe('statusReport', () => {
     });
   });
 
+  it('finds the oldest waiting event among older settled ones, through the pending index', () => {
+    seed();
+    const envelopeId = 1;
+    const row = (fate: NewEventRow['fate'], sourceId: string, receivedAt: number, stage: NewEventRow['stage'] = null): NewEventRow =>
+      ({ envelopeId, sensor: 's', sourceId, receivedAt, raw: '{}', fate, stage, updatedAt: T0 });
+    // Settle the seeded pending events; newer arrivals wait, the first of them at deliver.
+    store.sqlite.prepare(`UPDATE events SET fate = 'delivered', stage = NULL WHERE fate = 'pending'`).run();
+    store.db.insert(events).values([row('pending', 'n1', T0 - 20_000, 'deliver'), row('pending', 'n2', T0 - 10_000, 'translate')]).run();
+    expect(statusReport(store, T0)).toMatchObject({
+      queueDepth: { translate: 1, deliver: 1 },
+      oldestWaiting: { seq: 10, stage: 'deliver', receivedAt: '2026-03-02T11:59:40.000Z', ageSeconds: 20 },
+    });
+    const plan = (sql: string) => (store.sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((step) => step.detail);
+    for (const sql of [GAUGE_SQL.oldestPending, GAUGE_SQL.pendingByStage]) {
+      expect(plan(sql)).toContainEqual(expect.stringContaining('COVERING INDEX events_pending_due'));
+      expect(plan(sql).join(' ')).not.toContain('TEMP B-TREE');
+    }
+  });
+
   it('prints a compact table for people', () => {
     seed();
-    expect(formatStatusReport(statusReport(store.db, T0))).toBe(
+    expect(formatStatusReport(statusReport(store, T0))).toBe(
       [
         'events                    9',
         '  pending                 3',
