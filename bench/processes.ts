@@ -1,11 +1,15 @@
 /**
  * Starting and measuring the processes a benchmark compares: the real gateway (as users
  * start it) and the baselines, each in its own process so each gets the machine as it would.
+ *
+ * A child's output goes to a log file, never to a pipe: a pipe the bench forgets to drain
+ * fills up and blocks the child's next log write, which would stall the very process being
+ * measured. Each child listens on a port the OS picks (PORT=0) and says where in its log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,24 +17,84 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export interface Child {
   process: ChildProcess;
   url: string;
+  logFile: string;
   /** Peak resident memory so far (VmHWM), in MiB. */
   peakRssMb(): number;
+  /** SIGTERM (or `signal`), then the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/** Starts the gateway with `node src/bin.mjs serve` (as `npm start` does) and waits until it listens. */
+export function startGateway(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): Promise<Child> {
+  return startChild(
+    [...nodeArgs, path.join(ROOT, 'src/bin.mjs'), 'serve'],
+    // The default log level (info), as users run it: one line per request is part of the cost.
+    { HOST: '127.0.0.1', PORT: '0', ...env },
+    logFile,
+    (line) => {
+      if (!line.includes('"caliper-gateway listening"')) return undefined;
+      return (JSON.parse(line) as { url: string }).url;
+    },
+  );
 }
 
-function track(child: ChildProcess, url: string): Child {
+/** Starts a baseline server script from bench/baselines and waits until it listens. */
+export function startBaseline(script: string, env: Record<string, string>, logFile: string): Promise<Child> {
+  return startChild(['--import', 'tsx', path.join(ROOT, 'bench/baselines', script)], { PORT: '0', ...env }, logFile, (line) =>
+    /^listening (http:\S+)$/.exec(line)?.[1],
+  );
+}
+
+/** Runs a script from bench/baselines to completion (it prints its result into `logFile`); resolves with its exit code. */
+export function runBaselineScript(script: string, env: Record<string, string>, logFile: string): Promise<number | null> {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baselines', script)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+async function startChild(
+  args: string[],
+  env: Record<string, string>,
+  logFile: string,
+  findUrl: (line: string) => string | undefined,
+): Promise<Child> {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let url: string | undefined;
+  while (url === undefined) {
+    if (exitedEarly) throw new Error(`${args.join(' ')} exited before listening; see ${logFile}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${args.join(' ')} did not listen within ${STARTUP_TIMEOUT_MS} ms; see ${logFile}`);
+    }
+    await sleep(25);
+    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+      url = findUrl(line);
+      if (url !== undefined) break;
+    }
+  }
+  const listening = url;
   return {
     process: child,
-    url,
+    url: listening,
+    logFile,
     peakRssMb() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
@@ -41,54 +105,4 @@ function track(child: ChildProcess, url: string): Child {
       return exited;
     },
   };
-}
-
-/** Starts the gateway with `node src/bin.mjs serve` and waits until it listens. */
-export async function startGateway(env: Record<string, string>, options: { logFile?: (line: string) => void } = {}): Promise<Child> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'src/bin.mjs'), 'serve'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await waitForLine(child, (line) => line.includes('caliper-gateway listening'), options.logFile);
-  return track(child, `http://127.0.0.1:${port}`);
-}
-
-/** Starts a baseline server script from bench/baselines and waits until it listens. */
-export async function startBaseline(script: string, env: Record<string, string> = {}): Promise<Child> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baselines', script)], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await waitForLine(child, (line) => line.includes('listening'));
-  return track(child, `http://127.0.0.1:${port}`);
-}
-
-function waitForLine(child: ChildProcess, match: (line: string) => boolean, sink?: (line: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    let done = false;
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        sink?.(line);
-        if (!done && match(line)) {
-          done = true;
-          resolve();
-        }
-        newline = buffered.indexOf('\n');
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => sink?.(chunk.toString('utf8')));
-    child.once('exit', (code) => {
-      if (!done) reject(new Error(`process exited with ${code} before it was ready`));
-    });
-  });
 }

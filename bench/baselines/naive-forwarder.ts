@@ -50,6 +50,6 @@ app.post('/caliper', async (c) => {
   }
   return c.body(null, 200);
 });
-serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' }, () => {
-  process.stdout.write('listening\n');
+serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 0), hostname: '127.0.0.1' }, (info) => {
+  process.stdout.write(`listening http://127.0.0.1:${info.port}\n`);
 });

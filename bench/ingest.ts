@@ -1,0 +1,116 @@
+/**
+ * ingest_ratio: durable events/s through POST /caliper ÷ the same load against the bare
+ * Hono handler (parse the JSON, answer 200), for 25- and 1,000-event envelopes.
+ *
+ * Both servers run side by side for the whole phase and take turns: each round runs every
+ * envelope size against both, the order alternating between rounds, so a burst of noise
+ * from other tenants of the machine lands on both sides about equally. The ratio is taken
+ * per round and the median of the rounds reported.
+ */
+import { join } from 'node:path';
+import { createSyntheticLearn, syntheticStudentIds } from '../src/dev/synthetic-events.ts';
+import { envelopeStamper, runLoad, type LoadResult } from './load.ts';
+import { startBaseline, startGateway, type Child } from './processes.ts';
+import { median, percentile, round } from './stats.ts';
+
+export const BENCH_KEY = 'bench-ingest-key-3f9a1c77';
+
+export interface IngestSize {
+  events: number;
+  /** Concurrent senders, each sending its next envelope as soon as the last is answered. */
+  concurrency: number;
+}
+
+export interface IngestOptions {
+  dir: string;
+  rounds: number;
+  secondsPerRun: number;
+  sizes: IngestSize[];
+  log: (line: string) => void;
+}
+
+export interface IngestSizeResult {
+  events: number;
+  concurrency: number;
+  envelopeBytes: number;
+  gatewayEventsPerSecond: number[];
+  baselineEventsPerSecond: number[];
+  ratios: number[];
+  ratio: number;
+  p50Ms: number;
+  p99Ms: number;
+  baselineP50Ms: number;
+  failures: number;
+}
+
+export async function benchIngest(options: IngestOptions) {
+  const gateway = await startGateway(
+    { DB_PATH: join(options.dir, 'ingest.db'), INGEST_API_KEYS: BENCH_KEY },
+    join(options.dir, 'ingest-gateway.log'),
+  );
+  const baseline = await startBaseline('bare-hono.ts', {}, join(options.dir, 'ingest-baseline.log'));
+  try {
+    const learn = createSyntheticLearn({ students: syntheticStudentIds(200), seed: 7 });
+    const results: IngestSizeResult[] = [];
+    for (const size of options.sizes) {
+      const stamper = envelopeStamper(learn.envelope(size.events));
+      const run = (target: Child, seconds: number) =>
+        runLoad({
+          url: target.url,
+          path: '/caliper',
+          concurrency: size.concurrency,
+          durationMs: seconds * 1000,
+          body: (client) => stamper.next(client),
+          headers: { authorization: `Bearer ${BENCH_KEY}` },
+        });
+      // Warm both up (JIT, connection pools, the database's first pages) before measuring.
+      await run(gateway, 1);
+      await run(baseline, 1);
+
+      const gatewayRates: number[] = [];
+      const baselineRates: number[] = [];
+      const ratios: number[] = [];
+      const latencies: number[] = [];
+      const baselineLatencies: number[] = [];
+      let failures = 0;
+      for (let r = 0; r < options.rounds; r++) {
+        let g: LoadResult;
+        let b: LoadResult;
+        if (r % 2 === 0) {
+          g = await run(gateway, options.secondsPerRun);
+          b = await run(baseline, options.secondsPerRun);
+        } else {
+          b = await run(baseline, options.secondsPerRun);
+          g = await run(gateway, options.secondsPerRun);
+        }
+        const gRate = (g.requests * size.events) / g.seconds;
+        const bRate = (b.requests * size.events) / b.seconds;
+        gatewayRates.push(gRate);
+        baselineRates.push(bRate);
+        ratios.push(gRate / bRate);
+        latencies.push(...g.latenciesMs);
+        baselineLatencies.push(...b.latenciesMs);
+        failures += g.failures + b.failures;
+        options.log(
+          `  ingest ${size.events}-event envelopes, round ${r + 1}: gateway ${Math.round(gRate)} ev/s, bare ${Math.round(bRate)} ev/s, ratio ${round(gRate / bRate)}`,
+        );
+      }
+      results.push({
+        events: size.events,
+        concurrency: size.concurrency,
+        envelopeBytes: stamper.bytes,
+        gatewayEventsPerSecond: gatewayRates.map((v) => Math.round(v)),
+        baselineEventsPerSecond: baselineRates.map((v) => Math.round(v)),
+        ratios: ratios.map((v) => round(v, 3)),
+        ratio: round(median(ratios), 3),
+        p50Ms: round(percentile(latencies, 50)),
+        p99Ms: round(percentile(latencies, 99)),
+        baselineP50Ms: round(percentile(baselineLatencies, 50)),
+        failures,
+      });
+    }
+    return results;
+  } finally {
+    await Promise.all([gateway.stop(), baseline.stop()]);
+  }
+}
