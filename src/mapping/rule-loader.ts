@@ -126,7 +126,9 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, prefix: PropertyKe
     const kinds = issue.errors.flatMap((branch) =>
       branch.filter((inner) => inner.path.length === 0 && inner.code === 'invalid_type').map((inner) => describeKind((inner as { expected: string }).expected)),
     );
-    return { path: fullPath, message: `expected ${[...new Set(kinds)].join(', or ')}, got ${describeValue(valueAt(data, fullPath))}` };
+    const value = valueAt(data, fullPath);
+    const expected = [...new Set(kinds)].join(', or ');
+    return { path: fullPath, message: value === undefined ? `required (${expected})` : `expected ${expected}, got ${describeValue(value)}` };
   }
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;

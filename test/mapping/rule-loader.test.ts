@@ -167,6 +167,9 @@ rules:
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action, transform: lowercase }') })).toEqual([
       'mappings/x.yaml:8: rules[0].output.action.transform: unknown key',
     ]);
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ map: { Rewound: JumpedTo } }') })).toEqual([
+      'mappings/x.yaml:8: rules[0].output.action.from: required (text, or a list)',
+    ]);
   });
 
   it('accepts what it cannot check before events arrive, and everything the output type allows', () => {
