@@ -105,7 +105,8 @@ function compileOutput(output: RuleOutput): CompiledOutput {
   return {
     type: output.type,
     action: typeof output.action === 'string' ? constant(output.action) : compileTerm(output.action, actionTerm),
-    profile: typeof output.profile === 'string' ? constant(output.profile) : compileTerm(output.profile),
+    // A profile is usually chosen by an entity's type: read a Caliper type IRI as its term, as `entity` does.
+    profile: typeof output.profile === 'string' ? constant(output.profile) : compileTerm(output.profile, caliperTerm),
     properties,
     setsActor: output.actor !== undefined,
   };

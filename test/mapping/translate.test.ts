@@ -154,9 +154,11 @@ output:
         { id: `${SITE}/discussion/_88_1/post/_1207_1`, type: 'Message' },
         { id: `${SITE}/content/_40_1`, type: 'Chapter' },
         `${SITE}/content/_41_1`,
+        // A type written as its Caliper IRI counts as its term, as it does in the copied object.
+        { id: `${SITE}/discussion/_88_1/post/_1208_1`, type: 'http://purl.imsglobal.org/caliper/Message' },
       ];
       const outcomes = await run(objects.map((object) => view(object)), { rules: viewRule(BY_TYPE) });
-      expect(outcomes.map((outcome) => delivered(outcome).event.profile)).toEqual(['AssessmentProfile', 'ForumProfile', 'ReadingProfile', 'ReadingProfile']);
+      expect(outcomes.map((outcome) => delivered(outcome).event.profile)).toEqual(['AssessmentProfile', 'ForumProfile', 'ReadingProfile', 'ReadingProfile', 'ForumProfile']);
     });
 
     it('maps the input action through a table', async () => {
