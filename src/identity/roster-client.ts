@@ -20,6 +20,8 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import { describeNetworkError, parseRetryAfter } from '../timeback/http-answers.ts';
+import { DEFAULT_BACKOFF } from '../deliver/backoff.ts';
+import { DeliveryPause } from '../deliver/delivery-pause.ts';
 
 export type RosterLookup =
   /** `platformId` is the user's sourcedId, lowercased. */
@@ -48,6 +50,8 @@ const FILTER_LIMIT = 2;
 const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
 /** A 429 without Retry-After still pauses every lookup this long. */
 const DEFAULT_THROTTLE_MS = 1_000;
+/** Lookups in a row without an answer that pause all lookups. */
+const OUTAGE_THRESHOLD = 5;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -98,8 +102,20 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     bodyTimeout: timeoutMs,
     maxResponseSize: MAX_ROSTER_RESPONSE_BYTES,
   });
-  /** While TimeBack has asked us to back off (429 / Retry-After), no lookup is sent. */
-  let pausedUntil = 0;
+  /**
+   * The breaker delivery uses, for the roster: after OUTAGE_THRESHOLD lookups in a row get
+   * no answer (5xx, timeouts, refused connections), or once TimeBack asks us to back off
+   * (429, Retry-After), no lookup is sent until the pause is over; then one goes out as a
+   * probe, and its answer ends the pause or doubles it (up to DELIVERY_BACKOFF_CAP). Without
+   * it every translation batch sends one lookup per student into the outage: the drill
+   * counted some 50,000 requests to a roster that was down for a minute.
+   */
+  const pause = new DeliveryPause({
+    policy: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
+    threshold: OUTAGE_THRESHOLD,
+    random: Math.random,
+    now,
+  });
   let warnedLooseFilter = false;
   /** Outages are logged when they start and end, not once per student. */
   let answering = true;
@@ -140,10 +156,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
 
   function unavailableFor(answer: Answer): Extract<RosterLookup, { outcome: 'unavailable' }> {
     const { status } = answer;
-    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now());
-    if (status === 429 || retryAfterMs !== undefined) {
-      pausedUntil = Math.max(pausedUntil, now() + (retryAfterMs ?? DEFAULT_THROTTLE_MS));
-    }
+    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now()) ?? (status === 429 ? DEFAULT_THROTTLE_MS : undefined);
     let detail: string;
     if (status === 429) detail = 'TimeBack roster asked us to slow down (HTTP 429)';
     else if (status >= 500) detail = `TimeBack roster failed (HTTP ${status})`;
@@ -222,22 +235,29 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
 
   return {
     async lookup(strategy, externalId) {
-      const waitMs = pausedUntil - now();
-      if (waitMs > 0) {
-        return {
-          outcome: 'unavailable',
-          detail: 'TimeBack roster asked us to wait (Retry-After)',
-          retryAfterMs: waitMs,
-        };
+      if (!pause.canDispatch()) {
+        // Open: come back when the pause ends. Half-open: a probe is out; the event's own backoff decides.
+        const waitMs = pause.state === 'open' ? pause.until - now() : undefined;
+        return { outcome: 'unavailable', detail: `roster lookups paused: ${pause.problem ?? 'TimeBack roster unavailable'}`, retryAfterMs: waitMs };
       }
-      const result = strategy === 'sourcedId' ? await bySourcedId(externalId) : await byFilter(strategy, externalId);
+      pause.dispatching();
+      let result: RosterLookup;
+      try {
+        result = strategy === 'sourcedId' ? await bySourcedId(externalId) : await byFilter(strategy, externalId);
+      } catch (err) {
+        // A bug, not an answer: let the next lookup probe instead of leaving the pause stuck.
+        pause.probeAbandoned();
+        throw err;
+      }
       metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
       if (result.outcome === 'unavailable') {
+        pause.recordFailure(result.detail, result.retryAfterMs);
         metrics.rosterFailures.inc();
         if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
         answering = false;
-      } else if (!answering) {
-        log.info('TimeBack roster answers again');
+      } else {
+        pause.recordAnswer();
+        if (!answering) log.info('TimeBack roster answers again');
         answering = true;
       }
       return result;

@@ -221,6 +221,42 @@ describe('roster client against the emulator', () => {
     expect(await roster.lookup('email', VICTIM.email)).toEqual({ outcome: 'found', platformId: VICTIM.sourcedId });
   });
 
+  it('Should stop sending lookups into a roster outage, and probe once per pause until it answers', async () => {
+    const { roster, clock } = client();
+    const before = rosterRequests(emulator).length;
+    const sent = () => rosterRequests(emulator).length - before;
+    emulator.addFault({ route: 'roster', status: 503 });
+    for (let i = 0; i < 5; i++) expect(await roster.lookup('identifier', `student-${i}`)).toMatchObject({ outcome: 'unavailable' });
+    expect(sent()).toBe(5);
+
+    // Paused: every student waits, told when to come back, and the roster hears nothing.
+    const paused = await Promise.all(Array.from({ length: 50 }, (_, i) => roster.lookup('identifier', `other-${i}`)));
+    for (const answer of paused) {
+      expect(answer).toMatchObject({ outcome: 'unavailable', detail: expect.stringContaining('HTTP 503') });
+      expect(answer.outcome === 'unavailable' && answer.retryAfterMs).toBeGreaterThan(0);
+    }
+    expect(sent()).toBe(5);
+
+    // Pause over (the first lasts 0.5–1 s): one probe, and lookups made meanwhile wait for it.
+    clock.advance(1_000);
+    const [probe, meanwhile] = await Promise.all([roster.lookup('identifier', ADA.identifier), roster.lookup('identifier', VICTIM.identifier)]);
+    expect(probe).toMatchObject({ outcome: 'unavailable' });
+    expect(meanwhile).toMatchObject({ outcome: 'unavailable', retryAfterMs: undefined });
+    expect(sent()).toBe(6);
+
+    // The failed probe doubled the pause (1–2 s); the roster is back, and the next probe ends it.
+    emulator.clearFaults();
+    clock.advance(1_000);
+    expect(sent()).toBe(6);
+    clock.advance(1_000);
+    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    const after = await Promise.all([roster.lookup('identifier', VICTIM.identifier), roster.lookup('email', QUOTED.email)]);
+    expect(after).toEqual([
+      { outcome: 'found', platformId: VICTIM.sourcedId },
+      { outcome: 'found', platformId: QUOTED.sourcedId },
+    ]);
+  });
+
   it('Should turn a token outage into unavailable', async () => {
     const { roster } = client();
     emulator.addFault({ route: 'token', status: 502, times: 1 });
