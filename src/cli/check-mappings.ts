@@ -4,12 +4,11 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Env } from '../cli.ts';
-import { ConfigError, parseConfig } from '../config.ts';
+import { parseConfig } from '../config.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
 import { updateFixtures } from '../mapping/fixtures.ts';
 import { displayPath, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
-import { PROCESS_IO, type CliIo } from './cli-io.ts';
+import { cliCommand, UsageError } from './command.ts';
 
 export const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
 
@@ -22,39 +21,14 @@ Exit 0 when all pass, 1 otherwise, with the file, line and property of each prob
                    (what npm run fixtures:update runs); review the diff before committing
 `;
 
-export function checkMappingsCommand(args: string[], env: Env): Promise<number> {
-  return runCheckMappings(args, env, PROCESS_IO);
-}
-
-export async function runCheckMappings(args: string[], env: Env, io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { fixtures: { type: 'string' }, update: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    io.err(`caliper-gateway check-mappings: ${(err as Error).message}\n\n${CHECK_MAPPINGS_USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    io.out(CHECK_MAPPINGS_USAGE);
-    return 0;
-  }
-  if (parsed.positionals.length > 1) {
-    io.err(`caliper-gateway check-mappings: name at most one mappings folder\n\n${CHECK_MAPPINGS_USAGE}`);
-    return 2;
-  }
-
-  let config;
-  try {
-    config = parseConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    io.err(`caliper-gateway: ${err.message}\n`);
-    return 2;
-  }
+export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_USAGE, async (args, env, io) => {
+  const parsed = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { fixtures: { type: 'string' }, update: { type: 'boolean' } },
+  });
+  if (parsed.positionals.length > 1) throw new UsageError('name at most one mappings folder');
+  const config = parseConfig(env);
   const mappingsDir = parsed.positionals[0] === undefined ? config.mappingsDir : path.resolve(parsed.positionals[0]);
   const fixturesDir = parsed.values.fixtures === undefined ? config.fixturesDir : path.resolve(parsed.values.fixtures);
 
@@ -84,4 +58,4 @@ export async function runCheckMappings(args: string[], env: Env, io: CliIo): Pro
       `${check.fixtures.length} fixtures pass (${displayPath(mappingsDir)}, ${displayPath(fixturesDir)})\n`,
   );
   return 0;
-}
+});

@@ -7,11 +7,11 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, parseConfig } from '../config.ts';
+import { parseConfig } from '../config.ts';
 import { describeZodError } from '../errors.ts';
 import { openStore } from '../store/database.ts';
 import { ReplayFilterSchema, replayEvents, type ReplayFilter } from '../store/replay.ts';
-import type { Env } from '../cli.ts';
+import { cliCommand, UsageError } from './command.ts';
 
 export const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped|rejected] [--reason R] [--since ISO] [--id ID …]
 
@@ -30,34 +30,11 @@ does not allow; replay them once the rule is fixed. Events Learn sent malformed
 their shape.
 `;
 
-export async function replayCommand(args: string[], env: Env): Promise<number> {
-  let filter: ReplayFilter | 'help';
-  try {
-    filter = parseReplayArgs(args);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`caliper-gateway replay: ${err.message}\n\n${REPLAY_USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
-  if (filter === 'help') {
-    process.stdout.write(REPLAY_USAGE);
-    return 0;
-  }
-
-  let dbPath: string;
-  try {
-    dbPath = parseConfig(env).dbPath;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`caliper-gateway: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env, io) => {
+  const filter = parseReplayArgs(args);
+  const { dbPath } = parseConfig(env);
   if (dbPath !== ':memory:' && !existsSync(dbPath)) {
-    process.stderr.write(`caliper-gateway replay: no database at ${dbPath} (set DB_PATH to the gateway's database)\n`);
+    io.err(`caliper-gateway replay: no database at ${dbPath} (set DB_PATH to the gateway's database)\n`);
     return 1;
   }
 
@@ -65,45 +42,34 @@ export async function replayCommand(args: string[], env: Env): Promise<number> {
   try {
     const replayed = replayEvents(store, filter, Date.now());
     if (replayed.length === 0) {
-      process.stdout.write('No events matched; nothing re-queued.\n');
+      io.out('No events matched; nothing re-queued.\n');
       return 0;
     }
     const lines = replayed.map(
       (event) =>
         `  ${String(event.seq).padStart(8)}  ${event.sourceId ?? '(no id)'}  was ${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`,
     );
-    process.stdout.write(
+    io.out(
       `Re-queued ${replayed.length} event${replayed.length === 1 ? '' : 's'} for translation and delivery:\n${lines.join('\n')}\n`,
     );
     return 0;
   } finally {
     store.close();
   }
-}
+});
 
-export class UsageError extends Error {}
-
-/** The filter the flags describe, or `help`; throws UsageError naming the bad flag. */
-export function parseReplayArgs(args: string[]): ReplayFilter | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        status: { type: 'string' },
-        reason: { type: 'string' },
-        since: { type: 'string' },
-        id: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return 'help';
+/** The filter the flags describe; throws UsageError (or parseArgs' error) naming the bad flag. */
+export function parseReplayArgs(args: string[]): ReplayFilter {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      status: { type: 'string' },
+      reason: { type: 'string' },
+      since: { type: 'string' },
+      id: { type: 'string', multiple: true },
+    },
+  });
   // `--id 12 13 14` reads as one flag with several ids: the extra ones arrive as positionals.
   if (positionals.length > 0 && values.id === undefined) {
     throw new UsageError(`unexpected argument "${positionals[0]}" (ids go after --id)`);

@@ -5,11 +5,11 @@
  * gateway is running (WAL lets both use the file at once).
  */
 import { parseArgs } from 'node:util';
-import type { Env } from '../cli.ts';
-import { ConfigError, parseConfig } from '../config.ts';
+import { parseConfig } from '../config.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
 import { openStore } from '../store/database.ts';
 import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
+import { cliCommand, UsageError } from './command.ts';
 
 const USAGE = `Usage: caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [options]
 
@@ -23,71 +23,39 @@ Options:
   --json                print JSON for scripts
 `;
 
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-const processIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-};
-
-export function rosterCacheCommand(args: string[], env: Env): Promise<number> {
-  return runRosterCache(args, env, processIo);
-}
-
-class UsageError extends Error {}
-
-export async function runRosterCache(args: string[], env: Env, io: Io, now: () => number = Date.now): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArguments(args);
-  } catch (err) {
-    if (!(err instanceof UsageError || (err instanceof Error && 'code' in err))) throw err;
-    io.err(`caliper-gateway roster-cache: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.help) {
-    io.out(USAGE);
-    return 0;
-  }
-
-  let config;
-  try {
-    config = parseConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    io.err(`caliper-gateway: ${err.message}\n`);
-    return 2;
-  }
-
-  const store = openStore(config.dbPath);
-  try {
-    const cache = createRosterCache(store);
-    const { action, ids, outcome, limit, json } = parsed;
-    if (action === 'list') {
-      const { total, entries } = cache.list({ outcome, limit });
-      const at = now();
-      const views = entries.map((entry) => viewOf(entry, config.roster, at));
-      io.out(json ? `${JSON.stringify({ total, entries: views }, null, 2)}\n` : renderTable(total, views));
-    } else if (action === 'evict') {
-      const evicted = cache.evict(ids);
-      const notCached = ids.filter((id) => !evicted.includes(id));
-      if (json) io.out(`${JSON.stringify({ evicted, notCached }, null, 2)}\n`);
-      else {
-        io.out(`evicted ${evicted.length} ${plural(evicted.length, 'entry', 'entries')}\n`);
-        for (const id of notCached) io.out(`not cached: ${id}\n`);
+export const rosterCacheCommand = cliCommand(
+  'roster-cache',
+  USAGE,
+  async (args, env, io, now: () => number = Date.now) => {
+    const parsed = parseArguments(args);
+    const config = parseConfig(env);
+    const store = openStore(config.dbPath);
+    try {
+      const cache = createRosterCache(store);
+      const { action, ids, outcome, limit, json } = parsed;
+      if (action === 'list') {
+        const { total, entries } = cache.list({ outcome, limit });
+        const at = now();
+        const views = entries.map((entry) => viewOf(entry, config.roster, at));
+        io.out(json ? `${JSON.stringify({ total, entries: views }, null, 2)}\n` : renderTable(total, views));
+      } else if (action === 'evict') {
+        const evicted = cache.evict(ids);
+        const notCached = ids.filter((id) => !evicted.includes(id));
+        if (json) io.out(`${JSON.stringify({ evicted, notCached }, null, 2)}\n`);
+        else {
+          io.out(`evicted ${evicted.length} ${plural(evicted.length, 'entry', 'entries')}\n`);
+          for (const id of notCached) io.out(`not cached: ${id}\n`);
+        }
+      } else {
+        const cleared = cache.clear(outcome);
+        io.out(json ? `${JSON.stringify({ cleared })}\n` : `cleared ${cleared} ${plural(cleared, 'entry', 'entries')}\n`);
       }
-    } else {
-      const cleared = cache.clear(outcome);
-      io.out(json ? `${JSON.stringify({ cleared })}\n` : `cleared ${cleared} ${plural(cleared, 'entry', 'entries')}\n`);
+      return 0;
+    } finally {
+      store.close();
     }
-    return 0;
-  } finally {
-    store.close();
-  }
-}
+  },
+);
 
 function parseArguments(args: string[]) {
   const { values, positionals } = parseArgs({
@@ -97,7 +65,6 @@ function parseArguments(args: string[]) {
       outcome: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [action = 'list', ...ids] = positionals;
@@ -116,7 +83,7 @@ function parseArguments(args: string[]) {
     if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) throw new UsageError('--limit must be a positive whole number');
     limit = Number(values.limit);
   }
-  return { action, ids, outcome: outcome as RosterOutcome | undefined, limit, json: values.json, help: values.help } as const;
+  return { action, ids, outcome: outcome as RosterOutcome | undefined, limit, json: values.json } as const;
 }
 
 function renderTable(total: number, views: RosterCacheView[]): string {

@@ -1,30 +1,30 @@
-import { ConfigError, parseConfig } from '../config.ts';
+import { parseArgs } from 'node:util';
+import { parseConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
-import type { Env } from '../cli.ts';
+import { cliCommand } from './command.ts';
 
 /** Time to leave after a clean shutdown if something still holds the event loop open. */
 const EXIT_GRACE_MS = 1_000;
 
-export async function serveCommand(_args: string[], env: Env): Promise<number> {
-  let config;
-  try {
-    config = parseConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`caliper-gateway: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+const USAGE = `Usage: caliper-gateway serve
+
+Serves the gateway (what npm start runs): POST /caliper for Learn, the pipeline to TimeBack,
+health, readiness, metrics and admin routes. Configured by environment variables only (see
+the README's Configuration table); a bad value stops start-up with one message listing all.
+`;
+
+export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => {
+  parseArgs({ args, options: {} });
+  const config = parseConfig(env);
   const log = createLogger(config.logLevel);
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log });
   } catch (err) {
     if (err instanceof UserOverridesError) {
-      process.stderr.write(`caliper-gateway: ${err.message}\n`);
+      io.err(`caliper-gateway: ${err.message}\n`);
       return 2;
     }
     const code = (err as NodeJS.ErrnoException).code;
@@ -66,4 +66,4 @@ export async function serveCommand(_args: string[], env: Env): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-}
+});

@@ -6,8 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { Env } from '../cli.ts';
-import { ConfigError, parseConfig, type Config } from '../config.ts';
+import { parseConfig } from '../config.ts';
 import { staticIdentity, type IdentityResolver } from '../identity/identity-resolver.ts';
 import { openStandaloneIdentity } from '../identity/standalone-identity.ts';
 import { createLogger } from '../log.ts';
@@ -16,7 +15,7 @@ import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import type { RuleSet } from '../mapping/rule-set.ts';
 import { translate, type Outcome } from '../mapping/translate.ts';
 import { readTranslateInput } from '../mapping/translate-input.ts';
-import { PROCESS_IO, type CliIo } from './cli-io.ts';
+import { cliCommand, UsageError } from './command.ts';
 
 export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users USERS.json] [--explain]
 
@@ -34,45 +33,22 @@ A single event has no envelope sensor, so its output id differs from the gateway
 Exit 0 for valid input (even when events are skipped), 2 for invalid input, 1 otherwise.
 `;
 
-export function translateCommand(args: string[], env: Env): Promise<number> {
-  return runTranslate(args, env, PROCESS_IO);
-}
-
-export async function runTranslate(args: string[], env: Env, io: CliIo): Promise<number> {
+export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (args, env, io) => {
   const fail = (code: number, message: string) => {
     io.err(`caliper-gateway translate: ${message}\n`);
     return code;
   };
 
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { users: { type: 'string' }, explain: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    io.err(`caliper-gateway translate: ${(err as Error).message}\n\n${TRANSLATE_USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    io.out(TRANSLATE_USAGE);
-    return 0;
-  }
+  const parsed = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { users: { type: 'string' }, explain: { type: 'boolean' } },
+  });
   if (parsed.positionals.length !== 1) {
-    io.err(`caliper-gateway translate: ${parsed.positionals.length === 0 ? 'name the FILE to translate' : 'translate one FILE at a time'}\n\n${TRANSLATE_USAGE}`);
-    return 2;
+    throw new UsageError(parsed.positionals.length === 0 ? 'name the FILE to translate' : 'translate one FILE at a time');
   }
   const file = parsed.positionals[0]!;
-
-  let config: Config;
-  try {
-    config = parseConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    io.err(`caliper-gateway: ${err.message}\n`);
-    return 2;
-  }
+  const config = parseConfig(env);
 
   let text: string;
   try {
@@ -143,4 +119,4 @@ export async function runTranslate(args: string[], env: Env, io: CliIo): Promise
   });
   io.out(`${JSON.stringify(events, null, 2)}\n`);
   return unresolved > 0 ? 1 : 0;
-}
+});

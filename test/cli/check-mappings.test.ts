@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.ts';
-import { runCheckMappings } from '../../src/cli/check-mappings.ts';
+import type { CliIo } from '../../src/cli/command.ts';
+import { checkMappingsCommand } from '../../src/cli/check-mappings.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 import { envelope, forumPost, gradeEvent, USERS } from '../mapping/learn-events.ts';
 
@@ -33,7 +33,7 @@ async function check(args: string[], env: Record<string, string> = {}) {
   let stdout = '';
   let stderr = '';
   const io: CliIo = { out: (text) => void (stdout += text), err: (text) => void (stderr += text) };
-  const code = await runCheckMappings(args, { MAPPINGS_DIR: mappings, FIXTURES_DIR: fixtures, LOG_LEVEL: 'silent', ...env }, io);
+  const code = await checkMappingsCommand(args, { MAPPINGS_DIR: mappings, FIXTURES_DIR: fixtures, LOG_LEVEL: 'silent', ...env }, io);
   return { code, stdout, stderr };
 }
 

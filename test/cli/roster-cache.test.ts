@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runRosterCache } from '../../src/cli/roster-cache.ts';
+import { rosterCacheCommand } from '../../src/cli/roster-cache.ts';
 import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import { openStore } from '../../src/store/database.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
@@ -33,7 +33,7 @@ afterEach(() => temp.remove());
 async function run(...args: string[]) {
   let out = '';
   let err = '';
-  const code = await runRosterCache(args, env, { out: (text) => void (out += text), err: (text) => void (err += text) }, () => NOW);
+  const code = await rosterCacheCommand(args, env, { out: (text) => void (out += text), err: (text) => void (err += text) }, () => NOW);
   return { code, out, err };
 }
 
@@ -106,7 +106,7 @@ describe('caliper-gateway roster-cache', () => {
     [['list', '--outcome', 'maybe'], '--outcome must be one of found, not-found, ambiguous'],
     [['list', '--limit', 'ten'], '--limit must be a positive whole number'],
     [['purge'], 'unknown action "purge"'],
-    [['list', '--colour'], "Unknown option '--colour'"],
+    [['list', '--colour'], 'unknown option --colour'],
   ])('Should exit 2 with usage for %j', async (args, message) => {
     const { code, err } = await run(...args);
     expect(code).toBe(2);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.ts';
-import { runTranslate } from '../../src/cli/translate.ts';
+import type { CliIo } from '../../src/cli/command.ts';
+import { translateCommand } from '../../src/cli/translate.ts';
 import { startTimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
@@ -30,7 +30,7 @@ async function translateCli(args: string[], env: Record<string, string> = {}) {
   let stdout = '';
   let stderr = '';
   const io: CliIo = { out: (text) => void (stdout += text), err: (text) => void (stderr += text) };
-  const code = await runTranslate(args, { MAPPINGS_DIR: RULES_DIR, TIMEBACK_APP_ID: APP_ID, LOG_LEVEL: 'silent', ...env }, io);
+  const code = await translateCommand(args, { MAPPINGS_DIR: RULES_DIR, TIMEBACK_APP_ID: APP_ID, LOG_LEVEL: 'silent', ...env }, io);
   return { code, stdout, stderr };
 }
 

@@ -1,0 +1,73 @@
+/**
+ * What every `caliper-gateway` command does alike, in one place: `--help`, bad arguments and
+ * a bad configuration. A command body throws `UsageError` (or lets `parseArgs` or
+ * `parseConfig` throw) and `cliCommand` turns that into a message and exit code 2, so the
+ * bodies only say what is particular to them.
+ */
+import { ConfigError } from '../config.ts';
+import type { Env } from '../cli.ts';
+
+/**
+ * Where a command writes. The commands take it as a parameter so tests run them in-process
+ * and read what they printed; `caliper-gateway` passes the real stdout and stderr.
+ */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const PROCESS_IO: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** The arguments do not make sense: the message is printed with the command's usage. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type CommandBody<Rest extends unknown[]> = (args: string[], env: Env, io: CliIo, ...rest: Rest) => Promise<number>;
+
+export function cliCommand<Rest extends unknown[] = []>(name: string, usage: string, body: CommandBody<Rest>) {
+  return async (args: string[], env: Env, io: CliIo = PROCESS_IO, ...rest: Rest): Promise<number> => {
+    if (args.includes('--help') || args.includes('-h')) {
+      io.out(usage);
+      return 0;
+    }
+    try {
+      return await body(args, env, io, ...rest);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        io.err(`caliper-gateway: ${err.message}\n`);
+        return 2;
+      }
+      if (err instanceof UsageError || isParseArgsError(err)) {
+        io.err(`caliper-gateway ${name}: ${usageMessage(err)}\n\n${usage}`);
+        return 2;
+      }
+      throw err;
+    }
+  };
+}
+
+/**
+ * parseArgs' own wording is long ("Unknown option '--jsn'. To specify a positional argument
+ * starting with a '-', place it …"); the first sentence, in our words, is what people need.
+ */
+function usageMessage(err: Error): string {
+  if (err instanceof UsageError) return err.message;
+  const quoted = /'([^']+)'/.exec(err.message)?.[1];
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) return `unknown option ${quoted}`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) return `unexpected argument "${quoted}"`;
+  return err.message.split(/(?<=\.) /)[0] ?? err.message;
+}
+
+/** node:util parseArgs reports unknown options and bad values as TypeErrors with these codes. */
+function isParseArgsError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof TypeError && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
