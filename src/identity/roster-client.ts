@@ -176,9 +176,8 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     };
   }
 
+  /** Only called with a UUID (see `lookup`), so the id is safe as a path segment. */
   async function bySourcedId(externalId: string): Promise<RosterLookup> {
-    // `.` and `..` as a path segment would be normalised into a different URL (the list).
-    if (externalId === '.' || externalId === '..') return { outcome: 'not-found' };
     const answer = await authorizedGet(`${usersPath}/${encodeStrict(externalId)}`);
     if ('outcome' in answer) return answer;
     if (answer.status === 404) return { outcome: 'not-found' };
@@ -235,6 +234,10 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
 
   return {
     async lookup(strategy, externalId) {
+      // Platform ids are UUIDs and `decide` refuses any other sourcedId, so a Learn id that is
+      // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
+      // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
+      if (strategy === 'sourcedId' && !UUID_PATTERN.test(externalId)) return { outcome: 'not-found' };
       if (!pause.canDispatch()) {
         // Open: come back when the pause ends. Half-open: a probe is out; the event's own backoff decides.
         const waitMs = pause.state === 'open' ? pause.until - now() : undefined;

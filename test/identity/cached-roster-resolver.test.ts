@@ -136,13 +136,22 @@ describe('cached roster resolver', () => {
 
     expect(await resolver.resolve('  ada.l ')).toEqual({ status: 'found', platformId: ADA.sourcedId });
 
-    expect(lookupsByStrategy(from)).toEqual({ sourcedId: 1, identifier: 1 });
+    // sourcedId comes first, but 'ada.l' is no UUID, so it cannot be a platform id: no request.
+    expect(lookupsByStrategy(from)).toEqual({ identifier: 1 });
     expect(resolver.cache.get('ada.l')).toMatchObject({
       platformId: ADA.sourcedId,
       outcome: 'found',
       strategy: 'identifier',
     });
     expect(store.sqlite.prepare('SELECT count(*) AS n FROM roster_cache').get()).toEqual({ n: 1 });
+  });
+
+  it('Should find a student whose Learn id is their platform id with one lookup by id', async () => {
+    const { resolver } = harness();
+    const from = emulator.requests.length;
+    expect(await resolver.resolve(ADA.sourcedId)).toEqual({ status: 'found', platformId: ADA.sourcedId });
+    expect(lookupsByStrategy(from)).toEqual({ sourcedId: 1 });
+    expect(resolver.cache.get(ADA.sourcedId)).toMatchObject({ outcome: 'found', strategy: 'sourcedId' });
   });
 
   it('Should make at most one lookup per strategy per student for 1,000 concurrent resolves of 10 students', async () => {
@@ -155,7 +164,7 @@ describe('cached roster resolver', () => {
     const answers = await Promise.all(events.map((student) => resolver.resolve(student.email)));
 
     answers.forEach((answer, i) => expect(answer).toEqual({ status: 'found', platformId: events[i]!.sourcedId }));
-    expect(lookupsByStrategy(from)).toEqual({ sourcedId: 10, identifier: 10, email: 10 });
+    expect(lookupsByStrategy(from)).toEqual({ identifier: 10, email: 10 });
     expect(emulator.tokensIssued - tokensBefore).toBe(1);
 
     // And once learned, the next thousand never leave the process.
@@ -176,7 +185,7 @@ describe('cached roster resolver', () => {
 
     clock.advance(1);
     expect(await resolver.resolve('ada.l')).toEqual({ status: 'found', platformId: ADA.sourcedId });
-    expect(lookupsByStrategy(from)).toEqual({ sourcedId: 1, identifier: 1 });
+    expect(lookupsByStrategy(from)).toEqual({ identifier: 1 });
   });
 
   it('Should remember not-found for ROSTER_NEGATIVE_TTL, then look again', async () => {
@@ -185,11 +194,11 @@ describe('cached roster resolver', () => {
     const first = await resolver.resolve('transfer-student');
     expect(first).toMatchObject({ status: 'not-found' });
     expect(first.status === 'not-found' && first.detail).toBe('no TimeBack user has this sourcedId, identifier or email');
-    expect(lookupsByStrategy(from)).toEqual({ sourcedId: 1, identifier: 1, email: 1 });
+    expect(lookupsByStrategy(from)).toEqual({ identifier: 1, email: 1 });
 
     clock.advance(config.roster.negativeTtlMs - 1);
     expect(await resolver.resolve('transfer-student')).toMatchObject({ status: 'not-found' });
-    expect(lookupsByStrategy(from)).toEqual({ sourcedId: 1, identifier: 1, email: 1 });
+    expect(lookupsByStrategy(from)).toEqual({ identifier: 1, email: 1 });
 
     // The student is rostered meanwhile: the next look after the TTL finds them.
     const rostered = { sourcedId: randomUUID(), identifier: 'transfer-student' };

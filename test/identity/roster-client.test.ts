@@ -82,13 +82,25 @@ describe('roster client against the emulator', () => {
     });
   });
 
-  it('Should treat a 404 by id as not found, and URL-encode the id', async () => {
+  it('Should treat a 404 by id as not found', async () => {
     const { roster } = client();
-    expect(await roster.lookup('sourcedId', 'no such/user?x=1')).toEqual({ outcome: 'not-found' });
-    expect(rosterRequests(emulator).at(-1)).toMatchObject({
-      url: '/rostering/1.0/users/no%20such%2Fuser%3Fx%3D1',
-      status: 404,
-    });
+    const unknown = randomUUID();
+    expect(await roster.lookup('sourcedId', unknown)).toEqual({ outcome: 'not-found' });
+    expect(rosterRequests(emulator).at(-1)).toMatchObject({ url: `/rostering/1.0/users/${unknown}`, status: 404 });
+  });
+
+  it('Should not ask the roster by id for an id that is not a UUID (no platform id is anything else)', async () => {
+    const { roster, metrics } = client();
+    const before = rosterRequests(emulator).length;
+    for (const externalId of ['no such/user?x=1', '..', 'sis-4711', 'ada.l', `${ADA.sourcedId}x`]) {
+      expect(await roster.lookup('sourcedId', externalId)).toEqual({ outcome: 'not-found' });
+    }
+    expect(rosterRequests(emulator).length).toBe(before);
+    expect(await metricValue(metrics.rosterLookups, { strategy: 'sourcedId', outcome: 'not-found' })).toBe(0);
+
+    // A UUID in capitals is still a UUID.
+    expect(await roster.lookup('sourcedId', SHOUTED.sourcedId)).toEqual({ outcome: 'found', platformId: SHOUTED.sourcedId.toLowerCase() });
+    expect(rosterRequests(emulator).length).toBe(before + 1);
   });
 
   it.each([
