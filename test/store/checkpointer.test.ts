@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { startCheckpointer } from '../../src/store/checkpointer.ts';
@@ -17,9 +18,19 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** 'ok', or the code of the error a one-row write got. */
+function tryWrite(db: Database.Database): string {
+  try {
+    db.prepare('INSERT INTO filler VALUES (?)').run('y');
+    return 'ok';
+  } catch (error) {
+    return String((error as { code?: string }).code ?? error);
+  }
+}
+
 describe('startCheckpointer', () => {
   it('checkpoints from a worker while commits skip it, and hands checkpoints back when stopped', { timeout: 20_000 }, async () => {
-    const checkpointer = startCheckpointer(store, createLogger('silent'), 20)!;
+    const checkpointer = startCheckpointer(store, createLogger('silent'), { intervalMs: 20 })!;
     expect(store.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
 
     const before = statSync(store.file).size;
@@ -33,6 +44,35 @@ describe('startCheckpointer', () => {
 
     await checkpointer.stop();
     expect(store.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+  });
+
+  it('follows a PASSIVE pass with a RESTART once the WAL is over the threshold, so the next commit starts it over', { timeout: 20_000 }, async () => {
+    // PASSIVE never waits for anyone, so under commits that never pause it never gets the WAL
+    // started over; RESTART waits for the commit in progress and for readers of old frames,
+    // holding new writers off meanwhile. A reader pinning an old snapshot makes that visible.
+    store.sqlite.exec('CREATE TABLE filler (x TEXT)');
+    const insert = store.sqlite.prepare('INSERT INTO filler VALUES (?)');
+    const fill = (rows: number) => store.sqlite.transaction(() => {
+      for (let i = 0; i < rows; i++) insert.run('x'.repeat(4_000));
+    })();
+    fill(10);
+    const reader = new Database(store.file, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM filler').get();
+    fill(100);
+
+    const checkpointer = startCheckpointer(store, createLogger('silent'), { intervalMs: 20, restartAboveFrames: 50 })!;
+    const impatient = new Database(store.file);
+    impatient.pragma('busy_timeout = 0');
+    await expect.poll(() => tryWrite(impatient), { timeout: 10_000 }).toMatch(/SQLITE_BUSY/);
+
+    reader.exec('COMMIT');
+    reader.close();
+    await expect.poll(() => tryWrite(impatient), { timeout: 10_000 }).toBe('ok');
+    await checkpointer.stop();
+    // Started over: the WAL holds only the frame of the last write, not the 100 rows before.
+    expect(impatient.pragma('wal_checkpoint(PASSIVE)')).toEqual([{ busy: 0, log: 1, checkpointed: 1 }]);
+    impatient.close();
   });
 
   it('does nothing for an in-memory database', () => {
