@@ -35,13 +35,13 @@ async function loadCorpus() {
   const events: Array<{ sensor: string; raw: string }> = [];
   const users: Record<string, string> = {};
   for (const fixture of await discoverFixtures(path.join(ROOT, 'fixtures'))) {
-    const text = await readFile(path.join(fixture.dir, 'input.json'), 'utf8');
-    const envelope = JSON.parse(text) as { sensor?: string; data?: unknown[] };
+    const bytes = await readFile(path.join(fixture.dir, 'input.json'));
+    const envelope = JSON.parse(bytes.toString('utf8')) as { sensor?: string; data?: unknown[] };
     if (!Array.isArray(envelope.data)) continue;
-    const slices = locateEventSlices(text, envelope.data.length);
+    const slices = locateEventSlices(bytes, envelope.data.length);
     if (!slices) throw new Error(`${fixture.name}: cannot locate its events`);
     for (let i = 0; i < envelope.data.length; i++) {
-      events.push({ sensor: String(envelope.sensor ?? ''), raw: text.slice(slices[2 * i], slices[2 * i + 1]) });
+      events.push({ sensor: String(envelope.sensor ?? ''), raw: bytes.toString('utf8', slices[2 * i], slices[2 * i + 1]) });
     }
     const roster = await readUsers(path.join(fixture.dir, 'users.json'));
     if (typeof roster === 'string') throw new Error(`${fixture.name}: ${roster}`);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
@@ -57,8 +58,15 @@ describe('the gateway log', () => {
       expect((await post('Bearer wrong-key-gggg5555', envelope([sessionEvent()]))).status).toBe(401);
       expect((await post('ingest-key-aaaa1111', { sensor: 'x' })).status).toBe(400);
       expect((await fetch(`${gateway.url}/admin/events`, { headers: { authorization: 'Bearer admin-guess-hhhh6666' } })).status).toBe(401);
-      gateway.store.sqlite.pragma('query_only = ON');
-      expect((await post('ingest-key-aaaa1111', envelope([sessionEvent()]))).status).toBe(503);
+      // Another process holds the write lock for longer than a commit waits (busy_timeout, 5 s).
+      const locker = new Database(gateway.store.file);
+      locker.exec('BEGIN IMMEDIATE');
+      try {
+        expect((await post('ingest-key-aaaa1111', envelope([sessionEvent()]))).status).toBe(503);
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
     } finally {
       await gateway.close();
       rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
@@ -76,6 +77,24 @@ describe('health and readiness', () => {
 });
 
 describe('POST /caliper over a real socket', () => {
+  it('commits envelopes on the intake thread (fsynced), while the service connection skips fsyncs for its bookkeeping', async () => {
+    const { url, store } = await start(TIMEBACK);
+    const sent = envelope([sessionEvent(), sessionEvent()]);
+    const response = await fetch(`${url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: KEY, 'content-type': 'application/json' },
+      body: JSON.stringify(sent),
+    });
+    expect(response.status).toBe(200);
+    // Committed, and visible to another connection, when the 200 came back.
+    const reader = new Database(store.file, { readonly: true });
+    expect(reader.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 2 });
+    reader.close();
+    // synchronous=NORMAL (1) here: this connection no longer commits what Learn was told is stored.
+    expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1);
+    expect(logs.some((line) => line.includes('envelopes are committed on the main thread'))).toBe(false);
+  });
+
   it('413 for a chunked body that grows over the limit, without reading it all', { timeout: 20_000 }, async () => {
     const { url } = await start({ MAX_BODY_BYTES: '65536' });
     const chunk = Buffer.alloc(16 * 1024, 'x');

@@ -1,10 +1,15 @@
 /**
- * Where each event of an envelope lies in the body text, so every event is stored exactly
+ * Where each event of an envelope lies in the request body, so every event is stored exactly
  * as Learn sent it: the same bytes, key order, number spelling and escapes. Translation and
  * replays start from this text, so "as received" means the received characters, not a
  * re-serialisation of our parsed copy (which would also cost a second pass over 25 MB).
  *
- * Only ever called on text that `JSON.parse` has accepted, so the scanner need not
+ * It works on the UTF-8 bytes, not on the decoded text, so intake can store each event
+ * straight from the body without making a string of it: every byte JSON's structure uses
+ * is ASCII, and no byte of a multi-byte UTF-8 character is below 0x80, so the bytes can be
+ * scanned as they are.
+ *
+ * Only ever called on a body that `JSON.parse` has accepted, so the scanner need not
  * validate: it skips strings (minding escaped quotes) and counts brackets.
  */
 
@@ -17,37 +22,39 @@ const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
 
 /**
- * Start and end offsets (`[start0, end0, start1, end1, …]`) of the elements of the
- * top-level `data` array, or undefined when the text does not have `expected` of them (the
+ * Start and end byte offsets (`[start0, end0, start1, end1, …]`) of the elements of the
+ * top-level `data` array, or undefined when the body does not have `expected` of them (the
  * caller then falls back to re-serialising, which keeps the content if not the spelling).
- * Like `JSON.parse`, the last `data` member wins when the envelope repeats the key.
+ * Like `JSON.parse`, the last `data` member wins when the envelope repeats the key. A
+ * leading byte-order mark is skipped.
  */
-export function locateEventSlices(text: string, expected: number): Uint32Array | undefined {
-  let pos = skipWhitespace(text, 0);
-  if (text.charCodeAt(pos) !== OPEN_OBJECT) return undefined;
+export function locateEventSlices(bytes: Uint8Array, expected: number): Uint32Array | undefined {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let pos = skipWhitespace(bytes, bom);
+  if (bytes[pos] !== OPEN_OBJECT) return undefined;
   pos += 1;
   let slices: Uint32Array | undefined;
   for (;;) {
-    pos = skipWhitespace(text, pos);
-    const code = text.charCodeAt(pos);
-    if (code === CLOSE_OBJECT || pos >= text.length) return slices;
+    pos = skipWhitespace(bytes, pos);
+    const code = bytes[pos];
+    if (code === CLOSE_OBJECT || pos >= bytes.length) return slices;
     if (code === COMMA) {
       pos += 1;
       continue;
     }
     const keyStart = pos;
-    pos = endOfString(text, pos);
+    pos = endOfString(bytes, pos);
     if (pos < 0) return undefined;
-    const key = decodeKey(text.slice(keyStart, pos));
-    pos = skipWhitespace(text, skipWhitespace(text, pos) + 1); // past the colon
-    if (key === 'data' && text.charCodeAt(pos) === OPEN_ARRAY) {
+    const isData = isDataKey(bytes, keyStart, pos);
+    pos = skipWhitespace(bytes, skipWhitespace(bytes, pos) + 1); // past the colon
+    if (isData && bytes[pos] === OPEN_ARRAY) {
       const found = new Uint32Array(expected * 2);
-      const scan = sliceArray(text, pos, found);
+      const scan = sliceArray(bytes, pos, found);
       slices = scan.count === expected ? found : undefined;
       pos = scan.end;
     } else {
-      if (key === 'data') slices = undefined;
-      pos = endOfValue(text, pos);
+      if (isData) slices = undefined;
+      pos = endOfValue(bytes, pos);
     }
     if (pos < 0) return undefined;
   }
@@ -57,20 +64,20 @@ export function locateEventSlices(text: string, expected: number): Uint32Array |
  * Records the elements of the array opening at `pos` into `out` (as many as fit) and
  * counts them all; `end` is the offset after the array, or -1.
  */
-function sliceArray(text: string, pos: number, out: Uint32Array): { end: number; count: number } {
+function sliceArray(bytes: Uint8Array, pos: number, out: Uint32Array): { end: number; count: number } {
   let count = 0;
   pos += 1;
   for (;;) {
-    pos = skipWhitespace(text, pos);
-    const code = text.charCodeAt(pos);
+    pos = skipWhitespace(bytes, pos);
+    const code = bytes[pos];
     if (code === CLOSE_ARRAY) return { end: pos + 1, count };
     if (code === COMMA) {
       pos += 1;
       continue;
     }
-    if (pos >= text.length) return { end: -1, count };
+    if (pos >= bytes.length) return { end: -1, count };
     const start = pos;
-    pos = endOfValue(text, pos);
+    pos = endOfValue(bytes, pos);
     if (pos < 0) return { end: -1, count };
     if (count * 2 < out.length) {
       out[count * 2] = start;
@@ -80,17 +87,17 @@ function sliceArray(text: string, pos: number, out: Uint32Array): { end: number;
   }
 }
 
-/** The offset just after the value starting at `pos`, or -1 if the text ends first. */
-function endOfValue(text: string, pos: number): number {
-  const first = text.charCodeAt(pos);
-  if (first === QUOTE) return endOfString(text, pos);
+/** The offset just after the value starting at `pos`, or -1 if the bytes ends first. */
+function endOfValue(bytes: Uint8Array, pos: number): number {
+  const first = bytes[pos];
+  if (first === QUOTE) return endOfString(bytes, pos);
   if (first === OPEN_OBJECT || first === OPEN_ARRAY) {
     let depth = 0;
-    const length = text.length;
+    const length = bytes.length;
     while (pos < length) {
-      const code = text.charCodeAt(pos);
+      const code = bytes[pos];
       if (code === QUOTE) {
-        pos = endOfString(text, pos);
+        pos = endOfString(bytes, pos);
         if (pos < 0) return -1;
         continue;
       }
@@ -104,8 +111,8 @@ function endOfValue(text: string, pos: number): number {
     return -1;
   }
   // A number, true, false or null: runs until a separator, closer or whitespace.
-  while (pos < text.length) {
-    const code = text.charCodeAt(pos);
+  while (pos < bytes.length) {
+    const code = bytes[pos]!;
     if (code === COMMA || code === CLOSE_ARRAY || code === CLOSE_OBJECT || code <= 0x20) break;
     pos += 1;
   }
@@ -113,27 +120,32 @@ function endOfValue(text: string, pos: number): number {
 }
 
 /** The offset just after the string whose opening quote is at `pos`, or -1. */
-function endOfString(text: string, pos: number): number {
+function endOfString(bytes: Uint8Array, pos: number): number {
   let from = pos + 1;
   for (;;) {
-    const quote = text.indexOf('"', from);
+    const quote = bytes.indexOf(QUOTE, from);
     if (quote < 0) return -1;
     // The quote is escaped only if an odd number of backslashes precede it.
     let backslashes = 0;
-    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes += 1;
     if (backslashes % 2 === 0) return quote + 1;
     from = quote + 1;
   }
 }
 
-function skipWhitespace(text: string, pos: number): number {
+function skipWhitespace(bytes: Uint8Array, pos: number): number {
   for (;;) {
-    const code = text.charCodeAt(pos);
+    const code = bytes[pos];
     if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) return pos;
     pos += 1;
   }
 }
 
-function decodeKey(quoted: string): string {
-  return quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+const DATA_KEY = Buffer.from('"data"');
+
+/** Whether the key between `start` and `end` (quotes included) is `data`, escapes and all. */
+function isDataKey(bytes: Uint8Array, start: number, end: number): boolean {
+  const key = bytes.subarray(start, end);
+  if (key.indexOf(BACKSLASH) < 0) return Buffer.compare(key, DATA_KEY) === 0;
+  return JSON.parse(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8')) === 'data';
 }

@@ -10,8 +10,6 @@ import { CALIPER_1_1, EnvelopeSchema, isCaliper11, type Envelope } from './envel
 import { describeJsonSyntaxError } from './json-syntax.ts';
 
 export interface ParsedEnvelope {
-  /** The body as text: events are stored as slices of it. */
-  text: string;
   envelope: Envelope;
 }
 
@@ -56,5 +54,5 @@ export async function parseEnvelope(body: Buffer): Promise<ParsedEnvelope> {
       `dataVersion ${quote(envelope.dataVersion)} is not supported: this endpoint accepts Caliper 1.1 envelopes (${CALIPER_1_1})`,
     );
   }
-  return { text, envelope };
+  return { envelope };
 }

@@ -1,6 +1,6 @@
 /**
- * Reads a request body into one Buffer, refusing it (413) as soon as it is known to be
- * over the limit: up front from Content-Length, or while reading a chunked body, so an
+ * Reads a request body into one Buffer of its own, refusing it (413) as soon as it is known
+ * to be over the limit: up front from Content-Length, or while reading a chunked body, so an
  * oversized upload is never buffered whole.
  */
 import { GatewayError } from '../errors.ts';
@@ -53,7 +53,9 @@ export async function readBody(request: Request, limit: number): Promise<Buffer>
     if (received !== exact.length) throw lengthMismatch(exact.length);
     return exact;
   }
-  return chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength) : Buffer.concat(chunks);
+  // A copy even of a single chunk: the body's memory must be its own (intake may move it to
+  // another thread), not a view into a buffer the stream handed us.
+  return Buffer.concat(chunks);
 }
 
 // Node's HTTP parser enforces Content-Length itself; this guards requests built in-process.

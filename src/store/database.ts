@@ -1,7 +1,8 @@
 /**
  * Opens the SQLite file the way a long-running service needs it and applies migrations.
- * One connection per process: better-sqlite3 is synchronous, every transaction runs to
- * completion on the event loop, so a single connection never contends with itself.
+ * The service's connection: better-sqlite3 is synchronous, every transaction runs to
+ * completion on the event loop, so it never contends with itself. Two threads have
+ * connections of their own: intake (intake-thread.ts) and checkpoints (checkpointer.ts).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { configureConnection } from './connection.ts';
 import * as schema from './schema.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -27,23 +29,7 @@ export interface Store {
 export function openStore(file: string): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new Database(file);
-
-  // WAL lets the CLI (status, replay) read while the service writes.
-  sqlite.pragma('journal_mode = WAL');
-  // FULL: every commit is fsynced before we answer 200. Learn has no way to resend what
-  // we acknowledged, so an acknowledged envelope must survive power loss, not only a
-  // process crash (NORMAL in WAL mode can lose the last commits on power loss). It costs
-  // about one fsync per commit (~0.35 ms measured here), and every writer batches its
-  // rows into few transactions, so the cost is per batch, not per event.
-  sqlite.pragma('synchronous = FULL');
-  // Wait for a short lock held by the CLI instead of failing with SQLITE_BUSY.
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('temp_store = MEMORY');
-  // 16 MiB page cache: enough to keep the pending-queue index hot, small enough for the memory budget.
-  sqlite.pragma('cache_size = -16384');
-  // A 5,000-event envelope grows the WAL by ~25 MB; truncate it back after checkpoints.
-  sqlite.pragma('journal_size_limit = 67108864');
+  configureConnection(sqlite);
 
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_DIR });

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { locateEventSlices } from '../../src/ingest/event-slices.ts';
 
+/** The scanner works on the UTF-8 bytes; the slices are compared as text. */
+const locate = (text: string, expected: number) => locateEventSlices(Buffer.from(text), expected);
 const slicesOf = (text: string, expected: number) => {
-  const offsets = locateEventSlices(text, expected);
+  const bytes = Buffer.from(text);
+  const offsets = locateEventSlices(bytes, expected);
   if (!offsets) return undefined;
-  return Array.from({ length: expected }, (_, i) => text.slice(offsets[2 * i], offsets[2 * i + 1]));
+  return Array.from({ length: expected }, (_, i) => bytes.toString('utf8', offsets[2 * i], offsets[2 * i + 1]));
 };
 
 describe('locateEventSlices', () => {
@@ -23,12 +26,17 @@ describe('locateEventSlices', () => {
     expect(slicesOf('{"d\\u0061ta": ["x"]}', 1)).toEqual(['"x"']);
   });
 
+  it('skips a byte-order mark and gives byte offsets around multi-byte characters', () => {
+    const text = '\uFEFF{"sensor": "ß", "data": ["é😀", {"k": "ü\\"✓"}]}';
+    expect(slicesOf(text, 2)).toEqual(['"é😀"', '{"k": "ü\\"✓"}']);
+  });
+
   it('gives up when the count does not match', () => {
-    expect(locateEventSlices('{"data": [1, 2]}', 3)).toBeUndefined();
-    expect(locateEventSlices('{"data": [1, 2]}', 1)).toBeUndefined();
-    expect(locateEventSlices('{"sensor": "s"}', 1)).toBeUndefined();
-    expect(locateEventSlices('{"data": {"0": 1}}', 1)).toBeUndefined();
-    expect(locateEventSlices('[1]', 1)).toBeUndefined();
+    expect(locate('{"data": [1, 2]}', 3)).toBeUndefined();
+    expect(locate('{"data": [1, 2]}', 1)).toBeUndefined();
+    expect(locate('{"sensor": "s"}', 1)).toBeUndefined();
+    expect(locate('{"data": {"0": 1}}', 1)).toBeUndefined();
+    expect(locate('[1]', 1)).toBeUndefined();
   });
 
   it('agrees with JSON.parse on generated envelopes with awkward strings and spacing', () => {

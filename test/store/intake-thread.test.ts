@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { locateEventSlices } from '../../src/ingest/event-slices.ts';
+import { createLogger } from '../../src/log.ts';
+import { openStore, type Store } from '../../src/store/database.ts';
+import type { EnvelopeBatch } from '../../src/store/intake.ts';
+import { startIntakeThread, type IntakeThread, type IntakeThreadOptions } from '../../src/store/intake-thread.ts';
+
+let dir: string;
+let store: Store;
+const threads: IntakeThread[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-intake-thread-'));
+  store = openStore(join(dir, 'gateway.db'));
+});
+afterEach(async () => {
+  await Promise.all(threads.splice(0).map((thread) => thread.stop()));
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(options: Partial<IntakeThreadOptions> = {}): Promise<IntakeThread> {
+  const thread = await startIntakeThread(store, createLogger('silent'), { autoCheckpoint: 1000, ...options });
+  if (!thread) throw new Error('the intake thread did not start');
+  threads.push(thread);
+  return thread;
+}
+
+function batch(ids: Array<string | null>, problems: Array<string | undefined> = [], sensor = 'site-1'): EnvelopeBatch {
+  return {
+    sensor,
+    sendTime: '2026-03-02T10:00:00.000Z',
+    bytes: 100,
+    receivedAt: 1_000,
+    sourceIds: ids,
+    types: ids.map(() => 'SessionEvent'),
+    actions: ids.map(() => 'LoggedIn'),
+    eventTimes: ids.map(() => '2026-03-02T09:59:00.000Z'),
+    raws: ids.map((id) => JSON.stringify({ id, note: 'ünïcode ✓' })),
+    problems: ids.map((_, i) => problems[i]),
+  };
+}
+
+/** Counted on a connection of its own: what is committed, not what one connection sees. */
+function count(table: string): number {
+  const db = new Database(store.file, { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe('startIntakeThread', () => {
+  it('commits each envelope before its write resolves, with the counts and text of in-process intake', async () => {
+    const thread = await start();
+    const results = await Promise.all([
+      thread.write(batch(['a', 'b'])),
+      thread.write(batch(['b', 'c', null], [undefined, undefined, 'data[2].id: missing'])),
+      thread.write(batch(['a'])),
+    ]);
+    expect(results).toEqual([
+      { envelopeId: 1, stored: 2, rejected: 0, duplicates: 0 },
+      { envelopeId: 2, stored: 1, rejected: 1, duplicates: 1 },
+      { envelopeId: 3, stored: 0, rejected: 0, duplicates: 1 },
+    ]);
+    expect(count('events')).toBe(4);
+    expect(store.sqlite.prepare(`SELECT raw FROM events WHERE source_id = 'c'`).get()).toEqual({ raw: '{"id":"c","note":"ünïcode ✓"}' });
+    expect(store.sqlite.prepare('SELECT fate, reason, detail FROM events WHERE source_id IS NULL').get()).toEqual({
+      fate: 'rejected',
+      reason: 'invalid-event',
+      detail: 'data[2].id: missing',
+    });
+  });
+
+  it('stores events given as bytes of the body as the exact text, and moves the body instead of copying it', async () => {
+    const thread = await start();
+    // A buffer with memory of its own, as the request body is.
+    const body = Buffer.from(new Uint8Array(Buffer.from('{"data":[{"id":"x","n":"é😀"} , {"id" : "y"}]}')).buffer);
+    const at = locateEventSlices(body, 2)!;
+    const raws = [body.subarray(at[0], at[1]), body.subarray(at[2], at[3])];
+    const written = { ...batch(['x', 'y']), raws, transferable: body.buffer as ArrayBuffer };
+    expect(await thread.write(written)).toMatchObject({ stored: 2 });
+    expect(body.buffer.byteLength).toBe(0);
+    expect(store.sqlite.prepare('SELECT raw, typeof(raw) AS type FROM events ORDER BY seq').all()).toEqual([
+      { raw: '{"id":"x","n":"é😀"}', type: 'text' },
+      { raw: '{"id" : "y"}', type: 'text' },
+    ]);
+  });
+
+  it('rolls back an envelope that fails alone and commits the others of its group', async () => {
+    const thread = await start();
+    const outcomes = await Promise.allSettled([
+      thread.write(batch(['a'])),
+      // A NOT NULL column left empty: this envelope's insert fails inside the group.
+      thread.write(batch(['b'], [], null as unknown as string)),
+      thread.write(batch(['c'])),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    expect(store.sqlite.prepare('SELECT source_id AS id FROM events ORDER BY seq').all()).toEqual([{ id: 'a' }, { id: 'c' }]);
+  });
+
+  it('fails every envelope of a group whose transaction cannot start, writing nothing', async () => {
+    const thread = await start({ busyTimeoutMs: 10 });
+    const other = new Database(store.file);
+    other.exec('BEGIN IMMEDIATE');
+    const outcomes = await Promise.allSettled([thread.write(batch(['a'])), thread.write(batch(['b']))]);
+    other.exec('ROLLBACK');
+    other.close();
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(count('events') + count('envelopes')).toBe(0);
+
+    await expect(thread.write(batch(['c']))).resolves.toMatchObject({ stored: 1 });
+  });
+
+  it('commits what is queued before it stops, and takes nothing after', async () => {
+    const thread = await start();
+    const queued = Array.from({ length: 20 }, (_, i) => thread.write(batch([`e${i}`])));
+    await thread.stop();
+    await expect(Promise.all(queued)).resolves.toHaveLength(20);
+    expect(count('events')).toBe(20);
+    await expect(thread.write(batch(['late']))).rejects.toThrow(/shutting down/);
+  });
+
+  it('does not start for an in-memory database, which another connection cannot share', async () => {
+    store.close();
+    store = openStore(':memory:');
+    expect(await startIntakeThread(store, createLogger('silent'), { autoCheckpoint: 1000 })).toBeUndefined();
+  });
+});
