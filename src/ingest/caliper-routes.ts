@@ -6,6 +6,7 @@
  * (400) of our version (422). Then each event is checked on its own, the envelope is
  * committed, and only then does Learn get its 200 (or a 503 with nothing stored).
  */
+import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { GatewayError, quote } from '../errors.ts';
@@ -35,11 +36,11 @@ export function caliperRoutes(deps: AppDeps) {
     requireJson(c.req.header('content-type'));
 
     const receivedAt = now();
-    const body = await readBody(c.req.raw, config.maxBodyBytes);
-    const { envelope } = await parseEnvelope(body);
-    const events = envelope.data.length;
+    const body = await readBody(c.req.raw, config.maxBodyBytes, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
+    const parsed = await parseEnvelope(body);
+    const events = parsed.events.count;
     c.set('eventCount', events);
-    const batch = await toEnvelopeBatch(body, envelope, { receivedAt });
+    const batch = await toEnvelopeBatch(parsed, { receivedAt });
 
     let result;
     try {

@@ -6,32 +6,23 @@
  *
  * The work runs in slices with a turn of the event loop between them, so a 5,000-event
  * envelope does not hold up other requests, health checks and delivery for its whole
- * duration. Rows are kept as parallel columns: no per-event object besides the strings.
+ * duration. Rows are kept as parallel columns, and each parsed event is dropped once its
+ * row is made: no per-event object outlives its turn besides the strings.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EnvelopeBatch } from '../store/intake.ts';
-import { eventProblem, eventSummary, type Envelope } from './envelope-schema.ts';
-import { locateEventSlices } from './event-slices.ts';
+import { eventProblem, eventSummary } from './envelope-schema.ts';
+import type { ParsedEnvelope } from './parse-envelope.ts';
 
 /** Events checked between two turns of the event loop (about 5 ms of work). */
-const EVENTS_PER_SLICE = 500;
+const EVENTS_PER_SLICE = 250;
 
-export async function toEnvelopeBatch(body: Buffer, envelope: Envelope, details: { receivedAt: number }): Promise<EnvelopeBatch> {
-  const events = envelope.data;
-  const count = events.length;
-  // The rows are views of a buffer that belongs to the batch alone, so intake can hand it
-  // to its thread without a copy. A body of our own has its memory to itself; a small one
-  // shares Node's buffer pool (and a copy of it costs next to nothing).
-  const owned =
-    body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer
-      ? body
-      : Buffer.from(new Uint8Array(body));
-  const slices = locateEventSlices(owned, count);
-
+export async function toEnvelopeBatch({ envelope, events, bytes }: ParsedEnvelope, details: { receivedAt: number }): Promise<EnvelopeBatch> {
+  const { count } = events;
   const batch: EnvelopeBatch = {
     sensor: envelope.sensor,
     sendTime: envelope.sendTime,
-    bytes: body.length,
+    bytes,
     receivedAt: details.receivedAt,
     sourceIds: new Array(count),
     types: new Array(count),
@@ -40,15 +31,12 @@ export async function toEnvelopeBatch(body: Buffer, envelope: Envelope, details:
     raws: new Array(count),
     problems: new Array(count),
   };
+  if (events.transferable) batch.transferable = events.transferable;
 
-  if (slices) batch.transferable = owned.buffer as ArrayBuffer;
   for (let i = 0; i < count; i++) {
     if (i > 0 && i % EVENTS_PER_SLICE === 0) await nextTurn();
-    const event = events[i];
-    // The text Learn sent for this event. Without slices (never expected: the scanner
-    // only fails on text JSON.parse rejected) the parsed value is re-serialised, which
-    // keeps every key and value, only not the original spacing and escapes.
-    batch.raws[i] = slices ? owned.subarray(slices[2 * i], slices[2 * i + 1]) : (JSON.stringify(event) ?? 'null');
+    const event = events.value(i);
+    batch.raws[i] = events.raw(i);
     const problem = eventProblem(event, i);
     batch.problems[i] = problem;
     if (problem === undefined) {

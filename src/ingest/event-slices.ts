@@ -9,8 +9,8 @@
  * is ASCII, and no byte of a multi-byte UTF-8 character is below 0x80, so the bytes can be
  * scanned as they are.
  *
- * Only ever called on a body that `JSON.parse` has accepted, so the scanner need not
- * validate: it skips strings (minding escaped quotes) and counts brackets.
+ * The scanner does not validate JSON: it skips strings (minding escaped quotes) and counts
+ * brackets. Its caller parses every part it finds (see `locateEnvelopeData`).
  */
 
 const QUOTE = 0x22;
@@ -21,23 +21,35 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
 
+/** Where the envelope's (last, top-level) `data` array lies in the body. */
+export interface DataLayout {
+  /** Offset of the array's `[`. */
+  open: number;
+  /** Offset just after its `]`. */
+  close: number;
+  /** Start and end offsets of its elements: `[start0, end0, start1, end1, …]`. */
+  slices: Uint32Array;
+}
+
 /**
- * Start and end byte offsets (`[start0, end0, start1, end1, …]`) of the elements of the
- * top-level `data` array, or undefined when the body does not have `expected` of them (the
- * caller then falls back to re-serialising, which keeps the content if not the spelling).
- * Like `JSON.parse`, the last `data` member wins when the envelope repeats the key. A
- * leading byte-order mark is skipped.
+ * Finds the top-level `data` array and its elements, or undefined when the body has none or
+ * its punctuation is off. Like `JSON.parse`, the last `data` member wins when the envelope
+ * repeats the key; a leading byte-order mark is skipped.
+ *
+ * The array's own punctuation (one comma between elements, none before or after) is checked
+ * here; what lies outside the array and inside each element is not: the caller parses those
+ * (parse-envelope.ts), and together that is the whole body.
  */
-export function locateEventSlices(bytes: Uint8Array, expected: number): Uint32Array | undefined {
+export function locateEnvelopeData(bytes: Uint8Array): DataLayout | undefined {
   const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   let pos = skipWhitespace(bytes, bom);
   if (bytes[pos] !== OPEN_OBJECT) return undefined;
   pos += 1;
-  let slices: Uint32Array | undefined;
+  let layout: DataLayout | undefined;
   for (;;) {
     pos = skipWhitespace(bytes, pos);
     const code = bytes[pos];
-    if (code === CLOSE_OBJECT || pos >= bytes.length) return slices;
+    if (code === CLOSE_OBJECT || pos >= bytes.length) return layout;
     if (code === COMMA) {
       pos += 1;
       continue;
@@ -48,12 +60,13 @@ export function locateEventSlices(bytes: Uint8Array, expected: number): Uint32Ar
     const isData = isDataKey(bytes, keyStart, pos);
     pos = skipWhitespace(bytes, skipWhitespace(bytes, pos) + 1); // past the colon
     if (isData && bytes[pos] === OPEN_ARRAY) {
-      const found = new Uint32Array(expected * 2);
-      const scan = sliceArray(bytes, pos, found);
-      slices = scan.count === expected ? found : undefined;
-      pos = scan.end;
+      const found: number[] = [];
+      const end = sliceArray(bytes, pos, found);
+      if (end < 0) return undefined;
+      layout = { open: pos, close: end, slices: Uint32Array.from(found) };
+      pos = end;
     } else {
-      if (isData) slices = undefined;
+      if (isData) layout = undefined;
       pos = endOfValue(bytes, pos);
     }
     if (pos < 0) return undefined;
@@ -61,29 +74,32 @@ export function locateEventSlices(bytes: Uint8Array, expected: number): Uint32Ar
 }
 
 /**
- * Records the elements of the array opening at `pos` into `out` (as many as fit) and
- * counts them all; `end` is the offset after the array, or -1.
+ * The elements of the `data` array of a body `JSON.parse` accepts, or undefined when it does
+ * not have `expected` of them.
  */
-function sliceArray(bytes: Uint8Array, pos: number, out: Uint32Array): { end: number; count: number } {
-  let count = 0;
-  pos += 1;
+export function locateEventSlices(bytes: Uint8Array, expected: number): Uint32Array | undefined {
+  const slices = locateEnvelopeData(bytes)?.slices;
+  return slices && slices.length === expected * 2 ? slices : undefined;
+}
+
+/**
+ * Records the elements of the array opening at `pos` into `out`; returns the offset after
+ * the array, or -1 when its punctuation is not JSON's.
+ */
+function sliceArray(bytes: Uint8Array, pos: number, out: number[]): number {
+  pos = skipWhitespace(bytes, pos + 1);
+  if (bytes[pos] === CLOSE_ARRAY) return pos + 1;
   for (;;) {
-    pos = skipWhitespace(bytes, pos);
-    const code = bytes[pos];
-    if (code === CLOSE_ARRAY) return { end: pos + 1, count };
-    if (code === COMMA) {
-      pos += 1;
-      continue;
-    }
-    if (pos >= bytes.length) return { end: -1, count };
     const start = pos;
+    const code = bytes[pos];
+    if (pos >= bytes.length || code === COMMA || code === CLOSE_ARRAY) return -1;
     pos = endOfValue(bytes, pos);
-    if (pos < 0) return { end: -1, count };
-    if (count * 2 < out.length) {
-      out[count * 2] = start;
-      out[count * 2 + 1] = pos;
-    }
-    count += 1;
+    if (pos <= start) return -1;
+    out.push(start, pos);
+    pos = skipWhitespace(bytes, pos);
+    if (bytes[pos] === CLOSE_ARRAY) return pos + 1;
+    if (bytes[pos] !== COMMA) return -1;
+    pos = skipWhitespace(bytes, pos + 1);
   }
 }
 

@@ -2,57 +2,184 @@
  * From request bytes to a checked envelope, with the Caliper endpoint's answers for what
  * is wrong: 400 for bytes that are not JSON or not an envelope (the message says where),
  * 422 for an envelope of another Caliper version.
+ *
+ * The body is not parsed as one document. The scanner (event-slices.ts) finds the `data`
+ * array and each event in it; the envelope around the array is parsed with the array left
+ * empty, and each event is parsed on its own when intake gets to it. That is the same JSON,
+ * read in parts: a 25 MB envelope never becomes one 25 MB string and a tree of 5,000 events
+ * all alive at once (about 100 MB of heap), only one event at a time, and each event's
+ * text stays a view of the body's bytes, which is what intake stores.
+ *
+ * Whenever a part does not parse, the whole body is parsed after all, so a sender gets the
+ * same message, with the same position, as if it had been parsed whole; and a syntax error
+ * anywhere is reported before anything the envelope says (400 before 422).
  */
 import { isUtf8 } from 'node:buffer';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GatewayError, badRequest, describeZodError, quote } from '../errors.ts';
-import { CALIPER_1_1, EnvelopeSchema, isCaliper11, type Envelope } from './envelope-schema.ts';
+import { CALIPER_1_1, EnvelopeSchema, isCaliper11 } from './envelope-schema.ts';
+import { locateEnvelopeData, type DataLayout } from './event-slices.ts';
 import { describeJsonSyntaxError } from './json-syntax.ts';
 
-export interface ParsedEnvelope {
-  envelope: Envelope;
+/** What the envelope says about itself. */
+export interface EnvelopeHead {
+  sensor: string;
+  sendTime: string;
+  dataVersion: string;
 }
 
-/**
- * Bodies above this size give the event loop a turn between the decoding, parsing and
- * checking passes, so one 25 MB envelope does not hold every other request for the sum
- * of them.
- */
+/** The events of an accepted envelope, read one at a time. */
+export interface EnvelopeEvents {
+  count: number;
+  /** The `i`th element of `data`, parsed (it is not kept: each call parses again). */
+  value(i: number): unknown;
+  /**
+   * Its JSON text as received: a view of the body's bytes. Only when the scanner could not
+   * find the events (never expected for a body JSON.parse accepts) is it a re-serialisation,
+   * which keeps every key and value, if not the original spacing and escapes.
+   */
+  raw(i: number): Uint8Array | string;
+  /** The memory the byte `raw`s are views of, when it belongs to these events alone. */
+  transferable?: ArrayBuffer;
+}
+
+export interface ParsedEnvelope {
+  envelope: EnvelopeHead;
+  events: EnvelopeEvents;
+  /** Size of the request body in bytes. */
+  bytes: number;
+}
+
 const YIELD_ABOVE_BYTES = 1024 * 1024;
 
 export async function parseEnvelope(body: Buffer): Promise<ParsedEnvelope> {
   if (body.length === 0) throw badRequest('malformed-json', 'The body is empty; send a Caliper envelope as JSON');
   if (!isUtf8(body)) throw badRequest('malformed-json', 'The body is not valid UTF-8; Caliper envelopes are UTF-8 JSON');
-  const big = body.length > YIELD_ABOVE_BYTES;
 
-  let text = body.toString('utf8');
-  // A byte-order mark is not JSON, but some clients write one; it carries no data.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (big) await nextTurn();
+  // The events are views of a buffer that belongs to them alone, so intake can hand it to
+  // its thread without a copy. A body read by readBody has its memory to itself; a small
+  // one may share Node's buffer pool (and a copy of it costs next to nothing).
+  const owned =
+    body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer
+      ? body
+      : Buffer.from(new Uint8Array(body));
+  const layout = locateEnvelopeData(owned);
+  // Give other requests a turn after scanning a large body.
+  if (owned.length > YIELD_ABOVE_BYTES) await nextTurn();
+  return layout ? inParts(owned, layout) : whole(owned);
+}
 
+/** The usual way: the envelope without its events, then each event when asked for. */
+function inParts(body: Buffer, layout: DataLayout): ParsedEnvelope {
+  const { slices } = layout;
+  const count = slices.length / 2;
+  const outside = withoutBom(body.toString('utf8', 0, layout.open + 1) + body.toString('utf8', layout.close - 1));
+  let value: unknown;
+  try {
+    value = JSON.parse(outside);
+  } catch {
+    throw syntaxError(body);
+  }
+  const head = checkHead(value, count, () => {
+    // The envelope is refused; if an event is not even JSON, that is what the sender hears.
+    for (let i = 0; i < count; i++) parseSlice(body, slices, i);
+  });
+  return {
+    envelope: head,
+    bytes: body.length,
+    events: {
+      count,
+      value: (i) => parseSlice(body, slices, i),
+      raw: (i) => body.subarray(slices[2 * i], slices[2 * i + 1]),
+      transferable: body.buffer as ArrayBuffer,
+    },
+  };
+}
+
+/** The fallback: the body parsed whole, events re-serialised. */
+function whole(body: Buffer): ParsedEnvelope {
+  const { head, data } = parseWhole(body);
+  return {
+    envelope: head,
+    bytes: body.length,
+    events: {
+      count: data.length,
+      value: (i) => data[i],
+      raw: (i) => JSON.stringify(data[i]) ?? 'null',
+    },
+  };
+}
+
+function parseWhole(body: Buffer): { head: EnvelopeHead; data: unknown[] } {
+  const text = withoutBom(body.toString('utf8'));
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw badRequest('malformed-json', describeJsonSyntaxError(text, (error as Error).message), error);
   }
-  if (big) await nextTurn();
+  const data = isRecord(value) ? value.data : undefined;
+  // With `data` not an array, checkHead refuses the envelope (the schema says what is wrong).
+  const head = checkHead(value, Array.isArray(data) ? data.length : undefined, () => {});
+  return { head, data: data as unknown[] };
+}
 
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+function parseSlice(body: Buffer, slices: Uint32Array, i: number): unknown {
+  try {
+    return JSON.parse(body.toString('utf8', slices[2 * i], slices[2 * i + 1]));
+  } catch {
+    throw syntaxError(body);
+  }
+}
+
+/** The 400 for a body that does not parse, worded from a parse of the whole body. */
+function syntaxError(body: Buffer): GatewayError {
+  try {
+    parseWhole(body);
+  } catch (error) {
+    if (error instanceof GatewayError) return error;
+    throw error;
+  }
+  // Unreachable unless the scanner and JSON.parse disagree; say so rather than guess.
+  return badRequest('malformed-json', 'The body could not be read as a Caliper envelope; check that it is valid JSON');
+}
+
+/**
+ * Checks the envelope's own fields; `count` stands in for `data` (undefined: `data` is not
+ * an array). `beforeRefusing` runs before any refusal, so a syntax error wins over it.
+ */
+function checkHead(value: unknown, count: number | undefined, beforeRefusing: () => void): EnvelopeHead {
+  if (!isRecord(value)) {
+    beforeRefusing();
     throw badRequest(
       'invalid-envelope',
       '(root): expected a Caliper envelope object: {"sensor", "sendTime", "dataVersion", "data": [events]}',
     );
   }
-  const result = EnvelopeSchema.safeParse(value);
-  if (!result.success) throw badRequest('invalid-envelope', describeZodError(result.error));
-  const envelope = result.data;
-  if (!isCaliper11(envelope.dataVersion)) {
+  // `data` as an array of the right length, its elements left out: they are checked one
+  // by one, and a malformed event does not refuse the envelope.
+  const result = EnvelopeSchema.safeParse(count === undefined ? value : { ...value, data: new Array<undefined>(count) });
+  if (!result.success) {
+    beforeRefusing();
+    throw badRequest('invalid-envelope', describeZodError(result.error));
+  }
+  const { sensor, sendTime, dataVersion } = result.data;
+  if (!isCaliper11(dataVersion)) {
+    beforeRefusing();
     throw new GatewayError(
       422,
       'unsupported-data-version',
-      `dataVersion ${quote(envelope.dataVersion)} is not supported: this endpoint accepts Caliper 1.1 envelopes (${CALIPER_1_1})`,
+      `dataVersion ${quote(dataVersion)} is not supported: this endpoint accepts Caliper 1.1 envelopes (${CALIPER_1_1})`,
     );
   }
-  return { envelope };
+  return { sensor, sendTime, dataVersion };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A byte-order mark is not JSON, but some clients write one; it carries no data. */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { locateEventSlices } from '../../src/ingest/event-slices.ts';
+import { locateEnvelopeData, locateEventSlices } from '../../src/ingest/event-slices.ts';
 
 /** The scanner works on the UTF-8 bytes; the slices are compared as text. */
 const locate = (text: string, expected: number) => locateEventSlices(Buffer.from(text), expected);
@@ -57,5 +57,18 @@ describe('locateEventSlices', () => {
       expect(slices, text).toBeDefined();
       expect(slices!.map((slice) => JSON.parse(slice))).toEqual(data);
     }
+  });
+
+  it('refuses an events array whose commas are not JSON', () => {
+    for (const data of ['[1 2]', '[1,]', '[,1]', '[1,,2]', '[{"a":1} {"b":2}]', '[1', '[']) {
+      expect(locateEnvelopeData(Buffer.from(`{"data": ${data}}`)), data).toBeUndefined();
+    }
+    expect(locateEnvelopeData(Buffer.from('{"data": [ ]}'))?.slices).toHaveLength(0);
+  });
+
+  it('says where the array lies, so the envelope around it can be parsed without it', () => {
+    const text = '{"sensor": "s", "data": [ {"id": 1}, 2 ], "sendTime": "t"}';
+    const layout = locateEnvelopeData(Buffer.from(text))!;
+    expect(text.slice(0, layout.open + 1) + text.slice(layout.close - 1)).toBe('{"sensor": "s", "data": [], "sendTime": "t"}');
   });
 });
