@@ -10,7 +10,7 @@ import { GatewayError, describeZodError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
-import type { Intake } from './store/intake.ts';
+import type { StoreWriter } from './store/writer.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
 import { adminAuth } from './ops/admin-auth.ts';
@@ -24,7 +24,7 @@ export interface AppDeps {
   ingestKeys: IngestKeys;
   readiness: Readiness;
   /** Where POST /caliper commits envelopes; by default on `store`'s connection, on the event loop. */
-  intake?: Intake;
+  writer?: StoreWriter;
   /** Called after an envelope's events are committed, to wake the pipeline. */
   onEventsStored?: () => void;
   /** Milliseconds since the epoch; injected so tests control time. */

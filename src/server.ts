@@ -13,7 +13,8 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { isStoreUsable, openStore, type Store } from './store/database.ts';
 import { SQLITE_DEFAULT_AUTOCHECKPOINT, startCheckpointer } from './store/checkpointer.ts';
-import { startIntakeThread, type IntakeThread } from './store/intake-thread.ts';
+import { startWriterThread, type WriterThread } from './store/writer-thread.ts';
+import { createStoreWriter, type StoreWriter } from './store/writer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
 import type { ReadinessReport, TranslationStatus } from './ops/ops-routes.ts';
 import { createTokenProvider } from './timeback/client-credentials-token.ts';
@@ -68,14 +69,15 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     store.close();
   };
 
-  let intakeThread: IntakeThread | undefined;
-  const checkpointer = startCheckpointer(store, log, { onAutomatic: (pages) => intakeThread?.setAutoCheckpoint(pages) });
+  let writerThread: WriterThread | undefined;
+  const checkpointer = startCheckpointer(store, log, { onAutomatic: (pages) => writerThread?.setAutoCheckpoint(pages) });
   if (checkpointer) stoppables.push({ name: 'checkpointer', stop: () => checkpointer.stop() });
-  // Envelopes are committed on a thread of their own (intake-thread.ts); stopped after the
-  // HTTP server, so every request in flight still gets its commit.
-  intakeThread = await startIntakeThread(store, log, { autoCheckpoint: checkpointer ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT });
-  const intake = intakeThread;
-  if (intake) stoppables.push({ name: 'intake thread', stop: () => intake.stop() });
+  // The pipeline's writes are committed on a thread of their own (writer-thread.ts); stopped
+  // after the HTTP server and the workers, so every write in flight still gets its commit.
+  writerThread = await startWriterThread(store, log, { autoCheckpoint: checkpointer ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT });
+  const thread = writerThread;
+  if (thread) stoppables.push({ name: 'writer thread', stop: () => thread.stop() });
+  const writer: StoreWriter = thread ?? createStoreWriter(store);
 
   // One token for the roster and delivery; stopped last, after everything that uses it.
   const tokens = createTokenProvider({ config, log, metrics, now });
@@ -91,16 +93,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   stoppables.push({ name: 'identity resolver', stop: () => identity.close() });
 
   const ingestKeys = resolveIngestKeys(config.ingestApiKeys, store, options.announceKey ?? printGeneratedKey, now);
-  if (intake) {
-    // From here on this connection writes only the pipeline's bookkeeping (translation
-    // results, delivery outcomes, roster answers, retention, replays), and a commit of it
-    // lost to a power cut is redone the same way: the event is translated or sent again
-    // under the same id. So its commits skip the fsync (synchronous=NORMAL): measured here,
-    // small delivery batches each waiting ~1-5 ms for the disk held delivery to about half
-    // its rate. They still reach the disk within a second, at the next checkpoint, or with
-    // any later commit of the intake thread, which fsyncs the whole WAL (synchronous=FULL:
-    // Learn hears 200 only after that). Without the thread, intake commits on this
-    // connection and it stays FULL.
+  if (thread) {
+    // From here on this connection writes only roster answers, retention and replays, and a
+    // commit of those lost to a power cut is redone the same way (a student looked up again,
+    // a row pruned later). So its commits skip the fsync (synchronous=NORMAL): the event loop
+    // never waits for the disk. They still reach the disk within a second, at the next
+    // checkpoint, or with the writer thread's next envelope commit, which fsyncs the whole
+    // WAL. Without the thread, envelopes are committed on this connection and it stays FULL.
     store.sqlite.pragma('synchronous = NORMAL');
   }
 
@@ -113,7 +112,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   }
 
   // Delivery: the outbox workers, retention of delivered rows, and the queue gauges.
-  const delivery = createDeliveryWorker({ config, store, log, metrics, tokenProvider: tokens, now });
+  const delivery = createDeliveryWorker({ config, store, log, metrics, tokenProvider: tokens, now, writer });
   stoppables.push(delivery);
   const retention = createRetention({ config, store, log, now });
   stoppables.push(retention);
@@ -130,6 +129,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     log,
     metrics,
     identity,
+    writer,
     rules: mappings.current,
     onTranslated: () => delivery.notify(),
     now,
@@ -162,7 +162,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     metrics,
     ingestKeys,
     readiness,
-    intake,
+    writer,
     now,
     admin,
     onEventsStored: () => translation.wake(),

@@ -19,6 +19,7 @@ import { DeliveryPause, type PauseCause } from './delivery-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
+import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 
 export interface DeliveryTuning {
   backoff: BackoffPolicy;
@@ -45,6 +46,8 @@ export interface DeliveryWorkerDeps {
   tuning?: Partial<DeliveryTuning>;
   /** Replaces the HTTP client (tests use it for sub-second request timeouts). */
   client?: EventsClient;
+  /** Commits the results (default: on `store`'s connection, on the event loop). */
+  writer?: StoreWriter;
 }
 
 export type TokenStatus = 'unknown' | 'ok' | 'unavailable' | 'rejected';
@@ -79,7 +82,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const tuning: DeliveryTuning = {
     backoff: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
     pauseThreshold: 5,
-    batchSize: Math.max(64, config.delivery.concurrency * 4),
+    batchSize: Math.max(256, config.delivery.concurrency * 16),
     flushEvery: 64,
     flushDelayMs: 5,
     pollIntervalMs: 2_000,
@@ -87,7 +90,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   };
   const concurrency = config.delivery.concurrency;
   const maxAgeMs = config.delivery.maxAgeMs;
-  const outbox = createOutbox(store);
+  const outbox = createOutbox(store, deps.writer ?? createStoreWriter(store));
   const client =
     deps.client ??
     createEventsClient({
@@ -105,6 +108,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let active = 0;
   const attempts = new Set<Promise<void>>();
   const pendingRecords: Array<DeliveryRecord & { cause?: string }> = [];
+  /** Result batches being committed. */
+  const recording = new Set<Promise<void>>();
 
   let running = false;
   let stopping = false;
@@ -306,15 +311,21 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     flushTimer = undefined;
     if (pendingRecords.length === 0) return;
     const batch = pendingRecords.splice(0);
-    try {
-      outbox.record(batch);
-    } catch (err) {
-      // The rows stay pending and due: they will be sent again (same id), never lost.
-      log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
-      for (const entry of batch) claimed.delete(entry.seq);
-      armWake(now() + tuning.pollIntervalMs);
-      return;
-    }
+    // The events stay claimed until their results are committed: never sent twice at once.
+    const written = outbox.record(batch).then(
+      () => recorded(batch),
+      (err: unknown) => {
+        // The rows stay pending and due: they will be sent again (same id), never lost.
+        log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
+        for (const entry of batch) claimed.delete(entry.seq);
+        armWake(now() + tuning.pollIntervalMs);
+      },
+    );
+    recording.add(written);
+    void written.finally(() => recording.delete(written));
+  }
+
+  function recorded(batch: ReadonlyArray<DeliveryRecord & { cause?: string }>): void {
     let earliestRetry: number | undefined;
     for (const entry of batch) {
       claimed.delete(entry.seq);
@@ -328,7 +339,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
     }
     if (earliestRetry !== undefined) armWake(earliestRetry);
-    // Not pump() directly: flush can run inside a pump (an event with nothing to send).
+    // Not pump() directly: a write that completes at once resolves inside a pump's flush.
     schedulePump();
   }
 
@@ -403,6 +414,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         }
       }
       flush();
+      await Promise.allSettled([...recording]);
       await client.close();
       stopped = true;
       running = false;

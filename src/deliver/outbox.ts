@@ -7,7 +7,9 @@
  * worker's memory. After a crash every pending row is simply due again and is re-sent with
  * the same output id, which TimeBack treats as the same event (409 counts as delivered).
  */
+import type Database from 'better-sqlite3';
 import type { Store } from '../store/database.ts';
+import type { StoreWriter } from '../store/writer.ts';
 
 export interface DueEvent {
   seq: number;
@@ -40,8 +42,8 @@ export interface Outbox {
   due(now: number, limit: number): DueEvent[];
   /** The earliest future retry time, if any event waits for one. */
   nextDueAfter(now: number): number | undefined;
-  /** Records a batch of results in one transaction. */
-  record(records: readonly DeliveryRecord[]): void;
+  /** Records a batch of results in one transaction; resolves once it is committed. */
+  record(records: readonly DeliveryRecord[]): Promise<void>;
 }
 
 const DUE_COLUMNS = `seq, output, output_id AS outputId, attempts, first_attempt_at AS firstAttemptAt`;
@@ -80,19 +82,26 @@ export const OUTBOX_SQL = {
     WHERE seq = @seq AND fate = 'pending' AND stage = 'deliver'`,
 };
 
-export function createOutbox(store: Store): Outbox {
+/**
+ * Writes a batch of results on this connection; makes no transaction of its own (it runs in
+ * a group commit, on the writer thread or the service's connection).
+ */
+export function prepareDeliveryRecords(sqlite: Database.Database): (records: readonly DeliveryRecord[]) => void {
+  const recordStatement = sqlite.prepare(OUTBOX_SQL.record);
+  return (records) => {
+    for (const record of records) recordStatement.run(record);
+  };
+}
+
+/** Reads on `store`'s connection; results are committed by `writer`. */
+export function createOutbox(store: Store, writer: StoreWriter): Outbox {
   const { sqlite } = store;
   const dueStatement = sqlite.prepare<[number, number], DueEvent>(OUTBOX_SQL.due);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(OUTBOX_SQL.nextDue);
-  const recordStatement = sqlite.prepare(OUTBOX_SQL.record);
-
-  const recordAll = sqlite.transaction((records: readonly DeliveryRecord[]) => {
-    for (const record of records) recordStatement.run(record);
-  });
 
   return {
     due: (now, limit) => dueStatement.all(now, limit),
     nextDueAfter: (now) => nextDueStatement.get(now)?.at ?? undefined,
-    record: (records) => recordAll(records),
+    record: (records) => writer.recordDeliveries(records),
   };
 }

@@ -10,7 +10,8 @@ import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { GatewayError, quote } from '../errors.ts';
-import { createIntake, INVALID_EVENT } from '../store/intake.ts';
+import { INVALID_EVENT } from '../store/intake.ts';
+import { createStoreWriter } from '../store/writer.ts';
 import { CALIPER_1_1 } from './envelope-schema.ts';
 import { toEnvelopeBatch } from './envelope-batch.ts';
 import { parseEnvelope } from './parse-envelope.ts';
@@ -21,7 +22,7 @@ const KEY_HINT = 'send the ingest API key in the Authorization header, as the ra
 export function caliperRoutes(deps: AppDeps) {
   const { config, ingestKeys, metrics, log } = deps;
   const now = deps.now ?? Date.now;
-  const intake = deps.intake ?? createIntake(deps.store);
+  const writer = deps.writer ?? createStoreWriter(deps.store);
   const router = new Hono<AppEnv>();
 
   router.post('/caliper', async (c) => {
@@ -46,7 +47,7 @@ export function caliperRoutes(deps: AppDeps) {
     try {
       // Nothing of the request is used after this: the parsed envelope and its text can go
       // while the commit is awaited (with a 25 MB envelope, that is most of the memory).
-      result = await intake.write(batch);
+      result = await writer.writeEnvelope(batch);
     } catch (error) {
       throw new GatewayError(
         503,

@@ -14,8 +14,10 @@ import type { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
+import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
 import { translate, type Outcome, type TranslateItem } from './translate.ts';
+import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 
 export interface TranslateTuning {
   /** Events per batch (one transaction of results per batch). */
@@ -36,6 +38,8 @@ export interface TranslateWorkerDeps {
   identity: IdentityResolver;
   /** The rules to use now (hot reload swaps them); undefined while none are active. */
   rules: () => RuleSet | undefined;
+  /** Commits each batch's results (default: on `store`'s connection, on the event loop). */
+  writer?: StoreWriter;
   /** Called after a batch made events deliverable (wakes delivery). */
   onTranslated?: () => void;
   now?: () => number;
@@ -77,31 +81,10 @@ export const TRANSLATE_SQL = {
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at > ?`,
-  // Every write is guarded by fate/stage: a row replayed or changed meanwhile is left alone.
-  deliver: `
-    UPDATE events SET
-      stage = 'deliver', reason = NULL, detail = NULL,
-      rule = @rule, student_id = @studentId, platform_id = @platformId, output = @output, output_id = @outputId,
-      attempts = 0, next_attempt_at = @now, first_attempt_at = NULL, updated_at = @now
-    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
-  settle: `
-    UPDATE events SET
-      fate = @fate, stage = NULL, reason = @reason, detail = @detail,
-      rule = @rule, student_id = @studentId, platform_id = NULL, output = NULL, output_id = NULL,
-      next_attempt_at = NULL, updated_at = @now
-    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
-  retry: `
-    UPDATE events SET
-      reason = NULL, detail = @detail, rule = @rule, student_id = @studentId,
-      attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, @now), last_attempt_at = @now,
-      next_attempt_at = @nextAttemptAt, updated_at = @now
-    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  ...TRANSLATION_WRITE_SQL,
 };
 
-type Write =
-  | { kind: 'deliver'; seq: number; rule: string; studentId: string; platformId: string; output: string; outputId: string }
-  | { kind: 'settle'; seq: number; fate: 'skipped' | 'rejected' | 'dead'; reason: string; detail: string; rule: string | null; studentId: string | null }
-  | { kind: 'retry'; seq: number; detail: string; rule: string; studentId: string; nextAttemptAt: number };
+type Write = TranslationWrite;
 
 export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorker {
   const { config, store, log, metrics, identity } = deps;
@@ -120,30 +103,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   const { sqlite } = store;
   const dueStatement = sqlite.prepare<[number, number], DueRow>(TRANSLATE_SQL.due);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(TRANSLATE_SQL.nextDue);
-  const deliverStatement = sqlite.prepare(TRANSLATE_SQL.deliver);
-  const settleStatement = sqlite.prepare(TRANSLATE_SQL.settle);
-  const retryStatement = sqlite.prepare(TRANSLATE_SQL.retry);
-  const writeAll = sqlite.transaction((writes: readonly Write[], at: number) => {
-    for (const write of writes) {
-      switch (write.kind) {
-        case 'deliver': {
-          const { seq, rule, studentId, platformId, output, outputId } = write;
-          deliverStatement.run({ seq, rule, studentId, platformId, output, outputId, now: at });
-          break;
-        }
-        case 'settle': {
-          const { seq, fate, reason, detail, rule, studentId } = write;
-          settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at });
-          break;
-        }
-        case 'retry': {
-          const { seq, detail, rule, studentId, nextAttemptAt } = write;
-          retryStatement.run({ seq, detail, rule, studentId, nextAttemptAt, now: at });
-          break;
-        }
-      }
-    }
-  });
+  const writer = deps.writer ?? createStoreWriter(store);
 
   /** Seqs in a batch in flight: never translated twice at once. */
   const claimed = new Set<number>();
@@ -254,7 +214,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       writes.push(write);
     });
 
-    writeAll(writes, at);
+    await writer.recordTranslations({ writes, at });
     count(writes);
     if (delivered > 0) deps.onTranslated?.();
     if (earliestRetry !== undefined) arm(earliestRetry);

@@ -3,15 +3,13 @@
  * event, all committed together or not at all. Learn is answered 200 only after the commit
  * (synchronous=FULL, see connection.ts), so an acknowledged event survives a crash.
  *
- * Envelopes waiting together are committed in one transaction (group commit): under load one
- * fsync serves many envelopes instead of one each. Each envelope still sits in its own
+ * Envelopes waiting together are committed in one transaction (group-commit.ts): under load
+ * one fsync serves many envelopes instead of one each. Each envelope still sits in its own
  * savepoint, so one that fails is rolled back alone and only its sender gets a 503.
- *
- * The service commits on a thread of its own (intake-thread.ts); `createIntake` is the same
- * group commit on the event loop, for tests and for when that thread cannot run.
  */
 import type Database from 'better-sqlite3';
 import type { Store } from './database.ts';
+import { prepareGroupCommit, takeGroup, type GroupOutcome, type Weight } from './group-commit.ts';
 
 /** One envelope's rows, as parallel columns (one entry per event, in the order received). */
 export interface EnvelopeBatch {
@@ -56,36 +54,15 @@ export interface Intake {
 /** Why a malformed event is rejected (the `reason` column); the message goes to `detail`. */
 export const INVALID_EVENT = 'invalid-event';
 
-// A group is cut at about one large envelope's worth of rows, so concurrent big envelopes
-// do not add up to one transaction that holds the write lock for seconds.
-const GROUP_MAX_EVENTS = 5_000;
-const GROUP_MAX_BYTES = 32 * 1024 * 1024;
-
-/** Removes and returns the envelopes at the head of `queue` that make the next group. */
-export function takeGroup<T extends { batch: EnvelopeBatch }>(queue: T[]): T[] {
-  let events = 0;
-  let bytes = 0;
-  let taken = 0;
-  while (taken < queue.length) {
-    const { batch } = queue[taken]!;
-    if (taken > 0 && (events + batch.raws.length > GROUP_MAX_EVENTS || bytes + batch.bytes > GROUP_MAX_BYTES)) break;
-    events += batch.raws.length;
-    bytes += batch.bytes;
-    taken += 1;
-  }
-  return queue.splice(0, taken);
-}
-
-/** One envelope's fate in a group commit. */
-export type GroupOutcome = { result: IntakeResult; error?: undefined } | { result?: undefined; error: unknown };
+/** How much an envelope weighs towards a group commit's limits. */
+export const envelopeWeight = (batch: EnvelopeBatch): Weight => ({ rows: batch.raws.length, bytes: batch.bytes });
 
 /**
- * The statements and the transaction of a group commit on one connection: the service's own
- * (`createIntake`) or the intake thread's (intake-thread.ts). `commitGroup` commits every
- * envelope that could be written and reports each one's outcome; it throws, with nothing
- * written, when the transaction as a whole cannot commit.
+ * The statements that store one envelope, on one connection: the service's own
+ * (`createIntake`) or the writer thread's (writer-thread.ts). The returned function makes no
+ * transaction of its own: it runs inside a group commit's savepoint.
  */
-export function prepareGroupCommit(sqlite: Database.Database): (group: readonly EnvelopeBatch[]) => GroupOutcome[] {
+export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: EnvelopeBatch) => IntakeResult {
   const insertEnvelope = sqlite.prepare(
     `INSERT INTO envelopes (sensor, send_time, received_at, event_count, stored_count, rejected_count, duplicate_count, bytes)
      VALUES (?, ?, ?, ?, 0, 0, 0, ?)`,
@@ -109,7 +86,7 @@ export function prepareGroupCommit(sqlite: Database.Database): (group: readonly 
      ON CONFLICT (sensor, source_id) DO NOTHING`,
   );
 
-  const writeEnvelope = sqlite.transaction((batch: EnvelopeBatch): IntakeResult => {
+  return (batch) => {
     const { sensor, receivedAt: at, sourceIds, types, actions, eventTimes, raws, problems } = batch;
     const count = raws.length;
     const envelopeId = Number(insertEnvelope.run(sensor, batch.sendTime, at, count, batch.bytes).lastInsertRowid);
@@ -130,24 +107,7 @@ export function prepareGroupCommit(sqlite: Database.Database): (group: readonly 
     }
     countEnvelope.run(stored, rejected, duplicates, envelopeId);
     return { envelopeId, stored, rejected, duplicates };
-  });
-
-  // Called inside `commitAll`, `writeEnvelope` runs in a savepoint (better-sqlite3 nests
-  // transactions that way), so a failing envelope rolls back alone.
-  const commitAll = sqlite.transaction((group: readonly EnvelopeBatch[]): GroupOutcome[] =>
-    group.map((batch) => {
-      try {
-        return { result: writeEnvelope(batch) };
-      } catch (error) {
-        // Some errors (I/O, disk full) make SQLite abandon the whole transaction; then
-        // nothing in this group will be committed and every sender must hear so.
-        if (!sqlite.inTransaction) throw error;
-        return { error };
-      }
-    }),
-  );
-  // IMMEDIATE takes the write lock up front, so a busy database fails here, before any row.
-  return (group) => commitAll.immediate(group);
+  };
 }
 
 interface Waiting {
@@ -156,20 +116,24 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/** Intake on the service's own connection, on the event loop (see intake-thread.ts for the usual way). */
+/**
+ * Intake on the service's own connection, on the event loop: envelopes that finish parsing in
+ * the same turn are committed together. The service normally commits on its writer thread
+ * (writer-thread.ts); this is for tests and for when that thread cannot run.
+ */
 export function createIntake(store: Store): Intake {
   // Learn hears 200 after these commits: they must reach the disk, whatever else this
   // connection was relaxed to (see server.ts).
   store.sqlite.pragma('synchronous = FULL');
-  const commitGroup = prepareGroupCommit(store.sqlite);
+  const commitGroup = prepareGroupCommit(store.sqlite, prepareEnvelopeWrite(store.sqlite));
   const queue: Waiting[] = [];
   let scheduled = false;
 
   const flush = () => {
     scheduled = false;
-    const group = takeGroup(queue);
+    const group = takeGroup(queue, (item) => envelopeWeight(item.batch));
     if (queue.length > 0) schedule();
-    let outcomes: GroupOutcome[];
+    let outcomes: Array<GroupOutcome<IntakeResult>>;
     try {
       outcomes = commitGroup(group.map((item) => item.batch));
     } catch (error) {

@@ -7,13 +7,13 @@ import { locateEventSlices } from '../../src/ingest/event-slices.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import type { EnvelopeBatch } from '../../src/store/intake.ts';
-import { startIntakeThread, type IntakeThread, type IntakeThreadOptions } from '../../src/store/intake-thread.ts';
+import { startWriterThread, type WriterThread, type WriterThreadOptions } from '../../src/store/writer-thread.ts';
 
 let dir: string;
 let store: Store;
-const threads: IntakeThread[] = [];
+const threads: WriterThread[] = [];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-intake-thread-'));
+  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-writer-thread-'));
   store = openStore(join(dir, 'gateway.db'));
 });
 afterEach(async () => {
@@ -22,9 +22,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(options: Partial<IntakeThreadOptions> = {}): Promise<IntakeThread> {
-  const thread = await startIntakeThread(store, createLogger('silent'), { autoCheckpoint: 1000, ...options });
-  if (!thread) throw new Error('the intake thread did not start');
+async function start(options: Partial<WriterThreadOptions> = {}): Promise<WriterThread> {
+  const thread = await startWriterThread(store, createLogger('silent'), { autoCheckpoint: 1000, ...options });
+  if (!thread) throw new Error('the writer thread did not start');
   threads.push(thread);
   return thread;
 }
@@ -54,13 +54,13 @@ function count(table: string): number {
   }
 }
 
-describe('startIntakeThread', () => {
+describe('startWriterThread', () => {
   it('commits each envelope before its write resolves, with the counts and text of in-process intake', async () => {
     const thread = await start();
     const results = await Promise.all([
-      thread.write(batch(['a', 'b'])),
-      thread.write(batch(['b', 'c', null], [undefined, undefined, 'data[2].id: missing'])),
-      thread.write(batch(['a'])),
+      thread.writeEnvelope(batch(['a', 'b'])),
+      thread.writeEnvelope(batch(['b', 'c', null], [undefined, undefined, 'data[2].id: missing'])),
+      thread.writeEnvelope(batch(['a'])),
     ]);
     expect(results).toEqual([
       { envelopeId: 1, stored: 2, rejected: 0, duplicates: 0 },
@@ -83,7 +83,7 @@ describe('startIntakeThread', () => {
     const at = locateEventSlices(body, 2)!;
     const raws = [body.subarray(at[0], at[1]), body.subarray(at[2], at[3])];
     const written = { ...batch(['x', 'y']), raws, transferable: body.buffer as ArrayBuffer };
-    expect(await thread.write(written)).toMatchObject({ stored: 2 });
+    expect(await thread.writeEnvelope(written)).toMatchObject({ stored: 2 });
     expect(body.buffer.byteLength).toBe(0);
     expect(store.sqlite.prepare('SELECT raw, typeof(raw) AS type FROM events ORDER BY seq').all()).toEqual([
       { raw: '{"id":"x","n":"é😀"}', type: 'text' },
@@ -94,10 +94,10 @@ describe('startIntakeThread', () => {
   it('rolls back an envelope that fails alone and commits the others of its group', async () => {
     const thread = await start();
     const outcomes = await Promise.allSettled([
-      thread.write(batch(['a'])),
+      thread.writeEnvelope(batch(['a'])),
       // A NOT NULL column left empty: this envelope's insert fails inside the group.
-      thread.write(batch(['b'], [], null as unknown as string)),
-      thread.write(batch(['c'])),
+      thread.writeEnvelope(batch(['b'], [], null as unknown as string)),
+      thread.writeEnvelope(batch(['c'])),
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
@@ -108,28 +108,55 @@ describe('startIntakeThread', () => {
     const thread = await start({ busyTimeoutMs: 10 });
     const other = new Database(store.file);
     other.exec('BEGIN IMMEDIATE');
-    const outcomes = await Promise.allSettled([thread.write(batch(['a'])), thread.write(batch(['b']))]);
+    const outcomes = await Promise.allSettled([thread.writeEnvelope(batch(['a'])), thread.writeEnvelope(batch(['b']))]);
     other.exec('ROLLBACK');
     other.close();
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
     expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_BUSY' });
     expect(count('events') + count('envelopes')).toBe(0);
 
-    await expect(thread.write(batch(['c']))).resolves.toMatchObject({ stored: 1 });
+    await expect(thread.writeEnvelope(batch(['c']))).resolves.toMatchObject({ stored: 1 });
   });
 
   it('commits what is queued before it stops, and takes nothing after', async () => {
     const thread = await start();
-    const queued = Array.from({ length: 20 }, (_, i) => thread.write(batch([`e${i}`])));
+    const queued = Array.from({ length: 20 }, (_, i) => thread.writeEnvelope(batch([`e${i}`])));
     await thread.stop();
     await expect(Promise.all(queued)).resolves.toHaveLength(20);
     expect(count('events')).toBe(20);
-    await expect(thread.write(batch(['late']))).rejects.toThrow(/shutting down/);
+    await expect(thread.writeEnvelope(batch(['late']))).rejects.toThrow(/shutting down/);
+  });
+
+  it('commits translation results and delivery outcomes, in the same groups as envelopes', async () => {
+    const thread = await start();
+    await thread.writeEnvelope(batch(['a', 'b', 'c']));
+    const seqs = (store.sqlite.prepare('SELECT seq FROM events ORDER BY seq').all() as Array<{ seq: number }>).map((row) => row.seq);
+    const [a, b, c] = seqs as [number, number, number];
+    await thread.recordTranslations({
+      at: 2_000,
+      writes: [
+        { kind: 'deliver', seq: a, rule: 'r', studentId: 's', platformId: 'p', output: '{"id":"out-a"}', outputId: 'out-a' },
+        { kind: 'deliver', seq: b, rule: 'r', studentId: 's', platformId: 'p', output: '{"id":"out-b"}', outputId: 'out-b' },
+        { kind: 'settle', seq: c, fate: 'skipped', reason: 'no-rule', detail: 'no rule', rule: null, studentId: null },
+      ],
+    });
+    const outcome = { posts: 1, startedAt: 3_000, finishedAt: 3_010, status: 200, response: '{}', nextAttemptAt: null, reason: null, detail: null };
+    await Promise.all([
+      thread.recordDeliveries([{ seq: a, fate: 'delivered', ...outcome }]),
+      thread.writeEnvelope(batch(['d'])),
+      thread.recordDeliveries([{ seq: b, fate: 'dead', ...outcome, status: 400, reason: 'http-400', detail: 'refused' }]),
+    ]);
+    expect(store.sqlite.prepare('SELECT source_id AS id, fate, stage, reason, output_id AS outputId FROM events ORDER BY seq').all()).toEqual([
+      { id: 'a', fate: 'delivered', stage: null, reason: null, outputId: 'out-a' },
+      { id: 'b', fate: 'dead', stage: null, reason: 'http-400', outputId: 'out-b' },
+      { id: 'c', fate: 'skipped', stage: null, reason: 'no-rule', outputId: null },
+      { id: 'd', fate: 'pending', stage: 'translate', reason: null, outputId: null },
+    ]);
   });
 
   it('does not start for an in-memory database, which another connection cannot share', async () => {
     store.close();
     store = openStore(':memory:');
-    expect(await startIntakeThread(store, createLogger('silent'), { autoCheckpoint: 1000 })).toBeUndefined();
+    expect(await startWriterThread(store, createLogger('silent'), { autoCheckpoint: 1000 })).toBeUndefined();
   });
 });

@@ -1,0 +1,68 @@
+/**
+ * What the translate stage writes for each event of a batch, and the statements that write
+ * it. Apart from the worker so the writer thread (store/writer-thread.ts), which commits
+ * these, loads the SQL and nothing of the mapping engine.
+ */
+import type Database from 'better-sqlite3';
+
+/** One event's result: handed on to delivery, settled for good, or tried again later. */
+export type TranslationWrite =
+  | { kind: 'deliver'; seq: number; rule: string; studentId: string; platformId: string; output: string; outputId: string }
+  | { kind: 'settle'; seq: number; fate: 'skipped' | 'rejected' | 'dead'; reason: string; detail: string; rule: string | null; studentId: string | null }
+  | { kind: 'retry'; seq: number; detail: string; rule: string; studentId: string; nextAttemptAt: number };
+
+/** A batch's results, all written at `at`. */
+export interface TranslationResults {
+  writes: readonly TranslationWrite[];
+  at: number;
+}
+
+// Every write is guarded by fate/stage: a row replayed or changed meanwhile is left alone.
+export const TRANSLATION_WRITE_SQL = {
+  deliver: `
+    UPDATE events SET
+      stage = 'deliver', reason = NULL, detail = NULL,
+      rule = @rule, student_id = @studentId, platform_id = @platformId, output = @output, output_id = @outputId,
+      attempts = 0, next_attempt_at = @now, first_attempt_at = NULL, updated_at = @now
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  settle: `
+    UPDATE events SET
+      fate = @fate, stage = NULL, reason = @reason, detail = @detail,
+      rule = @rule, student_id = @studentId, platform_id = NULL, output = NULL, output_id = NULL,
+      next_attempt_at = NULL, updated_at = @now
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  retry: `
+    UPDATE events SET
+      reason = NULL, detail = @detail, rule = @rule, student_id = @studentId,
+      attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, @now), last_attempt_at = @now,
+      next_attempt_at = @nextAttemptAt, updated_at = @now
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+};
+
+/** Writes a batch's results on this connection; makes no transaction of its own. */
+export function prepareTranslationWrites(sqlite: Database.Database): (results: TranslationResults) => void {
+  const deliverStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.deliver);
+  const settleStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.settle);
+  const retryStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.retry);
+  return ({ writes, at }) => {
+    for (const write of writes) {
+      switch (write.kind) {
+        case 'deliver': {
+          const { seq, rule, studentId, platformId, output, outputId } = write;
+          deliverStatement.run({ seq, rule, studentId, platformId, output, outputId, now: at });
+          break;
+        }
+        case 'settle': {
+          const { seq, fate, reason, detail, rule, studentId } = write;
+          settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at });
+          break;
+        }
+        case 'retry': {
+          const { seq, detail, rule, studentId, nextAttemptAt } = write;
+          retryStatement.run({ seq, detail, rule, studentId, nextAttemptAt, now: at });
+          break;
+        }
+      }
+    }
+  };
+}

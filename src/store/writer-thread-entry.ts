@@ -1,0 +1,112 @@
+/**
+ * Runs inside the writer thread (writer-thread.ts): its own connection to the database, and
+ * every write that queued up while the last commit ran goes into the next one (group
+ * commit), so the busier the gateway, the more writes share one fsync.
+ *
+ * A group with an envelope in it commits with synchronous=FULL: Learn is told 200 after it.
+ * A group of translation and delivery results only commits with NORMAL, without waiting for
+ * the disk: losing it to a power cut means events translated or sent again under the same
+ * ids, and the next FULL commit or checkpoint (within a second) makes it durable anyway.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { prepareDeliveryRecords } from '../deliver/outbox.ts';
+import { prepareTranslationWrites } from '../mapping/translation-writes.ts';
+import { configureConnection } from './connection.ts';
+import { prepareGroupCommit, takeGroup, type GroupOutcome, type Weight } from './group-commit.ts';
+import { envelopeWeight, prepareEnvelopeWrite } from './intake.ts';
+import type { ToWriterThread, WriteReply, WriteRequest, WriterThreadData } from './writer-thread.ts';
+
+const port = parentPort!;
+const { file, autoCheckpoint, busyTimeoutMs } = workerData as WriterThreadData;
+
+const sqlite = new Database(file, { fileMustExist: true });
+configureConnection(sqlite);
+sqlite.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
+if (busyTimeoutMs !== undefined) sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+
+const writeEnvelope = prepareEnvelopeWrite(sqlite);
+const writeTranslations = prepareTranslationWrites(sqlite);
+const writeDeliveries = prepareDeliveryRecords(sqlite);
+const commitGroup = prepareGroupCommit(sqlite, (request: WriteRequest): unknown => {
+  switch (request.kind) {
+    case 'envelope':
+      return writeEnvelope(request.payload);
+    case 'translations':
+      return writeTranslations(request.payload);
+    case 'deliveries':
+      return writeDeliveries(request.payload);
+  }
+});
+
+const weigh = ({ request }: { request: WriteRequest }): Weight => {
+  switch (request.kind) {
+    case 'envelope':
+      return envelopeWeight(request.payload);
+    case 'translations':
+      return { rows: request.payload.writes.length, bytes: 0 };
+    case 'deliveries':
+      return { rows: request.payload.length, bytes: 0 };
+  }
+};
+
+const queue: Array<{ id: number; request: WriteRequest }> = [];
+let scheduled = false;
+let durable = true;
+
+function flush(): void {
+  scheduled = false;
+  if (queue.length === 0) return;
+  const group = takeGroup(queue, weigh);
+  if (queue.length > 0) schedule();
+  const needsFsync = group.some(({ request }) => request.kind === 'envelope');
+  if (needsFsync !== durable) {
+    sqlite.pragma(needsFsync ? 'synchronous = FULL' : 'synchronous = NORMAL');
+    durable = needsFsync;
+  }
+  let outcomes: Array<GroupOutcome<unknown>>;
+  try {
+    outcomes = commitGroup(group.map((item) => item.request));
+  } catch (error) {
+    const failed = describe(error);
+    port.postMessage(group.map(({ id }): WriteReply => ({ id, error: failed })));
+    return;
+  }
+  port.postMessage(
+    group.map(({ id }, i): WriteReply => {
+      const outcome = outcomes[i]!;
+      return outcome.error === undefined ? { id, result: outcome.result } : { id, error: describe(outcome.error) };
+    }),
+  );
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  // After every message already delivered in this turn: they all join the group.
+  setImmediate(flush);
+}
+
+port.on('message', (message: ToWriterThread) => {
+  switch (message.type) {
+    case 'write':
+      queue.push(message);
+      schedule();
+      break;
+    case 'auto-checkpoint':
+      sqlite.pragma(`wal_autocheckpoint = ${message.pages}`);
+      break;
+    case 'stop':
+      while (queue.length > 0) flush();
+      sqlite.close();
+      port.close();
+      break;
+  }
+});
+
+function describe(error: unknown): { message: string; code?: string } {
+  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+  return { message: typeof message === 'string' ? message : String(error), ...(typeof code === 'string' ? { code } : {}) };
+}
+
+port.postMessage('ready');
