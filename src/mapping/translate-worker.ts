@@ -65,18 +65,19 @@ interface DueRow {
   firstAttemptAt: number | null;
 }
 
-const DUE_COLUMNS = `seq, sensor, raw, attempts, first_attempt_at AS firstAttemptAt`;
+const DUE_COLUMNS = `e.seq, e.sensor, i.raw, e.attempts, e.first_attempt_at AS firstAttemptAt`;
+const DUE_FROM = `events AS e INDEXED BY events_pending_due JOIN event_inputs AS i ON i.seq = e.seq`;
 
 /** The statements, exported so a test can check their query plans. */
 export const TRANSLATE_SQL = {
   // Same shape as delivery's: rows stored without a time first (NULL would fail `<= ?`),
   // then rows whose time has come, both read from the partial index of pending rows.
   due: `
-    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
-     WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at IS NULL
+    SELECT ${DUE_COLUMNS} FROM ${DUE_FROM}
+     WHERE e.fate = 'pending' AND e.stage = 'translate' AND e.next_attempt_at IS NULL
     UNION ALL
-    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
-     WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at <= ?
+    SELECT ${DUE_COLUMNS} FROM ${DUE_FROM}
+     WHERE e.fate = 'pending' AND e.stage = 'translate' AND e.next_attempt_at <= ?
     LIMIT ?`,
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due

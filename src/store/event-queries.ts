@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
-import { events, FATES, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
+import { eventInputs, events, FATES, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
 
 export interface EventListFilter {
   fate?: Fate;
@@ -104,6 +104,7 @@ export function listEvents(store: Store, filter: EventListFilter): { events: Eve
 export function getEvent(store: Store, seq: number): EventDetail | undefined {
   const row = store.db.select().from(events).where(eq(events.seq, seq)).get();
   if (!row) return undefined;
+  const input = store.db.select({ raw: eventInputs.raw }).from(eventInputs).where(eq(eventInputs.seq, seq)).get();
   return {
     ...summarize(row),
     envelopeId: row.envelopeId,
@@ -111,7 +112,7 @@ export function getEvent(store: Store, seq: number): EventDetail | undefined {
     detail: row.detail,
     studentId: row.studentId,
     platformId: row.platformId,
-    input: parseStored(row.raw),
+    input: parseStored(input?.raw ?? null),
     output: parseStored(row.output),
     nextAttemptAt: isoOrNull(row.nextAttemptAt),
     firstAttemptAt: isoOrNull(row.firstAttemptAt),

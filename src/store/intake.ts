@@ -72,19 +72,20 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
   );
   // ON CONFLICT DO NOTHING on (sensor, source_id): a resent event, from a later envelope or
   // twice in the same one, is stored once; `changes` tells which inserts were duplicates.
-  // CAST: a raw given as bytes (bound as a BLOB) is stored as the UTF-8 text it is.
   const insertPending = sqlite.prepare(
-    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, raw,
+    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at,
                          fate, stage, next_attempt_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), 'pending', 'translate', ?, ?)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 'translate', ?, ?)
      ON CONFLICT (sensor, source_id) DO NOTHING`,
   );
   const insertRejected = sqlite.prepare(
-    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, raw,
+    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at,
                          fate, reason, detail, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), 'rejected', '${INVALID_EVENT}', ?, ?)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', '${INVALID_EVENT}', ?, ?)
      ON CONFLICT (sensor, source_id) DO NOTHING`,
   );
+  // CAST: a raw given as bytes (bound as a BLOB) is stored as the UTF-8 text it is.
+  const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, CAST(? AS TEXT))');
 
   return (batch) => {
     const { sensor, receivedAt: at, sourceIds, types, actions, eventTimes, raws, problems } = batch;
@@ -96,13 +97,21 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
     for (let i = 0; i < count; i++) {
       const problem = problems[i];
       if (problem === undefined) {
-        const { changes } = insertPending.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, raws[i], at, at);
-        if (changes === 0) duplicates += 1;
-        else stored += 1;
+        const { changes, lastInsertRowid } = insertPending.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, at, at);
+        if (changes === 0) {
+          duplicates += 1;
+          continue;
+        }
+        insertInput.run(lastInsertRowid, raws[i]);
+        stored += 1;
       } else {
-        const { changes } = insertRejected.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, raws[i], problem, at);
-        if (changes === 0) duplicates += 1;
-        else rejected += 1;
+        const { changes, lastInsertRowid } = insertRejected.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, problem, at);
+        if (changes === 0) {
+          duplicates += 1;
+          continue;
+        }
+        insertInput.run(lastInsertRowid, raws[i]);
+        rejected += 1;
       }
     }
     countEnvelope.run(stored, rejected, duplicates, envelopeId);

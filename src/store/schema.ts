@@ -1,7 +1,10 @@
 /**
  * The gateway's tables. One row per accepted event carries it through every stage
- * (the outbox pattern): its raw input, its current fate, and what delivery last heard.
- * Times are epoch milliseconds (integers compare and index cheaply).
+ * (the outbox pattern): its current fate, its translation, and what delivery last heard.
+ * The event as received sits beside it in `event_inputs`: it is written once and read
+ * when translating, while the `events` row is rewritten at every step, and SQLite
+ * rewrites a whole row to change one column of it. Times are epoch milliseconds
+ * (integers compare and index cheaply).
  */
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
@@ -41,8 +44,6 @@ export const events = sqliteTable(
     action: text('action'),
     eventTime: text('event_time'),
     receivedAt: integer('received_at').notNull(),
-    /** The event's JSON as received: translation and replays always start from here. */
-    raw: text('raw').notNull(),
 
     fate: text('fate', { enum: FATES }).notNull(),
     stage: text('stage', { enum: STAGES }),
@@ -93,6 +94,14 @@ export const events = sqliteTable(
     index('events_envelope_id').on(t.envelopeId),
   ],
 );
+
+/** Each event's JSON as received: translation and replays always start from here. */
+export const eventInputs = sqliteTable('event_inputs', {
+  seq: integer('seq')
+    .primaryKey()
+    .references(() => events.seq, { onDelete: 'cascade' }),
+  raw: text('raw').notNull(),
+});
 
 export const ROSTER_OUTCOMES = ['found', 'not-found', 'ambiguous'] as const;
 export type RosterOutcome = (typeof ROSTER_OUTCOMES)[number];

@@ -70,13 +70,14 @@ export function insertTranslatedEvents(
      VALUES (?, ?, ?, ?, ?, 0, 0, ?)`,
   );
   const insertEvent = sqlite.prepare(
-    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, raw, fate, stage, reason,
+    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, fate, stage, reason,
                          rule, student_id, platform_id, output, output_id, attempts, next_attempt_at, first_attempt_at,
                          delivered_at, updated_at)
-     VALUES (@envelopeId, @sensor, @sourceId, 'AssessmentItemEvent', 'Completed', @eventTime, @receivedAt, @raw, @fate, @stage,
+     VALUES (@envelopeId, @sensor, @sourceId, 'AssessmentItemEvent', 'Completed', @eventTime, @receivedAt, @fate, @stage,
              @reason, 'assessment-item-completed', @studentId, @platformId, @output, @outputId, @attempts, @nextAttemptAt,
              @firstAttemptAt, @deliveredAt, @receivedAt)`,
   );
+  const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)');
   return sqlite.transaction(() => {
     const at = new Date(receivedAt).toISOString();
     const envelopeId = Number(insertEnvelope.run(SENSOR, at, receivedAt, count, count, count * 900).lastInsertRowid);
@@ -95,7 +96,6 @@ export function insertTranslatedEvents(
         sourceId,
         eventTime: at,
         receivedAt,
-        raw: JSON.stringify(learnEvent(sourceId, student, at)),
         fate,
         stage: options.stage === undefined ? (fate === 'pending' ? 'deliver' : null) : options.stage,
         reason: options.reason ?? null,
@@ -108,6 +108,7 @@ export function insertTranslatedEvents(
         firstAttemptAt: options.firstAttemptAt ?? null,
         deliveredAt: options.deliveredAt ?? null,
       });
+      insertInput.run(result.lastInsertRowid, JSON.stringify(learnEvent(sourceId, student, at)));
       inserted.push({ seq: Number(result.lastInsertRowid), sourceId, outputId });
     }
     return inserted;

@@ -31,7 +31,8 @@ interface EventRow {
   received_at: number;
 }
 
-const events = (g = gateway) => g.store.sqlite.prepare('SELECT * FROM events ORDER BY seq').all() as EventRow[];
+const events = (g = gateway) =>
+  g.store.sqlite.prepare('SELECT e.*, i.raw FROM events AS e LEFT JOIN event_inputs AS i ON i.seq = e.seq ORDER BY e.seq').all() as EventRow[];
 const envelopes = (g = gateway) =>
   g.store.sqlite.prepare('SELECT * FROM envelopes ORDER BY id').all() as Array<Record<string, number | string>>;
 

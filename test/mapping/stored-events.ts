@@ -22,18 +22,19 @@ export function insertStoredEvents(sqlite: Database.Database, events: unknown[],
      VALUES (?, ?, ?, ?, ?, 0, 0, 0)`,
   );
   const insertEvent = sqlite.prepare(
-    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, raw, fate, stage,
+    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, fate, stage,
                          attempts, next_attempt_at, first_attempt_at, updated_at)
-     VALUES (@envelopeId, @sensor, @sourceId, @type, @action, @eventTime, @receivedAt, @raw, 'pending', 'translate',
+     VALUES (@envelopeId, @sensor, @sourceId, @type, @action, @eventTime, @receivedAt, 'pending', 'translate',
              @attempts, @nextAttemptAt, @firstAttemptAt, @receivedAt)`,
   );
+  const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)');
   return sqlite.transaction(() => {
     const at = new Date(options.receivedAt).toISOString();
     const envelopeId = Number(insertEnvelope.run(sensor, at, options.receivedAt, events.length, events.length).lastInsertRowid);
     return events.map((event) => {
       const record = event as Record<string, unknown>;
       const text = (key: string) => (typeof record[key] === 'string' ? (record[key] as string) : null);
-      return Number(
+      const seq = Number(
         insertEvent.run({
           envelopeId,
           sensor,
@@ -42,12 +43,13 @@ export function insertStoredEvents(sqlite: Database.Database, events: unknown[],
           action: text('action'),
           eventTime: text('eventTime'),
           receivedAt: options.receivedAt,
-          raw: typeof event === 'string' ? event : JSON.stringify(event),
           attempts: options.attempts ?? 0,
           nextAttemptAt: options.nextAttemptAt === undefined ? options.receivedAt : options.nextAttemptAt,
           firstAttemptAt: options.firstAttemptAt ?? null,
         }).lastInsertRowid,
       );
+      insertInput.run(seq, typeof event === 'string' ? event : JSON.stringify(event));
+      return seq;
     });
   })();
 }

@@ -33,7 +33,6 @@ function seed() {
     sensor: 's',
     sourceId: `e${(n += 1)}`,
     receivedAt: T0 - 30_000,
-    raw: '{}',
     fate,
     updatedAt: T0,
     ...extra,
@@ -93,7 +92,7 @@ describe('statusReport', () => {
     seed();
     const envelopeId = 1;
     const row = (fate: NewEventRow['fate'], sourceId: string, receivedAt: number, stage: NewEventRow['stage'] = null): NewEventRow =>
-      ({ envelopeId, sensor: 's', sourceId, receivedAt, raw: '{}', fate, stage, updatedAt: T0 });
+      ({ envelopeId, sensor: 's', sourceId, receivedAt, fate, stage, updatedAt: T0 });
     // Settle the seeded pending events; newer arrivals wait, the first of them at deliver.
     store.sqlite.prepare(`UPDATE events SET fate = 'delivered', stage = NULL WHERE fate = 'pending'`).run();
     store.db.insert(events).values([row('pending', 'n1', T0 - 20_000, 'deliver'), row('pending', 'n2', T0 - 10_000, 'translate')]).run();

@@ -68,7 +68,7 @@ describe('startWriterThread', () => {
       { envelopeId: 3, stored: 0, rejected: 0, duplicates: 1 },
     ]);
     expect(count('events')).toBe(4);
-    expect(store.sqlite.prepare(`SELECT raw FROM events WHERE source_id = 'c'`).get()).toEqual({ raw: '{"id":"c","note":"ünïcode ✓"}' });
+    expect(store.sqlite.prepare(`SELECT raw FROM events JOIN event_inputs USING (seq) WHERE source_id = 'c'`).get()).toEqual({ raw: '{"id":"c","note":"ünïcode ✓"}' });
     expect(store.sqlite.prepare('SELECT fate, reason, detail FROM events WHERE source_id IS NULL').get()).toEqual({
       fate: 'rejected',
       reason: 'invalid-event',
@@ -85,7 +85,7 @@ describe('startWriterThread', () => {
     const written = { ...batch(['x', 'y']), raws, transferable: body.buffer as ArrayBuffer };
     expect(await thread.writeEnvelope(written)).toMatchObject({ stored: 2 });
     expect(body.buffer.byteLength).toBe(0);
-    expect(store.sqlite.prepare('SELECT raw, typeof(raw) AS type FROM events ORDER BY seq').all()).toEqual([
+    expect(store.sqlite.prepare('SELECT raw, typeof(raw) AS type FROM event_inputs ORDER BY seq').all()).toEqual([
       { raw: '{"id":"x","n":"é😀"}', type: 'text' },
       { raw: '{"id" : "y"}', type: 'text' },
     ]);

@@ -10,6 +10,12 @@ CREATE TABLE `envelopes` (
 	`bytes` integer NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `event_inputs` (
+	`seq` integer PRIMARY KEY NOT NULL,
+	`raw` text NOT NULL,
+	FOREIGN KEY (`seq`) REFERENCES `events`(`seq`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
 CREATE TABLE `events` (
 	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`envelope_id` integer NOT NULL,
@@ -19,7 +25,6 @@ CREATE TABLE `events` (
 	`action` text,
 	`event_time` text,
 	`received_at` integer NOT NULL,
-	`raw` text NOT NULL,
 	`fate` text NOT NULL,
 	`stage` text,
 	`reason` text,
