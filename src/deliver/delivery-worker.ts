@@ -102,7 +102,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   /** Seqs read from the outbox and not yet recorded: never sent twice at once. */
   const claimed = new Set<number>();
-  const ready: DueEvent[] = [];
+  /** Claimed seqs waiting for a free slot; each row is loaded when its turn comes. */
+  const ready: number[] = [];
   /** The last read found fewer rows than asked: nothing more is due until something changes. */
   let exhausted = false;
   let active = 0;
@@ -148,13 +149,28 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   }
 
   function nextEvent(): DueEvent | undefined {
-    if (ready.length === 0 && !exhausted) refill();
-    return ready.shift();
+    for (;;) {
+      if (ready.length === 0 && !exhausted) refill();
+      const seq = ready.shift();
+      if (seq === undefined) return undefined;
+      let event: DueEvent | undefined;
+      try {
+        event = outbox.load(seq);
+      } catch (err) {
+        log.error({ err, seq }, 'could not read a due event; trying again shortly');
+        claimed.delete(seq);
+        armWake(now() + tuning.pollIntervalMs);
+        return undefined;
+      }
+      if (event) return event;
+      // Replayed, pruned or settled since it was found due: nothing to send.
+      claimed.delete(seq);
+    }
   }
 
   function refill(): void {
     const limit = tuning.batchSize + claimed.size;
-    let rows: DueEvent[];
+    let rows: number[];
     try {
       rows = outbox.due(now(), limit);
     } catch (err) {
@@ -162,10 +178,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       exhausted = true;
       return;
     }
-    for (const row of rows) {
-      if (claimed.has(row.seq)) continue;
-      claimed.add(row.seq);
-      ready.push(row);
+    for (const seq of rows) {
+      if (claimed.has(seq)) continue;
+      claimed.add(seq);
+      ready.push(seq);
     }
     exhausted = rows.length < limit;
   }
@@ -247,7 +263,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   function putBack(event: DueEvent): void {
     if (stopping) claimed.delete(event.seq);
-    else ready.unshift(event);
+    else ready.unshift(event.seq);
   }
 
   function record(
@@ -399,7 +415,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       stopping = true;
       clearTimeout(wakeTimer);
       clearTimeout(pauseTimer);
-      for (const event of ready.splice(0)) claimed.delete(event.seq);
+      for (const seq of ready.splice(0)) claimed.delete(seq);
       if (attempts.size > 0) {
         let timeout: NodeJS.Timeout | undefined;
         const deadlinePassed = new Promise<void>((resolve) => {

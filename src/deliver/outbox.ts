@@ -38,29 +38,35 @@ export interface DeliveryRecord {
 }
 
 export interface Outbox {
-  /** Up to `limit` pending, translated events due at `now`, soonest first. */
-  due(now: number, limit: number): DueEvent[];
+  /** The seqs of up to `limit` pending, translated events due at `now`, soonest first. */
+  due(now: number, limit: number): number[];
+  /** The event to send, or undefined when it is no longer waiting for delivery. */
+  load(seq: number): DueEvent | undefined;
   /** The earliest future retry time, if any event waits for one. */
   nextDueAfter(now: number): number | undefined;
   /** Records a batch of results in one transaction; resolves once it is committed. */
   record(records: readonly DeliveryRecord[]): Promise<void>;
 }
 
-const DUE_COLUMNS = `seq, output, output_id AS outputId, attempts, first_attempt_at AS firstAttemptAt`;
 
 /** The statements, exported so a test can check their query plans. */
 export const OUTBOX_SQL = {
   // Two index range scans glued together: rows the translate stage left without a time
   // (NULL sorts first and `<= ?` would skip them), then rows whose time has come.
   // INDEXED BY: without statistics the planner may pick the (fate, reason) index, which
-  // reads every pending row; the partial index reads only the due ones.
+  // reads every pending row; the partial index reads only the due ones. Only the seqs: the
+  // index alone answers, and the worker loads each row as it sends it (`load`), so a body
+  // is read once, just before its POST, and is garbage right after it.
   due: `
-    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
+    SELECT seq FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at IS NULL
     UNION ALL
-    SELECT ${DUE_COLUMNS} FROM events INDEXED BY events_pending_due
+    SELECT seq FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at <= ?
     LIMIT ?`,
+  load: `
+    SELECT seq, output, output_id AS outputId, attempts, first_attempt_at AS firstAttemptAt
+      FROM events WHERE seq = ? AND fate = 'pending' AND stage = 'deliver'`,
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at > ?`,
@@ -96,11 +102,13 @@ export function prepareDeliveryRecords(sqlite: Database.Database): (records: rea
 /** Reads on `store`'s connection; results are committed by `writer`. */
 export function createOutbox(store: Store, writer: StoreWriter): Outbox {
   const { sqlite } = store;
-  const dueStatement = sqlite.prepare<[number, number], DueEvent>(OUTBOX_SQL.due);
+  const dueStatement = sqlite.prepare<[number, number], number>(OUTBOX_SQL.due).pluck();
+  const loadStatement = sqlite.prepare<[number], DueEvent>(OUTBOX_SQL.load);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(OUTBOX_SQL.nextDue);
 
   return {
     due: (now, limit) => dueStatement.all(now, limit),
+    load: (seq) => loadStatement.get(seq),
     nextDueAfter: (now) => nextDueStatement.get(now)?.at ?? undefined,
     record: (records) => writer.recordDeliveries(records),
   };
