@@ -102,8 +102,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   /** Seqs read from the outbox and not yet recorded: never sent twice at once. */
   const claimed = new Set<number>();
-  /** Claimed seqs waiting for a free slot; each row is loaded when its turn comes. */
+  /** Claimed seqs waiting for a free slot, and the next few of their rows, loaded. */
   const ready: number[] = [];
+  const loaded: DueEvent[] = [];
+  const loadBatch = Math.max(16, concurrency * 2);
   /** The last read found fewer rows than asked: nothing more is due until something changes. */
   let exhausted = false;
   let active = 0;
@@ -145,27 +147,38 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       });
     }
     if (pause.state === 'open') armPauseTimer();
-    else if (ready.length === 0 && active < concurrency) armWake(exhausted ? outbox.nextDueAfter(now()) : undefined);
+    else if (ready.length === 0 && loaded.length === 0 && active < concurrency) {
+      armWake(exhausted ? outbox.nextDueAfter(now()) : undefined);
+    }
   }
 
   function nextEvent(): DueEvent | undefined {
     for (;;) {
-      if (ready.length === 0 && !exhausted) refill();
-      const seq = ready.shift();
-      if (seq === undefined) return undefined;
-      let event: DueEvent | undefined;
-      try {
-        event = outbox.load(seq);
-      } catch (err) {
-        log.error({ err, seq }, 'could not read a due event; trying again shortly');
-        claimed.delete(seq);
-        armWake(now() + tuning.pollIntervalMs);
-        return undefined;
-      }
+      const event = loaded.shift();
       if (event) return event;
-      // Replayed, pruned or settled since it was found due: nothing to send.
-      claimed.delete(seq);
+      if (ready.length === 0 && !exhausted) refill();
+      if (ready.length === 0 || !load(ready.splice(0, loadBatch))) return undefined;
     }
+  }
+
+  /** Loads the rows of `seqs`; false when they cannot be read now. */
+  function load(seqs: number[]): boolean {
+    let rows: DueEvent[];
+    try {
+      rows = outbox.load(seqs);
+    } catch (err) {
+      log.error({ err, events: seqs.length }, 'could not read due events; trying again shortly');
+      for (const seq of seqs) claimed.delete(seq);
+      armWake(now() + tuning.pollIntervalMs);
+      return false;
+    }
+    if (rows.length < seqs.length) {
+      // Settled or pruned since they were found due: nothing to send.
+      const found = new Set(rows.map((row) => row.seq));
+      for (const seq of seqs) if (!found.has(seq)) claimed.delete(seq);
+    }
+    for (const row of rows) loaded.push(row);
+    return true;
   }
 
   function refill(): void {
@@ -263,7 +276,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   function putBack(event: DueEvent): void {
     if (stopping) claimed.delete(event.seq);
-    else ready.unshift(event.seq);
+    else loaded.unshift(event);
   }
 
   function record(
@@ -416,6 +429,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       clearTimeout(wakeTimer);
       clearTimeout(pauseTimer);
       for (const seq of ready.splice(0)) claimed.delete(seq);
+      for (const event of loaded.splice(0)) claimed.delete(event.seq);
       if (attempts.size > 0) {
         let timeout: NodeJS.Timeout | undefined;
         const deadlinePassed = new Promise<void>((resolve) => {

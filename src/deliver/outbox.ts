@@ -40,8 +40,8 @@ export interface DeliveryRecord {
 export interface Outbox {
   /** The seqs of up to `limit` pending, translated events due at `now`, soonest first. */
   due(now: number, limit: number): number[];
-  /** The event to send, or undefined when it is no longer waiting for delivery. */
-  load(seq: number): DueEvent | undefined;
+  /** The events to send among `seqs`: those still waiting for delivery, in seq order. */
+  load(seqs: readonly number[]): DueEvent[];
   /** The earliest future retry time, if any event waits for one. */
   nextDueAfter(now: number): number | undefined;
   /** Records a batch of results in one transaction; resolves once it is committed. */
@@ -55,8 +55,8 @@ export const OUTBOX_SQL = {
   // (NULL sorts first and `<= ?` would skip them), then rows whose time has come.
   // INDEXED BY: without statistics the planner may pick the (fate, reason) index, which
   // reads every pending row; the partial index reads only the due ones. Only the seqs: the
-  // index alone answers, and the worker loads each row as it sends it (`load`), so a body
-  // is read once, just before its POST, and is garbage right after it.
+  // index alone answers, and the worker loads the rows shortly before it sends them
+  // (`load`), so a body is read once, just before its POST, and is garbage right after it.
   due: `
     SELECT seq FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at IS NULL
@@ -64,9 +64,14 @@ export const OUTBOX_SQL = {
     SELECT seq FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at <= ?
     LIMIT ?`,
+  // Several rows per statement: each read begins a read transaction, and a connection
+  // drops its page cache whenever another (the writer thread) has committed since its last
+  // one, so rows read one by one would each be read from the file again. NOT INDEXED: by
+  // rowid, never through the pending index (which the planner would otherwise scan whole).
   load: `
     SELECT seq, output, output_id AS outputId, attempts, first_attempt_at AS firstAttemptAt
-      FROM events WHERE seq = ? AND fate = 'pending' AND stage = 'deliver'`,
+      FROM events NOT INDEXED WHERE seq IN (SELECT value FROM json_each(?)) AND fate = 'pending' AND stage = 'deliver'
+     ORDER BY seq`,
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at > ?`,
@@ -103,12 +108,12 @@ export function prepareDeliveryRecords(sqlite: Database.Database): (records: rea
 export function createOutbox(store: Store, writer: StoreWriter): Outbox {
   const { sqlite } = store;
   const dueStatement = sqlite.prepare<[number, number], number>(OUTBOX_SQL.due).pluck();
-  const loadStatement = sqlite.prepare<[number], DueEvent>(OUTBOX_SQL.load);
+  const loadStatement = sqlite.prepare<[string], DueEvent>(OUTBOX_SQL.load);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(OUTBOX_SQL.nextDue);
 
   return {
     due: (now, limit) => dueStatement.all(now, limit),
-    load: (seq) => loadStatement.get(seq),
+    load: (seqs) => loadStatement.all(JSON.stringify(seqs)),
     nextDueAfter: (now) => nextDueStatement.get(now)?.at ?? undefined,
     record: (records) => writer.recordDeliveries(records),
   };
