@@ -3,7 +3,8 @@
  * (undici), and turns whatever happens into a plain result: an HTTP answer, or a
  * transport failure. It never throws and never decides what an answer means (outcome.ts does).
  */
-import { Pool } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
 import { describeNetworkError } from '../timeback/http-answers.ts';
 import { classifyError } from './outcome.ts';
 
@@ -86,19 +87,8 @@ export function createEventsClient({ baseUrl, connections, timeoutMs }: EventsCl
     post(body, token) {
       if (aborted) return Promise.resolve({ kind: 'failure', failure: 'aborted', message: ABORTED });
       return new Promise<PostResult>((resolve) => {
-        const answer = new Answer();
         try {
-          pool.dispatch(
-            { path, method: 'POST', headers: headersFor(token), body },
-            {
-              // undici takes a handler with onRequestStart for one of the current API.
-              onRequestStart: () => {},
-              onResponseStart: (_controller, status, headers) => answer.start(status, headers['retry-after']),
-              onResponseData: (_controller, chunk) => answer.data(chunk),
-              onResponseEnd: () => resolve(answer.result()),
-              onResponseError: (_controller, err) => resolve(fail(err)),
-            },
-          );
+          pool.dispatch({ path, method: 'POST', headers: headersFor(token), body }, new Answer(resolve, fail));
         } catch (err) {
           resolve(fail(err));
         }
@@ -119,18 +109,28 @@ export function createEventsClient({ baseUrl, connections, timeoutMs }: EventsCl
 const ABORTED = 'delivery stopped while the request was in flight';
 
 /**
- * One answer as it arrives. The body is read to its end either way (a half-read body would
- * cost the keep-alive connection), and only its first MAX_BODY_BYTES are kept.
+ * One answer as it arrives, as undici's dispatch handler (methods, not closures made per
+ * POST). The body is read to its end either way (a half-read body would cost the
+ * keep-alive connection), and only its first MAX_BODY_BYTES are kept.
  */
-class Answer {
+class Answer implements Dispatcher.DispatchHandler {
   private status = 0;
   private retryAfter: string | undefined;
   private chunks: Buffer[] = [];
   private kept = 0;
   private dropped = 0;
 
-  start(status: number, retryAfter: string | string[] | undefined): void {
+  constructor(
+    private readonly settle: (result: PostResult) => void,
+    private readonly fail: (err: unknown) => PostResult,
+  ) {}
+
+  // Its presence tells undici this handler speaks the current handler API.
+  onRequestStart(): void {}
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     // Called again after a 1xx: the final answer is the one that counts.
+    const retryAfter = headers['retry-after'];
     this.status = status;
     this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
     this.chunks = [];
@@ -138,7 +138,7 @@ class Answer {
     this.dropped = 0;
   }
 
-  data(chunk: Buffer): void {
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.kept < MAX_BODY_BYTES) {
       // A copy: the chunk may be a view of the socket's buffer.
       this.chunks.push(Buffer.from(chunk));
@@ -148,13 +148,17 @@ class Answer {
     }
   }
 
-  result(): PostResult {
+  onResponseEnd(): void {
     const text = Buffer.concat(this.chunks).toString('utf8');
-    return {
+    this.settle({
       kind: 'response',
       status: this.status,
       retryAfter: this.retryAfter,
       body: this.dropped > 0 ? `${text}… (${this.dropped} more bytes)` : text,
-    };
+    });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.settle(this.fail(err));
   }
 }
