@@ -139,13 +139,14 @@ class Answer implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.kept < MAX_BODY_BYTES) {
+    const room = MAX_BODY_BYTES - this.kept;
+    const part = chunk.length <= room ? chunk : chunk.subarray(0, Math.max(0, room));
+    if (part.length > 0) {
       // A copy: the chunk may be a view of the socket's buffer.
-      this.chunks.push(Buffer.from(chunk));
-      this.kept += chunk.length;
-    } else {
-      this.dropped += chunk.length;
+      this.chunks.push(Buffer.from(part));
+      this.kept += part.length;
     }
+    this.dropped += chunk.length - part.length;
   }
 
   onResponseEnd(): void {
