@@ -77,7 +77,7 @@ describe('health and readiness', () => {
 });
 
 describe('POST /caliper over a real socket', () => {
-  it('commits envelopes on the intake thread (fsynced), while the service connection skips fsyncs for its bookkeeping', async () => {
+  it('commits envelopes on the writer thread (fsynced), while the service connection skips fsyncs for its bookkeeping', async () => {
     const { url, store } = await start(TIMEBACK);
     const sent = envelope([sessionEvent(), sessionEvent()]);
     const response = await fetch(`${url}/caliper`, {
@@ -92,7 +92,7 @@ describe('POST /caliper over a real socket', () => {
     reader.close();
     // synchronous=NORMAL (1) here: this connection no longer commits what Learn was told is stored.
     expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1);
-    expect(logs.some((line) => line.includes('envelopes are committed on the main thread'))).toBe(false);
+    expect(logs.some((line) => line.includes('the event loop commits the pipeline writes'))).toBe(false);
   });
 
   it('413 for a chunked body that grows over the limit, without reading it all', { timeout: 20_000 }, async () => {

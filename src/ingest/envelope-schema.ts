@@ -37,8 +37,6 @@ export const EnvelopeSchema = z.looseObject({
     .max(MAX_EVENTS_PER_ENVELOPE, `an envelope holds at most ${MAX_EVENTS_PER_ENVELOPE} events`),
 });
 
-export type Envelope = z.infer<typeof EnvelopeSchema>;
-
 /** True for the Caliper 1.1 version IRI (a trailing slash is tolerated). */
 export function isCaliper11(dataVersion: string): boolean {
   return dataVersion.replace(/\/+$/, '') === CALIPER_1_1;

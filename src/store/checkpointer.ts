@@ -68,7 +68,7 @@ export interface CheckpointerOptions {
   restartAboveFrames?: number;
   /**
    * Hears when checkpoints go back to the commits (the worker stopped), so other
-   * connections that write (the intake thread) can turn theirs back on too.
+   * connections that write (the writer thread) can turn theirs back on too.
    */
   onAutomatic?: (pages: number) => void;
 }

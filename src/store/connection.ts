@@ -1,6 +1,6 @@
 /**
  * How every read-write connection to the gateway's database is set up: the service's own
- * (database.ts) and the intake thread's (intake-thread.ts). Kept apart from database.ts so
+ * (database.ts) and the writer thread's (writer-thread.ts). Kept apart from database.ts so
  * the thread loads better-sqlite3 and nothing else (no ORM, no migrations).
  */
 import type Database from 'better-sqlite3';
@@ -13,7 +13,7 @@ export function configureConnection(sqlite: Database.Database): void {
   // process crash (NORMAL in WAL mode can lose the last commits on power loss). It costs
   // about one fsync per commit (~0.35 ms measured here), and every writer batches its
   // rows into few transactions, so the cost is per batch, not per event. (The service
-  // relaxes its own connection once the intake thread commits the envelopes: server.ts.)
+  // relaxes its own connection once the writer thread commits the envelopes: server.ts.)
   sqlite.pragma('synchronous = FULL');
   // Wait for a short lock held by the CLI instead of failing with SQLITE_BUSY.
   sqlite.pragma('busy_timeout = 5000');

@@ -2,7 +2,8 @@
  * Opens the SQLite file the way a long-running service needs it and applies migrations.
  * The service's connection: better-sqlite3 is synchronous, every transaction runs to
  * completion on the event loop, so it never contends with itself. Two threads have
- * connections of their own: intake (intake-thread.ts) and checkpoints (checkpointer.ts).
+ * connections of their own: the pipeline's writes (writer-thread.ts) and checkpoints
+ * (checkpointer.ts).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
