@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/database.ts';
-import { createIntake, type EnvelopeBatch } from '../../src/store/intake.ts';
+import { createIntake } from '../../src/store/intake.ts';
+import { expectGroupCommit, sessionBatch as batch } from '../helpers/envelope-batches.ts';
 
 let dir: string;
 let store: Store;
@@ -17,44 +18,12 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function batch(ids: Array<string | null>, problems: Array<string | undefined> = []): EnvelopeBatch {
-  return {
-    sensor: 'site-1',
-    sendTime: '2026-03-02T10:00:00.000Z',
-    bytes: 100,
-    receivedAt: 1_000,
-    sourceIds: ids,
-    types: ids.map(() => 'SessionEvent'),
-    actions: ids.map(() => 'LoggedIn'),
-    eventTimes: ids.map(() => '2026-03-02T09:59:00.000Z'),
-    raws: ids.map((id) => JSON.stringify({ id })),
-    problems: ids.map((_, i) => problems[i]),
-  };
-}
-
 const count = (table: string) => (store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('createIntake', () => {
   it('commits envelopes written in the same turn together, each with its own counts', async () => {
     const intake = createIntake(store);
-    const results = await Promise.all([
-      intake.write(batch(['a', 'b'])),
-      intake.write(batch(['b', 'c', null], [undefined, undefined, 'data[2].id: missing'])),
-      intake.write(batch(['a'])),
-    ]);
-    expect(results).toEqual([
-      { envelopeId: 1, stored: 2, rejected: 0, duplicates: 0 },
-      { envelopeId: 2, stored: 1, rejected: 1, duplicates: 1 },
-      { envelopeId: 3, stored: 0, rejected: 0, duplicates: 1 },
-    ]);
-    expect(count('events')).toBe(4);
-    expect(store.sqlite.prepare('SELECT fate, reason, detail, stage, next_attempt_at FROM events WHERE source_id IS NULL').get()).toEqual({
-      fate: 'rejected',
-      reason: 'invalid-event',
-      detail: 'data[2].id: missing',
-      stage: null,
-      next_attempt_at: null,
-    });
+    await expectGroupCommit((batch) => intake.write(batch), store.sqlite);
   });
 
   it('splits a burst of large envelopes into several transactions and stores them all', async () => {

@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { locateEventSlices } from '../../src/ingest/event-slices.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
-import type { EnvelopeBatch } from '../../src/store/intake.ts';
 import { startWriterThread, type WriterThread, type WriterThreadOptions } from '../../src/store/writer-thread.ts';
+import { expectGroupCommit, sessionBatch as batch } from '../helpers/envelope-batches.ts';
 
 let dir: string;
 let store: Store;
@@ -29,21 +29,6 @@ async function start(options: Partial<WriterThreadOptions> = {}): Promise<Writer
   return thread;
 }
 
-function batch(ids: Array<string | null>, problems: Array<string | undefined> = [], sensor = 'site-1'): EnvelopeBatch {
-  return {
-    sensor,
-    sendTime: '2026-03-02T10:00:00.000Z',
-    bytes: 100,
-    receivedAt: 1_000,
-    sourceIds: ids,
-    types: ids.map(() => 'SessionEvent'),
-    actions: ids.map(() => 'LoggedIn'),
-    eventTimes: ids.map(() => '2026-03-02T09:59:00.000Z'),
-    raws: ids.map((id) => JSON.stringify({ id, note: 'ünïcode ✓' })),
-    problems: ids.map((_, i) => problems[i]),
-  };
-}
-
 /** Counted on a connection of its own: what is committed, not what one connection sees. */
 function count(table: string): number {
   const db = new Database(store.file, { readonly: true });
@@ -57,23 +42,13 @@ function count(table: string): number {
 describe('startWriterThread', () => {
   it('commits each envelope before its write resolves, with the counts and text of in-process intake', async () => {
     const thread = await start();
-    const results = await Promise.all([
-      thread.writeEnvelope(batch(['a', 'b'])),
-      thread.writeEnvelope(batch(['b', 'c', null], [undefined, undefined, 'data[2].id: missing'])),
-      thread.writeEnvelope(batch(['a'])),
-    ]);
-    expect(results).toEqual([
-      { envelopeId: 1, stored: 2, rejected: 0, duplicates: 0 },
-      { envelopeId: 2, stored: 1, rejected: 1, duplicates: 1 },
-      { envelopeId: 3, stored: 0, rejected: 0, duplicates: 1 },
-    ]);
-    expect(count('events')).toBe(4);
-    expect(store.sqlite.prepare(`SELECT raw FROM events JOIN event_inputs USING (seq) WHERE source_id = 'c'`).get()).toEqual({ raw: '{"id":"c","note":"ünïcode ✓"}' });
-    expect(store.sqlite.prepare('SELECT fate, reason, detail FROM events WHERE source_id IS NULL').get()).toEqual({
-      fate: 'rejected',
-      reason: 'invalid-event',
-      detail: 'data[2].id: missing',
-    });
+    // Read on a connection of its own: what is committed, not what one connection sees.
+    const reader = new Database(store.file, { readonly: true });
+    try {
+      await expectGroupCommit((batch) => thread.writeEnvelope(batch), reader);
+    } finally {
+      reader.close();
+    }
   });
 
   it('stores events given as bytes of the body as the exact text, and moves the body instead of copying it', async () => {
