@@ -8,18 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { fetchEmulatorToken } from './emulator-token.ts';
 
 const base = process.env.TIMEBACK_BASE_URL as string;
 const concurrency = Number(process.env.CONCURRENCY ?? 16);
 const bodies = readFileSync(process.env.EVENTS_FILE as string, 'utf8').split('\n').filter((line) => line !== '');
-const basic = Buffer.from(`${process.env.TIMEBACK_CLIENT_ID}:${process.env.TIMEBACK_CLIENT_SECRET}`).toString('base64');
-
-const tokenResponse = await fetch(`${base}/auth/1.0/token`, {
-  method: 'POST',
-  headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-  body: 'grant_type=client_credentials',
-});
-const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+const token = await fetchEmulatorToken();
 
 const pool = new Pool(base, { connections: concurrency, pipelining: 1 });
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' };

@@ -5,17 +5,11 @@
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { fetchEmulatorToken } from './emulator-token.ts';
 
 const base = process.env.TIMEBACK_BASE_URL as string;
 const appId = process.env.TIMEBACK_APP_ID as string;
-const basic = Buffer.from(`${process.env.TIMEBACK_CLIENT_ID}:${process.env.TIMEBACK_CLIENT_SECRET}`).toString('base64');
-
-const tokenResponse = await fetch(`${base}/auth/1.0/token`, {
-  method: 'POST',
-  headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-  body: 'grant_type=client_credentials',
-});
-const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+const token = await fetchEmulatorToken();
 const auth = { authorization: `Bearer ${token}` };
 
 type Event = { id: string; type: string; action: string; eventTime: string; object?: { id?: string }; actor?: { extensions?: Record<string, string> }; membership?: { extensions?: Record<string, string> } };
