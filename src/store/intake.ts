@@ -96,23 +96,17 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
     let duplicates = 0;
     for (let i = 0; i < count; i++) {
       const problem = problems[i];
-      if (problem === undefined) {
-        const { changes, lastInsertRowid } = insertPending.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, at, at);
-        if (changes === 0) {
-          duplicates += 1;
-          continue;
-        }
-        insertInput.run(lastInsertRowid, raws[i]);
-        stored += 1;
-      } else {
-        const { changes, lastInsertRowid } = insertRejected.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, problem, at);
-        if (changes === 0) {
-          duplicates += 1;
-          continue;
-        }
-        insertInput.run(lastInsertRowid, raws[i]);
-        rejected += 1;
+      const { changes, lastInsertRowid } =
+        problem === undefined
+          ? insertPending.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, at, at)
+          : insertRejected.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, problem, at);
+      if (changes === 0) {
+        duplicates += 1;
+        continue;
       }
+      insertInput.run(lastInsertRowid, raws[i]);
+      if (problem === undefined) stored += 1;
+      else rejected += 1;
     }
     countEnvelope.run(stored, rejected, duplicates, envelopeId);
     return { envelopeId, stored, rejected, duplicates };
