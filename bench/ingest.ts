@@ -9,9 +9,9 @@
  */
 import { join } from 'node:path';
 import { createSyntheticLearn, syntheticStudentIds } from '../src/dev/synthetic-events.ts';
-import { envelopeStamper, runLoad, type LoadResult } from './load.ts';
+import { envelopeStamper, runLoad } from './load.ts';
 import { startBaseline, startGateway, type Child } from './processes.ts';
-import { median, percentile, round } from './stats.ts';
+import { alternately, median, percentile, round } from './stats.ts';
 
 export const BENCH_KEY = 'bench-ingest-key-3f9a1c77';
 
@@ -74,15 +74,11 @@ export async function benchIngest(options: IngestOptions) {
       const baselineLatencies: number[] = [];
       let failures = 0;
       for (let r = 0; r < options.rounds; r++) {
-        let g: LoadResult;
-        let b: LoadResult;
-        if (r % 2 === 0) {
-          g = await run(gateway, options.secondsPerRun);
-          b = await run(baseline, options.secondsPerRun);
-        } else {
-          b = await run(baseline, options.secondsPerRun);
-          g = await run(gateway, options.secondsPerRun);
-        }
+        const [g, b] = await alternately(
+          r,
+          () => run(gateway, options.secondsPerRun),
+          () => run(baseline, options.secondsPerRun),
+        );
         const gRate = (g.requests * size.events) / g.seconds;
         const bRate = (b.requests * size.events) / b.seconds;
         gatewayRates.push(gRate);

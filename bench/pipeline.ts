@@ -23,7 +23,7 @@ import { openStore } from '../src/store/database.ts';
 import { BENCH_KEY } from './ingest.ts';
 import { runLoad } from './load.ts';
 import { ROOT, runBaselineScript, startBaseline, startGateway } from './processes.ts';
-import { median, round } from './stats.ts';
+import { alternately, median, round } from './stats.ts';
 
 export const BENCH_APP_ID = '3d7f1a52-8c4e-4b90-a6d1-5e2f0c9b7a13';
 const STUDENTS = syntheticStudentIds(200);
@@ -179,15 +179,7 @@ export async function benchEndToEnd(options: {
     };
 
     for (let r = 0; r < options.rounds; r++) {
-      let g: number;
-      let n: number;
-      if (r % 2 === 0) {
-        n = await runNaive(r);
-        g = await runGateway(r);
-      } else {
-        g = await runGateway(r);
-        n = await runNaive(r);
-      }
+      const [n, g] = await alternately(r, () => runNaive(r), () => runGateway(r));
       gatewayRates.push(round(g, 1));
       naiveRates.push(round(n, 1));
       ratios.push(round(g / n, 2));
@@ -301,15 +293,7 @@ export async function benchDelivery(options: { dir: string; rounds: number; even
     const bareRates: number[] = [];
     const ratios: number[] = [];
     for (let r = 0; r < options.rounds; r++) {
-      let g: number;
-      let b: number;
-      if (r % 2 === 0) {
-        b = await runBare(r);
-        g = await runGateway(r);
-      } else {
-        g = await runGateway(r);
-        b = await runBare(r);
-      }
+      const [b, g] = await alternately(r, () => runBare(r), () => runGateway(r));
       gatewayRates.push(Math.round(g));
       bareRates.push(Math.round(b));
       ratios.push(round(g / b, 3));

@@ -15,3 +15,16 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * Runs `first` then `second` in even rounds and the other way round in odd ones, so a burst
+ * of noise on the machine lands on both sides about equally; results in argument order.
+ */
+export async function alternately<A, B>(round: number, first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> {
+  if (round % 2 === 0) {
+    const a = await first();
+    return [a, await second()];
+  }
+  const b = await second();
+  return [await first(), b];
+}

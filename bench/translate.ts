@@ -16,7 +16,7 @@ import { discoverFixtures, FIXTURE_APP_ID, readUsers } from '../src/mapping/fixt
 import { loadRules } from '../src/mapping/rule-loader.ts';
 import { translate, type TranslateItem } from '../src/mapping/translate.ts';
 import { ROOT } from './processes.ts';
-import { median, round } from './stats.ts';
+import { alternately, median, round } from './stats.ts';
 
 const BATCH = 256;
 
@@ -99,15 +99,11 @@ export async function benchTranslate(options: { rounds: number; secondsPerRun: n
   const baseline: number[] = [];
   const ratios: number[] = [];
   for (let r = 0; r < options.rounds; r++) {
-    let t: number;
-    let b: number;
-    if (r % 2 === 0) {
-      t = await timed(options.secondsPerRun, (batch) => translateBatch(batch, false));
-      b = await timed(options.secondsPerRun, baselineBatch);
-    } else {
-      b = await timed(options.secondsPerRun, baselineBatch);
-      t = await timed(options.secondsPerRun, (batch) => translateBatch(batch, false));
-    }
+    const [t, b] = await alternately(
+      r,
+      () => timed(options.secondsPerRun, (batch) => translateBatch(batch, false)),
+      () => timed(options.secondsPerRun, baselineBatch),
+    );
     translated.push(Math.round(t));
     baseline.push(Math.round(b));
     ratios.push(round(t / b, 3));
