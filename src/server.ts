@@ -116,7 +116,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   stoppables.push(delivery);
   const retention = createRetention({ config, store, log, now });
   stoppables.push(retention);
-  registerQueueGauges(metrics, store, now);
+  registerQueueGauges(metrics, store, { now, countByFate: checkpointer ? () => checkpointer.countByFate() : undefined });
 
   // Translation: the active mapping rules (hot-reloaded, gated by the fixtures) and the worker
   // that turns stored Learn events into Caliper 1.2 events for delivery.

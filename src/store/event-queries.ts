@@ -3,7 +3,7 @@
  * queue metrics. (The pipeline's own hot paths keep their prepared statements next to
  * the stage that owns them.)
  */
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
 import { eventInputs, events, FATES, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
 
@@ -127,18 +127,21 @@ export const GAUGE_SQL = {
   pendingByStage: `SELECT stage, count(*) AS count FROM events INDEXED BY events_pending_due WHERE fate = 'pending' GROUP BY stage`,
   oldestPending: `SELECT seq, stage, received_at AS receivedAt FROM events
     WHERE seq = (SELECT MIN(seq) FROM events INDEXED BY events_pending_due WHERE fate = 'pending')`,
+  // Reads every entry of the (fate, reason) index: about 60 ms per million events measured
+  // here. The service runs it off the event loop (checkpointer.ts).
+  countByFate: `SELECT fate, count(*) AS count FROM events GROUP BY fate`,
 };
+
+/** Events per fate, every fate present (0 when none), from the rows of `GAUGE_SQL.countByFate`. */
+export function fateCounts(rows: ReadonlyArray<{ fate: string; count: number }>): Record<Fate, number> {
+  const counts = Object.fromEntries(FATES.map((fate) => [fate, 0])) as Record<Fate, number>;
+  for (const row of rows) if (row.fate in counts) counts[row.fate as Fate] = row.count;
+  return counts;
+}
 
 /** Events per fate, every fate present (0 when none). Reads the fate index, not the rows. */
 export function countByFate(store: Store): Record<Fate, number> {
-  const counts = Object.fromEntries(FATES.map((fate) => [fate, 0])) as Record<Fate, number>;
-  const rows = store.db
-    .select({ fate: events.fate, count: sql<number>`count(*)` })
-    .from(events)
-    .groupBy(events.fate)
-    .all();
-  for (const row of rows) counts[row.fate] = row.count;
-  return counts;
+  return fateCounts(store.sqlite.prepare<[], { fate: string; count: number }>(GAUGE_SQL.countByFate).all());
 }
 
 /**

@@ -18,7 +18,7 @@ const NOW = Date.parse('2026-11-20T00:00:00Z');
 describe('queue gauges', () => {
   it('report depth by stage, oldest waiting age and events by fate at scrape time', async () => {
     const metrics = createMetrics();
-    registerQueueGauges(metrics, db.store, () => NOW);
+    registerQueueGauges(metrics, db.store, { now: () => NOW });
     insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', deliveredAt: NOW - 500_000, receivedAt: NOW - 900_000 });
     insertTranslatedEvents(db.store.sqlite, 3, { receivedAt: NOW - 120_000 });
     insertTranslatedEvents(db.store.sqlite, 1, { stage: 'translate', receivedAt: NOW - 60_000 });
@@ -36,8 +36,24 @@ describe('queue gauges', () => {
 
   it('says 0 for the oldest age when nothing waits', async () => {
     const metrics = createMetrics();
-    registerQueueGauges(metrics, db.store, () => NOW);
+    registerQueueGauges(metrics, db.store, { now: () => NOW });
     expect(await metrics.render()).toContain('caliper_gateway_oldest_waiting_age_seconds 0');
+  });
+
+  it('take events by fate from the counter they are given, and from the store when it fails', async () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', deliveredAt: NOW - 1_000 });
+    const fromThread = { pending: 7, delivered: 11, skipped: 0, rejected: 0, dead: 1 };
+    const given = createMetrics();
+    registerQueueGauges(given, db.store, { now: () => NOW, countByFate: async () => fromThread });
+    const text = await given.render();
+    expect(text).toContain('caliper_gateway_events{fate="delivered"} 11');
+    expect(text).toContain('caliper_gateway_events{fate="dead"} 1');
+
+    const failing = createMetrics();
+    registerQueueGauges(failing, db.store, { now: () => NOW, countByFate: () => Promise.reject(new Error('thread gone')) });
+    const fallback = await failing.render();
+    expect(fallback).toContain('caliper_gateway_events{fate="delivered"} 2');
+    expect(fallback).toContain('caliper_gateway_events{fate="dead"} 0');
   });
 });
 
@@ -68,6 +84,6 @@ describe('query plans', () => {
   it('the gauges read indexes, not rows', () => {
     expect(plan(GAUGE_SQL.oldestPending)).toContain('COVERING INDEX events_pending_due');
     expect(plan(GAUGE_SQL.pendingByStage)).toContain('COVERING INDEX events_pending_due');
-    expect(plan(`SELECT fate, count(*) FROM events GROUP BY fate`)).toContain('COVERING INDEX events_fate_reason');
+    expect(plan(GAUGE_SQL.countByFate)).toContain('COVERING INDEX events_fate_reason');
   });
 });

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { startCheckpointer } from '../../src/store/checkpointer.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
+import { countByFate } from '../../src/store/event-queries.ts';
+import { insertTranslatedEvents } from '../helpers/translated-events.ts';
 
 let dir: string;
 let store: Store;
@@ -73,6 +75,23 @@ describe('startCheckpointer', () => {
     // Started over: the WAL holds only the frame of the last write, not the 100 rows before.
     expect(impatient.pragma('wal_checkpoint(PASSIVE)')).toEqual([{ busy: 0, log: 1, checkpointed: 1 }]);
     impatient.close();
+  });
+
+  it('counts events by fate on its own connection, and refuses once stopped', { timeout: 20_000 }, async () => {
+    insertTranslatedEvents(store.sqlite, 3, { fate: 'delivered', deliveredAt: 1 });
+    insertTranslatedEvents(store.sqlite, 2);
+    insertTranslatedEvents(store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const checkpointer = startCheckpointer(store, createLogger('silent'), { intervalMs: 20 })!;
+
+    const counted = await checkpointer.countByFate();
+    expect(counted).toEqual({ pending: 2, delivered: 3, skipped: 0, rejected: 0, dead: 1 });
+    expect(counted).toEqual(countByFate(store));
+    // Committed since the last count: the thread's connection sees it.
+    insertTranslatedEvents(store.sqlite, 4, { fate: 'delivered', deliveredAt: 2 });
+    expect((await checkpointer.countByFate()).delivered).toBe(7);
+
+    await checkpointer.stop();
+    await expect(checkpointer.countByFate()).rejects.toThrow(/not running/);
   });
 
   it('does nothing for an in-memory database', () => {
