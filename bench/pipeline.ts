@@ -6,7 +6,7 @@
  *   Delivered events/s of the gateway (first POST to last delivery) ÷ the naive in-request
  *   forwarder's under the same sender. The same runs count roster lookups (roster_lookups):
  *   every gateway round starts with an empty database, so its roster cache is cold.
- * - delivery_ratio: 20,000 translated events already waiting in the outbox, no added
+ * - delivery_ratio: 60,000 translated events already waiting in the outbox, no added
  *   latency: the gateway's delivery rate ÷ a bare keep-alive client POSTing the same bodies
  *   at the same concurrency (DELIVERY_CONCURRENCY, 16), each in its own process.
  */
