@@ -218,15 +218,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (bearer === undefined) return putBack(event);
 
     let posts = 1;
-    let timer = startTimer();
+    let sentAt = performance.now();
     let result = await client.post(event.output, bearer);
     if (result.kind === 'response' && result.status === 401) {
-      metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, timer());
+      metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, secondsSince(sentAt));
       tokenProvider.invalidate(bearer);
       bearer = await obtainToken();
       if (bearer === undefined) return record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
       posts += 1;
-      timer = startTimer();
+      sentAt = performance.now();
       result = await client.post(event.output, bearer);
     }
     if (result.kind === 'failure' && result.failure === 'aborted') {
@@ -238,7 +238,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     let outcome: Outcome = result.kind === 'response' ? classifyStatus(result.status) : { kind: 'retry', cause: result.failure };
     // A refreshed token refused again: a scope or clock problem, not this event's fault.
     if (outcome.kind === 'unauthorized') outcome = { kind: 'retry', cause: 'http-401' };
-    metrics.deliveryLatency.observe({ outcome: outcome.kind }, timer());
+    metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
     record(event, startedAt, posts, result, outcome);
   }
 
@@ -254,7 +254,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   }
 
   function noteTokenOk(): void {
-    token = { status: 'ok' };
+    // Called before every POST: a new object only when the status changes.
+    if (token.status !== 'ok') token = { status: 'ok' };
     if (pause.recordToken()) {
       log.info('TimeBack token obtained again; delivery resumes');
       schedulePump();
@@ -289,48 +290,44 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const finishedAt = now();
     const status = result?.kind === 'response' ? result.status : null;
     const response = result === undefined ? null : truncate(result.kind === 'response' ? result.body : result.message);
-    const base = { seq: event.seq, posts, startedAt, finishedAt, status, response };
+    let fate: DeliveryRecord['fate'];
+    let nextAttemptAt: number | null = null;
+    let reason: string | null = null;
+    let detail: string | null = null;
+    let cause: string | undefined;
 
     if (outcome.kind === 'delivered') {
       if (pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
-      pendingRecords.push({ ...base, fate: 'delivered', nextAttemptAt: null, reason: null, detail: null });
+      fate = 'delivered';
     } else if (outcome.kind === 'dead') {
       if (result !== undefined && pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
-      const detail =
-        status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;
-      log.warn({ seq: event.seq, outputId: event.outputId, status, reason: outcome.reason }, 'event is dead');
-      pendingRecords.push({ ...base, fate: 'dead', nextAttemptAt: null, reason: outcome.reason, detail });
+      fate = 'dead';
+      reason = outcome.reason;
+      detail = status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;
+      log.warn({ seq: event.seq, outputId: event.outputId, status, reason }, 'event is dead');
     } else {
-      const cause = outcome.kind === 'retry' ? outcome.cause : 'http-401';
       const problem = describeFailure(result);
       const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
       const failures = event.attempts + posts;
       const since = event.firstAttemptAt ?? startedAt;
       if (finishedAt - since >= maxAgeMs) {
         log.warn({ seq: event.seq, outputId: event.outputId, attempts: failures, problem }, 'event is dead: too old to retry');
-        pendingRecords.push({
-          ...base,
-          fate: 'dead',
-          nextAttemptAt: null,
-          reason: 'max-age',
-          detail: `not delivered within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${problem}`,
-        });
+        fate = 'dead';
+        reason = 'max-age';
+        detail = `not delivered within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${problem}`;
       } else {
-        const nextAttemptAt = finishedAt + retryDelay(failures, retryAfterMs, tuning.backoff, random);
-        pendingRecords.push({
-          ...base,
-          fate: 'pending',
-          nextAttemptAt,
-          reason: null,
-          detail: `attempt ${failures} failed (${problem}); next at ${new Date(nextAttemptAt).toISOString()}`,
-          cause,
-        });
+        fate = 'pending';
+        nextAttemptAt = finishedAt + retryDelay(failures, retryAfterMs, tuning.backoff, random);
+        detail = `attempt ${failures} failed (${problem}); next at ${new Date(nextAttemptAt).toISOString()}`;
+        cause = outcome.kind === 'retry' ? outcome.cause : 'http-401';
       }
       if (pause.recordFailure(problem, retryAfterMs)) {
         log.warn({ problem, pausedForMs: pause.until - finishedAt }, 'TimeBack is failing; delivery paused');
         armPauseTimer();
       }
     }
+    // One shape for every record (no spread of a shared base): this runs once per event.
+    pendingRecords.push({ seq: event.seq, fate, posts, startedAt, finishedAt, status, response, nextAttemptAt, reason, detail, cause });
     if (pendingRecords.length >= tuning.flushEvery) flush();
     else flushTimer ??= setTimeout(flush, tuning.flushDelayMs);
   }
@@ -480,9 +477,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   };
 }
 
-function startTimer(): () => number {
-  const started = performance.now();
-  return () => (performance.now() - started) / 1000;
+function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
 }
 
 function describeFailure(result: PostResult | undefined): string {

@@ -133,7 +133,7 @@ class Answer implements Dispatcher.DispatchHandler {
     const retryAfter = headers['retry-after'];
     this.status = status;
     this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-    this.chunks = [];
+    this.chunks.length = 0;
     this.kept = 0;
     this.dropped = 0;
   }
@@ -150,7 +150,8 @@ class Answer implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    const text = Buffer.concat(this.chunks).toString('utf8');
+    // Usually one small chunk: decoded as it is, without gluing it into a new buffer first.
+    const text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
     this.settle({
       kind: 'response',
       status: this.status,

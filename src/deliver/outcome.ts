@@ -17,12 +17,16 @@ export type Outcome =
 /** Statuses that say "not now" rather than "not this": timeouts, too early, too many. */
 const RETRYABLE_4XX = new Set([408, 425, 429]);
 
+// Shared: an outcome is only read, and these two come once per POST.
+const DELIVERED: Outcome = Object.freeze({ kind: 'delivered' });
+const UNAUTHORIZED: Outcome = Object.freeze({ kind: 'unauthorized' });
+
 export function classifyStatus(status: number): Outcome {
-  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (status >= 200 && status < 300) return DELIVERED;
   // TimeBack already has an event with this id: an earlier attempt got through (the
   // answer was lost, or we crashed before recording it). ERB made the same call (#298).
-  if (status === 409) return { kind: 'delivered' };
-  if (status === 401) return { kind: 'unauthorized' };
+  if (status === 409) return DELIVERED;
+  if (status === 401) return UNAUTHORIZED;
   if (RETRYABLE_4XX.has(status) || status >= 500) return { kind: 'retry', cause: `http-${status}` };
   if (status >= 400) return { kind: 'dead', reason: `http-${status}` };
   // 1xx/3xx: we follow no redirects, and a redirect here is a deployment problem (an
