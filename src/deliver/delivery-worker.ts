@@ -214,7 +214,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (event.output === null) {
       return record(event, startedAt, 0, undefined, { kind: 'dead', reason: 'no-output' });
     }
-    let bearer = await obtainToken();
+    // The token is nearly always at hand: take it without the promise round trip.
+    let bearer = tokenProvider.fresh() ?? (await obtainToken());
     if (bearer === undefined) return putBack(event);
 
     let posts = 1;

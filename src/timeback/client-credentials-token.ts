@@ -191,6 +191,10 @@ export function createTokenProvider({
       return inflight;
     },
 
+    fresh() {
+      return held && now() < held.refreshAt ? held.value : undefined;
+    },
+
     invalidate(token) {
       // Only the token that was refused: after a burst of 401s with one old token, the
       // first caller's refresh must not be thrown away by the others.

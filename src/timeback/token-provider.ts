@@ -11,6 +11,11 @@ export interface TokenProvider {
    * concurrent callers share one refresh. Rejects with a TokenError when none can be had.
    */
   getToken(): Promise<string>;
+  /**
+   * The token getToken() would answer at once, or undefined when it would have to fetch one
+   * (or fail). For hot paths: no promise to wait for when nothing needs waiting.
+   */
+  fresh(): string | undefined;
   /** Forgets `token` after TimeBack answered 401 with it, so the next getToken() fetches anew. */
   invalidate(token: string): void;
 }

@@ -101,6 +101,21 @@ describe('client-credentials token provider', () => {
     expect(await tokens.getToken()).toBe(second);
   });
 
+  it('Should answer fresh() with the token getToken() would give at once, and nothing when one must be fetched', async () => {
+    const clock = manualClock(1_000_000);
+    const { tokens } = provider(emulator, clock);
+    expect(tokens.fresh()).toBeUndefined();
+    const first = await tokens.getToken();
+    expect(tokens.fresh()).toBe(first);
+
+    clock.advance((3600 - 59) * 1000); // inside the last minute: getToken() would fetch
+    expect(tokens.fresh()).toBeUndefined();
+    const second = await tokens.getToken();
+    expect(tokens.fresh()).toBe(second);
+    tokens.invalidate(second);
+    expect(tokens.fresh()).toBeUndefined();
+  });
+
   it("Should go by a JWT's own exp rather than expires_in", async () => {
     // Our clock runs 30 s behind the emulator's: by expires_in (120 s from when we asked)
     // the token would be refreshed at +108 s; by its exp it lives until +150 s.
