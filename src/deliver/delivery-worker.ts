@@ -109,7 +109,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   /** The last read found fewer rows than asked: nothing more is due until something changes. */
   let exhausted = false;
   let active = 0;
-  const attempts = new Set<Promise<void>>();
+  /** Waiting for the last attempt in flight to end (shutdown). */
+  const whenIdle: Array<() => void> = [];
   const pendingRecords: Array<DeliveryRecord & { cause?: string }> = [];
   /** Result batches being committed. */
   const recording = new Set<Promise<void>>();
@@ -131,20 +132,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (!event) break;
       pause.dispatching();
       active += 1;
-      const attempt = deliver(event).then(
-        () => undefined,
-        (err: unknown) => {
-          // deliver() handles its own failures; reaching here is a bug. Keep the event due.
-          log.error({ err, seq: event.seq }, 'delivery attempt failed unexpectedly');
-          claimed.delete(event.seq);
-        },
-      );
-      attempts.add(attempt);
-      void attempt.finally(() => {
-        attempts.delete(attempt);
-        active -= 1;
-        pump();
-      });
+      void attempt(event);
     }
     if (pause.state === 'open') armPauseTimer();
     else if (ready.length === 0 && loaded.length === 0 && active < concurrency) {
@@ -207,6 +195,27 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       pump();
     });
   }
+
+  /**
+   * One event in one of the `concurrency` slots: delivered, then the slot goes to the next
+   * event. (A try/finally rather than promise callbacks: this runs once per event.)
+   */
+  async function attempt(event: DueEvent): Promise<void> {
+    try {
+      await deliver(event);
+    } catch (err) {
+      // deliver() handles its own failures; reaching here is a bug. Keep the event due.
+      log.error({ err, seq: event.seq }, 'delivery attempt failed unexpectedly');
+      claimed.delete(event.seq);
+    } finally {
+      active -= 1;
+      if (active === 0) for (const resolve of whenIdle.splice(0)) resolve();
+      pump();
+    }
+  }
+
+  /** Resolves once no attempt is in flight. */
+  const idle = (): Promise<void> => (active === 0 ? Promise.resolve() : new Promise((resolve) => whenIdle.push(resolve)));
 
   /** One event: get a token, POST, on 401 refresh once and POST again, then record. */
   async function deliver(event: DueEvent): Promise<void> {
@@ -428,17 +437,17 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       clearTimeout(pauseTimer);
       for (const seq of ready.splice(0)) claimed.delete(seq);
       for (const event of loaded.splice(0)) claimed.delete(event.seq);
-      if (attempts.size > 0) {
+      if (active > 0) {
         let timeout: NodeJS.Timeout | undefined;
         const deadlinePassed = new Promise<void>((resolve) => {
           timeout = setTimeout(resolve, Math.max(0, deadline - now()));
         });
-        await Promise.race([Promise.allSettled([...attempts]), deadlinePassed]);
+        await Promise.race([idle(), deadlinePassed]);
         clearTimeout(timeout);
-        if (attempts.size > 0) {
-          log.warn({ inFlight: attempts.size }, 'shutdown deadline reached; aborting POSTs in flight (they are sent again on the next start)');
+        if (active > 0) {
+          log.warn({ inFlight: active }, 'shutdown deadline reached; aborting POSTs in flight (they are sent again on the next start)');
           client.abortAll();
-          await Promise.allSettled([...attempts]);
+          await idle();
         }
       }
       flush();
