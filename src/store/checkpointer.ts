@@ -143,7 +143,8 @@ export function startCheckpointer(
       counts.delete(message.id);
       if (message.rows) waiting?.resolve(fateCounts(message.rows));
       else waiting?.reject(new Error(message.error ?? 'count failed'));
-      if (counts.size === 0) worker.unref();
+      // Unless stop() holds the thread until it exits.
+      if (counts.size === 0 && !stopped) worker.unref();
       return;
     }
     // A failing checkpoint is retried next second; say so once, not every second.
