@@ -173,6 +173,9 @@ export function createTokenProvider({
     return `TimeBack's token endpoint ${tokenUrl} refused the request (${said})`;
   }
 
+  /** The held token while it is good for a while yet; getToken() and fresh() share this rule. */
+  const heldToken = (): string | undefined => (held && now() < held.refreshAt ? held.value : undefined);
+
   return {
     configured: missing.length === 0,
 
@@ -180,7 +183,8 @@ export function createTokenProvider({
       if (missing.length > 0) {
         throw new TokenError(`TimeBack credentials are not set: ${missing.join(', ')}`, false);
       }
-      if (held && now() < held.refreshAt) return held.value;
+      const current = heldToken();
+      if (current !== undefined) return current;
       if (remembered && now() < remembered.until) {
         const { error, until } = remembered;
         throw new TokenError(error.message, error.retryable, { retryAfterMs: error.retryable ? until - now() : undefined });
@@ -191,9 +195,7 @@ export function createTokenProvider({
       return inflight;
     },
 
-    fresh() {
-      return held && now() < held.refreshAt ? held.value : undefined;
-    },
+    fresh: heldToken,
 
     invalidate(token) {
       // Only the token that was refused: after a burst of 401s with one old token, the
