@@ -264,8 +264,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   }
 
   function noteTokenOk(): void {
-    // Called before every POST: a new object only when the status changes.
-    if (token.status !== 'ok') token = { status: 'ok' };
+    token = { status: 'ok' };
     if (pause.recordToken()) {
       log.info('TimeBack token obtained again; delivery resumes');
       schedulePump();
