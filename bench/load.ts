@@ -63,25 +63,37 @@ export async function runLoad(options: {
 }
 
 /**
- * Serialises an envelope once and stamps fresh event ids into a copy of its bytes for each
- * request: ids are UUIDs of a fixed width (36 characters), so each is overwritten in place and a
- * 3 MB envelope costs the load generator a few microseconds, not a JSON.stringify. Each
- * client gets its own copy (`next(client)`), which it reuses once its request is answered.
+ * Serialises an envelope once and stamps fresh event ids and times into a copy of its bytes
+ * for each request: ids are UUIDs (36 characters) and times ISO 8601 in UTC (24), so each is
+ * overwritten in place and a 3 MB envelope costs the load generator a few microseconds, not a
+ * JSON.stringify. Each client gets its own copy (`next(client)`), which it reuses once its
+ * request is answered.
  */
-export function envelopeStamper(envelope: { data: Array<{ id: string }> }) {
-  const placeholder = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-  envelope.data.forEach((event, i) => (event.id = placeholder(i)));
+export function envelopeStamper(envelope: { data: Array<{ id: string; eventTime?: string }> }) {
+  const idPlaceholder = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const timePlaceholder = (i: number) => new Date(Date.UTC(2000, 0, 1) + i).toISOString();
+  envelope.data.forEach((event, i) => {
+    event.id = idPlaceholder(i);
+    event.eventTime = timePlaceholder(i);
+  });
   const template = Buffer.from(JSON.stringify(envelope), 'utf8');
-  const offsets: number[] = [];
+  const find = (text: string, from: number) => {
+    const at = template.indexOf(text, from, 'utf8');
+    if (at < 0) throw new Error(`envelopeStamper: ${text} not found`);
+    return at;
+  };
+  const ids: number[] = [];
+  const times: number[] = [];
   let from = 0;
   for (let i = 0; i < envelope.data.length; i++) {
-    const at = template.indexOf(placeholder(i), from, 'utf8');
-    offsets.push(at);
-    from = at + 36;
+    const key = '"eventTime":"';
+    times.push(find(key + timePlaceholder(i), from) + key.length);
+    ids.push(find(idPlaceholder(i), from));
+    from = Math.max(ids[i]!, times[i]!) + 1;
   }
   const copies = new Map<number, Buffer>();
   return {
-    events: offsets.length,
+    events: ids.length,
     bytes: template.length,
     next(client = 0): Buffer {
       let body = copies.get(client);
@@ -89,8 +101,13 @@ export function envelopeStamper(envelope: { data: Array<{ id: string }> }) {
         body = Buffer.from(template);
         copies.set(client, body);
       }
-      // Random, like Learn's ids: they land all over the unique index, as in production.
-      for (const at of offsets) body.write(randomUUID(), at, 'latin1');
+      // Random, like Learn's ids; the times are the last few milliseconds, like events that
+      // just happened (a resend would carry the same id and time).
+      const now = Date.now();
+      for (let i = 0; i < ids.length; i++) {
+        body.write(randomUUID(), ids[i]!, 'latin1');
+        body.write(new Date(now - ids.length + i).toISOString(), times[i]!, 'latin1');
+      }
       return body;
     },
   };

@@ -39,7 +39,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     envelopesReceived: counter('envelopes_received_total', 'Caliper envelopes accepted (2xx).'),
     eventsReceived: counter('events_received_total', 'Events seen in accepted envelopes, duplicates included.'),
     eventsStored: counter('events_stored_total', 'Events durably stored and queued (new and well-formed; rejected and duplicates are counted apart).'),
-    eventsDuplicate: counter('events_duplicate_total', 'Events already stored under the same sensor and id.'),
+    eventsDuplicate: counter('events_duplicate_total', 'Events already stored under the same sensor, id and eventTime.'),
 
     // resolve identity → map
     eventsTranslated: counter('events_translated_total', 'Events translated into a Caliper 1.2 event.', ['rule']),

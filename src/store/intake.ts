@@ -42,7 +42,7 @@ export interface IntakeResult {
   stored: number;
   /** New malformed events, stored with fate `rejected`. */
   rejected: number;
-  /** Events already stored under the same sensor and id (a resend), not stored again. */
+  /** Events already stored under the same sensor, id and eventTime (a resend), not stored again. */
   duplicates: number;
 }
 
@@ -70,19 +70,20 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
   const countEnvelope = sqlite.prepare(
     'UPDATE envelopes SET stored_count = ?, rejected_count = ?, duplicate_count = ? WHERE id = ?',
   );
-  // ON CONFLICT DO NOTHING on (sensor, source_id): a resent event, from a later envelope or
-  // twice in the same one, is stored once; `changes` tells which inserts were duplicates.
+  // ON CONFLICT DO NOTHING on (sensor, event_time, source_id): a resent event, from a later
+  // envelope or twice in the same one, is stored once; `changes` tells which inserts were
+  // duplicates. An event without an id or an eventTime has no key and is always stored.
   const insertPending = sqlite.prepare(
     `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at,
                          fate, stage, next_attempt_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 'translate', ?, ?)
-     ON CONFLICT (sensor, source_id) DO NOTHING`,
+     ON CONFLICT (sensor, event_time, source_id) DO NOTHING`,
   );
   const insertRejected = sqlite.prepare(
     `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at,
                          fate, reason, detail, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', '${INVALID_EVENT}', ?, ?)
-     ON CONFLICT (sensor, source_id) DO NOTHING`,
+     ON CONFLICT (sensor, event_time, source_id) DO NOTHING`,
   );
   // CAST: a raw given as bytes (bound as a BLOB) is stored as the UTF-8 text it is.
   const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, CAST(? AS TEXT))');

@@ -79,8 +79,13 @@ export const events = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [
-    // A resend of the same event (same sensor, same id) is stored once.
-    uniqueIndex('events_sensor_source_id').on(t.sensor, t.sourceId),
+    // A resend of the same event (same sensor, id and eventTime) is stored once. The time is
+    // part of the key for two reasons: Learn's ids are not promised unique (its own samples
+    // reuse one id for different events), and it keeps the index in time order. Keyed by
+    // the random id alone, each new event landed on a random leaf of a large index, and
+    // every commit rewrote one 4 KB page per event to the WAL: measured here, half of what
+    // intake wrote. Led by the time, new events fill the last few leaves.
+    uniqueIndex('events_sensor_time_id').on(t.sensor, t.eventTime, t.sourceId),
     // The workers' queue: only pending rows are indexed, so the index stays small.
     index('events_pending_due')
       .on(t.stage, t.nextAttemptAt)

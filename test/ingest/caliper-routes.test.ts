@@ -167,7 +167,7 @@ describe('POST /caliper checks each event on its own', () => {
     expect(envelopes()[0]).toMatchObject({ event_count: 5, stored_count: 1, rejected_count: 4, duplicate_count: 0 });
   });
 
-  it('stores a repeated event id once, within one envelope and across envelopes', async () => {
+  it('stores a resent event once, within one envelope and across envelopes', async () => {
     const once = sessionEvent();
     const first = await postCaliper(gateway, envelope([once, { ...once }, sessionEvent()]));
     const resend = await postCaliper(gateway, envelope([{ ...once }, forumEvent()]));
@@ -180,6 +180,17 @@ describe('POST /caliper checks each event on its own', () => {
       [2, 1],
       [1, 1],
     ]);
+  });
+
+  it('keeps two different events that share an id (Learn does not promise unique ids)', async () => {
+    const first = sessionEvent();
+    const second = { ...first, eventTime: '2026-03-02T10:40:03.112Z' };
+    await postCaliper(gateway, envelope([first, second]));
+    expect(events().filter((row) => row.source_id === first.id).map((row) => row.event_time)).toEqual([
+      first.eventTime,
+      second.eventTime,
+    ]);
+    expect(envelopes()[0]).toMatchObject({ stored_count: 2, duplicate_count: 0 });
   });
 
   it('keeps the same event id from different sensors apart', async () => {
