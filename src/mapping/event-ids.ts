@@ -1,7 +1,9 @@
 /**
  * The id of an event we send is a UUID v5 (RFC 9562, SHA-1) of the Learn sensor, Learn's event
- * id and the rule id. A replay of the same event through the same rule gets the same id, so
- * TimeBack can recognise a resend; a different rule makes a different event.
+ * id, its eventTime and the rule id: the same key the store deduplicates on (schema.ts). A
+ * replay of the same event through the same rule gets the same id, so TimeBack can recognise
+ * a resend; a different rule makes a different event, and so do two Learn events that only
+ * share an id (Learn does not promise unique ids).
  */
 import { createHash, hash } from 'node:crypto';
 
@@ -15,9 +17,9 @@ const scratch = Buffer.alloc(4096);
 NAMESPACE_BYTES.copy(scratch);
 
 /** `urn:uuid:<uuid v5>`, lowercase. */
-export function outputEventId(sensor: string, sourceId: string, ruleId: string): string {
-  // JSON keeps the three parts apart: ("a|b", "c") and ("a", "b|c") never collide.
-  const name = JSON.stringify([sensor, sourceId, ruleId]);
+export function outputEventId(sensor: string, sourceId: string, eventTime: string, ruleId: string): string {
+  // JSON keeps the parts apart: ("a|b", "c") and ("a", "b|c") never collide.
+  const name = JSON.stringify([sensor, sourceId, eventTime, ruleId]);
   const length = 16 + Buffer.byteLength(name);
   if (length > scratch.length) return `urn:uuid:${uuidV5(NAMESPACE_BYTES, name)}`;
   scratch.write(name, 16, 'utf8');

@@ -157,7 +157,7 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   const sourceId = event.id.trim();
   const student = `urn:uuid:${platformId}`;
   const vars: Variables = { student, platformId, edApp, sensor, sourceId };
-  const outputId = outputEventId(sensor, sourceId, rule.id);
+  const outputId = outputEventId(sensor, sourceId, event.eventTime, rule.id);
 
   const built: Record<string, unknown> = {};
   let action: unknown;

@@ -3,23 +3,24 @@ import { outputEventId, uuidV5 } from '../../src/mapping/event-ids.ts';
 
 describe('output event ids', () => {
   it('are lowercase urn:uuid: UUID v5s', () => {
-    expect(outputEventId('site-1', 'event-1', 'forum-post-created')).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(outputEventId('site-1', 'event-1', '2026-03-02T09:15:27.481Z', 'forum-post-created')).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('are the same for the same sensor, event and rule (a replay)', () => {
-    expect(outputEventId('site-1', 'event-1', 'forum-post-created')).toBe(outputEventId('site-1', 'event-1', 'forum-post-created'));
+    expect(outputEventId('site-1', 'event-1', '2026-03-02T09:15:27.481Z', 'forum-post-created')).toBe(outputEventId('site-1', 'event-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'));
   });
 
-  it('differ when the rule, the event or the sensor differs', () => {
+  it('differ when the rule, the event id, its time or the sensor differs', () => {
     const ids = new Set([
-      outputEventId('site-1', 'event-1', 'forum-post-created'),
-      outputEventId('site-1', 'event-1', 'forum-post-modified'),
-      outputEventId('site-1', 'event-2', 'forum-post-created'),
-      outputEventId('site-2', 'event-1', 'forum-post-created'),
+      outputEventId('site-1', 'event-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
+      outputEventId('site-1', 'event-1', '2026-03-02T09:15:27.481Z', 'forum-post-modified'),
+      outputEventId('site-1', 'event-2', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
+      outputEventId('site-1', 'event-1', '2026-03-02T09:15:27.482Z', 'forum-post-created'),
+      outputEventId('site-2', 'event-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
       // Parts never run into each other.
-      outputEventId('site-1e', 'vent-1', 'forum-post-created'),
+      outputEventId('site-1e', 'vent-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
     ]);
-    expect(ids.size).toBe(5);
+    expect(ids.size).toBe(6);
   });
 
   it('follow RFC 9562 (the DNS namespace example)', () => {

@@ -34,7 +34,7 @@ describe('translate', () => {
   it('turns a Learn forum post into a bare Caliper 1.2 MessageEvent', async () => {
     const input = forumPost();
     const outcome = delivered(await only(input));
-    const id = outputEventId(SENSOR, input.id as string, 'forum-post-created');
+    const id = outputEventId(SENSOR, input.id as string, input.eventTime as string, 'forum-post-created');
     expect(outcome).toEqual({
       fate: 'deliver',
       rule: 'forum-post-created',
@@ -368,7 +368,7 @@ output: { type: MessageEvent, action: Posted, profile: ForumProfile, object: { i
       const first = delivered(await only(event));
       const second = delivered(await only(event, { rules: renamed }));
       expect(second.outputId).not.toBe(first.outputId);
-      expect(second.outputId).toBe(outputEventId(SENSOR, event.id as string, 'forum-post-created-v2'));
+      expect(second.outputId).toBe(outputEventId(SENSOR, event.id as string, event.eventTime as string, 'forum-post-created-v2'));
     });
   });
 
