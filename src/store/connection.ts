@@ -5,6 +5,9 @@
  */
 import type Database from 'better-sqlite3';
 
+/** How long a write waits for another connection's lock before it fails with SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 export function configureConnection(sqlite: Database.Database): void {
   // WAL lets the CLI (status, replay) read while the service writes.
   sqlite.pragma('journal_mode = WAL');
@@ -16,7 +19,7 @@ export function configureConnection(sqlite: Database.Database): void {
   // relaxes its own connection once the writer thread commits the envelopes: server.ts.)
   sqlite.pragma('synchronous = FULL');
   // Wait for a short lock held by the CLI instead of failing with SQLITE_BUSY.
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('temp_store = MEMORY');
   // 16 MiB page cache: enough to keep the pending-queue index hot, small enough for the memory budget.

@@ -12,13 +12,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { prepareDeliveryRecords } from '../deliver/outbox.ts';
 import { prepareTranslationWrites } from '../mapping/translation-writes.ts';
-import { configureConnection } from './connection.ts';
+import { BUSY_TIMEOUT_MS, configureConnection } from './connection.ts';
 import { prepareGroupCommit, takeGroup, type GroupOutcome, type Weight } from './group-commit.ts';
 import { envelopeWeight, prepareEnvelopeWrite } from './intake.ts';
 import type { ToWriterThread, WriteReply, WriteRequest, WriterThreadData } from './writer-thread.ts';
 
 const port = parentPort!;
-const { file, autoCheckpoint, busyTimeoutMs } = workerData as WriterThreadData;
+const { file, autoCheckpoint, busyTimeoutMs, lockWaitMs = busyTimeoutMs ?? BUSY_TIMEOUT_MS } = workerData as WriterThreadData;
 
 const sqlite = new Database(file, { fileMustExist: true });
 configureConnection(sqlite);
@@ -53,8 +53,13 @@ const weigh = ({ request }: { request: WriteRequest }): Weight => {
 const queue: Array<{ id: number; request: WriteRequest }> = [];
 let scheduled = false;
 let durable = true;
+/** When the write lock was first found busy, while the group at the head of the queue waits for it. */
+let busySince: number | undefined;
+// Between tries for a busy lock; each try also waits inside SQLite (busy_timeout).
+const LOCK_RETRY_MS = 5;
 
-function flush(): void {
+/** Commits the next group; `final` (at stop) fails a group whose lock stays busy instead of waiting on. */
+function flush(final = false): void {
   scheduled = false;
   if (queue.length === 0) return;
   const group = takeGroup(queue, weigh);
@@ -68,16 +73,39 @@ function flush(): void {
   try {
     outcomes = commitGroup(group.map((item) => item.request));
   } catch (error) {
+    if (!final && waitForLock(error, group)) return;
+    busySince = undefined;
     const failed = describe(error);
     port.postMessage(group.map(({ id }): WriteReply => ({ id, error: failed })));
     return;
   }
+  busySince = undefined;
   port.postMessage(
     group.map(({ id }, i): WriteReply => {
       const outcome = outcomes[i]!;
       return outcome.error === undefined ? { id, result: outcome.result } : { id, error: describe(outcome.error) };
     }),
   );
+}
+
+/**
+ * A group whose transaction could not take the write lock wrote nothing, so it can go back to
+ * the head of the queue and try again. SQLite's own wait (busy_timeout) adds up the sleeps it
+ * asked for, not the time that passed, and any signal cuts a sleep short: under a profiler's
+ * SIGPROF (about 1,000 a second) a 5 s busy_timeout gave up after 70 ms, and Learn was told
+ * 503 for envelopes that only had to wait for another connection's short write. So the
+ * thread keeps its own clock: the group waits until `lockWaitMs` has really passed since the
+ * lock was first found busy.
+ */
+function waitForLock(error: unknown, group: Array<{ id: number; request: WriteRequest }>): boolean {
+  if ((error as { code?: unknown } | null)?.code !== 'SQLITE_BUSY') return false;
+  const now = performance.now();
+  busySince ??= now;
+  if (now - busySince >= lockWaitMs) return false;
+  queue.unshift(...group);
+  scheduled = true;
+  setTimeout(flush, LOCK_RETRY_MS);
+  return true;
 }
 
 function schedule(): void {
@@ -97,7 +125,7 @@ port.on('message', (message: ToWriterThread) => {
       sqlite.pragma(`wal_autocheckpoint = ${message.pages}`);
       break;
     case 'stop':
-      while (queue.length > 0) flush();
+      while (queue.length > 0) flush(true);
       sqlite.close();
       port.close();
       break;

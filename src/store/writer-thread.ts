@@ -31,6 +31,11 @@ export interface WriterThreadOptions {
   autoCheckpoint: number;
   /** How long a commit waits for another connection's write lock before it fails (default: as configured). */
   busyTimeoutMs?: number;
+  /**
+   * How long, by the clock, a group keeps trying for the write lock before its writes fail
+   * (default: the busy timeout). See writer-thread-entry.ts for why this is not left to SQLite.
+   */
+  lockWaitMs?: number;
 }
 
 export interface WriterThreadData extends WriterThreadOptions {

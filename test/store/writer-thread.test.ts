@@ -79,8 +79,8 @@ describe('startWriterThread', () => {
     expect(store.sqlite.prepare('SELECT source_id AS id FROM events ORDER BY seq').all()).toEqual([{ id: 'a' }, { id: 'c' }]);
   });
 
-  it('fails every envelope of a group whose transaction cannot start, writing nothing', async () => {
-    const thread = await start({ busyTimeoutMs: 10 });
+  it('fails every envelope of a group whose transaction cannot start in time, writing nothing', async () => {
+    const thread = await start({ busyTimeoutMs: 10, lockWaitMs: 50 });
     const other = new Database(store.file);
     other.exec('BEGIN IMMEDIATE');
     const outcomes = await Promise.allSettled([thread.writeEnvelope(batch(['a'])), thread.writeEnvelope(batch(['b']))]);
@@ -91,6 +91,23 @@ describe('startWriterThread', () => {
     expect(count('events') + count('envelopes')).toBe(0);
 
     await expect(thread.writeEnvelope(batch(['c']))).resolves.toMatchObject({ stored: 1 });
+  });
+
+  it('keeps trying for a busy write lock until lockWaitMs has passed by the clock, whatever SQLite counted', async () => {
+    // SQLite gives up after 10 ms of its own counting (as it does early when signals cut its
+    // sleeps short); the thread's own clock lets the group wait for the lock to come free.
+    const thread = await start({ busyTimeoutMs: 10, lockWaitMs: 10_000 });
+    const other = new Database(store.file);
+    other.exec('BEGIN IMMEDIATE');
+    const started = performance.now();
+    setTimeout(() => {
+      other.exec('ROLLBACK');
+      other.close();
+    }, 300);
+    const outcomes = await Promise.all([thread.writeEnvelope(batch(['a'])), thread.writeEnvelope(batch(['b']))]);
+    expect(outcomes).toMatchObject([{ stored: 1 }, { stored: 1 }]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(count('events')).toBe(2);
   });
 
   it('commits what is queued before it stops, and takes nothing after', async () => {
