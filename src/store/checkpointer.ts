@@ -13,7 +13,7 @@
  * writer begins after every frame was copied back, and with commits every few milliseconds
  * that moment never comes. Measured here, 8 s of busy intake grew the WAL to 900 MB, and
  * every commit got slower as it extended the file. So when the WAL holds more than
- * RESTART_ABOVE_FRAMES after the PASSIVE pass, a RESTART follows: it waits for the commit in
+ * RESTART_ABOVE_BYTES after the PASSIVE pass, a RESTART follows: it waits for the commit in
  * progress, copies the few frames written since the PASSIVE pass while holding writers off
  * (a short pause), and lets the next commit start the WAL over. With it the same intake ran
  * 40% faster, the WAL staying between 64 and 160 MB.
@@ -30,8 +30,8 @@ import { fateCounts, GAUGE_SQL } from './event-queries.ts';
 import type { Fate } from './schema.ts';
 
 export const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
-/** 32 MiB of 4 KiB pages: about a second of busy intake. */
-const RESTART_ABOVE_FRAMES = 8192;
+/** 32 MiB of WAL: about a second of busy intake. */
+const RESTART_ABOVE_BYTES = 32 * 1024 * 1024;
 
 // Plain CommonJS evaluated in the worker, so it needs no TypeScript loader there.
 const WORKER_SOURCE = `
@@ -94,9 +94,11 @@ export interface CheckpointerOptions {
 export function startCheckpointer(
   store: Store,
   log: Logger,
-  { intervalMs = 1_000, restartAboveFrames = RESTART_ABOVE_FRAMES, onAutomatic }: CheckpointerOptions = {},
+  { intervalMs = 1_000, restartAboveFrames, onAutomatic }: CheckpointerOptions = {},
 ): Checkpointer | undefined {
   if (store.file === ':memory:') return undefined;
+  // One WAL frame holds one page; databases made before 16 KiB pages still have 4 KiB ones.
+  restartAboveFrames ??= Math.ceil(RESTART_ABOVE_BYTES / (store.sqlite.pragma('page_size', { simple: true }) as number));
   const restoreAutomatic = () => {
     try {
       store.sqlite.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
