@@ -82,12 +82,12 @@ export function envelopeStamper(envelope: { data: Array<{ id: string; eventTime?
     if (at < 0) throw new Error(`envelopeStamper: ${text} not found`);
     return at;
   };
+  const timeKey = '"eventTime":"';
   const ids: number[] = [];
   const times: number[] = [];
   let from = 0;
   for (let i = 0; i < envelope.data.length; i++) {
-    const key = '"eventTime":"';
-    times.push(find(key + timePlaceholder(i), from) + key.length);
+    times.push(find(timeKey + timePlaceholder(i), from) + timeKey.length);
     ids.push(find(idPlaceholder(i), from));
     from = Math.max(ids[i]!, times[i]!) + 1;
   }
