@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { configureConnection } from './connection.ts';
+import { BUSY_TIMEOUT_MS, configureConnection } from './connection.ts';
 import * as schema from './schema.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -60,7 +60,7 @@ export function openStore(file: string): Store {
  */
 export function openStoreReadOnly(file: string): Store {
   const sqlite = new Database(file, { readonly: true, fileMustExist: true });
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   return { sqlite, db: drizzle(sqlite, { schema }), file, close: () => sqlite.close() };
 }
 
