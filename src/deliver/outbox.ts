@@ -53,8 +53,9 @@ export interface Outbox {
 export const OUTBOX_SQL = {
   // Two index range scans glued together: rows the translate stage left without a time
   // (NULL sorts first and `<= ?` would skip them), then rows whose time has come.
-  // INDEXED BY: without statistics the planner may pick the (fate, reason) index, which
-  // reads every pending row; the partial index reads only the due ones. Only the seqs: the
+  // INDEXED BY pins the partial index, which reads only the due rows: the planner has no
+  // statistics, and when every row was in a (fate, reason) index it took that one and read
+  // every pending row. Only the seqs: the
   // index alone answers, and the worker loads the rows shortly before it sends them
   // (`load`), so a body is read once, just before its POST, and is garbage right after it.
   due: `

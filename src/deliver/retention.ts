@@ -35,8 +35,9 @@ export interface Retention {
 
 /** The statements, exported so a test can check their query plans. */
 export const RETENTION_SQL = {
-  // INDEXED BY: without statistics the planner prefers the (fate, reason) index and sorts
-  // every delivered row on each batch; the partial index reads just the oldest ones.
+  // INDEXED BY pins the partial index, which reads just the oldest delivered rows. When every
+  // row was in a (fate, reason) index, the planner (which has no statistics) took that one and
+  // sorted every delivered row on each batch.
   deleteDelivered: `
     DELETE FROM events WHERE seq IN (
       SELECT seq FROM events INDEXED BY events_delivered_at

@@ -14,7 +14,7 @@
  * the write lock long enough to stall intake.
  */
 import { z } from 'zod';
-import { and, eq, gte, inArray, ne, or, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, ne, or, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
 import { events, rosterCache } from './schema.ts';
 
@@ -109,7 +109,8 @@ function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: st
 
 function replayCondition(filter: ReplayFilter): SQL {
   const fates = filter.status ? [filter.status] : filter.ids ? [...REPLAYABLE_FATES] : ['dead' as const];
-  const conditions: SQL[] = [inArray(events.fate, fates)];
+  // Every replayable fate carries a reason: saying so lets the planner use the (fate, reason) index.
+  const conditions: SQL[] = [inArray(events.fate, fates), isNotNull(events.reason)];
   if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
   else if (filter.status === 'rejected' && filter.ids === undefined) conditions.push(ne(events.reason, MALFORMED_INPUT));
   if (filter.since !== undefined) conditions.push(gte(events.receivedAt, Date.parse(filter.since)));

@@ -47,7 +47,10 @@ export const events = sqliteTable(
 
     fate: text('fate', { enum: FATES }).notNull(),
     stage: text('stage', { enum: STAGES }),
-    /** Machine-readable why for skipped/rejected/dead (e.g. `no-rule`, `http-400`). */
+    /**
+     * Machine-readable why for skipped/rejected/dead (e.g. `no-rule`, `http-400`); always set
+     * for those fates and null for pending and delivered, which the fate counts rely on.
+     */
     reason: text('reason'),
     /** Human-readable detail: validation message, rule's skip reason, or last error. */
     detail: text('detail'),
@@ -90,7 +93,13 @@ export const events = sqliteTable(
     index('events_pending_due')
       .on(t.stage, t.nextAttemptAt)
       .where(sql`${t.fate} = 'pending'`),
-    index('events_fate_reason').on(t.fate, t.reason),
+    // Only the exceptions (skipped, rejected, dead: the rows that carry a reason) are indexed
+    // by fate and reason, for the admin's lists, replays and counts. Pending and delivered rows
+    // have their own partial indexes, and indexing them here too cost every event an entry at
+    // intake and a move when it was delivered.
+    index('events_settled_reason')
+      .on(t.fate, t.reason)
+      .where(sql`${t.reason} IS NOT NULL`),
     index('events_delivered_at')
       .on(t.deliveredAt)
       .where(sql`${t.fate} = 'delivered'`),

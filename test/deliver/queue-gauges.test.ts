@@ -84,6 +84,8 @@ describe('query plans', () => {
   it('the gauges read indexes, not rows', () => {
     expect(plan(GAUGE_SQL.oldestPending)).toContain('COVERING INDEX events_pending_due');
     expect(plan(GAUGE_SQL.pendingByStage)).toContain('COVERING INDEX events_pending_due');
-    expect(plan(GAUGE_SQL.countByFate)).toContain('COVERING INDEX events_fate_reason');
+    for (const index of ['events_pending_due', 'events_delivered_at', 'events_settled_reason']) expect(plan(GAUGE_SQL.countByFate)).toContain(`COVERING INDEX ${index}`);
+    expect(plan(GAUGE_SQL.countByReason)).toContain('COVERING INDEX events_settled_reason');
+    expect(plan(GAUGE_SQL.countByFate)).not.toMatch(TABLE_SCAN);
   });
 });
