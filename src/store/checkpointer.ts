@@ -38,16 +38,26 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
-// How long a RESTART may wait for the commit in progress and for readers of old frames. It
-// holds new writers off while it waits, so the wait is short; if it runs out, the WAL is
-// left for the next pass.
-db.pragma('busy_timeout = 250');
+// How long one RESTART may wait, first for the write lock and then for readers of old
+// frames. Once it has the write lock it holds every writer off, and SQLite's busy handler
+// sleeps in steps that grow to 25-100 ms: with 250 ms here, acks waited up to 720 ms behind
+// it. So each try is short, and the pass tries again after a pause. A try that cannot get the
+// write lock works as a PASSIVE one; one that cannot wait out a reader has still copied every
+// frame, and the next commit starts the WAL over unless that reader is still there.
+db.pragma('busy_timeout = 10');
+const RESTART_TRIES = 10;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 let closed = false;
 const checkpoint = () => {
   if (closed) return;
   try {
     const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (log > workerData.restartAboveFrames) db.pragma('wal_checkpoint(RESTART)');
+    if (log <= workerData.restartAboveFrames) return;
+    for (let tries = 1; ; tries++) {
+      const [{ busy }] = db.pragma('wal_checkpoint(RESTART)');
+      if (!busy || tries === RESTART_TRIES) break;
+      Atomics.wait(pause, 0, 0, 10);
+    }
   } catch (error) {
     parentPort.postMessage({ error: String(error && error.message || error) });
   }

@@ -77,6 +77,43 @@ describe('startCheckpointer', () => {
     impatient.close();
   });
 
+  it('holds writers off only briefly while a reader keeps a RESTART from finishing', { timeout: 20_000 }, async () => {
+    // The RESTART's wait for readers holds every writer off. Each try waits at most 10 ms for
+    // them and the pass tries again after a pause, so a writer that waits 150 ms for the lock
+    // always gets through; with one long wait (250 ms, before) such a writer was refused.
+    store.sqlite.exec('CREATE TABLE filler (x TEXT)');
+    const insert = store.sqlite.prepare('INSERT INTO filler VALUES (?)');
+    store.sqlite.transaction(() => {
+      for (let i = 0; i < 100; i++) insert.run('x'.repeat(4_000));
+    })();
+    const reader = new Database(store.file, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM filler').get();
+    store.sqlite.transaction(() => {
+      for (let i = 0; i < 100; i++) insert.run('x'.repeat(4_000));
+    })();
+
+    const checkpointer = startCheckpointer(store, createLogger('silent'), { intervalMs: 20, restartAboveFrames: 50 })!;
+    const patient = new Database(store.file);
+    patient.pragma('busy_timeout = 150');
+    const impatient = new Database(store.file);
+    impatient.pragma('busy_timeout = 0');
+    // The RESTART is at work: a writer that does not wait at all is refused now and then.
+    await expect.poll(() => tryWrite(impatient), { timeout: 10_000 }).toMatch(/SQLITE_BUSY/);
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      outcomes.add(tryWrite(patient));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect([...outcomes]).toEqual(['ok']);
+
+    reader.exec('COMMIT');
+    reader.close();
+    await checkpointer.stop();
+    patient.close();
+    impatient.close();
+  });
+
   it('counts events by fate on its own connection, and refuses once stopped', { timeout: 20_000 }, async () => {
     insertTranslatedEvents(store.sqlite, 3, { fate: 'delivered', deliveredAt: 1 });
     insertTranslatedEvents(store.sqlite, 2);
