@@ -55,9 +55,9 @@ export const OUTBOX_SQL = {
   // (NULL sorts first and `<= ?` would skip them), then rows whose time has come.
   // INDEXED BY pins the partial index, which reads only the due rows: the planner has no
   // statistics, and when every row was in a (fate, reason) index it took that one and read
-  // every pending row. Only the seqs: the
-  // index alone answers, and the worker loads the rows shortly before it sends them
-  // (`load`), so a body is read once, just before its POST, and is garbage right after it.
+  // every pending row. Only the seqs: the index alone answers, and the worker loads the rows
+  // shortly before it sends them (`load`), so a body is read once, just before its POST, and
+  // is garbage right after it.
   due: `
     SELECT seq FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at IS NULL

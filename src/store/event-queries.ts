@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, isNotNull, lt, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
-import { eventInputs, events, FATES, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
+import { eventInputs, events, FATES, FATES_WITH_REASON, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
 
 export interface EventListFilter {
   fate?: Fate;
@@ -52,8 +52,7 @@ export interface EventDetail extends EventSummary {
   deliveredAt: string | null;
 }
 
-/** The fates whose rows always carry a reason (schema.ts), and only they. */
-const SETTLED_WITH_REASON: ReadonlySet<Fate> = new Set(['skipped', 'rejected', 'dead']);
+const WITH_REASON: ReadonlySet<Fate> = new Set(FATES_WITH_REASON);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -92,7 +91,7 @@ export function listEvents(store: Store, filter: EventListFilter): { events: Eve
   const conditions: SQL[] = [];
   if (filter.fate !== undefined) conditions.push(eq(events.fate, filter.fate));
   // Says what the (fate, reason) index covers, so the planner may use it: only rows with a reason.
-  if (filter.fate !== undefined && SETTLED_WITH_REASON.has(filter.fate)) conditions.push(isNotNull(events.reason));
+  if (filter.fate !== undefined && WITH_REASON.has(filter.fate)) conditions.push(isNotNull(events.reason));
   if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
   if (filter.before !== undefined) conditions.push(lt(events.seq, filter.before));
   const rows = store.db

@@ -12,6 +12,12 @@ import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqli
 export const FATES = ['pending', 'delivered', 'skipped', 'rejected', 'dead'] as const;
 export type Fate = (typeof FATES)[number];
 
+/**
+ * The fates that settle an event short of delivery. Their rows always carry a `reason`, and
+ * only theirs do: the (fate, reason) index holds just these rows.
+ */
+export const FATES_WITH_REASON = ['skipped', 'rejected', 'dead'] as const satisfies readonly Fate[];
+
 /** While an event is pending, the step it waits for. */
 export const STAGES = ['translate', 'deliver'] as const;
 export type Stage = (typeof STAGES)[number];
