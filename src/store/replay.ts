@@ -16,9 +16,12 @@
 import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, or, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
-import { events, rosterCache } from './schema.ts';
+import { events, rosterCache, type FATES_WITH_REASON } from './schema.ts';
 
-export const REPLAYABLE_FATES = ['dead', 'skipped', 'rejected'] as const;
+// Only fates whose rows carry a reason: replayCondition relies on it to use the (fate, reason) index.
+export const REPLAYABLE_FATES = ['dead', 'skipped', 'rejected'] as const satisfies ReadonlyArray<
+  (typeof FATES_WITH_REASON)[number]
+>;
 export type ReplayableFate = (typeof REPLAYABLE_FATES)[number];
 
 /** The rejection that only a change to the input could fix: replayed only when asked for by reason or id. */
@@ -109,7 +112,7 @@ function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: st
 
 function replayCondition(filter: ReplayFilter): SQL {
   const fates = filter.status ? [filter.status] : filter.ids ? [...REPLAYABLE_FATES] : ['dead' as const];
-  // Every replayable fate carries a reason: saying so lets the planner use the (fate, reason) index.
+  // Every replayable fate carries a reason (see REPLAYABLE_FATES): saying so lets the planner use the index.
   const conditions: SQL[] = [inArray(events.fate, fates), isNotNull(events.reason)];
   if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
   else if (filter.status === 'rejected' && filter.ids === undefined) conditions.push(ne(events.reason, MALFORMED_INPUT));
