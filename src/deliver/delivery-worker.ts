@@ -65,7 +65,7 @@ export interface DeliveryWorker {
   start(): void;
   /** Events just became deliverable: look now instead of at the next poll. */
   notify(): void;
-  /** Stops taking rows, lets in-flight POSTs finish until `deadline`, aborts the rest, records results. */
+  /** Stops taking rows, lets in-flight POSTs finish until `deadline` (Date.now() time), aborts the rest, records results. */
   stop(deadline: number): Promise<void>;
   status(): DeliveryStatus;
   /** Reasons delivery cannot work that an operator must fix (for /readyz); empty when fine. */
@@ -445,7 +445,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (active > 0) {
         let timeout: NodeJS.Timeout | undefined;
         const deadlinePassed = new Promise<void>((resolve) => {
-          timeout = setTimeout(resolve, Math.max(0, deadline - now()));
+          // The deadline is a wall-clock instant (the caller's Date.now() plus its budget), not a
+          // time on the clock rows are scheduled by, which tests set to a fixed day.
+          timeout = setTimeout(resolve, Math.max(0, deadline - Date.now()));
         });
         await Promise.race([idle(), deadlinePassed]);
         clearTimeout(timeout);

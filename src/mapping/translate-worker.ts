@@ -53,7 +53,7 @@ export interface TranslateWorker {
   start(): void;
   /** Events were stored (or became due): look now instead of at the next poll. */
   wake(): void;
-  /** Takes no new batches; waits for those in flight until `deadline`, then leaves the rest pending. */
+  /** Takes no new batches; waits for those in flight until `deadline` (Date.now() time), then leaves the rest pending. */
   stop(deadline: number): Promise<void>;
 }
 
@@ -316,7 +316,9 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       if (batches.size > 0) {
         let timeout: NodeJS.Timeout | undefined;
         const deadlinePassed = new Promise<void>((resolve) => {
-          timeout = setTimeout(resolve, Math.max(0, deadline - now()));
+          // The deadline is a wall-clock instant (the caller's Date.now() plus its budget), not a
+          // time on the clock rows are scheduled by, which tests set to a fixed day.
+          timeout = setTimeout(resolve, Math.max(0, deadline - Date.now()));
         });
         await Promise.race([Promise.allSettled([...batches]), deadlinePassed]);
         clearTimeout(timeout);

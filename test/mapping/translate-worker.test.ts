@@ -268,8 +268,11 @@ describe('the translate worker', () => {
     startWorker({ identity: held.resolver, tuning: { concurrency: 1 } });
     await waitFor('the lookup', () => held.calls.length === 1);
     const [later] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW - 500 });
+    // The worker's clock stands on a fixed day; the deadline is real time, 5 s from now,
+    // and the batch gets 50 ms of it.
     const stopped = worker!.stop(Date.now() + 5_000);
     worker!.wake();
+    await new Promise((resolve) => setTimeout(resolve, 50));
     held.release();
     await stopped;
     expect(rows().get(first!)!.stage).toBe('deliver');
