@@ -20,15 +20,22 @@ const blankToUndefined = (value: unknown) =>
 
 const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
 
-const seconds = (fallback: number, min = 0) =>
+const seconds = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(
     blankToUndefined,
     z.coerce
       .number({ error: 'must be a number of seconds' })
       .int('must be a whole number of seconds')
       .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
       .default(fallback),
   );
+
+// Timeouts and waits become timers, and Node runs a timer longer than 2^31 - 1 ms (24.8 days)
+// after 1 ms instead: a "very large" ROSTER_TIMEOUT would abort every lookup at once, and a
+// SHUTDOWN_TIMEOUT that large would cut every shutdown short. These bounds stay well inside it.
+const AN_HOUR = 3_600;
+const A_DAY = 86_400;
 
 const positiveInt = (fallback: number, max: number) =>
   z.preprocess(
@@ -86,7 +93,7 @@ export const EnvSchema = z.object({
       .transform((id) => id.toLowerCase())
       .optional(),
   ),
-  TIMEBACK_TOKEN_TIMEOUT: seconds(10, 1),
+  TIMEBACK_TOKEN_TIMEOUT: seconds(10, 1, AN_HOUR),
   TIMEBACK_SCOPES: z.preprocess(
     (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value),
     z.array(z.string()).default(DEFAULT_SCOPES),
@@ -100,14 +107,14 @@ export const EnvSchema = z.object({
   ),
   ROSTER_CACHE_TTL: seconds(86_400),
   ROSTER_NEGATIVE_TTL: seconds(3_600),
-  ROSTER_TIMEOUT: seconds(5, 1),
+  ROSTER_TIMEOUT: seconds(5, 1, AN_HOUR),
   DELIVERY_CONCURRENCY: positiveInt(16, 1024),
   DELIVERY_MAX_AGE: seconds(604_800, 1),
-  DELIVERY_TIMEOUT: seconds(10, 1),
-  DELIVERY_BACKOFF_CAP: seconds(300, 1),
+  DELIVERY_TIMEOUT: seconds(10, 1, AN_HOUR),
+  DELIVERY_BACKOFF_CAP: seconds(300, 1, A_DAY),
   DELIVERED_RETENTION: seconds(604_800),
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
-  SHUTDOWN_TIMEOUT: seconds(10, 1),
+  SHUTDOWN_TIMEOUT: seconds(10, 1, AN_HOUR),
   LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),

@@ -108,4 +108,34 @@ describe('parseConfig', () => {
   it('rejects a port out of range', () => {
     expect(() => parseConfig({ PORT: '70000' })).toThrow(/PORT: must be at most 65535/);
   });
+
+  it('bounds the timeouts and waits that become timers, which Node would fire after 1 ms past 24.8 days', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        TIMEBACK_TOKEN_TIMEOUT: '3000000',
+        ROSTER_TIMEOUT: '3000000',
+        DELIVERY_TIMEOUT: '3601',
+        SHUTDOWN_TIMEOUT: '3601',
+        DELIVERY_BACKOFF_CAP: '86401',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'TIMEBACK_TOKEN_TIMEOUT: must be at most 3600',
+      'ROSTER_TIMEOUT: must be at most 3600',
+      'DELIVERY_TIMEOUT: must be at most 3600',
+      'DELIVERY_BACKOFF_CAP: must be at most 86400',
+      'SHUTDOWN_TIMEOUT: must be at most 3600',
+    ]);
+    const longest = parseConfig({
+      TIMEBACK_TOKEN_TIMEOUT: '3600',
+      ROSTER_TIMEOUT: '3600',
+      DELIVERY_TIMEOUT: '3600',
+      SHUTDOWN_TIMEOUT: '3600',
+      DELIVERY_BACKOFF_CAP: '86400',
+    });
+    expect(longest).toMatchObject({ shutdownTimeoutMs: 3_600_000, delivery: { timeoutMs: 3_600_000, backoffCapMs: 86_400_000 } });
+  });
 });
