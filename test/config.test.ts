@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig } from '../src/config.ts';
+import { thrownBy } from './helpers/thrown.ts';
+
+const configError = (env: Record<string, string>) => thrownBy(ConfigError, () => parseConfig(env));
 
 describe('parseConfig', () => {
   it('gives a working configuration for an empty environment', () => {
@@ -72,24 +75,17 @@ describe('parseConfig', () => {
   });
 
   it('lists every bad variable in one error, without echoing values', () => {
-    let error: unknown;
-    try {
-      parseConfig({
-        PORT: 'eighty',
-        INGEST_API_KEYS: 'short',
-        ADMIN_TOKEN: 'tiny',
-        TIMEBACK_BASE_URL: 'ftp://timeback',
-        TIMEBACK_APP_ID: 'not-a-uuid',
-        ROSTER_MATCH: 'email,phone',
-        DELIVERY_CONCURRENCY: '0',
-        SHUTDOWN_TIMEOUT: '1.5',
-        LOG_LEVEL: 'loud',
-      });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const { problems, message } = error as ConfigError;
+    const { problems, message } = configError({
+      PORT: 'eighty',
+      INGEST_API_KEYS: 'short',
+      ADMIN_TOKEN: 'tiny',
+      TIMEBACK_BASE_URL: 'ftp://timeback',
+      TIMEBACK_APP_ID: 'not-a-uuid',
+      ROSTER_MATCH: 'email,phone',
+      DELIVERY_CONCURRENCY: '0',
+      SHUTDOWN_TIMEOUT: '1.5',
+      LOG_LEVEL: 'loud',
+    });
     expect(problems.map((problem) => problem.split(':')[0])).toEqual([
       'PORT',
       'INGEST_API_KEYS',
@@ -110,19 +106,14 @@ describe('parseConfig', () => {
   });
 
   it('bounds the timeouts and waits that become timers, which Node would fire after 1 ms past 24.8 days', () => {
-    let error: unknown;
-    try {
-      parseConfig({
-        TIMEBACK_TOKEN_TIMEOUT: '3000000',
-        ROSTER_TIMEOUT: '3000000',
-        DELIVERY_TIMEOUT: '3601',
-        SHUTDOWN_TIMEOUT: '3601',
-        DELIVERY_BACKOFF_CAP: '86401',
-      });
-    } catch (caught) {
-      error = caught;
-    }
-    expect((error as ConfigError).problems).toEqual([
+    const { problems } = configError({
+      TIMEBACK_TOKEN_TIMEOUT: '3000000',
+      ROSTER_TIMEOUT: '3000000',
+      DELIVERY_TIMEOUT: '3601',
+      SHUTDOWN_TIMEOUT: '3601',
+      DELIVERY_BACKOFF_CAP: '86401',
+    });
+    expect(problems).toEqual([
       'TIMEBACK_TOKEN_TIMEOUT: must be at most 3600',
       'ROSTER_TIMEOUT: must be at most 3600',
       'DELIVERY_TIMEOUT: must be at most 3600',

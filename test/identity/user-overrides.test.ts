@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUserOverrides, loadUserOverrides, UserOverridesError } from '../../src/identity/user-overrides.ts';
 import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { thrownBy } from '../helpers/thrown.ts';
 
 const PLATFORM_ID = '0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
 
@@ -19,13 +20,7 @@ afterEach(() => temp.remove());
 
 function loadError(text: string): UserOverridesError {
   writeFileSync(file, text);
-  try {
-    loadUserOverrides(file);
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserOverridesError);
-    return err as UserOverridesError;
-  }
-  throw new Error('expected the file to be refused');
+  return thrownBy(UserOverridesError, () => loadUserOverrides(file));
 }
 
 describe('user-overrides.yaml', () => {
