@@ -43,7 +43,11 @@ export interface GatewayOptions {
   now?: () => number;
 }
 
-/** Something with a lifetime inside the gateway (a worker, a file watcher), stopped in reverse order. */
+/**
+ * Something with a lifetime inside the gateway (a worker, a file watcher), stopped in reverse
+ * order. The deadline is wall-clock time (Date.now()), not the injectable `now`: it bounds
+ * real waiting, and tests set `now` to a fixed day.
+ */
 interface Stoppable {
   name: string;
   stop(deadline: number): Promise<void> | void;
@@ -87,7 +91,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // Throws on a bad user-overrides.yaml: better to refuse to start than to credit the wrong child.
     identity = createIdentityResolver({ config, store, log, metrics, tokens, now });
   } catch (err) {
-    await stopAll(now());
+    await stopAll(Date.now());
     throw err;
   }
   stoppables.push({ name: 'identity resolver', stop: () => identity.close() });
@@ -179,7 +183,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     });
   } catch (err) {
     // Nothing has been served: leave no worker, timer or open database behind.
-    await stopAll(now());
+    await stopAll(Date.now());
     throw err;
   }
   const address = server.address() as AddressInfo;
@@ -194,7 +198,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const close = () => {
     closing ??= (async () => {
       shuttingDown = true;
-      const deadline = now() + config.shutdownTimeoutMs;
+      const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
 
       // Stop accepting; let in-flight requests finish. A keep-alive connection goes idle
@@ -203,7 +207,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const forced = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - now()));
+      const forced = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
       await serverClosed;
       clearInterval(sweep);
       clearTimeout(forced);

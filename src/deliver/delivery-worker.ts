@@ -445,8 +445,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (active > 0) {
         let timeout: NodeJS.Timeout | undefined;
         const deadlinePassed = new Promise<void>((resolve) => {
-          // The deadline is a wall-clock instant (the caller's Date.now() plus its budget), not a
-          // time on the clock rows are scheduled by, which tests set to a fixed day.
+          // Wall-clock time, like the deadline (server.ts), not the injectable `now`.
           timeout = setTimeout(resolve, Math.max(0, deadline - Date.now()));
         });
         await Promise.race([idle(), deadlinePassed]);
