@@ -11,7 +11,10 @@
 export interface BackoffPolicy {
   /** The first step: after one failure the wait is random in [0, baseMs). */
   baseMs: number;
-  /** No wait is ever longer than this, whatever the attempt count or Retry-After says. */
+  /**
+   * The backoff never grows past this, however many attempts failed. A Retry-After may ask
+   * for longer (parseRetryAfter bounds it at an hour): TimeBack knows when it will be back.
+   */
   capMs: number;
 }
 
@@ -40,8 +43,9 @@ export function equalJitterDelay(failures: number, policy: BackoffPolicy, random
 }
 
 /**
- * The wait before retrying one event after its `failures`-th failed attempt: full jitter,
- * but never sooner than TimeBack asked (`Retry-After`), and never longer than the cap.
+ * The wait before retrying one event after its `failures`-th failed attempt: full jitter
+ * (never longer than the cap), but never sooner than TimeBack asked (`Retry-After`), even
+ * when it asked for longer than the cap: retrying earlier only earns another refusal.
  */
 export function retryDelay(
   failures: number,
@@ -49,6 +53,5 @@ export function retryDelay(
   policy: BackoffPolicy,
   random: () => number,
 ): number {
-  const jittered = fullJitterDelay(failures, policy, random);
-  return Math.min(policy.capMs, Math.max(jittered, retryAfterMs ?? 0));
+  return Math.max(fullJitterDelay(failures, policy, random), retryAfterMs ?? 0);
 }

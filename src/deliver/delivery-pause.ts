@@ -80,15 +80,16 @@ export class DeliveryPause {
 
   /**
    * A retryable failure (5xx, 429, timeout, network, a second 401). Returns true when this
-   * opened (or re-opened) the pause. A Retry-After pauses everyone at once: it is TimeBack
-   * telling this client, not this event, to wait.
+   * opened (or re-opened) the pause. A Retry-After pauses everyone at once, for as long as it
+   * says even past the backoff cap: it is TimeBack telling this client, not this event, to
+   * wait, and a probe sent earlier would only be refused (parseRetryAfter bounds it at an hour).
    */
   recordFailure(problem: string, retryAfterMs?: number): boolean {
     this.consecutiveFailures += 1;
     const wasProbe = this.probing;
     this.probing = false;
     if (retryAfterMs !== undefined && retryAfterMs > 0) {
-      this.open('timeback', problem, Math.min(this.options.policy.capMs, retryAfterMs));
+      this.open('timeback', problem, retryAfterMs);
       return true;
     }
     if (this.state === 'open') return false;
@@ -104,7 +105,7 @@ export class DeliveryPause {
     this.probing = false;
     const cause: PauseCause = retryable ? 'token' : 'credentials';
     if (this.state === 'open' && this.cause === cause) return false;
-    this.open(cause, problem, Math.min(this.options.policy.capMs, retryAfterMs ?? 0));
+    this.open(cause, problem, retryAfterMs ?? 0);
     return true;
   }
 

@@ -56,7 +56,8 @@ describe('retryDelay', () => {
     expect(retryDelay(8, 1_000, policy, always(0.5))).toBe(64_000);
   });
 
-  it('caps a Retry-After that asks for more than the cap', () => {
-    expect(retryDelay(1, 86_400_000, policy, always(0.5))).toBe(300_000);
+  it('obeys a Retry-After that asks for more than the cap', () => {
+    expect(retryDelay(1, 600_000, policy, always(0.5))).toBe(600_000);
+    expect(retryDelay(30, 3_600_000, policy, always(0.999))).toBe(3_600_000);
   });
 });

@@ -70,13 +70,19 @@ describe('DeliveryPause', () => {
     expect(pause.recordFailure('timeout')).toBe(false);
   });
 
-  it('a Retry-After pauses everyone at once for that long (capped)', () => {
+  it('a Retry-After pauses everyone at once for that long, even past the backoff cap', () => {
     const { pause, clock } = pauseAt();
     expect(pause.recordFailure('HTTP 429', 6_000)).toBe(true);
     expect(pause.until - clock.now).toBe(6_000);
     const { pause: other, clock: otherClock } = pauseAt();
-    other.recordFailure('HTTP 429', 3_600_000);
-    expect(other.until - otherClock.now).toBe(8_000);
+    other.recordFailure('HTTP 429', 600_000);
+    expect(other.until - otherClock.now).toBe(600_000);
+  });
+
+  it("a token endpoint's Retry-After holds the pause that long too", () => {
+    const { pause, clock } = pauseAt();
+    pause.recordTokenFailure('HTTP 503', true, 120_000);
+    expect(pause.until - clock.now).toBe(120_000);
   });
 
   it('a token failure pauses until a token is obtained', () => {
