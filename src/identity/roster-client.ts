@@ -45,8 +45,13 @@ export interface RosterClientDeps {
 
 /** Connections kept open to TimeBack for lookups; misses are rare once the cache is warm. */
 const ROSTER_CONNECTIONS = 8;
-/** Two is enough to tell "exactly one" from "several". */
-const FILTER_LIMIT = 2;
+/**
+ * Two would tell "exactly one" from "several" if every match were live; but OneRoster keeps
+ * soft-deleted users (`tobedeleted`), and a re-enrolled student can have a departed record
+ * or two ahead of the live one. Ten (TimeBack's default page) shows every match of any real
+ * email or identifier; a page that still cannot show them all is not guessed from.
+ */
+const FILTER_LIMIT = 10;
 const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
 /** A 429 without Retry-After still pauses every lookup this long. */
 const DEFAULT_THROTTLE_MS = 1_000;
@@ -211,11 +216,12 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       log.warn({ strategy: field }, 'TimeBack returned users that do not match the roster filter; they are ignored');
     }
     const live = matching.filter(isLive);
-    // The server's total also counts users past the page we asked for, but it only
-    // means something when every user it returned was a live match.
+    if (live.length >= 2) return { outcome: 'ambiguous', count: live.length };
+    // Users past this page may be live matches too; which is the student cannot be known,
+    // so an admin decides (user-overrides.yaml), as for any other ambiguity.
     const total = parsed.data.total ?? parsed.data.pagination?.total;
-    const count = live.length === users.length && total !== undefined ? Math.max(total, live.length) : live.length;
-    if (count >= 2) return { outcome: 'ambiguous', count };
+    const unseen = total !== undefined ? total > parsed.data.users.length : parsed.data.users.length >= FILTER_LIMIT;
+    if (unseen) return { outcome: 'ambiguous', count: Math.max(total ?? 0, parsed.data.users.length) };
     return decide(live[0], field);
   }
 

@@ -151,6 +151,36 @@ describe('roster client against the emulator', () => {
     expect(await roster.lookup('sourcedId', DEPARTED.sourcedId)).toEqual({ outcome: 'not-found' });
   });
 
+  it('Should find the live record of a student who has departed records too', async () => {
+    const email = 'returner@school.test';
+    const departed = [1, 2].map(() => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
+    const live = { sourcedId: randomUUID(), email };
+    for (const user of [...departed, live]) emulator.users.set(user.sourcedId, user);
+    try {
+      const { roster } = client();
+      expect(await roster.lookup('email', email)).toEqual({ outcome: 'found', platformId: live.sourcedId });
+    } finally {
+      for (const user of [...departed, live]) emulator.users.delete(user.sourcedId);
+    }
+  });
+
+  it('Should not guess when more users match than one page shows', async () => {
+    const email = 'crowd@school.test';
+    const departed = Array.from({ length: 10 }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
+    const crowd = [...departed, { sourcedId: randomUUID(), email }];
+    const servers = [emulator, paginated];
+    for (const server of servers) for (const user of crowd) server.users.set(user.sourcedId, user);
+    try {
+      for (const server of servers) {
+        const { roster } = client(server);
+        // The page holds ten departed records; the live one is past it.
+        expect(await roster.lookup('email', email)).toEqual({ outcome: 'ambiguous', count: 11 });
+      }
+    } finally {
+      for (const server of servers) for (const user of crowd) server.users.delete(user.sourcedId);
+    }
+  });
+
   it('Should not accept a sourcedId that cannot be a urn:uuid actor', async () => {
     const { roster, captured } = client();
     expect(await roster.lookup('identifier', 'legacy')).toMatchObject({ outcome: 'not-found' });
