@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
 import { z } from 'zod';
 import type { Config } from './config.ts';
 import { GatewayError, describeZodError } from './errors.ts';
@@ -42,6 +43,7 @@ export type AppEnv = {
   };
 };
 
+const UNMATCHED = 'unmatched';
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -51,11 +53,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    const route = c.get('route') ?? (c.res.status === 404 ? 'unmatched' : c.req.routePath);
+    // The most specific route the path matched, even when a middleware answered first (a
+    // 401 from the admin check): what was asked for, without the ids in it.
+    const route = c.get('route') ?? routePath(c, -1);
     metrics.httpRequests.inc({ route, status: String(c.res.status) });
     const line = {
       method: c.req.method,
-      path: c.req.path,
+      // The route's pattern, not the path: a path can name a student
+      // (DELETE /admin/roster-cache/<batch_uid>). Only a path no route took is logged as sent.
+      path: route === UNMATCHED ? c.req.path : route,
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       events: c.get('eventCount'),
@@ -71,9 +77,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/admin/*', adminAuth(deps.config.adminToken));
   for (const { path, router } of deps.admin ?? []) app.route(`/admin${path}`, router);
 
-  app.notFound((c) =>
-    c.json({ error: { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
-  );
+  app.notFound((c) => {
+    // Told apart from a route's own 404 (an unknown event, a student not cached), which keeps its pattern.
+    c.set('route', UNMATCHED);
+    return c.json({ error: { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+  });
 
   app.onError((err, c) => {
     if (err instanceof GatewayError) {

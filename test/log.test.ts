@@ -58,6 +58,12 @@ describe('the gateway log', () => {
       expect((await post('Bearer wrong-key-gggg5555', envelope([sessionEvent()]))).status).toBe(401);
       expect((await post('ingest-key-aaaa1111', { sensor: 'x' })).status).toBe(400);
       expect((await fetch(`${gateway.url}/admin/events`, { headers: { authorization: 'Bearer admin-guess-hhhh6666' } })).status).toBe(401);
+      // A student's Learn id in the path is not a secret, but it is theirs.
+      const forget = await fetch(`${gateway.url}/admin/roster-cache/jstudent-iiii7777`, {
+        method: 'DELETE',
+        headers: { authorization: 'Bearer admin-token-cccc3333dddd' },
+      });
+      expect(forget.status).toBe(404);
       // Another process holds the write lock for longer than a commit waits (busy_timeout, 5 s).
       const locker = new Database(gateway.store.file);
       locker.exec('BEGIN IMMEDIATE');
@@ -73,7 +79,7 @@ describe('the gateway log', () => {
     }
 
     const text = lines.join('');
-    for (const secret of ['aaaa1111', 'bbbb2222', 'cccc3333', 'client-secret-ffff4444', 'gggg5555', 'hhhh6666']) {
+    for (const secret of ['aaaa1111', 'bbbb2222', 'cccc3333', 'client-secret-ffff4444', 'gggg5555', 'hhhh6666', 'iiii7777']) {
       expect(text).not.toContain(secret);
     }
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -84,6 +90,7 @@ describe('the gateway log', () => {
       ['POST', '/caliper', 401, undefined],
       ['POST', '/caliper', 400, undefined],
       ['GET', '/admin/events', 401, undefined],
+      ['DELETE', '/admin/roster-cache/:externalId', 404, undefined],
       ['POST', '/caliper', 503, 1],
     ]);
   });
