@@ -19,7 +19,7 @@ export interface StandaloneIdentity {
   close(): Promise<void>;
 }
 
-/** Throws UserOverridesError when user-overrides.yaml is bad (the message names file and key). */
+/** Throws UserOverridesError when user-overrides.yaml is bad (the message names the file and the line or key). */
 export function openStandaloneIdentity({
   config,
   log,

@@ -8,7 +8,7 @@
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -43,16 +43,20 @@ export class UserOverridesError extends Error {
   }
 }
 
-/** Reads and validates the file; an absent file is an empty table. Throws UserOverridesError naming file and key. */
+/** Reads and validates the file; an absent file is an empty table. Throws UserOverridesError naming the file and the line or key. */
 export function loadUserOverrides(file: string): Map<string, string> {
   const text = readIfPresent(file);
   return text === undefined ? new Map() : parseUserOverrides(text, file);
 }
 
 export function parseUserOverrides(text: string, file: string): Map<string, string> {
+  const lines = new LineCounter();
   let document: unknown;
+  let tree: Document.Parsed;
   try {
-    document = parse(text);
+    tree = parseDocument(text, { lineCounter: lines });
+    if (tree.errors[0]) throw tree.errors[0];
+    document = tree.toJS();
   } catch (err) {
     const firstLine = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
     throw new UserOverridesError(`${file}: not valid YAML: ${firstLine}`, { cause: err });
@@ -63,10 +67,28 @@ export function parseUserOverrides(text: string, file: string): Map<string, stri
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = issue?.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : (issue?.path ?? []);
-    const where = formatPath(path);
-    throw new UserOverridesError(`${file}: ${where}: ${issue?.message ?? 'invalid'}`);
+    const problem = issue?.message ?? 'invalid';
+    // An entry's key is a student's Learn id (often an e-mail address), and this message is
+    // logged: the line number finds the entry without naming the student.
+    if (path[0] === 'overrides' && path.length === 2) {
+      const line = lineOfKey(tree, path[1], lines);
+      throw new UserOverridesError(`${file}${line ? `:${line}` : ''}: an entry under overrides: ${problem}`);
+    }
+    throw new UserOverridesError(`${file}: ${formatPath(path)}: ${problem}`);
   }
   return new Map(Object.entries(result.data.overrides ?? {}).map(([externalId, platformId]) => [externalId.trim(), platformId]));
+}
+
+/** The line of the `overrides` entry whose key is `key`, if the document has one. */
+function lineOfKey(tree: Document.Parsed, key: PropertyKey | undefined, lines: LineCounter): number | undefined {
+  const overrides = tree.get('overrides', true);
+  if (!isMap(overrides)) return undefined;
+  for (const pair of overrides.items) {
+    if (isScalar(pair.key) && String(pair.key.value).trim() === String(key) && pair.key.range) {
+      return lines.linePos(pair.key.range[0]).line;
+    }
+  }
+  return undefined;
 }
 
 export interface UserOverrides {

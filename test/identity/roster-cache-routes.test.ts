@@ -180,6 +180,6 @@ describe('the gateway wires identity in', () => {
     expect(result.code).toBe(2);
     // It stops before generating an ingest key that would be shown once, in a failed run.
     expect(result.stderr).not.toContain('generated this ingest API key');
-    expect(result.stderr).toContain(`${join(temp.dir, 'user-overrides.yaml')}: overrides.jstudent9: must be the TimeBack platform id (a UUID)`);
+    expect(result.stderr).toContain(`${join(temp.dir, 'user-overrides.yaml')}:2: an entry under overrides: must be the TimeBack platform id (a UUID)`);
   }, 20_000);
 });

@@ -46,9 +46,9 @@ describe('user-overrides.yaml', () => {
     expect(loadUserOverrides(file).size).toBe(0);
   });
 
-  it('Should name the file and the key whose platform id is not a UUID', () => {
-    const err = loadError(`overrides:\n  ok: ${PLATFORM_ID}\n  jstudent9: 5tmupnc4d06v62bs3kildccjrd\n`);
-    expect(err.message).toBe(`${file}: overrides.jstudent9: must be the TimeBack platform id (a UUID)`);
+  it('Should name the file and line, not the student, whose platform id is not a UUID', () => {
+    const err = loadError(`overrides:\n  ok: ${PLATFORM_ID}\n  jstudent9@school.test: 5tmupnc4d06v62bs3kildccjrd\n`);
+    expect(err.message).toBe(`${file}:3: an entry under overrides: must be the TimeBack platform id (a UUID)`);
   });
 
   it('Should refuse unknown top-level keys (a misspelt "overrides" would silently pin nobody)', () => {
@@ -82,7 +82,8 @@ describe('user-overrides.yaml', () => {
       writeFileSync(file, 'overrides:\n  jstudent9: nope\n');
       expect(overrides.reload()).toBe(false);
       expect(overrides.get('jstudent9')).toBe(PLATFORM_ID);
-      expect(text()).toContain('overrides.jstudent9');
+      expect(text()).toContain(`${file}:2: an entry under overrides`);
+      expect(text()).not.toContain('jstudent9');
 
       writeFileSync(file, 'overrides: {}\n');
       expect(overrides.reload()).toBe(true);
