@@ -58,6 +58,7 @@ export function createIdentityResolver({
     ...(config.timeback.clientId ? [] : ['TIMEBACK_CLIENT_ID']),
     ...(config.timeback.clientSecret ? [] : ['TIMEBACK_CLIENT_SECRET']),
   ];
+  const waitingForCredentials = `roster lookups wait for ${missingCredentials.join(', ') || 'TimeBack credentials'}`;
 
   metrics.onScrape(() => {
     metrics.rosterCacheSize.set(cache.size());
@@ -82,12 +83,7 @@ export function createIdentityResolver({
   }
 
   async function lookUp(externalId: string, stale: RosterCacheEntry | undefined): Promise<IdentityAnswer> {
-    if (!tokens.configured) {
-      return staleOr(stale, {
-        status: 'unavailable',
-        detail: `roster lookups wait for ${missingCredentials.join(', ') || 'TimeBack credentials'}`,
-      });
-    }
+    if (!tokens.configured) return staleOr(stale, { status: 'unavailable', detail: waitingForCredentials, held: true });
     const notes: string[] = [];
     for (const strategy of strategies) {
       const result = await roster.lookup(strategy, externalId);
@@ -102,8 +98,11 @@ export function createIdentityResolver({
           remember({ externalId, platformId: null, outcome: 'ambiguous', strategy, detail });
           return { status: 'not-found', detail: `ambiguous: ${detail}` };
         }
-        case 'unavailable':
-          return staleOr(stale, { status: 'unavailable', detail: result.detail, retryAfterMs: result.retryAfterMs });
+        case 'unavailable': {
+          const answer: IdentityAnswer = { status: 'unavailable', detail: result.detail, retryAfterMs: result.retryAfterMs };
+          if (result.held) answer.held = true;
+          return staleOr(stale, answer);
+        }
         case 'not-found':
           if (result.detail) notes.push(`${strategy}: ${result.detail}`);
           continue;
@@ -127,6 +126,8 @@ export function createIdentityResolver({
   return {
     cache,
     overrides,
+
+    waitingFor: () => (tokens.configured ? undefined : waitingForCredentials),
 
     async resolve(rawExternalId) {
       const externalId = rawExternalId.trim();

@@ -9,12 +9,23 @@ export type IdentityAnswer =
   | { status: 'found'; platformId: string }
   /** The roster has no such user, or more than one (`detail` says which). Retrying will not help. */
   | { status: 'not-found'; detail: string }
-  /** The roster could not answer (unreachable, 5xx, 429, no credentials). Retry later. */
-  | { status: 'unavailable'; detail: string; retryAfterMs?: number };
+  /**
+   * The roster could not answer (unreachable, 5xx, 429, credentials refused). Retry later.
+   * `held`: what stopped it is the gateway's set-up (TimeBack refused its credentials), not
+   * the roster or the student, so the event waits without spending its retry budget, as
+   * delivery's events do.
+   */
+  | { status: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean };
 
 export interface IdentityResolver {
   /** `externalId` is Learn's `bb:user.externalId` (the user's batch_uid), trimmed. */
   resolve(externalId: string): Promise<IdentityAnswer>;
+  /**
+   * Why no lookup can be made at all yet (credentials not set), if so. Translation then
+   * waits, as it does for TIMEBACK_APP_ID: nothing could be delivered anyway, and an event
+   * must not run out of retries (DELIVERY_MAX_AGE) before the gateway was ever able to try.
+   */
+  waitingFor?(): string | undefined;
 }
 
 /** A fixed `{ externalId: platformId }` table that stands in for the whole roster. */

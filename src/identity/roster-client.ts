@@ -28,7 +28,8 @@ export type RosterLookup =
   | { outcome: 'found'; platformId: string }
   | { outcome: 'not-found'; detail?: string }
   | { outcome: 'ambiguous'; count: number }
-  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number };
+  /** `held`: no lookup was sent because TimeBack refused our credentials (see IdentityAnswer). */
+  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean };
 
 export interface RosterClient {
   lookup(strategy: RosterStrategy, externalId: string): Promise<RosterLookup>;
@@ -143,6 +144,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
         token = await tokens.getToken();
       } catch (err) {
         if (!(err instanceof TokenError)) throw err;
+        if (!err.retryable) return { outcome: 'unavailable', detail: err.message, held: true };
         return { outcome: 'unavailable', detail: err.message, retryAfterMs: err.retryAfterMs };
       }
       let answer: Answer;
@@ -259,7 +261,10 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
         throw err;
       }
       metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
-      if (result.outcome === 'unavailable') {
+      if (result.outcome === 'unavailable' && result.held) {
+        // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
+        pause.probeAbandoned();
+      } else if (result.outcome === 'unavailable') {
         pause.recordFailure(result.detail, result.retryAfterMs);
         metrics.rosterFailures.inc();
         if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');

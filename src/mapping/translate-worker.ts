@@ -123,6 +123,8 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   function waitingReason(): string | undefined {
     if (!appId) return 'Translation waits for TIMEBACK_APP_ID (every event names the app as edApp); events stay pending until it is set';
     if (!deps.rules()) return 'Translation waits for mapping rules that load and pass their fixtures; events stay pending until then';
+    const identityWaits = identity.waitingFor?.();
+    if (identityWaits) return `Translation waits: ${identityWaits}; events stay pending until then`;
     return undefined;
   }
 
@@ -211,7 +213,9 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       }
       const write = toWrite(row, outcome, at);
       if (write.kind === 'deliver') delivered++;
-      if (write.kind === 'retry' && (earliestRetry === undefined || write.nextAttemptAt < earliestRetry)) earliestRetry = write.nextAttemptAt;
+      if ((write.kind === 'retry' || write.kind === 'hold') && (earliestRetry === undefined || write.nextAttemptAt < earliestRetry)) {
+        earliestRetry = write.nextAttemptAt;
+      }
       writes.push(write);
     });
 
@@ -245,6 +249,17 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
           studentId: outcome.studentId ?? null,
         };
       case 'retry': {
+        if (outcome.held) {
+          // Looked at again once per backoff cap (or when TimeBack said), until the gateway can try.
+          return {
+            kind: 'hold',
+            seq: row.seq,
+            detail: `waiting: ${outcome.detail}`,
+            rule: outcome.rule,
+            studentId: outcome.studentId,
+            nextAttemptAt: at + Math.max(tuning.backoff.capMs, outcome.retryAfterMs ?? 0),
+          };
+        }
         const failures = row.attempts + 1;
         const since = row.firstAttemptAt ?? at;
         if (at - since >= maxAgeMs) {

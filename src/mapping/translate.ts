@@ -48,8 +48,8 @@ export type Outcome =
   | { fate: 'deliver'; rule: string; studentId: string; platformId: string; event: OutputEvent; outputId: string }
   | { fate: 'skipped'; reason: SkipReason; detail: string; rule?: string; studentId?: string }
   | { fate: 'rejected'; reason: RejectReason; detail: string; rule?: string; studentId?: string }
-  /** The roster could not answer: translate again later. */
-  | { fate: 'retry'; detail: string; retryAfterMs?: number; rule: string; studentId: string };
+  /** The roster could not answer: translate again later (`held`: see IdentityAnswer). */
+  | { fate: 'retry'; detail: string; retryAfterMs?: number; held?: boolean; rule: string; studentId: string };
 
 interface Matched {
   at: number;
@@ -82,6 +82,7 @@ export async function translate(items: readonly TranslateItem[], context: Transl
     } else {
       const retry: Outcome = { fate: 'retry', detail: answer.detail, rule: rule.id, studentId };
       if (answer.retryAfterMs !== undefined) retry.retryAfterMs = answer.retryAfterMs;
+      if (answer.held) retry.held = true;
       outcomes[at] = retry;
     }
   }

@@ -9,7 +9,9 @@ import type Database from 'better-sqlite3';
 export type TranslationWrite =
   | { kind: 'deliver'; seq: number; rule: string; studentId: string; platformId: string; output: string; outputId: string }
   | { kind: 'settle'; seq: number; fate: 'skipped' | 'rejected' | 'dead'; reason: string; detail: string; rule: string | null; studentId: string | null }
-  | { kind: 'retry'; seq: number; detail: string; rule: string; studentId: string; nextAttemptAt: number };
+  | { kind: 'retry'; seq: number; detail: string; rule: string; studentId: string; nextAttemptAt: number }
+  /** Tried again later without counting an attempt: the gateway, not the event, was not ready. */
+  | { kind: 'hold'; seq: number; detail: string; rule: string; studentId: string; nextAttemptAt: number };
 
 /** A batch's results, all written at `at`. */
 export interface TranslationResults {
@@ -37,6 +39,12 @@ export const TRANSLATION_WRITE_SQL = {
       attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, @now), last_attempt_at = @now,
       next_attempt_at = @nextAttemptAt, updated_at = @now
     WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  // attempts and first_attempt_at stay as they were: DELIVERY_MAX_AGE does not run meanwhile.
+  hold: `
+    UPDATE events SET
+      reason = NULL, detail = @detail, rule = @rule, student_id = @studentId,
+      next_attempt_at = @nextAttemptAt, updated_at = @now
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
 };
 
 /** Writes a batch's results on this connection; makes no transaction of its own. */
@@ -44,6 +52,7 @@ export function prepareTranslationWrites(sqlite: Database.Database): (results: T
   const deliverStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.deliver);
   const settleStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.settle);
   const retryStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.retry);
+  const holdStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.hold);
   return ({ writes, at }) => {
     for (const write of writes) {
       switch (write.kind) {
@@ -57,9 +66,10 @@ export function prepareTranslationWrites(sqlite: Database.Database): (results: T
           settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at });
           break;
         }
-        case 'retry': {
+        case 'retry':
+        case 'hold': {
           const { seq, detail, rule, studentId, nextAttemptAt } = write;
-          retryStatement.run({ seq, detail, rule, studentId, nextAttemptAt, now: at });
+          (write.kind === 'retry' ? retryStatement : holdStatement).run({ seq, detail, rule, studentId, nextAttemptAt, now: at });
           break;
         }
       }

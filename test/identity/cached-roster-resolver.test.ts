@@ -283,8 +283,11 @@ describe('cached roster resolver', () => {
     expect(answer).toEqual({
       status: 'unavailable',
       detail: 'roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET',
+      held: true,
     });
+    expect(resolver.waitingFor?.()).toBe('roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET');
     expect(emulator.requests.length).toBe(from);
+    expect(harness().resolver.waitingFor?.()).toBeUndefined();
   });
 
   it('Should be unavailable, not not-found, when TimeBack refuses the credentials', async () => {
@@ -296,9 +299,14 @@ describe('cached roster resolver', () => {
     const resolver = createIdentityResolver({ config, store, log: captured.log, metrics, tokens });
     try {
       const answer = await resolver.resolve('ada.l');
-      expect(answer).toMatchObject({ status: 'unavailable' });
+      // Held: the refusal is the gateway's set-up, not the student's, and must not run down their retries.
+      expect(answer).toMatchObject({ status: 'unavailable', held: true });
       expect(answer.status === 'unavailable' && answer.detail).toContain('TIMEBACK_CLIENT_SECRET');
       expect(resolver.cache.get('ada.l')).toBeUndefined();
+      // An outage of the roster itself is not held.
+      emulator.addFault({ route: 'roster', status: 503, times: 1 });
+      const { resolver: configured } = harness();
+      expect(await configured.resolve('ada.l')).not.toHaveProperty('held');
     } finally {
       await resolver.close();
       await tokens.close();

@@ -33,25 +33,27 @@ beforeEach(async () => {
       { sourcedId: OTHER_STUDENT.platformId, identifier: OTHER_STUDENT.externalId },
     ],
   });
-  gateway = await startGateway(
-    parseConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DB_PATH: join(temp.dir, 'gateway.db'),
-      MAPPINGS_DIR: join(temp.dir, 'mappings'),
-      FIXTURES_DIR: join(temp.dir, 'fixtures'),
-      TIMEBACK_BASE_URL: emulator.url,
-      TIMEBACK_CLIENT_ID: emulator.clientId,
-      TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
-      TIMEBACK_APP_ID: APP_ID,
-      ROSTER_MATCH: 'sourcedId,identifier',
-      INGEST_API_KEYS: INGEST_KEY,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'silent',
-    }),
-    { log: captureLog().log },
-  );
+  gateway = await startGateway(gatewayConfig(), { log: captureLog().log });
 });
+
+function gatewayConfig(env: Record<string, string | undefined> = {}) {
+  return parseConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DB_PATH: join(temp.dir, 'gateway.db'),
+    MAPPINGS_DIR: join(temp.dir, 'mappings'),
+    FIXTURES_DIR: join(temp.dir, 'fixtures'),
+    TIMEBACK_BASE_URL: emulator.url,
+    TIMEBACK_CLIENT_ID: emulator.clientId,
+    TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+    TIMEBACK_APP_ID: APP_ID,
+    ROSTER_MATCH: 'sourcedId,identifier',
+    INGEST_API_KEYS: INGEST_KEY,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
 
 afterEach(async () => {
   await gateway?.close();
@@ -98,6 +100,26 @@ describe('identity in the running gateway', () => {
     const metrics = await (await fetch(`${gateway!.url}/metrics`)).text();
     expect(metrics).toMatch(/^caliper_gateway_roster_failures_total [1-9]/m);
     expect(metrics).toMatch(/^caliper_gateway_roster_cache_entries 3$/m);
+  });
+
+  it('Should keep events waiting past DELIVERY_MAX_AGE until credentials are set, then deliver them', { timeout: 30_000 }, async () => {
+    await gateway!.close();
+    const unconfigured = { TIMEBACK_CLIENT_ID: undefined, TIMEBACK_CLIENT_SECRET: undefined, DELIVERY_MAX_AGE: '1', DELIVERY_BACKOFF_CAP: '1' };
+    gateway = await startGateway(gatewayConfig(unconfigured), { log: captureLog().log });
+    const asked = emulator.requests.length;
+    await post([forumPost(), gradeEvent({}, OTHER_STUDENT)]);
+    // Three times the age budget: an event counted as tried would be dead by now.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(rows().map((row) => [row.fate, row.stage, row.attempts])).toEqual([
+      ['pending', 'translate', 0],
+      ['pending', 'translate', 0],
+    ]);
+    expect(emulator.requests).toHaveLength(asked);
+
+    await gateway!.close();
+    gateway = await startGateway(gatewayConfig({ DELIVERY_MAX_AGE: '1' }), { log: captureLog().log });
+    await waitFor('both events delivered', () => rows().every((row) => row.fate === 'delivered'), 20_000);
+    expect(emulator.received).toHaveLength(2);
   });
 
   it('Should recover a student rostered later when their skipped events are replayed', { timeout: 30_000 }, async () => {

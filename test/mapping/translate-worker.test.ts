@@ -191,6 +191,42 @@ describe('the translate worker', () => {
     expect(await metricValue(metrics.eventsDead, { reason: 'roster-unavailable' })).toBe(1);
   });
 
+  it('holds an event the gateway could not look up for its own credentials, without spending its age', async () => {
+    // Already past DELIVERY_MAX_AGE (3600 s): an ordinary failure now would make it dead.
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW - 7_200_000, attempts: 9, firstAttemptAt: NOW - 3_600_000 });
+    const refused = 'TimeBack refused the client credentials for client id "x"';
+    startWorker({ identity: { resolve: async () => ({ status: 'unavailable', detail: refused, held: true }) } });
+    await waitFor('the hold', () => rows().get(seq!)!.detail !== null);
+    expect(rows().get(seq!)).toMatchObject({
+      fate: 'pending',
+      stage: 'translate',
+      attempts: 9,
+      firstAttemptAt: NOW - 3_600_000,
+      // Looked at again after the backoff cap (300 s by default).
+      nextAttemptAt: NOW + 300_000,
+      detail: `waiting: ${refused}`,
+    });
+    expect(await metricValue(metrics.eventsDead, { reason: 'roster-unavailable' })).toBe(0);
+  });
+
+  it('waits, pending, while identity lookups wait for credentials, and goes on once they can', async () => {
+    let waitingFor: string | undefined = 'roster lookups wait for TIMEBACK_CLIENT_SECRET';
+    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW });
+    let lookups = 0;
+    const identity: IdentityResolver = {
+      resolve: async () => (lookups++, { status: 'found', platformId: STUDENT.platformId }),
+      waitingFor: () => waitingFor,
+    };
+    startWorker({ identity });
+    worker!.wake();
+    expect(rows().get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0, firstAttemptAt: null });
+    expect(lookups).toBe(0);
+    expect(logs.text()).toContain('Translation waits: roster lookups wait for TIMEBACK_CLIENT_SECRET');
+    waitingFor = undefined;
+    worker!.wake();
+    await waitFor('translation', () => rows().get(seq!)!.stage === 'deliver');
+  });
+
   it('translates due retries when their time comes, without being woken', async () => {
     const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: Date.now() });
     let calls = 0;
