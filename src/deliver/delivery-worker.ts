@@ -17,7 +17,7 @@ import { parseRetryAfter } from '../timeback/http-answers.ts';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.ts';
 import { DeliveryPause, type PauseCause } from './delivery-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
-import { classifyStatus, type Outcome } from './outcome.ts';
+import { classifyStatus, DEPLOYMENT_4XX, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 
@@ -130,6 +130,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let wakeAt = Number.POSITIVE_INFINITY;
   let pauseTimer: NodeJS.Timeout | undefined;
   let token: { status: TokenStatus; problem?: string } = { status: 'unknown' };
+  /** The last answer that said the set-up is wrong (403/404/405), until TimeBack takes an event again. */
+  let setupProblem: string | undefined;
 
   function pump(): void {
     if (!running || stopping || !tokenProvider.configured) return;
@@ -313,6 +315,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
     if (outcome.kind === 'delivered') {
       if (pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
+      setupProblem = undefined;
       fate = 'delivered';
     } else if (outcome.kind === 'dead') {
       if (result !== undefined && pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
@@ -322,6 +325,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       log.warn({ seq: event.seq, outputId: event.outputId, status, reason }, 'event is dead');
     } else {
       const problem = describeFailure(result);
+      if (status !== null && DEPLOYMENT_4XX.has(status)) setupProblem = problem;
       const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
       const failures = event.attempts + posts;
       const since = event.firstAttemptAt ?? startedAt;
@@ -487,8 +491,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     },
 
     problems() {
-      if (token.status !== 'rejected') return [];
-      return [`TimeBack refused the client credentials (${token.problem ?? 'no detail'}); delivery is paused until a token can be obtained`];
+      const problems: string[] = [];
+      if (token.status === 'rejected') {
+        problems.push(`TimeBack refused the client credentials (${token.problem ?? 'no detail'}); delivery is paused until a token can be obtained`);
+      }
+      if (setupProblem) problems.push(`TimeBack will not take events: ${setupProblem}; they wait until it does`);
+      return problems;
     },
   };
 }
@@ -499,7 +507,7 @@ function secondsSince(start: number): number {
 
 function describeFailure(result: PostResult | undefined): string {
   if (result === undefined) return 'no token';
-  if (result.kind === 'response') return `HTTP ${result.status}`;
+  if (result.kind === 'response') return DEPLOYMENT_4XX.get(result.status) ?? `HTTP ${result.status}`;
   return `${result.failure}: ${result.message}`;
 }
 

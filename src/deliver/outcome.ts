@@ -17,6 +17,19 @@ export type Outcome =
 /** Statuses that say "not now" rather than "not this": timeouts, too early, too many. */
 const RETRYABLE_4XX = new Set([408, 425, 429]);
 
+/**
+ * Statuses about this client or the endpoint, not the event: forbidden (the app lacks the
+ * events.write scope, as a draft app does), no such endpoint, method not allowed (a wrong
+ * TIMEBACK_BASE_URL). Every event would get the same answer, and TimeBack creates any entity
+ * an event names that it does not know, so none of them can be the event's fault. Like a
+ * redirect, they are retried (and pause delivery) until an admin fixes the set-up.
+ */
+export const DEPLOYMENT_4XX: ReadonlyMap<number, string> = new Map([
+  [403, 'TimeBack refused the app (HTTP 403); check that it is active with the events.write scope (TIMEBACK_SCOPES)'],
+  [404, 'No events endpoint there (HTTP 404); check TIMEBACK_BASE_URL'],
+  [405, 'No events endpoint there (HTTP 405); check TIMEBACK_BASE_URL'],
+]);
+
 // Shared: an outcome is only read, and these two come once per POST.
 const DELIVERED: Outcome = Object.freeze({ kind: 'delivered' });
 const UNAUTHORIZED: Outcome = Object.freeze({ kind: 'unauthorized' });
@@ -27,7 +40,7 @@ export function classifyStatus(status: number): Outcome {
   // answer was lost, or we crashed before recording it). ERB made the same call (#298).
   if (status === 409) return DELIVERED;
   if (status === 401) return UNAUTHORIZED;
-  if (RETRYABLE_4XX.has(status) || status >= 500) return { kind: 'retry', cause: `http-${status}` };
+  if (RETRYABLE_4XX.has(status) || DEPLOYMENT_4XX.has(status) || status >= 500) return { kind: 'retry', cause: `http-${status}` };
   if (status >= 400) return { kind: 'dead', reason: `http-${status}` };
   // 1xx/3xx: we follow no redirects, and a redirect here is a deployment problem (an
   // http→https hop, a moved base URL) that affects every event. Parking them all as dead

@@ -257,6 +257,21 @@ describe('delivery worker', () => {
     expect(new Set(receivedIds()).size).toBe(200);
   });
 
+  it('keeps every event and pauses, saying what to check, when the app may not post events (403)', async () => {
+    emulator.addFault({ route: 'events', status: 403, body: { error: 'insufficient_scope' } });
+    insertTranslatedEvents(db.store.sqlite, 40);
+    const worker = startWorker({ tuning: { backoff: { baseMs: 100, capMs: 400 }, pauseThreshold: 4 } });
+    await waitFor('paused', () => worker.status().state === 'paused');
+    expect(worker.status().pause).toMatchObject({ cause: 'timeback', problem: expect.stringContaining('events.write scope') });
+    expect(worker.problems()).toEqual([expect.stringMatching(/^TimeBack will not take events: .*events\.write scope/)]);
+    expect(fateCounts(db.store.sqlite).dead ?? 0).toBe(0);
+
+    // The scope is granted: everything goes through, nothing to replay.
+    emulator.clearFaults();
+    await waitFor('all delivered', allDelivered(40), 15_000);
+    expect(worker.problems()).toEqual([]);
+  });
+
   it('pauses without touching events when TimeBack refuses the credentials, and says why', async () => {
     insertTranslatedEvents(db.store.sqlite, 5);
     const worker = startWorker({ env: { TIMEBACK_CLIENT_SECRET: 'wrong-secret' } });

@@ -18,8 +18,12 @@ describe('classifyStatus', () => {
     expect(classifyStatus(status)).toEqual({ kind: 'retry', cause: `http-${status}` });
   });
 
-  it.each([400, 403, 404, 413, 415, 422])('%i is dead with the status as reason', (status) => {
+  it.each([400, 413, 415, 422])('%i is dead with the status as reason', (status) => {
     expect(classifyStatus(status)).toEqual({ kind: 'dead', reason: `http-${status}` });
+  });
+
+  it.each([403, 404, 405])('%i is retried: it is about the app or the endpoint, not the event', (status) => {
+    expect(classifyStatus(status)).toEqual({ kind: 'retry', cause: `http-${status}` });
   });
 
   it('a redirect is retried: it is a deployment problem, not the event', () => {
