@@ -153,6 +153,7 @@ function describeKind(expected: string): string {
     case 'array':
       return 'a list';
     case 'object':
+    case 'record':
       return 'a mapping';
     case 'boolean':
       return 'true or false';

@@ -206,6 +206,32 @@ const OutputSchema = z
     }
   });
 
+/** A value `where` compares with: text, a number or true/false, never a mapping or null. */
+const WhereValueSchema = z.union([z.string().min(1, 'the text is empty'), z.number(), z.boolean()]);
+
+/**
+ * `{ PATH: value or list of values }`. The keys are input paths, checked here rather than by a
+ * key schema so that a bad path is reported under its own key like any other path problem.
+ */
+const WhereSchema = z
+  .record(z.string(), oneOrMore(WhereValueSchema))
+  .superRefine((where, ctx) => {
+    const paths = Object.keys(where);
+    if (paths.length === 0) ctx.addIssue({ code: 'custom', message: 'name at least one path' });
+    for (const path of paths) {
+      try {
+        compilePath(path, { allowVariables: false });
+      } catch (err) {
+        if (!(err instanceof PathSyntaxError)) throw err;
+        ctx.addIssue({ code: 'custom', path: [path], message: err.message });
+      }
+    }
+  })
+  .meta({
+    description:
+      'Paths into the input event and the values they may hold: a path matches when its value (or, for a list, any element) equals one of them.',
+  });
+
 const MatchSchema = z.strictObject({
   type: oneOrMore(z.string().trim().min(1, 'the type is empty')).meta({
     description: 'The input type: an IMS short name (GradeEvent) or a full IRI (http://caliper.blackboard.com/caliper/v1/ForumEvent).',
@@ -215,6 +241,7 @@ const MatchSchema = z.strictObject({
     .meta({ description: 'The input action(s); omitted means any.' }),
   has: z.array(InputPathSchema).min(1, 'the list is empty').optional().meta({ description: 'Paths that must hold a value.' }),
   lacks: z.array(InputPathSchema).min(1, 'the list is empty').optional().meta({ description: 'Paths that must not hold a value.' }),
+  where: WhereSchema.optional(),
 });
 
 const RuleSchema = z

@@ -27,7 +27,7 @@ export interface CompiledRule {
   types: readonly string[];
   /** Input actions, normalised; null matches any action. */
   actions: ReadonlySet<string> | null;
-  /** Whether `has`/`lacks` make the rule conditional (it then shadows nothing). */
+  /** Whether `has`, `lacks` or `where` make the rule conditional (it then shadows nothing). */
   conditional: boolean;
   matches: (event: unknown) => boolean;
   student: readonly CompiledPath[];
@@ -71,14 +71,19 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
   const list = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
   const has: Reader[] = (rule.match.has ?? []).map((path) => compilePath(path, { allowVariables: false }).read);
   const lacks: Reader[] = (rule.match.lacks ?? []).map((path) => compilePath(path, { allowVariables: false }).read);
-  const matches =
-    has.length === 0 && lacks.length === 0
-      ? () => true
-      : (event: unknown) => {
-          for (const read of has) if (!hasValue(read(event, NO_VARIABLES))) return false;
-          for (const read of lacks) if (hasValue(read(event, NO_VARIABLES))) return false;
-          return true;
-        };
+  const where = Object.entries(rule.match.where ?? {}).map(([path, allowed]) => ({
+    read: compilePath(path, { allowVariables: false }).read,
+    allowed: new Set<unknown>(Array.isArray(allowed) ? allowed : [allowed]),
+  }));
+  const conditional = has.length > 0 || lacks.length > 0 || where.length > 0;
+  const matches = !conditional
+    ? () => true
+    : (event: unknown) => {
+        for (const read of has) if (!hasValue(read(event, NO_VARIABLES))) return false;
+        for (const read of lacks) if (hasValue(read(event, NO_VARIABLES))) return false;
+        for (const { read, allowed } of where) if (!holdsOneOf(read(event, NO_VARIABLES), allowed)) return false;
+        return true;
+      };
   const actions = rule.match.action === undefined ? null : new Set(list(rule.match.action).map(actionTerm));
 
   const compiled: CompiledRule = {
@@ -86,7 +91,7 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
     ...origin,
     types: [...new Set(list(rule.match.type).map(normalizeType))],
     actions,
-    conditional: has.length > 0 || lacks.length > 0,
+    conditional,
     matches,
     student: (rule.student ?? []).map((path) => compilePath(path, { allowVariables: false })),
     allowPii: new Set(rule.allowPii ?? []),
@@ -116,8 +121,18 @@ function constant(term: string): ValueFn {
   return () => term;
 }
 
-// `has`/`lacks` paths never use variables (the schema refuses them), so they get none.
+// `has`/`lacks`/`where` paths never use variables (the schema refuses them), so they get none.
 const NO_VARIABLES = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
+
+/**
+ * `where`: the value equals an allowed one, or is a list with an element that does. Learn's
+ * `membership.roles` is a list (`["Instructor"]`), and a rule asks whether it holds a role, not
+ * whether it is exactly that list. Equality is strict: `3` is not `"3"`.
+ */
+function holdsOneOf(value: unknown, allowed: ReadonlySet<unknown>): boolean {
+  if (Array.isArray(value)) return value.some((item) => allowed.has(item));
+  return allowed.has(value);
+}
 
 /**
  * Puts rules in the order they are tried and indexes them by type. Returns the problems

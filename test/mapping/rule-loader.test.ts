@@ -127,6 +127,81 @@ describe('rule loader errors', () => {
   });
 });
 
+describe('match.where', () => {
+  // An instructor rule that skips, and a catch-all after it: which one takes an event shows whether `where` matched.
+  const rules = compileRuleFiles([
+    {
+      file: 'mappings/view.yaml',
+      text: `rules:
+  - id: by-instructor
+    match:
+      type: ViewEvent
+      where:
+        membership.roles: Instructor
+    skip: instructors are not students
+  - id: staff-or-numbered
+    match:
+      type: ViewEvent
+      where:
+        membership.roles: [Mentor, Administrator]
+        'object.extensions["bb:index"]': [3, true]
+    skip: two paths must both match
+  - id: any-view
+    match: { type: ViewEvent }
+    skip: everything else
+`,
+    },
+  ]);
+  const ruleFor = (event: Record<string, unknown>) => rules.find('ViewEvent', 'Viewed', event)?.id;
+
+  it('matches a path holding the value, or a list holding it among others', () => {
+    expect(ruleFor({ membership: { roles: 'Instructor' } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: ['Instructor'] } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: ['Learner', 'Instructor'] } })).toBe('by-instructor');
+  });
+
+  it('does not match a missing path, an empty list, other values, or a value of another kind', () => {
+    expect(ruleFor({})).toBe('any-view');
+    expect(ruleFor({ membership: {} })).toBe('any-view');
+    expect(ruleFor({ membership: { roles: [] } })).toBe('any-view');
+    expect(ruleFor({ membership: { roles: ['Learner'] } })).toBe('any-view');
+    expect(ruleFor({ membership: { roles: 'Instructor#TeachingAssistant' } })).toBe('any-view');
+    expect(ruleFor({ membership: { roles: [['Instructor']] } })).toBe('any-view');
+    expect(ruleFor({ membership: { roles: { 0: 'Instructor' } } })).toBe('any-view');
+  });
+
+  it('takes any of a list of allowed values, and needs every path to match', () => {
+    const numbered = (roles: unknown, index: unknown) => ruleFor({ membership: { roles }, object: { extensions: { 'bb:index': index } } });
+    expect(numbered(['Mentor'], 3)).toBe('staff-or-numbered');
+    expect(numbered(['Learner', 'Administrator'], true)).toBe('staff-or-numbered');
+    expect(numbered(['Mentor'], '3')).toBe('any-view');
+    expect(numbered(['Mentor'], 4)).toBe('any-view');
+    expect(numbered(['Learner'], 3)).toBe('any-view');
+    expect(ruleFor({ membership: { roles: ['Mentor'] } })).toBe('any-view');
+  });
+
+  it('makes a rule conditional: it shadows no later rule', () => {
+    expect(rules.rules.map((rule) => [rule.id, rule.conditional])).toEqual([
+      ['by-instructor', true],
+      ['staff-or-numbered', true],
+      ['any-view', false],
+    ]);
+  });
+
+  it.each([
+    ['an empty mapping', 'where: {}', 'mappings/x.yaml:5: rules[0].match.where: name at least one path'],
+    ['an empty list of values', 'where: { membership.roles: [] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: the list is empty'],
+    ['empty text', 'where: { membership.roles: "" }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: the text is empty'],
+    ['a mapping as the value', 'where: { membership.roles: { any: Instructor } }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: expected text, or a number, or true or false, got a mapping'],
+    ['null among the values', 'where: { membership.roles: [Instructor, null] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"][1]: expected text, or a number, or true or false, got null'],
+    ['a list instead of a mapping', 'where: [membership.roles]', 'mappings/x.yaml:5: rules[0].match.where: expected a mapping, got a list'],
+    ['an unquoted dotted key', 'where: { "actor.extensions.bb:user.id": x }', 'mappings/x.yaml:5: rules[0].match.where["actor.extensions.bb:user.id"]: bad path "actor.extensions.bb:user.id": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
+    ['a variable', 'where: { $student: x }', 'mappings/x.yaml:5: rules[0].match.where.$student: bad path "$student": variables cannot be used here, only paths into the input event'],
+  ])('refuses %s when the file loads', (_what, where, problem) => {
+    expect(problemsOf({ 'x.yaml': `rules:\n  - id: a\n    match:\n      type: X\n      ${where}\n    skip: s\n` })).toEqual([problem]);
+  });
+});
+
 describe('computed actions and profiles', () => {
   const mediaRule = (match: string, action: string, profile = 'MediaProfile') => `
 rules:
