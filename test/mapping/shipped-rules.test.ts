@@ -80,6 +80,40 @@ describe('the shipped rules cover Learn’s catalogue', () => {
   );
 });
 
+/** Learn events whose actor is the person acting in the course, so their membership is the actor's. */
+const ACTED_BY_A_PERSON = LEARN_CATALOGUE.filter(([type]) => !['SessionEvent', 'GradeEvent', `${BB}CalculatedGradeSnapshotEvent`].includes(type));
+
+describe('instructors are not students', () => {
+  let rules: RuleSet;
+  beforeAll(async () => {
+    rules = await loadRules(path.join(ROOT, 'mappings'));
+  });
+  const learnEvent = (type: string, action: string, roles: string[]) => ({
+    type,
+    action,
+    actor: { type: 'Person', extensions: { 'bb:user.id': '_311_1', 'bb:user.externalId': 'kowalski.t' } },
+    membership: { roles },
+  });
+
+  it.each(ACTED_BY_A_PERSON.flatMap(([type, actions]) => [...actions, 'Paused'].map((action) => [type, action])))(
+    'Should skip %s %s when the membership holds Instructor, whatever the action',
+    (type, action) => {
+      const rule = rules.find(type, action, learnEvent(type, action, ['Learner', 'Instructor']));
+      expect(rule?.skip, `${type} ${action} by an instructor went to ${rule?.id ?? 'no rule'}`).toBeDefined();
+    },
+  );
+
+  it.each(ACTED_BY_A_PERSON.flatMap(([type, actions]) => actions.map((action) => [type, action])))(
+    'Should not take %s %s for an instructor\'s when the roles are Learner or empty',
+    (type, action) => {
+      for (const roles of [['Learner'], []]) {
+        const rule = rules.find(type, action, learnEvent(type, action, roles));
+        expect(rule?.id, `${type} ${action} with roles ${JSON.stringify(roles)}`).not.toMatch(/-by-instructor$|-as-instructor$/);
+      }
+    },
+  );
+});
+
 /** Caliper 1.1's action vocabulary, as the generic Event may carry it (both captioning spellings). */
 const ACTIONS_1_1 = [
   'Abandoned', 'Activated', 'Added', 'Attached', 'Bookmarked', 'ChangedResolution', 'ChangedSize', 'ChangedSpeed',
