@@ -114,6 +114,45 @@ describe('instructors are not students', () => {
   );
 });
 
+describe('a Learn user is looked up by batch_uid only', () => {
+  const VARS = { student: '', platformId: '', edApp: '', sensor: '', sourceId: '' };
+  // Marked as Learn marks every person, without the batch_uid; the IRI is Learn's opaque user id.
+  const LEARN_PERSON = {
+    id: 'https://caliper-mapping.cloudbb.blackboard.com/v1/sites/3f2b9c1e-7a4d-4e6b-9c8a-1d5e7f2a4b60/users/e5998017e57d4e2487201f6484076547',
+    type: 'Person',
+    extensions: { 'bb:user.id': '_4127_1' },
+  };
+  // The person in every place a rule reads a student from, and a score so a grade is not skipped as empty.
+  const learnEvent = (type: string, action: string) => ({
+    type,
+    action,
+    actor: LEARN_PERSON,
+    object: { id: 'https://caliper-mapping.cloudbb.blackboard.com/v1/sites/3f2b9c1e-7a4d-4e6b-9c8a-1d5e7f2a4b60/content/_61950_1', type: 'Session', user: LEARN_PERSON, actor: LEARN_PERSON, assignee: LEARN_PERSON },
+    generated: { scoreGiven: 1, actor: LEARN_PERSON, assignee: LEARN_PERSON, attempt: { assignee: LEARN_PERSON } },
+    federatedSession: { user: LEARN_PERSON },
+    membership: { member: LEARN_PERSON, roles: ['Learner'] },
+  });
+  let rules: RuleSet;
+  beforeAll(async () => {
+    rules = await loadRules(path.join(ROOT, 'mappings'));
+  });
+
+  it('Should find no student in a Learn event of any type and action a rule takes, when Learn sent no batch_uid', () => {
+    const found: string[] = [];
+    for (const { types, actions } of rules.rules) {
+      for (const type of types) {
+        for (const action of actions ?? ['Created']) {
+          const event = learnEvent(type, action);
+          const rule = rules.find(type, action, event);
+          const ids = (rule?.student ?? []).map((path) => path.read(event, VARS)).filter((value) => typeof value === 'string');
+          if (ids.length > 0) found.push(`${type} ${action}: ${rule!.id} reads ${ids[0]}`);
+        }
+      }
+    }
+    expect(found).toEqual([]);
+  });
+});
+
 /** Caliper 1.1's action vocabulary, as the generic Event may carry it (both captioning spellings). */
 const ACTIONS_1_1 = [
   'Abandoned', 'Activated', 'Added', 'Attached', 'Bookmarked', 'ChangedResolution', 'ChangedSize', 'ChangedSpeed',
