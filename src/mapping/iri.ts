@@ -4,12 +4,17 @@
  * TimeBack resolves every IRI it receives to an entity, so anything else is refused here
  * rather than by TimeBack after delivery.
  */
+import { uuidV5 } from './event-ids.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // Scheme, then a host of at least one character; no spaces or control characters anywhere.
 const HTTPS_URL = /^https:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
 const URN_EMAIL = /^urn:email:[^\s@]+@[^\s@]+$/;
+const HTTP_URL = /^http:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
+
+/** The namespace for UUIDs named by a URL (NameSpace_URL, RFC 4122 Appendix C, kept by RFC 9562). */
+const URL_NAMESPACE = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
 
 export function isUuid(text: string): boolean {
   return UUID.test(text);
@@ -45,4 +50,15 @@ export function toTimebackIri(text: string): string | undefined {
   if (isHttpsUrl(text)) return text;
   if (text.length > 9 && text.slice(0, 9).toLowerCase() === 'urn:uuid:') return toUrnUuid(text);
   return undefined;
+}
+
+/**
+ * A URL as an id TimeBack accepts: `https://` as it is; `http://`, which TimeBack refuses, as the
+ * `urn:uuid:` of its UUID v5 in RFC 9562's URL namespace. Some LTI tools are still served over
+ * http; the same URL always gives the same id, so a tool's launches stay one tool, and no https
+ * address the tool may not serve is made up. Anything else is no URL: undefined.
+ */
+export function toUrlIri(text: string): string | undefined {
+  if (isHttpsUrl(text)) return text;
+  return HTTP_URL.test(text) ? `urn:uuid:${uuidV5(URL_NAMESPACE, text)}` : undefined;
 }

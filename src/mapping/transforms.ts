@@ -4,7 +4,7 @@
  */
 import { toCaliperDateTime } from './date-time.ts';
 import { copyEntity } from './entity-copy.ts';
-import { toTimebackIri, toUrnUuid } from './iri.ts';
+import { toTimebackIri, toUrlIri, toUrnUuid } from './iri.ts';
 
 export type Transform = (value: unknown) => unknown;
 
@@ -49,6 +49,7 @@ export const TRANSFORMS = {
   datetime: (value) => (typeof value === 'string' ? toCaliperDateTime(value) : undefined),
   'urn-uuid': (value) => (typeof value === 'string' ? toUrnUuid(value) : undefined),
   iri: (value) => (typeof value === 'string' ? toTimebackIri(value.trim()) : undefined),
+  'url-iri': (value) => (typeof value === 'string' ? toUrlIri(value.trim()) : undefined),
   id: (value) => {
     if (typeof value === 'string') return value === '' ? undefined : value;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;

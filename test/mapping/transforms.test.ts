@@ -94,6 +94,19 @@ describe('transforms', () => {
     expect(t['strip-query'](3)).toBeUndefined();
   });
 
+  it('url-iri: keeps https:// URLs, names an http:// URL by its UUID v5 in the URL namespace, drops the rest', () => {
+    expect(t['url-iri']('https://tool.example.org/launch')).toBe('https://tool.example.org/launch');
+    // uuid.uuid5(uuid.NAMESPACE_URL, 'http://tool.example') in Python.
+    expect(t['url-iri']('http://tool.example')).toBe('urn:uuid:9e097298-da72-5236-aa84-811c47a3fb02');
+    expect(t['url-iri'](' http://tool.example ')).toBe('urn:uuid:9e097298-da72-5236-aa84-811c47a3fb02');
+    expect(t['url-iri']('http://tool.example/')).not.toBe('urn:uuid:9e097298-da72-5236-aa84-811c47a3fb02');
+    expect(t['url-iri']('urn:uuid:9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).toBeUndefined();
+    expect(t['url-iri']('ftp://files.example/x')).toBeUndefined();
+    expect(t['url-iri']('http://')).toBeUndefined();
+    expect(t['url-iri']('http://a b.example/')).toBeUndefined();
+    expect(t['url-iri'](7)).toBeUndefined();
+  });
+
   it('url-origin: scheme, host and port of a URL', () => {
     expect(t['url-origin']('https://tool.example.org:8443/launch?user=lm')).toBe('https://tool.example.org:8443');
     expect(t['url-origin']('https://tool.example.org/launch')).toBe('https://tool.example.org');
@@ -115,7 +128,7 @@ describe('transforms', () => {
 
   it('every documented transform exists, and no other', () => {
     expect(TRANSFORM_NAMES).toEqual([
-      'string', 'number', 'integer', 'boolean', 'positive', 'datetime', 'urn-uuid', 'iri', 'id',
+      'string', 'number', 'integer', 'boolean', 'positive', 'datetime', 'urn-uuid', 'iri', 'url-iri', 'id',
       'strip-query', 'url-origin', 'last-segment', 'lowercase', 'entity',
     ]);
   });
