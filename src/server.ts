@@ -143,7 +143,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const rules = mappings.current()?.rules.length ?? 0;
     if (!config.timeback.appId) return { state: 'waiting-for-app-id', rules };
     const problems = mappings.problems();
-    return problems.length === 0 ? { state: 'running', rules } : { state: 'waiting-for-rules', rules, problems: problems.slice(0, 5) };
+    if (problems.length > 0) return { state: 'waiting-for-rules', rules, problems: problems.slice(0, 5) };
+    // Without credentials no student can be looked up, so translation waits too (translate-worker.ts).
+    return identity.waitingFor() ? { state: 'waiting-for-credentials', rules } : { state: 'running', rules };
   };
 
   const readiness = async (): Promise<ReadinessReport> => {

@@ -35,6 +35,7 @@ export interface IdentityResolverDeps {
 export interface CachedRosterResolver extends IdentityResolver {
   readonly cache: RosterCache;
   readonly overrides: UserOverrides;
+  waitingFor(): string | undefined;
   /** Stops watching the overrides file and closes the roster connections. */
   close(): Promise<void>;
 }

@@ -16,7 +16,7 @@ export interface ReadinessReport {
 }
 
 export interface TranslationStatus {
-  state: 'running' | 'waiting-for-app-id' | 'waiting-for-rules';
+  state: 'running' | 'waiting-for-app-id' | 'waiting-for-rules' | 'waiting-for-credentials';
   /** Active rules (0 while none are). */
   rules: number;
   /** Why no rules are active: the first problems the last load found. */

@@ -107,4 +107,13 @@ describe('translation in the running gateway', () => {
     expect(ready.reasons).toContain('delivery waits for TIMEBACK_APP_ID');
     expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
   });
+
+  it('without TimeBack credentials, accepts and keeps events, translating none', { timeout: 20_000 }, async () => {
+    const gw = await start({ TIMEBACK_CLIENT_SECRET: '' });
+    const [seq] = insertStoredEvents(gw.store.sqlite, [forumPost()], { receivedAt: Date.now() });
+    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { ready: boolean; reasons: string[]; translation: { state: string } };
+    expect(ready.translation.state).toBe('waiting-for-credentials');
+    expect(ready.reasons).toContain('delivery waits for TIMEBACK_CLIENT_SECRET');
+    expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0 });
+  });
 });
