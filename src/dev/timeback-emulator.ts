@@ -17,6 +17,8 @@ export interface EmulatedUser {
   givenName?: string;
   familyName?: string;
   status?: string;
+  /** OneRoster roles (default: student). */
+  roles?: string[];
 }
 
 export type EmulatedRoute = 'token' | 'roster' | 'events';
@@ -264,7 +266,7 @@ function toRecord(user: EmulatedUser) {
     email: user.email ?? '',
     givenName: user.givenName ?? '',
     familyName: user.familyName ?? '',
-    roles: [{ roleType: 'primary', role: 'student' }],
+    roles: (user.roles ?? ['student']).map((role, i) => ({ roleType: i === 0 ? 'primary' : 'secondary', role })),
   };
 }
 

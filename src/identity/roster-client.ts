@@ -67,8 +67,18 @@ const RosterUserSchema = z.looseObject({
   identifier: z.string().nullish(),
   username: z.string().nullish(),
   email: z.string().nullish(),
+  // Read leniently: a role list we cannot read says nothing, and the user may be a student.
+  roles: z.array(z.looseObject({ role: z.string().nullish() })).nullish().catch(undefined),
 });
 type RosterUser = z.infer<typeof RosterUserSchema>;
+
+/**
+ * OneRoster's roles for people who are not learners. A user with roles, all of them among
+ * these, is a teacher, a parent or staff: their activity is not a student's, and a shared
+ * address must not make them one. Any other role (student, or a value this list does not
+ * know) leaves the user a possible student.
+ */
+const NOT_A_STUDENT = new Set(['administrator', 'aide', 'guardian', 'parent', 'proctor', 'relative', 'teacher']);
 
 /** Both list shapes seen: `{ users, total }` and `{ users, pagination: { total } }`. */
 const UserListSchema = z.looseObject({
@@ -198,7 +208,8 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       log.warn({ strategy: 'sourcedId' }, 'TimeBack answered a user lookup by id with a different user; ignored');
       return { outcome: 'not-found' };
     }
-    return decide(isLive(user) ? user : undefined, 'sourcedId');
+    if (!isLive(user)) return { outcome: 'not-found' };
+    return couldBeStudent(user) ? decide(user, 'sourcedId') : notAStudent(user);
   }
 
   async function byFilter(field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
@@ -218,13 +229,15 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       log.warn({ strategy: field }, 'TimeBack returned users that do not match the roster filter; they are ignored');
     }
     const live = matching.filter(isLive);
-    if (live.length >= 2) return { outcome: 'ambiguous', count: live.length };
+    const students = live.filter(couldBeStudent);
+    if (students.length >= 2) return { outcome: 'ambiguous', count: students.length };
     // Users past this page may be live matches too; which is the student cannot be known,
     // so an admin decides (user-overrides.yaml), as for any other ambiguity.
     const total = parsed.data.total ?? parsed.data.pagination?.total;
     const unseen = total !== undefined ? total > parsed.data.users.length : parsed.data.users.length >= FILTER_LIMIT;
     if (unseen) return { outcome: 'ambiguous', count: Math.max(total ?? 0, parsed.data.users.length) };
-    return decide(live[0], field);
+    if (students.length === 0 && live[0]) return notAStudent(live[0]);
+    return decide(students[0], field);
   }
 
   /** A live user with a UUID sourcedId is an answer; anything less is not. */
@@ -281,6 +294,16 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       return pool.close();
     },
   };
+}
+
+function couldBeStudent(user: RosterUser): boolean {
+  const roles = (user.roles ?? []).map((entry) => entry.role?.trim().toLowerCase() ?? '');
+  return roles.length === 0 || roles.some((role) => !NOT_A_STUDENT.has(role));
+}
+
+function notAStudent(user: RosterUser): RosterLookup {
+  const roles = [...new Set((user.roles ?? []).map((entry) => entry.role?.trim().toLowerCase()))].join(', ');
+  return { outcome: 'not-found', detail: `the matching TimeBack user is not a student (${roles}); pin them in user-overrides.yaml to credit them anyway` };
 }
 
 /** OneRoster soft-deletes users by status; a departed student must not be credited. */

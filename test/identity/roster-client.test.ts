@@ -181,6 +181,29 @@ describe('roster client against the emulator', () => {
     }
   });
 
+  it('Should not take a teacher, parent or staff member for a student, by any strategy', async () => {
+    const teacher = { sourcedId: randomUUID(), identifier: 't.hale', email: 'hale@school.test', roles: ['teacher'] };
+    const parent = { sourcedId: randomUUID(), email: 'family@school.test', roles: ['parent'] };
+    const child = { sourcedId: randomUUID(), email: 'family@school.test' };
+    const both = { sourcedId: randomUUID(), identifier: 'ta.student', roles: ['aide', 'student'] };
+    const unknownRole = { sourcedId: randomUUID(), identifier: 'new.kind', roles: ['learner'] };
+    const people = [teacher, parent, child, both, unknownRole];
+    for (const user of people) emulator.users.set(user.sourcedId, user);
+    try {
+      const { roster } = client();
+      const notAStudent = { outcome: 'not-found', detail: expect.stringContaining('is not a student (teacher)') };
+      expect(await roster.lookup('identifier', 't.hale')).toEqual(notAStudent);
+      expect(await roster.lookup('sourcedId', teacher.sourcedId)).toEqual(notAStudent);
+      // A family address shared with a parent is the child's, not ambiguous.
+      expect(await roster.lookup('email', 'family@school.test')).toEqual({ outcome: 'found', platformId: child.sourcedId });
+      expect(await roster.lookup('identifier', 'ta.student')).toEqual({ outcome: 'found', platformId: both.sourcedId });
+      // A role this gateway does not know may be a student's: not refused.
+      expect(await roster.lookup('identifier', 'new.kind')).toEqual({ outcome: 'found', platformId: unknownRole.sourcedId });
+    } finally {
+      for (const user of people) emulator.users.delete(user.sourcedId);
+    }
+  });
+
   it('Should not accept a sourcedId that cannot be a urn:uuid actor', async () => {
     const { roster, captured } = client();
     expect(await roster.lookup('identifier', 'legacy')).toMatchObject({ outcome: 'not-found' });
