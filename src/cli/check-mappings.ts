@@ -45,12 +45,11 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   const check = await checkMappings(mappingsDir, fixturesDir);
   if (!check.ok) {
     io.err(`${check.problems.join('\n')}\n`);
-    const failed = check.fixtures?.filter((fixture) => !fixture.ok).length;
-    io.err(
-      failed === undefined
-        ? `\ncheck-mappings: the rules in ${displayPath(mappingsDir)} do not load\n`
-        : `\ncheck-mappings: ${failed} of ${check.fixtures!.length} fixtures fail\n`,
-    );
+    let summary: string;
+    if (check.rules === undefined) summary = `the rules in ${displayPath(mappingsDir)} do not load`;
+    else if (check.fixtures === undefined) summary = 'no fixtures to check the rules against';
+    else summary = `${check.fixtures.filter((fixture) => !fixture.ok).length} of ${check.fixtures.length} fixtures fail`;
+    io.err(`\ncheck-mappings: ${summary}\n`);
     return 1;
   }
   io.out(

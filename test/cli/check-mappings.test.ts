@@ -81,6 +81,17 @@ describe('caliper-gateway check-mappings', () => {
     expect((await check(['a', 'b'])).code).toBe(2);
   });
 
+  it('fails when the fixtures folder is not there, rather than checking nothing', async () => {
+    await check(['--update']);
+    const nowhere = await check(['--fixtures', join(temp.dir, 'no-such-folder')]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toContain('no fixtures folder at');
+    expect(nowhere.stderr).toContain('check-mappings: no fixtures to check the rules against');
+    // An empty folder is a choice: nothing to check, and nothing wrong.
+    mkdirSync(join(temp.dir, 'empty'));
+    expect((await check(['--fixtures', join(temp.dir, 'empty')])).code).toBe(0);
+  });
+
   it('runs as `caliper-gateway check-mappings` and exits non-zero on a failure', { timeout: 20_000 }, async () => {
     const run = promisify(execFile);
     const env = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent' };

@@ -3,7 +3,7 @@
  * up in the emulator's roster, events delivered to it. A roster outage must leave events
  * waiting, never skipped or lost; a student rostered later is recovered by a replay.
  */
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,8 @@ let gateway: Gateway | undefined;
 beforeEach(async () => {
   temp = makeTempDir('identity-pipeline');
   cpSync(RULES_DIR, join(temp.dir, 'mappings'), { recursive: true });
+  // No fixtures of their own: an empty folder, which the mapping check accepts.
+  mkdirSync(join(temp.dir, 'fixtures'));
   emulator = await startTimebackEmulator({
     users: [
       { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },

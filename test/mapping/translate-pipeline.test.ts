@@ -3,7 +3,7 @@
  * active rules, students resolved through the real cached roster resolver against the
  * TimeBack emulator, and the results delivered to it.
  */
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,6 +26,8 @@ let gateway: Gateway | undefined;
 beforeEach(async () => {
   temp = makeTempDir('translate-pipeline');
   cpSync(RULES_DIR, join(temp.dir, 'mappings'), { recursive: true });
+  // No fixtures of their own: an empty folder, which the mapping check accepts.
+  mkdirSync(join(temp.dir, 'fixtures'));
   emulator = await startTimebackEmulator({ users: [{ sourcedId: STUDENT.platformId, identifier: STUDENT.externalId }] });
 });
 
