@@ -154,7 +154,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     if (!isStoreUsable(store)) reasons.push(`database ${config.dbPath} is not usable`);
     if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
     reasons.push(...delivery.problems());
-    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation: translationStatus() };
+    const translation = translationStatus();
+    // Without rules nothing reaches TimeBack, however well delivery is configured. (The app
+    // id and credentials that translation also waits for are named above already.)
+    if (translation.state === 'waiting-for-rules') {
+      reasons.push(`translation waits for mapping rules that load and pass their fixtures (${translation.problems?.[0] ?? 'see translation.problems'})`);
+    }
+    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation };
   };
 
   const admin = [

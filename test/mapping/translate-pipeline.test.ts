@@ -95,8 +95,11 @@ describe('translation in the running gateway', () => {
     writeFileSync(join(temp.dir, 'mappings', 'broken.yaml'), 'rules:\n  - id: Broken\n');
     const gw = await start();
     const [seq] = insertStoredEvents(gw.store.sqlite, [forumPost()], { receivedAt: Date.now() });
-    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { translation: { state: string; problems: string[] } };
+    const readyz = await fetch(`${gw.url}/readyz`);
+    const ready = (await readyz.json()) as { reasons: string[]; translation: { state: string; problems: string[] } };
     expect(ready.translation.state).toBe('waiting-for-rules');
+    expect(readyz.status).toBe(503);
+    expect(ready.reasons).toEqual([expect.stringMatching(/^translation waits for mapping rules .*broken\.yaml:2/)]);
     expect(ready.translation.problems[0]).toMatch(/broken\.yaml:2: rules\[0\]\.id: rule ids are kebab-case/);
     expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
   });
