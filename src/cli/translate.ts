@@ -118,5 +118,8 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
     }
   });
   io.out(`${JSON.stringify(events, null, 2)}\n`);
+  if (unresolved > 0 && parsed.values.users === undefined) {
+    io.err('hint: --users USERS.json answers from a file of { "<batch_uid>": "<platform id>" } instead of the roster\n');
+  }
   return unresolved > 0 ? 1 : 0;
 });

@@ -5,21 +5,28 @@
  */
 import { describeZodError } from '../errors.ts';
 import { EnvelopeSchema, EventSchema, isCaliper11 } from '../ingest/envelope-schema.ts';
+import { findJsonSyntaxError } from '../ingest/json-syntax.ts';
 import type { TranslateItem } from './translate.ts';
 
 export type TranslateInput = { ok: true; sensor: string; items: TranslateItem[]; envelope: boolean } | { ok: false; message: string };
 
 /**
- * `text` is the file's content. An object with `data` is an envelope; any other object is a
+ * `file` is the file's content. An object with `data` is an envelope; any other object is a
  * single event, translated with an empty sensor (so its output id differs from the id the
  * gateway would give it inside Learn's envelope).
  */
-export function readTranslateInput(text: string): TranslateInput {
+export function readTranslateInput(file: string): TranslateInput {
+  // Intake skips a byte-order mark too (parse-envelope.ts): a saved body must read the same.
+  const text = file.charCodeAt(0) === 0xfeff ? file.slice(1) : file;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { ok: false, message: `not JSON: ${(err as Error).message}` };
+    // Where, as POST /caliper says it: V8's own message rarely has a position.
+    const found = findJsonSyntaxError(text);
+    if (!found) return { ok: false, message: `not JSON: ${(err as Error).message}` };
+    const where = found.path === '(root)' ? '' : ` in ${found.path}`;
+    return { ok: false, message: `not JSON: line ${found.line}, column ${found.column}${where}: ${found.problem}` };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, message: 'expected a Caliper envelope ({ sensor, sendTime, dataVersion, data }) or a single event object' };

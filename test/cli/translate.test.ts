@@ -93,10 +93,18 @@ describe('caliper-gateway translate', () => {
     expect(code).toBe(1);
     expect(stdout).toBe('[]\n');
     expect(stderr).toMatch(new RegExp(`^data\\[0\\]: not translated \\(rule forum-post-created\\): the roster could not say who ${STUDENT.externalId} is: `, 'm'));
+    expect(stderr).toMatch(/^hint: --users USERS\.json answers from a file/m);
+  });
+
+  it('reads a file that starts with a byte-order mark, as POST /caliper does', async () => {
+    const input = write('bom.json', `\uFEFF${JSON.stringify(envelope([forumPost()]))}`);
+    const { code, stdout } = await translateCli([input, '--users', write('users.json', USERS)]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toHaveLength(1);
   });
 
   it.each([
-    ['not JSON', '{ "sensor": ', /: not JSON: /],
+    ['not JSON', '{ "sensor": ', /: not JSON: line 1, column 13 in sensor: /],
     ['an envelope missing a field', { sensor: 'site', dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p1', data: [forumPost()] }, /envelope\.json: sendTime: /],
     ['another Caliper version', { ...envelope([forumPost()]), dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p2' }, /dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/],
     ['an event missing its actor', { ...forumPost(), actor: undefined }, /envelope\.json: actor: expected the actor as an IRI or an object/],
