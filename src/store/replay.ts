@@ -29,11 +29,18 @@ export const MALFORMED_INPUT = 'invalid-event';
 
 /** What to replay. The CLI flags and POST /admin/replay share this shape. */
 export const ReplayFilterSchema = z.strictObject({
-  /** Default: `dead`, or every replayable fate when `ids` are given (naming an event is explicit enough). */
+  /**
+   * Default: `dead`, or every replayable fate when `ids` or a `reason` are given: naming the
+   * events, or why they stopped, is explicit enough (a reason belongs to one fate anyway).
+   */
   status: z.enum(REPLAYABLE_FATES, { error: `must be one of ${REPLAYABLE_FATES.join(', ')}` }).optional(),
   reason: z.string().trim().min(1, 'must not be empty').optional(),
-  /** Only events received at or after this instant (ISO 8601). */
-  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z' }).optional(),
+  /** Only events received at or after this instant (ISO 8601; a date alone is its midnight UTC). */
+  since: z
+    .union([z.iso.datetime({ offset: true }), z.iso.date()], {
+      error: 'must be an ISO 8601 date-time or date, e.g. 2026-11-01T00:00:00Z or 2026-11-01',
+    })
+    .optional(),
   /** Event numbers (seq, as the admin list shows them), Learn event ids, or output ids. */
   ids: z
     .array(z.union([z.number().int().positive(), z.string().trim().min(1, 'must not be empty')]))
@@ -111,7 +118,8 @@ function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: st
 }
 
 function replayCondition(filter: ReplayFilter): SQL {
-  const fates = filter.status ? [filter.status] : filter.ids ? [...REPLAYABLE_FATES] : ['dead' as const];
+  const explicit = filter.ids !== undefined || filter.reason !== undefined;
+  const fates = filter.status ? [filter.status] : explicit ? [...REPLAYABLE_FATES] : ['dead' as const];
   // Every replayable fate carries a reason (see REPLAYABLE_FATES): saying so lets the planner use the index.
   const conditions: SQL[] = [inArray(events.fate, fates), isNotNull(events.reason)];
   if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));

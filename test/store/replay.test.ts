@@ -61,6 +61,17 @@ describe('replayEvents', () => {
     expect(replayEvents(db.store, { since: '2026-10-15T00:00:00Z' }, NOW).map((e) => e.seq)).toEqual(dead400.map((e) => e.seq));
   });
 
+  it('looks in every fate when given a reason alone, and takes a date as its midnight UTC', () => {
+    const { skipped, badOutput, malformed } = seed();
+    // user-not-in-timeback is only ever a skip: an admin should not have to know that.
+    expect(replayEvents(db.store, { reason: 'user-not-in-timeback' }, NOW).map((e) => e.seq)).toEqual([skipped[0]!.seq]);
+    expect(replayEvents(db.store, { reason: 'invalid-event' }, NOW).map((e) => e.seq)).toEqual([malformed[0]!.seq]);
+    expect(replayEvents(db.store, { reason: 'invalid-output', since: '2026-11-03' }, NOW)).toEqual([]);
+    expect(replayEvents(db.store, { reason: 'invalid-output', since: '2026-11-02' }, NOW).map((e) => e.seq)).toEqual([badOutput[0]!.seq]);
+    expect(ReplayFilterSchema.safeParse({ since: '2026-10-15' }).success).toBe(true);
+    expect(ReplayFilterSchema.safeParse({ since: '15/10/2026' }).success).toBe(false);
+  });
+
   it('takes events by seq, Learn id or output id, dead or skipped, and never touches other fates', () => {
     const { dead400, skipped, delivered, pending } = seed();
     const replayed = replayEvents(
