@@ -94,12 +94,16 @@ export const EnvSchema = z.object({
       .optional(),
   ),
   TIMEBACK_TOKEN_TIMEOUT: seconds(10, 1, AN_HOUR),
+  // Blank means unset, as for every variable: an empty scope list would silently drop the default.
   TIMEBACK_SCOPES: z.preprocess(
-    (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value),
+    (value) => {
+      const listed = typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value;
+      return Array.isArray(listed) && listed.length === 0 ? undefined : listed;
+    },
     z.array(z.string()).default(DEFAULT_SCOPES),
   ),
   ROSTER_MATCH: z.preprocess(
-    commaList,
+    (value) => commaList(blankToUndefined(value)),
     z
       .array(z.enum(ROSTER_STRATEGIES, { error: `must be among ${ROSTER_STRATEGIES.join(', ')}` }))
       .min(1, 'name at least one strategy')

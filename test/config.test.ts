@@ -36,7 +36,9 @@ describe('parseConfig', () => {
   });
 
   it('treats blank variables as unset', () => {
-    expect(parseConfig({ PORT: '', INGEST_API_KEYS: ' , ', LOG_LEVEL: '  ', TIMEBACK_CLIENT_ID: ' ' })).toEqual(parseConfig({}));
+    expect(
+      parseConfig({ PORT: '', INGEST_API_KEYS: ' , ', LOG_LEVEL: '  ', TIMEBACK_CLIENT_ID: ' ', TIMEBACK_SCOPES: '  ', ROSTER_MATCH: '' }),
+    ).toEqual(parseConfig({}));
   });
 
   it('reads every variable it knows', () => {
