@@ -57,7 +57,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: true });
-  const store = openStore(config.dbPath);
+  let store: Store;
+  try {
+    store = openStore(config.dbPath);
+  } catch (err) {
+    throw new Error(`cannot open the database at ${config.dbPath} (DB_PATH): ${(err as Error).message}`, { cause: err });
+  }
   const stoppables: Stoppable[] = [];
   let shuttingDown = false;
 
@@ -158,7 +163,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // Without rules nothing reaches TimeBack, however well delivery is configured. (The app
     // id and credentials that translation also waits for are named above already.)
     if (translation.state === 'waiting-for-rules') {
-      reasons.push(`translation waits for mapping rules that load and pass their fixtures (${translation.problems?.[0] ?? 'see translation.problems'})`);
+      // The first problem, with its first detail when it is a heading ("fixture x fails:").
+      const [first = 'see translation.problems', detail] = translation.problems ?? [];
+      const problem = first.endsWith(':') && detail ? `${first} ${detail.trim()}` : first;
+      reasons.push(`translation waits for mapping rules that load and pass their fixtures (${problem})`);
     }
     return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation };
   };

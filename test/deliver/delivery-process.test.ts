@@ -33,7 +33,9 @@ afterEach(async () => {
 function gateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
   return startGatewayProcess({
     DB_PATH: dbFile,
+    // No rules and no fixtures: these tests store translated events themselves.
     MAPPINGS_DIR: temp.dir,
+    FIXTURES_DIR: temp.dir,
     INGEST_API_KEYS: 'ingest-key-for-delivery-tests',
     TIMEBACK_BASE_URL: emulator.url,
     TIMEBACK_CLIENT_ID: emulator.clientId,
