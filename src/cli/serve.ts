@@ -27,10 +27,16 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
       io.err(`caliper-gateway: ${err.message}\n`);
       return 2;
     }
-    const code = (err as NodeJS.ErrnoException).code;
+    const { code, syscall } = err as NodeJS.ErrnoException;
+    const listening = syscall === 'listen';
+    // The reason goes in the message: an admin reads the line, not the stack under it.
     const hint =
-      code === 'EADDRINUSE' ? `: port ${config.port} is in use (set PORT)` : code === 'EACCES' ? `: not allowed to listen on port ${config.port}` : '';
-    log.fatal({ err }, `caliper-gateway cannot start${hint}`);
+      listening && code === 'EADDRINUSE'
+        ? `port ${config.port} is in use (set PORT)`
+        : listening && code === 'EACCES'
+          ? `not allowed to listen on port ${config.port}`
+          : (err as Error).message;
+    log.fatal({ err }, `caliper-gateway cannot start: ${hint}`);
     return 1;
   }
 

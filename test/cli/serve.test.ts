@@ -2,7 +2,7 @@
  * The gateway as a process: started the way users start it, killed the ways machines die.
  */
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -140,6 +140,13 @@ describe('caliper-gateway serve', () => {
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toEqual({ code: 0, signal: null });
     expect(await outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
+  });
+
+  it('refuses to start when the database cannot be opened, saying where and why', async () => {
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    await expect(startGatewayProcess({ DB_PATH: join(dir, 'not-a-folder', 'gateway.db') })).rejects.toThrow(
+      /exited \(1\) before listening:[\s\S]*caliper-gateway cannot start: cannot open the database at .*not-a-folder\/gateway\.db \(DB_PATH\): /,
+    );
   });
 
   it('refuses to start with a bad configuration, naming every bad variable', async () => {

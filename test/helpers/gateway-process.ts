@@ -54,9 +54,11 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
         }
       }
     });
-    void exited.then(({ code, signal }) =>
-      reject(new Error(`gateway exited (${code ?? signal}) before listening:\n${errText}`)),
-    );
+    // After 'close', not 'exit': by then the last log lines (the fatal one) have been read.
+    child.once('close', (code, signal) => {
+      const fatal = logs.filter((entry) => entry.level === 'fatal').map((entry) => `${String(entry.msg)}\n`);
+      reject(new Error(`gateway exited (${code ?? signal}) before listening:\n${errText}${fatal.join('')}`));
+    });
   });
   return { child, url, logs, stderr: () => errText, exited };
 }
