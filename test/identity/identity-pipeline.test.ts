@@ -3,19 +3,16 @@
  * up in the emulator's roster, events delivered to it. A roster outage must leave events
  * waiting, never skipped or lost; a student rostered later is recovered by a replay.
  */
-import { cpSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { startGateway, type Gateway } from '../../src/server.ts';
-import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { captureLog, type TempDir } from '../helpers/identity-harness.ts';
+import { pipelineEnv, pipelineFolder } from '../helpers/pipeline-gateway.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { APP_ID, envelope, forumPost, gradeEvent, OTHER_STUDENT, STUDENT } from '../mapping/learn-events.ts';
+import { envelope, forumPost, gradeEvent, OTHER_STUDENT, STUDENT } from '../mapping/learn-events.ts';
 import { rowsBySeq } from '../mapping/stored-events.ts';
 
-const RULES_DIR = fileURLToPath(new URL('../mapping/rule-sets/blackboard', import.meta.url));
 const INGEST_KEY = 'identity-pipeline-test-key';
 const ADMIN_TOKEN = 'identity-pipeline-admin-token';
 const NEWCOMER = { externalId: 'jnew31', platformId: '7e2d4c6b-9a1f-4b3e-8d5c-2f6a1e9b0c47', userUuid: 'cc33dd44ee55ff667788990011223344' };
@@ -25,10 +22,7 @@ let emulator: TimebackEmulator;
 let gateway: Gateway | undefined;
 
 beforeEach(async () => {
-  temp = makeTempDir('identity-pipeline');
-  cpSync(RULES_DIR, join(temp.dir, 'mappings'), { recursive: true });
-  // No fixtures of their own: an empty folder, which the mapping check accepts.
-  mkdirSync(join(temp.dir, 'fixtures'));
+  temp = pipelineFolder('identity-pipeline');
   emulator = await startTimebackEmulator({
     users: [
       { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },
@@ -39,22 +33,7 @@ beforeEach(async () => {
 });
 
 function gatewayConfig(env: Record<string, string | undefined> = {}) {
-  return parseConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DB_PATH: join(temp.dir, 'gateway.db'),
-    MAPPINGS_DIR: join(temp.dir, 'mappings'),
-    FIXTURES_DIR: join(temp.dir, 'fixtures'),
-    TIMEBACK_BASE_URL: emulator.url,
-    TIMEBACK_CLIENT_ID: emulator.clientId,
-    TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
-    TIMEBACK_APP_ID: APP_ID,
-    ROSTER_MATCH: 'sourcedId,identifier',
-    INGEST_API_KEYS: INGEST_KEY,
-    ADMIN_TOKEN,
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
+  return parseConfig({ ...pipelineEnv(temp.dir, emulator), ROSTER_MATCH: 'sourcedId,identifier', INGEST_API_KEYS: INGEST_KEY, ADMIN_TOKEN, ...env });
 }
 
 afterEach(async () => {

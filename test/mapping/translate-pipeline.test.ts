@@ -3,20 +3,19 @@
  * active rules, students resolved through the real cached roster resolver against the
  * TimeBack emulator, and the results delivered to it.
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
 import { startGateway, type Gateway } from '../../src/server.ts';
-import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { captureLog, type TempDir } from '../helpers/identity-harness.ts';
+import { pipelineEnv, pipelineFolder } from '../helpers/pipeline-gateway.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { APP_ID, BB, envelope, forumPost, gradeEvent, STUDENT } from './learn-events.ts';
+import { BB, envelope, forumPost, gradeEvent, STUDENT } from './learn-events.ts';
 import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
 
-const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
 const INGEST_KEY = 'translate-pipeline-test-key';
 
 let temp: TempDir;
@@ -24,10 +23,7 @@ let emulator: TimebackEmulator;
 let gateway: Gateway | undefined;
 
 beforeEach(async () => {
-  temp = makeTempDir('translate-pipeline');
-  cpSync(RULES_DIR, join(temp.dir, 'mappings'), { recursive: true });
-  // No fixtures of their own: an empty folder, which the mapping check accepts.
-  mkdirSync(join(temp.dir, 'fixtures'));
+  temp = pipelineFolder('translate-pipeline');
   emulator = await startTimebackEmulator({ users: [{ sourcedId: STUDENT.platformId, identifier: STUDENT.externalId }] });
 });
 
@@ -39,21 +35,7 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string> = {}): Promise<Gateway> {
-  const config = parseConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DB_PATH: join(temp.dir, 'gateway.db'),
-    MAPPINGS_DIR: join(temp.dir, 'mappings'),
-    FIXTURES_DIR: join(temp.dir, 'fixtures'),
-    TIMEBACK_BASE_URL: emulator.url,
-    TIMEBACK_CLIENT_ID: emulator.clientId,
-    TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
-    TIMEBACK_APP_ID: APP_ID,
-    ROSTER_MATCH: 'identifier',
-    INGEST_API_KEYS: INGEST_KEY,
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
+  const config = parseConfig({ ...pipelineEnv(temp.dir, emulator), ROSTER_MATCH: 'identifier', INGEST_API_KEYS: INGEST_KEY, ...env });
   gateway = await startGateway(config, { log: captureLog().log });
   return gateway;
 }
@@ -104,21 +86,15 @@ describe('translation in the running gateway', () => {
     expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
   });
 
-  it('without TIMEBACK_APP_ID, accepts and keeps events, translating none', { timeout: 20_000 }, async () => {
-    const gw = await start({ TIMEBACK_APP_ID: '' });
+  it.each([
+    ['TIMEBACK_APP_ID', 'waiting-for-app-id'],
+    ['TIMEBACK_CLIENT_SECRET', 'waiting-for-credentials'],
+  ])('without %s, accepts and keeps events, translating none', { timeout: 20_000 }, async (variable, state) => {
+    const gw = await start({ [variable]: '' });
     const [seq] = insertStoredEvents(gw.store.sqlite, [forumPost()], { receivedAt: Date.now() });
     const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { ready: boolean; reasons: string[]; translation: { state: string } };
-    expect(ready.translation.state).toBe('waiting-for-app-id');
-    expect(ready.reasons).toContain('delivery waits for TIMEBACK_APP_ID');
-    expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
-  });
-
-  it('without TimeBack credentials, accepts and keeps events, translating none', { timeout: 20_000 }, async () => {
-    const gw = await start({ TIMEBACK_CLIENT_SECRET: '' });
-    const [seq] = insertStoredEvents(gw.store.sqlite, [forumPost()], { receivedAt: Date.now() });
-    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { ready: boolean; reasons: string[]; translation: { state: string } };
-    expect(ready.translation.state).toBe('waiting-for-credentials');
-    expect(ready.reasons).toContain('delivery waits for TIMEBACK_CLIENT_SECRET');
+    expect(ready.translation.state).toBe(state);
+    expect(ready.reasons).toContain(`delivery waits for ${variable}`);
     expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0 });
   });
 });
