@@ -130,7 +130,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let wakeAt = Number.POSITIVE_INFINITY;
   let pauseTimer: NodeJS.Timeout | undefined;
   let token: { status: TokenStatus; problem?: string } = { status: 'unknown' };
-  /** The last answer that said the set-up is wrong (403/404/405), until TimeBack takes an event again. */
+  /** The last answer that said the set-up is wrong (403/404/405), until TimeBack answers about an event. */
   let setupProblem: string | undefined;
 
   function pump(): void {
@@ -319,6 +319,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       fate = 'delivered';
     } else if (outcome.kind === 'dead') {
       if (result !== undefined && pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
+      // A refusal of this event (400, 422) still shows the endpoint and the app are right.
+      if (result !== undefined) setupProblem = undefined;
       fate = 'dead';
       reason = outcome.reason;
       detail = status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;

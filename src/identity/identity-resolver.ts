@@ -11,9 +11,9 @@ export type IdentityAnswer =
   | { status: 'not-found'; detail: string }
   /**
    * The roster could not answer (unreachable, 5xx, 429, credentials refused). Retry later.
-   * `held`: what stopped it is the gateway's set-up (TimeBack refused its credentials), not
-   * the roster or the student, so the event waits without spending its retry budget, as
-   * delivery's events do.
+   * `held`: what stopped it is the gateway's set-up (credentials unset, or refused by the
+   * token endpoint), not the roster or the student, so the event waits without spending its
+   * retry budget, as delivery's events do.
    */
   | { status: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean };
 
