@@ -18,12 +18,22 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const blankToUndefined = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/**
+ * A number written the plain way (`30`, `-1`, `1.5`), as a number; anything else stays text
+ * and is refused. `Number()` alone would take `0x1F90`, `1e3` and `Infinity`, which nobody
+ * writes for a port or a timeout on purpose; the bounds and `int()` then say what is wrong.
+ */
+const plainNumber = (value: unknown) => {
+  const text = blankToUndefined(value);
+  return typeof text === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
+};
+
 const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
 
 const seconds = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(
-    blankToUndefined,
-    z.coerce
+    plainNumber,
+    z
       .number({ error: 'must be a number of seconds' })
       .int('must be a whole number of seconds')
       .min(min, `must be at least ${min}`)
@@ -39,8 +49,8 @@ const A_DAY = 86_400;
 
 const positiveInt = (fallback: number, max: number) =>
   z.preprocess(
-    blankToUndefined,
-    z.coerce
+    plainNumber,
+    z
       .number({ error: 'must be a number' })
       .int('must be a whole number')
       .min(1, 'must be at least 1')
@@ -61,8 +71,8 @@ const commaList = (value: unknown) =>
 export const EnvSchema = z.object({
   // 0 asks the OS for a free port (tests and the demo run many gateways side by side).
   PORT: z.preprocess(
-    blankToUndefined,
-    z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(8080),
+    plainNumber,
+    z.number({ error: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(8080),
   ),
   HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
   DB_PATH: z.preprocess(blankToUndefined, z.string().default('./data/gateway.db')),

@@ -107,6 +107,17 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ PORT: '70000' })).toThrow(/PORT: must be at most 65535/);
   });
 
+  it('takes numbers only as written plainly, with one problem per variable', () => {
+    const { problems } = configError({ PORT: '0x1F90', DELIVERY_MAX_AGE: '1e20', DELIVERY_CONCURRENCY: 'Infinity', SHUTDOWN_TIMEOUT: '1.5' });
+    expect(problems).toEqual([
+      'PORT: must be a port number',
+      'DELIVERY_CONCURRENCY: must be a number',
+      'DELIVERY_MAX_AGE: must be a number of seconds',
+      'SHUTDOWN_TIMEOUT: must be a whole number of seconds',
+    ]);
+    expect(parseConfig({ PORT: ' 8081 ', DELIVERY_MAX_AGE: '60' })).toMatchObject({ port: 8081, delivery: { maxAgeMs: 60_000 } });
+  });
+
   it('bounds the timeouts and waits that become timers, which Node would fire after 1 ms past 24.8 days', () => {
     const { problems } = configError({
       TIMEBACK_TOKEN_TIMEOUT: '3000000',
