@@ -17,10 +17,10 @@ export type Command = (args: string[], env: Env) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'serve the gateway (what npm start runs)' },
   'roster-cache': { run: rosterCacheCommand, summary: 'list or evict cached roster answers (externalId → platform id)' },
-  replay: { run: replayCommand, summary: 'put dead (or skipped) events back in the queue' },
+  replay: { run: replayCommand, summary: 'put dead, skipped or rejected events back in the queue (--status, --reason, --since, --id)' },
   status: { run: statusCommand, summary: 'counts by fate and reason, queue depth, oldest waiting event (--json for scripts)' },
   translate: { run: translateCommand, summary: 'dry run: the Caliper 1.2 events a Learn envelope becomes (FILE [--users F] [--explain])' },
-  'check-mappings': { run: checkMappingsCommand, summary: 'check that every mapping file loads and every fixture passes ([DIR] [--fixtures DIR])' },
+  'check-mappings': { run: checkMappingsCommand, summary: 'check that every mapping file loads and every fixture passes ([DIR] [--fixtures DIR] [--update])' },
 };
 
 export async function main(argv: string[], env: Env): Promise<number> {
