@@ -50,13 +50,13 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   const file = parsed.positionals[0]!;
   const config = parseConfig(env);
 
-  let text: string;
+  let content: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    content = await readFile(file);
   } catch (err) {
     return fail(2, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  const input = readTranslateInput(text);
+  const input = readTranslateInput(content);
   if (!input.ok) return fail(2, `${file}: ${input.message}`);
 
   let rules: RuleSet;

@@ -205,10 +205,26 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
 
 /** One sentence for the 400 response: where the body stops being JSON, and why. */
 export function describeJsonSyntaxError(text: string, fallback: string): string {
+  return `The body is ${jsonSyntaxProblem(text, fallback)}`;
+}
+
+/**
+ * The same without a subject, for callers that name the file first:
+ * `not valid JSON in data[3] (line 1, column 17): …`.
+ */
+export function jsonSyntaxProblem(text: string, fallback: string): string {
   const error = findJsonSyntaxError(text);
-  if (!error) return `The body is not valid JSON: ${fallback}`;
+  if (!error) return `not valid JSON: ${fallback}`;
   const where = error.path === '(root)' ? '' : ` in ${error.path}`;
-  return `The body is not valid JSON${where} (line ${error.line}, column ${error.column}): ${error.problem}`;
+  return `not valid JSON${where} (line ${error.line}, column ${error.column}): ${error.problem}`;
+}
+
+/**
+ * A byte-order mark is not JSON, but some clients and editors write one; it carries no data
+ * (RFC 8259 section 8.1 lets parsers ignore it). JSON.parse does not, so it is cut first.
+ */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function decodeKey(quoted: string): string {

@@ -19,7 +19,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GatewayError, badRequest, describeZodError, quote } from '../errors.ts';
 import { CALIPER_1_1, EnvelopeSchema, isCaliper11 } from './envelope-schema.ts';
 import { locateEnvelopeData, type DataLayout } from './event-slices.ts';
-import { describeJsonSyntaxError } from './json-syntax.ts';
+import { describeJsonSyntaxError, withoutBom } from './json-syntax.ts';
 
 /** What the envelope says about itself. */
 export interface EnvelopeHead {
@@ -177,9 +177,4 @@ function checkHead(value: unknown, count: number | undefined, beforeRefusing: ()
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** A byte-order mark is not JSON, but some clients write one; it carries no data. */
-function withoutBom(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -6,6 +6,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { staticIdentity } from '../identity/identity-resolver.ts';
+import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
 import { jsonDiff } from './json-diff.ts';
 import { displayPath } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
@@ -76,7 +77,7 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
   const shown = (file: string) => displayPath(path.join(fixture.dir, file));
   const fail = (problem: string): FixtureResult => ({ name: fixture.name, ok: false, problems: [problem] });
 
-  const input = readTranslateInput(await readFile(path.join(fixture.dir, FIXTURE_FILES.input), 'utf8'));
+  const input = readTranslateInput(await readFile(path.join(fixture.dir, FIXTURE_FILES.input)));
   if (!input.ok) return fail(`${shown(FIXTURE_FILES.input)}: ${input.message}`);
 
   const users = await readUsers(path.join(fixture.dir, FIXTURE_FILES.users));
@@ -110,11 +111,12 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     return (err as Error).message;
   }
+  text = withoutBom(text);
   let users: unknown;
   try {
     users = JSON.parse(text);
   } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
+    return jsonSyntaxProblem(text, (err as Error).message);
   }
   if (users === null || typeof users !== 'object' || Array.isArray(users)) {
     return 'expected { "<bb:user.externalId>": "<TimeBack platform id>", … }';

@@ -3,30 +3,29 @@
  * as Learn sends it, or a single event. Checks it the way intake does, so a dry run refuses
  * exactly what the gateway would refuse.
  */
+import { isUtf8 } from 'node:buffer';
 import { describeZodError } from '../errors.ts';
 import { EnvelopeSchema, EventSchema, isCaliper11 } from '../ingest/envelope-schema.ts';
-import { findJsonSyntaxError } from '../ingest/json-syntax.ts';
+import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
 import type { TranslateItem } from './translate.ts';
 
 export type TranslateInput = { ok: true; sensor: string; items: TranslateItem[]; envelope: boolean } | { ok: false; message: string };
 
 /**
- * `file` is the file's content. An object with `data` is an envelope; any other object is a
+ * `content` is the file's bytes (or its text, already decoded). An object with `data` is an envelope; any other object is a
  * single event, translated with an empty sensor (so its output id differs from the id the
  * gateway would give it inside Learn's envelope).
  */
-export function readTranslateInput(file: string): TranslateInput {
-  // Intake skips a byte-order mark too (parse-envelope.ts): a saved body must read the same.
-  const text = file.charCodeAt(0) === 0xfeff ? file.slice(1) : file;
+export function readTranslateInput(content: Uint8Array | string): TranslateInput {
+  // The same byte-level answers as POST /caliper (parse-envelope.ts), in a file's words.
+  if (content.length === 0) return { ok: false, message: 'the file is empty; a Caliper envelope as JSON was expected' };
+  if (typeof content !== 'string' && !isUtf8(content)) return { ok: false, message: 'not valid UTF-8; Caliper envelopes are UTF-8 JSON' };
+  const text = withoutBom(typeof content === 'string' ? content : Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8'));
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    // Where, as POST /caliper says it: V8's own message rarely has a position.
-    const found = findJsonSyntaxError(text);
-    if (!found) return { ok: false, message: `not JSON: ${(err as Error).message}` };
-    const where = found.path === '(root)' ? '' : ` in ${found.path}`;
-    return { ok: false, message: `not JSON: line ${found.line}, column ${found.column}${where}: ${found.problem}` };
+    return { ok: false, message: jsonSyntaxProblem(text, (err as Error).message) };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, message: 'expected a Caliper envelope ({ sensor, sendTime, dataVersion, data }) or a single event object' };

@@ -22,7 +22,7 @@ afterEach(() => temp.remove());
 
 function write(name: string, content: unknown): string {
   const file = join(temp.dir, name);
-  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  writeFileSync(file, typeof content === 'string' || Buffer.isBuffer(content) ? content : JSON.stringify(content));
   return file;
 }
 
@@ -96,15 +96,10 @@ describe('caliper-gateway translate', () => {
     expect(stderr).toMatch(/^hint: --users USERS\.json answers from a file/m);
   });
 
-  it('reads a file that starts with a byte-order mark, as POST /caliper does', async () => {
-    const input = write('bom.json', `\uFEFF${JSON.stringify(envelope([forumPost()]))}`);
-    const { code, stdout } = await translateCli([input, '--users', write('users.json', USERS)]);
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toHaveLength(1);
-  });
-
   it.each([
-    ['not JSON', '{ "sensor": ', /: not JSON: line 1, column 13 in sensor: /],
+    ['not JSON', '{"sensor": "s",\n "data": [\n  {"id": }\n]}', /envelope\.json: not valid JSON in data\[0\]\.id \(line 3, column 10\): expected a value, found "}"$/m],
+    ['an empty file', '', /envelope\.json: the file is empty/],
+    ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), /envelope\.json: not valid UTF-8/],
     ['an envelope missing a field', { sensor: 'site', dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p1', data: [forumPost()] }, /envelope\.json: sendTime: /],
     ['another Caliper version', { ...envelope([forumPost()]), dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p2' }, /dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/],
     ['an event missing its actor', { ...forumPost(), actor: undefined }, /envelope\.json: actor: expected the actor as an IRI or an object/],
@@ -114,6 +109,14 @@ describe('caliper-gateway translate', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(message);
+  });
+
+  it('accepts files that start with a UTF-8 byte order mark, as POST /caliper does', async () => {
+    const posted = envelope([forumPost(), gradeEvent()]);
+    const plain = await translateCli([write('plain.json', posted), '--users', write('users.json', USERS)]);
+    const bom = await translateCli([write('bom.json', `\uFEFF${JSON.stringify(posted)}`), '--users', write('users-bom.json', `\uFEFF${JSON.stringify(USERS)}`)]);
+    expect(bom).toEqual(plain);
+    expect((JSON.parse(bom.stdout) as unknown[]).length).toBe(2);
   });
 
   it('exits 2 for a missing file, a bad users file, or no FILE at all', async () => {

@@ -73,7 +73,7 @@ describe('the fixture runner', () => {
     writeCase('forum-event/bad-users', envelope([forumPost()]), { lmartin07: 42 });
     const results = await runFixtures(root, rules);
     expect(results.map((result) => result.problems[0])).toEqual([
-      expect.stringMatching(/bad-json\/input\.json: not JSON: /),
+      expect.stringMatching(/bad-json\/input\.json: not valid JSON in sensor \(line 1, column 13\): /),
       expect.stringMatching(/bad-users\/users\.json: "lmartin07": the platform id must be text$/),
       expect.stringMatching(/bad-version\/input\.json: dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/),
     ]);
