@@ -12,9 +12,9 @@ import type { TranslateItem } from './translate.ts';
 export type TranslateInput = { ok: true; sensor: string; items: TranslateItem[]; envelope: boolean } | { ok: false; message: string };
 
 /**
- * `content` is the file's bytes (or its text, already decoded). An object with `data` is an envelope; any other object is a
- * single event, translated with an empty sensor (so its output id differs from the id the
- * gateway would give it inside Learn's envelope).
+ * `content` is the file's bytes (or its text, already decoded). An object with `data` is an
+ * envelope; any other object is a single event, translated with an empty sensor (so its output
+ * id differs from the id the gateway would give it inside Learn's envelope).
  */
 export function readTranslateInput(content: Uint8Array | string): TranslateInput {
   // The same byte-level answers as POST /caliper (parse-envelope.ts), in a file's words.
