@@ -296,13 +296,17 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   };
 }
 
+function roleNames(user: RosterUser): string[] {
+  return [...new Set((user.roles ?? []).map((entry) => entry.role?.trim().toLowerCase() ?? ''))];
+}
+
 function couldBeStudent(user: RosterUser): boolean {
-  const roles = (user.roles ?? []).map((entry) => entry.role?.trim().toLowerCase() ?? '');
+  const roles = roleNames(user);
   return roles.length === 0 || roles.some((role) => !NOT_A_STUDENT.has(role));
 }
 
 function notAStudent(user: RosterUser): RosterLookup {
-  const roles = [...new Set((user.roles ?? []).map((entry) => entry.role?.trim().toLowerCase()))].join(', ');
+  const roles = roleNames(user).join(', ');
   return { outcome: 'not-found', detail: `the matching TimeBack user is not a student (${roles}); pin them in user-overrides.yaml to credit them anyway` };
 }
 
