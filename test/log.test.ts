@@ -31,6 +31,24 @@ describe('createLogger', () => {
     }
     expect(JSON.parse(text)).toMatchObject({ authorization: '[redacted]', headers: { Authorization: '[redacted]' } });
   });
+
+  it('leaves the logged object as it was, keeps an error an error, and redacts a child logger\'s bindings', () => {
+    const { lines, log } = capture();
+    const headers = { authorization: 'Bearer header-secret', accept: 'application/json' };
+    const err = Object.assign(new Error('token endpoint said no'), { response: { access_token: 'error-token-secret', status: 401 } });
+    log.child({ request: { token: 'binding-secret' } }).warn({ headers, err }, 'refused');
+
+    expect(headers.authorization).toBe('Bearer header-secret');
+    expect(err.response.access_token).toBe('error-token-secret');
+    const text = lines.join('');
+    for (const secret of ['header-secret', 'error-token-secret', 'binding-secret']) expect(text).not.toContain(secret);
+    expect(JSON.parse(text)).toMatchObject({
+      request: { token: '[redacted]' },
+      headers: { authorization: '[redacted]', accept: 'application/json' },
+      err: { type: 'Error', message: 'token endpoint said no', response: { access_token: '[redacted]', status: 401 } },
+    });
+    expect((JSON.parse(text) as { err: { stack: string } }).err.stack).toContain('token endpoint said no');
+  });
 });
 
 describe('the gateway log', () => {
