@@ -6,8 +6,9 @@
  * without; a 5,000-event one 178 ms against 109 ms.
  *
  * So the service's connection turns automatic checkpoints off, and a worker thread with
- * its own connection runs PASSIVE checkpoints (which never block writers) every 100 ms.
- * If the worker cannot run, automatic checkpoints are turned back on.
+ * its own connection runs PASSIVE checkpoints (which never block writers) every second, and
+ * sooner under busy intake (below). If the worker cannot run, automatic checkpoints are
+ * turned back on.
  *
  * PASSIVE alone cannot keep up with sustained intake: SQLite starts the WAL over only when a
  * writer begins after every frame was copied back, and with commits every few milliseconds
@@ -18,14 +19,16 @@
  * (a short pause), and lets the next commit start the WAL over. With it the same intake ran
  * 40% faster, the WAL staying between 64 and 160 MB.
  *
- * Why every 100 ms and not every second: at a second, busy intake grew the WAL to 250 MB
- * between passes, and each restart cut it back to journal_size_limit (64 MB), so most WAL
- * writes went into pages the file had just given up. On this machine's VM, writing into
- * pages new to the page cache runs at 0.6-0.7 GB/s against 8 GB/s for pages already
- * there; the writer thread spent 13% of its time in that copy. Checked every 100 ms the
- * WAL stays within the limit and its pages are reused: the writer thread took 15-17 µs per
- * event instead of 18-22 and intake gained 3-11% in paired runs. An idle pass costs next to
- * nothing (there is nothing to copy).
+ * Busy intake does not wait for the second: every PASS_EVERY_BYTES of envelopes committed
+ * asks for a pass at once. At one pass a second, intake grew the WAL to 250 MB between
+ * passes, and each restart cut it back to journal_size_limit (64 MB), so most WAL writes
+ * went into pages the file had just given up. On this machine's VM, writing into pages new
+ * to the page cache runs at 0.6-0.7 GB/s against 8 GB/s for pages already there; the
+ * writer thread spent 13% of its time in that copy. With the extra passes the WAL stays
+ * within the limit and its pages are reused: the writer thread took 15-17 µs per event
+ * instead of 18-22, and intake gained about 10%. Delivery, whose small writes rewrite the
+ * same pages over and over, keeps the one pass a second: at ten a second it copied those
+ * pages ten times as often and lost a few percent.
  *
  * The same thread, idle between checkpoints, answers the metrics scrape's count of events by
  * fate. That count reads every entry of an index (about 60 ms per million events measured
@@ -41,6 +44,8 @@ import type { Fate } from './schema.ts';
 export const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 /** 32 MiB of WAL: a few hundred ms of busy intake. */
 const RESTART_ABOVE_BYTES = 32 * 1024 * 1024;
+/** Envelope bytes committed between two passes under busy intake (the WAL grows by about twice that). */
+const PASS_EVERY_BYTES = 8 * 1024 * 1024;
 
 // Plain CommonJS evaluated in the worker, so it needs no TypeScript loader there.
 const WORKER_SOURCE = `
@@ -83,6 +88,7 @@ parentPort.on('message', (message) => {
     }
     return;
   }
+  if (message === 'pass') return checkpoint();
   if (message !== 'stop') return;
   clearInterval(timer);
   checkpoint();
@@ -94,6 +100,8 @@ parentPort.postMessage({ ready: true });
 `;
 
 export interface Checkpointer {
+  /** Intake committed an envelope of this many bytes (enough of them asks for a pass at once). */
+  envelopeWritten(bytes: number): void;
   /** Events per fate, counted on the thread's own connection; rejects when the thread is gone. */
   countByFate(): Promise<Record<Fate, number>>;
   stop(): Promise<void>;
@@ -113,7 +121,7 @@ export interface CheckpointerOptions {
 export function startCheckpointer(
   store: Store,
   log: Logger,
-  { intervalMs = 100, restartAboveFrames, onAutomatic }: CheckpointerOptions = {},
+  { intervalMs = 1_000, restartAboveFrames, onAutomatic }: CheckpointerOptions = {},
 ): Checkpointer | undefined {
   if (store.file === ':memory:') return undefined;
   // One WAL frame holds one page; databases made before 16 KiB pages still have 4 KiB ones.
@@ -184,7 +192,15 @@ export function startCheckpointer(
   // The checkpointer alone must not keep the process alive.
   worker.unref();
 
+  let bytesSincePass = 0;
   return {
+    envelopeWritten(bytes) {
+      bytesSincePass += bytes;
+      if (bytesSincePass < PASS_EVERY_BYTES || gone || stopped) return;
+      bytesSincePass = 0;
+      worker.postMessage('pass');
+    },
+
     countByFate() {
       if (gone || stopped) return Promise.reject(new Error('the checkpoint thread is not running'));
       return new Promise((resolve, reject) => {

@@ -63,6 +63,30 @@ describe('startCheckpointer', () => {
     expect(store.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
   });
 
+  it('runs a pass at once when enough envelope bytes were committed, without waiting for its timer', { timeout: 20_000 }, async () => {
+    // A timer that never fires within the test: only the hint can start a pass.
+    const checkpointer = startCheckpointer(store, createLogger('silent'), { intervalMs: 600_000 })!;
+    try {
+      store.sqlite.exec('CREATE TABLE filler (x TEXT)');
+      const insert = store.sqlite.prepare('INSERT INTO filler VALUES (?)');
+      store.sqlite.transaction(() => {
+        for (let i = 0; i < 500; i++) insert.run('x'.repeat(4_000));
+      })();
+      const before = statSync(store.file).size;
+
+      // A few small envelopes are not enough to ask for one.
+      for (let i = 0; i < 10; i++) checkpointer.envelopeWritten(90_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(statSync(store.file).size).toBe(before);
+
+      // 8 MiB of envelopes are.
+      for (let i = 0; i < 100; i++) checkpointer.envelopeWritten(90_000);
+      await expect.poll(() => statSync(store.file).size, { timeout: 10_000 }).toBeGreaterThan(before + 1_000_000);
+    } finally {
+      await checkpointer.stop();
+    }
+  });
+
   it('follows a PASSIVE pass with a RESTART once the WAL is over the threshold, so the next commit starts it over', { timeout: 20_000 }, async () => {
     // PASSIVE never waits for anyone, so under commits that never pause it never gets the WAL
     // started over; RESTART waits for the commit in progress and for readers of old frames,
