@@ -44,8 +44,11 @@ export interface RosterClientDeps {
   now?: () => number;
 }
 
-/** Connections kept open to TimeBack for lookups; misses are rare once the cache is warm. */
-const ROSTER_CONNECTIONS = 8;
+/**
+ * Connections kept open to TimeBack for lookups, and lookups in flight at once; misses are
+ * rare once the cache is warm.
+ */
+export const ROSTER_CONNECTIONS = 8;
 /**
  * Two would tell "exactly one" from "several" if every match were live; but OneRoster keeps
  * soft-deleted users (`tobedeleted`), and a re-enrolled student can have a departed record
@@ -57,7 +60,7 @@ const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
 /** A 429 without Retry-After still pauses every lookup this long. */
 const DEFAULT_THROTTLE_MS = 1_000;
 /** Lookups in a row without an answer that pause all lookups. */
-const OUTAGE_THRESHOLD = 5;
+export const OUTAGE_THRESHOLD = 5;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -132,6 +135,13 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     random: Math.random,
     now,
   });
+  /**
+   * Lookups wait here for a connection, and ask the breaker only once they have one. Queued
+   * in the pool instead, every lookup of a translation batch was already past the breaker
+   * when the first answers came back: a roster that went down met the whole batch (the drill
+   * counted 130-odd requests in its first second, one per student), not OUTAGE_THRESHOLD.
+   */
+  const slots = createSlots(ROSTER_CONNECTIONS);
   let warnedLooseFilter = false;
   /** Outages are logged when they start and end, not once per student. */
   let answering = true;
@@ -259,39 +269,68 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
       // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
       if (strategy === 'sourcedId' && !UUID_PATTERN.test(externalId)) return { outcome: 'not-found' };
-      if (!pause.canDispatch()) {
-        // Open: come back when the pause ends. Half-open: a probe is out; the event's own backoff decides.
-        const waitMs = pause.state === 'open' ? pause.until - now() : undefined;
-        return { outcome: 'unavailable', detail: `roster lookups paused: ${pause.problem ?? 'TimeBack roster unavailable'}`, retryAfterMs: waitMs };
-      }
-      pause.dispatching();
-      let result: RosterLookup;
+      await slots.take();
       try {
-        result = strategy === 'sourcedId' ? await bySourcedId(externalId) : await byFilter(strategy, externalId);
-      } catch (err) {
-        // A bug, not an answer: let the next lookup probe instead of leaving the pause stuck.
-        pause.probeAbandoned();
-        throw err;
+        return await dispatch(strategy, externalId);
+      } finally {
+        slots.give();
       }
-      metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
-      if (result.outcome === 'unavailable' && result.held) {
-        // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
-        pause.probeAbandoned();
-      } else if (result.outcome === 'unavailable') {
-        pause.recordFailure(result.detail, result.retryAfterMs);
-        metrics.rosterFailures.inc();
-        if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
-        answering = false;
-      } else {
-        pause.recordAnswer();
-        if (!answering) log.info('TimeBack roster answers again');
-        answering = true;
-      }
-      return result;
     },
 
     close() {
       return pool.close();
+    },
+  };
+
+  async function dispatch(strategy: RosterStrategy, externalId: string): Promise<RosterLookup> {
+    if (!pause.canDispatch()) {
+      // Open: come back when the pause ends. Half-open: a probe is out; the event's own backoff decides.
+      const waitMs = pause.state === 'open' ? pause.until - now() : undefined;
+      return { outcome: 'unavailable', detail: `roster lookups paused: ${pause.problem ?? 'TimeBack roster unavailable'}`, retryAfterMs: waitMs };
+    }
+    pause.dispatching();
+    let result: RosterLookup;
+    try {
+      result = strategy === 'sourcedId' ? await bySourcedId(externalId) : await byFilter(strategy, externalId);
+    } catch (err) {
+      // A bug, not an answer: let the next lookup probe instead of leaving the pause stuck.
+      pause.probeAbandoned();
+      throw err;
+    }
+    metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
+    if (result.outcome === 'unavailable' && result.held) {
+      // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
+      pause.probeAbandoned();
+    } else if (result.outcome === 'unavailable') {
+      pause.recordFailure(result.detail, result.retryAfterMs);
+      metrics.rosterFailures.inc();
+      if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
+      answering = false;
+    } else {
+      pause.recordAnswer();
+      if (!answering) log.info('TimeBack roster answers again');
+      answering = true;
+    }
+    return result;
+  }
+}
+
+/** At most `size` holders at once; the others wait, first come first served. */
+function createSlots(size: number) {
+  let free = size;
+  const waiting: Array<() => void> = [];
+  return {
+    async take(): Promise<void> {
+      if (free > 0) {
+        free -= 1;
+        return;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    give(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
     },
   };
 }

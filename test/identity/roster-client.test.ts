@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
-import { createRosterClient, encodeStrict, filterExpression, type RosterClient } from '../../src/identity/roster-client.ts';
+import { createRosterClient, encodeStrict, filterExpression, OUTAGE_THRESHOLD, ROSTER_CONNECTIONS, type RosterClient } from '../../src/identity/roster-client.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { captureLog, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
@@ -320,6 +320,17 @@ describe('roster client against the emulator', () => {
       { outcome: 'found', platformId: VICTIM.sourcedId },
       { outcome: 'found', platformId: QUOTED.sourcedId },
     ]);
+  });
+
+  it('Should send a burst of lookups into an outage only until the breaker opens, not one per student', async () => {
+    const { roster } = client();
+    const before = rosterRequests(emulator).length;
+    emulator.addFault({ route: 'roster', status: 503 });
+    // A translation batch of 100 new students at once, as when the roster goes down under load.
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => roster.lookup('identifier', `burst-${i}`)));
+    for (const answer of answers) expect(answer).toMatchObject({ outcome: 'unavailable' });
+    // One per connection, plus those sent as connections freed up before the fifth failure.
+    expect(rosterRequests(emulator).length - before).toBeLessThanOrEqual(ROSTER_CONNECTIONS + OUTAGE_THRESHOLD - 1);
   });
 
   it('Should turn a token outage into unavailable', async () => {
