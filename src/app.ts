@@ -30,6 +30,8 @@ export interface AppDeps {
   onEventsStored?: () => void;
   /** Milliseconds since the epoch; injected so tests control time. */
   now?: () => number;
+  /** How long POST /caliper waits for room under MAX_BYTES_IN_FLIGHT before a 503 (tests shorten it). */
+  intakeMaxWaitMs?: number;
   /** Admin routers from the stages that own the data, mounted under `/admin` behind ADMIN_TOKEN. */
   admin?: Array<{ path: string; router: Hono<AppEnv> }>;
 }

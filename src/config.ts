@@ -128,6 +128,7 @@ export const EnvSchema = z.object({
   DELIVERY_BACKOFF_CAP: seconds(300, 1, A_DAY),
   DELIVERED_RETENTION: seconds(604_800),
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
+  MAX_BYTES_IN_FLIGHT: positiveInt(128 * 1024 * 1024, 16 * 1024 * 1024 * 1024),
   SHUTDOWN_TIMEOUT: seconds(10, 1, AN_HOUR),
   LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
@@ -150,6 +151,8 @@ export interface Config {
   ingestApiKeys: string[] | undefined;
   adminToken: string | undefined;
   maxBodyBytes: number;
+  /** Request bodies POST /caliper holds at once (read, parsed, being committed); more wait. */
+  maxBytesInFlight: number;
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   timeback: {
@@ -210,6 +213,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ingestApiKeys: e.INGEST_API_KEYS,
     adminToken: e.ADMIN_TOKEN,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxBytesInFlight: e.MAX_BYTES_IN_FLIGHT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     logLevel: e.LOG_LEVEL,
     timeback: {

@@ -5,9 +5,12 @@
  * sending (401), what (415), how much (413), whether it parses (400) and is an envelope
  * (400) of our version (422). Then each event is checked on its own, the envelope is
  * committed, and only then does Learn get its 200 (or a 503 with nothing stored).
+ *
+ * Before its body is read, a request waits its turn when MAX_BYTES_IN_FLIGHT of earlier
+ * bodies are still being read, parsed or committed (intake-gate.ts).
  */
 import type { IncomingMessage } from 'node:http';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { GatewayError, quote } from '../errors.ts';
 import { INVALID_EVENT } from '../store/intake.ts';
@@ -15,7 +18,14 @@ import { createStoreWriter } from '../store/writer.ts';
 import { CALIPER_1_1 } from './envelope-schema.ts';
 import { toEnvelopeBatch } from './envelope-batch.ts';
 import { parseEnvelope } from './parse-envelope.ts';
+import { createIntakeGate } from './intake-gate.ts';
 import { readBody } from './read-body.ts';
+
+/**
+ * How long a request may wait for room under MAX_BYTES_IN_FLIGHT before it is told 503:
+ * well inside Node's request timeout (300 s) and the sender's patience.
+ */
+const INTAKE_MAX_WAIT_MS = 30_000;
 
 const KEY_HINT = 'send the ingest API key in the Authorization header, as the raw key or as "Bearer <key>"';
 
@@ -23,6 +33,7 @@ export function caliperRoutes(deps: AppDeps) {
   const { config, ingestKeys, metrics, log } = deps;
   const now = deps.now ?? Date.now;
   const writer = deps.writer ?? createStoreWriter(deps.store);
+  const gate = createIntakeGate({ maxBytes: config.maxBytesInFlight, maxWaitMs: deps.intakeMaxWaitMs ?? INTAKE_MAX_WAIT_MS });
   const router = new Hono<AppEnv>();
 
   router.post('/caliper', async (c) => {
@@ -36,6 +47,16 @@ export function caliperRoutes(deps: AppDeps) {
     }
     requireJson(c.req.header('content-type'));
 
+    const admitted = gate.admit(bytesToHold(c.req.header('content-length'), config.maxBodyBytes));
+    const release = typeof admitted === 'function' ? admitted : await admitted;
+    try {
+      return await storeEnvelope(c);
+    } finally {
+      release();
+    }
+  });
+
+  async function storeEnvelope(c: Context<AppEnv>) {
     const receivedAt = now();
     const body = await readBody(c.req.raw, config.maxBodyBytes, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
     const parsed = await parseEnvelope(body);
@@ -70,7 +91,7 @@ export function caliperRoutes(deps: AppDeps) {
     }
     // The Caliper endpoint rules ask for a 2xx with an empty body.
     return c.body(null, 200);
-  });
+  }
 
   // Caliper 1.2 endpoint configuration. Public: it reveals nothing but what we accept.
   router.get('/caliper', (c) =>
@@ -87,6 +108,17 @@ export function caliperRoutes(deps: AppDeps) {
   });
 
   return router;
+}
+
+/**
+ * What a request will hold once read: its Content-Length, or the most it may be when it
+ * declares none (chunked). One declaring more than the limit holds nothing: readBody
+ * refuses it (413) before reading a byte, and it should not wait for room to hear so.
+ */
+function bytesToHold(contentLength: string | undefined, maxBodyBytes: number): number {
+  if (contentLength === undefined || !/^\d+$/.test(contentLength)) return maxBodyBytes;
+  const declared = Number(contentLength);
+  return declared > maxBodyBytes ? 0 : declared;
 }
 
 /** 415 unless the body is declared as JSON; parameters are fine, other charsets are not. */

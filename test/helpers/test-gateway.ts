@@ -35,6 +35,7 @@ export function createTestGateway(
     now?: () => number;
     readiness?: () => Promise<ReadinessReport>;
     onEventsStored?: () => void;
+    intakeMaxWaitMs?: number;
   } = {},
 ): TestGateway {
   const dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-test-'));
@@ -52,6 +53,7 @@ export function createTestGateway(
     readiness: options.readiness ?? (async () => ({ ready: true, reasons: [] })),
     onEventsStored: options.onEventsStored,
     now: options.now,
+    intakeMaxWaitMs: options.intakeMaxWaitMs,
   };
   const app = createApp(deps);
   return {
@@ -73,13 +75,14 @@ export function createTestGateway(
 export function postCaliper(
   gateway: TestGateway,
   body: unknown,
-  init: { headers?: Record<string, string>; raw?: RequestInit['body'] } = {},
+  init: { headers?: Record<string, string>; raw?: RequestInit['body']; duplex?: 'half' } = {},
 ): Promise<Response> {
   return Promise.resolve(
     gateway.app.request('/caliper', {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json', ...init.headers },
       body: init.raw ?? JSON.stringify(body),
-    }),
+      ...(init.duplex ? { duplex: init.duplex } : {}),
+    } as RequestInit),
   );
 }

@@ -416,3 +416,42 @@ describe('GET /caliper', () => {
     expect(response.headers.get('allow')).toBe('GET, HEAD, POST');
   });
 });
+
+describe('POST /caliper under MAX_BYTES_IN_FLIGHT', () => {
+  it('reads no more bodies at once than the bound allows: a request over it waits, then hears 503 with nothing stored', async () => {
+    const bounded = createTestGateway({ env: { MAX_BYTES_IN_FLIGHT: '1024' }, intakeMaxWaitMs: 200 });
+    try {
+      // A sender whose body is still arriving holds its bytes: the bound is full.
+      const slow = JSON.stringify(envelope([sessionEvent()]));
+      let finish!: () => void;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(slow.slice(0, 10)));
+          finish = () => {
+            controller.enqueue(new TextEncoder().encode(slow.slice(10)));
+            controller.close();
+          };
+        },
+      });
+      const first = postCaliper(bounded, undefined, {
+        raw: body,
+        headers: { 'content-length': String(Buffer.byteLength(slow)) },
+        duplex: 'half',
+      });
+
+      const refused = await postCaliper(bounded, envelope([sessionEvent(), sessionEvent()]));
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect((await errorOf(refused)).code).toBe('busy');
+      expect(events(bounded)).toHaveLength(0);
+
+      // Once the first is in, the next goes through at once.
+      finish();
+      expect((await first).status).toBe(200);
+      expect((await postCaliper(bounded, envelope([sessionEvent(), sessionEvent()]))).status).toBe(200);
+      expect(events(bounded).map((row) => row.envelope_id)).toEqual([1, 2, 2]);
+    } finally {
+      bounded.close();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Bounds how many request bytes intake holds at once: bodies being read, parsed and
+ * committed. Without it memory grows with every envelope Learn sends at the same time:
+ * measured here, 64 concurrent 5,000-event envelopes took the gateway to 1.2 GB, enough for
+ * a container's memory limit to kill it mid-commit.
+ *
+ * A request over the bound waits before its body is read, so the body stays in the
+ * sender's socket (TCP pushes back) rather than in our heap, and goes on as soon as earlier
+ * ones are committed: first come, first served. One request is always let through alone,
+ * however large (MAX_BODY_BYTES still caps it). Only a request that waits longer than
+ * `maxWaitMs` is turned away, with the same 503 as a store that cannot write: nothing of it
+ * was read, and the sender sends it again.
+ */
+import { GatewayError } from '../errors.ts';
+
+export interface IntakeGate {
+  /**
+   * Holds `bytes` until the returned function is called: at once when they fit (no promise,
+   * so the usual request pays nothing), or once earlier requests made room.
+   */
+  admit(bytes: number): Release | Promise<Release>;
+  /** Bytes held now. */
+  readonly held: number;
+  /** Requests waiting for room now. */
+  readonly waiting: number;
+}
+
+export type Release = () => void;
+
+interface Waiter {
+  bytes: number;
+  admitted(release: Release): void;
+  timer: NodeJS.Timeout;
+}
+
+export function createIntakeGate({ maxBytes, maxWaitMs }: { maxBytes: number; maxWaitMs: number }): IntakeGate {
+  let held = 0;
+  const queue: Waiter[] = [];
+
+  const fits = (bytes: number) => held === 0 || held + bytes <= maxBytes;
+
+  const hold = (bytes: number): Release => {
+    held += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      held -= bytes;
+      while (queue.length > 0 && fits(queue[0]!.bytes)) {
+        const next = queue.shift()!;
+        clearTimeout(next.timer);
+        next.admitted(hold(next.bytes));
+      }
+    };
+  };
+
+  return {
+    admit(bytes) {
+      if (queue.length === 0 && fits(bytes)) return hold(bytes);
+      return new Promise<Release>((resolve, reject) => {
+        const waiter: Waiter = {
+          bytes,
+          admitted: resolve,
+          timer: setTimeout(() => {
+            queue.splice(queue.indexOf(waiter), 1);
+            reject(
+              new GatewayError(
+                503,
+                'busy',
+                `The gateway is still storing earlier envelopes (${held} bytes); nothing from this one was read or stored. Send it again shortly.`,
+                // The body is still on the wire: hang up rather than read it only to drop it.
+                { headers: { 'retry-after': '5', connection: 'close' } },
+              ),
+            );
+          }, maxWaitMs),
+        };
+        queue.push(waiter);
+      });
+    },
+    get held() {
+      return held;
+    },
+    get waiting() {
+      return queue.length;
+    },
+  };
+}
