@@ -40,6 +40,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     eventsReceived: counter('events_received_total', 'Events seen in accepted envelopes, duplicates included.'),
     eventsStored: counter('events_stored_total', 'Events durably stored and queued (new and well-formed; rejected and duplicates are counted apart).'),
     eventsDuplicate: counter('events_duplicate_total', 'Events already stored under the same sensor, id and eventTime.'),
+    intakeBytesHeld: gauge('intake_bytes_in_flight', 'Request bytes POST /caliper holds now (read, parsed or being committed); MAX_BYTES_IN_FLIGHT bounds them.'),
+    intakeWaiting: gauge('intake_requests_waiting', 'POST /caliper requests waiting, unread, for room under MAX_BYTES_IN_FLIGHT.'),
+    intakeBusy: counter('intake_busy_total', 'POST /caliper requests answered 503 busy after waiting too long for room.'),
 
     // resolve identity → map
     eventsTranslated: counter('events_translated_total', 'Events translated into a Caliper 1.2 event.', ['rule']),

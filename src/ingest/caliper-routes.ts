@@ -34,6 +34,10 @@ export function caliperRoutes(deps: AppDeps) {
   const now = deps.now ?? Date.now;
   const writer = deps.writer ?? createStoreWriter(deps.store);
   const gate = createIntakeGate({ maxBytes: config.maxBytesInFlight, maxWaitMs: deps.intakeMaxWaitMs ?? INTAKE_MAX_WAIT_MS });
+  metrics.onScrape(() => {
+    metrics.intakeBytesHeld.set(gate.held);
+    metrics.intakeWaiting.set(gate.waiting);
+  });
   const router = new Hono<AppEnv>();
 
   router.post('/caliper', async (c) => {
@@ -48,13 +52,18 @@ export function caliperRoutes(deps: AppDeps) {
     requireJson(c.req.header('content-type'));
 
     const admitted = gate.admit(bytesToHold(c.req.header('content-length'), config.maxBodyBytes));
-    const release = typeof admitted === 'function' ? admitted : await admitted;
+    const release = typeof admitted === 'function' ? admitted : await admitted.catch(countBusy);
     try {
       return await storeEnvelope(c);
     } finally {
       release();
     }
   });
+
+  function countBusy(error: unknown): never {
+    metrics.intakeBusy.inc();
+    throw error;
+  }
 
   async function storeEnvelope(c: Context<AppEnv>) {
     const receivedAt = now();

@@ -444,6 +444,9 @@ describe('POST /caliper under MAX_BYTES_IN_FLIGHT', () => {
       expect(refused.headers.get('retry-after')).toBe('5');
       expect((await errorOf(refused)).code).toBe('busy');
       expect(events(bounded)).toHaveLength(0);
+      const scrape = await bounded.metrics.render();
+      expect(scrape).toMatch(/^caliper_gateway_intake_busy_total 1$/m);
+      expect(scrape).toMatch(new RegExp(`^caliper_gateway_intake_bytes_in_flight ${Buffer.byteLength(slow)}$`, 'm'));
 
       // Once the first is in, the next goes through at once.
       finish();
