@@ -72,7 +72,8 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
   );
   // ON CONFLICT DO NOTHING on (sensor, event_time, source_id): a resent event, from a later
   // envelope or twice in the same one, is stored once; `changes` tells which inserts were
-  // duplicates. An event without an id or an eventTime has no key and is always stored.
+  // duplicates. An event without an id has no key and is always stored; one with an id but
+  // no eventTime (rejected) is looked for by (sensor, id) among the others without a time.
   const insertPending = sqlite.prepare(
     `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at,
                          fate, stage, next_attempt_at, updated_at)
@@ -84,6 +85,13 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
                          fate, reason, detail, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', '${INVALID_EVENT}', ?, ?)
      ON CONFLICT (sensor, event_time, source_id) DO NOTHING`,
+  );
+  const insertRejectedUntimed = sqlite.prepare(
+    `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at,
+                         fate, reason, detail, updated_at)
+     SELECT ?, ?, ?, ?, ?, NULL, ?, 'rejected', '${INVALID_EVENT}', ?, ?
+      WHERE NOT EXISTS (SELECT 1 FROM events INDEXED BY events_sensor_id_untimed
+                         WHERE sensor = ? AND source_id = ? AND event_time IS NULL)`,
   );
   // CAST: a raw given as bytes (bound as a BLOB) is stored as the UTF-8 text it is.
   const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, CAST(? AS TEXT))');
@@ -100,7 +108,9 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
       const { changes, lastInsertRowid } =
         problem === undefined
           ? insertPending.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, at, at)
-          : insertRejected.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, problem, at);
+          : eventTimes[i] == null && sourceIds[i] != null
+            ? insertRejectedUntimed.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], at, problem, at, sensor, sourceIds[i])
+            : insertRejected.run(envelopeId, sensor, sourceIds[i], types[i], actions[i], eventTimes[i], at, problem, at);
       if (changes === 0) {
         duplicates += 1;
         continue;

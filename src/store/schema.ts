@@ -95,6 +95,12 @@ export const events = sqliteTable(
     // every commit rewrote one 4 KB page per event to the WAL: measured here, half of what
     // intake wrote. Led by the time, new events fill the last few leaves.
     uniqueIndex('events_sensor_time_id').on(t.sensor, t.eventTime, t.sourceId),
+    // An event without an eventTime (it is stored as rejected) escapes the unique index above,
+    // where NULLs never collide: intake looks for its resend here instead. Not a unique index,
+    // so it could be added to databases that already hold such resends.
+    index('events_sensor_id_untimed')
+      .on(t.sensor, t.sourceId)
+      .where(sql`${t.eventTime} IS NULL`),
     // The workers' queue: only pending rows are indexed, so the index stays small.
     index('events_pending_due')
       .on(t.stage, t.nextAttemptAt)

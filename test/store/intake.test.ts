@@ -26,6 +26,26 @@ describe('createIntake', () => {
     await expectGroupCommit((batch) => intake.write(batch), store.sqlite);
   });
 
+  it('stores a malformed event without an eventTime once, however often it is resent', async () => {
+    const intake = createIntake(store);
+    const untimed = () => {
+      const sent = batch(['no-time', 'no-time', null], ['data[0].eventTime: missing', 'data[1].eventTime: missing', 'data[2].id: missing']);
+      sent.eventTimes = [null, null, '2026-03-02T09:59:00.000Z'];
+      return sent;
+    };
+    const first = await intake.write(untimed());
+    const resent = await intake.write(untimed());
+    // Within an envelope and across envelopes: one row for the event with an id, while an
+    // event without an id has no key and is stored each time.
+    expect(first).toMatchObject({ stored: 0, rejected: 2, duplicates: 1 });
+    expect(resent).toMatchObject({ stored: 0, rejected: 1, duplicates: 2 });
+    const rows = store.sqlite.prepare("SELECT source_id, event_time, fate FROM events WHERE source_id = 'no-time'").all();
+    expect(rows).toEqual([{ source_id: 'no-time', event_time: null, fate: 'rejected' }]);
+    // The same id with a time is another event.
+    const timed = await intake.write(batch(['no-time'], ['data[0].action: missing']));
+    expect(timed).toMatchObject({ rejected: 1, duplicates: 0 });
+  });
+
   it('splits a burst of large envelopes into several transactions and stores them all', async () => {
     const intake = createIntake(store);
     const ids = (prefix: string) => Array.from({ length: 3_000 }, (_, i) => `${prefix}-${i}`);

@@ -1,0 +1,1 @@
+CREATE INDEX `events_sensor_id_untimed` ON `events` (`sensor`,`source_id`) WHERE "events"."event_time" IS NULL;
