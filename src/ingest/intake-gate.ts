@@ -46,12 +46,17 @@ export function createIntakeGate({ maxBytes, maxWaitMs }: { maxBytes: number; ma
       if (released) return;
       released = true;
       held -= bytes;
-      while (queue.length > 0 && fits(queue[0]!.bytes)) {
-        const next = queue.shift()!;
-        clearTimeout(next.timer);
-        next.admitted(hold(next.bytes));
-      }
+      admitWaiting();
     };
+  };
+
+  /** Lets through, in order, the waiting requests that now fit. */
+  const admitWaiting = () => {
+    while (queue.length > 0 && fits(queue[0]!.bytes)) {
+      const next = queue.shift()!;
+      clearTimeout(next.timer);
+      next.admitted(hold(next.bytes));
+    }
   };
 
   return {
@@ -63,6 +68,8 @@ export function createIntakeGate({ maxBytes, maxWaitMs }: { maxBytes: number; ma
           admitted: resolve,
           timer: setTimeout(() => {
             queue.splice(queue.indexOf(waiter), 1);
+            // A large request giving up may have been all that held smaller ones back.
+            admitWaiting();
             reject(
               new GatewayError(
                 503,

@@ -49,4 +49,18 @@ describe('createIntakeGate', () => {
     release();
     expect(gate.held).toBe(0);
   });
+
+  it('lets smaller requests on when a large one ahead of them gives up waiting', async () => {
+    const gate = createIntakeGate({ maxBytes: 100, maxWaitMs: 50 });
+    gate.admit(60);
+    const large = Promise.resolve(gate.admit(80)).catch((error: unknown) => error);
+    // Queued just behind the large one: when that one gives up, this one fits and goes on
+    // at once, before its own (later) timer would turn it away too.
+    let small: Release | undefined;
+    void Promise.resolve(gate.admit(30)).then((release) => (small = release), () => undefined);
+    expect(await large).toMatchObject({ status: 503 });
+    await settled();
+    expect(small).toBeTypeOf('function');
+    expect(gate.held).toBe(90);
+  });
 });
