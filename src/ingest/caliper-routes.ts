@@ -18,7 +18,7 @@ import { createStoreWriter } from '../store/writer.ts';
 import { CALIPER_1_1 } from './envelope-schema.ts';
 import { toEnvelopeBatch } from './envelope-batch.ts';
 import { parseEnvelope } from './parse-envelope.ts';
-import { createIntakeGate } from './intake-gate.ts';
+import { CHUNKED_GUESS_BYTES, createIntakeGate, type Hold } from './intake-gate.ts';
 import { readBody } from './read-body.ts';
 
 /**
@@ -52,11 +52,11 @@ export function caliperRoutes(deps: AppDeps) {
     requireJson(c.req.header('content-type'));
 
     const admitted = gate.admit(bytesToHold(c.req.header('content-length'), config.maxBodyBytes));
-    const release = typeof admitted === 'function' ? admitted : await admitted.catch(countBusy);
+    const hold = admitted instanceof Promise ? await admitted.catch(countBusy) : admitted;
     try {
-      return await storeEnvelope(c);
+      return await storeEnvelope(c, hold);
     } finally {
-      release();
+      hold.release();
     }
   });
 
@@ -65,9 +65,10 @@ export function caliperRoutes(deps: AppDeps) {
     throw error;
   }
 
-  async function storeEnvelope(c: Context<AppEnv>) {
+  async function storeEnvelope(c: Context<AppEnv>, hold: Hold) {
     const receivedAt = now();
     const body = await readBody(c.req.raw, config.maxBodyBytes, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
+    hold.resize(body.length);
     const parsed = await parseEnvelope(body);
     const events = parsed.events.count;
     c.set('eventCount', events);
@@ -120,12 +121,13 @@ export function caliperRoutes(deps: AppDeps) {
 }
 
 /**
- * What a request will hold once read: its Content-Length, or the most it may be when it
- * declares none (chunked). One declaring more than the limit holds nothing: readBody
- * refuses it (413) before reading a byte, and it should not wait for room to hear so.
+ * What a request holds while its body is read: its Content-Length, or a guess when it
+ * declares none (chunked; see intake-gate.ts). One declaring more than the limit holds
+ * nothing: readBody refuses it (413) before reading a byte, and it should not wait for room
+ * to hear so.
  */
 function bytesToHold(contentLength: string | undefined, maxBodyBytes: number): number {
-  if (contentLength === undefined || !/^\d+$/.test(contentLength)) return maxBodyBytes;
+  if (contentLength === undefined || !/^\d+$/.test(contentLength)) return Math.min(CHUNKED_GUESS_BYTES, maxBodyBytes);
   const declared = Number(contentLength);
   return declared > maxBodyBytes ? 0 : declared;
 }

@@ -7,29 +7,39 @@
  * A request over the bound waits before its body is read, so the body stays in the
  * sender's socket (TCP pushes back) rather than in our heap, and goes on as soon as earlier
  * ones are committed: first come, first served. One request is always let through alone,
- * however large (MAX_BODY_BYTES still caps it). Only a request that waits longer than
+ * however large (MAX_BODY_BYTES still caps it). A chunked body declares no size: it holds a
+ * guess while it is read (CHUNKED_GUESS_BYTES; holding MAX_BODY_BYTES for each would let
+ * two small chunked envelopes in at a time), and its real size once read, so the bound is
+ * kept for what follows. Only a request that waits longer than
  * `maxWaitMs` is turned away, with the same 503 as a store that cannot write: nothing of it
  * was read, and the sender sends it again.
  */
 import { GatewayError } from '../errors.ts';
 
+/** What a chunked body holds until its size is known. */
+export const CHUNKED_GUESS_BYTES = 1024 * 1024;
+
 export interface IntakeGate {
   /**
-   * Holds `bytes` until the returned function is called: at once when they fit (no promise,
-   * so the usual request pays nothing), or once earlier requests made room.
+   * Holds `bytes` until the hold is released: at once when they fit (no promise, so the
+   * usual request pays nothing), or once earlier requests made room.
    */
-  admit(bytes: number): Release | Promise<Release>;
+  admit(bytes: number): Hold | Promise<Hold>;
   /** Bytes held now. */
   readonly held: number;
   /** Requests waiting for room now. */
   readonly waiting: number;
 }
 
-export type Release = () => void;
+export interface Hold {
+  /** Holds `bytes` instead from now on, without waiting (a chunked body's real size). */
+  resize(bytes: number): void;
+  release(): void;
+}
 
 interface Waiter {
   bytes: number;
-  admitted(release: Release): void;
+  admitted(hold: Hold): void;
   timer: NodeJS.Timeout;
 }
 
@@ -39,14 +49,23 @@ export function createIntakeGate({ maxBytes, maxWaitMs }: { maxBytes: number; ma
 
   const fits = (bytes: number) => held === 0 || held + bytes <= maxBytes;
 
-  const hold = (bytes: number): Release => {
+  const hold = (bytes: number): Hold => {
     held += bytes;
+    let mine = bytes;
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      held -= bytes;
-      admitWaiting();
+    return {
+      resize(size) {
+        if (released) return;
+        held += size - mine;
+        mine = size;
+        admitWaiting();
+      },
+      release() {
+        if (released) return;
+        released = true;
+        held -= mine;
+        admitWaiting();
+      },
     };
   };
 
@@ -62,7 +81,7 @@ export function createIntakeGate({ maxBytes, maxWaitMs }: { maxBytes: number; ma
   return {
     admit(bytes) {
       if (queue.length === 0 && fits(bytes)) return hold(bytes);
-      return new Promise<Release>((resolve, reject) => {
+      return new Promise<Hold>((resolve, reject) => {
         const waiter: Waiter = {
           bytes,
           admitted: resolve,

@@ -457,4 +457,29 @@ describe('POST /caliper under MAX_BYTES_IN_FLIGHT', () => {
       bounded.close();
     }
   });
+
+  it('does not hold MAX_BODY_BYTES for a chunked body: small ones still go on side by side', async () => {
+    const bounded = createTestGateway({ env: { MAX_BYTES_IN_FLIGHT: String(3 * 1024 * 1024) }, intakeMaxWaitMs: 200 });
+    try {
+      const slow = JSON.stringify(envelope([sessionEvent()]));
+      let finish!: () => void;
+      // No Content-Length: the size is unknown until the body ends.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(slow.slice(0, 10)));
+          finish = () => {
+            controller.enqueue(new TextEncoder().encode(slow.slice(10)));
+            controller.close();
+          };
+        },
+      });
+      const first = postCaliper(bounded, undefined, { raw: body, duplex: 'half' });
+      // Had the first held MAX_BODY_BYTES (64 MiB), this one would wait and hear 503.
+      expect((await postCaliper(bounded, envelope([sessionEvent()]))).status).toBe(200);
+      finish();
+      expect((await first).status).toBe(200);
+    } finally {
+      bounded.close();
+    }
+  });
 });
