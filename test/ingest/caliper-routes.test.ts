@@ -418,21 +418,27 @@ describe('GET /caliper', () => {
 });
 
 describe('POST /caliper under MAX_BYTES_IN_FLIGHT', () => {
+  /** A body whose first bytes arrive now and the rest when `finish` is called: a slow sender. */
+  function slowBody(text: string) {
+    let finish!: () => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(text.slice(0, 10)));
+        finish = () => {
+          controller.enqueue(new TextEncoder().encode(text.slice(10)));
+          controller.close();
+        };
+      },
+    });
+    return { body, finish };
+  }
+
   it('reads no more bodies at once than the bound allows: a request over it waits, then hears 503 with nothing stored', async () => {
     const bounded = createTestGateway({ env: { MAX_BYTES_IN_FLIGHT: '1024' }, intakeMaxWaitMs: 200 });
     try {
       // A sender whose body is still arriving holds its bytes: the bound is full.
       const slow = JSON.stringify(envelope([sessionEvent()]));
-      let finish!: () => void;
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(new TextEncoder().encode(slow.slice(0, 10)));
-          finish = () => {
-            controller.enqueue(new TextEncoder().encode(slow.slice(10)));
-            controller.close();
-          };
-        },
-      });
+      const { body, finish } = slowBody(slow);
       const first = postCaliper(bounded, undefined, {
         raw: body,
         headers: { 'content-length': String(Buffer.byteLength(slow)) },
@@ -461,18 +467,8 @@ describe('POST /caliper under MAX_BYTES_IN_FLIGHT', () => {
   it('does not hold MAX_BODY_BYTES for a chunked body: small ones still go on side by side', async () => {
     const bounded = createTestGateway({ env: { MAX_BYTES_IN_FLIGHT: String(3 * 1024 * 1024) }, intakeMaxWaitMs: 200 });
     try {
-      const slow = JSON.stringify(envelope([sessionEvent()]));
-      let finish!: () => void;
       // No Content-Length: the size is unknown until the body ends.
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(new TextEncoder().encode(slow.slice(0, 10)));
-          finish = () => {
-            controller.enqueue(new TextEncoder().encode(slow.slice(10)));
-            controller.close();
-          };
-        },
-      });
+      const { body, finish } = slowBody(JSON.stringify(envelope([sessionEvent()])));
       const first = postCaliper(bounded, undefined, { raw: body, duplex: 'half' });
       // Had the first held MAX_BODY_BYTES (64 MiB), this one would wait and hear 503.
       expect((await postCaliper(bounded, envelope([sessionEvent()]))).status).toBe(200);
