@@ -19,7 +19,7 @@ import { CALIPER_1_1 } from './envelope-schema.ts';
 import { toEnvelopeBatch } from './envelope-batch.ts';
 import { parseEnvelope } from './parse-envelope.ts';
 import { CHUNKED_GUESS_BYTES, createIntakeGate, type Hold } from './intake-gate.ts';
-import { readBody } from './read-body.ts';
+import { declaredLength, readBody } from './read-body.ts';
 
 /**
  * How long a request may wait for room under MAX_BYTES_IN_FLIGHT before it is told 503:
@@ -127,8 +127,8 @@ export function caliperRoutes(deps: AppDeps) {
  * to hear so.
  */
 function bytesToHold(contentLength: string | undefined, maxBodyBytes: number): number {
-  if (contentLength === undefined || !/^\d+$/.test(contentLength)) return Math.min(CHUNKED_GUESS_BYTES, maxBodyBytes);
-  const declared = Number(contentLength);
+  const declared = declaredLength(contentLength);
+  if (declared === undefined) return Math.min(CHUNKED_GUESS_BYTES, maxBodyBytes);
   return declared > maxBodyBytes ? 0 : declared;
 }
 

@@ -22,9 +22,13 @@ export function payloadTooLarge(limit: number, size?: number, unread = false): G
   );
 }
 
+/** A Content-Length header's value as a number; undefined when absent or not a plain count. */
+export function declaredLength(header: string | null | undefined): number | undefined {
+  return header != null && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
 export async function readBody(request: Request, limit: number, incoming?: IncomingMessage): Promise<Buffer> {
-  const declared = request.headers.get('content-length');
-  const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  const length = declaredLength(request.headers.get('content-length'));
   if (length !== undefined && length > limit) throw payloadTooLarge(limit, length);
   if (incoming && !incoming.readableDidRead) return readIncoming(incoming, length, limit);
   if (!request.body) return Buffer.alloc(0);
