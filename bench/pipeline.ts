@@ -232,10 +232,11 @@ async function seedOutbox(dir: string, count: number): Promise<{ file: string; b
       .run(sensor, new Date(at).toISOString(), at).lastInsertRowid;
     const insert = store.sqlite.prepare(
       `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, fate, stage,
-                           rule, student_id, platform_id, output, output_id, attempts, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 'deliver', ?, ?, ?, ?, ?, 0, ?)`,
+                           rule, student_id, platform_id, output_id, attempts, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 'deliver', ?, ?, ?, ?, 0, ?)`,
     );
     const insertInput = store.sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)');
+    const insertOutput = store.sqlite.prepare('INSERT INTO event_outputs (seq, output) VALUES (?, ?)');
     while (lines.length < count) {
       const events = Array.from({ length: 500 }, () => learn.event());
       const outcomes = await translate(
@@ -248,8 +249,9 @@ async function seedOutbox(dir: string, count: number): Promise<{ file: string; b
           const event = events[i]!;
           const output = JSON.stringify(outcome.event);
           const { lastInsertRowid } = insert.run(envelope, sensor, event.id, event.type, event.action, event.eventTime, at,
-            outcome.rule, outcome.studentId, outcome.platformId, output, outcome.outputId, at);
+            outcome.rule, outcome.studentId, outcome.platformId, outcome.outputId, at);
           insertInput.run(lastInsertRowid, JSON.stringify(event));
+          insertOutput.run(lastInsertRowid, output);
           lines.push(output);
         });
       })();

@@ -69,10 +69,12 @@ export const OUTBOX_SQL = {
   // drops its page cache whenever another (the writer thread) has committed since its last
   // one, so rows read one by one would each be read from the file again. NOT INDEXED: by
   // rowid, never through the pending index (which the planner would otherwise scan whole).
+  // The body comes from event_outputs, by the same rowid.
   load: `
-    SELECT seq, output, output_id AS outputId, attempts, first_attempt_at AS firstAttemptAt
-      FROM events NOT INDEXED WHERE seq IN (SELECT value FROM json_each(?)) AND fate = 'pending' AND stage = 'deliver'
-     ORDER BY seq`,
+    SELECT e.seq, o.output, e.output_id AS outputId, e.attempts, e.first_attempt_at AS firstAttemptAt
+      FROM events AS e NOT INDEXED LEFT JOIN event_outputs AS o ON o.seq = e.seq
+     WHERE e.seq IN (SELECT value FROM json_each(?)) AND e.fate = 'pending' AND e.stage = 'deliver'
+     ORDER BY e.seq`,
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at > ?`,

@@ -24,15 +24,20 @@ export const TRANSLATION_WRITE_SQL = {
   deliver: `
     UPDATE events SET
       stage = 'deliver', reason = NULL, detail = NULL,
-      rule = @rule, student_id = @studentId, platform_id = @platformId, output = @output, output_id = @outputId,
+      rule = @rule, student_id = @studentId, platform_id = @platformId, output_id = @outputId,
       attempts = 0, next_attempt_at = @now, first_attempt_at = NULL, updated_at = @now
     WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
   settle: `
     UPDATE events SET
       fate = @fate, stage = NULL, reason = @reason, detail = @detail,
-      rule = @rule, student_id = @studentId, platform_id = NULL, output = NULL, output_id = NULL,
+      rule = @rule, student_id = @studentId, platform_id = NULL, output_id = NULL,
       next_attempt_at = NULL, updated_at = @now
     WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  // The event to send goes beside the row, and only for a row the guarded UPDATE changed. A
+  // replayed event has its last translation's output there: replaced, or removed when the
+  // new translation settles it.
+  saveOutput: 'INSERT OR REPLACE INTO event_outputs (seq, output) VALUES (?, ?)',
+  dropOutput: 'DELETE FROM event_outputs WHERE seq = ?',
   retry: `
     UPDATE events SET
       reason = NULL, detail = @detail, rule = @rule, student_id = @studentId,
@@ -53,17 +58,19 @@ export function prepareTranslationWrites(sqlite: Database.Database): (results: T
   const settleStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.settle);
   const retryStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.retry);
   const holdStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.hold);
+  const saveOutputStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.saveOutput);
+  const dropOutputStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.dropOutput);
   return ({ writes, at }) => {
     for (const write of writes) {
       switch (write.kind) {
         case 'deliver': {
           const { seq, rule, studentId, platformId, output, outputId } = write;
-          deliverStatement.run({ seq, rule, studentId, platformId, output, outputId, now: at });
+          if (deliverStatement.run({ seq, rule, studentId, platformId, outputId, now: at }).changes > 0) saveOutputStatement.run(seq, output);
           break;
         }
         case 'settle': {
           const { seq, fate, reason, detail, rule, studentId } = write;
-          settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at });
+          if (settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at }).changes > 0) dropOutputStatement.run(seq);
           break;
         }
         case 'retry':

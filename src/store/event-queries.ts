@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, isNotNull, lt, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
-import { eventInputs, events, FATES, FATES_WITH_REASON, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
+import { eventInputs, eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
 
 export interface EventListFilter {
   fate?: Fate;
@@ -109,6 +109,7 @@ export function getEvent(store: Store, seq: number): EventDetail | undefined {
   const row = store.db.select().from(events).where(eq(events.seq, seq)).get();
   if (!row) return undefined;
   const input = store.db.select({ raw: eventInputs.raw }).from(eventInputs).where(eq(eventInputs.seq, seq)).get();
+  const sent = store.db.select({ output: eventOutputs.output }).from(eventOutputs).where(eq(eventOutputs.seq, seq)).get();
   return {
     ...summarize(row),
     envelopeId: row.envelopeId,
@@ -117,7 +118,7 @@ export function getEvent(store: Store, seq: number): EventDetail | undefined {
     studentId: row.studentId,
     platformId: row.platformId,
     input: parseStored(input?.raw ?? null),
-    output: parseStored(row.output),
+    output: parseStored(sent?.output ?? null),
     nextAttemptAt: isoOrNull(row.nextAttemptAt),
     firstAttemptAt: isoOrNull(row.firstAttemptAt),
     lastAttemptAt: isoOrNull(row.lastAttemptAt),

@@ -89,7 +89,7 @@ describe('delivery in the gateway process', () => {
     await waitFor('all delivered after restart', () => delivered() === 150, 30_000);
 
     const outputs = new Map(
-      (database().prepare('SELECT output_id AS id, output FROM events').all() as Array<{ id: string; output: string }>).map(
+      (database().prepare('SELECT output_id AS id, output FROM events JOIN event_outputs USING (seq)').all() as Array<{ id: string; output: string }>).map(
         (row) => [row.id, JSON.parse(row.output) as unknown],
       ),
     );

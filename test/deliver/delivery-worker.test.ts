@@ -82,7 +82,7 @@ describe('delivery worker', () => {
     await waitFor('all delivered', allDelivered(40));
 
     expect(receivedIds().sort()).toEqual(inserted.map((event) => event.outputId).sort());
-    const stored = db.store.sqlite.prepare('SELECT output FROM events WHERE seq = ?').get(inserted[0]!.seq) as { output: string };
+    const stored = db.store.sqlite.prepare('SELECT output FROM event_outputs WHERE seq = ?').get(inserted[0]!.seq) as { output: string };
     expect(emulator.received).toContainEqual(JSON.parse(stored.output));
     for (const row of eventStates(db.store.sqlite)) {
       expect(row).toMatchObject({ fate: 'delivered', stage: null, attempts: 1, lastStatus: 200 });
@@ -120,7 +120,7 @@ describe('delivery worker', () => {
 
   it('parks an event with no output as dead without sending anything for it', async () => {
     const [empty] = insertTranslatedEvents(db.store.sqlite, 3);
-    db.store.sqlite.prepare('UPDATE events SET output = NULL WHERE seq = ?').run(empty!.seq);
+    db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(empty!.seq);
     startWorker();
     await waitFor('settled', () => fateCounts(db.store.sqlite).delivered === 2 && fateCounts(db.store.sqlite).dead === 1);
     expect(eventStates(db.store.sqlite).find((row) => row.seq === empty!.seq)).toMatchObject({ reason: 'no-output', attempts: 0 });

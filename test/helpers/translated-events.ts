@@ -1,6 +1,6 @@
 /**
  * Rows as the translate stage leaves them for delivery: fate `pending`, stage `deliver`,
- * the Caliper 1.2 event in `output` and its id in `output_id`. Inserted straight into the
+ * the Caliper 1.2 event in `event_outputs` and its id in `output_id`. Inserted straight into the
  * database so delivery is tested on its own. Ids and names are made up.
  */
 import { randomUUID } from 'node:crypto';
@@ -71,13 +71,14 @@ export function insertTranslatedEvents(
   );
   const insertEvent = sqlite.prepare(
     `INSERT INTO events (envelope_id, sensor, source_id, type, action, event_time, received_at, fate, stage, reason,
-                         rule, student_id, platform_id, output, output_id, attempts, next_attempt_at, first_attempt_at,
+                         rule, student_id, platform_id, output_id, attempts, next_attempt_at, first_attempt_at,
                          delivered_at, updated_at)
      VALUES (@envelopeId, @sensor, @sourceId, 'AssessmentItemEvent', 'Completed', @eventTime, @receivedAt, @fate, @stage,
-             @reason, 'assessment-item-completed', @studentId, @platformId, @output, @outputId, @attempts, @nextAttemptAt,
+             @reason, 'assessment-item-completed', @studentId, @platformId, @outputId, @attempts, @nextAttemptAt,
              @firstAttemptAt, @deliveredAt, @receivedAt)`,
   );
   const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)');
+  const insertOutput = sqlite.prepare('INSERT INTO event_outputs (seq, output) VALUES (?, ?)');
   return sqlite.transaction(() => {
     const at = new Date(receivedAt).toISOString();
     const envelopeId = Number(insertEnvelope.run(SENSOR, at, receivedAt, count, count, count * 900).lastInsertRowid);
@@ -101,7 +102,6 @@ export function insertTranslatedEvents(
         reason: options.reason ?? null,
         studentId: `stu-${student}`,
         platformId,
-        output: JSON.stringify(output),
         outputId,
         attempts: options.attempts ?? 0,
         nextAttemptAt: options.nextAttemptAt === undefined ? receivedAt : options.nextAttemptAt,
@@ -109,6 +109,7 @@ export function insertTranslatedEvents(
         deliveredAt: options.deliveredAt ?? null,
       });
       insertInput.run(result.lastInsertRowid, JSON.stringify(learnEvent(sourceId, student, at)));
+      insertOutput.run(result.lastInsertRowid, JSON.stringify(output));
       inserted.push({ seq: Number(result.lastInsertRowid), sourceId, outputId });
     }
     return inserted;

@@ -73,9 +73,9 @@ export interface TranslatedRow {
 export function rowsBySeq(sqlite: Database.Database): Map<number, TranslatedRow> {
   const rows = sqlite
     .prepare(
-      `SELECT seq, fate, stage, reason, detail, rule, student_id AS studentId, platform_id AS platformId, output,
+      `SELECT e.seq, fate, stage, reason, detail, rule, student_id AS studentId, platform_id AS platformId, o.output,
               output_id AS outputId, attempts, next_attempt_at AS nextAttemptAt, first_attempt_at AS firstAttemptAt
-         FROM events ORDER BY seq`,
+         FROM events AS e LEFT JOIN event_outputs AS o ON o.seq = e.seq ORDER BY e.seq`,
     )
     .all() as TranslatedRow[];
   return new Map(rows.map((row) => [row.seq, row]));

@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/database.ts';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { MIGRATIONS_DIR, openStore } from '../../src/store/database.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -41,5 +43,32 @@ describe('openStore', () => {
     expect(store.sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('kept', 'events')").get()).toEqual({ n: 2 });
     store.close();
     expect(pageSize(file)).toBe(4096);
+  });
+
+  it('moves translations made before event_outputs there, so pending deliveries still have their body', () => {
+    // A database as the release before migration 0004 left it.
+    const file = join(dir, 'before-0004.db');
+    const migrations = join(dir, 'migrations');
+    cpSync(MIGRATIONS_DIR, migrations, { recursive: true });
+    const journalFile = join(migrations, 'meta', '_journal.json');
+    const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ tag: string }> };
+    journal.entries = journal.entries.filter((entry) => entry.tag < '0004');
+    writeFileSync(journalFile, JSON.stringify(journal));
+    const old = new Database(file);
+    migrate(drizzle(old), { migrationsFolder: migrations });
+    old.prepare("INSERT INTO envelopes (id, sensor, send_time, received_at, event_count, stored_count, rejected_count, duplicate_count, bytes) VALUES (1, 's', 't', 0, 2, 2, 0, 0, 0)").run();
+    const insert = old.prepare(
+      "INSERT INTO events (seq, envelope_id, sensor, received_at, fate, stage, output, output_id, updated_at) VALUES (?, 1, 's', 0, 'pending', ?, ?, ?, 0)",
+    );
+    insert.run(1, 'deliver', '{"id":"urn:uuid:one"}', 'urn:uuid:one');
+    insert.run(2, 'translate', null, null);
+    old.close();
+
+    const store = openStore(file);
+    expect(store.sqlite.prepare('SELECT seq, output FROM event_outputs').all()).toEqual([{ seq: 1, output: '{"id":"urn:uuid:one"}' }]);
+    const columns = (store.sqlite.prepare('PRAGMA table_info(events)').all() as Array<{ name: string }>).map((c) => c.name);
+    expect(columns).toContain('output_id');
+    expect(columns).not.toContain('output');
+    store.close();
   });
 });

@@ -1,0 +1,65 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { prepareTranslationWrites, type TranslationWrite } from '../../src/mapping/translation-writes.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
+
+const NOW = Date.parse('2026-11-20T10:00:00.000Z');
+let db: ReturnType<typeof tempStore>;
+beforeEach(() => {
+  db = tempStore('caliper-gateway-translation-writes-');
+});
+afterEach(() => db.cleanup());
+
+const event = (id: string) => ({ id, type: 'Event', action: 'Viewed', eventTime: '2026-11-20T09:00:00.000Z', actor: 'x' });
+const deliver = (seq: number, output: string): TranslationWrite => ({
+  kind: 'deliver', seq, rule: 'r', studentId: 'stu', platformId: 'p', output, outputId: `urn:uuid:${seq}`,
+});
+const skip = (seq: number): TranslationWrite => ({ kind: 'settle', seq, fate: 'skipped', reason: 'no-rule', detail: 'no rule', rule: null, studentId: null });
+const outputs = () => db.store.sqlite.prepare('SELECT seq, output FROM event_outputs ORDER BY seq').all();
+/** What replay does: back to the translate stage, the last translation's output left where it is. */
+const replay = (seq: number) =>
+  db.store.sqlite.prepare("UPDATE events SET fate = 'pending', stage = 'translate', reason = NULL WHERE seq = ?").run(seq);
+
+describe('translation writes', () => {
+  it('keeps the event to send beside its row and hands the row to delivery', () => {
+    const write = prepareTranslationWrites(db.store.sqlite);
+    const [a, b] = insertStoredEvents(db.store.sqlite, [event('a'), event('b')], { receivedAt: NOW });
+    write({ writes: [deliver(a!, '{"id":"out-a"}'), skip(b!)], at: NOW });
+
+    expect(outputs()).toEqual([{ seq: a, output: '{"id":"out-a"}' }]);
+    const rows = rowsBySeq(db.store.sqlite);
+    expect(rows.get(a!)).toMatchObject({ fate: 'pending', stage: 'deliver', output: '{"id":"out-a"}', outputId: `urn:uuid:${a}` });
+    expect(rows.get(b!)).toMatchObject({ fate: 'skipped', output: null, outputId: null });
+  });
+
+  it('replaces a replayed event\'s old output, or removes it when the new translation settles the event', () => {
+    const write = prepareTranslationWrites(db.store.sqlite);
+    const [a, b] = insertStoredEvents(db.store.sqlite, [event('a'), event('b')], { receivedAt: NOW });
+    write({ writes: [deliver(a!, '{"v":1}'), deliver(b!, '{"v":1}')], at: NOW });
+    replay(a!);
+    replay(b!);
+
+    write({ writes: [deliver(a!, '{"v":2}'), skip(b!)], at: NOW + 1 });
+    expect(outputs()).toEqual([{ seq: a, output: '{"v":2}' }]);
+  });
+
+  it('leaves the output of a row that is no longer being translated alone', () => {
+    const write = prepareTranslationWrites(db.store.sqlite);
+    const [a] = insertStoredEvents(db.store.sqlite, [event('a')], { receivedAt: NOW });
+    write({ writes: [deliver(a!, '{"v":1}')], at: NOW });
+
+    // A late result for the same row (it was handed to delivery meanwhile) changes nothing.
+    write({ writes: [deliver(a!, '{"v":2}')], at: NOW + 1 });
+    write({ writes: [skip(a!)], at: NOW + 2 });
+    expect(outputs()).toEqual([{ seq: a, output: '{"v":1}' }]);
+    expect(rowsBySeq(db.store.sqlite).get(a!)).toMatchObject({ fate: 'pending', stage: 'deliver' });
+  });
+
+  it('goes with its event when retention deletes the event (ON DELETE CASCADE)', () => {
+    const write = prepareTranslationWrites(db.store.sqlite);
+    const [a] = insertStoredEvents(db.store.sqlite, [event('a')], { receivedAt: NOW });
+    write({ writes: [deliver(a!, '{"v":1}')], at: NOW });
+    db.store.sqlite.prepare('DELETE FROM events WHERE seq = ?').run(a);
+    expect(outputs()).toEqual([]);
+  });
+});
