@@ -66,12 +66,14 @@ export function prepareTranslationWrites(sqlite: Database.Database): (results: T
       switch (write.kind) {
         case 'deliver': {
           const { seq, rule, studentId, platformId, output, outputId } = write;
-          if (deliverStatement.run({ seq, rule, studentId, platformId, outputId, now: at }).changes > 0) saveOutputStatement.run(seq, output);
+          const { changes } = deliverStatement.run({ seq, rule, studentId, platformId, outputId, now: at });
+          if (changes > 0) saveOutputStatement.run(seq, output);
           break;
         }
         case 'settle': {
           const { seq, fate, reason, detail, rule, studentId } = write;
-          if (settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at }).changes > 0) dropOutputStatement.run(seq);
+          const { changes } = settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at });
+          if (changes > 0) dropOutputStatement.run(seq);
           break;
         }
         case 'retry':
