@@ -4,6 +4,7 @@
  * the gateway would, prints the Caliper 1.2 events it would POST as a JSON array on stdout
  * (always pure JSON), and every event it would not send, with the reason, on stderr.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
@@ -71,6 +72,9 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   let identity: IdentityResolver;
   let closeIdentity = async () => {};
   if (parsed.values.users !== undefined) {
+    // A fixture without users.json has an empty roster, but a --users file that is not there
+    // is a typo: read as empty, it would skip every student and still exit 0.
+    if (!existsSync(parsed.values.users)) return fail(2, `cannot read ${parsed.values.users}: no such file`);
     const users = await readUsers(parsed.values.users);
     if (typeof users === 'string') return fail(2, `${parsed.values.users}: ${users}`);
     identity = staticIdentity(users);

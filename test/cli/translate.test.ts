@@ -125,6 +125,10 @@ describe('caliper-gateway translate', () => {
     const badUsers = await translateCli([input, '--users', write('users.json', { lmartin07: 7 })]);
     expect(badUsers).toMatchObject({ code: 2, stdout: '' });
     expect(badUsers.stderr).toMatch(/users\.json: "lmartin07": the platform id must be text/);
+    // A mistyped --users path is not an empty roster: that would skip every student and exit 0.
+    const missingUsers = await translateCli([input, '--users', join(temp.dir, 'userz.json')]);
+    expect(missingUsers).toMatchObject({ code: 2, stdout: '' });
+    expect(missingUsers.stderr).toMatch(/cannot read .*userz\.json: no such file/);
     expect((await translateCli([])).code).toBe(2);
     expect((await translateCli([input, '--nope'])).code).toBe(2);
   });
