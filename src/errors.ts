@@ -62,9 +62,22 @@ export function quote(value: string, max = MAX_QUOTED_CHARS): string {
 export function describeZodError(error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid input';
-  const where = formatPath([...prefix, ...issue.path]);
+  // An unknown key is named where it is, not as a problem of the object around it.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
+  const where = formatPath([...prefix, ...path]);
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
   return `${where}: ${issue.message}${more}`;
+}
+
+/**
+ * The error option of a strict query schema (`z.strictObject(shape, { error: unknownParameter(…) })`).
+ * An admin route that ignored a mistyped parameter would run without the filter that was
+ * meant: `DELETE /admin/roster-cache?outcom=not-found` cleared every entry, and
+ * `GET /admin/events?status=dead` listed every event.
+ */
+export function unknownParameter(known: readonly string[]) {
+  return (issue: { code?: string }) =>
+    issue.code === 'unrecognized_keys' ? `unknown parameter; use ${known.join(', ')}` : undefined;
 }
 
 export function badRequest(code: string, message: string, cause?: unknown): GatewayError {

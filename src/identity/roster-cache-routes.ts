@@ -9,19 +9,22 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
-import { GatewayError, badRequest, describeZodError } from '../errors.ts';
+import { GatewayError, badRequest, describeZodError, unknownParameter } from '../errors.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
 import { createRosterCache, viewOf } from './roster-cache.ts';
 
 const OutcomeSchema = z.enum(ROSTER_OUTCOMES, { error: `must be one of ${ROSTER_OUTCOMES.join(', ')}` });
 
-const ListQuerySchema = z.object({
-  outcome: OutcomeSchema.optional(),
-  limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
-  offset: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').default(0),
-});
+const ListQuerySchema = z.strictObject(
+  {
+    outcome: OutcomeSchema.optional(),
+    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+    offset: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').default(0),
+  },
+  { error: unknownParameter(['outcome', 'limit', 'offset']) },
+);
 
-const ClearQuerySchema = z.object({ outcome: OutcomeSchema.optional() });
+const ClearQuerySchema = z.strictObject({ outcome: OutcomeSchema.optional() }, { error: unknownParameter(['outcome']) });
 
 export function rosterCacheRoutes({ store, config, now = Date.now }: Pick<AppDeps, 'store' | 'config' | 'now'>) {
   const cache = createRosterCache(store);

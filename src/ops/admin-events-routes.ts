@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app.ts';
-import { GatewayError, badRequest } from '../errors.ts';
+import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
 import { ReplayFilterSchema, replayEvents } from '../store/replay.ts';
@@ -20,12 +20,15 @@ export interface AdminEventsDeps {
   onReplayed?: () => void;
 }
 
-const EventListQuerySchema = z.object({
-  fate: z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` }).optional(),
-  reason: z.string().trim().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500, 'must be at most 500').default(50),
-  before: z.coerce.number().int().positive().optional(),
-});
+const EventListQuerySchema = z.strictObject(
+  {
+    fate: z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` }).optional(),
+    reason: z.string().trim().min(1).optional(),
+    limit: z.coerce.number().int().min(1).max(500, 'must be at most 500').default(50),
+    before: z.coerce.number().int().positive().optional(),
+  },
+  { error: unknownParameter(['fate', 'reason', 'limit', 'before']) },
+);
 
 const SeqSchema = z.coerce.number({ error: 'must be an event number' }).int().positive();
 

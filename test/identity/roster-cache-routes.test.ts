@@ -105,6 +105,7 @@ describe('/admin/roster-cache', () => {
     ['limit=0', 'limit: must be at least 1'],
     ['limit=5000', 'limit: must be at most 1000'],
     ['offset=-1', 'offset: must be at least 0'],
+    ['outcomes=found', 'outcomes: unknown parameter; use outcome, limit, offset'],
   ])('Should refuse ?%s with a message naming the parameter', async (query, message) => {
     const res = await app().request(`/admin/roster-cache?${query}`, { headers: auth });
     expect(res.status).toBe(400);
@@ -123,6 +124,14 @@ describe('/admin/roster-cache', () => {
     expect(await again.json()).toEqual({
       error: { code: 'not-cached', message: '"new/kid@school.test" is not in the roster cache' },
     });
+  });
+
+  it('Should refuse a clear with an unknown parameter, clearing nothing', async () => {
+    // Ignored, the misspelt filter would have made this "clear everything".
+    const res = await app().request('/admin/roster-cache?outcom=not-found', { method: 'DELETE', headers: auth });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'invalid-query', message: 'outcom: unknown parameter; use outcome' } });
+    expect(createRosterCache(store).size()).toBe(3);
   });
 
   it('Should clear every entry with an outcome', async () => {

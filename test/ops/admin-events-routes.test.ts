@@ -77,6 +77,16 @@ describe('GET /admin/events', () => {
     });
     expect((await get('/admin/events?limit=5000')).status).toBe(400);
   });
+
+  it('refuses an unknown parameter instead of listing every event without the filter', async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 2);
+    const res = await get('/admin/events?status=dead');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { code: 'invalid-request', message: 'status: unknown parameter; use fate, reason, limit, before' },
+    });
+  });
 });
 
 describe('GET /admin/events/:seq', () => {
