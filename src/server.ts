@@ -87,6 +87,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const thread = writerThread;
   if (thread) stoppables.push({ name: 'writer thread', stop: () => thread.stop() });
   const writer = withCheckpointHints(thread ?? createStoreWriter(store), checkpointer);
+  const intakeHealth = watchEnvelopeWrites(writer, now);
 
   // One token for the roster and delivery; stopped last, after everything that uses it.
   const tokens = createTokenProvider({ config, log, metrics, now });
@@ -157,6 +158,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const reasons: string[] = [];
     if (shuttingDown) reasons.push('shutting down');
     if (!isStoreUsable(store)) reasons.push(`database ${config.dbPath} is not usable`);
+    const writeFailure = intakeHealth.failure();
+    if (writeFailure) {
+      reasons.push(
+        `database ${config.dbPath} could not store the last envelope (${writeFailure.message}, at ${new Date(writeFailure.at).toISOString()}); POST /caliper answers 503 until a commit succeeds`,
+      );
+    }
     if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
     reasons.push(...delivery.problems());
     const translation = translationStatus();
@@ -182,7 +189,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     metrics,
     ingestKeys,
     readiness,
-    writer,
+    writer: intakeHealth.writer,
     now,
     admin,
     onEventsStored: () => translation.wake(),
@@ -252,6 +259,36 @@ function printGeneratedKey(key: string) {
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * How long /readyz reports a failed envelope commit that no later commit has cleared. The
+ * database answers reads (`SELECT 1`) while a full disk or a lock held elsewhere refuses
+ * every envelope, so without this /readyz said ready while Learn got 503 after 503. It
+ * clears by itself: once the balancer stops sending, no commit would ever clear it, and the
+ * next envelope tried after this window says again whether the database takes writes.
+ */
+const WRITE_FAILURE_SHOWN_MS = 30_000;
+
+/** Remembers whether the last envelope commit failed, for /readyz. */
+function watchEnvelopeWrites(writer: StoreWriter, now: () => number) {
+  let failed: { at: number; message: string } | undefined;
+  return {
+    writer: {
+      ...writer,
+      async writeEnvelope(batch) {
+        try {
+          const result = await writer.writeEnvelope(batch);
+          failed = undefined;
+          return result;
+        } catch (error) {
+          failed = { at: now(), message: error instanceof Error ? error.message : String(error) };
+          throw error;
+        }
+      },
+    } satisfies StoreWriter,
+    failure: () => (failed !== undefined && now() - failed.at < WRITE_FAILURE_SHOWN_MS ? failed : undefined),
+  };
 }
 
 /** Tells the checkpointer how much intake committed, so busy intake gets passes sooner (checkpointer.ts). */

@@ -16,9 +16,9 @@ let dir: string;
 let gateway: Gateway | undefined;
 const logs: string[] = [];
 
-async function start(env: Record<string, string> = {}) {
+async function start(env: Record<string, string> = {}, now?: () => number) {
   const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', INGEST_API_KEYS: KEY, ...env });
-  gateway = await startGateway(config, { log: createLogger('debug', { write: (line: string) => void logs.push(line) }) });
+  gateway = await startGateway(config, { log: createLogger('debug', { write: (line: string) => void logs.push(line) }), now });
   return gateway;
 }
 
@@ -61,6 +61,41 @@ describe('health and readiness', () => {
     expect(during.status).toBe(503);
     expect(((await during.json()) as { reasons: string[] }).reasons).toContain('shutting down');
     await closing;
+  });
+
+  it('/readyz is 503 while envelopes cannot be stored, and ready again once one is', async () => {
+    let clock = Date.now();
+    const { url } = await start({ ...TIMEBACK, TIMEBACK_BASE_URL: 'http://127.0.0.1:9' }, () => clock);
+    const post = () =>
+      fetch(`${url}/caliper`, {
+        method: 'POST',
+        headers: { authorization: KEY, 'content-type': 'application/json' },
+        body: JSON.stringify(envelope([sessionEvent()])),
+      });
+    const readyz = async () => {
+      const response = await fetch(`${url}/readyz`);
+      return { status: response.status, reasons: ((await response.json()) as { reasons: string[] }).reasons };
+    };
+    expect((await readyz()).status).toBe(200);
+
+    // Reads still work (SELECT 1), as on a full disk; every envelope's commit fails.
+    const other = new Database(join(dir, 'gateway.db'));
+    other.exec(`CREATE TRIGGER refuse_all BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    expect((await post()).status).toBe(503);
+    const failing = await readyz();
+    expect(failing.status).toBe(503);
+    expect(failing.reasons).toEqual([expect.stringMatching(/could not store the last envelope \(database or disk is full, at .*\); POST \/caliper answers 503/)]);
+
+    // Nothing more arrives (a balancer took the gateway out): the reason goes after a while, so the next envelope is tried.
+    clock += 30_000;
+    expect((await readyz()).status).toBe(200);
+    expect((await post()).status).toBe(503);
+    expect((await readyz()).status).toBe(503);
+
+    other.exec('DROP TRIGGER refuse_all');
+    other.close();
+    expect((await post()).status).toBe(200);
+    expect(await readyz()).toEqual({ status: 200, reasons: [] });
   });
 
   it('GET /metrics shows the queue measured from the database', async () => {
