@@ -34,6 +34,8 @@ export interface AppDeps {
   intakeMaxWaitMs?: number;
   /** Admin routers from the stages that own the data, mounted under `/admin` behind ADMIN_TOKEN. */
   admin?: Array<{ path: string; router: Hono<AppEnv> }>;
+  /** True once shutdown began: only probes are answered, everything else is turned away (503). */
+  shuttingDown?: () => boolean;
 }
 
 export type AppEnv = {
@@ -72,6 +74,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (PROBE_PATHS.has(c.req.path)) log.debug(line, 'request');
     else if (c.res.status >= 500) log.error(line, 'request');
     else log.info(line, 'request');
+  });
+
+  // During shutdown the server keeps listening until the requests in flight are done
+  // (server.ts), so a probe hears why (/readyz: 503, "shutting down") instead of finding the
+  // port closed. Nothing new starts meanwhile: Learn is told to send again, and every answer
+  // closes its connection.
+  app.use(async (c, next) => {
+    if (deps.shuttingDown?.() !== true) return next();
+    c.header('connection', 'close');
+    if (PROBE_PATHS.has(c.req.path)) return next();
+    c.header('retry-after', '5');
+    return c.json(
+      { error: { code: 'shutting-down', message: 'The gateway is shutting down; nothing of this request was done. Send it again shortly.' } },
+      503,
+    );
   });
 
   app.route('/', caliperRoutes(deps));

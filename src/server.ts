@@ -193,9 +193,15 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     now,
     admin,
     onEventsStored: () => translation.wake(),
+    shuttingDown: () => shuttingDown,
   });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+  let requestsInFlight = 0;
+  server.on('request', (_request, response) => {
+    requestsInFlight += 1;
+    response.once('close', () => (requestsInFlight -= 1));
+  });
   // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
   // timeout is kept, but idle keep-alive sockets should not hold shutdown open.
   server.keepAliveTimeout = 5_000;
@@ -223,6 +229,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       shuttingDown = true;
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+
+      // Keep listening while requests are in flight, so probes hear 503 "shutting down" from
+      // /readyz rather than a refused connection; the app turns every other request away.
+      while (requestsInFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 
       // Stop accepting; let in-flight requests finish. A keep-alive connection goes idle
       // when its request is answered, and Node does not close it by itself then, so idle

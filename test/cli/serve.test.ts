@@ -85,7 +85,7 @@ describe('caliper-gateway serve', () => {
     expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 
-  it('on SIGTERM stops accepting, finishes the request in flight, and exits 0', { timeout: 30_000 }, async () => {
+  it('on SIGTERM finishes the request in flight, says so on /readyz meanwhile, turns new requests away, and exits 0', { timeout: 30_000 }, async () => {
     const dbPath = join(dir, 'gateway.db');
     const gateway = await startGatewayProcess({ DB_PATH: dbPath, INGEST_API_KEYS: 'sigterm-test-key' });
     const sent = envelope([sessionEvent(), forumEvent()]);
@@ -113,15 +113,30 @@ describe('caliper-gateway serve', () => {
     req.write(body.subarray(0, 100));
 
     gateway.child.kill('SIGTERM');
-    // Shutdown begins: new connections are refused while the old request is still open.
+    // Shutdown begins. While the old request is still open, a probe hears why the gateway is
+    // not ready, and a new envelope is turned away unread: nothing new starts.
     await expect.poll(() => gateway.logs.some((line) => line.msg === 'shutting down')).toBe(true);
-    await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+    const readyz = await fetch(`${gateway.url}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(readyz.headers.get('connection')).toBe('close');
+    expect(((await readyz.json()) as { reasons: string[] }).reasons).toContain('shutting down');
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    const late = await fetch(`${gateway.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: 'sigterm-test-key', 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([sessionEvent()])),
+    });
+    expect(late.status).toBe(503);
+    expect(late.headers.get('retry-after')).toBe('5');
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('shutting-down');
 
     req.end(body.subarray(100));
     expect(await response).toEqual({ status: 200, body: '' });
     expect(await gateway.exited).toEqual({ code: 0, signal: null });
     expect(gateway.logs.map((line) => line.msg)).toContain('stopped');
     expect(storedIds(dbPath)).toEqual(new Set((sent.data as Array<{ id: string }>).map((event) => event.id)));
+    // Once the request in flight is done, the port closes.
+    await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
   });
 
   it('on SIGTERM gives up on a stalled request after SHUTDOWN_TIMEOUT and still exits 0', { timeout: 30_000 }, async () => {
