@@ -44,10 +44,13 @@ export type AppEnv = {
     eventCount?: number;
     /** The route pattern, for metrics labels (keeps label cardinality bounded). */
     route?: string;
+    /** The error the request was answered with, for the request log line. */
+    error?: { code: string; message: string };
   };
 };
 
 const UNMATCHED = 'unmatched';
+const CALIPER_ROUTE = '/caliper';
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -57,6 +60,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
+    const error = c.get('error');
     // The most specific route the path matched, even when a middleware answered first (a
     // 401 from the admin check): what was asked for, without the ids in it.
     const route = c.get('route') ?? routePath(c, -1);
@@ -69,6 +73,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       events: c.get('eventCount'),
+      // Why it was refused. Learn shows its admin nothing of our answer, so for POST /caliper
+      // the message goes in too: it names the field and never echoes the request's data
+      // (errors.ts). Elsewhere only the code: an admin route's message can name a student.
+      error: error?.code,
+      reason: error !== undefined && route === CALIPER_ROUTE ? error.message : undefined,
     };
     // Probes and scrapes arrive every few seconds; they only matter when debugging.
     if (PROBE_PATHS.has(c.req.path)) log.debug(line, 'request');
@@ -85,10 +94,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.header('connection', 'close');
     if (PROBE_PATHS.has(c.req.path)) return next();
     c.header('retry-after', '5');
-    return c.json(
-      { error: { code: 'shutting-down', message: 'The gateway is shutting down; nothing of this request was done. Send it again shortly.' } },
-      503,
-    );
+    const error = { code: 'shutting-down', message: 'The gateway is shutting down; nothing of this request was done. Send it again shortly.' };
+    c.set('error', error);
+    return c.json({ error }, 503);
   });
 
   app.route('/', caliperRoutes(deps));
@@ -99,22 +107,31 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) => {
     // Told apart from a route's own 404 (an unknown event, a student not cached), which keeps its pattern.
     c.set('route', UNMATCHED);
-    return c.json({ error: { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+    const error = { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` };
+    c.set('error', error);
+    return c.json({ error }, 404);
   });
 
   app.onError((err, c) => {
     if (err instanceof GatewayError) {
       if (err.status >= 500) log.error({ err: err.cause ?? err, code: err.code }, err.message);
+      c.set('error', { code: err.code, message: err.message });
       return c.json(err.toJSON(), err.status, err.headers);
     }
     if (err instanceof z.ZodError) {
-      return c.json({ error: { code: 'invalid-request', message: describeZodError(err) } }, 400);
+      const error = { code: 'invalid-request', message: describeZodError(err) };
+      c.set('error', error);
+      return c.json({ error }, 400);
     }
     if (err instanceof HTTPException) {
-      return c.json({ error: { code: `http-${err.status}`, message: err.message || 'request failed' } }, err.status);
+      const error = { code: `http-${err.status}`, message: err.message || 'request failed' };
+      c.set('error', error);
+      return c.json({ error }, err.status);
     }
     log.error({ err }, 'unhandled error');
-    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+    const error = { code: 'internal', message: 'internal error' };
+    c.set('error', error);
+    return c.json({ error }, 500);
   });
 
   return app;

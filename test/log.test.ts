@@ -102,14 +102,18 @@ describe('the gateway log', () => {
     }
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const requests = entries.filter((entry) => entry.msg === 'request');
-    expect(requests.map((entry) => [entry.method, entry.path, entry.status, entry.events])).toEqual([
-      ['POST', '/caliper', 200, 2],
-      ['POST', '/caliper', 200, 1],
-      ['POST', '/caliper', 401, undefined],
-      ['POST', '/caliper', 400, undefined],
-      ['GET', '/admin/events', 401, undefined],
-      ['DELETE', '/admin/roster-cache/:externalId', 404, undefined],
-      ['POST', '/caliper', 503, 1],
+    expect(requests.map((entry) => [entry.method, entry.path, entry.status, entry.events, entry.error])).toEqual([
+      ['POST', '/caliper', 200, 2, undefined],
+      ['POST', '/caliper', 200, 1, undefined],
+      ['POST', '/caliper', 401, undefined, 'unauthorized'],
+      ['POST', '/caliper', 400, undefined, 'invalid-envelope'],
+      ['GET', '/admin/events', 401, undefined, 'unauthorized'],
+      ['DELETE', '/admin/roster-cache/:externalId', 404, undefined, 'not-cached'],
+      ['POST', '/caliper', 503, 1, 'store-unavailable'],
     ]);
+    // Learn shows its admin nothing of what it was told, so the log says which field was wrong;
+    // an admin route's message, which can name a student, stays out (checked above).
+    expect(requests[3]).toMatchObject({ reason: 'sendTime: expected an ISO 8601 date-time string (and 2 more problems)' });
+    expect(requests[5]!.reason).toBeUndefined();
   });
 });
