@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { describeZodError } from '../errors.ts';
 import { openStore } from '../store/database.ts';
-import { ReplayFilterSchema, replayEvents, type ReplayFilter } from '../store/replay.ts';
+import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
 import { cliCommand, UsageError } from './command.ts';
 
 export const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped|rejected] [--reason R] [--since ISO] [--id ID …]
@@ -42,8 +42,10 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
   const store = openStore(dbPath);
   try {
     const replayed = replayEvents(store, filter, Date.now());
+    const leftAlone = unreplayedIds(store, filter, replayed).map(describeUnreplayed);
+    const notReplayed = leftAlone.length > 0 ? `Not re-queued:\n${leftAlone.join('\n')}\n` : '';
     if (replayed.length === 0) {
-      io.out('No events matched; nothing re-queued.\n');
+      io.out(`No events matched; nothing re-queued.\n${notReplayed}`);
       return 0;
     }
     const lines = replayed.map(
@@ -51,13 +53,27 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
         `  ${String(event.seq).padStart(8)}  ${event.sourceId ?? '(no id)'}  was ${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`,
     );
     io.out(
-      `Re-queued ${replayed.length} event${replayed.length === 1 ? '' : 's'} for translation and delivery:\n${lines.join('\n')}\n`,
+      `Re-queued ${replayed.length} event${replayed.length === 1 ? '' : 's'} for translation and delivery:\n${lines.join('\n')}\n${notReplayed}`,
     );
     return 0;
   } finally {
     store.close();
   }
 });
+
+/** Why a named event was not re-queued, as a line under the summary. */
+function describeUnreplayed({ id, fates }: UnreplayedId): string {
+  const replayable = fates.filter((fate) => (REPLAYABLE_FATES as readonly string[]).includes(fate));
+  const why =
+    fates.length === 0
+      ? 'no such event'
+      : replayable.length > 0
+        ? `${fates.join(' and ')}, but left out by --status, --reason or --since`
+        : fates.every((fate) => fate === 'pending')
+          ? 'pending: already waiting in the queue'
+          : `${fates.join(' and ')}: only ${REPLAYABLE_FATES.join(', ')} events are replayed`;
+  return `  ${String(id).padStart(8)}  ${why}`;
+}
 
 /** The filter the flags describe; throws UsageError (or parseArgs' error) naming the bad flag. */
 export function parseReplayArgs(args: string[]): ReplayFilter {

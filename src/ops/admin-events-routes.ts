@@ -10,7 +10,7 @@ import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
-import { ReplayFilterSchema, replayEvents } from '../store/replay.ts';
+import { ReplayFilterSchema, replayEvents, unreplayedIds } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 
 export interface AdminEventsDeps {
@@ -66,6 +66,8 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed }: AdminEv
       requeued: replayed.length,
       events: replayed.slice(0, MAX_LISTED),
       truncated: replayed.length > MAX_LISTED,
+      // Named events left alone, with their fates (none: no such event), so a script sees why.
+      notReplayed: unreplayedIds(store, filter, replayed),
     });
   });
 

@@ -117,6 +117,45 @@ function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: st
     .run();
 }
 
+/** A named event that a replay left alone, and where it stands. */
+export interface UnreplayedId {
+  id: number | string;
+  /** The current fates of the events the id names (a Learn id can name more than one); empty when none. */
+  fates: string[];
+}
+
+/**
+ * The ids of `filter.ids` that named no replayed event, with the fates of the events they do
+ * name, so a replay that re-queued less than was named can say why: a delivered or pending
+ * event is not replayed, a dead one may be outside --status or --since, and an id may not be
+ * there at all. Learn and output ids have no index, so the rest are looked up in one pass.
+ */
+export function unreplayedIds(store: Store, filter: ReplayFilter, replayed: readonly ReplayedEvent[]): UnreplayedId[] {
+  if (filter.ids === undefined) return [];
+  const seqs = new Set(replayed.map((event) => event.seq));
+  const sourceIds = new Set(replayed.map((event) => event.sourceId));
+  const rest = [...new Set(filter.ids)].filter((id) => !(typeof id === 'number' ? seqs.has(id) : sourceIds.has(id)));
+  if (rest.length === 0) return [];
+  const numbers = rest.filter((id) => typeof id === 'number');
+  const names = rest.filter((id) => typeof id === 'string');
+  const rows = store.sqlite
+    .prepare<[string, string, string], { seq: number; fate: string; source_id: string | null; output_id: string | null }>(
+      `SELECT seq, fate, source_id, output_id FROM events
+        WHERE seq IN (SELECT value FROM json_each(?))
+           OR source_id IN (SELECT value FROM json_each(?))
+           OR output_id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(JSON.stringify(numbers), JSON.stringify(names), JSON.stringify(names));
+  const unreplayed: UnreplayedId[] = [];
+  for (const id of rest) {
+    const named = rows.filter((row) => (typeof id === 'number' ? row.seq === id : row.source_id === id || row.output_id === id));
+    // A Learn or output id that also named a replayed event is done.
+    if (named.some((row) => seqs.has(row.seq))) continue;
+    unreplayed.push({ id, fates: [...new Set(named.map((row) => row.fate))] });
+  }
+  return unreplayed;
+}
+
 function replayCondition(filter: ReplayFilter): SQL {
   const explicit = filter.ids !== undefined || filter.reason !== undefined;
   const fates = filter.status ? [filter.status] : explicit ? [...REPLAYABLE_FATES] : ['dead' as const];

@@ -44,6 +44,30 @@ describe('caliper-gateway replay', () => {
     expect(again.stdout).toBe('No events matched; nothing re-queued.\n');
   });
 
+  it('says why a named event was not re-queued', { timeout: 20_000 }, async () => {
+    const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const [delivered] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: Date.now() });
+    const [skipped] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
+
+    const result = await cli(['--status', 'dead', '--id', String(dead!.seq), String(delivered!.seq), skipped!.sourceId, 'nope'], {
+      DB_PATH: db.file,
+      LOG_LEVEL: 'silent',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Re-queued 1 event for translation and delivery:');
+    const notReplayed = result.stdout.slice(result.stdout.indexOf('Not re-queued:\n'));
+    expect(notReplayed.split('\n').map((line) => line.trim())).toEqual([
+      'Not re-queued:',
+      `${delivered!.seq}  delivered: only dead, skipped, rejected events are replayed`,
+      `${skipped!.sourceId}  skipped, but left out by --status, --reason or --since`,
+      'nope  no such event',
+      '',
+    ]);
+
+    const again = await cli(['--id', String(dead!.seq)], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(again.stdout).toBe(`No events matched; nothing re-queued.\nNot re-queued:\n  ${String(dead!.seq).padStart(8)}  pending: already waiting in the queue\n`);
+  });
+
   it('explains bad flags and a missing database, and exits non-zero', { timeout: 20_000 }, async () => {
     const bad = await cli(['--status', 'delivered'], { DB_PATH: db.file });
     expect(bad.code).toBe(2);

@@ -136,6 +136,18 @@ describe('POST /admin/replay', () => {
     expect(eventStates(db.store.sqlite).filter((row) => row.stage === 'translate')).toHaveLength(2);
   });
 
+  it('names the events it left alone, with their fates', async () => {
+    const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const [delivered] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: Date.now() });
+    const res = await post('/admin/replay', { ids: [dead!.seq, delivered!.outputId, 'nope'] });
+    const body = (await res.json()) as { requeued: number; notReplayed: unknown };
+    expect(body.requeued).toBe(1);
+    expect(body.notReplayed).toEqual([
+      { id: delivered!.outputId, fates: ['delivered'] },
+      { id: 'nope', fates: [] },
+    ]);
+  });
+
   it('with an empty body replays every dead event', async () => {
     insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' });
     const res = await app().request('/admin/replay', { method: 'POST', headers: auth });

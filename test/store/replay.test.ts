@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ReplayFilterSchema, replayEvents } from '../../src/store/replay.ts';
+import { ReplayFilterSchema, replayEvents, unreplayedIds } from '../../src/store/replay.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
@@ -109,6 +109,35 @@ describe('replayEvents', () => {
     expect(replayed).toHaveLength(2_500);
     expect(new Set(replayed.map((e) => e.seq)).size).toBe(2_500);
     expect(replayEvents(db.store, { reason: 'http-422' }, NOW)).toHaveLength(0);
+  });
+});
+
+describe('unreplayedIds', () => {
+  it('says where each named event that was not re-queued stands', () => {
+    const { dead400, deadAge, skipped, delivered, pending } = seed();
+    const filter = {
+      status: 'dead' as const,
+      ids: [dead400[0]!.seq, dead400[1]!.outputId!, skipped[0]!.sourceId, delivered[0]!.seq, pending[0]!.outputId!, deadAge[0]!.sourceId, 'no-such-id', 999_999],
+    };
+    const replayed = replayEvents(db.store, { ...filter, since: new Date(NOW - 60_000).toISOString() }, NOW);
+    expect(replayed.map((e) => e.seq).sort((a, b) => a - b)).toEqual([dead400[0]!.seq, dead400[1]!.seq]);
+
+    expect(unreplayedIds(db.store, filter, replayed)).toEqual([
+      { id: skipped[0]!.sourceId, fates: ['skipped'] },
+      { id: delivered[0]!.seq, fates: ['delivered'] },
+      { id: pending[0]!.outputId, fates: ['pending'] },
+      // Dead, but received before --since.
+      { id: deadAge[0]!.sourceId, fates: ['dead'] },
+      { id: 'no-such-id', fates: [] },
+      { id: 999_999, fates: [] },
+    ]);
+  });
+
+  it('has nothing to say without ids, or when every named event was re-queued', () => {
+    const { dead400 } = seed();
+    const filter = { ids: [dead400[0]!.sourceId, dead400[1]!.seq] };
+    expect(unreplayedIds(db.store, filter, replayEvents(db.store, filter, NOW))).toEqual([]);
+    expect(unreplayedIds(db.store, {}, [])).toEqual([]);
   });
 });
 
