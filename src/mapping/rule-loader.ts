@@ -40,6 +40,11 @@ export async function loadRules(dir: string): Promise<RuleSet> {
   } catch (err) {
     throw new RuleLoadError([`${displayPath(dir)}: cannot read the mappings folder (${(err as Error).message})`]);
   }
+  // No rules would skip every event as no-rule: a wrong MAPPINGS_DIR, or a folder emptied by
+  // mistake, must stop translation instead (events wait, pending), as a broken rule does.
+  if (files.length === 0) {
+    throw new RuleLoadError([`${displayPath(dir)}: no rule files (*${RULE_FILE_EXTENSION}) in the mappings folder; set MAPPINGS_DIR to the folder that holds them`]);
+  }
   const sources = await Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
   return compileRuleFiles(sources);
 }

@@ -275,6 +275,12 @@ describe('rule files on disk', () => {
     expect(rules.rules.map((rule) => rule.id)).toEqual(['a', 'b']);
   });
 
+  it('refuses a folder without rule files, which would skip every event as no-rule', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    writeFileSync(join(dir, 'user-overrides.yaml'), 'overrides:\n  x: y\n');
+    await expect(loadRules(dir)).rejects.toThrow(/no rule files \(\*\.yaml\) in the mappings folder; set MAPPINGS_DIR/);
+  });
+
   it('says so when the folder cannot be read', async () => {
     dir = join(tmpdir(), 'no-such-mappings-folder-for-caliper-gateway');
     await expect(loadRules(dir)).rejects.toThrow(/cannot read the mappings folder/);
