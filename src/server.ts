@@ -147,10 +147,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   stoppables.push(translation);
   const translationStatus = (): TranslationStatus => {
     const rules = mappings.current()?.rules.length ?? 0;
-    if (!config.timeback.appId) return { state: 'waiting-for-app-id', rules };
     const problems = mappings.problems();
     if (problems.length > 0) return { state: 'waiting-for-rules', rules, problems: problems.slice(0, 5) };
-    // Without credentials no student can be looked up, so translation waits too (translate-worker.ts).
+    // Without these translation settles what it can and holds the events to send (translate-worker.ts).
+    if (!config.timeback.appId) return { state: 'waiting-for-app-id', rules };
     return identity.waitingFor() ? { state: 'waiting-for-credentials', rules } : { state: 'running', rules };
   };
 

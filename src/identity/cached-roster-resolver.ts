@@ -84,7 +84,7 @@ export function createIdentityResolver({
   }
 
   async function lookUp(externalId: string, stale: RosterCacheEntry | undefined): Promise<IdentityAnswer> {
-    if (!tokens.configured) return staleOr(stale, { status: 'unavailable', detail: waitingForCredentials, held: true });
+    if (!tokens.configured) return staleOr(stale, { status: 'unavailable', detail: waitingForCredentials, held: true, untilConfigured: true });
     const notes: string[] = [];
     for (const strategy of strategies) {
       const result = await roster.lookup(strategy, externalId);

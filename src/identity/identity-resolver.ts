@@ -13,17 +13,19 @@ export type IdentityAnswer =
    * The roster could not answer (unreachable, 5xx, 429, credentials refused). Retry later.
    * `held`: what stopped it is the gateway's set-up (credentials unset, or refused by the
    * token endpoint), not the roster or the student, so the event waits without spending its
-   * retry budget, as delivery's events do.
+   * retry budget, as delivery's events do. `untilConfigured`: it is a setting that is not
+   * there at all (credentials unset), which only a restart with it can change.
    */
-  | { status: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean };
+  | { status: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean; untilConfigured?: boolean };
 
 export interface IdentityResolver {
   /** `externalId` is Learn's `bb:user.externalId` (the user's batch_uid), trimmed. */
   resolve(externalId: string): Promise<IdentityAnswer>;
   /**
-   * Why no lookup can be made at all yet (credentials not set), if so. Translation then
-   * waits, as it does for TIMEBACK_APP_ID: nothing could be delivered anyway, and an event
-   * must not run out of retries (DELIVERY_MAX_AGE) before the gateway was ever able to try.
+   * Why no lookup can be made at all yet (credentials not set), if so. Translation still
+   * settles what needs no student (no rule, a rule that skips, a malformed event); the rest
+   * waits, as it does for TIMEBACK_APP_ID, without running out of retries (DELIVERY_MAX_AGE)
+   * before the gateway was ever able to try.
    */
   waitingFor?(): string | undefined;
 }

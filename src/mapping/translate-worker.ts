@@ -6,6 +6,11 @@
  * Woken when intake stores events, by a timer for the earliest due retry, and by a slow safety
  * poll (a replay from the CLI writes from another process). A few batches run at once, so
  * one slow roster lookup delays its own batch, not every event behind it.
+ *
+ * It runs before the gateway is configured for TimeBack too: an admin setting it up sees at
+ * once which events no rule takes, which a rule skips and which Learn sent malformed. An
+ * event that needs the student's TimeBack id (credentials) or the app id is held until the
+ * gateway runs with them (UNTIL_CONFIGURED), untried: its retry budget has not begun.
  */
 import type { Config } from '../config.ts';
 import type { BackoffPolicy } from '../deliver/backoff.ts';
@@ -14,9 +19,10 @@ import type { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
+import { UNTIL_CONFIGURED } from '../store/schema.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
-import { translate, type Outcome, type TranslateItem } from './translate.ts';
+import { translate, WAITING_FOR_APP_ID, type Outcome, type TranslateItem } from './translate.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 
 export interface TranslateTuning {
@@ -71,17 +77,23 @@ const DUE_FROM = `events AS e INDEXED BY events_pending_due JOIN event_inputs AS
 /** The statements, exported so a test can check their query plans. */
 export const TRANSLATE_SQL = {
   // Same shape as delivery's: rows stored without a time first (NULL would fail `<= ?`),
-  // then rows whose time has come, both read from the partial index of pending rows.
+  // then rows whose time has come, both read from the partial index of pending rows. Then the
+  // rows held until the gateway was configured, once it is (`released` is UNTIL_CONFIGURED
+  // then, else a time no row has): read as due, not updated one by one, as a school may have
+  // sent weeks of events before anyone set the credentials.
   due: `
     SELECT ${DUE_COLUMNS} FROM ${DUE_FROM}
      WHERE e.fate = 'pending' AND e.stage = 'translate' AND e.next_attempt_at IS NULL
     UNION ALL
     SELECT ${DUE_COLUMNS} FROM ${DUE_FROM}
-     WHERE e.fate = 'pending' AND e.stage = 'translate' AND e.next_attempt_at <= ?
-    LIMIT ?`,
+     WHERE e.fate = 'pending' AND e.stage = 'translate' AND e.next_attempt_at <= @now
+    UNION ALL
+    SELECT ${DUE_COLUMNS} FROM ${DUE_FROM}
+     WHERE e.fate = 'pending' AND e.stage = 'translate' AND e.next_attempt_at = @released
+    LIMIT @limit`,
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
-     WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at > ?`,
+     WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at > ? AND next_attempt_at < ${UNTIL_CONFIGURED}`,
   ...TRANSLATION_WRITE_SQL,
 };
 
@@ -102,7 +114,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   const maxAgeMs = config.delivery.maxAgeMs;
 
   const { sqlite } = store;
-  const dueStatement = sqlite.prepare<[number, number], DueRow>(TRANSLATE_SQL.due);
+  const dueStatement = sqlite.prepare<[{ now: number; released: number; limit: number }], DueRow>(TRANSLATE_SQL.due);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(TRANSLATE_SQL.nextDue);
   const writer = deps.writer ?? createStoreWriter(store);
 
@@ -119,26 +131,31 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   let timerAt = Number.POSITIVE_INFINITY;
   let toldWaiting: string | undefined;
 
-  /** Why translation cannot run now, said once per cause. */
-  function waitingReason(): string | undefined {
-    if (!appId) return 'Translation waits for TIMEBACK_APP_ID (every event names the app as edApp); events stay pending until it is set';
-    if (!deps.rules()) return 'Translation waits for mapping rules that load and pass their fixtures; events stay pending until then';
-    const identityWaits = identity.waitingFor?.();
-    if (identityWaits) return `Translation waits: ${identityWaits}; events stay pending until then`;
-    return undefined;
+  /** What the gateway is not configured with that events for TimeBack need, if anything. */
+  function missingSetup(): string | undefined {
+    if (!appId) return WAITING_FOR_APP_ID;
+    return identity.waitingFor?.();
+  }
+
+  /** Said once per cause: why translation cannot run now, or what it holds events for. */
+  function tell(message: string | undefined): void {
+    if (message !== undefined && toldWaiting !== message) log.warn(message);
+    toldWaiting = message;
   }
 
   function pump(): void {
     if (!running || stopping) return;
-    const waiting = waitingReason();
-    if (waiting) {
-      if (toldWaiting !== waiting) log.warn(waiting);
-      toldWaiting = waiting;
+    if (!deps.rules()) {
+      tell('Translation waits for mapping rules that load and pass their fixtures; events stay pending until then');
       // Rules may become active through a reload; look again at the next poll.
       arm(undefined);
       return;
     }
-    toldWaiting = undefined;
+    const missing = missingSetup();
+    tell(
+      missing &&
+        `Translation settles what needs no TimeBack set-up (no rule, a rule that skips, malformed events) and holds the events to send: ${missing}`,
+    );
     while (batches.size < tuning.concurrency && !exhausted) {
       const rows = claim();
       if (rows.length === 0) break;
@@ -160,7 +177,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     const limit = tuning.batchSize + claimed.size;
     let rows: DueRow[];
     try {
-      rows = dueStatement.all(now(), limit);
+      rows = dueStatement.all({ now: now(), released: missingSetup() === undefined ? UNTIL_CONFIGURED : -1, limit });
     } catch (err) {
       log.error({ err }, 'could not read events waiting for translation; trying again shortly');
       exhausted = true;
@@ -186,7 +203,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
 
   async function runBatch(rows: readonly DueRow[]): Promise<void> {
     const rules = deps.rules();
-    if (!rules || !appId) return;
+    if (!rules) return;
     const items: TranslateItem[] = [];
     const unreadable = new Set<number>();
     for (const row of rows) {
@@ -250,14 +267,15 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
         };
       case 'retry': {
         if (outcome.held) {
-          // Looked at again once per backoff cap (or when TimeBack said), until the gateway can try.
+          // Looked at again once per backoff cap (or when TimeBack said), until the gateway can
+          // try; or, for a setting not there at all, once the gateway runs with it.
           return {
             kind: 'hold',
             seq: row.seq,
             detail: `waiting: ${outcome.detail}`,
             rule: outcome.rule,
             studentId: outcome.studentId,
-            nextAttemptAt: at + Math.max(tuning.backoff.capMs, outcome.retryAfterMs ?? 0),
+            nextAttemptAt: outcome.untilConfigured ? UNTIL_CONFIGURED : at + Math.max(tuning.backoff.capMs, outcome.retryAfterMs ?? 0),
           };
         }
         const failures = row.attempts + 1;

@@ -34,8 +34,11 @@ export interface TranslateItem {
 export interface TranslateContext {
   rules: RuleSet;
   identity: IdentityResolver;
-  /** TIMEBACK_APP_ID (a lowercase UUID): every event's edApp is `urn:uuid:<appId>`. */
-  appId: string;
+  /**
+   * TIMEBACK_APP_ID (a lowercase UUID): every event's edApp is `urn:uuid:<appId>`. Without it
+   * an event that would be sent waits (`untilConfigured`); the others settle as usual.
+   */
+  appId: string | undefined;
 }
 
 export type SkipReason = 'no-rule' | 'rule-skips' | 'no-user-id' | 'user-not-in-timeback';
@@ -48,8 +51,11 @@ export type Outcome =
   | { fate: 'deliver'; rule: string; studentId: string; platformId: string; event: OutputEvent; outputId: string }
   | { fate: 'skipped'; reason: SkipReason; detail: string; rule?: string; studentId?: string }
   | { fate: 'rejected'; reason: RejectReason; detail: string; rule?: string; studentId?: string }
-  /** The roster could not answer: translate again later (`held`: see IdentityAnswer). */
-  | { fate: 'retry'; detail: string; retryAfterMs?: number; held?: boolean; rule: string; studentId: string };
+  /** The roster could not answer: translate again later (`held`, `untilConfigured`: see IdentityAnswer). */
+  | { fate: 'retry'; detail: string; retryAfterMs?: number; held?: boolean; untilConfigured?: boolean; rule: string; studentId: string };
+
+/** Why an event that would be sent waits while TIMEBACK_APP_ID is unset. */
+export const WAITING_FOR_APP_ID = 'TIMEBACK_APP_ID is not set (every event names the app as edApp)';
 
 interface Matched {
   at: number;
@@ -72,17 +78,23 @@ export async function translate(items: readonly TranslateItem[], context: Transl
 
   const answers = await resolveStudents(matched, context.identity);
 
-  const edApp = `urn:uuid:${context.appId}`;
+  const edApp = context.appId === undefined ? undefined : `urn:uuid:${context.appId}`;
   for (const { at, sensor, event, rule, studentId } of matched) {
     const answer = answers.get(studentId)!;
     if (answer.status === 'found') {
-      outcomes[at] = render(event, rule, studentId, answer.platformId, sensor, edApp);
+      outcomes[at] =
+        edApp === undefined
+          ? { fate: 'retry', detail: WAITING_FOR_APP_ID, held: true, untilConfigured: true, rule: rule.id, studentId }
+          : render(event, rule, studentId, answer.platformId, sensor, edApp);
     } else if (answer.status === 'not-found') {
       outcomes[at] = { fate: 'skipped', reason: 'user-not-in-timeback', detail: answer.detail, rule: rule.id, studentId };
     } else {
       const retry: Outcome = { fate: 'retry', detail: answer.detail, rule: rule.id, studentId };
       if (answer.retryAfterMs !== undefined) retry.retryAfterMs = answer.retryAfterMs;
       if (answer.held) retry.held = true;
+      // Without the app id the event could not be sent anyway: a failed lookup must not start
+      // its retry budget before the gateway is configured.
+      if (answer.untilConfigured || edApp === undefined) Object.assign(retry, { held: true, untilConfigured: true });
       outcomes[at] = retry;
     }
   }

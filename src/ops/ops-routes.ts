@@ -16,6 +16,10 @@ export interface ReadinessReport {
 }
 
 export interface TranslationStatus {
+  /**
+   * `waiting-for-rules`: nothing is translated. `waiting-for-app-id`, `waiting-for-credentials`:
+   * events no rule takes, a rule skips or Learn sent malformed are settled; the ones to send wait.
+   */
   state: 'running' | 'waiting-for-app-id' | 'waiting-for-rules' | 'waiting-for-credentials';
   /** Active rules (0 while none are). */
   rules: number;

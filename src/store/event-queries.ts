@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, isNotNull, lt, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
-import { eventInputs, eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, type EventRow, type Fate, type Stage } from './schema.ts';
+import { eventInputs, eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, UNTIL_CONFIGURED, type EventRow, type Fate, type Stage } from './schema.ts';
 
 export interface EventListFilter {
   fate?: Fate;
@@ -119,7 +119,8 @@ export function getEvent(store: Store, seq: number): EventDetail | undefined {
     platformId: row.platformId,
     input: parseStored(input?.raw ?? null),
     output: parseStored(sent?.output ?? null),
-    nextAttemptAt: isoOrNull(row.nextAttemptAt),
+    // Held until the gateway is configured: not scheduled (the detail says what it waits for).
+    nextAttemptAt: row.nextAttemptAt === UNTIL_CONFIGURED ? null : isoOrNull(row.nextAttemptAt),
     firstAttemptAt: isoOrNull(row.firstAttemptAt),
     lastAttemptAt: isoOrNull(row.lastAttemptAt),
     lastResponse: row.lastResponse,

@@ -10,6 +10,12 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
+/**
+ * `next_attempt_at` of an event held until the gateway is configured (translate-worker.ts):
+ * never, by the clock. The last instant a JavaScript Date can hold, so it still reads as one.
+ */
+export const UNTIL_CONFIGURED = 8_640_000_000_000_000;
+
 export const FATES = ['pending', 'delivered', 'skipped', 'rejected', 'dead'] as const;
 export type Fate = (typeof FATES)[number];
 
@@ -72,6 +78,7 @@ export const events = sqliteTable(
 
     /** Attempts at the current stage (identity lookups while translating, POSTs while delivering). */
     attempts: integer('attempts').notNull().default(0),
+    /** When the event is due at its stage; UNTIL_CONFIGURED while it waits for the gateway's set-up. */
     nextAttemptAt: integer('next_attempt_at'),
     /**
      * When the current stage first tried this event: translation while its student's identity

@@ -284,6 +284,7 @@ describe('cached roster resolver', () => {
       status: 'unavailable',
       detail: 'roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET',
       held: true,
+      untilConfigured: true,
     });
     expect(resolver.waitingFor?.()).toBe('roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET');
     expect(emulator.requests.length).toBe(from);

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { startGateway, type Gateway } from '../../src/server.ts';
 import { captureLog, type TempDir } from '../helpers/identity-harness.ts';
 import { pipelineEnv, pipelineFolder } from '../helpers/pipeline-gateway.ts';
@@ -89,12 +90,20 @@ describe('translation in the running gateway', () => {
   it.each([
     ['TIMEBACK_APP_ID', 'waiting-for-app-id'],
     ['TIMEBACK_CLIENT_SECRET', 'waiting-for-credentials'],
-  ])('without %s, accepts and keeps events, translating none', { timeout: 20_000 }, async (variable, state) => {
+  ])('without %s, settles what needs no set-up and holds the events to send', { timeout: 20_000 }, async (variable, state) => {
     const gw = await start({ [variable]: '' });
-    const [seq] = insertStoredEvents(gw.store.sqlite, [forumPost()], { receivedAt: Date.now() });
+    const [held, noRule] = insertStoredEvents(gw.store.sqlite, [forumPost(), forumPost({ type: `${BB}WikiEvent` })], { receivedAt: Date.now() });
     const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { ready: boolean; reasons: string[]; translation: { state: string } };
     expect(ready.translation.state).toBe(state);
     expect(ready.reasons).toContain(`delivery waits for ${variable}`);
-    expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0 });
+    await waitFor('the batch', () => rowsBySeq(gw.store.sqlite).get(noRule!)!.fate === 'skipped');
+    expect(rowsBySeq(gw.store.sqlite).get(noRule!)).toMatchObject({ reason: 'no-rule' });
+    expect(rowsBySeq(gw.store.sqlite).get(held!)).toMatchObject({
+      fate: 'pending',
+      stage: 'translate',
+      attempts: 0,
+      nextAttemptAt: UNTIL_CONFIGURED,
+      detail: expect.stringContaining(variable),
+    });
   });
 });

@@ -6,6 +6,8 @@ import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
 import { createTranslateWorker, TRANSLATE_SQL, type TranslateWorker, type TranslateWorkerDeps } from '../../src/mapping/translate-worker.ts';
+import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
+import { WAITING_FOR_APP_ID } from '../../src/mapping/translate.ts';
 import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
 import { replayEvents } from '../../src/store/replay.ts';
 import { captureLog, manualClock, type CapturedLog } from '../helpers/identity-harness.ts';
@@ -209,22 +211,43 @@ describe('the translate worker', () => {
     expect(await metricValue(metrics.eventsDead, { reason: 'roster-unavailable' })).toBe(0);
   });
 
-  it('waits, pending, while identity lookups wait for credentials, and goes on once they can', async () => {
-    let waitingFor: string | undefined = 'roster lookups wait for TIMEBACK_CLIENT_SECRET';
-    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW });
+  it('while credentials are unset, settles what needs no student and holds the rest untried until they are', async () => {
+    const missing = 'roster lookups wait for TIMEBACK_CLIENT_SECRET';
+    let waitingFor: string | undefined = missing;
+    // Past DELIVERY_MAX_AGE (3600 s) already: an ordinary failure now would make it dead.
+    const [held, noRule] = insertStoredEvents(db.store.sqlite, [forumPost(), forumPost({ type: `${BB}WikiEvent` })], { receivedAt: NOW - 7_200_000 });
+    // As the roster resolver answers without credentials.
     let lookups = 0;
     const identity: IdentityResolver = {
-      resolve: async () => (lookups++, { status: 'found', platformId: STUDENT.platformId }),
+      resolve: async () =>
+        ++lookups && waitingFor
+          ? { status: 'unavailable', detail: missing, held: true, untilConfigured: true }
+          : { status: 'found', platformId: STUDENT.platformId },
       waitingFor: () => waitingFor,
     };
     startWorker({ identity });
+    await waitFor('the batch', () => rows().get(noRule!)!.fate === 'skipped');
+    expect(rows().get(noRule!)).toMatchObject({ reason: 'no-rule' });
+    expect(rows().get(held!)).toMatchObject({
+      fate: 'pending',
+      stage: 'translate',
+      attempts: 0,
+      firstAttemptAt: null,
+      nextAttemptAt: UNTIL_CONFIGURED,
+      detail: `waiting: ${missing}`,
+    });
+    expect(logs.text()).toContain(`holds the events to send: ${missing}`);
+    // Not due again while nothing changed, however often it is woken or time passes.
     worker!.wake();
-    expect(rows().get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0, firstAttemptAt: null });
-    expect(lookups).toBe(0);
-    expect(logs.text()).toContain('Translation waits: roster lookups wait for TIMEBACK_CLIENT_SECRET');
+    clock.set(NOW + 86_400_000);
+    worker!.wake();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lookups).toBe(1);
+
     waitingFor = undefined;
     worker!.wake();
-    await waitFor('translation', () => rows().get(seq!)!.stage === 'deliver');
+    await waitFor('translation', () => rows().get(held!)!.stage === 'deliver');
+    expect(rows().get(held!)).toMatchObject({ fate: 'pending', attempts: 0, rule: 'forum-post-created' });
   });
 
   it('translates due retries when their time comes, without being woken', async () => {
@@ -275,16 +298,35 @@ describe('the translate worker', () => {
     expect(rows().get(seq!)).toMatchObject({ fate: 'skipped', reason: 'operator', output: null });
   });
 
-  it('waits, pending, without TIMEBACK_APP_ID, and says so once', async () => {
-    config = parseConfig({ DB_PATH: db.file, LOG_LEVEL: 'silent' });
-    const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW });
+  it('without TIMEBACK_APP_ID, settles what it can, holds the events to send, says so once, and sends them once it is set', async () => {
+    config = parseConfig({ DB_PATH: db.file, LOG_LEVEL: 'silent', DELIVERY_MAX_AGE: '3600' });
+    const [held, stranger, noRule] = insertStoredEvents(
+      db.store.sqlite,
+      [forumPost(), forumPost({}, { ...STUDENT, externalId: 'nobody42' }), forumPost({ type: `${BB}WikiEvent` })],
+      { receivedAt: NOW },
+    );
     startWorker();
     worker!.wake();
+    await waitFor('the batch', () => rows().get(noRule!)!.fate === 'skipped');
+    expect(rows().get(stranger!)).toMatchObject({ fate: 'skipped', reason: 'user-not-in-timeback' });
+    expect(rows().get(held!)).toMatchObject({
+      fate: 'pending',
+      stage: 'translate',
+      attempts: 0,
+      nextAttemptAt: UNTIL_CONFIGURED,
+      rule: 'forum-post-created',
+      detail: `waiting: ${WAITING_FOR_APP_ID}`,
+    });
     worker!.wake();
-    expect(rows().get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate', attempts: 0 });
     const told = logs.lines().filter((line) => String(line.msg).includes('TIMEBACK_APP_ID'));
     expect(told).toHaveLength(1);
     expect(told[0]!.level).toBe('warn');
+
+    // The gateway restarted with it.
+    await worker!.stop(Date.now() + 1_000);
+    config = parseConfig({ DB_PATH: db.file, TIMEBACK_APP_ID: APP_ID, LOG_LEVEL: 'silent' });
+    startWorker();
+    await waitFor('translation', () => rows().get(held!)!.stage === 'deliver');
   });
 
   it('waits, pending, while no mapping rules are active, and goes on once they are', async () => {
@@ -347,8 +389,10 @@ output: { type: MessageEvent, action: Posted, profile: ForumProfile, object: { i
   });
 
   it('reads due rows through the partial index of pending events', () => {
-    const plan = db.store.sqlite.prepare(`EXPLAIN QUERY PLAN ${TRANSLATE_SQL.due}`).all(NOW, 10) as Array<{ detail: string }>;
-    expect(plan.filter((step) => step.detail.includes('events_pending_due'))).toHaveLength(2);
+    const plan = db.store.sqlite
+      .prepare(`EXPLAIN QUERY PLAN ${TRANSLATE_SQL.due}`)
+      .all({ now: NOW, released: UNTIL_CONFIGURED, limit: 10 }) as Array<{ detail: string }>;
+    expect(plan.filter((step) => step.detail.includes('events_pending_due'))).toHaveLength(3);
     expect(plan.some((step) => /SCAN events\b/.test(step.detail) && !step.detail.includes('INDEX'))).toBe(false);
   });
 });

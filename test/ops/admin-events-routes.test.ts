@@ -5,6 +5,7 @@ import { ingestKeysFromDigests } from '../../src/ingest/api-keys.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
+import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
@@ -112,6 +113,16 @@ describe('GET /admin/events/:seq', () => {
     });
     expect(body.input).toMatchObject({ id: `urn:uuid:${event!.sourceId}`, type: 'AssessmentItemEvent' });
     expect(body.output).toMatchObject({ id: event!.outputId, '@context': 'http://purl.imsglobal.org/ctx/caliper/v1p2' });
+  });
+
+  it('shows an event held until the gateway is configured as not scheduled', async () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1);
+    db.store.sqlite
+      .prepare(`UPDATE events SET stage = 'translate', next_attempt_at = ?, detail = 'waiting: TIMEBACK_APP_ID is not set' WHERE seq = ?`)
+      .run(UNTIL_CONFIGURED, event!.seq);
+    const res = await get(`/admin/events/${event!.seq}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ fate: 'pending', stage: 'translate', nextAttemptAt: null, detail: 'waiting: TIMEBACK_APP_ID is not set' });
   });
 
   it('404s an unknown event and 400s a non-number', async () => {
