@@ -120,6 +120,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const pendingRecords: Array<DeliveryRecord & { cause?: string }> = [];
   /** Result batches being committed. */
   const recording = new Set<Promise<void>>();
+  /**
+   * Results whose commit failed (a full disk, a write lock held elsewhere), written again on a
+   * timer. Their events stay claimed: TimeBack has answered for them, and sending them again
+   * because the answer could not be written would only repeat the failure at full speed.
+   */
+  const unwritten: Array<DeliveryRecord & { cause?: string }> = [];
+  /** Why the last commit of results failed, until one succeeds; nothing new is sent meanwhile. */
+  let storeProblem: string | undefined;
+  let rewriteTimer: NodeJS.Timeout | undefined;
 
   let running = false;
   let stopping = false;
@@ -134,7 +143,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let setupProblem: string | undefined;
 
   function pump(): void {
-    if (!running || stopping || !tokenProvider.configured) return;
+    if (!running || stopping || !tokenProvider.configured || storeProblem !== undefined) return;
     while (active < concurrency && pause.canDispatch()) {
       const event = nextEvent();
       if (!event) break;
@@ -362,17 +371,40 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const written = outbox.record(batch).then(
       () => recorded(batch),
       (err: unknown) => {
-        // The rows stay pending and due: they will be sent again (same id), never lost.
-        log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
-        for (const entry of batch) claimed.delete(entry.seq);
-        armWake(now() + tuning.pollIntervalMs);
+        if (stopping) {
+          // The rows stay pending and due: they are sent again (same id) on the next start, never lost.
+          log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
+          for (const entry of batch) claimed.delete(entry.seq);
+          return;
+        }
+        if (storeProblem === undefined) {
+          log.error({ err, events: batch.length }, 'could not record delivery results; delivery waits until they can be written');
+        }
+        storeProblem = err instanceof Error ? err.message : String(err);
+        for (const entry of batch) unwritten.push(entry);
+        if (rewriteTimer === undefined) {
+          rewriteTimer = setTimeout(rewrite, tuning.pollIntervalMs);
+          rewriteTimer.unref();
+        }
       },
     );
     recording.add(written);
     void written.finally(() => recording.delete(written));
   }
 
+  /** Tries the results whose commit failed again. */
+  function rewrite(): void {
+    rewriteTimer = undefined;
+    if (stopping) return;
+    pendingRecords.unshift(...unwritten.splice(0));
+    flush();
+  }
+
   function recorded(batch: ReadonlyArray<DeliveryRecord & { cause?: string }>): void {
+    if (storeProblem !== undefined && unwritten.length === 0 && rewriteTimer === undefined) {
+      storeProblem = undefined;
+      log.info('delivery results are written again; delivery resumes');
+    }
     let earliestRetry: number | undefined;
     for (const entry of batch) {
       claimed.delete(entry.seq);
@@ -446,6 +478,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       stopping = true;
       clearTimeout(wakeTimer);
       clearTimeout(pauseTimer);
+      clearTimeout(rewriteTimer);
+      pendingRecords.unshift(...unwritten.splice(0));
       for (const seq of ready.splice(0)) claimed.delete(seq);
       for (const event of loaded.splice(0)) claimed.delete(event.seq);
       if (active > 0) {
@@ -498,6 +532,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         problems.push(`TimeBack refused the client credentials (${token.problem ?? 'no detail'}); delivery is paused until a token can be obtained`);
       }
       if (setupProblem) problems.push(`TimeBack will not take events: ${setupProblem}; they wait until it does`);
+      if (storeProblem) problems.push(`the database cannot record delivery results (${storeProblem}); delivery waits until it can`);
       return problems;
     },
   };

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { createDeliveryWorker, type DeliveryTuning, type DeliveryWorker } from '../../src/deliver/delivery-worker.ts';
@@ -296,6 +297,34 @@ describe('delivery worker', () => {
     expect(emulator.eventPosts).toBe(5);
     expect(eventStates(db.store.sqlite).every((row) => row.attempts === 1)).toBe(true);
     expect(worker.status()).toMatchObject({ state: 'running', token: 'ok' });
+  });
+
+  it('when the results cannot be committed, sends nothing more and writes the results it has once it can', async () => {
+    // A full disk fails every commit at once; here another connection holds the write lock
+    // and this one does not wait for it, which fails the same way.
+    insertTranslatedEvents(db.store.sqlite, 20);
+    db.store.sqlite.pragma('busy_timeout = 0');
+    const locker = new Database(db.file);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const worker = startWorker();
+      await waitFor('the results refused', () => worker.problems().length > 0);
+      expect(worker.problems()).toEqual([expect.stringContaining('cannot record delivery results')]);
+      // Several safety polls later: nothing more was sent, and nothing sent again for want of its result.
+      const sent = emulator.eventPosts;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(emulator.eventPosts).toBe(sent);
+      expect(sent).toBeLessThan(20);
+      expect(fateCounts(db.store.sqlite)).toEqual({ pending: 20 });
+
+      locker.exec('ROLLBACK');
+      await waitFor('all delivered', allDelivered(20));
+      expect(emulator.eventPosts).toBe(20);
+      expect(eventStates(db.store.sqlite).every((row) => row.attempts === 1)).toBe(true);
+      expect(worker.problems()).toEqual([]);
+    } finally {
+      locker.close();
+    }
   });
 
   it('on stop lets POSTs in flight finish and records them', async () => {
