@@ -130,6 +130,16 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
   let toldWaiting: string | undefined;
+  /**
+   * Set while resting after a batch failed (its results could not be committed: a full disk):
+   * no batch starts until it fires, or until intake stores events again. Each try looks the
+   * batch's students up again, from the roster when the cache cannot be written either, so the
+   * rests double (from the poll interval up to the backoff cap) rather than every poll sending
+   * a lookup per student for as long as the disk stays full.
+   */
+  let resting: NodeJS.Timeout | undefined;
+  /** Rests in a row; reset by a batch whose results were committed. */
+  let rests = 0;
 
   /** What the gateway is not configured with that events for TimeBack need, if anything. */
   function missingSetup(): string | undefined {
@@ -144,7 +154,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   }
 
   function pump(): void {
-    if (!running || stopping) return;
+    if (!running || stopping || resting !== undefined) return;
     if (!deps.rules()) {
       tell('Translation waits for mapping rules that load and pass their fixtures; events stay pending until then');
       // Rules may become active through a reload; look again at the next poll.
@@ -161,7 +171,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       if (rows.length === 0) break;
       const batch = runBatch(rows).catch((err: unknown) => {
         log.error({ err, events: rows.length }, 'translation batch failed; its events stay pending and are tried again');
-        arm(now() + tuning.pollIntervalMs);
+        rest();
       });
       batches.add(batch);
       void batch.finally(() => {
@@ -237,6 +247,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     });
 
     await writer.recordTranslations({ writes, at });
+    rests = 0;
     count(writes);
     if (delivered > 0) deps.onTranslated?.();
     if (earliestRetry !== undefined) arm(earliestRetry);
@@ -313,6 +324,21 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     }
   }
 
+  function rest(): void {
+    if (!running || stopping || resting !== undefined) return;
+    rests += 1;
+    const longest = Math.max(tuning.backoff.capMs, tuning.pollIntervalMs);
+    resting = setTimeout(endRest, Math.min(longest, tuning.pollIntervalMs * 2 ** (rests - 1)));
+    resting.unref();
+  }
+
+  function endRest(): void {
+    clearTimeout(resting);
+    resting = undefined;
+    exhausted = false;
+    pump();
+  }
+
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
   function arm(at: number | undefined): void {
     if (!running || stopping) return;
@@ -339,6 +365,8 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     },
 
     wake() {
+      // Events were just committed (stored or replayed): the store writes again, so no need to rest on.
+      if (resting !== undefined) return endRest();
       exhausted = false;
       pump();
     },
@@ -346,6 +374,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     async stop(deadline) {
       stopping = true;
       clearTimeout(timer);
+      clearTimeout(resting);
       if (batches.size > 0) {
         let timeout: NodeJS.Timeout | undefined;
         const deadlinePassed = new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { staticIdentity, type IdentityAnswer, type IdentityResolver } from '../../src/identity/identity-resolver.ts';
@@ -338,6 +339,31 @@ describe('the translate worker', () => {
     active = rules;
     worker!.wake();
     await waitFor('translation', () => rows().get(seq!)!.stage === 'deliver');
+  });
+
+  it('rests longer after each batch whose results cannot be committed, and goes on once they can', async () => {
+    const seqs = insertStoredEvents(db.store.sqlite, [forumPost(), forumPost(), gradeEvent()], { receivedAt: NOW - 1_000 });
+    // A full disk fails every commit at once; here another connection holds the write lock
+    // and this one does not wait for it, which fails the same way.
+    db.store.sqlite.pragma('busy_timeout = 0');
+    const locker = new Database(db.file);
+    const failed = () => logs.lines().filter((entry) => entry.msg === 'translation batch failed; its events stay pending and are tried again');
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      startWorker({ tuning: { pollIntervalMs: 50, backoff: { baseMs: 10, capMs: 1_000 } } });
+      await waitFor('the first failure', () => failed().length > 0);
+      // Every try looks each student up again (from the roster, when the cache cannot be
+      // written either): tries at 0, 50, 150 and 350 ms, not one every poll (50 ms).
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(failed().length).toBeLessThanOrEqual(4);
+      expect(pendingTranslate()).toHaveLength(3);
+
+      locker.exec('ROLLBACK');
+      await waitFor('every event translated', settled, 3_000);
+      for (const seq of seqs) expect(rows().get(seq)!.stage).toBe('deliver');
+    } finally {
+      locker.close();
+    }
   });
 
   it('finishes the batch in flight when stopped, and takes no new ones', async () => {
