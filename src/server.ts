@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.ts';
 import { isStoreUsable, openStore, type Store } from './store/database.ts';
 import { SQLITE_DEFAULT_AUTOCHECKPOINT, startCheckpointer, type Checkpointer } from './store/checkpointer.ts';
 import { startWriterThread, type WriterThread } from './store/writer-thread.ts';
+import { DatabaseInUseError, lockDatabase, type InstanceLock } from './store/instance-lock.ts';
 import { createStoreWriter, type StoreWriter } from './store/writer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
 import type { ReadinessReport, TranslationStatus } from './ops/ops-routes.ts';
@@ -43,6 +44,9 @@ export interface GatewayOptions {
   now?: () => number;
 }
 
+/** Beyond SHUTDOWN_TIMEOUT, how long a gateway that is stopping may take to exit (serve.ts gives it 1 s). */
+const LOCK_GRACE_MS = 2_000;
+
 /**
  * Something with a lifetime inside the gateway (a worker, a file watcher), stopped in reverse
  * order. The deadline is wall-clock time (Date.now()), not the injectable `now`: it bounds
@@ -57,12 +61,22 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: true });
+  let lock: InstanceLock | undefined;
   let store: Store;
   try {
+    // A gateway that is stopping holds the database for up to SHUTDOWN_TIMEOUT (a restart
+    // that starts the new process before the old one has gone): wait that long for it.
+    lock = await lockDatabase(config.dbPath, {
+      waitMs: config.shutdownTimeoutMs + LOCK_GRACE_MS,
+      onWait: () => log.warn({ db: config.dbPath }, 'another caliper-gateway is serving this database; waiting for it to stop'),
+    });
     store = openStore(config.dbPath);
   } catch (err) {
+    lock?.release();
+    if (err instanceof DatabaseInUseError) throw err;
     throw new Error(`cannot open the database at ${config.dbPath} (DB_PATH): ${(err as Error).message}`, { cause: err });
   }
+  const held = lock;
   const stoppables: Stoppable[] = [];
   let shuttingDown = false;
 
@@ -76,6 +90,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       }
     }
     store.close();
+    held.release();
   };
 
   let writerThread: WriterThread | undefined;

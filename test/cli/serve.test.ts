@@ -157,6 +157,27 @@ describe('caliper-gateway serve', () => {
     expect(await outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
   });
 
+  it('refuses to serve a database another gateway serves, and takes it once that one is gone, even by kill -9', { timeout: 30_000 }, async () => {
+    const dbPath = join(dir, 'gateway.db');
+    const env = { DB_PATH: dbPath, INGEST_API_KEYS: 'lock-test-key', SHUTDOWN_TIMEOUT: '1' };
+    const first = await startGatewayProcess(env);
+    // Both would send the same pending events: the second waits SHUTDOWN_TIMEOUT + 2 s, then gives up.
+    await expect(startGatewayProcess(env)).rejects.toThrow(
+      /exited \(1\) before listening:[\s\S]*caliper-gateway cannot start: another caliper-gateway is serving the database at .*gateway\.db \(DB_PATH\)/,
+    );
+
+    // The lock goes with the process, however it ends: nothing stale is left to trip over.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await startGatewayProcess(env);
+    const response = await fetch(`${second.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: 'lock-test-key', 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([sessionEvent()])),
+    });
+    expect(response.status).toBe(200);
+  });
+
   it('refuses to start when the database cannot be opened, saying where and why', async () => {
     writeFileSync(join(dir, 'not-a-folder'), '');
     await expect(startGatewayProcess({ DB_PATH: join(dir, 'not-a-folder', 'gateway.db') })).rejects.toThrow(
