@@ -19,6 +19,8 @@ export interface EmulatedUser {
   status?: string;
   /** OneRoster roles (default: student). */
   roles?: string[];
+  /** A OneRoster 1.1 record: this one `role` instead of the 1.2 `roles` list. */
+  role?: string;
 }
 
 export type EmulatedRoute = 'token' | 'roster' | 'events';
@@ -266,7 +268,9 @@ function toRecord(user: EmulatedUser) {
     email: user.email ?? '',
     givenName: user.givenName ?? '',
     familyName: user.familyName ?? '',
-    roles: (user.roles ?? ['student']).map((role, i) => ({ roleType: i === 0 ? 'primary' : 'secondary', role })),
+    ...(user.role !== undefined
+      ? { role: user.role }
+      : { roles: (user.roles ?? ['student']).map((role, i) => ({ roleType: i === 0 ? 'primary' : 'secondary', role })) }),
   };
 }
 

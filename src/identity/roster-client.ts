@@ -72,6 +72,8 @@ const RosterUserSchema = z.looseObject({
   email: z.string().nullish(),
   // Read leniently: a role list we cannot read says nothing, and the user may be a student.
   roles: z.array(z.looseObject({ role: z.string().nullish() })).nullish().catch(undefined),
+  // OneRoster 1.1 (whose conventions TimeBack's roster documents) gives each user one `role`.
+  role: z.string().nullish().catch(undefined),
 });
 type RosterUser = z.infer<typeof RosterUserSchema>;
 
@@ -337,7 +339,9 @@ function createSlots(size: number) {
 }
 
 function roleNames(user: RosterUser): string[] {
-  return [...new Set((user.roles ?? []).map((entry) => entry.role?.trim().toLowerCase() ?? ''))];
+  const roles = (user.roles ?? []).map((entry) => entry.role);
+  if (user.role) roles.push(user.role);
+  return [...new Set(roles.map((role) => role?.trim().toLowerCase() ?? ''))];
 }
 
 function couldBeStudent(user: RosterUser): boolean {

@@ -187,7 +187,10 @@ describe('roster client against the emulator', () => {
     const child = { sourcedId: randomUUID(), email: 'family@school.test' };
     const both = { sourcedId: randomUUID(), identifier: 'ta.student', roles: ['aide', 'student'] };
     const unknownRole = { sourcedId: randomUUID(), identifier: 'new.kind', roles: ['learner'] };
-    const people = [teacher, parent, child, both, unknownRole];
+    // OneRoster 1.1, whose conventions TimeBack's roster documents, gives each user one `role`.
+    const teacher11 = { sourcedId: randomUUID(), identifier: 'm.ortiz', role: 'teacher' };
+    const student11 = { sourcedId: randomUUID(), identifier: 'k.ortiz', role: 'student' };
+    const people = [teacher, parent, child, both, unknownRole, teacher11, student11];
     for (const user of people) emulator.users.set(user.sourcedId, user);
     try {
       const { roster } = client();
@@ -199,6 +202,9 @@ describe('roster client against the emulator', () => {
       expect(await roster.lookup('identifier', 'ta.student')).toEqual({ outcome: 'found', platformId: both.sourcedId });
       // A role this gateway does not know may be a student's: not refused.
       expect(await roster.lookup('identifier', 'new.kind')).toEqual({ outcome: 'found', platformId: unknownRole.sourcedId });
+      expect(await roster.lookup('identifier', 'm.ortiz')).toEqual(notAStudent);
+      expect(await roster.lookup('sourcedId', teacher11.sourcedId)).toEqual(notAStudent);
+      expect(await roster.lookup('identifier', 'k.ortiz')).toEqual({ outcome: 'found', platformId: student11.sourcedId });
     } finally {
       for (const user of people) emulator.users.delete(user.sourcedId);
     }
