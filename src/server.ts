@@ -180,7 +180,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       );
     }
     if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
-    reasons.push(...delivery.problems());
+    reasons.push(...delivery.problems(), ...identity.problems());
     const translation = translationStatus();
     // Without rules nothing reaches TimeBack, however well delivery is configured. (The app
     // id and credentials that translation also waits for are named above already.)

@@ -36,6 +36,8 @@ export interface CachedRosterResolver extends IdentityResolver {
   readonly cache: RosterCache;
   readonly overrides: UserOverrides;
   waitingFor(): string | undefined;
+  /** Reasons lookups cannot work that an operator must fix (for /readyz); empty when fine. */
+  problems(): string[];
   /** Stops watching the overrides file and closes the roster connections. */
   close(): Promise<void>;
 }
@@ -129,6 +131,11 @@ export function createIdentityResolver({
     overrides,
 
     waitingFor: () => (tokens.configured ? undefined : waitingForCredentials),
+
+    problems() {
+      const problem = roster.problem();
+      return problem === undefined ? [] : [`TimeBack's roster will not answer: ${problem}; events wait until it does`];
+    },
 
     async resolve(rawExternalId) {
       const externalId = rawExternalId.trim();

@@ -28,11 +28,17 @@ export type RosterLookup =
   | { outcome: 'found'; platformId: string }
   | { outcome: 'not-found'; detail?: string }
   | { outcome: 'ambiguous'; count: number }
-  /** `held`: no lookup was sent because TimeBack refused our credentials (see IdentityAnswer). */
-  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean };
+  /**
+   * `held`: no lookup was sent because TimeBack refused our credentials (see IdentityAnswer).
+   * `setup`: the answer was about the app or the query (401 with a fresh token, 403, 400,
+   * 404 or 405 for the user list), which no student's lookup can fix.
+   */
+  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean; setup?: boolean };
 
 export interface RosterClient {
   lookup(strategy: RosterStrategy, externalId: string): Promise<RosterLookup>;
+  /** The last answer that said the set-up is wrong, until the roster answers a lookup (for /readyz). */
+  problem(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -148,6 +154,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   let warnedLooseFilter = false;
   /** Outages are logged when they start and end, not once per student. */
   let answering = true;
+  let setupProblem: string | undefined;
 
   async function get(path: string, token: string): Promise<Answer> {
     const response = await pool.request({
@@ -195,8 +202,11 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       detail = 'TimeBack refused the roster lookup (HTTP 403); the app needs the roster.readonly scope (TIMEBACK_SCOPES)';
     } else if (status === 400) {
       detail = 'TimeBack refused the roster query (HTTP 400); check that ROSTER_MATCH names fields it can filter on';
+    } else if (status === 404 || status === 405) {
+      detail = `No roster there (HTTP ${status}); check TIMEBACK_BASE_URL`;
     } else detail = `TimeBack roster answered HTTP ${status}`;
-    return { outcome: 'unavailable', detail, retryAfterMs };
+    const setup = status === 400 || status === 401 || status === 403 || status === 404 || status === 405;
+    return { outcome: 'unavailable', detail, retryAfterMs, setup };
   }
 
   function unreadable(answer: Answer): RosterLookup {
@@ -280,6 +290,8 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       }
     },
 
+    problem: () => setupProblem,
+
     close() {
       return pool.close();
     },
@@ -305,6 +317,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
       pause.probeAbandoned();
     } else if (result.outcome === 'unavailable') {
+      if (result.setup) setupProblem = result.detail;
       pause.recordFailure(result.detail, result.retryAfterMs);
       metrics.rosterFailures.inc();
       if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
@@ -313,6 +326,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       pause.recordAnswer();
       if (!answering) log.info('TimeBack roster answers again');
       answering = true;
+      setupProblem = undefined;
     }
     return result;
   }

@@ -83,6 +83,27 @@ describe('identity in the running gateway', () => {
     expect(metrics).toMatch(/^caliper_gateway_roster_cache_entries 3$/m);
   });
 
+  it('Should say on /readyz that the roster refuses the app, and deliver once it answers', { timeout: 30_000 }, async () => {
+    await gateway!.close();
+    gateway = await startGateway(gatewayConfig({ DELIVERY_BACKOFF_CAP: '1' }), { log: captureLog().log });
+    // A draft app without the roster.readonly scope: every lookup is refused, whoever the student.
+    emulator.addFault({ route: 'roster', status: 403 });
+    await post([forumPost()]);
+
+    const refused = await waitFor('/readyz to say why', async () => {
+      const res = await fetch(`${gateway!.url}/readyz`);
+      return res.status === 503 ? ((await res.json()) as { reasons: string[] }) : undefined;
+    });
+    expect(refused.reasons).toEqual([
+      "TimeBack's roster will not answer: TimeBack refused the roster lookup (HTTP 403); the app needs the roster.readonly scope (TIMEBACK_SCOPES); events wait until it does",
+    ]);
+    expect(rows().map((row) => [row.fate, row.stage])).toEqual([['pending', 'translate']]);
+
+    emulator.clearFaults();
+    await waitFor('the event delivered', () => rows().every((row) => row.fate === 'delivered'), 20_000);
+    expect((await fetch(`${gateway!.url}/readyz`)).status).toBe(200);
+  });
+
   it('Should keep events waiting past DELIVERY_MAX_AGE until credentials are set, then deliver them', { timeout: 30_000 }, async () => {
     await gateway!.close();
     const unconfigured = { TIMEBACK_CLIENT_ID: undefined, TIMEBACK_CLIENT_SECRET: undefined, DELIVERY_MAX_AGE: '1', DELIVERY_BACKOFF_CAP: '1' };

@@ -263,9 +263,14 @@ describe('roster client against the emulator', () => {
       outcome: 'unavailable',
       detail: 'TimeBack refused the roster query (HTTP 400); check that ROSTER_MATCH names fields it can filter on',
       retryAfterMs: undefined,
+      setup: true,
     });
+    expect(roster.problem()).toBe(answer.outcome === 'unavailable' ? answer.detail : undefined);
     expect(captured.text()).toContain('HTTP 400');
     expect(captured.text()).not.toContain(ADA.email);
+    // An answer about a student ends it.
+    expect(await roster.lookup('email', ADA.email)).toMatchObject({ outcome: 'found' });
+    expect(roster.problem()).toBeUndefined();
   });
 
   it('Should time out a roster that never answers', async () => {
