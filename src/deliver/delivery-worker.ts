@@ -139,7 +139,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let wakeAt = Number.POSITIVE_INFINITY;
   let pauseTimer: NodeJS.Timeout | undefined;
   let token: { status: TokenStatus; problem?: string } = { status: 'unknown' };
-  /** The last answer that said the set-up is wrong (403/404/405), until TimeBack answers about an event. */
+  /** The last answer that said the set-up is wrong (see isSetupAnswer), until TimeBack answers about an event. */
   let setupProblem: string | undefined;
 
   function pump(): void {
@@ -335,8 +335,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       detail = status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;
       log.warn({ seq: event.seq, outputId: event.outputId, status, reason }, 'event is dead');
     } else {
-      const problem = describeFailure(result);
-      if (status !== null && DEPLOYMENT_4XX.has(status)) setupProblem = problem;
+      const problem = describeFailure(result, posts);
+      if (status !== null && isSetupAnswer(status, posts)) setupProblem = problem;
       const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
       const failures = event.attempts + posts;
       const since = event.firstAttemptAt ?? startedAt;
@@ -542,10 +542,26 @@ function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
-function describeFailure(result: PostResult | undefined): string {
+/**
+ * Answers every event would get, which only an admin can change: 403/404/405, a token
+ * refused although just issued (a token URL of another TimeBack environment than the base
+ * URL, or a clock far off), and redirects, which are not followed.
+ */
+function isSetupAnswer(status: number, posts: number): boolean {
+  return DEPLOYMENT_4XX.has(status) || (status === 401 && posts > 1) || (status >= 300 && status < 400);
+}
+
+function describeFailure(result: PostResult | undefined, posts: number): string {
   if (result === undefined) return 'no token';
-  if (result.kind === 'response') return DEPLOYMENT_4XX.get(result.status) ?? `HTTP ${result.status}`;
-  return `${result.failure}: ${result.message}`;
+  if (result.kind === 'failure') return `${result.failure}: ${result.message}`;
+  const { status } = result;
+  if (status === 401 && posts > 1) {
+    return 'TimeBack refused a freshly issued token (HTTP 401); check that TIMEBACK_TOKEN_URL issues tokens for the TimeBack of TIMEBACK_BASE_URL (production, staging and sandbox each have their own)';
+  }
+  if (status >= 300 && status < 400) {
+    return `TimeBack answered with a redirect (HTTP ${status}), which is not followed; check TIMEBACK_BASE_URL (https, the right host)`;
+  }
+  return DEPLOYMENT_4XX.get(status) ?? `HTTP ${status}`;
 }
 
 /** Keeps the start of a long answer and says how much was cut. */

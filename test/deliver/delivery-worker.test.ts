@@ -273,6 +273,22 @@ describe('delivery worker', () => {
     expect(worker.problems()).toEqual([]);
   });
 
+  it.each([
+    ['a freshly issued token is refused too (401)', 401, /^TimeBack will not take events: .*freshly issued token.*TIMEBACK_TOKEN_URL/],
+    ['the events endpoint redirects (301)', 301, /^TimeBack will not take events: .*redirect.*TIMEBACK_BASE_URL/],
+  ])('keeps every event and says what to check when %s', async (_, status, said) => {
+    emulator.addFault({ route: 'events', status });
+    insertTranslatedEvents(db.store.sqlite, 8);
+    const worker = startWorker({ tuning: { backoff: { baseMs: 100, capMs: 400 } } });
+    await waitFor('the problem named', () => worker.problems().length > 0);
+    expect(worker.problems()).toEqual([expect.stringMatching(said)]);
+    expect(fateCounts(db.store.sqlite).dead ?? 0).toBe(0);
+
+    emulator.clearFaults();
+    await waitFor('all delivered', allDelivered(8), 15_000);
+    expect(worker.problems()).toEqual([]);
+  });
+
   it('pauses without touching events when TimeBack refuses the credentials, and says why', async () => {
     insertTranslatedEvents(db.store.sqlite, 5);
     const worker = startWorker({ env: { TIMEBACK_CLIENT_SECRET: 'wrong-secret' } });
