@@ -180,17 +180,17 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       );
     }
     if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
-    reasons.push(...delivery.problems(), ...identity.problems());
-    const translation = translationStatus();
+    reasons.push(...delivery.problems(), ...identity.problems(), ...translation.problems());
+    const state = translationStatus();
     // Without rules nothing reaches TimeBack, however well delivery is configured. (The app
     // id and credentials that translation also waits for are named above already.)
-    if (translation.state === 'waiting-for-rules') {
+    if (state.state === 'waiting-for-rules') {
       // The first problem, with its first detail when it is a heading ("fixture x fails:").
-      const [first = 'see translation.problems', detail] = translation.problems ?? [];
+      const [first = 'see translation.problems', detail] = state.problems ?? [];
       const problem = first.endsWith(':') && detail ? `${first} ${detail.trim()}` : first;
       reasons.push(`translation waits for mapping rules that load and pass their fixtures (${problem})`);
     }
-    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation };
+    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation: state };
   };
 
   const admin = [

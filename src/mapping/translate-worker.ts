@@ -61,6 +61,8 @@ export interface TranslateWorker {
   wake(): void;
   /** Takes no new batches; waits for those in flight until `deadline` (Date.now() time), then leaves the rest pending. */
   stop(deadline: number): Promise<void>;
+  /** Why translation is failing (its results cannot be committed), for /readyz; empty when fine. */
+  problems(): string[];
 }
 
 interface DueRow {
@@ -140,6 +142,8 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   let resting: NodeJS.Timeout | undefined;
   /** Rests in a row; reset by a batch whose results were committed. */
   let rests = 0;
+  /** Why the last batch failed, until one is committed (for /readyz). */
+  let failure: string | undefined;
 
   /** What the gateway is not configured with that events for TimeBack need, if anything. */
   function missingSetup(): string | undefined {
@@ -171,6 +175,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       if (rows.length === 0) break;
       const batch = runBatch(rows).catch((err: unknown) => {
         log.error({ err, events: rows.length }, 'translation batch failed; its events stay pending and are tried again');
+        failure = err instanceof Error ? err.message : String(err);
         rest();
       });
       batches.add(batch);
@@ -248,6 +253,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
 
     await writer.recordTranslations({ writes, at });
     rests = 0;
+    failure = undefined;
     count(writes);
     if (delivered > 0) deps.onTranslated?.();
     if (earliestRetry !== undefined) arm(earliestRetry);
@@ -369,6 +375,10 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       if (resting !== undefined) return endRest();
       exhausted = false;
       pump();
+    },
+
+    problems() {
+      return failure === undefined ? [] : [`translation results cannot be recorded (${failure}); events wait, pending, until they can`];
     },
 
     async stop(deadline) {

@@ -357,10 +357,12 @@ describe('the translate worker', () => {
       await new Promise((resolve) => setTimeout(resolve, 400));
       expect(failed().length).toBeLessThanOrEqual(4);
       expect(pendingTranslate()).toHaveLength(3);
+      expect(worker!.problems()).toEqual([expect.stringMatching(/^translation results cannot be recorded \(database is locked\)/)]);
 
       locker.exec('ROLLBACK');
       await waitFor('every event translated', settled, 3_000);
       for (const seq of seqs) expect(rows().get(seq)!.stage).toBe('deliver');
+      expect(worker!.problems()).toEqual([]);
     } finally {
       locker.close();
     }
