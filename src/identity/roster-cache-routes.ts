@@ -18,8 +18,8 @@ const OutcomeSchema = z.enum(ROSTER_OUTCOMES, { error: `must be one of ${ROSTER_
 const ListQuerySchema = z.strictObject(
   {
     outcome: OutcomeSchema.optional(),
-    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
-    offset: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').default(0),
+    limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+    offset: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').default(0),
   },
   { error: unknownParameter(['outcome', 'limit', 'offset']) },
 );

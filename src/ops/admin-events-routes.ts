@@ -24,8 +24,8 @@ const EventListQuerySchema = z.strictObject(
   {
     fate: z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` }).optional(),
     reason: z.string().trim().min(1).optional(),
-    limit: z.coerce.number().int().min(1).max(500, 'must be at most 500').default(50),
-    before: z.coerce.number().int().positive().optional(),
+    limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
+    before: z.coerce.number({ error: 'must be an event number' }).int('must be an event number').positive('must be an event number').optional(),
   },
   { error: unknownParameter(['fate', 'reason', 'limit', 'before']) },
 );

@@ -103,6 +103,7 @@ describe('/admin/roster-cache', () => {
   it.each([
     ['outcome=maybe', 'outcome: must be one of found, not-found, ambiguous'],
     ['limit=0', 'limit: must be at least 1'],
+    ['limit=all', 'limit: must be a number'],
     ['limit=5000', 'limit: must be at most 1000'],
     ['offset=-1', 'offset: must be at least 0'],
     ['outcomes=found', 'outcomes: unknown parameter; use outcome, limit, offset'],

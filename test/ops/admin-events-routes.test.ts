@@ -77,6 +77,10 @@ describe('GET /admin/events', () => {
       error: { code: 'invalid-request', message: 'fate: must be one of pending, delivered, skipped, rejected, dead' },
     });
     expect((await get('/admin/events?limit=5000')).status).toBe(400);
+    const message = async (query: string) => ((await (await get(`/admin/events?${query}`)).json()) as { error: { message: string } }).error.message;
+    expect(await message('limit=ten')).toBe('limit: must be a number');
+    expect(await message('limit=2.5')).toBe('limit: must be a whole number');
+    expect(await message('before=-3')).toBe('before: must be an event number');
   });
 
   it('refuses an unknown parameter instead of listing every event without the filter', async () => {
