@@ -127,6 +127,7 @@ export const EnvSchema = z.object({
   DELIVERY_TIMEOUT: seconds(10, 1, AN_HOUR),
   DELIVERY_BACKOFF_CAP: seconds(300, 1, A_DAY),
   DELIVERED_RETENTION: seconds(604_800),
+  SKIPPED_RETENTION: seconds(0),
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
   MAX_BYTES_IN_FLIGHT: positiveInt(128 * 1024 * 1024, 16 * 1024 * 1024 * 1024),
   SHUTDOWN_TIMEOUT: seconds(10, 1, AN_HOUR),
@@ -179,6 +180,8 @@ export interface Config {
     /** The longest wait between two attempts at one event, and between probes while TimeBack is down. */
     backoffCapMs: number;
     retentionMs: number;
+    /** How long skipped events are kept; 0: for good. */
+    skippedRetentionMs: number;
   };
 }
 
@@ -237,6 +240,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.DELIVERY_TIMEOUT * 1000,
       backoffCapMs: e.DELIVERY_BACKOFF_CAP * 1000,
       retentionMs: e.DELIVERED_RETENTION * 1000,
+      skippedRetentionMs: e.SKIPPED_RETENTION * 1000,
     },
   };
 }

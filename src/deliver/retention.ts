@@ -2,8 +2,10 @@
  * Keeps the database bounded: delivered events older than DELIVERED_RETENTION are deleted,
  * then envelopes left with no events. Runs on a timer in small batches (one short
  * transaction each, yielding to the event loop in between), so intake and delivery never
- * wait behind it. Dead, skipped, rejected and pending events are never pruned: they are
- * what an admin inspects and replays.
+ * wait behind it. Dead, rejected and pending events are never pruned: they are what an admin
+ * inspects and replays. Nor, by default, are skipped ones; but a school whose rules skip its
+ * instructors' traffic keeps about 4 KB for each of those events, for good, so SKIPPED_RETENTION
+ * lets the admin choose how long a skipped event stays replayable.
  */
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -21,7 +23,10 @@ export interface RetentionDeps {
 }
 
 export interface PruneReport {
+  /** Delivered events deleted. */
   events: number;
+  /** Skipped events deleted (SKIPPED_RETENTION). */
+  skipped: number;
   envelopes: number;
 }
 
@@ -43,6 +48,11 @@ export const RETENTION_SQL = {
       SELECT seq FROM events INDEXED BY events_delivered_at
        WHERE fate = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?
     ) RETURNING envelope_id AS envelopeId`,
+  deleteSkipped: `
+    DELETE FROM events WHERE seq IN (
+      SELECT seq FROM events INDEXED BY events_skipped_at
+       WHERE fate = 'skipped' AND updated_at < ? ORDER BY updated_at LIMIT ?
+    ) RETURNING envelope_id AS envelopeId`,
   deleteEnvelopeIfEmpty: `
     DELETE FROM envelopes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM events WHERE envelope_id = ?)`,
   oldEnvelopes: `
@@ -53,15 +63,17 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 export function createRetention({ config, store, log, now = Date.now, intervalMs, batchSize = 1_000 }: RetentionDeps): Retention {
   const retentionMs = config.delivery.retentionMs;
+  const skippedRetentionMs = config.delivery.skippedRetentionMs;
   const every = intervalMs ?? Math.min(300_000, Math.max(1_000, Math.floor(retentionMs / 4)));
   const { sqlite } = store;
 
   const deleteDelivered = sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteDelivered);
+  const deleteSkipped = sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteSkipped);
   const deleteEnvelopeIfEmpty = sqlite.prepare<[number, number]>(RETENTION_SQL.deleteEnvelopeIfEmpty);
   const oldEnvelopes = sqlite.prepare<[number, number, number], { id: number }>(RETENTION_SQL.oldEnvelopes);
 
-  const pruneEventsBatch = sqlite.transaction((cutoff: number) => {
-    const rows = deleteDelivered.all(cutoff, batchSize);
+  const pruneEventsBatch = sqlite.transaction((statement: typeof deleteDelivered, cutoff: number) => {
+    const rows = statement.all(cutoff, batchSize);
     let envelopes = 0;
     for (const envelopeId of new Set(rows.map((row) => row.envelopeId))) {
       envelopes += deleteEnvelopeIfEmpty.run(envelopeId, envelopeId).changes;
@@ -83,17 +95,25 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
   let running: Promise<PruneReport> | undefined;
   let stopping = false;
 
-  async function pass(): Promise<PruneReport> {
-    const cutoff = now() - retentionMs;
-    const total: PruneReport = { events: 0, envelopes: 0 };
+  /** Deletes the rows `statement` picks in batches; returns how many, adding emptied envelopes to `total`. */
+  async function prune(statement: typeof deleteDelivered, cutoff: number, total: PruneReport): Promise<number> {
+    let events = 0;
     for (;;) {
-      if (stopping) return total;
-      const batch = pruneEventsBatch(cutoff);
-      total.events += batch.events;
+      if (stopping) return events;
+      const batch = pruneEventsBatch(statement, cutoff);
+      events += batch.events;
       total.envelopes += batch.envelopes;
-      if (batch.events < batchSize) break;
+      if (batch.events < batchSize) return events;
       await yieldToEventLoop();
     }
+  }
+
+  async function pass(): Promise<PruneReport> {
+    const at = now();
+    const cutoff = at - retentionMs;
+    const total: PruneReport = { events: 0, skipped: 0, envelopes: 0 };
+    total.events = await prune(deleteDelivered, cutoff, total);
+    if (skippedRetentionMs > 0) total.skipped = await prune(deleteSkipped, at - skippedRetentionMs, total);
     for (;;) {
       if (stopping) return total;
       const batch = sweepEnvelopesBatch(sweptUpTo, cutoff);
@@ -102,7 +122,9 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
       if (batch.seen < batchSize) break;
       await yieldToEventLoop();
     }
-    if (total.events > 0 || total.envelopes > 0) log.info({ ...total, retentionMs }, 'pruned delivered events past retention');
+    if (total.events > 0 || total.skipped > 0 || total.envelopes > 0) {
+      log.info({ ...total, retentionMs, skippedRetentionMs }, 'pruned events past retention');
+    }
     return total;
   }
 

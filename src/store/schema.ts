@@ -122,6 +122,11 @@ export const events = sqliteTable(
     index('events_delivered_at')
       .on(t.deliveredAt)
       .where(sql`${t.fate} = 'delivered'`),
+    // SKIPPED_RETENTION reads the oldest skipped rows from here, as retention reads delivered
+    // ones above; the (fate, reason) index has no time in it.
+    index('events_skipped_at')
+      .on(t.updatedAt)
+      .where(sql`${t.fate} = 'skipped'`),
     // Retention deletes envelopes whose events are all pruned: both that check and the
     // foreign-key check on delete look events up by envelope.
     index('events_envelope_id').on(t.envelopeId),

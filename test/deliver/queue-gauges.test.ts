@@ -82,6 +82,9 @@ describe('query plans', () => {
     expect(prune).toContain('events_delivered_at');
     expect(prune).not.toContain('TEMP B-TREE');
     expect(plan(RETENTION_SQL.deleteEnvelopeIfEmpty, 1, 1)).toContain('events_envelope_id');
+    const skipped = plan(RETENTION_SQL.deleteSkipped, 1, 1);
+    expect(skipped).toContain('events_skipped_at');
+    expect(skipped).not.toContain('TEMP B-TREE');
   });
 
   it('the gauges read indexes, not rows', () => {

@@ -14,8 +14,8 @@ afterEach(() => db.cleanup());
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-20T00:00:00Z');
 
-function retention(batchSize = 1_000) {
-  const config = parseConfig({ DB_PATH: db.file, DELIVERED_RETENTION: String(7 * 86_400) });
+function retention(batchSize = 1_000, env: Record<string, string> = {}) {
+  const config = parseConfig({ DB_PATH: db.file, DELIVERED_RETENTION: String(7 * 86_400), ...env });
   return createRetention({ config, store: db.store, log: createLogger('silent'), now: () => NOW, batchSize });
 }
 
@@ -34,7 +34,7 @@ describe('retention', () => {
 
     const report = await retention().runOnce();
 
-    expect(report).toEqual({ events: 5, envelopes: 1 });
+    expect(report).toEqual({ events: 5, skipped: 0, envelopes: 1 });
     expect(fateCounts(db.store.sqlite)).toEqual({ delivered: 3, dead: 2, skipped: 2, pending: 2 });
     expect(envelopeIds()).toEqual(keptEnvelopes);
     expect(envelopeIds()).not.toContain(oldDeliveredEnvelope);
@@ -47,7 +47,7 @@ describe('retention', () => {
     const [first] = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'delivered', deliveredAt: old, receivedAt: old });
     db.store.sqlite.prepare(`UPDATE events SET fate = 'dead', reason = 'http-400', delivered_at = NULL WHERE seq = ?`).run(first!.seq);
     const report = await retention().runOnce();
-    expect(report).toEqual({ events: 2, envelopes: 0 });
+    expect(report).toEqual({ events: 2, skipped: 0, envelopes: 0 });
     expect(envelopeIds()).toHaveLength(1);
   });
 
@@ -58,14 +58,36 @@ describe('retention', () => {
          VALUES ('s', '2026-11-01T00:00:00Z', ?, 2, 0, 0, 2, 900), ('s', '2026-11-19T00:00:00Z', ?, 1, 0, 0, 1, 400)`,
       )
       .run(NOW - 10 * DAY, NOW - DAY);
-    expect(await retention().runOnce()).toEqual({ events: 0, envelopes: 1 });
+    expect(await retention().runOnce()).toEqual({ events: 0, skipped: 0, envelopes: 1 });
     expect(envelopeIds()).toHaveLength(1);
   });
 
   it('works through large backlogs in batches', async () => {
     const old = NOW - 30 * DAY;
     for (let i = 0; i < 5; i += 1) insertTranslatedEvents(db.store.sqlite, 500, { fate: 'delivered', deliveredAt: old, receivedAt: old });
-    expect(await retention(300).runOnce()).toEqual({ events: 2_500, envelopes: 5 });
+    expect(await retention(300).runOnce()).toEqual({ events: 2_500, skipped: 0, envelopes: 5 });
     expect(fateCounts(db.store.sqlite)).toEqual({});
+  });
+
+  it('with SKIPPED_RETENTION, prunes skipped events skipped before it, and their emptied envelopes', async () => {
+    const old = NOW - 40 * DAY;
+    const skippedLongAgo = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'skipped', reason: 'rule-skips', receivedAt: old });
+    const skippedLately = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'skipped', reason: 'no-rule', receivedAt: old });
+    // Received long ago, but skipped again after a replay last week: its time counts from then.
+    db.store.sqlite.prepare('UPDATE events SET updated_at = ? WHERE seq IN (?, ?)').run(NOW - 7 * DAY, skippedLately[0]!.seq, skippedLately[1]!.seq);
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400', receivedAt: old });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-event', receivedAt: old });
+    const [skippedEnvelope, ...keptEnvelopes] = envelopeIds();
+
+    // By default skipped events are kept for good.
+    expect(await retention().runOnce()).toEqual({ events: 0, skipped: 0, envelopes: 0 });
+    const report = await retention(1, { SKIPPED_RETENTION: String(30 * 86_400) }).runOnce();
+
+    expect(report).toEqual({ events: 0, skipped: skippedLongAgo.length, envelopes: 1 });
+    expect(fateCounts(db.store.sqlite)).toEqual({ skipped: 2, dead: 2, rejected: 1 });
+    expect(envelopeIds()).toEqual(keptEnvelopes);
+    expect(envelopeIds()).not.toContain(skippedEnvelope);
+    // The inputs went with their rows.
+    expect(db.store.sqlite.prepare('SELECT COUNT(*) AS n FROM event_inputs').get()).toEqual({ n: 5 });
   });
 });

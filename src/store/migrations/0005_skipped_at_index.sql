@@ -1,0 +1,1 @@
+CREATE INDEX `events_skipped_at` ON `events` (`updated_at`) WHERE "events"."fate" = 'skipped';
