@@ -2,8 +2,9 @@
  * Checks a produced event against Caliper 1.2 and what TimeBack accepts, before it may be
  * sent: the event type with an action it allows and a profile that carries it, required and
  * conditionally required properties, the type each entity-valued property expects, entities
- * as IRIs or `{ id, type }` objects, only IRIs TimeBack accepts, strict date-times, and on each
- * entity only the Caliper 1.2 properties of its type (custom data belongs in `extensions`).
+ * as IRIs or `{ id, type }` objects, only IRIs TimeBack accepts, strict date-times, ISO 8601
+ * durations, and on each entity only the Caliper 1.2 properties of its type (custom data
+ * belongs in `extensions`).
  */
 import { z } from 'zod';
 import { formatPath } from '../errors.ts';
@@ -13,6 +14,7 @@ import {
   BOOLEAN_PROPERTIES,
   CALIPER_1_2_CONTEXT,
   DATE_TIME_PROPERTIES,
+  DURATION_PROPERTIES,
   ENTITY_PROPERTIES,
   ENTITY_TYPE_PROPERTIES,
   ENTITY_TYPES,
@@ -30,7 +32,7 @@ import {
   type EventDefinition,
   type EventType,
 } from './caliper-vocabulary.ts';
-import { CALIPER_DATE_TIME } from './date-time.ts';
+import { CALIPER_DATE_TIME, CALIPER_DURATION } from './date-time.ts';
 import { isTimebackIri, isUrnUuid } from './iri.ts';
 
 type Path = PropertyKey[];
@@ -110,6 +112,8 @@ class EntityWalk {
       }
     } else if (DATE_TIME_PROPERTIES.has(key)) {
       if (typeof value !== 'string' || !CALIPER_DATE_TIME.test(value)) this.fail(dateTimeProblem(value));
+    } else if (DURATION_PROPERTIES.has(key)) {
+      if (typeof value !== 'string' || !CALIPER_DURATION.test(value)) this.fail(`${JSON.stringify(value)} is not an ISO 8601 duration like PT30M54S`);
     } else if (NUMBER_PROPERTIES.has(key)) {
       if (typeof value !== 'number' || !Number.isFinite(value)) this.fail('expected a number');
     } else if (BOOLEAN_PROPERTIES.has(key)) {

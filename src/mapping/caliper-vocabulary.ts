@@ -365,6 +365,9 @@ export const DATE_TIME_PROPERTIES = new Set<string>([
   'startedAtTime',
 ]);
 
+/** Properties that hold an `xsd:duration`, an ISO 8601 duration such as `PT30M54S`. */
+export const DURATION_PROPERTIES = new Set<string>(['currentTime', 'duration']);
+
 /** Plain-valued properties by the kind of value they hold (from the `@type` of each context term). */
 export const NUMBER_PROPERTIES = new Set<string>([
   'count', 'end', 'index', 'maxAttempts', 'maxMetricValue', 'maxResultScore', 'maxScore', 'maxSelections',
@@ -373,8 +376,8 @@ export const NUMBER_PROPERTIES = new Set<string>([
 ]);
 export const BOOLEAN_PROPERTIES = new Set<string>(['isOrderedSelection', 'isTimeDependent', 'muted']);
 export const TEXT_PROPERTIES = new Set<string>([
-  'academicSession', 'body', 'bookmarkNotes', 'category', 'comment', 'courseNumber', 'currentTime',
-  'description', 'duration', 'host', 'identifier', 'identifierType', 'ipAddress', 'lisSourcedId', 'maxLabel',
+  'academicSession', 'body', 'bookmarkNotes', 'category', 'comment', 'courseNumber',
+  'description', 'host', 'identifier', 'identifierType', 'ipAddress', 'lisSourcedId', 'maxLabel',
   'mediaType', 'messageType', 'metric', 'minLabel', 'name', 'questionPosed', 'searchTerms', 'selectionText',
   'status', 'userAgent', 'value', 'version', 'volumeLevel', 'volumeMax', 'volumeMin',
 ]);
@@ -384,7 +387,8 @@ export const TEXT_LIST_PROPERTIES = new Set<string>(['categories', 'itemLabels',
 export const MAP_PROPERTIES = new Set<string>(['messageParameters']);
 
 const VALUE_PROPERTIES = [
-  ...NUMBER_PROPERTIES, ...BOOLEAN_PROPERTIES, ...TEXT_PROPERTIES, ...TEXT_LIST_PROPERTIES, ...MAP_PROPERTIES,
+  ...DURATION_PROPERTIES, ...NUMBER_PROPERTIES, ...BOOLEAN_PROPERTIES, ...TEXT_PROPERTIES, ...TEXT_LIST_PROPERTIES,
+  ...MAP_PROPERTIES,
 ];
 
 /** Event-only properties: they never appear on an entity. */

@@ -1,6 +1,7 @@
 /**
  * Caliper writes every date-time as `YYYY-MM-DDTHH:mm:ss.SSSZ` (UTC, milliseconds, a literal Z).
  * Learn sends ISO 8601 in several precisions and zones; this turns any of them into that form.
+ * Durations (`duration`, `currentTime`) are ISO 8601 durations such as `PT30M54S`.
  */
 
 /** The one date-time form Caliper 1.2 (and TimeBack) accept. */
@@ -53,6 +54,19 @@ function isValidCaliperDateTime(text: string): boolean {
   if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return false;
   if (month === 2 && day === 29 && !isLeapYear(Number(text.slice(0, 4)))) return false;
   return Number(text.slice(11, 13)) <= 23 && Number(text.slice(14, 16)) <= 59 && Number(text.slice(17, 19)) <= 59;
+}
+
+/**
+ * An ISO 8601 duration as Caliper writes one (`xsd:duration` in the 1.2 context): `P`, then
+ * years, months, days, and after `T` hours, minutes, seconds (the seconds may have a fraction),
+ * at least one of them; or a number of weeks (`P3W`). `PT30M54S`, `P1DT2H`, `PT0.5S`.
+ */
+export const CALIPER_DURATION = /^P(?:\d+W|(?=\d|T\d)(?:\d+Y)?(?:\d+M)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?)$/;
+
+/** The duration when the text is an ISO 8601 duration (surrounding spaces ignored), else undefined. */
+export function toCaliperDuration(text: string): string | undefined {
+  const trimmed = text.trim();
+  return CALIPER_DURATION.test(trimmed) ? trimmed : undefined;
 }
 
 function isLeapYear(year: number): boolean {

@@ -1,11 +1,13 @@
 /**
  * The `entity` transform: copies a Caliper 1.1 entity (or a list of them) from Learn's input
  * into a Caliper 1.2 entity that is safe to send. It keeps only 1.2 vocabulary, leaves people
- * and what they wrote out, applies the 1.1 → 1.2 renames, rewrites date-times, and reduces
- * anything Caliper does not define (Blackboard's own entity types) to its id.
+ * and what they wrote out, applies the 1.1 → 1.2 renames, rewrites date-times, leaves out
+ * durations that are not ISO 8601, and reduces anything Caliper does not define (Blackboard's
+ * own entity types) to its id.
  */
 import {
   DATE_TIME_PROPERTIES,
+  DURATION_PROPERTIES,
   ENTITY_TYPE_PROPERTIES,
   ENTITY_TYPES,
   ENTITY_VALUED_PROPERTIES,
@@ -13,7 +15,7 @@ import {
   PERSON_VALUED_PROPERTIES,
   caliperTerm,
 } from './caliper-vocabulary.ts';
-import { toCaliperDateTime } from './date-time.ts';
+import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { toTimebackIri } from './iri.ts';
 
 /** 1.2 vocabulary the gateway still never copies: it is personal data TimeBack does not need. */
@@ -107,6 +109,8 @@ function renamed(type: string, key: string, source: Record<string, unknown>): st
 
 function copyProperty(name: string, value: unknown, depth: number): unknown {
   if (DATE_TIME_PROPERTIES.has(name)) return typeof value === 'string' ? toCaliperDateTime(value) : undefined;
+  // A duration that is not ISO 8601 (seconds as a number, "30 min") is left out, like a date-time that cannot be read.
+  if (DURATION_PROPERTIES.has(name)) return typeof value === 'string' ? toCaliperDuration(value) : undefined;
   if (ENTITY_VALUED_PROPERTIES.has(name)) {
     // An IRI in a person-valued property names a person just as an object would.
     if (PERSON_VALUED_PROPERTIES.has(name) && typeof value === 'string') return undefined;

@@ -44,6 +44,11 @@ describe('the Caliper 1.2 validator', () => {
     })],
     ['a subtype where a supertype is expected', (e: Event) => Object.assign(e, { type: 'AssignableEvent', profile: 'AssignableProfile', action: 'Started', object: { id: 'https://x.example/a', type: 'Assessment' } })],
     ['an id-less SystemIdentifier', (e: Event) => ((e.object as Event).otherIdentifiers = [{ type: 'SystemIdentifier', identifier: '_88_1', identifierType: 'SystemId' }])],
+    ['ISO 8601 durations', (e: Event) => Object.assign(e, {
+      type: 'MediaEvent', profile: 'MediaProfile', action: 'Paused',
+      object: { id: 'https://school.example.edu/videos/1', type: 'VideoObject', duration: 'PT1H2M3.5S' },
+      target: { id: 'https://school.example.edu/videos/1#t=330', type: 'MediaLocation', currentTime: 'PT5M30S' },
+    })],
     ['a launch with its federated session', (e: Event) => Object.assign(e, {
       type: 'ToolLaunchEvent', profile: 'ToolLaunchProfile', action: 'Launched',
       object: { id: 'https://tool.example.org', type: 'SoftwareApplication' },
@@ -63,6 +68,15 @@ describe('the Caliper 1.2 validator', () => {
     ['an uppercase urn:uuid actor', (e: Event) => (e.actor = 'urn:uuid:0B6F2A8E-5C1D-4E7A-9F3B-8D2C6E4A1F05'), 'actor', '"urn:uuid:0B6F2A8E-5C1D-4E7A-9F3B-8D2C6E4A1F05" is not an IRI TimeBack accepts (urn:uuid: in lowercase, https://, or urn:email:)'],
     ['a bare UUID event id', (e: Event) => (e.id = '15094ee1-8916-5697-8f62-62bbe948fb0c'), 'id', 'must be urn:uuid: followed by a UUID, in lowercase'],
     ['a date-time without milliseconds', (e: Event) => (e.eventTime = '2024-03-04T10:14:55Z'), 'eventTime', '"2024-03-04T10:14:55Z" is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ'],
+    ['a duration in seconds', (e: Event) => Object.assign(e, {
+      type: 'SessionEvent', profile: 'SessionProfile', action: 'TimedOut', actor: 'urn:uuid:a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70',
+      object: { id: 'https://school.example.edu/sessions/1', type: 'Session', duration: '1800' },
+    }), 'object.duration', '"1800" is not an ISO 8601 duration like PT30M54S'],
+    ['a media position that is not a duration', (e: Event) => Object.assign(e, {
+      type: 'MediaEvent', profile: 'MediaProfile', action: 'Paused',
+      object: { id: 'https://school.example.edu/videos/1', type: 'VideoObject', duration: 'PT18M40S' },
+      target: { id: 'https://school.example.edu/videos/1#t=330', type: 'MediaLocation', currentTime: 330 },
+    }), 'target.currentTime', '330 is not an ISO 8601 duration like PT30M54S'],
     ['a nested date-time with an offset', (e: Event) => ((e.object as Event).dateCreated = '2024-03-04T10:14:55.301+01:00'), 'object.dateCreated', '"2024-03-04T10:14:55.301+01:00" is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ'],
     ['a missing object', (e: Event) => delete e.object, 'object', 'required: every event has an object'],
     ['a missing actor', (e: Event) => delete e.actor, 'actor', 'required: every event has an actor'],

@@ -235,6 +235,13 @@ describe('entity', () => {
     expect(t.entity({ type: 'SystemIdentifier', identifier: 'abc', identifierType: 'SystemId' })).toEqual({ type: 'SystemIdentifier', identifier: 'abc', identifierType: 'SystemId' });
   });
 
+  it('keeps ISO 8601 durations and leaves out any other (seconds as a number or as text)', () => {
+    expect(t.entity({ id: 'https://x.example/v', type: 'VideoObject', duration: 'PT18M40S' })).toEqual({ id: 'https://x.example/v', type: 'VideoObject', duration: 'PT18M40S' });
+    expect(t.entity({ id: 'https://x.example/s', type: 'Session', duration: 1800 })).toEqual({ id: 'https://x.example/s', type: 'Session' });
+    expect(t.entity({ id: 'https://x.example/s', type: 'Session', duration: '1800' })).toEqual({ id: 'https://x.example/s', type: 'Session' });
+    expect(t.entity({ id: 'https://x.example/v#t', type: 'MediaLocation', currentTime: '5:30' })).toEqual({ id: 'https://x.example/v#t', type: 'MediaLocation' });
+  });
+
   it('copies lists of entities and normalises IMS type IRIs', () => {
     expect(t.entity([{ id: 'https://x.example/1', type: 'http://purl.imsglobal.org/caliper/Page' }, 'https://x.example/2', 'not an iri', null])).toEqual([
       { id: 'https://x.example/1', type: 'Page' },
