@@ -2,7 +2,7 @@
  * The named transforms a rule may apply to a value read from the input. Each returns
  * undefined when its input does not fit, so the next path in a `from` list is tried.
  */
-import { toCaliperDateTime } from './date-time.ts';
+import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { copyEntity } from './entity-copy.ts';
 import { toTimebackIri, toUrlIri, toUrnUuid } from './iri.ts';
 
@@ -47,6 +47,8 @@ export const TRANSFORMS = {
   },
   positive: (value) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined),
   datetime: (value) => (typeof value === 'string' ? toCaliperDateTime(value) : undefined),
+  // Caliper's durations are ISO 8601 (`PT30M54S`); seconds as a number say nothing of the unit.
+  duration: (value) => (typeof value === 'string' ? toCaliperDuration(value) : undefined),
   'urn-uuid': (value) => (typeof value === 'string' ? toUrnUuid(value) : undefined),
   iri: (value) => (typeof value === 'string' ? toTimebackIri(value.trim()) : undefined),
   'url-iri': (value) => (typeof value === 'string' ? toUrlIri(value.trim()) : undefined),

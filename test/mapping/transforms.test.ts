@@ -63,6 +63,18 @@ describe('transforms', () => {
     expect(t.datetime(1709539111000)).toBeUndefined();
   });
 
+  it('duration: ISO 8601 durations only', () => {
+    expect(t.duration('PT30M54S')).toBe('PT30M54S');
+    expect(t.duration(' P1DT2H ')).toBe('P1DT2H');
+    expect(t.duration('PT0.5S')).toBe('PT0.5S');
+    expect(t.duration('P3W')).toBe('P3W');
+    expect(t.duration('1800')).toBeUndefined();
+    expect(t.duration(1800)).toBeUndefined();
+    expect(t.duration('30 minutes')).toBeUndefined();
+    expect(t.duration('P')).toBeUndefined();
+    expect(t.duration('PT')).toBeUndefined();
+  });
+
   it('urn-uuid: bare or prefixed UUIDs to lowercase urn:uuid:', () => {
     expect(t['urn-uuid']('9A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D')).toBe('urn:uuid:9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
     expect(t['urn-uuid']('URN:UUID:9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).toBe('urn:uuid:9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
@@ -128,7 +140,7 @@ describe('transforms', () => {
 
   it('every documented transform exists, and no other', () => {
     expect(TRANSFORM_NAMES).toEqual([
-      'string', 'number', 'integer', 'boolean', 'positive', 'datetime', 'urn-uuid', 'iri', 'url-iri', 'id',
+      'string', 'number', 'integer', 'boolean', 'positive', 'datetime', 'duration', 'urn-uuid', 'iri', 'url-iri', 'id',
       'strip-query', 'url-origin', 'last-segment', 'lowercase', 'entity',
     ]);
   });
