@@ -511,7 +511,7 @@ export const ENTITY_TYPE_PROPERTIES: ReadonlyMap<string, ReadonlySet<string>> = 
 
 /** Entity-valued properties whose value is always a person: the student never leaves through them. */
 export const PERSON_VALUED_PROPERTIES = new Set<string>([
-  'assignee', 'annotator', 'commenter', 'creators', 'member', 'members', 'rater', 'user', 'withAgents',
+  'assignee', 'annotator', 'commenter', 'creator', 'creators', 'member', 'members', 'rater', 'user', 'withAgents',
 ]);
 
 /** A type written as a Caliper term IRI (`http://purl.imsglobal.org/caliper/Person`) to its term. */
