@@ -66,4 +66,13 @@ describe('EnvelopeSchema', () => {
     expect(isCaliper11('http://purl.imsglobal.org/ctx/caliper/v1p2')).toBe(false);
     expect(isCaliper11('v1p1')).toBe(false);
   });
+
+  it('reads a dataVersion of long runs of slashes in one pass', () => {
+    // A trailing-slash regex retried at every slash of the run: this one took about 15 s.
+    const slashes = '/'.repeat(200_000);
+    expect(isCaliper11(`${slashes}x`)).toBe(false);
+    expect(isCaliper11(`http:${slashes}purl.imsglobal.org/ctx/caliper/v1p1`)).toBe(false);
+    expect(isCaliper11(`http://purl.imsglobal.org/ctx/caliper/v1p1${slashes}`)).toBe(true);
+    expect(isCaliper11(slashes)).toBe(false);
+  });
 });

@@ -329,6 +329,9 @@ function dataVersionCases(): BadCase[] {
     unsupported(''),
     unsupported(`${CALIPER_1_1}\u200f`),
     unsupported('x'.repeat(256 * 1024), '(a 256 KB string)'),
+    // Refused in one pass: a trailing-slash regex held the event loop for seconds on these.
+    unsupported(`a${'/'.repeat(200_000)}b`, '(200,000 slashes between two letters)'),
+    unsupported(`${'/'.repeat(200_000)}${CALIPER_1_1}`, '(200,000 slashes, then the IRI)'),
   ];
 }
 
