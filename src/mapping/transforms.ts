@@ -26,6 +26,13 @@ function withoutQueryOrFragment(url: string): string {
   return cut === -1 ? url : url.slice(0, cut);
 }
 
+/** Not `/\/+$/`, which is retried at every slash: quadratic in a long run of them. */
+function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x2f) end -= 1;
+  return text.slice(0, end);
+}
+
 export const TRANSFORMS = {
   string: (value) =>
     typeof value === 'string'
@@ -71,7 +78,7 @@ export const TRANSFORMS = {
   },
   'last-segment': (value) => {
     if (typeof value !== 'string') return undefined;
-    const path = withoutQueryOrFragment(value).replace(/\/+$/, '');
+    const path = withoutTrailingSlashes(withoutQueryOrFragment(value));
     const slash = path.lastIndexOf('/');
     const segment = slash >= 0 ? path.slice(slash + 1) : path.slice(path.lastIndexOf(':') + 1);
     return segment === '' ? undefined : segment;

@@ -131,6 +131,10 @@ describe('transforms', () => {
     expect(t['last-segment'](`${SITE}/users/aa11bb22/`)).toBe('aa11bb22');
     expect(t['last-segment']('urn:uuid:9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).toBe('9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
     expect(t['last-segment']('')).toBeUndefined();
+    // In one pass: a trailing-slash regex was retried at every slash of a long run.
+    const slashes = '/'.repeat(200_000);
+    expect(t['last-segment'](`${SITE}/users/aa11bb22${slashes}?x=1`)).toBe('aa11bb22');
+    expect(t['last-segment'](`${SITE}/users${slashes}aa11bb22`)).toBe('aa11bb22');
   });
 
   it('lowercase: text to lowercase', () => {
