@@ -74,6 +74,15 @@ export function createTokenProvider({
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (scopes.length > 0) form.set('scope', scopes.join(' '));
   const body = form.toString();
+  /**
+   * The ways our credentials could come back in a refusal's error_description (an endpoint
+   * or a proxy in front of it that echoes the request): longest first, so the Basic value
+   * is cut whole rather than around the secret inside it.
+   */
+  const echoes = [basicAuth.slice('Basic '.length), clientSecret, clientSecret && encodeURIComponent(clientSecret)]
+    .filter((text): text is string => text !== undefined && text.length > 0)
+    .sort((a, b) => b.length - a.length);
+  const withoutCredentials = (text: string) => echoes.reduce((out, echo) => out.replaceAll(echo, '[redacted]'), text);
   const agent = new Agent({
     keepAliveTimeout: 10_000,
     connect: { timeout: tokenTimeoutMs },
@@ -159,8 +168,11 @@ export function createTokenProvider({
   function refusalMessage(status: number, text: string): string {
     const oauth = OAuthErrorSchema.safeParse(safeJson(text));
     const code = oauth.success ? oauth.data.error : undefined;
-    const description = oauth.success && oauth.data.error_description ? `: ${excerpt(oauth.data.error_description)}` : '';
-    const said = `HTTP ${status}${code ? ` ${code}` : ''}${description}`;
+    // Both are quoted in logs and on /readyz, which anyone may read: never with our
+    // credentials in them, and cut only once those are out (a cut could leave part of one).
+    const quoted = (said: string, max: number) => excerpt(withoutCredentials(said), max);
+    const description = oauth.success && oauth.data.error_description ? `: ${quoted(oauth.data.error_description, 200)}` : '';
+    const said = `HTTP ${status}${code ? ` ${quoted(code, 60)}` : ''}${description}`;
     if (status === 401 || code === 'invalid_client') {
       return `TimeBack refused the client credentials for client id "${clientId}" (${said}); check TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET`;
     }

@@ -163,6 +163,32 @@ describe('client-credentials token provider', () => {
     expect(await metricValue(metrics.tokenRefreshes, { outcome: 'rejected' })).toBe(1);
   });
 
+  it('Should not quote the credentials when the token endpoint echoes them back', async () => {
+    const { tokens, captured } = provider(emulator);
+    const basic = Buffer.from(`${emulator.clientId}:${SECRET}`).toString('base64');
+    // An endpoint (or a proxy before it) that repeats the request in its refusal, the
+    // secret near the cut so that a cut alone would leave a piece of it.
+    emulator.addFault({
+      route: 'token',
+      status: 401,
+      times: 1,
+      body: {
+        error: `invalid_client ${SECRET}`,
+        error_description: `${'x'.repeat(190)} client_secret=${encodeURIComponent(SECRET)}; Authorization: Basic ${basic}; secret ${SECRET}`,
+      },
+    });
+
+    const err = await tokenFailure(tokens.getToken());
+    expect(err.message).toContain('TIMEBACK_CLIENT_SECRET');
+    const logged = captured.text();
+    expect(logged).toContain('TimeBack refused the client credentials');
+    for (const text of [err.message, logged]) {
+      for (const piece of [SECRET, 'secret-0f9e', SECRET.slice(-8), basic.slice(-16)]) {
+        expect(text).not.toContain(piece);
+      }
+    }
+  });
+
   it('Should not re-send refused credentials for a while', async () => {
     const clock = manualClock();
     const { tokens } = provider(emulator, clock, { clientSecret: 'wrong' });
