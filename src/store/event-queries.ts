@@ -76,11 +76,18 @@ function summarize(row: EventRow): EventSummary {
   };
 }
 
-/** Stored JSON back as a value; text that is not JSON (it should not happen) is shown as is. */
+/**
+ * Stored JSON back as a value. Text that is not JSON (it should not happen) is shown as is,
+ * and so is JSON nested too deep to be written out again: JSON.parse took Learn's event
+ * 200,000 levels deep, but JSON.stringify overflows the stack on it, and the admin's view of
+ * the event answered 500.
+ */
 function parseStored(text: string | null): unknown {
   if (text === null) return null;
   try {
-    return JSON.parse(text);
+    const value: unknown = JSON.parse(text);
+    JSON.stringify(value);
+    return value;
   } catch {
     return text;
   }

@@ -129,6 +129,18 @@ describe('GET /admin/events/:seq', () => {
     expect(await res.json()).toMatchObject({ fate: 'pending', stage: 'translate', nextAttemptAt: null, detail: 'waiting: TIMEBACK_APP_ID is not set' });
   });
 
+  it('shows an input nested too deep to be written out again as its text', async () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
+    const deep = `{"id":"x","extensions":${'{"a":'.repeat(200_000)}{}${'}'.repeat(200_000)}}`;
+    db.store.sqlite.prepare('UPDATE event_inputs SET raw = ? WHERE seq = ?').run(deep, event!.seq);
+
+    const res = await get(`/admin/events/${event!.seq}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ seq: event!.seq, fate: 'skipped', input: deep });
+    expect(body.output).toMatchObject({ id: event!.outputId });
+  });
+
   it('404s an unknown event and 400s a non-number', async () => {
     expect((await get('/admin/events/999')).status).toBe(404);
     const res = await get('/admin/events/abc');
