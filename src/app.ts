@@ -53,6 +53,19 @@ const UNMATCHED = 'unmatched';
 const CALIPER_ROUTE = '/caliper';
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * A path no route took, as logged: its first two segments. What follows can still name a
+ * student: a batch_uid with a slash, sent unencoded (DELETE /admin/roster-cache/new/kid@school.test),
+ * or with a trailing slash, matches no route.
+ */
+function unmatchedPath(path: string): string {
+  let slashes = 0;
+  for (let i = 0; i < path.length; i++) {
+    if (path.charCodeAt(i) === 0x2f && ++slashes === 3) return `${path.slice(0, i)}/…`;
+  }
+  return path;
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { log, metrics } = deps;
@@ -69,7 +82,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       method: c.req.method,
       // The route's pattern, not the path: a path can name a student
       // (DELETE /admin/roster-cache/<batch_uid>). Only a path no route took is logged as sent.
-      path: route === UNMATCHED ? c.req.path : route,
+      path: route === UNMATCHED ? unmatchedPath(c.req.path) : route,
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       events: c.get('eventCount'),

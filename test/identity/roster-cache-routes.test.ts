@@ -127,6 +127,31 @@ describe('/admin/roster-cache', () => {
     });
   });
 
+  it('Should not log the id of a request no route takes', async () => {
+    const captured = captureLog();
+    const logged = createApp({
+      config,
+      store,
+      log: captured.log,
+      metrics: createMetrics(),
+      ingestKeys: ingestKeysFrom(['ingest-key-for-tests']),
+      readiness: async () => ({ ready: true, reasons: [] }),
+      admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now: () => NOW }) }],
+    });
+    // An id with a slash, sent unencoded, and one with a trailing slash: neither matches the route.
+    for (const path of ['/admin/roster-cache/new/kid@school.test', '/admin/roster-cache/ada.l/']) {
+      const res = await logged.request(path, { method: 'DELETE', headers: auth });
+      expect(res.status).toBe(404);
+    }
+    const requests = captured.lines().filter((line) => line.msg === 'request');
+    expect(requests.map((line) => [line.path, line.status, line.error])).toEqual([
+      ['/admin/roster-cache/…', 404, 'not-found'],
+      ['/admin/roster-cache/…', 404, 'not-found'],
+    ]);
+    expect(captured.text()).not.toMatch(/kid@school|ada\.l/);
+    expect(createRosterCache(store).get('ada.l')).toBeDefined();
+  });
+
   it('Should refuse a clear with an unknown parameter, clearing nothing', async () => {
     // Ignored, the misspelt filter would have made this "clear everything".
     const res = await app().request('/admin/roster-cache?outcom=not-found', { method: 'DELETE', headers: auth });
