@@ -11,8 +11,8 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EnvelopeBatch } from '../store/intake.ts';
-import { eventProblem, eventSummary } from './envelope-schema.ts';
-import type { ParsedEnvelope } from './parse-envelope.ts';
+import { MAX_PARSED_BYTES, eventProblem, eventSummary } from './envelope-schema.ts';
+import { UnparsedEvent, type ParsedEnvelope } from './parse-envelope.ts';
 
 /** Events checked between two turns of the event loop (about 5 ms of work). */
 const EVENTS_PER_SLICE = 250;
@@ -37,7 +37,10 @@ export async function toEnvelopeBatch({ envelope, events, bytes }: ParsedEnvelop
     if (i > 0 && i % EVENTS_PER_SLICE === 0) await nextTurn();
     const event = events.value(i);
     batch.raws[i] = events.raw(i);
-    const problem = eventProblem(event, i);
+    const problem =
+      event instanceof UnparsedEvent
+        ? `data[${i}]: the event is ${event.bytes} bytes; an event over ${MAX_PARSED_BYTES} bytes is kept as sent, not read`
+        : eventProblem(event, i);
     batch.problems[i] = problem;
     if (problem === undefined) {
       // eventProblem has checked these are non-blank strings.

@@ -12,6 +12,13 @@ import { describeZodError } from '../errors.ts';
 
 export const CALIPER_1_1 = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
 export const MAX_EVENTS_PER_ENVELOPE = 5_000;
+/**
+ * The most JSON that intake parses in one piece: an event, or the envelope around its `data`.
+ * Learn's events are 2-5 KB. JSON.parse builds a heap object per `{}` or `[]`, so one 60 MB
+ * event of `{},{},…` took the gateway to 4.3 GB and held the event loop for 35 s. Above this
+ * an event is checked for syntax without being parsed, and kept as rejected.
+ */
+export const MAX_PARSED_BYTES = 1024 * 1024;
 
 // ISO 8601 date-time with a zone, as Caliper requires; Learn sends `…T12:59:47.248Z`.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;

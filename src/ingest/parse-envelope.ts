@@ -17,9 +17,9 @@
 import { isUtf8 } from 'node:buffer';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GatewayError, badRequest, describeZodError, quote } from '../errors.ts';
-import { CALIPER_1_1, EnvelopeSchema, isCaliper11 } from './envelope-schema.ts';
+import { CALIPER_1_1, EnvelopeSchema, MAX_PARSED_BYTES, isCaliper11 } from './envelope-schema.ts';
 import { locateEnvelopeData, type DataLayout } from './event-slices.ts';
-import { describeJsonSyntaxError, withoutBom } from './json-syntax.ts';
+import { describeJsonSyntaxError, findJsonSyntaxError, withoutBom } from './json-syntax.ts';
 
 /** What the envelope says about itself. */
 export interface EnvelopeHead {
@@ -29,9 +29,17 @@ export interface EnvelopeHead {
 }
 
 /** The events of an accepted envelope, read one at a time. */
+/**
+ * What `EnvelopeEvents.value` gives for an event of more than MAX_PARSED_BYTES: valid JSON
+ * (it was checked), but not parsed.
+ */
+export class UnparsedEvent {
+  constructor(readonly bytes: number) {}
+}
+
 export interface EnvelopeEvents {
   count: number;
-  /** The `i`th element of `data`, parsed (it is not kept: each call parses again). */
+  /** The `i`th element of `data`, parsed (it is not kept: each call parses again); an UnparsedEvent when too large. */
   value(i: number): unknown;
   /**
    * Its JSON text as received: a view of the body's bytes. Only when the scanner could not
@@ -74,16 +82,22 @@ function inParts(body: Buffer, layout: DataLayout): ParsedEnvelope {
   const { slices } = layout;
   const count = slices.length / 2;
   const outside = withoutBom(body.toString('utf8', 0, layout.open + 1) + body.toString('utf8', layout.close - 1));
+  // The envelope is refused; if an event is not even JSON, that is what the sender hears.
+  const checkEvents = () => {
+    for (let i = 0; i < count; i++) parseSlice(body, slices, i);
+  };
+  if (outside.length > MAX_PARSED_BYTES) {
+    if (findJsonSyntaxError(outside)) throw syntaxError(body);
+    checkEvents();
+    throw badRequest('invalid-envelope', `(root): the envelope's members besides data take ${outside.length} characters; at most ${MAX_PARSED_BYTES} are read`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(outside);
   } catch {
     throw syntaxError(body);
   }
-  const head = checkHead(value, count, () => {
-    // The envelope is refused; if an event is not even JSON, that is what the sender hears.
-    for (let i = 0; i < count; i++) parseSlice(body, slices, i);
-  });
+  const head = checkHead(value, count, checkEvents);
   return {
     envelope: head,
     bytes: body.length,
@@ -112,6 +126,7 @@ function whole(body: Buffer): ParsedEnvelope {
 
 function parseWhole(body: Buffer): { head: EnvelopeHead; data: unknown[] } {
   const text = withoutBom(body.toString('utf8'));
+  if (text.length > MAX_PARSED_BYTES) refuseUnparsed(text);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -124,9 +139,32 @@ function parseWhole(body: Buffer): { head: EnvelopeHead; data: unknown[] } {
   return { head, data: data as unknown[] };
 }
 
+/**
+ * A large body the scanner found no `data` array in (or one that is not JSON), refused
+ * without JSON.parse: it is not an envelope either way, and parsing it whole is what
+ * MAX_PARSED_BYTES is there to prevent. The syntax error, if any, is found as usual.
+ */
+function refuseUnparsed(text: string): never {
+  const error = findJsonSyntaxError(text);
+  if (error) throw badRequest('malformed-json', describeJsonSyntaxError(text, error.problem));
+  const root = text.trimStart().charCodeAt(0);
+  throw badRequest(
+    'invalid-envelope',
+    root === 0x7b
+      ? 'data: expected a list of events'
+      : '(root): expected a Caliper envelope object: {"sensor", "sendTime", "dataVersion", "data": [events]}',
+  );
+}
+
 function parseSlice(body: Buffer, slices: Uint32Array, i: number): unknown {
+  const start = slices[2 * i]!;
+  const end = slices[2 * i + 1]!;
+  if (end - start > MAX_PARSED_BYTES) {
+    if (findJsonSyntaxError(body.toString('utf8', start, end))) throw syntaxError(body);
+    return new UnparsedEvent(end - start);
+  }
   try {
-    return JSON.parse(body.toString('utf8', slices[2 * i], slices[2 * i + 1]));
+    return JSON.parse(body.toString('utf8', start, end));
   } catch {
     throw syntaxError(body);
   }

@@ -4,6 +4,7 @@
  * the stage that owns them.)
  */
 import { and, desc, eq, isNotNull, lt, type SQL } from 'drizzle-orm';
+import { MAX_PARSED_BYTES } from '../ingest/envelope-schema.ts';
 import type { Store } from './database.ts';
 import { eventInputs, eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, UNTIL_CONFIGURED, type EventRow, type Fate, type Stage } from './schema.ts';
 
@@ -80,10 +81,11 @@ function summarize(row: EventRow): EventSummary {
  * Stored JSON back as a value. Text that is not JSON (it should not happen) is shown as is,
  * and so is JSON nested too deep to be written out again: JSON.parse took Learn's event
  * 200,000 levels deep, but JSON.stringify overflows the stack on it, and the admin's view of
- * the event answered 500.
+ * the event answered 500. So is an event intake did not read for its size (MAX_PARSED_BYTES).
  */
 function parseStored(text: string | null): unknown {
   if (text === null) return null;
+  if (text.length > MAX_PARSED_BYTES) return text;
   try {
     const value: unknown = JSON.parse(text);
     JSON.stringify(value);

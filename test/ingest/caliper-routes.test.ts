@@ -167,6 +167,24 @@ describe('POST /caliper checks each event on its own', () => {
     expect(envelopes()[0]).toMatchObject({ event_count: 5, stored_count: 1, rejected_count: 4, duplicate_count: 0 });
   });
 
+  it('keeps an event over 1 MiB as rejected, without reading it', async () => {
+    // 3 bytes of JSON, a heap object each: parsed, 60 MB of these took the gateway to 4.3 GB.
+    const marker = '"@@DENSE@@"';
+    const dense = `[${'{},'.repeat(400_000)}{}]`;
+    const text = JSON.stringify(envelope([sessionEvent(), forumEvent({ extensions: '@@DENSE@@' })])).replace(marker, dense);
+    const response = await postCaliper(gateway, undefined, { raw: text });
+
+    expect(response.status).toBe(200);
+    const rows = events();
+    expect(rows.map((row) => [row.fate, row.reason, row.stage])).toEqual([
+      ['pending', null, 'translate'],
+      ['rejected', 'invalid-event', null],
+    ]);
+    expect(rows[1]!.detail).toMatch(/^data\[1\]: the event is \d+ bytes; an event over 1048576 bytes is kept as sent, not read$/);
+    expect(rows[1]!.raw).toContain(dense);
+    expect(envelopes()[0]).toMatchObject({ event_count: 2, stored_count: 1, rejected_count: 1 });
+  });
+
   it('stores a resent event once, within one envelope and across envelopes', async () => {
     const once = sessionEvent();
     const first = await postCaliper(gateway, envelope([once, { ...once }, sessionEvent()]));
@@ -254,6 +272,26 @@ describe('POST /caliper refuses bad requests, storing nothing', () => {
     const error = await errorOf(response);
     expect(error.code).toBe('malformed-json');
     expect(error.message).toMatch(/^The body is not valid JSON in data\[0\]\.actor\.type \(line 1, column \d+\): expected "," or "}" after a property value, found """$/);
+  });
+
+  it('400 for a syntax error in an event over 1 MiB, or in a body over 1 MiB that is no envelope, saying where', async () => {
+    const dense = (n: number) => `[${'{},'.repeat(n)}{}]`;
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        JSON.stringify(envelope([sessionEvent(), forumEvent({ extensions: '@@X@@' })])).replace('"@@X@@"', dense(400_000).replace(/]$/, ',]')),
+        'malformed-json',
+        /^The body is not valid JSON in data\[1\]\.extensions\[400001\] \(line 1, column \d+\): /,
+      ],
+      [dense(400_000), 'invalid-envelope', /^\(root\): expected a Caliper envelope object/],
+      [`{"sensor":"s","data":${dense(400_000).replace('[', '{"a":[')}}}`, 'invalid-envelope', /^data: expected a list of events/],
+      [JSON.stringify({ ...envelope([sessionEvent()]), extensions: '@@X@@' }).replace('"@@X@@"', dense(400_000)), 'invalid-envelope', /^\(root\): the envelope's members besides data take \d+ characters/],
+    ];
+    for (const [text, code, message] of cases) {
+      const response = await postCaliper(gateway, undefined, { raw: text });
+      expect(response.status).toBe(400);
+      expect(await errorOf(response)).toMatchObject({ code, message: expect.stringMatching(message) });
+    }
+    expect(events()).toEqual([]);
   });
 
   it('400 for an empty body and for bytes that are not UTF-8', async () => {

@@ -141,6 +141,16 @@ describe('GET /admin/events/:seq', () => {
     expect(body.output).toMatchObject({ id: event!.outputId });
   });
 
+  it('shows an input over 1 MiB, which intake kept without reading, as its text', async () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-event' });
+    const dense = `[${'{},'.repeat(400_000)}{}]`;
+    db.store.sqlite.prepare('UPDATE event_inputs SET raw = ? WHERE seq = ?').run(dense, event!.seq);
+
+    const res = await get(`/admin/events/${event!.seq}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ seq: event!.seq, fate: 'rejected', input: dense });
+  });
+
   it('404s an unknown event and 400s a non-number', async () => {
     expect((await get('/admin/events/999')).status).toBe(404);
     const res = await get('/admin/events/abc');
