@@ -71,24 +71,36 @@ export function parseUserOverrides(text: string, file: string): Map<string, stri
     // An entry's key is a student's Learn id (often an e-mail address), and this message is
     // logged: the line number finds the entry without naming the student.
     if (path[0] === 'overrides' && path.length === 2) {
-      const line = lineOfKey(tree, path[1], lines);
+      const line = lineOfKey(tree, path.slice(0, 2), lines);
       throw new UserOverridesError(`${file}${line ? `:${line}` : ''}: an entry under overrides: ${problem}`);
+    }
+    // An unknown key with a plain value is an entry that lost its indentation: the key is a
+    // student's id. (A misspelt `override:` holds a map, and is named, so it can be found.)
+    const value = path.length === 1 && isRecordLike(document) ? document[String(path[0])] : undefined;
+    if (issue?.code === 'unrecognized_keys' && path.length === 1 && value !== null && typeof value !== 'object') {
+      const line = lineOfKey(tree, path.slice(0, 1), lines);
+      throw new UserOverridesError(`${file}${line ? `:${line}` : ''}: an entry outside overrides: indent it under "overrides:"`);
     }
     throw new UserOverridesError(`${file}: ${formatPath(path)}: ${problem}`);
   }
   return new Map(Object.entries(result.data.overrides ?? {}).map(([externalId, platformId]) => [externalId.trim(), platformId]));
 }
 
-/** The line of the `overrides` entry whose key is `key`, if the document has one. */
-function lineOfKey(tree: Document.Parsed, key: PropertyKey | undefined, lines: LineCounter): number | undefined {
-  const overrides = tree.get('overrides', true);
-  if (!isMap(overrides)) return undefined;
-  for (const pair of overrides.items) {
+/** The line of the key at `path` (`['overrides', key]`, or a top-level `[key]`), if the document has one. */
+function lineOfKey(tree: Document.Parsed, path: PropertyKey[], lines: LineCounter): number | undefined {
+  const key = path.at(-1);
+  const map = path.length === 1 ? tree.contents : tree.get(String(path[0]), true);
+  if (!isMap(map)) return undefined;
+  for (const pair of map.items) {
     if (isScalar(pair.key) && String(pair.key.value).trim() === String(key) && pair.key.range) {
       return lines.linePos(pair.key.range[0]).line;
     }
   }
   return undefined;
+}
+
+function isRecordLike(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export interface UserOverrides {

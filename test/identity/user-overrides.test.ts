@@ -57,6 +57,25 @@ describe('user-overrides.yaml', () => {
     );
   });
 
+  it('Should name the line, not the student, of an entry that lost its indentation', () => {
+    // `overrides:` is then empty, and the entry a top-level key: a student's id.
+    const err = loadError(`overrides:\n  ok: ${PLATFORM_ID}\njstudent9@school.test: ${PLATFORM_ID}\n`);
+    expect(err.message).toBe(`${file}:3: an entry outside overrides: indent it under "overrides:"`);
+
+    writeFileSync(file, `overrides:\n  ok: ${PLATFORM_ID}\n`);
+    const { log, text } = captureLog();
+    const overrides = createUserOverrides({ file, log, watch: false });
+    try {
+      writeFileSync(file, `overrides:\njstudent9@school.test: ${PLATFORM_ID}\n`);
+      expect(overrides.reload()).toBe(false);
+      expect(overrides.get('ok')).toBe(PLATFORM_ID);
+      expect(text()).toContain(`${file}:2: an entry outside overrides`);
+      expect(text()).not.toContain('jstudent9');
+    } finally {
+      overrides.close();
+    }
+  });
+
   it('Should refuse YAML syntax errors and duplicate keys with the file name', () => {
     expect(loadError('overrides: [unclosed\n').message).toMatch(new RegExp(`^${file}: not valid YAML: `));
     expect(loadError(`overrides:\n  a: ${PLATFORM_ID}\n  a: ${PLATFORM_ID}\n`).message).toMatch(/not valid YAML: .*unique/i);
