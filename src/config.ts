@@ -246,6 +246,23 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** What is still missing before events can be delivered; empty when delivery can start. */
+/**
+ * The TimeBack URLs that would carry the client secret or tokens unencrypted: plain http:// to
+ * a host other than this machine. Allowed (a sidecar may add TLS on the way), but said at start.
+ */
+export function plainHttpTimebackUrls(config: Config): string[] {
+  const names: Array<[string, string]> = [
+    ['TIMEBACK_BASE_URL', config.timeback.baseUrl],
+    ['TIMEBACK_TOKEN_URL', config.timeback.tokenUrl],
+  ];
+  return names.filter(([, url]) => isPlainHttpToAnotherHost(url)).map(([name]) => name);
+}
+
+function isPlainHttpToAnotherHost(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname) && !hostname.startsWith('127.');
+}
+
 export function missingDeliverySettings(config: Config): string[] {
   const missing: string[] = [];
   if (!config.timeback.clientId) missing.push('TIMEBACK_CLIENT_ID');

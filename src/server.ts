@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp, type AppEnv } from './app.ts';
-import { missingDeliverySettings, type Config } from './config.ts';
+import { missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { isStoreUsable, openStore, type Store } from './store/database.ts';
@@ -126,6 +126,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // checkpoint, or with the writer thread's next envelope commit, which fsyncs the whole
     // WAL. Without the thread, envelopes are committed on this connection and it stays FULL.
     store.sqlite.pragma('synchronous = NORMAL');
+  }
+
+  const unencrypted = plainHttpTimebackUrls(config);
+  if (unencrypted.length > 0) {
+    log.warn(
+      { settings: unencrypted },
+      `${unencrypted.join(' and ')} ${unencrypted.length > 1 ? 'are' : 'is'} plain http:// to another host: the client secret and tokens travel unencrypted unless something on the way adds TLS`,
+    );
   }
 
   const missing = missingDeliverySettings(config);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig } from '../src/config.ts';
+import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig, plainHttpTimebackUrls } from '../src/config.ts';
 import { thrownBy } from './helpers/thrown.ts';
 
 const configError = (env: Record<string, string>) => thrownBy(ConfigError, () => parseConfig(env));
@@ -74,6 +74,17 @@ describe('parseConfig', () => {
       roster: { match: ['email', 'sourcedId'] },
     });
     expect(missingDeliverySettings(config)).toEqual([]);
+  });
+
+  it('names the TimeBack URLs that would send the secret unencrypted to another host', () => {
+    const urls = (env: Record<string, string>) => plainHttpTimebackUrls(parseConfig(env));
+    expect(urls({})).toEqual([]);
+    expect(urls({ TIMEBACK_BASE_URL: 'http://127.0.0.1:8099' })).toEqual([]);
+    expect(urls({ TIMEBACK_BASE_URL: 'http://localhost:8099', TIMEBACK_TOKEN_URL: 'http://[::1]:8098/token' })).toEqual([]);
+    expect(urls({ TIMEBACK_BASE_URL: 'http://timeback.example.test' })).toEqual(['TIMEBACK_BASE_URL', 'TIMEBACK_TOKEN_URL']);
+    expect(urls({ TIMEBACK_BASE_URL: 'https://timeback.example.test', TIMEBACK_TOKEN_URL: 'http://auth.example.test/token' })).toEqual([
+      'TIMEBACK_TOKEN_URL',
+    ]);
   });
 
   it('lists every bad variable in one error, without echoing values', () => {

@@ -52,6 +52,14 @@ describe('health and readiness', () => {
     expect(warnings).toHaveLength(1);
   });
 
+  it('warns once at start-up when TimeBack would get the client secret over plain http to another host', async () => {
+    await start({ ...TIMEBACK, TIMEBACK_BASE_URL: 'http://timeback.invalid', TIMEBACK_TOKEN_URL: 'https://auth.invalid/token' });
+    const warnings = logs.filter((line) => line.includes('plain http://'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', settings: ['TIMEBACK_BASE_URL'] });
+    expect(warnings[0]).not.toContain('secret"');
+  });
+
   it('/readyz is 200 when configured, and 503 once shutdown begins', async () => {
     const started = await start(TIMEBACK);
     expect((await fetch(`${started.url}/readyz`)).status).toBe(200);
