@@ -46,11 +46,18 @@ export const EnvelopeSchema = z.looseObject({
 
 /** True for the Caliper 1.1 version IRI (a trailing slash is tolerated). */
 export function isCaliper11(dataVersion: string): boolean {
-  // Not `/\/+$/`: a regex tries it at every slash, so a long run of slashes followed by
-  // anything else took quadratic time (150,000 held the event loop for 8 s).
-  let end = dataVersion.length;
-  while (end > 0 && dataVersion.charCodeAt(end - 1) === 0x2f) end -= 1;
-  return dataVersion.slice(0, end) === CALIPER_1_1;
+  return withoutTrailingSlashes(dataVersion) === CALIPER_1_1;
+}
+
+/**
+ * `text` without the slashes it ends with. Not `text.replace(/\/+$/, '')`: a regex tries it at
+ * every slash, so a long run of slashes followed by anything else took quadratic time (150,000
+ * held the event loop for 8 s).
+ */
+export function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x2f) end -= 1;
+  return text.slice(0, end);
 }
 
 const entityOrIri = (what: string) =>

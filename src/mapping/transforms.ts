@@ -2,6 +2,7 @@
  * The named transforms a rule may apply to a value read from the input. Each returns
  * undefined when its input does not fit, so the next path in a `from` list is tried.
  */
+import { withoutTrailingSlashes } from '../ingest/envelope-schema.ts';
 import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { copyEntity } from './entity-copy.ts';
 import { toTimebackIri, toUrlIri, toUrnUuid } from './iri.ts';
@@ -24,13 +25,6 @@ function toNumber(value: unknown): number | undefined {
 function withoutQueryOrFragment(url: string): string {
   const cut = url.search(/[?#]/);
   return cut === -1 ? url : url.slice(0, cut);
-}
-
-/** Not `/\/+$/`, which is retried at every slash: quadratic in a long run of them. */
-function withoutTrailingSlashes(text: string): string {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 0x2f) end -= 1;
-  return text.slice(0, end);
 }
 
 export const TRANSFORMS = {
