@@ -22,12 +22,6 @@ export interface RosterCacheView {
   expired: boolean;
 }
 
-export interface RosterCacheListing {
-  /** Entries matching the filter, beyond the page returned. */
-  total: number;
-  entries: RosterCacheView[];
-}
-
 export type RosterTtls = Pick<Config['roster'], 'cacheTtlMs' | 'negativeTtlMs'>;
 
 /** Found answers are trusted for ROSTER_CACHE_TTL; not-found and ambiguous ones for ROSTER_NEGATIVE_TTL. */

@@ -16,10 +16,6 @@ const HTTP_URL = /^http:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
 /** The namespace for UUIDs named by a URL (NameSpace_URL, RFC 4122 Appendix C, kept by RFC 9562). */
 const URL_NAMESPACE = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
 
-export function isUuid(text: string): boolean {
-  return UUID.test(text);
-}
-
 /** `urn:uuid:<uuid>` with the URN and the UUID in lowercase. */
 export function isUrnUuid(text: string): boolean {
   return URN_UUID.test(text);

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, or, type SQL } from 'drizzle-orm';
 import type { Store } from './database.ts';
+import { INVALID_EVENT } from './intake.ts';
 import { events, rosterCache, type FATES_WITH_REASON } from './schema.ts';
 
 // Only fates whose rows carry a reason: replayCondition relies on it to use the (fate, reason) index.
@@ -23,9 +24,6 @@ export const REPLAYABLE_FATES = ['dead', 'skipped', 'rejected'] as const satisfi
   (typeof FATES_WITH_REASON)[number]
 >;
 export type ReplayableFate = (typeof REPLAYABLE_FATES)[number];
-
-/** The rejection that only a change to the input could fix: replayed only when asked for by reason or id. */
-export const MALFORMED_INPUT = 'invalid-event';
 
 /** What to replay. The CLI flags and POST /admin/replay share this shape. */
 export const ReplayFilterSchema = z.strictObject({
@@ -162,7 +160,8 @@ function replayCondition(filter: ReplayFilter): SQL {
   // Every replayable fate carries a reason (see REPLAYABLE_FATES): saying so lets the planner use the index.
   const conditions: SQL[] = [inArray(events.fate, fates), isNotNull(events.reason)];
   if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
-  else if (filter.status === 'rejected' && filter.ids === undefined) conditions.push(ne(events.reason, MALFORMED_INPUT));
+  // Malformed input is rejected again however often it is replayed: only by reason or id.
+  else if (filter.status === 'rejected' && filter.ids === undefined) conditions.push(ne(events.reason, INVALID_EVENT));
   if (filter.since !== undefined) conditions.push(gte(events.receivedAt, Date.parse(filter.since)));
   if (filter.ids !== undefined) {
     const seqs = filter.ids.filter((id): id is number => typeof id === 'number');

@@ -180,5 +180,4 @@ export const meta = sqliteTable('meta', {
 
 export type EventRow = typeof events.$inferSelect;
 export type NewEventRow = typeof events.$inferInsert;
-export type EnvelopeRow = typeof envelopes.$inferSelect;
 export type RosterCacheRow = typeof rosterCache.$inferSelect;
