@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { replayEvents } from '../../src/store/replay.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
-import { metricValue } from '../helpers/metric-value.ts';
+import { histogramTotals, metricValue } from '../helpers/metric-value.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, fateCounts, insertTranslatedEvents, TEST_APP_ID } from '../helpers/translated-events.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -138,6 +138,8 @@ describe('delivery worker', () => {
     const retried = eventStates(db.store.sqlite).filter((row) => row.attempts > 1);
     expect(retried.length).toBeGreaterThan(0);
     expect(await metricValue(metrics.deliveryRetries, { cause: 'http-500' })).toBe(12);
+    expect((await histogramTotals(metrics.deliveryLatency, { outcome: 'retry' })).count).toBe(12);
+    expect((await histogramTotals(metrics.deliveryLatency, { outcome: 'delivered' })).count).toBe(20);
   });
 
   it('honours Retry-After on 429 before trying again', async () => {
@@ -218,6 +220,14 @@ describe('delivery worker', () => {
     expect(emulator.requests.some((r) => r.route === 'events' && r.status === 401)).toBe(true);
     expect(emulator.tokensIssued).toBe(2);
     expect(eventStates(db.store.sqlite).every((row) => row.fate === 'delivered')).toBe(true);
+
+    // Every POST is timed once, by what its answer meant, in seconds (each took over 20 ms).
+    const refused = emulator.requests.filter((r) => r.route === 'events' && r.status === 401).length;
+    const delivered = await histogramTotals(metrics.deliveryLatency, { outcome: 'delivered' });
+    expect(delivered.count).toBe(30);
+    expect(delivered.sum / delivered.count).toBeGreaterThanOrEqual(0.02);
+    expect(delivered.sum / delivered.count).toBeLessThan(5);
+    expect((await histogramTotals(metrics.deliveryLatency, { outcome: 'unauthorized' })).count).toBe(refused);
   });
 
   it('declares an event dead after DELIVERY_MAX_AGE of failures, keeping the last answer', async () => {
