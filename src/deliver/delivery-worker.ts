@@ -75,6 +75,10 @@ export interface DeliveryWorker {
 /** The longest TimeBack answer kept on the event for the admin. */
 export const MAX_STORED_RESPONSE = 4_096;
 
+/** Why an event dies without a refusal from TimeBack: too old to retry, or nothing to send. */
+const MAX_AGE = 'max-age';
+const NO_OUTPUT = 'no-output';
+
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { config, store, log, metrics, tokenProvider } = deps;
   const now = deps.now ?? Date.now;
@@ -105,6 +109,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       timeoutMs: config.delivery.timeoutMs,
     });
   const pause = new DeliveryPause({ policy: tuning.backoff, threshold: tuning.pauseThreshold, random, now });
+
+  // The reasons not named by an HTTP status exist from the start, at 0, so that increase()
+  // sees the first of them (a series that first appears at 1 has no earlier sample).
+  metrics.eventsDead.inc({ reason: MAX_AGE }, 0);
+  metrics.eventsDead.inc({ reason: NO_OUTPUT }, 0);
 
   /** Seqs read from the outbox and not yet recorded: never sent twice at once. */
   const claimed = new Set<number>();
@@ -238,7 +247,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   async function deliver(event: DueEvent): Promise<void> {
     const startedAt = now();
     if (event.output === null) {
-      return record(event, startedAt, 0, undefined, { kind: 'dead', reason: 'no-output' });
+      return record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
     }
     // The token is nearly always at hand: take it without the promise round trip.
     let bearer = tokenProvider.fresh() ?? (await obtainToken());
@@ -343,7 +352,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (finishedAt - since >= maxAgeMs) {
         log.warn({ seq: event.seq, outputId: event.outputId, attempts: failures, problem }, 'event is dead: too old to retry');
         fate = 'dead';
-        reason = 'max-age';
+        reason = MAX_AGE;
         detail = `not delivered within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${problem}`;
       } else {
         fate = 'pending';

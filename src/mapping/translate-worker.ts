@@ -22,7 +22,7 @@ import type { Store } from '../store/database.ts';
 import { UNTIL_CONFIGURED } from '../store/schema.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
-import { translate, WAITING_FOR_APP_ID, type Outcome, type TranslateItem } from './translate.ts';
+import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type Outcome, type TranslateItem } from './translate.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 
 export interface TranslateTuning {
@@ -73,6 +73,9 @@ interface DueRow {
   firstAttemptAt: number | null;
 }
 
+/** Why an event dies here: the roster could not say who its student is within DELIVERY_MAX_AGE. */
+const ROSTER_UNAVAILABLE = 'roster-unavailable';
+
 const DUE_COLUMNS = `e.seq, e.sensor, i.raw, e.attempts, e.first_attempt_at AS firstAttemptAt`;
 const DUE_FROM = `events AS e INDEXED BY events_pending_due JOIN event_inputs AS i ON i.seq = e.seq`;
 
@@ -114,6 +117,12 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   };
   const appId = config.timeback.appId;
   const maxAgeMs = config.delivery.maxAgeMs;
+
+  // Every reason this stage can give exists from the start, at 0: a series that first appears
+  // at 1 has no earlier sample, so rate() and increase() miss the first skip or rejection.
+  for (const reason of SKIP_REASONS) metrics.eventsSkipped.inc({ reason }, 0);
+  for (const reason of REJECT_REASONS) metrics.eventsRejected.inc({ reason }, 0);
+  metrics.eventsDead.inc({ reason: ROSTER_UNAVAILABLE }, 0);
 
   const { sqlite } = store;
   const dueStatement = sqlite.prepare<[{ now: number; released: number; limit: number }], DueRow>(TRANSLATE_SQL.due);
@@ -302,7 +311,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
             kind: 'settle',
             seq: row.seq,
             fate: 'dead',
-            reason: 'roster-unavailable',
+            reason: ROSTER_UNAVAILABLE,
             detail: `the roster could not say who ${outcome.studentId} is within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${outcome.detail}`,
             rule: outcome.rule,
             studentId: outcome.studentId,

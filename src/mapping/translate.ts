@@ -41,8 +41,10 @@ export interface TranslateContext {
   appId: string | undefined;
 }
 
-export type SkipReason = 'no-rule' | 'rule-skips' | 'no-user-id' | 'user-not-in-timeback';
-export type RejectReason = 'invalid-event' | 'invalid-output';
+export const SKIP_REASONS = ['no-rule', 'rule-skips', 'no-user-id', 'user-not-in-timeback'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+export const REJECT_REASONS = ['invalid-event', 'invalid-output'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** A Caliper 1.2 event ready to POST. */
 export type OutputEvent = Record<string, unknown> & { id: string };

@@ -95,6 +95,13 @@ describe('delivery worker', () => {
     expect(await metricValue(metrics.eventsDelivered)).toBe(40);
   });
 
+  it('shows the dead reasons that are not an HTTP status from the start, at 0', async () => {
+    startWorker();
+    const text = await metrics.render();
+    expect(text).toContain('caliper_gateway_events_dead_total{reason="max-age"} 0');
+    expect(text).toContain('caliper_gateway_events_dead_total{reason="no-output"} 0');
+  });
+
   it('picks up events as soon as it is notified', async () => {
     startWorker({ tuning: { pollIntervalMs: 60_000 } });
     await waitFor('token check', () => emulator.tokensIssued === 1);

@@ -139,6 +139,18 @@ describe('the translate worker', () => {
     expect(await metricValue(metrics.eventsRejected, { reason: 'invalid-output' })).toBe(1);
   });
 
+  it('shows every reason it can skip, reject or give up for from the start, at 0', async () => {
+    startWorker();
+    const text = await metrics.render();
+    for (const reason of ['no-rule', 'rule-skips', 'no-user-id', 'user-not-in-timeback']) {
+      expect(text).toContain(`caliper_gateway_events_skipped_total{reason="${reason}"} 0`);
+    }
+    for (const reason of ['invalid-event', 'invalid-output']) {
+      expect(text).toContain(`caliper_gateway_events_rejected_total{reason="${reason}"} 0`);
+    }
+    expect(text).toContain('caliper_gateway_events_dead_total{reason="roster-unavailable"} 0');
+  });
+
   it('takes rows stored without a time, and leaves rows not yet due alone', async () => {
     const [untimed, future] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW, nextAttemptAt: null }).concat(
       insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW, nextAttemptAt: NOW + 60_000 }),
