@@ -4,10 +4,10 @@
  * sent something. Read-only queries, so `caliper-gateway status` can run beside the
  * service (WAL lets it read while the service writes).
  */
-import { count, max } from 'drizzle-orm';
+import { count, eq, max } from 'drizzle-orm';
 import type { Store } from '../store/database.ts';
-import { countByFate, countByReason, oldestPending, pendingByStage } from '../store/event-queries.ts';
-import { envelopes, FATES, rosterCache, STAGES, type Fate, type Stage } from '../store/schema.ts';
+import { countByFate, countByReason, heldUntilConfigured, oldestPending, pendingByStage } from '../store/event-queries.ts';
+import { envelopes, events, FATES, rosterCache, STAGES, type Fate, type Stage } from '../store/schema.ts';
 
 export interface StatusReport {
   /** When the report was made (ISO 8601). */
@@ -18,8 +18,13 @@ export interface StatusReport {
   byReason: Record<string, number>;
   /** Pending events by the stage they wait for. */
   queueDepth: Record<Stage, number>;
-  /** The pending event received longest ago, or null when nothing waits. */
-  oldestWaiting: { seq: number; stage: Stage | null; receivedAt: string; ageSeconds: number } | null;
+  /**
+   * Of those, the events held, untried, until the gateway runs with the TimeBack settings they
+   * need (TIMEBACK_APP_ID, credentials): a backlog no amount of waiting will move.
+   */
+  heldUntilConfigured: number;
+  /** The pending event received longest ago and why it waits (its last error, or what it is held for), or null when nothing waits. */
+  oldestWaiting: { seq: number; stage: Stage | null; receivedAt: string; ageSeconds: number; detail: string | null } | null;
   rosterCacheEntries: number;
   envelopes: { received: number; lastReceivedAt: string | null };
 }
@@ -35,6 +40,7 @@ export function statusReport(store: Store, now: number = Date.now()): StatusRepo
   // a million waiting events costs an index scan, not a read and sort of every row.
   const queueDepth = pendingByStage(store);
   const oldest = oldestPending(store);
+  const why = oldest && db.select({ detail: events.detail }).from(events).where(eq(events.seq, oldest.seq)).get();
 
   const cache = db.select({ n: count() }).from(rosterCache).get();
   const received = db
@@ -48,12 +54,14 @@ export function statusReport(store: Store, now: number = Date.now()): StatusRepo
     byFate,
     byReason: sortedByKey(byReason),
     queueDepth,
+    heldUntilConfigured: heldUntilConfigured(store),
     oldestWaiting: oldest
       ? {
           seq: oldest.seq,
           stage: oldest.stage,
           receivedAt: new Date(oldest.receivedAt).toISOString(),
           ageSeconds: Math.max(0, Math.round((now - oldest.receivedAt) / 1000)),
+          detail: why?.detail ?? null,
         }
       : null,
     rosterCacheEntries: cache?.n ?? 0,
@@ -73,11 +81,13 @@ export function formatStatusReport(report: StatusReport): string {
       if (key.startsWith(`${fate}:`)) rows.push([`    ${key.slice(fate.length + 1)}`, String(n)]);
     }
   }
-  rows.push(['waiting', STAGES.map((stage) => `${stage} ${report.queueDepth[stage]}`).join(', ')]);
+  const held = report.heldUntilConfigured > 0 ? ` (${report.heldUntilConfigured} held until TimeBack is configured)` : '';
+  rows.push(['waiting', STAGES.map((stage) => `${stage} ${report.queueDepth[stage]}`).join(', ') + held]);
+  const oldest = report.oldestWaiting;
   rows.push([
     'oldest waiting',
-    report.oldestWaiting
-      ? `#${report.oldestWaiting.seq} (${report.oldestWaiting.stage ?? 'no stage'}), ${formatAge(report.oldestWaiting.ageSeconds)} old`
+    oldest
+      ? `#${oldest.seq} (${oldest.stage ?? 'no stage'}), ${formatAge(oldest.ageSeconds)} old${oldest.detail ? `: ${oldest.detail}` : ''}`
       : 'none',
   ]);
   rows.push(['roster cache', `${report.rosterCacheEntries} entries`]);

@@ -142,6 +142,8 @@ export const GAUGE_SQL = {
   pendingByStage: `SELECT stage, count(*) AS count FROM events INDEXED BY events_pending_due WHERE fate = 'pending' GROUP BY stage`,
   oldestPending: `SELECT seq, stage, received_at AS receivedAt FROM events
     WHERE seq = (SELECT MIN(seq) FROM events INDEXED BY events_pending_due WHERE fate = 'pending')`,
+  heldUntilConfigured: `SELECT count(*) AS count FROM events INDEXED BY events_pending_due
+    WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at = ${UNTIL_CONFIGURED}`,
   // Each fate from its own partial index: pending and delivered from theirs, the exceptions
   // from (fate, reason). Reads every entry (about 60 ms per million events measured here), so
   // the service runs it off the event loop (checkpointer.ts).
@@ -189,6 +191,11 @@ export function pendingByStage(store: Store): Record<Stage, number> {
  */
 export function oldestPending(store: Store): { seq: number; stage: Stage | null; receivedAt: number } | undefined {
   return store.sqlite.prepare<[], { seq: number; stage: Stage | null; receivedAt: number }>(GAUGE_SQL.oldestPending).get();
+}
+
+/** Pending events held, untried, until the gateway runs with the settings they need (UNTIL_CONFIGURED). */
+export function heldUntilConfigured(store: Store): number {
+  return store.sqlite.prepare<[], { count: number }>(GAUGE_SQL.heldUntilConfigured).get()?.count ?? 0;
 }
 
 /** When the oldest pending event was received, or undefined when none waits. */

@@ -3,9 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
 import { BIN, killGatewayProcesses, startGatewayProcess } from '../helpers/gateway-process.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -34,6 +37,14 @@ describe('caliper-gateway status', () => {
       body: JSON.stringify(envelope([sessionEvent(), forumEvent(), sessionEvent({ action: 7 })])),
     });
     expect(response.status).toBe(200);
+    // Without TimeBack settings translation holds both events; wait until it has.
+    const reader = new Database(env.DB_PATH, { readonly: true });
+    try {
+      const held = reader.prepare('SELECT count(*) AS n FROM events WHERE next_attempt_at = ?');
+      await waitFor('both events held', () => (held.get(UNTIL_CONFIGURED) as { n: number }).n === 2);
+    } finally {
+      reader.close();
+    }
 
     const json = await status(['--json'], env);
     expect(json.code).toBe(0);
@@ -42,7 +53,8 @@ describe('caliper-gateway status', () => {
       byFate: { pending: 2, delivered: 0, skipped: 0, rejected: 1, dead: 0 },
       byReason: { 'rejected:invalid-event': 1 },
       queueDepth: { translate: 2, deliver: 0 },
-      oldestWaiting: { seq: 1, stage: 'translate', ageSeconds: expect.any(Number) },
+      heldUntilConfigured: 2,
+      oldestWaiting: { seq: 1, stage: 'translate', ageSeconds: expect.any(Number), detail: expect.stringMatching(/^waiting: .*TIMEBACK_/) },
       rosterCacheEntries: 0,
       envelopes: { received: 1, lastReceivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
     });
@@ -51,7 +63,8 @@ describe('caliper-gateway status', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^events {2,}3$/m);
     expect(table.stdout).toMatch(/^ {4}invalid-event {2,}1$/m);
-    expect(table.stdout).toMatch(/^waiting {2,}translate 2, deliver 0$/m);
+    expect(table.stdout).toMatch(/^waiting {2,}translate 2, deliver 0 \(2 held until TimeBack is configured\)$/m);
+    expect(table.stdout).toMatch(/^oldest waiting {2,}#1 \(translate\), \d+ s old: waiting: .*TIMEBACK_/m);
   });
 
   it('says where it looked when there is no database yet', async () => {

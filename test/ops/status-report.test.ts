@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatStatusReport, statusReport } from '../../src/ops/status-report.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { GAUGE_SQL } from '../../src/store/event-queries.ts';
-import { envelopes, events, rosterCache, type NewEventRow } from '../../src/store/schema.ts';
+import { envelopes, events, rosterCache, UNTIL_CONFIGURED, type NewEventRow } from '../../src/store/schema.ts';
 
 const T0 = Date.UTC(2026, 2, 2, 12, 0, 0);
 let dir: string;
@@ -19,6 +19,8 @@ afterEach(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+const RETRY_DETAIL = 'identity attempt 2 failed (TimeBack roster failed (HTTP 503)); next at 2026-03-02T12:01:00.000Z';
 
 function seed() {
   const envelopeId = store.db
@@ -40,8 +42,8 @@ function seed() {
   store.db
     .insert(events)
     .values([
-      event('pending', { stage: 'translate', receivedAt: T0 - 90_000 }),
-      event('pending', { stage: 'translate' }),
+      event('pending', { stage: 'translate', receivedAt: T0 - 90_000, detail: RETRY_DETAIL }),
+      event('pending', { stage: 'translate', nextAttemptAt: UNTIL_CONFIGURED, detail: 'waiting: TIMEBACK_APP_ID is not set' }),
       event('pending', { stage: 'deliver' }),
       event('delivered'),
       event('delivered'),
@@ -68,6 +70,7 @@ describe('statusReport', () => {
       byFate: { pending: 0, delivered: 0, skipped: 0, rejected: 0, dead: 0 },
       byReason: {},
       queueDepth: { translate: 0, deliver: 0 },
+      heldUntilConfigured: 0,
       oldestWaiting: null,
       rosterCacheEntries: 0,
       envelopes: { received: 0, lastReceivedAt: null },
@@ -82,7 +85,8 @@ describe('statusReport', () => {
       byFate: { pending: 3, delivered: 2, skipped: 2, rejected: 1, dead: 1 },
       byReason: { 'dead:http-400': 1, 'rejected:invalid-event': 1, 'skipped:no-rule': 1, 'skipped:user-not-in-timeback': 1 },
       queueDepth: { translate: 2, deliver: 1 },
-      oldestWaiting: { seq: 1, stage: 'translate', receivedAt: '2026-03-02T11:58:30.000Z', ageSeconds: 90 },
+      heldUntilConfigured: 1,
+      oldestWaiting: { seq: 1, stage: 'translate', receivedAt: '2026-03-02T11:58:30.000Z', ageSeconds: 90, detail: RETRY_DETAIL },
       rosterCacheEntries: 2,
       envelopes: { received: 2, lastReceivedAt: '2026-03-02T11:59:55.000Z' },
     });
@@ -101,7 +105,7 @@ describe('statusReport', () => {
       oldestWaiting: { seq: 10, stage: 'deliver', receivedAt: '2026-03-02T11:59:40.000Z', ageSeconds: 20 },
     });
     const plan = (sql: string) => (store.sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((step) => step.detail);
-    for (const sql of [GAUGE_SQL.oldestPending, GAUGE_SQL.pendingByStage]) {
+    for (const sql of [GAUGE_SQL.oldestPending, GAUGE_SQL.pendingByStage, GAUGE_SQL.heldUntilConfigured]) {
       expect(plan(sql)).toContainEqual(expect.stringContaining('COVERING INDEX events_pending_due'));
       expect(plan(sql).join(' ')).not.toContain('TEMP B-TREE');
     }
@@ -121,8 +125,8 @@ describe('statusReport', () => {
         '    invalid-event         1',
         '  dead                    1',
         '    http-400              1',
-        'waiting                   translate 2, deliver 1',
-        'oldest waiting            #1 (translate), 90 s old',
+        'waiting                   translate 2, deliver 1 (1 held until TimeBack is configured)',
+        `oldest waiting            #1 (translate), 90 s old: ${RETRY_DETAIL}`,
         'roster cache              2 entries',
         'envelopes                 2 received, last at 2026-03-02T11:59:55.000Z',
         '',
