@@ -4,6 +4,7 @@
  * Reads and edits the roster cache in DB_PATH directly, so it works whether or not the
  * gateway is running (WAL lets both use the file at once).
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
@@ -29,6 +30,12 @@ export const rosterCacheCommand = cliCommand(
   async (args, env, io, now: () => number = Date.now) => {
     const parsed = parseArguments(args);
     const config = parseConfig(env);
+    // Opening a path that is not there would create an empty database and report an empty
+    // cache: run from the wrong folder, that reads as "nothing cached" and leaves a stray file.
+    if (config.dbPath !== ':memory:' && !existsSync(config.dbPath)) {
+      io.err(`caliper-gateway roster-cache: no database at ${config.dbPath} (set DB_PATH to the gateway's database)\n`);
+      return 1;
+    }
     const store = openStore(config.dbPath);
     try {
       const cache = createRosterCache(store);

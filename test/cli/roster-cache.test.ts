@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -99,6 +100,17 @@ describe('caliper-gateway roster-cache', () => {
     expect(cachedIds()).toEqual(['ada.l', 'twin']);
     expect(JSON.parse((await run('clear', '--json')).out)).toEqual({ cleared: 2 });
     expect((await run()).out).toBe('The roster cache is empty.\n');
+  });
+
+  it('Should refuse a DB_PATH with no database rather than create an empty one', async () => {
+    const missing = join(temp.dir, 'elsewhere', 'gateway.db');
+    for (const args of [[], ['clear']]) {
+      let err = '';
+      const code = await rosterCacheCommand(args, { ...env, DB_PATH: missing }, { out: () => undefined, err: (text) => void (err += text) });
+      expect(code).toBe(1);
+      expect(err).toContain(`no database at ${missing}`);
+    }
+    expect(existsSync(join(temp.dir, 'elsewhere'))).toBe(false);
   });
 
   it.each([
