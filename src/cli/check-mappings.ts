@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config.ts';
+import { OVERRIDES_FILE_NAME, parseConfig } from '../config.ts';
+import { loadUserOverrides } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
 import { updateFixtures } from '../mapping/fixtures.ts';
 import { displayPath, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
@@ -12,8 +13,9 @@ import { cliCommand, UsageError } from './command.ts';
 
 export const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
 
-Checks that every rule file in DIR (default: MAPPINGS_DIR) loads, and that every fixture
-in the fixtures folder (default: FIXTURES_DIR) produces exactly its expected.json.
+Checks that every rule file in DIR (default: MAPPINGS_DIR) loads, that every fixture
+in the fixtures folder (default: FIXTURES_DIR) produces exactly its expected.json, and that
+DIR/${OVERRIDES_FILE_NAME}, if there, is valid (the gateway does not start on a bad one).
 Exit 0 when all pass, 1 otherwise, with the file, line and property of each problem.
 
   --fixtures DIR   the fixtures folder
@@ -43,13 +45,21 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   }
 
   const check = await checkMappings(mappingsDir, fixturesDir);
-  if (!check.ok) {
-    io.err(`${check.problems.join('\n')}\n`);
-    let summary: string;
-    if (check.rules === undefined) summary = `the rules in ${displayPath(mappingsDir)} do not load`;
-    else if (check.fixtures === undefined) summary = 'no fixtures to check the rules against';
-    else summary = `${check.fixtures.filter((fixture) => !fixture.ok).length} of ${check.fixtures.length} fixtures fail`;
-    io.err(`\ncheck-mappings: ${summary}\n`);
+  // Not part of the rule check (a bad overrides edit must not hold up a rule change on reload),
+  // but an admin runs check-mappings after editing anything in the folder, and `serve` refuses
+  // to start on a bad overrides file.
+  const overridesProblem = checkOverrides(displayPath(path.join(mappingsDir, OVERRIDES_FILE_NAME)));
+  if (!check.ok || overridesProblem !== undefined) {
+    const problems = [...(check.ok ? [] : check.problems), ...(overridesProblem === undefined ? [] : [overridesProblem])];
+    io.err(`${problems.join('\n')}\n`);
+    const summaries: string[] = [];
+    if (!check.ok) {
+      if (check.rules === undefined) summaries.push(`the rules in ${displayPath(mappingsDir)} do not load`);
+      else if (check.fixtures === undefined) summaries.push('no fixtures to check the rules against');
+      else summaries.push(`${check.fixtures.filter((fixture) => !fixture.ok).length} of ${check.fixtures.length} fixtures fail`);
+    }
+    if (overridesProblem !== undefined) summaries.push(`${OVERRIDES_FILE_NAME} is invalid (the gateway will not start with it)`);
+    io.err(`\ncheck-mappings: ${summaries.join('; ')}\n`);
     return 1;
   }
   io.out(
@@ -58,3 +68,13 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   );
   return 0;
 });
+
+/** The problem with the user overrides file, naming the file and line or key; none when it is valid or absent. */
+function checkOverrides(file: string): string | undefined {
+  try {
+    loadUserOverrides(file);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

@@ -72,6 +72,18 @@ describe('caliper-gateway check-mappings', () => {
     expect(stderr).toContain('check-mappings: 1 of 2 fixtures fail');
   });
 
+  it('fails on a bad user-overrides.yaml, which the gateway would refuse to start with', async () => {
+    await check(['--update']);
+    writeFileSync(join(mappings, 'user-overrides.yaml'), 'overrides:\n  jstudent9: not-a-uuid\n');
+    const bad = await check([]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/user-overrides\.yaml:2: .*must be the TimeBack platform id \(a UUID\)/);
+    expect(bad.stderr).toContain('check-mappings: user-overrides.yaml is invalid (the gateway will not start with it)');
+
+    writeFileSync(join(mappings, 'user-overrides.yaml'), 'overrides:\n  jstudent9: 0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05\n');
+    expect(await check([])).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('takes the mappings folder as an argument and the fixtures folder as --fixtures', async () => {
     await check(['--update']);
     const elsewhere = join(temp.dir, 'elsewhere');
