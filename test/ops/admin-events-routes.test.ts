@@ -204,6 +204,9 @@ describe('POST /admin/replay', () => {
     const bad = await post('/admin/replay', { status: 'pending' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toBe('status: must be one of dead, skipped, rejected');
+    const misnamed = await post('/admin/replay', { id: [1] });
+    expect(misnamed.status).toBe(400);
+    expect(((await misnamed.json()) as { error: { message: string } }).error.message).toBe('id: unknown field; use status, reason, since, ids');
     const notJson = await post('/admin/replay', '{nope');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid-json');
