@@ -90,7 +90,7 @@ export function formatStatusReport(report: StatusReport): string {
       ? `#${oldest.seq} (${oldest.stage ?? 'no stage'}), ${formatAge(oldest.ageSeconds)} old${oldest.detail ? `: ${oldest.detail}` : ''}`
       : 'none',
   ]);
-  rows.push(['roster cache', `${report.rosterCacheEntries} entries`]);
+  rows.push(['roster cache', `${report.rosterCacheEntries} ${report.rosterCacheEntries === 1 ? 'entry' : 'entries'}`]);
   rows.push([
     'envelopes',
     `${report.envelopes.received} received` +

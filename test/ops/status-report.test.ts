@@ -133,4 +133,9 @@ describe('statusReport', () => {
       ].join('\n'),
     );
   });
+
+  it('says "1 entry", not "1 entries"', () => {
+    const report = { ...statusReport(store, T0), rosterCacheEntries: 1 };
+    expect(formatStatusReport(report)).toMatch(/^roster cache {2,}1 entry$/m);
+  });
 });
