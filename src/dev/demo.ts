@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway } from '../server.ts';
@@ -175,12 +176,34 @@ function describeEvent(event: unknown): string {
   return `${String(e.type)} ${String(e.action)}  actor ${String(e.actor)}  ${objectText}`;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const full = argv.includes('--full');
-  const keep = argv.includes('--keep');
-  const paths = argv.filter((arg) => !arg.startsWith('--'));
+/**
+ * The demo's arguments. A mistyped flag (`--ful`) must not run the whole demo without it:
+ * it throws, naming the flag.
+ */
+export function parseDemoArgs(argv: string[]): Pick<DemoOptions, 'paths' | 'full' | 'keep'> {
+  let parsed;
   try {
-    const result = await runDemo({ paths: paths.length > 0 ? paths : undefined, full, keep });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { full: { type: 'boolean' }, keep: { type: 'boolean' } } });
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    const option = /'([^']+)'/.exec(message)?.[1];
+    const problem = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option ? `unknown option ${option}` : (message.split(/(?<=\.) /)[0] ?? message);
+    throw new Error(`${problem}; usage: npm run demo -- [FOLDER or input.json …] [--full] [--keep]`);
+  }
+  const { values, positionals } = parsed;
+  return { paths: positionals.length > 0 ? positionals : undefined, full: values.full ?? false, keep: values.keep ?? false };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseDemoArgs(argv);
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const result = await runDemo(options);
     return result.drained ? 0 : 1;
   } catch (err) {
     process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runDemo } from '../../src/dev/demo.ts';
+import { parseDemoArgs, runDemo } from '../../src/dev/demo.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 
@@ -39,5 +39,11 @@ describe('npm run demo', () => {
 
   it('says so when there is nothing to send', async () => {
     await expect(runDemo({ paths: [join(temp.dir, 'empty')], write: () => undefined })).rejects.toThrow('No input.json found');
+  });
+
+  it('reads folders, --full and --keep, and refuses a mistyped flag rather than ignore it', () => {
+    expect(parseDemoArgs(['fixtures/forum-event', '--keep'])).toEqual({ paths: ['fixtures/forum-event'], full: false, keep: true });
+    expect(parseDemoArgs([])).toEqual({ paths: undefined, full: false, keep: false });
+    expect(() => parseDemoArgs(['--ful'])).toThrow('unknown option --ful');
   });
 });
