@@ -305,7 +305,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (pause.recordTokenFailure(problem, retryable, retryAfterMs)) {
       const wait = { pausedForMs: pause.until - now(), problem };
       if (retryable) log.warn(wait, 'no TimeBack token for now; delivery paused');
-      else log.error(wait, 'TimeBack refused the client credentials; delivery paused (check TIMEBACK_CLIENT_ID/SECRET)');
+      else log.error(wait, 'TimeBack will not issue a token; delivery paused (the problem says what to check)');
     }
     armPauseTimer();
   }
@@ -538,7 +538,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     problems() {
       const problems: string[] = [];
       if (token.status === 'rejected') {
-        problems.push(`TimeBack refused the client credentials (${token.problem ?? 'no detail'}); delivery is paused until a token can be obtained`);
+        // The problem says what was refused and what to check: the credentials, the scopes or
+        // TIMEBACK_TOKEN_URL. A wrapper naming the credentials misled for the other two.
+        problems.push(`${token.problem ?? 'TimeBack refused the token request'}; delivery is paused until a token can be obtained`);
       }
       if (setupProblem) problems.push(`TimeBack will not take events: ${setupProblem}; they wait until it does`);
       if (storeProblem) problems.push(`the database cannot record delivery results (${storeProblem}); delivery waits until it can`);

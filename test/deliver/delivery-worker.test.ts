@@ -317,6 +317,16 @@ describe('delivery worker', () => {
     expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending' && row.attempts === 0)).toBe(true);
   });
 
+  it('names the token problem as it is on /readyz, not always as refused credentials', async () => {
+    insertTranslatedEvents(db.store.sqlite, 2);
+    const worker = startWorker({ env: { TIMEBACK_TOKEN_URL: `${emulator.url}/no-token-here` } });
+    await waitFor('token refused', () => worker.status().token === 'rejected');
+
+    const [problem] = worker.problems();
+    expect(problem).toMatch(/^No OAuth token endpoint at .*\/no-token-here .*check TIMEBACK_TOKEN_URL; delivery is paused until a token can be obtained$/);
+    expect(problem).not.toContain('refused the client credentials');
+  });
+
   it('backs off while the token endpoint is down, without touching events, then delivers', async () => {
     emulator.addFault({ route: 'token', status: 503, times: 2 });
     insertTranslatedEvents(db.store.sqlite, 5);
