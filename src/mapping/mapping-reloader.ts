@@ -11,9 +11,9 @@
  * it over the old one replace the inode a file watch would follow. Changes are debounced, and
  * every reload re-lists both folders, so it does not matter which file the event named.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
+import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { checkMappings } from './check-mappings.ts';
@@ -47,8 +47,6 @@ export interface MappingReloader {
   reload(): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
-
-const REWATCH_MS = 1_000;
 
 export function createMappingReloader(deps: MappingReloaderDeps): MappingReloader {
   const { mappingsDir, fixturesDir, log, metrics } = deps;
@@ -133,73 +131,4 @@ function isFixtureChange(filename: string): boolean {
   if (name.startsWith('.')) return false;
   const extension = path.extname(name);
   return extension === '.json' || (extension === '' && !name.endsWith('~'));
-}
-
-interface FolderWatch {
-  close(): void;
-}
-
-interface FolderWatchOptions {
-  dir: string;
-  /** How the folder is named in logs. */
-  what: string;
-  recursive: boolean;
-  /** Whether a change to this file (relative to dir) can matter; a change without a name always does. */
-  relevant: (filename: string) => boolean;
-  onChange: () => void;
-  log: Logger;
-}
-
-/**
- * Watches a folder and keeps watching it: when it is missing, or removed or replaced (a deploy, a
- * git checkout), the watch is tried again every second, and a change is reported once it is back
- * (it may have come back different). A missing folder is logged once, not every second.
- */
-function watchFolder(options: FolderWatchOptions): FolderWatch {
-  const { dir, what, log } = options;
-  let watcher: FSWatcher | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let closed = false;
-  let failing = false;
-
-  function start(): boolean {
-    try {
-      watcher = watch(dir, { persistent: false, recursive: options.recursive }, (_event, filename) => {
-        if (filename === null || options.relevant(String(filename))) options.onChange();
-      });
-    } catch (err) {
-      if (!failing) log.warn({ err, dir }, `cannot watch the ${what} folder; trying again every second`);
-      failing = true;
-      scheduleRetry();
-      return false;
-    }
-    if (failing) log.info({ dir }, `watching the ${what} folder again`);
-    failing = false;
-    watcher.on('error', (err) => {
-      log.warn({ err, dir }, `lost the watch on the ${what} folder; trying again every second`);
-      failing = true;
-      watcher?.close();
-      watcher = undefined;
-      scheduleRetry();
-    });
-    return true;
-  }
-
-  function scheduleRetry(): void {
-    if (closed) return;
-    clearTimeout(retry);
-    retry = setTimeout(() => {
-      if (!closed && start()) options.onChange();
-    }, REWATCH_MS);
-    retry.unref();
-  }
-
-  start();
-  return {
-    close() {
-      closed = true;
-      clearTimeout(retry);
-      watcher?.close();
-    },
-  };
 }
