@@ -6,11 +6,12 @@
  * The file is optional. It is reread when it changes; a bad edit is logged and the last
  * good table stays in force (a typo must not un-map every pinned student at once).
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../errors.ts';
+import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import type { Logger } from '../log.ts';
 
 export const UserOverridesFileSchema = z.strictObject(
@@ -123,7 +124,7 @@ export interface UserOverridesDeps {
 export function createUserOverrides({ file, log, watch: watching = true }: UserOverridesDeps): UserOverrides {
   let lastText = readIfPresent(file);
   let table = lastText === undefined ? new Map<string, string>() : parseUserOverrides(lastText, file);
-  let watcher: FSWatcher | undefined;
+  let watcher: FolderWatch | undefined;
   let debounce: NodeJS.Timeout | undefined;
 
   const reload = (): boolean => {
@@ -149,20 +150,22 @@ export function createUserOverrides({ file, log, watch: watching = true }: UserO
   };
 
   if (watching) {
-    // Watch the folder, not the file: editors save by writing a new file and renaming it
-    // over the old one, and the file may not exist yet.
-    try {
-      watcher = watch(path.dirname(file), { persistent: false }, (_event, name) => {
-        if (name !== null && name.toString() !== path.basename(file)) return;
+    // The folder may be missing at start or replaced later (a deploy): the watch keeps trying,
+    // and rereads the file once it is back.
+    const name = path.basename(file);
+    watcher = watchFolder({
+      dir: path.dirname(file),
+      what: 'user overrides',
+      recursive: false,
+      relevant: (filename) => filename === name,
+      onChange: () => {
         clearTimeout(debounce);
         // Saves arrive as several events; read once they settle.
         debounce = setTimeout(reload, 50);
         debounce.unref();
-      });
-      watcher.on('error', (err) => log.warn({ file, err }, 'stopped watching the user overrides file'));
-    } catch (err) {
-      log.warn({ file, err }, 'cannot watch the user overrides file; changes need a restart');
-    }
+      },
+      log,
+    });
   }
 
   return {

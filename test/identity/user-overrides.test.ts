@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUserOverrides, loadUserOverrides, UserOverridesError } from '../../src/identity/user-overrides.ts';
 import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 import { thrownBy } from '../helpers/thrown.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const PLATFORM_ID = '0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
 
@@ -119,6 +120,33 @@ describe('user-overrides.yaml', () => {
     try {
       expect(overrides.get('constructor')).toBeUndefined();
       expect(overrides.get('__proto__')).toBeUndefined();
+    } finally {
+      overrides.close();
+    }
+  });
+
+  it('Should pick up an edit saved by renaming a new file over the old one', async () => {
+    writeFileSync(file, 'overrides:\n  jstudent9: ' + PLATFORM_ID + '\n');
+    const overrides = createUserOverrides({ file, log: captureLog().log });
+    try {
+      expect(overrides.get('jstudent9')).toBe(PLATFORM_ID);
+      writeFileSync(`${file}.tmp`, 'overrides:\n  kstudent4: ' + PLATFORM_ID + '\n');
+      renameSync(`${file}.tmp`, file);
+      await waitFor('the edit to be read', () => overrides.get('kstudent4'));
+      expect(overrides.get('jstudent9')).toBeUndefined();
+    } finally {
+      overrides.close();
+    }
+  });
+
+  it('Should read the file once its folder appears, when the folder was missing at start', async () => {
+    const missing = join(temp.dir, 'later', 'user-overrides.yaml');
+    const overrides = createUserOverrides({ file: missing, log: captureLog().log });
+    try {
+      expect(overrides.size).toBe(0);
+      mkdirSync(join(temp.dir, 'later'));
+      writeFileSync(missing, 'overrides:\n  jstudent9: ' + PLATFORM_ID + '\n');
+      await waitFor('the file in the new folder to be read', () => overrides.get('jstudent9'));
     } finally {
       overrides.close();
     }
