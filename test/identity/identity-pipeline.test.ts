@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { startGateway, type Gateway } from '../../src/server.ts';
+import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { captureLog, type TempDir } from '../helpers/identity-harness.ts';
 import { pipelineEnv, pipelineFolder } from '../helpers/pipeline-gateway.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -110,11 +111,13 @@ describe('identity in the running gateway', () => {
     gateway = await startGateway(gatewayConfig(unconfigured), { log: captureLog().log });
     const asked = emulator.requests.length;
     await post([forumPost(), gradeEvent({}, OTHER_STUDENT)]);
-    // Three times the age budget: an event counted as tried would be dead by now.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(rows().map((row) => [row.fate, row.stage, row.attempts])).toEqual([
-      ['pending', 'translate', 0],
-      ['pending', 'translate', 0],
+    // Translation has looked at both and holds them for the set-up (not merely not got to them yet).
+    await waitFor('both events held for the set-up', () => rows().length === 2 && rows().every((row) => row.nextAttemptAt === UNTIL_CONFIGURED));
+    // Twice the age budget after that: an event counted as tried would be dead by now.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(rows().map((row) => [row.fate, row.stage, row.attempts, row.nextAttemptAt])).toEqual([
+      ['pending', 'translate', 0, UNTIL_CONFIGURED],
+      ['pending', 'translate', 0, UNTIL_CONFIGURED],
     ]);
     expect(emulator.requests).toHaveLength(asked);
 
