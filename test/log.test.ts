@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
+import { startTimebackEmulator } from '../src/dev/timeback-emulator.ts';
 import { createLogger } from '../src/log.ts';
 import { startGateway } from '../src/server.ts';
 import { envelope, sessionEvent } from './helpers/caliper-events.ts';
@@ -61,7 +62,10 @@ describe('the gateway log', () => {
       TIMEBACK_CLIENT_SECRET: 'client-secret-ffff4444',
       TIMEBACK_APP_ID: '5e7c1f0a-8b2d-4c3e-9f1a-2b3c4d5e6f70',
     };
-    const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', ...secrets });
+    // TimeBack is the emulator on loopback: the default TIMEBACK_BASE_URL is the real platform,
+    // which translation's roster lookups would otherwise ask for a token.
+    const emulator = await startTimebackEmulator({ clientId: secrets.TIMEBACK_CLIENT_ID, clientSecret: secrets.TIMEBACK_CLIENT_SECRET });
+    const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', TIMEBACK_BASE_URL: emulator.url, ...secrets });
     const { lines, log } = capture();
     const gateway = await startGateway(config, { log });
     const post = (authorization: string, body: unknown) =>
@@ -93,11 +97,13 @@ describe('the gateway log', () => {
       }
     } finally {
       await gateway.close();
+      await emulator.close();
       rmSync(dir, { recursive: true, force: true });
     }
 
     const text = lines.join('');
-    for (const secret of ['aaaa1111', 'bbbb2222', 'cccc3333', 'client-secret-ffff4444', 'gggg5555', 'hhhh6666', 'iiii7777']) {
+    const tokens = [...emulator.validTokens];
+    for (const secret of ['aaaa1111', 'bbbb2222', 'cccc3333', 'client-secret-ffff4444', 'gggg5555', 'hhhh6666', 'iiii7777', ...tokens]) {
       expect(text).not.toContain(secret);
     }
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);

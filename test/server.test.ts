@@ -16,8 +16,12 @@ let dir: string;
 let gateway: Gateway | undefined;
 const logs: string[] = [];
 
+// Nothing listens on loopback's discard port: a configured gateway's token requests are refused
+// here, instead of going to the default TIMEBACK_BASE_URL, the real platform.
+const NO_TIMEBACK = 'http://127.0.0.1:9';
+
 async function start(env: Record<string, string> = {}, now?: () => number) {
-  const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', INGEST_API_KEYS: KEY, ...env });
+  const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', INGEST_API_KEYS: KEY, TIMEBACK_BASE_URL: NO_TIMEBACK, ...env });
   gateway = await startGateway(config, { log: createLogger('debug', { write: (line: string) => void logs.push(line) }), now });
   return gateway;
 }
@@ -53,7 +57,8 @@ describe('health and readiness', () => {
   });
 
   it('warns once at start-up when TimeBack would get the client secret over plain http to another host', async () => {
-    await start({ ...TIMEBACK, TIMEBACK_BASE_URL: 'http://timeback.invalid', TIMEBACK_TOKEN_URL: 'https://auth.invalid/token' });
+    // The token URL is on this machine, so the token the gateway asks for at once stays on it.
+    await start({ ...TIMEBACK, TIMEBACK_BASE_URL: 'http://timeback.invalid', TIMEBACK_TOKEN_URL: `${NO_TIMEBACK}/auth/1.0/token` });
     const warnings = logs.filter((line) => line.includes('plain http://'));
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', settings: ['TIMEBACK_BASE_URL'] });
@@ -73,7 +78,7 @@ describe('health and readiness', () => {
 
   it('/readyz is 503 while envelopes cannot be stored, and ready again once one is', async () => {
     let clock = Date.now();
-    const { url } = await start({ ...TIMEBACK, TIMEBACK_BASE_URL: 'http://127.0.0.1:9' }, () => clock);
+    const { url } = await start(TIMEBACK, () => clock);
     const post = () =>
       fetch(`${url}/caliper`, {
         method: 'POST',
