@@ -11,7 +11,7 @@ const run = promisify(execFile);
 
 async function cli(args: string[], env: Record<string, string>) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, 'replay', ...args], { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [BIN, 'replay', ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };

@@ -129,7 +129,7 @@ describe('caliper-gateway roster-cache', () => {
 
   it('Should be registered in the caliper-gateway command', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'roster-cache', 'list', '--outcome', 'ambiguous', '--json'], {
-      env: { ...process.env, ...env },
+      env: { PATH: process.env.PATH ?? '', ...env },
     });
     expect(JSON.parse(stdout).entries).toEqual([expect.objectContaining({ externalId: 'twin', outcome: 'ambiguous' })]);
   }, 20_000);

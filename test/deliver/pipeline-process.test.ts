@@ -130,7 +130,7 @@ describe('the pipeline in the gateway process', () => {
 
     emulator.clearFaults();
     const replay = await promisify(execFile)(process.execPath, [BIN, 'replay', '--reason', 'http-400'], {
-      env: { ...process.env, DB_PATH: `${temp.dir}/gateway.db`, LOG_LEVEL: 'silent' },
+      env: { PATH: process.env.PATH ?? '', DB_PATH: `${temp.dir}/gateway.db`, LOG_LEVEL: 'silent' },
     });
     expect(replay.stdout).toContain('Re-queued 2 events');
 

@@ -208,7 +208,12 @@ describe('the gateway wires identity in', () => {
       execFile(
         process.execPath,
         [bin, 'serve'],
-        { env: { ...process.env, DB_PATH: config.dbPath, MAPPINGS_DIR: temp.dir, PORT: '1', LOG_LEVEL: 'silent' } },
+        // On loopback, and killed if it serves after all, so a regression fails here and leaves no gateway running.
+        {
+          env: { PATH: process.env.PATH ?? '', DB_PATH: config.dbPath, MAPPINGS_DIR: temp.dir, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' },
+          timeout: 15_000,
+          killSignal: 'SIGKILL',
+        },
         (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }),
       );
     });
