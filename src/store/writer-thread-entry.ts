@@ -70,10 +70,11 @@ function flush(final = false): void {
     durable = needsFsync;
   }
   let outcomes: Array<GroupOutcome<unknown>>;
+  const triedAt = performance.now();
   try {
     outcomes = commitGroup(group.map((item) => item.request));
   } catch (error) {
-    if (!final && waitForLock(error, group)) return;
+    if (!final && waitForLock(error, group, triedAt)) return;
     busySince = undefined;
     const failed = describe(error);
     port.postMessage(group.map(({ id }): WriteReply => ({ id, error: failed })));
@@ -97,10 +98,12 @@ function flush(final = false): void {
  * thread keeps its own clock: the group waits until `lockWaitMs` has really passed since the
  * lock was first found busy.
  */
-function waitForLock(error: unknown, group: Array<{ id: number; request: WriteRequest }>): boolean {
+function waitForLock(error: unknown, group: Array<{ id: number; request: WriteRequest }>, triedAt: number): boolean {
   if ((error as { code?: unknown } | null)?.code !== 'SQLITE_BUSY') return false;
   const now = performance.now();
-  busySince ??= now;
+  // From the first try, SQLite's own wait included: counted from its failure, a lock held
+  // for good failed the group after twice the wait (10 s for the 5 s busy timeout).
+  busySince ??= triedAt;
   if (now - busySince >= lockWaitMs) return false;
   queue.unshift(...group);
   scheduled = true;

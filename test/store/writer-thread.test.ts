@@ -110,6 +110,27 @@ describe('startWriterThread', () => {
     expect(count('events')).toBe(2);
   });
 
+  it('gives up once lockWaitMs has passed since the first try, SQLite\'s own wait included', async () => {
+    // SQLite waits its busy timeout inside the first try; the thread must not start its own
+    // count only then, or a lock held for good costs Learn twice the wait before its 503.
+    const thread = await start({ busyTimeoutMs: 400, lockWaitMs: 400 });
+    const other = new Database(store.file);
+    other.exec('BEGIN IMMEDIATE');
+    const release = setTimeout(() => {
+      other.exec('ROLLBACK');
+      other.close();
+    }, 700);
+    const outcome = await thread.writeEnvelope(batch(['a'])).then(
+      () => 'stored',
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    clearTimeout(release);
+    other.exec('ROLLBACK');
+    other.close();
+    expect(outcome).toBe('SQLITE_BUSY');
+    expect(count('events')).toBe(0);
+  });
+
   it('commits what is queued before it stops, and takes nothing after', async () => {
     const thread = await start();
     const queued = Array.from({ length: 20 }, (_, i) => thread.writeEnvelope(batch([`e${i}`])));
