@@ -56,8 +56,11 @@ export interface EmulatorOptions {
   jwtTokens?: boolean;
   /** Added to every answer, in milliseconds. */
   latencyMs?: number;
-  /** `users` (TimeBack's documented `{ users, total }`) or `pagination` (`{ users, pagination: {…} }`). */
-  listShape?: 'users' | 'pagination';
+  /**
+   * `users` (TimeBack's documented `{ users, total }`), `pagination` (`{ users, pagination: {…} }`),
+   * or `text-total` (`{ users, total: "2" }`, the count written as text).
+   */
+  listShape?: 'users' | 'pagination' | 'text-total';
   /** Keep the bodies of received events (default true; benchmarks turn it off). */
   recordEvents?: boolean;
 }
@@ -232,7 +235,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
         200,
         options.listShape === 'pagination'
           ? { users: page, pagination: { limit, offset: 0, total: users.length, hasMore: users.length > limit } }
-          : { users: page, total: users.length },
+          : { users: page, total: options.listShape === 'text-total' ? String(users.length) : users.length },
       );
     }
 

@@ -91,11 +91,21 @@ type RosterUser = z.infer<typeof RosterUserSchema>;
  */
 const NOT_A_STUDENT = new Set(['administrator', 'aide', 'guardian', 'parent', 'proctor', 'relative', 'teacher']);
 
+/**
+ * How many users match, as a list gives it. Only `users` must be there: a count in another
+ * form (a number written as text, null) is not read, and lookups go on without it (a full
+ * page then stands for "maybe more"), rather than every lookup failing as unreadable.
+ */
+const ListTotal = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)])
+  .optional()
+  .catch(undefined);
+
 /** Both list shapes seen: `{ users, total }` and `{ users, pagination: { total } }`. */
 const UserListSchema = z.looseObject({
   users: z.array(z.unknown()),
-  total: z.number().optional(),
-  pagination: z.looseObject({ total: z.number().optional() }).optional(),
+  total: ListTotal,
+  pagination: z.looseObject({ total: ListTotal }).optional().catch(undefined),
 });
 
 /** RFC 3986 unreserved characters only: `'`, `(`, `)`, `*`, `!` are escaped too. */

@@ -20,12 +20,14 @@ const USERS: EmulatedUser[] = [ADA, QUOTED, VICTIM, TWIN_A, TWIN_B, DEPARTED, NO
 let temp: TempDir;
 let emulator: TimebackEmulator;
 let paginated: TimebackEmulator;
+let textTotal: TimebackEmulator;
 const open: Array<{ close(): Promise<void> }> = [];
 
 beforeAll(async () => {
   temp = makeTempDir('roster-client');
   emulator = await startTimebackEmulator({ users: USERS });
   paginated = await startTimebackEmulator({ users: USERS, listShape: 'pagination' });
+  textTotal = await startTimebackEmulator({ users: USERS, listShape: 'text-total' });
 });
 
 afterEach(async () => {
@@ -36,6 +38,7 @@ afterEach(async () => {
 afterAll(async () => {
   await emulator.close();
   await paginated.close();
+  await textTotal.close();
   temp.remove();
 });
 
@@ -136,8 +139,8 @@ describe('roster client against the emulator', () => {
     }
   });
 
-  it('Should answer ambiguous when several users match, in both list shapes', async () => {
-    for (const server of [emulator, paginated]) {
+  it('Should answer ambiguous when several users match, in every list shape, the count written as text too', async () => {
+    for (const server of [emulator, paginated, textTotal]) {
       const { roster } = client(server);
       expect(await roster.lookup('email', 'twins@school.test')).toEqual({ outcome: 'ambiguous', count: 2 });
       expect(await roster.lookup('identifier', 'twin-b')).toEqual({ outcome: 'found', platformId: TWIN_B.sourcedId });
