@@ -245,7 +245,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
-/** What is still missing before events can be delivered; empty when delivery can start. */
 /**
  * The TimeBack URLs that would carry the client secret or tokens unencrypted: plain http:// to
  * a host other than this machine. Allowed (a sidecar may add TLS on the way), but said at start.
@@ -263,6 +262,7 @@ function isPlainHttpToAnotherHost(url: string): boolean {
   return protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname) && !hostname.startsWith('127.');
 }
 
+/** What is still missing before events can be delivered; empty when delivery can start. */
 export function missingDeliverySettings(config: Config): string[] {
   const missing: string[] = [];
   if (!config.timeback.clientId) missing.push('TIMEBACK_CLIENT_ID');
