@@ -286,27 +286,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     return { outcome: 'found', platformId: user.sourcedId.toLowerCase() };
   }
 
-  return {
-    async lookup(strategy, externalId) {
-      // Platform ids are UUIDs and `decide` refuses any other sourcedId, so a Learn id that is
-      // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
-      // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
-      if (strategy === 'sourcedId' && !UUID_PATTERN.test(externalId)) return { outcome: 'not-found' };
-      await slots.take();
-      try {
-        return await dispatch(strategy, externalId);
-      } finally {
-        slots.give();
-      }
-    },
-
-    problem: () => setupProblem,
-
-    close() {
-      return pool.close();
-    },
-  };
-
+  /** One lookup past the breaker: sent only when the pause allows it, its answer recorded there. */
   async function dispatch(strategy: RosterStrategy, externalId: string): Promise<RosterLookup> {
     if (!pause.canDispatch()) {
       // Open: come back when the pause ends. Half-open: a probe is out; the event's own backoff decides.
@@ -340,6 +320,27 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     }
     return result;
   }
+
+  return {
+    async lookup(strategy, externalId) {
+      // Platform ids are UUIDs and `decide` refuses any other sourcedId, so a Learn id that is
+      // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
+      // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
+      if (strategy === 'sourcedId' && !UUID_PATTERN.test(externalId)) return { outcome: 'not-found' };
+      await slots.take();
+      try {
+        return await dispatch(strategy, externalId);
+      } finally {
+        slots.give();
+      }
+    },
+
+    problem: () => setupProblem,
+
+    close() {
+      return pool.close();
+    },
+  };
 }
 
 /** At most `size` holders at once; the others wait, first come first served. */
