@@ -68,6 +68,18 @@ const DEFAULT_THROTTLE_MS = 1_000;
 /** Lookups in a row without an answer that pause all lookups. */
 export const OUTAGE_THRESHOLD = 5;
 
+/**
+ * Answers about the app or the query, not the student (RosterLookup's `setup`): every lookup
+ * would get the same, so only an admin can fix them. A 401 reaches here only after a fresh token.
+ */
+const SETUP_ANSWERS: ReadonlyMap<number, string> = new Map([
+  [400, 'TimeBack refused the roster query (HTTP 400); check that ROSTER_MATCH names fields it can filter on'],
+  [401, 'TimeBack refused a freshly issued token for the roster (HTTP 401)'],
+  [403, 'TimeBack refused the roster lookup (HTTP 403); the app needs the roster.readonly scope (TIMEBACK_SCOPES)'],
+  [404, 'No roster there (HTTP 404); check TIMEBACK_BASE_URL'],
+  [405, 'No roster there (HTTP 405); check TIMEBACK_BASE_URL'],
+]);
+
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const RosterUserSchema = z.looseObject({
@@ -204,19 +216,13 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   function unavailableFor(answer: Answer): Extract<RosterLookup, { outcome: 'unavailable' }> {
     const { status } = answer;
     const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now()) ?? (status === 429 ? DEFAULT_THROTTLE_MS : undefined);
+    const setupDetail = SETUP_ANSWERS.get(status);
+    if (setupDetail !== undefined) return { outcome: 'unavailable', detail: setupDetail, retryAfterMs, setup: true };
     let detail: string;
     if (status === 429) detail = 'TimeBack roster asked us to slow down (HTTP 429)';
     else if (status >= 500) detail = `TimeBack roster failed (HTTP ${status})`;
-    else if (status === 401) detail = 'TimeBack refused a freshly issued token for the roster (HTTP 401)';
-    else if (status === 403) {
-      detail = 'TimeBack refused the roster lookup (HTTP 403); the app needs the roster.readonly scope (TIMEBACK_SCOPES)';
-    } else if (status === 400) {
-      detail = 'TimeBack refused the roster query (HTTP 400); check that ROSTER_MATCH names fields it can filter on';
-    } else if (status === 404 || status === 405) {
-      detail = `No roster there (HTTP ${status}); check TIMEBACK_BASE_URL`;
-    } else detail = `TimeBack roster answered HTTP ${status}`;
-    const setup = status === 400 || status === 401 || status === 403 || status === 404 || status === 405;
-    return { outcome: 'unavailable', detail, retryAfterMs, setup };
+    else detail = `TimeBack roster answered HTTP ${status}`;
+    return { outcome: 'unavailable', detail, retryAfterMs, setup: false };
   }
 
   function unreadable(answer: Answer): RosterLookup {
