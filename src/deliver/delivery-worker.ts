@@ -79,6 +79,9 @@ export const MAX_STORED_RESPONSE = 4_096;
 const MAX_AGE = 'max-age';
 const NO_OUTPUT = 'no-output';
 
+/** A result waiting to be committed; `cause` labels the retry metric and is not stored. */
+type PendingRecord = DeliveryRecord & { cause?: string };
+
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { config, store, log, metrics, tokenProvider } = deps;
   const now = deps.now ?? Date.now;
@@ -126,7 +129,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let active = 0;
   /** Waiting for the last attempt in flight to end (shutdown). */
   const whenIdle: Array<() => void> = [];
-  const pendingRecords: Array<DeliveryRecord & { cause?: string }> = [];
+  const pendingRecords: PendingRecord[] = [];
   /** Result batches being committed. */
   const recording = new Set<Promise<void>>();
   /**
@@ -134,7 +137,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
    * timer. Their events stay claimed: TimeBack has answered for them, and sending them again
    * because the answer could not be written would only repeat the failure at full speed.
    */
-  const unwritten: Array<DeliveryRecord & { cause?: string }> = [];
+  const unwritten: PendingRecord[] = [];
   /** Why the last commit of results failed, until one succeeds; nothing new is sent meanwhile. */
   let storeProblem: string | undefined;
   let rewriteTimer: NodeJS.Timeout | undefined;
@@ -409,7 +412,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     flush();
   }
 
-  function recorded(batch: ReadonlyArray<DeliveryRecord & { cause?: string }>): void {
+  function recorded(batch: readonly PendingRecord[]): void {
     if (storeProblem !== undefined && unwritten.length === 0 && rewriteTimer === undefined) {
       storeProblem = undefined;
       log.info('delivery results are written again; delivery resumes');
