@@ -335,13 +335,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     let cause: string | undefined;
 
     if (outcome.kind === 'delivered') {
-      if (pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
-      setupProblem = undefined;
+      noteAnswer();
       fate = 'delivered';
     } else if (outcome.kind === 'dead') {
-      if (result !== undefined && pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
       // A refusal of this event (400, 422) still shows the endpoint and the app are right.
-      if (result !== undefined) setupProblem = undefined;
+      // (Without a result the event had no output and TimeBack was never asked.)
+      if (result !== undefined) noteAnswer();
       fate = 'dead';
       reason = outcome.reason;
       detail = status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;
@@ -372,6 +371,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     pendingRecords.push({ seq: event.seq, fate, posts, startedAt, finishedAt, status, response, nextAttemptAt, reason, detail, cause });
     if (pendingRecords.length >= tuning.flushEvery) flush();
     else flushTimer ??= setTimeout(flush, tuning.flushDelayMs);
+  }
+
+  /** TimeBack answered about an event: it is up, and the set-up is right. */
+  function noteAnswer(): void {
+    if (pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
+    setupProblem = undefined;
   }
 
   function flush(): void {
