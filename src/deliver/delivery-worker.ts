@@ -474,6 +474,13 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     pump();
   }
 
+  function currentState(): DeliveryStatus['state'] {
+    if (stopped) return 'stopped';
+    if (stopping) return 'stopping';
+    if (!tokenProvider.configured) return 'waiting-for-credentials';
+    return pause.state === 'closed' ? 'running' : 'paused';
+  }
+
   return {
     name: 'delivery',
 
@@ -521,16 +528,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     },
 
     status() {
-      const state: DeliveryStatus['state'] = stopped
-        ? 'stopped'
-        : stopping
-          ? 'stopping'
-          : !tokenProvider.configured
-            ? 'waiting-for-credentials'
-            : pause.state === 'closed'
-              ? 'running'
-              : 'paused';
-      const status: DeliveryStatus = { state, inFlight: active, token: token.status };
+      const status: DeliveryStatus = { state: currentState(), inFlight: active, token: token.status };
       if (token.problem !== undefined) status.tokenProblem = token.problem;
       if (pause.state !== 'closed' && pause.cause !== undefined) {
         status.pause = {
