@@ -20,6 +20,7 @@ import { createEventsClient, type EventsClient, type PostResult } from './events
 import { classifyStatus, DEPLOYMENT_4XX, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
+import { createWakeTimer } from '../worker-timers.ts';
 
 export interface DeliveryTuning {
   backoff: BackoffPolicy;
@@ -147,8 +148,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let stopped = false;
   let pumpScheduled = false;
   let flushTimer: NodeJS.Timeout | undefined;
-  let wakeTimer: NodeJS.Timeout | undefined;
-  let wakeAt = Number.POSITIVE_INFINITY;
+  const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, () => {
+    exhausted = false;
+    pump();
+  });
   let pauseTimer: NodeJS.Timeout | undefined;
   let token: { status: TokenStatus; problem?: string } = { status: 'unknown' };
   /** The last answer that said the set-up is wrong (see isSetupAnswer), until TimeBack answers about an event. */
@@ -441,18 +444,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
   function armWake(at: number | undefined): void {
-    if (!running || stopping) return;
-    const target = Math.min(at ?? Number.POSITIVE_INFINITY, now() + tuning.pollIntervalMs);
-    if (wakeTimer !== undefined && wakeAt <= target) return;
-    clearTimeout(wakeTimer);
-    wakeAt = target;
-    wakeTimer = setTimeout(() => {
-      wakeTimer = undefined;
-      wakeAt = Number.POSITIVE_INFINITY;
-      exhausted = false;
-      pump();
-    }, Math.max(0, target - now()));
-    wakeTimer.unref();
+    if (running && !stopping) wakeTimer.arm(at);
   }
 
   function armPauseTimer(): void {
@@ -500,7 +492,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     async stop(deadline) {
       if (stopped) return;
       stopping = true;
-      clearTimeout(wakeTimer);
+      wakeTimer.cancel();
       clearTimeout(pauseTimer);
       clearTimeout(rewriteTimer);
       pendingRecords.unshift(...unwritten.splice(0));

@@ -24,6 +24,7 @@ import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
 import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type Outcome, type TranslateItem } from './translate.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
+import { createWakeTimer } from '../worker-timers.ts';
 
 export interface TranslateTuning {
   /** Events per batch (one transaction of results per batch). */
@@ -138,8 +139,10 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   let stopping = false;
   /** After the stop deadline, results are not written: the rows simply stay pending. */
   let abandoned = false;
-  let timer: NodeJS.Timeout | undefined;
-  let timerAt = Number.POSITIVE_INFINITY;
+  const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, () => {
+    exhausted = false;
+    pump();
+  });
   let toldWaiting: string | undefined;
   /**
    * Set while resting after a batch failed (its results could not be committed: a full disk):
@@ -356,18 +359,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
 
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
   function arm(at: number | undefined): void {
-    if (!running || stopping) return;
-    const target = Math.min(at ?? Number.POSITIVE_INFINITY, now() + tuning.pollIntervalMs);
-    if (timer !== undefined && timerAt <= target) return;
-    clearTimeout(timer);
-    timerAt = target;
-    timer = setTimeout(() => {
-      timer = undefined;
-      timerAt = Number.POSITIVE_INFINITY;
-      exhausted = false;
-      pump();
-    }, Math.max(0, target - now()));
-    timer.unref();
+    if (running && !stopping) wakeTimer.arm(at);
   }
 
   return {
@@ -392,7 +384,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
 
     async stop(deadline) {
       stopping = true;
-      clearTimeout(timer);
+      wakeTimer.cancel();
       clearTimeout(resting);
       if (batches.size > 0) {
         let timeout: NodeJS.Timeout | undefined;

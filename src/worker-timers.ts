@@ -1,0 +1,41 @@
+/**
+ * The timing the two pipeline workers (translate, delivery) share: the one wake-up timer each
+ * keeps while it has nothing to do.
+ */
+
+export interface WakeTimer {
+  /** (Re)arms for the earliest of `at`, the time already armed, and the safety poll. */
+  arm(at: number | undefined): void;
+  cancel(): void;
+}
+
+/**
+ * One wake-up timer, never later than the safety poll: rows no one told the worker about
+ * (a replay written by another process) are found within `pollIntervalMs`.
+ */
+export function createWakeTimer(pollIntervalMs: number, now: () => number, onWake: () => void): WakeTimer {
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Number.POSITIVE_INFINITY;
+
+  function fire(): void {
+    timer = undefined;
+    timerAt = Number.POSITIVE_INFINITY;
+    onWake();
+  }
+
+  return {
+    arm(at) {
+      const target = Math.min(at ?? Number.POSITIVE_INFINITY, now() + pollIntervalMs);
+      if (timer !== undefined && timerAt <= target) return;
+      clearTimeout(timer);
+      timerAt = target;
+      timer = setTimeout(fire, Math.max(0, target - now()));
+      timer.unref();
+    },
+    cancel() {
+      clearTimeout(timer);
+      timer = undefined;
+      timerAt = Number.POSITIVE_INFINITY;
+    },
+  };
+}
