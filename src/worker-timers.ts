@@ -1,6 +1,6 @@
 /**
  * The timing the two pipeline workers (translate, delivery) share: the one wake-up timer each
- * keeps while it has nothing to do.
+ * keeps while it has nothing to do, and the bounded wait for work in flight at shutdown.
  */
 
 export interface WakeTimer {
@@ -38,4 +38,15 @@ export function createWakeTimer(pollIntervalMs: number, now: () => number, onWak
       timerAt = Number.POSITIVE_INFINITY;
     },
   };
+}
+
+/** Resolves when `work` settles or at `deadline`, whichever comes first. */
+export async function untilDoneOrDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+  let timeout: NodeJS.Timeout | undefined;
+  const deadlinePassed = new Promise<void>((resolve) => {
+    // Wall-clock time, like the deadline (server.ts), not the workers' injectable `now`.
+    timeout = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  await Promise.race([work, deadlinePassed]);
+  clearTimeout(timeout);
 }

@@ -20,7 +20,7 @@ import { createEventsClient, type EventsClient, type PostResult } from './events
 import { classifyStatus, DEPLOYMENT_4XX, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
-import { createWakeTimer } from '../worker-timers.ts';
+import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 
 export interface DeliveryTuning {
   backoff: BackoffPolicy;
@@ -499,13 +499,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       for (const seq of ready.splice(0)) claimed.delete(seq);
       for (const event of loaded.splice(0)) claimed.delete(event.seq);
       if (active > 0) {
-        let timeout: NodeJS.Timeout | undefined;
-        const deadlinePassed = new Promise<void>((resolve) => {
-          // Wall-clock time, like the deadline (server.ts), not the injectable `now`.
-          timeout = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        });
-        await Promise.race([idle(), deadlinePassed]);
-        clearTimeout(timeout);
+        await untilDoneOrDeadline(idle(), deadline);
         if (active > 0) {
           log.warn({ inFlight: active }, 'shutdown deadline reached; aborting POSTs in flight (they are sent again on the next start)');
           client.abortAll();

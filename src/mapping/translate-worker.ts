@@ -24,7 +24,7 @@ import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
 import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type Outcome, type TranslateItem } from './translate.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
-import { createWakeTimer } from '../worker-timers.ts';
+import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 
 export interface TranslateTuning {
   /** Events per batch (one transaction of results per batch). */
@@ -387,13 +387,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       wakeTimer.cancel();
       clearTimeout(resting);
       if (batches.size > 0) {
-        let timeout: NodeJS.Timeout | undefined;
-        const deadlinePassed = new Promise<void>((resolve) => {
-          // Wall-clock time, like the deadline (server.ts), not the injectable `now`.
-          timeout = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        });
-        await Promise.race([Promise.allSettled([...batches]), deadlinePassed]);
-        clearTimeout(timeout);
+        await untilDoneOrDeadline(Promise.allSettled([...batches]), deadline);
         if (batches.size > 0) {
           abandoned = true;
           log.warn({ batches: batches.size }, 'shutdown deadline reached; events still being translated stay pending for the next start');
