@@ -103,8 +103,6 @@ export const TRANSLATE_SQL = {
   ...TRANSLATION_WRITE_SQL,
 };
 
-type Write = TranslationWrite;
-
 export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorker {
   const { config, store, log, metrics, identity } = deps;
   const now = deps.now ?? Date.now;
@@ -246,7 +244,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     if (abandoned) return;
 
     const at = now();
-    const writes: Write[] = [];
+    const writes: TranslationWrite[] = [];
     let delivered = 0;
     let earliestRetry: number | undefined;
     outcomes.forEach((outcome, i) => {
@@ -271,7 +269,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     if (earliestRetry !== undefined) arm(earliestRetry);
   }
 
-  function toWrite(row: DueRow, outcome: Outcome, at: number): Write {
+  function toWrite(row: DueRow, outcome: Outcome, at: number): TranslationWrite {
     switch (outcome.fate) {
       case 'deliver':
         return {
@@ -333,7 +331,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     }
   }
 
-  function count(writes: readonly Write[]): void {
+  function count(writes: readonly TranslationWrite[]): void {
     for (const write of writes) {
       if (write.kind === 'deliver') metrics.eventsTranslated.inc({ rule: write.rule });
       else if (write.kind === 'settle' && write.fate === 'skipped') metrics.eventsSkipped.inc({ reason: write.reason });
