@@ -77,6 +77,8 @@ interface DueRow {
 /** Why an event dies here: the roster could not say who its student is within DELIVERY_MAX_AGE. */
 const ROSTER_UNAVAILABLE = 'roster-unavailable';
 
+type RetryOutcome = Extract<Outcome, { fate: 'retry' }>;
+
 const DUE_COLUMNS = `e.seq, e.sensor, i.raw, e.attempts, e.first_attempt_at AS firstAttemptAt`;
 const DUE_FROM = `events AS e INDEXED BY events_pending_due JOIN event_inputs AS i ON i.seq = e.seq`;
 
@@ -292,43 +294,50 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
           rule: outcome.rule ?? null,
           studentId: outcome.studentId ?? null,
         };
-      case 'retry': {
-        if (outcome.held) {
-          // Looked at again once per backoff cap (or when TimeBack said), until the gateway can
-          // try; or, for a setting not there at all, once the gateway runs with it.
-          return {
-            kind: 'hold',
-            seq: row.seq,
-            detail: `waiting: ${outcome.detail}`,
-            rule: outcome.rule,
-            studentId: outcome.studentId,
-            nextAttemptAt: outcome.untilConfigured ? UNTIL_CONFIGURED : at + Math.max(tuning.backoff.capMs, outcome.retryAfterMs ?? 0),
-          };
-        }
-        const failures = row.attempts + 1;
-        const since = row.firstAttemptAt ?? at;
-        if (at - since >= maxAgeMs) {
-          return {
-            kind: 'settle',
-            seq: row.seq,
-            fate: 'dead',
-            reason: ROSTER_UNAVAILABLE,
-            detail: `the roster could not say who ${outcome.studentId} is within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${outcome.detail}`,
-            rule: outcome.rule,
-            studentId: outcome.studentId,
-          };
-        }
-        const nextAttemptAt = at + retryDelay(failures, outcome.retryAfterMs, tuning.backoff, random);
-        return {
-          kind: 'retry',
-          seq: row.seq,
-          detail: `identity attempt ${failures} failed (${outcome.detail}); next at ${new Date(nextAttemptAt).toISOString()}`,
-          rule: outcome.rule,
-          studentId: outcome.studentId,
-          nextAttemptAt,
-        };
-      }
+      case 'retry':
+        return outcome.held ? holdWrite(row, outcome, at) : retryWrite(row, outcome, at);
     }
+  }
+
+  /**
+   * Looked at again once per backoff cap (or when TimeBack said), until the gateway can try;
+   * or, for a setting not there at all, once the gateway runs with it.
+   */
+  function holdWrite(row: DueRow, outcome: RetryOutcome, at: number): TranslationWrite {
+    return {
+      kind: 'hold',
+      seq: row.seq,
+      detail: `waiting: ${outcome.detail}`,
+      rule: outcome.rule,
+      studentId: outcome.studentId,
+      nextAttemptAt: outcome.untilConfigured ? UNTIL_CONFIGURED : at + Math.max(tuning.backoff.capMs, outcome.retryAfterMs ?? 0),
+    };
+  }
+
+  /** The roster could not answer: tried again after a backoff, or dead once DELIVERY_MAX_AGE has passed. */
+  function retryWrite(row: DueRow, outcome: RetryOutcome, at: number): TranslationWrite {
+    const failures = row.attempts + 1;
+    const since = row.firstAttemptAt ?? at;
+    if (at - since >= maxAgeMs) {
+      return {
+        kind: 'settle',
+        seq: row.seq,
+        fate: 'dead',
+        reason: ROSTER_UNAVAILABLE,
+        detail: `the roster could not say who ${outcome.studentId} is within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${outcome.detail}`,
+        rule: outcome.rule,
+        studentId: outcome.studentId,
+      };
+    }
+    const nextAttemptAt = at + retryDelay(failures, outcome.retryAfterMs, tuning.backoff, random);
+    return {
+      kind: 'retry',
+      seq: row.seq,
+      detail: `identity attempt ${failures} failed (${outcome.detail}); next at ${new Date(nextAttemptAt).toISOString()}`,
+      rule: outcome.rule,
+      studentId: outcome.studentId,
+      nextAttemptAt,
+    };
   }
 
   function count(writes: readonly TranslationWrite[]): void {
