@@ -143,7 +143,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     exhausted = false;
     pump();
   });
-  let toldWaiting: string | undefined;
+  let lastTold: string | undefined;
   /**
    * Set while resting after a batch failed (its results could not be committed: a full disk):
    * no batch starts until it fires, or until intake stores events again. Each try looks the
@@ -165,8 +165,8 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
 
   /** Said once per cause: why translation cannot run now, or what it holds events for. */
   function tell(message: string | undefined): void {
-    if (message !== undefined && toldWaiting !== message) log.warn(message);
-    toldWaiting = message;
+    if (message !== undefined && lastTold !== message) log.warn(message);
+    lastTold = message;
   }
 
   function pump(): void {
@@ -266,7 +266,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     await writer.recordTranslations({ writes, at });
     rests = 0;
     failure = undefined;
-    count(writes);
+    countInMetrics(writes);
     if (delivered > 0) deps.onTranslated?.();
     if (earliestRetry !== undefined) arm(earliestRetry);
   }
@@ -340,7 +340,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     };
   }
 
-  function count(writes: readonly TranslationWrite[]): void {
+  function countInMetrics(writes: readonly TranslationWrite[]): void {
     for (const write of writes) {
       if (write.kind === 'deliver') metrics.eventsTranslated.inc({ rule: write.rule });
       else if (write.kind === 'settle' && write.fate === 'skipped') metrics.eventsSkipped.inc({ reason: write.reason });
