@@ -61,22 +61,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: true });
-  let lock: InstanceLock | undefined;
-  let store: Store;
-  try {
-    // A gateway that is stopping holds the database for up to SHUTDOWN_TIMEOUT (a restart
-    // that starts the new process before the old one has gone): wait that long for it.
-    lock = await lockDatabase(config.dbPath, {
-      waitMs: config.shutdownTimeoutMs + LOCK_GRACE_MS,
-      onWait: () => log.warn({ db: config.dbPath }, 'another caliper-gateway is serving this database; waiting for it to stop'),
-    });
-    store = openStore(config.dbPath);
-  } catch (err) {
-    lock?.release();
-    if (err instanceof DatabaseInUseError) throw err;
-    throw new Error(`cannot open the database at ${config.dbPath} (DB_PATH): ${(err as Error).message}`, { cause: err });
-  }
-  const held = lock;
+  const { store, lock } = await openLockedStore(config, log);
   const stoppables: Stoppable[] = [];
   let shuttingDown = false;
 
@@ -90,7 +75,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       }
     }
     store.close();
-    held.release();
+    lock.release();
   };
 
   let writerThread: WriterThread | undefined;
@@ -275,6 +260,24 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   };
 
   return { app, store, url, close };
+}
+
+/** Takes the database's instance lock, then opens it; on failure leaves neither held. */
+async function openLockedStore(config: Config, log: Logger): Promise<{ store: Store; lock: InstanceLock }> {
+  let lock: InstanceLock | undefined;
+  try {
+    // A gateway that is stopping holds the database for up to SHUTDOWN_TIMEOUT (a restart
+    // that starts the new process before the old one has gone): wait that long for it.
+    lock = await lockDatabase(config.dbPath, {
+      waitMs: config.shutdownTimeoutMs + LOCK_GRACE_MS,
+      onWait: () => log.warn({ db: config.dbPath }, 'another caliper-gateway is serving this database; waiting for it to stop'),
+    });
+    return { store: openStore(config.dbPath), lock };
+  } catch (err) {
+    lock?.release();
+    if (err instanceof DatabaseInUseError) throw err;
+    throw new Error(`cannot open the database at ${config.dbPath} (DB_PATH): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function printGeneratedKey(key: string) {
