@@ -204,28 +204,15 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     shuttingDown: () => shuttingDown,
   });
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
-  let requestsInFlight = 0;
-  server.on('request', (_request, response) => {
-    requestsInFlight += 1;
-    response.once('close', () => (requestsInFlight -= 1));
-  });
-  // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
-  // timeout is kept, but idle keep-alive sockets should not hold shutdown open.
-  server.keepAliveTimeout = 5_000;
+  let http: HttpServer;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
+    http = await listenHttp(app, config);
   } catch (err) {
     // Nothing has been served: leave no worker, timer or open database behind.
     await stopAll(Date.now());
     throw err;
   }
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const { url } = http;
   log.info({ url, db: config.dbPath, keys: ingestKeys.source }, 'caliper-gateway listening');
   delivery.start();
   retention.start();
@@ -237,7 +224,45 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       shuttingDown = true;
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+      await http.close(deadline);
+      await stopAll(deadline);
+      log.info('stopped');
+    })();
+    return closing;
+  };
 
+  return { app, store, url, close };
+}
+
+interface HttpServer {
+  /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Answers what is in flight (until `deadline`), then closes every connection. */
+  close(deadline: number): Promise<void>;
+}
+
+/** Serves `app` on HOST:PORT; resolves once it listens. */
+async function listenHttp(app: Hono<AppEnv>, config: Config): Promise<HttpServer> {
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+  let requestsInFlight = 0;
+  server.on('request', (_request, response) => {
+    requestsInFlight += 1;
+    response.once('close', () => (requestsInFlight -= 1));
+  });
+  // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
+  // timeout is kept, but idle keep-alive sockets should not hold shutdown open.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+
+    async close(deadline) {
       // Keep listening while requests are in flight, so probes hear 503 "shutting down" from
       // /readyz rather than a refused connection; the app turns every other request away.
       while (requestsInFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -252,14 +277,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await serverClosed;
       clearInterval(sweep);
       clearTimeout(forced);
-
-      await stopAll(deadline);
-      log.info('stopped');
-    })();
-    return closing;
+    },
   };
-
-  return { app, store, url, close };
 }
 
 /** Takes the database's instance lock, then opens it; on failure leaves neither held. */
