@@ -89,7 +89,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const writer = withCheckpointHints(thread ?? createStoreWriter(store), checkpointer);
   const intakeHealth = watchEnvelopeWrites(writer, now);
 
-  // One token for the roster and delivery; stopped last, after everything that uses it.
+  // One token for the roster and delivery; stopped after everything that uses it.
   const tokens = createTokenProvider({ config, log, metrics, now });
   stoppables.push({ name: 'timeback tokens', stop: () => tokens.close() });
   let identity;
