@@ -22,7 +22,7 @@ import type { Store } from '../store/database.ts';
 import { UNTIL_CONFIGURED } from '../store/schema.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
-import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type Outcome, type TranslateItem } from './translate.ts';
+import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type Outcome, type RetryOutcome, type TranslateItem } from './translate.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 
@@ -76,8 +76,6 @@ interface DueRow {
 
 /** Why an event dies here: the roster could not say who its student is within DELIVERY_MAX_AGE. */
 const ROSTER_UNAVAILABLE = 'roster-unavailable';
-
-type RetryOutcome = Extract<Outcome, { fate: 'retry' }>;
 
 const DUE_COLUMNS = `e.seq, e.sensor, i.raw, e.attempts, e.first_attempt_at AS firstAttemptAt`;
 const DUE_FROM = `events AS e INDEXED BY events_pending_due JOIN event_inputs AS i ON i.seq = e.seq`;

@@ -56,6 +56,8 @@ export type Outcome =
   /** The roster could not answer: translate again later (`held`, `untilConfigured`: see IdentityAnswer). */
   | { fate: 'retry'; detail: string; retryAfterMs?: number; held?: boolean; untilConfigured?: boolean; rule: string; studentId: string };
 
+export type RetryOutcome = Extract<Outcome, { fate: 'retry' }>;
+
 /** Why an event that would be sent waits while TIMEBACK_APP_ID is unset. */
 export const WAITING_FOR_APP_ID = 'TIMEBACK_APP_ID is not set (every event names the app as edApp)';
 
@@ -91,12 +93,15 @@ export async function translate(items: readonly TranslateItem[], context: Transl
     } else if (answer.status === 'not-found') {
       outcomes[at] = { fate: 'skipped', reason: 'user-not-in-timeback', detail: answer.detail, rule: rule.id, studentId };
     } else {
-      const retry: Outcome = { fate: 'retry', detail: answer.detail, rule: rule.id, studentId };
+      const retry: RetryOutcome = { fate: 'retry', detail: answer.detail, rule: rule.id, studentId };
       if (answer.retryAfterMs !== undefined) retry.retryAfterMs = answer.retryAfterMs;
       if (answer.held) retry.held = true;
       // Without the app id the event could not be sent anyway: a failed lookup must not start
       // its retry budget before the gateway is configured.
-      if (answer.untilConfigured || edApp === undefined) Object.assign(retry, { held: true, untilConfigured: true });
+      if (answer.untilConfigured || edApp === undefined) {
+        retry.held = true;
+        retry.untilConfigured = true;
+      }
       outcomes[at] = retry;
     }
   }
