@@ -171,6 +171,8 @@ async function resolveStudents(matched: readonly Matched[], identity: IdentityRe
   return answers;
 }
 
+const NOTHING_COMPUTED = "the rule computes none for this event (no path gave a value its map knows, and it has no default)";
+
 /** Phase 3 for one event: build, complete, check. */
 function render(event: InboundEvent, rule: CompiledRule, studentId: string, platformId: string, sensor: string, edApp: string): Outcome {
   const output = rule.output!;
@@ -224,8 +226,6 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   if (!validation.ok) return invalidOutput(rule, studentId, `${validation.path}: ${validation.message}`);
   return { fate: 'deliver', rule: rule.id, studentId, platformId, event: produced, outputId };
 }
-
-const NOTHING_COMPUTED = "the rule computes none for this event (no path gave a value its map knows, and it has no default)";
 
 function assign(target: Record<string, unknown>, key: string, value: unknown): void {
   if (value !== undefined) target[key] = value;
