@@ -388,38 +388,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (pendingRecords.length === 0) return;
     const batch = pendingRecords.splice(0);
     // The events stay claimed until their results are committed: never sent twice at once.
-    const written = outbox.record(batch).then(
-      () => recorded(batch),
-      (err: unknown) => {
-        if (stopping) {
-          // The rows stay pending and due: they are sent again (same id) on the next start, never lost.
-          log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
-          for (const entry of batch) claimed.delete(entry.seq);
-          return;
-        }
-        if (storeProblem === undefined) {
-          log.error({ err, events: batch.length }, 'could not record delivery results; delivery waits until they can be written');
-        }
-        storeProblem = err instanceof Error ? err.message : String(err);
-        for (const entry of batch) unwritten.push(entry);
-        if (rewriteTimer === undefined) {
-          rewriteTimer = setTimeout(rewrite, tuning.pollIntervalMs);
-          rewriteTimer.unref();
-        }
-      },
-    );
+    const written = outbox.record(batch).then(() => recorded(batch), (err: unknown) => notRecorded(batch, err));
     recording.add(written);
     void written.finally(() => recording.delete(written));
   }
 
-  /** Tries the results whose commit failed again. */
-  function rewrite(): void {
-    rewriteTimer = undefined;
-    if (stopping) return;
-    pendingRecords.unshift(...unwritten.splice(0));
-    flush();
-  }
-
+  /** The batch is committed: its events are released, counted, and their retries timed. */
   function recorded(batch: readonly PendingRecord[]): void {
     if (storeProblem !== undefined && unwritten.length === 0 && rewriteTimer === undefined) {
       storeProblem = undefined;
@@ -440,6 +414,33 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (earliestRetry !== undefined) armWake(earliestRetry);
     // Not pump() directly: a write that completes at once resolves inside a pump's flush.
     schedulePump();
+  }
+
+  /** The commit failed: the results wait in `unwritten` and are written again on a timer (not at shutdown). */
+  function notRecorded(batch: readonly PendingRecord[], err: unknown): void {
+    if (stopping) {
+      // The rows stay pending and due: they are sent again (same id) on the next start, never lost.
+      log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
+      for (const entry of batch) claimed.delete(entry.seq);
+      return;
+    }
+    if (storeProblem === undefined) {
+      log.error({ err, events: batch.length }, 'could not record delivery results; delivery waits until they can be written');
+    }
+    storeProblem = err instanceof Error ? err.message : String(err);
+    for (const entry of batch) unwritten.push(entry);
+    if (rewriteTimer === undefined) {
+      rewriteTimer = setTimeout(rewrite, tuning.pollIntervalMs);
+      rewriteTimer.unref();
+    }
+  }
+
+  /** Tries the results whose commit failed again. */
+  function rewrite(): void {
+    rewriteTimer = undefined;
+    if (stopping) return;
+    pendingRecords.unshift(...unwritten.splice(0));
+    flush();
   }
 
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
