@@ -127,10 +127,13 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const loadBatch = Math.max(16, concurrency * 2);
   /** The last read found fewer rows than asked: nothing more is due until something changes. */
   let exhausted = false;
+  /** Attempts in flight: slots taken, at most `concurrency`. */
   let active = 0;
   /** Waiting for the last attempt in flight to end (shutdown). */
   const whenIdle: Array<() => void> = [];
+  /** Results not yet handed to the store: flushed at `flushEvery`, or by `flushTimer` after `flushDelayMs`. */
   const pendingRecords: PendingRecord[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
   /** Result batches being committed. */
   const recording = new Set<Promise<void>>();
   /**
@@ -147,7 +150,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let stopping = false;
   let stopped = false;
   let pumpScheduled = false;
-  let flushTimer: NodeJS.Timeout | undefined;
   const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, () => {
     exhausted = false;
     pump();
