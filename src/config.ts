@@ -137,8 +137,6 @@ export const EnvSchema = z.object({
   ),
 });
 
-export type Env = z.infer<typeof EnvSchema>;
-
 export interface Config {
   port: number;
   host: string;
