@@ -172,7 +172,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     if (!deps.rules()) {
       tell('Translation waits for mapping rules that load and pass their fixtures; events stay pending until then');
       // Rules may become active through a reload; look again at the next poll.
-      arm(undefined);
+      armWake(undefined);
       return;
     }
     const missing = missingSetup();
@@ -195,7 +195,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
         pump();
       });
     }
-    if (batches.size === 0) arm(exhausted ? nextDue() : undefined);
+    if (batches.size === 0) armWake(exhausted ? nextDue() : undefined);
   }
 
   function claim(): DueRow[] {
@@ -266,7 +266,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     failure = undefined;
     countInMetrics(writes);
     if (delivered > 0) deps.onTranslated?.();
-    if (earliestRetry !== undefined) arm(earliestRetry);
+    if (earliestRetry !== undefined) armWake(earliestRetry);
   }
 
   function toWrite(row: DueRow, outcome: Outcome, at: number): TranslationWrite {
@@ -363,7 +363,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   }
 
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
-  function arm(at: number | undefined): void {
+  function armWake(at: number | undefined): void {
     if (running && !stopping) wakeTimer.arm(at);
   }
 
