@@ -1,0 +1,151 @@
+/**
+ * The admin's reads and the queue counts on a real SQLite file. Their plans are checked with
+ * EXPLAIN QUERY PLAN: the planner has no statistics, and a query that scans the events table
+ * reads every row of a database that keeps millions.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  countByFate,
+  countByReason,
+  fateCounts,
+  getEvent,
+  heldUntilConfigured,
+  listEvents,
+  oldestPending,
+  oldestPendingReceivedAt,
+  pendingByStage,
+  type EventListFilter,
+} from '../../src/store/event-queries.ts';
+import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
+import { tempStore } from '../helpers/temp-store.ts';
+import { insertTranslatedEvents } from '../helpers/translated-events.ts';
+
+let db: ReturnType<typeof tempStore>;
+
+beforeEach(() => {
+  db = tempStore('caliper-gateway-queries-');
+});
+afterEach(() => db.cleanup());
+
+/** The plan of the statement listEvents runs for `filter`, with the parameters it binds. */
+function listPlan(filter: EventListFilter): string[] {
+  const { sqlite } = db.store;
+  const prepare = sqlite.prepare.bind(sqlite);
+  const ran: Array<{ sql: string; params: unknown[] }> = [];
+  sqlite.prepare = ((sql: string) => {
+    const statement = prepare(sql);
+    const all = statement.all.bind(statement);
+    statement.all = ((...params: unknown[]) => {
+      ran.push({ sql, params });
+      return all(...params);
+    }) as typeof statement.all;
+    return statement;
+  }) as typeof sqlite.prepare;
+  try {
+    listEvents(db.store, filter);
+  } finally {
+    sqlite.prepare = prepare;
+  }
+  expect(ran).toHaveLength(1);
+  const { sql, params } = ran[0]!;
+  return (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail);
+}
+
+describe('listEvents', () => {
+  it('pages newest first, with next null once a page comes back short', () => {
+    const seqs = insertTranslatedEvents(db.store.sqlite, 5).map((event) => event.seq);
+    const first = listEvents(db.store, { limit: 2 });
+    expect(first.events.map((event) => event.seq)).toEqual([seqs[4], seqs[3]]);
+    expect(first.next).toBe(seqs[3]);
+    const second = listEvents(db.store, { limit: 2, before: first.next! });
+    expect(second.events.map((event) => event.seq)).toEqual([seqs[2], seqs[1]]);
+    const last = listEvents(db.store, { limit: 2, before: second.next! });
+    expect(last.events.map((event) => event.seq)).toEqual([seqs[0]]);
+    expect(last.next).toBeNull();
+  });
+
+  it('filters by fate and reason together', () => {
+    const wanted = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'max-age' });
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'skipped', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 2);
+    const { events } = listEvents(db.store, { fate: 'dead', reason: 'http-400', limit: 10 });
+    expect(events.map((event) => event.seq)).toEqual(wanted.map((event) => event.seq).reverse());
+    expect(listEvents(db.store, { fate: 'dead', limit: 10 }).events).toHaveLength(4);
+    expect(listEvents(db.store, { fate: 'pending', limit: 10 }).events).toHaveLength(2);
+  });
+
+  it('shows times as ISO text', () => {
+    const receivedAt = Date.parse('2026-03-02T10:00:00.000Z');
+    insertTranslatedEvents(db.store.sqlite, 1, { receivedAt });
+    expect(listEvents(db.store, { limit: 1 }).events[0]).toMatchObject({ receivedAt: '2026-03-02T10:00:00.000Z', updatedAt: '2026-03-02T10:00:00.000Z' });
+  });
+
+  it('reads an exception fate through the (fate, reason) index, not the whole table', () => {
+    for (const filter of [{ fate: 'dead' }, { fate: 'rejected', reason: 'invalid-event' }, { fate: 'skipped', before: 10 }] as const) {
+      const plan = listPlan({ limit: 50, ...filter });
+      expect(plan.join('\n')).toContain('USING INDEX events_settled_reason');
+      expect(plan).not.toContain('SCAN events');
+    }
+  });
+});
+
+describe('getEvent', () => {
+  it('is undefined for an unknown seq', () => {
+    expect(getEvent(db.store, 12345)).toBeUndefined();
+  });
+
+  it('shows a stored text that is not JSON as it is, and a missing output as null', () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1);
+    db.store.sqlite.prepare('UPDATE event_inputs SET raw = ? WHERE seq = ?').run('{"cut off', event!.seq);
+    db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(event!.seq);
+    expect(getEvent(db.store, event!.seq)).toMatchObject({ seq: event!.seq, input: '{"cut off', output: null });
+  });
+
+  it('shows an event held until the gateway is configured as not scheduled, other times as ISO text', () => {
+    const [held] = insertTranslatedEvents(db.store.sqlite, 1, { stage: 'translate', nextAttemptAt: UNTIL_CONFIGURED });
+    const [tried] = insertTranslatedEvents(db.store.sqlite, 1, { nextAttemptAt: Date.parse('2026-03-02T11:00:00.000Z'), firstAttemptAt: 0 });
+    expect(getEvent(db.store, held!.seq)).toMatchObject({ nextAttemptAt: null, firstAttemptAt: null, deliveredAt: null });
+    expect(getEvent(db.store, tried!.seq)).toMatchObject({ nextAttemptAt: '2026-03-02T11:00:00.000Z', firstAttemptAt: '1970-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('the queue counts', () => {
+  it('count every fate, zero for the ones with no events', () => {
+    insertTranslatedEvents(db.store.sqlite, 3);
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', stage: null, deliveredAt: 1 });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    expect(countByFate(db.store)).toEqual({ pending: 3, delivered: 2, skipped: 0, rejected: 0, dead: 1 });
+  });
+
+  it('count the exceptions by fate:reason', () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'max-age' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
+    insertTranslatedEvents(db.store.sqlite, 1);
+    expect(countByReason(db.store)).toEqual({ 'dead:http-400': 2, 'dead:max-age': 1, 'skipped:no-rule': 1 });
+  });
+
+  it('fateCounts fills in missing fates and ignores names that are no fate', () => {
+    expect(fateCounts([{ fate: 'dead', count: 4 }, { fate: 'lost', count: 9 }])).toEqual({ pending: 0, delivered: 0, skipped: 0, rejected: 0, dead: 4 });
+  });
+
+  it('count pending events per stage, and those held until configured', () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { stage: 'translate', nextAttemptAt: UNTIL_CONFIGURED });
+    insertTranslatedEvents(db.store.sqlite, 1, { stage: 'translate', nextAttemptAt: null });
+    insertTranslatedEvents(db.store.sqlite, 4);
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400', stage: null });
+    expect(pendingByStage(db.store)).toEqual({ translate: 3, deliver: 4 });
+    expect(heldUntilConfigured(db.store)).toBe(2);
+  });
+
+  it('find the pending event received first, or nothing when none waits', () => {
+    expect(oldestPending(db.store)).toBeUndefined();
+    expect(oldestPendingReceivedAt(db.store)).toBeUndefined();
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', stage: null, receivedAt: 1_000 });
+    const [first] = insertTranslatedEvents(db.store.sqlite, 1, { receivedAt: 2_000 });
+    insertTranslatedEvents(db.store.sqlite, 2, { stage: 'translate', receivedAt: 3_000 });
+    expect(oldestPending(db.store)).toEqual({ seq: first!.seq, stage: 'deliver', receivedAt: 2_000 });
+    expect(oldestPendingReceivedAt(db.store)).toBe(2_000);
+  });
+});
