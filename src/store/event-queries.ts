@@ -3,7 +3,7 @@
  * queue metrics. (The pipeline's own hot paths keep their prepared statements next to
  * the stage that owns them.)
  */
-import { and, desc, eq, isNotNull, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, lt, type SQL } from 'drizzle-orm';
 import { MAX_PARSED_BYTES } from '../ingest/envelope-schema.ts';
 import type { Store } from './database.ts';
 import { eventInputs, eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, UNTIL_CONFIGURED, type EventRow, type Fate, type Stage } from './schema.ts';
@@ -101,6 +101,10 @@ export function listEvents(store: Store, filter: EventListFilter): { events: Eve
   if (filter.fate !== undefined) conditions.push(eq(events.fate, filter.fate));
   // Says what the (fate, reason) index covers, so the planner may use it: only rows with a reason.
   if (filter.fate !== undefined && WITH_REASON.has(filter.fate)) conditions.push(isNotNull(events.reason));
+  // A reason without a fate: only the exception fates carry one, and saying so lets the
+  // planner seek the (fate, reason) index per fate. Without it, GET /admin/events?reason=…
+  // read the whole table, newest first, until a page was found: every row for a rare reason.
+  if (filter.fate === undefined && filter.reason !== undefined) conditions.push(inArray(events.fate, [...FATES_WITH_REASON]));
   if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
   if (filter.before !== undefined) conditions.push(lt(events.seq, filter.before));
   const rows = store.db

@@ -88,6 +88,19 @@ describe('listEvents', () => {
       expect(plan).not.toContain('SCAN events');
     }
   });
+  it('reads a reason asked for without a fate through the same index, finding it in every exception fate', () => {
+    const plan = listPlan({ limit: 50, reason: 'http-400' });
+    expect(plan.join('\n')).toContain('INDEX events_settled_reason');
+    expect(plan).not.toContain('SCAN events');
+    // Only skipped, rejected and dead events carry a reason: limiting to them loses none.
+    const dead = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const skipped = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'http-400' });
+    const rejected = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'max-age' });
+    expect(listEvents(db.store, { reason: 'http-400', limit: 10 }).events.map((event) => event.seq)).toEqual(
+      [...rejected, ...skipped, ...dead].map((event) => event.seq),
+    );
+  });
 });
 
 describe('getEvent', () => {
