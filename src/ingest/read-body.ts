@@ -29,7 +29,9 @@ export function declaredLength(header: string | null | undefined): number | unde
 
 export async function readBody(request: Request, limit: number, incoming?: IncomingMessage): Promise<Buffer> {
   const length = declaredLength(request.headers.get('content-length'));
-  if (length !== undefined && length > limit) throw payloadTooLarge(limit, length);
+  // Refused unread: the upload is (or is about to be) on the wire, and a kept-alive connection
+  // would make the server read and discard all of it before the next request.
+  if (length !== undefined && length > limit) throw payloadTooLarge(limit, length, true);
   if (incoming && !incoming.readableDidRead) return readIncoming(incoming, length, limit);
   if (!request.body) return Buffer.alloc(0);
 

@@ -85,6 +85,7 @@ describe('readBody from a web Request', () => {
     const error = await refusal(readBody(request, LIMIT));
     expect(error).toMatchObject({ status: 413, code: 'payload-too-large' });
     expect(error.message).toContain(`(${LIMIT + 1} bytes)`);
+    expect(error.headers).toEqual({ connection: 'close' });
     expect(state.pulled).toBe(0);
   });
 
@@ -217,6 +218,7 @@ describe('readBody from Node’s request stream', () => {
     // The body is never sent: the answer must not depend on it.
     const response = await rawRequest(url, { headers: [['Content-Length', String(LIMIT * 1000)]], framing: 'none' });
     expect(response.status).toBe(413);
+    expect(response.headers.connection).toBe('close');
     expect(JSON.parse(response.body).error.message).toContain(`(${LIMIT * 1000} bytes)`);
   });
 
