@@ -42,7 +42,9 @@ async function isFolder(dir: string): Promise<boolean> {
   try {
     return (await stat(dir)).isDirectory();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // ENOTDIR: part of the path is a file, so there is no folder there either.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw err;
   }
 }

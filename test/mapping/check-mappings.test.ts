@@ -85,6 +85,7 @@ describe('checkMappings', () => {
   it.each([
     ['is not there', () => join(temp.dir, 'missing')],
     ['is a file', () => join(fixturesDir, 'forum-event', 'post-created', 'input.json')],
+    ['is under a file', () => join(fixturesDir, 'forum-event', 'post-created', 'input.json', 'fixtures')],
   ])('fails, rather than checking nothing, when the fixtures folder %s', async (_what, folder) => {
     const dir = folder();
     const check = await checkMappings(mappingsDir, dir);
