@@ -1,0 +1,84 @@
+/**
+ * copyEntity's edges, beside the Learn-shaped cases in transforms.test.ts (`entity`): where
+ * the depth bound cuts, JSON-LD's @id/@type, a rename whose target is already there, which
+ * plain values count as empty, and the inputs that leave nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { copyEntity } from '../../src/mapping/entity-copy.ts';
+
+type Nested = { id: string; type: string; isPartOf?: Nested | string };
+
+/** A chain of `levels` Pages, each part of the next, the outermost first. */
+function pageChain(levels: number): Nested {
+  let chain: Nested = { id: `https://x.example/${levels - 1}`, type: 'Page' };
+  for (let i = levels - 2; i >= 0; i--) chain = { id: `https://x.example/${i}`, type: 'Page', isPartOf: chain };
+  return chain;
+}
+
+/** The isPartOf values of a copied chain, outermost first, down to the first one that is not an object. */
+function levelsOf(copied: unknown): unknown[] {
+  const seen: unknown[] = [];
+  let at = copied;
+  while (at !== null && typeof at === 'object') {
+    seen.push(at);
+    at = (at as Nested).isPartOf;
+  }
+  if (at !== undefined) seen.push(at);
+  return seen;
+}
+
+describe('copyEntity', () => {
+  it('copies 25 levels of nesting whole and reduces the next entity to its id', () => {
+    const levels = levelsOf(copyEntity(pageChain(30)));
+    expect(levels).toHaveLength(26);
+    expect(levels[24]).toEqual({ id: 'https://x.example/24', type: 'Page', isPartOf: 'https://x.example/25' });
+    expect(levels[25]).toBe('https://x.example/25');
+    // A shallower chain is copied to its end.
+    expect(levelsOf(copyEntity(pageChain(25))).at(-1)).toEqual({ id: 'https://x.example/24', type: 'Page' });
+  });
+
+  it('leaves out a plain value nested deeper than the bound, and keeps a shallower one', () => {
+    const nest = (depth: number): unknown => (depth === 0 ? 'deep' : [nest(depth - 1)]);
+    expect(copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', keywords: nest(20) })).toEqual({
+      id: 'https://x.example/d',
+      type: 'DigitalResource',
+      keywords: nest(20),
+    });
+    expect(copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', keywords: nest(30) })).toEqual({ id: 'https://x.example/d', type: 'DigitalResource' });
+  });
+
+  it('reads JSON-LD @id and @type as id and type', () => {
+    expect(copyEntity({ '@id': 'https://x.example/p', '@type': 'http://purl.imsglobal.org/caliper/Page', name: 'Week 1' })).toEqual({
+      id: 'https://x.example/p',
+      type: 'Page',
+      name: 'Week 1',
+    });
+  });
+
+  it('keeps a 1.2 property the source already has over the 1.1 one that would be renamed to it', () => {
+    expect(copyEntity({ id: 'https://x.example/r', type: 'Result', resultScore: 9, totalScore: 8 })).toEqual({ id: 'https://x.example/r', type: 'Result', resultScore: 9 });
+  });
+
+  it('leaves out empty text, nulls and empty lists and maps, and keeps zero and false', () => {
+    expect(
+      copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', name: '', version: null, keywords: ['', null, 'bio', [], {}], mediaType: false }),
+    ).toEqual({ id: 'https://x.example/d', type: 'DigitalResource', keywords: ['bio'], mediaType: false });
+    expect(copyEntity({ id: 'https://x.example/a', type: 'Attempt', count: 0 })).toEqual({ id: 'https://x.example/a', type: 'Attempt', count: 0 });
+  });
+
+  it.each([
+    ['text that is no IRI', 'not an iri'],
+    ['a number', 42],
+    ['null', null],
+    ['a person without an id', { type: 'Person', name: 'Pat' }],
+    ['an entity of a type that needs an id, without one', { type: 'Page', name: 'untitled' }],
+    ['an object with neither id nor type', { name: 'x' }],
+    ['a list of nothing usable', [null, 'not an iri', { type: 'Page' }]],
+  ])('gives nothing for %s', (_what, value) => {
+    expect(copyEntity(value)).toBeUndefined();
+  });
+
+  it('gives the id of an object without a type', () => {
+    expect(copyEntity({ id: 'https://x.example/z', name: 'untyped' })).toBe('https://x.example/z');
+  });
+});
