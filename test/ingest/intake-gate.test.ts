@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.ts';
 import { createIntakeGate, type Hold } from '../../src/ingest/intake-gate.ts';
+import { rejectionOf } from '../helpers/thrown.ts';
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -60,13 +61,9 @@ describe('createIntakeGate', () => {
   it('turns a request away with a 503 once it has waited too long, and forgets it', async () => {
     const gate = createIntakeGate({ maxBytes: 100, maxWaitMs: 50 });
     const hold = gate.admit(100) as Hold;
-    const refused = await Promise.resolve(gate.admit(1)).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(refused).toBeInstanceOf(GatewayError);
+    const refused = await rejectionOf(GatewayError, Promise.resolve(gate.admit(1)));
     expect(refused).toMatchObject({ status: 503, code: 'busy', headers: { 'retry-after': '5', connection: 'close' } });
-    expect((refused as Error).message).toContain('nothing from this one was read or stored');
+    expect(refused.message).toContain('nothing from this one was read or stored');
     expect(gate.waiting).toBe(0);
     hold.release();
     expect(gate.held).toBe(0);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.ts';
 import { declaredLength, payloadTooLarge, readBody } from '../../src/ingest/read-body.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
+import { rejectionOf } from '../helpers/thrown.ts';
 
 const LIMIT = 1024;
 
@@ -31,14 +32,7 @@ function streamed(chunks: Array<string | Uint8Array>, headers: Record<string, st
   return { request, state };
 }
 
-async function refusal(reading: Promise<unknown>): Promise<GatewayError> {
-  const error = await reading.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GatewayError);
-  return error as GatewayError;
-}
+const refusal = (reading: Promise<unknown>) => rejectionOf(GatewayError, reading);
 
 describe('declaredLength', () => {
   it('reads a plain count of bytes', () => {

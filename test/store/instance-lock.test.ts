@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatabaseInUseError, lockDatabase } from '../../src/store/instance-lock.ts';
 import { openStore, openStoreReadOnly } from '../../src/store/database.ts';
+import { rejectionOf } from '../helpers/thrown.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -17,12 +18,8 @@ describe('lockDatabase', () => {
   it('lets one holder serve a database at a time, and the next in once it lets go', async () => {
     const file = join(dir, 'data', 'gateway.db');
     const first = await lockDatabase(file);
-    const refused = await lockDatabase(file).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    expect(refused).toBeInstanceOf(DatabaseInUseError);
-    expect((refused as Error).message).toBe(
+    const refused = await rejectionOf(DatabaseInUseError, lockDatabase(file));
+    expect(refused.message).toBe(
       `another caliper-gateway is serving the database at ${file} (DB_PATH); stop it first, or give this one a DB_PATH of its own`,
     );
 

@@ -5,6 +5,7 @@ import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../
 import { TokenError } from '../../src/timeback/token-provider.ts';
 import { captureLog, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
 import { metricValue } from '../helpers/metric-value.ts';
+import { rejectionOf } from '../helpers/thrown.ts';
 
 const SECRET = 'emulator-secret-0f9e8d7c';
 
@@ -53,14 +54,7 @@ function provider(
   return { tokens, captured, metrics, clock };
 }
 
-async function tokenFailure(promise: Promise<unknown>): Promise<TokenError> {
-  const err = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(err).toBeInstanceOf(TokenError);
-  return err as TokenError;
-}
+const tokenFailure = (promise: Promise<unknown>) => rejectionOf(TokenError, promise);
 
 describe('client-credentials token provider', () => {
   it('Should fetch one token with Basic client auth and reuse it', async () => {
