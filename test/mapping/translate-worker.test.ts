@@ -278,7 +278,9 @@ describe('the translate worker', () => {
   });
 
   it('is woken by newly stored events', async () => {
-    startWorker({ now: Date.now });
+    // A poll longer than the test may run: only wake() can pick the event up in time (with
+    // the default 2 s poll the test passed with wake() doing nothing).
+    startWorker({ now: Date.now, tuning: { pollIntervalMs: 60_000 } });
     const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: Date.now() });
     worker!.wake();
     await waitFor('the new event', () => rows().get(seq!)!.stage === 'deliver');
