@@ -110,7 +110,7 @@ describe('/admin/roster-cache', () => {
   ])('Should refuse ?%s with a message naming the parameter', async (query, message) => {
     const res = await app().request(`/admin/roster-cache?${query}`, { headers: auth });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { code: 'invalid-query', message } });
+    expect(await res.json()).toEqual({ error: { code: 'invalid-request', message } });
   });
 
   it('Should evict one entry, URL-decoding its id, and 404 when it is not cached', async () => {
@@ -156,7 +156,7 @@ describe('/admin/roster-cache', () => {
     // Ignored, the misspelt filter would have made this "clear everything".
     const res = await app().request('/admin/roster-cache?outcom=not-found', { method: 'DELETE', headers: auth });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { code: 'invalid-query', message: 'outcom: unknown parameter; use outcome' } });
+    expect(await res.json()).toEqual({ error: { code: 'invalid-request', message: 'outcom: unknown parameter; use outcome' } });
     expect(createRosterCache(store).size()).toBe(3);
   });
 
