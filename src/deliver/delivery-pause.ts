@@ -88,10 +88,7 @@ export class DeliveryPause {
     this.consecutiveFailures += 1;
     const wasProbe = this.probing;
     this.probing = false;
-    if (retryAfterMs !== undefined && retryAfterMs > 0) {
-      this.open('timeback', problem, retryAfterMs);
-      return true;
-    }
+    if (retryAfterMs !== undefined && retryAfterMs > 0) return this.open('timeback', problem, retryAfterMs);
     if (this.state === 'open') return false;
     if (wasProbe || this.state === 'half-open' || this.consecutiveFailures >= this.options.threshold) {
       this.open('timeback', problem);
@@ -114,15 +111,24 @@ export class DeliveryPause {
     this.probing = false;
   }
 
-  private open(cause: PauseCause, problem: string, minimumWaitMs = 0): void {
+  /**
+   * Opens the pause, one backoff step longer than the last time; true unless it was open
+   * already. While it is open, the failures still arriving are of POSTs sent before it opened
+   * (up to DELIVERY_CONCURRENCY of them): they say nothing new, so they add no step, and only
+   * a Retry-After among them holds the pause for as long as it asks. Counted as steps, the 16
+   * answers of one burst of 429s paused delivery for 225 s.
+   */
+  private open(cause: PauseCause, problem: string, minimumWaitMs = 0): boolean {
     const now = this.options.now();
-    this.opens += 1;
-    const wait = Math.max(minimumWaitMs, equalJitterDelay(this.opens, this.options.policy, this.options.random));
-    this.until = Math.max(this.state === 'open' ? this.until : 0, now + wait);
+    const wasOpen = this.state === 'open';
+    if (!wasOpen) this.opens += 1;
+    const wait = wasOpen ? minimumWaitMs : Math.max(minimumWaitMs, equalJitterDelay(this.opens, this.options.policy, this.options.random));
+    this.until = Math.max(wasOpen ? this.until : 0, now + wait);
     this.state = 'open';
     this.cause = cause;
     this.problem = problem;
     this.since ??= now;
+    return !wasOpen;
   }
 
   private close(): void {

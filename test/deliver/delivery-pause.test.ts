@@ -79,6 +79,24 @@ describe('DeliveryPause', () => {
     expect(other.until - otherClock.now).toBe(600_000);
   });
 
+  it('failures of POSTs already in flight when it opened add no backoff step, and are not a new pause', () => {
+    const { pause, clock } = pauseAt();
+    // One burst of 429s: the first opens the pause, the other 15 were sent before it did.
+    expect(pause.recordFailure('HTTP 429', 2_000)).toBe(true);
+    for (let i = 0; i < 15; i += 1) expect(pause.recordFailure('HTTP 429', 2_000)).toBe(false);
+    expect(pause.until - clock.now).toBe(2_000);
+    // A later Retry-After among them still holds the pause for as long as it asks.
+    clock.now += 500;
+    expect(pause.recordFailure('HTTP 429', 2_000)).toBe(false);
+    expect(pause.until - clock.now).toBe(2_000);
+    // The probe is the next step: the second, not the seventeenth.
+    clock.now = pause.until;
+    pause.canDispatch();
+    pause.dispatching();
+    expect(pause.recordFailure('timeout')).toBe(true);
+    expect(pause.until - clock.now).toBe(1_000);
+  });
+
   it("a token endpoint's Retry-After holds the pause that long too", () => {
     const { pause, clock } = pauseAt();
     pause.recordTokenFailure('HTTP 503', true, 120_000);
