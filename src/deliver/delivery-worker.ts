@@ -373,7 +373,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
     }
     // One shape for every record (no spread of a shared base): this runs once per event.
-    pendingRecords.push({ seq: event.seq, fate, posts, startedAt, finishedAt, status, response, nextAttemptAt, reason, detail, cause });
+    pendingRecords.push({ seq: event.seq, readUpdatedAt: event.updatedAt, fate, posts, startedAt, finishedAt, status, response, nextAttemptAt, reason, detail, cause });
     if (pendingRecords.length >= tuning.flushEvery) flush();
     else flushTimer ??= setTimeout(flush, tuning.flushDelayMs);
   }

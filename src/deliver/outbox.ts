@@ -19,11 +19,20 @@ export interface DueEvent {
   /** Delivery attempts so far (reset by a replay). */
   attempts: number;
   firstAttemptAt: number | null;
+  /** The row's `updated_at` when it was read: which version of the event this attempt sends. */
+  updatedAt: number;
 }
 
 /** What one delivery round (one or two POSTs) did to an event. */
 export interface DeliveryRecord {
   seq: number;
+  /**
+   * The row's `updated_at` when it was read for this attempt. The result is written only to
+   * that version of the row: one written again after an unclear commit (the writer thread
+   * stopped before saying whether it committed) must not land on the event once a replay and
+   * a new translation have made it due again, nor count its attempts twice.
+   */
+  readUpdatedAt: number;
   fate: 'delivered' | 'pending' | 'dead';
   /** POSTs made in this round. */
   posts: number;
@@ -71,14 +80,15 @@ export const OUTBOX_SQL = {
   // rowid, never through the pending index (which the planner would otherwise scan whole).
   // The body comes from event_outputs, by the same rowid.
   load: `
-    SELECT e.seq, o.output, e.output_id AS outputId, e.attempts, e.first_attempt_at AS firstAttemptAt
+    SELECT e.seq, o.output, e.output_id AS outputId, e.attempts, e.first_attempt_at AS firstAttemptAt, e.updated_at AS updatedAt
       FROM events AS e NOT INDEXED LEFT JOIN event_outputs AS o ON o.seq = e.seq
      WHERE e.seq IN (SELECT value FROM json_each(?)) AND e.fate = 'pending' AND e.stage = 'deliver'
      ORDER BY e.seq`,
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'deliver' AND next_attempt_at > ?`,
-  // Guarded by fate/stage: a row that changed hands meanwhile is left alone.
+  // Guarded by fate/stage and by the version of the row that was sent: a row that changed
+  // hands meanwhile (settled, replayed, translated anew) is left alone.
   record: `
     UPDATE events SET
       fate = @fate,
@@ -93,7 +103,7 @@ export const OUTBOX_SQL = {
       next_attempt_at = @nextAttemptAt,
       delivered_at = CASE WHEN @fate = 'delivered' THEN @finishedAt ELSE NULL END,
       updated_at = @finishedAt
-    WHERE seq = @seq AND fate = 'pending' AND stage = 'deliver'`,
+    WHERE seq = @seq AND fate = 'pending' AND stage = 'deliver' AND updated_at = @readUpdatedAt`,
 };
 
 /**

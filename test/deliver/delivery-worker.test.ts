@@ -6,7 +6,9 @@ import { createEventsClient } from '../../src/deliver/events-client.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import { prepareTranslationWrites } from '../../src/mapping/translation-writes.ts';
 import { replayEvents } from '../../src/store/replay.ts';
+import { createStoreWriter, type StoreWriter } from '../../src/store/writer.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { histogramTotals, metricValue } from '../helpers/metric-value.ts';
 import { tempStore } from '../helpers/temp-store.ts';
@@ -51,7 +53,9 @@ function config(env: Record<string, string> = {}) {
   });
 }
 
-function startWorker(options: { env?: Record<string, string>; tuning?: Partial<DeliveryTuning>; timeoutMs?: number } = {}) {
+function startWorker(
+  options: { env?: Record<string, string>; tuning?: Partial<DeliveryTuning>; timeoutMs?: number; writer?: StoreWriter } = {},
+) {
   const cfg = config(options.env);
   const log = createLogger('silent');
   const tokens = createTokenProvider({ config: cfg, log, metrics });
@@ -63,6 +67,7 @@ function startWorker(options: { env?: Record<string, string>; tuning?: Partial<D
     metrics,
     tokenProvider: tokens,
     tuning: { ...FAST, ...options.tuning },
+    writer: options.writer,
     client:
       options.timeoutMs === undefined
         ? undefined
@@ -213,6 +218,45 @@ describe('delivery worker', () => {
     workers[0]!.notify();
     await waitFor('replayed event delivered', allDelivered(5));
     expect(receivedIds().filter((id) => id === bad.outputId)).toHaveLength(1);
+  });
+
+  it('does not let a result written again undo a replay that came after its first commit', async () => {
+    // The writer thread can commit a batch and stop before it says so: the worker hears a
+    // failure and writes the results again later. Meanwhile the event, dead by that commit,
+    // was replayed and translated anew; the old answer must not land on the new attempt.
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1, { receivedAt: Date.now() - 60_000 });
+    emulator.addFault({ route: 'events', status: 400, body: { status: 'error', message: 'bad' } });
+    const direct = createStoreWriter(db.store);
+    let allowRewrite!: () => void;
+    const rewriteAllowed = new Promise<void>((resolve) => (allowRewrite = resolve));
+    let calls = 0;
+    const writer: StoreWriter = {
+      ...direct,
+      async recordDeliveries(records) {
+        calls += 1;
+        if (calls === 1) {
+          await direct.recordDeliveries(records);
+          throw new Error('the writer thread stopped (exit code 1)');
+        }
+        if (calls === 2) await rewriteAllowed;
+        return direct.recordDeliveries(records);
+      },
+    };
+    const worker = startWorker({ writer });
+    await waitFor('the unclear commit', () => worker.problems().length > 0);
+    expect(eventStates(db.store.sqlite)[0]).toMatchObject({ fate: 'dead', reason: 'http-400' });
+
+    emulator.clearFaults();
+    expect(replayEvents(db.store, { ids: [event!.seq] }, Date.now())).toHaveLength(1);
+    const row = db.store.sqlite.prepare('SELECT output_id AS outputId, student_id AS studentId, platform_id AS platformId, rule FROM events WHERE seq = ?').get(event!.seq) as { outputId: string; studentId: string; platformId: string; rule: string };
+    const { output } = db.store.sqlite.prepare('SELECT output FROM event_outputs WHERE seq = ?').get(event!.seq) as { output: string };
+    prepareTranslationWrites(db.store.sqlite)({ at: Date.now(), writes: [{ kind: 'deliver', seq: event!.seq, output, ...row }] });
+
+    allowRewrite();
+    await waitFor('the results written again', () => worker.problems().length === 0);
+    expect(eventStates(db.store.sqlite)[0]).not.toMatchObject({ fate: 'dead' });
+    await waitFor('the replayed event delivered', allDelivered(1));
+    expect(emulator.eventPosts).toBe(2);
   });
 
   it('refreshes a token that expires mid-stream, once for all requests in flight', async () => {

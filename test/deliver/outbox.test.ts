@@ -22,9 +22,12 @@ afterEach(() => db.cleanup());
 
 const seqOf = (options: Parameters<typeof insertTranslatedEvents>[2]) => insertTranslatedEvents(db.store.sqlite, 1, options)[0]!.seq;
 
+/** A result for the row as it stands now (the version a worker would have read and sent). */
 function result(seq: number, fields: Partial<DeliveryRecord> = {}): DeliveryRecord {
+  const row = db.store.sqlite.prepare('SELECT updated_at AS u FROM events WHERE seq = ?').get(seq) as { u: number } | undefined;
   return {
     seq,
+    readUpdatedAt: row?.u ?? 0,
     fate: 'delivered',
     posts: 1,
     startedAt: NOW,
@@ -72,7 +75,7 @@ describe('load', () => {
     const untranslated = seqOf({ stage: 'translate' });
     const loaded = outbox.load([second!.seq, settled, 999_999, untranslated, first!.seq]);
     expect(loaded.map((event) => event.seq)).toEqual([first!.seq, second!.seq]);
-    expect(loaded[0]).toMatchObject({ outputId: first!.outputId, attempts: 3, firstAttemptAt: NOW - 9_000 });
+    expect(loaded[0]).toMatchObject({ outputId: first!.outputId, attempts: 3, firstAttemptAt: NOW - 9_000, updatedAt: expect.any(Number) });
     expect(JSON.parse(loaded[0]!.output!)).toMatchObject({ id: first!.outputId, type: 'AssessmentItemEvent' });
   });
 
@@ -135,6 +138,24 @@ describe('record', () => {
     const before = eventStates(db.store.sqlite);
     await outbox.record([result(settled), result(backToTranslate, { fate: 'dead', reason: 'http-400' })]);
     expect(eventStates(db.store.sqlite)).toEqual(before);
+  });
+
+  it('leaves alone a row that is due for delivery again in another version than the one sent (replayed and translated anew)', async () => {
+    const seq = seqOf({ receivedAt: NOW - 60_000 });
+    const sent = result(seq, { fate: 'dead', status: 400, reason: 'http-400', detail: 'refused' });
+    // A replay and a new translation since this attempt read the row: pending for delivery again, newer.
+    db.store.sqlite.prepare('UPDATE events SET updated_at = ?, attempts = 0 WHERE seq = ?').run(NOW, seq);
+    const before = eventStates(db.store.sqlite);
+    await outbox.record([sent]);
+    expect(eventStates(db.store.sqlite)).toEqual(before);
+  });
+
+  it('counts the posts of a result written twice once (a commit the worker did not hear of)', async () => {
+    const seq = seqOf({});
+    const retry = result(seq, { fate: 'pending', status: 503, response: 'busy', nextAttemptAt: NOW + 2_000 });
+    await outbox.record([retry]);
+    await outbox.record([retry]);
+    expect(eventStates(db.store.sqlite)[0]).toMatchObject({ fate: 'pending', attempts: 1 });
   });
 
   it('writes nothing of a batch that fails', async () => {

@@ -153,7 +153,8 @@ describe('startWriterThread', () => {
         { kind: 'settle', seq: c, fate: 'skipped', reason: 'no-rule', detail: 'no rule', rule: null, studentId: null },
       ],
     });
-    const outcome = { posts: 1, startedAt: 3_000, finishedAt: 3_010, status: 200, response: '{}', nextAttemptAt: null, reason: null, detail: null };
+    const readUpdatedAt = 2_000; // as the translation results above left the rows
+    const outcome = { readUpdatedAt, posts: 1, startedAt: 3_000, finishedAt: 3_010, status: 200, response: '{}', nextAttemptAt: null, reason: null, detail: null };
     await Promise.all([
       thread.recordDeliveries([{ seq: a, fate: 'delivered', ...outcome }]),
       thread.writeEnvelope(batch(['d'])),
