@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { locateEventSlices } from '../../src/ingest/event-slices.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
+import type { IntakeResult } from '../../src/store/intake.ts';
 import { startWriterThread, type WriterThread, type WriterThreadOptions } from '../../src/store/writer-thread.ts';
 import { expectGroupCommit, sessionBatch as batch } from '../helpers/envelope-batches.ts';
 
@@ -77,6 +78,23 @@ describe('startWriterThread', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
     expect(store.sqlite.prepare('SELECT source_id AS id FROM events ORDER BY seq').all()).toEqual([{ id: 'a' }, { id: 'c' }]);
+  });
+
+  it('stores an event shared with an envelope of the same group that was rolled back, not as its duplicate', async () => {
+    const thread = await start();
+    // Learn resent the envelope before the first copy's commit: both are in one group. The
+    // first fails after inserting `x` (its second event has no text); its savepoint takes `x`
+    // back, so the second copy must store `x`, or an event acknowledged with 200 is lost.
+    const failing = batch(['x', 'y']);
+    failing.raws[1] = null as unknown as string;
+    const outcomes = await Promise.allSettled([thread.writeEnvelope(failing), thread.writeEnvelope(batch(['x']))]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled']);
+    const second = (outcomes[1] as PromiseFulfilledResult<IntakeResult>).value;
+    expect(second).toMatchObject({ stored: 1, duplicates: 0 });
+    expect(store.sqlite.prepare('SELECT e.source_id AS id, e.envelope_id AS envelope, i.raw IS NOT NULL AS hasInput FROM events e JOIN event_inputs i USING (seq)').all()).toEqual([
+      { id: 'x', envelope: second.envelopeId, hasInput: 1 },
+    ]);
+    expect(count('envelopes')).toBe(1);
   });
 
   it('fails every envelope of a group whose transaction cannot start in time, writing nothing', async () => {
