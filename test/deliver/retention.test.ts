@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { createRetention } from '../../src/deliver/retention.ts';
 import { createLogger } from '../../src/log.ts';
+import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { fateCounts, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
@@ -89,5 +90,28 @@ describe('retention', () => {
     expect(envelopeIds()).not.toContain(skippedEnvelope);
     // The inputs went with their rows.
     expect(db.store.sqlite.prepare('SELECT COUNT(*) AS n FROM event_inputs').get()).toEqual({ n: 5 });
+  });
+
+  it('never prunes a skipped event replayed between two of its batches, and a replay never finds a pruned one', async () => {
+    const old = NOW - 40 * DAY;
+    const [first, ...rest] = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'skipped', reason: 'user-not-in-timeback', receivedAt: old });
+    // One row per batch: the pass deletes the first, then yields to the event loop, where
+    // the admin's replay (POST /admin/replay) runs before the next batch.
+    const pass = retention(1, { SKIPPED_RETENTION: String(30 * 86_400) }).runOnce();
+    // Microtasks only: the first batch runs within them, the next waits for setImmediate.
+    for (let turns = 0; fateCounts(db.store.sqlite).skipped === 3; turns += 1) {
+      if (turns > 1_000) throw new Error('the first batch did not run');
+      await Promise.resolve();
+    }
+    expect(fateCounts(db.store.sqlite).skipped).toBe(2);
+    const filter = { ids: [first!.seq, ...rest.map((event) => event.seq)] };
+    const replayed = replayEvents(db.store, filter, NOW);
+    expect(replayed.map((event) => event.seq)).toEqual(rest.map((event) => event.seq));
+    expect(unreplayedIds(db.store, filter, replayed)).toEqual([{ id: first!.seq, fates: [] }]);
+
+    expect(await pass).toMatchObject({ skipped: 1 });
+    // The replayed events are pending again, with their inputs, whatever their old skip time.
+    expect(fateCounts(db.store.sqlite)).toEqual({ pending: 2 });
+    expect(db.store.sqlite.prepare('SELECT COUNT(*) AS n FROM event_inputs').get()).toEqual({ n: 2 });
   });
 });
