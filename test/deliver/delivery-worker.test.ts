@@ -7,7 +7,7 @@ import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/time
 import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { prepareTranslationWrites } from '../../src/mapping/translation-writes.ts';
-import { replayEvents } from '../../src/store/replay.ts';
+import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
 import { createStoreWriter, type StoreWriter } from '../../src/store/writer.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { histogramTotals, metricValue } from '../helpers/metric-value.ts';
@@ -129,6 +129,21 @@ describe('delivery worker', () => {
     await worker.stop(Date.now() + 5_000);
     expect(emulator.eventPosts).toBe(12);
     expect(new Set(receivedIds()).size).toBe(12);
+  });
+
+  it('leaves an event whose POST is in flight to it when a replay names it, and sends it once', async () => {
+    emulator.latencyMs = 200;
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1);
+    const worker = startWorker();
+    await waitFor('in flight', () => worker.status().inFlight === 1);
+    // Replay takes only settled events: a pending one is named back with its fate.
+    const filter = { ids: [event!.seq] };
+    const replayed = replayEvents(db.store, filter, Date.now());
+    expect(replayed).toEqual([]);
+    expect(unreplayedIds(db.store, filter, replayed)).toEqual([{ id: event!.seq, fates: ['pending'] }]);
+    await waitFor('delivered', allDelivered(1));
+    await worker.stop(Date.now() + 5_000);
+    expect(emulator.eventPosts).toBe(1);
   });
 
   it('parks an event with no output as dead without sending anything for it', async () => {
