@@ -40,8 +40,8 @@ export function watchFolder(options: FolderWatchOptions): FolderWatch {
       watcher = watch(dir, { persistent: false, recursive: options.recursive }, (_event, filename) => {
         // Linux reports the folder itself going (removed, or renamed away by a deploy that swaps
         // it) as one more event, not as an error, and the watch then hears nothing more.
-        const now = folderOf(dir);
-        if (now === undefined || now !== watched) return lose(undefined);
+        const current = folderOf(dir);
+        if (current === undefined || current !== watched) return lose(undefined);
         if (filename === null || options.relevant(String(filename))) options.onChange();
       });
       watched = folderOf(dir);

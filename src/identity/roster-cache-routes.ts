@@ -30,19 +30,16 @@ export function rosterCacheRoutes({ store, config, now = Date.now }: Pick<AppDep
   const cache = createRosterCache(store);
   const router = new Hono<AppEnv>();
 
-  // A bad query is a ZodError, which the app's one error handler answers with 400
-  // `invalid-request` naming the parameter, as for every other admin route.
-  const parseQuery = <T extends z.ZodType>(schema: T, query: Record<string, string>): z.infer<T> => schema.parse(query);
-
   router.get('/', (c) => {
-    const { outcome, limit, offset } = parseQuery(ListQuerySchema, c.req.query());
+    // A bad query throws a ZodError: the app's one error handler answers 400 naming the parameter.
+    const { outcome, limit, offset } = ListQuerySchema.parse(c.req.query());
     const { total, entries } = cache.list({ outcome, limit, offset });
     const at = now();
     return c.json({ total, limit, offset, entries: entries.map((entry) => viewOf(entry, config.roster, at)) });
   });
 
   router.delete('/', (c) => {
-    const { outcome } = parseQuery(ClearQuerySchema, c.req.query());
+    const { outcome } = ClearQuerySchema.parse(c.req.query());
     return c.json({ cleared: cache.clear(outcome) });
   });
 
