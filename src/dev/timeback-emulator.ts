@@ -65,6 +65,14 @@ export interface EmulatorOptions {
   recordEvents?: boolean;
 }
 
+/** Answers held back by `hold`. */
+export interface HeldAnswers {
+  /** Resolves once the first held request has arrived. */
+  arrived: Promise<void>;
+  /** Sends every held answer, in arrival order, and holds no more. */
+  release(): void;
+}
+
 export interface RecordedRequest {
   route: EmulatedRoute | 'other';
   method: string;
@@ -88,6 +96,13 @@ export interface TimebackEmulator {
   users: Map<string, EmulatedUser>;
   latencyMs: number;
   addFault(fault: Fault): void;
+  /**
+   * Holds the answers on `route` from now on: each is made as its request arrives (from the
+   * users as they are then) and sent on `release()`. For tests that must act while a request
+   * is in flight, without guessing how long it takes.
+   */
+  hold(route: EmulatedRoute): HeldAnswers;
+  /** Also drops any held answers, unsent. */
   clearFaults(): void;
   /** Count of requests per route since start. */
   count(route: EmulatedRoute): number;
@@ -101,6 +116,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   const recordEvents = options.recordEvents ?? true;
   const faults: Array<Fault & { left: number }> = [];
   const hanging = new Set<ServerResponse>();
+  const holds = new Map<RecordedRequest['route'], { answers: Array<() => void>; arrive: () => void }>();
 
   const emulator: TimebackEmulator = {
     url: '',
@@ -116,8 +132,25 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     addFault(fault) {
       faults.push({ ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
     },
+    hold(route) {
+      const answers: Array<() => void> = [];
+      let arrive = () => {};
+      const arrived = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
+      holds.set(route, { answers, arrive });
+      return {
+        arrived,
+        release() {
+          if (holds.get(route)?.answers !== answers) return;
+          holds.delete(route);
+          for (const answer of answers.splice(0)) answer();
+        },
+      };
+    },
     clearFaults() {
       faults.length = 0;
+      holds.clear();
       for (const res of hanging) res.destroy();
       hanging.clear();
     },
@@ -155,6 +188,12 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   server.keepAliveTimeout = 60_000;
 
   function send(req: IncomingMessage, res: ServerResponse, route: RecordedRequest['route'], status: number, payload?: unknown, headers: Record<string, string> = {}) {
+    const held = holds.get(route);
+    if (held) {
+      held.answers.push(() => send(req, res, route, status, payload, headers));
+      held.arrive();
+      return;
+    }
     emulator.requests.push({ route, method: req.method ?? '', url: req.url ?? '', status, at: Date.now() });
     const text = payload === undefined ? '' : JSON.stringify(payload);
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
