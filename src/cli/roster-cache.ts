@@ -38,7 +38,7 @@ export const rosterCacheCommand = cliCommand(
     }
     const store = openStore(config.dbPath);
     try {
-      const cache = createRosterCache(store);
+      const cache = createRosterCache(store, now);
       const { action, ids, outcome, limit, json } = parsed;
       if (action === 'list') {
         const { total, entries } = cache.list({ outcome, limit });

@@ -6,6 +6,10 @@
  * Concurrent resolves of one student share a single lookup, so a 5,000-event envelope
  * from one class costs one lookup per student, not per event. Outages are `unavailable`
  * (the event waits and is retried), never `not-found` (which would skip it).
+ *
+ * An eviction (roster-cache.ts) wins over a lookup in flight: the lookup's answer still goes
+ * to the events that asked before the eviction, but it is not cached, and a resolve after the
+ * eviction does not share it; it makes a lookup of its own.
  */
 import type { Config, RosterStrategy } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -52,9 +56,10 @@ export function createIdentityResolver({
   watchOverrides = true,
 }: IdentityResolverDeps): CachedRosterResolver {
   const overrides = createUserOverrides({ file: config.overridesFile, log, watch: watchOverrides });
-  const cache = createRosterCache(store);
+  const cache = createRosterCache(store, now);
   const roster: RosterClient = createRosterClient({ config, tokens, log, metrics, now });
-  const inflight = new Map<string, Promise<IdentityAnswer>>();
+  /** The lookup in flight per student, and the cache generation it began in. */
+  const inflight = new Map<string, { generation: number; answer: Promise<IdentityAnswer> }>();
   const strategies = config.roster.match;
   const notFoundDetail = `no TimeBack user has this ${listWithOr(strategies)}`;
   const missingCredentials = [
@@ -67,9 +72,11 @@ export function createIdentityResolver({
     metrics.rosterCacheSize.set(cache.size());
   });
 
-  function remember(entry: Omit<RosterCacheEntry, 'learnedAt'>) {
+  function remember(entry: Omit<RosterCacheEntry, 'learnedAt'>, generation: number) {
     try {
-      cache.put({ ...entry, learnedAt: now() });
+      if (!cache.putUnlessEvicted({ ...entry, learnedAt: now() }, generation)) {
+        log.debug('the roster cache was evicted while this lookup was in flight; its answer is not cached');
+      }
     } catch (err) {
       // The answer is still right; only the next resolve pays for another lookup.
       log.error({ err }, 'could not write the roster cache');
@@ -85,20 +92,20 @@ export function createIdentityResolver({
     return answer;
   }
 
-  async function lookUp(externalId: string, stale: RosterCacheEntry | undefined): Promise<IdentityAnswer> {
+  async function lookUp(externalId: string, stale: RosterCacheEntry | undefined, generation: number): Promise<IdentityAnswer> {
     if (!tokens.configured) return staleOr(stale, { status: 'unavailable', detail: waitingForCredentials, held: true, untilConfigured: true });
     const notes: string[] = [];
     for (const strategy of strategies) {
       const result = await roster.lookup(strategy, externalId);
       switch (result.outcome) {
         case 'found':
-          remember({ externalId, platformId: result.platformId, outcome: 'found', strategy, detail: null });
+          remember({ externalId, platformId: result.platformId, outcome: 'found', strategy, detail: null }, generation);
           return { status: 'found', platformId: result.platformId };
         case 'ambiguous': {
           const detail = `${result.count} TimeBack users have this ${strategy}; pin the right one in user-overrides.yaml`;
           // No ids in the log: `roster-cache list --outcome ambiguous` shows who, to an admin.
           log.warn({ strategy, matches: result.count }, 'several TimeBack users match one Learn user; not crediting any');
-          remember({ externalId, platformId: null, outcome: 'ambiguous', strategy, detail });
+          remember({ externalId, platformId: null, outcome: 'ambiguous', strategy, detail }, generation);
           return { status: 'not-found', detail: `ambiguous: ${detail}` };
         }
         case 'unavailable': {
@@ -112,13 +119,13 @@ export function createIdentityResolver({
       }
     }
     const detail = notes.length > 0 ? `${notFoundDetail} (${notes.join('; ')})` : notFoundDetail;
-    remember({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail });
+    remember({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail }, generation);
     return { status: 'not-found', detail };
   }
 
-  async function lookUpSafely(externalId: string, stale: RosterCacheEntry | undefined): Promise<IdentityAnswer> {
+  async function lookUpSafely(externalId: string, stale: RosterCacheEntry | undefined, generation: number): Promise<IdentityAnswer> {
     try {
-      return await lookUp(externalId, stale);
+      return await lookUp(externalId, stale, generation);
     } catch (err) {
       // A bug here must leave the event waiting, not skipped or crashed.
       log.error({ err }, 'roster lookup failed unexpectedly');
@@ -157,13 +164,21 @@ export function createIdentityResolver({
       metrics.rosterCacheMisses.inc();
 
       // Everything above ran without awaiting, so every concurrent caller for this student
-      // reaches this line before the first lookup answers, and joins it.
-      let pending = inflight.get(externalId);
-      if (!pending) {
-        pending = lookUpSafely(externalId, cached).finally(() => inflight.delete(externalId));
-        inflight.set(externalId, pending);
-      }
-      return pending;
+      // reaches this line before the first lookup answers, and joins it, unless an eviction
+      // (from this process or another) came since that lookup began: its answer may be what
+      // the admin just fixed.
+      const generation = cache.generation();
+      const pending = inflight.get(externalId);
+      if (pending?.generation === generation) return pending.answer;
+      const started = {
+        generation,
+        answer: lookUpSafely(externalId, cached, generation).finally(() => {
+          // Only its own entry: a lookup begun after an eviction may have taken its place.
+          if (inflight.get(externalId) === started) inflight.delete(externalId);
+        }),
+      };
+      inflight.set(externalId, started);
+      return started.answer;
     },
 
     async close() {

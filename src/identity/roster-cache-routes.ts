@@ -27,7 +27,7 @@ const ListQuerySchema = z.strictObject(
 const ClearQuerySchema = z.strictObject({ outcome: OutcomeSchema.optional() }, { error: unknownParameter(['outcome']) });
 
 export function rosterCacheRoutes({ store, config, now = Date.now }: Pick<AppDeps, 'store' | 'config' | 'now'>) {
-  const cache = createRosterCache(store);
+  const cache = createRosterCache(store, now);
   const router = new Hono<AppEnv>();
 
   router.get('/', (c) => {

@@ -2,6 +2,11 @@
  * The roster cache in SQLite: what TimeBack said about each Learn user, and when.
  * It lives in the gateway's database, so it survives restarts and the CLI sees exactly
  * what the running service sees. Reads on the hot path use prepared statements.
+ *
+ * An eviction must win over a lookup that was already in flight when it was made (the admin
+ * has just fixed the student in TimeBack; the lookup carries the roster's old answer). So
+ * every eviction, in whatever process, counts itself in the database (`generation`), and a
+ * lookup's answer is written only if no eviction came since the lookup began.
  */
 import { count, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import type { Config } from '../config.ts';
@@ -46,18 +51,42 @@ export function viewOf(entry: RosterCacheEntry, ttls: RosterTtls, now: number): 
 export interface RosterCache {
   get(externalId: string): RosterCacheEntry | undefined;
   put(entry: RosterCacheEntry): void;
+  /** How many evictions this database has seen; read it before a lookup asks the roster. */
+  generation(): number;
+  /**
+   * Puts the entry unless an eviction came after `generation` was read (the answer may be
+   * what the admin just fixed); says whether it did.
+   */
+  putUnlessEvicted(entry: RosterCacheEntry, generation: number): boolean;
   size(): number;
   list(options?: { outcome?: RosterOutcome; limit?: number; offset?: number }): {
     total: number;
     entries: RosterCacheEntry[];
   };
-  /** Removes these entries; returns the ids that were cached. */
+  /** Removes these entries, and any answer for them still in flight; returns the ids that were cached. */
   evict(externalIds: readonly string[]): string[];
-  /** Removes every entry (or every entry with this outcome); returns how many. */
+  /** Removes every entry (or every entry with this outcome), and every answer in flight; returns how many. */
   clear(outcome?: RosterOutcome): number;
 }
 
-export function createRosterCache(store: Store): RosterCache {
+/** The `meta` row that counts evictions; absent until the first one (generation 0). */
+const GENERATION_KEY = 'roster-cache-generation';
+
+/**
+ * Counts one eviction. Call it in the transaction that deletes the entries, so a lookup's
+ * write (which checks the count in a transaction of its own) lands either before the
+ * eviction, which then deletes it, or after, and is refused.
+ */
+export function countEviction(store: Store, now: number): void {
+  store.sqlite
+    .prepare<[string, number]>(
+      `INSERT INTO meta (key, value, updated_at) VALUES (?, '1', ?)
+       ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1, updated_at = excluded.updated_at`,
+    )
+    .run(GENERATION_KEY, now);
+}
+
+export function createRosterCache(store: Store, now: () => number = Date.now): RosterCache {
   const { sqlite, db } = store;
   const select = sqlite.prepare<[string], RosterCacheEntry>(
     `SELECT external_id AS externalId, platform_id AS platformId, outcome, strategy, detail, learned_at AS learnedAt
@@ -71,12 +100,29 @@ export function createRosterCache(store: Store): RosterCache {
        detail = excluded.detail, learned_at = excluded.learned_at`,
   );
   const countAll = sqlite.prepare<[], { n: number }>('SELECT count(*) AS n FROM roster_cache');
+  const selectGeneration = sqlite.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+  const generation = () => Number(selectGeneration.get(GENERATION_KEY)?.value ?? 0);
+  const putIfCurrent = sqlite.transaction((entry: RosterCacheEntry, seen: number) => {
+    if (generation() !== seen) return false;
+    upsert.run(entry);
+    return true;
+  });
+  const evictWith = <T>(remove: () => T) =>
+    sqlite.transaction(() => {
+      countEviction(store, now());
+      return remove();
+    })();
 
   return {
     get: (externalId) => select.get(externalId),
     put: (entry) => {
       upsert.run(entry);
     },
+    generation,
+    // IMMEDIATE: the write lock is taken before the check. A deferred transaction would read
+    // the count in a snapshot, and an eviction committed after that read would make the
+    // write fail with SQLITE_BUSY_SNAPSHOT instead of being refused.
+    putUnlessEvicted: (entry, seen) => putIfCurrent.immediate(entry, seen),
     size: () => countAll.get()?.n ?? 0,
 
     list({ outcome, limit = 100, offset = 0 } = {}) {
@@ -93,19 +139,23 @@ export function createRosterCache(store: Store): RosterCache {
       return { total, entries };
     },
 
+    // Both count an eviction even when nothing was cached: a lookup may be in flight for a
+    // student who has no entry yet.
     evict(externalIds) {
       if (externalIds.length === 0) return [];
-      return db
-        .delete(rosterCache)
-        .where(inArray(rosterCache.externalId, [...externalIds]))
-        .returning({ externalId: rosterCache.externalId })
-        .all()
-        .map((row) => row.externalId);
+      return evictWith(() =>
+        db
+          .delete(rosterCache)
+          .where(inArray(rosterCache.externalId, [...externalIds]))
+          .returning({ externalId: rosterCache.externalId })
+          .all()
+          .map((row) => row.externalId),
+      );
     },
 
     clear(outcome) {
       const where = outcome ? eq(rosterCache.outcome, outcome) : undefined;
-      return db.delete(rosterCache).where(where).run().changes;
+      return evictWith(() => db.delete(rosterCache).where(where).run().changes);
     },
   };
 }

@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, or, type SQL } from 'drizzle-orm';
+import { countEviction } from '../identity/roster-cache.ts';
 import type { Store } from './database.ts';
 import { INVALID_EVENT } from './intake.ts';
 import { events, rosterCache, type FATES_WITH_REASON } from './schema.ts';
@@ -90,7 +91,7 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
       })
       .where(inArray(events.seq, rows.map((row) => row.seq)))
       .run();
-    forgetUnfoundStudents(store, rows);
+    forgetUnfoundStudents(store, rows, now);
     for (const row of rows) {
       replayed.push({
         seq: row.seq,
@@ -110,15 +111,18 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
  * Replaying is how an admin says "the roster is fixed now". Without this, a student the
  * cache remembers as not found (or ambiguous) would be skipped again until
  * ROSTER_NEGATIVE_TTL ran out. Found answers stay: replaying a dead event is no reason
- * to doubt them (`roster-cache evict` is).
+ * to doubt them (`roster-cache evict` is). It counts as an eviction, so a lookup of one of
+ * these students still in flight (with the roster's answer from before the fix) is not
+ * cached, nor shared with the replayed events.
  */
-function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: string | null }>) {
+function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: string | null }>, now: number) {
   const students = [...new Set(rows.flatMap((row) => (row.studentId ? [row.studentId] : [])))];
   if (students.length === 0) return;
   store.db
     .delete(rosterCache)
     .where(and(inArray(rosterCache.externalId, students), ne(rosterCache.outcome, 'found')))
     .run();
+  countEviction(store, now);
 }
 
 /** A named event that a replay left alone, and where it stands. */

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { rosterCacheCommand } from '../../src/cli/roster-cache.ts';
 import type { Config } from '../../src/config.ts';
 import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createIdentityResolver, type CachedRosterResolver } from '../../src/identity/cached-roster-resolver.ts';
+import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
@@ -331,6 +333,79 @@ describe('cached roster resolver', () => {
     expect(await metricValue(metrics.rosterCacheMisses)).toBe(2);
     expect(await metricValue(metrics.rosterCacheHits)).toBe(1);
     expect(await metrics.render()).toMatch(/^caliper_gateway_roster_cache_entries 2$/m);
+  });
+});
+
+describe('an eviction while a lookup is in flight', () => {
+  /** Skipped as not found; the admin then adds them to TimeBack and evicts them. */
+  const LEE = { sourcedId: randomUUID(), identifier: 'lee.k' };
+
+  afterEach(() => {
+    emulator.users.delete(LEE.sourcedId);
+  });
+
+  const evictions: Array<[string, (built: Harness) => Promise<void>]> = [
+    [
+      "in the gateway's process (the admin route), on its connection",
+      async ({ store }) => {
+        expect(createRosterCache(store).evict([LEE.identifier])).toEqual([LEE.identifier]);
+      },
+    ],
+    [
+      'by the roster-cache command, on a connection of its own',
+      async ({ config }) => {
+        let out = '';
+        const env = { DB_PATH: config.dbPath, MAPPINGS_DIR: temp.dir };
+        const code = await rosterCacheCommand(['evict', LEE.identifier], env, { out: (text) => void (out += text), err: () => {} });
+        expect({ code, out }).toEqual({ code: 0, out: 'evicted 1 entry\n' });
+      },
+    ],
+  ];
+
+  /**
+   * Lee's not-found has expired, and a resolve is asking the roster (which does not know Lee
+   * yet) when the admin adds Lee to TimeBack and evicts. The roster's answer is held until
+   * then, so the eviction lands inside the lookup every time.
+   */
+  async function evictDuringLookup(evict: (built: Harness) => Promise<void>) {
+    const built = harness();
+    const { resolver, clock, config } = built;
+    resolver.cache.put({
+      externalId: LEE.identifier,
+      platformId: null,
+      outcome: 'not-found',
+      strategy: null,
+      detail: 'no TimeBack user has this sourcedId, identifier or email',
+      learnedAt: clock.now() - config.roster.negativeTtlMs,
+    });
+    const held = emulator.hold('roster');
+    const before = resolver.resolve(LEE.identifier);
+    await held.arrived;
+    emulator.users.set(LEE.sourcedId, LEE);
+    await evict(built);
+    return { ...built, held, before };
+  }
+
+  it.each(evictions)('Should not cache the answer from before an eviction made %s', async (_, evict) => {
+    const { resolver, held, before } = await evictDuringLookup(evict);
+    held.release();
+
+    // Whoever asked before the eviction gets the roster's answer as it was then...
+    expect(await before).toMatchObject({ status: 'not-found' });
+    // ...but it is not kept: the next event looks Lee up again and finds them.
+    expect(resolver.cache.get(LEE.identifier)).toBeUndefined();
+    expect(await resolver.resolve(LEE.identifier)).toEqual({ status: 'found', platformId: LEE.sourcedId });
+  });
+
+  it.each(evictions)('Should not share a lookup begun before an eviction made %s', async (_, evict) => {
+    const { resolver, held, before } = await evictDuringLookup(evict);
+    // Lee's replayed events, resolved while the old lookup is still waiting for the roster.
+    const after = resolver.resolve(LEE.identifier);
+    held.release();
+
+    expect(await before).toMatchObject({ status: 'not-found' });
+    expect(await after).toEqual({ status: 'found', platformId: LEE.sourcedId });
+    expect(resolver.cache.get(LEE.identifier)).toMatchObject({ outcome: 'found', platformId: LEE.sourcedId });
   });
 });
 

@@ -1,11 +1,13 @@
 /**
  * The roster cache's own contract on a real SQLite file: what a second answer for the same
  * user replaces, when an entry expires, how lists are ordered and paged, what evict and clear
- * report, and that the lookups by id read the primary key rather than the table.
+ * report, that an eviction refuses the answers of lookups begun before it, and that the lookups
+ * by id read the primary key rather than the table.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRosterCache, expiresAt, viewOf, type RosterCache, type RosterCacheEntry, type RosterTtls } from '../../src/identity/roster-cache.ts';
+import { openStore } from '../../src/store/database.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -113,6 +115,34 @@ describe('evict and clear', () => {
     expect(cache.size()).toBe(2);
     expect(cache.clear()).toBe(2);
     expect(cache.size()).toBe(0);
+  });
+});
+
+describe('an eviction against a lookup in flight', () => {
+  it('Should refuse an answer from a lookup begun before an evict or a clear, made on any connection', () => {
+    const begun = cache.generation();
+    // Nothing cached yet: the first lookup of a student can be in flight too.
+    expect(cache.evict(['ada.l'])).toEqual([]);
+    expect(cache.putUnlessEvicted(entry('ada.l'), begun)).toBe(false);
+    expect(cache.get('ada.l')).toBeUndefined();
+
+    const next = cache.generation();
+    const other = openStore(db.file);
+    try {
+      expect(createRosterCache(other).clear('ambiguous')).toBe(0);
+    } finally {
+      other.close();
+    }
+    expect(cache.putUnlessEvicted(notFound('ada.l'), next)).toBe(false);
+    expect(cache.get('ada.l')).toBeUndefined();
+  });
+
+  it('Should take an answer from a lookup begun after the last eviction, replacing the entry', () => {
+    cache.put(notFound('ada.l', NOW - HOUR));
+    cache.evict(['kid@school.test']);
+    const found = entry('ada.l');
+    expect(cache.putUnlessEvicted(found, cache.generation())).toBe(true);
+    expect(cache.get('ada.l')).toEqual(found);
   });
 });
 

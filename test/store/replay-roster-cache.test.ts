@@ -50,6 +50,20 @@ describe('replay and the roster cache', () => {
     expect(cache.get('someone-else')?.outcome).toBe('not-found');
   });
 
+  it("Should refuse the answer of a replayed student's lookup begun before the replay", () => {
+    const [skipped] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'user-not-in-timeback' });
+    const student = studentOf(skipped!.seq);
+    remember(student, 'not-found');
+    // The lookup asked the roster before the admin fixed the student and replayed.
+    const begun = cache.generation();
+
+    replayEvents(db.store, { status: 'skipped' }, NOW);
+
+    const stale = { externalId: student, outcome: 'not-found', platformId: null, strategy: null, detail: null, learnedAt: NOW } as const;
+    expect(cache.putUnlessEvicted(stale, begun)).toBe(false);
+    expect(cache.get(student)).toBeUndefined();
+  });
+
   it('Should keep found answers when dead events are replayed', () => {
     const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
     remember(studentOf(dead!.seq), 'found');
