@@ -119,10 +119,18 @@ export function listEvents(store: Store, filter: EventListFilter): { events: Eve
 }
 
 export function getEvent(store: Store, seq: number): EventDetail | undefined {
-  const row = store.db.select().from(events).where(eq(events.seq, seq)).get();
-  if (!row) return undefined;
-  const input = store.db.select({ raw: eventInputs.raw }).from(eventInputs).where(eq(eventInputs.seq, seq)).get();
-  const sent = store.db.select({ output: eventOutputs.output }).from(eventOutputs).where(eq(eventOutputs.seq, seq)).get();
+  // One read transaction: on WAL its first read fixes the snapshot the other two see. Three
+  // statements on their own could each see a different commit of the writer thread (or of a
+  // replay in another process): a row `delivered` beside the output of the attempt before.
+  const stored = store.sqlite.transaction(() => {
+    const row = store.db.select().from(events).where(eq(events.seq, seq)).get();
+    if (!row) return undefined;
+    const input = store.db.select({ raw: eventInputs.raw }).from(eventInputs).where(eq(eventInputs.seq, seq)).get();
+    const sent = store.db.select({ output: eventOutputs.output }).from(eventOutputs).where(eq(eventOutputs.seq, seq)).get();
+    return { row, input, sent };
+  })();
+  if (!stored) return undefined;
+  const { row, input, sent } = stored;
   return {
     ...summarize(row),
     envelopeId: row.envelopeId,

@@ -3,7 +3,10 @@
  * EXPLAIN QUERY PLAN: the planner has no statistics, and a query that scans the events table
  * reads every row of a database that keeps millions.
  */
+import { randomUUID } from 'node:crypto';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../src/store/database.ts';
 import {
   countByFate,
   countByReason,
@@ -16,6 +19,7 @@ import {
   pendingByStage,
   type EventListFilter,
 } from '../../src/store/event-queries.ts';
+import * as schema from '../../src/store/schema.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { insertTranslatedEvents } from '../helpers/translated-events.ts';
@@ -113,6 +117,43 @@ describe('getEvent', () => {
     db.store.sqlite.prepare('UPDATE event_inputs SET raw = ? WHERE seq = ?').run('{"cut off', event!.seq);
     db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(event!.seq);
     expect(getEvent(db.store, event!.seq)).toMatchObject({ seq: event!.seq, input: '{"cut off', output: null });
+  });
+
+  it('reads the row, input and output in one snapshot, whatever another connection commits between them', () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1);
+    const seq = event!.seq;
+    const waiting = getEvent(db.store, seq)!;
+    const retranslated = { ...(waiting.output as Record<string, unknown>), id: `urn:uuid:${randomUUID()}` };
+
+    // What the writer thread (or a replay in another process) commits on a connection of its
+    // own: the event retranslated and delivered.
+    const other = openStore(db.file);
+    let committed = false;
+    const deliverRetranslation = () => {
+      other.sqlite.transaction(() => {
+        other.sqlite.prepare(`UPDATE events SET fate = 'delivered', stage = NULL, output_id = ?, delivered_at = 1 WHERE seq = ?`).run(retranslated.id, seq);
+        other.sqlite.prepare('UPDATE event_outputs SET output = ? WHERE seq = ?').run(JSON.stringify(retranslated), seq);
+      })();
+      committed = true;
+    };
+    // better-sqlite3 runs each statement to completion synchronously, so nothing can be timed
+    // to commit between two of them; drizzle's logger is called just before each statement
+    // runs, so it commits after getEvent's first read and before the rest.
+    let statements = 0;
+    const logger = {
+      logQuery() {
+        statements += 1;
+        if (statements === 2) deliverRetranslation();
+      },
+    };
+    const watched: Store = { ...db.store, db: drizzle(db.store.sqlite, { schema, logger }) };
+    try {
+      expect(getEvent(watched, seq)).toMatchObject({ fate: 'pending', outputId: waiting.outputId, output: waiting.output });
+      expect(committed).toBe(true);
+      expect(getEvent(db.store, seq)).toMatchObject({ fate: 'delivered', outputId: retranslated.id, output: retranslated });
+    } finally {
+      other.close();
+    }
   });
 
   it('shows an event held until the gateway is configured as not scheduled, other times as ISO text', () => {
