@@ -2,13 +2,14 @@
  * `caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]`: the check a rule
  * change must pass before it goes live (the running gateway applies the same one on reload).
  */
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OVERRIDES_FILE_NAME, parseConfig } from '../config.ts';
 import { loadUserOverrides } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
 import { updateFixtures } from '../mapping/fixtures.ts';
-import { displayPath, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
+import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import { cliCommand, UsageError } from './command.ts';
 
 export const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
@@ -48,9 +49,10 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   // Not part of the rule check (a bad overrides edit must not hold up a rule change on reload),
   // but an admin runs check-mappings after editing anything in the folder, and `serve` refuses
   // to start on a bad overrides file.
-  const overridesProblem = checkOverrides(displayPath(path.join(mappingsDir, OVERRIDES_FILE_NAME)));
-  if (!check.ok || overridesProblem !== undefined) {
-    const problems = [...(check.ok ? [] : check.problems), ...(overridesProblem === undefined ? [] : [overridesProblem])];
+  const overridesProblem = checkOverrides(mappingsDir);
+  const overridesMisnamed = misnamedOverrides(mappingsDir);
+  if (!check.ok || overridesProblem !== undefined || overridesMisnamed !== undefined) {
+    const problems = [...(check.ok ? [] : check.problems), ...[overridesProblem, overridesMisnamed].filter((problem) => problem !== undefined)];
     io.err(`${problems.join('\n')}\n`);
     const summaries: string[] = [];
     if (!check.ok) {
@@ -59,6 +61,7 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
       else summaries.push(`${check.fixtures.filter((fixture) => !fixture.ok).length} of ${check.fixtures.length} fixtures fail`);
     }
     if (overridesProblem !== undefined) summaries.push(`${OVERRIDES_FILE_NAME} is invalid (the gateway will not start with it)`);
+    if (overridesMisnamed !== undefined) summaries.push(`the user overrides file is misnamed (the gateway does not read it)`);
     io.err(`\ncheck-mappings: ${summaries.join('; ')}\n`);
     return 1;
   }
@@ -70,11 +73,24 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
 });
 
 /** The problem with the user overrides file, naming the file and line or key; none when it is valid or absent. */
-function checkOverrides(file: string): string | undefined {
+function checkOverrides(mappingsDir: string): string | undefined {
   try {
-    loadUserOverrides(file);
-    return undefined;
+    loadUserOverrides(displayPath(path.join(mappingsDir, OVERRIDES_FILE_NAME)));
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
+  return undefined;
+}
+
+/** A `user-overrides.yml` (or other spelling) the gateway would not read, so it pins nobody. */
+function misnamedOverrides(mappingsDir: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(mappingsDir);
+  } catch {
+    return undefined; // the rule check reports an unreadable folder
+  }
+  const misnamed = names.find(isMisnamedOverridesFile);
+  if (misnamed === undefined) return undefined;
+  return `${displayPath(path.join(mappingsDir, misnamed))}: not read: the user overrides are read from ${OVERRIDES_FILE_NAME} only; rename it`;
 }

@@ -17,7 +17,7 @@ import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { checkMappings } from './check-mappings.ts';
-import { RULE_FILE_EXTENSION } from './rule-loader.ts';
+import { misnamedRuleFile, RULE_FILE_EXTENSION } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
 
 export type ReloadResult = { ok: true; files: number; rules: number; fixtures: number } | { ok: false; problems: string[] };
@@ -121,8 +121,9 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
   };
 }
 
+/** A rule file, or one named like a rule file that the reload then refuses (`forum-event.yml`). */
 function isRuleFile(filename: string): boolean {
-  return filename.endsWith(RULE_FILE_EXTENSION) && filename !== OVERRIDES_FILE_NAME;
+  return (filename.endsWith(RULE_FILE_EXTENSION) || misnamedRuleFile(filename)) && filename !== OVERRIDES_FILE_NAME;
 }
 
 /** A fixture file (input, users, expected), or a case or type folder coming or going; not editor droppings. */

@@ -3,7 +3,8 @@
  * Files are plain data: YAML with unique keys, no custom tags, no merge keys; nothing in them
  * is ever executed. A bad file is refused with its path, line and the failing key.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -24,21 +25,66 @@ export class RuleLoadError extends Error {
 
 /** The rule files in `dir` in the order they are read: every `*.yaml` but the user overrides, by name. */
 export async function listRuleFiles(dir: string): Promise<string[]> {
+  return (await listFolder(dir)).ruleFiles;
+}
+
+/**
+ * A name that looks like a rule file but would not be read: `forum-event.yml`, `Grade.YAML`.
+ * Skipping it quietly would leave an admin sure their rule is live; the loader refuses it instead.
+ */
+export function misnamedRuleFile(name: string): boolean {
+  // A misnamed user overrides file is not a rule file; check-mappings reports it on its own.
+  return /\.ya?ml$/i.test(name) && !name.endsWith(RULE_FILE_EXTENSION) && !isMisnamedOverridesFile(name);
+}
+
+/** `user-overrides.yml` and the like: the overrides are read from user-overrides.yaml only. */
+export function isMisnamedOverridesFile(name: string): boolean {
+  return name !== OVERRIDES_FILE_NAME && name.toLowerCase().replace(/\.yml$/, '.yaml') === OVERRIDES_FILE_NAME;
+}
+
+async function listFolder(dir: string): Promise<{ ruleFiles: string[]; misnamed: string[] }> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith(RULE_FILE_EXTENSION) && entry.name !== OVERRIDES_FILE_NAME)
-    .map((entry) => entry.name)
-    .sort()
-    .map((name) => path.join(dir, name));
+  const ruleFiles: string[] = [];
+  const misnamed: string[] = [];
+  for (const entry of entries) {
+    if (entry.name === OVERRIDES_FILE_NAME || !(await isFileOrLinkToOne(dir, entry))) continue;
+    if (entry.name.endsWith(RULE_FILE_EXTENSION)) ruleFiles.push(entry.name);
+    else if (misnamedRuleFile(entry.name)) misnamed.push(entry.name);
+  }
+  const inFolder = (names: string[]) => names.sort().map((name) => path.join(dir, name));
+  return { ruleFiles: inFolder(ruleFiles), misnamed: inFolder(misnamed) };
+}
+
+/**
+ * A symlink counts as the file it points to (a rule file linked from a shared checkout is
+ * meant to be read); one that points nowhere, like an editor's lock file, does not.
+ */
+async function isFileOrLinkToOne(dir: string, entry: Dirent): Promise<boolean> {
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return (await stat(path.join(dir, entry.name))).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Loads and compiles every rule file in `dir`; throws RuleLoadError listing every problem found. */
 export async function loadRules(dir: string): Promise<RuleSet> {
   let files: string[];
+  let misnamed: string[];
   try {
-    files = await listRuleFiles(dir);
+    ({ ruleFiles: files, misnamed } = await listFolder(dir));
   } catch (err) {
     throw new RuleLoadError([`${displayPath(dir)}: cannot read the mappings folder (${(err as Error).message})`]);
+  }
+  if (misnamed.length > 0) {
+    throw new RuleLoadError(
+      misnamed.map((file) => {
+        const renamed = `${path.basename(file).replace(/\.ya?ml$/i, '')}${RULE_FILE_EXTENSION}`;
+        return `${displayPath(file)}: not read: only files ending in ${RULE_FILE_EXTENSION} hold rules; rename it ${renamed} (or move it out of the mappings folder)`;
+      }),
+    );
   }
   // No rules would skip every event as no-rule: a wrong MAPPINGS_DIR, or a folder emptied by
   // mistake, must stop translation instead (events wait, pending), as a broken rule does.

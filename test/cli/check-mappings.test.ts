@@ -84,6 +84,15 @@ describe('caliper-gateway check-mappings', () => {
     expect(await check([])).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('fails on a user-overrides.yml, which the gateway would not read', async () => {
+    await check(['--update']);
+    writeFileSync(join(mappings, 'user-overrides.yml'), 'overrides:\n  jstudent9: 0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05\n');
+    const misnamed = await check([]);
+    expect(misnamed.code).toBe(1);
+    expect(misnamed.stderr).toMatch(/user-overrides\.yml: not read: the user overrides are read from user-overrides\.yaml only; rename it\n/);
+    expect(misnamed.stderr).toContain('check-mappings: the user overrides file is misnamed (the gateway does not read it)');
+  });
+
   it('takes the mappings folder as an argument and the fixtures folder as --fixtures', async () => {
     await check(['--update']);
     const elsewhere = join(temp.dir, 'elsewhere');

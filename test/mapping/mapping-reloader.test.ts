@@ -134,6 +134,16 @@ describe('hot reload of mapping rules', () => {
     expect(active.current()?.rules.map((rule) => rule.id)).toContain('blog-entry');
   });
 
+  it('refuses a rule file saved as .yml instead of reading the folder without it', async () => {
+    const active = await startReloader();
+    await nextReload();
+    const before = active.current();
+    writeFileSync(join(mappingsDir, 'blog-event.yml'), ruleFile('blog-entry'));
+    const refused = await nextReload();
+    expect(refused).toEqual({ ok: false, problems: [expect.stringMatching(/blog-event\.yml: not read: only files ending in \.yaml hold rules; rename it blog-event\.yaml/)] });
+    expect(active.current()).toBe(before);
+  });
+
   it('ignores files that are not rule files', async () => {
     await startReloader();
     await nextReload();

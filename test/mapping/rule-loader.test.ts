@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -273,6 +273,38 @@ describe('rule files on disk', () => {
     expect((await listRuleFiles(dir)).map((file) => file.slice(dir.length + 1))).toEqual(['a-first.yaml', 'b-second.yaml']);
     const rules = await loadRules(dir);
     expect(rules.rules.map((rule) => rule.id)).toEqual(['a', 'b']);
+  });
+
+  it('refuses a file named like a rule file that would not be read, saying what to rename it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const skip = (id: string) => `rules:\n  - id: ${id}\n    match: { type: ${id} }\n    skip: s\n`;
+    writeFileSync(join(dir, 'a-first.yaml'), skip('a'));
+    writeFileSync(join(dir, 'forum-event.yml'), skip('b'));
+    writeFileSync(join(dir, 'Grade-Event.YAML'), skip('c'));
+    // Not a rule file at all, and the overrides' own misspelling is check-mappings' to report.
+    writeFileSync(join(dir, 'user-overrides.yml'), 'overrides: {}\n');
+    writeFileSync(join(dir, 'forum-event.yaml.bak'), skip('d'));
+    const problems = await loadRules(dir).then(
+      () => [],
+      (err: RuleLoadError) => err.problems,
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/Grade-Event\.YAML: not read: only files ending in \.yaml hold rules; rename it Grade-Event\.yaml \(or move it out of the mappings folder\)$/),
+      expect.stringMatching(/forum-event\.yml: not read: only files ending in \.yaml hold rules; rename it forum-event\.yaml /),
+    ]);
+  });
+
+  it('reads a rule file through a symlink, and skips a symlink that points nowhere', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    writeFileSync(join(shared, 'forum-event.yaml'), 'rules:\n  - id: linked\n    match: { type: X }\n    skip: s\n');
+    const mappings = join(dir, 'mappings');
+    mkdirSync(mappings);
+    symlinkSync(join(shared, 'forum-event.yaml'), join(mappings, 'forum-event.yaml'));
+    // What emacs leaves while a file is being edited: a link to nowhere.
+    symlinkSync('admin@host.4242:1700000000', join(mappings, '.#forum-event.yaml'));
+    expect((await loadRules(mappings)).rules.map((rule) => rule.id)).toEqual(['linked']);
   });
 
   it('refuses a folder without rule files, which would skip every event as no-rule', async () => {
