@@ -40,23 +40,61 @@ export interface FixtureResult {
 
 /** Every `<event-type>/<case>/` folder under `root` that holds an input.json, in name order. */
 export async function discoverFixtures(root: string): Promise<FixtureCase[]> {
-  const cases: FixtureCase[] = [];
-  for (const type of await subfolders(root)) {
-    for (const name of await subfolders(path.join(root, type))) {
-      const dir = path.join(root, type, name);
-      const files = await readdir(dir);
-      if (files.includes(FIXTURE_FILES.input)) cases.push({ name: `${type}/${name}`, dir });
-    }
-  }
-  return cases;
+  return (await scanFixtures(root)).cases;
 }
 
-async function subfolders(dir: string): Promise<string[]> {
+/** A fixture file or folder that is not where the runner looks, so nothing in it would be checked. */
+export interface StrayFixture {
+  /** Relative to the fixtures folder. */
+  name: string;
+  problem: string;
+}
+
+const FIXTURE_FILE_NAMES: readonly string[] = Object.values(FIXTURE_FILES);
+
+/**
+ * The cases, and what looks like a case but would be skipped: an input.json one folder too high
+ * (`fixtures/my-case/input.json`), or a case folder without one (`Input.json`, `input.jsn`).
+ * Skipping them quietly would let check-mappings pass a case nobody checks.
+ */
+export async function scanFixtures(root: string): Promise<{ cases: FixtureCase[]; strays: StrayFixture[] }> {
+  const cases: FixtureCase[] = [];
+  const strays: StrayFixture[] = [];
+  const shown = (...parts: string[]) => displayPath(path.join(root, ...parts));
+  const misplaced = (parts: string[], into: string) =>
+    strays.push({
+      name: parts.join('/'),
+      problem: `${shown(...parts)}: not checked: fixture files go in a case folder, ${into}; move it there`,
+    });
+
+  const top = await entriesOf(root);
+  for (const file of top.files.filter((name) => FIXTURE_FILE_NAMES.includes(name))) misplaced([file], `${shown('<event-type>', '<case>')}/`);
+  for (const type of top.folders) {
+    const level = await entriesOf(path.join(root, type));
+    for (const file of level.files.filter((name) => FIXTURE_FILE_NAMES.includes(name))) misplaced([type, file], `${shown(type, '<case>')}/`);
+    for (const name of level.folders) {
+      const dir = path.join(root, type, name);
+      const inside = await entriesOf(dir);
+      if (inside.files.includes(FIXTURE_FILES.input)) cases.push({ name: `${type}/${name}`, dir });
+      else if (inside.files.length + inside.folders.length > 0) {
+        strays.push({
+          name: `${type}/${name}`,
+          problem: `${shown(type, name)}: not checked: a case folder holds ${FIXTURE_FILES.input} (the Learn envelope), and this one has none`,
+        });
+      }
+    }
+  }
+  return { cases, strays };
+}
+
+/** The files and folders in `dir`, in name order, without hidden ones; none when it is missing. */
+async function entriesOf(dir: string): Promise<{ files: string[]; folders: string[] }> {
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
+    const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
+    const names = (keep: (entry: (typeof entries)[number]) => boolean) => entries.filter(keep).map((entry) => entry.name).sort();
+    return { files: names((entry) => !entry.isDirectory()), folders: names((entry) => entry.isDirectory()) };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], folders: [] };
     throw err;
   }
 }
@@ -127,9 +165,11 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
   return users as Record<string, string>;
 }
 
+/** Every case's result, then a failing result for each stray fixture file or folder. */
 export async function runFixtures(root: string, rules: RuleSet): Promise<FixtureResult[]> {
-  const cases = await discoverFixtures(root);
-  return Promise.all(cases.map((fixture) => runFixture(fixture, rules)));
+  const { cases, strays } = await scanFixtures(root);
+  const results = await Promise.all(cases.map((fixture) => runFixture(fixture, rules)));
+  return [...results, ...strays.map(({ name, problem }) => ({ name, ok: false, problems: [problem] }))];
 }
 
 /** Rewrites expected.json for every case whose output changed; returns the files written. */

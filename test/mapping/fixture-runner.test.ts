@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,24 @@ describe('the fixture runner', () => {
     writeFileSync(join(root, 'README.md'), 'fixtures');
     expect((await discoverFixtures(root)).map((fixture) => fixture.name)).toEqual(['forum-event/a-first', 'forum-event/post-created']);
     expect(await discoverFixtures(join(root, 'missing'))).toEqual([]);
+  });
+
+  it('fails on fixture files it would otherwise skip: one folder too high, or a case without input.json', async () => {
+    writeCase('forum-event/post-created', envelope([forumPost()]));
+    await updateFixtures(root, rules);
+    // An admin's new case, one folder short; a case whose input is misspelt; a stray at the top.
+    writeCase('my-new-case', envelope([forumPost()]));
+    const misspelt = writeCase('forum-event/typo', envelope([forumPost()]));
+    renameSync(join(misspelt, 'input.json'), join(misspelt, 'Input.json'));
+    writeFileSync(join(root, 'expected.json'), '[]');
+    const results = await runFixtures(root, rules);
+    expect(results.filter((result) => result.ok).map((result) => result.name)).toEqual(['forum-event/post-created']);
+    expect(results.filter((result) => !result.ok).flatMap((result) => result.problems)).toEqual([
+      expect.stringMatching(/\/expected\.json: not checked: fixture files go in a case folder, .*\/<event-type>\/<case>\/; move it there$/),
+      expect.stringMatching(/\/forum-event\/typo: not checked: a case folder holds input\.json \(the Learn envelope\), and this one has none$/),
+      expect.stringMatching(/\/my-new-case\/input\.json: not checked: fixture files go in a case folder, .*\/my-new-case\/<case>\/; move it there$/),
+      expect.stringMatching(/\/my-new-case\/users\.json: not checked: /),
+    ]);
   });
 
   it('writes expected.json for review, then passes', async () => {
