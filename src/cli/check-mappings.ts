@@ -63,6 +63,9 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
     if (overridesProblem !== undefined) summaries.push(`${OVERRIDES_FILE_NAME} is invalid (the gateway will not start with it)`);
     if (overridesMisnamed !== undefined) summaries.push(`the user overrides file is misnamed (the gateway does not read it)`);
     io.err(`\ncheck-mappings: ${summaries.join('; ')}\n`);
+    if (!check.ok && check.fixtures?.some((fixture) => !fixture.ok && fixture.actual !== undefined)) {
+      io.err('If the new outputs are what you meant, rewrite the expected outputs with --update (npm run fixtures:update) and review what it prints.\n');
+    }
     return 1;
   }
   io.out(

@@ -7,7 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { staticIdentity } from '../identity/identity-resolver.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
-import { jsonDiff } from './json-diff.ts';
+import { fixtureDiff } from './fixture-diff.ts';
 import { displayPath } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
 import { translate, type Outcome } from './translate.ts';
@@ -131,7 +131,7 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing (npm run fixtures:update writes it)' : `not JSON: ${(err as Error).message}`;
     return { name: fixture.name, ok: false, problems: [`${shown(FIXTURE_FILES.expected)}: ${why}`], actual };
   }
-  const differences = jsonDiff(expected, actual);
+  const differences = fixtureDiff(expected, actual);
   return {
     name: fixture.name,
     ok: differences.length === 0,

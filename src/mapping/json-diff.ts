@@ -4,24 +4,41 @@
  */
 import { formatPath } from '../errors.ts';
 
-export function jsonDiff(expected: unknown, actual: unknown, limit = 20): string[] {
+export interface JsonDiffOptions {
+  /** Lines to give before summing up the rest (default 20). */
+  limit?: number;
+  /** How the two sides are named (default: expected, got; `--update` says was, now). */
+  words?: DiffWords;
+  /** Where both values sit in a larger document, so paths name the whole way. */
+  at?: readonly PropertyKey[];
+  /** The longest a value is shown before it is cut (default 100 characters). */
+  maxChars?: number;
+}
+
+export interface DiffWords {
+  before: string;
+  after: string;
+}
+
+export const CHECK_WORDS: DiffWords = { before: 'expected', after: 'got' };
+
+export function jsonDiff(expected: unknown, actual: unknown, options: JsonDiffOptions | number = {}): string[] {
+  const { limit = 20, words = CHECK_WORDS, at = [], maxChars = 100 } = typeof options === 'number' ? { limit: options } : options;
   const lines: string[] = [];
-  const path: PropertyKey[] = [];
+  const path: PropertyKey[] = [...at];
   let more = 0;
-  const note = (line: string) => {
-    if (lines.length < limit) lines.push(line);
+  const show = (value: unknown) => showValue(value, maxChars);
+  const note = (a: unknown, b: unknown) => {
+    if (lines.length < limit) lines.push(`${formatPath(path)}: ${words.before} ${show(a)}, ${words.after} ${show(b)}`);
     else more++;
   };
   const walk = (a: unknown, b: unknown) => {
     if (Object.is(a, b)) return;
-    const where = formatPath(path);
     if (Array.isArray(a) && Array.isArray(b)) {
       const length = Math.max(a.length, b.length);
       for (let i = 0; i < length; i++) {
         path.push(i);
-        if (i >= a.length) note(`${formatPath(path)}: expected nothing, got ${show(b[i])}`);
-        else if (i >= b.length) note(`${formatPath(path)}: expected ${show(a[i])}, got nothing`);
-        else walk(a[i], b[i]);
+        walk(i < a.length ? a[i] : undefined, i < b.length ? b[i] : undefined);
         path.pop();
       }
       return;
@@ -29,14 +46,12 @@ export function jsonDiff(expected: unknown, actual: unknown, limit = 20): string
     if (isObject(a) && isObject(b)) {
       for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
         path.push(key);
-        if (!(key in b)) note(`${formatPath(path)}: expected ${show(a[key])}, got nothing`);
-        else if (!(key in a)) note(`${formatPath(path)}: expected nothing, got ${show(b[key])}`);
-        else walk(a[key], b[key]);
+        walk(key in a ? a[key] : undefined, key in b ? b[key] : undefined);
         path.pop();
       }
       return;
     }
-    note(`${where}: expected ${show(a)}, got ${show(b)}`);
+    note(a, b);
   };
   walk(expected, actual);
   if (more > 0) lines.push(`… and ${more} more difference${more === 1 ? '' : 's'}`);
@@ -47,8 +62,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function show(value: unknown): string {
+export function showValue(value: unknown, maxChars = 100): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value);
-  return text.length > 100 ? `${text.slice(0, 97)}…` : text;
+  return text.length > maxChars ? `${text.slice(0, maxChars - 3)}…` : text;
 }

@@ -72,6 +72,19 @@ describe('caliper-gateway check-mappings', () => {
     expect(stderr).toContain('check-mappings: 1 of 2 fixtures fail');
   });
 
+  it('shows an event whose fate changed as one line with the whole reason, and says what to do if it is meant', async () => {
+    await check(['--update']);
+    const rules = join(mappings, 'forum-event.yaml');
+    // An admin wants the poster's Learn user id in TimeBack too: it may be an e-mail address.
+    writeFileSync(rules, readFileSync(rules, 'utf8').replace('pick: [firstPost, threadId] }', 'pick: [firstPost, threadId] }\n      actor: { id: $student, type: Person, email: { from: \'actor.extensions["bb:user.externalId"]\' } }'));
+    const { code, stderr } = await check([]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /forum-event\/post-created\/expected\.json: \[0\]: expected deliver MessageEvent Posted \(rule forum-post-created\), got rejected, invalid-output \(rule forum-post-created\): rule forum-post-created: actor\.email: carries personal data \(email\); list "email" in the rule's allowPii to send it\n/,
+    );
+    expect(stderr).toContain('If the new outputs are what you meant, rewrite the expected outputs with --update (npm run fixtures:update) and review what it prints.');
+  });
+
   it('fails on a bad user-overrides.yaml, which the gateway would refuse to start with', async () => {
     await check(['--update']);
     writeFileSync(join(mappings, 'user-overrides.yaml'), 'overrides:\n  jstudent9: not-a-uuid\n');
