@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { OVERRIDES_FILE_NAME, parseConfig } from '../config.ts';
 import { loadUserOverrides } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
-import { updateFixtures } from '../mapping/fixtures.ts';
+import { updateFixtures, type FixtureUpdate } from '../mapping/fixtures.ts';
 import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import { cliCommand, UsageError } from './command.ts';
 
@@ -21,7 +21,8 @@ Exit 0 when all pass, 1 otherwise, with the file, line and property of each prob
 
   --fixtures DIR   the fixtures folder
   --update         first rewrite the expected.json of every fixture whose output changed
-                   (what npm run fixtures:update runs); review the diff before committing
+                   or that has none (what npm run fixtures:update runs), printing every
+                   change; review them before committing
 `;
 
 export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_USAGE, async (args, env, io) => {
@@ -37,8 +38,7 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
 
   if (parsed.values.update) {
     try {
-      const written = await updateFixtures(fixturesDir, await loadRules(mappingsDir));
-      io.out(written.length === 0 ? 'Every expected.json is up to date.\n' : `Rewrote (review with git diff):\n${written.map((file) => `  ${file}\n`).join('')}`);
+      io.out(describeUpdates(await updateFixtures(fixturesDir, await loadRules(mappingsDir))));
     } catch (err) {
       if (!(err instanceof RuleLoadError)) throw err;
       // Falls through to the check, which reports the same problems.
@@ -74,6 +74,21 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   );
   return 0;
 });
+
+/**
+ * What --update wrote, change by change: `git diff` shows a changed file but not a new one
+ * (untracked), and a folder deployed without git shows nothing, so the review starts here.
+ */
+function describeUpdates(updates: readonly FixtureUpdate[]): string {
+  if (updates.length === 0) return 'Every expected.json is up to date.\n';
+  const files = updates.map((update) => {
+    const what = { missing: ' (new)', 'not-json': ' (replaced: it was not JSON)', expected: '' }[update.before];
+    const note = update.withoutUsers ? '\n  note: this case has no users.json, so every student in it is "not in TimeBack"' : '';
+    return `${update.file}${what}:${note}\n${update.changes.map((line) => `  ${line}\n`).join('')}`;
+  });
+  const count = `${updates.length} expected.json file${updates.length === 1 ? '' : 's'}`;
+  return `Rewrote ${count}; review every change below before you commit them:\n${files.join('')}\n`;
+}
 
 /** The problem with the user overrides file, naming the file and line or key; none when it is valid or absent. */
 function checkOverrides(mappingsDir: string): string | undefined {

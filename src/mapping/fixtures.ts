@@ -3,11 +3,11 @@
  * input envelope, a roster snapshot and the expected outcome of every input event. The same
  * runner serves `npm test`, `check-mappings`, `npm run fixtures:update` and the hot reload gate.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { staticIdentity } from '../identity/identity-resolver.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
-import { fixtureDiff } from './fixture-diff.ts';
+import { describeEntry, fixtureDiff } from './fixture-diff.ts';
 import { displayPath } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
 import { translate, type Outcome } from './translate.ts';
@@ -172,15 +172,61 @@ export async function runFixtures(root: string, rules: RuleSet): Promise<Fixture
   return [...results, ...strays.map(({ name, problem }) => ({ name, ok: false, problems: [problem] }))];
 }
 
-/** Rewrites expected.json for every case whose output changed; returns the files written. */
-export async function updateFixtures(root: string, rules: RuleSet): Promise<string[]> {
-  const written: string[] = [];
+/** One expected.json that `--update` wrote, and what changed in it, for review. */
+export interface FixtureUpdate {
+  file: string;
+  /** What was there before: nothing, something that was not JSON, or the old expectations. */
+  before: 'missing' | 'not-json' | 'expected';
+  /** One line per change (`[0].event.action: was "Posted", now "Viewed"`), or per event of a new file. */
+  changes: string[];
+  /** Said once with the file, when its case has no users.json: every student in it is "not in TimeBack". */
+  withoutUsers: boolean;
+}
+
+const UPDATE_WORDS = { before: 'was', after: 'now' };
+
+/** Rewrites expected.json for every case whose output changed; returns what it wrote and why. */
+export async function updateFixtures(root: string, rules: RuleSet): Promise<FixtureUpdate[]> {
+  const written: FixtureUpdate[] = [];
   for (const fixture of await discoverFixtures(root)) {
     const result = await runFixture(fixture, rules);
     if (result.ok || result.actual === undefined) continue;
     const file = path.join(fixture.dir, FIXTURE_FILES.expected);
+    const previous = await readExpected(file);
     await writeFile(file, `${JSON.stringify(result.actual, null, 2)}\n`);
-    written.push(displayPath(file));
+    written.push({
+      file: displayPath(file),
+      before: previous.state,
+      changes:
+        previous.state === 'expected'
+          ? fixtureDiff(previous.value, result.actual, UPDATE_WORDS)
+          : result.actual.map((entry, i) => `[${i}]: ${describeEntry(entry)}`),
+      withoutUsers: !(await exists(path.join(fixture.dir, FIXTURE_FILES.users))),
+    });
   }
   return written;
+}
+
+async function readExpected(file: string): Promise<{ state: 'missing' | 'not-json' } | { state: 'expected'; value: unknown }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
+    throw err;
+  }
+  try {
+    return { state: 'expected', value: JSON.parse(text) };
+  } catch {
+    return { state: 'not-json' };
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
 }

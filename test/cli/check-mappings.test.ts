@@ -46,7 +46,9 @@ describe('caliper-gateway check-mappings', () => {
 
     const updated = await check(['--update']);
     expect(updated.code).toBe(0);
-    expect(updated.stdout).toMatch(/Rewrote \(review with git diff\):\n {2}.*forum-event\/post-created\/expected\.json\n {2}.*grade-event\/graded\/expected\.json\n/);
+    expect(updated.stdout).toMatch(
+      /^Rewrote 2 expected\.json files; review every change below before you commit them:\n.*forum-event\/post-created\/expected\.json \(new\):\n {2}\[0\]: deliver MessageEvent Posted \(rule forum-post-created\)\n.*grade-event\/graded\/expected\.json \(new\):\n {2}\[0\]: deliver GradeEvent Graded \(rule grade-graded\)\n/,
+    );
     expect(updated.stdout).toMatch(/check-mappings: 5 rule files, 7 rules, 2 fixtures pass/);
     expect(JSON.parse(readFileSync(join(fixtures, 'grade-event/graded/expected.json'), 'utf8'))[0]).toMatchObject({ fate: 'deliver', rule: 'grade-graded' });
 
@@ -60,6 +62,26 @@ describe('caliper-gateway check-mappings', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/blog-event\.yaml:4: rules\[0\]\.output\.action: MessageEvent does not allow Created \(allowed: Posted, MarkedAsRead, MarkedAsUnread\)/);
     expect(stderr).toMatch(/check-mappings: the rules in .* do not load/);
+  });
+
+  it('--update prints every change it writes, and says when a new case has no roster', async () => {
+    await check(['--update']);
+    const rules = join(mappings, 'grade-event.yaml');
+    writeFileSync(rules, readFileSync(rules, 'utf8').replace('count: { from: object.count, transform: integer }', 'count: 2'));
+    // A new case whose author forgot users.json: its student is "not in TimeBack".
+    mkdirSync(join(fixtures, 'forum-event', 'no-roster'));
+    writeFileSync(join(fixtures, 'forum-event', 'no-roster', 'input.json'), JSON.stringify(envelope([forumPost()])));
+    // A case whose expected.json a merge left broken.
+    writeFileSync(join(fixtures, 'forum-event', 'post-created', 'expected.json'), '<<<<<<< HEAD\n');
+
+    const { code, stdout } = await check(['--update']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Rewrote 3 expected.json files; review every change below before you commit them:\n');
+    expect(stdout).toMatch(
+      /forum-event\/no-roster\/expected\.json \(new\):\n {2}note: this case has no users\.json, so every student in it is "not in TimeBack"\n {2}\[0\]: skipped, user-not-in-timeback \(rule forum-post-created\): lmartin07 is not in the users file\n/,
+    );
+    expect(stdout).toMatch(/forum-event\/post-created\/expected\.json \(replaced: it was not JSON\):\n {2}\[0\]: deliver MessageEvent Posted/);
+    expect(stdout).toMatch(/grade-event\/graded\/expected\.json:\n {2}\[0\]\.event\.object\.count: was 1, now 2\n/);
   });
 
   it('shows a changed output as a readable diff', async () => {

@@ -59,7 +59,18 @@ describe('the fixture runner', () => {
   it('writes expected.json for review, then passes', async () => {
     const dir = writeCase('forum-event/mixed', envelope([forumPost(), forumPost({ type: `${BB}WikiEvent` }), { ...forumPost(), id: '' }]));
     expect((await runFixtures(root, rules))[0]!.problems).toEqual([expect.stringMatching(/expected\.json: missing \(npm run fixtures:update writes it\)$/)]);
-    expect(await updateFixtures(root, rules)).toEqual([expect.stringMatching(/forum-event\/mixed\/expected\.json$/)]);
+    expect(await updateFixtures(root, rules)).toEqual([
+      {
+        file: expect.stringMatching(/forum-event\/mixed\/expected\.json$/),
+        before: 'missing',
+        changes: [
+          '[0]: deliver MessageEvent Posted (rule forum-post-created)',
+          `[1]: skipped, no-rule: no rule matches ${BB}WikiEvent Created`,
+          '[2]: rejected, invalid-event: data[2].id: the event id is empty',
+        ],
+        withoutUsers: false,
+      },
+    ]);
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
     expect(expected.map((entry: { fate: string }) => entry.fate)).toEqual(['deliver', 'skipped', 'rejected']);
     expect(expected[1]).toEqual({ fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${BB}WikiEvent Created` });
