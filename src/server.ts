@@ -157,9 +157,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const rules = mappings.current()?.rules.length ?? 0;
     const problems = mappings.problems();
     if (problems.length > 0) return { state: 'waiting-for-rules', rules, problems: problems.slice(0, 5) };
+    const refused = mappings.refusedChange();
+    const refusedChange = refused ? { refusedChange: { at: refused.at, problems: refused.problems.slice(0, 5) } } : {};
     // Without these translation settles what it can and holds the events to send (translate-worker.ts).
-    if (!config.timeback.appId) return { state: 'waiting-for-app-id', rules };
-    return identity.waitingFor() ? { state: 'waiting-for-credentials', rules } : { state: 'running', rules };
+    if (!config.timeback.appId) return { state: 'waiting-for-app-id', rules, ...refusedChange };
+    return { state: identity.waitingFor() ? 'waiting-for-credentials' : 'running', rules, ...refusedChange };
   };
 
   const readiness = async (): Promise<ReadinessReport> => {

@@ -20,6 +20,12 @@ import { checkMappings } from './check-mappings.ts';
 import { misnamedRuleFile, RULE_FILE_EXTENSION } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
 
+export interface RefusedChange {
+  /** When it was refused (ISO 8601). */
+  at: string;
+  problems: string[];
+}
+
 export type ReloadResult = { ok: true; files: number; rules: number; fixtures: number } | { ok: false; problems: string[] };
 
 export interface MappingReloaderDeps {
@@ -41,6 +47,11 @@ export interface MappingReloader {
   current(): RuleSet | undefined;
   /** Why no rules are active (for /readyz); empty once some are. */
   problems(): string[];
+  /**
+   * The last change refused while older rules stayed active (for /readyz), until a change
+   * passes: what is on disk is then not what runs, and a restart would start with no rules.
+   */
+  refusedChange(): RefusedChange | undefined;
   /** Loads the rules for the first time and starts watching. Never throws: problems are logged. */
   start(): Promise<void>;
   /** Checks the folder now and activates it if it passes. */
@@ -53,6 +64,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
   const debounceMs = deps.debounceMs ?? 250;
   let active: RuleSet | undefined;
   let lastProblems: string[] = ['mapping rules have not been loaded yet'];
+  let refused: RefusedChange | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   let debounce: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -65,6 +77,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
       if (check.ok) {
         active = check.rules;
         lastProblems = [];
+        refused = undefined;
         result = { ok: true, files: check.rules.files.length, rules: check.rules.rules.length, fixtures: check.fixtures.length };
       } else {
         result = { ok: false, problems: check.problems };
@@ -76,6 +89,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
     if (result.ok) {
       log.info({ dir: mappingsDir, files: result.files, rules: result.rules, fixtures: result.fixtures }, 'mapping rules active');
     } else if (active) {
+      refused = { at: new Date().toISOString(), problems: result.problems };
       log.error({ dir: mappingsDir, problems: result.problems }, 'mapping change refused; the rules that were active stay active');
     } else {
       lastProblems = result.problems;
@@ -102,6 +116,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
     name: 'mapping reload',
     current: () => active,
     problems: () => (active ? [] : lastProblems),
+    refusedChange: () => refused,
     async start() {
       await reload();
       if (!(deps.watch ?? true) || stopped) return;

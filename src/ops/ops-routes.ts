@@ -25,6 +25,11 @@ export interface TranslationStatus {
   rules: number;
   /** Why no rules are active: the first problems the last load found. */
   problems?: string[];
+  /**
+   * The rule or fixture change the gateway refused while the older rules stay active: the
+   * files on disk are not what runs. Gone once a change passes.
+   */
+  refusedChange?: { at: string; problems: string[] };
 }
 
 export type Readiness = () => Promise<ReadinessReport>;

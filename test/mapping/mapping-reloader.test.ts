@@ -101,12 +101,14 @@ describe('hot reload of mapping rules', () => {
     const logged = logs.lines().find((line) => line.msg === 'mapping change refused; the rules that were active stay active');
     expect(logged?.level).toBe('error');
     expect(JSON.stringify(logged?.problems)).toContain('skpi');
+    expect(active.refusedChange()).toEqual({ at: expect.any(String), problems: !refused.ok ? refused.problems : [] });
 
     writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile('blog-entry'));
     expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
     expect(active.current()).not.toBe(before);
     expect(active.current()?.rules.map((rule) => rule.id)).toContain('blog-entry');
     expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
+    expect(active.refusedChange()).toBeUndefined();
   });
 
   it('refuses a change that loads but breaks a fixture, naming the fixture and the property', async () => {

@@ -3,7 +3,7 @@
  * active rules, students resolved through the real cached roster resolver against the
  * TimeBack emulator, and the results delivered to it.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
@@ -85,6 +85,35 @@ describe('translation in the running gateway', () => {
     expect(ready.reasons).toEqual([expect.stringMatching(/^translation waits for mapping rules .*broken\.yaml:2/)]);
     expect(ready.translation.problems[0]).toMatch(/broken\.yaml:2: rules\[0\]\.id: rule ids are kebab-case/);
     expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
+  });
+
+  it('keeps translating with the rules it had after a refused change, and /readyz shows the refusal until a change passes', { timeout: 20_000 }, async () => {
+    const gw = await start();
+    type Ready = { ready: boolean; translation: { state: string; rules: number; refusedChange?: { at: string; problems: string[] } } };
+    const readyz = async () => (await (await fetch(`${gw.url}/readyz`)).json()) as Ready;
+    writeFileSync(join(temp.dir, 'mappings', 'forum-event.yml'), 'rules: []\n');
+
+    let ready = await readyz();
+    await waitFor('the refused change on /readyz', async () => (ready = await readyz()).translation.refusedChange !== undefined);
+    expect(ready).toMatchObject({ ready: true, translation: { state: 'running', rules: 7 } });
+    expect(ready.translation.refusedChange).toEqual({
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      problems: [expect.stringMatching(/forum-event\.yml: not read: only files ending in \.yaml hold rules; rename it forum-event\.yaml/)],
+    });
+    // The rules that were active still translate.
+    const response = await fetch(`${gw.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([forumPost()])),
+    });
+    expect(response.status).toBe(200);
+    await waitFor('the event delivered', () => [...rowsBySeq(gw.store.sqlite).values()].every((row) => row.fate === 'delivered'), 15_000);
+    expect(emulator.received).toHaveLength(1);
+    expect([...rowsBySeq(gw.store.sqlite).values()].map((row) => [row.fate, row.rule])).toEqual([['delivered', 'forum-post-created']]);
+
+    rmSync(join(temp.dir, 'mappings', 'forum-event.yml'));
+    await waitFor('the refusal cleared', async () => (ready = await readyz()).translation.refusedChange === undefined);
+    expect(ready.translation).toEqual({ state: 'running', rules: 7 });
   });
 
   it.each([
