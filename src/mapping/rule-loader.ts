@@ -12,6 +12,7 @@ import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { formatPath } from '../errors.ts';
 import { RuleFileSchema } from './rule-schema.ts';
 import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
+import { describeYamlErrors } from './yaml-syntax.ts';
 
 export const RULE_FILE_EXTENSION = '.yaml';
 
@@ -128,8 +129,8 @@ export function parseRuleFile(text: string, shown: string): ParsedRuleFile {
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false, schema: 'core', prettyErrors: false });
   const at = (offset: number | undefined) => (offset === undefined ? shown : `${shown}:${lineCounter.linePos(offset).line}`);
 
-  const yamlProblems = [...doc.errors, ...doc.warnings].map((problem) => `${at(problem.pos[0])}: ${firstLine(problem.message)}`);
-  if (yamlProblems.length > 0) return { ok: false, problems: yamlProblems };
+  const yamlProblem = describeYamlErrors([...doc.errors, ...doc.warnings], text, lineCounter);
+  if (yamlProblem !== undefined) return { ok: false, problems: [`${shown}:${yamlProblem}`] };
 
   let data: unknown;
   try {
@@ -252,10 +253,6 @@ function offsetOf(doc: Document, keys: readonly PropertyKey[]): number | undefin
     }
   }
   return offset;
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.trim();
 }
 
 /** A file as people know it: relative to the working folder when inside it. */

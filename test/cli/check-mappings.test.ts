@@ -158,6 +158,6 @@ describe('caliper-gateway check-mappings', () => {
       (err: { code: number; stderr: string }) => err,
     );
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/broken\.yaml:\d+: /);
+    expect(failed.stderr).toMatch(/broken\.yaml:\d+:\d+: /);
   });
 });

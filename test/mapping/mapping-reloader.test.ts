@@ -200,7 +200,7 @@ describe('hot reload of mapping rules', () => {
     const active = await startReloader();
     expect((await nextReload()).ok).toBe(false);
     expect(active.current()).toBeUndefined();
-    expect(active.problems()[0]).toMatch(/broken\.yaml:\d+: /);
+    expect(active.problems()[0]).toMatch(/broken\.yaml:\d+:\d+: /);
     rmSync(join(mappingsDir, 'broken.yaml'));
     expect((await nextReload()).ok).toBe(true);
     expect(active.current()).toBeDefined();

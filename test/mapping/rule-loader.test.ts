@@ -72,9 +72,50 @@ describe('rule loader errors', () => {
   });
 
   it('refuses YAML that is not plain data: repeated keys, custom tags, syntax errors', () => {
-    expect(problemsOf({ 'x.yaml': 'rules:\n  - id: a\n    id: b\n' })).toEqual(['mappings/x.yaml:3: Map keys must be unique']);
-    expect(problemsOf({ 'x.yaml': 'rules: !!js/function "function () { return 1 }"\n' })[0]).toMatch(/^mappings\/x\.yaml:1: Unresolved tag: tag:yaml\.org,2002:js\/function/);
-    expect(problemsOf({ 'x.yaml': 'rules:\n  - id: [a\n' })[0]).toMatch(/^mappings\/x\.yaml:\d+: /);
+    expect(problemsOf({ 'x.yaml': 'rules:\n  - id: a\n    id: b\n' })).toEqual(['mappings/x.yaml:3:5: Map keys must be unique. This key is written twice in one mapping: keep one.']);
+    expect(problemsOf({ 'x.yaml': 'rules: !!js/function "function () { return 1 }"\n' })[0]).toMatch(/^mappings\/x\.yaml:1:8: Unresolved tag: tag:yaml\.org,2002:js\/function/);
+    expect(problemsOf({ 'x.yaml': 'rules:\n  - id: [a\n' })[0]).toMatch(/^mappings\/x\.yaml:\d+:\d+: /);
+  });
+
+  // The first error is the one to fix; the parser's later ones mostly follow from it.
+  it.each([
+    [
+      'a path with brackets inside { … }, unquoted',
+      'rules:\n  - id: a\n    output:\n      object: { from: actor.extensions["bb:user.email"] }\n',
+      `mappings/x.yaml:4:39: Unexpected flow-seq-start at node end. Inside { … } or [ … ], quote a path with brackets as a whole, like { from: 'actor.extensions["bb:user.externalId"]' }, or write it on its own line. (Then 3 more YAML errors, most likely caused by this one.)`,
+    ],
+    [
+      'a path with brackets inside [ … ], unquoted',
+      'rules:\n  - id: a\n    student: [actor.extensions["bb:user.externalId"]]\n',
+      `mappings/x.yaml:3:31: Missing , or : between flow sequence items. Inside { … } or [ … ], quote a path with brackets as a whole, like { from: 'actor.extensions["bb:user.externalId"]' }, or write it on its own line.`,
+    ],
+    [
+      'text holding ": ", unquoted (CRLF line endings)',
+      'rules:\r\n  - id: a\r\n    description: Note: Learn sends no membership\r\n    skip: s\r\n',
+      'mappings/x.yaml:3:18: Nested mappings are not allowed in compact mappings. Put text that holds ": " (a colon and a space) in quotes.',
+    ],
+    [
+      'a tab for indentation',
+      'rules:\n  - id: a\n\tmatch: { type: X }\n    skip: s\n',
+      expect.stringMatching(/^mappings\/x\.yaml:3:1: Tabs are not allowed as indentation\. Indent with spaces\. \(Then \d+ more YAML errors?, most likely caused by this one\.\)$/),
+    ],
+    [
+      'a key indented one step too far',
+      'rules:\n  - id: a\n    match:\n        type: X\n      action: Y\n    skip: s\n',
+      'mappings/x.yaml:5:1: All mapping items must start at the same column. Check the indentation here and on the lines around it: the keys of one mapping, and the "- " items of one list, start in the same column.',
+    ],
+    [
+      'text starting with a character YAML reserves',
+      'rules:\n  - id: a\n    match: { type: X }\n    skip: @instructors are not students\n',
+      'mappings/x.yaml:4:11: Plain value cannot start with reserved character @. Put text that starts with @, `, *, &, ! or % in quotes.',
+    ],
+    [
+      'a quote never closed',
+      'rules:\n  - id: a\n    match: { type: X }\n    skip: "not a student\n',
+      'mappings/x.yaml:5:1: Missing closing "quote. A quote opened above is not closed before the end of the file: look for the text where it starts.',
+    ],
+  ])('reports the first YAML syntax error with its line, column and what to write: %s', (_what, text, problem) => {
+    expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
   });
 
   it('refuses duplicate rule ids across files', () => {
