@@ -10,7 +10,7 @@ import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, typ
 import type { z } from 'zod';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { formatPath } from '../errors.ts';
-import { RuleFileSchema } from './rule-schema.ts';
+import { closestKey, knownKeys, RuleFileSchema } from './rule-schema.ts';
 import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
 import { describeYamlErrors } from './yaml-syntax.ts';
 
@@ -185,7 +185,10 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, prefix: PropertyKe
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const more = issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
-    return { path: [...fullPath, key], message: `unknown key${more}` };
+    const known = knownKeys(fullPath);
+    const meant = known === undefined ? undefined : closestKey(key, known);
+    const hint = known === undefined ? '' : meant !== undefined ? `; did you mean "${meant}"? (known here: ${known.join(', ')})` : `; known here: ${known.join(', ')}`;
+    return { path: [...fullPath, key], message: `unknown key${more}${hint}` };
   }
   // Zod's own messages start "Invalid input"; ours (set in the schema) already say what is wrong.
   const ownMessage = !issue.message.startsWith('Invalid input');

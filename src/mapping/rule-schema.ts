@@ -111,19 +111,36 @@ const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
     } else if ('from' in value) {
       for (const key of keys) {
         if (!(FROM_KEYS as readonly string[]).includes(key)) {
+          const meant = closestKey(key, FROM_KEYS);
           ctx.addIssue({
             code: 'custom',
             path: [key],
-            message: `not allowed next to "from" (a from value takes only ${FROM_KEYS.join(', ')}); to build an object, put the from value under a key`,
+            message:
+              meant === undefined
+                ? `not allowed next to "from" (a from value takes only ${FROM_KEYS.join(', ')}); to build an object, put the from value under a key`
+                : `not allowed next to "from"; did you mean "${meant}"? (a from value takes only ${FROM_KEYS.join(', ')})`,
           });
         }
       }
     } else {
+      // `{ form: object.id }` would send an object with a "form" key instead of reading the input.
+      const misspelt = keys.find((key) => closestKey(key, ['from', 'const']) !== undefined);
+      const hint = misspelt === undefined ? '' : ` (is "${misspelt}" meant to be "${closestKey(misspelt, ['from', 'const'])}"?)`;
       for (const key of FROM_KEYS) {
-        if (key in value) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" only goes with "from"` });
+        if (key in value) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" only goes with "from"${hint}` });
+      }
+      if (misspelt !== undefined && !FROM_KEYS.some((key) => key in value)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [misspelt],
+          message: `"${misspelt}" looks like a misspelt "${closestKey(misspelt, ['from', 'const'])}": as written, it is a key of an object sent to TimeBack`,
+        });
       }
     }
   });
+
+/** Output keys the gateway sets itself; a rule that writes one is refused. */
+const GATEWAY_OWNED_KEYS: readonly string[] = ['@context', 'id', 'eventTime', 'edApp', 'session'];
 
 const gatewayOwned = (what: string) =>
   z
@@ -131,11 +148,16 @@ const gatewayOwned = (what: string) =>
     .optional()
     .meta({ description: `Set by the gateway (${what}).` });
 
+/** A term that is not Caliper 1.2's, or none at all (a misspelt key leaves the real one missing). */
+function notA(what: string, input: unknown): string {
+  return input === undefined ? `required: a Caliper 1.2 ${what}` : `${JSON.stringify(input)} is not a Caliper 1.2 ${what}`;
+}
+
 const ActionSchema = z
-  .enum(ACTIONS, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 action` })
+  .enum(ACTIONS, { error: (issue) => notA('action', issue.input) })
   .meta({ id: 'action', description: 'A Caliper 1.2 action.' });
 const ProfileSchema = z
-  .enum(PROFILES, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 profile` })
+  .enum(PROFILES, { error: (issue) => notA('profile', issue.input) })
   .meta({ id: 'profile', description: 'A Caliper 1.2 profile.' });
 
 /**
@@ -162,7 +184,7 @@ export type ComputedTerm = z.infer<typeof ComputedActionSchema> | z.infer<typeof
 const OutputSchema = z
   .strictObject({
     type: z.enum(EVENT_TYPES, {
-      error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 event type`,
+      error: (issue) => notA('event type', issue.input),
     }),
     action: z.union([ActionSchema, ComputedActionSchema]).meta({
       description: 'A Caliper 1.2 action, or { from: action } to keep the input\'s (read as its term), optionally through a map.',
@@ -354,9 +376,63 @@ export const RuleFileSchema = z
       .boolean()
       .default(false)
       .meta({ description: 'Rules in fallback files are tried only after every other file.' }),
-    rules: z.array(RuleSchema, { error: 'expected rules: a list of rules' }),
+    rules: z.array(RuleSchema, {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'required: the list of rules, each starting with "- "'
+          : issue.input === null
+            ? 'empty: list the rules under it, each starting with "- ", or write rules: [] for none'
+            : `expected a list of rules, each starting with "- ", got ${typeof issue.input === 'object' && !Array.isArray(issue.input) ? 'a mapping (is the "- " before the first rule missing?)' : JSON.stringify(issue.input)}`,
+    }),
   })
   .meta({ title: 'caliper-gateway mapping rules', description: 'See mappings/README.md.' });
+
+/**
+ * The keys allowed in the mapping at `path` of a rule file, for "unknown key" messages; undefined
+ * where the keys are the author's own (output values, `where`, `map`).
+ */
+export function knownKeys(path: readonly PropertyKey[]): readonly string[] | undefined {
+  switch (path.map((key) => (typeof key === 'number' ? '#' : String(key))).join('.')) {
+    case '':
+      return Object.keys(RuleFileSchema.shape);
+    case 'rules.#':
+      return Object.keys(RuleSchema.shape);
+    case 'rules.#.match':
+      return Object.keys(MatchSchema.shape);
+    case 'rules.#.output':
+      return Object.keys(OutputSchema.shape).filter((key) => !GATEWAY_OWNED_KEYS.includes(key));
+    case 'rules.#.output.action':
+    case 'rules.#.output.profile':
+      return Object.keys(ComputedActionSchema.shape);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The known key `key` is most likely a misspelling of: one letter off, two swapped, or another
+ * case (`actoin`, `Action`, `studnet`); undefined when none is that close.
+ */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  if (known.includes(key)) return undefined;
+  const lower = key.toLowerCase();
+  return known.find((candidate) => candidate.toLowerCase() === lower) ?? known.find((candidate) => editDistance(lower, candidate.toLowerCase()) <= 1);
+}
+
+/** Levenshtein distance, counting two swapped neighbours as one edit. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 1) return 2;
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = best;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
 
 type RuleOutputShape = z.infer<typeof OutputSchema>;
 

@@ -95,7 +95,7 @@ describe('hot reload of mapping rules', () => {
 
     writeFileSync(join(mappingsDir, 'blog-event.yaml'), 'rules:\n  - id: blog\n    match: { type: X }\n    skip: s\n    skpi: t\n');
     const refused = await nextReload();
-    expect(refused).toEqual({ ok: false, problems: [expect.stringMatching(/blog-event\.yaml:5: rules\[0\]\.skpi: unknown key$/)] });
+    expect(refused).toEqual({ ok: false, problems: [expect.stringMatching(/blog-event\.yaml:5: rules\[0\]\.skpi: unknown key; did you mean "skip"\?/)] });
     expect(active.current()).toBe(before);
     expect(await metricValue(metrics.mappingReloads, { result: 'failure' })).toBe(1);
     const logged = logs.lines().find((line) => line.msg === 'mapping change refused; the rules that were active stay active');

@@ -50,9 +50,9 @@ describe('rule loader errors', () => {
   });
 
   it.each([
-    ['an unknown key', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    skpi: t\n', 'mappings/x.yaml:5: rules[0].skpi: unknown key'],
+    ['an unknown key', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    skpi: t\n', 'mappings/x.yaml:5: rules[0].skpi: unknown key; did you mean "skip"? (known here: id, description, match, student, output, skip, allowPii)'],
     ['a wrong kind of value', 'rules:\n  - id: a\n    match: { type: [] }\n    skip: s\n', 'mappings/x.yaml:3: rules[0].match.type: the list is empty'],
-    ['rules that are not a list', 'rules: {}\n', 'mappings/x.yaml:1: rules: expected rules: a list of rules'],
+    ['rules that are not a list', 'rules: {}\n', 'mappings/x.yaml:1: rules: expected a list of rules, each starting with "- ", got a mapping (is the "- " before the first rule missing?)'],
     ['an empty file', '', 'mappings/x.yaml: the file is empty; a rule file holds rules: [...]'],
     ['neither output nor skip', 'rules:\n  - id: a\n    match: { type: X }\n', 'mappings/x.yaml:2: rules[0].output: a rule needs an output, or a skip saying why it sends nothing'],
     ['both output and skip', `${forumRule()}    skip: no\n`, 'mappings/x.yaml:16: rules[0].skip: a rule has an output or a skip, not both'],
@@ -66,9 +66,20 @@ describe('rule loader errors', () => {
     ['transform without from', forumRule().replace('        type: Message\n', '        type: Message\n        transform: iri\n'), 'mappings/x.yaml:16: rules[0].output.object.transform: "transform" only goes with "from"'],
     ['a key next to from', forumRule().replace('{ from: generated.id }', '{ from: generated.id, type: Message }'), 'mappings/x.yaml:14: rules[0].output.object.id.type: not allowed next to "from" (a from value takes only from, transform, pick, map, default); to build an object, put the from value under a key'],
     ['an unknown personal-data category', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPii: [email, phone]\n', 'mappings/x.yaml:5: rules[0].allowPii[1]: unknown personal-data category "phone" (known: email, name, ip-address, user-agent, lti-parameters)'],
+    ['a misspelt match key', 'rules:\n  - id: a\n    match: { type: X, actoin: Created }\n    skip: s\n', 'mappings/x.yaml:3: rules[0].match.actoin: unknown key; did you mean "action"? (known here: type, action, has, lacks, where)'],
+    ['a misspelt transform next to from', forumRule(', trasnform: iri'), 'mappings/x.yaml:14: rules[0].output.object.id.trasnform: not allowed next to "from"; did you mean "transform"? (a from value takes only from, transform, pick, map, default)'],
+    ['from misspelt', forumRule().replace('{ from: generated.id }', '{ form: generated.id }'), 'mappings/x.yaml:14: rules[0].output.object.id.form: "form" looks like a misspelt "from": as written, it is a key of an object sent to TimeBack'],
+    ['rules left empty', 'rules:\n', 'mappings/x.yaml:1: rules: empty: list the rules under it, each starting with "- ", or write rules: [] for none'],
     ['a null value', forumRule().replace('        type: Message\n', '        type: null\n'), 'mappings/x.yaml:15: rules[0].output.object.type: expected text, or a number, or true or false, or a list, or a mapping, got null'],
   ])('refuses %s', (_what, text, problem) => {
     expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
+  });
+
+  it('names both the misspelt key and the key it leaves missing', () => {
+    expect(problemsOf({ 'x.yaml': forumRule().replace('profile: ForumProfile', 'profil: ForumProfile') })).toEqual([
+      'mappings/x.yaml:9: rules[0].output.profile: required: a Caliper 1.2 profile',
+      'mappings/x.yaml:12: rules[0].output.profil: unknown key; did you mean "profile"? (known here: type, action, profile, actor, object, target, generated, referrer, group, membership, federatedSession, extensions)',
+    ]);
   });
 
   it('refuses YAML that is not plain data: repeated keys, custom tags, syntax errors', () => {
@@ -281,7 +292,7 @@ rules:
       'mappings/x.yaml:9: rules[0].output.profile.default: "Media" is not a Caliper 1.2 profile',
     ]);
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action, transform: lowercase }') })).toEqual([
-      'mappings/x.yaml:8: rules[0].output.action.transform: unknown key',
+      'mappings/x.yaml:8: rules[0].output.action.transform: unknown key; known here: from, map, default',
     ]);
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ map: { Rewound: JumpedTo } }') })).toEqual([
       'mappings/x.yaml:8: rules[0].output.action.from: required (text, or a list)',
