@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { OVERRIDES_FILE_NAME, parseConfig } from '../config.ts';
 import { loadUserOverrides } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
-import { updateFixtures, type FixtureUpdate } from '../mapping/fixtures.ts';
+import { updateFixtures, type FixtureResult, type FixtureUpdate } from '../mapping/fixtures.ts';
+import type { CompiledRule, RuleSet } from '../mapping/rule-set.ts';
 import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import { cliCommand, UsageError } from './command.ts';
 
@@ -72,8 +73,23 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
     `check-mappings: ${check.rules.files.length} rule files, ${check.rules.rules.length} rules, ` +
       `${check.fixtures.length} fixtures pass (${displayPath(mappingsDir)}, ${displayPath(fixturesDir)})\n`,
   );
+  const untested = untestedRules(check.rules, check.fixtures);
+  if (untested.length > 0) {
+    // Not a failure (a school may add a rule before Learn sends its event), but a typo in match
+    // (a type or action no event has) passes every check and then takes nothing: a case shows it.
+    io.out(
+      `note: no fixture reaches ${untested.length === 1 ? 'this rule' : `these ${untested.length} rules`}, so nothing shows ${untested.length === 1 ? 'it matches' : 'they match'} what you meant; add a case under ${displayPath(fixturesDir)}/<event-type>/<case>/:\n` +
+        untested.map((rule) => `  ${rule.id} (${rule.line > 0 ? `${rule.file}:${rule.line}` : rule.file})\n`).join(''),
+    );
+  }
   return 0;
 });
+
+/** The rules, fallback files' aside, that no fixture event is translated by (or skipped by). */
+function untestedRules(rules: RuleSet, fixtures: readonly FixtureResult[]): CompiledRule[] {
+  const reached = new Set(fixtures.flatMap((fixture) => (fixture.actual ?? []).flatMap((entry) => (entry.rule === undefined ? [] : [entry.rule]))));
+  return rules.rules.filter((rule) => !rule.fallback && !reached.has(rule.id));
+}
 
 /**
  * What --update wrote, change by change: `git diff` shows a changed file but not a new one

@@ -107,6 +107,15 @@ describe('caliper-gateway check-mappings', () => {
     expect(stderr).toContain('If the new outputs are what you meant, rewrite the expected outputs with --update (npm run fixtures:update) and review what it prints.');
   });
 
+  it('passes, but names the rules no fixture reaches, fallback rules aside', async () => {
+    await check(['--update']);
+    const { code, stdout } = await check([]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /note: no fixture reaches these 4 rules, so nothing shows they match what you meant; add a case under .*fixtures\/<event-type>\/<case>\/:\n {2}forum-post-modified \(.*forum-event\.yaml:30\)\n {2}course-group-administration \(.*forum-event\.yaml:45\)\n {2}lti-launch \(.*lti-event\.yaml:2\)\n {2}session-logged-in \(.*session-event\.yaml:2\)\n$/,
+    );
+  });
+
   it('fails on a bad user-overrides.yaml, which the gateway would refuse to start with', async () => {
     await check(['--update']);
     writeFileSync(join(mappings, 'user-overrides.yaml'), 'overrides:\n  jstudent9: not-a-uuid\n');
