@@ -138,7 +138,7 @@ export function parseRuleFile(text: string, shown: string): ParsedRuleFile {
   } catch (err) {
     return { ok: false, problems: [`${shown}: ${(err as Error).message}`] };
   }
-  if (data === null || data === undefined) return { ok: false, problems: [`${shown}: the file is empty; a rule file holds rules: [...]`] };
+  if (data === null || data === undefined) return { ok: false, problems: [`${shown}: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []`] };
 
   const result = RuleFileSchema.safeParse(data);
   if (result.success) {
