@@ -15,6 +15,7 @@ import { isStoreUsable, openStore, type Store } from './store/database.ts';
 import { SQLITE_DEFAULT_AUTOCHECKPOINT, startCheckpointer, type Checkpointer } from './store/checkpointer.ts';
 import { startWriterThread, type WriterThread } from './store/writer-thread.ts';
 import { DatabaseInUseError, lockDatabase, type InstanceLock } from './store/instance-lock.ts';
+import { DatabaseSchemaError } from './store/migrate.ts';
 import { createStoreWriter, type StoreWriter } from './store/writer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
 import type { ReadinessReport, TranslationStatus } from './ops/ops-routes.ts';
@@ -296,7 +297,8 @@ async function openLockedStore(config: Config, log: Logger): Promise<{ store: St
     return { store: openStore(config.dbPath), lock };
   } catch (err) {
     lock?.release();
-    if (err instanceof DatabaseInUseError) throw err;
+    // Both name the database and say what to do.
+    if (err instanceof DatabaseInUseError || err instanceof DatabaseSchemaError) throw err;
     throw new Error(`cannot open the database at ${config.dbPath} (DB_PATH): ${(err as Error).message}`, { cause: err });
   }
 }
