@@ -9,7 +9,8 @@
  *   move of `output` to event_outputs would write to a column that is gone);
  * - a failed migration says why: after SQLite rolled a transaction back by itself, as it
  *   does when the disk is full, drizzle's own ROLLBACK throws "no transaction is active"
- *   in place of the cause.
+ *   in place of the cause;
+ * - the drafts of 0000_initial that the first day's gateways ran are finished (below).
  * Every pending migration runs in one transaction: a failure (full disk, kill -9) leaves
  * the database as the previous release left it, and the next start tries again.
  */
@@ -24,6 +25,14 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.
 /** drizzle's table, created as drizzle creates it. */
 const MIGRATIONS_TABLE = '__drizzle_migrations';
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`;
+
+/**
+ * 0000_initial was edited in place three times on the first day before it took its final
+ * form (the events' input moved to event_inputs last), each edit with a new journal `when`.
+ * A database made by one of those drafts records the draft's `when`: drizzle took it for
+ * an older migration and ran the final 0000 again, which failed on its first CREATE TABLE.
+ */
+const DRAFT_INITIAL_WHENS = [1795319630751, 1795320373716, 1795321021890];
 
 /** The database's schema is not one this release can use (or could not be made one). */
 export class DatabaseSchemaError extends Error {
@@ -42,7 +51,7 @@ interface Migration {
 
 export type SchemaState =
   | { state: 'current' }
-  | { state: 'behind'; pending: string[] }
+  | { state: 'behind'; pending: string[]; draftInitial: boolean }
   | { state: 'ahead'; unknown: number };
 
 const shipped = new Map<string, Migration[]>();
@@ -76,9 +85,10 @@ export function schemaState(sqlite: Database.Database, folder = MIGRATIONS_DIR):
   const unknown = applied.filter((when) => when > newest).length;
   if (unknown > 0) return { state: 'ahead', unknown };
   const last = applied.length > 0 ? Math.max(...applied) : undefined;
-  const pending = migrations.filter((m) => last === undefined || m.when > last).map((m) => m.tag);
+  const draftInitial = last !== undefined && DRAFT_INITIAL_WHENS.includes(last);
+  const pending = migrations.filter((m) => last === undefined || draftInitial || m.when > last).map((m) => m.tag);
   if (pending.length === 0) return { state: 'current' };
-  return { state: 'behind', pending };
+  return { state: 'behind', pending, draftInitial };
 }
 
 /** Applies every pending migration, or none; throws DatabaseSchemaError saying why not. */
@@ -97,6 +107,10 @@ export function migrateDatabase(sqlite: Database.Database, folder = MIGRATIONS_D
         for (const migration of migrations) {
           if (!status.pending.includes(migration.tag)) continue;
           running = migration.tag;
+          if (status.draftInitial && migration === migrations[0]) {
+            finishDraftInitial(sqlite, migration);
+            continue;
+          }
           for (const statement of migration.statements) sqlite.exec(statement);
           record.run(migration.hash, migration.when);
         }
@@ -117,4 +131,25 @@ function newerDatabase(file: string, unknown: number): DatabaseSchemaError {
   return new DatabaseSchemaError(
     `the database at ${file} (DB_PATH) was migrated by a newer caliper-gateway release: it has ${unknown} migration${unknown === 1 ? '' : 's'} this release does not know. Run that release on it, or restore the copy of the database taken before the upgrade`,
   );
+}
+
+/**
+ * Brings a database made by a draft of 0000_initial to the final one, then records the
+ * final one as applied. Each step looks at what is there, since the drafts differ: the first
+ * lacks roster_cache.detail, the first two events.first_attempt_at and its envelope index,
+ * and all three keep each event's input in events.raw.
+ */
+function finishDraftInitial(sqlite: Database.Database, initial: Migration): void {
+  const columns = (table: string) => new Set(sqlite.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]);
+  if (!columns('roster_cache').has('detail')) sqlite.exec('ALTER TABLE `roster_cache` ADD `detail` text');
+  if (!columns('events').has('first_attempt_at')) sqlite.exec('ALTER TABLE `events` ADD `first_attempt_at` integer');
+  sqlite.exec('CREATE INDEX IF NOT EXISTS `events_envelope_id` ON `events` (`envelope_id`)');
+  if (columns('events').has('raw')) {
+    const createInputs = initial.statements.find((statement) => statement.trim().startsWith('CREATE TABLE `event_inputs`'));
+    if (!createInputs) throw new Error('0000_initial no longer creates event_inputs');
+    sqlite.exec(createInputs);
+    sqlite.exec('INSERT INTO `event_inputs` (`seq`, `raw`) SELECT `seq`, `raw` FROM `events`');
+    sqlite.exec('ALTER TABLE `events` DROP COLUMN `raw`');
+  }
+  sqlite.prepare(`UPDATE "${MIGRATIONS_TABLE}" SET hash = ?, created_at = ?`).run(initial.hash, initial.when);
 }

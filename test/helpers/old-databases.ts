@@ -1,7 +1,8 @@
 /**
  * Databases as earlier releases left them, for upgrade tests: the schema of each earlier
  * release, made the way that release made it (drizzle's migrator with only the migrations it
- * shipped), and rows in every fate written in that schema's columns. No git history is read.
+ * shipped, or the first day's draft of 0000_initial), and rows in every fate written in that
+ * schema's columns. No git history is read: the drafts' SQL is kept here.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,10 +23,98 @@ export const SHIPPED_MIGRATIONS = (
   JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: JournalEntry[] }
 ).entries;
 
+/**
+ * 0000_initial as the gateways of the first day's morning ran it, before each event's input
+ * moved to event_inputs (complete pipelines ran on it), with the journal `when` it had.
+ */
+const DRAFT_INITIAL = {
+  when: 1795321021890,
+  sql: `CREATE TABLE \`envelopes\` (
+	\`id\` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	\`sensor\` text NOT NULL,
+	\`send_time\` text NOT NULL,
+	\`received_at\` integer NOT NULL,
+	\`event_count\` integer NOT NULL,
+	\`stored_count\` integer NOT NULL,
+	\`rejected_count\` integer NOT NULL,
+	\`duplicate_count\` integer NOT NULL,
+	\`bytes\` integer NOT NULL
+);
+CREATE TABLE \`events\` (
+	\`seq\` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	\`envelope_id\` integer NOT NULL,
+	\`sensor\` text NOT NULL,
+	\`source_id\` text,
+	\`type\` text,
+	\`action\` text,
+	\`event_time\` text,
+	\`received_at\` integer NOT NULL,
+	\`raw\` text NOT NULL,
+	\`fate\` text NOT NULL,
+	\`stage\` text,
+	\`reason\` text,
+	\`detail\` text,
+	\`rule\` text,
+	\`student_id\` text,
+	\`platform_id\` text,
+	\`output\` text,
+	\`output_id\` text,
+	\`attempts\` integer DEFAULT 0 NOT NULL,
+	\`next_attempt_at\` integer,
+	\`first_attempt_at\` integer,
+	\`last_attempt_at\` integer,
+	\`last_status\` integer,
+	\`last_response\` text,
+	\`delivered_at\` integer,
+	\`updated_at\` integer NOT NULL,
+	FOREIGN KEY (\`envelope_id\`) REFERENCES \`envelopes\`(\`id\`) ON UPDATE no action ON DELETE no action
+);
+CREATE UNIQUE INDEX \`events_sensor_source_id\` ON \`events\` (\`sensor\`,\`source_id\`);
+CREATE INDEX \`events_pending_due\` ON \`events\` (\`stage\`,\`next_attempt_at\`) WHERE "events"."fate" = 'pending';
+CREATE INDEX \`events_fate_reason\` ON \`events\` (\`fate\`,\`reason\`);
+CREATE INDEX \`events_delivered_at\` ON \`events\` (\`delivered_at\`) WHERE "events"."fate" = 'delivered';
+CREATE INDEX \`events_envelope_id\` ON \`events\` (\`envelope_id\`);
+CREATE TABLE \`meta\` (
+	\`key\` text PRIMARY KEY NOT NULL,
+	\`value\` text NOT NULL,
+	\`updated_at\` integer NOT NULL
+);
+CREATE TABLE \`roster_cache\` (
+	\`external_id\` text PRIMARY KEY NOT NULL,
+	\`platform_id\` text,
+	\`outcome\` text NOT NULL,
+	\`strategy\` text,
+	\`detail\` text,
+	\`learned_at\` integer NOT NULL
+);`,
+};
+
+/** The first draft (the scaffold's): no roster detail, no first_attempt_at, no envelope index. */
+const FIRST_DRAFT_INITIAL = {
+  when: 1795319630751,
+  sql: DRAFT_INITIAL.sql
+    .replace('\t`first_attempt_at` integer,\n', '')
+    .replace('CREATE INDEX `events_envelope_id` ON `events` (`envelope_id`);\n', '')
+    .replace('\t`detail` text,\n\t`learned_at`', '\t`learned_at`'),
+};
+
 export interface OldSchema {
   name: string;
   /** Makes the database at `file` as that release left it, without rows. */
   create(file: string): void;
+}
+
+function draft({ when, sql }: { when: number; sql: string }) {
+  return (file: string) => {
+    const db = new Database(file);
+    // Releases before 16 KiB pages made 4 KiB ones.
+    db.pragma('page_size = 4096');
+    db.pragma('journal_mode = WAL');
+    db.exec(sql);
+    db.exec('CREATE TABLE "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)');
+    db.prepare('INSERT INTO "__drizzle_migrations" (hash, created_at) VALUES (?, ?)').run(createHash('sha256').update(sql).digest('hex'), when);
+    db.close();
+  };
 }
 
 /** The release that shipped only the first `count` migrations, through drizzle's migrator as it ran them. */
@@ -51,6 +140,8 @@ function shipped(count: number) {
 
 /** Every schema an earlier release left, oldest first. */
 export const OLD_SCHEMAS: OldSchema[] = [
+  { name: 'the first draft of 0000_initial', create: draft(FIRST_DRAFT_INITIAL) },
+  { name: 'the last draft of 0000_initial (input in events.raw)', create: draft(DRAFT_INITIAL) },
   ...SHIPPED_MIGRATIONS.slice(0, -1).map((entry, i) => ({ name: `migrations up to ${entry.tag}`, create: shipped(i + 1) })),
 ];
 

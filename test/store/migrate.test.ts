@@ -92,7 +92,7 @@ describe('opening a database an earlier release left', () => {
   );
 
   it('applies the migrations once: opening it again changes nothing', () => {
-    OLD_SCHEMAS[0]!.create(file);
+    OLD_SCHEMAS[1]!.create(file);
     seedEveryFate(file);
     openStore(file).close();
     const schema = schemaOf(file);
