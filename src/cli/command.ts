@@ -1,11 +1,13 @@
 /**
- * What every `caliper-gateway` command does alike, in one place: `--help`, bad arguments and
- * a bad configuration. A command body throws `UsageError` (or lets `parseArgs` or
- * `parseConfig` throw) and `cliCommand` turns that into a message and exit code 2, so the
- * bodies only say what is particular to them.
+ * What every `caliper-gateway` command does alike, in one place: `--help`, bad arguments,
+ * a bad configuration and a database of another release. A command body throws `UsageError`
+ * (or lets `parseArgs` or `parseConfig` throw) and `cliCommand` turns that into a message and
+ * exit code 2, and a DatabaseSchemaError into its message and exit code 1, so the bodies only
+ * say what is particular to them.
  */
 import { ConfigError } from '../config.ts';
 import type { Env } from '../cli.ts';
+import { DatabaseSchemaError } from '../store/migrate.ts';
 
 /**
  * Where a command writes. The commands take it as a parameter so tests run them in-process
@@ -47,6 +49,11 @@ export function cliCommand<Rest extends unknown[] = []>(name: string, usage: str
       if (err instanceof UsageError || isParseArgsError(err)) {
         io.err(`caliper-gateway ${name}: ${usageMessage(err)}\n\n${usage}`);
         return 2;
+      }
+      // A database of another release's schema: the message says which and what to do.
+      if (err instanceof DatabaseSchemaError) {
+        io.err(`caliper-gateway ${name}: ${err.message}\n`);
+        return 1;
       }
       throw err;
     }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { describeZodError } from '../errors.ts';
-import { openStore } from '../store/database.ts';
+import { openStoreForCommand } from '../store/database.ts';
 import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
 import { cliCommand, UsageError } from './command.ts';
 
@@ -39,7 +39,7 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
     return 1;
   }
 
-  const store = openStore(dbPath);
+  const store = openStoreForCommand(dbPath);
   try {
     const replayed = replayEvents(store, filter, Date.now());
     const leftAlone = unreplayedIds(store, filter, replayed).map(describeUnreplayed);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
-import { openStore } from '../store/database.ts';
+import { openStoreForCommand } from '../store/database.ts';
 import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
 import { cliCommand, UsageError } from './command.ts';
 
@@ -36,7 +36,7 @@ export const rosterCacheCommand = cliCommand(
       io.err(`caliper-gateway roster-cache: no database at ${config.dbPath} (set DB_PATH to the gateway's database)\n`);
       return 1;
     }
-    const store = openStore(config.dbPath);
+    const store = openStoreForCommand(config.dbPath);
     try {
       const cache = createRosterCache(store, now);
       const { action, ids, outcome, limit, json } = parsed;

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
-import { openStore } from '../store/database.ts';
+import { openStore, openStoreForCommand, type Store } from '../store/database.ts';
+import { DatabaseSchemaError } from '../store/migrate.ts';
 import { createTokenProvider } from '../timeback/client-credentials-token.ts';
 import { createIdentityResolver } from './cached-roster-resolver.ts';
 import type { IdentityResolver } from './identity-resolver.ts';
@@ -29,7 +30,7 @@ export function openStandaloneIdentity({
   log: Logger;
   now?: () => number;
 }): StandaloneIdentity {
-  const store = openStore(existsSync(config.dbPath) ? config.dbPath : ':memory:');
+  const store = openCache(config.dbPath, log);
   const metrics = createMetrics();
   const tokens = createTokenProvider({ config, log, metrics, now });
   let resolver;
@@ -48,4 +49,20 @@ export function openStandaloneIdentity({
       store.close();
     },
   };
+}
+
+/**
+ * The service's database for its roster cache, never migrated (the gateway using it may be an
+ * older release). A dry run is also how an admin tries a new release before upgrading, so a
+ * database still in an older release's schema is left alone and the cache lives in memory.
+ */
+function openCache(dbPath: string, log: Logger): Store {
+  if (!existsSync(dbPath)) return openStore(':memory:');
+  try {
+    return openStoreForCommand(dbPath);
+  } catch (err) {
+    if (!(err instanceof DatabaseSchemaError)) throw err;
+    log.warn({ problem: err.message }, "the gateway's roster cache is not used: its database is in another release's schema");
+    return openStore(':memory:');
+  }
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { BUSY_TIMEOUT_MS, configureConnection } from './connection.ts';
-import { migrateDatabase } from './migrate.ts';
+import { assertSchemaCurrent, DatabaseSchemaError, migrateDatabase } from './migrate.ts';
 import * as schema from './schema.ts';
 
 export { MIGRATIONS_DIR } from './migrate.ts';
@@ -26,7 +26,7 @@ export interface Store {
   close(): void;
 }
 
-/** The service's store: applies this release's migrations first. */
+/** The service's store: applies this release's migrations first (only `serve` upgrades a database). */
 export function openStore(file: string): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new Database(file);
@@ -39,6 +39,20 @@ export function openStore(file: string): Store {
   return storeOf(file, sqlite, () => {
     configureConnection(sqlite);
     migrateDatabase(sqlite);
+  });
+}
+
+/**
+ * For the commands that write beside a running gateway (replay, roster-cache): the database
+ * must already be in this release's schema. They never migrate it, since the gateway beside
+ * them may be the older release the upgrade would break; they say to start `serve` instead.
+ */
+export function openStoreForCommand(file: string): Store {
+  const sqlite = new Database(file);
+  return storeOf(file, sqlite, () => {
+    configureConnection(sqlite);
+    // A new file (a gateway that has never started on it) only needs creating.
+    if (assertSchemaCurrent(sqlite).state === 'behind') migrateDatabase(sqlite);
   });
 }
 
@@ -65,12 +79,17 @@ function storeOf(file: string, sqlite: Database.Database, prepare: () => void): 
 
 /**
  * Opens an existing database for reading only, without migrating: for commands such as
- * `status` that run beside the service (WAL lets them read while it writes).
+ * `status` that run beside the service (WAL lets them read while it writes). Like the
+ * commands that write, it needs the database in this release's schema.
  */
 export function openStoreReadOnly(file: string): Store {
   const sqlite = new Database(file, { readonly: true, fileMustExist: true });
-  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  return { sqlite, db: drizzle(sqlite, { schema }), file, close: () => sqlite.close() };
+  return storeOf(file, sqlite, () => {
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (assertSchemaCurrent(sqlite).state !== 'current') {
+      throw new DatabaseSchemaError(`the database at ${file} (DB_PATH) is empty: no gateway has started on it yet`);
+    }
+  });
 }
 
 /** True when the database answers a trivial query. */

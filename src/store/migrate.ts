@@ -51,7 +51,8 @@ interface Migration {
 
 export type SchemaState =
   | { state: 'current' }
-  | { state: 'behind'; pending: string[]; draftInitial: boolean }
+  /** `fresh`: no migration was ever applied (a new file). */
+  | { state: 'behind'; pending: string[]; fresh: boolean; draftInitial: boolean }
   | { state: 'ahead'; unknown: number };
 
 const shipped = new Map<string, Migration[]>();
@@ -88,7 +89,7 @@ export function schemaState(sqlite: Database.Database, folder = MIGRATIONS_DIR):
   const draftInitial = last !== undefined && DRAFT_INITIAL_WHENS.includes(last);
   const pending = migrations.filter((m) => last === undefined || draftInitial || m.when > last).map((m) => m.tag);
   if (pending.length === 0) return { state: 'current' };
-  return { state: 'behind', pending, draftInitial };
+  return { state: 'behind', pending, fresh: last === undefined, draftInitial };
 }
 
 /** Applies every pending migration, or none; throws DatabaseSchemaError saying why not. */
@@ -125,6 +126,22 @@ export function migrateDatabase(sqlite: Database.Database, folder = MIGRATIONS_D
       { cause: err },
     );
   }
+}
+
+/**
+ * For the commands that work beside a running gateway (status, replay, roster-cache): they
+ * never migrate, since the gateway beside them may be an older release that the new schema
+ * would break. A new, empty file is the exception: nothing can be using it yet.
+ */
+export function assertSchemaCurrent(sqlite: Database.Database, folder = MIGRATIONS_DIR): SchemaState {
+  const status = schemaState(sqlite, folder);
+  if (status.state === 'ahead') throw newerDatabase(sqlite.name, status.unknown);
+  if (status.state === 'behind' && !status.fresh) {
+    throw new DatabaseSchemaError(
+      `the database at ${sqlite.name} (DB_PATH) is still in an older caliper-gateway release's schema (${status.pending.join(', ')} not applied): start this release's serve on it once, which upgrades it; until then use the older release's commands`,
+    );
+  }
+  return status;
 }
 
 function newerDatabase(file: string, unknown: number): DatabaseSchemaError {

@@ -1,8 +1,12 @@
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReplayArgs } from '../../src/cli/replay.ts';
+import { makeTempDir } from '../helpers/identity-harness.ts';
+import { OLD_SCHEMAS, seedEveryFate } from '../helpers/old-databases.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
@@ -76,6 +80,38 @@ describe('caliper-gateway replay', () => {
     const missing = await cli([], { DB_PATH: `${db.dir}/nope/gateway.db` });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no database at ${db.dir}/nope/gateway.db`);
+  });
+});
+
+describe('caliper-gateway replay on a database an older release still serves', () => {
+  it('refuses to upgrade it, saying to start serve, and leaves it in the old schema', { timeout: 20_000 }, async () => {
+    const temp = makeTempDir('replay-old-schema');
+    try {
+      const file = join(temp.dir, 'gateway.db');
+      const previous = OLD_SCHEMAS.at(-1)!;
+      previous.create(file);
+      const { dead } = seedEveryFate(file);
+      const migrations = () => {
+        const sqlite = new Database(file, { readonly: true });
+        try {
+          return sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get();
+        } finally {
+          sqlite.close();
+        }
+      };
+      const before = migrations();
+
+      const result = await cli([], { DB_PATH: file, LOG_LEVEL: 'silent' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`caliper-gateway replay: the database at ${file} (DB_PATH) is still in an older caliper-gateway release's schema`);
+      expect(result.stderr).toContain("start this release's serve on it once");
+      expect(migrations()).toEqual(before);
+      const sqlite = new Database(file, { readonly: true });
+      expect(sqlite.prepare('SELECT fate FROM events WHERE seq = ?').pluck().get(dead.seq)).toBe('dead');
+      sqlite.close();
+    } finally {
+      temp.remove();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createRosterCache } from '../../src/identity/roster-cache.ts';
@@ -8,6 +9,7 @@ import { openStandaloneIdentity } from '../../src/identity/standalone-identity.t
 import { UserOverridesError } from '../../src/identity/user-overrides.ts';
 import { openStore } from '../../src/store/database.ts';
 import { captureLog, makeTempDir, testConfig, type TempDir } from '../helpers/identity-harness.ts';
+import { OLD_SCHEMAS } from '../helpers/old-databases.ts';
 
 const ADA = { sourcedId: randomUUID(), identifier: 'ada.l' };
 
@@ -61,6 +63,32 @@ describe('identity for one-shot commands', () => {
       await identity.close();
     }
     expect(emulator.requests.length).toBe(before);
+  });
+
+  it("Should leave a database in an older release's schema alone and keep its cache in memory", async () => {
+    const settings = config();
+    OLD_SCHEMAS.at(-1)!.create(settings.dbPath);
+    const schema = () => {
+      const sqlite = new Database(settings.dbPath, { readonly: true });
+      try {
+        return sqlite.prepare('SELECT name FROM sqlite_master ORDER BY name').pluck().all();
+      } finally {
+        sqlite.close();
+      }
+    };
+    const before = schema();
+    const captured = captureLog();
+
+    const identity = openStandaloneIdentity({ config: settings, log: captured.log });
+    try {
+      expect(await identity.resolver.resolve('ada.l')).toEqual({ status: 'found', platformId: ADA.sourcedId });
+    } finally {
+      await identity.close();
+    }
+    expect(schema()).toEqual(before);
+    expect(captured.lines().map((line) => line.msg)).toContain(
+      "the gateway's roster cache is not used: its database is in another release's schema",
+    );
   });
 
   it('Should refuse a bad overrides file', () => {

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, openStore } from '../../src/store/database.ts';
-import { DatabaseSchemaError, migrateDatabase } from '../../src/store/migrate.ts';
+import { MIGRATIONS_DIR, openStore, openStoreForCommand, openStoreReadOnly } from '../../src/store/database.ts';
+import { DatabaseSchemaError, migrateDatabase, schemaState } from '../../src/store/migrate.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 import { OLD_SCHEMAS, SHIPPED_MIGRATIONS, seedEveryFate, type OldSchema } from '../helpers/old-databases.ts';
 import { thrownBy } from '../helpers/thrown.ts';
@@ -142,14 +142,36 @@ describe('a database in another release’s schema', () => {
     db.close();
   }
 
-  it('is refused when a newer release migrated it, and left alone', () => {
+  it('is refused when a newer release migrated it, by serve and by every command, and left alone', () => {
     migratedByNewerRelease();
     const schema = schemaOf(file);
 
-    const error = thrownBy(DatabaseSchemaError, () => openStore(file));
-    expect(error.message).toBe(
-      `the database at ${file} (DB_PATH) was migrated by a newer caliper-gateway release: it has 1 migration this release does not know. Run that release on it, or restore the copy of the database taken before the upgrade`,
-    );
+    for (const open of [openStore, openStoreForCommand, openStoreReadOnly]) {
+      const error = thrownBy(DatabaseSchemaError, () => open(file));
+      expect(error.message).toBe(
+        `the database at ${file} (DB_PATH) was migrated by a newer caliper-gateway release: it has 1 migration this release does not know. Run that release on it, or restore the copy of the database taken before the upgrade`,
+      );
+    }
     expect(schemaOf(file)).toEqual(schema);
+  });
+
+  it('is not upgraded by the commands that run beside a gateway, which may be the older release', () => {
+    OLD_SCHEMAS.at(-1)!.create(file);
+    seedEveryFate(file);
+    const schema = schemaOf(file);
+
+    for (const open of [openStoreForCommand, openStoreReadOnly]) {
+      const error = thrownBy(DatabaseSchemaError, () => open(file));
+      expect(error.message).toBe(
+        `the database at ${file} (DB_PATH) is still in an older caliper-gateway release's schema (${SHIPPED_MIGRATIONS.at(-1)!.tag} not applied): start this release's serve on it once, which upgrades it; until then use the older release's commands`,
+      );
+    }
+    expect(schemaOf(file)).toEqual(schema);
+    read(file, (db) => expect(schemaState(db)).toEqual({ state: 'behind', pending: [SHIPPED_MIGRATIONS.at(-1)!.tag], fresh: false, draftInitial: false }));
+  });
+
+  it('is created by a command when the file is new, as the gateway would create it', () => {
+    openStoreForCommand(file).close();
+    read(file, (db) => expect(schemaState(db)).toEqual({ state: 'current' }));
   });
 });
