@@ -3,7 +3,7 @@
  * queue metrics. (The pipeline's own hot paths keep their prepared statements next to
  * the stage that owns them.)
  */
-import { and, desc, eq, inArray, isNotNull, lt, type SQL } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { MAX_PARSED_BYTES } from '../ingest/envelope-schema.ts';
 import type { Store } from './database.ts';
 import { eventInputs, eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, UNTIL_CONFIGURED, type EventRow, type Fate, type Stage } from './schema.ts';
@@ -95,25 +95,66 @@ function parseStored(text: string | null): unknown {
   }
 }
 
+const EXCEPTION_FATES = FATES_WITH_REASON.map((fate) => `'${fate}'`).join(', ');
+
+/**
+ * The first step of each admin list: the seqs of one page, newest first, from an index where
+ * one serves, so a page costs about the same in a year-old database as in a new one. The rows
+ * are then read by seq. Exported so a test can check their plans.
+ */
+export const LIST_SQL = {
+  all: `SELECT seq FROM events WHERE seq < @before ORDER BY seq DESC LIMIT @limit`,
+  // From the small index of pending rows, sorting their seqs only. Read backwards from the
+  // table (the planner's choice without INDEXED BY), a page read every older row whenever
+  // fewer than a page were pending, the usual case: 0.3 s on 2.5 million events.
+  pending: `SELECT seq FROM events INDEXED BY events_pending_due
+    WHERE fate = 'pending' AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+  // Nearly every event is delivered, so the table read backwards finds a page at once. Their
+  // index is in delivery order: sorting all of it for a page took 0.45 s on 2.3 million.
+  delivered: `SELECT seq FROM events NOT INDEXED
+    WHERE fate = 'delivered' AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+  // One (fate, reason) range of the index is in seq order: a page is read and nothing sorted.
+  fateAndReason: `SELECT seq FROM events INDEXED BY events_settled_reason
+    WHERE fate = @fate AND reason = @reason AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+  // A reason alone: only the exception fates carry one. With an IN list, SQLite reads each
+  // fate's range newest first and moves to the next once it cannot improve the page.
+  reason: `SELECT seq FROM events INDEXED BY events_settled_reason
+    WHERE fate IN (${EXCEPTION_FATES}) AND reason = @reason AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+  // A fate alone, the same way: its reasons, found by one index seek each (a loose index
+  // scan), make the IN list. As a range of the index (reason IS NOT NULL), SQLite read and
+  // sorted every event of the fate for each page: 0.26-0.40 s for 150,000 skipped events, and
+  // schools keep skipped events for good by default.
+  fate: `WITH RECURSIVE reasons(reason) AS (
+      SELECT (SELECT min(reason) FROM events INDEXED BY events_settled_reason WHERE fate = @fate AND reason IS NOT NULL)
+      UNION ALL
+      SELECT (SELECT min(reason) FROM events INDEXED BY events_settled_reason WHERE fate = @fate AND reason > reasons.reason)
+        FROM reasons WHERE reasons.reason IS NOT NULL
+    )
+    SELECT seq FROM events INDEXED BY events_settled_reason
+     WHERE fate = @fate AND reason IN (SELECT reason FROM reasons) AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+};
+
+/** Which of LIST_SQL serves `filter`; undefined when no event can match (a reason on a fate that has none). */
+export function listStatement(filter: Pick<EventListFilter, 'fate' | 'reason'>): keyof typeof LIST_SQL | undefined {
+  const { fate, reason } = filter;
+  if (fate === undefined) return reason === undefined ? 'all' : 'reason';
+  if (!WITH_REASON.has(fate)) return reason === undefined ? (fate === 'pending' ? 'pending' : 'delivered') : undefined;
+  return reason === undefined ? 'fate' : 'fateAndReason';
+}
+
 /** Newest first; `next` is the `before` for the following page, or null at the end. */
 export function listEvents(store: Store, filter: EventListFilter): { events: EventSummary[]; next: number | null } {
-  const conditions: SQL[] = [];
-  if (filter.fate !== undefined) conditions.push(eq(events.fate, filter.fate));
-  // Says what the (fate, reason) index covers, so the planner may use it: only rows with a reason.
-  if (filter.fate !== undefined && WITH_REASON.has(filter.fate)) conditions.push(isNotNull(events.reason));
-  // A reason without a fate: only the exception fates carry one, and saying so lets the
-  // planner seek the (fate, reason) index per fate. Without it, GET /admin/events?reason=…
-  // read the whole table, newest first, until a page was found: every row for a rare reason.
-  if (filter.fate === undefined && filter.reason !== undefined) conditions.push(inArray(events.fate, [...FATES_WITH_REASON]));
-  if (filter.reason !== undefined) conditions.push(eq(events.reason, filter.reason));
-  if (filter.before !== undefined) conditions.push(lt(events.seq, filter.before));
-  const rows = store.db
-    .select()
-    .from(events)
-    .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(desc(events.seq))
-    .limit(filter.limit)
-    .all();
+  const statement = listStatement(filter);
+  if (statement === undefined) return { events: [], next: null };
+  // Each statement takes the parameters it names.
+  const params = { before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: filter.limit, fate: filter.fate ?? null, reason: filter.reason ?? null };
+  // One read transaction: the rows are those of the seqs found, as they were then.
+  const rows = store.sqlite.transaction(() => {
+    const seqs = store.sqlite.prepare<[typeof params], number>(LIST_SQL[statement]).pluck().all(params);
+    if (seqs.length === 0) return [];
+    const bySeq = new Map(store.db.select().from(events).where(inArray(events.seq, seqs)).all().map((row) => [row.seq, row]));
+    return seqs.flatMap((seq) => bySeq.get(seq) ?? []);
+  })();
   const last = rows.at(-1);
   return { events: rows.map(summarize), next: rows.length === filter.limit && last ? last.seq : null };
 }

@@ -15,6 +15,8 @@ import {
   heldUntilConfigured,
   listEvents,
   oldestPending,
+  LIST_SQL,
+  listStatement,
   oldestPendingReceivedAt,
   pendingByStage,
   type EventListFilter,
@@ -31,29 +33,20 @@ beforeEach(() => {
 });
 afterEach(() => db.cleanup());
 
-/** The plan of the statement listEvents runs for `filter`, with the parameters it binds. */
-function listPlan(filter: EventListFilter): string[] {
-  const { sqlite } = db.store;
-  const prepare = sqlite.prepare.bind(sqlite);
-  const ran: Array<{ sql: string; params: unknown[] }> = [];
-  sqlite.prepare = ((sql: string) => {
-    const statement = prepare(sql);
-    const all = statement.all.bind(statement);
-    statement.all = ((...params: unknown[]) => {
-      ran.push({ sql, params });
-      return all(...params);
-    }) as typeof statement.all;
-    return statement;
-  }) as typeof sqlite.prepare;
-  try {
-    listEvents(db.store, filter);
-  } finally {
-    sqlite.prepare = prepare;
-  }
-  expect(ran).toHaveLength(1);
-  const { sql, params } = ran[0]!;
-  return (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail);
+/** The plan SQLite chooses for `sql`, one step a line. */
+function plan(sql: string, params: Record<string, unknown> = {}): string[] {
+  return (db.store.sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((step) => step.detail);
 }
+
+/** The plan of the statement that finds a page of `filter`, with what listEvents binds. */
+function listPlan(filter: Omit<EventListFilter, 'limit'>): string[] {
+  const statement = listStatement(filter);
+  if (statement === undefined) throw new Error(`no statement for ${JSON.stringify(filter)}`);
+  return plan(LIST_SQL[statement], { before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: 50, fate: filter.fate ?? null, reason: filter.reason ?? null });
+}
+
+/** A read of the whole table (not a seek by rowid, not a read of an index). */
+const TABLE_SCAN = /^SCAN events(?! USING)/;
 
 describe('listEvents', () => {
   it('pages newest first, with next null once a page comes back short', () => {
@@ -85,18 +78,42 @@ describe('listEvents', () => {
     expect(listEvents(db.store, { limit: 1 }).events[0]).toMatchObject({ receivedAt: '2026-03-02T10:00:00.000Z', updatedAt: '2026-03-02T10:00:00.000Z' });
   });
 
-  it('reads an exception fate through the (fate, reason) index, not the whole table', () => {
-    for (const filter of [{ fate: 'dead' }, { fate: 'rejected', reason: 'invalid-event' }, { fate: 'skipped', before: 10 }] as const) {
-      const plan = listPlan({ limit: 50, ...filter });
-      expect(plan.join('\n')).toContain('USING INDEX events_settled_reason');
-      expect(plan).not.toContain('SCAN events');
-    }
+  it('lists a fate across its reasons, newest first, paging with before', () => {
+    const older = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'skipped', reason: 'rule-skips' });
+    const middle = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'skipped', reason: 'no-rule' });
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'no-rule' });
+    const newer = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'user-not-in-timeback' });
+    insertTranslatedEvents(db.store.sqlite, 2);
+    const expected = [...newer, ...middle.reverse(), ...older.reverse()].map((event) => event.seq);
+    const first = listEvents(db.store, { fate: 'skipped', limit: 3 });
+    expect(first.events.map((event) => event.seq)).toEqual(expected.slice(0, 3));
+    expect(first.events.map((event) => event.reason)).toEqual(['user-not-in-timeback', 'no-rule', 'no-rule']);
+    const second = listEvents(db.store, { fate: 'skipped', limit: 3, before: first.next! });
+    expect(second.events.map((event) => event.seq)).toEqual(expected.slice(3));
+    expect(second.next).toBeNull();
   });
-  it('reads a reason asked for without a fate through the same index, finding it in every exception fate', () => {
-    const plan = listPlan({ limit: 50, reason: 'http-400' });
-    expect(plan.join('\n')).toContain('INDEX events_settled_reason');
-    expect(plan).not.toContain('SCAN events');
-    // Only skipped, rejected and dead events carry a reason: limiting to them loses none.
+
+  it('lists pending and delivered events newest first, paging with before', () => {
+    const pending = insertTranslatedEvents(db.store.sqlite, 2).map((event) => event.seq);
+    const delivered = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', stage: null, deliveredAt: 1 }).map((event) => event.seq);
+    pending.push(...insertTranslatedEvents(db.store.sqlite, 2, { stage: 'translate' }).map((event) => event.seq));
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const page = listEvents(db.store, { fate: 'pending', limit: 3 });
+    expect(page.events.map((event) => event.seq)).toEqual([pending[3], pending[2], pending[1]]);
+    expect(listEvents(db.store, { fate: 'pending', limit: 3, before: page.next! }).events.map((event) => event.seq)).toEqual([pending[0]]);
+    expect(listEvents(db.store, { fate: 'delivered', limit: 3 }).events.map((event) => event.seq)).toEqual([delivered[1], delivered[0]]);
+    expect(listEvents(db.store, { fate: 'delivered', limit: 3, before: delivered[1] }).events.map((event) => event.seq)).toEqual([delivered[0]]);
+  });
+
+  it('finds nothing for a reason asked of a fate that has none, without reading the table', () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', stage: null, deliveredAt: 1 });
+    insertTranslatedEvents(db.store.sqlite, 2);
+    expect(listStatement({ fate: 'delivered', reason: 'http-400' })).toBeUndefined();
+    expect(listEvents(db.store, { fate: 'delivered', reason: 'http-400', limit: 10 })).toEqual({ events: [], next: null });
+    expect(listEvents(db.store, { fate: 'pending', reason: 'http-400', limit: 10 })).toEqual({ events: [], next: null });
+  });
+
+  it('reads a reason asked for without a fate in every exception fate', () => {
     const dead = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
     const skipped = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'http-400' });
     const rejected = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'http-400' });
@@ -104,6 +121,67 @@ describe('listEvents', () => {
     expect(listEvents(db.store, { reason: 'http-400', limit: 10 }).events.map((event) => event.seq)).toEqual(
       [...rejected, ...skipped, ...dead].map((event) => event.seq),
     );
+  });
+});
+
+/**
+ * A year-old database holds millions of delivered events and, by default, every skipped one
+ * for good. A page of the admin list must not read, or sort, all of them.
+ */
+describe('the query plans of the admin list', () => {
+  it('reads every event, and the delivered ones, backwards by rowid from before', () => {
+    for (const filter of [{}, { before: 10 }, { fate: 'delivered' }, { fate: 'delivered', before: 10 }] as const) {
+      const steps = listPlan(filter);
+      expect(steps).toEqual(['SEARCH events USING INTEGER PRIMARY KEY (rowid<?)']);
+    }
+  });
+
+  it('reads pending events from the pending index alone, not the table', () => {
+    for (const filter of [{ fate: 'pending' }, { fate: 'pending', before: 10 }] as const) {
+      const steps = listPlan(filter);
+      expect(steps[0]).toMatch(/^SCAN events USING COVERING INDEX events_pending_due/);
+      expect(steps.some((step) => TABLE_SCAN.test(step))).toBe(false);
+    }
+  });
+
+  it('reads one range of the (fate, reason) index per reason, newest first, for a fate, a reason or both', () => {
+    for (const filter of [
+      { fate: 'skipped' },
+      { fate: 'dead', before: 10 },
+      { fate: 'rejected', reason: 'invalid-event' },
+      { fate: 'skipped', reason: 'no-rule', before: 10 },
+      { reason: 'http-400' },
+      { reason: 'http-400', before: 10 },
+    ] as const) {
+      const steps = listPlan(filter);
+      // Equality on the reason (not the range reason > NULL) and on the fate: SQLite reads
+      // each range in seq order and stops one once the page cannot get better.
+      expect(steps[0], JSON.stringify(filter)).toBe('SEARCH events USING COVERING INDEX events_settled_reason (fate=? AND reason=? AND rowid<?)');
+      expect(steps.some((step) => TABLE_SCAN.test(step))).toBe(false);
+    }
+    // Both given: one range, already in order.
+    expect(listPlan({ fate: 'dead', reason: 'http-400' }).join('\n')).not.toContain('TEMP B-TREE');
+  });
+
+  it('then reads the page\'s rows by rowid', () => {
+    const seqs = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' }).map((event) => event.seq);
+    const ran: string[] = [];
+    const { sqlite } = db.store;
+    const prepare = sqlite.prepare.bind(sqlite);
+    sqlite.prepare = ((sql: string) => {
+      ran.push(sql);
+      return prepare(sql);
+    }) as typeof sqlite.prepare;
+    try {
+      expect(listEvents(db.store, { fate: 'dead', limit: 10 }).events).toHaveLength(3);
+    } finally {
+      sqlite.prepare = prepare;
+    }
+    const rowsRead = ran.filter((sql) => !Object.values(LIST_SQL).includes(sql) && !/^(BEGIN|COMMIT)/.test(sql));
+    expect(rowsRead).toHaveLength(1);
+    expect((prepare(`EXPLAIN QUERY PLAN ${rowsRead[0]}`).all(...seqs) as Array<{ detail: string }>).map((step) => step.detail)).toEqual([
+      'SEARCH events USING INTEGER PRIMARY KEY (rowid=?)',
+    ]);
   });
 });
 
