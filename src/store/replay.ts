@@ -14,7 +14,7 @@
  * the write lock long enough to stall intake.
  */
 import { z } from 'zod';
-import { and, eq, gte, inArray, isNotNull, ne, or, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { countEviction } from '../identity/roster-cache.ts';
 import type { Store } from './database.ts';
 import { INVALID_EVENT } from './intake.ts';
@@ -66,17 +66,36 @@ const CHUNK = 1_000;
 
 /** Puts matching events back to `pending` at the translate stage, due now. */
 export function replayEvents(store: Store, filter: ReplayFilter, now: number): ReplayedEvent[] {
+  const replay = startReplay(store, filter, now);
+  while (replay.next());
+  return replay.replayed;
+}
+
+/** A replay: `next()` re-queues one chunk and says whether any is left; `replayed` grows as it goes. */
+function startReplay(store: Store, filter: ReplayFilter, now: number): { next(): boolean; replayed: ReplayedEvent[] } {
   const where = replayCondition(filter);
+  // Every match is found in one read, then re-queued a chunk at a time by seq. Each chunk
+  // used to look for the next 1,000 matches in seq order: SQLite read and sorted every match
+  // left (and every event of the fate that --since left out) for each chunk. Replaying 150,000
+  // skipped events spent 5.5 s in those reads (now 1.3 s), and 12,000 of them with --since
+  // took 9.8 s in all (now 1.8 s).
+  const seqs = store.db
+    .select({ seq: events.seq })
+    .from(events)
+    .where(where)
+    .all()
+    .map((row) => row.seq)
+    .sort((a, b) => a - b);
   const replayed: ReplayedEvent[] = [];
-  const chunk = store.sqlite.transaction(() => {
-    const rows = store.db
-      .select({ seq: events.seq, sourceId: events.sourceId, fate: events.fate, reason: events.reason, studentId: events.studentId })
-      .from(events)
-      .where(where)
-      .orderBy(events.seq)
-      .limit(CHUNK)
-      .all();
-    if (rows.length === 0) return 0;
+  const chunk = store.sqlite.transaction((batch: number[]) => {
+    // By seq, and only the events that still match: one may have changed since it was found.
+    // NOT INDEXED: read by rowid; the planner, which has no statistics, took the (fate, reason)
+    // index and read every match again for each chunk.
+    const rows = store.db.all<{ seq: number; sourceId: string | null; fate: string; reason: string | null; studentId: string | null }>(
+      sql`SELECT seq, source_id AS sourceId, fate, reason, student_id AS studentId FROM ${events} NOT INDEXED
+           WHERE ${inArray(events.seq, batch)} AND ${where} ORDER BY seq`,
+    );
+    if (rows.length === 0) return;
     store.db
       .update(events)
       .set({
@@ -100,11 +119,17 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
         previousReason: row.reason,
       });
     }
-    return rows.length;
   });
-  // Each chunk is its own transaction: the rows it moved no longer match, so this ends.
-  while (chunk.immediate() === CHUNK);
-  return replayed;
+  // Each chunk is its own short transaction, so intake never waits long for the write lock.
+  let start = 0;
+  return {
+    next() {
+      if (start >= seqs.length) return false;
+      chunk.immediate(seqs.slice(start, (start += CHUNK)));
+      return start < seqs.length;
+    },
+    replayed,
+  };
 }
 
 /**
@@ -136,7 +161,7 @@ export interface UnreplayedId {
  * The ids of `filter.ids` that named no replayed event, with the fates of the events they do
  * name, so a replay that re-queued less than was named can say why: a delivered or pending
  * event is not replayed, a dead one may be outside --status or --since, and an id may not be
- * there at all. Learn and output ids have no index, so the rest are looked up in one pass.
+ * there at all.
  */
 export function unreplayedIds(store: Store, filter: ReplayFilter, replayed: readonly ReplayedEvent[]): UnreplayedId[] {
   if (filter.ids === undefined) return [];
@@ -146,14 +171,27 @@ export function unreplayedIds(store: Store, filter: ReplayFilter, replayed: read
   if (rest.length === 0) return [];
   const numbers = rest.filter((id) => typeof id === 'number');
   const names = rest.filter((id) => typeof id === 'string');
-  const rows = store.sqlite
-    .prepare<[string, string, string], { seq: number; fate: string; source_id: string | null; output_id: string | null }>(
-      `SELECT seq, fate, source_id, output_id FROM events
-        WHERE seq IN (SELECT value FROM json_each(?))
-           OR source_id IN (SELECT value FROM json_each(?))
-           OR output_id IN (SELECT value FROM json_each(?))`,
-    )
-    .all(JSON.stringify(numbers), JSON.stringify(names), JSON.stringify(names));
+  type Named = { seq: number; fate: string; source_id: string | null; output_id: string | null };
+  // Event numbers by rowid. In one statement with the ids below, `seq IN … OR source_id IN …`
+  // read the whole table even when only numbers were named: 0.7 s on 2.5 million events.
+  const rows =
+    numbers.length === 0
+      ? []
+      : store.sqlite
+          .prepare<[string], Named>(`SELECT seq, fate, source_id, output_id FROM events WHERE seq IN (SELECT value FROM json_each(?))`)
+          .all(JSON.stringify(numbers));
+  // Learn and output ids have no index (one would cost every event at intake or delivery), so
+  // those are looked for in one pass over the table: only for ids a replay did not take.
+  if (names.length > 0) {
+    rows.push(
+      ...store.sqlite
+        .prepare<[string, string], Named>(
+          `SELECT seq, fate, source_id, output_id FROM events
+            WHERE source_id IN (SELECT value FROM json_each(?)) OR output_id IN (SELECT value FROM json_each(?))`,
+        )
+        .all(JSON.stringify(names), JSON.stringify(names)),
+    );
+  }
   const unreplayed: UnreplayedId[] = [];
   for (const id of rest) {
     const named = rows.filter((row) => (typeof id === 'number' ? row.seq === id : row.source_id === id || row.output_id === id));

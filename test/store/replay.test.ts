@@ -141,6 +141,71 @@ describe('unreplayedIds', () => {
   });
 });
 
+/** Every statement `run` runs on the store, with the plan SQLite chose for it, one step a line. */
+function plansOf(run: () => void): Array<{ sql: string; plan: string }> {
+  const { sqlite } = db.store;
+  const prepare = sqlite.prepare.bind(sqlite);
+  const ran: Array<{ sql: string; params: unknown[] }> = [];
+  sqlite.prepare = ((sql: string) => {
+    const statement = prepare(sql);
+    for (const method of ['all', 'get', 'run'] as const) {
+      const original = statement[method].bind(statement) as (...params: unknown[]) => unknown;
+      (statement as unknown as Record<string, unknown>)[method] = (...params: unknown[]) => {
+        ran.push({ sql, params });
+        return original(...params);
+      };
+    }
+    return statement;
+  }) as typeof sqlite.prepare;
+  try {
+    run();
+  } finally {
+    sqlite.prepare = prepare;
+  }
+  return ran
+    .filter(({ sql }) => /\bevents\b/.test(sql))
+    .map(({ sql, params }) => ({
+      sql,
+      plan: (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail).join('\n'),
+    }));
+}
+
+/**
+ * A school keeps its skipped events for good by default: a replay must read each match a
+ * fixed number of times, not once per chunk, and a named event by its number, not the table.
+ */
+describe('the query plans of a replay', () => {
+  const TABLE_SCAN = /^SCAN events(?! USING)/m;
+
+  it('finds the matches from the (fate, reason) index once, then reads and moves each chunk by rowid, sorting nothing', () => {
+    insertTranslatedEvents(db.store.sqlite, 1_200, { fate: 'skipped', reason: 'rule-skips', receivedAt: NOW });
+    insertTranslatedEvents(db.store.sqlite, 30, { fate: 'dead', reason: 'http-400', receivedAt: NOW });
+    for (const filter of [{}, { status: 'skipped' }, { reason: 'rule-skips' }, { status: 'rejected' }, { status: 'skipped', since: '2026-11-01' }] as const) {
+      const statements = plansOf(() => replayEvents(db.store, filter, NOW));
+      const [find, ...rest] = statements;
+      expect(find!.plan, JSON.stringify(filter)).toMatch(/^SEARCH events USING (COVERING )?INDEX events_settled_reason/);
+      for (const { sql, plan } of statements) {
+        expect(plan, sql).not.toMatch(TABLE_SCAN);
+        expect(plan, sql).not.toContain('TEMP B-TREE');
+      }
+      for (const { sql, plan } of rest) expect(plan, sql).toMatch(/^SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    }
+    // Both chunks of the 1,200 skipped events were moved.
+    expect(eventStates(db.store.sqlite).filter((row) => row.fate === 'skipped')).toEqual([]);
+  });
+
+  it('looks named event numbers up by rowid, also to say why one was not re-queued', () => {
+    const { delivered, dead400 } = seed();
+    const filter = { ids: [delivered[0]!.seq, dead400[0]!.seq] };
+    const statements = plansOf(() => unreplayedIds(db.store, filter, replayEvents(db.store, filter, NOW)));
+    expect(statements.length).toBeGreaterThanOrEqual(3);
+    for (const { sql, plan } of statements) {
+      expect(plan, sql).not.toMatch(TABLE_SCAN);
+      expect(plan, sql).toMatch(/^SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    }
+  });
+});
+
 describe('ReplayFilterSchema', () => {
   it('names the bad field', () => {
     const result = ReplayFilterSchema.safeParse({ status: 'delivered' });
