@@ -10,7 +10,7 @@ import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
-import { ReplayFilterSchema, replayEvents, unreplayedIds } from '../store/replay.ts';
+import { ReplayFilterSchema, replayEventsInTurns, unreplayedIds } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 
 export interface AdminEventsDeps {
@@ -60,7 +60,7 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed }: AdminEv
       throw badRequest('invalid-json', 'The body is not valid JSON', err);
     }
     const filter = ReplayFilterSchema.parse(body);
-    const replayed = replayEvents(store, filter, now());
+    const replayed = await replayEventsInTurns(store, filter, now());
     if (replayed.length > 0) onReplayed?.();
     return c.json({
       requeued: replayed.length,

@@ -71,6 +71,19 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
   return replay.replayed;
 }
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * replayEvents for the service's own connection (POST /admin/replay): it lets the event loop
+ * run between chunks, so Learn's requests are served meanwhile. In one go, replaying 150,000
+ * skipped events held every request up for about 8 s.
+ */
+export async function replayEventsInTurns(store: Store, filter: ReplayFilter, now: number): Promise<ReplayedEvent[]> {
+  const replay = startReplay(store, filter, now);
+  while (replay.next()) await yieldToEventLoop();
+  return replay.replayed;
+}
+
 /** A replay: `next()` re-queues one chunk and says whether any is left; `replayed` grows as it goes. */
 function startReplay(store: Store, filter: ReplayFilter, now: number): { next(): boolean; replayed: ReplayedEvent[] } {
   const where = replayCondition(filter);

@@ -173,6 +173,25 @@ describe('POST /admin/replay', () => {
     expect(eventStates(db.store.sqlite).filter((row) => row.stage === 'translate')).toHaveLength(2);
   });
 
+  it('lets the event loop run between chunks of a large replay, so Learn\'s requests are served meanwhile', async () => {
+    insertTranslatedEvents(db.store.sqlite, 2_500, { fate: 'dead', reason: 'http-503' });
+    const dead = db.store.sqlite.prepare(`SELECT count(*) AS n FROM events WHERE fate = 'dead'`).pluck();
+    // What the event loop saw while the replay ran: each turn it had, how many were still dead.
+    const seen: number[] = [];
+    let replying = true;
+    const watch = () => {
+      if (!replying) return;
+      seen.push(dead.get() as number);
+      setImmediate(watch);
+    };
+    setImmediate(watch);
+    const res = await post('/admin/replay', { reason: 'http-503' });
+    replying = false;
+    expect(((await res.json()) as { requeued: number }).requeued).toBe(2_500);
+    // Part-way: some chunks done, others not yet (in one go, the loop saw only before and after).
+    expect(seen.some((n) => n > 0 && n < 2_500)).toBe(true);
+  });
+
   it('names the events it left alone, with their fates', async () => {
     const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
     const [delivered] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: Date.now() });
