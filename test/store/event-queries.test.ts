@@ -262,6 +262,18 @@ describe('the queue counts', () => {
     expect(fateCounts([{ fate: 'dead', count: 4 }, { fate: 'lost', count: 9 }])).toEqual({ pending: 0, delivered: 0, skipped: 0, rejected: 0, dead: 4 });
   });
 
+  it('count as delivered every event that is not pending and has no reason, as the rows say', () => {
+    insertTranslatedEvents(db.store.sqlite, 4, { fate: 'delivered', stage: null, deliveredAt: 1 });
+    insertTranslatedEvents(db.store.sqlite, 2, { stage: 'translate', nextAttemptAt: UNTIL_CONFIGURED });
+    insertTranslatedEvents(db.store.sqlite, 1, { stage: null });
+    insertTranslatedEvents(db.store.sqlite, 3, { fate: 'skipped', reason: 'rule-skips', stage: null });
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'rejected', reason: 'invalid-event', stage: null });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'max-age', stage: null });
+    const grouped = db.store.sqlite.prepare('SELECT fate, count(*) AS n FROM events GROUP BY fate').all() as Array<{ fate: string; n: number }>;
+    expect(countByFate(db.store)).toEqual(Object.fromEntries(grouped.map((row) => [row.fate, row.n])));
+    expect(countByFate(db.store)).toEqual({ pending: 3, delivered: 4, skipped: 3, rejected: 2, dead: 1 });
+  });
+
   it('count pending events per stage, and those held until configured', () => {
     insertTranslatedEvents(db.store.sqlite, 2, { stage: 'translate', nextAttemptAt: UNTIL_CONFIGURED });
     insertTranslatedEvents(db.store.sqlite, 1, { stage: 'translate', nextAttemptAt: null });
