@@ -55,8 +55,8 @@ export const RETENTION_SQL = {
     ) RETURNING envelope_id AS envelopeId`,
   deleteEnvelopeIfEmpty: `
     DELETE FROM envelopes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM events WHERE envelope_id = ?)`,
-  oldEnvelopes: `
-    SELECT id FROM envelopes WHERE id > ? AND received_at < ? ORDER BY id LIMIT ?`,
+  nextEnvelopes: `
+    SELECT id, received_at AS receivedAt FROM envelopes WHERE id > ? ORDER BY id LIMIT ?`,
 };
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -70,7 +70,7 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
   const deleteDelivered = sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteDelivered);
   const deleteSkipped = sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteSkipped);
   const deleteEnvelopeIfEmpty = sqlite.prepare<[number, number]>(RETENTION_SQL.deleteEnvelopeIfEmpty);
-  const oldEnvelopes = sqlite.prepare<[number, number, number], { id: number }>(RETENTION_SQL.oldEnvelopes);
+  const nextEnvelopes = sqlite.prepare<[number, number], { id: number; receivedAt: number }>(RETENTION_SQL.nextEnvelopes);
 
   const pruneEventsBatch = sqlite.transaction((statement: typeof deleteDelivered, cutoff: number) => {
     const rows = statement.all(cutoff, batchSize);
@@ -82,14 +82,26 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
   });
 
   const sweepEnvelopesBatch = sqlite.transaction((afterId: number, cutoff: number) => {
-    const ids = oldEnvelopes.all(afterId, cutoff, batchSize).map((row) => row.id);
+    let lastId: number | undefined;
     let envelopes = 0;
-    for (const id of ids) envelopes += deleteEnvelopeIfEmpty.run(id, id).changes;
-    return { lastId: ids.at(-1), seen: ids.length, envelopes };
+    const rows = nextEnvelopes.all(afterId, batchSize);
+    for (const { id, receivedAt } of rows) {
+      if (receivedAt >= cutoff) return { lastId, done: true, envelopes };
+      envelopes += deleteEnvelopeIfEmpty.run(id, id).changes;
+      lastId = id;
+    }
+    return { lastId, done: rows.length < batchSize, envelopes };
   });
 
-  // Envelopes that never had a stored event (all duplicates) are found by a forward sweep;
-  // the cursor spares each pass from re-reading envelopes that still hold events.
+  // Envelopes that never had a stored event (all duplicates) are found by a forward sweep in
+  // id order, which is the order they were received in, give or take the seconds a large one
+  // takes to parse. So the sweep stops at the first envelope not yet old enough, and the next
+  // pass starts there. It used to look for old ones among every envelope after the cursor:
+  // where delivered events are kept long, each pass read the whole table on the event loop
+  // (12-16 ms for 240,000 envelopes, 95 ms from a cold cache), and it stepped past a young
+  // envelope for good when an older one followed it. (A clock set back holds the sweep at the
+  // envelopes received before until it catches up: only envelopes of duplicates wait for it.)
+  // The cursor spares each pass from re-reading envelopes that still hold events.
   let sweptUpTo = 0;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PruneReport> | undefined;
@@ -119,7 +131,7 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
       const batch = sweepEnvelopesBatch(sweptUpTo, cutoff);
       total.envelopes += batch.envelopes;
       if (batch.lastId !== undefined) sweptUpTo = batch.lastId;
-      if (batch.seen < batchSize) break;
+      if (batch.done) break;
       await yieldToEventLoop();
     }
     if (total.events > 0 || total.skipped > 0 || total.envelopes > 0) {

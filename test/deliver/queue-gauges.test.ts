@@ -82,6 +82,8 @@ describe('query plans', () => {
     expect(prune).toContain('events_delivered_at');
     expect(prune).not.toContain('TEMP B-TREE');
     expect(plan(RETENTION_SQL.deleteEnvelopeIfEmpty, 1, 1)).toContain('events_envelope_id');
+    // The sweep reads envelopes in id order from its cursor, a batch at a time.
+    expect(plan(RETENTION_SQL.nextEnvelopes, 1, 1)).toBe('SEARCH envelopes USING INTEGER PRIMARY KEY (rowid>?)');
     const skipped = plan(RETENTION_SQL.deleteSkipped, 1, 1);
     expect(skipped).toContain('events_skipped_at');
     expect(skipped).not.toContain('TEMP B-TREE');

@@ -63,6 +63,28 @@ describe('retention', () => {
     expect(envelopeIds()).toHaveLength(1);
   });
 
+  it('sweeps envelopes in the order received, stopping at the first one not yet old enough, and takes it once it is', async () => {
+    const insert = db.store.sqlite.prepare(
+      `INSERT INTO envelopes (sensor, send_time, received_at, event_count, stored_count, rejected_count, duplicate_count, bytes)
+       VALUES ('s', '2026-11-01T00:00:00Z', ?, 1, 0, 0, 1, 400)`,
+    );
+    // All duplicates. A large envelope is stored after a smaller one received later, so ids
+    // and receipt times disagree by a moment; here the second is a day older than the first.
+    const young = Number(insert.run(NOW - 6.5 * DAY).lastInsertRowid);
+    const older = Number(insert.run(NOW - 7.5 * DAY).lastInsertRowid);
+    const recent = Number(insert.run(NOW - DAY).lastInsertRowid);
+    let now = NOW;
+    const config = parseConfig({ DB_PATH: db.file, DELIVERED_RETENTION: String(7 * 86_400) });
+    const pruner = createRetention({ config, store: db.store, log: createLogger('silent'), now: () => now });
+
+    await pruner.runOnce();
+    // The first envelope not old enough ends the sweep until a later pass.
+    expect(envelopeIds()).toEqual([young, older, recent]);
+    now = NOW + DAY;
+    expect(await pruner.runOnce()).toEqual({ events: 0, skipped: 0, envelopes: 2 });
+    expect(envelopeIds()).toEqual([recent]);
+  });
+
   it('works through large backlogs in batches', async () => {
     const old = NOW - 30 * DAY;
     for (let i = 0; i < 5; i += 1) insertTranslatedEvents(db.store.sqlite, 500, { fate: 'delivered', deliveredAt: old, receivedAt: old });
