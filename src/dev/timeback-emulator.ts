@@ -6,7 +6,7 @@
  * Plain node:http on purpose: it must never be the bottleneck the benchmarks measure.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface EmulatedUser {
@@ -31,6 +31,12 @@ export interface Fault {
   /** Answer with this status (and `body`) instead of the normal answer. */
   status?: number;
   body?: unknown;
+  /**
+   * Answer with what was received instead of `body`: method, URL, headers and body, whole
+   * under `received` and as text in `error_description`, as a careless server or proxy
+   * echoes a request in its error page. For checking that nothing of it leaks on from here.
+   */
+  echo?: boolean;
   /** Seconds, sent as a Retry-After header. */
   retryAfter?: number;
   /** Never answer (the client must time out). */
@@ -41,8 +47,8 @@ export interface Fault {
   probability?: number;
   /** How many requests to affect; unlimited when unset. */
   times?: number;
-  /** Only requests whose body this accepts (e.g. one event id); all when unset. */
-  when?: (body: string) => boolean;
+  /** Only requests whose body or URL this accepts (e.g. one event id, one student's lookup); all when unset. */
+  when?: (body: string, url: string) => boolean;
 }
 
 export interface EmulatorOptions {
@@ -63,6 +69,16 @@ export interface EmulatorOptions {
   listShape?: 'users' | 'pagination' | 'text-total';
   /** Keep the bodies of received events (default true; benchmarks turn it off). */
   recordEvents?: boolean;
+  /** Sees every request as it arrives, whatever the answer: what went over the wire to TimeBack. */
+  onRequest?: (request: HeardRequest) => void;
+}
+
+export interface HeardRequest {
+  route: RecordedRequest['route'];
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
 }
 
 /** Answers held back by `hold`. */
@@ -164,10 +180,10 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     },
   };
 
-  const pickFault = (route: EmulatedRoute, body: string): Fault | undefined => {
+  const pickFault = (route: EmulatedRoute, body: string, url: string): Fault | undefined => {
     for (const fault of faults) {
       if (fault.route !== route || fault.left <= 0) continue;
-      if (fault.when !== undefined && !fault.when(body)) continue;
+      if (fault.when !== undefined && !fault.when(body, url)) continue;
       if (fault.probability !== undefined && Math.random() >= fault.probability) continue;
       fault.left -= 1;
       return fault;
@@ -200,8 +216,8 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     res.end(text);
   }
 
-  function applyFault(req: IncomingMessage, res: ServerResponse, route: EmulatedRoute, body = ''): boolean {
-    const fault = pickFault(route, body);
+  function applyFault(req: IncomingMessage, res: ServerResponse, route: EmulatedRoute, body: string): boolean {
+    const fault = pickFault(route, body, req.url ?? '');
     if (!fault) return false;
     if (fault.hang) {
       emulator.requests.push({ route, method: req.method ?? '', url: req.url ?? '', status: 0, at: Date.now() });
@@ -216,7 +232,8 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     }
     const headers: Record<string, string> = {};
     if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
-    send(req, res, route, fault.status ?? 500, fault.body ?? { error: `emulated ${fault.status ?? 500}` }, headers);
+    const status = fault.status ?? 500;
+    send(req, res, route, status, fault.echo ? echoOf(req, body, status) : (fault.body ?? { error: `emulated ${status}` }), headers);
     return true;
   }
 
@@ -228,9 +245,10 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const path = url.pathname;
+    options.onRequest?.({ route: routeOf(req.method, path), method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
 
     if (req.method === 'POST' && path === '/auth/1.0/token') {
-      if (applyFault(req, res, 'token')) return;
+      if (applyFault(req, res, 'token', body)) return;
       const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const [id, secret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':') : [];
       const form = new URLSearchParams(body);
@@ -252,7 +270,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     }
 
     if (req.method === 'GET' && path.startsWith('/rostering/1.0/users')) {
-      if (applyFault(req, res, 'roster')) return;
+      if (applyFault(req, res, 'roster', body)) return;
       if (!bearerOk(req)) return send(req, res, 'roster', 401, { error: 'invalid_token' });
       const rest = path.slice('/rostering/1.0/users'.length);
       if (rest.startsWith('/') && rest.length > 1) {
@@ -299,6 +317,19 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   emulator.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return emulator;
+}
+
+function routeOf(method: string | undefined, path: string): RecordedRequest['route'] {
+  if (method === 'POST' && path === '/auth/1.0/token') return 'token';
+  if (method === 'GET' && path.startsWith('/rostering/1.0/users')) return 'roster';
+  if (method === 'POST' && (path === '/events/1.0/' || path === '/events/1.0')) return 'events';
+  return 'other';
+}
+
+/** An error answer that repeats the whole request, credentials and all (Fault.echo). */
+function echoOf(req: IncomingMessage, body: string, status: number) {
+  const received = { method: req.method, url: req.url, headers: req.headers, body };
+  return { error: `emulated ${status}`, error_description: JSON.stringify(received), received };
 }
 
 function toRecord(user: EmulatedUser) {
