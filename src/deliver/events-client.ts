@@ -2,6 +2,7 @@
  * POSTs one event to TimeBack's `/events/1.0/` over a pool of keep-alive connections
  * (undici), and turns whatever happens into a plain result: an HTTP answer, or a
  * transport failure. It never throws and never decides what an answer means (outcome.ts does).
+ * An answer never holds the bearer token it was sent with: it is kept on the event for the admin.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
@@ -88,7 +89,7 @@ export function createEventsClient({ baseUrl, connections, timeoutMs }: EventsCl
       if (aborted) return Promise.resolve({ kind: 'failure', failure: 'aborted', message: ABORTED });
       return new Promise<PostResult>((resolve) => {
         try {
-          pool.dispatch({ path, method: 'POST', headers: headersFor(token), body }, new Answer(resolve, fail));
+          pool.dispatch({ path, method: 'POST', headers: headersFor(token), body }, new Answer(resolve, fail, token));
         } catch (err) {
           resolve(fail(err));
         }
@@ -123,6 +124,7 @@ class Answer implements Dispatcher.DispatchHandler {
   constructor(
     private readonly settle: (result: PostResult) => void,
     private readonly fail: (err: unknown) => PostResult,
+    private readonly token: string,
   ) {}
 
   // Its presence tells undici this handler speaks the current handler API.
@@ -151,7 +153,10 @@ class Answer implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     // Usually one small chunk: decoded as it is, without gluing it into a new buffer first.
-    const text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    let text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    // A server or proxy that echoes the request in its error page would otherwise put a live
+    // token in the database, where the admin's event view shows it.
+    if (this.token !== '' && text.includes(this.token)) text = text.replaceAll(this.token, '[redacted]');
     this.settle({
       kind: 'response',
       status: this.status,

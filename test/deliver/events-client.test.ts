@@ -44,6 +44,19 @@ describe('events client', () => {
     expect(seen[1]?.auth).toBe('Bearer token-2');
   });
 
+  it('returns an answer that echoes the request without the bearer token in it', async () => {
+    const base = await timeback((req, body, res) => {
+      res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'refused', headers: req.headers, body }));
+    });
+    client = createEventsClient({ baseUrl: base, connections: 1, timeoutMs: 2_000 });
+    const token = 'tok-4c7e9a1b-echoed-by-a-proxy';
+    const result = await client.post('{"id":"urn:uuid:5c1e…"}', token);
+    expect(result).toMatchObject({ kind: 'response', status: 422 });
+    const answer = result.kind === 'response' ? result.body : '';
+    expect(answer).not.toContain(token);
+    expect(JSON.parse(answer)).toMatchObject({ error: 'refused', headers: { authorization: 'Bearer [redacted]' }, body: '{"id":"urn:uuid:5c1e…"}' });
+  });
+
   it('keeps the first 64 KB of a long answer, says how much was cut, and reuses the connection', async () => {
     const sockets = new Set<unknown>();
     const base = await timeback((req, _body, res) => {
