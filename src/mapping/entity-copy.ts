@@ -22,16 +22,17 @@ import { toTimebackIri } from './iri.ts';
 const WITHHELD_PROPERTIES = new Set(['ipAddress', 'userAgent', 'messageParameters']);
 
 /**
- * Text people wrote, by the entity type that holds it: a post, a comment, a bookmark note, an
- * open answer. TimeBack records activity, not content, and a post viewed may be another
- * student's writing.
+ * Text people wrote, by the entity type that holds it: a post (its subject too, and a thread's
+ * title, which is its first post's subject), a comment, a bookmark note, an open answer.
+ * TimeBack records activity, not content, and a post viewed may be another student's writing.
  */
-const WRITTEN_TEXT: Readonly<Record<string, string>> = {
-  Message: 'body',
-  Comment: 'value',
-  BookmarkAnnotation: 'bookmarkNotes',
-  OpenEndedResponse: 'value',
-};
+const WRITTEN_TEXT: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['Message', new Set(['name', 'description', 'body'])],
+  ['Thread', new Set(['name', 'description'])],
+  ['Comment', new Set(['value'])],
+  ['BookmarkAnnotation', new Set(['bookmarkNotes'])],
+  ['OpenEndedResponse', new Set(['value'])],
+]);
 
 /** Renames from Caliper 1.1 (deprecated there, gone in 1.2), by entity type ('*' for any). */
 const RENAMES: ReadonlyArray<{ types: readonly string[] | '*'; from: string; to: string }> = [
@@ -87,11 +88,12 @@ function copyObject(source: Record<string, unknown>, depth: number, topLevel: bo
   if (id !== undefined) out.id = id;
   out.type = type;
   const properties = ENTITY_TYPE_PROPERTIES.get(type)!;
+  const written = WRITTEN_TEXT.get(type);
   for (const key in source) {
     if (!hasOwn.call(source, key)) continue;
     const name = renamed(type, key, source);
     if (name === 'id' || name === 'type' || name === 'extensions') continue;
-    if (!properties.has(name) || WITHHELD_PROPERTIES.has(name) || WRITTEN_TEXT[type] === name) continue;
+    if (!properties.has(name) || WITHHELD_PROPERTIES.has(name) || written?.has(name) === true) continue;
     const copied = copyProperty(name, source[key], depth);
     if (copied !== undefined) out[name] = copied;
   }

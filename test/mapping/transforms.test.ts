@@ -199,12 +199,16 @@ describe('entity', () => {
     });
   });
 
-  it('leaves out text people wrote: a post, a comment, a bookmark note, an open answer', () => {
-    const thread = { id: 'https://x.example/t/1', type: 'Thread', name: 'Homework 3' };
-    expect(t.entity({ id: 'https://x.example/m/5', type: 'Message', body: 'I think it is the oxygen.', isPartOf: thread })).toEqual({
+  it('leaves out text people wrote: a post and its subject, a thread title, a comment, a bookmark note, an open answer', () => {
+    const forum = { id: 'https://x.example/f/1', type: 'Forum', name: 'CHEM10 discussion' };
+    const thread = { id: 'https://x.example/t/1', type: 'Thread', name: 'Homework 3', description: 'Stuck on part b', isPartOf: forum };
+    expect(
+      t.entity({ id: 'https://x.example/m/5', type: 'Message', name: 'Re: part b', description: 'reply', body: 'I think it is the oxygen.', isPartOf: thread }),
+    ).toEqual({
       id: 'https://x.example/m/5',
       type: 'Message',
-      isPartOf: thread,
+      // The forum is the course's, named by its teacher: its name stays.
+      isPartOf: { id: 'https://x.example/t/1', type: 'Thread', isPartOf: forum },
     });
     expect(t.entity({ id: 'https://x.example/c/1', type: 'Comment', value: 'Nice work!' })).toEqual({ id: 'https://x.example/c/1', type: 'Comment' });
     expect(t.entity({ id: 'https://x.example/b/1', type: 'BookmarkAnnotation', bookmarkNotes: 'reread' })).toEqual({ id: 'https://x.example/b/1', type: 'BookmarkAnnotation' });
