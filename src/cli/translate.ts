@@ -23,12 +23,14 @@ export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users U
 Translates FILE, a Caliper 1.1 envelope as Learn sends it (or a single event), with the
 mapping rules in MAPPINGS_DIR, and prints the Caliper 1.2 events the gateway would send to
 TimeBack as a JSON array on stdout. Events it would skip or reject are listed on stderr with
-the reason. Nothing is stored and nothing is sent.
+the reason. Nothing is stored and nothing is sent. A line on stderr can name a student by
+batch_uid (one it could not find or look up), as the file itself does.
 
   --users USERS.json   { "<bb:user.externalId>": "<TimeBack platform id>" } stands in for the
                        whole roster; without it, students are looked up in the configured
                        roster (TIMEBACK_* settings) as the gateway would.
-  --explain            also say, on stderr, which rule produced each event
+  --explain            also say, on stderr, which rule produced each event, and for which
+                       student (their batch_uid)
 
 A single event has no envelope sensor, so its output id differs from the gateway's.
 Exit 0 for valid input (even when events are skipped), 2 for invalid input, 1 otherwise.
