@@ -18,6 +18,7 @@ import { DatabaseInUseError, lockDatabase, type InstanceLock } from './store/ins
 import { DatabaseSchemaError } from './store/migrate.ts';
 import { createStoreWriter, type StoreWriter } from './store/writer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
+import { answerExpectContinue } from './ingest/expect-continue.ts';
 import type { ReadinessReport, TranslationStatus } from './ops/ops-routes.ts';
 import { createTokenProvider } from './timeback/client-credentials-token.ts';
 import { createIdentityResolver } from './identity/cached-roster-resolver.ts';
@@ -251,6 +252,12 @@ async function listenHttp(app: Hono<AppEnv>, config: Config): Promise<HttpServer
   server.on('request', (_request, response) => {
     requestsInFlight += 1;
     response.once('close', () => (requestsInFlight -= 1));
+  });
+  server.on('checkContinue', (request, response) => {
+    // POST /caliper sends its 100 Continue only once the sender passes the checks that need
+    // no body (expect-continue.ts); Node would send it before any of them.
+    answerExpectContinue(request, response);
+    server.emit('request', request, response);
   });
   // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
   // timeout is kept, but idle keep-alive sockets should not hold shutdown open.

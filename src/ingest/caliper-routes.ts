@@ -9,7 +9,7 @@
  * Before its body is read, a request waits its turn when MAX_BYTES_IN_FLIGHT of earlier
  * bodies are still being read, parsed or committed (intake-gate.ts).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Context } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { GatewayError, quote } from '../errors.ts';
@@ -20,6 +20,7 @@ import { toEnvelopeBatch } from './envelope-batch.ts';
 import { parseEnvelope } from './parse-envelope.ts';
 import { CHUNKED_GUESS_BYTES, createIntakeGate, type Hold } from './intake-gate.ts';
 import { declaredLength, readBody } from './read-body.ts';
+import { awaitsContinue } from './expect-continue.ts';
 
 /**
  * How long a request may wait for room under MAX_BYTES_IN_FLIGHT before it is told 503:
@@ -41,15 +42,14 @@ export function caliperRoutes(deps: AppDeps) {
   const router = new Hono<AppEnv>();
 
   router.post('/caliper', async (c) => {
-    const authorization = c.req.header('authorization');
-    if (!ingestKeys.verify(authorization)) {
-      throw new GatewayError(401, 'unauthorized', authorization ? `The API key is not recognised; ${KEY_HINT}` : `No API key: ${KEY_HINT}`, {
-        headers: {
-          'www-authenticate': authorization ? 'Bearer realm="caliper-gateway", error="invalid_token"' : 'Bearer realm="caliper-gateway"',
-        },
-      });
+    try {
+      checkHeaders(c);
+    } catch (error) {
+      // Refused before its body was invited (Expect: 100-continue): the sender may still
+      // send it or give up, so the connection is done either way (RFC 9110 §10.1.1).
+      if (awaitsContinue(nodeHttp(c).incoming)) c.header('connection', 'close');
+      throw error;
     }
-    requireJson(c.req.header('content-type'));
 
     const admitted = gate.admit(bytesToHold(c.req.header('content-length'), config.maxBodyBytes));
     const hold = admitted instanceof Promise ? await admitted.catch(countBusy) : admitted;
@@ -60,6 +60,19 @@ export function caliperRoutes(deps: AppDeps) {
     }
   });
 
+  /** Who is sending (401) and what (415): the checks that need no body. */
+  function checkHeaders(c: Context<AppEnv>) {
+    const authorization = c.req.header('authorization');
+    if (!ingestKeys.verify(authorization)) {
+      throw new GatewayError(401, 'unauthorized', authorization ? `The API key is not recognised; ${KEY_HINT}` : `No API key: ${KEY_HINT}`, {
+        headers: {
+          'www-authenticate': authorization ? 'Bearer realm="caliper-gateway", error="invalid_token"' : 'Bearer realm="caliper-gateway"',
+        },
+      });
+    }
+    requireJson(c.req.header('content-type'));
+  }
+
   function countBusy(error: unknown): never {
     metrics.intakeBusy.inc();
     throw error;
@@ -67,7 +80,8 @@ export function caliperRoutes(deps: AppDeps) {
 
   async function storeEnvelope(c: Context<AppEnv>, hold: Hold) {
     const receivedAt = now();
-    const body = await readBody(c.req.raw, config.maxBodyBytes, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
+    const { incoming, outgoing } = nodeHttp(c);
+    const body = await readBody(c.req.raw, config.maxBodyBytes, incoming, outgoing);
     hold.resize(body.length);
     const parsed = await parseEnvelope(body);
     const events = parsed.events.count;
@@ -118,6 +132,11 @@ export function caliperRoutes(deps: AppDeps) {
   });
 
   return router;
+}
+
+/** Node's request and response, when @hono/node-server serves the app (not in `app.request()`). */
+function nodeHttp(c: Context<AppEnv>): { incoming?: IncomingMessage; outgoing?: ServerResponse } {
+  return (c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined) ?? {};
 }
 
 /**

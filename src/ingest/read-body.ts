@@ -8,8 +8,9 @@
  * per envelope under load, for nothing the gateway uses. Requests built in-process (tests,
  * `app.request()`) are read through their web stream.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.ts';
+import { inviteBody } from './expect-continue.ts';
 
 export function payloadTooLarge(limit: number, size?: number, unread = false): GatewayError {
   const what = size === undefined ? 'The body is' : `The body (${size} bytes) is`;
@@ -27,11 +28,16 @@ export function declaredLength(header: string | null | undefined): number | unde
   return header != null && /^\d+$/.test(header) ? Number(header) : undefined;
 }
 
-export async function readBody(request: Request, limit: number, incoming?: IncomingMessage): Promise<Buffer> {
+/**
+ * `outgoing` is the response to `incoming`: a sender waiting for 100 Continue is told to send
+ * the body only here, once it is not refused for its declared size.
+ */
+export async function readBody(request: Request, limit: number, incoming?: IncomingMessage, outgoing?: ServerResponse): Promise<Buffer> {
   const length = declaredLength(request.headers.get('content-length'));
   // Refused unread: the upload is (or is about to be) on the wire, and a kept-alive connection
   // would make the server read and discard all of it before the next request.
   if (length !== undefined && length > limit) throw payloadTooLarge(limit, length, true);
+  if (incoming) inviteBody(incoming, outgoing);
   if (incoming && !incoming.readableDidRead) return readIncoming(incoming, length, limit);
   if (!request.body) return Buffer.alloc(0);
 

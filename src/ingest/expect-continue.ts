@@ -1,0 +1,40 @@
+/**
+ * `Expect: 100-continue` for POST /caliper. Java HTTP clients send it with large bodies and
+ * upload nothing until the server says 100 Continue. Node says it before any handler runs,
+ * so a sender with a wrong key, a wrong Content-Type or an oversized envelope was invited to
+ * upload all of it (up to MAX_BODY_BYTES) only to hear 401, 415 or 413. Here the server
+ * leaves the 100 to the route, which sends it only once those checks pass; a request refused
+ * first is answered at once, with `Connection: close` since its body was never read.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const awaiting = new WeakSet<IncomingMessage>();
+
+/**
+ * The server's `checkContinue` handler: holds back the 100 for POST /caliper (the route
+ * sends it), and sends it at once for any other request, as Node would.
+ */
+export function answerExpectContinue(request: IncomingMessage, response: ServerResponse): void {
+  if (request.method === 'POST' && pathOf(request.url) === '/caliper') awaiting.add(request);
+  else response.writeContinue();
+}
+
+/** True while the sender waits for our 100 Continue before sending the body. */
+export function awaitsContinue(request: IncomingMessage | undefined): boolean {
+  return request !== undefined && awaiting.has(request);
+}
+
+/** Invites the body, if the sender waits to be invited; called just before reading it. */
+export function inviteBody(request: IncomingMessage, response: ServerResponse | undefined): void {
+  if (!awaiting.delete(request) || !response || response.headersSent) return;
+  response.writeContinue();
+}
+
+// The path as routed: origin-form or absolute-form (from a proxy), without the query.
+function pathOf(url: string | undefined): string {
+  try {
+    return new URL(url ?? '/', 'http://gateway.invalid').pathname;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `Expect: 100-continue`, as Java HTTP clients send it, against the gateway's own HTTP
+ * server on a real socket: the body is invited only once the request passes the checks that
+ * need none, and a refused request is answered without being invited.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startGateway, type Gateway } from '../../src/server.ts';
+import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
+import { openWire, requestHead } from '../helpers/wire.ts';
+
+const KEY = 'expect-continue-key-3e9a';
+const LIMIT = 64 * 1024;
+
+let dir: string;
+let gateway: Gateway;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-expect-'));
+  const config = parseConfig({
+    DB_PATH: join(dir, 'gateway.db'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    INGEST_API_KEYS: KEY,
+    MAX_BODY_BYTES: String(LIMIT),
+    TIMEBACK_BASE_URL: 'http://127.0.0.1:9',
+  });
+  gateway = await startGateway(config, { log: createLogger('silent') });
+});
+afterEach(async () => {
+  await gateway.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const envelopesStored = () => gateway.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get();
+
+function head(headers: Record<string, string | number>) {
+  return requestHead(gateway.url, 'POST /caliper HTTP/1.1', { 'Content-Type': 'application/json', Expect: '100-continue', ...headers });
+}
+
+describe('POST /caliper with Expect: 100-continue', () => {
+  it('says 100 Continue, then stores the body it invited and keeps the connection', async () => {
+    const body = JSON.stringify(envelope([sessionEvent()]));
+    const wire = await openWire(gateway.url);
+    wire.write(head({ Authorization: KEY, 'Content-Length': Buffer.byteLength(body) }));
+    const [interim] = await wire.waitForResponses(1);
+    expect(interim!.status).toBe(100);
+
+    wire.write(body);
+    const [, final] = await wire.waitForResponses(2);
+    expect(final!.status).toBe(200);
+    expect(final!.headers.connection).toBe('keep-alive');
+    expect(envelopesStored()).toEqual({ n: 1 });
+    wire.socket.destroy();
+  });
+
+  const refusals: Array<[string, Record<string, string | number>, number, string]> = [
+    ['a wrong key', { Authorization: 'not-the-key-at-all', 'Content-Length': 50_000 }, 401, 'unauthorized'],
+    ['no key', { 'Content-Length': 50_000 }, 401, 'unauthorized'],
+    ['a body that is not JSON', { Authorization: KEY, 'Content-Type': 'text/csv', 'Content-Length': 50_000 }, 415, 'unsupported-media-type'],
+    ['a Content-Length over MAX_BODY_BYTES', { Authorization: KEY, 'Content-Length': LIMIT + 1 }, 413, 'payload-too-large'],
+  ];
+  for (const [what, headers, status, code] of refusals) {
+    it(`refuses ${what} (${status}) without inviting the body, and closes the connection`, async () => {
+      const wire = await openWire(gateway.url);
+      wire.write(head(headers));
+      // Nothing of the body is sent: the answer must come without it.
+      const [answer] = await wire.waitForResponses(1);
+      expect(answer!.status).toBe(status);
+      expect(JSON.parse(answer!.body)).toMatchObject({ error: { code } });
+      expect(answer!.headers.connection).toBe('close');
+      await wire.serverClosed;
+      expect(wire.responses().map((response) => response.status)).toEqual([status]);
+      expect(envelopesStored()).toEqual({ n: 0 });
+    });
+  }
+
+  it('still says 100 Continue at once on other routes', async () => {
+    const wire = await openWire(gateway.url);
+    wire.write(requestHead(gateway.url, 'POST /healthz HTTP/1.1', { Expect: '100-continue', 'Content-Length': 2 }));
+    const [interim] = await wire.waitForResponses(1);
+    expect(interim!.status).toBe(100);
+    wire.write('{}');
+    const [, final] = await wire.waitForResponses(2);
+    expect(final!.status).toBe(404);
+    wire.socket.destroy();
+  });
+});
