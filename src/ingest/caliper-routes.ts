@@ -20,6 +20,7 @@ import { toEnvelopeBatch } from './envelope-batch.ts';
 import { parseEnvelope } from './parse-envelope.ts';
 import { CHUNKED_GUESS_BYTES, createIntakeGate, type Hold } from './intake-gate.ts';
 import { declaredLength, readBody } from './read-body.ts';
+import { contentCoding, decodeBody, type ContentCoding } from './content-encoding.ts';
 import { awaitsContinue } from './expect-continue.ts';
 
 /**
@@ -42,8 +43,9 @@ export function caliperRoutes(deps: AppDeps) {
   const router = new Hono<AppEnv>();
 
   router.post('/caliper', async (c) => {
+    let coding: ContentCoding;
     try {
-      checkHeaders(c);
+      coding = checkHeaders(c);
     } catch (error) {
       // Refused before its body was invited (Expect: 100-continue): the sender may still
       // send it or give up, so the connection is done either way (RFC 9110 §10.1.1).
@@ -54,14 +56,14 @@ export function caliperRoutes(deps: AppDeps) {
     const admitted = gate.admit(bytesToHold(c.req.header('content-length'), config.maxBodyBytes));
     const hold = admitted instanceof Promise ? await admitted.catch(countBusy) : admitted;
     try {
-      return await storeEnvelope(c, hold);
+      return await storeEnvelope(c, hold, coding);
     } finally {
       hold.release();
     }
   });
 
   /** Who is sending (401) and what (415): the checks that need no body. */
-  function checkHeaders(c: Context<AppEnv>) {
+  function checkHeaders(c: Context<AppEnv>): ContentCoding {
     const authorization = c.req.header('authorization');
     if (!ingestKeys.verify(authorization)) {
       throw new GatewayError(401, 'unauthorized', authorization ? `The API key is not recognised; ${KEY_HINT}` : `No API key: ${KEY_HINT}`, {
@@ -71,6 +73,7 @@ export function caliperRoutes(deps: AppDeps) {
       });
     }
     requireJson(c.req.header('content-type'));
+    return contentCoding(c.req.header('content-encoding'));
   }
 
   function countBusy(error: unknown): never {
@@ -78,11 +81,14 @@ export function caliperRoutes(deps: AppDeps) {
     throw error;
   }
 
-  async function storeEnvelope(c: Context<AppEnv>, hold: Hold) {
+  async function storeEnvelope(c: Context<AppEnv>, hold: Hold, coding: ContentCoding) {
     const receivedAt = now();
     const { incoming, outgoing } = nodeHttp(c);
-    const body = await readBody(c.req.raw, config.maxBodyBytes, incoming, outgoing);
-    hold.resize(body.length);
+    const sent = await readBody(c.req.raw, config.maxBodyBytes, incoming, outgoing);
+    hold.resize(sent.length);
+    const body = await decodeBody(sent, coding, config.maxBodyBytes);
+    // Decoded, the envelope may be many times what was held for it while it was read.
+    if (body !== sent) hold.resize(body.length);
     const parsed = await parseEnvelope(body);
     const events = parsed.events.count;
     c.set('eventCount', events);

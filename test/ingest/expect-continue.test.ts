@@ -62,6 +62,7 @@ describe('POST /caliper with Expect: 100-continue', () => {
     ['a wrong key', { Authorization: 'not-the-key-at-all', 'Content-Length': 50_000 }, 401, 'unauthorized'],
     ['no key', { 'Content-Length': 50_000 }, 401, 'unauthorized'],
     ['a body that is not JSON', { Authorization: KEY, 'Content-Type': 'text/csv', 'Content-Length': 50_000 }, 415, 'unsupported-media-type'],
+    ['a compression we cannot decode', { Authorization: KEY, 'Content-Encoding': 'br', 'Content-Length': 50_000 }, 415, 'unsupported-content-encoding'],
     ['a Content-Length over MAX_BODY_BYTES', { Authorization: KEY, 'Content-Length': LIMIT + 1 }, 413, 'payload-too-large'],
   ];
   for (const [what, headers, status, code] of refusals) {
