@@ -245,6 +245,20 @@ interface HttpServer {
   close(deadline: number): Promise<void>;
 }
 
+/**
+ * How long an idle kept-alive connection stays open. Learn (or the load balancer in front of
+ * us) keeps a pool of connections and reuses idle ones; if we close one just as it is reused,
+ * that request dies with a reset (an ALB turns it into a 502). Whoever sends must give up on
+ * an idle connection first, so ours is longer than the usual balancer idle timeouts (AWS ALB
+ * and nginx: 60 s; the README tells admins to keep theirs below this). Node's 5 s default
+ * loses that race many times a day. Idle connections do not delay shutdown: close() sweeps them.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** A request's headers must arrive within this (Node's default; they are a few hundred bytes). */
+const HEADERS_TIMEOUT_MS = 60_000;
+/** The whole request, a 64 MB envelope over a slow link included (Node's default). */
+const REQUEST_TIMEOUT_MS = 300_000;
+
 /** Serves `app` on HOST:PORT; resolves once it listens. */
 async function listenHttp(app: Hono<AppEnv>, config: Config): Promise<HttpServer> {
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
@@ -259,9 +273,9 @@ async function listenHttp(app: Hono<AppEnv>, config: Config): Promise<HttpServer
     answerExpectContinue(request, response);
     server.emit('request', request, response);
   });
-  // Learn may send 25 MB envelopes over slow links; Node's 5-minute default request
-  // timeout is kept, but idle keep-alive sockets should not hold shutdown open.
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

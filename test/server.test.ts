@@ -8,6 +8,7 @@ import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startGateway, type Gateway } from '../src/server.ts';
 import { envelope, sessionEvent } from './helpers/caliper-events.ts';
+import { openWire, requestHead } from './helpers/wire.ts';
 
 const KEY = 'server-test-key-8c1d';
 const TIMEBACK = { TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET: 'secret', TIMEBACK_APP_ID: '0b6f9a3e-2c1d-4e5f-8a7b-9c0d1e2f3a4b' };
@@ -178,6 +179,37 @@ describe('POST /caliper over a real socket', () => {
     expect(JSON.parse(result.body)).toMatchObject({ error: { code: 'payload-too-large' } });
     expect(result.sent).toBeLessThan(64 * 1024 * 1024);
     expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 0 });
+  });
+});
+
+describe('kept-alive connections', () => {
+  it('are kept idle 65 s, longer than the 60 s a load balancer in front keeps them, and said so to the sender', async () => {
+    const { url } = await start();
+    const wire = await openWire(url);
+    const body = JSON.stringify(envelope([sessionEvent()]));
+    const post = requestHead(url, 'POST /caliper HTTP/1.1', { Authorization: KEY, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    wire.write(post + body);
+    const [first] = await wire.waitForResponses(1);
+    expect(first!.status).toBe(200);
+    expect(first!.headers.connection).toBe('keep-alive');
+    expect(first!.headers['keep-alive']).toBe('timeout=65');
+    // The same connection carries the next request, as a sender's pool reuses it.
+    wire.write(requestHead(url, 'GET /healthz HTTP/1.1', {}));
+    const [, second] = await wire.waitForResponses(2);
+    expect(second!.status).toBe(200);
+    wire.socket.destroy();
+  });
+
+  it('do not hold shutdown open: an idle one is closed by the server at once', async () => {
+    const { url } = await start();
+    const wire = await openWire(url);
+    wire.write(requestHead(url, 'GET /healthz HTTP/1.1', {}));
+    await wire.waitForResponses(1);
+    // Well under the 65 s the connection would otherwise stay open.
+    await gateway!.close();
+    gateway = undefined;
+    await wire.serverClosed;
+    expect(wire.closedByServer()).toBe(true);
   });
 });
 
