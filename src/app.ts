@@ -32,6 +32,8 @@ export interface AppDeps {
   now?: () => number;
   /** How long POST /caliper waits for room under MAX_BYTES_IN_FLIGHT before a 503 (tests shorten it). */
   intakeMaxWaitMs?: number;
+  /** How long a body being read may go without a byte before a 408 (read-body.ts; tests shorten it). */
+  bodyIdleMs?: number;
   /** Admin routers from the stages that own the data, mounted under `/admin` behind ADMIN_TOKEN. */
   admin?: Array<{ path: string; router: Hono<AppEnv> }>;
   /** True once shutdown began: only probes are answered, everything else is turned away (503). */

@@ -44,6 +44,8 @@ export interface GatewayOptions {
   /** Receives an ingest key generated on first start; prints it to stderr by default. */
   announceKey?: (key: string) => void;
   now?: () => number;
+  /** How long a request body may stall before a 408 (read-body.ts's BODY_IDLE_MS; tests shorten it). */
+  bodyIdleMs?: number;
 }
 
 /** Beyond SHUTDOWN_TIMEOUT, how long a gateway that is stopping may take to exit (serve.ts gives it 1 s). */
@@ -206,6 +208,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     admin,
     onEventsStored: () => translation.wake(),
     shuttingDown: () => shuttingDown,
+    bodyIdleMs: options.bodyIdleMs,
   });
 
   let http: HttpServer;

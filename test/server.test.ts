@@ -21,9 +21,9 @@ const logs: string[] = [];
 // here, instead of going to the default TIMEBACK_BASE_URL, the real platform.
 const NO_TIMEBACK = 'http://127.0.0.1:9';
 
-async function start(env: Record<string, string> = {}, now?: () => number) {
+async function start(env: Record<string, string> = {}, now?: () => number, bodyIdleMs?: number) {
   const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', INGEST_API_KEYS: KEY, TIMEBACK_BASE_URL: NO_TIMEBACK, ...env });
-  gateway = await startGateway(config, { log: createLogger('debug', { write: (line: string) => void logs.push(line) }), now });
+  gateway = await startGateway(config, { log: createLogger('debug', { write: (line: string) => void logs.push(line) }), now, bodyIdleMs });
   return gateway;
 }
 
@@ -231,5 +231,29 @@ describe('an upload cut off midway', () => {
       .toMatchObject({ status: 400, level: 'info' });
     expect(logs.join('')).not.toContain('unhandled error');
     expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 0 });
+  });
+});
+
+describe('a sender that stalls mid-body', () => {
+  it('gets 408 and is hung up on; nothing of it is stored, and its share of the intake bound goes to the next sender', { timeout: 20_000 }, async () => {
+    // A bound of 1 KB: the stalled 50 KB envelope alone fills it, so the next one waits for it.
+    const { url } = await start({ MAX_BYTES_IN_FLIGHT: '1024' }, undefined, 2_000);
+    const headers = { Authorization: KEY, 'Content-Type': 'application/json' };
+    const stalled = await openWire(url);
+    stalled.write(requestHead(url, 'POST /caliper HTTP/1.1', { ...headers, 'Content-Length': 50_000 }) + '{"sensor": "stalls here');
+    const intake = async (gauge: string) => (await (await fetch(`${url}/metrics`)).text()).match(new RegExp(`^caliper_gateway_intake_${gauge} (\\d+)$`, 'm'))?.[1];
+    await expect.poll(() => intake('bytes_in_flight')).toBe('50000');
+
+    const next = JSON.stringify(envelope([sessionEvent()]));
+    const waiting = fetch(`${url}/caliper`, { method: 'POST', headers, body: next });
+    await expect.poll(() => intake('requests_waiting')).toBe('1');
+
+    const [answer] = await stalled.waitForResponses(1);
+    expect(answer!.status).toBe(408);
+    expect(JSON.parse(answer!.body)).toMatchObject({ error: { code: 'body-timeout' } });
+    await stalled.serverClosed;
+    expect((await waiting).status).toBe(200);
+    expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 1 });
+    expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 });
   });
 });

@@ -84,7 +84,7 @@ export function caliperRoutes(deps: AppDeps) {
   async function storeEnvelope(c: Context<AppEnv>, hold: Hold, coding: ContentCoding) {
     const receivedAt = now();
     const { incoming, outgoing } = nodeHttp(c);
-    const sent = await readBody(c.req.raw, config.maxBodyBytes, incoming, outgoing);
+    const sent = await readBody(c.req.raw, config.maxBodyBytes, incoming && { incoming, outgoing, idleMs: deps.bodyIdleMs });
     hold.resize(sent.length);
     const body = await decodeBody(sent, coding, config.maxBodyBytes);
     // Decoded, the envelope may be many times what was held for it while it was read.

@@ -28,17 +28,32 @@ export function declaredLength(header: string | null | undefined): number | unde
   return header != null && /^\d+$/.test(header) ? Number(header) : undefined;
 }
 
+/** Node's side of a request served by @hono/node-server. */
+export interface NodeRequest {
+  incoming: IncomingMessage;
+  /** The response to `incoming`: a sender waiting for 100 Continue is invited only here, once not refused for its declared size. */
+  outgoing?: ServerResponse;
+  /** How long the body may go without a byte before it is given up (408); BODY_IDLE_MS by default. */
+  idleMs?: number;
+}
+
 /**
- * `outgoing` is the response to `incoming`: a sender waiting for 100 Continue is told to send
- * the body only here, once it is not refused for its declared size.
+ * How long a body being read may go without a byte. A sender that stalls mid-body (a hung
+ * Learn node, a proxy that lost its upstream, slowloris) otherwise holds its share of
+ * MAX_BYTES_IN_FLIGHT until Node's 5-minute request timeout, and two stalled 64 MB envelopes
+ * leave every other sender waiting 30 s for a 503 all that time. Any sender that is still
+ * sending gets a packet through in far less.
  */
-export async function readBody(request: Request, limit: number, incoming?: IncomingMessage, outgoing?: ServerResponse): Promise<Buffer> {
+export const BODY_IDLE_MS = 30_000;
+
+export async function readBody(request: Request, limit: number, node?: NodeRequest): Promise<Buffer> {
+  const incoming = node?.incoming;
   const length = declaredLength(request.headers.get('content-length'));
   // Refused unread: the upload is (or is about to be) on the wire, and a kept-alive connection
   // would make the server read and discard all of it before the next request.
   if (length !== undefined && length > limit) throw payloadTooLarge(limit, length, true);
-  if (incoming) inviteBody(incoming, outgoing);
-  if (incoming && !incoming.readableDidRead) return readIncoming(incoming, length, limit);
+  if (incoming) inviteBody(incoming, node.outgoing);
+  if (incoming && !incoming.readableDidRead) return readIncoming(incoming, length, limit, node.idleMs ?? BODY_IDLE_MS);
   if (!request.body) return Buffer.alloc(0);
 
   const reader = request.body.getReader();
@@ -79,7 +94,7 @@ export async function readBody(request: Request, limit: number, incoming?: Incom
   return Buffer.concat(chunks);
 }
 
-function readIncoming(incoming: IncomingMessage, length: number | undefined, limit: number): Promise<Buffer> {
+function readIncoming(incoming: IncomingMessage, length: number | undefined, limit: number, idleMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // As below: one copy into a buffer of the right size, or chunks joined at the end.
     const exact = length === undefined ? undefined : Buffer.allocUnsafe(length);
@@ -88,6 +103,7 @@ function readIncoming(incoming: IncomingMessage, length: number | undefined, lim
     let ended = false;
 
     const stop = () => {
+      clearTimeout(idle);
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onGone);
@@ -105,7 +121,22 @@ function readIncoming(incoming: IncomingMessage, length: number | undefined, lim
       if (exact) chunk.copy(exact, received);
       else chunks.push(chunk);
       received = end;
+      idle.refresh();
     };
+    const onStalled = () => {
+      stop();
+      incoming.pause();
+      reject(
+        new GatewayError(
+          408,
+          'body-timeout',
+          `No part of the body arrived for ${idleMs / 1000} s (${received} bytes had); nothing of this envelope was stored. Send it again.`,
+          // What is left of it may still come: hang up rather than wait for it.
+          { headers: { connection: 'close' } },
+        ),
+      );
+    };
+    const idle = setTimeout(onStalled, idleMs);
     const onEnd = () => {
       ended = true;
       stop();

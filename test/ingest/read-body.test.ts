@@ -148,7 +148,7 @@ describe('readBody from Node’s request stream', () => {
       if (length !== undefined) headers['content-length'] = length;
       // As @hono/node-server hands it over: the headers on a web Request, the body unread on `incoming`.
       const request = new Request(`http://127.0.0.1${incoming.url}`, { method: 'POST', headers });
-      readBody(request, LIMIT, incoming).then(
+      readBody(request, LIMIT, { incoming }).then(
         (body) => {
           outcomes.push({ body });
           res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
@@ -234,6 +234,6 @@ describe('readBody from Node’s request stream', () => {
   it('reads through the web stream when the request stream was already read', async () => {
     const incoming = { readableDidRead: true } as IncomingMessage;
     const { request } = streamed(['from the web stream']);
-    expect((await readBody(request, LIMIT, incoming)).toString()).toBe('from the web stream');
+    expect((await readBody(request, LIMIT, { incoming })).toString()).toBe('from the web stream');
   });
 });
