@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
+import { getPath } from 'hono/utils/url';
 import { z } from 'zod';
 import type { Config } from './config.ts';
 import { GatewayError, describeZodError } from './errors.ts';
@@ -68,8 +69,18 @@ function unmatchedPath(path: string): string {
   return path;
 }
 
+/**
+ * `/caliper/` is routed as `/caliper`: with a trailing slash typed into Learn's Service URL,
+ * every envelope was refused (404), and what Learn does with refused envelopes is not
+ * documented. Other paths stay strict.
+ */
+function routedPath(request: Request): string {
+  const path = getPath(request);
+  return path === `${CALIPER_ROUTE}/` ? CALIPER_ROUTE : path;
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ getPath: routedPath });
   const { log, metrics } = deps;
 
   app.use(async (c, next) => {

@@ -9,6 +9,7 @@ import { createLogger } from '../src/log.ts';
 import { startGateway, type Gateway } from '../src/server.ts';
 import { envelope, sessionEvent } from './helpers/caliper-events.ts';
 import { openWire, requestHead } from './helpers/wire.ts';
+import { rawRequest } from './helpers/raw-http.ts';
 
 const KEY = 'server-test-key-8c1d';
 const TIMEBACK = { TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET: 'secret', TIMEBACK_APP_ID: '0b6f9a3e-2c1d-4e5f-8a7b-9c0d1e2f3a4b' };
@@ -143,6 +144,24 @@ describe('POST /caliper over a real socket', () => {
     expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1);
     expect(logs.some((line) => line.includes('the event loop commits the pipeline writes'))).toBe(false);
   });
+
+  for (const path of ['/caliper/', '/caliper?source=learn', 'http://gateway.school.test/caliper']) {
+    it(`stores an envelope POSTed to ${path}, logged as /caliper`, async () => {
+      const { url } = await start();
+      const response = await rawRequest(url, {
+        path,
+        headers: [
+          ['Authorization', KEY],
+          ['Content-Type', 'application/json'],
+        ],
+        body: JSON.stringify(envelope([sessionEvent()])),
+      });
+      expect(response.status).toBe(200);
+      expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 });
+      const line = logs.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.msg === 'request');
+      expect(line).toMatchObject({ method: 'POST', path: '/caliper', status: 200 });
+    });
+  }
 
   it('413 for a chunked body that grows over the limit, without reading it all', { timeout: 20_000 }, async () => {
     const { url } = await start({ MAX_BODY_BYTES: '65536' });

@@ -9,13 +9,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const awaiting = new WeakSet<IncomingMessage>();
+// As app.ts routes them.
+const CALIPER_PATHS = new Set(['/caliper', '/caliper/']);
 
 /**
  * The server's `checkContinue` handler: holds back the 100 for POST /caliper (the route
  * sends it), and sends it at once for any other request, as Node would.
  */
 export function answerExpectContinue(request: IncomingMessage, response: ServerResponse): void {
-  if (request.method === 'POST' && pathOf(request.url) === '/caliper') awaiting.add(request);
+  if (request.method === 'POST' && CALIPER_PATHS.has(pathOf(request.url))) awaiting.add(request);
   else response.writeContinue();
 }
 
