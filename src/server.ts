@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp, type AppEnv } from './app.ts';
+import { answerClientError } from './client-errors.ts';
 import { missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -213,7 +214,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   let http: HttpServer;
   try {
-    http = await listenHttp(app, config);
+    http = await listenHttp(app, config, log);
   } catch (err) {
     // Nothing has been served: leave no worker, timer or open database behind.
     await stopAll(Date.now());
@@ -263,7 +264,7 @@ const HEADERS_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 300_000;
 
 /** Serves `app` on HOST:PORT; resolves once it listens. */
-async function listenHttp(app: Hono<AppEnv>, config: Config): Promise<HttpServer> {
+async function listenHttp(app: Hono<AppEnv>, config: Config, log: Logger): Promise<HttpServer> {
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   let requestsInFlight = 0;
   server.on('request', (_request, response) => {
@@ -276,6 +277,7 @@ async function listenHttp(app: Hono<AppEnv>, config: Config): Promise<HttpServer
     answerExpectContinue(request, response);
     server.emit('request', request, response);
   });
+  server.on('clientError', answerClientError(log));
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;

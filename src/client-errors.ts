@@ -1,0 +1,66 @@
+/**
+ * Requests Node refuses before the app sees them: not valid HTTP/1.1 (400), headers over
+ * Node's 16 KB (431), too slow to arrive (408). Node answers those with a bare status line
+ * and logs nothing, so a proxy that mangles or bloats Learn's requests was invisible from
+ * our side. They now get the gateway's JSON error body, and a warning in the log naming the
+ * parser's error code (never the request's bytes).
+ */
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from './log.ts';
+
+interface ClientError extends Error {
+  code?: string;
+  /** llhttp's fixed description of what it could not parse. */
+  reason?: string;
+}
+
+export function answerClientError(log: Logger) {
+  return (error: ClientError, socket: Duplex) => {
+    // A sender hanging up is not a bad request.
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const { status, code, message } = describe(error);
+    log.warn({ status, code, parserError: error.code }, `refused a request Node could not take: ${message}`);
+    // As Node does: answer only when no response of this connection has begun to be written.
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    if (!inFlight?.headersSent) {
+      const body = JSON.stringify({ error: { code, message } });
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    // Once what is written is flushed: the rest of what the sender wrote cannot be framed.
+    (socket as Socket).destroySoon();
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+
+function describe(error: ClientError): { status: number; code: string; message: string } {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        code: 'headers-too-large',
+        message: 'The request headers are over 16 KB in all; Learn sends a few hundred bytes, so look at what a proxy on the way adds',
+      };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, code: 'chunk-extensions-too-large', message: 'The chunked body carries over 16 KB of chunk extensions' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        code: 'request-timeout',
+        message: 'The request did not arrive in time (its headers within 60 s, all of it within 5 minutes)',
+      };
+    default:
+      return {
+        status: 400,
+        code: 'malformed-http',
+        message: `The request is not valid HTTP/1.1 (${error.code ?? 'unknown'}${error.reason ? `: ${error.reason}` : ''}); the connection is closed`,
+      };
+  }
+}
