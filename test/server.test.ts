@@ -253,6 +253,22 @@ describe('an upload cut off midway', () => {
   });
 });
 
+describe('a sender that hangs up right after the last byte', () => {
+  it('has its envelope committed whole, once: the resend it makes for want of an answer adds no event', async () => {
+    const { url } = await start();
+    const body = JSON.stringify(envelope([sessionEvent(), sessionEvent(), sessionEvent()]));
+    const headers = { Authorization: KEY, 'Content-Type': 'application/json' };
+    const wire = await openWire(url);
+    wire.write(requestHead(url, 'POST /caliper HTTP/1.1', { ...headers, 'Content-Length': Buffer.byteLength(body) }) + body);
+    wire.socket.destroy();
+    const events = () => (gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    await expect.poll(events).toBe(3);
+
+    expect((await fetch(`${url}/caliper`, { method: 'POST', headers, body })).status).toBe(200);
+    expect(events()).toBe(3);
+  });
+});
+
 describe('a sender that stalls mid-body', () => {
   it('gets 408 and is hung up on; nothing of it is stored, and its share of the intake bound goes to the next sender', { timeout: 20_000 }, async () => {
     // A bound of 1 KB: the stalled 50 KB envelope alone fills it, so the next one waits for it.
