@@ -10,6 +10,7 @@
  */
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { createLogTally, DEFAULT_TALLY_WINDOW_MS } from '../log-tally.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
@@ -33,6 +34,8 @@ export interface DeliveryTuning {
   flushDelayMs: number;
   /** Safety poll for rows no one told us about. */
   pollIntervalMs: number;
+  /** How long dead events after the first of their reason are only counted, then logged as counts. */
+  deadLogWindowMs: number;
 }
 
 export interface DeliveryWorkerDeps {
@@ -100,6 +103,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     flushEvery: 512,
     flushDelayMs: 25,
     pollIntervalMs: 2_000,
+    deadLogWindowMs: DEFAULT_TALLY_WINDOW_MS,
     ...deps.tuning,
   };
   const concurrency = config.delivery.concurrency;
@@ -113,6 +117,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       timeoutMs: config.delivery.timeoutMs,
     });
   const pause = new DeliveryPause({ policy: tuning.backoff, threshold: tuning.pauseThreshold, random, now });
+  // A refusal TimeBack gives every event (or a week-long outage ending) kills thousands a second:
+  // one example per reason a minute, and the counts, keep the log readable.
+  const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one', windowMs: tuning.deadLogWindowMs });
 
   // The reasons not named by an HTTP status exist from the start, at 0, so that increase()
   // sees the first of them (a series that first appears at 1 has no earlier sample).
@@ -349,7 +356,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       fate = 'dead';
       reason = outcome.reason;
       detail = status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;
-      log.warn({ seq: event.seq, outputId: event.outputId, status, reason }, 'event is dead');
+      deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status, reason }, 'event is dead');
     } else {
       const problem = describeFailure(result, posts);
       if (status !== null && isSetupAnswer(status, posts)) setupProblem = problem;
@@ -357,7 +364,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       const failures = event.attempts + posts;
       const since = event.firstAttemptAt ?? startedAt;
       if (finishedAt - since >= maxAgeMs) {
-        log.warn({ seq: event.seq, outputId: event.outputId, attempts: failures, problem }, 'event is dead: too old to retry');
+        deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts: failures, problem }, 'event is dead: too old to retry');
         fate = 'dead';
         reason = MAX_AGE;
         detail = `not delivered within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${problem}`;
@@ -510,6 +517,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         }
       }
       flush();
+      deaths.flush();
       await Promise.allSettled([...recording]);
       await client.close();
       stopped = true;

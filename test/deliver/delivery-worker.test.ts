@@ -4,12 +4,13 @@ import { parseConfig } from '../../src/config.ts';
 import { createDeliveryWorker, type DeliveryTuning, type DeliveryWorker } from '../../src/deliver/delivery-worker.ts';
 import { createEventsClient } from '../../src/deliver/events-client.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { prepareTranslationWrites } from '../../src/mapping/translation-writes.ts';
 import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
 import { createStoreWriter, type StoreWriter } from '../../src/store/writer.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
+import { captureLog } from '../helpers/identity-harness.ts';
 import { histogramTotals, metricValue } from '../helpers/metric-value.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, fateCounts, insertTranslatedEvents, TEST_APP_ID } from '../helpers/translated-events.ts';
@@ -54,10 +55,10 @@ function config(env: Record<string, string> = {}) {
 }
 
 function startWorker(
-  options: { env?: Record<string, string>; tuning?: Partial<DeliveryTuning>; timeoutMs?: number; writer?: StoreWriter } = {},
+  options: { env?: Record<string, string>; tuning?: Partial<DeliveryTuning>; timeoutMs?: number; writer?: StoreWriter; log?: Logger } = {},
 ) {
   const cfg = config(options.env);
-  const log = createLogger('silent');
+  const log = options.log ?? createLogger('silent');
   const tokens = createTokenProvider({ config: cfg, log, metrics });
   tokenProviders.push(tokens);
   const worker = createDeliveryWorker({
@@ -233,6 +234,20 @@ describe('delivery worker', () => {
     workers[0]!.notify();
     await waitFor('replayed event delivered', allDelivered(5));
     expect(receivedIds().filter((id) => id === bad.outputId)).toHaveLength(1);
+  });
+
+  it('logs one example and the counts, not a line per event, when TimeBack refuses every event', async () => {
+    insertTranslatedEvents(db.store.sqlite, 300);
+    emulator.addFault({ route: 'events', status: 422, body: { status: 'error', message: 'profile not accepted' } });
+    const captured = captureLog();
+    const worker = startWorker({ log: captured.log });
+    await waitFor('all dead', () => fateCounts(db.store.sqlite).dead === 300);
+    await worker.stop(Date.now());
+
+    const dead = captured.lines().filter((line) => String(line.msg).includes('dead'));
+    expect(dead.map((line) => line.msg)).toEqual(['event is dead', 'more events are dead; counted, not logged one by one']);
+    expect(dead[0]).toMatchObject({ reason: 'http-422', status: 422 });
+    expect(dead[1]).toMatchObject({ count: 299, byKind: { 'http-422': 299 } });
   });
 
   it('does not let a result written again undo a replay that came after its first commit', async () => {
