@@ -7,7 +7,10 @@
 import { count, eq, max } from 'drizzle-orm';
 import type { Store } from '../store/database.ts';
 import { countByFate, countByReason, heldUntilConfigured, oldestPending, pendingByStage } from '../store/event-queries.ts';
-import { envelopes, events, FATES, rosterCache, STAGES, type Fate, type Stage } from '../store/schema.ts';
+import { envelopes, events, FATES, rosterCache, STAGES, UNTIL_CONFIGURED, type Fate, type Stage } from '../store/schema.ts';
+
+/** A retry this late is not just the workers' usual lag behind a due time. */
+const OVERDUE_AFTER_MS = 10_000;
 
 export interface StatusReport {
   /** When the report was made (ISO 8601). */
@@ -24,7 +27,19 @@ export interface StatusReport {
    */
   heldUntilConfigured: number;
   /** The pending event received longest ago and why it waits (its last error, or what it is held for), or null when nothing waits. */
-  oldestWaiting: { seq: number; stage: Stage | null; receivedAt: string; ageSeconds: number; detail: string | null } | null;
+  oldestWaiting: {
+    seq: number;
+    stage: Stage | null;
+    receivedAt: string;
+    ageSeconds: number;
+    detail: string | null;
+    /**
+     * How long ago its next try was due, when that is more than OVERDUE_AFTER_MS ago: the
+     * detail's "next at" is then in the past because the service paused (TimeBack down, no
+     * token, roster paused) or is behind. Null when it is not overdue.
+     */
+    overdueSeconds: number | null;
+  } | null;
   rosterCacheEntries: number;
   envelopes: { received: number; lastReceivedAt: string | null };
 }
@@ -40,7 +55,9 @@ export function statusReport(store: Store, now: number = Date.now()): StatusRepo
   // a million waiting events costs an index scan, not a read and sort of every row.
   const queueDepth = pendingByStage(store);
   const oldest = oldestPending(store);
-  const why = oldest && db.select({ detail: events.detail }).from(events).where(eq(events.seq, oldest.seq)).get();
+  const why =
+    oldest && db.select({ detail: events.detail, nextAttemptAt: events.nextAttemptAt }).from(events).where(eq(events.seq, oldest.seq)).get();
+  const overdueMs = why?.nextAttemptAt != null && why.nextAttemptAt !== UNTIL_CONFIGURED ? now - why.nextAttemptAt : 0;
 
   const cache = db.select({ n: count() }).from(rosterCache).get();
   const received = db
@@ -62,6 +79,7 @@ export function statusReport(store: Store, now: number = Date.now()): StatusRepo
           receivedAt: new Date(oldest.receivedAt).toISOString(),
           ageSeconds: Math.max(0, Math.round((now - oldest.receivedAt) / 1000)),
           detail: why?.detail ?? null,
+          overdueSeconds: overdueMs > OVERDUE_AFTER_MS ? Math.round(overdueMs / 1000) : null,
         }
       : null,
     rosterCacheEntries: cache?.n ?? 0,
@@ -87,7 +105,10 @@ export function formatStatusReport(report: StatusReport): string {
   rows.push([
     'oldest waiting',
     oldest
-      ? `#${oldest.seq} (${oldest.stage ?? 'no stage'}), ${formatAge(oldest.ageSeconds)} old${oldest.detail ? `: ${oldest.detail}` : ''}`
+      ? `#${oldest.seq} (${oldest.stage ?? 'no stage'}), ${formatAge(oldest.ageSeconds)} old${oldest.detail ? `: ${oldest.detail}` : ''}` +
+          (oldest.overdueSeconds === null
+            ? ''
+            : `; that try is ${formatAge(oldest.overdueSeconds)} overdue: the gateway has paused (see /readyz) or is behind`)
       : 'none',
   ]);
   rows.push(['roster cache', `${report.rosterCacheEntries} ${report.rosterCacheEntries === 1 ? 'entry' : 'entries'}`]);

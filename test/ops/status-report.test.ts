@@ -86,7 +86,7 @@ describe('statusReport', () => {
       byReason: { 'dead:http-400': 1, 'rejected:invalid-event': 1, 'skipped:no-rule': 1, 'skipped:user-not-in-timeback': 1 },
       queueDepth: { translate: 2, deliver: 1 },
       heldUntilConfigured: 1,
-      oldestWaiting: { seq: 1, stage: 'translate', receivedAt: '2026-03-02T11:58:30.000Z', ageSeconds: 90, detail: RETRY_DETAIL },
+      oldestWaiting: { seq: 1, stage: 'translate', receivedAt: '2026-03-02T11:58:30.000Z', ageSeconds: 90, detail: RETRY_DETAIL, overdueSeconds: null },
       rosterCacheEntries: 2,
       envelopes: { received: 2, lastReceivedAt: '2026-03-02T11:59:55.000Z' },
     });
@@ -132,6 +132,22 @@ describe('statusReport', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it("says when the oldest event's next try is long past: the gateway has paused or is behind", () => {
+    seed();
+    const detail = 'attempt 1 failed (HTTP 500); next at 2026-03-02T11:58:40.000Z';
+    store.sqlite.prepare('UPDATE events SET next_attempt_at = ?, detail = ? WHERE seq = 1').run(T0 - 80_000, detail);
+    const report = statusReport(store, T0);
+    expect(report.oldestWaiting).toMatchObject({ seq: 1, detail, overdueSeconds: 80 });
+    expect(formatStatusReport(report)).toContain(
+      `oldest waiting            #1 (translate), 90 s old: ${detail}; that try is 80 s overdue: the gateway has paused (see /readyz) or is behind\n`,
+    );
+
+    // A try due a moment ago is just the workers' usual lag.
+    store.sqlite.prepare('UPDATE events SET next_attempt_at = ? WHERE seq = 1').run(T0 - 2_000);
+    expect(statusReport(store, T0).oldestWaiting?.overdueSeconds).toBeNull();
+    expect(formatStatusReport(statusReport(store, T0))).not.toContain('overdue');
   });
 
   it('says "1 entry", not "1 entries"', () => {
