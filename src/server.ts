@@ -190,7 +190,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       const problem = first.endsWith(':') && detail ? `${first} ${detail.trim()}` : first;
       reasons.push(`translation waits for mapping rules that load and pass their fixtures (${problem})`);
     }
-    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation: state };
+    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation: state, roster: identity.rosterStatus() };
   };
 
   const admin = [

@@ -18,7 +18,7 @@ import type { Store } from '../store/database.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import type { IdentityAnswer, IdentityResolver } from './identity-resolver.ts';
 import { createRosterCache, expiresAt, type RosterCache, type RosterCacheEntry } from './roster-cache.ts';
-import { createRosterClient, type RosterClient } from './roster-client.ts';
+import { createRosterClient, type RosterClient, type RosterStatus } from './roster-client.ts';
 import { createUserOverrides, type UserOverrides } from './user-overrides.ts';
 
 /** Learn's batch_uid is at most 256 characters; anything far longer is not an id worth a request. */
@@ -42,6 +42,8 @@ export interface CachedRosterResolver extends IdentityResolver {
   waitingFor(): string | undefined;
   /** Reasons lookups cannot work that an operator must fix (for /readyz); empty when fine. */
   problems(): string[];
+  /** Whether roster lookups go out or wait for the roster (for /readyz). */
+  rosterStatus(): RosterStatus;
   /** Stops watching the overrides file and closes the roster connections. */
   close(): Promise<void>;
 }
@@ -138,6 +140,8 @@ export function createIdentityResolver({
     overrides,
 
     waitingFor: () => (tokens.configured ? undefined : waitingForCredentials),
+
+    rosterStatus: () => roster.status(),
 
     problems() {
       const problem = roster.problem();

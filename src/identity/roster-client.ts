@@ -39,7 +39,21 @@ export interface RosterClient {
   lookup(strategy: RosterStrategy, externalId: string): Promise<RosterLookup>;
   /** The last answer that said the set-up is wrong, until the roster answers a lookup (for /readyz). */
   problem(): string | undefined;
+  /** Whether lookups go out or wait for the roster to come back (for /readyz). */
+  status(): RosterStatus;
   close(): Promise<void>;
+}
+
+/**
+ * `answering`: lookups go out. `failing`: the last lookup got no answer. `paused`: lookups
+ * wait until `nextProbe` (the roster failed OUTAGE_THRESHOLD times in a row, or asked us to
+ * back off). Events whose student is cached keep flowing either way.
+ */
+export interface RosterStatus {
+  state: 'answering' | 'failing' | 'paused';
+  since?: string;
+  nextProbe?: string;
+  problem?: string;
 }
 
 export interface RosterClientDeps {
@@ -176,6 +190,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   let warnedLooseFilter = false;
   /** Outages are logged when they start and end, not once per student. */
   let answering = true;
+  let lastFailure: string | undefined;
   let setupProblem: string | undefined;
 
   async function get(path: string, token: string): Promise<Answer> {
@@ -318,6 +333,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       metrics.rosterFailures.inc();
       if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
       answering = false;
+      lastFailure = result.detail;
     } else {
       pause.recordAnswer();
       if (!answering) log.info('TimeBack roster answers again');
@@ -342,6 +358,16 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     },
 
     problem: () => setupProblem,
+
+    status() {
+      if (pause.state === 'closed') return answering ? { state: 'answering' } : { state: 'failing', ...(lastFailure ? { problem: lastFailure } : {}) };
+      return {
+        state: 'paused',
+        ...(pause.since === undefined ? {} : { since: new Date(pause.since).toISOString() }),
+        nextProbe: new Date(pause.until).toISOString(),
+        ...(pause.problem === undefined ? {} : { problem: pause.problem }),
+      };
+    },
 
     close() {
       return pool.close();

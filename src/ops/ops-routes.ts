@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
 import type { DeliveryStatus } from '../deliver/delivery-worker.ts';
+import type { RosterStatus } from '../identity/roster-client.ts';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -13,6 +14,12 @@ export interface ReadinessReport {
   delivery?: DeliveryStatus;
   /** Translation's state: whether mapping rules are active, and why not. */
   translation?: TranslationStatus;
+  /**
+   * Whether TimeBack's roster answers lookups. A paused roster does not make the gateway
+   * unready (Learn's events are still stored, and cached students still flow), as a paused
+   * delivery does not: it is here so an admin sees why new students' events wait.
+   */
+  roster?: RosterStatus;
 }
 
 export interface TranslationStatus {

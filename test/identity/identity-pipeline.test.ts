@@ -84,6 +84,29 @@ describe('identity in the running gateway', () => {
     expect(metrics).toMatch(/^caliper_gateway_roster_cache_entries 3$/m);
   });
 
+  it('Should show a roster outage on /readyz, still ready, and say when it answers again', { timeout: 30_000 }, async () => {
+    await gateway!.close();
+    gateway = await startGateway(gatewayConfig({ DELIVERY_BACKOFF_CAP: '1' }), { log: captureLog().log });
+    emulator.addFault({ route: 'roster', status: 500 });
+    await post([forumPost(), forumPost({}, OTHER_STUDENT), forumPost({}, NEWCOMER)]);
+
+    const readyz = async () => {
+      const res = await fetch(`${gateway!.url}/readyz`);
+      return { status: res.status, body: (await res.json()) as { roster?: { state: string; problem?: string } } };
+    };
+    const down = await waitFor('/readyz to show the roster paused', async () => {
+      const answer = await readyz();
+      return answer.body.roster?.state === 'paused' ? answer : undefined;
+    });
+    // Learn's events are still taken, and cached students still flow: not a reason to be unready.
+    expect(down.status).toBe(200);
+    expect(down.body.roster).toMatchObject({ problem: 'TimeBack roster failed (HTTP 500)' });
+
+    emulator.clearFaults();
+    await waitFor('every event to reach its fate', settled, 20_000);
+    expect((await readyz()).body.roster).toEqual({ state: 'answering' });
+  });
+
   it('Should say on /readyz that the roster refuses the app, and deliver once it answers', { timeout: 30_000 }, async () => {
     await gateway!.close();
     gateway = await startGateway(gatewayConfig({ DELIVERY_BACKOFF_CAP: '1' }), { log: captureLog().log });

@@ -336,6 +336,23 @@ describe('roster client against the emulator', () => {
     ]);
   });
 
+  it('Should say whether lookups go out, fail or wait, and until when, for /readyz', async () => {
+    const { roster, clock } = client();
+    expect(roster.status()).toEqual({ state: 'answering' });
+    emulator.addFault({ route: 'roster', status: 500 });
+    expect(await roster.lookup('identifier', 'student-0')).toMatchObject({ outcome: 'unavailable' });
+    expect(roster.status()).toEqual({ state: 'failing', problem: 'TimeBack roster failed (HTTP 500)' });
+    for (let i = 1; i < 5; i++) await roster.lookup('identifier', `student-${i}`);
+    const paused = roster.status();
+    expect(paused).toMatchObject({ state: 'paused', since: new Date(clock.now()).toISOString(), problem: 'TimeBack roster failed (HTTP 500)' });
+    expect(Date.parse(paused.nextProbe!)).toBeGreaterThan(clock.now());
+
+    emulator.clearFaults();
+    clock.advance(1_000);
+    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    expect(roster.status()).toEqual({ state: 'answering' });
+  });
+
   it('Should send a burst of lookups into an outage only until the breaker opens, not one per student', async () => {
     const { roster } = client();
     const before = rosterRequests(emulator).length;
