@@ -13,6 +13,12 @@ import { openStoreForCommand } from '../store/database.ts';
 import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
 import { cliCommand, UsageError } from './command.ts';
 
+/**
+ * Events listed one by one. A replay after a roster import or an outage re-queues thousands;
+ * a line each would scroll the summary and the "not re-queued" lines out of sight.
+ */
+export const MAX_LISTED = 20;
+
 export const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped|rejected] [--reason R] [--since ISO] [--id ID …]
 
 Puts events back in the queue: they re-resolve the student, re-translate with the current
@@ -48,10 +54,16 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
       io.out(`No events matched; nothing re-queued.\n${notReplayed}`);
       return 0;
     }
-    const lines = replayed.map(
-      (event) =>
-        `  ${String(event.seq).padStart(8)}  ${event.sourceId ?? '(no id)'}  was ${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`,
-    );
+    const was = (event: (typeof replayed)[number]) => `${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`;
+    const lines = replayed
+      .slice(0, MAX_LISTED)
+      .map((event) => `  ${String(event.seq).padStart(8)}  ${event.sourceId ?? '(no id)'}  was ${was(event)}`);
+    if (replayed.length > MAX_LISTED) {
+      const byWas = new Map<string, number>();
+      for (const event of replayed) byWas.set(was(event), (byWas.get(was(event)) ?? 0) + 1);
+      const counts = [...byWas].map(([previously, n]) => `${n} ${previously}`).join(', ');
+      lines.push(`  … and ${replayed.length - MAX_LISTED} more (in all: ${counts}); GET /admin/events lists them`);
+    }
     io.out(
       `Re-queued ${replayed.length} event${replayed.length === 1 ? '' : 's'} for translation and delivery:\n${lines.join('\n')}\n${notReplayed}`,
     );

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseReplayArgs } from '../../src/cli/replay.ts';
+import { MAX_LISTED, parseReplayArgs } from '../../src/cli/replay.ts';
 import { makeTempDir } from '../helpers/identity-harness.ts';
 import { OLD_SCHEMAS, seedEveryFate } from '../helpers/old-databases.ts';
 import { tempStore } from '../helpers/temp-store.ts';
@@ -46,6 +46,18 @@ describe('caliper-gateway replay', () => {
 
     const again = await cli(['--status', 'dead'], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
     expect(again.stdout).toBe('No events matched; nothing re-queued.\n');
+  });
+
+  it('lists the first events, then counts the rest by what they were, when it re-queues many', { timeout: 20_000 }, async () => {
+    const dead = insertTranslatedEvents(db.store.sqlite, 25, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 5, { fate: 'dead', reason: 'max-age' });
+
+    const result = await cli([], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('Re-queued 30 events for translation and delivery:');
+    expect(lines.slice(1, -1)).toEqual(dead.slice(0, MAX_LISTED).map((event) => `  ${String(event.seq).padStart(8)}  ${event.sourceId}  was dead (http-400)`));
+    expect(lines.at(-1)).toBe('  … and 10 more (in all: 25 dead (http-400), 5 dead (max-age)); GET /admin/events lists them');
   });
 
   it('says why a named event was not re-queued', { timeout: 20_000 }, async () => {
