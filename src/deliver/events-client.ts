@@ -80,7 +80,7 @@ export function createEventsClient({ baseUrl, connections, timeoutMs }: EventsCl
   const fail = (err: unknown): PostResult => {
     if (aborted) return { kind: 'failure', failure: 'aborted', message: ABORTED };
     const failure = classifyError(err);
-    const message = failure === 'timeout' ? `no answer within ${timeoutMs} ms (${describeNetworkError(err)})` : describeNetworkError(err);
+    const message = failure === 'timeout' ? `no answer within ${timeoutMs} ms` : describeNetworkError(err);
     return { kind: 'failure', failure, message };
   };
 

@@ -84,7 +84,7 @@ describe('events client', () => {
     const base = await timeback(() => {});
     client = createEventsClient({ baseUrl: base, connections: 1, timeoutMs: 200 });
     const result = await client.post('{}', 't');
-    expect(result).toMatchObject({ kind: 'failure', failure: 'timeout' });
+    expect(result).toEqual({ kind: 'failure', failure: 'timeout', message: 'no answer within 200 ms' });
   });
 
   it('reports a refused connection as a network failure', async () => {
