@@ -419,6 +419,9 @@ describe('delivery worker', () => {
   it('when the results cannot be committed, sends nothing more and writes the results it has once it can', async () => {
     // A full disk fails every commit at once; here another connection holds the write lock
     // and this one does not wait for it, which fails the same way.
+    // Slow answers, so that POSTs are still on their way when the first commit fails, as on a
+    // loaded machine: they are answered, and their results wait with the others.
+    emulator.latencyMs = 50;
     insertTranslatedEvents(db.store.sqlite, 20);
     db.store.sqlite.pragma('busy_timeout = 0');
     const locker = new Database(db.file);
@@ -427,6 +430,8 @@ describe('delivery worker', () => {
       const worker = startWorker();
       await waitFor('the results refused', () => worker.problems().length > 0);
       expect(worker.problems()).toEqual([expect.stringContaining('cannot record delivery results')]);
+      // Counted once those have arrived (the emulator counts a POST when it answers).
+      await waitFor('the POSTs in flight answered', () => worker.status().inFlight === 0);
       // Several safety polls later: nothing more was sent, and nothing sent again for want of its result.
       const sent = emulator.eventPosts;
       await new Promise((resolve) => setTimeout(resolve, 300));
