@@ -131,20 +131,24 @@ describe('startWriterThread', () => {
   it('gives up once lockWaitMs has passed since the first try, SQLite\'s own wait included', async () => {
     // SQLite waits its busy timeout inside the first try; the thread must not start its own
     // count only then, or a lock held for good costs Learn twice the wait before its 503.
-    const thread = await start({ busyTimeoutMs: 400, lockWaitMs: 400 });
+    const thread = await start({ busyTimeoutMs: 1_000, lockWaitMs: 1_000 });
     const other = new Database(store.file);
     other.exec('BEGIN IMMEDIATE');
-    const release = setTimeout(() => {
+    const release = () => {
+      if (!other.open) return;
       other.exec('ROLLBACK');
       other.close();
-    }, 700);
+    };
+    // SQLite's wait sleeps at least the 1 s it asks for, so a count started after it is still
+    // trying at 2 s and would take the lock freed just before. The first try ends after 1 s
+    // plus however late the sleeps wake on a loaded machine: up to 0.9 s late still passes.
+    const releasing = setTimeout(release, 1_900);
     const outcome = await thread.writeEnvelope(batch(['a'])).then(
       () => 'stored',
       (error: unknown) => (error as { code?: string }).code,
     );
-    clearTimeout(release);
-    other.exec('ROLLBACK');
-    other.close();
+    clearTimeout(releasing);
+    release();
     expect(outcome).toBe('SQLITE_BUSY');
     expect(count('events')).toBe(0);
   });
