@@ -157,7 +157,8 @@ describe('caliper-gateway serve', () => {
     expect(await outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
   });
 
-  it('refuses to serve a database another gateway serves, and takes it once that one is gone, even by kill -9', { timeout: 30_000 }, async () => {
+  // Three gateway starts (3-5 s each under load) and the refused one's 3 s wait: up to 25 s seen.
+  it('refuses to serve a database another gateway serves, and takes it once that one is gone, even by kill -9', { timeout: 60_000 }, async () => {
     const dbPath = join(dir, 'gateway.db');
     const env = { DB_PATH: dbPath, INGEST_API_KEYS: 'lock-test-key', SHUTDOWN_TIMEOUT: '1' };
     const first = await startGatewayProcess(env);
