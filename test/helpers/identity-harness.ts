@@ -31,6 +31,12 @@ export interface TestConfigOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The per-request deadline for tests of a server that never answers. The same client must then
+ * get its next answer within it: 250 ms was too short for that on a loaded 2-core machine.
+ */
+export const HANG_DEADLINE_MS = 1_000;
+
 export function testConfig({ dir, timebackUrl, clientId, clientSecret, match, timeoutMs = 2_000 }: TestConfigOptions): Config {
   const config = parseConfig({
     DB_PATH: join(dir, 'gateway.db'),

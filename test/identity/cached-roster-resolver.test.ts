@@ -12,6 +12,7 @@ import { openStore, type Store } from '../../src/store/database.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import {
   captureLog,
+  HANG_DEADLINE_MS,
   makeTempDir,
   manualClock,
   testConfig,
@@ -261,7 +262,7 @@ describe('cached roster resolver', () => {
   });
 
   it('Should time out a hanging roster as unavailable', async () => {
-    const { resolver } = harness({ timeoutMs: 250 });
+    const { resolver } = harness({ timeoutMs: HANG_DEADLINE_MS });
     emulator.addFault({ route: 'roster', hang: true, times: 1 });
     expect(await resolver.resolve('ada.l')).toMatchObject({ status: 'unavailable' });
     expect(await resolver.resolve('ada.l')).toEqual({ status: 'found', platformId: ADA.sourcedId });

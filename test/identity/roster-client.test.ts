@@ -4,7 +4,7 @@ import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from 
 import { createRosterClient, encodeStrict, filterExpression, OUTAGE_THRESHOLD, ROSTER_CONNECTIONS, type RosterClient } from '../../src/identity/roster-client.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
-import { captureLog, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
+import { captureLog, HANG_DEADLINE_MS, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
 import { metricValue } from '../helpers/metric-value.ts';
 
 const ADA = { sourcedId: randomUUID(), identifier: 'ada.l', username: 'alovelace', email: 'ada@school.test' };
@@ -277,7 +277,7 @@ describe('roster client against the emulator', () => {
   });
 
   it('Should time out a roster that never answers', async () => {
-    const { roster } = client(emulator, manualClock(), 250);
+    const { roster } = client(emulator, manualClock(), HANG_DEADLINE_MS);
     emulator.addFault({ route: 'roster', hang: true, times: 1 });
     const answer = await roster.lookup('email', ADA.email);
     expect(answer).toMatchObject({ outcome: 'unavailable' });

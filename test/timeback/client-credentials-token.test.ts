@@ -3,7 +3,7 @@ import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/time
 import { createMetrics } from '../../src/metrics.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { TokenError } from '../../src/timeback/token-provider.ts';
-import { captureLog, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
+import { captureLog, HANG_DEADLINE_MS, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
 import { metricValue } from '../helpers/metric-value.ts';
 import { rejectionOf } from '../helpers/thrown.ts';
 
@@ -240,7 +240,7 @@ describe('client-credentials token provider', () => {
   });
 
   it('Should time out a token endpoint that never answers', async () => {
-    const { tokens } = provider(emulator, manualClock(), {}, 250);
+    const { tokens } = provider(emulator, manualClock(), {}, HANG_DEADLINE_MS);
     emulator.addFault({ route: 'token', hang: true, times: 1 });
 
     const err = await tokenFailure(tokens.getToken());
