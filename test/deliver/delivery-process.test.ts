@@ -149,7 +149,9 @@ describe('delivery in the gateway process', () => {
 
   it('on SIGTERM lets POSTs in flight finish and records them before exiting', { timeout: 30_000 }, async () => {
     emulator.latencyMs = 600;
-    const gw = await gateway({ DELIVERY_CONCURRENCY: '4' });
+    // Not the file's 1 s DELIVERY_TIMEOUT: an answer late on a loaded machine would be a timeout,
+    // and the event due again, not delivered.
+    const gw = await gateway({ DELIVERY_CONCURRENCY: '4', DELIVERY_TIMEOUT: '10' });
     insertTranslatedEvents(database(), 4);
     await waitFor('POSTs in flight', () => emulator.eventPosts === 4, 10_000);
     gw.child.kill('SIGTERM');
