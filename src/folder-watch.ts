@@ -24,6 +24,8 @@ export interface FolderWatchOptions {
   relevant: (filename: string) => boolean;
   onChange: () => void;
   log: Logger;
+  /** Between tries for a missing or lost folder (default 1 s; tests shorten it rather than wait). */
+  rewatchMs?: number;
 }
 
 /** Starts watching `dir`; `onChange` runs for each relevant change, and when a lost watch is back. */
@@ -72,7 +74,7 @@ export function watchFolder(options: FolderWatchOptions): FolderWatch {
     clearTimeout(retry);
     retry = setTimeout(() => {
       if (!closed && start()) options.onChange();
-    }, REWATCH_MS);
+    }, options.rewatchMs ?? REWATCH_MS);
     retry.unref();
   }
 

@@ -10,6 +10,8 @@ let dir: string;
 let logs: CapturedLog;
 let watch: FolderWatch | undefined;
 let changes: number;
+/** The watch tries a missing folder again this often: a few tries take a fraction of a second. */
+const REWATCH_MS = 50;
 
 beforeEach(() => {
   temp = makeTempDir('folder-watch');
@@ -32,6 +34,7 @@ function start(): void {
     relevant: (name) => name.endsWith('.yaml'),
     onChange: () => void changes++,
     log: logs.log,
+    rewatchMs: REWATCH_MS,
   });
 }
 
@@ -62,7 +65,8 @@ describe('watchFolder', () => {
 
   it('Should watch a folder that appears after the start, saying once that it is missing', async () => {
     start();
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // Several tries while it is missing, each of which could say so again.
+    await new Promise((resolve) => setTimeout(resolve, 6 * REWATCH_MS));
     mkdirSync(dir);
     await waitFor('the folder to be watched', () => messages().includes('watching the mappings folder again'));
     await reportsWrites();
