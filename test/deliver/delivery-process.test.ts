@@ -148,12 +148,17 @@ describe('delivery in the gateway process', () => {
   });
 
   it('on SIGTERM lets POSTs in flight finish and records them before exiting', { timeout: 30_000 }, async () => {
-    emulator.latencyMs = 600;
-    // Not the file's 1 s DELIVERY_TIMEOUT: an answer late on a loaded machine would be a timeout,
-    // and the event due again, not delivered.
+    // Answers slow enough for /readyz to be asked, on a loaded machine too, while all four wait.
+    emulator.latencyMs = 1_500;
+    // Not the file's 1 s DELIVERY_TIMEOUT: these answers would time out, their events due again.
     const gw = await gateway({ DELIVERY_CONCURRENCY: '4', DELIVERY_TIMEOUT: '10' });
     insertTranslatedEvents(database(), 4);
-    await waitFor('POSTs in flight', () => emulator.eventPosts === 4, 10_000);
+    // As the gateway counts them: sent, not yet answered. (The emulator counts a POST as it
+    // answers, and an answer already sent leaves nothing in flight to wait for.)
+    await waitFor('POSTs in flight', async () => {
+      const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { delivery?: { inFlight: number } };
+      return ready.delivery?.inFlight === 4;
+    }, 10_000);
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toEqual({ code: 0, signal: null });
     expect(fateCounts(database())).toEqual({ delivered: 4 });
