@@ -7,8 +7,8 @@ export default defineConfig({
     setupFiles: ['test/helpers/loopback-only.ts'],
     // Many tests start a gateway: in-process (two worker threads that load TypeScript through
     // tsx) or as `node src/bin.mjs` (3-5 s before it listens or exits on a 2-core machine under
-    // load). Such tests took up to 5.7 s there, against vitest's 5 s default; a hung test still
-    // fails, only later. Tests whose work is longer say so themselves.
+    // load, up to 10 s under heavy load). Such tests took up to 5.7 s there, against vitest's 5 s
+    // default; a hung test still fails, only later. Tests that start more say so themselves.
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },

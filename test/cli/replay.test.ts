@@ -30,7 +30,8 @@ beforeEach(() => {
 afterEach(() => db.cleanup());
 
 describe('caliper-gateway replay', () => {
-  it('re-queues dead events and prints what it re-queued', { timeout: 20_000 }, async () => {
+  // Each test runs the command twice as a process, up to 10 s each on a heavily loaded 2-core machine.
+  it('re-queues dead events and prints what it re-queued', { timeout: 40_000 }, async () => {
     const dead = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
     insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
 
@@ -60,7 +61,7 @@ describe('caliper-gateway replay', () => {
     expect(lines.at(-1)).toBe('  … and 10 more (in all: 25 dead (http-400), 5 dead (max-age)); GET /admin/events lists them');
   });
 
-  it('says why a named event was not re-queued', { timeout: 20_000 }, async () => {
+  it('says why a named event was not re-queued', { timeout: 40_000 }, async () => {
     const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
     const [delivered] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: Date.now() });
     const [skipped] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
@@ -84,7 +85,7 @@ describe('caliper-gateway replay', () => {
     expect(again.stdout).toBe(`No events matched; nothing re-queued.\nNot re-queued:\n  ${String(dead!.seq).padStart(8)}  pending: already waiting in the queue\n`);
   });
 
-  it('explains bad flags and a missing database, and exits non-zero', { timeout: 20_000 }, async () => {
+  it('explains bad flags and a missing database, and exits non-zero', { timeout: 40_000 }, async () => {
     const bad = await cli(['--status', 'delivered'], { DB_PATH: db.file });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--status: must be one of dead, skipped');

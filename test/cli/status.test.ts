@@ -28,7 +28,8 @@ const status = (args: string[], env: Record<string, string>) =>
   );
 
 describe('caliper-gateway status', () => {
-  it('reports the database of a running gateway, as JSON and as a table', { timeout: 30_000 }, async () => {
+  // A gateway and two runs of the command, each a process of its own (3-10 s under heavy load).
+  it('reports the database of a running gateway, as JSON and as a table', { timeout: 60_000 }, async () => {
     const env = { DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'status-test-key' };
     const gateway = await startGatewayProcess(env);
     const response = await fetch(`${gateway.url}/caliper`, {
