@@ -3,39 +3,24 @@
  * deflate are decoded and stored, the size limit applies to what they decode to, and any
  * other coding is refused by name before the body is read.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startGateway, type Gateway } from '../../src/server.ts';
+import type { Gateway } from '../../src/server.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
+import { startLoopbackGateway, type LoopbackGateway } from '../helpers/loopback-gateway.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 
 const KEY = 'content-encoding-key-71b2';
 const LIMIT = 256 * 1024;
 
-let dir: string;
+let running: LoopbackGateway;
 let gateway: Gateway;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-encoding-'));
-  const config = parseConfig({
-    DB_PATH: join(dir, 'gateway.db'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    INGEST_API_KEYS: KEY,
-    MAX_BODY_BYTES: String(LIMIT),
-    TIMEBACK_BASE_URL: 'http://127.0.0.1:9',
-  });
-  gateway = await startGateway(config, { log: createLogger('silent') });
+  running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-encoding-' });
+  gateway = running.gateway;
 });
-afterEach(async () => {
-  await gateway.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => running.close());
 
 const count = (table: 'envelopes' | 'events') => (gateway.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 

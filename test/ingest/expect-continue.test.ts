@@ -3,38 +3,23 @@
  * server on a real socket: the body is invited only once the request passes the checks that
  * need none, and a refused request is answered without being invited.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startGateway, type Gateway } from '../../src/server.ts';
+import type { Gateway } from '../../src/server.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
+import { startLoopbackGateway, type LoopbackGateway } from '../helpers/loopback-gateway.ts';
 import { openWire, requestHead } from '../helpers/wire.ts';
 
 const KEY = 'expect-continue-key-3e9a';
 const LIMIT = 64 * 1024;
 
-let dir: string;
+let running: LoopbackGateway;
 let gateway: Gateway;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-expect-'));
-  const config = parseConfig({
-    DB_PATH: join(dir, 'gateway.db'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    INGEST_API_KEYS: KEY,
-    MAX_BODY_BYTES: String(LIMIT),
-    TIMEBACK_BASE_URL: 'http://127.0.0.1:9',
-  });
-  gateway = await startGateway(config, { log: createLogger('silent') });
+  running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-expect-' });
+  gateway = running.gateway;
 });
-afterEach(async () => {
-  await gateway.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => running.close());
 
 const envelopesStored = () => gateway.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get();
 
