@@ -5,9 +5,11 @@
  * our side. They now get the gateway's JSON error body, and a warning in the log naming the
  * parser's error code (never the request's bytes).
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { GatewayError } from './errors.ts';
 import type { Logger } from './log.ts';
 
 interface ClientError extends Error {
@@ -28,9 +30,10 @@ export function answerClientError(log: Logger) {
     // As Node does: answer only when no response of this connection has begun to be written.
     const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
     if (!inFlight?.headersSent) {
-      const body = JSON.stringify({ error: { code, message } });
+      // The same body as every other refusal (app.ts's onError).
+      const body = JSON.stringify(new GatewayError(status, code, message).toJSON());
       socket.write(
-        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
     // Once what is written is flushed: the rest of what the sender wrote cannot be framed.
@@ -38,9 +41,7 @@ export function answerClientError(log: Logger) {
   };
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
-
-function describe(error: ClientError): { status: number; code: string; message: string } {
+function describe(error: ClientError): { status: ContentfulStatusCode; code: string; message: string } {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return {
