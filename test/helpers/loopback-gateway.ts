@@ -2,12 +2,11 @@
  * The real server (startGateway) on 127.0.0.1 and a free port, on a SQLite file in its own
  * temp dir, for tests that talk to it over sockets. TimeBack points at a closed loopback port.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/server.ts';
+import { makeTempDir } from './identity-harness.ts';
 
 export interface LoopbackGateway {
   gateway: Gateway;
@@ -16,7 +15,7 @@ export interface LoopbackGateway {
 }
 
 export async function startLoopbackGateway(options: { key: string; maxBodyBytes: number; dirPrefix: string }): Promise<LoopbackGateway> {
-  const dir = mkdtempSync(join(tmpdir(), options.dirPrefix));
+  const { dir, remove } = makeTempDir(options.dirPrefix);
   const config = parseConfig({
     DB_PATH: join(dir, 'gateway.db'),
     HOST: '127.0.0.1',
@@ -30,7 +29,7 @@ export async function startLoopbackGateway(options: { key: string; maxBodyBytes:
     gateway,
     async close() {
       await gateway.close();
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     },
   };
 }

@@ -17,7 +17,7 @@ let running: LoopbackGateway;
 let gateway: Gateway;
 
 beforeEach(async () => {
-  running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-encoding-' });
+  running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-encoding' });
   gateway = running.gateway;
 });
 afterEach(() => running.close());

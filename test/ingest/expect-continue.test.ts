@@ -16,7 +16,7 @@ let running: LoopbackGateway;
 let gateway: Gateway;
 
 beforeEach(async () => {
-  running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-expect-' });
+  running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-expect' });
   gateway = running.gateway;
 });
 afterEach(() => running.close());
