@@ -37,8 +37,14 @@ export interface Fault {
    * echoes a request in its error page. For checking that nothing of it leaks on from here.
    */
   echo?: boolean;
-  /** Seconds, sent as a Retry-After header. */
-  retryAfter?: number;
+  /** Sent as a Retry-After header: seconds, or an HTTP-date as text. */
+  retryAfter?: number | string;
+  /**
+   * Answer with this text as it is, instead of JSON: a proxy's HTML error page, or an empty
+   * body (`''`). Sent with `contentType` (default `text/html`).
+   */
+  rawBody?: string;
+  contentType?: string;
   /** Never answer (the client must time out). */
   hang?: boolean;
   /** Close the socket without answering. */
@@ -56,8 +62,24 @@ export interface EmulatorOptions {
   clientId?: string;
   clientSecret?: string;
   users?: EmulatedUser[];
-  /** Lifetime of issued tokens, in seconds (default 3600). */
+  /**
+   * Lifetime of issued tokens, in seconds (default 3600): the emulator refuses a token
+   * (401) once it is this old by its own clock, as TimeBack does.
+   */
   tokenTtlSeconds?: number;
+  /**
+   * Fields laid over the token answer, to play a token endpoint (or a proxy in front of it)
+   * that words it differently: `{ expires_in: '3600' }`, `{ expires_in: null }`,
+   * `{ expires_in: undefined }` (left out). Tokens still live `tokenTtlSeconds`.
+   */
+  tokenFields?: Record<string, unknown>;
+  /**
+   * Scopes this client may be granted (default: Caliper events.write and OneRoster
+   * roster.readonly). A token request naming another is refused (400 invalid_scope, as
+   * Cognito does); one naming none gets them all. The events endpoint wants events.write
+   * and the roster roster.readonly in the token (403 otherwise).
+   */
+  grantedScopes?: string[];
   /** Issue tokens as unsigned JWTs carrying `exp` (default false: opaque tokens). */
   jwtTokens?: boolean;
   /** Added to every answer, in milliseconds. */
@@ -107,8 +129,10 @@ export interface TimebackEmulator {
   eventPosts: number;
   requests: RecordedRequest[];
   tokensIssued: number;
-  /** Tokens TimeBack accepts; clear it to make every current token expire at once. */
+  /** Tokens TimeBack accepts (until they expire); clear it to make every current token expire at once. */
   validTokens: Set<string>;
+  /** See EmulatorOptions.tokenFields; may be changed between tests. */
+  tokenFields: Record<string, unknown>;
   users: Map<string, EmulatedUser>;
   latencyMs: number;
   addFault(fault: Fault): void;
@@ -130,6 +154,9 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   const clientSecret = options.clientSecret ?? 'emulator-secret';
   const tokenTtl = options.tokenTtlSeconds ?? 3600;
   const recordEvents = options.recordEvents ?? true;
+  const grantedScopes = options.grantedScopes ?? [EVENTS_WRITE, ROSTER_READONLY];
+  /** What each issued token may do, and until when (ms since the epoch). */
+  const issued = new Map<string, { scopes: Set<string>; expiresAt: number }>();
   const faults: Array<Fault & { left: number }> = [];
   const hanging = new Set<ServerResponse>();
   const holds = new Map<RecordedRequest['route'], { answers: Array<() => void>; arrive: () => void }>();
@@ -143,6 +170,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     requests: [],
     tokensIssued: 0,
     validTokens: new Set(),
+    tokenFields: { ...options.tokenFields },
     users: new Map((options.users ?? []).map((user) => [user.sourcedId, user])),
     latencyMs: options.latencyMs ?? 0,
     addFault(fault) {
@@ -216,6 +244,12 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     res.end(text);
   }
 
+  function sendText(req: IncomingMessage, res: ServerResponse, route: RecordedRequest['route'], status: number, text: string, headers: Record<string, string>) {
+    emulator.requests.push({ route, method: req.method ?? '', url: req.url ?? '', status, at: Date.now() });
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
   function applyFault(req: IncomingMessage, res: ServerResponse, route: EmulatedRoute, body: string): boolean {
     const fault = pickFault(route, body, req.url ?? '');
     if (!fault) return false;
@@ -233,13 +267,29 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     const headers: Record<string, string> = {};
     if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
     const status = fault.status ?? 500;
+    if (fault.rawBody !== undefined) {
+      sendText(req, res, route, status, fault.rawBody, { 'content-type': fault.contentType ?? 'text/html', ...headers });
+      return true;
+    }
     send(req, res, route, status, fault.echo ? echoOf(req, body, status) : (fault.body ?? { error: `emulated ${status}` }), headers);
     return true;
   }
 
-  function bearerOk(req: IncomingMessage): boolean {
-    const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    return match !== null && emulator.validTokens.has(match[1] as string);
+  /**
+   * 401 without a token TimeBack knows and that is still alive; 403 when the token lacks
+   * the scope the route needs (RFC 6750 §3.1 insufficient_scope).
+   */
+  function authorize(req: IncomingMessage, scope: string): 'ok' | 401 | 403 {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const grant = token === undefined ? undefined : issued.get(token);
+    if (token === undefined || !emulator.validTokens.has(token) || (grant !== undefined && Date.now() >= grant.expiresAt)) return 401;
+    return grant === undefined || grant.scopes.has(scope) ? 'ok' : 403;
+  }
+
+  function refuse(req: IncomingMessage, res: ServerResponse, route: EmulatedRoute, status: 401 | 403) {
+    return status === 401
+      ? send(req, res, route, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' })
+      : send(req, res, route, 403, { error: 'insufficient_scope' }, { 'www-authenticate': 'Bearer error="insufficient_scope"' });
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, body: string) {
@@ -249,8 +299,15 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
 
     if (req.method === 'POST' && path === '/auth/1.0/token') {
       if (applyFault(req, res, 'token', body)) return;
+      // The form is the only body an OAuth token endpoint reads (RFC 6749 §4.4.2).
+      if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
+        return send(req, res, 'token', 400, { error: 'invalid_request' });
+      }
       const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const [id, secret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':') : [];
+      // The secret may hold a colon; the id may not (RFC 7617 §2).
+      const pair = basic ? Buffer.from(basic, 'base64').toString('utf8') : '';
+      const colon = pair.indexOf(':');
+      const [id, secret] = colon < 0 ? [] : [pair.slice(0, colon), pair.slice(colon + 1)];
       const form = new URLSearchParams(body);
       if (id !== clientId || secret !== clientSecret) {
         return send(req, res, 'token', 401, { error: 'invalid_client' });
@@ -258,23 +315,37 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
       if (form.get('grant_type') !== 'client_credentials') {
         return send(req, res, 'token', 400, { error: 'unsupported_grant_type' });
       }
+      const asked = (form.get('scope') ?? '').split(' ').filter((scope) => scope !== '');
+      if (asked.some((scope) => !grantedScopes.includes(scope))) {
+        return send(req, res, 'token', 400, { error: 'invalid_scope' });
+      }
+      const scopes = asked.length > 0 ? asked : grantedScopes;
       emulator.tokensIssued += 1;
       const token = options.jwtTokens ? unsignedJwt(tokenTtl) : `tok-${randomUUID()}`;
       emulator.validTokens.add(token);
+      issued.set(token, { scopes: new Set(scopes), expiresAt: Date.now() + tokenTtl * 1000 });
       return send(req, res, 'token', 200, {
         access_token: token,
         expires_in: tokenTtl,
         token_type: 'Bearer',
-        scope: form.get('scope') ?? '',
+        scope: scopes.join(' '),
+        ...emulator.tokenFields,
       });
     }
 
-    if (req.method === 'GET' && path.startsWith('/rostering/1.0/users')) {
+    if (req.method === 'GET' && isUsersPath(path)) {
       if (applyFault(req, res, 'roster', body)) return;
-      if (!bearerOk(req)) return send(req, res, 'roster', 401, { error: 'invalid_token' });
+      const access = authorize(req, ROSTER_READONLY);
+      if (access !== 'ok') return refuse(req, res, 'roster', access);
       const rest = path.slice('/rostering/1.0/users'.length);
       if (rest.startsWith('/') && rest.length > 1) {
-        const user = emulator.users.get(decodeURIComponent(rest.slice(1)));
+        let id: string;
+        try {
+          id = decodeURIComponent(rest.slice(1));
+        } catch {
+          return send(req, res, 'roster', 400, { error: 'malformed path' });
+        }
+        const user = emulator.users.get(id);
         return user
           ? send(req, res, 'roster', 200, { user: toRecord(user) })
           : send(req, res, 'roster', 404, { error: 'not found' });
@@ -282,16 +353,21 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
       const filter = url.searchParams.get('filter');
       const predicate = filter === null ? () => true : parseFilter(filter);
       if (!predicate) return send(req, res, 'roster', 400, { error: `unsupported filter: ${filter}` });
-      const users = [...emulator.users.values()].filter(predicate).map(toRecord);
+      // limit 1-100, default 10; offset from 0 (TimeBack's OneRoster conventions).
       const limit = Number(url.searchParams.get('limit') ?? 10);
-      const page = users.slice(0, limit);
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100 || !Number.isInteger(offset) || offset < 0) {
+        return send(req, res, 'roster', 400, { error: 'limit must be 1-100 and offset 0 or more' });
+      }
+      const users = [...emulator.users.values()].filter(predicate).map(toRecord);
+      const page = users.slice(offset, offset + limit);
       return send(
         req,
         res,
         'roster',
         200,
         options.listShape === 'pagination'
-          ? { users: page, pagination: { limit, offset: 0, total: users.length, hasMore: users.length > limit } }
+          ? { users: page, pagination: { limit, offset, total: users.length, hasMore: users.length > offset + limit } }
           : { users: page, total: options.listShape === 'text-total' ? String(users.length) : users.length },
       );
     }
@@ -299,16 +375,23 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     if (req.method === 'POST' && (path === '/events/1.0/' || path === '/events/1.0')) {
       emulator.eventPosts += 1;
       if (applyFault(req, res, 'events', body)) return;
-      if (!bearerOk(req)) return send(req, res, 'events', 401, { error: 'invalid_token' });
+      const access = authorize(req, EVENTS_WRITE);
+      if (access !== 'ok') return refuse(req, res, 'events', access);
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+        return send(req, res, 'events', 415, { status: 'error', message: 'expected application/json' });
+      }
       let event: unknown;
       try {
         event = JSON.parse(body);
       } catch {
         return send(req, res, 'events', 400, { status: 'error', message: 'body is not JSON' });
       }
+      const errors = caliperEventErrors(event);
+      if (errors.length > 0) return send(req, res, 'events', 400, { status: 'error', message: 'invalid event', errors });
       if (recordEvents) emulator.received.push(event);
       else emulator.received.length += 1;
-      return send(req, res, 'events', 200, { status: 'success' });
+      // 202 as the Partner API answers (docs/timeback §4); the body is the SDK's reading of it.
+      return send(req, res, 'events', 202, { jobId: randomUUID(), eventsAccepted: 1 });
     }
 
     send(req, res, 'other', 404, { error: `no route ${req.method} ${path}` });
@@ -319,11 +402,55 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   return emulator;
 }
 
+const EVENTS_WRITE = 'https://purl.imsglobal.org/spec/caliper/v1p2/scope/events.write';
+const ROSTER_READONLY = 'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly';
+
+function isUsersPath(path: string): boolean {
+  return path === '/rostering/1.0/users' || path.startsWith('/rostering/1.0/users/');
+}
+
 function routeOf(method: string | undefined, path: string): RecordedRequest['route'] {
   if (method === 'POST' && path === '/auth/1.0/token') return 'token';
-  if (method === 'GET' && path.startsWith('/rostering/1.0/users')) return 'roster';
+  if (method === 'GET' && isUsersPath(path)) return 'roster';
   if (method === 'POST' && (path === '/events/1.0/' || path === '/events/1.0')) return 'events';
   return 'other';
+}
+
+const CALIPER_1_2_CONTEXT = 'http://purl.imsglobal.org/ctx/caliper/v1p2';
+const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The IRI forms TimeBack's general concepts page allows: lowercase urn:uuid, urn:email, https. */
+const TIMEBACK_IRI = /^(?:urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|urn:email:\S+@\S+|https:\/\/[^\s/?#]+(?:[/?#]\S*)?)$/;
+const ENTITY_FIELDS = ['actor', 'object', 'edApp', 'target', 'generated', 'referrer', 'group', 'membership', 'federatedSession'];
+
+/**
+ * What TimeBack's schema check refuses (400) in one bare Caliper 1.2 event: what the docs
+ * state, not the whole vocabulary. Whether `/events/1.0/` also takes an envelope is not
+ * documented; the gateway sends one event per POST, so an envelope is refused here, where
+ * it would mean the gateway changed what it sends.
+ */
+export function caliperEventErrors(event: unknown): string[] {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return ['expected one Caliper event (a JSON object)'];
+  const e = event as Record<string, unknown>;
+  if (Array.isArray(e.data)) return ['expected one bare Caliper event, not an envelope'];
+  const errors: string[] = [];
+  if (e['@context'] !== CALIPER_1_2_CONTEXT) errors.push(`@context: expected ${CALIPER_1_2_CONTEXT}`);
+  if (typeof e.id !== 'string' || !URN_UUID.test(e.id)) errors.push('id: expected urn:uuid:<uuid> in lowercase');
+  for (const field of ['type', 'action']) {
+    if (typeof e[field] !== 'string' || e[field] === '') errors.push(`${field}: required`);
+  }
+  if (typeof e.eventTime !== 'string' || Number.isNaN(Date.parse(e.eventTime))) errors.push('eventTime: expected an ISO 8601 date-time');
+  for (const field of ['actor', 'object']) if (e[field] === undefined) errors.push(`${field}: required`);
+  for (const field of ENTITY_FIELDS) {
+    const value = e[field];
+    if (value === undefined || value === null) continue;
+    const id = typeof value === 'string' ? value : (value as { id?: unknown }).id;
+    if (typeof id !== 'string' || !TIMEBACK_IRI.test(id)) errors.push(`${field}: expected an IRI TimeBack resolves (urn:uuid:, urn:email:, https://)`);
+  }
+  if (e.session !== undefined && e.session !== 'urn:tag:auto-attach') {
+    const id = typeof e.session === 'string' ? e.session : (e.session as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string' || !TIMEBACK_IRI.test(id)) errors.push('session: expected urn:tag:auto-attach or an IRI');
+  }
+  return errors;
 }
 
 /** An error answer that repeats the whole request, credentials and all (Fault.echo). */

@@ -92,7 +92,7 @@ describe('delivery worker', () => {
     const stored = db.store.sqlite.prepare('SELECT output FROM event_outputs WHERE seq = ?').get(inserted[0]!.seq) as { output: string };
     expect(emulator.received).toContainEqual(JSON.parse(stored.output));
     for (const row of eventStates(db.store.sqlite)) {
-      expect(row).toMatchObject({ fate: 'delivered', stage: null, attempts: 1, lastStatus: 200 });
+      expect(row).toMatchObject({ fate: 'delivered', stage: null, attempts: 1, lastStatus: 202 });
       expect(row.deliveredAt).toBeGreaterThan(0);
       expect(row.nextAttemptAt).toBeNull();
     }
