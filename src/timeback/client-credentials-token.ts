@@ -20,6 +20,12 @@ const REFRESH_MARGIN_MS = 60_000;
 /** Assumed lifetime when the answer says neither `expires_in` nor a JWT `exp`: short, so we re-ask soon. */
 const DEFAULT_LIFETIME_MS = 5 * 60_000;
 /**
+ * The longest we keep a token, whatever the answer says: TimeBack's live an hour, and an
+ * `expires_in` of years (a proxy's or a misconfigured pool's) would otherwise leave every
+ * expiry to be found by a refused request.
+ */
+const MAX_LIFETIME_MS = 24 * 60 * 60_000;
+/**
  * After credentials are refused, answer from memory for this long instead of asking again:
  * every delivery and lookup would otherwise re-send a known-bad secret, and identity
  * providers lock out clients that do that.
@@ -30,7 +36,8 @@ const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 const TokenResponseSchema = z.looseObject({
   access_token: z.string().min(1),
   token_type: z.string().optional(),
-  expires_in: z.coerce.number().positive().optional(),
+  // Read leniently (see lifetimeSeconds): a lifetime we cannot read must not cost a good token.
+  expires_in: z.unknown().optional(),
 });
 
 /** RFC 6749 §5.2 error answer. */
@@ -141,7 +148,7 @@ export function createTokenProvider({
         );
       }
       const token = parsed.data.access_token;
-      const expiresAt = expiryOf(token, parsed.data.expires_in, askedAt);
+      const expiresAt = expiryOf(token, lifetimeSeconds(parsed.data.expires_in), askedAt);
       const lifetime = expiresAt - askedAt;
       held = { value: token, refreshAt: expiresAt - Math.min(REFRESH_MARGIN_MS, lifetime / 10) };
       remembered = undefined;
@@ -229,15 +236,28 @@ export function createTokenProvider({
  */
 export function expiryOf(token: string, expiresInSeconds: number | undefined, askedAt: number): number {
   const fromExpiresIn = expiresInSeconds === undefined ? undefined : askedAt + expiresInSeconds * 1000;
+  let expiresAt = fromExpiresIn ?? askedAt + DEFAULT_LIFETIME_MS;
   if (token.split('.').length === 3) {
     try {
       const { exp } = decodeJwt(token);
-      if (typeof exp === 'number' && exp * 1000 > askedAt) return exp * 1000;
+      if (typeof exp === 'number' && exp * 1000 > askedAt) expiresAt = exp * 1000;
     } catch {
       // Not a JWT after all: an opaque token that happens to contain dots.
     }
   }
-  return fromExpiresIn ?? askedAt + DEFAULT_LIFETIME_MS;
+  return Math.min(expiresAt, askedAt + MAX_LIFETIME_MS);
+}
+
+/**
+ * `expires_in` as seconds, when it says something usable: a positive number, or one written
+ * as text (some proxies and gateways re-serialise it). Missing, null, 0, negative or
+ * unreadable mean "not said" (RFC 6749 §5.1 makes it optional), and the token is still used:
+ * refusing it would stop delivery over a field, while a token that really is dead is found
+ * by the first 401 and replaced.
+ */
+export function lifetimeSeconds(value: unknown): number | undefined {
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
 
 function safeJson(text: string): unknown {

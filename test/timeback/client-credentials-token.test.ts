@@ -25,6 +25,7 @@ afterEach(async () => {
   for (const server of [emulator, jwtEmulator]) {
     server.clearFaults();
     server.latencyMs = 0;
+    server.tokenFields = {};
   }
 });
 
@@ -93,6 +94,51 @@ describe('client-credentials token provider', () => {
     const second = await tokens.getToken();
     expect(second).not.toBe(first);
     expect(await tokens.getToken()).toBe(second);
+  });
+
+  it('Should read an expires_in written as text', async () => {
+    emulator.tokenFields = { expires_in: '3600' };
+    const clock = manualClock(1_000_000);
+    const { tokens } = provider(emulator, clock);
+    const first = await tokens.getToken();
+
+    clock.advance((3600 - 61) * 1000);
+    expect(await tokens.getToken()).toBe(first);
+    clock.advance(2_000);
+    expect(await tokens.getToken()).not.toBe(first);
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['null', null],
+    ['zero', 0],
+    ['negative', -60],
+    ['empty text', ''],
+    ['text that is no number', 'an hour'],
+  ])('Should use a token whose expires_in is %s, and ask again within five minutes', async (_name, expiresIn) => {
+    emulator.tokenFields = { expires_in: expiresIn };
+    const clock = manualClock(1_000_000);
+    const { tokens, metrics } = provider(emulator, clock);
+    const first = await tokens.getToken();
+    expect(emulator.validTokens.has(first)).toBe(true);
+    expect(await tokens.getToken()).toBe(first);
+
+    clock.advance(5 * 60_000);
+    const second = await tokens.getToken();
+    expect(second).not.toBe(first);
+    expect(await metricValue(metrics.tokenRefreshes, { outcome: 'ok' })).toBe(2);
+  });
+
+  it('Should not keep a token for longer than a day, whatever expires_in says', async () => {
+    emulator.tokenFields = { expires_in: 10 ** 12 };
+    const clock = manualClock(1_000_000);
+    const { tokens } = provider(emulator, clock);
+    const first = await tokens.getToken();
+
+    clock.advance(23 * 3600_000);
+    expect(await tokens.getToken()).toBe(first);
+    clock.advance(3600_000);
+    expect(await tokens.getToken()).not.toBe(first);
   });
 
   it('Should answer fresh() with the token getToken() would give at once, and nothing when one must be fetched', async () => {
