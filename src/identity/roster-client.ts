@@ -411,9 +411,15 @@ function notAStudent(user: RosterUser): RosterLookup {
   return { outcome: 'not-found', detail: `the matching TimeBack user is not a student (${roles}); pin them in user-overrides.yaml to credit them anyway` };
 }
 
-/** OneRoster soft-deletes users by status; a departed student must not be credited. */
+/**
+ * OneRoster soft-deletes users by status (`tobedeleted`); 1.0's `inactive`, which servers
+ * still send, says the same of a student who left. A departed student must not be credited.
+ * Compared as words, not bytes: a server writing `ToBeDeleted` means the same.
+ */
+const DEPARTED = new Set(['tobedeleted', 'inactive']);
+
 function isLive(user: RosterUser): boolean {
-  return user.status !== 'tobedeleted';
+  return !DEPARTED.has(user.status?.trim().toLowerCase() ?? '');
 }
 
 function sameValue(actual: string | null | undefined, wanted: string): boolean {

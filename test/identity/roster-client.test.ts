@@ -154,6 +154,37 @@ describe('roster client against the emulator', () => {
     expect(await roster.lookup('sourcedId', DEPARTED.sourcedId)).toEqual({ outcome: 'not-found' });
   });
 
+  it.each([
+    ['a plus sign', 'a+b@school.test'],
+    ['spaces', 'van der Berg 01'],
+    ['non-ASCII letters', 'zoë.müller-ñ'],
+    ['URL syntax', 'a&b=c#d%25e?f/g'],
+  ])('Should find a user whose identifier holds %s, sent exactly', async (_name, identifier) => {
+    const user = { sourcedId: randomUUID(), identifier };
+    emulator.users.set(user.sourcedId, user);
+    try {
+      const { roster } = client();
+      expect(await roster.lookup('identifier', identifier)).toEqual({ outcome: 'found', platformId: user.sourcedId });
+      const url = new URL(rosterRequests(emulator).at(-1)!.url, 'http://x');
+      expect(url.searchParams.get('filter')).toBe(`identifier='${identifier}'`);
+      expect(url.searchParams.get('limit')).toBe('10');
+    } finally {
+      emulator.users.delete(user.sourcedId);
+    }
+  });
+
+  it.each(['inactive', 'TOBEDELETED', ' tobedeleted '])('Should not credit a user whose status is %j', async (status) => {
+    const user = { sourcedId: randomUUID(), identifier: `left-${status.trim()}`, status };
+    emulator.users.set(user.sourcedId, user);
+    try {
+      const { roster } = client();
+      expect(await roster.lookup('identifier', user.identifier)).toEqual({ outcome: 'not-found' });
+      expect(await roster.lookup('sourcedId', user.sourcedId)).toEqual({ outcome: 'not-found' });
+    } finally {
+      emulator.users.delete(user.sourcedId);
+    }
+  });
+
   it('Should find the live record of a student who has departed records too', async () => {
     const email = 'returner@school.test';
     const departed = [1, 2].map(() => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
