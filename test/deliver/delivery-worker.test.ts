@@ -183,6 +183,45 @@ describe('delivery worker', () => {
     await waitFor('delivered', allDelivered(1), 5_000);
   });
 
+  it("honours a proxy's 503 with an HTML page and Retry-After as an HTTP-date, keeping the page", async () => {
+    const until = new Date(Math.ceil((Date.now() + 2_000) / 1000) * 1000);
+    emulator.addFault({
+      route: 'events',
+      status: 503,
+      rawBody: '<html><head><title>503 Service Temporarily Unavailable</title></head><body><h1>503</h1></body></html>',
+      retryAfter: until.toUTCString(),
+      times: 1,
+    });
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1);
+    startWorker({ tuning: { backoff: { baseMs: 20, capMs: 5_000 } } });
+
+    const retry = await waitFor('the 503 recorded', () => eventStates(db.store.sqlite).find((row) => row.seq === event!.seq && row.lastStatus === 503));
+    expect(retry).toMatchObject({ fate: 'pending', attempts: 1 });
+    expect(retry.nextAttemptAt).toBeGreaterThanOrEqual(until.getTime());
+    expect(retry.lastResponse).toContain('503 Service Temporarily Unavailable');
+    await waitFor('delivered', allDelivered(1), 5_000);
+  });
+
+  it('delivers on any 2xx, with or without a body', async () => {
+    emulator.addFault({ route: 'events', status: 204, rawBody: '', contentType: 'text/plain', times: 1 });
+    emulator.addFault({ route: 'events', status: 200, body: { status: 'success' }, times: 1 });
+    insertTranslatedEvents(db.store.sqlite, 3);
+    startWorker({ env: { DELIVERY_CONCURRENCY: '1' } });
+    await waitFor('all delivered', allDelivered(3));
+    expect(eventStates(db.store.sqlite).map((row) => row.lastStatus).sort()).toEqual([200, 202, 204]);
+  });
+
+  it.each([
+    [413, '<html><body>413 Request Entity Too Large</body></html>'],
+    [422, ''],
+  ])('parks a %i as dead with whatever body came with it', async (status, rawBody) => {
+    emulator.addFault({ route: 'events', status, rawBody, times: 1 });
+    insertTranslatedEvents(db.store.sqlite, 1);
+    startWorker();
+    const dead = await waitFor('dead', () => eventStates(db.store.sqlite).find((row) => row.fate === 'dead'));
+    expect(dead).toMatchObject({ reason: `http-${status}`, lastStatus: status, lastResponse: rawBody, attempts: 1 });
+  });
+
   it('times out hanging requests and delivers them once TimeBack answers', async () => {
     emulator.addFault({ route: 'events', hang: true, times: 3 });
     insertTranslatedEvents(db.store.sqlite, 6);
