@@ -285,6 +285,43 @@ describe('client-credentials token provider', () => {
     expect(emulator.validTokens.has(await tokens.getToken())).toBe(true);
   });
 
+  it("Should read a proxy's HTML and empty answers by their status", async () => {
+    const clock = manualClock(Date.parse('2026-03-02T10:00:00Z'));
+    const { tokens } = provider(emulator, clock);
+    const page = '<html><body><h1>502 Bad Gateway</h1></body></html>';
+
+    emulator.addFault({ route: 'token', status: 502, rawBody: page, retryAfter: 'Mon, 02 Mar 2026 10:00:30 GMT', times: 1 });
+    const outage = await tokenFailure(tokens.getToken());
+    expect(outage).toMatchObject({ retryable: true, retryAfterMs: 30_000 });
+    expect(outage.message).not.toContain('<html');
+
+    clock.advance(30_000);
+    emulator.addFault({ route: 'token', status: 200, rawBody: '<html><body>Sign in to continue</body></html>', times: 1 });
+    expect(await tokenFailure(tokens.getToken())).toMatchObject({ retryable: true, message: expect.stringContaining('without a usable access_token') });
+
+    emulator.addFault({ route: 'token', status: 401, rawBody: '<html><body>401 Authorization Required</body></html>', times: 1 });
+    const refused = await tokenFailure(tokens.getToken());
+    expect(refused.retryable).toBe(false);
+    expect(refused.message).toContain('check TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET');
+    expect(refused.message).not.toContain('<html');
+
+    clock.advance(31_000);
+    emulator.addFault({ route: 'token', status: 400, rawBody: '', times: 1 });
+    expect(await tokenFailure(tokens.getToken())).toMatchObject({ retryable: false, message: expect.stringContaining('refused the request (HTTP 400)') });
+  });
+
+  it('Should name TIMEBACK_SCOPES when a scope asked for is not granted to the app', async () => {
+    const draft = await startTimebackEmulator({ clientSecret: SECRET, grantedScopes: ['https://purl.imsglobal.org/spec/caliper/v1p2/scope/events.write'] });
+    try {
+      const { tokens } = provider(draft);
+      const err = await tokenFailure(tokens.getToken());
+      expect(err.retryable).toBe(false);
+      expect(err.message).toMatch(/HTTP 400 invalid_scope.*check TIMEBACK_SCOPES/);
+    } finally {
+      await draft.close();
+    }
+  });
+
   it('Should time out a token endpoint that never answers', async () => {
     const { tokens } = provider(emulator, manualClock(), {}, HANG_DEADLINE_MS);
     emulator.addFault({ route: 'token', hang: true, times: 1 });
