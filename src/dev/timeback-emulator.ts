@@ -418,7 +418,11 @@ function routeOf(method: string | undefined, path: string): RecordedRequest['rou
 
 const CALIPER_1_2_CONTEXT = 'http://purl.imsglobal.org/ctx/caliper/v1p2';
 const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** The IRI forms TimeBack's general concepts page allows: lowercase urn:uuid, urn:email, https. */
+/**
+ * The IRI forms TimeBack's general concepts page allows: urn:uuid, urn:email, https. It asks
+ * for the urn:uuid in lowercase and says it normalises `URN:UUID:`; the emulator refuses
+ * capitals instead, so that a test shows the gateway sends what TimeBack asks for.
+ */
 const TIMEBACK_IRI = /^(?:urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|urn:email:\S+@\S+|https:\/\/[^\s/?#]+(?:[/?#]\S*)?)$/;
 const ENTITY_FIELDS = ['actor', 'object', 'edApp', 'target', 'generated', 'referrer', 'group', 'membership', 'federatedSession'];
 
