@@ -3,7 +3,7 @@
  * rule file loads. Rendering an event then only calls functions: no path parsing, no
  * looking up transform names, no re-reading the rule.
  */
-import { compilePath, type Variables } from './paths.ts';
+import { compilePath, isPrototypeKey, type Variables } from './paths.ts';
 import type { ComputedTerm, RuleObjectValue, RuleValue } from './rule-schema.ts';
 import { TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
 
@@ -44,7 +44,7 @@ function compileConst(literal: unknown): ValueFn {
 }
 
 function compileObject(shape: Record<string, RuleValue>): ValueFn {
-  const entries = Object.entries(shape).map(([key, value]) => [key, compileValue(value)] as const);
+  const entries = Object.entries(shape).filter(([key]) => !isPrototypeKey(key)).map(([key, value]) => [key, compileValue(value)] as const);
   const idFn = entries.find(([key]) => key === 'id')?.[1];
   return (event, vars) => {
     // An entity without an id is no entity: leave the whole object out.
@@ -114,7 +114,7 @@ function compileFrom(spec: RuleObjectValue, leading?: Transform): ValueFn {
 
 function pickKeys(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of keys) if (hasOwn.call(source, key)) out[key] = source[key];
+  for (const key of keys) if (hasOwn.call(source, key) && !isPrototypeKey(key)) out[key] = source[key];
   return out;
 }
 
@@ -139,7 +139,7 @@ export function prune(value: unknown): unknown {
   }
   let out: Record<string, unknown> | undefined;
   for (const key in value) {
-    if (!hasOwn.call(value, key)) continue;
+    if (!hasOwn.call(value, key) || isPrototypeKey(key)) continue;
     const item = prune((value as Record<string, unknown>)[key]);
     if (item !== undefined) (out ??= {})[key] = item;
   }

@@ -17,6 +17,7 @@ import {
 } from './caliper-vocabulary.ts';
 import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { toTimebackIri } from './iri.ts';
+import { isPrototypeKey } from './paths.ts';
 
 /** 1.2 vocabulary the gateway still never copies: it is personal data TimeBack does not need. */
 const WITHHELD_PROPERTIES = new Set(['ipAddress', 'userAgent', 'messageParameters']);
@@ -137,7 +138,7 @@ function copyPlain(value: unknown, depth: number): unknown {
   const out: Record<string, unknown> = {};
   let any = false;
   for (const key in value) {
-    if (!hasOwn.call(value, key)) continue;
+    if (!hasOwn.call(value, key) || isPrototypeKey(key)) continue;
     const copied = copyPlain((value as Record<string, unknown>)[key], depth + 1);
     if (copied !== undefined) {
       out[key] = copied;

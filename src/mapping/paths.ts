@@ -119,6 +119,14 @@ export function parsePath(source: string): Step[] {
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
+ * `__proto__`, which JSON.parse (and YAML) make an ordinary own key, but which, assigned to
+ * an object, replaces its prototype: an event's `{"__proto__": {"type": …}}` copied that way
+ * gave a value whose type and id the validator read but JSON.stringify never sent. Copies
+ * leave the key out.
+ */
+export const isPrototypeKey = (key: string): boolean => key === '__proto__';
+
+/**
  * Walks `steps` from `root`. Caliper lets any entity be written as just its IRI, so a string
  * met where an entity was expected answers `id` with itself: `object.isPartOf.id` reads the
  * same from `"isPartOf": "https://…"` and from `"isPartOf": { "id": "https://…" }`.

@@ -96,4 +96,14 @@ describe('prune', () => {
     expect(prune([null, '', [], {}])).toBeUndefined();
     expect(prune({ a: [{ b: null }] })).toBeUndefined();
   });
+
+  it('never lets a "__proto__" key of the input become the copy\'s prototype', () => {
+    // JSON.parse makes "__proto__" an own key; assigned to a fresh object it would set its
+    // prototype, and the validator would then read type and id that are never sent.
+    const pruned = prune(JSON.parse('{"a": 1, "__proto__": {"type": "DigitalResource", "polluted": true}}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(pruned)).toBe(Object.prototype);
+    expect(pruned.type).toBeUndefined();
+    expect(pruned).toEqual({ a: 1 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });

@@ -78,6 +78,14 @@ describe('copyEntity', () => {
     expect(copyEntity(value)).toBeUndefined();
   });
 
+  it('never lets a "__proto__" key of the input become a copied value\'s prototype', () => {
+    const source = JSON.parse('{"id": "https://x.example/d", "type": "DigitalResource", "keywords": [{"k": 1, "__proto__": {"polluted": true}}]}');
+    const copied = copyEntity(source) as { keywords: Array<Record<string, unknown>> };
+    expect(Object.getPrototypeOf(copied.keywords[0])).toBe(Object.prototype);
+    expect(copied.keywords[0]!.polluted).toBeUndefined();
+    expect(copied).toEqual({ id: 'https://x.example/d', type: 'DigitalResource', keywords: [{ k: 1 }] });
+  });
+
   it('gives the id of an object without a type', () => {
     expect(copyEntity({ id: 'https://x.example/z', name: 'untyped' })).toBe('https://x.example/z');
   });
