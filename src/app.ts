@@ -86,6 +86,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
+    // Every answer is JSON or plain text; a browser must not take one (a 404 echoing the path
+    // it was sent) for HTML.
+    c.header('x-content-type-options', 'nosniff');
     const error = c.get('error');
     // The most specific route the path matched, even when a middleware answered first (a
     // 401 from the admin check): what was asked for, without the ids in it.
@@ -127,6 +130,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', caliperRoutes(deps));
   app.route('/', opsRoutes(deps));
+  // Admin answers name students: no browser or proxy cache may keep them, refusals included.
+  app.use('/admin/*', async (c, next) => {
+    await next();
+    c.header('cache-control', 'no-store');
+  });
   app.use('/admin/*', adminAuth(deps.config.adminToken));
   for (const { path, router } of deps.admin ?? []) app.route(`/admin${path}`, router);
 

@@ -136,6 +136,25 @@ describe('a path no route takes', () => {
   });
 });
 
+describe('response headers', () => {
+  it('tell browsers not to sniff any answer, including a 404 that echoes the path it was sent', async () => {
+    const answers = await Promise.all([
+      app().request('/%3Cscript%3Ealert(1)%3C/script%3E'),
+      app().request('/caliper', { method: 'POST' }),
+      app().request('/healthz'),
+      app().request('/admin/test/things/1', { headers: admin }),
+    ]);
+    expect(answers.map((res) => res.status)).toEqual([404, 401, 200, 200]);
+    for (const res of answers) expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('keep admin answers, and only those, out of caches', async () => {
+    expect((await app().request('/admin/test/things/1', { headers: admin })).headers.get('cache-control')).toBe('no-store');
+    expect((await app().request('/admin/test/gateway-error', { headers: admin })).headers.get('cache-control')).toBe('no-store');
+    expect((await app().request('/healthz')).headers.get('cache-control')).toBeNull();
+  });
+});
+
 describe('the request log line and metric', () => {
   it('name the route pattern, not the path with its ids', async () => {
     const response = await app().request('/admin/test/things/student-42', { headers: admin });

@@ -68,4 +68,14 @@ describe('adminAuth', () => {
     expect(res.status).toBe(200);
     expect(reached).toBe(1);
   });
+
+  it.each([
+    ['an answer', `Bearer ${ADMIN_TOKEN}`, 200],
+    ['a refusal', 'Bearer wrong', 401],
+  ])('marks %s as not to be cached (it can name students) nor sniffed', async (_, authorization, status) => {
+    const res = await probe(authorization);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
 });
