@@ -5,7 +5,7 @@
  * connections of their own: the pipeline's writes (writer-thread.ts) and checkpoints
  * (checkpointer.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -28,7 +28,7 @@ export interface Store {
 
 /** The service's store: applies this release's migrations first (only `serve` upgrades a database). */
 export function openStore(file: string): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') createOwnerOnly(file);
   const sqlite = new Database(file);
   // 16 KiB pages for a new database (an existing one keeps its size: SQLite changes it only
   // before the first table, and never in WAL mode). A stored event is 2-5 KB of JSON, so a
@@ -40,6 +40,16 @@ export function openStore(file: string): Store {
     configureConnection(sqlite);
     migrateDatabase(sqlite);
   });
+}
+
+/**
+ * The events hold students' ids and activity: a new database (and a folder made for it) is
+ * the owner's only, where SQLite would make it world-readable under the usual umask. Its
+ * -wal and -shm files take the database's mode. An existing file keeps the mode it has.
+ */
+export function createOwnerOnly(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
 }
 
 /**

@@ -38,7 +38,8 @@ const RETRY_MS = 100;
 
 export async function lockDatabase(file: string, { waitMs = 0, onWait }: LockOptions = {}): Promise<InstanceLock> {
   if (file === ':memory:') return { release() {} };
-  mkdirSync(path.dirname(file), { recursive: true });
+  // The database's folder, if it is made here: the owner's only, as openStore makes it.
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + waitMs;
   for (let tries = 1; ; tries += 1) {
     const lock = new Database(`${file}.lock`);

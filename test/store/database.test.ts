@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -23,6 +23,25 @@ const pageSize = (file: string) => {
 };
 
 describe('openStore', () => {
+  const modeOf = (file: string) => statSync(file).mode & 0o777;
+
+  it('makes a new database, its WAL and its folder readable by the owner only: they hold students\' data', () => {
+    const file = join(dir, 'data', 'new.db');
+    const store = openStore(file);
+    store.sqlite.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    expect([modeOf(join(dir, 'data')), modeOf(file), modeOf(`${file}-wal`)]).toEqual([0o700, 0o600, 0o600]);
+    store.close();
+  });
+
+  it("leaves an existing database's permissions as the admin set them", () => {
+    const file = join(dir, 'shared.db');
+    new Database(file).close();
+    chmodSync(file, 0o640);
+    openStore(file).close();
+    expect(modeOf(file)).toBe(0o640);
+  });
+
   it('makes a new database with 16 KiB pages, in WAL mode', () => {
     const file = join(dir, 'new.db');
     const store = openStore(file);
