@@ -87,7 +87,8 @@ export const EnvSchema = z.object({
   ),
   ADMIN_TOKEN: z.preprocess(
     blankToUndefined,
-    z.string().min(16, 'must be at least 16 characters').optional(),
+    // Trimmed: the admin check trims what is sent, so padding here would match nothing.
+    z.string().trim().min(16, 'must be at least 16 characters').optional(),
   ),
   TIMEBACK_BASE_URL: z.preprocess(
     blankToUndefined,

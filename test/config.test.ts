@@ -41,6 +41,12 @@ describe('parseConfig', () => {
     ).toEqual(parseConfig({}));
   });
 
+  it('trims ADMIN_TOKEN as it trims the ingest keys: the admin check trims what is sent, so padding from an env file would lock the admin out', () => {
+    expect(parseConfig({ ADMIN_TOKEN: '  admin-token-0123456789 \t' }).adminToken).toBe('admin-token-0123456789');
+    // The minimum length counts the token, not its padding.
+    expect(configError({ ADMIN_TOKEN: '   short-token   ' }).problems).toEqual(['ADMIN_TOKEN: must be at least 16 characters']);
+  });
+
   it('reads every variable it knows', () => {
     const config = parseConfig({
       PORT: '0',
