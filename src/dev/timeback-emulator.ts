@@ -45,6 +45,8 @@ export interface Fault {
    */
   rawBody?: string;
   contentType?: string;
+  /** Sent as a Location header (with a 3xx `status`: a redirect, say to another host). */
+  location?: string;
   /** Never answer (the client must time out). */
   hang?: boolean;
   /** Close the socket without answering. */
@@ -266,6 +268,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     }
     const headers: Record<string, string> = {};
     if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+    if (fault.location !== undefined) headers.location = fault.location;
     const status = fault.status ?? 500;
     if (fault.rawBody !== undefined) {
       sendText(req, res, route, status, fault.rawBody, { 'content-type': fault.contentType ?? 'text/html', ...headers });

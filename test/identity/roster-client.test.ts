@@ -307,6 +307,20 @@ describe('roster client against the emulator', () => {
     expect(roster.problem()).toBeUndefined();
   });
 
+  it('Should not follow a redirect, so the bearer token never reaches another host', async () => {
+    const elsewhere = await startTimebackEmulator({ users: USERS });
+    try {
+      emulator.addFault({ route: 'roster', status: 307, location: `${elsewhere.url}/rostering/1.0/users/${ADA.sourcedId}` });
+      const { roster } = client();
+      const before = rosterRequests(emulator).length;
+      expect(await roster.lookup('sourcedId', ADA.sourcedId)).toMatchObject({ outcome: 'unavailable' });
+      expect(rosterRequests(emulator).length).toBe(before + 1);
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it('Should time out a roster that never answers', async () => {
     const { roster } = client(emulator, manualClock(), HANG_DEADLINE_MS);
     emulator.addFault({ route: 'roster', hang: true, times: 1 });

@@ -229,6 +229,21 @@ describe('client-credentials token provider', () => {
     }
   });
 
+  it('Should not follow a redirect, so the client credentials never reach another host', async () => {
+    const elsewhere = await startTimebackEmulator({ clientSecret: SECRET });
+    try {
+      for (const status of [302, 307, 308]) {
+        emulator.addFault({ route: 'token', status, times: 1, location: `${elsewhere.url}/auth/1.0/token` });
+        const { tokens } = provider(emulator);
+        const err = await tokenFailure(tokens.getToken());
+        expect(err.message).toContain(`HTTP ${status}`);
+      }
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it('Should not re-send refused credentials for a while', async () => {
     const clock = manualClock();
     const { tokens } = provider(emulator, clock, { clientSecret: 'wrong' });
