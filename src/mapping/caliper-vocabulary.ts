@@ -68,7 +68,8 @@ export function actionTerm(action: string): string {
   const text = action.trim();
   const cut = Math.max(text.lastIndexOf('#'), text.lastIndexOf('/'));
   const term = cut >= 0 ? text.slice(cut + 1) : text;
-  return ACTION_ALIASES[term] ?? term;
+  // Own keys only: `ACTION_ALIASES["constructor"]` is Object, not an alias.
+  return Object.hasOwn(ACTION_ALIASES, term) ? ACTION_ALIASES[term]! : term;
 }
 
 /** What one event type may carry: the range of each entity-valued property, by type name. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ACTIONS, ACTION_ALIASES, ENTITY_PROPERTIES, ENTITY_SUPERTYPE, ENTITY_TYPE_PROPERTIES, ENTITY_TYPES, ENTITY_VALUED_PROPERTIES, EVENTS,
   EVENT_PROPERTIES,
-  PROFILES, isA, sessionEventRanges,
+  PROFILES, actionTerm, isA, sessionEventRanges,
 } from '../../src/mapping/caliper-vocabulary.ts';
 
 describe('the Caliper 1.2 vocabulary', () => {
@@ -73,4 +73,21 @@ describe('the Caliper 1.2 vocabulary', () => {
     for (const name of ['assignee', 'isPartOf', 'scoreGiven', 'dateCreated', 'extensions']) expect(ENTITY_PROPERTIES.has(name), name).toBe(true);
     for (const name of ENTITY_VALUED_PROPERTIES) expect(ENTITY_PROPERTIES.has(name) || EVENT_PROPERTIES.has(name), name).toBe(true);
   });
+});
+
+describe('actionTerm', () => {
+  it('fixes known misspellings and takes the term of an IRI', () => {
+    expect(actionTerm('MarkedAsUnRead')).toBe('MarkedAsUnread');
+    expect(actionTerm(' http://purl.imsglobal.org/vocab/caliper/v1/action#Viewed ')).toBe('Viewed');
+  });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'gives an action named like an Object property (%s) back as text, not the property',
+    (action) => {
+      // An event's action is the sender's text: a rule keeping it must send text, and the
+      // message that refuses it must name it.
+      expect(actionTerm(action)).toBe(action);
+      expect(actionTerm(`http://purl.imsglobal.org/vocab/caliper/v1/action#${action}`)).toBe(action);
+    },
+  );
 });
