@@ -29,7 +29,8 @@ export async function main(argv: string[], env: Env): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  const command = COMMANDS[name];
+  // Own keys only: `caliper-gateway constructor` found Object's constructor and crashed.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     process.stderr.write(`caliper-gateway: unknown command "${name}"\n\n${usage()}`);
     return 2;
