@@ -7,11 +7,14 @@ import { isIP } from 'node:net';
 import { formatPath } from '../errors.ts';
 import { PII_CATEGORIES, type PiiCategory } from './rule-schema.ts';
 
-export interface PiiFinding {
-  category: PiiCategory;
-  /** Where in the event, e.g. `object.extensions["bb:user.externalId"]`. */
-  path: string;
-}
+export type PiiFinding =
+  | {
+      category: PiiCategory;
+      /** Where in the event, e.g. `object.extensions["bb:user.externalId"]`. */
+      path: string;
+    }
+  /** A value nested deeper than MAX_DEPTH: not looked into, so not let through either. */
+  | { tooDeep: true; path: string };
 
 const NAME_KEYS = new Set(['name', 'givenName', 'familyName', 'additionalName']);
 
@@ -57,23 +60,31 @@ function isEmail(text: string): boolean {
   return domain !== undefined && domain.lastIndexOf('.', domain.length - 2) > 0;
 }
 
-const MAX_DEPTH = 64;
+/**
+ * How deep the check looks. A rule that copies a value whole (`{ from: … }`, extensions)
+ * copies whatever nesting the sender chose, so what lies deeper is refused, not sent
+ * unchecked: an address 100 levels down in a copied extension used to reach TimeBack.
+ */
+export const MAX_PII_DEPTH = 64;
+const TOO_DEEP = 'too-deep';
 
 /** The first personal data in `event` that `allowed` does not cover, or undefined. */
 export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>): PiiFinding | undefined {
   if (allowed.size === PII_CATEGORIES.length) return undefined;
   const path: PropertyKey[] = [];
   const category = visit(event, allowed, path, 0);
-  return category === undefined ? undefined : { category, path: formatPath(path) };
+  if (category === undefined) return undefined;
+  return category === TOO_DEEP ? { tooDeep: true, path: formatPath(path) } : { category, path: formatPath(path) };
 }
 
 /** Depth-first; on a finding, `path` is left pointing at it. */
-function visit(value: unknown, allowed: ReadonlySet<PiiCategory>, path: PropertyKey[], depth: number): PiiCategory | undefined {
+function visit(value: unknown, allowed: ReadonlySet<PiiCategory>, path: PropertyKey[], depth: number): PiiCategory | typeof TOO_DEEP | undefined {
   if (typeof value === 'string') {
     const category = valueCategory(value);
     return category !== undefined && !allowed.has(category) ? category : undefined;
   }
-  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > MAX_PII_DEPTH) return TOO_DEEP;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       path.push(i);

@@ -16,7 +16,7 @@ import { validateCaliperEvent } from './caliper-validator.ts';
 import { toCaliperDateTime } from './date-time.ts';
 import { outputEventId } from './event-ids.ts';
 import type { Variables } from './paths.ts';
-import { findPii } from './pii-guard.ts';
+import { findPii, MAX_PII_DEPTH } from './pii-guard.ts';
 import type { CompiledRule, RuleSet } from './rule-set.ts';
 
 export interface TranslateItem {
@@ -215,6 +215,9 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   assign(produced, 'extensions', built.extensions);
 
   const pii = findPii(produced, rule.allowPii);
+  if (pii && 'tooDeep' in pii) {
+    return invalidOutput(rule, studentId, `${pii.path}: nests too deeply to be checked for personal data (more than ${MAX_PII_DEPTH} levels)`);
+  }
   if (pii) {
     return invalidOutput(
       rule,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findPii } from '../../src/mapping/pii-guard.ts';
+import { findPii, MAX_PII_DEPTH } from '../../src/mapping/pii-guard.ts';
 import type { PiiCategory } from '../../src/mapping/rule-schema.ts';
 
 const none = new Set<PiiCategory>();
@@ -49,7 +49,7 @@ describe('the personal-data guard', () => {
     ['lena@x/y.example', false],
     ['a@b.c@d.e', false],
   ])('reads %j as an e-mail address: %s', (text, isEmail) => {
-    expect(findPii({ x: text }, none)?.category).toBe(isEmail ? 'email' : undefined);
+    expect(findPii({ x: text }, none)).toEqual(isEmail ? { category: 'email', path: 'x' } : undefined);
   });
 
   it('reads long runs of dots in one pass', () => {
@@ -59,6 +59,20 @@ describe('the personal-data guard', () => {
     expect(findPii({ object: { name: `a@${dots}@` } }, none)).toBeUndefined();
     expect(findPii({ object: { name: `a@${dots} ` } }, none)).toBeUndefined();
     expect(findPii({ object: { name: `a@b${dots}c` } }, none)).toEqual({ category: 'email', path: 'object.name' });
+  });
+
+  it('refuses what lies deeper than it looks, instead of letting it through unchecked', () => {
+    const nested = (levels: number, leaf: unknown) => {
+      let value = leaf;
+      for (let i = 0; i < levels; i++) value = { a: value };
+      return value;
+    };
+    // Objects MAX_PII_DEPTH levels below the event are the deepest it reads.
+    expect(findPii(nested(MAX_PII_DEPTH + 1, 'lena@school.example.edu'), none)).toMatchObject({ category: 'email' });
+    expect(findPii(nested(MAX_PII_DEPTH + 1, 'nothing personal'), none)).toBeUndefined();
+    // One more level: not read, so refused whatever it holds.
+    expect(findPii(nested(MAX_PII_DEPTH + 2, 'nothing personal'), none)).toEqual({ tooDeep: true, path: expect.stringMatching(/^a\.a\.a … \d+ more … a\.a\.a\.a\.a$/) });
+    expect(findPii(nested(MAX_PII_DEPTH + 2, 'x'), only('email', 'ip-address', 'name', 'user-agent', 'lti-parameters'))).toBeUndefined();
   });
 
   it('names are personal only on a person', () => {

@@ -300,6 +300,28 @@ ${allow}`;
       const allowed = delivered(await only(event, { rules: oneRule(rule('allowPii: [email]')), identity }));
       expect(allowed.event.extensions).toEqual({ learnUser: student.externalId });
     });
+
+    it('invalid-output: a value nested deeper than the personal-data check looks, whatever it holds', async () => {
+      const set = oneRule(`
+id: copies-a-note
+match: { type: "${BB}ForumEvent" }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: MessageEvent
+  action: Posted
+  profile: ForumProfile
+  object: { id: { from: generated.id }, type: Message }
+  extensions:
+    note: { from: 'generated.extensions["bb:note"]' }`);
+      // Sent as data: an address 100 levels down in a value the rule copies.
+      let note: unknown = 'lena.martin@school.example.edu';
+      for (let i = 0; i < 100; i++) note = { inner: note };
+      const event = forumPost();
+      (event.generated as { extensions: Record<string, unknown> }).extensions = { 'bb:note': note };
+      const outcome = await only(event, { rules: set });
+      expect(outcome).toMatchObject({ fate: 'rejected', reason: 'invalid-output', rule: 'copies-a-note' });
+      expect(outcome.fate !== 'deliver' && outcome.detail).toMatch(/^rule copies-a-note: extensions\.note\.inner … \d+ more … (inner\.){4}inner: nests too deeply to be checked for personal data/);
+    });
   });
 
   describe('identity', () => {
