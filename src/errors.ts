@@ -58,6 +58,15 @@ export function quote(value: string, max = MAX_QUOTED_CHARS): string {
   return value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
 }
 
+/**
+ * A value from the request as a message shows it: as sent when it is short printable ASCII
+ * without spaces (an IRI, an id, an action), else quoted and cut like `quote`, so no line
+ * break or escape sequence of the sender's reaches a terminal or a log as written.
+ */
+export function shown(value: string, max = MAX_QUOTED_CHARS): string {
+  return value.length <= max && /^[\x21-\x7e]+$/.test(value) ? value : quote(value, max);
+}
+
 /** The first issue of a zod error as one sentence that names the failing field. */
 export function describeZodError(error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): string {
   const issue = error.issues[0];

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
+import { shown } from '../errors.ts';
 import { staticIdentity, type IdentityResolver } from '../identity/identity-resolver.ts';
 import { openStandaloneIdentity } from '../identity/standalone-identity.ts';
 import { createLogger } from '../log.ts';
@@ -110,7 +111,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
       case 'deliver':
         events.push(outcome.event);
         if (parsed.values.explain) {
-          io.err(`${where}: rule ${outcome.rule} → ${outcome.event.type} ${outcome.event.action as string} ${outcome.outputId} (student ${outcome.studentId})\n`);
+          io.err(`${where}: rule ${outcome.rule} → ${outcome.event.type} ${outcome.event.action as string} ${outcome.outputId} (student ${shown(outcome.studentId)})\n`);
         }
         break;
       case 'skipped':
@@ -119,7 +120,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
         break;
       case 'retry':
         unresolved++;
-        io.err(`${where}: not translated (rule ${outcome.rule}): the roster could not say who ${outcome.studentId} is: ${outcome.detail}\n`);
+        io.err(`${where}: not translated (rule ${outcome.rule}): the roster could not say who ${shown(outcome.studentId)} is: ${outcome.detail}\n`);
         break;
     }
   });

@@ -9,7 +9,7 @@
  *      validate against Caliper 1.2.
  */
 import type { IdentityAnswer, IdentityResolver } from '../identity/identity-resolver.ts';
-import { describeZodError } from '../errors.ts';
+import { describeZodError, shown } from '../errors.ts';
 import { checkEvent, EventSchema, type EventCheck, type InboundEvent } from '../ingest/envelope-schema.ts';
 import { AUTO_ATTACH_SESSION, CALIPER_1_2_CONTEXT } from './caliper-vocabulary.ts';
 import { validateCaliperEvent } from './caliper-validator.ts';
@@ -114,7 +114,7 @@ function matchEvent(item: TranslateItem, rules: RuleSet): Outcome | Omit<Matched
   if (!check.ok) return { fate: 'rejected', reason: 'invalid-event', detail: check.message };
   const event = check.event;
   const rule = rules.find(event.type, event.action, event);
-  if (!rule) return { fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${event.type} ${event.action}` };
+  if (!rule) return { fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${shown(event.type)} ${shown(event.action)}` };
   if (rule.skip !== undefined) return { fate: 'skipped', reason: 'rule-skips', detail: rule.skip, rule: rule.id };
   const studentId = findStudent(event, rule);
   if (studentId === undefined) {

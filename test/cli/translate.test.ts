@@ -49,6 +49,15 @@ describe('caliper-gateway translate', () => {
     );
   });
 
+  it('--explain writes a student id that is not plain text quoted, so no escape sequence of the sender reaches the terminal', async () => {
+    const odd = { ...STUDENT, externalId: 'lmartin\u001b[2J\n07' };
+    const input = write('envelope.json', envelope([forumPost({}, odd)]));
+    const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', { [odd.externalId]: odd.platformId }), '--explain']);
+    expect(code).toBe(0);
+    const [post] = JSON.parse(stdout) as Array<{ id: string }>;
+    expect(stderr).toBe(`data[0]: rule forum-post-created → MessageEvent Posted ${post!.id} (student "lmartin\\u001b[2J\\n07")\n`);
+  });
+
   it('--explain says which rule produced each event', async () => {
     const input = write('envelope.json', envelope([forumPost(), gradeEvent()]));
     const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', USERS), '--explain']);

@@ -207,6 +207,17 @@ output:
       });
     });
 
+    it('no-rule: a type and action that are not plain text are quoted and cut, never written as sent', async () => {
+      // The sender's text: escape sequences and line breaks would reach the terminal of an
+      // admin running `translate`, and a megabyte type would be stored again as the reason.
+      const outcome = await only(forumPost({ type: `Forum\u001b[2J\nEvent${'x'.repeat(5_000)}`, action: 'Did\r\nit' }));
+      expect(outcome).toEqual({
+        fate: 'skipped',
+        reason: 'no-rule',
+        detail: `no rule matches "Forum\\u001b[2J\\nEvent${'x'.repeat(85)}"… (5015 characters) "Did\\r\\nit"`,
+      });
+    });
+
     it('rule-skips: the rule says why', async () => {
       expect(await only(forumPost({ type: `${BB}CourseGroupEvent` }))).toEqual({
         fate: 'skipped',
