@@ -58,7 +58,13 @@ const positiveInt = (fallback: number, max: number) =>
       .default(fallback),
   );
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+// No user:password@: it would be logged, and shown on /readyz, with every token problem.
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((url) => {
+    const { username, password } = new URL(url);
+    return username === '' && password === '';
+  }, 'must not carry a user name or password (set TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET instead)');
 
 const commaList = (value: unknown) =>
   typeof value === 'string'

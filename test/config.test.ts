@@ -47,6 +47,19 @@ describe('parseConfig', () => {
     expect(configError({ ADMIN_TOKEN: '   short-token   ' }).problems).toEqual(['ADMIN_TOKEN: must be at least 16 characters']);
   });
 
+  it('refuses TimeBack URLs carrying a user name or password, without echoing them', () => {
+    // They would be logged and shown on /readyz with every token problem; the credentials go in their own variables.
+    const { problems, message } = configError({
+      TIMEBACK_BASE_URL: 'https://client:hunter2-secret@timeback.example.test',
+      TIMEBACK_TOKEN_URL: 'https://client:hunter2-secret@auth.example.test/token',
+    });
+    expect(problems).toEqual([
+      'TIMEBACK_BASE_URL: must not carry a user name or password (set TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET instead)',
+      'TIMEBACK_TOKEN_URL: must not carry a user name or password (set TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET instead)',
+    ]);
+    expect(message).not.toContain('hunter2');
+  });
+
   it('reads every variable it knows', () => {
     const config = parseConfig({
       PORT: '0',
