@@ -114,6 +114,9 @@ function authCases(): BadCase[] {
       ...wrong('the key in the query string only', undefined),
       request: { path: `/caliper?key=${KEY}&api_key=${KEY}`, headers: [['Content-Type', 'application/json']], body: goodText() },
     },
+    // Two Authorization headers reach the app joined ("a, b"): never a match, whichever comes first.
+    { ...wrong('the key, then a wrong key, in two Authorization headers', KEY), request: { headers: [...json('application/json', KEY), ['Authorization', other]], body: goodText() } },
+    { ...wrong('a wrong key, then the key, in two Authorization headers', other), request: { headers: [...json('application/json', other), ['Authorization', `Bearer ${KEY}`]], body: goodText() } },
     // 401 comes first: no other check may tell an unauthenticated caller anything.
     { ...wrong('a wrong key and a wrong content type', other), request: { headers: json('text/plain', other), body: goodText() } },
     { ...wrong('a wrong key and malformed JSON', other), request: { headers: json('application/json', other), body: '{"sensor":' } },
