@@ -142,6 +142,10 @@ export const EnvSchema = z.object({
     (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   ),
+}).refine((env) => env.ADMIN_TOKEN === undefined || !(env.INGEST_API_KEYS ?? []).includes(env.ADMIN_TOKEN), {
+  // An ingest key sits in Learn's Caliper settings, where every Learn admin can read it.
+  path: ['ADMIN_TOKEN'],
+  message: 'must differ from every key in INGEST_API_KEYS: Learn holds those, and the admin token opens /admin',
 });
 
 export interface Config {

@@ -47,6 +47,14 @@ describe('parseConfig', () => {
     expect(configError({ ADMIN_TOKEN: '   short-token   ' }).problems).toEqual(['ADMIN_TOKEN: must be at least 16 characters']);
   });
 
+  it('refuses an ADMIN_TOKEN that is also an ingest key, without echoing it', () => {
+    // The ingest key sits in Learn's Caliper settings, where every Learn admin can read it.
+    const shared = 'shared-token-0123456789';
+    const { problems, message } = configError({ INGEST_API_KEYS: `other-key-00000000, ${shared}`, ADMIN_TOKEN: ` ${shared} ` });
+    expect(problems).toEqual(['ADMIN_TOKEN: must differ from every key in INGEST_API_KEYS: Learn holds those, and the admin token opens /admin']);
+    expect(message).not.toContain(shared);
+  });
+
   it('refuses TimeBack URLs carrying a user name or password, without echoing them', () => {
     // They would be logged and shown on /readyz with every token problem; the credentials go in their own variables.
     const { problems, message } = configError({
