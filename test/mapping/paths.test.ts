@@ -69,6 +69,10 @@ describe('compilePath', () => {
     expect(read('actor.extensions["bb:user.externalId"].x', event)).toBeUndefined();
     expect(read('object.constructor', event)).toBeUndefined();
     expect(read('toString', event)).toBeUndefined();
+    expect(read('__proto__', event)).toBeUndefined();
+    expect(read('object["__proto__"].hasOwnProperty', event)).toBeUndefined();
+    // JSON.parse makes "__proto__" an ordinary key: read as the data it is.
+    expect(read('object["__proto__"].x', JSON.parse('{"object": {"__proto__": {"x": 1}}}'))).toBe(1);
     expect(read('a', null)).toBeUndefined();
     expect(read('a', 'text')).toBeUndefined();
   });
