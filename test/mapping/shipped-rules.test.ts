@@ -232,11 +232,24 @@ describe('the IMS 1.1 fallback follows the upgrade table', () => {
 });
 
 /** Everything in an input that identifies a person, their device or their LTI launch, by kind. */
-const PERSONAL_KINDS = ['Learn user id', 'user agent', 'IP address', 'group member list', 'LTI launch parameter', 'person', 'e-mail address'] as const;
+const PERSONAL_KINDS = [
+  'Learn user id', 'user agent', 'IP address', 'group member list', 'LTI launch parameter', 'person', 'e-mail address',
+  'text a student wrote',
+] as const;
 type PersonalKind = (typeof PERSONAL_KINDS)[number];
 
-function personalValues(value: unknown, found: Map<string, PersonalKind>, key = '', parentIsPerson = false): void {
+/**
+ * Entities whose title and text students write: posts, messages, threads (titled by their first
+ * post), and Learn's wiki pages, which students create. Learn's own types are full IRIs.
+ */
+const WRITTEN_BY_STUDENTS = /(?:^|\/)(?:ForumPost|BlogPost|WikiPost|WikiPage|Message|Thread)$/;
+
+function personalValues(value: unknown, found: Map<string, PersonalKind>, key = '', parentIsPerson = false, parentType = ''): void {
   if (typeof value === 'string') {
+    if (value.trim() !== '' && WRITTEN_BY_STUDENTS.test(parentType) && /^(name|description|body)$/.test(key)) {
+      found.set(value, 'text a student wrote');
+      return;
+    }
     const kind: PersonalKind | undefined =
       /[^\s@/]+@[^\s@/]+\.[a-z]{2,}/i.test(value) ? 'e-mail address'
       : key === 'bb:user.externalId' || key === 'bb:user.id' ? 'Learn user id'
@@ -250,12 +263,13 @@ function personalValues(value: unknown, found: Map<string, PersonalKind>, key = 
     return;
   }
   if (Array.isArray(value)) {
-    for (const item of value) personalValues(item, found, key, parentIsPerson);
+    for (const item of value) personalValues(item, found, key, parentIsPerson, parentType);
     return;
   }
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
-    for (const [childKey, child] of Object.entries(record)) personalValues(child, found, childKey, record.type === 'Person');
+    const type = typeof record.type === 'string' ? record.type : '';
+    for (const [childKey, child] of Object.entries(record)) personalValues(child, found, childKey, type === 'Person', type);
   }
 }
 
