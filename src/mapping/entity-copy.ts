@@ -6,18 +6,24 @@
  * own entity types) to its id.
  */
 import {
+  BOOLEAN_PROPERTIES,
   DATE_TIME_PROPERTIES,
   DURATION_PROPERTIES,
   ENTITY_TYPE_PROPERTIES,
   ENTITY_TYPES,
   ENTITY_VALUED_PROPERTIES,
   ID_LESS_TYPES,
+  NUMBER_PROPERTIES,
   PERSON_VALUED_PROPERTIES,
+  TEXT_LIST_PROPERTIES,
+  TEXT_PROPERTIES,
   caliperTerm,
 } from './caliper-vocabulary.ts';
 import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { toTimebackIri } from './iri.ts';
 import { isPrototypeKey } from './paths.ts';
+
+const NUMERIC_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** 1.2 vocabulary the gateway still never copies: it is personal data TimeBack does not need. */
 const WITHHELD_PROPERTIES = new Set(['ipAddress', 'userAgent', 'messageParameters']);
@@ -119,7 +125,40 @@ function copyProperty(name: string, value: unknown, depth: number): unknown {
     if (PERSON_VALUED_PROPERTIES.has(name) && typeof value === 'string') return undefined;
     return copyValue(value, depth + 1, false);
   }
+  if (NUMBER_PROPERTIES.has(name)) {
+    return toNumber(value);
+  }
+  if (BOOLEAN_PROPERTIES.has(name)) return toBoolean(value);
+  if (TEXT_PROPERTIES.has(name)) return toText(value);
+  if (TEXT_LIST_PROPERTIES.has(name)) {
+    if (!Array.isArray(value)) return undefined;
+    const texts = value.filter((item): item is string => typeof item === 'string' && item !== '');
+    return texts.length > 0 ? texts : undefined;
+  }
   return copyPlain(value, depth + 1);
+}
+
+// A value of the wrong kind (Learn sends some numbers and flags as text) is read as the kind the
+// property holds when it plainly is one, and left out otherwise, like a date-time that cannot be
+// read: one odd optional value must not have the validator reject the whole event.
+
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string' || !NUMERIC_TEXT.test(value.trim())) return undefined;
+  const number = Number(value.trim());
+  return Number.isFinite(number) ? number : undefined;
+}
+
+function toBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : '';
+  return text === 'true' ? true : text === 'false' ? false : undefined;
+}
+
+function toText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  // A course number or version Learn sends as a number is still that text.
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
 }
 
 /** Plain values (text, numbers, lists, opaque maps) copied with empties left out. */

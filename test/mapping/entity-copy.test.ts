@@ -1,7 +1,7 @@
 /**
  * copyEntity's edges, beside the Learn-shaped cases in transforms.test.ts (`entity`): where
  * the depth bound cuts, JSON-LD's @id/@type, a rename whose target is already there, which
- * plain values count as empty, and the inputs that leave nothing.
+ * plain values count as empty or are read as another kind, and the inputs that leave nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { copyEntity } from '../../src/mapping/entity-copy.ts';
@@ -37,14 +37,13 @@ describe('copyEntity', () => {
     expect(levelsOf(copyEntity(pageChain(25))).at(-1)).toEqual({ id: 'https://x.example/24', type: 'Page' });
   });
 
-  it('leaves out a plain value nested deeper than the bound, and keeps a shallower one', () => {
+  it('leaves out lists nested in a list of text, however deep', () => {
     const nest = (depth: number): unknown => (depth === 0 ? 'deep' : [nest(depth - 1)]);
-    expect(copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', keywords: nest(20) })).toEqual({
+    expect(copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', keywords: ['bio', nest(2), nest(30)] })).toEqual({
       id: 'https://x.example/d',
       type: 'DigitalResource',
-      keywords: nest(20),
+      keywords: ['bio'],
     });
-    expect(copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', keywords: nest(30) })).toEqual({ id: 'https://x.example/d', type: 'DigitalResource' });
   });
 
   it('reads JSON-LD @id and @type as id and type', () => {
@@ -61,9 +60,37 @@ describe('copyEntity', () => {
 
   it('leaves out empty text, nulls and empty lists and maps, and keeps zero and false', () => {
     expect(
-      copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', name: '', version: null, keywords: ['', null, 'bio', [], {}], mediaType: false }),
-    ).toEqual({ id: 'https://x.example/d', type: 'DigitalResource', keywords: ['bio'], mediaType: false });
+      copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', name: '', version: null, keywords: ['', null, 'bio', [], {}], mediaType: '' }),
+    ).toEqual({ id: 'https://x.example/d', type: 'DigitalResource', keywords: ['bio'] });
     expect(copyEntity({ id: 'https://x.example/a', type: 'Attempt', count: 0 })).toEqual({ id: 'https://x.example/a', type: 'Attempt', count: 0 });
+    expect(copyEntity({ id: 'https://x.example/q', type: 'AssessmentItem', isTimeDependent: false })).toEqual({
+      id: 'https://x.example/q',
+      type: 'AssessmentItem',
+      isTimeDependent: false,
+    });
+  });
+
+  // The validator refuses a value of the wrong kind and with it the whole event; Learn sends some
+  // numbers and flags as text.
+  it('reads numbers, flags and text written as another kind, and leaves out what is none', () => {
+    expect(
+      copyEntity({
+        id: 'https://x.example/q',
+        type: 'AssessmentItem',
+        maxScore: ' 7.5 ',
+        maxAttempts: 'unlimited',
+        isTimeDependent: 'TRUE',
+        version: 3,
+        name: false,
+        keywords: 'algebra',
+        dateToSubmit: 1760400000000,
+      }),
+    ).toEqual({ id: 'https://x.example/q', type: 'AssessmentItem', maxScore: 7.5, isTimeDependent: true, version: '3' });
+    expect(copyEntity({ id: 'https://x.example/d', type: 'DigitalResource', keywords: ['bio', 3, true, 'chem'], mediaType: {} })).toEqual({
+      id: 'https://x.example/d',
+      type: 'DigitalResource',
+      keywords: ['bio', 'chem'],
+    });
   });
 
   it.each([
