@@ -23,6 +23,15 @@ import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { toTimebackIri } from './iri.ts';
 import { isPrototypeKey } from './paths.ts';
 
+/**
+ * Maxima Learn writes as 0 when it has none to give: a question of a 300-point test with
+ * `maxScore: 0`, a Score with `maxScore: 0` beside its assignable's 160, `maxAttempts: 0` on a
+ * test the student is attempting. Caliper has no "unlimited" or "not set" for them, and 0 would
+ * tell TimeBack the item is worth nothing or allows no attempt, so a maximum that is not above
+ * zero is left out.
+ */
+const POSITIVE_PROPERTIES = new Set(['maxAttempts', 'maxSubmits', 'maxScore']);
+
 const NUMERIC_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** 1.2 vocabulary the gateway still never copies: it is personal data TimeBack does not need. */
@@ -126,7 +135,8 @@ function copyProperty(name: string, value: unknown, depth: number): unknown {
     return copyValue(value, depth + 1, false);
   }
   if (NUMBER_PROPERTIES.has(name)) {
-    return toNumber(value);
+    const number = toNumber(value);
+    return number === undefined || (POSITIVE_PROPERTIES.has(name) && number <= 0) ? undefined : number;
   }
   if (BOOLEAN_PROPERTIES.has(name)) return toBoolean(value);
   if (TEXT_PROPERTIES.has(name)) return toText(value);

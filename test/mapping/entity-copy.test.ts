@@ -113,6 +113,20 @@ describe('copyEntity', () => {
     expect(copied).toEqual({ id: 'https://x.example/d', type: 'DigitalResource', keywords: [{ k: 1 }] });
   });
 
+  it('leaves out a maximum that is not above zero, as Learn writes one it does not know', () => {
+    expect(
+      copyEntity({
+        id: 'https://x.example/q',
+        type: 'AssessmentItem',
+        maxAttempts: 0,
+        maxSubmits: '0',
+        maxScore: 0,
+        isPartOf: { id: 'https://x.example/t', type: 'Assessment', maxAttempts: 1, maxSubmits: -1, maxScore: 300 },
+      }),
+    ).toEqual({ id: 'https://x.example/q', type: 'AssessmentItem', isPartOf: { id: 'https://x.example/t', type: 'Assessment', maxAttempts: 1, maxScore: 300 } });
+    expect(copyEntity({ id: 'https://x.example/s', type: 'Score', scoreGiven: 0, maxScore: 0 })).toEqual({ id: 'https://x.example/s', type: 'Score', scoreGiven: 0 });
+  });
+
   it('gives the id of an object without a type', () => {
     expect(copyEntity({ id: 'https://x.example/z', name: 'untyped' })).toBe('https://x.example/z');
   });
