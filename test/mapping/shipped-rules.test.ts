@@ -29,7 +29,8 @@ const LEARN_CATALOGUE: ReadonlyArray<[type: string, actions: string[]]> = [
   ['AssessmentItemEvent', ['Started', 'Submitted', 'Completed']],
   [`${BB}ForumEvent`, ['Created', 'Modified', 'Deleted']],
   ['GradeEvent', ['Graded']],
-  [`${BB}CalculatedGradeSnapshotEvent`, ['Graded']],
+  // GradeCalculated: the Caliper 1.0 action (`…/action#GradeCalculated`), should old snapshots be replayed.
+  [`${BB}CalculatedGradeSnapshotEvent`, ['Graded', 'GradeCalculated']],
   [`${BB}ContentEvent`, ['Created', 'Modified', 'Deleted']],
   [`${BB}CourseGroupEvent`, ['Created', 'Modified', 'Deleted']],
   [`${BB}BlogEvent`, ['Created', 'Modified', 'Commented']],
