@@ -251,7 +251,7 @@ const WhereSchema = z
   })
   .meta({
     description:
-      'Paths into the input event and the values they may hold: a path matches when its value (or, for a list, any element) equals one of them.',
+      'Paths into the input event and the values they may hold: a path matches when its value (or, for a list or comma-separated text, any item) equals one of them.',
   });
 
 const MatchSchema = z.strictObject({

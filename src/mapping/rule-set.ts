@@ -127,11 +127,14 @@ const NO_VARIABLES = Object.freeze({ student: '', platformId: '', edApp: '', sen
 /**
  * `where`: the value equals an allowed one, or is a list with an element that does. Learn's
  * `membership.roles` is a list (`["Instructor"]`), and a rule asks whether it holds a role, not
- * whether it is exactly that list. Equality is strict: `3` is not `"3"`.
+ * whether it is exactly that list. Text is a list too when it holds commas: LTI 1.1 sends the
+ * launcher's `roles` as one comma-separated text (`urn:lti:role:ims/lis/Instructor,urn:lti:instrole:ims/lis/Faculty`).
+ * Equality is strict: `3` is not `"3"`.
  */
 function holdsOneOf(value: unknown, allowed: ReadonlySet<unknown>): boolean {
   if (Array.isArray(value)) return value.some((item) => allowed.has(item));
-  return allowed.has(value);
+  if (allowed.has(value)) return true;
+  return typeof value === 'string' && value.includes(',') && value.split(',').some((item) => allowed.has(item.trim()));
 }
 
 /**

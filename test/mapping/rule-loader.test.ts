@@ -213,6 +213,13 @@ describe('match.where', () => {
     expect(ruleFor({ membership: { roles: ['Learner', 'Instructor'] } })).toBe('by-instructor');
   });
 
+  it('reads text with commas as a list, as LTI 1.1 sends the launcher\'s roles', () => {
+    expect(ruleFor({ membership: { roles: 'Learner,Instructor' } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: 'urn:lti:instrole:ims/lis/Faculty, Instructor ' } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: 'Learner,Instructor#TeachingAssistant' } })).toBe('any-view');
+    expect(ruleFor({ membership: { roles: 'Learner Instructor' } })).toBe('any-view');
+  });
+
   it('does not match a missing path, an empty list, other values, or a value of another kind', () => {
     expect(ruleFor({})).toBe('any-view');
     expect(ruleFor({ membership: {} })).toBe('any-view');
