@@ -247,7 +247,9 @@ const WRITTEN_BY_STUDENTS = /(?:^|\/)(?:ForumPost|BlogPost|WikiPost|WikiPage|Mes
 
 function personalValues(value: unknown, found: Map<string, PersonalKind>, key = '', parentIsPerson = false, parentType = ''): void {
   if (typeof value === 'string') {
-    if (value.trim() !== '' && WRITTEN_BY_STUDENTS.test(parentType) && /^(name|description|body)$/.test(key)) {
+    // Empty text names no one (Learn sends `"bb:user.externalId": ""`), and would match every id's `//`.
+    if (value.trim() === '') return;
+    if (WRITTEN_BY_STUDENTS.test(parentType) && /^(name|description|body)$/.test(key)) {
       found.set(value, 'text a student wrote');
       return;
     }
