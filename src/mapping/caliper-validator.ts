@@ -223,13 +223,56 @@ export type CaliperEvent = z.infer<typeof CaliperEventSchema>;
 
 export type ValidationResult = { ok: true } | { ok: false; path: string; message: string };
 
-/** Checks one produced event; on failure names the first offending property path. */
-export function validateCaliperEvent(event: unknown): ValidationResult {
+/**
+ * Who an event sent to TimeBack may name as actor and edApp: TimeBack knows a person only by
+ * their platform id and this gateway only by its app id, both `urn:uuid:` IRIs.
+ */
+export interface Parties {
+  /** `urn:uuid:<platform id>` of the student the event is about. */
+  student: string;
+  /** `urn:uuid:<TIMEBACK_APP_ID>`. */
+  edApp: string;
+}
+
+/**
+ * Checks one produced event; on failure names the first offending property path. With `parties`
+ * it also checks what TimeBack needs beyond Caliper: the actor is the student (or, where the
+ * event type lets software act, this app), edApp is this app, and session is `urn:tag:auto-attach`.
+ */
+export function validateCaliperEvent(event: unknown, parties?: Parties): ValidationResult {
   const result = CaliperEventSchema.safeParse(event);
-  if (result.success) return { ok: true };
-  const issue = result.error.issues[0]!;
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-  const message =
-    issue.code === 'unrecognized_keys' ? 'not a property of a Caliper 1.2 event (custom data belongs in extensions)' : issue.message;
-  return { ok: false, path: formatPath(path), message };
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    const message =
+      issue.code === 'unrecognized_keys' ? 'not a property of a Caliper 1.2 event (custom data belongs in extensions)' : issue.message;
+    return { ok: false, path: formatPath(path), message };
+  }
+  return parties === undefined ? { ok: true } : checkParties(result.data, parties);
+}
+
+/** The id of an entity given as an IRI or as an object. */
+function idOf(value: unknown): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).id : value;
+}
+
+// The messages name no id: they reach the log and the admin routes, and a platform id is the student's.
+function checkParties(event: CaliperEvent, parties: Parties): ValidationResult {
+  const type = event.type as EventType;
+  const definition: EventDefinition = EVENTS[type];
+  const actorRange = type === 'SessionEvent' ? sessionEventRanges(event.action).actor : definition.actor;
+  const personMayAct = isAnyOf('Person', actorRange);
+  const appMayAct = isAnyOf('SoftwareApplication', actorRange);
+  const actor = idOf(event.actor);
+  if (!((personMayAct && actor === parties.student) || (appMayAct && actor === parties.edApp))) {
+    const who = personMayAct && appMayAct ? "the student's platform id or this app's id" : personMayAct ? "the student's platform id" : "this app's id";
+    return { ok: false, path: 'actor', message: `must be ${who} (urn:uuid:…), the only ${type} actor TimeBack knows` };
+  }
+  if (idOf(event.edApp) !== parties.edApp) {
+    return { ok: false, path: 'edApp', message: "must be this app's id, urn:uuid:<TIMEBACK_APP_ID>" };
+  }
+  if (event.session !== AUTO_ATTACH_SESSION) {
+    return { ok: false, path: 'session', message: `must be ${AUTO_ATTACH_SESSION} (TimeBack attaches the event to the student's session)` };
+  }
+  return { ok: true };
 }

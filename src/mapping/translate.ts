@@ -225,7 +225,7 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
       `${pii.path}: carries personal data (${pii.category}); list "${pii.category}" in the rule's allowPii to send it`,
     );
   }
-  const validation = validateCaliperEvent(produced);
+  const validation = validateCaliperEvent(produced, { student, edApp });
   if (!validation.ok) return invalidOutput(rule, studentId, `${validation.path}: ${validation.message}`);
   return { fate: 'deliver', rule: rule.id, studentId, platformId, event: produced, outputId };
 }

@@ -100,6 +100,49 @@ describe('the Caliper 1.2 validator', () => {
     expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
   });
 
+  describe('the parties TimeBack knows', () => {
+    const STUDENT = 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
+    const APP = 'urn:uuid:a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70';
+    const parties = { student: STUDENT, edApp: APP };
+    const check = (change: (e: Event) => void) => validateCaliperEvent(withChange(change), parties);
+    const graded = (e: Event) => Object.assign(e, {
+      type: 'GradeEvent', profile: 'GradingProfile', action: 'Graded',
+      object: { id: 'https://school.example.edu/attempts/1', type: 'Attempt', assignee: STUDENT },
+    });
+    const timedOut = (e: Event) => Object.assign(e, {
+      type: 'SessionEvent', profile: 'SessionProfile', action: 'TimedOut',
+      object: { id: 'https://school.example.edu/sessions/1', type: 'Session', user: STUDENT },
+    });
+
+    it.each([
+      ['the student acting, by IRI', (_e: Event) => {}],
+      ['the student acting, as an entity', (e: Event) => (e.actor = { id: STUDENT, type: 'Person' })],
+      ['this app grading', (e: Event) => Object.assign(graded(e), { actor: APP })],
+      ['this app timing a session out, as an entity', (e: Event) => Object.assign(timedOut(e), { actor: { id: APP, type: 'SoftwareApplication' } })],
+      ['this app as an entity in edApp', (e: Event) => (e.edApp = { id: APP, type: 'SoftwareApplication' })],
+    ])('accepts %s', (_what, change) => {
+      expect(check(change)).toEqual({ ok: true });
+    });
+
+    it.each([
+      ['another person acting', (e: Event) => (e.actor = 'urn:uuid:5b8d1f3a-7c2e-4e9b-a1d4-6f0c3e8b2a57'), 'actor', "must be the student's platform id (urn:uuid:…), the only MessageEvent actor TimeBack knows"],
+      ['Learn\'s user IRI acting', (e: Event) => (e.actor = { id: 'https://caliper-mapping.cloudbb.blackboard.com/v1/sites/3f2b9c1e-7a4d-4e6b-9c8a-1d5e7f2a4b60/users/e5998017e57d4e2487201f6484076547', type: 'Person' }), 'actor', "must be the student's platform id (urn:uuid:…), the only MessageEvent actor TimeBack knows"],
+      ['this app posting a message', (e: Event) => (e.actor = APP), 'actor', "must be the student's platform id (urn:uuid:…), the only MessageEvent actor TimeBack knows"],
+      ['Learn grading under its own IRI', (e: Event) => Object.assign(graded(e), { actor: 'https://caliper-mapping.cloudbb.blackboard.com/v1/sites/3f2b9c1e-7a4d-4e6b-9c8a-1d5e7f2a4b60/applications/learn' }), 'actor', "must be the student's platform id or this app's id (urn:uuid:…), the only GradeEvent actor TimeBack knows"],
+      ['the student timing out their own session', (e: Event) => Object.assign(timedOut(e), { actor: STUDENT }), 'actor', "must be this app's id (urn:uuid:…), the only SessionEvent actor TimeBack knows"],
+      ['another app as edApp', (e: Event) => (e.edApp = 'https://caliper-mapping.cloudbb.blackboard.com/v1/sites/3f2b9c1e-7a4d-4e6b-9c8a-1d5e7f2a4b60/applications/learn'), 'edApp', "must be this app's id, urn:uuid:<TIMEBACK_APP_ID>"],
+      ['no edApp', (e: Event) => delete e.edApp, 'edApp', "must be this app's id, urn:uuid:<TIMEBACK_APP_ID>"],
+      ['a Session entity as session', (e: Event) => (e.session = { id: 'https://school.example.edu/sessions/1', type: 'Session' }), 'session', "must be urn:tag:auto-attach (TimeBack attaches the event to the student's session)"],
+    ])('rejects %s', (_what, change, path, message) => {
+      expect(check(change)).toEqual({ ok: false, path, message });
+    });
+
+    it('checks Caliper first, and the parties only without them', () => {
+      expect(check((e) => (e.action = 'Created'))).toMatchObject({ ok: false, path: 'action' });
+      expect(validateCaliperEvent(withChange((e) => (e.actor = APP)))).toEqual({ ok: true });
+    });
+  });
+
   describe('properties per entity type', () => {
     const assessmentStarted = (assessment: Event) => (e: Event) =>
       Object.assign(e, { type: 'AssessmentEvent', profile: 'AssessmentProfile', action: 'Started', object: { id: 'https://x.example/quiz/1', type: 'Assessment', ...assessment } });

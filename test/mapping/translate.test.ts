@@ -65,10 +65,10 @@ describe('translate', () => {
     expect(Object.keys(outcome.event)).toEqual(['@context', 'id', 'type', 'profile', 'actor', 'action', 'object', 'eventTime', 'edApp', 'group', 'session', 'extensions']);
   });
 
-  it('keeps the grader as actor of a GradeEvent and finds the student as the attempt\'s assignee', async () => {
+  it('makes this app the grader of a GradeEvent and finds the student as the attempt\'s assignee', async () => {
     const outcome = delivered(await only(gradeEvent()));
     expect(outcome.studentId).toBe(STUDENT.externalId);
-    expect(outcome.event.actor).toEqual({ id: `${SITE}/applications/learn`, type: 'SoftwareApplication' });
+    expect(outcome.event.actor).toBe(`urn:uuid:${APP_ID}`);
     expect(outcome.event.object).toEqual({
       id: `${SITE}/gradableItems/_310_1/attempts/_9120_1`,
       type: 'Attempt',
@@ -282,6 +282,26 @@ output:
         rule: 'bad-object',
         studentId: STUDENT.externalId,
         detail: 'rule bad-object: object.type: MessageEvent needs object of type Message, got Forum',
+      });
+    });
+
+    it('invalid-output: an actor other than the student, which TimeBack would take for someone else', async () => {
+      const set = oneRule(`
+id: learn-user-as-actor
+match: { type: "${BB}ForumEvent" }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: MessageEvent
+  action: Posted
+  profile: ForumProfile
+  actor: { from: actor, transform: entity }
+  object: { id: { from: generated.id }, type: Message }`);
+      expect(await only(forumPost(), { rules: set })).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-output',
+        rule: 'learn-user-as-actor',
+        studentId: STUDENT.externalId,
+        detail: "rule learn-user-as-actor: actor: must be the student's platform id (urn:uuid:…), the only MessageEvent actor TimeBack knows",
       });
     });
 
