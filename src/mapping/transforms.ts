@@ -52,6 +52,15 @@ export const TRANSFORMS = {
   duration: (value) => (typeof value === 'string' ? toCaliperDuration(value) : undefined),
   'urn-uuid': (value) => (typeof value === 'string' ? toUrnUuid(value) : undefined),
   iri: (value) => (typeof value === 'string' ? toTimebackIri(value.trim()) : undefined),
+  // As `iri`, without an IRI whose path ends in a slash: Learn writes `…/sessions/` (empty
+  // `name`) for a session it has no id for, and every such event would share that one id.
+  'named-iri': (value) => {
+    if (typeof value !== 'string') return undefined;
+    const iri = toTimebackIri(value.trim());
+    if (iri === undefined || !iri.startsWith('https://')) return iri;
+    const path = withoutQueryOrFragment(iri).slice('https://'.length).replace(/^[^/]*/, '');
+    return path.length > 1 && path.endsWith('/') ? undefined : iri;
+  },
   'url-iri': (value) => (typeof value === 'string' ? toUrlIri(value.trim()) : undefined),
   id: (value) => {
     if (typeof value === 'string') return value === '' ? undefined : value;

@@ -34,7 +34,7 @@ rules:
 describe('rule loader errors', () => {
   it('names the file, the line and the failing key', () => {
     expect(problemsOf({ 'forum-event.yaml': forumRule(', transform: dattime') })).toEqual([
-      'mappings/forum-event.yaml:14: rules[0].output.object.id.transform: unknown transform "dattime" (known: string, number, integer, boolean, positive, datetime, duration, urn-uuid, iri, url-iri, id, strip-query, url-origin, last-segment, lowercase, entity)',
+      'mappings/forum-event.yaml:14: rules[0].output.object.id.transform: unknown transform "dattime" (known: string, number, integer, boolean, positive, datetime, duration, urn-uuid, iri, named-iri, url-iri, id, strip-query, url-origin, last-segment, lowercase, entity)',
     ]);
   });
 

@@ -137,6 +137,19 @@ describe('transforms', () => {
     expect(t['last-segment'](`${SITE}/users${slashes}aa11bb22`)).toBe('aa11bb22');
   });
 
+  it('named-iri: an IRI as iri keeps it, unless its path ends in a slash', () => {
+    expect(t['named-iri'](`${SITE}/sessions/4F1A9C3E`)).toBe(`${SITE}/sessions/4F1A9C3E`);
+    expect(t['named-iri']('https://school.example.edu/')).toBe('https://school.example.edu/');
+    expect(t['named-iri']('https://school.example.edu')).toBe('https://school.example.edu');
+    expect(t['named-iri']('URN:UUID:9A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D')).toBe('urn:uuid:9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
+    expect(t['named-iri'](`${SITE}/sessions/`)).toBeUndefined();
+    expect(t['named-iri'](`${SITE}/sessions/?x=1`)).toBeUndefined();
+    expect(t['named-iri'](`${SITE}/sessions/#top`)).toBeUndefined();
+    expect(t['named-iri'](`${SITE}/sessions/4F1A?next=/home/`)).toBe(`${SITE}/sessions/4F1A?next=/home/`);
+    expect(t['named-iri']('http://school.example.edu/sessions/1')).toBeUndefined();
+    expect(t['named-iri'](7)).toBeUndefined();
+  });
+
   it('lowercase: text to lowercase', () => {
     expect(t.lowercase('BIO-110')).toBe('bio-110');
     expect(t.lowercase(5)).toBeUndefined();
@@ -144,7 +157,7 @@ describe('transforms', () => {
 
   it('every documented transform exists, and no other', () => {
     expect(TRANSFORM_NAMES).toEqual([
-      'string', 'number', 'integer', 'boolean', 'positive', 'datetime', 'duration', 'urn-uuid', 'iri', 'url-iri', 'id',
+      'string', 'number', 'integer', 'boolean', 'positive', 'datetime', 'duration', 'urn-uuid', 'iri', 'named-iri', 'url-iri', 'id',
       'strip-query', 'url-origin', 'last-segment', 'lowercase', 'entity',
     ]);
   });
