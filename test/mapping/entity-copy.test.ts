@@ -106,11 +106,14 @@ describe('copyEntity', () => {
   });
 
   it('never lets a "__proto__" key of the input become a copied value\'s prototype', () => {
-    const source = JSON.parse('{"id": "https://x.example/d", "type": "DigitalResource", "keywords": [{"k": 1, "__proto__": {"polluted": true}}]}');
-    const copied = copyEntity(source) as { keywords: Array<Record<string, unknown>> };
-    expect(Object.getPrototypeOf(copied.keywords[0])).toBe(Object.prototype);
-    expect(copied.keywords[0]!.polluted).toBeUndefined();
-    expect(copied).toEqual({ id: 'https://x.example/d', type: 'DigitalResource', keywords: [{ k: 1 }] });
+    const source = JSON.parse(
+      '{"id": "https://x.example/d", "type": "DigitalResource", "__proto__": {"polluted": true}, "keywords": ["k"], "isPartOf": {"id": "https://x.example/c", "type": "DigitalResource", "__proto__": {"name": "x"}}}',
+    );
+    const copied = copyEntity(source) as Record<string, Record<string, unknown>>;
+    expect(Object.getPrototypeOf(copied)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(copied.isPartOf)).toBe(Object.prototype);
+    expect(copied.polluted).toBeUndefined();
+    expect(copied).toEqual({ id: 'https://x.example/d', type: 'DigitalResource', keywords: ['k'], isPartOf: { id: 'https://x.example/c', type: 'DigitalResource' } });
   });
 
   it('leaves out a maximum that is not above zero, as Learn writes one it does not know', () => {
