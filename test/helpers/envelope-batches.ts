@@ -39,6 +39,12 @@ export async function expectGroupCommit(write: (batch: EnvelopeBatch) => Promise
     { envelopeId: 3, stored: 0, rejected: 0, duplicates: 1 },
   ]);
   expect(sqlite.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 4 });
+  // The envelope rows keep the same counts (status and the admin routes read them there).
+  expect(sqlite.prepare('SELECT id, event_count, stored_count, rejected_count, duplicate_count FROM envelopes ORDER BY id').raw().all()).toEqual([
+    [1, 2, 2, 0, 0],
+    [2, 3, 1, 1, 1],
+    [3, 1, 0, 0, 1],
+  ]);
   expect(sqlite.prepare(`SELECT raw FROM events JOIN event_inputs USING (seq) WHERE source_id = 'c'`).get()).toEqual({
     raw: '{"id":"c","note":"ünïcode ✓"}',
   });
