@@ -33,6 +33,13 @@ describe('the personal-data guard', () => {
     ['custom parameters', { object: { customParameters: {} } }, 'lti-parameters', 'object.customParameters'],
     ['an oauth_ key', { extensions: { oauth_signature: 'c2ln' } }, 'lti-parameters', 'extensions.oauth_signature'],
     ['a lis_person_ key', { extensions: { lis_person_sourcedid: 'lmartin07' } }, 'lti-parameters', 'extensions.lis_person_sourcedid'],
+    // Extensions are free-form, and may nest deep.
+    [
+      'an address nested deep in extensions',
+      { extensions: { a: { b: { c: { d: { e: { f: ['x', { g: 'lena@school.example.edu' }] } } } } } } },
+      'email',
+      'extensions.a.b.c.d.e.f[1].g',
+    ],
   ])('finds %s', (_what, event, category, path) => {
     expect(findPii(event, none)).toEqual({ category, path });
   });
