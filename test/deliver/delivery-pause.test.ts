@@ -97,6 +97,17 @@ describe('DeliveryPause', () => {
     expect(pause.until - clock.now).toBe(1_000);
   });
 
+  it('a shorter Retry-After arriving while paused never shortens the pause', () => {
+    const { pause, clock } = pauseAt();
+    expect(pause.recordFailure('HTTP 429', 60_000)).toBe(true);
+    const until = pause.until;
+    clock.now += 1_000;
+    expect(pause.recordFailure('HTTP 429', 1_000)).toBe(false);
+    expect(pause.recordFailure('HTTP 503')).toBe(false);
+    expect(pause.until).toBe(until);
+    expect(pause.canDispatch()).toBe(false);
+  });
+
   it("a token endpoint's Retry-After holds the pause that long too", () => {
     const { pause, clock } = pauseAt();
     pause.recordTokenFailure('HTTP 503', true, 120_000);
