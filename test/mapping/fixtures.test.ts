@@ -1,44 +1,118 @@
-/**
- * Pins every shipped mapping: each case under fixtures/ runs against the rules in mappings/
- * as its own test, so a rule change that alters any output fails here with a readable diff.
- */
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
-import { discoverFixtures, runFixture } from '../../src/mapping/fixtures.ts';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { discoverFixtures, runFixtures, updateFixtures } from '../../src/mapping/fixtures.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
+import type { RuleSet } from '../../src/mapping/rule-set.ts';
+import { BB, envelope, forumPost, STUDENT } from './learn-events.ts';
 
-const MAPPINGS_DIR = fileURLToPath(new URL('../../mappings', import.meta.url));
-const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures', import.meta.url));
+const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
 
-const loaded = await loadRules(MAPPINGS_DIR).then(
-  (rules) => ({ rules, error: undefined }),
-  (error: Error) => ({ rules: undefined, error }),
-);
-const cases = await discoverFixtures(FIXTURES_DIR);
+let rules: RuleSet;
+let root: string;
+beforeAll(async () => {
+  rules = await loadRules(RULES_DIR);
+});
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'fixtures-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-describe('shipped mappings', () => {
-  it('every rule file in mappings/ loads', () => {
-    expect(loaded.error?.message).toBeUndefined();
+function writeCase(name: string, input: unknown, users: unknown = { [STUDENT.externalId]: STUDENT.platformId }) {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'input.json'), typeof input === 'string' ? input : JSON.stringify(input));
+  writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
+  return dir;
+}
+
+describe('the fixture runner', () => {
+  it('discovers <type>/<case>/ folders that hold an input.json, in name order', async () => {
+    writeCase('forum-event/post-created', envelope([forumPost()]));
+    writeCase('forum-event/a-first', envelope([forumPost()]));
+    mkdirSync(join(root, 'forum-event', 'not-a-case'), { recursive: true });
+    writeFileSync(join(root, 'README.md'), 'fixtures');
+    expect((await discoverFixtures(root)).map((fixture) => fixture.name)).toEqual(['forum-event/a-first', 'forum-event/post-created']);
+    expect(await discoverFixtures(join(root, 'missing'))).toEqual([]);
   });
 
-  it('runs every input.json under fixtures/, so a case in the wrong folder cannot sit there unrun', () => {
-    const onDisk = readdirSync(FIXTURES_DIR, { recursive: true, encoding: 'utf8' })
-      .filter((file) => path.basename(file) === 'input.json')
-      .map((file) => path.dirname(file).split(path.sep).join('/'))
-      .sort();
-    expect(onDisk.length).toBeGreaterThan(0);
-    expect(cases.map((fixture) => fixture.name)).toEqual(onDisk);
+  it('fails on fixture files it would otherwise skip: one folder too high, or a case without input.json', async () => {
+    writeCase('forum-event/post-created', envelope([forumPost()]));
+    await updateFixtures(root, rules);
+    // An admin's new case, one folder short; a case whose input is misspelt; a stray at the top.
+    writeCase('my-new-case', envelope([forumPost()]));
+    const misspelt = writeCase('forum-event/typo', envelope([forumPost()]));
+    renameSync(join(misspelt, 'input.json'), join(misspelt, 'Input.json'));
+    writeFileSync(join(root, 'expected.json'), '[]');
+    const results = await runFixtures(root, rules);
+    expect(results.filter((result) => result.ok).map((result) => result.name)).toEqual(['forum-event/post-created']);
+    expect(results.filter((result) => !result.ok).flatMap((result) => result.problems)).toEqual([
+      expect.stringMatching(/\/expected\.json: not checked: fixture files go in a case folder, .*\/<event-type>\/<case>\/; move it there$/),
+      expect.stringMatching(/\/forum-event\/typo: not checked: a case folder holds input\.json \(the Learn envelope\), and this one has none$/),
+      expect.stringMatching(/\/my-new-case\/input\.json: not checked: fixture files go in a case folder, .*\/my-new-case\/<case>\/; move it there$/),
+      expect.stringMatching(/\/my-new-case\/users\.json: not checked: /),
+    ]);
   });
 
-  it.each(cases.map((fixture) => [fixture.name, fixture] as const))('fixture %s', async (_name, fixture) => {
-    if (!loaded.rules) throw loaded.error;
-    const result = await runFixture(fixture, loaded.rules);
-    expect(result.problems).toEqual([]);
-    for (const entry of result.actual ?? []) {
-      if (entry.fate === 'deliver') expect(validateCaliperEvent(entry.event)).toEqual({ ok: true });
-    }
+  it('writes expected.json for review, then passes', async () => {
+    const dir = writeCase('forum-event/mixed', envelope([forumPost(), forumPost({ type: `${BB}WikiEvent` }), { ...forumPost(), id: '' }]));
+    expect((await runFixtures(root, rules))[0]!.problems).toEqual([expect.stringMatching(/expected\.json: missing \(npm run fixtures:update writes it\)$/)]);
+    expect(await updateFixtures(root, rules)).toEqual([
+      {
+        file: expect.stringMatching(/forum-event\/mixed\/expected\.json$/),
+        before: 'missing',
+        changes: [
+          '[0]: deliver MessageEvent Posted (rule forum-post-created)',
+          `[1]: skipped, no-rule: no rule matches ${BB}WikiEvent Created`,
+          '[2]: rejected, invalid-event: data[2].id: the event id is empty',
+        ],
+        withoutUsers: false,
+      },
+    ]);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    expect(expected.map((entry: { fate: string }) => entry.fate)).toEqual(['deliver', 'skipped', 'rejected']);
+    expect(expected[1]).toEqual({ fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${BB}WikiEvent Created` });
+    expect(expected[2]).toEqual({ fate: 'rejected', reason: 'invalid-event', detail: 'data[2].id: the event id is empty' });
+    expect((await runFixtures(root, rules))[0]).toMatchObject({ ok: true, problems: [] });
+    expect(await updateFixtures(root, rules)).toEqual([]);
+  });
+
+  it('shows a mismatch as property path: expected vs got', async () => {
+    const dir = writeCase('forum-event/post', envelope([forumPost()]));
+    await updateFixtures(root, rules);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    expected[0].event.object.type = 'Thread';
+    delete expected[0].event.extensions.firstPost;
+    expected[0].rule = 'forum-post-old';
+    writeFileSync(join(dir, 'expected.json'), JSON.stringify(expected));
+    const [result] = await runFixtures(root, rules);
+    expect(result!.ok).toBe(false);
+    expect(result!.problems.map((line) => line.replace(/^.*expected\.json: /, ''))).toEqual([
+      '[0].rule: expected "forum-post-old", got "forum-post-created"',
+      '[0].event.object.type: expected "Thread", got "Message"',
+      '[0].event.extensions.firstPost: expected nothing, got true',
+    ]);
+  });
+
+  it('reports unreadable inputs and rosters with the file', async () => {
+    writeCase('forum-event/bad-json', '{ "sensor": ');
+    writeCase('forum-event/bad-version', { ...envelope([forumPost()]), dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p2' });
+    writeCase('forum-event/bad-users', envelope([forumPost()]), { lmartin07: 42 });
+    const results = await runFixtures(root, rules);
+    expect(results.map((result) => result.problems[0])).toEqual([
+      expect.stringMatching(/bad-json\/input\.json: not valid JSON in sensor \(line 1, column 13\): /),
+      expect.stringMatching(/bad-users\/users\.json: "lmartin07": the platform id must be text$/),
+      expect.stringMatching(/bad-version\/input\.json: dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/),
+    ]);
+  });
+
+  it('treats a missing users.json as an empty roster', async () => {
+    const dir = writeCase('forum-event/nobody', envelope([forumPost()]));
+    rmSync(join(dir, 'users.json'));
+    await updateFixtures(root, rules);
+    const [result] = await runFixtures(root, rules);
+    expect(result!.actual).toEqual([{ fate: 'skipped', reason: 'user-not-in-timeback', rule: 'forum-post-created', detail: 'lmartin07 is not in the users file' }]);
   });
 });
