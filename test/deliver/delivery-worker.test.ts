@@ -364,6 +364,34 @@ describe('delivery worker', () => {
     expect(eventStates(db.store.sqlite).find((row) => row.seq === fresh.seq)!.fate).toBe('pending');
   });
 
+  it("holds back every event for a 429's Retry-After, not only the one it refused", async () => {
+    emulator.addFault({ route: 'events', status: 429, retryAfter: 1, times: 1 });
+    insertTranslatedEvents(db.store.sqlite, 3);
+    // One POST at a time: were only the refused event to wait, the next would go at once.
+    startWorker({ env: { DELIVERY_CONCURRENCY: '1' } });
+    await waitFor('all delivered', allDelivered(3));
+    const posts = emulator.requests.filter((r) => r.route === 'events');
+    expect(posts).toHaveLength(4);
+    expect(posts[0]!.status).toBe(429);
+    expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('ends a pause when the probe is refused as a bad event (400): TimeBack is up', async () => {
+    // Two 503s open the pause (threshold 2); the probe after it is refused for itself.
+    emulator.addFault({ route: 'events', status: 503, times: 2 });
+    emulator.addFault({ route: 'events', status: 400, body: { error: 'bad event' }, times: 1 });
+    insertTranslatedEvents(db.store.sqlite, 3);
+    const worker = startWorker({ env: { DELIVERY_CONCURRENCY: '1' }, tuning: { pauseThreshold: 2 } });
+    await waitFor('settled', () => {
+      const counts = fateCounts(db.store.sqlite);
+      return counts.delivered === 2 && counts.dead === 1;
+    });
+    const statuses = emulator.requests.filter((r) => r.route === 'events').map((r) => r.status);
+    expect(statuses.slice(0, 3)).toEqual([503, 503, 400]);
+    expect(statuses).toHaveLength(5);
+    expect(worker.status().state).toBe('running');
+  });
+
   it('when TimeBack is down, backs off together: a bounded trickle of probes, then resumes', async () => {
     emulator.addFault({ route: 'events', status: 503 });
     insertTranslatedEvents(db.store.sqlite, 200);
