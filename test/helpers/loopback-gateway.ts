@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/server.ts';
 import { makeTempDir } from './identity-harness.ts';
 
@@ -14,7 +14,13 @@ export interface LoopbackGateway {
   close(): Promise<void>;
 }
 
-export async function startLoopbackGateway(options: { key: string; maxBodyBytes: number; dirPrefix: string }): Promise<LoopbackGateway> {
+export async function startLoopbackGateway(options: {
+  key: string;
+  maxBodyBytes: number;
+  dirPrefix: string;
+  /** Default: silent. */
+  log?: Logger;
+}): Promise<LoopbackGateway> {
   const { dir, remove } = makeTempDir(options.dirPrefix);
   const config = parseConfig({
     DB_PATH: join(dir, 'gateway.db'),
@@ -24,7 +30,7 @@ export async function startLoopbackGateway(options: { key: string; maxBodyBytes:
     MAX_BODY_BYTES: String(options.maxBodyBytes),
     TIMEBACK_BASE_URL: 'http://127.0.0.1:9',
   });
-  const gateway = await startGateway(config, { log: createLogger('silent') });
+  const gateway = await startGateway(config, { log: options.log ?? createLogger('silent') });
   return {
     gateway,
     async close() {
