@@ -4,7 +4,7 @@
  * other coding is refused by name before the body is read.
  */
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/server.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
 import { startLoopbackGateway, type LoopbackGateway } from '../helpers/loopback-gateway.ts';
@@ -16,13 +16,21 @@ const LIMIT = 256 * 1024;
 let running: LoopbackGateway;
 let gateway: Gateway;
 
-beforeEach(async () => {
+// One gateway for the file (starting one takes a second or two); each test counts the rows it added.
+beforeAll(async () => {
   running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-encoding' });
   gateway = running.gateway;
 });
-afterEach(() => running.close());
+afterAll(() => running.close());
 
-const count = (table: 'envelopes' | 'events') => (gateway.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+type Table = 'envelopes' | 'events';
+const rows = (table: Table) => (gateway.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+let before: Record<Table, number>;
+beforeEach(() => {
+  before = { envelopes: rows('envelopes'), events: rows('events') };
+});
+/** Rows this test added. */
+const count = (table: Table) => rows(table) - before[table];
 
 function post(encoding: string, body: Buffer) {
   return rawRequest(gateway.url, {

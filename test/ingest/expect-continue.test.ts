@@ -3,7 +3,7 @@
  * server on a real socket: the body is invited only once the request passes the checks that
  * need none, and a refused request is answered without being invited.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/server.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
 import { startLoopbackGateway, type LoopbackGateway } from '../helpers/loopback-gateway.ts';
@@ -15,13 +15,19 @@ const LIMIT = 64 * 1024;
 let running: LoopbackGateway;
 let gateway: Gateway;
 
-beforeEach(async () => {
+// One gateway for the file (starting one takes a second or two); each test counts the envelopes it added.
+beforeAll(async () => {
   running = await startLoopbackGateway({ key: KEY, maxBodyBytes: LIMIT, dirPrefix: 'caliper-gateway-expect' });
   gateway = running.gateway;
 });
-afterEach(() => running.close());
+afterAll(() => running.close());
 
-const envelopesStored = () => gateway.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get();
+const envelopes = () => (gateway.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get() as { n: number }).n;
+let before: number;
+beforeEach(() => {
+  before = envelopes();
+});
+const envelopesStored = () => ({ n: envelopes() - before });
 
 function head(headers: Record<string, string | number>) {
   return requestHead(gateway.url, 'POST /caliper HTTP/1.1', { 'Content-Type': 'application/json', Expect: '100-continue', ...headers });
