@@ -47,6 +47,11 @@ export interface GatewayOptions {
   now?: () => number;
   /** How long a request body may stall before a 408 (read-body.ts's BODY_IDLE_MS; tests shorten it). */
   bodyIdleMs?: number;
+  /**
+   * How long a write waits for another connection's write lock before it fails (the writer
+   * thread's busy timeout; default connection.ts's BUSY_TIMEOUT_MS; tests shorten it).
+   */
+  writeLockWaitMs?: number;
 }
 
 /** Beyond SHUTDOWN_TIMEOUT, how long a gateway that is stopping may take to exit (serve.ts gives it 1 s). */
@@ -88,7 +93,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   if (checkpointer) stoppables.push({ name: 'checkpointer', stop: () => checkpointer.stop() });
   // The pipeline's writes are committed on a thread of their own (writer-thread.ts); stopped
   // after the HTTP server and the workers, so every write in flight still gets its commit.
-  writerThread = await startWriterThread(store, log, { autoCheckpoint: checkpointer ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT });
+  writerThread = await startWriterThread(store, log, {
+    autoCheckpoint: checkpointer ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT,
+    busyTimeoutMs: options.writeLockWaitMs,
+  });
   const thread = writerThread;
   if (thread) stoppables.push({ name: 'writer thread', stop: () => thread.stop() });
   const writer = withCheckpointHints(thread ?? createStoreWriter(store), checkpointer);

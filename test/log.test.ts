@@ -67,7 +67,8 @@ describe('the gateway log', () => {
     const emulator = await startTimebackEmulator({ clientId: secrets.TIMEBACK_CLIENT_ID, clientSecret: secrets.TIMEBACK_CLIENT_SECRET });
     const config = parseConfig({ DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', TIMEBACK_BASE_URL: emulator.url, ...secrets });
     const { lines, log } = capture();
-    const gateway = await startGateway(config, { log });
+    // A write waits 100 ms for a lock another process holds (5 s by default), then fails.
+    const gateway = await startGateway(config, { log, writeLockWaitMs: 100 });
     const post = (authorization: string, body: unknown) =>
       fetch(`${gateway.url}/caliper`, {
         method: 'POST',
@@ -86,7 +87,7 @@ describe('the gateway log', () => {
         headers: { authorization: 'Bearer admin-token-cccc3333dddd' },
       });
       expect(forget.status).toBe(404);
-      // Another process holds the write lock for longer than a commit waits (busy_timeout, 5 s).
+      // Another process holds the write lock for longer than a commit waits.
       const locker = new Database(gateway.store.file);
       locker.exec('BEGIN IMMEDIATE');
       try {
