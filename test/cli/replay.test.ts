@@ -86,11 +86,14 @@ describe('caliper-gateway replay', () => {
   });
 
   it('explains bad flags and a missing database, and exits non-zero', { timeout: 40_000 }, async () => {
-    const bad = await cli(['--status', 'delivered'], { DB_PATH: db.file });
+    // Two separate runs, at once: each spends its time starting node and tsx.
+    const [bad, missing] = await Promise.all([
+      cli(['--status', 'delivered'], { DB_PATH: db.file }),
+      cli([], { DB_PATH: `${db.dir}/nope/gateway.db` }),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--status: must be one of dead, skipped');
 
-    const missing = await cli([], { DB_PATH: `${db.dir}/nope/gateway.db` });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no database at ${db.dir}/nope/gateway.db`);
   });
