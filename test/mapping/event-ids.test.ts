@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { outputEventId, uuidV5 } from '../../src/mapping/event-ids.ts';
+import { OUTPUT_ID_NAMESPACE, outputEventId, uuidV5 } from '../../src/mapping/event-ids.ts';
 
 describe('output event ids', () => {
   it('are lowercase urn:uuid: UUID v5s', () => {
@@ -19,8 +19,20 @@ describe('output event ids', () => {
       outputEventId('site-2', 'event-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
       // Parts never run into each other.
       outputEventId('site-1e', 'vent-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
+      // Nor does a separator inside one of them.
+      outputEventId('site-1|e', 'vent-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
+      outputEventId('site-1', 'e|vent-1', '2026-03-02T09:15:27.481Z', 'forum-post-created'),
     ]);
-    expect(ids.size).toBe(6);
+    expect(ids.size).toBe(8);
+  });
+
+  it('are the UUID v5 of the parts as a JSON list in our namespace, for names of any length', () => {
+    const namespace = Buffer.from(OUTPUT_ID_NAMESPACE.replaceAll('-', ''), 'hex');
+    // The second is longer than the buffer ids are usually hashed in.
+    for (const sourceId of ['event-1', 'évent-1 ✓', `event-${'é'.repeat(3_000)}`]) {
+      const parts = ['site-1', sourceId, '2026-03-02T09:15:27.481Z', 'forum-post-created'] as const;
+      expect(outputEventId(...parts)).toBe(`urn:uuid:${uuidV5(namespace, JSON.stringify(parts))}`);
+    }
   });
 
   it('follow RFC 9562 (the DNS namespace example)', () => {
