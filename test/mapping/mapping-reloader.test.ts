@@ -151,7 +151,10 @@ describe('hot reload of mapping rules', () => {
     await nextReload();
     writeFileSync(join(mappingsDir, 'user-overrides.yaml'), 'overrides: {}\n');
     writeFileSync(join(mappingsDir, 'notes.txt'), 'x');
-    // A rule-file change after them is the next reload: the others caused none.
+    // Ten debounce windows with no reload (one right after would hide theirs, coalesced).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(results).toEqual([]);
+    // A rule-file change after them is the next reload.
     writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile('blog-entry'));
     expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
     expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
@@ -187,9 +190,18 @@ describe('hot reload of mapping rules', () => {
     await startReloader();
     await nextReload();
     writeFileSync(join(fixturesDir, 'forum-event', 'post-created', '.expected.json.swp'), 'x');
+    // Emacs's lock file: a hidden name that still ends in .json.
+    writeFileSync(join(fixturesDir, 'forum-event', 'post-created', '.#users.json'), 'x');
     writeFileSync(join(fixturesDir, 'forum-event', 'post-created', 'notes.txt~'), 'x');
+    // A backup of a file without an extension: no extension, so not told apart by one.
+    writeFileSync(join(fixturesDir, 'forum-event', 'post-created', 'NOTES~'), 'x');
     writeFileSync(join(fixturesDir, 'forum-event', 'post-created', 'README.md'), 'A forum post.');
-    // A fixture change after them is the next reload: the others caused none.
+    // Ten debounce windows (20 ms) with no reload: a change written straight after would be
+    // coalesced with theirs, and hide one they caused.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(results).toEqual([]);
+    expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(1);
+    // A fixture change after them is the next reload.
     writeFileSync(join(fixturesDir, 'forum-event', 'post-created', 'users.json'), JSON.stringify({ [STUDENT.externalId]: STUDENT.platformId }, null, 2));
     expect(await nextReload()).toMatchObject({ ok: true });
     expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
