@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { caliperEventErrors, startTimebackEmulator, type EmulatorOptions, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import {
+  caliperEventErrors,
+  parseFilter,
+  startTimebackEmulator,
+  type EmulatedUser,
+  type EmulatorOptions,
+  type TimebackEmulator,
+} from '../../src/dev/timeback-emulator.ts';
 
 const EVENTS_WRITE = 'https://purl.imsglobal.org/spec/caliper/v1p2/scope/events.write';
 const ROSTER_READONLY = 'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly';
@@ -152,5 +159,43 @@ describe('TimeBack emulator', () => {
     expect(res.headers.get('content-type')).toBe('text/html');
     expect(res.headers.get('retry-after')).toBe(at);
     expect(await res.text()).toContain('Bad Gateway');
+  });
+});
+
+/**
+ * The roster filter: the roster-client tests trust it to read a OneRoster filter as TimeBack
+ * would, including one an unescaped value could turn into an OR.
+ */
+const ada: EmulatedUser = { sourcedId: 'u-1', identifier: 'ada.l', email: 'ada@school.test' };
+const obrien: EmulatedUser = { sourcedId: "u-'2", identifier: "o'brien" };
+const matching = (filter: string) => {
+  const test = parseFilter(filter);
+  if (!test) throw new Error(`refused: ${filter}`);
+  return [ada, obrien].filter(test).map((user) => user.sourcedId);
+};
+
+describe('parseFilter', () => {
+  it("matches field='value' exactly, with a doubled quote for a quote", () => {
+    expect(matching("identifier='ada.l'")).toEqual(['u-1']);
+    expect(matching("identifier = 'ADA.L'")).toEqual([]);
+    expect(matching("identifier='o''brien'")).toEqual(["u-'2"]);
+    expect(matching("email=''")).toEqual(["u-'2"]);
+  });
+
+  it('joins two predicates with AND or OR, in either case', () => {
+    expect(matching("identifier='ada.l' AND email='ada@school.test'")).toEqual(['u-1']);
+    expect(matching("identifier='ada.l' and email='other@school.test'")).toEqual([]);
+    expect(matching("identifier='ada.l' OR sourcedId='u-''2'")).toEqual(['u-1', "u-'2"]);
+  });
+
+  it('reads an unescaped value as the OR it becomes, as the real roster would', () => {
+    // What identifier='<x' OR identifier='o''brien>' looks like sent without escaping the quotes.
+    expect(matching("identifier='x' OR identifier='o''brien'")).toEqual(["u-'2"]);
+  });
+
+  it('refuses what is not a filter of one or two predicates', () => {
+    for (const filter of ['', "identifier='open", 'identifier=ada.l', "identifier='a' XOR email='b'", "identifier='a' email='b'", "a='1' AND b='2' AND c='3'"]) {
+      expect(parseFilter(filter), filter).toBeUndefined();
+    }
   });
 });
