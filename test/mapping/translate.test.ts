@@ -5,7 +5,7 @@ import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
 import { outputEventId } from '../../src/mapping/event-ids.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
-import { translate, type Outcome } from '../../src/mapping/translate.ts';
+import { translate, WAITING_FOR_APP_ID, type Outcome } from '../../src/mapping/translate.ts';
 import {
   APP_ID, BB, OTHER_STUDENT, SENSOR, SITE, STUDENT, USERS, forumPost, gradeEvent, ltiLaunch, oneRule, person, sessionLogin,
 } from './learn-events.ts';
@@ -17,10 +17,15 @@ beforeAll(async () => {
   rules = await loadRules(RULES_DIR);
 });
 
-const run = (events: unknown[], options: { rules?: RuleSet; identity?: IdentityResolver } = {}) =>
+const run = (events: unknown[], options: { rules?: RuleSet; identity?: IdentityResolver; appId?: string | null } = {}) =>
   translate(
     events.map((event, index) => ({ sensor: SENSOR, event, index })),
-    { rules: options.rules ?? rules, identity: options.identity ?? staticIdentity(USERS), appId: APP_ID },
+    {
+      rules: options.rules ?? rules,
+      identity: options.identity ?? staticIdentity(USERS),
+      // null: TIMEBACK_APP_ID unset.
+      appId: options.appId === null ? undefined : (options.appId ?? APP_ID),
+    },
   );
 
 const only = async (event: unknown, options?: Parameters<typeof run>[1]) => (await run([event], options))[0]!;
@@ -385,6 +390,28 @@ output:
       const outcomes = await run([forumPost({}, OTHER_STUDENT), forumPost(), forumPost({}, OTHER_STUDENT)], { identity: resolver });
       expect(outcomes.map((outcome) => outcome.fate)).toEqual(['retry', 'deliver', 'retry']);
       expect(outcomes[0]).toEqual({ fate: 'retry', rule: 'forum-post-created', studentId: OTHER_STUDENT.externalId, detail: 'roster answered 503', retryAfterMs: 30_000 });
+    });
+
+    it('without TIMEBACK_APP_ID, settles what it can and holds the rest until it is set, failed lookups too', async () => {
+      const { resolver } = countingResolver((externalId) =>
+        externalId === OTHER_STUDENT.externalId
+          ? { status: 'unavailable', detail: 'roster answered 503', retryAfterMs: 30_000 }
+          : externalId === 'nobody42'
+            ? { status: 'not-found', detail: 'no such user' }
+            : { status: 'found', platformId: STUDENT.platformId },
+      );
+      const outcomes = await run(
+        [forumPost(), forumPost({}, OTHER_STUDENT), forumPost({}, { ...STUDENT, externalId: 'nobody42' }), forumPost({ type: `${BB}WikiEvent` })],
+        { identity: resolver, appId: null },
+      );
+      const held = { held: true, untilConfigured: true, rule: 'forum-post-created' };
+      expect(outcomes).toEqual([
+        { fate: 'retry', detail: WAITING_FOR_APP_ID, studentId: STUDENT.externalId, ...held },
+        // Its retry budget must not start before the gateway could send it anyway.
+        { fate: 'retry', detail: 'roster answered 503', retryAfterMs: 30_000, studentId: OTHER_STUDENT.externalId, ...held },
+        { fate: 'skipped', reason: 'user-not-in-timeback', detail: 'no such user', rule: 'forum-post-created', studentId: 'nobody42' },
+        expect.objectContaining({ fate: 'skipped', reason: 'no-rule' }),
+      ]);
     });
 
     it('treats a resolver that throws as unavailable, never as lost', async () => {
