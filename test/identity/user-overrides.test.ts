@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -109,6 +109,25 @@ describe('user-overrides.yaml', () => {
       expect(overrides.reload()).toBe(true);
       expect(overrides.get('jstudent9')).toBeUndefined();
       expect(overrides.size).toBe(0);
+    } finally {
+      overrides.close();
+    }
+  });
+
+  it('Should drop every override when the file is removed, and read it again once it is back', () => {
+    writeFileSync(file, `overrides:\n  jstudent9: ${PLATFORM_ID}\n`);
+    const { log, text } = captureLog();
+    const overrides = createUserOverrides({ file, log, watch: false });
+    try {
+      rmSync(file);
+      expect(overrides.reload()).toBe(true);
+      expect(overrides.get('jstudent9')).toBeUndefined();
+      expect(overrides.size).toBe(0);
+      expect(text()).toContain('user overrides file removed');
+
+      writeFileSync(file, `overrides:\n  jstudent9: ${PLATFORM_ID}\n`);
+      expect(overrides.reload()).toBe(true);
+      expect(overrides.get('jstudent9')).toBe(PLATFORM_ID);
     } finally {
       overrides.close();
     }
