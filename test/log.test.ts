@@ -23,11 +23,27 @@ describe('createLogger', () => {
         headers: { Authorization: 'raw-header-secret' },
         config: { ingestApiKeys: ['ingest-key-secret'], adminToken: 'admin-token-secret', timeback: { clientSecret: 'client-secret-value' } },
         response: { access_token: 'access-token-value', token: 'token-value' },
+        // Each other key that names a secret, as callers spell them.
+        request: { client_secret: 'form-secret-value', apiKey: 'api-key-value', apiKeys: ['api-keys-value'] },
+        session: { accessToken: 'camel-token-value', password: 'password-value' },
       },
       'with secrets',
     );
     const text = lines.join('');
-    for (const secret of ['top-level-secret', 'raw-header-secret', 'ingest-key-secret', 'admin-token-secret', 'client-secret-value', 'access-token-value', 'token-value']) {
+    for (const secret of [
+      'top-level-secret',
+      'raw-header-secret',
+      'ingest-key-secret',
+      'admin-token-secret',
+      'client-secret-value',
+      'access-token-value',
+      'token-value',
+      'form-secret-value',
+      'api-key-value',
+      'api-keys-value',
+      'camel-token-value',
+      'password-value',
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(JSON.parse(text)).toMatchObject({ authorization: '[redacted]', headers: { Authorization: '[redacted]' } });
