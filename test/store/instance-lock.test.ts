@@ -43,8 +43,11 @@ describe('lockDatabase', () => {
     const lock = await lockDatabase(file);
     try {
       const store = openStore(file);
+      store.sqlite.exec('CREATE TABLE beside (x TEXT)');
+      store.sqlite.prepare('INSERT INTO beside VALUES (?)').run('written');
       store.close();
       const reader = openStoreReadOnly(file);
+      expect(reader.sqlite.prepare('SELECT x FROM beside').all()).toEqual([{ x: 'written' }]);
       reader.close();
     } finally {
       lock.release();
