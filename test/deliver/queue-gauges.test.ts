@@ -40,6 +40,13 @@ describe('queue gauges', () => {
     expect(await metrics.render()).toContain('caliper_gateway_oldest_waiting_age_seconds 0');
   });
 
+  it('says 0, not a negative age, for events received after now (a clock set back)', async () => {
+    const metrics = createMetrics();
+    registerQueueGauges(metrics, db.store, { now: () => NOW });
+    insertTranslatedEvents(db.store.sqlite, 1, { receivedAt: NOW + 30_000 });
+    expect(await metrics.render()).toContain('caliper_gateway_oldest_waiting_age_seconds 0\n');
+  });
+
   it('take events by fate from the counter they are given, and from the store when it fails', async () => {
     insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', deliveredAt: NOW - 1_000 });
     const fromThread = { pending: 7, delivered: 11, skipped: 0, rejected: 0, dead: 1 };
