@@ -16,7 +16,7 @@ import { FIXTURE_APP_ID, readUsers } from '../mapping/fixtures.ts';
 import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import type { RuleSet } from '../mapping/rule-set.ts';
 import { translate, type Outcome } from '../mapping/translate.ts';
-import { readTranslateInput } from '../mapping/translate-input.ts';
+import { readTranslateInput, resendsOf } from '../mapping/translate-input.ts';
 import { cliCommand, UsageError } from './command.ts';
 
 export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users USERS.json] [--explain]
@@ -24,7 +24,8 @@ export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users U
 Translates FILE, a Caliper 1.1 envelope as Learn sends it (or a single event), with the
 mapping rules in MAPPINGS_DIR, and prints the Caliper 1.2 events the gateway would send to
 TimeBack as a JSON array on stdout. Events it would skip or reject are listed on stderr with
-the reason. Nothing is stored and nothing is sent. A line on stderr can name a student by
+the reason, and so is a resend (the id and eventTime of an earlier event), which is left out
+as the gateway stores and sends it once. Nothing is stored and nothing is sent. A line on stderr can name a student by
 batch_uid (one it could not find or look up), as the file itself does.
 
   --users USERS.json   { "<bb:user.externalId>": "<TimeBack platform id>" } stands in for the
@@ -96,9 +97,16 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   const appId = config.timeback.appId ?? FIXTURE_APP_ID;
   if (!config.timeback.appId) io.err(`note: TIMEBACK_APP_ID is not set; edApp uses the fixtures' app id ${FIXTURE_APP_ID}\n`);
 
-  let outcomes: Outcome[];
+  // A resend is stored once by intake, so it is translated and printed once too.
+  const resends = resendsOf(input.items);
+  let outcomes: Array<Outcome | undefined>;
   try {
-    outcomes = await translate(input.items, { rules, identity, appId });
+    const translated = await translate(
+      input.items.filter((_, i) => resends[i] === undefined),
+      { rules, identity, appId },
+    );
+    let next = 0;
+    outcomes = resends.map((earlier) => (earlier === undefined ? translated[next++] : undefined));
   } finally {
     await closeIdentity();
   }
@@ -107,6 +115,10 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   let unresolved = 0;
   outcomes.forEach((outcome, i) => {
     const where = input.envelope ? `data[${i}]` : 'event';
+    if (outcome === undefined) {
+      io.err(`${where}: a resend of data[${resends[i]}] (same id and eventTime): the gateway stores and sends it once\n`);
+      return;
+    }
     switch (outcome.fate) {
       case 'deliver':
         events.push(outcome.event);

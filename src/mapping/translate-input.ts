@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { describeZodError } from '../errors.ts';
-import { EnvelopeSchema, EventSchema, isCaliper11 } from '../ingest/envelope-schema.ts';
+import { EnvelopeSchema, EventSchema, eventSummary, isCaliper11 } from '../ingest/envelope-schema.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
 import type { TranslateItem } from './translate.ts';
 
@@ -42,4 +42,23 @@ export function readTranslateInput(content: Uint8Array | string): TranslateInput
   const event = EventSchema.safeParse(value);
   if (!event.success) return { ok: false, message: describeZodError(event.error) };
   return { ok: true, sensor: '', envelope: false, items: [{ sensor: '', event: value, index: 0 }] };
+}
+
+/**
+ * For each item, the index of the earlier item it repeats, or undefined. Intake stores a resend
+ * (same sensor, id and eventTime; for an event without an eventTime, same sensor and id) once,
+ * keyed by the same summary as here, so the gateway translates and sends it once: a dry run
+ * that printed it twice would show a POST the gateway never makes.
+ */
+export function resendsOf(items: readonly TranslateItem[]): Array<number | undefined> {
+  const first = new Map<string, number>();
+  return items.map((item, at) => {
+    const { sourceId, eventTime } = eventSummary(item.event);
+    // Intake always stores an event without an id: it has no key to be a resend by.
+    if (sourceId === null) return undefined;
+    const key = JSON.stringify([item.sensor, sourceId, eventTime]);
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, at);
+    return earlier;
+  });
 }

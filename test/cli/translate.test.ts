@@ -69,6 +69,19 @@ describe('caliper-gateway translate', () => {
     ]);
   });
 
+  it('prints a resent event once, as the gateway stores and sends it once, and says which it left out', async () => {
+    const post = forumPost();
+    const sameIdLater = { ...post, eventTime: '2024-03-04T10:15:00.000Z' };
+    const input = write('envelope.json', envelope([post, gradeEvent(), post, sameIdLater]));
+    const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', USERS)]);
+    expect(code).toBe(0);
+    const events = JSON.parse(stdout) as Array<{ id: string; type: string }>;
+    // Intake keys a resend by sensor, id and eventTime: the same id at another time is another event.
+    expect(events.map((event) => event.type)).toEqual(['MessageEvent', 'GradeEvent', 'MessageEvent']);
+    expect(new Set(events.map((event) => event.id)).size).toBe(3);
+    expect(stderr).toBe('data[2]: a resend of data[0] (same id and eventTime): the gateway stores and sends it once\n');
+  });
+
   it('translates a single event, and a student missing from --users is skipped as not in TimeBack', async () => {
     const input = write('event.json', forumPost());
     const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', {})]);

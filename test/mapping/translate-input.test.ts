@@ -5,7 +5,7 @@
  * edges of telling the two kinds apart.
  */
 import { describe, expect, it } from 'vitest';
-import { readTranslateInput } from '../../src/mapping/translate-input.ts';
+import { readTranslateInput, resendsOf } from '../../src/mapping/translate-input.ts';
 import { CALIPER_1_1, envelope, sessionEvent, TEST_SITE } from '../helpers/caliper-events.ts';
 
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -88,5 +88,26 @@ describe('readTranslateInput', () => {
 
   it('refuses bytes that are not UTF-8 before trying to read them as JSON', () => {
     expect(readTranslateInput(new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]))).toEqual({ ok: false, message: 'not valid UTF-8; Caliper envelopes are UTF-8 JSON' });
+  });
+});
+
+describe('resendsOf', () => {
+  const items = (events: unknown[], sensor = TEST_SITE) => events.map((event, index) => ({ sensor, event, index }));
+
+  it('points each resend at its first copy, keyed as intake keys it: id and eventTime', () => {
+    const event = sessionEvent({ id: 'e-1' });
+    const later = { ...event, eventTime: '2026-03-02T10:05:00.000Z' };
+    expect(resendsOf(items([event, later, event, { ...event, id: ' e-1 ' }]))).toEqual([undefined, undefined, 0, 0]);
+  });
+
+  it('takes a malformed copy for a resend of a good one, as the one unique index does', () => {
+    const event = sessionEvent({ id: 'e-1' });
+    expect(resendsOf(items([event, { ...event, actor: 7 }]))).toEqual([undefined, 0]);
+  });
+
+  it('matches events without an eventTime by id alone, and never an event without an id', () => {
+    const untimed = { ...sessionEvent({ id: 'e-2' }), eventTime: undefined };
+    const noId = { ...sessionEvent(), id: undefined };
+    expect(resendsOf(items([untimed, untimed, noId, noId, sessionEvent({ id: 'e-2' })]))).toEqual([undefined, 0, undefined, undefined, undefined]);
   });
 });
