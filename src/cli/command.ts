@@ -1,12 +1,13 @@
 /**
  * What every `caliper-gateway` command does alike, in one place: `--help`, bad arguments,
- * a bad configuration and a database of another release. A command body throws `UsageError`
- * (or lets `parseArgs` or `parseConfig` throw) and `cliCommand` turns that into a message and
- * exit code 2, and a DatabaseSchemaError into its message and exit code 1, so the bodies only
- * say what is particular to them.
+ * a bad configuration, a database of another release or no database at all. A command body
+ * throws `UsageError` (or lets `parseArgs` or `parseConfig` throw) and `cliCommand` turns that
+ * into a message and exit code 2, and a DatabaseSchemaError or DatabaseOpenError into its
+ * message and exit code 1, so the bodies only say what is particular to them.
  */
 import { ConfigError } from '../config.ts';
 import type { Env } from '../cli.ts';
+import { DatabaseOpenError } from '../store/database.ts';
 import { DatabaseSchemaError } from '../store/migrate.ts';
 
 /**
@@ -50,8 +51,9 @@ export function cliCommand<Rest extends unknown[] = []>(name: string, usage: str
         io.err(`caliper-gateway ${name}: ${usageMessage(err)}\n\n${usage}`);
         return 2;
       }
-      // A database of another release's schema: the message says which and what to do.
-      if (err instanceof DatabaseSchemaError) {
+      // A database of another release's schema, or a DB_PATH that is no database at all:
+      // the message says which file and what is wrong with it.
+      if (err instanceof DatabaseSchemaError || err instanceof DatabaseOpenError) {
         io.err(`caliper-gateway ${name}: ${err.message}\n`);
         return 1;
       }

@@ -58,12 +58,36 @@ export function createOwnerOnly(file: string): void {
  * them may be the older release the upgrade would break; they say to start `serve` instead.
  */
 export function openStoreForCommand(file: string): Store {
-  const sqlite = new Database(file);
-  return storeOf(file, sqlite, () => {
-    configureConnection(sqlite);
-    // A new file (a gateway that has never started on it) only needs creating.
-    if (assertSchemaCurrent(sqlite).state === 'behind') migrateDatabase(sqlite);
+  return openedForCommand(file, () => {
+    const sqlite = new Database(file);
+    return storeOf(file, sqlite, () => {
+      configureConnection(sqlite);
+      // A new file (a gateway that has never started on it) only needs creating.
+      if (assertSchemaCurrent(sqlite).state === 'behind') migrateDatabase(sqlite);
+    });
   });
+}
+
+/** DB_PATH names something SQLite cannot open or read: not a database, a folder, no permission. */
+export class DatabaseOpenError extends Error {
+  constructor(file: string, cause: unknown) {
+    super(`cannot open the database at ${file} (DB_PATH): ${(cause as Error).message}`, { cause });
+    this.name = 'DatabaseOpenError';
+  }
+}
+
+/**
+ * A command's store, with SQLite's own failures put in an admin's words: its bare error
+ * ("file is not a database") names neither the file nor the setting. A schema of another
+ * release keeps its own error, which says what to do.
+ */
+function openedForCommand(file: string, open: () => Store): Store {
+  try {
+    return open();
+  } catch (err) {
+    if (err instanceof DatabaseSchemaError) throw err;
+    throw new DatabaseOpenError(file, err);
+  }
 }
 
 function storeOf(file: string, sqlite: Database.Database, prepare: () => void): Store {
@@ -93,12 +117,14 @@ function storeOf(file: string, sqlite: Database.Database, prepare: () => void): 
  * commands that write, it needs the database in this release's schema.
  */
 export function openStoreReadOnly(file: string): Store {
-  const sqlite = new Database(file, { readonly: true, fileMustExist: true });
-  return storeOf(file, sqlite, () => {
-    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    if (assertSchemaCurrent(sqlite).state !== 'current') {
-      throw new DatabaseSchemaError(`the database at ${file} (DB_PATH) is empty: no gateway has started on it yet`);
-    }
+  return openedForCommand(file, () => {
+    const sqlite = new Database(file, { readonly: true, fileMustExist: true });
+    return storeOf(file, sqlite, () => {
+      sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      if (assertSchemaCurrent(sqlite).state !== 'current') {
+        throw new DatabaseSchemaError(`the database at ${file} (DB_PATH) is empty: no gateway has started on it yet`);
+      }
+    });
   });
 }
 
