@@ -1,7 +1,8 @@
 /**
  * The gateway as a process: started the way users start it, killed the ways machines die.
  */
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +185,19 @@ describe('caliper-gateway serve', () => {
     await expect(startGatewayProcess({ DB_PATH: join(dir, 'not-a-folder', 'gateway.db') })).rejects.toThrow(
       /exited \(1\) before listening:[\s\S]*caliper-gateway cannot start: cannot open the database at .*not-a-folder\/gateway\.db \(DB_PATH\): /,
     );
+  });
+
+  it('exits 1 when PORT is taken, saying so and naming the setting', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      await expect(startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'port-test-key', PORT: String(port) })).rejects.toThrow(
+        new RegExp(`exited \\(1\\) before listening:[\\s\\S]*caliper-gateway cannot start: port ${port} is in use \\(set PORT\\)`),
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('refuses to start with a bad configuration, naming every bad variable', async () => {
