@@ -129,6 +129,8 @@ export interface TimebackEmulator {
   received: unknown[];
   /** How many event POSTs arrived (any answer). */
   eventPosts: number;
+  /** The most event POSTs that were open at once: arrived (their first byte) and not yet answered. */
+  peakEventPostsOpen: number;
   requests: RecordedRequest[];
   tokensIssued: number;
   /** Tokens TimeBack accepts (until they expire); clear it to make every current token expire at once. */
@@ -169,6 +171,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     clientSecret,
     received: [],
     eventPosts: 0,
+    peakEventPostsOpen: 0,
     requests: [],
     tokensIssued: 0,
     validTokens: new Set(),
@@ -221,7 +224,13 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     return undefined;
   };
 
+  let eventPostsOpen = 0;
   const server = createServer((req, res) => {
+    if (routeOf(req.method, new URL(req.url ?? '/', 'http://emulator').pathname) === 'events') {
+      eventPostsOpen += 1;
+      emulator.peakEventPostsOpen = Math.max(emulator.peakEventPostsOpen, eventPostsOpen);
+      res.once('close', () => (eventPostsOpen -= 1));
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

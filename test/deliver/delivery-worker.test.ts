@@ -116,6 +116,17 @@ describe('delivery worker', () => {
     await waitFor('all delivered', allDelivered(3));
   });
 
+  it('keeps DELIVERY_CONCURRENCY POSTs in flight to TimeBack, and never more', async () => {
+    // Slow answers, so a worker that did not bound itself would have all 24 open at once.
+    emulator.latencyMs = 100;
+    insertTranslatedEvents(db.store.sqlite, 24);
+    const worker = startWorker({ env: { DELIVERY_CONCURRENCY: '3' } });
+    for (let i = 0; i < 5; i++) worker.notify();
+    await waitFor('all delivered', allDelivered(24));
+    expect(emulator.eventPosts).toBe(24);
+    expect(emulator.peakEventPostsOpen).toBe(3);
+  });
+
   it('never sends an event twice at once, however often it is woken while the POST is slow', async () => {
     emulator.latencyMs = 150;
     insertTranslatedEvents(db.store.sqlite, 12);
