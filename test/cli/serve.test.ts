@@ -3,13 +3,14 @@
  */
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
-import { killGatewayProcesses, startGatewayProcess } from '../helpers/gateway-process.ts';
+import { killGatewayProcesses, ROOT, startGatewayProcess } from '../helpers/gateway-process.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -84,6 +85,46 @@ describe('caliper-gateway serve', () => {
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('starts with nothing configured: ./data/gateway.db made with its folder, events accepted, settled as far as they can be', { timeout: 60_000 }, async () => {
+    // Only where to listen (loopback, any port) and where this project keeps its rules: as
+    // `npm start` in a checkout, but run from an empty folder so ./data is the test's own.
+    const gateway = await startGatewayProcess({ MAPPINGS_DIR: join(ROOT, 'mappings'), FIXTURES_DIR: join(ROOT, 'fixtures') }, { cwd: dir });
+    const dbPath = join(dir, 'data', 'gateway.db');
+    expect(existsSync(dbPath)).toBe(true);
+    const key = /^\s+([0-9a-f-]{36})\s*$/m.exec(gateway.stderr())?.[1];
+    expect(key, gateway.stderr()).toBeDefined();
+
+    const ready = await fetch(`${gateway.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toMatch(/TIMEBACK_CLIENT_ID.*TIMEBACK_CLIENT_SECRET.*TIMEBACK_APP_ID/);
+
+    const noRule = sessionEvent({ type: 'http://caliper.blackboard.com/caliper/v1/NoSuchEvent' });
+    const response = await fetch(`${gateway.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: key!, 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([sessionEvent(), noRule])),
+    });
+    expect({ status: response.status, body: await response.text() }).toEqual({ status: 200, body: '' });
+    // Translated as far as it can be: no rule takes one, so it is settled; the other needs a
+    // student's TimeBack id and the app id, and waits for them.
+    const fates = () => {
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        return db.prepare('SELECT source_id AS id, fate, reason FROM events ORDER BY seq').all();
+      } finally {
+        db.close();
+      }
+    };
+    await waitFor('the no-rule event skipped', () => fates().some((row) => (row as { fate: string }).fate === 'skipped'));
+    expect(fates()).toEqual([
+      { id: expect.any(String), fate: 'pending', reason: null },
+      { id: noRule.id, fate: 'skipped', reason: 'no-rule' },
+    ]);
+
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
   });
 
   it('on SIGTERM finishes the request in flight, says so on /readyz meanwhile, turns new requests away, and exits 0', { timeout: 30_000 }, async () => {

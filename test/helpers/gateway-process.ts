@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'src/bin.mjs');
 
 export interface GatewayProcess {
@@ -20,9 +20,10 @@ export interface GatewayProcess {
 
 const running = new Set<ChildProcess>();
 
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+/** `cwd` is the folder relative settings (DB_PATH, MAPPINGS_DIR, FIXTURES_DIR) start from; the project's by default. */
+export async function startGatewayProcess(env: Record<string, string>, { cwd = ROOT }: { cwd?: string } = {}): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
