@@ -125,6 +125,10 @@ describe('caliper-gateway serve', () => {
 
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    // Logs are JSON lines on stdout; the key went to stderr, outside them.
+    expect(gateway.notJson).toEqual([]);
+    expect(gateway.logs.length).toBeGreaterThan(0);
+    expect(JSON.stringify(gateway.logs)).not.toContain(key);
   });
 
   it('on SIGTERM finishes the request in flight, says so on /readyz meanwhile, turns new requests away, and exits 0', { timeout: 30_000 }, async () => {

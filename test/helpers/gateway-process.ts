@@ -14,6 +14,8 @@ export interface GatewayProcess {
   url: string;
   /** Parsed JSON log lines from stdout so far. */
   logs: Array<Record<string, unknown>>;
+  /** Lines on stdout that were not JSON objects (logs are JSON lines on stdout: there should be none). */
+  notJson: string[];
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -35,6 +37,7 @@ export async function startGatewayProcess(env: Record<string, string>, { cwd = R
     }),
   );
   const logs: Array<Record<string, unknown>> = [];
+  const notJson: string[] = [];
   let errText = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (errText += text));
 
@@ -46,13 +49,18 @@ export async function startGatewayProcess(env: Record<string, string>, { cwd = R
       while ((newline = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, newline);
         pending = pending.slice(newline + 1);
+        let entry: unknown;
         try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          logs.push(entry);
-          if (entry.msg === 'caliper-gateway listening') resolve(entry.url as string);
+          entry = JSON.parse(line);
         } catch {
           // not a log line
         }
+        if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+          notJson.push(line);
+          continue;
+        }
+        logs.push(entry as Record<string, unknown>);
+        if ((entry as Record<string, unknown>).msg === 'caliper-gateway listening') resolve((entry as Record<string, unknown>).url as string);
       }
     });
     // After 'close', not 'exit': by then the last log lines (the fatal one) have been read.
@@ -61,7 +69,7 @@ export async function startGatewayProcess(env: Record<string, string>, { cwd = R
       reject(new Error(`gateway exited (${code ?? signal}) before listening:\n${errText}${fatal.join('')}`));
     });
   });
-  return { child, url, logs, stderr: () => errText, exited };
+  return { child, url, logs, notJson, stderr: () => errText, exited };
 }
 
 /** Kills whatever a test left running, so no process outlives the suite. */
