@@ -24,7 +24,13 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
 };
 
 export async function main(argv: string[], env: Env): Promise<number> {
-  const [name = 'serve', ...args] = argv;
+  const [name, ...args] = argv;
+  // Not `serve` by default: someone trying the bare command to see what it is would get a
+  // gateway listening on every interface and a database made in whatever folder they are in.
+  if (name === undefined) {
+    process.stderr.write(`caliper-gateway: name a command (serve starts the gateway)\n\n${usage()}`);
+    return 2;
+  }
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return 0;

@@ -68,6 +68,13 @@ describe('caliper-gateway', { timeout: 60_000 }, () => {
     }
   });
 
+  it('without a command prints the usage on stderr and exits 2, serving nothing and making no database', async () => {
+    const { code, stdout, stderr } = await cli([]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toMatch(/^caliper-gateway: name a command \(serve starts the gateway\)\n\nUsage: caliper-gateway <command>/);
+    expect(existsSync(join(temp.dir, 'gateway.db'))).toBe(false);
+  });
+
   // A typo, and names of Object's own properties, which once found Object's constructor and crashed.
   it.each(['stauts', 'constructor', 'toString', '__proto__'])('refuses an unknown command (%s) with exit 2, naming it, and the usage on stderr', async (name) => {
     const { code, stdout, stderr } = await cli([name]);
