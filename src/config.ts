@@ -271,6 +271,41 @@ function isPlainHttpToAnotherHost(url: string): boolean {
   return protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname) && !hostname.startsWith('127.');
 }
 
+/**
+ * Prefixes no other software is likely to use: a variable under one of them that is not a
+ * setting is a typo (DELIVERY_CONCURENCY), which would otherwise be ignored without a word and
+ * its setting left at the default. Broader ones (DB_, LOG_, MAX_) would flag other programs' own.
+ */
+const OWN_PREFIXES = ['TIMEBACK_', 'ROSTER_', 'DELIVERY_', 'DELIVERED_', 'SKIPPED_', 'INGEST_'];
+
+/** The variables in `env` that look like settings and are not, each with the setting it is closest to, if one is close. */
+export function unknownSettings(env: Record<string, string | undefined>): Array<{ name: string; closest?: string }> {
+  const known = Object.keys(EnvSchema.shape);
+  return Object.keys(env)
+    .filter((name) => OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const [closest] = known
+        .map((setting) => ({ setting, distance: editDistance(name, setting) }))
+        .filter(({ distance }) => distance <= 3)
+        .sort((a, b) => a.distance - b.distance);
+      return closest ? { name, closest: closest.setting } : { name };
+    });
+}
+
+/** Levenshtein distance: letters inserted, deleted or changed to turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 /** What is still missing before events can be delivered; empty when delivery can start. */
 export function missingDeliverySettings(config: Config): string[] {
   const missing: string[] = [];

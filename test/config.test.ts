@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig, plainHttpTimebackUrls } from '../src/config.ts';
+import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig, plainHttpTimebackUrls, unknownSettings } from '../src/config.ts';
 import { thrownBy } from './helpers/thrown.ts';
 
 const configError = (env: Record<string, string>) => thrownBy(ConfigError, () => parseConfig(env));
@@ -179,5 +179,31 @@ describe('parseConfig', () => {
       DELIVERY_BACKOFF_CAP: '86400',
     });
     expect(longest).toMatchObject({ shutdownTimeoutMs: 3_600_000, delivery: { timeoutMs: 3_600_000, backoffCapMs: 86_400_000 } });
+  });
+});
+
+describe('unknownSettings', () => {
+  it('names a variable under one of our prefixes that is no setting, with the setting it is closest to', () => {
+    expect(
+      unknownSettings({
+        DELIVERY_CONCURENCY: '8',
+        TIMEBACK_CLIENTID: 'client',
+        ROSTER_CACHE_TTL_SECONDS: '60',
+        TIMEBACK_SOMETHING_ELSE_ENTIRELY: 'x',
+        DELIVERY_CONCURRENCY: '8',
+        TIMEBACK_CLIENT_ID: 'client',
+      }),
+    ).toEqual([
+      { name: 'DELIVERY_CONCURENCY', closest: 'DELIVERY_CONCURRENCY' },
+      // Eight letters away from ROSTER_CACHE_TTL: too far to guess.
+      { name: 'ROSTER_CACHE_TTL_SECONDS' },
+      { name: 'TIMEBACK_CLIENTID', closest: 'TIMEBACK_CLIENT_ID' },
+      { name: 'TIMEBACK_SOMETHING_ELSE_ENTIRELY' },
+    ]);
+  });
+
+  it('leaves alone every setting, and variables other programs use', () => {
+    const settings = { PORT: '1', HOST: 'h', DB_PATH: 'x', ROSTER_MATCH: 'email', SKIPPED_RETENTION: '0', INGEST_API_KEYS: 'k' };
+    expect(unknownSettings({ ...settings, PATH: '/bin', DB_HOST: 'db', LOG_FORMAT: 'json', MAX_OLD_SPACE: '1', NODE_ENV: 'production' })).toEqual([]);
   });
 });

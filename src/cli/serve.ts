@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config.ts';
+import { parseConfig, unknownSettings } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
@@ -19,6 +19,9 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
   parseArgs({ args, options: {} });
   const config = parseConfig(env);
   const log = createLogger(config.logLevel);
+  for (const { name, closest } of unknownSettings(env)) {
+    log.warn({ variable: name, closest }, `${name} is not a caliper-gateway setting and is ignored${closest ? ` (did you mean ${closest}?)` : ''}`);
+  }
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log });

@@ -232,6 +232,18 @@ describe('caliper-gateway serve', () => {
     );
   });
 
+  it('warns at start-up about a variable that looks like a setting and is not, naming the one meant', async () => {
+    const gateway = await startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'typo-test-key', DELIVERY_CONCURENCY: '4' });
+    expect(gateway.logs.filter((entry) => entry.variable !== undefined)).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        variable: 'DELIVERY_CONCURENCY',
+        closest: 'DELIVERY_CONCURRENCY',
+        msg: 'DELIVERY_CONCURENCY is not a caliper-gateway setting and is ignored (did you mean DELIVERY_CONCURRENCY?)',
+      }),
+    ]);
+  });
+
   it('exits 1 when PORT is taken, saying so and naming the setting', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
