@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseConfig, unknownSettings } from '../config.ts';
+import { ConfigError, parseConfig, unknownSettings } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
@@ -18,6 +18,11 @@ the README's Configuration table); a bad value stops start-up with one message l
 export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => {
   parseArgs({ args, options: {} });
   const config = parseConfig(env);
+  // The commands may name an in-memory database (they then find nothing), but a gateway on one
+  // would answer Learn 200 for envelopes that are gone at its next restart.
+  if (config.dbPath === ':memory:') {
+    throw new ConfigError(['DB_PATH: :memory: keeps nothing across a restart; the gateway acknowledges an envelope only once it is on disk, so name a file']);
+  }
   const log = createLogger(config.logLevel);
   for (const { name, closest } of unknownSettings(env)) {
     log.warn({ variable: name, closest }, `${name} is not a caliper-gateway setting and is ignored${closest ? ` (did you mean ${closest}?)` : ''}`);

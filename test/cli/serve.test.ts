@@ -257,6 +257,12 @@ describe('caliper-gateway serve', () => {
     }
   });
 
+  it('refuses DB_PATH=:memory:, where every acknowledged event would be lost at the next restart', async () => {
+    await expect(startGatewayProcess({ DB_PATH: ':memory:', INGEST_API_KEYS: 'memory-test-key' })).rejects.toThrow(
+      /exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- DB_PATH: :memory: keeps nothing across a restart/,
+    );
+  });
+
   it('refuses to start with a bad configuration, naming every bad variable', async () => {
     await expect(startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), PORT: 'x', LOG_LEVEL: 'loud' })).rejects.toThrow(
       /exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- PORT: .*\n {2}- LOG_LEVEL: /,
