@@ -43,7 +43,7 @@ export const ReplayFilterSchema = z.strictObject(
       .optional(),
     /** Event numbers (seq, as the admin list shows them), Learn event ids, or output ids. */
     ids: z
-      .array(z.union([z.number().int().positive(), z.string().trim().min(1, 'must not be empty')]))
+      .array(z.union([z.number().int().positive('event numbers start at 1'), z.string().trim().min(1, 'must not be empty')]))
       .max(10_000, 'name at most 10,000 events per replay')
       .optional(),
   },

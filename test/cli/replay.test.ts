@@ -148,5 +148,7 @@ describe('parseReplayArgs', () => {
     expect(() => parseReplayArgs(['12'])).toThrow('ids go after --id');
     expect(() => parseReplayArgs(['--colour', 'red'])).toThrow(/colour/);
     expect(() => parseReplayArgs(['--since', 'yesterday'])).toThrow(/^--since: /);
+    // Event numbers start at 1; in zod's words this was "Too small: expected number to be >0".
+    expect(() => parseReplayArgs(['--id', '0'])).toThrow(/^--id\[0\]: event numbers start at 1$/);
   });
 });
