@@ -4,9 +4,15 @@
  * messages a user sees for a bad file; these pin the items handed to translation and the
  * edges of telling the two kinds apart.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { toEnvelopeBatch } from '../../src/ingest/envelope-batch.ts';
+import { parseEnvelope } from '../../src/ingest/parse-envelope.ts';
+import { openStore } from '../../src/store/database.ts';
+import { createIntake } from '../../src/store/intake.ts';
 import { readTranslateInput, resendsOf } from '../../src/mapping/translate-input.ts';
 import { CALIPER_1_1, envelope, sessionEvent, TEST_SITE } from '../helpers/caliper-events.ts';
+import { makeTempDir } from '../helpers/identity-harness.ts';
 
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
@@ -109,5 +115,29 @@ describe('resendsOf', () => {
     const untimed = { ...sessionEvent({ id: 'e-2' }), eventTime: undefined };
     const noId = { ...sessionEvent(), id: undefined };
     expect(resendsOf(items([untimed, untimed, noId, noId, sessionEvent({ id: 'e-2' })]))).toEqual([undefined, 0, undefined, undefined, undefined]);
+  });
+});
+
+describe('resendsOf, against intake', () => {
+  it('leaves out exactly the events the gateway stores no row for', async () => {
+    const temp = makeTempDir('resends');
+    const store = openStore(join(temp.dir, 'gateway.db'));
+    try {
+      const event = sessionEvent({ id: 'e-1' });
+      const untimed = { ...sessionEvent({ id: 'e-2' }), eventTime: undefined };
+      const sent = envelope([event, { ...event, eventTime: '2026-03-02T10:05:00.000Z' }, event, { ...event, actor: 7 }, untimed, untimed, { type: 'x' }, { type: 'x' }]);
+      const body = Buffer.from(JSON.stringify(sent));
+      const result = await createIntake(store).write(await toEnvelopeBatch(await parseEnvelope(body), { receivedAt: Date.now() }));
+
+      const input = readTranslateInput(body);
+      if (!input.ok) throw new Error(input.message);
+      const resends = resendsOf(input.items);
+      expect(resends).toEqual([undefined, undefined, 0, 0, undefined, 4, undefined, undefined]);
+      expect(result.duplicates).toBe(resends.filter((earlier) => earlier !== undefined).length);
+      expect(result.stored + result.rejected).toBe(resends.filter((earlier) => earlier === undefined).length);
+    } finally {
+      store.close();
+      temp.remove();
+    }
   });
 });
