@@ -32,6 +32,9 @@ export async function main(argv: string[], env: Env): Promise<number> {
     return 2;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
+    // `help replay` is `replay --help`, as git and npm read it.
+    const about = args[0] !== undefined && Object.hasOwn(COMMANDS, args[0]) ? COMMANDS[args[0]] : undefined;
+    if (about) return about.run(['--help'], env);
     process.stdout.write(usage());
     return 0;
   }

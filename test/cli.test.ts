@@ -75,6 +75,16 @@ describe('caliper-gateway', { timeout: 60_000 }, () => {
     expect(existsSync(join(temp.dir, 'gateway.db'))).toBe(false);
   });
 
+  it('help COMMAND prints that command\'s usage, as COMMAND --help does', async () => {
+    const { code, stdout, stderr } = await cli(['help', 'replay']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^Usage: caliper-gateway replay \[--status/);
+    // A name that is no command (here one of Object's own) gets the list of commands.
+    const other = await cli(['help', 'constructor']);
+    expect({ code: other.code, stderr: other.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(other.stdout).toMatch(/^Usage: caliper-gateway <command>/);
+  });
+
   // A typo, and names of Object's own properties, which once found Object's constructor and crashed.
   it.each(['stauts', 'constructor', 'toString', '__proto__'])('refuses an unknown command (%s) with exit 2, naming it, and the usage on stderr', async (name) => {
     const { code, stdout, stderr } = await cli([name]);
