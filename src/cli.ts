@@ -50,5 +50,5 @@ export async function main(argv: string[], env: Env): Promise<number> {
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`);
-  return `Usage: caliper-gateway <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+  return `Usage: caliper-gateway <command> [options]\n\nCommands:\n${lines.join('\n')}\n\ncaliper-gateway <command> --help (or help <command>) gives a command's options.\n`;
 }
