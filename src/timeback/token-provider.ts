@@ -1,6 +1,6 @@
 /**
  * OAuth client-credentials access tokens for TimeBack, shared by the roster lookups and
- * delivery. (Contract only; the implementation lands with the roster resolver.)
+ * delivery. The contract only; client-credentials-token.ts implements it.
  */
 
 export interface TokenProvider {
