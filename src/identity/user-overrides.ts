@@ -12,6 +12,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import { z } from 'zod';
 import { formatPath } from '../errors.ts';
 import { watchFolder, type FolderWatch } from '../folder-watch.ts';
+import { isRecord } from '../is-record.ts';
 import type { Logger } from '../log.ts';
 
 export const UserOverridesFileSchema = z.strictObject(
@@ -77,7 +78,7 @@ export function parseUserOverrides(text: string, file: string): Map<string, stri
     }
     // An unknown key with a plain value is an entry that lost its indentation: the key is a
     // student's id. (A misspelt `override:` holds a map, and is named, so it can be found.)
-    const value = path.length === 1 && isRecordLike(document) ? document[String(path[0])] : undefined;
+    const value = path.length === 1 && isRecord(document) ? document[String(path[0])] : undefined;
     if (issue?.code === 'unrecognized_keys' && path.length === 1 && value !== null && typeof value !== 'object') {
       const line = lineOfKey(tree, path.slice(0, 1), lines);
       throw new UserOverridesError(`${file}${line ? `:${line}` : ''}: an entry outside overrides: indent it under "overrides:"`);
@@ -98,10 +99,6 @@ function lineOfKey(tree: Document.Parsed, path: PropertyKey[], lines: LineCounte
     }
   }
   return undefined;
-}
-
-function isRecordLike(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export interface UserOverrides {

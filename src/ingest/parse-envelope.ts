@@ -17,6 +17,7 @@
 import { isUtf8 } from 'node:buffer';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GatewayError, badRequest, describeZodError, quote } from '../errors.ts';
+import { isRecord } from '../is-record.ts';
 import { CALIPER_1_1, EnvelopeSchema, MAX_PARSED_BYTES, isCaliper11 } from './envelope-schema.ts';
 import { locateEnvelopeData, type DataLayout } from './event-slices.ts';
 import { describeJsonSyntaxError, findJsonSyntaxError, withoutBom } from './json-syntax.ts';
@@ -211,8 +212,4 @@ function checkHead(value: unknown, count: number | undefined, beforeRefusing: ()
     );
   }
   return { sensor, sendTime, dataVersion };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -3,6 +3,7 @@
  * rule file loads. Rendering an event then only calls functions: no path parsing, no
  * looking up transform names, no re-reading the rule.
  */
+import { isRecord } from '../is-record.ts';
 import { compilePath, isPrototypeKey, type Variables } from './paths.ts';
 import type { ComputedTerm, RuleObjectValue, RuleValue } from './rule-schema.ts';
 import { TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
@@ -88,7 +89,7 @@ function compileFrom(spec: RuleObjectValue, leading?: Transform): ValueFn {
       if (value === undefined || value === null) return undefined;
       value = transform(value);
     }
-    if (pick !== undefined && isPlainObject(value)) value = pickKeys(value, pick);
+    if (pick !== undefined && isRecord(value)) value = pickKeys(value, pick);
     if (table !== undefined) {
       value = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? table.get(String(value)) : undefined;
       return value;
@@ -116,10 +117,6 @@ function pickKeys(source: Record<string, unknown>, keys: readonly string[]): Rec
   const out: Record<string, unknown> = {};
   for (const key of keys) if (hasOwn.call(source, key) && !isPrototypeKey(key)) out[key] = source[key];
   return out;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**

@@ -4,6 +4,7 @@
  * full, since the reason is what says what to fix; an event with the same fate is shown property
  * by property.
  */
+import { isRecord } from '../is-record.ts';
 import { CHECK_WORDS, jsonDiff, showValue, type DiffWords } from './json-diff.ts';
 
 const LIMIT = 20;
@@ -39,7 +40,7 @@ export function describeEntry(entry: unknown): string {
 }
 
 function isEntry(value: unknown): value is { fate: string; reason?: unknown; rule?: unknown; detail?: unknown; event?: unknown } {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { fate?: unknown }).fate === 'string';
+  return isRecord(value) && typeof value.fate === 'string';
 }
 
 function sameFate(before: unknown, after: unknown): boolean {

@@ -3,6 +3,7 @@
  * `path: expected X, got Y`, so a fixture mismatch points at the property that changed.
  */
 import { formatPath } from '../errors.ts';
+import { isRecord } from '../is-record.ts';
 
 export interface JsonDiffOptions {
   /** Lines to give before summing up the rest (default 20). */
@@ -43,7 +44,7 @@ export function jsonDiff(expected: unknown, actual: unknown, options: JsonDiffOp
       }
       return;
     }
-    if (isObject(a) && isObject(b)) {
+    if (isRecord(a) && isRecord(b)) {
       for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
         path.push(key);
         walk(key in a ? a[key] : undefined, key in b ? b[key] : undefined);
@@ -56,10 +57,6 @@ export function jsonDiff(expected: unknown, actual: unknown, options: JsonDiffOp
   walk(expected, actual);
   if (more > 0) lines.push(`… and ${more} more difference${more === 1 ? '' : 's'}`);
   return lines;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export function showValue(value: unknown, maxChars = 100): string {
