@@ -89,6 +89,11 @@ export function unknownParameter(known: readonly string[]) {
     issue.code === 'unrecognized_keys' ? `unknown parameter; use ${known.join(', ')}` : undefined;
 }
 
+/** What went wrong, in words, whatever was thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function badRequest(code: string, message: string, cause?: unknown): GatewayError {
   return new GatewayError(400, code, message, { cause });
 }

@@ -8,6 +8,7 @@
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import type { Logger } from './log.ts';
+import { errorMessage } from './errors.ts';
 
 const REWATCH_MS = 1_000;
 
@@ -99,5 +100,5 @@ function folderOf(dir: string): number | undefined {
 
 function describe(err: unknown): string {
   if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return 'the folder does not exist';
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

@@ -30,6 +30,7 @@ import { createRetention } from './deliver/retention.ts';
 import { adminEventsRoutes } from './ops/admin-events-routes.ts';
 import { createMappingReloader } from './mapping/mapping-reloader.ts';
 import { createTranslateWorker } from './mapping/translate-worker.ts';
+import { errorMessage } from './errors.ts';
 
 export interface Gateway {
   app: Hono<AppEnv>;
@@ -375,7 +376,7 @@ function watchEnvelopeWrites(writer: StoreWriter, now: () => number) {
           failed = undefined;
           return result;
         } catch (error) {
-          failed = { at: now(), message: error instanceof Error ? error.message : String(error) };
+          failed = { at: now(), message: errorMessage(error) };
           throw error;
         }
       },

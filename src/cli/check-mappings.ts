@@ -12,6 +12,7 @@ import { updateFixtures, type FixtureResult, type FixtureUpdate } from '../mappi
 import type { CompiledRule, RuleSet } from '../mapping/rule-set.ts';
 import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import { cliCommand, UsageError } from './command.ts';
+import { errorMessage } from '../errors.ts';
 
 export const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
 
@@ -111,7 +112,7 @@ function checkOverrides(mappingsDir: string): string | undefined {
   try {
     loadUserOverrides(displayPath(path.join(mappingsDir, OVERRIDES_FILE_NAME)));
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return errorMessage(err);
   }
   return undefined;
 }

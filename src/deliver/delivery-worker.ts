@@ -22,6 +22,7 @@ import { classifyStatus, DEPLOYMENT_4XX, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface DeliveryTuning {
   backoff: BackoffPolicy;
@@ -315,7 +316,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   function noteTokenFailure(err: unknown): void {
     const retryable = err instanceof TokenError ? err.retryable : true;
     const retryAfterMs = err instanceof TokenError ? err.retryAfterMs : undefined;
-    const problem = err instanceof Error ? err.message : String(err);
+    const problem = errorMessage(err);
     token = { status: retryable ? 'unavailable' : 'rejected', problem };
     if (pause.recordTokenFailure(problem, retryable, retryAfterMs)) {
       const wait = { pausedForMs: pause.until - now(), problem };
@@ -436,7 +437,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (storeProblem === undefined) {
       log.error({ err, events: batch.length }, 'could not record delivery results; delivery waits until they can be written');
     }
-    storeProblem = err instanceof Error ? err.message : String(err);
+    storeProblem = errorMessage(err);
     for (const entry of batch) unwritten.push(entry);
     if (rewriteTimer === undefined) {
       rewriteTimer = setTimeout(rewrite, tuning.pollIntervalMs);

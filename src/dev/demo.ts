@@ -19,6 +19,7 @@ import { createLogger } from '../log.ts';
 import { startGateway } from '../server.ts';
 import { countByFate, pendingByStage } from '../store/event-queries.ts';
 import { startTimebackEmulator, type EmulatedUser } from './timeback-emulator.ts';
+import { errorMessage } from '../errors.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The app id the fixtures translate with (fixtures/README.md). */
@@ -206,7 +207,7 @@ async function main(argv: string[]): Promise<number> {
     const result = await runDemo(options);
     return result.drained ? 0 : 1;
   } catch (err) {
-    process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`demo: ${errorMessage(err)}\n`);
     return 1;
   }
 }

@@ -20,6 +20,7 @@ import type { IdentityAnswer, IdentityResolver } from './identity-resolver.ts';
 import { createRosterCache, expiresAt, type RosterCache, type RosterCacheEntry } from './roster-cache.ts';
 import { createRosterClient, type RosterClient, type RosterStatus } from './roster-client.ts';
 import { createUserOverrides, type UserOverrides } from './user-overrides.ts';
+import { errorMessage } from '../errors.ts';
 
 /** Learn's batch_uid is at most 256 characters; anything far longer is not an id worth a request. */
 const MAX_EXTERNAL_ID_LENGTH = 1024;
@@ -131,7 +132,7 @@ export function createIdentityResolver({
     } catch (err) {
       // A bug here must leave the event waiting, not skipped or crashed.
       log.error({ err }, 'roster lookup failed unexpectedly');
-      return { status: 'unavailable', detail: `roster lookup failed: ${err instanceof Error ? err.message : String(err)}` };
+      return { status: 'unavailable', detail: `roster lookup failed: ${errorMessage(err)}` };
     }
   }
 

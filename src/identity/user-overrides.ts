@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { formatPath } from '../errors.ts';
+import { errorMessage, formatPath } from '../errors.ts';
 import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import { isRecord } from '../is-record.ts';
 import type { Logger } from '../log.ts';
@@ -140,7 +140,7 @@ export function createUserOverrides({ file, log, watch: watching = true }: UserO
       log.info({ file, overrides: next.size }, text === undefined ? 'user overrides file removed' : 'user overrides reloaded');
       return true;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       log.error({ file, problem: message }, 'user overrides file is invalid; keeping the previous overrides');
       return false;
     }

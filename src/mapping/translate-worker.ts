@@ -25,6 +25,7 @@ import type { RuleSet } from './rule-set.ts';
 import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type Outcome, type RetryOutcome, type TranslateItem } from './translate.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface TranslateTuning {
   /** Events per batch (one transaction of results per batch). */
@@ -185,7 +186,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       if (rows.length === 0) break;
       const batch = runBatch(rows).catch((err: unknown) => {
         log.error({ err, events: rows.length }, 'translation batch failed; its events stay pending and are tried again');
-        failure = err instanceof Error ? err.message : String(err);
+        failure = errorMessage(err);
         rest();
       });
       batches.add(batch);
