@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-export const ROSTER_STRATEGIES = ['sourcedId', 'identifier', 'username', 'email'] as const;
+const ROSTER_STRATEGIES = ['sourcedId', 'identifier', 'username', 'email'] as const;
 export type RosterStrategy = (typeof ROSTER_STRATEGIES)[number];
 
 export const DEFAULT_SCOPES = [
@@ -74,7 +74,7 @@ const commaList = (value: unknown) =>
         .filter((item) => item !== '')
     : value;
 
-export const EnvSchema = z.object({
+const EnvSchema = z.object({
   // 0 asks the OS for a free port (tests and the demo run many gateways side by side).
   PORT: z.preprocess(
     plainNumber,

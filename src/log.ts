@@ -59,7 +59,7 @@ export function createLogger(
  * never changed: what holds a secret is copied (keeping its prototype, so an Error is still
  * an Error to the serializer) and the rest shared.
  */
-export function redactSecrets<T>(value: T, depth = REDACT_DEPTH): T {
+function redactSecrets<T>(value: T, depth = REDACT_DEPTH): T {
   if (depth === 0 || !isWalkable(value)) return value;
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {

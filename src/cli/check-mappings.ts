@@ -14,7 +14,7 @@ import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '
 import { cliCommand, UsageError } from './command.ts';
 import { errorMessage } from '../errors.ts';
 
-export const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
+const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
 
 Checks that every rule file in DIR (default: MAPPINGS_DIR) loads, that every fixture
 in the fixtures folder (default: FIXTURES_DIR) produces exactly its expected.json, and that

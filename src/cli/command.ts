@@ -19,7 +19,7 @@ export interface CliIo {
   err(text: string): void;
 }
 
-export const PROCESS_IO: CliIo = {
+const PROCESS_IO: CliIo = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
 };

@@ -19,7 +19,7 @@ import { cliCommand, UsageError } from './command.ts';
  */
 export const MAX_LISTED = 20;
 
-export const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped|rejected] [--reason R] [--since ISO] [--id ID …]
+const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped|rejected] [--reason R] [--since ISO] [--id ID …]
 
 Puts events back in the queue: they re-resolve the student, re-translate with the current
 mapping rules and are delivered again. Without filters: every dead event.

@@ -78,7 +78,7 @@ export interface DeliveryWorker {
 }
 
 /** The longest TimeBack answer kept on the event for the admin. */
-export const MAX_STORED_RESPONSE = 4_096;
+const MAX_STORED_RESPONSE = 4_096;
 
 /** Why an event dies without a refusal from TimeBack: too old to retry, or nothing to send. */
 const MAX_AGE = 'max-age';

@@ -36,7 +36,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 const USER_AGENT = 'caliper-gateway/0.1 (+delivery)';
 
-export function eventsPath(baseUrl: string): { origin: string; path: string } {
+function eventsPath(baseUrl: string): { origin: string; path: string } {
   const url = new URL(baseUrl);
   return { origin: url.origin, path: `${url.pathname.replace(/\/+$/, '')}/events/1.0/` };
 }

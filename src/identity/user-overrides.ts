@@ -15,7 +15,7 @@ import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import { isRecord } from '../is-record.ts';
 import type { Logger } from '../log.ts';
 
-export const UserOverridesFileSchema = z.strictObject(
+const UserOverridesFileSchema = z.strictObject(
   {
     overrides: z
       .record(
@@ -51,7 +51,7 @@ export function loadUserOverrides(file: string): Map<string, string> {
   return text === undefined ? new Map() : parseUserOverrides(text, file);
 }
 
-export function parseUserOverrides(text: string, file: string): Map<string, string> {
+function parseUserOverrides(text: string, file: string): Map<string, string> {
   const lines = new LineCounter();
   let document: unknown;
   let tree: Document.Parsed;

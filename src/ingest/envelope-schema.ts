@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { describeZodError } from '../errors.ts';
 
 export const CALIPER_1_1 = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
-export const MAX_EVENTS_PER_ENVELOPE = 5_000;
+const MAX_EVENTS_PER_ENVELOPE = 5_000;
 /**
  * The most JSON that intake parses in one piece: an event, or the envelope around its `data`.
  * Learn's events are 2-5 KB. JSON.parse builds a heap object per `{}` or `[]`, so one 60 MB
@@ -25,7 +25,7 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?
 
 const isIsoDateTime = (value: string) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value));
 
-export const isoDateTime = z
+const isoDateTime = z
   .string({ error: 'expected an ISO 8601 date-time string' })
   .refine(isIsoDateTime, {
     error: 'expected an ISO 8601 date-time with a time zone, like 2024-05-01T12:00:00.000Z',

@@ -142,7 +142,7 @@ const EVENT_ENTITY_PROPERTIES = [
  * refinement then walks every entity-valued property with a single EntityWalk. (A refinement per
  * property measured twice as slow, and every produced event passes through here.)
  */
-export const CaliperEventSchema = z
+const CaliperEventSchema = z
   .strictObject({
     '@context': z.literal(CALIPER_1_2_CONTEXT, { error: `must be ${CALIPER_1_2_CONTEXT}` }),
     id: z.string({ error: 'required: the event id' }).refine(isUrnUuid, 'must be urn:uuid: followed by a UUID, in lowercase'),
@@ -218,8 +218,6 @@ function checkRange(value: unknown, path: Path, expected: readonly string[], eve
     report([...path, 'type'], `${eventType} needs ${formatPath(path)} of type ${expected.join(' or ')}, got ${type}`);
   }
 }
-
-export type CaliperEvent = z.infer<typeof CaliperEventSchema>;
 
 export type ValidationResult = { ok: true } | { ok: false; path: string; message: string };
 

@@ -13,7 +13,7 @@ export const CALIPER_1_2_CONTEXT = 'http://purl.imsglobal.org/ctx/caliper/v1p2';
 export const AUTO_ATTACH_SESSION = 'urn:tag:auto-attach';
 
 /** Caliper's namespace for its own terms: `http://purl.imsglobal.org/caliper/Person` is `Person`. */
-export const CALIPER_TERM_IRI = 'http://purl.imsglobal.org/caliper/';
+const CALIPER_TERM_IRI = 'http://purl.imsglobal.org/caliper/';
 
 export const PROFILES = [
   'GeneralProfile',

@@ -16,7 +16,7 @@ import { readTranslateInput } from './translate-input.ts';
 /** Stands in for TIMEBACK_APP_ID so expected outputs do not depend on the deployment. */
 export const FIXTURE_APP_ID = 'a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70';
 
-export const FIXTURE_FILES = { input: 'input.json', users: 'users.json', expected: 'expected.json' } as const;
+const FIXTURE_FILES = { input: 'input.json', users: 'users.json', expected: 'expected.json' } as const;
 
 export interface FixtureCase {
   /** `<event-type>/<case>`. */
@@ -57,7 +57,7 @@ const FIXTURE_FILE_NAMES: readonly string[] = Object.values(FIXTURE_FILES);
  * (`fixtures/my-case/input.json`), or a case folder without one (`Input.json`, `input.jsn`).
  * Skipping them quietly would let check-mappings pass a case nobody checks.
  */
-export async function scanFixtures(root: string): Promise<{ cases: FixtureCase[]; strays: StrayFixture[] }> {
+async function scanFixtures(root: string): Promise<{ cases: FixtureCase[]; strays: StrayFixture[] }> {
   const cases: FixtureCase[] = [];
   const strays: StrayFixture[] = [];
   const shown = (...parts: string[]) => displayPath(path.join(root, ...parts));
@@ -100,7 +100,7 @@ async function entriesOf(dir: string): Promise<{ files: string[]; folders: strin
 }
 
 /** The part of an outcome a fixture pins: the fate, the rule, and the event or the reason. */
-export function fixtureEntry(outcome: Outcome): FixtureEntry {
+function fixtureEntry(outcome: Outcome): FixtureEntry {
   if (outcome.fate === 'deliver') return { fate: 'deliver', rule: outcome.rule, event: outcome.event };
   // Keys in the order fixtures/README.md shows them: fate, reason, rule, detail.
   const entry: Record<string, string> = { fate: outcome.fate };

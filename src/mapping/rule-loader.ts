@@ -123,7 +123,7 @@ type ParsedRuleFile =
   | { ok: false; problems: string[] };
 
 /** Parses one file's text; `shown` is the file name used in messages. */
-export function parseRuleFile(text: string, shown: string): ParsedRuleFile {
+function parseRuleFile(text: string, shown: string): ParsedRuleFile {
   const lineCounter = new LineCounter();
   // Core schema: plain YAML 1.2 data. uniqueKeys: a repeated key is an error, not a silent override.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false, schema: 'core', prettyErrors: false });

@@ -68,7 +68,7 @@ const TextValueSchema = z.string().superRefine((value, ctx) => {
   }
 });
 
-export const ValueSchema: z.ZodType<RuleValue> = z
+const ValueSchema: z.ZodType<RuleValue> = z
   .lazy(() => z.union([TextValueSchema, z.number(), z.boolean(), z.array(ValueSchema), ObjectValueSchema]))
   .meta({
     id: 'value',

@@ -10,7 +10,7 @@ import { compilePath, hasValue, type CompiledPath, type Reader } from './paths.t
 import type { PiiCategory, Rule, RuleOutput } from './rule-schema.ts';
 
 /** The output properties a rule may build, in the order they appear in the event we send. */
-export const RULE_OUTPUT_PROPERTIES = [
+const RULE_OUTPUT_PROPERTIES = [
   'actor', 'object', 'generated', 'target', 'referrer', 'group', 'membership', 'federatedSession', 'extensions',
 ] as const;
 export type RuleOutputProperty = (typeof RULE_OUTPUT_PROPERTIES)[number];
@@ -55,7 +55,7 @@ export interface RuleSet {
 }
 
 /** The input type as rules name it: the IMS vocabulary IRI and the short name are the same type. */
-export function normalizeType(type: string): string {
+function normalizeType(type: string): string {
   return caliperTerm(type.trim());
 }
 

@@ -234,7 +234,7 @@ export function createTokenProvider({
  * already past by our clock means the clocks disagree, and trusting it would refresh on
  * every call, so `expires_in` wins then.
  */
-export function expiryOf(token: string, expiresInSeconds: number | undefined, askedAt: number): number {
+function expiryOf(token: string, expiresInSeconds: number | undefined, askedAt: number): number {
   const fromExpiresIn = expiresInSeconds === undefined ? undefined : askedAt + expiresInSeconds * 1000;
   let expiresAt = fromExpiresIn ?? askedAt + DEFAULT_LIFETIME_MS;
   if (token.split('.').length === 3) {

@@ -4,7 +4,7 @@
  */
 
 /** Longest Retry-After we obey: a misconfigured proxy must not park the gateway for days. */
-export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 /**
  * A Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) in milliseconds
