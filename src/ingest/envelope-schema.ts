@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { describeZodError } from '../errors.ts';
+import { isRecord } from '../is-record.ts';
 
 export const CALIPER_1_1 = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
 const MAX_EVENTS_PER_ENVELOPE = 5_000;
@@ -98,7 +99,7 @@ export function checkEvent(value: unknown, index: number): EventCheck {
  * only for the rare malformed one, to word the message. A test keeps the two in step.
  */
 export function eventProblem(value: unknown, index: number): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return `data[${index}]: expected an event object`;
   }
   if (isWellFormedEvent(value as Record<string, unknown>)) return undefined;

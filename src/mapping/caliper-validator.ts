@@ -32,6 +32,7 @@ import {
   type EventDefinition,
   type EventType,
 } from './caliper-vocabulary.ts';
+import { isRecord } from '../is-record.ts';
 import { CALIPER_DATE_TIME, CALIPER_DURATION } from './date-time.ts';
 import { isTimebackIri, isUrnUuid } from './iri.ts';
 
@@ -59,7 +60,7 @@ class EntityWalk {
       if (!isTimebackIri(value)) this.fail(`${JSON.stringify(value)} is not an IRI TimeBack accepts (${IRI_FORMS})`);
       return;
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    if (!isRecord(value)) {
       this.fail('expected an entity (an object with id and type) or its IRI');
       return;
     }
@@ -83,7 +84,7 @@ class EntityWalk {
       if (key === 'id' || key === 'type' || !hasOwn.call(entity, key)) continue;
       const child = entity[key];
       if (key === 'extensions') {
-        if (child === null || typeof child !== 'object' || Array.isArray(child)) this.fail('extensions must be an object', key);
+        if (!isRecord(child)) this.fail('extensions must be an object', key);
       } else if (!allowed.has(key)) {
         this.fail(
           ENTITY_PROPERTIES.has(key)
@@ -123,7 +124,7 @@ class EntityWalk {
     } else if (TEXT_LIST_PROPERTIES.has(key)) {
       if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) this.fail('expected a list of text');
     } else if (MAP_PROPERTIES.has(key)) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail('expected an object');
+      if (!isRecord(value)) this.fail('expected an object');
     }
   }
 }
@@ -212,8 +213,8 @@ const CaliperEventSchema = z
 
 /** An entity object in `value` must be one of `expected` (or a subtype); IRIs are not checked further. */
 function checkRange(value: unknown, path: Path, expected: readonly string[], eventType: string, report: Report): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
-  const type = (value as Record<string, unknown>).type;
+  if (!isRecord(value)) return;
+  const type = value.type;
   if (typeof type === 'string' && ENTITY_TYPES.has(type) && !isAnyOf(type, expected)) {
     report([...path, 'type'], `${eventType} needs ${formatPath(path)} of type ${expected.join(' or ')}, got ${type}`);
   }

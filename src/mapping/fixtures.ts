@@ -7,6 +7,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { staticIdentity } from '../identity/identity-resolver.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
+import { isRecord } from '../is-record.ts';
 import { describeEntry, fixtureDiff } from './fixture-diff.ts';
 import { displayPath } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
@@ -156,7 +157,7 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
   } catch (err) {
     return jsonSyntaxProblem(text, (err as Error).message);
   }
-  if (users === null || typeof users !== 'object' || Array.isArray(users)) {
+  if (!isRecord(users)) {
     return 'expected { "<bb:user.externalId>": "<TimeBack platform id>", … }';
   }
   for (const [externalId, platformId] of Object.entries(users)) {

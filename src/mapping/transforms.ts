@@ -3,6 +3,7 @@
  * undefined when its input does not fit, so the next path in a `from` list is tried.
  */
 import { withoutTrailingSlashes } from '../ingest/envelope-schema.ts';
+import { isRecord } from '../is-record.ts';
 import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { copyEntity } from './entity-copy.ts';
 import { toTimebackIri, toUrlIri, toUrnUuid } from './iri.ts';
@@ -64,8 +65,8 @@ export const TRANSFORMS = {
   'url-iri': (value) => (typeof value === 'string' ? toUrlIri(value.trim()) : undefined),
   id: (value) => {
     if (typeof value === 'string') return value === '' ? undefined : value;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    const id = (value as Record<string, unknown>).id ?? (value as Record<string, unknown>)['@id'];
+    if (!isRecord(value)) return undefined;
+    const id = value.id ?? value['@id'];
     return typeof id === 'string' && id !== '' ? id : undefined;
   },
   // Launch URLs often carry the user's details in their query string.

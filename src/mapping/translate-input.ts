@@ -7,6 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import { describeZodError } from '../errors.ts';
 import { EnvelopeSchema, EventSchema, eventSummary, isCaliper11 } from '../ingest/envelope-schema.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
+import { isRecord } from '../is-record.ts';
 import type { TranslateItem } from './translate.ts';
 
 export type TranslateInput = { ok: true; sensor: string; items: TranslateItem[]; envelope: boolean } | { ok: false; message: string };
@@ -27,7 +28,7 @@ export function readTranslateInput(content: Uint8Array | string): TranslateInput
   } catch (err) {
     return { ok: false, message: jsonSyntaxProblem(text, (err as Error).message) };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return { ok: false, message: 'expected a Caliper envelope ({ sensor, sendTime, dataVersion, data }) or a single event object' };
   }
   if ('data' in value || 'sensor' in value || 'dataVersion' in value) {

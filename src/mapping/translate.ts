@@ -11,6 +11,7 @@
 import type { IdentityAnswer, IdentityResolver } from '../identity/identity-resolver.ts';
 import { describeZodError, shown } from '../errors.ts';
 import { checkEvent, EventSchema, type EventCheck, type InboundEvent } from '../ingest/envelope-schema.ts';
+import { isRecord } from '../is-record.ts';
 import { AUTO_ATTACH_SESSION, CALIPER_1_2_CONTEXT } from './caliper-vocabulary.ts';
 import { validateCaliperEvent } from './caliper-validator.ts';
 import { toCaliperDateTime } from './date-time.ts';
@@ -132,7 +133,7 @@ function matchEvent(item: TranslateItem, rules: RuleSet): Outcome | Omit<Matched
 function checkInput(item: TranslateItem): EventCheck {
   if (item.index !== undefined) return checkEvent(item.event, item.index);
   const value = item.event;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return { ok: false, message: 'expected an event object', event: value };
   }
   const result = EventSchema.safeParse(value);
