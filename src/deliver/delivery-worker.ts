@@ -18,7 +18,7 @@ import { parseRetryAfter } from '../timeback/http-answers.ts';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.ts';
 import { DeliveryPause, type PauseCause } from './delivery-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
-import { classifyStatus, DEPLOYMENT_4XX, type Outcome } from './outcome.ts';
+import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
@@ -557,30 +557,8 @@ function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
-/**
- * Answers every event would get, which only an admin can change: 403/404/405, a token
- * refused although just issued (a token URL of another TimeBack environment than the base
- * URL, or a clock far off), and redirects, which are not followed.
- */
-function isSetupAnswer(status: number, posts: number): boolean {
-  return DEPLOYMENT_4XX.has(status) || (status === 401 && posts > 1) || (status >= 300 && status < 400);
-}
-
-function describeFailure(result: PostResult | undefined, posts: number): string {
-  if (result === undefined) return 'no token';
-  if (result.kind === 'failure') return `${result.failure}: ${result.message}`;
-  const { status } = result;
-  if (status === 401 && posts > 1) {
-    return 'TimeBack refused a freshly issued token (HTTP 401); check that TIMEBACK_TOKEN_URL issues tokens for the TimeBack of TIMEBACK_BASE_URL (production, staging and sandbox each have their own)';
-  }
-  if (status >= 300 && status < 400) {
-    return `TimeBack answered with a redirect (HTTP ${status}), which is not followed; check TIMEBACK_BASE_URL (https, the right host)`;
-  }
-  return DEPLOYMENT_4XX.get(status) ?? `HTTP ${status}`;
-}
-
 /** Keeps the start of a long answer and says how much was cut. */
-export function truncate(text: string, limit = MAX_STORED_RESPONSE): string {
+function truncate(text: string, limit = MAX_STORED_RESPONSE): string {
   if (text.length <= limit) return text;
   return `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
 }

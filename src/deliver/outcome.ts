@@ -1,8 +1,10 @@
 /**
  * What one answer from TimeBack's events endpoint means for the event, by status class
  * (the split Vector, Redpanda Connect and Logstash converge on, see docs/anchors §5):
- * retry what time can fix, park what it cannot, and never retry forever on one event.
+ * retry what time can fix, park what it cannot, and never retry forever on one event. Also
+ * how a failed round is described to an admin, since that depends on the same answers.
  */
+import type { PostResult } from './events-client.ts';
 
 export type Outcome =
   /** TimeBack has the event. */
@@ -24,7 +26,7 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
  * an event names that it does not know, so none of them can be the event's fault. Like a
  * redirect, they are retried (and pause delivery) until an admin fixes the set-up.
  */
-export const DEPLOYMENT_4XX: ReadonlyMap<number, string> = new Map([
+const DEPLOYMENT_4XX: ReadonlyMap<number, string> = new Map([
   [403, 'TimeBack refused the app (HTTP 403); check that it is active with the events.write scope (TIMEBACK_SCOPES)'],
   [404, 'No events endpoint there (HTTP 404); check TIMEBACK_BASE_URL'],
   [405, 'No events endpoint there (HTTP 405); check TIMEBACK_BASE_URL'],
@@ -46,6 +48,32 @@ export function classifyStatus(status: number): Outcome {
   // http→https hop, a moved base URL) that affects every event. Parking them all as dead
   // would make an admin replay everything; retrying keeps them and shows on the metrics.
   return { kind: 'retry', cause: `http-${status}` };
+}
+
+/**
+ * Answers every event would get, which only an admin can change: 403/404/405, a token
+ * refused although just issued (a token URL of another TimeBack environment than the base
+ * URL, or a clock far off), and redirects, which are not followed.
+ */
+export function isSetupAnswer(status: number, posts: number): boolean {
+  return DEPLOYMENT_4XX.has(status) || (status === 401 && posts > 1) || (status >= 300 && status < 400);
+}
+
+/**
+ * What went wrong in a delivery round, for the event's detail and /readyz (`result` is
+ * undefined when no token could be had, so nothing was sent).
+ */
+export function describeFailure(result: PostResult | undefined, posts: number): string {
+  if (result === undefined) return 'no token';
+  if (result.kind === 'failure') return `${result.failure}: ${result.message}`;
+  const { status } = result;
+  if (status === 401 && posts > 1) {
+    return 'TimeBack refused a freshly issued token (HTTP 401); check that TIMEBACK_TOKEN_URL issues tokens for the TimeBack of TIMEBACK_BASE_URL (production, staging and sandbox each have their own)';
+  }
+  if (status >= 300 && status < 400) {
+    return `TimeBack answered with a redirect (HTTP ${status}), which is not followed; check TIMEBACK_BASE_URL (https, the right host)`;
+  }
+  return DEPLOYMENT_4XX.get(status) ?? `HTTP ${status}`;
 }
 
 export type TransportFailure = 'timeout' | 'network';
