@@ -20,6 +20,7 @@ import { DeliveryPause, type PauseCause } from './delivery-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
+import { createResultBatches, type PendingRecord } from './result-batches.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 import { errorMessage } from '../errors.ts';
@@ -84,9 +85,6 @@ const MAX_STORED_RESPONSE = 4_096;
 const MAX_AGE = 'max-age';
 const NO_OUTPUT = 'no-output';
 
-/** A result waiting to be committed; `cause` labels the retry metric and is not stored. */
-type PendingRecord = DeliveryRecord & { cause?: string };
-
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { config, store, log, metrics, tokenProvider } = deps;
   const now = deps.now ?? Date.now;
@@ -139,20 +137,18 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let active = 0;
   /** Waiting for the last attempt in flight to end (shutdown). */
   const whenIdle: Array<() => void> = [];
-  /** Results not yet handed to the store: flushed at `flushEvery`, or by `flushTimer` after `flushDelayMs`. */
-  const pendingRecords: PendingRecord[] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
-  /** Result batches being committed. */
-  const recording = new Set<Promise<void>>();
-  /**
-   * Results whose commit failed (a full disk, a write lock held elsewhere), written again on a
-   * timer. Their events stay claimed: TimeBack has answered for them, and sending them again
-   * because the answer could not be written would only repeat the failure at full speed.
-   */
-  const unwritten: PendingRecord[] = [];
-  /** Why the last commit of results failed, until one succeeds; nothing new is sent meanwhile. */
-  let storeProblem: string | undefined;
-  let rewriteTimer: NodeJS.Timeout | undefined;
+  /** Results on their way to the database; while `results.problem` is set, nothing new is sent. */
+  const results = createResultBatches({
+    outbox,
+    log,
+    flushEvery: tuning.flushEvery,
+    flushDelayMs: tuning.flushDelayMs,
+    rewriteAfterMs: tuning.pollIntervalMs,
+    committed: recorded,
+    abandoned: (batch) => {
+      for (const entry of batch) claimed.delete(entry.seq);
+    },
+  });
 
   let running = false;
   let stopping = false;
@@ -168,7 +164,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let setupProblem: string | undefined;
 
   function pump(): void {
-    if (!running || stopping || !tokenProvider.configured || storeProblem !== undefined) return;
+    if (!running || stopping || !tokenProvider.configured || results.problem !== undefined) return;
     while (active < concurrency && pause.canDispatch()) {
       const event = nextEvent();
       if (!event) break;
@@ -381,9 +377,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
     }
     // One shape for every record (no spread of a shared base): this runs once per event.
-    pendingRecords.push({ seq: event.seq, readUpdatedAt: event.updatedAt, fate, posts, startedAt, finishedAt, status, response, nextAttemptAt, reason, detail, cause });
-    if (pendingRecords.length >= tuning.flushEvery) flush();
-    else flushTimer ??= setTimeout(flush, tuning.flushDelayMs);
+    results.add({ seq: event.seq, readUpdatedAt: event.updatedAt, fate, posts, startedAt, finishedAt, status, response, nextAttemptAt, reason, detail, cause });
   }
 
   /** TimeBack answered about an event: it is up, and the set-up is right. */
@@ -392,23 +386,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     setupProblem = undefined;
   }
 
-  function flush(): void {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (pendingRecords.length === 0) return;
-    const batch = pendingRecords.splice(0);
-    // The events stay claimed until their results are committed: never sent twice at once.
-    const written = outbox.record(batch).then(() => recorded(batch), (err: unknown) => notRecorded(batch, err));
-    recording.add(written);
-    void written.finally(() => recording.delete(written));
-  }
-
   /** The batch is committed: its events are released, counted, and their retries timed. */
   function recorded(batch: readonly PendingRecord[]): void {
-    if (storeProblem !== undefined && unwritten.length === 0 && rewriteTimer === undefined) {
-      storeProblem = undefined;
-      log.info('delivery results are written again; delivery resumes');
-    }
     let earliestRetry: number | undefined;
     for (const entry of batch) {
       claimed.delete(entry.seq);
@@ -424,33 +403,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (earliestRetry !== undefined) armWake(earliestRetry);
     // Not pump() directly: a write that completes at once resolves inside a pump's flush.
     schedulePump();
-  }
-
-  /** The commit failed: the results wait in `unwritten` and are written again on a timer (not at shutdown). */
-  function notRecorded(batch: readonly PendingRecord[], err: unknown): void {
-    if (stopping) {
-      // The rows stay pending and due: they are sent again (same id) on the next start, never lost.
-      log.error({ err, events: batch.length }, 'could not record delivery results; those events will be sent again');
-      for (const entry of batch) claimed.delete(entry.seq);
-      return;
-    }
-    if (storeProblem === undefined) {
-      log.error({ err, events: batch.length }, 'could not record delivery results; delivery waits until they can be written');
-    }
-    storeProblem = errorMessage(err);
-    for (const entry of batch) unwritten.push(entry);
-    if (rewriteTimer === undefined) {
-      rewriteTimer = setTimeout(rewrite, tuning.pollIntervalMs);
-      rewriteTimer.unref();
-    }
-  }
-
-  /** Tries the results whose commit failed again. */
-  function rewrite(): void {
-    rewriteTimer = undefined;
-    if (stopping) return;
-    pendingRecords.unshift(...unwritten.splice(0));
-    flush();
   }
 
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
@@ -505,8 +457,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       stopping = true;
       wakeTimer.cancel();
       clearTimeout(pauseTimer);
-      clearTimeout(rewriteTimer);
-      pendingRecords.unshift(...unwritten.splice(0));
+      results.beginStop();
       for (const seq of ready.splice(0)) claimed.delete(seq);
       for (const event of loaded.splice(0)) claimed.delete(event.seq);
       if (active > 0) {
@@ -517,9 +468,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
           await idle();
         }
       }
-      flush();
+      results.flush();
       deaths.flush();
-      await Promise.allSettled([...recording]);
+      await results.settled();
       await client.close();
       stopped = true;
       running = false;
@@ -547,7 +498,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         problems.push(`${token.problem ?? 'TimeBack refused the token request'}; delivery is paused until a token can be obtained`);
       }
       if (setupProblem) problems.push(`TimeBack will not take events: ${setupProblem}; they wait until it does`);
-      if (storeProblem) problems.push(`the database cannot record delivery results (${storeProblem}); delivery waits until it can`);
+      if (results.problem) problems.push(`the database cannot record delivery results (${results.problem}); delivery waits until it can`);
       return problems;
     },
   };
