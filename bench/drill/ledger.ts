@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { staticIdentity } from '../../src/identity/identity-resolver.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
-import { translate, type Outcome } from '../../src/mapping/translate.ts';
+import { translate, type TranslateOutcome } from '../../src/mapping/translate.ts';
 
 export interface LedgerInput {
   dbPath: string;
@@ -127,11 +127,11 @@ export async function settleLedger(input: LedgerInput): Promise<Ledger> {
   return ledger;
 }
 
-async function expectedOutcomes(input: LedgerInput): Promise<Map<string, Outcome>> {
+async function expectedOutcomes(input: LedgerInput): Promise<Map<string, TranslateOutcome>> {
   const rules = await loadRules(input.mappingsDir);
   const identity = staticIdentity(input.roster);
   const ids = [...input.acknowledged];
-  const outcomes = new Map<string, Outcome>();
+  const outcomes = new Map<string, TranslateOutcome>();
   for (let at = 0; at < ids.length; at += 1_000) {
     const chunk = ids.slice(at, at + 1_000);
     const results = await translate(

@@ -15,7 +15,7 @@ import { createLogger } from '../log.ts';
 import { FIXTURE_APP_ID, readUsers } from '../mapping/fixtures.ts';
 import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import type { RuleSet } from '../mapping/rule-set.ts';
-import { translate, type Outcome } from '../mapping/translate.ts';
+import { translate, type TranslateOutcome } from '../mapping/translate.ts';
 import { readTranslateInput, resendsOf } from '../mapping/translate-input.ts';
 import { cliCommand, UsageError } from './command.ts';
 
@@ -99,7 +99,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
 
   // A resend is stored once by intake, so it is translated and printed once too.
   const resends = resendsOf(input.items);
-  let outcomes: Array<Outcome | undefined>;
+  let outcomes: Array<TranslateOutcome | undefined>;
   try {
     const translated = await translate(
       input.items.filter((_, i) => resends[i] === undefined),

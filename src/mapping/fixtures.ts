@@ -11,7 +11,7 @@ import { isRecord } from '../is-record.ts';
 import { describeEntry, fixtureDiff } from './fixture-diff.ts';
 import { displayPath } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
-import { translate, type Outcome } from './translate.ts';
+import { translate, type TranslateOutcome } from './translate.ts';
 import { readTranslateInput } from './translate-input.ts';
 
 /** Stands in for TIMEBACK_APP_ID so expected outputs do not depend on the deployment. */
@@ -101,7 +101,7 @@ async function entriesOf(dir: string): Promise<{ files: string[]; folders: strin
 }
 
 /** The part of an outcome a fixture pins: the fate, the rule, and the event or the reason. */
-function fixtureEntry(outcome: Outcome): FixtureEntry {
+function fixtureEntry(outcome: TranslateOutcome): FixtureEntry {
   if (outcome.fate === 'deliver') return { fate: 'deliver', rule: outcome.rule, event: outcome.event };
   // Keys in the order fixtures/README.md shows them: fate, reason, rule, detail.
   const entry: Record<string, string> = { fate: outcome.fate };

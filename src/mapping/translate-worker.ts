@@ -22,7 +22,7 @@ import type { Store } from '../store/database.ts';
 import { UNTIL_CONFIGURED } from '../store/schema.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
-import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type Outcome, type RetryOutcome, type TranslateItem } from './translate.ts';
+import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type TranslateOutcome, type RetryOutcome, type TranslateItem } from './translate.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 import { errorMessage } from '../errors.ts';
@@ -270,7 +270,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     if (earliestRetry !== undefined) armWake(earliestRetry);
   }
 
-  function toWrite(row: DueRow, outcome: Outcome, at: number): TranslationWrite {
+  function toWrite(row: DueRow, outcome: TranslateOutcome, at: number): TranslationWrite {
     switch (outcome.fate) {
       case 'deliver':
         return {

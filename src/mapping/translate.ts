@@ -50,14 +50,15 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 /** A Caliper 1.2 event ready to POST. */
 export type OutputEvent = Record<string, unknown> & { id: string };
 
-export type Outcome =
+/** What translation decided for one event (not deliver/outcome.ts's Outcome, what a TimeBack answer means). */
+export type TranslateOutcome =
   | { fate: 'deliver'; rule: string; studentId: string; platformId: string; event: OutputEvent; outputId: string }
   | { fate: 'skipped'; reason: SkipReason; detail: string; rule?: string; studentId?: string }
   | { fate: 'rejected'; reason: RejectReason; detail: string; rule?: string; studentId?: string }
   /** The roster could not answer: translate again later (`held`, `untilConfigured`: see IdentityAnswer). */
   | { fate: 'retry'; detail: string; retryAfterMs?: number; held?: boolean; untilConfigured?: boolean; rule: string; studentId: string };
 
-export type RetryOutcome = Extract<Outcome, { fate: 'retry' }>;
+export type RetryOutcome = Extract<TranslateOutcome, { fate: 'retry' }>;
 
 /** Why an event that would be sent waits while TIMEBACK_APP_ID is unset. */
 export const WAITING_FOR_APP_ID = 'TIMEBACK_APP_ID is not set (every event names the app as edApp)';
@@ -70,8 +71,8 @@ interface Matched {
   studentId: string;
 }
 
-export async function translate(items: readonly TranslateItem[], context: TranslateContext): Promise<Outcome[]> {
-  const outcomes: Outcome[] = new Array(items.length);
+export async function translate(items: readonly TranslateItem[], context: TranslateContext): Promise<TranslateOutcome[]> {
+  const outcomes: TranslateOutcome[] = new Array(items.length);
   const matched: Matched[] = [];
 
   for (let at = 0; at < items.length; at++) {
@@ -110,7 +111,7 @@ export async function translate(items: readonly TranslateItem[], context: Transl
 }
 
 /** Phase 1 for one event: a finished outcome, or the rule and student to go on with. */
-function matchEvent(item: TranslateItem, rules: RuleSet): Outcome | Omit<Matched, 'at' | 'sensor'> {
+function matchEvent(item: TranslateItem, rules: RuleSet): TranslateOutcome | Omit<Matched, 'at' | 'sensor'> {
   const check = checkInput(item);
   if (!check.ok) return { fate: 'rejected', reason: 'invalid-event', detail: check.message };
   const event = check.event;
@@ -175,7 +176,7 @@ async function resolveStudents(matched: readonly Matched[], identity: IdentityRe
 const NOTHING_COMPUTED = "the rule computes none for this event (no path gave a value its map knows, and it has no default)";
 
 /** Phase 3 for one event: build, complete, check. */
-function render(event: InboundEvent, rule: CompiledRule, studentId: string, platformId: string, sensor: string, edApp: string): Outcome {
+function render(event: InboundEvent, rule: CompiledRule, studentId: string, platformId: string, sensor: string, edApp: string): TranslateOutcome {
   const output = rule.output!;
   const sourceId = event.id.trim();
   const student = `urn:uuid:${platformId}`;
@@ -235,6 +236,6 @@ function assign(target: Record<string, unknown>, key: string, value: unknown): v
   if (value !== undefined) target[key] = value;
 }
 
-function invalidOutput(rule: CompiledRule, studentId: string, problem: string): Outcome {
+function invalidOutput(rule: CompiledRule, studentId: string, problem: string): TranslateOutcome {
   return { fate: 'rejected', reason: 'invalid-output', detail: `rule ${rule.id}: ${problem}`, rule: rule.id, studentId };
 }

@@ -13,7 +13,7 @@ import { actionTerm } from '../../src/mapping/caliper-vocabulary.ts';
 import { discoverFixtures, FIXTURE_APP_ID, readUsers } from '../../src/mapping/fixtures.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
-import { translate, type Outcome } from '../../src/mapping/translate.ts';
+import { translate, type TranslateOutcome } from '../../src/mapping/translate.ts';
 import { readTranslateInput } from '../../src/mapping/translate-input.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -41,7 +41,7 @@ interface TranslatedCase {
   name: string;
   inputs: unknown[];
   users: Record<string, string>;
-  outcomes: Outcome[];
+  outcomes: TranslateOutcome[];
 }
 
 let cases: TranslatedCase[] = [];

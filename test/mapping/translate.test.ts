@@ -5,7 +5,7 @@ import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
 import { outputEventId } from '../../src/mapping/event-ids.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
-import { translate, WAITING_FOR_APP_ID, type Outcome } from '../../src/mapping/translate.ts';
+import { translate, WAITING_FOR_APP_ID, type TranslateOutcome } from '../../src/mapping/translate.ts';
 import {
   APP_ID, BB, OTHER_STUDENT, SENSOR, SITE, STUDENT, USERS, forumPost, gradeEvent, ltiLaunch, oneRule, person, sessionLogin,
 } from './learn-events.ts';
@@ -30,7 +30,7 @@ const run = (events: unknown[], options: { rules?: RuleSet; identity?: IdentityR
 
 const only = async (event: unknown, options?: Parameters<typeof run>[1]) => (await run([event], options))[0]!;
 
-function delivered(outcome: Outcome) {
+function delivered(outcome: TranslateOutcome) {
   if (outcome.fate !== 'deliver') throw new Error(`expected deliver, got ${JSON.stringify(outcome)}`);
   return outcome;
 }
