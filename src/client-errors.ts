@@ -25,7 +25,7 @@ export function answerClientError(log: Logger) {
       socket.destroy();
       return;
     }
-    const { status, code, message } = describe(error);
+    const { status, code, message } = refusalFor(error);
     log.warn({ status, code, parserError: error.code }, `refused a request Node could not take: ${message}`);
     // As Node does: answer only when no response of this connection has begun to be written.
     const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
@@ -41,7 +41,7 @@ export function answerClientError(log: Logger) {
   };
 }
 
-function describe(error: ClientError): { status: ContentfulStatusCode; code: string; message: string } {
+function refusalFor(error: ClientError): { status: ContentfulStatusCode; code: string; message: string } {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return {

@@ -51,7 +51,7 @@ export function watchFolder(options: FolderWatchOptions): FolderWatch {
     } catch (err) {
       watcher?.close();
       watcher = undefined;
-      if (!failing) log.warn({ dir, problem: describe(err) }, `cannot watch the ${what} folder; trying again every second`);
+      if (!failing) log.warn({ dir, problem: watchProblem(err) }, `cannot watch the ${what} folder; trying again every second`);
       failing = true;
       scheduleRetry();
       return false;
@@ -63,7 +63,7 @@ export function watchFolder(options: FolderWatchOptions): FolderWatch {
   }
 
   function lose(err: unknown): void {
-    log.warn({ dir, ...(err === undefined ? {} : { problem: describe(err) }) }, `lost the watch on the ${what} folder; trying again every second`);
+    log.warn({ dir, ...(err === undefined ? {} : { problem: watchProblem(err) }) }, `lost the watch on the ${what} folder; trying again every second`);
     failing = true;
     watcher?.close();
     watcher = undefined;
@@ -98,7 +98,7 @@ function folderOf(dir: string): number | undefined {
   }
 }
 
-function describe(err: unknown): string {
+function watchProblem(err: unknown): string {
   if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return 'the folder does not exist';
   return errorMessage(err);
 }

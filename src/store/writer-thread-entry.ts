@@ -76,7 +76,7 @@ function flush(final = false): void {
   } catch (error) {
     if (!final && waitForLock(error, group, triedAt)) return;
     busySince = undefined;
-    const failed = describe(error);
+    const failed = serializableError(error);
     port.postMessage(group.map(({ id }): WriteReply => ({ id, error: failed })));
     return;
   }
@@ -84,7 +84,7 @@ function flush(final = false): void {
   port.postMessage(
     group.map(({ id }, i): WriteReply => {
       const outcome = outcomes[i]!;
-      return outcome.error === undefined ? { id, result: outcome.result } : { id, error: describe(outcome.error) };
+      return outcome.error === undefined ? { id, result: outcome.result } : { id, error: serializableError(outcome.error) };
     }),
   );
 }
@@ -135,7 +135,8 @@ port.on('message', (message: ToWriterThread) => {
   }
 });
 
-function describe(error: unknown): { message: string; code?: string } {
+/** A failed write as its reply carries it: the message and SQLite's code (SQLITE_FULL, SQLITE_BUSY), which writer-thread.ts puts back on an Error. */
+function serializableError(error: unknown): { message: string; code?: string } {
   const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
   return { message: typeof message === 'string' ? message : String(error), ...(typeof code === 'string' ? { code } : {}) };
 }
