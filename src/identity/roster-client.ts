@@ -16,6 +16,7 @@
 import { Pool } from 'undici';
 import { z } from 'zod';
 import type { Config, RosterStrategy } from '../config.ts';
+import { isRecord } from '../is-record.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
@@ -255,7 +256,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     if (answer.status !== 200) return unavailableFor(answer);
     const body = parseJson(answer.text);
     // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
-    const parsed = RosterUserSchema.safeParse(isObject(body) && 'user' in body ? body.user : body);
+    const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
     if (!parsed.success) return unreadable(answer);
     const user = parsed.data;
     if (!sameValue(user.sourcedId, externalId)) {
@@ -425,10 +426,6 @@ function isLive(user: RosterUser): boolean {
 function sameValue(actual: string | null | undefined, wanted: string): boolean {
   // OneRoster servers compare case-insensitively (e-mail addresses especially).
   return typeof actual === 'string' && actual.trim().toLowerCase() === wanted.toLowerCase();
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 function parseJson(text: string): unknown {
