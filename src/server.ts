@@ -12,7 +12,7 @@ import { answerClientError } from './client-errors.ts';
 import { missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { isStoreUsable, openStore, type Store } from './store/database.ts';
+import { openStore, type Store } from './store/database.ts';
 import { SQLITE_DEFAULT_AUTOCHECKPOINT, startCheckpointer, type Checkpointer } from './store/checkpointer.ts';
 import { startWriterThread, type WriterThread } from './store/writer-thread.ts';
 import { DatabaseInUseError, lockDatabase, type InstanceLock } from './store/instance-lock.ts';
@@ -20,7 +20,7 @@ import { DatabaseSchemaError } from './store/migrate.ts';
 import { createStoreWriter, type StoreWriter } from './store/writer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
 import { answerExpectContinue } from './ingest/expect-continue.ts';
-import type { ReadinessReport, TranslationStatus } from './ops/ops-routes.ts';
+import { createReadiness } from './ops/readiness.ts';
 import { createTokenProvider } from './timeback/client-credentials-token.ts';
 import { createIdentityResolver } from './identity/cached-roster-resolver.ts';
 import { rosterCacheRoutes } from './identity/roster-cache-routes.ts';
@@ -167,40 +167,17 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     now,
   });
   stoppables.push(translation);
-  const translationStatus = (): TranslationStatus => {
-    const rules = mappings.current()?.rules.length ?? 0;
-    const problems = mappings.problems();
-    if (problems.length > 0) return { state: 'waiting-for-rules', rules, problems: problems.slice(0, 5) };
-    const refused = mappings.refusedChange();
-    const refusedChange = refused ? { refusedChange: { at: refused.at, problems: refused.problems.slice(0, 5) } } : {};
-    // Without these translation settles what it can and holds the events to send (translate-worker.ts).
-    if (!config.timeback.appId) return { state: 'waiting-for-app-id', rules, ...refusedChange };
-    return { state: identity.waitingFor() ? 'waiting-for-credentials' : 'running', rules, ...refusedChange };
-  };
-
-  const readiness = async (): Promise<ReadinessReport> => {
-    const reasons: string[] = [];
-    if (shuttingDown) reasons.push('shutting down');
-    if (!isStoreUsable(store)) reasons.push(`database ${config.dbPath} is not usable`);
-    const writeFailure = intakeHealth.failure();
-    if (writeFailure) {
-      reasons.push(
-        `database ${config.dbPath} could not store the last envelope (${writeFailure.message}, at ${new Date(writeFailure.at).toISOString()}); POST /caliper answers 503 until a commit succeeds`,
-      );
-    }
-    if (missing.length > 0) reasons.push(`delivery waits for ${missing.join(', ')}`);
-    reasons.push(...delivery.problems(), ...identity.problems(), ...translation.problems());
-    const state = translationStatus();
-    // Without rules nothing reaches TimeBack, however well delivery is configured. (The app
-    // id and credentials that translation also waits for are named above already.)
-    if (state.state === 'waiting-for-rules') {
-      // The first problem, with its first detail when it is a heading ("fixture x fails:").
-      const [first = 'see translation.problems', detail] = state.problems ?? [];
-      const problem = first.endsWith(':') && detail ? `${first} ${detail.trim()}` : first;
-      reasons.push(`translation waits for mapping rules that load and pass their fixtures (${problem})`);
-    }
-    return { ready: reasons.length === 0, reasons, delivery: delivery.status(), translation: state, roster: identity.rosterStatus() };
-  };
+  const readiness = createReadiness({
+    config,
+    store,
+    shuttingDown: () => shuttingDown,
+    envelopeWriteFailure: intakeHealth.failure,
+    missingDelivery: missing,
+    delivery,
+    identity,
+    translation,
+    mappings,
+  });
 
   const admin = [
     { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },
