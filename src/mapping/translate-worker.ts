@@ -14,7 +14,7 @@
  */
 import type { Config } from '../config.ts';
 import type { BackoffPolicy } from '../deliver/backoff.ts';
-import { DEFAULT_BACKOFF, retryDelay } from '../deliver/backoff.ts';
+import { DEFAULT_BACKOFF } from '../deliver/backoff.ts';
 import type { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -22,7 +22,8 @@ import type { Store } from '../store/database.ts';
 import { UNTIL_CONFIGURED } from '../store/schema.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
-import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type TranslateOutcome, type RetryOutcome, type TranslateItem } from './translate.ts';
+import { REJECT_REASONS, SKIP_REASONS, translate, WAITING_FOR_APP_ID, type TranslateItem } from './translate.ts';
+import { outcomeWrite, ROSTER_UNAVAILABLE, type RetryPolicy } from './outcome-writes.ts';
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 import { errorMessage } from '../errors.ts';
@@ -75,9 +76,6 @@ interface DueRow {
   firstAttemptAt: number | null;
 }
 
-/** Why an event dies here: the roster could not say who its student is within DELIVERY_MAX_AGE. */
-const ROSTER_UNAVAILABLE = 'roster-unavailable';
-
 const DUE_COLUMNS = `e.seq, e.sensor, i.raw, e.attempts, e.first_attempt_at AS firstAttemptAt`;
 const DUE_FROM = `events AS e INDEXED BY events_pending_due JOIN event_inputs AS i ON i.seq = e.seq`;
 
@@ -116,7 +114,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     ...deps.tuning,
   };
   const appId = config.timeback.appId;
-  const maxAgeMs = config.delivery.maxAgeMs;
+  const retryPolicy: RetryPolicy = { backoff: tuning.backoff, maxAgeMs: config.delivery.maxAgeMs, random };
 
   // Every reason this stage can give exists from the start, at 0: a series that first appears
   // at 1 has no earlier sample, so rate() and increase() miss the first skip or rejection.
@@ -254,7 +252,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
         writes.push({ kind: 'settle', seq: row.seq, fate: 'rejected', reason: 'invalid-event', detail: 'the stored event is not JSON', rule: null, studentId: null });
         return;
       }
-      const write = toWrite(row, outcome, at);
+      const write = outcomeWrite(row, outcome, at, retryPolicy);
       if (write.kind === 'deliver') delivered++;
       if ((write.kind === 'retry' || write.kind === 'hold') && (earliestRetry === undefined || write.nextAttemptAt < earliestRetry)) {
         earliestRetry = write.nextAttemptAt;
@@ -268,75 +266,6 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     countInMetrics(writes);
     if (delivered > 0) deps.onTranslated?.();
     if (earliestRetry !== undefined) armWake(earliestRetry);
-  }
-
-  function toWrite(row: DueRow, outcome: TranslateOutcome, at: number): TranslationWrite {
-    switch (outcome.fate) {
-      case 'deliver':
-        return {
-          kind: 'deliver',
-          seq: row.seq,
-          rule: outcome.rule,
-          studentId: outcome.studentId,
-          platformId: outcome.platformId,
-          output: JSON.stringify(outcome.event),
-          outputId: outcome.outputId,
-        };
-      case 'skipped':
-      case 'rejected':
-        return {
-          kind: 'settle',
-          seq: row.seq,
-          fate: outcome.fate,
-          reason: outcome.reason,
-          detail: outcome.detail,
-          rule: outcome.rule ?? null,
-          studentId: outcome.studentId ?? null,
-        };
-      case 'retry':
-        return outcome.held ? holdWrite(row, outcome, at) : retryWrite(row, outcome, at);
-    }
-  }
-
-  /**
-   * Looked at again once per backoff cap (or when TimeBack said), until the gateway can try;
-   * or, for a setting not there at all, once the gateway runs with it.
-   */
-  function holdWrite(row: DueRow, outcome: RetryOutcome, at: number): TranslationWrite {
-    return {
-      kind: 'hold',
-      seq: row.seq,
-      detail: `waiting: ${outcome.detail}`,
-      rule: outcome.rule,
-      studentId: outcome.studentId,
-      nextAttemptAt: outcome.untilConfigured ? UNTIL_CONFIGURED : at + Math.max(tuning.backoff.capMs, outcome.retryAfterMs ?? 0),
-    };
-  }
-
-  /** The roster could not answer: tried again after a backoff, or dead once DELIVERY_MAX_AGE has passed. */
-  function retryWrite(row: DueRow, outcome: RetryOutcome, at: number): TranslationWrite {
-    const failures = row.attempts + 1;
-    const since = row.firstAttemptAt ?? at;
-    if (at - since >= maxAgeMs) {
-      return {
-        kind: 'settle',
-        seq: row.seq,
-        fate: 'dead',
-        reason: ROSTER_UNAVAILABLE,
-        detail: `the roster could not say who ${outcome.studentId} is within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${outcome.detail}`,
-        rule: outcome.rule,
-        studentId: outcome.studentId,
-      };
-    }
-    const nextAttemptAt = at + retryDelay(failures, outcome.retryAfterMs, tuning.backoff, random);
-    return {
-      kind: 'retry',
-      seq: row.seq,
-      detail: `identity attempt ${failures} failed (${outcome.detail}); next at ${new Date(nextAttemptAt).toISOString()}`,
-      rule: outcome.rule,
-      studentId: outcome.studentId,
-      nextAttemptAt,
-    };
   }
 
   function countInMetrics(writes: readonly TranslationWrite[]): void {
