@@ -1,3 +1,9 @@
+/**
+ * `caliper-gateway serve` (what `npm start` runs): starts the gateway (server.ts) and turns
+ * SIGTERM and SIGINT into a graceful stop, bounded by SHUTDOWN_TIMEOUT; a second signal exits
+ * at once. Exit codes: 0 after a clean stop, 1 when it cannot start or stop, 2 for bad
+ * arguments, configuration or user-overrides file.
+ */
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig, unknownSettings } from '../config.ts';
 import { createLogger } from '../log.ts';
