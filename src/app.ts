@@ -2,7 +2,8 @@
  * Builds the HTTP app from injected dependencies. No I/O happens here, so tests build
  * apps on a temporary database and talk to them with `app.request()`.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { getPath } from 'hono/utils/url';
@@ -79,6 +80,20 @@ function routedPath(request: Request): string {
   return path === `${CALIPER_ROUTE}/` ? CALIPER_ROUTE : path;
 }
 
+/**
+ * Every refusal has the one body `{ "error": { "code", "message" } }` (GatewayError's toJSON);
+ * the error is also kept for the request's log line.
+ */
+function answerError(
+  c: Context<AppEnv>,
+  status: ContentfulStatusCode,
+  error: { code: string; message: string },
+  headers?: Record<string, string>,
+): Response {
+  c.set('error', error);
+  return c.json({ error }, status, headers);
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ getPath: routedPath });
   const { log, metrics } = deps;
@@ -123,9 +138,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.header('connection', 'close');
     if (PROBE_PATHS.has(c.req.path)) return next();
     c.header('retry-after', '5');
-    const error = { code: 'shutting-down', message: 'The gateway is shutting down; nothing of this request was done. Send it again shortly.' };
-    c.set('error', error);
-    return c.json({ error }, 503);
+    return answerError(c, 503, { code: 'shutting-down', message: 'The gateway is shutting down; nothing of this request was done. Send it again shortly.' });
   });
 
   app.route('/', caliperRoutes(deps));
@@ -141,31 +154,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) => {
     // Told apart from a route's own 404 (an unknown event, a student not cached), which keeps its pattern.
     c.set('route', UNMATCHED);
-    const error = { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` };
-    c.set('error', error);
-    return c.json({ error }, 404);
+    return answerError(c, 404, { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` });
   });
 
   app.onError((err, c) => {
     if (err instanceof GatewayError) {
       if (err.status >= 500) log.error({ err: err.cause ?? err, code: err.code }, err.message);
-      c.set('error', { code: err.code, message: err.message });
-      return c.json(err.toJSON(), err.status, err.headers);
+      return answerError(c, err.status, { code: err.code, message: err.message }, err.headers);
     }
-    if (err instanceof z.ZodError) {
-      const error = { code: 'invalid-request', message: describeZodError(err) };
-      c.set('error', error);
-      return c.json({ error }, 400);
-    }
-    if (err instanceof HTTPException) {
-      const error = { code: `http-${err.status}`, message: err.message || 'request failed' };
-      c.set('error', error);
-      return c.json({ error }, err.status);
-    }
+    if (err instanceof z.ZodError) return answerError(c, 400, { code: 'invalid-request', message: describeZodError(err) });
+    if (err instanceof HTTPException) return answerError(c, err.status, { code: `http-${err.status}`, message: err.message || 'request failed' });
     log.error({ err }, 'unhandled error');
-    const error = { code: 'internal', message: 'internal error' };
-    c.set('error', error);
-    return c.json({ error }, 500);
+    return answerError(c, 500, { code: 'internal', message: 'internal error' });
   });
 
   return app;
