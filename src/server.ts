@@ -144,7 +144,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   }
 
   // Delivery: the outbox workers, retention of delivered rows, and the queue gauges.
-  const delivery = createDeliveryWorker({ config, store, log, metrics, tokenProvider: tokens, now, writer });
+  const delivery = createDeliveryWorker({ config, store, log, metrics, tokens, now, writer });
   stoppables.push(delivery);
   const retention = createRetention({ config, store, log, now });
   stoppables.push(retention);

@@ -45,7 +45,7 @@ export interface DeliveryWorkerDeps {
   store: Store;
   log: Logger;
   metrics: Metrics;
-  tokenProvider: TokenProvider;
+  tokens: TokenProvider;
   now?: () => number;
   /** Random source for jitter, in [0, 1). */
   random?: () => number;
@@ -86,7 +86,7 @@ const MAX_AGE = 'max-age';
 const NO_OUTPUT = 'no-output';
 
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
-  const { config, store, log, metrics, tokenProvider } = deps;
+  const { config, store, log, metrics, tokens } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const tuning: DeliveryTuning = {
@@ -164,7 +164,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let setupProblem: string | undefined;
 
   function pump(): void {
-    if (!running || stopping || !tokenProvider.configured || results.problem !== undefined) return;
+    if (!running || stopping || !tokens.configured || results.problem !== undefined) return;
     while (active < concurrency && pause.canDispatch()) {
       const event = nextEvent();
       if (!event) break;
@@ -262,7 +262,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       return record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
     }
     // The token is nearly always at hand: take it without the promise round trip.
-    let bearer = tokenProvider.fresh() ?? (await obtainToken());
+    let bearer = tokens.fresh() ?? (await obtainToken());
     if (bearer === undefined) return putBack(event);
 
     let posts = 1;
@@ -270,7 +270,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     let result = await client.post(event.output, bearer);
     if (result.kind === 'response' && result.status === 401) {
       metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, secondsSince(sentAt));
-      tokenProvider.invalidate(bearer);
+      tokens.invalidate(bearer);
       bearer = await obtainToken();
       if (bearer === undefined) return record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
       posts += 1;
@@ -292,7 +292,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   async function obtainToken(): Promise<string | undefined> {
     try {
-      const value = await tokenProvider.getToken();
+      const value = await tokens.getToken();
       noteTokenOk();
       return value;
     } catch (err) {
@@ -432,7 +432,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   function currentState(): DeliveryStatus['state'] {
     if (stopped) return 'stopped';
     if (stopping) return 'stopping';
-    if (!tokenProvider.configured) return 'waiting-for-credentials';
+    if (!tokens.configured) return 'waiting-for-credentials';
     return pause.state === 'closed' ? 'running' : 'paused';
   }
 
@@ -442,7 +442,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     start() {
       if (running || stopped) return;
       running = true;
-      if (!tokenProvider.configured) return;
+      if (!tokens.configured) return;
       // Learn at once whether credentials work, so /readyz can say so before any event arrives.
       void obtainToken().then(() => pump());
     },

@@ -66,7 +66,7 @@ function startWorker(
     store: db.store,
     log,
     metrics,
-    tokenProvider: tokens,
+    tokens,
     tuning: { ...FAST, ...options.tuning },
     writer: options.writer,
     client:
