@@ -17,6 +17,7 @@ import { Pool } from 'undici';
 import { z } from 'zod';
 import type { Config, RosterStrategy } from '../config.ts';
 import { isRecord } from '../is-record.ts';
+import { isUuid } from '../mapping/iri.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
@@ -94,8 +95,6 @@ const SETUP_ANSWERS: ReadonlyMap<number, string> = new Map([
   [404, 'No roster there (HTTP 404); check TIMEBACK_BASE_URL'],
   [405, 'No roster there (HTTP 405); check TIMEBACK_BASE_URL'],
 ]);
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const RosterUserSchema = z.looseObject({
   sourcedId: z.string().min(1),
@@ -298,7 +297,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   /** A live user with a UUID sourcedId is an answer; anything less is not. */
   function decide(user: RosterUser | undefined, strategy: RosterStrategy): RosterLookup {
     if (!user) return { outcome: 'not-found' };
-    if (!UUID_PATTERN.test(user.sourcedId)) {
+    if (!isUuid(user.sourcedId)) {
       log.warn(
         { strategy },
         'The matching TimeBack user has a sourcedId that is not a UUID, so it cannot be a Caliper actor; treated as not found',
@@ -349,7 +348,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       // Platform ids are UUIDs and `decide` refuses any other sourcedId, so a Learn id that is
       // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
       // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
-      if (strategy === 'sourcedId' && !UUID_PATTERN.test(externalId)) return { outcome: 'not-found' };
+      if (strategy === 'sourcedId' && !isUuid(externalId)) return { outcome: 'not-found' };
       await slots.take();
       try {
         return await dispatch(strategy, externalId);

@@ -16,6 +16,11 @@ const HTTP_URL = /^http:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
 /** The namespace for UUIDs named by a URL (NameSpace_URL, RFC 4122 Appendix C, kept by RFC 9562). */
 const URL_NAMESPACE = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
 
+/** A bare UUID, in any case. */
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}
+
 /** `urn:uuid:<uuid>` with the URN and the UUID in lowercase. */
 export function isUrnUuid(text: string): boolean {
   return URN_UUID.test(text);
@@ -34,7 +39,7 @@ export function isTimebackIri(text: string): boolean {
 export function toUrnUuid(text: string): string | undefined {
   const trimmed = text.trim();
   const bare = trimmed.length > 9 && trimmed.slice(0, 9).toLowerCase() === 'urn:uuid:' ? trimmed.slice(9) : trimmed;
-  return UUID.test(bare) ? `urn:uuid:${bare.toLowerCase()}` : undefined;
+  return isUuid(bare) ? `urn:uuid:${bare.toLowerCase()}` : undefined;
 }
 
 /**
