@@ -7,6 +7,7 @@
  * instructors' traffic keeps about 4 KB for each of those events, for good, so SKIPPED_RETENTION
  * lets the admin choose how long a skipped event stays replayable.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/database.ts';
@@ -58,8 +59,6 @@ export const RETENTION_SQL = {
   nextEnvelopes: `
     SELECT id, received_at AS receivedAt FROM envelopes WHERE id > ? ORDER BY id LIMIT ?`,
 };
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function createRetention({ config, store, log, now = Date.now, intervalMs, batchSize = 1_000 }: RetentionDeps): Retention {
   const retentionMs = config.delivery.retentionMs;
@@ -116,7 +115,7 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
       events += batch.events;
       total.envelopes += batch.envelopes;
       if (batch.events < batchSize) return events;
-      await yieldToEventLoop();
+      await nextTurn();
     }
   }
 
@@ -132,7 +131,7 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
       total.envelopes += batch.envelopes;
       if (batch.lastId !== undefined) sweptUpTo = batch.lastId;
       if (batch.done) break;
-      await yieldToEventLoop();
+      await nextTurn();
     }
     if (total.events > 0 || total.skipped > 0 || total.envelopes > 0) {
       log.info({ ...total, retentionMs, skippedRetentionMs }, 'pruned events past retention');

@@ -13,6 +13,7 @@
  * translate stage polls for due rows. Work is done in chunks so a big replay never holds
  * the write lock long enough to stall intake.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { countEviction } from '../identity/roster-cache.ts';
@@ -71,8 +72,6 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
   return replay.replayed;
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * replayEvents for the service's own connection (POST /admin/replay): it lets the event loop
  * run between chunks, so Learn's requests are served meanwhile. In one go, replaying 150,000
@@ -80,7 +79,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  */
 export async function replayEventsInTurns(store: Store, filter: ReplayFilter, now: number): Promise<ReplayedEvent[]> {
   const replay = startReplay(store, filter, now);
-  while (replay.next()) await yieldToEventLoop();
+  while (replay.next()) await nextTurn();
   return replay.replayed;
 }
 
