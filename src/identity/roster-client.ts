@@ -21,7 +21,7 @@ import { isUuid } from '../mapping/iri.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
-import { describeNetworkError, parseRetryAfter } from '../timeback/http-answers.ts';
+import { describeNetworkError, parseJsonBody, parseRetryAfter } from '../timeback/http-answers.ts';
 import { DEFAULT_BACKOFF } from '../deliver/backoff.ts';
 import { DeliveryPause } from '../deliver/delivery-pause.ts';
 
@@ -253,7 +253,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     if ('outcome' in answer) return answer;
     if (answer.status === 404) return { outcome: 'not-found' };
     if (answer.status !== 200) return unavailableFor(answer);
-    const body = parseJson(answer.text);
+    const body = parseJsonBody(answer.text);
     // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
     const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
     if (!parsed.success) return unreadable(answer);
@@ -271,7 +271,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     const answer = await authorizedGet(`${usersPath}?filter=${filter}&limit=${FILTER_LIMIT}`);
     if ('outcome' in answer) return answer;
     if (answer.status !== 200) return unavailableFor(answer);
-    const parsed = UserListSchema.safeParse(parseJson(answer.text));
+    const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
     if (!parsed.success) return unreadable(answer);
     const users = parsed.data.users.flatMap((entry) => {
       const user = RosterUserSchema.safeParse(entry);
@@ -425,12 +425,4 @@ function isLive(user: RosterUser): boolean {
 function sameValue(actual: string | null | undefined, wanted: string): boolean {
   // OneRoster servers compare case-insensitively (e-mail addresses especially).
   return typeof actual === 'string' && actual.trim().toLowerCase() === wanted.toLowerCase();
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

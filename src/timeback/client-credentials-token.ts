@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { describeNetworkError, excerpt, parseRetryAfter } from './http-answers.ts';
+import { describeNetworkError, excerpt, parseJsonBody, parseRetryAfter } from './http-answers.ts';
 import { TokenError, type TokenProvider } from './token-provider.ts';
 
 /** Refresh this long before expiry (or a tenth of a short lifetime), so no request carries a dying token. */
@@ -140,7 +140,7 @@ export function createTokenProvider({
     }
 
     if (statusCode >= 200 && statusCode < 300) {
-      const parsed = TokenResponseSchema.safeParse(safeJson(text));
+      const parsed = TokenResponseSchema.safeParse(parseJsonBody(text));
       if (!parsed.success) {
         throw fail(
           new TokenError(`TimeBack's token endpoint ${tokenUrl} answered ${statusCode} without a usable access_token`, true),
@@ -173,7 +173,7 @@ export function createTokenProvider({
 
   /** What an admin should change, from the status and the RFC 6749 error code. */
   function refusalMessage(status: number, text: string): string {
-    const oauth = OAuthErrorSchema.safeParse(safeJson(text));
+    const oauth = OAuthErrorSchema.safeParse(parseJsonBody(text));
     const code = oauth.success ? oauth.data.error : undefined;
     // Both are quoted in logs and on /readyz, which anyone may read: never with our
     // credentials in them, and cut only once those are out (a cut could leave part of one).
@@ -258,12 +258,4 @@ function expiryOf(token: string, expiresInSeconds: number | undefined, askedAt: 
 export function lifetimeSeconds(value: unknown): number | undefined {
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

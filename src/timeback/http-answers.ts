@@ -1,6 +1,7 @@
 /**
  * Small readings of TimeBack's HTTP answers shared by the token endpoint, the roster
- * client and delivery: how long to wait, and how to describe a failure to an admin.
+ * client and delivery: how long to wait, the body as JSON, and how to describe a failure to
+ * an admin.
  */
 
 /** Longest Retry-After we obey: a misconfigured proxy must not park the gateway for days. */
@@ -41,6 +42,15 @@ export function describeNetworkError(err: unknown): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not found';
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection closed before an answer';
   return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+}
+
+/** A response body as JSON, or undefined when it is not JSON (a proxy's HTML error page). */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The first part of a response body, on one line, for an error message (never a whole page). */
