@@ -18,7 +18,11 @@ export interface IngestKeys {
 
 const GENERATED_KEY_DIGEST = 'ingest_api_key_sha256';
 
-const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+/**
+ * A secret's SHA-256, which is what is kept and compared: digests all have one length, so
+ * timingSafeEqual can compare any two, and the time taken says nothing about the secret.
+ */
+export const secretDigest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 export function ingestKeysFromDigests(digests: Buffer[], source: IngestKeys['source']): IngestKeys {
   return {
@@ -31,7 +35,7 @@ export function ingestKeysFromDigests(digests: Buffer[], source: IngestKeys['sou
       let matched = false;
       // No early exit: every candidate is compared with every key.
       for (const candidate of candidates) {
-        const presented = digest(candidate);
+        const presented = secretDigest(candidate);
         for (const known of digests) matched = timingSafeEqual(presented, known) || matched;
       }
       return matched;
@@ -40,7 +44,7 @@ export function ingestKeysFromDigests(digests: Buffer[], source: IngestKeys['sou
 }
 
 export function ingestKeysFrom(keys: string[]): IngestKeys {
-  return ingestKeysFromDigests(keys.map(digest), 'environment');
+  return ingestKeysFromDigests(keys.map(secretDigest), 'environment');
 }
 
 /**
@@ -63,8 +67,8 @@ export function resolveIngestKeys(
   const key = randomUUID();
   store.db
     .insert(meta)
-    .values({ key: GENERATED_KEY_DIGEST, value: digest(key).toString('hex'), updatedAt: now() })
+    .values({ key: GENERATED_KEY_DIGEST, value: secretDigest(key).toString('hex'), updatedAt: now() })
     .run();
   announce(key);
-  return ingestKeysFromDigests([digest(key)], 'generated');
+  return ingestKeysFromDigests([secretDigest(key)], 'generated');
 }

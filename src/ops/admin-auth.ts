@@ -2,20 +2,19 @@
  * Guards `/admin/*` with ADMIN_TOKEN. Admin HTTP is off (404) when no token is set, so a
  * gateway started with no configuration exposes nothing that can change its queue.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { GatewayError } from '../errors.ts';
-
-const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+import { secretDigest } from '../ingest/api-keys.ts';
 
 export function adminAuth(adminToken: string | undefined): MiddlewareHandler {
-  const expected = adminToken === undefined ? undefined : digest(adminToken);
+  const expected = adminToken === undefined ? undefined : secretDigest(adminToken);
   return async (c, next) => {
     if (!expected) {
       throw new GatewayError(404, 'admin-disabled', 'Admin HTTP is off; set ADMIN_TOKEN to turn it on');
     }
     const presented = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-    if (!presented || !timingSafeEqual(digest(presented), expected)) {
+    if (!presented || !timingSafeEqual(secretDigest(presented), expected)) {
       throw new GatewayError(401, 'unauthorized', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>"', {
         headers: { 'www-authenticate': 'Bearer realm="caliper-gateway admin"' },
       });
