@@ -1,6 +1,8 @@
 /**
  * The ingest baseline: the same server stack as the gateway (Hono on @hono/node-server),
  * a handler that parses the JSON body and answers 200, and nothing else.
+ *
+ * Env: PORT (0, the default, takes any free port). Prints `listening <url>`.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';

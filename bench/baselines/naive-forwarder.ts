@@ -2,6 +2,9 @@
  * The "obvious alternative" from TimeBack's integration guide: inside the request, for each
  * event, look the student up in the roster and POST the event, one after another, then
  * answer. No store, no cache, no concurrency. It gets one token at start, which is kind to it.
+ *
+ * Env: TIMEBACK_BASE_URL, TIMEBACK_APP_ID, TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET, PORT (0,
+ * the default, takes any free port). Prints `listening <url>`.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
