@@ -1,7 +1,7 @@
 /**
  * The delivery workers: take due events from the outbox, POST each one to TimeBack, and
  * record what TimeBack answered. `DELIVERY_CONCURRENCY` POSTs in flight over keep-alive
- * connections; results are written in small batched transactions.
+ * connections; results are committed many per transaction (result-batches.ts).
  *
  * Woken by `notify()` (the translate stage just made events deliverable), by a timer for
  * the earliest due retry, and by a slow safety poll (rows replayed or written by another
