@@ -1,6 +1,7 @@
 /**
  * The one error type that knows its HTTP status. `app.onError` renders it as
- * `{ "error": { "code", "message" } }`; anything else becomes a 500 without details.
+ * `{ "error": { "code", "message" } }`, and in the same shape a ZodError (400) and Hono's own
+ * HTTPException; anything else becomes a 500 without details.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
