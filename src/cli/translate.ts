@@ -17,7 +17,7 @@ import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import type { RuleSet } from '../mapping/rule-set.ts';
 import { translate, type TranslateOutcome } from '../mapping/translate.ts';
 import { readTranslateInput, resendsOf } from '../mapping/translate-input.ts';
-import { cliCommand, UsageError } from './command.ts';
+import { cliCommand, UsageError, type CliIo } from './command.ts';
 
 export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users USERS.json] [--explain]
 
@@ -111,10 +111,28 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
     await closeIdentity();
   }
 
+  const { events, unresolved } = reportOutcomes(outcomes, resends, { envelope: input.envelope, explain: parsed.values.explain === true }, io);
+  io.out(`${JSON.stringify(events, null, 2)}\n`);
+  if (unresolved > 0 && parsed.values.users === undefined) {
+    io.err('hint: --users USERS.json answers from a file of { "<batch_uid>": "<platform id>" } instead of the roster\n');
+  }
+  return unresolved > 0 ? 1 : 0;
+});
+
+/**
+ * Says on stderr what became of every event that is not sent (a resend is named as one), and
+ * with --explain of those that are; returns the events to print and how many the roster could not answer for.
+ */
+function reportOutcomes(
+  outcomes: ReadonlyArray<TranslateOutcome | undefined>,
+  resends: ReadonlyArray<number | undefined>,
+  options: { envelope: boolean; explain: boolean },
+  io: CliIo,
+): { events: unknown[]; unresolved: number } {
   const events: unknown[] = [];
   let unresolved = 0;
   outcomes.forEach((outcome, i) => {
-    const where = input.envelope ? `data[${i}]` : 'event';
+    const where = options.envelope ? `data[${i}]` : 'event';
     if (outcome === undefined) {
       io.err(`${where}: a resend of data[${resends[i]}] (same id and eventTime): the gateway stores and sends it once\n`);
       return;
@@ -122,7 +140,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
     switch (outcome.fate) {
       case 'deliver':
         events.push(outcome.event);
-        if (parsed.values.explain) {
+        if (options.explain) {
           io.err(`${where}: rule ${outcome.rule} → ${outcome.event.type} ${outcome.event.action as string} ${outcome.outputId} (student ${shown(outcome.studentId)})\n`);
         }
         break;
@@ -136,9 +154,5 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
         break;
     }
   });
-  io.out(`${JSON.stringify(events, null, 2)}\n`);
-  if (unresolved > 0 && parsed.values.users === undefined) {
-    io.err('hint: --users USERS.json answers from a file of { "<batch_uid>": "<platform id>" } instead of the roster\n');
-  }
-  return unresolved > 0 ? 1 : 0;
-});
+  return { events, unresolved };
+}
