@@ -16,7 +16,7 @@ import type { Store } from '../store/database.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import { parseRetryAfter } from '../timeback/http-answers.ts';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.ts';
-import { DeliveryPause, type PauseCause } from './delivery-pause.ts';
+import { OutagePause, type PauseCause } from '../timeback/outage-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
 import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
@@ -115,7 +115,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       connections: concurrency,
       timeoutMs: config.delivery.timeoutMs,
     });
-  const pause = new DeliveryPause({ policy: tuning.backoff, threshold: tuning.pauseThreshold, random, now });
+  const pause = new OutagePause({ policy: tuning.backoff, threshold: tuning.pauseThreshold, random, now });
   // A refusal TimeBack gives every event (or a week-long outage ending) kills thousands a second:
   // one example per reason a minute, and the counts, keep the log readable.
   const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one', windowMs: tuning.deadLogWindowMs });

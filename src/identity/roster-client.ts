@@ -23,7 +23,7 @@ import type { Metrics } from '../metrics.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import { describeNetworkError, parseJsonBody, parseRetryAfter } from '../timeback/http-answers.ts';
 import { DEFAULT_BACKOFF } from '../deliver/backoff.ts';
-import { DeliveryPause } from '../deliver/delivery-pause.ts';
+import { OutagePause } from '../timeback/outage-pause.ts';
 
 export type RosterLookup =
   /** `platformId` is the user's sourcedId, lowercased. */
@@ -166,14 +166,14 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     maxResponseSize: MAX_ROSTER_RESPONSE_BYTES,
   });
   /**
-   * The breaker delivery uses, for the roster: after OUTAGE_THRESHOLD lookups in a row get
+   * The breaker delivery uses (outage-pause.ts), for the roster: after OUTAGE_THRESHOLD lookups in a row get
    * no answer (5xx, timeouts, refused connections), or once TimeBack asks us to back off
    * (429, Retry-After), no lookup is sent until the pause is over; then one goes out as a
    * probe, and its answer ends the pause or doubles it (up to DELIVERY_BACKOFF_CAP). Without
    * it every translation batch sends one lookup per student into the outage: the drill
    * counted some 50,000 requests to a roster that was down for a minute.
    */
-  const pause = new DeliveryPause({
+  const pause = new OutagePause({
     policy: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
     threshold: OUTAGE_THRESHOLD,
     random: Math.random,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DeliveryPause } from '../../src/deliver/delivery-pause.ts';
+import { OutagePause } from '../../src/timeback/outage-pause.ts';
 
 function pauseAt(start = 1_000_000) {
   const clock = { now: start };
-  const pause = new DeliveryPause({
+  const pause = new OutagePause({
     policy: { baseMs: 1_000, capMs: 8_000 },
     threshold: 3,
     random: () => 0,
@@ -12,7 +12,7 @@ function pauseAt(start = 1_000_000) {
   return { pause, clock };
 }
 
-describe('DeliveryPause', () => {
+describe('OutagePause', () => {
   it('opens after the threshold of consecutive failures, not before', () => {
     const { pause } = pauseAt();
     expect(pause.recordFailure('HTTP 503')).toBe(false);

@@ -1,7 +1,8 @@
 /**
  * The shared pause (a circuit breaker) that makes all delivery workers back off together
  * when TimeBack as a whole is unavailable, instead of every pending event retrying on its
- * own schedule and hammering a service that is down.
+ * own schedule and hammering a service that is down. The roster client keeps one of its own
+ * for lookups (roster-client.ts), so it lives beside the other parts both share.
  *
  * closed → (N consecutive retryable failures, a Retry-After, or no token) → open
  * open → (wait: exponential, equal jitter, capped) → half-open
@@ -10,7 +11,7 @@
  * Per-event backoff still applies underneath: the pause decides *whether* to send, each
  * event's next_attempt_at decides *which* event is due.
  */
-import { equalJitterDelay, type BackoffPolicy } from './backoff.ts';
+import { equalJitterDelay, type BackoffPolicy } from '../deliver/backoff.ts';
 
 export type PauseState = 'closed' | 'open' | 'half-open';
 
@@ -29,7 +30,7 @@ export interface PauseOptions {
   now: () => number;
 }
 
-export class DeliveryPause {
+export class OutagePause {
   state: PauseState = 'closed';
   cause: PauseCause | undefined;
   /** While open: when the next probe may go. */
