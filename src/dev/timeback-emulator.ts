@@ -495,7 +495,7 @@ function toRecord(user: EmulatedUser) {
  * AND or OR (at most two). A quote inside a value is doubled. Parsing OR for real matters:
  * it is what an unescaped value like `x' OR identifier='y` would abuse.
  */
-function parseFilter(filter: string): ((user: EmulatedUser) => boolean) | undefined {
+export function parseFilter(filter: string): ((user: EmulatedUser) => boolean) | undefined {
   const predicates: Array<{ field: string; value: string }> = [];
   const joins: string[] = [];
   let rest = filter.trim();

@@ -220,6 +220,8 @@ function checkRange(value: unknown, path: Path, expected: readonly string[], eve
   }
 }
 
+type CaliperEvent = z.infer<typeof CaliperEventSchema>;
+
 export type ValidationResult = { ok: true } | { ok: false; path: string; message: string };
 
 /**

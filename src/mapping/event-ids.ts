@@ -8,7 +8,7 @@
 import { createHash, hash } from 'node:crypto';
 
 /** Our own namespace for output event ids. Changing it would change every id we have ever sent. */
-const OUTPUT_ID_NAMESPACE = '7f1c9a52-3e0b-4d6a-9b84-2c5e1f0a6d93';
+export const OUTPUT_ID_NAMESPACE = '7f1c9a52-3e0b-4d6a-9b84-2c5e1f0a6d93';
 
 const NAMESPACE_BYTES = Buffer.from(OUTPUT_ID_NAMESPACE.replaceAll('-', ''), 'hex');
 
