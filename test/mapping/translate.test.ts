@@ -35,6 +35,19 @@ function delivered(outcome: TranslateOutcome) {
   return outcome;
 }
 
+/** A rule taking Learn's forum posts for the actor's batch_uid, with `output` as its output lines. */
+const forumRule = (id: string, output: string) => `
+id: ${id}
+match: { type: "${BB}ForumEvent" }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+${output}`;
+
+/** The output lines the forum rules below share. */
+const POSTED = `  type: MessageEvent
+  action: Posted
+  profile: ForumProfile`;
+
 describe('translate', () => {
   it('turns a Learn forum post into a bare Caliper 1.2 MessageEvent', async () => {
     const input = forumPost();
@@ -167,15 +180,10 @@ output:
     });
 
     it('maps the input action through a table', async () => {
-      const set = oneRule(`
-id: forum-post-changes
-match: { type: "${BB}ForumEvent" }
-student: ['actor.extensions["bb:user.externalId"]']
-output:
-  type: ResourceManagementEvent
+      const set = oneRule(forumRule('forum-post-changes', `  type: ResourceManagementEvent
   action: { from: action, map: { Created: Created, Modified: Modified, Deleted: Deleted, Edited: Modified } }
   profile: ResourceManagementProfile
-  object: { id: { from: generated.id }, type: Message }`);
+  object: { id: { from: generated.id }, type: Message }`));
       const outcomes = await run(['Edited', 'Deleted'].map((action) => forumPost({ action })), { rules: set });
       expect(outcomes.map((outcome) => delivered(outcome).event.action)).toEqual(['Modified', 'Deleted']);
     });
@@ -272,15 +280,8 @@ output:
     });
 
     it('invalid-output: the rule built an event Caliper 1.2 does not allow, naming rule and property', async () => {
-      const set = oneRule(`
-id: bad-object
-match: { type: "${BB}ForumEvent" }
-student: ['actor.extensions["bb:user.externalId"]']
-output:
-  type: MessageEvent
-  action: Posted
-  profile: ForumProfile
-  object: { id: { from: object.id }, type: Forum }`);
+      const set = oneRule(forumRule('bad-object', `${POSTED}
+  object: { id: { from: object.id }, type: Forum }`));
       expect(await only(forumPost(), { rules: set })).toEqual({
         fate: 'rejected',
         reason: 'invalid-output',
@@ -291,16 +292,9 @@ output:
     });
 
     it('invalid-output: an actor other than the student, which TimeBack would take for someone else', async () => {
-      const set = oneRule(`
-id: learn-user-as-actor
-match: { type: "${BB}ForumEvent" }
-student: ['actor.extensions["bb:user.externalId"]']
-output:
-  type: MessageEvent
-  action: Posted
-  profile: ForumProfile
+      const set = oneRule(forumRule('learn-user-as-actor', `${POSTED}
   actor: { from: actor, transform: entity }
-  object: { id: { from: generated.id }, type: Message }`);
+  object: { id: { from: generated.id }, type: Message }`));
       expect(await only(forumPost(), { rules: set })).toEqual({
         fate: 'rejected',
         reason: 'invalid-output',
@@ -311,18 +305,11 @@ output:
     });
 
     it('invalid-output: personal data the rule does not allow, unless it allows it', async () => {
-      const rule = (allow: string) => `
-id: copies-the-batch-uid
-match: { type: "${BB}ForumEvent" }
-student: ['actor.extensions["bb:user.externalId"]']
-output:
-  type: MessageEvent
-  action: Posted
-  profile: ForumProfile
+      const rule = (allow: string) => forumRule('copies-the-batch-uid', `${POSTED}
   object: { id: { from: generated.id }, type: Message }
   extensions:
     learnUser: { from: 'actor.extensions["bb:user.externalId"]' }
-${allow}`;
+${allow}`);
       const student = { ...STUDENT, externalId: 'lena.martin@school.example.edu' };
       const event = forumPost({}, student);
       const identity = staticIdentity({ [student.externalId]: student.platformId });
@@ -338,17 +325,10 @@ ${allow}`;
     });
 
     it('invalid-output: a value nested deeper than the personal-data check looks, whatever it holds', async () => {
-      const set = oneRule(`
-id: copies-a-note
-match: { type: "${BB}ForumEvent" }
-student: ['actor.extensions["bb:user.externalId"]']
-output:
-  type: MessageEvent
-  action: Posted
-  profile: ForumProfile
+      const set = oneRule(forumRule('copies-a-note', `${POSTED}
   object: { id: { from: generated.id }, type: Message }
   extensions:
-    note: { from: 'generated.extensions["bb:note"]' }`);
+    note: { from: 'generated.extensions["bb:note"]' }`));
       // Sent as data: an address 100 levels down in a value the rule copies.
       let note: unknown = 'lena.martin@school.example.edu';
       for (let i = 0; i < 100; i++) note = { inner: note };
