@@ -40,13 +40,24 @@ export function createWakeTimer(pollIntervalMs: number, now: () => number, onWak
   };
 }
 
-/** Resolves when `work` settles or at `deadline`, whichever comes first. */
+/**
+ * Resolves when `work` settles (fulfilled or rejected: the caller only waits, and looks at its own
+ * state afterwards) or at `deadline`, whichever comes first. The deadline timer is cleared either
+ * way and unref'd, so it never holds the process open on its own.
+ */
 export async function untilDoneOrDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
   let timeout: NodeJS.Timeout | undefined;
   const deadlinePassed = new Promise<void>((resolve) => {
     // Wall-clock time, like the deadline (server.ts), not the workers' injectable `now`.
     timeout = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+    timeout.unref();
   });
-  await Promise.race([work, deadlinePassed]);
-  clearTimeout(timeout);
+  try {
+    await Promise.race([work.then(settled, settled), deadlinePassed]);
+  }
+  finally {
+    clearTimeout(timeout);
+  }
 }
+
+function settled(): void {}

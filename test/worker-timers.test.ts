@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createWakeTimer, untilDoneOrDeadline } from '../src/worker-timers.ts';
 
 /** 'done' when `work` settles first, 'late' after `ms` of real time: a generous bound, not a timing target. */
@@ -69,5 +69,17 @@ describe('untilDoneOrDeadline', () => {
     expect(await within(waiting, 20)).toBe('late');
     finish();
     expect(await within(waiting)).toBe('done');
+  });
+
+  it('returns when the work rejects, and leaves no deadline timer holding the process open', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const failing = Promise.reject(new Error('a batch failed'));
+      await expect(untilDoneOrDeadline(failing, Date.now() + 3_600_000)).resolves.toBeUndefined();
+      expect(vi.getTimerCount()).toBe(0);
+    }
+    finally {
+      vi.useRealTimers();
+    }
   });
 });
