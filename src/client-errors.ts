@@ -33,7 +33,7 @@ export function answerClientError(log: Logger) {
       // The same body as every other refusal (app.ts's onError).
       const body = JSON.stringify(new GatewayError(status, code, message).toJSON());
       socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
     // Once what is written is flushed: the rest of what the sender wrote cannot be framed.

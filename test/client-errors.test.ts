@@ -37,6 +37,8 @@ describe('requests Node refuses before the app sees them', () => {
       const [answer] = await wire.waitForResponses(1);
       expect(answer!.status).toBe(status);
       expect(answer!.headers['content-type']).toBe('application/json');
+      // As every answer the app gives (app.ts): a browser must not sniff the body into HTML.
+      expect(answer!.headers['x-content-type-options']).toBe('nosniff');
       expect(JSON.parse(answer!.body)).toMatchObject({ error: { code } });
       await wire.serverClosed;
       expect(parsedLogs().find((entry) => entry.code === code)).toMatchObject({ level: 'warn', status, parserError });
