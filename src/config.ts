@@ -74,6 +74,15 @@ const commaList = (value: unknown) =>
         .filter((item) => item !== '')
     : value;
 
+/**
+ * Node reads header values as Latin-1, one character per byte, and refuses control characters
+ * in them (tab aside). A key holding anything else could never equal what a request carries,
+ * so it is refused here rather than answering every request with 401.
+ */
+const HEADER_SAFE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const HEADER_SAFE_MESSAGE =
+  'must hold only characters a request header can carry (Latin-1, no control characters): Node reads headers as Latin-1, so it could never match';
+
 const EnvSchema = z.object({
   // 0 asks the OS for a free port (tests and the demo run many gateways side by side).
   PORT: z.preprocess(
@@ -89,12 +98,12 @@ const EnvSchema = z.object({
       const list = commaList(blankToUndefined(value));
       return Array.isArray(list) && list.length === 0 ? undefined : list;
     },
-    z.array(z.string().min(8, 'each key must be at least 8 characters')).optional(),
+    z.array(z.string().min(8, 'each key must be at least 8 characters').regex(HEADER_SAFE, `each key ${HEADER_SAFE_MESSAGE}`)).optional(),
   ),
   ADMIN_TOKEN: z.preprocess(
     blankToUndefined,
     // Trimmed: the admin check trims what is sent, so padding here would match nothing.
-    z.string().trim().min(16, 'must be at least 16 characters').optional(),
+    z.string().trim().min(16, 'must be at least 16 characters').regex(HEADER_SAFE, HEADER_SAFE_MESSAGE).optional(),
   ),
   TIMEBACK_BASE_URL: z.preprocess(
     blankToUndefined,

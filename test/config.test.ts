@@ -55,6 +55,28 @@ describe('parseConfig', () => {
     expect(message).not.toContain(shared);
   });
 
+  it('refuses ingest keys and an ADMIN_TOKEN a request header cannot carry, naming the variable without echoing the value', () => {
+    // Node reads header values as Latin-1 (one character per byte), so a key holding a character
+    // beyond U+00FF, or a control character no header may hold, could never match what is sent.
+    const cases: Array<[string, string]> = [
+      ['INGEST_API_KEYS', 'good-key-00000000, clé-€uro-0000'],
+      ['INGEST_API_KEYS', 'ключ-ключ-ключ'],
+      ['INGEST_API_KEYS', 'bell\u0007-key-0000'],
+      ['ADMIN_TOKEN', 'admin-token-😀-0123456789'],
+      ['ADMIN_TOKEN', 'admin-token-\u0000-0123456789'],
+    ];
+    for (const [name, value] of cases) {
+      const { problems, message } = configError({ [name]: value });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${name}: .*Latin-1`));
+      for (const part of value.split(',')) expect(message).not.toContain(part.trim());
+    }
+    // Latin-1 beyond ASCII is fine: a sender writing it as Latin-1 bytes matches.
+    const config = parseConfig({ INGEST_API_KEYS: 'clé-café-0000', ADMIN_TOKEN: 'jeton-été-0123456789' });
+    expect(config.ingestApiKeys).toEqual(['clé-café-0000']);
+    expect(config.adminToken).toBe('jeton-été-0123456789');
+  });
+
   it('refuses TimeBack URLs carrying a user name or password, without echoing them', () => {
     // They would be logged and shown on /readyz with every token problem; the credentials go in their own variables.
     const { problems, message } = configError({
