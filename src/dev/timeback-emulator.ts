@@ -88,9 +88,10 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /**
    * `users` (TimeBack's documented `{ users, total }`), `pagination` (`{ users, pagination: {…} }`),
-   * or `text-total` (`{ users, total: "2" }`, the count written as text).
+   * `text-total` (`{ users, total: "2" }`, the count written as text), or `no-total` (`{ users }`
+   * alone, as some OneRoster servers answer: only a full page says there may be more).
    */
-  listShape?: 'users' | 'pagination' | 'text-total';
+  listShape?: 'users' | 'pagination' | 'text-total' | 'no-total';
   /** Keep the bodies of received events (default true; benchmarks turn it off). */
   recordEvents?: boolean;
   /** Sees every request as it arrives, whatever the answer: what went over the wire to TimeBack. */
@@ -380,7 +381,9 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
         200,
         options.listShape === 'pagination'
           ? { users: page, pagination: { limit, offset, total: users.length, hasMore: users.length > offset + limit } }
-          : { users: page, total: options.listShape === 'text-total' ? String(users.length) : users.length },
+          : options.listShape === 'no-total'
+            ? { users: page }
+            : { users: page, total: options.listShape === 'text-total' ? String(users.length) : users.length },
       );
     }
 

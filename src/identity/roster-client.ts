@@ -73,11 +73,14 @@ export interface RosterClientDeps {
 export const ROSTER_CONNECTIONS = 8;
 /**
  * Two would tell "exactly one" from "several" if every match were live; but OneRoster keeps
- * soft-deleted users (`tobedeleted`), and a re-enrolled student can have a departed record
- * or two ahead of the live one. Ten (TimeBack's default page) shows every match of any real
- * email or identifier; a page that still cannot show them all is not guessed from.
+ * soft-deleted users (`tobedeleted`), and a re-enrolled student can have departed records
+ * ahead of the live one, more than TimeBack's default page of ten in a school that re-enrols
+ * often. So the list is read a page of 100 (TimeBack's largest) at a time while more may
+ * match, up to ROSTER_FILTER_PAGES pages; what still cannot be seen is not guessed from.
  */
-const FILTER_LIMIT = 10;
+const FILTER_LIMIT = 100;
+/** Pages read for one filtered lookup at most: 500 records for one e-mail or identifier. */
+export const ROSTER_FILTER_PAGES = 5;
 const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
 /** A 429 without Retry-After still pauses every lookup this long. */
 const DEFAULT_THROTTLE_MS = 1_000;
@@ -268,29 +271,43 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
 
   async function byFilter(field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
     const filter = encodeStrict(filterExpression(field, externalId));
-    const answer = await authorizedGet(`${usersPath}?filter=${filter}&limit=${FILTER_LIMIT}`);
-    if ('outcome' in answer) return answer;
-    if (answer.status !== 200) return unavailableFor(answer);
-    const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
-    if (!parsed.success) return unreadable(answer);
-    const users = parsed.data.users.flatMap((entry) => {
-      const user = RosterUserSchema.safeParse(entry);
-      return user.success ? [user.data] : [];
-    });
-    const matching = users.filter((user) => sameValue(user[field], externalId));
-    if (matching.length < users.length && !warnedLooseFilter) {
-      warnedLooseFilter = true;
-      log.warn({ strategy: field }, 'TimeBack returned users that do not match the roster filter; they are ignored');
+    // By sourcedId: a server that ignores `offset` sends the same page again, and one user
+    // twice is still one user.
+    const live = new Map<string, RosterUser>();
+    let read = 0;
+    for (let page = 1; ; page += 1) {
+      const offset = read === 0 ? '' : `&offset=${read}`;
+      const answer = await authorizedGet(`${usersPath}?filter=${filter}&limit=${FILTER_LIMIT}${offset}`);
+      if ('outcome' in answer) return answer;
+      if (answer.status !== 200) return unavailableFor(answer);
+      const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
+      if (!parsed.success) return unreadable(answer);
+      const listed = parsed.data.users;
+      read += listed.length;
+      const users = listed.flatMap((entry) => {
+        const user = RosterUserSchema.safeParse(entry);
+        return user.success ? [user.data] : [];
+      });
+      const matching = users.filter((user) => sameValue(user[field], externalId));
+      if (matching.length < users.length && !warnedLooseFilter) {
+        warnedLooseFilter = true;
+        log.warn({ strategy: field }, 'TimeBack returned users that do not match the roster filter; they are ignored');
+      }
+      for (const user of matching.filter(isLive)) live.set(user.sourcedId.toLowerCase(), user);
+      const students = [...live.values()].filter(couldBeStudent);
+      if (students.length >= 2) return { outcome: 'ambiguous', count: students.length };
+      const total = parsed.data.total ?? parsed.data.pagination?.total;
+      // Without a count, a full page stands for "maybe more".
+      const more = total !== undefined ? total > read : listed.length >= FILTER_LIMIT;
+      if (!more) break;
+      // Users past the last page read (or that a count promises and an empty page withholds)
+      // may be live matches too; which is the student cannot be known, so an admin decides
+      // (user-overrides.yaml), as for any other ambiguity.
+      if (page >= ROSTER_FILTER_PAGES || listed.length === 0) return { outcome: 'ambiguous', count: Math.max(total ?? 0, read) };
     }
-    const live = matching.filter(isLive);
-    const students = live.filter(couldBeStudent);
-    if (students.length >= 2) return { outcome: 'ambiguous', count: students.length };
-    // Users past this page may be live matches too; which is the student cannot be known,
-    // so an admin decides (user-overrides.yaml), as for any other ambiguity.
-    const total = parsed.data.total ?? parsed.data.pagination?.total;
-    const unseen = total !== undefined ? total > parsed.data.users.length : parsed.data.users.length >= FILTER_LIMIT;
-    if (unseen) return { outcome: 'ambiguous', count: Math.max(total ?? 0, parsed.data.users.length) };
-    if (students.length === 0 && live[0]) return notAStudent(live[0]);
+    const liveUsers = [...live.values()];
+    const students = liveUsers.filter(couldBeStudent);
+    if (students.length === 0 && liveUsers[0]) return notAStudent(liveUsers[0]);
     return decide(students[0], field);
   }
 

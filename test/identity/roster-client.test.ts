@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
-import { createRosterClient, encodeStrict, filterExpression, OUTAGE_THRESHOLD, ROSTER_CONNECTIONS, type RosterClient } from '../../src/identity/roster-client.ts';
+import { createRosterClient, encodeStrict, filterExpression, OUTAGE_THRESHOLD, ROSTER_CONNECTIONS, ROSTER_FILTER_PAGES, type RosterClient } from '../../src/identity/roster-client.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { captureLog, HANG_DEADLINE_MS, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
@@ -21,6 +21,8 @@ let temp: TempDir;
 let emulator: TimebackEmulator;
 let paginated: TimebackEmulator;
 let textTotal: TimebackEmulator;
+/** A list with no count at all: only a full page says there may be more. */
+let bare: TimebackEmulator;
 const open: Array<{ close(): Promise<void> }> = [];
 
 beforeAll(async () => {
@@ -28,6 +30,7 @@ beforeAll(async () => {
   emulator = await startTimebackEmulator({ users: USERS });
   paginated = await startTimebackEmulator({ users: USERS, listShape: 'pagination' });
   textTotal = await startTimebackEmulator({ users: USERS, listShape: 'text-total' });
+  bare = await startTimebackEmulator({ users: USERS, listShape: 'no-total' });
 });
 
 afterEach(async () => {
@@ -39,6 +42,7 @@ afterAll(async () => {
   await emulator.close();
   await paginated.close();
   await textTotal.close();
+  await bare.close();
   temp.remove();
 });
 
@@ -167,7 +171,7 @@ describe('roster client against the emulator', () => {
       expect(await roster.lookup('identifier', identifier)).toEqual({ outcome: 'found', platformId: user.sourcedId });
       const url = new URL(rosterRequests(emulator).at(-1)!.url, 'http://x');
       expect(url.searchParams.get('filter')).toBe(`identifier='${identifier}'`);
-      expect(url.searchParams.get('limit')).toBe('10');
+      expect(url.searchParams.get('limit')).toBe('100');
     } finally {
       emulator.users.delete(user.sourcedId);
     }
@@ -198,20 +202,66 @@ describe('roster client against the emulator', () => {
     }
   });
 
-  it('Should not guess when more users match than one page shows', async () => {
+  it('Should page on to find the live record of a student with more departed records than one page holds', async () => {
     const email = 'crowd@school.test';
-    const departed = Array.from({ length: 10 }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
-    const crowd = [...departed, { sourcedId: randomUUID(), email }];
-    const servers = [emulator, paginated];
+    // 150 departed records ahead of the live one: the old single page of ten called this ambiguous.
+    const departed = Array.from({ length: 150 }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
+    const live = { sourcedId: randomUUID(), email };
+    const crowd = [...departed, live];
+    const servers = [emulator, paginated, bare];
     for (const server of servers) for (const user of crowd) server.users.set(user.sourcedId, user);
     try {
       for (const server of servers) {
+        const before = rosterRequests(server).length;
         const { roster } = client(server);
-        // The page holds ten departed records; the live one is past it.
-        expect(await roster.lookup('email', email)).toEqual({ outcome: 'ambiguous', count: 11 });
+        expect(await roster.lookup('email', email)).toEqual({ outcome: 'found', platformId: live.sourcedId });
+        const pages = rosterRequests(server)
+          .slice(before)
+          .map((request) => new URL(request.url, 'http://x').searchParams);
+        expect(pages.map((page) => [page.get('limit'), page.get('offset') ?? '0'])).toEqual([
+          ['100', '0'],
+          ['100', '100'],
+        ]);
       }
     } finally {
       for (const server of servers) for (const user of crowd) server.users.delete(user.sourcedId);
+    }
+  });
+
+  it('Should not guess when more users match than the pages it reads', async () => {
+    const email = 'throng@school.test';
+    const departed = Array.from({ length: 100 * ROSTER_FILTER_PAGES }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
+    const crowd = [...departed, { sourcedId: randomUUID(), email }];
+    const servers = [emulator, paginated, bare];
+    for (const server of servers) for (const user of crowd) server.users.set(user.sourcedId, user);
+    try {
+      for (const server of servers) {
+        const before = rosterRequests(server).length;
+        const { roster } = client(server);
+        // The pages hold only departed records; the live one is past the last page read.
+        const count = server === bare ? 100 * ROSTER_FILTER_PAGES : crowd.length;
+        expect(await roster.lookup('email', email)).toEqual({ outcome: 'ambiguous', count });
+        expect(rosterRequests(server).length - before).toBe(ROSTER_FILTER_PAGES);
+      }
+    } finally {
+      for (const server of servers) for (const user of crowd) server.users.delete(user.sourcedId);
+    }
+  });
+
+  it('Should stop paging as soon as two live students match', async () => {
+    const email = 'siblings@school.test';
+    const users = [
+      ...Array.from({ length: 2 }, () => ({ sourcedId: randomUUID(), email })),
+      ...Array.from({ length: 150 }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' })),
+    ];
+    for (const user of users) emulator.users.set(user.sourcedId, user);
+    try {
+      const before = rosterRequests(emulator).length;
+      const { roster } = client();
+      expect(await roster.lookup('email', email)).toEqual({ outcome: 'ambiguous', count: 2 });
+      expect(rosterRequests(emulator).length - before).toBe(1);
+    } finally {
+      for (const user of users) emulator.users.delete(user.sourcedId);
     }
   });
 
