@@ -235,7 +235,7 @@ const WhereValueSchema = z.union([z.string().min(1, 'the text is empty'), z.numb
  * `{ PATH: value or list of values }`. The keys are input paths, checked here rather than by a
  * key schema so that a bad path is reported under its own key like any other path problem.
  */
-const WhereSchema = z
+const PathValuesSchema = z
   .record(z.string(), oneOrMore(WhereValueSchema))
   .superRefine((where, ctx) => {
     const paths = Object.keys(where);
@@ -248,11 +248,17 @@ const WhereSchema = z
         ctx.addIssue({ code: 'custom', path: [path], message: err.message });
       }
     }
-  })
-  .meta({
-    description:
-      'Paths into the input event and the values they may hold: a path matches when its value (or, for a list or comma-separated text, any item) equals one of them.',
   });
+
+const WhereSchema = PathValuesSchema.meta({
+  description:
+    'Paths into the input event and the values they may hold: a path matches when its value (or, for a list or comma-separated text, any item) equals one of them.',
+});
+
+const WhereNoneSchema = PathValuesSchema.meta({
+  description:
+    'Paths into the input event and values they must not hold: a path matches when it holds a value and neither it nor any item of a list or comma-separated text equals one of them.',
+});
 
 const MatchSchema = z.strictObject({
   type: oneOrMore(z.string().trim().min(1, 'the type is empty')).meta({
@@ -264,6 +270,7 @@ const MatchSchema = z.strictObject({
   has: z.array(InputPathSchema).min(1, 'the list is empty').optional().meta({ description: 'Paths that must hold a value.' }),
   lacks: z.array(InputPathSchema).min(1, 'the list is empty').optional().meta({ description: 'Paths that must not hold a value.' }),
   where: WhereSchema.optional(),
+  whereNone: WhereNoneSchema.optional(),
 });
 
 const RuleSchema = z

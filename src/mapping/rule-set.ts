@@ -27,7 +27,7 @@ export interface CompiledRule {
   types: readonly string[];
   /** Input actions, normalised; null matches any action. */
   actions: ReadonlySet<string> | null;
-  /** Whether `has`, `lacks` or `where` make the rule conditional (it then shadows nothing). */
+  /** Whether `has`, `lacks`, `where` or `whereNone` make the rule conditional (it then shadows nothing). */
   conditional: boolean;
   matches: (event: unknown) => boolean;
   student: readonly CompiledPath[];
@@ -75,13 +75,21 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
     read: compilePath(path, { allowVariables: false }).read,
     allowed: new Set<unknown>(Array.isArray(allowed) ? allowed : [allowed]),
   }));
-  const conditional = has.length > 0 || lacks.length > 0 || where.length > 0;
+  const whereNone = Object.entries(rule.match.whereNone ?? {}).map(([path, refused]) => ({
+    read: compilePath(path, { allowVariables: false }).read,
+    refused: new Set<unknown>(Array.isArray(refused) ? refused : [refused]),
+  }));
+  const conditional = has.length > 0 || lacks.length > 0 || where.length > 0 || whereNone.length > 0;
   const matches = !conditional
     ? () => true
     : (event: unknown) => {
         for (const read of has) if (!hasValue(read(event, NO_VARIABLES))) return false;
         for (const read of lacks) if (hasValue(read(event, NO_VARIABLES))) return false;
         for (const { read, allowed } of where) if (!holdsOneOf(read(event, NO_VARIABLES), allowed)) return false;
+        for (const { read, refused } of whereNone) {
+          const value = read(event, NO_VARIABLES);
+          if (!hasValue(value) || holdsOneOf(value, refused)) return false;
+        }
         return true;
       };
   const actions = rule.match.action === undefined ? null : new Set(list(rule.match.action).map(actionTerm));
@@ -121,7 +129,7 @@ function constant(term: string): ValueFn {
   return () => term;
 }
 
-// `has`/`lacks`/`where` paths never use variables (the schema refuses them), so they get none.
+// `has`/`lacks`/`where`/`whereNone` paths never use variables (the schema refuses them), so they get none.
 const NO_VARIABLES = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
 
 /**
@@ -129,7 +137,8 @@ const NO_VARIABLES = Object.freeze({ student: '', platformId: '', edApp: '', sen
  * `membership.roles` is a list (`["Instructor"]`), and a rule asks whether it holds a role, not
  * whether it is exactly that list. Text is a list too when it holds commas: LTI 1.1 sends the
  * launcher's `roles` as one comma-separated text (`urn:lti:role:ims/lis/Instructor,urn:lti:instrole:ims/lis/Faculty`).
- * Equality is strict: `3` is not `"3"`.
+ * Equality is strict: `3` is not `"3"`. `whereNone` is its converse for a path that holds a
+ * value: a membership whose roles are given and none of them a learner's.
  */
 function holdsOneOf(value: unknown, allowed: ReadonlySet<unknown>): boolean {
   if (Array.isArray(value)) return value.some((item) => allowed.has(item));

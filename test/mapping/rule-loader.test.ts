@@ -67,7 +67,7 @@ describe('rule loader errors', () => {
     ['transform without from', forumRule().replace('        type: Message\n', '        type: Message\n        transform: iri\n'), 'mappings/x.yaml:16: rules[0].output.object.transform: "transform" only goes with "from"'],
     ['a key next to from', forumRule().replace('{ from: generated.id }', '{ from: generated.id, type: Message }'), 'mappings/x.yaml:14: rules[0].output.object.id.type: not allowed next to "from" (a from value takes only from, transform, pick, map, default); to build an object, put the from value under a key'],
     ['an unknown personal-data category', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPii: [email, phone]\n', 'mappings/x.yaml:5: rules[0].allowPii[1]: unknown personal-data category "phone" (known: email, name, ip-address, user-agent, lti-parameters)'],
-    ['a misspelt match key', 'rules:\n  - id: a\n    match: { type: X, actoin: Created }\n    skip: s\n', 'mappings/x.yaml:3: rules[0].match.actoin: unknown key; did you mean "action"? (known here: type, action, has, lacks, where)'],
+    ['a misspelt match key', 'rules:\n  - id: a\n    match: { type: X, actoin: Created }\n    skip: s\n', 'mappings/x.yaml:3: rules[0].match.actoin: unknown key; did you mean "action"? (known here: type, action, has, lacks, where, whereNone)'],
     ['a misspelt transform next to from', forumRule(', trasnform: iri'), 'mappings/x.yaml:14: rules[0].output.object.id.trasnform: not allowed next to "from"; did you mean "transform"? (a from value takes only from, transform, pick, map, default)'],
     ['from misspelt', forumRule().replace('{ from: generated.id }', '{ form: generated.id }'), 'mappings/x.yaml:14: rules[0].output.object.id.form: "form" looks like a misspelt "from": as written, it is a key of an object sent to TimeBack'],
     ['rules left empty', 'rules:\n', 'mappings/x.yaml:1: rules: empty: list the rules under it, each starting with "- ", or write rules: [] for none'],
@@ -259,6 +259,56 @@ describe('match.where', () => {
     ['a variable', 'where: { $student: x }', 'mappings/x.yaml:5: rules[0].match.where.$student: bad path "$student": variables cannot be used here, only paths into the input event'],
   ])('refuses %s when the file loads', (_what, where, problem) => {
     expect(problemsOf({ 'x.yaml': `rules:\n  - id: a\n    match:\n      type: X\n      ${where}\n    skip: s\n` })).toEqual([problem]);
+  });
+});
+
+describe('match.whereNone', () => {
+  // Only learners are credited: a rule that skips whoever holds roles none of which is a learner's.
+  const rules = compileRuleFiles([
+    {
+      file: 'mappings/view.yaml',
+      text: `rules:
+  - id: by-non-learner
+    match:
+      type: ViewEvent
+      whereNone:
+        membership.roles: [Learner, 'Learner#NonCreditLearner']
+    skip: only learners are credited
+  - id: any-view
+    match: { type: ViewEvent }
+    skip: everything else
+`,
+    },
+  ]);
+  const ruleFor = (roles: unknown) => rules.find('ViewEvent', 'Viewed', roles === undefined ? {} : { membership: { roles } })?.id;
+
+  it('matches a path holding values none of which is listed', () => {
+    expect(ruleFor(['TeachingAssistant'])).toBe('by-non-learner');
+    expect(ruleFor(['Instructor#TeachingAssistant', 'Mentor'])).toBe('by-non-learner');
+    expect(ruleFor('Administrator')).toBe('by-non-learner');
+    // Equality is strict, as for `where`: a sub-role is not its parent role.
+    expect(ruleFor(['Learner#GuestLearner'])).toBe('by-non-learner');
+  });
+
+  it('does not match when any item is listed, comma-separated text included', () => {
+    expect(ruleFor(['Learner'])).toBe('any-view');
+    expect(ruleFor(['Mentor', 'Learner#NonCreditLearner'])).toBe('any-view');
+    expect(ruleFor('urn:lti:instrole:ims/lis/Staff, Learner')).toBe('any-view');
+    expect(ruleFor('Learner')).toBe('any-view');
+  });
+
+  it('does not match a path that holds nothing: missing, null, empty text or an empty list', () => {
+    for (const roles of [undefined, null, '', []]) expect(ruleFor(roles)).toBe('any-view');
+  });
+
+  it('makes a rule conditional, and is checked like where', () => {
+    expect(rules.rules.map((rule) => [rule.id, rule.conditional])).toEqual([
+      ['by-non-learner', true],
+      ['any-view', false],
+    ]);
+    expect(problemsOf({ 'x.yaml': 'rules:\n  - id: a\n    match:\n      type: X\n      whereNone: { membership.roles: [] }\n    skip: s\n' })).toEqual([
+      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: the list is empty',
+    ]);
   });
 });
 
