@@ -115,6 +115,87 @@ describe('instructors are not students', () => {
   );
 });
 
+describe('only learners are credited', () => {
+  let rules: RuleSet;
+  beforeAll(async () => {
+    rules = await loadRules(path.join(ROOT, 'mappings'));
+  });
+  const LIS = 'http://purl.imsglobal.org/vocab/lis/v2/membership';
+  const learnEvent = (type: string, action: string, membership: Record<string, unknown> | undefined, launchRoles?: string) => ({
+    type,
+    action,
+    actor: { type: 'Person', extensions: { 'bb:user.id': '_5120_1', 'bb:user.externalId': 'tutor.okafor' } },
+    object: { type: 'LTILaunchInfo', launchUrl: 'https://tool.example.test/launch', launchParameters: launchRoles === undefined ? {} : { roles: launchRoles } },
+    ...(membership === undefined ? {} : { membership }),
+  });
+  /** Course roles of staff, as LIS terms, sub-roles and IRIs: none of them a learner's. */
+  const STAFF_ROLES: string[][] = [
+    ['TeachingAssistant'],
+    ['Instructor#TeachingAssistant'],
+    [`${LIS}/Instructor#TeachingAssistant`],
+    ['ContentDeveloper'],
+    [`${LIS}#ContentDeveloper`],
+    ['Mentor'],
+    ['Mentor#Advisor'],
+    ['Administrator'],
+    [`${LIS}#Administrator`],
+    ['Manager', 'Member'],
+  ];
+  const LEARNER_ROLES: unknown[] = [
+    ['Learner'],
+    ['Learner#NonCreditLearner'],
+    [`${LIS}#Learner`],
+    [`${LIS}/Learner#GuestLearner`],
+    ['Mentor', 'Learner'],
+  ];
+  const skipRule = /-by-(instructor|non-learner)$|-as-(instructor|administrator|non-learner)$/;
+
+  it.each(ACTED_BY_A_PERSON.flatMap(([type, actions]) => actions.map((action) => [type, action])))(
+    'Should skip %s %s, with a reason, when the membership names roles and none of them is a learner\'s',
+    (type, action) => {
+      for (const roles of STAFF_ROLES) {
+        const rule = rules.find(type, action, learnEvent(type, action, { roles }));
+        expect(rule?.skip, `${type} ${action} with roles ${JSON.stringify(roles)} went to ${rule?.id ?? 'no rule'}`).toMatch(/\w/);
+      }
+    },
+  );
+
+  it.each(ACTED_BY_A_PERSON.flatMap(([type, actions]) => actions.map((action) => [type, action])))(
+    'Should not skip %s %s as staff\'s when a role is a learner\'s, or no role is given',
+    (type, action) => {
+      for (const membership of [...LEARNER_ROLES.map((roles) => ({ roles })), { roles: [] }, {}, undefined]) {
+        const rule = rules.find(type, action, learnEvent(type, action, membership));
+        expect(rule?.id, `${type} ${action} with membership ${JSON.stringify(membership)}`).not.toMatch(skipRule);
+      }
+    },
+  );
+
+  it('Should skip an LTI launch or return whose launch roles name no learner role, comma-separated or not', () => {
+    for (const action of ['LoggedIn', 'LoggedOut']) {
+      for (const launchRoles of [
+        'urn:lti:role:ims/lis/TeachingAssistant',
+        'urn:lti:role:ims/lis/Instructor/TeachingAssistant,urn:lti:instrole:ims/lis/Student',
+        'urn:lti:role:ims/lis/ContentDeveloper',
+        `${LIS}#Mentor`,
+        'Mentor',
+      ]) {
+        const rule = rules.find(`${BB}LTIEvent`, action, learnEvent(`${BB}LTIEvent`, action, undefined, launchRoles));
+        expect(rule?.skip, `${action} with launch roles ${launchRoles} went to ${rule?.id ?? 'no rule'}`).toMatch(/\w/);
+      }
+      for (const launchRoles of [
+        'urn:lti:role:ims/lis/Learner',
+        'urn:lti:instrole:ims/lis/Student,urn:lti:role:ims/lis/Learner/NonCreditLearner',
+        `${LIS}#Learner`,
+        'Learner',
+        '',
+      ]) {
+        const rule = rules.find(`${BB}LTIEvent`, action, learnEvent(`${BB}LTIEvent`, action, undefined, launchRoles));
+        expect(rule?.id, `${action} with launch roles ${JSON.stringify(launchRoles)}`).toMatch(/^lti-(launched|returned)$/);
+      }
+    }
+  });
+});
+
 describe('a Learn user is looked up by batch_uid only', () => {
   const VARS = { student: '', platformId: '', edApp: '', sensor: '', sourceId: '' };
   // Marked as Learn marks every person, without the batch_uid; the IRI is Learn's opaque user id.
