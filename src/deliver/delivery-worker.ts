@@ -15,11 +15,12 @@ import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import { parseRetryAfter } from '../timeback/http-answers.ts';
-import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.ts';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+import { failedRecord, MAX_AGE, NO_OUTPUT, settledRecord, type RetryRules } from './delivery-record.ts';
 import { OutagePause, type PauseCause } from '../timeback/outage-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
-import { createOutbox, type DeliveryRecord, type DueEvent } from './outbox.ts';
+import { createOutbox, type DueEvent } from './outbox.ts';
 import { createResultBatches, type PendingRecord } from './result-batches.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
@@ -78,13 +79,6 @@ export interface DeliveryWorker {
   problems(): string[];
 }
 
-/** The longest TimeBack answer kept on the event for the admin. */
-const MAX_STORED_RESPONSE = 4_096;
-
-/** Why an event dies without a refusal from TimeBack: too old to retry, or nothing to send. */
-const MAX_AGE = 'max-age';
-const NO_OUTPUT = 'no-output';
-
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { config, store, log, metrics, tokens } = deps;
   const now = deps.now ?? Date.now;
@@ -106,7 +100,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     ...deps.tuning,
   };
   const concurrency = config.delivery.concurrency;
-  const maxAgeMs = config.delivery.maxAgeMs;
+  const retryRules: RetryRules = { maxAgeMs: config.delivery.maxAgeMs, backoff: tuning.backoff, random };
   const outbox = createOutbox(store, deps.writer ?? createStoreWriter(store));
   const client =
     deps.client ??
@@ -327,6 +321,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     else loaded.unshift(event);
   }
 
+  /**
+   * Records the round (delivery-record.ts says what is written) and acts on what it says
+   * about TimeBack: an answer about an event shows it is up and set up right; a failure
+   * counts towards the pause and may be a set-up problem for /readyz.
+   */
   function record(
     event: DueEvent,
     startedAt: number,
@@ -335,49 +334,31 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     outcome: Outcome,
   ): void {
     const finishedAt = now();
-    const status = result?.kind === 'response' ? result.status : null;
-    const response = result === undefined ? null : truncate(result.kind === 'response' ? result.body : result.message);
-    let fate: DeliveryRecord['fate'];
-    let nextAttemptAt: number | null = null;
-    let reason: string | null = null;
-    let detail: string | null = null;
-    let cause: string | undefined;
-
     if (outcome.kind === 'delivered') {
       noteAnswer();
-      fate = 'delivered';
+      results.add(settledRecord(event, startedAt, finishedAt, posts, result, outcome));
     } else if (outcome.kind === 'dead') {
       // A refusal of this event (400, 422) still shows the endpoint and the app are right.
       // (Without a result the event had no output and TimeBack was never asked.)
       if (result !== undefined) noteAnswer();
-      fate = 'dead';
-      reason = outcome.reason;
-      detail = status === null ? 'the translated event has no output to send' : `TimeBack refused the event with HTTP ${status}`;
-      deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status, reason }, 'event is dead');
+      const entry = settledRecord(event, startedAt, finishedAt, posts, result, outcome);
+      deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, 'event is dead');
+      results.add(entry);
     } else {
       const problem = describeFailure(result, posts);
-      if (status !== null && isSetupAnswer(status, posts)) setupProblem = problem;
+      if (result?.kind === 'response' && isSetupAnswer(result.status, posts)) setupProblem = problem;
       const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
-      const failures = event.attempts + posts;
-      const since = event.firstAttemptAt ?? startedAt;
-      if (finishedAt - since >= maxAgeMs) {
-        deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts: failures, problem }, 'event is dead: too old to retry');
-        fate = 'dead';
-        reason = MAX_AGE;
-        detail = `not delivered within DELIVERY_MAX_AGE (${Math.round(maxAgeMs / 1000)} s) after ${failures} attempts; last: ${problem}`;
-      } else {
-        fate = 'pending';
-        nextAttemptAt = finishedAt + retryDelay(failures, retryAfterMs, tuning.backoff, random);
-        detail = `attempt ${failures} failed (${problem}); next at ${new Date(nextAttemptAt).toISOString()}`;
-        cause = outcome.kind === 'retry' ? outcome.cause : 'http-401';
+      const entry = failedRecord(event, startedAt, finishedAt, posts, result, outcome, problem, retryAfterMs, retryRules);
+      if (entry.fate === 'dead') {
+        const attempts = event.attempts + posts;
+        deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts, problem }, 'event is dead: too old to retry');
       }
       if (pause.recordFailure(problem, retryAfterMs)) {
         log.warn({ problem, pausedForMs: pause.until - finishedAt }, 'TimeBack is failing; delivery paused');
         armPauseTimer();
       }
+      results.add(entry);
     }
-    // One shape for every record (no spread of a shared base): this runs once per event.
-    results.add({ seq: event.seq, readUpdatedAt: event.updatedAt, fate, posts, startedAt, finishedAt, status, response, nextAttemptAt, reason, detail, cause });
   }
 
   /** TimeBack answered about an event: it is up, and the set-up is right. */
@@ -506,10 +487,4 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
 function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
-}
-
-/** Keeps the start of a long answer and says how much was cut. */
-function truncate(text: string, limit = MAX_STORED_RESPONSE): string {
-  if (text.length <= limit) return text;
-  return `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
 }
