@@ -4,27 +4,20 @@
  *
  * One token is kept until shortly before it expires, and at most one request for a new
  * one is in flight: a burst of 16 deliveries and 1,000 roster misses costs one token call.
- * Neither the secret nor a token is ever logged or put in an error message.
+ * Neither the secret nor a token is ever logged or put in an error message. What each
+ * answer of the endpoint means (the token's lifetime, an outage, a refusal's wording) is
+ * token-answer.ts; this module asks, keeps the token and remembers failures.
  */
-import { decodeJwt } from 'jose';
 import { Agent, request } from 'undici';
-import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { describeNetworkError, excerpt, parseJsonBody, parseRetryAfter } from './http-answers.ts';
+import { describeNetworkError } from './http-answers.ts';
+import { credentialRemover, readTokenAnswer, type TokenEndpoint } from './token-answer.ts';
 import { TokenError, type TokenProvider } from './token-provider.ts';
 
 /** Refresh this long before expiry (or a tenth of a short lifetime), so no request carries a dying token. */
 const REFRESH_MARGIN_MS = 60_000;
-/** Assumed lifetime when the answer says neither `expires_in` nor a JWT `exp`: short, so we re-ask soon. */
-const DEFAULT_LIFETIME_MS = 5 * 60_000;
-/**
- * The longest we keep a token, whatever the answer says: TimeBack's live an hour, and an
- * `expires_in` of years (a proxy's or a misconfigured pool's) would otherwise leave every
- * expiry to be found by a refused request.
- */
-const MAX_LIFETIME_MS = 24 * 60 * 60_000;
 /**
  * After credentials are refused, answer from memory for this long instead of asking again:
  * every delivery and lookup would otherwise re-send a known-bad secret, and identity
@@ -32,19 +25,6 @@ const MAX_LIFETIME_MS = 24 * 60 * 60_000;
  */
 const REJECTED_COOLDOWN_MS = 30_000;
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
-
-const TokenResponseSchema = z.looseObject({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  // Read leniently (see lifetimeSeconds): a lifetime we cannot read must not cost a good token.
-  expires_in: z.unknown().optional(),
-});
-
-/** RFC 6749 §5.2 error answer. */
-const OAuthErrorSchema = z.looseObject({
-  error: z.string().optional(),
-  error_description: z.string().optional(),
-});
 
 export interface TokenProviderDeps {
   config: Config;
@@ -81,15 +61,12 @@ export function createTokenProvider({
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (scopes.length > 0) form.set('scope', scopes.join(' '));
   const body = form.toString();
-  /**
-   * The ways our credentials could come back in a refusal's error_description (an endpoint
-   * or a proxy in front of it that echoes the request): longest first, so the Basic value
-   * is cut whole rather than around the secret inside it.
-   */
-  const echoes = [basicAuth.slice('Basic '.length), clientSecret, clientSecret && encodeURIComponent(clientSecret)]
-    .filter((text): text is string => text !== undefined && text.length > 0)
-    .sort((a, b) => b.length - a.length);
-  const withoutCredentials = (text: string) => echoes.reduce((out, echo) => out.replaceAll(echo, '[redacted]'), text);
+  const endpoint: TokenEndpoint = {
+    tokenUrl,
+    clientId,
+    scopes,
+    withoutCredentials: credentialRemover(basicAuth.slice('Basic '.length), clientSecret),
+  };
   const agent = new Agent({
     keepAliveTimeout: 10_000,
     connect: { timeout: tokenTimeoutMs },
@@ -139,57 +116,14 @@ export function createTokenProvider({
       );
     }
 
-    if (statusCode >= 200 && statusCode < 300) {
-      const parsed = TokenResponseSchema.safeParse(parseJsonBody(text));
-      if (!parsed.success) {
-        throw fail(
-          new TokenError(`TimeBack's token endpoint ${tokenUrl} answered ${statusCode} without a usable access_token`, true),
-          'unavailable',
-        );
-      }
-      const token = parsed.data.access_token;
-      const expiresAt = expiryOf(token, lifetimeSeconds(parsed.data.expires_in), askedAt);
-      const lifetime = expiresAt - askedAt;
-      held = { value: token, refreshAt: expiresAt - Math.min(REFRESH_MARGIN_MS, lifetime / 10) };
-      remembered = undefined;
-      metrics.tokenRefreshes.inc({ outcome: 'ok' });
-      log.info({ tokenUrl, expiresInSeconds: Math.round(lifetime / 1000) }, 'obtained a TimeBack access token');
-      return token;
-    }
-
-    const retryAfterMs = parseRetryAfter(headers['retry-after'], now());
-    if (statusCode === 408 || statusCode === 429 || statusCode >= 500) {
-      throw fail(
-        new TokenError(
-          `TimeBack's token endpoint ${tokenUrl} is unavailable (HTTP ${statusCode}); will retry`,
-          true,
-          { retryAfterMs },
-        ),
-        'unavailable',
-      );
-    }
-    throw fail(new TokenError(refusalMessage(statusCode, text), false), 'rejected');
-  }
-
-  /** What an admin should change, from the status and the RFC 6749 error code. */
-  function refusalMessage(status: number, text: string): string {
-    const oauth = OAuthErrorSchema.safeParse(parseJsonBody(text));
-    const code = oauth.success ? oauth.data.error : undefined;
-    // Both are quoted in logs and on /readyz, which anyone may read: never with our
-    // credentials in them, and cut only once those are out (a cut could leave part of one).
-    const quoted = (said: string, max: number) => excerpt(withoutCredentials(said), max);
-    const description = oauth.success && oauth.data.error_description ? `: ${quoted(oauth.data.error_description, 200)}` : '';
-    const said = `HTTP ${status}${code ? ` ${quoted(code, 60)}` : ''}${description}`;
-    if (status === 401 || code === 'invalid_client') {
-      return `TimeBack refused the client credentials for client id "${clientId}" (${said}); check TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET`;
-    }
-    if (code === 'invalid_scope' || code === 'unauthorized_client' || status === 403) {
-      return `TimeBack will not issue a token with scopes "${scopes.join(' ')}" to client id "${clientId}" (${said}); check TIMEBACK_SCOPES and that the app is active with those scopes`;
-    }
-    if (status === 404 || status === 405 || (status >= 300 && status < 400)) {
-      return `No OAuth token endpoint at ${tokenUrl} (${said}); check TIMEBACK_TOKEN_URL`;
-    }
-    return `TimeBack's token endpoint ${tokenUrl} refused the request (${said})`;
+    const answer = readTokenAnswer(statusCode, headers['retry-after'], text, askedAt, now(), endpoint);
+    if (answer.kind !== 'token') throw fail(answer.error, answer.kind);
+    const lifetime = answer.expiresAt - askedAt;
+    held = { value: answer.value, refreshAt: answer.expiresAt - Math.min(REFRESH_MARGIN_MS, lifetime / 10) };
+    remembered = undefined;
+    metrics.tokenRefreshes.inc({ outcome: 'ok' });
+    log.info({ tokenUrl, expiresInSeconds: Math.round(lifetime / 1000) }, 'obtained a TimeBack access token');
+    return answer.value;
   }
 
   /** The held token while it is good for a while yet; getToken() and fresh() share this rule. */
@@ -226,36 +160,4 @@ export function createTokenProvider({
       return agent.close();
     },
   };
-}
-
-/**
- * When the token stops working. A JWT's own `exp` is the truth when present; `expires_in`
- * otherwise, counted from when we asked (so network time only makes us earlier). An `exp`
- * already past by our clock means the clocks disagree, and trusting it would refresh on
- * every call, so `expires_in` wins then.
- */
-function expiryOf(token: string, expiresInSeconds: number | undefined, askedAt: number): number {
-  const fromExpiresIn = expiresInSeconds === undefined ? undefined : askedAt + expiresInSeconds * 1000;
-  let expiresAt = fromExpiresIn ?? askedAt + DEFAULT_LIFETIME_MS;
-  if (token.split('.').length === 3) {
-    try {
-      const { exp } = decodeJwt(token);
-      if (typeof exp === 'number' && exp * 1000 > askedAt) expiresAt = exp * 1000;
-    } catch {
-      // Not a JWT after all: an opaque token that happens to contain dots.
-    }
-  }
-  return Math.min(expiresAt, askedAt + MAX_LIFETIME_MS);
-}
-
-/**
- * `expires_in` as seconds, when it says something usable: a positive number, or one written
- * as text (some proxies and gateways re-serialise it). Missing, null, 0, negative or
- * unreadable mean "not said" (RFC 6749 §5.1 makes it optional), and the token is still used:
- * refusing it would stop delivery over a field, while a token that really is dead is found
- * by the first 401 and replaced.
- */
-export function lifetimeSeconds(value: unknown): number | undefined {
-  const seconds = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-  return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }

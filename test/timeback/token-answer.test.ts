@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { credentialRemover, lifetimeSeconds, readTokenAnswer, type TokenEndpoint } from '../../src/timeback/token-answer.ts';
+
+const ASKED = Date.parse('2026-03-02T10:00:00.000Z');
+const ANSWERED = ASKED + 300;
+const SECRET = 'very secret/value';
+const BASIC = Buffer.from(`client-a:${SECRET}`, 'utf8').toString('base64');
+
+const endpoint: TokenEndpoint = {
+  tokenUrl: 'http://127.0.0.1:9/auth/1.0/token',
+  clientId: 'client-a',
+  scopes: ['events.write', 'roster.read'],
+  withoutCredentials: credentialRemover(BASIC, SECRET),
+};
+
+/** An unsigned JWT: only its `exp` is read, never its signature. */
+function jwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'none' })}.${part(claims)}.sig`;
+}
+
+const read = (status: number, body: unknown, retryAfter?: string) =>
+  readTokenAnswer(status, retryAfter, typeof body === 'string' ? body : JSON.stringify(body), ASKED, ANSWERED, endpoint);
+
+describe('readTokenAnswer', () => {
+  it('takes expires_in as the lifetime, counted from when the token was asked for', () => {
+    expect(read(200, { access_token: 'opaque', expires_in: 3600 })).toEqual({ kind: 'token', value: 'opaque', expiresAt: ASKED + 3_600_000 });
+  });
+
+  it("prefers a JWT's own exp to expires_in", () => {
+    const token = jwt({ exp: (ASKED + 600_000) / 1000 });
+    expect(read(200, { access_token: token, expires_in: 3600 })).toEqual({ kind: 'token', value: token, expiresAt: ASKED + 600_000 });
+  });
+
+  it('ignores an exp already past by our clock (the clocks disagree)', () => {
+    const token = jwt({ exp: (ASKED - 1_000) / 1000 });
+    expect(read(200, { access_token: token, expires_in: 60 })).toMatchObject({ expiresAt: ASKED + 60_000 });
+  });
+
+  it('assumes five minutes when no lifetime is said, and never keeps a token beyond a day', () => {
+    expect(read(200, { access_token: 'opaque' })).toMatchObject({ expiresAt: ASKED + 300_000 });
+    expect(read(200, { access_token: 'opaque', expires_in: 10 * 365 * 86_400 })).toMatchObject({ expiresAt: ASKED + 86_400_000 });
+  });
+
+  it('calls a 2xx without a usable access_token unavailable, not refused', () => {
+    const answer = read(200, { token: 'x' });
+    expect(answer.kind).toBe('unavailable');
+    if (answer.kind === 'unavailable') {
+      expect(answer.error.retryable).toBe(true);
+      expect(answer.error.message).toBe(`TimeBack's token endpoint ${endpoint.tokenUrl} answered 200 without a usable access_token`);
+    }
+  });
+
+  it('calls 5xx, 408 and 429 unavailable, with their Retry-After', () => {
+    for (const status of [408, 429, 500, 503]) {
+      const answer = read(status, 'busy', '7');
+      expect(answer.kind).toBe('unavailable');
+      if (answer.kind === 'unavailable') {
+        expect(answer.error.retryAfterMs).toBe(7_000);
+        expect(answer.error.message).toBe(`TimeBack's token endpoint ${endpoint.tokenUrl} is unavailable (HTTP ${status}); will retry`);
+      }
+    }
+  });
+
+  it('words a refused client for the admin, without our credentials even when the endpoint echoes them', () => {
+    const answer = read(401, { error: 'invalid_client', error_description: `bad Basic ${BASIC} or ${SECRET} or ${encodeURIComponent(SECRET)}` });
+    expect(answer.kind).toBe('rejected');
+    if (answer.kind === 'rejected') {
+      expect(answer.error.retryable).toBe(false);
+      expect(answer.error.message).toBe(
+        'TimeBack refused the client credentials for client id "client-a" (HTTP 401 invalid_client: bad Basic [redacted] or [redacted] or [redacted]); check TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET',
+      );
+    }
+  });
+
+  it('points a scope refusal at TIMEBACK_SCOPES and a missing endpoint at TIMEBACK_TOKEN_URL', () => {
+    const scope = read(400, { error: 'invalid_scope' });
+    const missing = read(404, 'not here');
+    expect(scope.kind === 'rejected' && scope.error.message).toContain('scopes "events.write roster.read"');
+    expect(scope.kind === 'rejected' && scope.error.message).toContain('check TIMEBACK_SCOPES');
+    expect(missing.kind === 'rejected' && missing.error.message).toBe(`No OAuth token endpoint at ${endpoint.tokenUrl} (HTTP 404); check TIMEBACK_TOKEN_URL`);
+  });
+});
+
+describe('lifetimeSeconds', () => {
+  it('reads a positive number, also written as text', () => {
+    expect(lifetimeSeconds(3600)).toBe(3600);
+    expect(lifetimeSeconds(' 90 ')).toBe(90);
+  });
+
+  it.each([undefined, null, 0, -5, '', 'soon', Number.POSITIVE_INFINITY])('takes %s as not said', (value) => {
+    expect(lifetimeSeconds(value)).toBeUndefined();
+  });
+});
