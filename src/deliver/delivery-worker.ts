@@ -20,6 +20,7 @@ import { failedRecord, MAX_AGE, NO_OUTPUT, settledRecord, type RetryRules } from
 import { OutagePause, type PauseCause } from '../timeback/outage-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
+import { createDueQueue } from './due-queue.ts';
 import { createOutbox, type DueEvent } from './outbox.ts';
 import { createResultBatches, type PendingRecord } from './result-batches.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
@@ -119,14 +120,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   metrics.eventsDead.inc({ reason: MAX_AGE }, 0);
   metrics.eventsDead.inc({ reason: NO_OUTPUT }, 0);
 
-  /** Seqs read from the outbox and not yet recorded: never sent twice at once. */
-  const claimed = new Set<number>();
-  /** Claimed seqs waiting for a free slot, and the next few of their rows, loaded. */
-  const ready: number[] = [];
-  const loaded: DueEvent[] = [];
-  const loadBatch = Math.max(16, concurrency * 2);
-  /** The last read found fewer rows than asked: nothing more is due until something changes. */
-  let exhausted = false;
+  /** Due events read and claimed, so none is sent twice at once, until their results are recorded. */
+  const queue = createDueQueue({
+    outbox,
+    log,
+    now,
+    batchSize: tuning.batchSize,
+    loadBatch: Math.max(16, concurrency * 2),
+    unreadable: () => armWake(now() + tuning.pollIntervalMs),
+  });
   /** Attempts in flight: slots taken, at most `concurrency`. */
   let active = 0;
   /** Waiting for the last attempt in flight to end (shutdown). */
@@ -140,7 +142,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     rewriteAfterMs: tuning.pollIntervalMs,
     committed: recorded,
     abandoned: (batch) => {
-      for (const entry of batch) claimed.delete(entry.seq);
+      for (const entry of batch) queue.release(entry.seq);
     },
   });
 
@@ -149,7 +151,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let stopped = false;
   let pumpScheduled = false;
   const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, () => {
-    exhausted = false;
+    queue.rescan();
     pump();
   });
   let pauseTimer: NodeJS.Timeout | undefined;
@@ -160,63 +162,16 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   function pump(): void {
     if (!running || stopping || !tokens.configured || results.problem !== undefined) return;
     while (active < concurrency && pause.canDispatch()) {
-      const event = nextEvent();
+      const event = queue.next();
       if (!event) break;
       pause.dispatching();
       active += 1;
       void attempt(event);
     }
     if (pause.state === 'open') armPauseTimer();
-    else if (ready.length === 0 && loaded.length === 0 && active < concurrency) {
-      armWake(exhausted ? outbox.nextDueAfter(now()) : undefined);
+    else if (queue.empty && active < concurrency) {
+      armWake(queue.exhausted ? outbox.nextDueAfter(now()) : undefined);
     }
-  }
-
-  function nextEvent(): DueEvent | undefined {
-    for (;;) {
-      const event = loaded.shift();
-      if (event) return event;
-      if (ready.length === 0 && !exhausted) refill();
-      if (ready.length === 0 || !load(ready.splice(0, loadBatch))) return undefined;
-    }
-  }
-
-  /** Loads the rows of `seqs`; false when they cannot be read now. */
-  function load(seqs: number[]): boolean {
-    let rows: DueEvent[];
-    try {
-      rows = outbox.load(seqs);
-    } catch (err) {
-      log.error({ err, events: seqs.length }, 'could not read due events; trying again shortly');
-      for (const seq of seqs) claimed.delete(seq);
-      armWake(now() + tuning.pollIntervalMs);
-      return false;
-    }
-    if (rows.length < seqs.length) {
-      // Settled or pruned since they were found due: nothing to send.
-      const found = new Set(rows.map((row) => row.seq));
-      for (const seq of seqs) if (!found.has(seq)) claimed.delete(seq);
-    }
-    for (const row of rows) loaded.push(row);
-    return true;
-  }
-
-  function refill(): void {
-    const limit = tuning.batchSize + claimed.size;
-    let rows: number[];
-    try {
-      rows = outbox.due(now(), limit);
-    } catch (err) {
-      log.error({ err }, 'could not read due events; trying again shortly');
-      exhausted = true;
-      return;
-    }
-    for (const seq of rows) {
-      if (claimed.has(seq)) continue;
-      claimed.add(seq);
-      ready.push(seq);
-    }
-    exhausted = rows.length < limit;
   }
 
   function schedulePump(): void {
@@ -238,7 +193,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     } catch (err) {
       // deliver() handles its own failures; reaching here is a bug. Keep the event due.
       log.error({ err, seq: event.seq }, 'delivery attempt failed unexpectedly');
-      claimed.delete(event.seq);
+      queue.release(event.seq);
     } finally {
       active -= 1;
       if (active === 0) for (const resolve of whenIdle.splice(0)) resolve();
@@ -274,7 +229,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (result.kind === 'failure' && result.failure === 'aborted') {
       // Shutdown cut the request: nothing is known, the row stays due for the next start.
       pause.probeAbandoned();
-      claimed.delete(event.seq);
+      queue.release(event.seq);
       return;
     }
     let outcome: Outcome = result.kind === 'response' ? classifyStatus(result.status) : { kind: 'retry', cause: result.failure };
@@ -317,8 +272,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   }
 
   function putBack(event: DueEvent): void {
-    if (stopping) claimed.delete(event.seq);
-    else loaded.unshift(event);
+    if (stopping) queue.release(event.seq);
+    else queue.putBack(event);
   }
 
   /**
@@ -371,7 +326,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   function recorded(batch: readonly PendingRecord[]): void {
     let earliestRetry: number | undefined;
     for (const entry of batch) {
-      claimed.delete(entry.seq);
+      queue.release(entry.seq);
       if (entry.fate === 'delivered') metrics.eventsDelivered.inc();
       else if (entry.fate === 'dead') metrics.eventsDead.inc({ reason: entry.reason ?? 'unknown' });
       else {
@@ -406,7 +361,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       void obtainToken().then(() => pump());
       return;
     }
-    exhausted = false;
+    queue.rescan();
     pump();
   }
 
@@ -429,7 +384,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     },
 
     notify() {
-      exhausted = false;
+      queue.rescan();
       schedulePump();
     },
 
@@ -439,8 +394,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       wakeTimer.cancel();
       clearTimeout(pauseTimer);
       results.beginStop();
-      for (const seq of ready.splice(0)) claimed.delete(seq);
-      for (const event of loaded.splice(0)) claimed.delete(event.seq);
+      queue.releaseWaiting();
       if (active > 0) {
         await untilDoneOrDeadline(idle(), deadline);
         if (active > 0) {
