@@ -19,6 +19,7 @@ import type { TokenProvider } from '../timeback/token-provider.ts';
 import type { IdentityAnswer, IdentityResolver } from './identity-resolver.ts';
 import { createRosterCache, expiresAt, type RosterCache, type RosterCacheEntry } from './roster-cache.ts';
 import { createRosterClient, type RosterClient, type RosterStatus } from './roster-client.ts';
+import { createSharedLookups } from './shared-lookups.ts';
 import { createUserOverrides, type UserOverrides } from './user-overrides.ts';
 import { errorMessage } from '../errors.ts';
 
@@ -61,8 +62,7 @@ export function createIdentityResolver({
   const overrides = createUserOverrides({ file: config.overridesFile, log, watch: watchOverrides });
   const cache = createRosterCache(store, now);
   const roster: RosterClient = createRosterClient({ config, tokens, log, metrics, now });
-  /** The lookup in flight per student, and the cache generation it began in. */
-  const inflight = new Map<string, { generation: number; answer: Promise<IdentityAnswer> }>();
+  const lookups = createSharedLookups<IdentityAnswer>();
   const strategies = config.roster.match;
   const notFoundDetail = `no TimeBack user has this ${listWithOr(strategies)}`;
   const missingCredentials = [
@@ -173,17 +173,7 @@ export function createIdentityResolver({
       // (from this process or another) came since that lookup began: its answer may be what
       // the admin just fixed.
       const generation = cache.generation();
-      const pending = inflight.get(externalId);
-      if (pending?.generation === generation) return pending.answer;
-      const started = {
-        generation,
-        answer: lookUpSafely(externalId, cached, generation).finally(() => {
-          // Only its own entry: a lookup begun after an eviction may have taken its place.
-          if (inflight.get(externalId) === started) inflight.delete(externalId);
-        }),
-      };
-      inflight.set(externalId, started);
-      return started.answer;
+      return lookups.join(externalId, generation, () => lookUpSafely(externalId, cached, generation));
     },
 
     async close() {
