@@ -62,6 +62,17 @@ function client(server: TimebackEmulator = emulator, clock: ManualClock = manual
   return { roster, tokens, metrics, captured, clock };
 }
 
+/** Runs `check` against each list shape (a total, a pagination object, no count at all) with `users` on its roster. */
+async function onEveryListShape(users: EmulatedUser[], check: (server: TimebackEmulator) => Promise<void>): Promise<void> {
+  const servers = [emulator, paginated, bare];
+  for (const server of servers) for (const user of users) server.users.set(user.sourcedId, user);
+  try {
+    for (const server of servers) await check(server);
+  } finally {
+    for (const server of servers) for (const user of users) server.users.delete(user.sourcedId);
+  }
+}
+
 function rosterRequests(server: TimebackEmulator) {
   return server.requests.filter((request) => request.route === 'roster');
 }
@@ -207,45 +218,32 @@ describe('roster client against the emulator', () => {
     // 150 departed records ahead of the live one: the old single page of ten called this ambiguous.
     const departed = Array.from({ length: 150 }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
     const live = { sourcedId: randomUUID(), email };
-    const crowd = [...departed, live];
-    const servers = [emulator, paginated, bare];
-    for (const server of servers) for (const user of crowd) server.users.set(user.sourcedId, user);
-    try {
-      for (const server of servers) {
-        const before = rosterRequests(server).length;
-        const { roster } = client(server);
-        expect(await roster.lookup('email', email)).toEqual({ outcome: 'found', platformId: live.sourcedId });
-        const pages = rosterRequests(server)
-          .slice(before)
-          .map((request) => new URL(request.url, 'http://x').searchParams);
-        expect(pages.map((page) => [page.get('limit'), page.get('offset') ?? '0'])).toEqual([
-          ['100', '0'],
-          ['100', '100'],
-        ]);
-      }
-    } finally {
-      for (const server of servers) for (const user of crowd) server.users.delete(user.sourcedId);
-    }
+    await onEveryListShape([...departed, live], async (server) => {
+      const before = rosterRequests(server).length;
+      const { roster } = client(server);
+      expect(await roster.lookup('email', email)).toEqual({ outcome: 'found', platformId: live.sourcedId });
+      const pages = rosterRequests(server)
+        .slice(before)
+        .map((request) => new URL(request.url, 'http://x').searchParams);
+      expect(pages.map((page) => [page.get('limit'), page.get('offset') ?? '0'])).toEqual([
+        ['100', '0'],
+        ['100', '100'],
+      ]);
+    });
   });
 
   it('Should not guess when more users match than the pages it reads', async () => {
     const email = 'throng@school.test';
     const departed = Array.from({ length: 100 * ROSTER_FILTER_PAGES }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
     const crowd = [...departed, { sourcedId: randomUUID(), email }];
-    const servers = [emulator, paginated, bare];
-    for (const server of servers) for (const user of crowd) server.users.set(user.sourcedId, user);
-    try {
-      for (const server of servers) {
-        const before = rosterRequests(server).length;
-        const { roster } = client(server);
-        // The pages hold only departed records; the live one is past the last page read.
-        const count = server === bare ? 100 * ROSTER_FILTER_PAGES : crowd.length;
-        expect(await roster.lookup('email', email)).toEqual({ outcome: 'ambiguous', count });
-        expect(rosterRequests(server).length - before).toBe(ROSTER_FILTER_PAGES);
-      }
-    } finally {
-      for (const server of servers) for (const user of crowd) server.users.delete(user.sourcedId);
-    }
+    await onEveryListShape(crowd, async (server) => {
+      const before = rosterRequests(server).length;
+      const { roster } = client(server);
+      // The pages hold only departed records; the live one is past the last page read.
+      const count = server === bare ? 100 * ROSTER_FILTER_PAGES : crowd.length;
+      expect(await roster.lookup('email', email)).toEqual({ outcome: 'ambiguous', count });
+      expect(rosterRequests(server).length - before).toBe(ROSTER_FILTER_PAGES);
+    });
   });
 
   it('Should stop paging as soon as two live students match', async () => {
