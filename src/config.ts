@@ -59,9 +59,12 @@ const positiveInt = (fallback: number, max: number) =>
   );
 
 // No user:password@: it would be logged, and shown on /readyz, with every token problem.
+// Zod runs this check even when the URL check failed: text that is no URL was refused there
+// already, and `new URL` would throw on it.
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
   .refine((url) => {
+    if (!URL.canParse(url)) return true;
     const { username, password } = new URL(url);
     return username === '' && password === '';
   }, 'must not carry a user name or password (set TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET instead)');

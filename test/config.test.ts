@@ -90,6 +90,12 @@ describe('parseConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('refuses a TimeBack URL that is no URL at all with a ConfigError naming the variable, not a TypeError', () => {
+    // The credentials check reads the URL; it must not run on text the URL check already refused.
+    const { problems } = configError({ TIMEBACK_BASE_URL: 'timeback example test', TIMEBACK_TOKEN_URL: 'https://[auth' });
+    expect(problems).toEqual(['TIMEBACK_BASE_URL: must be an http(s) URL', 'TIMEBACK_TOKEN_URL: must be an http(s) URL']);
+  });
+
   it('reads every variable it knows', () => {
     const config = parseConfig({
       PORT: '0',
