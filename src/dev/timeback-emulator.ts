@@ -92,6 +92,8 @@ export interface EmulatorOptions {
    * alone, as some OneRoster servers answer: only a full page says there may be more).
    */
   listShape?: 'users' | 'pagination' | 'text-total' | 'no-total';
+  /** Answer every list from its first user, whatever `offset` asks (as some OneRoster servers do). */
+  ignoresOffset?: boolean;
   /** Keep the bodies of received events (default true; benchmarks turn it off). */
   recordEvents?: boolean;
   /** Sees every request as it arrives, whatever the answer: what went over the wire to TimeBack. */
@@ -373,7 +375,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
         return send(req, res, 'roster', 400, { error: 'limit must be 1-100 and offset 0 or more' });
       }
       const users = [...emulator.users.values()].filter(predicate).map(toRecord);
-      const page = users.slice(offset, offset + limit);
+      const page = options.ignoresOffset ? users.slice(0, limit) : users.slice(offset, offset + limit);
       return send(
         req,
         res,

@@ -274,6 +274,8 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     // By sourcedId: a server that ignores `offset` sends the same page again, and one user
     // twice is still one user.
     const live = new Map<string, RosterUser>();
+    /** Every user listed so far, live or not: a later page of only these is the first sent again. */
+    const listedIds = new Set<string>();
     let read = 0;
     for (let page = 1; ; page += 1) {
       const offset = read === 0 ? '' : `&offset=${read}`;
@@ -288,6 +290,8 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
         const user = RosterUserSchema.safeParse(entry);
         return user.success ? [user.data] : [];
       });
+      const before = listedIds.size;
+      for (const user of users) listedIds.add(user.sourcedId.toLowerCase());
       const matching = users.filter((user) => sameValue(user[field], externalId));
       if (matching.length < users.length && !warnedLooseFilter) {
         warnedLooseFilter = true;
@@ -297,6 +301,9 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       const students = [...live.values()].filter(couldBeStudent);
       if (students.length >= 2) return { outcome: 'ambiguous', count: students.length };
       const total = parsed.data.total ?? parsed.data.pagination?.total;
+      // The server ignores `offset`: the users past its first page, which its count may
+      // promise, can never be read, so they are not guessed about either.
+      if (page > 1 && users.length > 0 && listedIds.size === before) return { outcome: 'ambiguous', count: Math.max(total ?? 0, listedIds.size) };
       // Without a count, a full page stands for "maybe more".
       const more = total !== undefined ? total > read : listed.length >= FILTER_LIMIT;
       if (!more) break;

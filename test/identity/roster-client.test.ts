@@ -246,6 +246,20 @@ describe('roster client against the emulator', () => {
     });
   });
 
+  it('Should not guess from the first page when the server ignores offset and sends it again', async () => {
+    // The count promises 150; every page is the first 100 again, so the rest is never seen.
+    const stuck = await startTimebackEmulator({ users: [], ignoresOffset: true });
+    open.push(stuck);
+    const email = 'repeat@school.test';
+    const departed = Array.from({ length: 149 }, () => ({ sourcedId: randomUUID(), email, status: 'tobedeleted' }));
+    const [first, second] = [{ sourcedId: randomUUID(), email }, { sourcedId: randomUUID(), email }];
+    // One live student on the page the server keeps sending, another past it.
+    for (const user of [first, ...departed, second]) stuck.users.set(user.sourcedId, user);
+    const { roster } = client(stuck);
+    expect(await roster.lookup('email', email)).toEqual({ outcome: 'ambiguous', count: 151 });
+    expect(rosterRequests(stuck)).toHaveLength(2);
+  });
+
   it('Should stop paging as soon as two live students match', async () => {
     const email = 'siblings@school.test';
     const users = [
