@@ -194,6 +194,18 @@ describe('only learners are credited', () => {
       }
     }
   });
+
+  it('Should not skip an LTI launch or return whose membership names a learner role, whatever other roles the launch form lists', () => {
+    for (const action of ['LoggedIn', 'LoggedOut']) {
+      // The form's roles are read only when Learn gives no membership roles: an institution or
+      // system role beside (or instead of) the course role says nothing of the course role.
+      for (const launchRoles of ['urn:lti:instrole:ims/lis/Student', 'urn:lti:sysrole:ims/lis/User']) {
+        const rule = rules.find(`${BB}LTIEvent`, action, learnEvent(`${BB}LTIEvent`, action, { roles: ['Learner'] }, launchRoles));
+        expect(rule?.id, `${action} with membership Learner and launch roles ${launchRoles}`).toMatch(/^lti-(launched|returned)$/);
+      }
+    }
+  });
+
 });
 
 describe('a Learn user is looked up by batch_uid only', () => {
