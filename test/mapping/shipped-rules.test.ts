@@ -206,6 +206,22 @@ describe('only learners are credited', () => {
     }
   });
 
+  it('Should not skip as an administrator\'s an LTI launch or return whose form also names a learner role', () => {
+    for (const action of ['LoggedIn', 'LoggedOut']) {
+      for (const launchRoles of [
+        'urn:lti:role:ims/lis/Learner,urn:lti:instrole:ims/lis/Administrator',
+        'urn:lti:sysrole:ims/lis/Administrator, urn:lti:role:ims/lis/Learner',
+      ]) {
+        for (const membership of [undefined, { roles: ['Learner'] }]) {
+          const rule = rules.find(`${BB}LTIEvent`, action, learnEvent(`${BB}LTIEvent`, action, membership, launchRoles));
+          expect(rule?.id, `${action} with membership ${JSON.stringify(membership)} and launch roles ${launchRoles}`).toMatch(/^lti-(launched|returned)$/);
+        }
+      }
+      // An administrator's launch with no learner role keeps its own reason.
+      const admin = rules.find(`${BB}LTIEvent`, action, learnEvent(`${BB}LTIEvent`, action, undefined, 'urn:lti:sysrole:ims/lis/Administrator'));
+      expect(admin?.id).toBe('lti-launched-as-administrator');
+    }
+  });
 });
 
 describe('a Learn user is looked up by batch_uid only', () => {
