@@ -192,7 +192,9 @@ const OutputSchema = z
     profile: z.union([ProfileSchema, ComputedProfileSchema]).meta({
       description: 'A Caliper 1.2 profile, or { from: PATH, map: {…}, default: … } to choose it from the input.',
     }),
-    actor: ValueSchema.optional().meta({ description: 'Defaults to $student; set it when someone else acts (a grader).' }),
+    actor: ValueSchema.optional().meta({
+      description: 'Defaults to $student. The only other actor TimeBack knows is this app, $edApp, where the event type lets software act (GradeEvent, SessionEvent TimedOut, ViewEvent, Event).',
+    }),
     object: ValueSchema.optional(),
     target: ValueSchema.optional(),
     generated: ValueSchema.optional(),
