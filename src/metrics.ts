@@ -50,8 +50,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     eventsRejected: counter('events_rejected_total', 'Events rejected, by reason.', ['reason']),
     mappingReloads: counter('mapping_reloads_total', 'Mapping rule reloads, by result.', ['result']),
 
-    rosterCacheHits: counter('roster_cache_hits_total', 'Identity answers served from the cache.'),
-    rosterCacheMisses: counter('roster_cache_misses_total', 'Identity answers not in the cache (or expired).'),
+    rosterCacheHits: counter('roster_cache_hits_total', 'Identity answers served from the cache (an expired entry kept in use while the roster is down included).'),
+    rosterCacheMisses: counter('roster_cache_misses_total', 'Identity answers the cache did not have (or had expired) and the roster gave.'),
+    // Apart from misses: during a roster outage every waiting event asks again at each retry,
+    // and counted as misses those retries made an outage look like a cold cache.
+    rosterUnanswered: counter('roster_unanswered_total', 'Identity resolves neither the cache nor the roster could answer (roster down or paused, no token, no credentials); the event waits.'),
     rosterLookups: counter('roster_lookups_total', 'Roster API lookups, by strategy and outcome.', ['strategy', 'outcome']),
     rosterFailures: counter('roster_failures_total', 'Roster lookups that failed (unreachable, 5xx, 429).'),
     rosterCacheSize: gauge('roster_cache_entries', 'Entries in the roster cache.'),

@@ -62,7 +62,7 @@ export function createIdentityResolver({
   const overrides = createUserOverrides({ file: config.overridesFile, log, watch: watchOverrides });
   const cache = createRosterCache(store, now);
   const roster: RosterClient = createRosterClient({ config, tokens, log, metrics, now });
-  const lookups = createSharedLookups<IdentityAnswer>();
+  const lookups = createSharedLookups<Sourced>();
   const strategies = config.roster.match;
   const notFoundDetail = `no TimeBack user has this ${listWithOr(strategies)}`;
   const missingCredentials = [
@@ -87,15 +87,23 @@ export function createIdentityResolver({
   }
 
   /** During an outage a student we knew keeps flowing under the id we last learned. */
-  function staleOr(stale: RosterCacheEntry | undefined, answer: IdentityAnswer): IdentityAnswer {
+  function staleOr(stale: RosterCacheEntry | undefined, answer: IdentityAnswer): Sourced {
     if (stale?.outcome === 'found' && stale.platformId) {
       log.debug({ reason: answer.status === 'unavailable' ? answer.detail : undefined }, 'roster unavailable; using an expired cache entry');
-      return { status: 'found', platformId: stale.platformId };
+      return { answer: { status: 'found', platformId: stale.platformId }, source: 'cache' };
     }
+    return { answer, source: 'none' };
+  }
+
+  /** Counts one resolve by where its answer came from (see the metrics' help). */
+  function counted({ answer, source }: Sourced): IdentityAnswer {
+    if (source === 'cache') metrics.rosterCacheHits.inc();
+    else if (source === 'roster') metrics.rosterCacheMisses.inc();
+    else metrics.rosterUnanswered.inc();
     return answer;
   }
 
-  async function lookUp(externalId: string, stale: RosterCacheEntry | undefined, generation: number): Promise<IdentityAnswer> {
+  async function lookUp(externalId: string, stale: RosterCacheEntry | undefined, generation: number): Promise<Sourced> {
     if (!tokens.configured) return staleOr(stale, { status: 'unavailable', detail: waitingForCredentials, held: true, untilConfigured: true });
     const notes: string[] = [];
     for (const strategy of strategies) {
@@ -103,13 +111,13 @@ export function createIdentityResolver({
       switch (result.outcome) {
         case 'found':
           remember({ externalId, platformId: result.platformId, outcome: 'found', strategy, detail: null }, generation);
-          return { status: 'found', platformId: result.platformId };
+          return fromRoster({ status: 'found', platformId: result.platformId });
         case 'ambiguous': {
           const detail = `${result.count} TimeBack users have this ${strategy}; pin the right one in user-overrides.yaml`;
           // No ids in the log: `roster-cache list --outcome ambiguous` shows who, to an admin.
           log.warn({ strategy, matches: result.count }, 'several TimeBack users match one Learn user; not crediting any');
           remember({ externalId, platformId: null, outcome: 'ambiguous', strategy, detail }, generation);
-          return { status: 'not-found', detail: `ambiguous: ${detail}` };
+          return fromRoster({ status: 'not-found', detail: `ambiguous: ${detail}` });
         }
         case 'unavailable': {
           const answer: IdentityAnswer = { status: 'unavailable', detail: result.detail, retryAfterMs: result.retryAfterMs };
@@ -123,16 +131,16 @@ export function createIdentityResolver({
     }
     const detail = notes.length > 0 ? `${notFoundDetail} (${notes.join('; ')})` : notFoundDetail;
     remember({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail }, generation);
-    return { status: 'not-found', detail };
+    return fromRoster({ status: 'not-found', detail });
   }
 
-  async function lookUpSafely(externalId: string, stale: RosterCacheEntry | undefined, generation: number): Promise<IdentityAnswer> {
+  async function lookUpSafely(externalId: string, stale: RosterCacheEntry | undefined, generation: number): Promise<Sourced> {
     try {
       return await lookUp(externalId, stale, generation);
     } catch (err) {
       // A bug here must leave the event waiting, not skipped or crashed.
       log.error({ err }, 'roster lookup failed unexpectedly');
-      return { status: 'unavailable', detail: `roster lookup failed: ${errorMessage(err)}` };
+      return { answer: { status: 'unavailable', detail: `roster lookup failed: ${errorMessage(err)}` }, source: 'none' };
     }
   }
 
@@ -166,14 +174,14 @@ export function createIdentityResolver({
           ? { status: 'found', platformId: cached.platformId }
           : { status: 'not-found', detail: cached.outcome === 'ambiguous' ? `ambiguous: ${cached.detail}` : (cached.detail ?? notFoundDetail) };
       }
-      metrics.rosterCacheMisses.inc();
 
       // Everything above ran without awaiting, so every concurrent caller for this student
       // reaches this line before the first lookup answers, and joins it, unless an eviction
       // (from this process or another) came since that lookup began: its answer may be what
       // the admin just fixed.
       const generation = cache.generation();
-      return lookups.join(externalId, generation, () => lookUpSafely(externalId, cached, generation));
+      // Each resolve is counted, not each lookup (roster_lookups_total counts those).
+      return counted(await lookups.join(externalId, generation, () => lookUpSafely(externalId, cached, generation)));
     },
 
     async close() {
@@ -182,6 +190,14 @@ export function createIdentityResolver({
     },
   };
 }
+
+/** A lookup's answer and where it came from: the roster, an expired cache entry, or nowhere (the event waits). */
+interface Sourced {
+  answer: IdentityAnswer;
+  source: 'roster' | 'cache' | 'none';
+}
+
+const fromRoster = (answer: IdentityAnswer): Sourced => ({ answer, source: 'roster' });
 
 function listWithOr(items: readonly RosterStrategy[]): string {
   if (items.length <= 1) return items.join('');

@@ -335,6 +335,37 @@ describe('cached roster resolver', () => {
     expect(await metricValue(metrics.rosterCacheHits)).toBe(1);
     expect(await metrics.render()).toMatch(/^caliper_gateway_roster_cache_entries 2$/m);
   });
+
+  it('Should count resolves the roster could not answer apart from misses, so an outage does not look like a cold cache', async () => {
+    const { resolver, metrics, clock, config } = harness();
+    await resolver.resolve('ada.l');
+    expect(await metricValue(metrics.rosterCacheMisses)).toBe(1);
+
+    // 'sis-0' was never looked up: each retry during the outage is not a miss, it is unanswered.
+    emulator.addFault({ route: 'roster', status: 503 });
+    for (let i = 0; i < 3; i++) expect(await resolver.resolve('sis-0')).toMatchObject({ status: 'unavailable' });
+    expect(await metricValue(metrics.rosterCacheMisses)).toBe(1);
+    expect(await metricValue(metrics.rosterUnanswered)).toBe(3);
+
+    // A known student on an expired entry keeps flowing from the cache: a hit, not a miss.
+    clock.advance(config.roster.cacheTtlMs);
+    expect(await resolver.resolve('ada.l')).toEqual({ status: 'found', platformId: ADA.sourcedId });
+    expect(await metricValue(metrics.rosterCacheHits)).toBe(1);
+    expect(await metricValue(metrics.rosterCacheMisses)).toBe(1);
+
+    emulator.clearFaults();
+    expect(await resolver.resolve('sis-0')).toEqual({ status: 'found', platformId: CLASS[0]!.sourcedId });
+    expect(await metricValue(metrics.rosterCacheMisses)).toBe(2);
+    expect(await metricValue(metrics.rosterUnanswered)).toBe(3);
+    expect(await metrics.render()).toMatch(/^caliper_gateway_roster_unanswered_total 3$/m);
+  });
+
+  it('Should count resolves held for missing credentials as unanswered, not as misses', async () => {
+    const { resolver, metrics } = harness({ credentials: false });
+    await resolver.resolve('ada.l');
+    expect(await metricValue(metrics.rosterCacheMisses)).toBe(0);
+    expect(await metricValue(metrics.rosterUnanswered)).toBe(1);
+  });
 });
 
 describe('an eviction while a lookup is in flight', () => {
