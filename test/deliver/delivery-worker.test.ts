@@ -337,6 +337,11 @@ describe('delivery worker', () => {
     expect(eventStates(db.store.sqlite)[0]).not.toMatchObject({ fate: 'dead' });
     await waitFor('the replayed event delivered', allDelivered(1));
     expect(emulator.eventPosts).toBe(2);
+    // The death happened once (the unclear commit wrote it) and is counted once, when its
+    // result is written again, though that write finds the row moved on: counting only the
+    // writes that land would lose it, since the worker never heard of the first commit.
+    expect(await metricValue(metrics.eventsDead, { reason: 'http-400' })).toBe(1);
+    expect(await metricValue(metrics.eventsDelivered)).toBe(1);
   });
 
   it('refreshes a token that expires mid-stream, once for all requests in flight', async () => {
