@@ -4,6 +4,7 @@
  * down in order. `createApp` (app.ts) stays free of I/O; this file owns the lifecycle.
  */
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -29,6 +30,7 @@ import { registerQueueGauges } from './deliver/queue-gauges.ts';
 import { createRetention } from './deliver/retention.ts';
 import { adminEventsRoutes } from './ops/admin-events-routes.ts';
 import { createMappingReloader } from './mapping/mapping-reloader.ts';
+import { recordMappingRules, type MappingRulesState } from './mapping/rules-record.ts';
 import { createTranslateWorker } from './mapping/translate-worker.ts';
 import { errorMessage } from './errors.ts';
 
@@ -152,7 +154,30 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   // Translation: the active mapping rules (hot-reloaded, gated by the fixtures) and the worker
   // that turns stored Learn events into Caliper 1.2 events for delivery.
-  const mappings = createMappingReloader({ mappingsDir: config.mappingsDir, fixturesDir: config.fixturesDir, log, metrics });
+  const mappings = createMappingReloader({
+    mappingsDir: config.mappingsDir,
+    fixturesDir: config.fixturesDir,
+    log,
+    metrics,
+    onReload: () => noteMappingRules(),
+  });
+  /** Kept in the database for `caliper-gateway status`, which cannot ask this process. */
+  function noteMappingRules(): void {
+    const refused = mappings.refusedChange();
+    const since = mappings.activeSince();
+    const outcome: MappingRulesState =
+      since === undefined
+        ? { state: 'none-active', at: new Date().toISOString(), problems: mappings.problems() }
+        : refused
+          ? { state: 'change-refused', at: refused.at, activeSince: refused.activeSince, problems: refused.problems }
+          : { state: 'active', at: since, rules: mappings.current()?.rules.length ?? 0 };
+    try {
+      recordMappingRules(store, path.resolve(config.mappingsDir), outcome);
+    } catch (err) {
+      // Only status loses sight of it; the log line and /readyz still say it.
+      log.error({ err }, 'could not record the state of the mapping rules for caliper-gateway status');
+    }
+  }
   await mappings.start();
   stoppables.push(mappings);
   const translation = createTranslateWorker({

@@ -1,15 +1,18 @@
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
+import { statusReport } from '../src/ops/status-report.ts';
+import { openStoreReadOnly } from '../src/store/database.ts';
 import { startGateway, type Gateway } from '../src/server.ts';
 import { envelope, sessionEvent } from './helpers/caliper-events.ts';
 import { openWire, requestHead } from './helpers/wire.ts';
 import { rawRequest } from './helpers/raw-http.ts';
+import { waitFor } from './helpers/wait-for.ts';
 
 const KEY = 'server-test-key-8c1d';
 const TIMEBACK = { TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET: 'secret', TIMEBACK_APP_ID: '0b6f9a3e-2c1d-4e5f-8a7b-9c0d1e2f3a4b' };
@@ -290,5 +293,55 @@ describe('a sender that stalls mid-body', () => {
     expect((await waiting).status).toBe(200);
     expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 1 });
     expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 });
+  });
+});
+
+describe('mapping rules as status sees them', () => {
+  const blogRules = (id: string) =>
+    `rules:\n  - id: ${id}\n    match: { type: "http://caliper.blackboard.com/caliper/v1/BlogEvent" }\n    skip: Blog posts stay in Learn.\n`;
+
+  /** What `caliper-gateway status` reads, on a connection of its own as the command has. */
+  function rulesInStatus() {
+    const reader = openStoreReadOnly(join(dir, 'gateway.db'));
+    try {
+      return statusReport(reader).mappingRules;
+    } finally {
+      reader.close();
+    }
+  }
+
+  it('records a refused rule change where status can read it, until a change passes', { timeout: 20_000 }, async () => {
+    const mappingsDir = join(dir, 'mappings');
+    const fixturesDir = join(dir, 'fixtures');
+    mkdirSync(mappingsDir);
+    mkdirSync(fixturesDir);
+    writeFileSync(join(mappingsDir, 'blog-event.yaml'), blogRules('blog-skip'));
+    await start({ MAPPINGS_DIR: mappingsDir, FIXTURES_DIR: fixturesDir });
+    expect(rulesInStatus()).toEqual({ state: 'active', at: expect.any(String), dir: mappingsDir, rules: 1 });
+    const loadedAt = rulesInStatus()!.at;
+
+    writeFileSync(join(mappingsDir, 'blog-event.yaml'), `${blogRules('blog-skip')}    skpi: typo\n`);
+    await waitFor('the refusal recorded', () => rulesInStatus()?.state === 'change-refused');
+    expect(rulesInStatus()).toEqual({
+      state: 'change-refused',
+      at: expect.any(String),
+      dir: mappingsDir,
+      activeSince: loadedAt,
+      problems: [expect.stringMatching(/blog-event\.yaml:5: rules\[0\]\.skpi: unknown key/)],
+      moreProblems: 0,
+    });
+
+    writeFileSync(join(mappingsDir, 'blog-event.yaml'), blogRules('blog-skip-fixed'));
+    await waitFor('the good load recorded', () => rulesInStatus()?.state === 'active');
+    expect(rulesInStatus()).toMatchObject({ state: 'active', rules: 1 });
+  });
+
+  it('records that no rules are active when they do not pass at start-up', { timeout: 20_000 }, async () => {
+    const mappingsDir = join(dir, 'mappings');
+    mkdirSync(mappingsDir);
+    writeFileSync(join(mappingsDir, 'blog-event.yaml'), blogRules('blog-skip'));
+    // No fixtures folder: nothing goes live.
+    await start({ MAPPINGS_DIR: mappingsDir, FIXTURES_DIR: join(dir, 'missing-fixtures') });
+    expect(rulesInStatus()).toMatchObject({ state: 'none-active', dir: mappingsDir, problems: [expect.stringContaining('missing-fixtures')] });
   });
 });

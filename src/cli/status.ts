@@ -12,8 +12,9 @@ import { cliCommand } from './command.ts';
 const USAGE = `Usage: caliper-gateway status [--json]
 
 Counts events by fate and reason, the queue by stage (and how much of it is held until
-TimeBack is configured), the oldest waiting event and why it waits, the roster cache size
-and the envelopes received, from the database at DB_PATH.
+TimeBack is configured), the oldest waiting event and why it waits, the roster cache size,
+the envelopes received, and the mapping rules as the gateway last loaded them (a refused
+change, and why), from the database at DB_PATH.
   --json   print the report as JSON: {"total", "byFate", "byReason", "queueDepth", ...}
 `;
 

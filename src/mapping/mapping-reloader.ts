@@ -24,6 +24,8 @@ export interface RefusedChange {
   /** When it was refused (ISO 8601). */
   at: string;
   problems: string[];
+  /** When the rules that stay active went live (ISO 8601). */
+  activeSince: string;
 }
 
 export type ReloadResult = { ok: true; files: number; rules: number; fixtures: number } | { ok: false; problems: string[] };
@@ -52,6 +54,8 @@ export interface MappingReloader {
    * passes: what is on disk is then not what runs, and a restart would start with no rules.
    */
   refusedChange(): RefusedChange | undefined;
+  /** When the active rules went live (ISO 8601); undefined while none are. */
+  activeSince(): string | undefined;
   /** Loads the rules for the first time and starts watching. Never throws: problems are logged. */
   start(): Promise<void>;
   /** Checks the folder now and activates it if it passes. */
@@ -65,6 +69,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
   let active: RuleSet | undefined;
   let lastProblems: string[] = ['mapping rules have not been loaded yet'];
   let refused: RefusedChange | undefined;
+  let activeSince = '';
   let chain: Promise<unknown> = Promise.resolve();
   let debounce: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -76,6 +81,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
       const check = await checkMappings(mappingsDir, fixturesDir);
       if (check.ok) {
         active = check.rules;
+        activeSince = new Date().toISOString();
         lastProblems = [];
         refused = undefined;
         result = { ok: true, files: check.rules.files.length, rules: check.rules.rules.length, fixtures: check.fixtures.length };
@@ -89,7 +95,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
     if (result.ok) {
       log.info({ dir: mappingsDir, files: result.files, rules: result.rules, fixtures: result.fixtures }, 'mapping rules active');
     } else if (active) {
-      refused = { at: new Date().toISOString(), problems: result.problems };
+      refused = { at: new Date().toISOString(), problems: result.problems, activeSince };
       log.error({ dir: mappingsDir, problems: result.problems }, 'mapping change refused; the rules that were active stay active');
     } else {
       lastProblems = result.problems;
@@ -117,6 +123,7 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
     current: () => active,
     problems: () => (active ? [] : lastProblems),
     refusedChange: () => refused,
+    activeSince: () => (active ? activeSince : undefined),
     async start() {
       await reload();
       if (!(deps.watch ?? true) || stopped) return;

@@ -5,6 +5,7 @@
  * service (WAL lets it read while the service writes).
  */
 import { count, eq, max } from 'drizzle-orm';
+import { readMappingRules, type MappingRulesRecord } from '../mapping/rules-record.ts';
 import type { Store } from '../store/database.ts';
 import { countByFate, countByReason, heldUntilConfigured, oldestPending, pendingByStage } from '../store/event-queries.ts';
 import { envelopes, events, FATES, rosterCache, STAGES, UNTIL_CONFIGURED, type Fate, type Stage } from '../store/schema.ts';
@@ -42,6 +43,12 @@ export interface StatusReport {
   } | null;
   rosterCacheEntries: number;
   envelopes: { received: number; lastReceivedAt: string | null };
+  /**
+   * What the gateway last made of MAPPINGS_DIR: rules active, a change refused (the older rules
+   * still run, not the files on disk), or none active. Null before a gateway of this release has
+   * loaded rules on this database. As the gateway last recorded it: a stopped one records nothing.
+   */
+  mappingRules: MappingRulesRecord | null;
 }
 
 export function statusReport(store: Store, now: number = Date.now()): StatusReport {
@@ -87,6 +94,7 @@ export function statusReport(store: Store, now: number = Date.now()): StatusRepo
       received: received?.n ?? 0,
       lastReceivedAt: received?.last == null ? null : new Date(received.last).toISOString(),
     },
+    mappingRules: readMappingRules(store),
   };
 }
 
@@ -117,8 +125,22 @@ export function formatStatusReport(report: StatusReport): string {
     `${report.envelopes.received} received` +
       (report.envelopes.lastReceivedAt ? `, last at ${report.envelopes.lastReceivedAt}` : ''),
   ]);
+  rows.push(...mappingRulesRows(report.mappingRules));
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+/** The rules row, and under it the problems that keep the files on disk from running. */
+function mappingRulesRows(record: MappingRulesRecord | null): Array<[string, string]> {
+  if (record === null) return [];
+  if (record.state === 'active') return [['mapping rules', `${record.rules} active since ${record.at} (${record.dir})`]];
+  const head: [string, string] =
+    record.state === 'change-refused'
+      ? ['mapping rules', `a change was refused at ${record.at}: the gateway runs the rules it loaded at ${record.activeSince}, not the files in ${record.dir}; a restart would start with none`]
+      : ['mapping rules', `none active (since ${record.at}): the files in ${record.dir} do not load or fail a fixture, and events wait`];
+  const problems = record.problems.map((problem): [string, string] => ['', `  ${problem}`]);
+  const more: Array<[string, string]> = record.moreProblems > 0 ? [['', `  and ${record.moreProblems} more (check-mappings lists them all)`]] : [];
+  return [head, ...problems, ...more];
 }
 
 function formatAge(seconds: number): string {

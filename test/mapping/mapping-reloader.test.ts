@@ -101,7 +101,7 @@ describe('hot reload of mapping rules', () => {
     const logged = logs.lines().find((line) => line.msg === 'mapping change refused; the rules that were active stay active');
     expect(logged?.level).toBe('error');
     expect(JSON.stringify(logged?.problems)).toContain('skpi');
-    expect(active.refusedChange()).toEqual({ at: expect.any(String), problems: !refused.ok ? refused.problems : [] });
+    expect(active.refusedChange()).toEqual({ at: expect.any(String), problems: !refused.ok ? refused.problems : [], activeSince: expect.any(String) });
 
     writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile('blog-entry'));
     expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });

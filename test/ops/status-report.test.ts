@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordMappingRules } from '../../src/mapping/rules-record.ts';
 import { formatStatusReport, statusReport } from '../../src/ops/status-report.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { GAUGE_SQL } from '../../src/store/event-queries.ts';
@@ -74,6 +75,7 @@ describe('statusReport', () => {
       oldestWaiting: null,
       rosterCacheEntries: 0,
       envelopes: { received: 0, lastReceivedAt: null },
+      mappingRules: null,
     });
   });
 
@@ -89,6 +91,7 @@ describe('statusReport', () => {
       oldestWaiting: { seq: 1, stage: 'translate', receivedAt: '2026-03-02T11:58:30.000Z', ageSeconds: 90, detail: RETRY_DETAIL, overdueSeconds: null },
       rosterCacheEntries: 2,
       envelopes: { received: 2, lastReceivedAt: '2026-03-02T11:59:55.000Z' },
+      mappingRules: null,
     });
   });
 
@@ -148,6 +151,31 @@ describe('statusReport', () => {
     store.sqlite.prepare('UPDATE events SET next_attempt_at = ? WHERE seq = 1').run(T0 - 2_000);
     expect(statusReport(store, T0).oldestWaiting?.overdueSeconds).toBeNull();
     expect(formatStatusReport(statusReport(store, T0))).not.toContain('overdue');
+  });
+
+  it('says the live rules are not the files on disk while a change is refused, and lists why', () => {
+    expect(statusReport(store, T0).mappingRules).toBeNull();
+    const problems = Array.from({ length: 7 }, (_, i) => `forum-event.yaml:${i + 3}: rules[0].skpi: unknown key; did you mean "skip"?`);
+    recordMappingRules(store, '/srv/caliper/mappings', { state: 'change-refused', at: '2026-03-02T11:00:00.000Z', activeSince: '2026-03-01T08:00:00.000Z', problems });
+    const report = statusReport(store, T0);
+    expect(report.mappingRules).toEqual({
+      state: 'change-refused',
+      at: '2026-03-02T11:00:00.000Z',
+      dir: '/srv/caliper/mappings',
+      activeSince: '2026-03-01T08:00:00.000Z',
+      problems: problems.slice(0, 5),
+      moreProblems: 2,
+    });
+    const table = formatStatusReport(report);
+    expect(table).toContain(
+      'mapping rules   a change was refused at 2026-03-02T11:00:00.000Z: the gateway runs the rules it loaded at 2026-03-01T08:00:00.000Z, not the files in /srv/caliper/mappings; a restart would start with none\n' +
+        '                  forum-event.yaml:3: rules[0].skpi: unknown key; did you mean "skip"?\n',
+    );
+    expect(table).toContain('  and 2 more (check-mappings lists them all)\n');
+
+    recordMappingRules(store, '/srv/caliper/mappings', { state: 'active', at: '2026-03-02T11:05:00.000Z', rules: 42 });
+    expect(formatStatusReport(statusReport(store, T0))).toMatch(/^mapping rules {2,}42 active since 2026-03-02T11:05:00\.000Z \(\/srv\/caliper\/mappings\)$/m);
+    expect(formatStatusReport(statusReport(store, T0))).not.toContain('refused');
   });
 
   it('says "1 entry", not "1 entries"', () => {
