@@ -123,9 +123,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       error: error?.code,
       reason: error !== undefined && route === CALIPER_ROUTE ? error.message : undefined,
     };
-    // Probes and scrapes arrive every few seconds; they only matter when debugging.
+    // Probes and scrapes arrive every few seconds; they only matter when debugging. Every
+    // other request is at info, as pino-http logs a completed request: for POST /caliper that
+    // is one line per envelope (Learn batches its events), the admin's record that Learn sends,
+    // at a few µs. A refused envelope is at warn (pino-http's suggested level for a 4xx): it
+    // was not stored and Learn shows its admin nothing, so LOG_LEVEL=warn keeps it while it
+    // drops the line per accepted envelope. Other 4xx answer an admin's or a stray client's
+    // own mistake, and stay at info.
     if (PROBE_PATHS.has(c.req.path)) log.debug(line, 'request');
     else if (c.res.status >= 500) log.error(line, 'request');
+    else if (c.res.status >= 400 && route === CALIPER_ROUTE) log.warn(line, 'request');
     else log.info(line, 'request');
   });
 

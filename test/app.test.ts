@@ -178,6 +178,16 @@ describe('the request log line and metric', () => {
     expect(requestLines().at(-1)).toMatchObject({ path: '/caliper', status: 401, error: error.code, reason: error.message });
   });
 
+  it("put a refused POST /caliper at warn, so LOG_LEVEL=warn keeps Learn's refused envelopes and drops the line per accepted one", async () => {
+    await app().request('/caliper', { method: 'POST', body: '{}' });
+    await app().request('/admin/test/gateway-error', { headers: admin });
+    expect(requestLines().map((line) => [line.path, line.status, line.level])).toEqual([
+      ['/caliper', 401, 'warn'],
+      // An admin's own mistake answered to them: no one else needs to hear of it.
+      ['/admin/test/gateway-error', 409, 'info'],
+    ]);
+  });
+
   it('put probes at debug level', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics']) expect((await app().request(path)).status).toBe(200);
     expect(requestLines().map((line) => [line.path, line.level])).toEqual([

@@ -250,7 +250,7 @@ describe('an upload cut off midway', () => {
 
     await expect
       .poll(() => logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.msg === 'request'))
-      .toMatchObject({ status: 400, level: 'info' });
+      .toMatchObject({ status: 400, level: 'warn' });
     expect(logs.join('')).not.toContain('unhandled error');
     expect(gateway!.store.sqlite.prepare('SELECT count(*) AS n FROM envelopes').get()).toEqual({ n: 0 });
   });

@@ -123,7 +123,7 @@ describe('POST /caliper accepts an envelope', () => {
   it('logs one line for the request with its status and event count', async () => {
     await postCaliper(gateway, envelope([sessionEvent(), sessionEvent(), sessionEvent()]));
     const lines = gateway.logLines().filter((line) => line.msg === 'request');
-    expect(lines).toEqual([expect.objectContaining({ method: 'POST', path: '/caliper', status: 200, events: 3 })]);
+    expect(lines).toEqual([expect.objectContaining({ level: 'info', method: 'POST', path: '/caliper', status: 200, events: 3 })]);
   });
 
   it('counts received, stored, duplicate and rejected events in the metrics', async () => {
