@@ -49,6 +49,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     eventsSkipped: counter('events_skipped_total', 'Events skipped, by reason.', ['reason']),
     eventsRejected: counter('events_rejected_total', 'Events rejected, by reason.', ['reason']),
     mappingReloads: counter('mapping_reloads_total', 'Mapping rule reloads, by result.', ['result']),
+    mappingRulesActive: gauge('mapping_rules_active', 'Mapping rules in use (0 while none has passed: events wait).'),
+    mappingChangeRefused: gauge('mapping_change_refused', '1 while a refused rule or fixture change leaves the older rules running: the files on disk are not what runs.'),
 
     rosterCacheHits: counter('roster_cache_hits_total', 'Identity answers served from the cache (an expired entry kept in use while the roster is down included).'),
     rosterCacheMisses: counter('roster_cache_misses_total', 'Identity answers the cache did not have (or had expired) and the roster gave.'),

@@ -75,6 +75,11 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
   let stopped = false;
   const watches: FolderWatch[] = [];
 
+  metrics.onScrape(() => {
+    metrics.mappingRulesActive.set(active?.rules.length ?? 0);
+    metrics.mappingChangeRefused.set(refused ? 1 : 0);
+  });
+
   async function attempt(): Promise<ReloadResult> {
     let result: ReloadResult;
     try {

@@ -102,6 +102,9 @@ describe('hot reload of mapping rules', () => {
     expect(logged?.level).toBe('error');
     expect(JSON.stringify(logged?.problems)).toContain('skpi');
     expect(active.refusedChange()).toEqual({ at: expect.any(String), problems: !refused.ok ? refused.problems : [], activeSince: expect.any(String) });
+    // A gauge, not only the counter: an alert holds for as long as the files on disk are not what runs.
+    expect(await metrics.render()).toMatch(/^caliper_gateway_mapping_change_refused 1$/m);
+    expect(await metrics.render()).toMatch(/^caliper_gateway_mapping_rules_active 7$/m);
 
     writeFileSync(join(mappingsDir, 'blog-event.yaml'), ruleFile('blog-entry'));
     expect(await nextReload()).toMatchObject({ ok: true, rules: 8 });
@@ -109,6 +112,8 @@ describe('hot reload of mapping rules', () => {
     expect(active.current()?.rules.map((rule) => rule.id)).toContain('blog-entry');
     expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(2);
     expect(active.refusedChange()).toBeUndefined();
+    expect(await metrics.render()).toMatch(/^caliper_gateway_mapping_change_refused 0$/m);
+    expect(await metrics.render()).toMatch(/^caliper_gateway_mapping_rules_active 8$/m);
   });
 
   it('refuses a change that loads but breaks a fixture, naming the fixture and the property', async () => {
@@ -213,6 +218,9 @@ describe('hot reload of mapping rules', () => {
     expect((await nextReload()).ok).toBe(false);
     expect(active.current()).toBeUndefined();
     expect(active.problems()[0]).toMatch(/broken\.yaml:\d+:\d+: /);
+    expect(await metrics.render()).toMatch(/^caliper_gateway_mapping_rules_active 0$/m);
+    // Nothing runs at all: not a refused change, which leaves older rules running.
+    expect(await metrics.render()).toMatch(/^caliper_gateway_mapping_change_refused 0$/m);
     rmSync(join(mappingsDir, 'broken.yaml'));
     expect((await nextReload()).ok).toBe(true);
     expect(active.current()).toBeDefined();
