@@ -127,6 +127,8 @@ describe('what an admin sees', () => {
     expect(sample(m, 'roster_lookups_total{strategy="identifier",outcome="not-found"}')).toBe(1);
     expect(sample(m, 'token_refreshes_total{outcome="ok"}')).toBe(1);
     expect(sample(m, 'mapping_reloads_total{result="success"}')).toBe(1);
+    expect(sample(m, 'mapping_rules_active')).toBeGreaterThan(0);
+    expect(sample(m, 'mapping_change_refused')).toBe(0);
     expect(sample(m, 'http_requests_total{route="/caliper",status="200"}')).toBe(1);
 
     const dead = logLines('event is dead');
