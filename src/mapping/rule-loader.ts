@@ -10,7 +10,8 @@ import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, typ
 import type { z } from 'zod';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { formatPath } from '../errors.ts';
-import { closestKey, knownKeys, RuleFileSchema } from './rule-schema.ts';
+import { LISTS_FILE_NAME, listReference, ListsFileSchema, type NamedLists } from './rule-lists.ts';
+import { closestKey, knownKeys, RuleFileSchema, type RuleFile } from './rule-schema.ts';
 import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
 import { describeYamlErrors } from './yaml-syntax.ts';
 
@@ -24,7 +25,7 @@ export class RuleLoadError extends Error {
   }
 }
 
-/** The rule files in `dir` in the order they are read: every `*.yaml` but the user overrides, by name. */
+/** The rule files in `dir` in the order they are read: every `*.yaml` but the user overrides and the lists, by name. */
 export async function listRuleFiles(dir: string): Promise<string[]> {
   return (await listFolder(dir)).ruleFiles;
 }
@@ -43,17 +44,19 @@ export function isMisnamedOverridesFile(name: string): boolean {
   return name !== OVERRIDES_FILE_NAME && name.toLowerCase().replace(/\.yml$/, '.yaml') === OVERRIDES_FILE_NAME;
 }
 
-async function listFolder(dir: string): Promise<{ ruleFiles: string[]; misnamed: string[] }> {
+async function listFolder(dir: string): Promise<{ ruleFiles: string[]; misnamed: string[]; listsFile?: string }> {
   const entries = await readdir(dir, { withFileTypes: true });
   const ruleFiles: string[] = [];
   const misnamed: string[] = [];
+  let listsFile: string | undefined;
   for (const entry of entries) {
     if (entry.name === OVERRIDES_FILE_NAME || !(await isFileOrLinkToOne(dir, entry))) continue;
-    if (entry.name.endsWith(RULE_FILE_EXTENSION)) ruleFiles.push(entry.name);
+    if (entry.name === LISTS_FILE_NAME) listsFile = path.join(dir, entry.name);
+    else if (entry.name.endsWith(RULE_FILE_EXTENSION)) ruleFiles.push(entry.name);
     else if (misnamedRuleFile(entry.name)) misnamed.push(entry.name);
   }
   const inFolder = (names: string[]) => names.sort().map((name) => path.join(dir, name));
-  return { ruleFiles: inFolder(ruleFiles), misnamed: inFolder(misnamed) };
+  return { ruleFiles: inFolder(ruleFiles), misnamed: inFolder(misnamed), ...(listsFile === undefined ? {} : { listsFile }) };
 }
 
 /**
@@ -74,8 +77,9 @@ async function isFileOrLinkToOne(dir: string, entry: Dirent): Promise<boolean> {
 export async function loadRules(dir: string): Promise<RuleSet> {
   let files: string[];
   let misnamed: string[];
+  let listsFile: string | undefined;
   try {
-    ({ ruleFiles: files, misnamed } = await listFolder(dir));
+    ({ ruleFiles: files, misnamed, listsFile } = await listFolder(dir));
   } catch (err) {
     throw new RuleLoadError([`${displayPath(dir)}: cannot read the mappings folder (${(err as Error).message})`]);
   }
@@ -92,17 +96,25 @@ export async function loadRules(dir: string): Promise<RuleSet> {
   if (files.length === 0) {
     throw new RuleLoadError([`${displayPath(dir)}: no rule files (*${RULE_FILE_EXTENSION}) in the mappings folder; set MAPPINGS_DIR to the folder that holds them`]);
   }
-  const sources = await Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+  const toRead = listsFile === undefined ? files : [listsFile, ...files];
+  const sources = await Promise.all(toRead.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
   return compileRuleFiles(sources);
 }
 
-/** Compiles rule files already read; `file` is used in messages and as the rule's origin. */
+/**
+ * Compiles rule files already read; `file` is used in messages and as the rule's origin. A
+ * source named lists.yaml is the named lists the rules refer to, not a rule file.
+ */
 export function compileRuleFiles(sources: ReadonlyArray<{ file: string; text: string }>): RuleSet {
   const problems: string[] = [];
   const compiled: CompiledRule[] = [];
+  const listsSource = sources.find(({ file }) => path.basename(file) === LISTS_FILE_NAME);
+  const lists = readLists(listsSource);
+  if (!lists.ok) problems.push(...lists.problems);
   for (const { file, text } of sources) {
+    if (file === listsSource?.file) continue;
     const shown = displayPath(file);
-    const parsed = parseRuleFile(text, shown);
+    const parsed = parseRuleFile(text, shown, lists.ok ? lists : undefined);
     if (!parsed.ok) {
       problems.push(...parsed.problems);
       continue;
@@ -122,8 +134,40 @@ type ParsedRuleFile =
   | { ok: true; file: z.infer<typeof RuleFileSchema>; lines: number[] }
   | { ok: false; problems: string[] };
 
-/** Parses one file's text; `shown` is the file name used in messages. */
-function parseRuleFile(text: string, shown: string): ParsedRuleFile {
+/** The named lists, and the file they came from as shown in messages (none when there is no lists.yaml). */
+type ReadLists = { ok: true; lists: NamedLists; shown?: string } | { ok: false; problems: string[] };
+
+function readLists(source: { file: string; text: string } | undefined): ReadLists {
+  if (source === undefined) return { ok: true, lists: new Map() };
+  const shown = displayPath(source.file);
+  const parsed = parseYamlFile(source.text, shown, ListsFileSchema, knownListsFileKeys, `${shown}: the file is empty (or only comments); ${LISTS_FILE_NAME} holds lists: followed by named lists. Delete it if no rule uses a list`);
+  if (!parsed.ok) return parsed;
+  return { ok: true, lists: new Map(Object.entries(parsed.data.lists)), shown };
+}
+
+/** Parses one rule file's text; `shown` is the file name used in messages. */
+function parseRuleFile(text: string, shown: string, lists: Extract<ReadLists, { ok: true }> | undefined): ParsedRuleFile {
+  const parsed = parseYamlFile(text, shown, RuleFileSchema, knownKeys, `${shown}: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []`);
+  if (!parsed.ok) return parsed;
+  const { data, doc, at } = parsed;
+  // Without usable lists (lists.yaml is refused, and says why) every reference would be reported too.
+  if (lists !== undefined) {
+    const problems = resolveListReferences(data, lists, (keys) => at(offsetOf(doc, keys)));
+    if (problems.length > 0) return { ok: false, problems };
+  }
+  const lines = data.rules.map((_, index) => {
+    const offset = offsetOf(doc, ['rules', index]);
+    return offset === undefined ? 0 : parsed.lineCounter.linePos(offset).line;
+  });
+  return { ok: true, file: data, lines };
+}
+
+type ParsedYaml<T> =
+  | { ok: true; data: T; doc: Document; lineCounter: LineCounter; at: (offset: number | undefined) => string }
+  | { ok: false; problems: string[] };
+
+/** Parses a YAML file as plain data and checks it against `schema`; problems name the file, line and key. */
+function parseYamlFile<T>(text: string, shown: string, schema: z.ZodType<T>, known: KnownKeys, emptyProblem: string): ParsedYaml<T> {
   const lineCounter = new LineCounter();
   // Core schema: plain YAML 1.2 data. uniqueKeys: a repeated key is an error, not a silent override.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false, schema: 'core', prettyErrors: false });
@@ -138,23 +182,61 @@ function parseRuleFile(text: string, shown: string): ParsedRuleFile {
   } catch (err) {
     return { ok: false, problems: [`${shown}: ${(err as Error).message}`] };
   }
-  if (data === null || data === undefined) return { ok: false, problems: [`${shown}: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []`] };
+  if (data === null || data === undefined) return { ok: false, problems: [emptyProblem] };
 
-  const result = RuleFileSchema.safeParse(data);
-  if (result.success) {
-    const lines = result.data.rules.map((_, index) => {
-      const offset = offsetOf(doc, ['rules', index]);
-      return offset === undefined ? 0 : lineCounter.linePos(offset).line;
-    });
-    return { ok: true, file: result.data, lines };
-  }
+  const result = schema.safeParse(data);
+  if (result.success) return { ok: true, data: result.data, doc, lineCounter, at };
   const problems = result.error.issues.map((issue) => {
-    const explained = explainIssue(issue, data);
+    const explained = explainIssue(issue, data, known);
     const where = explained.path.length > 0 ? `${formatPath(explained.path)}: ` : '';
     return `${at(offsetOf(doc, explained.path))}: ${where}${explained.message}`;
   });
   return { ok: false, problems: [...new Set(problems)] };
 }
+
+function knownListsFileKeys(path: readonly PropertyKey[]): readonly string[] | undefined {
+  return path.length === 0 ? Object.keys(ListsFileSchema.shape) : undefined;
+}
+
+/**
+ * Replaces each `$lists.<name>` in the rules' `where` and `whereNone` with the list's values,
+ * in place, so the compiled rule holds plain values. An unknown name is a problem naming the
+ * file, line, rule and key.
+ */
+function resolveListReferences(file: RuleFile, lists: Extract<ReadLists, { ok: true }>, at: (keys: PropertyKey[]) => string): string[] {
+  const problems: string[] = [];
+  file.rules.forEach((rule, index) => {
+    for (const key of ['where', 'whereNone'] as const) {
+      const conditions = rule.match[key];
+      if (conditions === undefined) continue;
+      for (const [inputPath, values] of Object.entries(conditions)) {
+        const items = Array.isArray(values) ? values : [values];
+        const resolved: Array<string | number | boolean> = [];
+        items.forEach((item, itemIndex) => {
+          const name = listReference(item);
+          if (name === undefined) {
+            resolved.push(item);
+            return;
+          }
+          const list = lists.lists.get(name);
+          if (list !== undefined) {
+            resolved.push(...list);
+            return;
+          }
+          const keys: PropertyKey[] = ['rules', index, 'match', key, inputPath, ...(Array.isArray(values) ? [itemIndex] : [])];
+          const known = lists.lists.size === 0 ? '' : ` (lists there: ${[...lists.lists.keys()].join(', ')})`;
+          const where = lists.shown === undefined ? `there is no ${LISTS_FILE_NAME} in the mappings folder` : `${lists.shown} defines no list "${name}"${known}`;
+          problems.push(`${at(keys)}: ${formatPath(keys)}: rule "${rule.id}" names the list ${JSON.stringify(item)}, but ${where}`);
+        });
+        conditions[inputPath] = resolved;
+      }
+    }
+  });
+  return problems;
+}
+
+/** The keys allowed at a path of a file, for "unknown key" hints; undefined where keys are the author's. */
+type KnownKeys = (path: readonly PropertyKey[]) => readonly string[] | undefined;
 
 interface ExplainedIssue {
   path: PropertyKey[];
@@ -166,7 +248,7 @@ interface ExplainedIssue {
  * rule schema has branches of different kinds (text, number, list, mapping), so the branch
  * that fits the value's kind is the one the author meant; report its problem instead.
  */
-function explainIssue(issue: z.core.$ZodIssue, data: unknown, prefix: PropertyKey[] = []): ExplainedIssue {
+function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, prefix: PropertyKey[] = []): ExplainedIssue {
   const fullPath = [...prefix, ...issue.path];
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const fitting = issue.errors.filter((branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'invalid_type'));
@@ -174,7 +256,7 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, prefix: PropertyKe
     // objects only to something inside the value (not the value itself) is the closer fit.
     const closest = fitting.length > 1 ? fitting.filter((branch) => branch.every((inner) => inner.path.length > 0)) : fitting;
     const inner = closest.length === 1 ? closest[0]![0] : fitting.length === 1 ? fitting[0]![0] : undefined;
-    if (inner) return explainIssue(inner, data, fullPath);
+    if (inner) return explainIssue(inner, data, known, fullPath);
     const kinds = issue.errors.flatMap((branch) =>
       branch.filter((inner) => inner.path.length === 0 && inner.code === 'invalid_type').map((inner) => describeKind((inner as { expected: string }).expected)),
     );
@@ -185,9 +267,9 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, prefix: PropertyKe
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const more = issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
-    const known = knownKeys(fullPath);
-    const meant = known === undefined ? undefined : closestKey(key, known);
-    const hint = known === undefined ? '' : meant !== undefined ? `; did you mean "${meant}"? (known here: ${known.join(', ')})` : `; known here: ${known.join(', ')}`;
+    const keys = known(fullPath);
+    const meant = keys === undefined ? undefined : closestKey(key, keys);
+    const hint = keys === undefined ? '' : meant !== undefined ? `; did you mean "${meant}"? (known here: ${keys.join(', ')})` : `; known here: ${keys.join(', ')}`;
     return { path: [...fullPath, key], message: `unknown key${more}${hint}` };
   }
   // Zod's own messages start "Invalid input"; ours (set in the schema) already say what is wrong.

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, type EventType } from './caliper-vocabulary.ts';
 import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
+import { isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME } from './rule-lists.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
 
 export const PII_CATEGORIES = ['email', 'name', 'ip-address', 'user-agent', 'lti-parameters'] as const;
@@ -230,8 +231,22 @@ const OutputSchema = z
     }
   });
 
-/** A value `where` compares with: text, a number or true/false, never a mapping or null. */
-const WhereValueSchema = z.union([z.string().min(1, 'the text is empty'), z.number(), z.boolean()]);
+/**
+ * A value `where` compares with: text, a number or true/false, never a mapping or null; or
+ * `$lists.<name>`, standing for every value of a list in lists.yaml. Any other text starting
+ * with `$` is refused: a misspelt reference must not quietly become a value no event holds.
+ */
+const WhereValueSchema = z.union([
+  z
+    .string()
+    .min(1, 'the text is empty')
+    .refine((value) => !value.startsWith('$') || isListReference(value), {
+      message: `text starting with $ names a list: ${LIST_REFERENCE_PREFIX}<name>, a kebab-case name defined in ${LISTS_FILE_NAME}`,
+    })
+    .meta({ description: `A value, or ${LIST_REFERENCE_PREFIX}<name> for every value of a list in ${LISTS_FILE_NAME}.` }),
+  z.number(),
+  z.boolean(),
+]);
 
 /**
  * `{ PATH: value or list of values }`. The keys are input paths, checked here rather than by a
@@ -254,12 +269,12 @@ const PathValuesSchema = z
 
 const WhereSchema = PathValuesSchema.meta({
   description:
-    'Paths into the input event and the values they may hold: a path matches when its value (or, for a list or comma-separated text, any item) equals one of them.',
+    'Paths into the input event and the values they may hold: a path matches when its value (or, for a list or comma-separated text, any item) equals one of them. $lists.<name> stands for every value of a list in lists.yaml.',
 });
 
 const WhereNoneSchema = PathValuesSchema.meta({
   description:
-    'Paths into the input event and values they must not hold: a path matches when it holds a value and neither it nor any item of a list or comma-separated text equals one of them.',
+    'Paths into the input event and values they must not hold: a path matches when it holds a value and neither it nor any item of a list or comma-separated text equals one of them. $lists.<name> stands for every value of a list in lists.yaml.',
 });
 
 const MatchSchema = z.strictObject({

@@ -151,6 +151,26 @@ describe('hot reload of mapping rules', () => {
     expect(active.current()).toBe(before);
   });
 
+  it('re-checks the rules when lists.yaml changes, refusing a change that leaves a rule naming no list', async () => {
+    const active = await startReloader();
+    await nextReload();
+    writeFileSync(join(mappingsDir, 'lists.yaml'), 'lists:\n  staff-roles: [Instructor]\n');
+    writeFileSync(
+      join(mappingsDir, 'blog-event.yaml'),
+      'rules:\n  - id: blog-by-staff\n    match:\n      type: "http://caliper.blackboard.com/caliper/v1/BlogEvent"\n      where: { membership.roles: $lists.staff-roles }\n    skip: Staff blog posts stay in Learn.\n',
+    );
+    await reloadWhere((result) => result.ok && result.rules === 8);
+    const before = active.current();
+
+    // Only lists.yaml changes: the rule that names the list is checked again all the same.
+    writeFileSync(join(mappingsDir, 'lists.yaml'), 'lists:\n  teacher-roles: [Instructor]\n');
+    expect(await nextReload()).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/blog-event\.yaml:5: rules\[0\]\.match\.where\["membership\.roles"\]: rule "blog-by-staff" names the list "\$lists\.staff-roles", but .*lists\.yaml defines no list "staff-roles" \(lists there: teacher-roles\)$/)],
+    });
+    expect(active.current()).toBe(before);
+  });
+
   it('ignores files that are not rule files', async () => {
     await startReloader();
     await nextReload();

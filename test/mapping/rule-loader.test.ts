@@ -312,6 +312,78 @@ describe('match.whereNone', () => {
   });
 });
 
+describe('named lists ($lists.<name>)', () => {
+  const lists = `lists:
+  learner-roles: [Learner, 'Learner#NonCreditLearner']
+  staff-roles:
+    - Mentor
+    - 3
+`;
+  const rules = compileRuleFiles([
+    { file: 'mappings/lists.yaml', text: lists },
+    {
+      file: 'mappings/view.yaml',
+      text: `rules:
+  - id: by-staff-or-numbered
+    match:
+      type: ViewEvent
+      where:
+        membership.roles: [Administrator, $lists.staff-roles]
+    skip: staff
+  - id: by-non-learner
+    match:
+      type: ViewEvent
+      whereNone:
+        membership.roles: $lists.learner-roles
+    skip: only learners are credited
+  - id: any-view
+    match: { type: ViewEvent }
+    skip: everything else
+`,
+    },
+  ]);
+  const ruleFor = (roles: unknown) => rules.find('ViewEvent', 'Viewed', { membership: { roles } })?.id;
+
+  it('stands for every value of the list, alone or among other values', () => {
+    expect(ruleFor(['Administrator'])).toBe('by-staff-or-numbered');
+    expect(ruleFor(['Mentor'])).toBe('by-staff-or-numbered');
+    expect(ruleFor(3)).toBe('by-staff-or-numbered');
+    expect(ruleFor(['TeachingAssistant'])).toBe('by-non-learner');
+    expect(ruleFor(['Learner#NonCreditLearner'])).toBe('any-view');
+    expect(ruleFor('Learner')).toBe('any-view');
+  });
+
+  it('is not a rule file: lists.yaml adds no rules and no file to the order', () => {
+    expect(rules.files).toEqual(['mappings/view.yaml']);
+    expect(rules.rules.map((rule) => rule.id)).toEqual(['by-staff-or-numbered', 'by-non-learner', 'any-view']);
+  });
+
+  const usingList = (values: string) => `rules:\n  - id: by-non-learner\n    match:\n      type: X\n      whereNone: { membership.roles: ${values} }\n    skip: s\n`;
+
+  it.each([
+    ['a list lists.yaml does not define', { 'lists.yaml': lists, 'x.yaml': usingList('$lists.learner-role') },
+      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: rule "by-non-learner" names the list "$lists.learner-role", but mappings/lists.yaml defines no list "learner-role" (lists there: learner-roles, staff-roles)'],
+    ['an unknown list among other values', { 'lists.yaml': lists, 'x.yaml': usingList('[Mentor, $lists.nope]') },
+      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"][1]: rule "by-non-learner" names the list "$lists.nope", but mappings/lists.yaml defines no list "nope" (lists there: learner-roles, staff-roles)'],
+    ['a list without a lists.yaml', { 'x.yaml': usingList('$lists.learner-roles') },
+      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: rule "by-non-learner" names the list "$lists.learner-roles", but there is no lists.yaml in the mappings folder'],
+    ['text starting with $ that is no list reference', { 'lists.yaml': lists, 'x.yaml': usingList('$learner-roles') },
+      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: text starting with $ names a list: $lists.<name>, a kebab-case name defined in lists.yaml'],
+  ])('refuses %s when the files load', (_what, files, problem) => {
+    expect(problemsOf(files)).toEqual([problem]);
+  });
+
+  it.each([
+    ['an unknown key', 'lists: { a: [x] }\nlist: {}\n', 'mappings/lists.yaml:2: list: unknown key; did you mean "lists"? (known here: description, lists)'],
+    ['a name that is not kebab-case', 'lists:\n  Learner_Roles: [x]\n', 'mappings/lists.yaml:2: lists.Learner_Roles: list names are kebab-case: lowercase letters, digits and single dashes'],
+    ['an empty list', 'lists:\n  learner-roles: []\n', 'mappings/lists.yaml:2: lists["learner-roles"]: the list is empty'],
+    ['a list naming another list', 'lists:\n  a: [x]\n  b: [$lists.a]\n', 'mappings/lists.yaml:3: lists.b[0]: a list holds values, not references to other lists (list the values here)'],
+    ['an empty file', '# to come\n', 'mappings/lists.yaml: the file is empty (or only comments); lists.yaml holds lists: followed by named lists. Delete it if no rule uses a list'],
+  ])('refuses a lists.yaml with %s, and reports no reference problems on top', (_what, text, problem) => {
+    expect(problemsOf({ 'lists.yaml': text, 'x.yaml': usingList('$lists.a') })).toEqual([problem]);
+  });
+});
+
 describe('computed actions and profiles', () => {
   const mediaRule = (match: string, action: string, profile = 'MediaProfile') => `
 rules:
@@ -371,12 +443,13 @@ describe('rule files on disk', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads every *.yaml but user-overrides.yaml, in name order, and nothing else', async () => {
+  it('reads every *.yaml but user-overrides.yaml and lists.yaml, in name order, and nothing else', async () => {
     dir = mkdtempSync(join(tmpdir(), 'rules-'));
     const skip = (id: string) => `rules:\n  - id: ${id}\n    match: { type: ${id} }\n    skip: s\n`;
     writeFileSync(join(dir, 'b-second.yaml'), skip('b'));
     writeFileSync(join(dir, 'a-first.yaml'), skip('a'));
     writeFileSync(join(dir, 'user-overrides.yaml'), 'overrides:\n  x: y\n');
+    writeFileSync(join(dir, 'lists.yaml'), 'lists:\n  staff: [Mentor]\n');
     writeFileSync(join(dir, 'README.md'), '# not rules');
     writeFileSync(join(dir, 'rule.schema.json'), '{}');
     mkdirSync(join(dir, 'nested.yaml'));
