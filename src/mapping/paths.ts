@@ -178,11 +178,13 @@ function readOneKey(key: string): Reader {
       : undefined;
 }
 
-/** True when a value counts as present: not missing, null, "", [] or {}. */
+/** True when a value counts as present: not missing, null, blank text, {}, or a list of nothing but those. */
 export function hasValue(value: unknown): boolean {
-  if (value === undefined || value === null || value === '') return false;
+  if (value === undefined || value === null) return false;
+  // `"  "` and `[""]` name nothing, as "" and [] do: a role list of one blank role gives no role.
+  if (typeof value === 'string') return value.trim() !== '';
   if (typeof value !== 'object') return true;
-  if (Array.isArray(value)) return value.length > 0;
+  if (Array.isArray(value)) return value.some(hasValue);
   for (const key in value) if (hasOwn.call(value, key)) return true;
   return false;
 }

@@ -28,6 +28,7 @@ export function isListReference(value: string): boolean {
 const ListItemSchema = z.union([
   z
     .string()
+    .trim()
     .min(1, 'the text is empty')
     .refine((value) => !value.startsWith('$'), {
       message: 'a list holds values, not references to other lists (list the values here)',

@@ -239,6 +239,8 @@ const OutputSchema = z
 const WhereValueSchema = z.union([
   z
     .string()
+    // Trimmed as the values read from events are: `" Learner"` in a rule is Learner.
+    .trim()
     .min(1, 'the text is empty')
     .refine((value) => !value.startsWith('$') || isListReference(value), {
       message: `text starting with $ names a list: ${LIST_REFERENCE_PREFIX}<name>, a kebab-case name defined in ${LISTS_FILE_NAME}`,

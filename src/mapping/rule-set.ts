@@ -85,10 +85,10 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
     : (event: unknown) => {
         for (const read of has) if (!hasValue(read(event, NO_VARIABLES))) return false;
         for (const read of lacks) if (hasValue(read(event, NO_VARIABLES))) return false;
-        for (const { read, allowed } of where) if (!holdsOneOf(read(event, NO_VARIABLES), allowed)) return false;
+        for (const { read, allowed } of where) if (!comparedItems(read(event, NO_VARIABLES)).some((item) => allowed.has(item))) return false;
         for (const { read, refused } of whereNone) {
-          const value = read(event, NO_VARIABLES);
-          if (!hasValue(value) || holdsOneOf(value, refused)) return false;
+          const items = comparedItems(read(event, NO_VARIABLES));
+          if (items.length === 0 || items.some((item) => refused.has(item))) return false;
         }
         return true;
       };
@@ -133,17 +133,39 @@ function constant(term: string): ValueFn {
 const NO_VARIABLES = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
 
 /**
- * `where`: the value equals an allowed one, or is a list with an element that does. Learn's
- * `membership.roles` is a list (`["Instructor"]`), and a rule asks whether it holds a role, not
- * whether it is exactly that list. Text is a list too when it holds commas: LTI 1.1 sends the
- * launcher's `roles` as one comma-separated text (`urn:lti:role:ims/lis/Instructor,urn:lti:instrole:ims/lis/Faculty`).
- * Equality is strict: `3` is not `"3"`. `whereNone` is its converse for a path that holds a
- * value: a membership whose roles are given and none of them a learner's.
+ * What `where` and `whereNone` compare with the rule's values: the value read, or each element
+ * when it is a list. Learn's `membership.roles` is a list (`["Instructor"]`), and a rule asks
+ * whether it holds a role, not whether it is exactly that list. Text is a list too when it holds
+ * commas: LTI 1.1 sends the launcher's `roles` as one comma-separated text
+ * (`urn:lti:role:ims/lis/Instructor,urn:lti:instrole:ims/lis/Faculty`). Text is trimmed, and
+ * blank text is no item: a role written `" Learner"` is a Learner's, and `[""]` gives no role,
+ * as `[]` does, instead of passing for a role that is not a learner's. Equality stays strict:
+ * `3` is not `"3"`. `whereNone` matches a path with items none of which is refused.
  */
-function holdsOneOf(value: unknown, allowed: ReadonlySet<unknown>): boolean {
-  if (Array.isArray(value)) return value.some((item) => allowed.has(item));
-  if (allowed.has(value)) return true;
-  return typeof value === 'string' && value.includes(',') && value.split(',').some((item) => allowed.has(item.trim()));
+function comparedItems(value: unknown): unknown[] {
+  const items: unknown[] = [];
+  const add = (item: unknown) => {
+    if (typeof item === 'string') {
+      const text = item.trim();
+      if (text !== '') items.push(text);
+    } else if (hasValue(item)) {
+      items.push(item);
+    }
+  };
+  if (Array.isArray(value)) {
+    for (const item of value) add(item);
+  } else if (typeof value === 'string' && value.includes(',')) {
+    const parts = value.split(',');
+    // Only commas and spaces give nothing; otherwise the whole text counts too, for a rule
+    // value that itself holds a comma.
+    if (parts.some((part) => part.trim() !== '')) {
+      add(value);
+      for (const part of parts) add(part);
+    }
+  } else {
+    add(value);
+  }
+  return items;
 }
 
 /**

@@ -96,4 +96,9 @@ describe('hasValue', () => {
     for (const empty of [undefined, null, '', [], {}]) expect(hasValue(empty)).toBe(false);
     for (const present of [0, false, 'x', [0], { a: 1 }]) expect(hasValue(present)).toBe(true);
   });
+
+  it('treats blank text, and a list of nothing but empties, as no value: [""] names no role', () => {
+    for (const empty of [' ', '\t\n', [''], [' ', null], [[], {}]]) expect(hasValue(empty)).toBe(false);
+    for (const present of [' x ', ['', 'Learner'], [false]]) expect(hasValue(present)).toBe(true);
+  });
 });

@@ -220,6 +220,19 @@ describe('match.where', () => {
     expect(ruleFor({ membership: { roles: 'Learner Instructor' } })).toBe('any-view');
   });
 
+  it('trims the rule\'s own values as it trims those read', () => {
+    const trimmed = compileRuleFiles([{ file: 'mappings/x.yaml', text: 'rules:\n  - id: a\n    match: { type: X, where: { roles: [" Mentor ", "\\tTA"] } }\n    skip: s\n' }]);
+    expect(trimmed.find('X', 'Viewed', { roles: ['Mentor'] })?.id).toBe('a');
+    expect(trimmed.find('X', 'Viewed', { roles: 'TA' })?.id).toBe('a');
+  });
+
+  it('ignores spaces around the value, or around an item of a list', () => {
+    expect(ruleFor({ membership: { roles: [' Instructor'] } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: 'Instructor\n' } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: ['Learner', 'Instructor '] } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: ['In structor'] } })).toBe('any-view');
+  });
+
   it('does not match a missing path, an empty list, other values, or a value of another kind', () => {
     expect(ruleFor({})).toBe('any-view');
     expect(ruleFor({ membership: {} })).toBe('any-view');
@@ -252,6 +265,7 @@ describe('match.where', () => {
     ['an empty mapping', 'where: {}', 'mappings/x.yaml:5: rules[0].match.where: name at least one path'],
     ['an empty list of values', 'where: { membership.roles: [] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: the list is empty'],
     ['empty text', 'where: { membership.roles: "" }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: the text is empty'],
+    ['blank text', 'where: { membership.roles: [Mentor, "  "] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"][1]: the text is empty'],
     ['a mapping as the value', 'where: { membership.roles: { any: Instructor } }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: expected text, or a number, or true or false, got a mapping'],
     ['null among the values', 'where: { membership.roles: [Instructor, null] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"][1]: expected text, or a number, or true or false, got null'],
     ['a list instead of a mapping', 'where: [membership.roles]', 'mappings/x.yaml:5: rules[0].match.where: expected a mapping, got a list'],
@@ -299,6 +313,17 @@ describe('match.whereNone', () => {
 
   it('does not match a path that holds nothing: missing, null, empty text or an empty list', () => {
     for (const roles of [undefined, null, '', []]) expect(ruleFor(roles)).toBe('any-view');
+  });
+
+  it('reads roles with stray spaces as the roles they name, and blank roles as no role given', () => {
+    // A Learner role with a space around it is still a Learner's: not skipped as staff.
+    for (const roles of [[' Learner'], ['Learner '], ['\tLearner#NonCreditLearner\n'], ' Learner ', 'Mentor, Learner ,'])
+      expect(ruleFor(roles)).toBe('any-view');
+    // Blank roles give no role, as [] does: not read as a non-learner's.
+    for (const roles of [[''], ['', ' '], ' ', ' , ', [null]]) expect(ruleFor(roles)).toBe('any-view');
+    // Real roles beside blank ones still count.
+    expect(ruleFor(['', ' TeachingAssistant '])).toBe('by-non-learner');
+    expect(ruleFor(' Mentor ,')).toBe('by-non-learner');
   });
 
   it('makes a rule conditional, and is checked like where', () => {
