@@ -8,7 +8,7 @@
  * branch's problem instead of zod's generic "invalid input".
  */
 import { z } from 'zod';
-import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, type EventType } from './caliper-vocabulary.ts';
+import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, isAnyOf, sessionEventRanges, type EventType } from './caliper-vocabulary.ts';
 import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
 import { isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME } from './rule-lists.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
@@ -194,7 +194,7 @@ const OutputSchema = z
       description: 'A Caliper 1.2 profile, or { from: PATH, map: {…}, default: … } to choose it from the input.',
     }),
     actor: ValueSchema.optional().meta({
-      description: 'Defaults to $student. The only other actor TimeBack knows is this app, $edApp, where the event type lets software act (GradeEvent, SessionEvent TimedOut, ViewEvent, Event).',
+      description: 'Defaults to $student. The only other actor TimeBack knows is this app, $edApp, where the event type lets software act (GradeEvent, SessionEvent TimedOut, ViewEvent, Event). Any other actor is refused when the file loads.',
     }),
     object: ValueSchema.optional(),
     target: ValueSchema.optional(),
@@ -332,7 +332,71 @@ const RuleSchema = z
       ctx.addIssue({ code: 'custom', path: ['student'], message: "a rule with an output needs student: the paths to the student's Learn id" });
     }
     if (rule.output !== undefined) checkComputedTerms(rule.output, rule.match.action, ctx);
+    if (rule.output !== undefined) checkActor(rule.id, rule.output, rule.match.action, ctx);
   });
+
+type Party = '$student' | '$edApp';
+
+/**
+ * Who a rule's actor is: `$student` (also when actor is left out) or `$edApp`, written as the
+ * variable, `{ from: $… }`, or an entity whose `id` is one; undefined for anything else (text,
+ * a path into the input, another variable, a transform), which TimeBack would take for
+ * someone it does not know, so every event the rule sends would be rejected.
+ */
+function actorParty(actor: RuleValue | undefined): Party | undefined {
+  if (actor === undefined) return '$student';
+  const party = (value: unknown) => (value === '$student' || value === '$edApp' ? value : undefined);
+  if (typeof actor === 'string') return party(actor);
+  if (actor === null || typeof actor !== 'object' || Array.isArray(actor)) return undefined;
+  if ('from' in actor) {
+    if (actor.transform !== undefined || actor.map !== undefined || actor.pick !== undefined) return undefined;
+    // The first path wins: both variables always hold a value.
+    return party(Array.isArray(actor.from) ? actor.from[0] : actor.from);
+  }
+  if ('const' in actor || actor.id === undefined) return undefined;
+  return actorParty(actor.id as RuleValue);
+}
+
+/**
+ * The actor must be one TimeBack knows, of a kind the event allows: the student where a person
+ * acts, this app where software may act (GradeEvent, SessionEvent TimedOut, ViewEvent, Event).
+ * The validator checks each event too; this refuses when the file loads what would reject every
+ * event, so check-mappings and a hot reload catch it. A SessionEvent's actor depends on its
+ * action: a computed action is checked for every action the file shows it can produce.
+ */
+function checkActor(id: string, output: RuleOutputShape, matchActions: string | string[] | undefined, ctx: z.RefinementCtx): void {
+  const type = output.type as EventType;
+  const definition = EVENTS[type];
+  if (definition === undefined) return;
+  const party = actorParty(output.actor);
+  if (party === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['output', 'actor'],
+      message: `rule "${id}": TimeBack knows only two actors: the student ($student, the default when actor is left out) and, where the event type lets software act, this app ($edApp); write one of them, as text or { from: $… }`,
+    });
+    return;
+  }
+  const allowedActions = definition.actions as readonly string[];
+  const actions =
+    type !== 'SessionEvent'
+      ? [undefined]
+      : typeof output.action === 'string'
+        ? [output.action]
+        : [...new Set(possibleActions(output.action, matchActions).map(({ term }) => term))].filter((term) => allowedActions.includes(term));
+  const kind = party === '$student' ? 'Person' : 'SoftwareApplication';
+  const refused = actions.filter((action) => !isAnyOf(kind, action === undefined ? definition.actor : sessionEventRanges(action).actor));
+  if (refused.length === 0) return;
+  const what = refused[0] === undefined ? type : `${type} ${refused.join(' or ')}`;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['output', 'actor'],
+    message:
+      party === '$edApp'
+        ? `rule "${id}": $edApp cannot be the actor of a ${what}: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)`
+        : `rule "${id}": the actor is $student${output.actor === undefined ? ' (the default when actor is left out)' : ''}, but a ${what} is done by software: set actor: $edApp`,
+  });
+}
 
 /**
  * A computed action or profile is checked as far as the file alone allows: every value its

@@ -55,6 +55,16 @@ describe('caliper-gateway check-mappings', () => {
     expect(await check([])).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('fails on a rule whose actor TimeBack would not know, before any event is translated', async () => {
+    await check(['--update']);
+    const rules = join(mappings, 'forum-event.yaml');
+    // An admin sends the poster's Learn IRI as the actor: every such event would be rejected.
+    writeFileSync(rules, readFileSync(rules, 'utf8').replace('pick: [firstPost, threadId] }', 'pick: [firstPost, threadId] }\n      actor: { from: actor.id }'));
+    const { code, stderr } = await check([]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/forum-event\.yaml:29: rules\[0\]\.output\.actor: rule "forum-post-created": TimeBack knows only two actors: the student \(\$student/);
+  });
+
   it('fails with the file, line and property of a bad rule file', async () => {
     await check(['--update']);
     writeFileSync(join(mappings, 'blog-event.yaml'), 'rules:\n  - id: blog\n    match: { type: X }\n    output: { type: MessageEvent, action: Created, profile: ForumProfile, object: x }\n    student: [a]\n');

@@ -171,6 +171,19 @@ describe('hot reload of mapping rules', () => {
     expect(active.current()).toBe(before);
   });
 
+  it('refuses a rule whose actor TimeBack would not know, keeping the rules it had', async () => {
+    const active = await startReloader();
+    await nextReload();
+    const before = active.current();
+    const file = join(mappingsDir, 'forum-event.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('pick: [firstPost, threadId] }', 'pick: [firstPost, threadId] }\n      actor: $edApp'));
+    expect(await nextReload()).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/forum-event\.yaml:29: rules\[0\]\.output\.actor: rule "forum-post-created": \$edApp cannot be the actor of a MessageEvent/)],
+    });
+    expect(active.current()).toBe(before);
+  });
+
   it('ignores files that are not rule files', async () => {
     await startReloader();
     await nextReload();

@@ -464,6 +464,62 @@ rules:
   });
 });
 
+describe('output.actor', () => {
+  const withActor = (type: string, action: string, actor: string, match = 'type: X') =>
+    `rules:\n  - id: custom\n    match: { ${match} }\n    student: [actor.id]\n    output:\n      type: ${type}\n      action: ${action}\n      profile: ${type === 'SessionEvent' ? 'SessionProfile' : type === 'GradeEvent' ? 'GradingProfile' : type === 'MessageEvent' ? 'ForumProfile' : 'ReadingProfile'}\n      object: { id: { from: object.id }, type: ${type === 'SessionEvent' ? 'SoftwareApplication' : type === 'GradeEvent' ? 'Attempt' : type === 'MessageEvent' ? 'Message' : 'Document'} }\n${actor === '' ? '' : `      actor: ${actor}\n`}`;
+  const unknownActor =
+    'rule "custom": TimeBack knows only two actors: the student ($student, the default when actor is left out) and, where the event type lets software act, this app ($edApp); write one of them, as text or { from: $… }';
+
+  it.each([
+    ["Learn's own actor, copied", '{ from: actor, transform: entity }'],
+    ["Learn's actor IRI", '{ from: actor.id }'],
+    ['an input path before $student', '{ from: [actor.id, $student] }'],
+    ['a literal IRI', 'https://school.example.edu/users/7'],
+    ['another variable', '$sensor'],
+    ['the bare platform id', '$platformId'],
+    ['an entity with a Learn id', '{ id: { from: actor.id }, type: Person }'],
+    ['a const', '{ const: { id: x } }'],
+  ])('refuses %s as the actor when the file loads, naming file, line, rule and field', (_what, actor) => {
+    expect(problemsOf({ 'x.yaml': withActor('MessageEvent', 'Posted', actor) })).toEqual([`mappings/x.yaml:10: rules[0].output.actor: ${unknownActor}`]);
+  });
+
+  it('refuses $edApp where only a person acts, and $student where only software does', () => {
+    expect(problemsOf({ 'x.yaml': withActor('MessageEvent', 'Posted', '$edApp') })).toEqual([
+      'mappings/x.yaml:10: rules[0].output.actor: rule "custom": $edApp cannot be the actor of a MessageEvent: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
+    ]);
+    expect(problemsOf({ 'x.yaml': withActor('SessionEvent', 'LoggedIn', '{ from: $edApp }') })).toEqual([
+      'mappings/x.yaml:10: rules[0].output.actor: rule "custom": $edApp cannot be the actor of a SessionEvent LoggedIn: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
+    ]);
+    // Left out, the actor is the student: the problem is reported at the output.
+    expect(problemsOf({ 'x.yaml': withActor('SessionEvent', 'TimedOut', '') })).toEqual([
+      'mappings/x.yaml:5: rules[0].output.actor: rule "custom": the actor is $student (the default when actor is left out), but a SessionEvent TimedOut is done by software: set actor: $edApp',
+    ]);
+  });
+
+  it('refuses an actor that some action a computed action can produce does not allow', () => {
+    expect(problemsOf({ 'x.yaml': withActor('SessionEvent', '{ from: action }', '$edApp', 'type: X, action: [LoggedIn, TimedOut, LoggedOut]') })).toEqual([
+      'mappings/x.yaml:10: rules[0].output.actor: rule "custom": $edApp cannot be the actor of a SessionEvent LoggedIn or LoggedOut: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
+    ]);
+  });
+
+  it('accepts the student and this app wherever they may act, and leaves to events what the file cannot tell', () => {
+    const accepted = (text: string) => compileRuleFiles([{ file: 'mappings/x.yaml', text }]).rules.map((rule) => rule.id);
+    for (const text of [
+      withActor('MessageEvent', 'Posted', ''),
+      withActor('MessageEvent', 'Posted', '$student'),
+      withActor('MessageEvent', 'Posted', '{ from: [$student, actor.id] }'),
+      withActor('MessageEvent', 'Posted', '{ id: $student, type: Person }'),
+      withActor('GradeEvent', 'Graded', '{ from: $edApp }'),
+      withActor('ViewEvent', 'Viewed', '$edApp'),
+      withActor('SessionEvent', 'TimedOut', '{ id: { from: $edApp }, type: SoftwareApplication }'),
+      // Any action, kept: which one arrives is known only then (the validator rejects a LoggedIn).
+      withActor('SessionEvent', '{ from: action }', '$edApp'),
+    ]) {
+      expect(accepted(text)).toEqual(['custom']);
+    }
+  });
+});
+
 describe('rule files on disk', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));

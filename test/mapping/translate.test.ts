@@ -291,16 +291,25 @@ output:
       });
     });
 
-    it('invalid-output: an actor other than the student, which TimeBack would take for someone else', async () => {
-      const set = oneRule(forumRule('learn-user-as-actor', `${POSTED}
-  actor: { from: actor, transform: entity }
-  object: { id: { from: generated.id }, type: Message }`));
-      expect(await only(forumPost(), { rules: set })).toEqual({
+    it('invalid-output: an actor the event\'s action does not allow, where only the event can tell', async () => {
+      // Any session action, kept: the file cannot say which arrives, so the loader lets $edApp
+      // through (right for TimedOut); a LoggedIn's actor is the student, and the event says so.
+      const set = oneRule(`
+id: app-ends-any-session
+match: { type: SessionEvent }
+student: ['actor.extensions["bb:user.externalId"]']
+output:
+  type: SessionEvent
+  action: { from: action }
+  profile: SessionProfile
+  actor: $edApp
+  object: { id: { from: object.id }, type: SoftwareApplication }`);
+      expect(await only(sessionLogin(), { rules: set })).toEqual({
         fate: 'rejected',
         reason: 'invalid-output',
-        rule: 'learn-user-as-actor',
+        rule: 'app-ends-any-session',
         studentId: STUDENT.externalId,
-        detail: "rule learn-user-as-actor: actor: must be the student's platform id (urn:uuid:…), the only MessageEvent actor TimeBack knows",
+        detail: "rule app-ends-any-session: actor: must be the student's platform id (urn:uuid:…), the only SessionEvent actor TimeBack knows",
       });
     });
 
