@@ -16,8 +16,9 @@ import { errorMessage } from '../errors.ts';
 
 const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
 
-Checks that every rule file in DIR (default: MAPPINGS_DIR) loads, that every fixture
-in the fixtures folder (default: FIXTURES_DIR) produces exactly its expected.json, and that
+Checks that every rule file in DIR (default: MAPPINGS_DIR) loads, with DIR/lists.yaml
+(the named lists rules use), that every fixture in the fixtures folder (default:
+FIXTURES_DIR) produces exactly its expected.json, and that
 DIR/${OVERRIDES_FILE_NAME}, if there, is valid (the gateway does not start on a bad one).
 Exit 0 when all pass, 1 otherwise, with the file, line and property of each problem.
 

@@ -548,6 +548,8 @@ describe('rule files on disk', () => {
     // Not a rule file at all, and the overrides' own misspelling is check-mappings' to report.
     writeFileSync(join(dir, 'user-overrides.yml'), 'overrides: {}\n');
     writeFileSync(join(dir, 'forum-event.yaml.bak'), skip('d'));
+    // The named lists too: read from lists.yaml only, so rules naming them would all be refused.
+    writeFileSync(join(dir, 'lists.yml'), 'lists:\n  staff: [Mentor]\n');
     const problems = await loadRules(dir).then(
       () => [],
       (err: RuleLoadError) => err.problems,
@@ -555,6 +557,7 @@ describe('rule files on disk', () => {
     expect(problems).toEqual([
       expect.stringMatching(/Grade-Event\.YAML: not read: only files ending in \.yaml hold rules; rename it Grade-Event\.yaml \(or move it out of the mappings folder\)$/),
       expect.stringMatching(/forum-event\.yml: not read: only files ending in \.yaml hold rules; rename it forum-event\.yaml /),
+      expect.stringMatching(/lists\.yml: not read: .*; rename it lists\.yaml /),
     ]);
   });
 
