@@ -17,6 +17,8 @@ import type { StoreWriter } from './store/writer.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
 import { adminAuth } from './ops/admin-auth.ts';
+import { createAuthFailures } from './auth-failures.ts';
+import { clientAddressReader } from './client-address.ts';
 import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 
 export interface AppDeps {
@@ -155,7 +157,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
     c.header('cache-control', 'no-store');
   });
-  app.use('/admin/*', adminAuth(deps.config.adminToken));
+  const adminFailures = createAuthFailures({ realm: 'admin', ...deps.config.authFailures, now: deps.now ?? Date.now, log, refusals: metrics.authRefusals });
+  app.use('/admin/*', adminAuth(deps.config.adminToken, adminFailures, clientAddressReader(deps.config.trustedProxies)));
   for (const { path, router } of deps.admin ?? []) app.route(`/admin${path}`, router);
 
   app.notFound((c) => {

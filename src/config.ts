@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAddressRange } from './client-address.ts';
 
 const ROSTER_STRATEGIES = ['sourcedId', 'identifier', 'username', 'email'] as const;
 export type RosterStrategy = (typeof ROSTER_STRATEGIES)[number];
@@ -108,6 +109,15 @@ const EnvSchema = z.object({
     // Trimmed: the admin check trims what is sent, so padding here would match nothing.
     z.string().trim().min(16, 'must be at least 16 characters').regex(HEADER_SAFE, HEADER_SAFE_MESSAGE).optional(),
   ),
+  AUTH_FAILURE_LIMIT: z.preprocess(
+    plainNumber,
+    z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').max(1_000_000, 'must be at most 1000000').default(10),
+  ),
+  AUTH_FAILURE_WINDOW: seconds(600, 1, A_DAY),
+  TRUSTED_PROXIES: z.preprocess(
+    (value) => commaList(blankToUndefined(value)) ?? [],
+    z.array(z.string().refine((entry) => parseAddressRange(entry) !== undefined, 'each entry must be an IP address or a network such as 10.0.0.0/8')),
+  ),
   TIMEBACK_BASE_URL: z.preprocess(
     blankToUndefined,
     httpUrl.default('https://platform.timeback.com').transform((url) => url.replace(/\/+$/, '')),
@@ -172,6 +182,10 @@ export interface Config {
   /** Undefined means "use the key generated and stored on first start". */
   ingestApiKeys: string[] | undefined;
   adminToken: string | undefined;
+  /** Wrong keys one client address may send per window before it is answered 429 (auth-failures.ts); 0: no limit. */
+  authFailures: { limit: number; windowMs: number };
+  /** Proxies whose X-Forwarded-For names the client (client-address.ts). */
+  trustedProxies: string[];
   maxBodyBytes: number;
   /** Request bodies POST /caliper holds at once (read, parsed, being committed); more wait. */
   maxBytesInFlight: number;
@@ -236,6 +250,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     overridesFile: path.join(mappingsDir, OVERRIDES_FILE_NAME),
     ingestApiKeys: e.INGEST_API_KEYS,
     adminToken: e.ADMIN_TOKEN,
+    authFailures: { limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW * 1000 },
+    trustedProxies: e.TRUSTED_PROXIES,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxBytesInFlight: e.MAX_BYTES_IN_FLIGHT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
@@ -286,9 +302,10 @@ function isPlainHttpToAnotherHost(url: string): boolean {
 /**
  * Prefixes no other software is likely to use: a variable under one of them that is not a
  * setting is a typo (DELIVERY_CONCURENCY), which would otherwise be ignored without a word and
- * its setting left at the default. Broader ones (DB_, LOG_, MAX_) would flag other programs' own.
+ * its setting left at the default. Broader ones (DB_, LOG_, MAX_, AUTH_, TRUSTED_) would flag other
+ * programs' own (AUTH_SECRET, TRUSTED_HOSTS); AUTH_FAIL and TRUSTED_PROX still catch AUTH_FAILURES_LIMIT and TRUSTED_PROXY.
  */
-const OWN_PREFIXES = ['TIMEBACK_', 'ROSTER_', 'DELIVERY_', 'DELIVERED_', 'SKIPPED_', 'INGEST_'];
+const OWN_PREFIXES = ['TIMEBACK_', 'ROSTER_', 'DELIVERY_', 'DELIVERED_', 'SKIPPED_', 'INGEST_', 'AUTH_FAIL', 'TRUSTED_PROX'];
 
 /** The variables in `env` that look like settings and are not, each with the setting it is closest to, if one is close. */
 export function unknownSettings(env: Record<string, string | undefined>): Array<{ name: string; closest?: string }> {

@@ -34,6 +34,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
 
     httpRequests: counter('http_requests_total', 'HTTP requests answered, by route and status.', ['route', 'status']),
+    authRefusals: counter('auth_refusals_total', 'Requests answered 429 for too many wrong keys from their address, by realm (ingest, admin).', ['realm']),
 
     // ingest → store
     envelopesReceived: counter('envelopes_received_total', 'Caliper envelopes accepted (2xx).'),

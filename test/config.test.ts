@@ -35,6 +35,19 @@ describe('parseConfig', () => {
     expect(missingDeliverySettings(config)).toEqual(['TIMEBACK_CLIENT_ID', 'TIMEBACK_CLIENT_SECRET', 'TIMEBACK_APP_ID']);
   });
 
+  it('limits wrong keys by default, and reads the limit, its window and the trusted proxies', () => {
+    expect(parseConfig({})).toMatchObject({ authFailures: { limit: 10, windowMs: 600_000 }, trustedProxies: [] });
+    expect(parseConfig({ AUTH_FAILURE_LIMIT: '0', AUTH_FAILURE_WINDOW: '60', TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ' })).toMatchObject({
+      authFailures: { limit: 0, windowMs: 60_000 },
+      trustedProxies: ['10.0.0.0/8', '::1'],
+    });
+    expect(configError({ AUTH_FAILURE_LIMIT: '-1', AUTH_FAILURE_WINDOW: '0', TRUSTED_PROXIES: '10.0.0.1,proxy.internal' }).problems).toEqual([
+      'AUTH_FAILURE_LIMIT: must be at least 0',
+      'AUTH_FAILURE_WINDOW: must be at least 1',
+      'TRUSTED_PROXIES: each entry must be an IP address or a network such as 10.0.0.0/8',
+    ]);
+  });
+
   it('treats blank variables as unset', () => {
     expect(
       parseConfig({ PORT: '', INGEST_API_KEYS: ' , ', LOG_LEVEL: '  ', TIMEBACK_CLIENT_ID: ' ', TIMEBACK_SCOPES: '  ', ROSTER_MATCH: '' }),
@@ -227,6 +240,13 @@ describe('unknownSettings', () => {
       { name: 'ROSTER_CACHE_TTL_SECONDS' },
       { name: 'TIMEBACK_CLIENTID', closest: 'TIMEBACK_CLIENT_ID' },
       { name: 'TIMEBACK_SOMETHING_ELSE_ENTIRELY' },
+    ]);
+  });
+
+  it('names a misspelt wrong-key or proxy setting', () => {
+    expect(unknownSettings({ AUTH_FAILURE_LIMT: '5', TRUSTED_PROXY: '10.0.0.1', AUTH_FAILURE_LIMIT: '5', TRUSTED_PROXIES: '10.0.0.1', AUTH_SECRET: 'x' })).toEqual([
+      { name: 'AUTH_FAILURE_LIMT', closest: 'AUTH_FAILURE_LIMIT' },
+      { name: 'TRUSTED_PROXY', closest: 'TRUSTED_PROXIES' },
     ]);
   });
 

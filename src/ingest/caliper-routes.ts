@@ -2,7 +2,7 @@
  * POST /caliper and GET /caliper: Learn's Caliper Event Store endpoint.
  *
  * The checks run in the order the Caliper endpoint rules imply, cheapest first: who is
- * sending (401), what (415), how much (413), whether it parses (400) and is an envelope
+ * sending (429 past the wrong-key limit, auth-failures.ts; 401), what (415), how much (413), whether it parses (400) and is an envelope
  * (400) of our version (422). Then each event is checked on its own, the envelope is
  * committed, and only then does Learn get its 200 (or a 503 with nothing stored).
  *
@@ -12,6 +12,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Context } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
+import { createAuthFailures, tooManyWrongKeys } from '../auth-failures.ts';
+import { clientAddressReader } from '../client-address.ts';
 import { GatewayError, quote } from '../errors.ts';
 import { INVALID_EVENT } from '../store/intake.ts';
 import { createStoreWriter } from '../store/writer.ts';
@@ -35,6 +37,14 @@ export function caliperRoutes(deps: AppDeps) {
   const { config, ingestKeys, metrics, log } = deps;
   const now = deps.now ?? Date.now;
   const writer = deps.writer ?? createStoreWriter(deps.store);
+  const clientAddress = clientAddressReader(config.trustedProxies);
+  const authFailures = createAuthFailures({
+    realm: 'ingest',
+    ...config.authFailures,
+    now,
+    log,
+    refusals: metrics.authRefusals,
+  });
   const gate = createIntakeGate({ maxBytes: config.maxBytesInFlight, maxWaitMs: deps.intakeMaxWaitMs ?? INTAKE_MAX_WAIT_MS });
   metrics.onScrape(() => {
     metrics.intakeBytesHeld.set(gate.held);
@@ -62,10 +72,12 @@ export function caliperRoutes(deps: AppDeps) {
     }
   });
 
-  /** Who is sending (401) and what (415): the checks that need no body. */
+  /** Who is sending (429, 401) and what (415): the checks that need no body. */
   function checkHeaders(c: Context<AppEnv>): ContentCoding {
     const authorization = c.req.header('authorization');
-    if (!ingestKeys.verify(authorization)) {
+    const verdict = authFailures.check(clientAddress(c), () => ingestKeys.verify(authorization));
+    if (verdict.outcome === 'limited') throw tooManyWrongKeys(verdict.retryAfterSeconds);
+    if (verdict.outcome === 'wrong') {
       throw new GatewayError(401, 'unauthorized', authorization ? `The API key is not recognised; ${KEY_HINT}` : `No API key: ${KEY_HINT}`, {
         headers: {
           'www-authenticate': authorization ? 'Bearer realm="caliper-gateway", error="invalid_token"' : 'Bearer realm="caliper-gateway"',

@@ -20,6 +20,9 @@ export async function startLoopbackGateway(options: {
   dirPrefix: string;
   /** Default: silent. */
   log?: Logger;
+  /** More settings, over the ones above. */
+  env?: Record<string, string>;
+  now?: () => number;
 }): Promise<LoopbackGateway> {
   const { dir, remove } = makeTempDir(options.dirPrefix);
   const config = parseConfig({
@@ -29,8 +32,9 @@ export async function startLoopbackGateway(options: {
     INGEST_API_KEYS: options.key,
     MAX_BODY_BYTES: String(options.maxBodyBytes),
     TIMEBACK_BASE_URL: 'http://127.0.0.1:9',
+    ...options.env,
   });
-  const gateway = await startGateway(config, { log: options.log ?? createLogger('silent') });
+  const gateway = await startGateway(config, { log: options.log ?? createLogger('silent'), now: options.now });
   return {
     gateway,
     async close() {

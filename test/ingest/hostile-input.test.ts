@@ -29,6 +29,9 @@ beforeAll(async () => {
     DB_PATH: `${temp.dir}/gateway.db`,
     INGEST_API_KEYS: KEY,
     MAX_BODY_BYTES: String(BODY_LIMIT),
+    // Dozens of wrong keys from one address, each of which must get its own 401: the
+    // wrong-key limit has tests of its own (auth-failures.test.ts).
+    AUTH_FAILURE_LIMIT: '0',
   });
   pid = gateway.child.pid!;
 }, 30_000);
