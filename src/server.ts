@@ -10,7 +10,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp, type AppEnv } from './app.ts';
 import { answerClientError } from './client-errors.ts';
-import { missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
+import { ConfigError, missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { openStore, type Store } from './store/database.ts';
@@ -119,6 +119,15 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   stoppables.push({ name: 'identity resolver', stop: () => identity.close() });
 
   const ingestKeys = resolveIngestKeys(config.ingestApiKeys, store, options.announceKey ?? printGeneratedKey, now);
+  // config.ts refuses an ADMIN_TOKEN listed in INGEST_API_KEYS; the generated key is known only
+  // here, by its digest. Learn's admins can read that key in Learn's settings. As a bearer
+  // token, so that a key written "Bearer <token>" counts too.
+  if (config.adminToken !== undefined && ingestKeys.verify(`Bearer ${config.adminToken}`)) {
+    await stopAll(Date.now());
+    throw new ConfigError([
+      'ADMIN_TOKEN: must differ from the ingest API key: Learn holds that key, where its admins can read it, and the admin token opens /admin',
+    ]);
+  }
   if (thread) {
     // From here on this connection writes only roster answers, retention and replays, and a
     // commit of those lost to a power cut is redone the same way (a student looked up again,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.ts';
+import { ConfigError, parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { statusReport } from '../src/ops/status-report.ts';
 import { openStoreReadOnly } from '../src/store/database.ts';
@@ -13,6 +13,7 @@ import { envelope, sessionEvent } from './helpers/caliper-events.ts';
 import { openWire, requestHead } from './helpers/wire.ts';
 import { rawRequest } from './helpers/raw-http.ts';
 import { waitFor } from './helpers/wait-for.ts';
+import { rejectionOf } from './helpers/thrown.ts';
 
 const KEY = 'server-test-key-8c1d';
 const TIMEBACK = { TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET: 'secret', TIMEBACK_APP_ID: '0b6f9a3e-2c1d-4e5f-8a7b-9c0d1e2f3a4b' };
@@ -343,5 +344,27 @@ describe('mapping rules as status sees them', () => {
     // No fixtures folder: nothing goes live.
     await start({ MAPPINGS_DIR: mappingsDir, FIXTURES_DIR: join(dir, 'missing-fixtures') });
     expect(rulesInStatus()).toMatchObject({ state: 'none-active', dir: mappingsDir, problems: [expect.stringContaining('missing-fixtures')] });
+  });
+});
+
+describe('ADMIN_TOKEN and the generated ingest key', () => {
+  it('refuses to start with an ADMIN_TOKEN that is the generated key, without echoing it, and leaves the database free', async () => {
+    const announced: string[] = [];
+    const base = { DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', TIMEBACK_BASE_URL: NO_TIMEBACK };
+    const silent = createLogger('silent');
+    const first = await startGateway(parseConfig(base), { log: silent, announceKey: (key) => announced.push(key) });
+    await first.close();
+    const key = announced[0]!;
+
+    // Learn's admins can read the ingest key in Learn's settings; the admin token opens /admin.
+    for (const token of [key, `  ${key}  `]) {
+      const error = await rejectionOf(ConfigError, startGateway(parseConfig({ ...base, ADMIN_TOKEN: token }), { log: silent }));
+      expect(error.problems).toEqual([expect.stringMatching(/^ADMIN_TOKEN: must differ from the ingest API key/)]);
+      expect(error.message).not.toContain(key);
+    }
+
+    gateway = await startGateway(parseConfig({ ...base, ADMIN_TOKEN: 'a-different-admin-token-5e1f' }), { log: silent });
+    const answer = await fetch(`${gateway.url}/admin/events`, { headers: { authorization: `Bearer ${key}` } });
+    expect(answer.status).toBe(401);
   });
 });

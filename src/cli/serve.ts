@@ -37,6 +37,9 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
   try {
     gateway = await startGateway(config, { log });
   } catch (err) {
+    // A setting only the database can judge (an ADMIN_TOKEN that is the generated ingest key):
+    // said like every other bad setting, exit 2.
+    if (err instanceof ConfigError) throw err;
     if (err instanceof UserOverridesError) {
       io.err(`caliper-gateway: ${err.message}\n`);
       return 2;

@@ -263,6 +263,20 @@ describe('caliper-gateway serve', () => {
     );
   });
 
+  it('refuses, as a bad setting, an ADMIN_TOKEN that is the key it generated', { timeout: 30_000 }, async () => {
+    const dbPath = join(dir, 'gateway.db');
+    const first = await startGatewayProcess({ DB_PATH: dbPath });
+    const key = /^\s+([0-9a-f-]{36})\s*$/m.exec(first.stderr())?.[1];
+    expect(key, first.stderr()).toBeDefined();
+    await killGatewayProcesses();
+    const refusal = await startGatewayProcess({ DB_PATH: dbPath, ADMIN_TOKEN: key! }).then(
+      () => expect.unreachable('it started'),
+      (error: Error) => error.message,
+    );
+    expect(refusal).toMatch(/exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- ADMIN_TOKEN: must differ from the ingest API key/);
+    expect(refusal).not.toContain(key);
+  });
+
   it('refuses to start with a bad configuration, naming every bad variable', async () => {
     await expect(startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), PORT: 'x', LOG_LEVEL: 'loud' })).rejects.toThrow(
       /exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- PORT: .*\n {2}- LOG_LEVEL: /,
