@@ -54,6 +54,26 @@ describe('resolveIngestKeys without INGEST_API_KEYS', () => {
     second.close();
   });
 
+  it('does not accept the generated key while INGEST_API_KEYS is set, and does again once it is unset (README, rotating a key)', () => {
+    const store = openStore(join(dir, 'gateway.db'));
+    const announced: string[] = [];
+    resolveIngestKeys(undefined, store, (key) => announced.push(key));
+    const generated = announced[0]!;
+    const configured = resolveIngestKeys([generated, 'new-key-0001'], store, () => expect.unreachable());
+    expect([configured.verify(generated), configured.verify('new-key-0001')]).toEqual([true, true]);
+    const rotated = resolveIngestKeys(['new-key-0001'], store, () => expect.unreachable());
+    expect([rotated.verify(generated), rotated.verify('new-key-0001')]).toEqual([false, true]);
+    const unset = resolveIngestKeys(undefined, store, () => expect.unreachable());
+    expect([unset.source, unset.verify(generated), unset.verify('new-key-0001')]).toEqual(['stored', true, false]);
+
+    store.sqlite.prepare("DELETE FROM meta WHERE key = 'ingest_api_key_sha256'").run();
+    const fresh = resolveIngestKeys(undefined, store, (key) => announced.push(key));
+    expect(fresh.source).toBe('generated');
+    expect(fresh.verify(generated)).toBe(false);
+    expect(fresh.verify(announced[1]!)).toBe(true);
+    store.close();
+  });
+
   it('uses the configured keys when given, without generating one', () => {
     const store = openStore(join(dir, 'gateway.db'));
     const keys = resolveIngestKeys(['configured-key-1'], store, () => expect.unreachable());
