@@ -118,7 +118,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   }
   stoppables.push({ name: 'identity resolver', stop: () => identity.close() });
 
-  const ingestKeys = resolveIngestKeys(config.ingestApiKeys, store, options.announceKey ?? printGeneratedKey, now);
+  let ingestKeys;
+  try {
+    // Throws on a damaged stored digest: better said at start than a 500 for every envelope.
+    ingestKeys = resolveIngestKeys(config.ingestApiKeys, store, options.announceKey ?? printGeneratedKey, now);
+  } catch (err) {
+    await stopAll(Date.now());
+    throw err;
+  }
   // config.ts refuses an ADMIN_TOKEN listed in INGEST_API_KEYS; the generated key is known only
   // here, by its digest. Learn's admins can read that key in Learn's settings. As a bearer
   // token, so that a key written "Bearer <token>" counts too.

@@ -348,6 +348,16 @@ describe('mapping rules as status sees them', () => {
 });
 
 describe('ADMIN_TOKEN and the generated ingest key', () => {
+  it('refuses to start on a damaged stored key digest, naming its row, instead of answering every envelope 500', async () => {
+    const base = { DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', TIMEBACK_BASE_URL: NO_TIMEBACK };
+    const silent = createLogger('silent');
+    await (await startGateway(parseConfig(base), { log: silent, announceKey: () => {} })).close();
+    const db = new Database(join(dir, 'gateway.db'));
+    db.prepare("UPDATE meta SET value = 'abc' WHERE key = 'ingest_api_key_sha256'").run();
+    db.close();
+    await expect(startGateway(parseConfig(base), { log: silent })).rejects.toThrow(/meta row ingest_api_key_sha256\) is damaged/);
+  });
+
   it('refuses to start with an ADMIN_TOKEN that is the generated key, without echoing it, and leaves the database free', async () => {
     const announced: string[] = [];
     const base = { DB_PATH: join(dir, 'gateway.db'), HOST: '127.0.0.1', PORT: '0', TIMEBACK_BASE_URL: NO_TIMEBACK };

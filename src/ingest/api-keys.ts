@@ -61,7 +61,16 @@ export function resolveIngestKeys(
   if (configured && configured.length > 0) return ingestKeysFrom(configured);
 
   const stored = store.db.select().from(meta).where(eq(meta.key, GENERATED_KEY_DIGEST)).get();
-  if (stored) return ingestKeysFromDigests([Buffer.from(stored.value, 'hex')], 'stored');
+  if (stored) {
+    // A digest of any other length would make timingSafeEqual throw on every request: every
+    // envelope answered 500, for a reason no log line names.
+    if (!/^[0-9a-f]{64}$/i.test(stored.value)) {
+      throw new Error(
+        `the stored digest of the generated ingest key (meta row ${GENERATED_KEY_DIGEST}) is damaged: set INGEST_API_KEYS, or delete the row to generate and print a new key`,
+      );
+    }
+    return ingestKeysFromDigests([Buffer.from(stored.value, 'hex')], 'stored');
+  }
 
   // Blackboard's admin form recommends "a true UUID" for the API key.
   const key = randomUUID();

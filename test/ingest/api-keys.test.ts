@@ -74,6 +74,14 @@ describe('resolveIngestKeys without INGEST_API_KEYS', () => {
     store.close();
   });
 
+  it('refuses a damaged stored digest at start, naming the row, rather than answering every envelope 500', () => {
+    const store = openStore(join(dir, 'gateway.db'));
+    resolveIngestKeys(undefined, store, () => {});
+    store.sqlite.prepare("UPDATE meta SET value = substr(value, 1, 20) WHERE key = 'ingest_api_key_sha256'").run();
+    expect(() => resolveIngestKeys(undefined, store, () => expect.unreachable())).toThrow(/ingest_api_key_sha256.*INGEST_API_KEYS/);
+    store.close();
+  });
+
   it('uses the configured keys when given, without generating one', () => {
     const store = openStore(join(dir, 'gateway.db'));
     const keys = resolveIngestKeys(['configured-key-1'], store, () => expect.unreachable());
