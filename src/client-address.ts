@@ -44,7 +44,7 @@ export function clientAddressReader(trustedProxies: readonly string[]): (c: Cont
     if (trustedProxies.length === 0 || !isTrusted(peer)) return addressKey(peer);
     // Each proxy appends the address it heard from; only the hops we trust vouch for the one
     // before them, so the client is the last address that is not one of ours.
-    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((hop) => hop.trim());
+    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map(withoutPort);
     let client = peer;
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i]!;
@@ -55,6 +55,12 @@ export function clientAddressReader(trustedProxies: readonly string[]): (c: Cont
     }
     return addressKey(client);
   };
+}
+
+/** An X-Forwarded-For hop as an address: some proxies (Azure's) add the port, `192.0.2.1:4711` or `[2001:db8::1]:4711`. */
+function withoutPort(hop: string): string {
+  const text = hop.trim();
+  return /^\[([^\]]+)\](?::\d+)?$/.exec(text)?.[1] ?? /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(text)?.[1] ?? text;
 }
 
 /**

@@ -173,8 +173,16 @@ describe('X-Forwarded-For', () => {
     }
     expect((await post(`Bearer ${KEY}`, { 'x-forwarded-for': '192.0.2.99, 203.0.113.7' })).status).toBe(429);
     expect(lines.find((line) => line.realm === 'ingest' && line.level === 'warn')).toMatchObject({ address: '203.0.113.7' });
-    // Another client behind the same proxy is not held back.
+    // Written with a port, as some proxies do, it is the same client.
+    expect((await post(`Bearer ${KEY}`, { 'x-forwarded-for': '203.0.113.7:50123' })).status).toBe(429);
+    // Another client behind the same proxy is not held back, whichever way its address is written.
     expect((await post(`Bearer ${KEY}`, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
+    expect(await wrongKeys(LIMIT + 1, (authorization) => post(authorization, { 'x-forwarded-for': '[2001:db8:7:7::1]:443' }))).toEqual([
+      ...Array(LIMIT).fill(401),
+      429,
+    ]);
+    expect((await post(`Bearer ${KEY}`, { 'x-forwarded-for': '2001:db8:7:7::99' })).status).toBe(429);
+    expect((await post(`Bearer ${KEY}`, { 'x-forwarded-for': '2001:db8:7:8::1' })).status).toBe(200);
   });
 });
 
