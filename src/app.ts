@@ -17,7 +17,7 @@ import type { StoreWriter } from './store/writer.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
 import { adminAuth } from './ops/admin-auth.ts';
-import { createAuthFailures } from './auth-failures.ts';
+import { createAuthFailures, TOO_MANY_WRONG_KEYS } from './auth-failures.ts';
 import { clientAddressReader } from './client-address.ts';
 import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 
@@ -125,14 +125,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       error: error?.code,
       reason: error !== undefined && route === CALIPER_ROUTE ? error.message : undefined,
     };
-    // Probes and scrapes arrive every few seconds; they only matter when debugging. Every
-    // other request is at info, as pino-http logs a completed request: for POST /caliper that
-    // is one line per envelope (Learn batches its events), the admin's record that Learn sends,
+    // Probes and scrapes arrive every few seconds; they only matter when debugging. So do the
+    // refusals of an address past the wrong-key limit, which a guesser sends as fast as it
+    // can: auth-failures.ts says so once per address and window, at warn. Every other
+    // request is at info, as pino-http logs a completed request: for POST /caliper that is
+    // one line per envelope (Learn batches its events), the admin's record that Learn sends,
     // at a few µs. A refused envelope is at warn (pino-http's suggested level for a 4xx): it
     // was not stored and Learn shows its admin nothing, so LOG_LEVEL=warn keeps it while it
     // drops the line per accepted envelope. Other 4xx answer an admin's or a stray client's
     // own mistake, and stay at info.
-    if (PROBE_PATHS.has(c.req.path)) log.debug(line, 'request');
+    if (PROBE_PATHS.has(c.req.path) || error?.code === TOO_MANY_WRONG_KEYS) log.debug(line, 'request');
     else if (c.res.status >= 500) log.error(line, 'request');
     else if (c.res.status >= 400 && route === CALIPER_ROUTE) log.warn(line, 'request');
     else log.info(line, 'request');

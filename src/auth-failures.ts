@@ -141,9 +141,11 @@ export function createAuthFailures(options: AuthFailureOptions): AuthFailures {
   };
 }
 
+export const TOO_MANY_WRONG_KEYS = 'too-many-wrong-keys';
+
 /** The 429 for an address over its limit: says when to try again, and nothing about the key. */
 export function tooManyWrongKeys(retryAfterSeconds: number): GatewayError {
-  return new GatewayError(429, 'too-many-wrong-keys', `Too many wrong keys from this address; try again in ${retryAfterSeconds} s`, {
+  return new GatewayError(429, TOO_MANY_WRONG_KEYS, `Too many wrong keys from this address; try again in ${retryAfterSeconds} s`, {
     headers: { 'retry-after': String(retryAfterSeconds) },
   });
 }

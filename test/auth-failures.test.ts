@@ -97,6 +97,9 @@ describe('wrong ingest keys from one address', () => {
     const warned = lines.filter((line) => line.realm === 'ingest' && line.level === 'warn');
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatchObject({ address: '127.0.0.1', failures: LIMIT, windowSeconds: WINDOW_SECONDS, knownGood: false });
+    // The refusals themselves are request lines at debug: a guesser sends them as fast as it can.
+    expect(lines.filter((line) => line.msg === 'request' && line.status === 429)).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'request' && line.status === 401)).toHaveLength(LIMIT);
     expect(JSON.stringify(lines)).not.toContain('wrong-key-');
     expect(JSON.stringify(lines)).not.toContain(KEY);
 
