@@ -14,7 +14,7 @@
  *   documented; the others (`status`, `replay`) show none.
  */
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -420,6 +420,13 @@ describe('canaries through the whole gateway', () => {
       const users = path.join(temp.dir, 'users.json');
       writeFileSync(file, JSON.stringify(envelope([allowed.event, flaky.event])));
       writeFileSync(users, JSON.stringify({ [flaky.batchUid]: flakyId }));
+      // The bad overrides edit above is still in place: translate refuses it (as a start of the
+      // gateway would; --users stands in for the roster, not for the overrides), without naming the student.
+      const refusedIo = capturingIo();
+      expect(await translateCommand([file, '--users', users], env, refusedIo)).toBe(1);
+      expect(refusedIo.err_.join('')).toMatch(/user-overrides\.yaml/);
+      expect(c.foundIn([...refusedIo.out_, ...refusedIo.err_].join(''))).toEqual([]);
+      rmSync(path.join(env.MAPPINGS_DIR!, 'user-overrides.yaml'));
       const translateIo = capturingIo();
       expect(await translateCommand([file, '--users', users, '--explain'], env, translateIo)).toBe(0);
       expect(TRANSLATE_USAGE).toMatch(/--explain[^]*batch_uid/);

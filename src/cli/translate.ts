@@ -9,8 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { shown } from '../errors.ts';
-import { staticIdentity, type IdentityResolver } from '../identity/identity-resolver.ts';
+import { staticIdentity, withOverrides, type IdentityResolver } from '../identity/identity-resolver.ts';
 import { openStandaloneIdentity } from '../identity/standalone-identity.ts';
+import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
 import { createLogger } from '../log.ts';
 import { FIXTURE_APP_ID, readUsers } from '../mapping/fixtures.ts';
 import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
@@ -30,7 +31,8 @@ batch_uid (one it could not find or look up), as the file itself does.
 
   --users USERS.json   { "<bb:user.externalId>": "<TimeBack platform id>" } stands in for the
                        whole roster; without it, students are looked up in the configured
-                       roster (TIMEBACK_* settings) as the gateway would.
+                       roster (TIMEBACK_* settings) as the gateway would. Either way, a
+                       student pinned in MAPPINGS_DIR/user-overrides.yaml is the pinned id.
   --explain            also say, on stderr, which rule produced each event, and for which
                        student (their batch_uid)
 
@@ -81,7 +83,12 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
     if (!existsSync(parsed.values.users)) return fail(2, `cannot read ${parsed.values.users}: no such file`);
     const users = await readUsers(parsed.values.users);
     if (typeof users === 'string') return fail(2, `${parsed.values.users}: ${users}`);
-    identity = staticIdentity(users);
+    try {
+      identity = withOverrides(loadUserOverrides(config.overridesFile), staticIdentity(users));
+    } catch (err) {
+      if (err instanceof UserOverridesError) return fail(1, err.message);
+      throw err;
+    }
   } else {
     // Logs go to stderr: stdout carries only the JSON array.
     const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, { write: (line: string) => io.err(line) });
@@ -90,6 +97,8 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
       identity = standalone.resolver;
       closeIdentity = standalone.close;
     } catch (err) {
+      // --users stands in for the roster, not for the overrides, which it still reads.
+      if (err instanceof UserOverridesError) return fail(1, err.message);
       return fail(1, `${(err as Error).message} (or pass --users USERS.json)`);
     }
   }

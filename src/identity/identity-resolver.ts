@@ -42,3 +42,16 @@ export function staticIdentity(users: Readonly<Record<string, string>>): Identit
     },
   };
 }
+
+/**
+ * `pinned` (user-overrides.yaml) first, then `roster`, as the running gateway resolves: what
+ * `translate --users` needs, as its users file stands in for the roster only.
+ */
+export function withOverrides(pinned: ReadonlyMap<string, string>, roster: IdentityResolver): IdentityResolver {
+  return {
+    async resolve(externalId) {
+      const platformId = pinned.get(externalId);
+      return platformId === undefined ? roster.resolve(externalId) : { status: 'found', platformId };
+    },
+  };
+}

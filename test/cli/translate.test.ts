@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import { translateCommand } from '../../src/cli/translate.ts';
 import { startTimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
-import { APP_ID, BB, envelope, forumPost, gradeEvent, ltiLaunch, STUDENT, USERS } from '../mapping/learn-events.ts';
+import { APP_ID, BB, envelope, forumPost, gradeEvent, ltiLaunch, OTHER_STUDENT, STUDENT, USERS } from '../mapping/learn-events.ts';
 
 const RULES_DIR = fileURLToPath(new URL('../mapping/rule-sets/blackboard', import.meta.url));
 const BIN = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
@@ -88,6 +88,60 @@ describe('caliper-gateway translate', () => {
     expect(code).toBe(0);
     expect(stdout).toBe('[]\n');
     expect(stderr).toBe(`event: skipped (user-not-in-timeback, rule forum-post-created): ${STUDENT.externalId} is not in the users file\n`);
+  });
+
+  it('with --users, a student pinned in user-overrides.yaml is still the pinned id, as the gateway sends it', { timeout: 20_000 }, async () => {
+    // The overrides win over the roster in the gateway, and --users only stands in for the roster.
+    const pinned = '7c9e4b1a-2d3f-4e5a-8b6c-0d1e2f3a4b5c';
+    const mappings = makeTempDir('translate-cli-overrides');
+    try {
+      cpSync(RULES_DIR, mappings.dir, { recursive: true });
+      writeFileSync(join(mappings.dir, 'user-overrides.yaml'), `overrides:\n  ${STUDENT.externalId}: ${pinned.toUpperCase()}\n  ${OTHER_STUDENT.externalId}: ${pinned}\n`);
+      const input = write('envelope.json', envelope([forumPost(), forumPost({}, OTHER_STUDENT)]));
+      // kpatel22 is pinned but not in the users file: the gateway never asks the roster about them.
+      const withUsers = await translateCli([input, '--users', write('users.json', { [STUDENT.externalId]: STUDENT.platformId })], { MAPPINGS_DIR: mappings.dir });
+      expect(withUsers.stderr).toBe('');
+      expect(withUsers.code).toBe(0);
+      const actors = (JSON.parse(withUsers.stdout) as Array<{ actor: string }>).map((event) => event.actor);
+      expect(actors).toEqual([`urn:uuid:${pinned}`, `urn:uuid:${pinned}`]);
+
+      // The same answer as without --users, from a roster that knows the students by other ids.
+      const emulator = await startTimebackEmulator({ users: [{ sourcedId: STUDENT.platformId, identifier: STUDENT.externalId }] });
+      try {
+        const fromRoster = await translateCli([input], {
+          MAPPINGS_DIR: mappings.dir,
+          DB_PATH: join(temp.dir, 'no-database-yet.db'),
+          TIMEBACK_BASE_URL: emulator.url,
+          TIMEBACK_CLIENT_ID: emulator.clientId,
+          TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+          ROSTER_MATCH: 'identifier',
+        });
+        expect(fromRoster.stdout).toBe(withUsers.stdout);
+      } finally {
+        await emulator.close();
+      }
+    } finally {
+      mappings.remove();
+    }
+  });
+
+  it('exits 1 naming the file and line when user-overrides.yaml is bad, with or without --users', async () => {
+    const mappings = makeTempDir('translate-cli-bad-overrides');
+    try {
+      cpSync(RULES_DIR, mappings.dir, { recursive: true });
+      writeFileSync(join(mappings.dir, 'user-overrides.yaml'), `overrides:\n  ${STUDENT.externalId}: not-a-uuid\n`);
+      const input = write('envelope.json', envelope([forumPost()]));
+      for (const args of [[input, '--users', write('users.json', USERS)], [input]]) {
+        const { code, stdout, stderr } = await translateCli(args, { MAPPINGS_DIR: mappings.dir, DB_PATH: join(temp.dir, 'none.db') });
+        expect(code).toBe(1);
+        expect(stdout).toBe('');
+        expect(stderr).toMatch(/user-overrides\.yaml:2: an entry under overrides: must be the TimeBack platform id \(a UUID\)\n$/);
+        // --users answers for the roster, not for the overrides: no hint to use it.
+        expect(stderr).not.toContain('--users');
+      }
+    } finally {
+      mappings.remove();
+    }
   });
 
   it('without --users, asks the configured roster as the gateway would', { timeout: 20_000 }, async () => {
