@@ -11,6 +11,7 @@ import { parseConfig } from '../config.ts';
 import { describeZodError } from '../errors.ts';
 import { openStoreForCommand } from '../store/database.ts';
 import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
+import { FATES } from '../store/schema.ts';
 import { cliCommand, UsageError } from './command.ts';
 
 /**
@@ -74,17 +75,25 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
 });
 
 /** Why a named event was not re-queued, as a line under the summary. */
-function describeUnreplayed({ id, fates }: UnreplayedId): string {
+function describeUnreplayed({ id, fates, lookedIn }: UnreplayedId): string {
   const replayable = fates.filter((fate) => (REPLAYABLE_FATES as readonly string[]).includes(fate));
   const why =
     fates.length === 0
-      ? 'no such event'
+      ? lookedIn.length === FATES.length
+        ? 'no such event'
+        : // A Learn or output id is looked for among the replayable events alone (unreplayedIds).
+          `not ${listed(lookedIn)}: nothing to replay (pending, delivered, or no such event)`
       : replayable.length > 0
         ? `${fates.join(' and ')}, but left out by --status, --reason or --since`
         : fates.every((fate) => fate === 'pending')
           ? 'pending: already waiting in the queue'
           : `${fates.join(' and ')}: only ${REPLAYABLE_FATES.join(', ')} events are replayed`;
   return `  ${String(id).padStart(8)}  ${why}`;
+}
+
+/** `dead, skipped or rejected` */
+function listed(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
 /** The filter the flags describe; throws UsageError (or parseArgs' error) naming the bad flag. */

@@ -63,10 +63,10 @@ describe('caliper-gateway replay', () => {
 
   it('says why a named event was not re-queued', { timeout: 40_000 }, async () => {
     const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
-    const [delivered] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: Date.now() });
+    const [delivered, deliveredToo] = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', deliveredAt: Date.now() });
     const [skipped] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
 
-    const result = await cli(['--status', 'dead', '--id', String(dead!.seq), String(delivered!.seq), skipped!.sourceId, 'nope'], {
+    const result = await cli(['--status', 'dead', '--id', String(dead!.seq), String(delivered!.seq), skipped!.sourceId, deliveredToo!.sourceId, 'nope', '999999'], {
       DB_PATH: db.file,
       LOG_LEVEL: 'silent',
     });
@@ -77,7 +77,9 @@ describe('caliper-gateway replay', () => {
       'Not re-queued:',
       `${delivered!.seq}  delivered: only dead, skipped, rejected events are replayed`,
       `${skipped!.sourceId}  skipped, but left out by --status, --reason or --since`,
-      'nope  no such event',
+      `${deliveredToo!.sourceId}  not dead, skipped or rejected: nothing to replay (pending, delivered, or no such event)`,
+      'nope  not dead, skipped or rejected: nothing to replay (pending, delivered, or no such event)',
+      '999999  no such event',
       '',
     ]);
 

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { prepareTranslationWrites } from '../../src/mapping/translation-writes.ts';
 import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
+import { FATES } from '../../src/store/schema.ts';
 import { createStoreWriter, type StoreWriter } from '../../src/store/writer.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { captureLog } from '../helpers/identity-harness.ts';
@@ -152,7 +153,7 @@ describe('delivery worker', () => {
     const filter = { ids: [event!.seq] };
     const replayed = replayEvents(db.store, filter, Date.now());
     expect(replayed).toEqual([]);
-    expect(unreplayedIds(db.store, filter, replayed)).toEqual([{ id: event!.seq, fates: ['pending'] }]);
+    expect(unreplayedIds(db.store, filter, replayed)).toEqual([{ id: event!.seq, fates: ['pending'], lookedIn: FATES }]);
     await waitFor('delivered', allDelivered(1));
     await worker.stop(Date.now() + 5_000);
     expect(emulator.eventPosts).toBe(1);

@@ -3,6 +3,7 @@ import { parseConfig } from '../../src/config.ts';
 import { createRetention } from '../../src/deliver/retention.ts';
 import { createLogger } from '../../src/log.ts';
 import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
+import { FATES } from '../../src/store/schema.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { fateCounts, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
@@ -129,7 +130,7 @@ describe('retention', () => {
     const filter = { ids: [first!.seq, ...rest.map((event) => event.seq)] };
     const replayed = replayEvents(db.store, filter, NOW);
     expect(replayed.map((event) => event.seq)).toEqual(rest.map((event) => event.seq));
-    expect(unreplayedIds(db.store, filter, replayed)).toEqual([{ id: first!.seq, fates: [] }]);
+    expect(unreplayedIds(db.store, filter, replayed)).toEqual([{ id: first!.seq, fates: [], lookedIn: FATES }]);
 
     expect(await pass).toMatchObject({ skipped: 1 });
     // The replayed events are pending again, with their inputs, whatever their old skip time.

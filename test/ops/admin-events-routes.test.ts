@@ -194,13 +194,17 @@ describe('POST /admin/replay', () => {
 
   it('names the events it left alone, with their fates', async () => {
     const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
-    const [delivered] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: Date.now() });
-    const res = await post('/admin/replay', { ids: [dead!.seq, delivered!.outputId, 'nope'] });
+    const [delivered, deliveredToo] = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'delivered', deliveredAt: Date.now() });
+    const res = await post('/admin/replay', { ids: [dead!.seq, delivered!.seq, deliveredToo!.outputId, 'nope', 999_999] });
     const body = (await res.json()) as { requeued: number; notReplayed: unknown };
     expect(body.requeued).toBe(1);
+    const replayable = ['dead', 'skipped', 'rejected'];
     expect(body.notReplayed).toEqual([
-      { id: delivered!.outputId, fates: ['delivered'] },
-      { id: 'nope', fates: [] },
+      { id: delivered!.seq, fates: ['delivered'], lookedIn: ['pending', 'delivered', 'skipped', 'rejected', 'dead'] },
+      // Learn and output ids are indexed for the replayable events only: a delivered one is not looked for.
+      { id: deliveredToo!.outputId, fates: [], lookedIn: replayable },
+      { id: 'nope', fates: [], lookedIn: replayable },
+      { id: 999_999, fates: [], lookedIn: ['pending', 'delivered', 'skipped', 'rejected', 'dead'] },
     ]);
   });
 

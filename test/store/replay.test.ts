@@ -93,7 +93,7 @@ describe('replayEvents', () => {
     expect(state(badOutput[0]!.seq).fate).toBe('rejected');
 
     const replayed = replayEvents(db.store, { status: 'rejected' }, NOW);
-    expect(replayed).toEqual([{ seq: badOutput[0]!.seq, sourceId: badOutput[0]!.sourceId, previousFate: 'rejected', previousReason: 'invalid-output' }]);
+    expect(replayed).toEqual([{ seq: badOutput[0]!.seq, sourceId: badOutput[0]!.sourceId, outputId: badOutput[0]!.outputId, previousFate: 'rejected', previousReason: 'invalid-output' }]);
     expect(state(badOutput[0]!.seq)).toMatchObject({ fate: 'pending', stage: 'translate', reason: null });
     expect(state(malformed[0]!.seq)).toMatchObject({ fate: 'rejected', reason: 'invalid-event' });
 
@@ -125,14 +125,17 @@ describe('unreplayedIds', () => {
     const replayed = replayEvents(db.store, { ...filter, since: new Date(NOW - 60_000).toISOString() }, NOW);
     expect(replayed.map((e) => e.seq).sort((a, b) => a - b)).toEqual([dead400[0]!.seq, dead400[1]!.seq]);
 
+    const all = ['pending', 'delivered', 'skipped', 'rejected', 'dead'];
+    const replayable = ['dead', 'skipped', 'rejected'];
     expect(unreplayedIds(db.store, filter, replayed)).toEqual([
-      { id: skipped[0]!.sourceId, fates: ['skipped'] },
-      { id: delivered[0]!.seq, fates: ['delivered'] },
-      { id: pending[0]!.outputId, fates: ['pending'] },
+      { id: skipped[0]!.sourceId, fates: ['skipped'], lookedIn: replayable },
+      { id: delivered[0]!.seq, fates: ['delivered'], lookedIn: all },
+      // A Learn or output id is looked for among the replayable events only (they alone are indexed by it).
+      { id: pending[0]!.outputId, fates: [], lookedIn: replayable },
       // Dead, but received before --since.
-      { id: deadAge[0]!.sourceId, fates: ['dead'] },
-      { id: 'no-such-id', fates: [] },
-      { id: 999_999, fates: [] },
+      { id: deadAge[0]!.sourceId, fates: ['dead'], lookedIn: replayable },
+      { id: 'no-such-id', fates: [], lookedIn: replayable },
+      { id: 999_999, fates: [], lookedIn: all },
     ]);
   });
 
@@ -205,6 +208,22 @@ describe('the query plans of a replay', () => {
     for (const { sql, plan } of statements) {
       expect(plan, sql).not.toMatch(TABLE_SCAN);
       expect(plan, sql).toMatch(/^SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    }
+  });
+
+  it('looks Learn and output ids up in their indexes of the replayable events, never reading every exception row or the table', () => {
+    insertTranslatedEvents(db.store.sqlite, 300, { fate: 'skipped', reason: 'rule-skips', receivedAt: NOW });
+    const { dead400, delivered, skipped } = seed();
+    for (const filter of [
+      { ids: [dead400[0]!.sourceId, dead400[1]!.outputId, delivered[0]!.sourceId, delivered[0]!.outputId, 'nope'] },
+      { status: 'dead' as const, ids: [skipped[0]!.sourceId, dead400[0]!.seq] },
+    ]) {
+      const statements = plansOf(() => unreplayedIds(db.store, filter, replayEvents(db.store, filter, NOW)));
+      expect(statements.length).toBeGreaterThanOrEqual(3);
+      for (const { sql, plan } of statements) {
+        expect(plan, sql).not.toMatch(TABLE_SCAN);
+        expect(plan, sql).toMatch(/^SEARCH events USING (INTEGER PRIMARY KEY \(rowid=\?\)|INDEX events_settled_(source|output)_id \((source|output)_id=\?\))/);
+      }
     }
   });
 });

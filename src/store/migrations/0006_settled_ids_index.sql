@@ -1,0 +1,2 @@
+CREATE INDEX `events_settled_source_id` ON `events` (`source_id`) WHERE "events"."reason" IS NOT NULL AND "events"."source_id" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX `events_settled_output_id` ON `events` (`output_id`) WHERE "events"."reason" IS NOT NULL AND "events"."output_id" IS NOT NULL;
