@@ -26,7 +26,7 @@ Puts events back in the queue: they re-resolve the student, re-translate with th
 mapping rules and are delivered again. Without filters: every dead event.
 
   --status S     which events: dead (the default), skipped or rejected; with --reason or --id,
-                 any of them
+                 any of them. The fate GET /admin/events shows; --fate S is the same flag
   --reason R     only events with this reason (e.g. http-400, user-not-in-timeback, invalid-output)
   --since ISO    only events received at or after this time (2026-11-01T00:00:00Z, or 2026-11-01)
   --id ID …      only these events: event numbers (seq), Learn event ids or output ids
@@ -103,6 +103,7 @@ export function parseReplayArgs(args: string[]): ReplayFilter {
     allowPositionals: true,
     options: {
       status: { type: 'string' },
+      fate: { type: 'string' },
       reason: { type: 'string' },
       since: { type: 'string' },
       id: { type: 'string', multiple: true },
@@ -122,10 +123,13 @@ export function parseReplayArgs(args: string[]): ReplayFilter {
           .map((value) => (/^\d+$/.test(value) ? Number(value) : value));
   const result = ReplayFilterSchema.safeParse({
     status: values.status,
+    fate: values.fate,
     reason: values.reason,
     since: values.since,
     ids,
   });
-  if (!result.success) throw new UsageError(`--${describeZodError(result.error).replace(/^ids/, 'id')}`);
+  if (!result.success) {
+    throw new UsageError(`--${describeZodError(result.error).replace(/^ids/, 'id').replace('status and fate are', '--status and --fate are')}`);
+  }
   return result.data;
 }

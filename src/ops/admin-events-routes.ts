@@ -20,15 +20,26 @@ export interface AdminEventsDeps {
   onReplayed?: () => void;
 }
 
-const EventListQuerySchema = z.strictObject(
-  {
-    fate: z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` }).optional(),
-    reason: z.string().trim().min(1).optional(),
-    limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
-    before: z.coerce.number({ error: 'must be an event number' }).int('must be an event number').positive('must be an event number').optional(),
-  },
-  { error: unknownParameter(['fate', 'reason', 'limit', 'before']) },
-);
+const FateSchema = z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` });
+
+// `status` is replay's name for the filter (the contract's `replay --status`), taken here too.
+const EventListQuerySchema = z
+  .strictObject(
+    {
+      fate: FateSchema.optional(),
+      status: FateSchema.optional(),
+      reason: z.string().trim().min(1).optional(),
+      limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
+      before: z.coerce.number({ error: 'must be an event number' }).int('must be an event number').positive('must be an event number').optional(),
+    },
+    { error: unknownParameter(['fate (or status)', 'reason', 'limit', 'before']) },
+  )
+  .superRefine((query, ctx) => {
+    if (query.status !== undefined && query.fate !== undefined && query.status !== query.fate) {
+      ctx.addIssue({ code: 'custom', path: ['fate'], message: 'status and fate are one filter; give one' });
+    }
+  })
+  .transform(({ status, ...query }) => (status === undefined ? query : { ...query, fate: status }));
 
 const SeqSchema = z.coerce.number({ error: 'must be an event number' }).int().positive();
 

@@ -27,32 +27,53 @@ export const REPLAYABLE_FATES = ['dead', 'skipped', 'rejected'] as const satisfi
 >;
 export type ReplayableFate = (typeof REPLAYABLE_FATES)[number];
 
-/** What to replay. The CLI flags and POST /admin/replay share this shape. */
-export const ReplayFilterSchema = z.strictObject(
-  {
-    /**
-     * Default: `dead`, or every replayable fate when `ids` or a `reason` are given: naming the
-     * events, or why they stopped, is explicit enough (a reason belongs to one fate anyway).
-     */
-    status: z.enum(REPLAYABLE_FATES, { error: `must be one of ${REPLAYABLE_FATES.join(', ')}` }).optional(),
-    reason: z.string().trim().min(1, 'must not be empty').optional(),
-    /** Only events received at or after this instant (ISO 8601; a date alone is its midnight UTC). */
-    since: z
-      .union([z.iso.datetime({ offset: true }), z.iso.date()], {
-        error: 'must be an ISO 8601 date-time or date, e.g. 2026-11-01T00:00:00Z or 2026-11-01',
-      })
-      .optional(),
-    /** Event numbers (seq, as the admin list shows them), Learn event ids, or output ids. */
-    ids: z
-      .array(z.union([z.number().int().positive('event numbers start at 1'), z.string().trim().min(1, 'must not be empty')]))
-      .max(10_000, 'name at most 10,000 events per replay')
-      .optional(),
-  },
-  {
-    // POST /admin/replay: `{"id": [4711]}`, after the CLI's --id, must say which key it wants.
-    error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown field; use status, reason, since, ids' : undefined),
-  },
-);
+/**
+ * A replayable fate, by its name in GET /admin/events. Its error says why a fate that is
+ * not replayable is refused: "must be one of" alone reads as if `delivered` were misspelt.
+ */
+const ReplayableFateSchema = z.enum(REPLAYABLE_FATES, {
+  error: (issue) =>
+    `${typeof issue.input === 'string' && (FATES as readonly string[]).includes(issue.input) ? `${issue.input} events are not replayed; ` : ''}must be one of ${REPLAYABLE_FATES.join(', ')}`,
+});
+
+/**
+ * What to replay. The CLI flags and POST /admin/replay share this shape. The contract names
+ * the filter `status` for replay and `fate` for GET /admin/events; either name is taken in
+ * both places (once), with the same values.
+ */
+export const ReplayFilterSchema = z
+  .strictObject(
+    {
+      /**
+       * Default: `dead`, or every replayable fate when `ids` or a `reason` are given: naming the
+       * events, or why they stopped, is explicit enough (a reason belongs to one fate anyway).
+       */
+      status: ReplayableFateSchema.optional(),
+      fate: ReplayableFateSchema.optional(),
+      reason: z.string().trim().min(1, 'must not be empty').optional(),
+      /** Only events received at or after this instant (ISO 8601; a date alone is its midnight UTC). */
+      since: z
+        .union([z.iso.datetime({ offset: true }), z.iso.date()], {
+          error: 'must be an ISO 8601 date-time or date, e.g. 2026-11-01T00:00:00Z or 2026-11-01',
+        })
+        .optional(),
+      /** Event numbers (seq, as the admin list shows them), Learn event ids, or output ids. */
+      ids: z
+        .array(z.union([z.number().int().positive('event numbers start at 1'), z.string().trim().min(1, 'must not be empty')]))
+        .max(10_000, 'name at most 10,000 events per replay')
+        .optional(),
+    },
+    {
+      // POST /admin/replay: `{"id": [4711]}`, after the CLI's --id, must say which key it wants.
+      error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown field; use status (or fate), reason, since, ids' : undefined),
+    },
+  )
+  .superRefine((filter, ctx) => {
+    if (filter.status !== undefined && filter.fate !== undefined && filter.status !== filter.fate) {
+      ctx.addIssue({ code: 'custom', path: ['fate'], message: 'status and fate are one filter; give one' });
+    }
+  })
+  .transform(({ fate, ...filter }) => (fate === undefined ? filter : { ...filter, status: fate }));
 
 export type ReplayFilter = z.infer<typeof ReplayFilterSchema>;
 

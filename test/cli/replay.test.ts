@@ -87,6 +87,14 @@ describe('caliper-gateway replay', () => {
     expect(again.stdout).toBe(`No events matched; nothing re-queued.\nNot re-queued:\n  ${String(dead!.seq).padStart(8)}  pending: already waiting in the queue\n`);
   });
 
+  it('takes --fate for --status, as GET /admin/events says fate, and names the flag given in an error', () => {
+    expect(parseReplayArgs(['--fate', 'rejected'])).toEqual({ status: 'rejected' });
+    expect(parseReplayArgs(['--status', 'rejected'])).toEqual({ status: 'rejected' });
+    expect(() => parseReplayArgs(['--fate', 'delivered'])).toThrow('--fate: delivered events are not replayed; must be one of dead, skipped, rejected');
+    expect(() => parseReplayArgs(['--status', 'Dead'])).toThrow(/^--status: must be one of dead, skipped, rejected$/);
+    expect(() => parseReplayArgs(['--status', 'dead', '--fate', 'skipped'])).toThrow('--fate: --status and --fate are one filter; give one');
+  });
+
   it('explains bad flags and a missing database, and exits non-zero', { timeout: 40_000 }, async () => {
     // Two separate runs, at once: each spends its time starting node and tsx.
     const [bad, missing] = await Promise.all([
@@ -94,7 +102,7 @@ describe('caliper-gateway replay', () => {
       cli([], { DB_PATH: `${db.dir}/nope/gateway.db` }),
     ]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--status: must be one of dead, skipped');
+    expect(bad.stderr).toContain('--status: delivered events are not replayed; must be one of dead, skipped, rejected');
 
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no database at ${db.dir}/nope/gateway.db`);

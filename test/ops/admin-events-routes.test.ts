@@ -86,10 +86,23 @@ describe('GET /admin/events', () => {
   it('refuses an unknown parameter instead of listing every event without the filter', async () => {
     insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
     insertTranslatedEvents(db.store.sqlite, 2);
-    const res = await get('/admin/events?status=dead');
+    const res = await get('/admin/events?fates=dead');
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      error: { code: 'invalid-request', message: 'status: unknown parameter; use fate, reason, limit, before' },
+      error: { code: 'invalid-request', message: 'fates: unknown parameter; use fate (or status), reason, limit, before' },
+    });
+  });
+
+  it('takes status, the name replay uses, for fate, with the same values', async () => {
+    const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 2);
+    const listed = (await (await get('/admin/events?status=dead')).json()) as { events: Array<{ seq: number }> };
+    expect(listed.events.map((event) => event.seq)).toEqual([dead!.seq]);
+    const bad = await get('/admin/events?status=lost');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: 'invalid-request', message: 'status: must be one of pending, delivered, skipped, rejected, dead' } });
+    expect(await (await get('/admin/events?status=dead&fate=skipped')).json()).toEqual({
+      error: { code: 'invalid-request', message: 'fate: status and fate are one filter; give one' },
     });
   });
 });
@@ -226,10 +239,10 @@ describe('POST /admin/replay', () => {
   it('validates the body', async () => {
     const bad = await post('/admin/replay', { status: 'pending' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe('status: must be one of dead, skipped, rejected');
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe('status: pending events are not replayed; must be one of dead, skipped, rejected');
     const misnamed = await post('/admin/replay', { id: [1] });
     expect(misnamed.status).toBe(400);
-    expect(((await misnamed.json()) as { error: { message: string } }).error.message).toBe('id: unknown field; use status, reason, since, ids');
+    expect(((await misnamed.json()) as { error: { message: string } }).error.message).toBe('id: unknown field; use status (or fate), reason, since, ids');
     const notJson = await post('/admin/replay', '{nope');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid-json');

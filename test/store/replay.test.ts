@@ -232,9 +232,17 @@ describe('ReplayFilterSchema', () => {
   it('names the bad field', () => {
     const result = ReplayFilterSchema.safeParse({ status: 'delivered' });
     expect(result.success).toBe(false);
-    expect(result.error!.issues[0]).toMatchObject({ path: ['status'], message: 'must be one of dead, skipped, rejected' });
+    expect(result.error!.issues[0]).toMatchObject({ path: ['status'], message: 'delivered events are not replayed; must be one of dead, skipped, rejected' });
+    expect(ReplayFilterSchema.safeParse({ status: 'lost' }).error!.issues[0]).toMatchObject({ path: ['status'], message: 'must be one of dead, skipped, rejected' });
     expect(ReplayFilterSchema.safeParse({ since: 'yesterday' }).error!.issues[0]!.path).toEqual(['since']);
     expect(ReplayFilterSchema.safeParse({ colour: 'red' }).success).toBe(false);
+  });
+
+  it('takes `fate`, the name GET /admin/events uses, for `status`, with the same values', () => {
+    expect(ReplayFilterSchema.parse({ fate: 'skipped', reason: 'no-rule' })).toEqual({ status: 'skipped', reason: 'no-rule' });
+    expect(ReplayFilterSchema.parse({ fate: 'dead', status: 'dead' })).toEqual({ status: 'dead' });
+    expect(ReplayFilterSchema.safeParse({ fate: 'pending' }).error!.issues[0]).toMatchObject({ path: ['fate'], message: 'pending events are not replayed; must be one of dead, skipped, rejected' });
+    expect(ReplayFilterSchema.safeParse({ fate: 'dead', status: 'skipped' }).error!.issues[0]).toMatchObject({ path: ['fate'], message: 'status and fate are one filter; give one' });
   });
 });
 
