@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { describeZodError } from '../errors.ts';
 import { openStoreForCommand } from '../store/database.ts';
+import { isDatabaseServed } from '../store/instance-lock.ts';
 import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 import { cliCommand, UsageError } from './command.ts';
@@ -66,13 +67,25 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
       lines.push(`  … and ${replayed.length - MAX_LISTED} more (in all: ${counts}); GET /admin/events lists them`);
     }
     io.out(
-      `Re-queued ${replayed.length} event${replayed.length === 1 ? '' : 's'} for translation and delivery:\n${lines.join('\n')}\n${notReplayed}`,
+      `Re-queued ${replayed.length} event${replayed.length === 1 ? '' : 's'} for translation and delivery:\n${lines.join('\n')}\n${notReplayed}${whoDelivers(dbPath)}`,
     );
     return 0;
   } finally {
     store.close();
   }
 });
+
+/**
+ * The command only re-queues: a running gateway translates and delivers. "Re-queued" alone
+ * read as done to an admin whose gateway was stopped, and the events waited unseen.
+ */
+function whoDelivers(dbPath: string): string {
+  const served = isDatabaseServed(dbPath);
+  if (served === undefined) return '';
+  return served
+    ? 'The gateway serving this database takes them up within seconds; `caliper-gateway status` shows where they stand.\n'
+    : 'No gateway is serving this database now: they wait, pending, until `caliper-gateway serve` starts on it.\n';
+}
 
 /** Why a named event was not re-queued, as a line under the summary. */
 function describeUnreplayed({ id, fates, lookedIn }: UnreplayedId): string {

@@ -60,3 +60,29 @@ export async function lockDatabase(file: string, { waitMs = 0, onWait }: LockOpt
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }
+
+/**
+ * Whether a gateway holds the lock of `file` now (true), none does (false), or it cannot be
+ * told (undefined: the lock file cannot be read). For the commands that work beside one: a
+ * replay's events are only delivered by a running gateway. Reads without waiting; the
+ * moment's shared lock it takes can only make a starting gateway retry once (RETRY_MS).
+ */
+export function isDatabaseServed(file: string): boolean | undefined {
+  if (file === ':memory:') return false;
+  let probe: Database.Database;
+  try {
+    probe = new Database(`${file}.lock`, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    // No lock file: no gateway has ever served this database.
+    return (err as { code?: unknown }).code === 'SQLITE_CANTOPEN' ? false : undefined;
+  }
+  try {
+    probe.pragma('busy_timeout = 0');
+    probe.pragma('user_version');
+    return false;
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'SQLITE_BUSY' ? true : undefined;
+  } finally {
+    probe.close();
+  }
+}

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_LISTED, parseReplayArgs } from '../../src/cli/replay.ts';
+import { lockDatabase } from '../../src/store/instance-lock.ts';
 import { makeTempDir } from '../helpers/identity-harness.ts';
 import { OLD_SCHEMAS, seedEveryFate } from '../helpers/old-databases.ts';
 import { tempStore } from '../helpers/temp-store.ts';
@@ -55,7 +56,8 @@ describe('caliper-gateway replay', () => {
 
     const result = await cli([], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
     expect(result.code).toBe(0);
-    const lines = result.stdout.trimEnd().split('\n');
+    // The last line says who delivers them (see 'says whether a gateway serves the database').
+    const lines = result.stdout.trimEnd().split('\n').slice(0, -1);
     expect(lines[0]).toBe('Re-queued 30 events for translation and delivery:');
     expect(lines.slice(1, -1)).toEqual(dead.slice(0, MAX_LISTED).map((event) => `  ${String(event.seq).padStart(8)}  ${event.sourceId}  was dead (http-400)`));
     expect(lines.at(-1)).toBe('  … and 10 more (in all: 25 dead (http-400), 5 dead (max-age)); GET /admin/events lists them');
@@ -80,6 +82,7 @@ describe('caliper-gateway replay', () => {
       `${deliveredToo!.sourceId}  not dead, skipped or rejected: nothing to replay (pending, delivered, or no such event)`,
       'nope  not dead, skipped or rejected: nothing to replay (pending, delivered, or no such event)',
       '999999  no such event',
+      'No gateway is serving this database now: they wait, pending, until `caliper-gateway serve` starts on it.',
       '',
     ]);
 
@@ -93,6 +96,28 @@ describe('caliper-gateway replay', () => {
     expect(() => parseReplayArgs(['--fate', 'delivered'])).toThrow('--fate: delivered events are not replayed; must be one of dead, skipped, rejected');
     expect(() => parseReplayArgs(['--status', 'Dead'])).toThrow(/^--status: must be one of dead, skipped, rejected$/);
     expect(() => parseReplayArgs(['--status', 'dead', '--fate', 'skipped'])).toThrow('--fate: --status and --fate are one filter; give one');
+  });
+
+  it('says whether a gateway serves the database, which is what delivers the events it re-queued', { timeout: 40_000 }, async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const idle = await cli([], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(idle.stdout).toContain('Re-queued 1 event');
+    expect(idle.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'No gateway is serving this database now: they wait, pending, until `caliper-gateway serve` starts on it.',
+    );
+
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    // The lock `serve` holds while it runs (instance-lock.ts), held here as a running gateway would.
+    const lock = await lockDatabase(db.file);
+    try {
+      const served = await cli([], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+      expect(served.stdout).toContain('Re-queued 1 event');
+      expect(served.stdout.trimEnd().split('\n').at(-1)).toBe(
+        'The gateway serving this database takes them up within seconds; `caliper-gateway status` shows where they stand.',
+      );
+    } finally {
+      lock.release();
+    }
   });
 
   it('explains bad flags and a missing database, and exits non-zero', { timeout: 40_000 }, async () => {
