@@ -120,6 +120,19 @@ describe('caliper-gateway replay', () => {
     }
   });
 
+  it('says which reasons there are when a --reason matches no event at all, as a typo would', { timeout: 40_000 }, async () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
+    const typo = await cli(['--reason', 'http400'], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(typo.code).toBe(0);
+    expect(typo.stdout).toBe(
+      'No events matched; nothing re-queued.\nNo dead, skipped or rejected event has the reason "http400"; theirs are: http-400, no-rule\n',
+    );
+    // A reason that exists, left out by another filter, needs no such line.
+    const elsewhere = await cli(['--reason', 'no-rule', '--status', 'dead'], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(elsewhere.stdout).toBe('No events matched; nothing re-queued.\n');
+  });
+
   it('explains bad flags and a missing database, and exits non-zero', { timeout: 40_000 }, async () => {
     // Two separate runs, at once: each spends its time starting node and tsx.
     const [bad, missing] = await Promise.all([
