@@ -27,8 +27,8 @@ const REPLAY_USAGE = `Usage: caliper-gateway replay [--status dead|skipped|rejec
 Puts events back in the queue: they re-resolve the student, re-translate with the current
 mapping rules and are delivered again. Without filters: every dead event.
 
-  --status S     which events: dead (the default), skipped or rejected; with --reason or --id,
-                 any of them. The fate GET /admin/events shows; --fate S is the same flag
+  --status S     which events, by fate: dead (the default), skipped or rejected; with --reason
+                 or --id, any of them. --fate S is the same (GET /admin/events says fate)
   --reason R     only events with this reason (e.g. http-400, user-not-in-timeback, invalid-output)
   --since ISO    only events received at or after this time (2026-11-01T00:00:00Z, or 2026-11-01)
   --id ID …      only these events: event numbers (seq), Learn event ids or output ids
