@@ -3,7 +3,7 @@
  */
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,6 +20,17 @@ afterEach(async () => {
   await killGatewayProcesses();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The processes below `pid`, from Linux's /proc (none elsewhere). */
+function descendants(pid: number): number[] {
+  let children: number[];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
 
 const storedIds = (dbPath: string) => {
   const db = new Database(dbPath, { readonly: true });
@@ -201,6 +212,26 @@ describe('caliper-gateway serve', () => {
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toEqual({ code: 0, signal: null });
     expect(await outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
+  });
+
+  it('stops when `npm start` gets SIGTERM, as `docker stop` or a supervisor sends it to npm alone', { timeout: 30_000 }, async () => {
+    const gateway = await startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'npm-start-test-key' }, { npmStart: true });
+    // npm's children, so that a gateway npm leaves behind does not outlive the test.
+    const below = descendants(gateway.child.pid!);
+    try {
+      gateway.child.kill('SIGTERM');
+      await gateway.exited;
+      await waitFor('the gateway behind npm to stop', () => gateway.logs.some((entry) => entry.msg === 'stopped'));
+      await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+    } finally {
+      for (const pid of below) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already, as it should be
+        }
+      }
+    }
   });
 
   // Three gateway starts (3-5 s each under load) and the refused one's 3 s wait: up to 25 s seen.

@@ -22,13 +22,20 @@ export interface GatewayProcess {
 
 const running = new Set<ChildProcess>();
 
-/** `cwd` is the folder relative settings (DB_PATH, MAPPINGS_DIR, FIXTURES_DIR) start from; the project's by default. */
-export async function startGatewayProcess(env: Record<string, string>, { cwd = ROOT }: { cwd?: string } = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * `cwd` is the folder relative settings (DB_PATH, MAPPINGS_DIR, FIXTURES_DIR) start from; the project's by default.
+ * `npmStart` runs `npm start` in the project instead, as the README's first command does (`child` is then npm).
+ */
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  { cwd = ROOT, npmStart = false }: { cwd?: string; npmStart?: boolean } = {},
+): Promise<GatewayProcess> {
+  const baseEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' };
+  // npm itself must stay off the network and leave no log files behind.
+  const npmEnv = { HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false', npm_config_logs_max: '0', npm_config_loglevel: 'silent' };
+  const child = npmStart
+    ? spawn('npm', ['start'], { cwd: ROOT, env: { ...baseEnv, ...npmEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [BIN, 'serve'], { cwd, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
