@@ -54,7 +54,7 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
     const leftAlone = unreplayedIds(store, filter, replayed).map(describeUnreplayed);
     const notReplayed = leftAlone.length > 0 ? `Not re-queued:\n${leftAlone.join('\n')}\n` : '';
     if (replayed.length === 0) {
-      io.out(`No events matched; nothing re-queued.\n${unknownReason(store, filter)}${notReplayed}`);
+      io.out(`No ${describeUnmatched(filter)}; nothing re-queued.\n${unknownReason(store, filter)}${notReplayed}`);
       return 0;
     }
     const was = (event: (typeof replayed)[number]) => `${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`;
@@ -99,6 +99,20 @@ function unknownReason(store: Store, filter: ReplayFilter): string {
   return `No ${listed(REPLAYABLE_FATES)} event has the reason ${JSON.stringify(filter.reason)}; ${
     reasons.length === 0 ? 'there are none' : `theirs are: ${reasons.join(', ')}`
   }\n`;
+}
+
+/**
+ * What found nothing, where the filter left something out unasked: with no filter at all
+ * only dead events are looked at, and --status rejected alone leaves out Learn's malformed
+ * input. `status` may count events of those fates that this replay did not take.
+ */
+function describeUnmatched(filter: ReplayFilter): string {
+  if (filter.reason !== undefined || filter.ids !== undefined) return 'events matched';
+  if (filter.status === undefined) return 'dead events matched (without --status, --reason or --id, replay takes dead events only)';
+  if (filter.status === 'rejected') {
+    return 'rejected events matched (--status rejected takes invalid-output events; add --reason invalid-event for the ones Learn sent malformed)';
+  }
+  return 'events matched';
 }
 
 /** Why a named event was not re-queued, as a line under the summary. */

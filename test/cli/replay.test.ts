@@ -50,6 +50,23 @@ describe('caliper-gateway replay', () => {
     expect(again.stdout).toBe('No events matched; nothing re-queued.\n');
   });
 
+  it('says which events it looked for when none matched the default or --status rejected', { timeout: 40_000 }, async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-event' });
+
+    const [bare, rejected] = await Promise.all([
+      cli([], { DB_PATH: db.file, LOG_LEVEL: 'silent' }),
+      cli(['--status', 'rejected'], { DB_PATH: db.file, LOG_LEVEL: 'silent' }),
+    ]);
+    expect(bare.stdout).toBe(
+      'No dead events matched (without --status, --reason or --id, replay takes dead events only); nothing re-queued.\n',
+    );
+    expect(rejected.stdout).toBe(
+      'No rejected events matched (--status rejected takes invalid-output events; add --reason invalid-event for the ones Learn sent malformed); nothing re-queued.\n',
+    );
+    expect(eventStates(db.store.sqlite).map((row) => row.fate)).toEqual(['skipped', 'rejected']);
+  });
+
   it('lists the first events, then counts the rest by what they were, when it re-queues many', { timeout: 20_000 }, async () => {
     const dead = insertTranslatedEvents(db.store.sqlite, 25, { fate: 'dead', reason: 'http-400' });
     insertTranslatedEvents(db.store.sqlite, 5, { fate: 'dead', reason: 'max-age' });
