@@ -12,6 +12,7 @@ import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { formatPath } from '../errors.ts';
 import { LISTS_FILE_NAME, listReference, ListsFileSchema, type NamedLists } from './rule-lists.ts';
 import { closestKey, knownKeys, RuleFileSchema, type RuleFile } from './rule-schema.ts';
+import { EVENTS, type EventType } from './caliper-vocabulary.ts';
 import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
 import { describeYamlErrors } from './yaml-syntax.ts';
 
@@ -280,7 +281,21 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, 
   if (issue.code === 'invalid_type' && !ownMessage) {
     return { path: fullPath, message: `expected ${describeKind(issue.expected)}, got ${describeValue(valueAt(data, fullPath))}` };
   }
-  return { path: fullPath, message: issue.message };
+  return { path: fullPath, message: `${issue.message}${allowedBeside(issue, data, fullPath)}` };
+}
+
+/**
+ * An output action or profile that is no Caliper 1.2 term at all (`action: Attended`) fails
+ * before the type is looked at, so the message would not say what the type takes, as it does
+ * for a 1.2 term the type does not allow. Said here, from the type written beside it.
+ */
+function allowedBeside(issue: z.core.$ZodIssue, data: unknown, fullPath: PropertyKey[]): string {
+  const term = fullPath.at(-1);
+  if (issue.code !== 'invalid_value' || fullPath.at(-2) !== 'output' || (term !== 'action' && term !== 'profile')) return '';
+  const type = valueAt(data, [...fullPath.slice(0, -1), 'type']);
+  if (typeof type !== 'string' || !Object.hasOwn(EVENTS, type)) return '';
+  const definition = EVENTS[type as EventType];
+  return term === 'action' ? ` (${type} allows: ${definition.actions.join(', ')})` : ` (${type} goes in: ${definition.profiles.join(' or ')})`;
 }
 
 function describeKind(expected: string): string {

@@ -78,7 +78,7 @@ describe('rule loader errors', () => {
 
   it('names both the misspelt key and the key it leaves missing', () => {
     expect(problemsOf({ 'x.yaml': forumRule().replace('profile: ForumProfile', 'profil: ForumProfile') })).toEqual([
-      'mappings/x.yaml:9: rules[0].output.profile: required: a Caliper 1.2 profile',
+      'mappings/x.yaml:9: rules[0].output.profile: required: a Caliper 1.2 profile (MessageEvent goes in: ForumProfile)',
       'mappings/x.yaml:12: rules[0].output.profil: unknown key; did you mean "profile"? (known here: type, action, profile, actor, object, target, generated, referrer, group, membership, federatedSession, extensions)',
     ]);
   });
@@ -436,6 +436,13 @@ rules:
     const profile = '{ from: object.type, map: { VideoObject: MediaProfile, Document: ReadingProfile } }';
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action }', profile) })).toEqual([
       'mappings/x.yaml:9: rules[0].output.profile: ReadingProfile (its map, for Document) does not carry MediaEvent (use MediaProfile)',
+    ]);
+  });
+
+  it('names what the output type allows beside an action or profile that is not Caliper 1.2 at all', () => {
+    expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', 'Rewind', 'Media') })).toEqual([
+      'mappings/x.yaml:8: rules[0].output.action: "Rewind" is not a Caliper 1.2 action (MediaEvent allows: Started, Ended, Paused, Resumed, Restarted, ForwardedTo, JumpedTo, ChangedResolution, ChangedSize, ChangedSpeed, ChangedVolume, EnabledClosedCaptioning, DisabledClosedCaptioning, EnteredFullScreen, ExitedFullScreen, Muted, Unmuted, OpenedPopout, ClosedPopout)',
+      'mappings/x.yaml:9: rules[0].output.profile: "Media" is not a Caliper 1.2 profile (MediaEvent goes in: MediaProfile)',
     ]);
   });
 
