@@ -68,15 +68,26 @@ export function shown(value: string, max = MAX_QUOTED_CHARS): string {
   return value.length <= max && /^[\x21-\x7e]+$/.test(value) ? value : quote(value, max);
 }
 
-/** The first issue of a zod error as one sentence that names the failing field. */
+/** How many of the other problems' fields a message names. */
+const MORE_PATHS = 3;
+
+/**
+ * The first issue of a zod error as one sentence that names the failing field, and the fields
+ * of the others: a sender told only of the first fixes it, resends, and hears of the next.
+ */
 export function describeZodError(error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid input';
-  // An unknown key is named where it is, not as a problem of the object around it.
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
-  const where = formatPath([...prefix, ...path]);
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
-  return `${where}: ${issue.message}${more}`;
+  const others = error.issues.length - 1;
+  const at = [...new Set(error.issues.slice(1).map((other) => formatPath([...prefix, ...issuePath(other)])))];
+  const listed = at.length > MORE_PATHS ? `${at.slice(0, MORE_PATHS).join(', ')}, …` : at.join(', ');
+  const more = others > 0 ? ` (and ${others} more problem${others > 1 ? 's' : ''}, at ${listed})` : '';
+  return `${formatPath([...prefix, ...issuePath(issue)])}: ${issue.message}${more}`;
+}
+
+/** Where an issue is: an unknown key is named where it is, not as a problem of the object around it. */
+function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
+  return issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath, quote } from '../src/errors.ts';
+import { z } from 'zod';
+import { describeZodError, formatPath, quote } from '../src/errors.ts';
 
 describe('formatPath', () => {
   it('writes paths the way people do', () => {
@@ -26,5 +27,20 @@ describe('quote', () => {
 
   it('cuts long values and says how long they were', () => {
     expect(quote('v'.repeat(300_000))).toBe(`"${'v'.repeat(100)}"… (300000 characters)`);
+  });
+});
+
+describe('describeZodError', () => {
+  const Envelope = z.strictObject({ sensor: z.string(), dataVersion: z.string(), data: z.array(z.unknown()).min(1, 'no events') });
+
+  it('names the first problem, and where the others are, so one resend can fix them all', () => {
+    const one = Envelope.safeParse({ sensor: 's', dataVersion: 'v', data: [] });
+    expect(describeZodError(one.error!)).toBe('data: no events');
+    const two = Envelope.safeParse({ sensor: 's', data: [] });
+    expect(describeZodError(two.error!)).toBe('dataVersion: Invalid input: expected string, received undefined (and 1 more problem, at data)');
+    const many = Envelope.safeParse({ data: 'x', extra: 1, more: 2 });
+    expect(describeZodError(many.error!, ['envelope'])).toBe(
+      'envelope.sensor: Invalid input: expected string, received undefined (and 3 more problems, at envelope.dataVersion, envelope.data, envelope.extra)',
+    );
   });
 });

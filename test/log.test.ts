@@ -136,7 +136,7 @@ describe('the gateway log', () => {
     ]);
     // Learn shows its admin nothing of what it was told, so the log says which field was wrong;
     // an admin route's message, which can name a student, stays out (checked above).
-    expect(requests[3]).toMatchObject({ reason: 'sendTime: expected an ISO 8601 date-time string (and 2 more problems)' });
+    expect(requests[3]).toMatchObject({ reason: 'sendTime: expected an ISO 8601 date-time string (and 2 more problems, at dataVersion, data)' });
     expect(requests[5]!.reason).toBeUndefined();
   });
 });
