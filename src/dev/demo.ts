@@ -127,7 +127,7 @@ export async function runDemo({
   }
 }
 
-function findInputs(target: string): string[] {
+export function findInputs(target: string): string[] {
   const resolved = path.resolve(target);
   if (!existsSync(resolved)) return [];
   if (statSync(resolved).isFile()) return [resolved];
@@ -137,7 +137,7 @@ function findInputs(target: string): string[] {
 }
 
 /** Every case's users.json, merged: Learn externalId → a TimeBack user with that identifier. */
-function collectUsers(inputs: string[]): Map<string, EmulatedUser> {
+export function collectUsers(inputs: string[]): Map<string, EmulatedUser> {
   const users = new Map<string, EmulatedUser>();
   for (const input of inputs) {
     const file = path.join(path.dirname(input), 'users.json');
@@ -170,7 +170,7 @@ function reasonCounts(store: Parameters<typeof pendingByStage>[0]): Record<strin
   return Object.fromEntries(rows.map((row) => [`${row.fate}: ${row.reason}`, row.n]));
 }
 
-function describeEvent(event: unknown): string {
+export function describeEvent(event: unknown): string {
   const e = event as Record<string, unknown>;
   const object = e.object as { id?: string; type?: string } | string | undefined;
   const objectText = typeof object === 'string' ? object : `${object?.type ?? '?'} ${object?.id ?? ''}`;

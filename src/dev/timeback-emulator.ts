@@ -414,7 +414,14 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     send(req, res, 'other', 404, { error: `no route ${req.method} ${path}` });
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  // A port in use is an error to report, not an unhandled 'error' event that ends the process.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   emulator.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return emulator;
 }

@@ -1,0 +1,79 @@
+/**
+ * `npm run emulator`: the TimeBack emulator on its own, for a gateway you started yourself
+ * (`npm start`) before TimeBack is set up. `npm run demo` runs its own gateway and stops both;
+ * this keeps a stand-in TimeBack running, prints the settings to start the gateway with, and a
+ * line for every event it accepts, until Ctrl-C. Loopback only.
+ *
+ *   npm run emulator                                   the fixtures' students, a free port
+ *   npm run emulator -- --port 8090 --users users.json { "<bb:user.externalId>": "<platform id>" }
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { errorMessage } from '../errors.ts';
+import { FIXTURE_APP_ID, readUsers } from '../mapping/fixtures.ts';
+import { collectUsers, describeEvent, findInputs } from './demo.ts';
+import { startTimebackEmulator, type EmulatedUser } from './timeback-emulator.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const USAGE = 'usage: npm run emulator -- [--port N] [--users USERS.json]';
+/** How often the accepted events are looked at for new ones to print. */
+const LIST_EVERY_MS = 250;
+
+export interface RunningEmulator {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the emulator as `argv` says and prints how to use it; throws on bad arguments, naming them. */
+export async function startStandaloneEmulator(argv: string[], write: (text: string) => void): Promise<RunningEmulator> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, users: { type: 'string' } } }));
+  } catch (err) {
+    throw new Error(`${(err as Error).message.split(/(?<=\.) /)[0]}; ${USAGE}`);
+  }
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number (0 for a free one); ${USAGE}`);
+  const users = values.users === undefined ? [...collectUsers(findInputs(path.join(ROOT, 'fixtures'))).values()] : await usersFile(values.users);
+
+  const emulator = await startTimebackEmulator({ port, users });
+  write(
+    `TimeBack emulator at ${emulator.url} with ${users.length} student${users.length === 1 ? '' : 's'} on its roster ` +
+      `(${values.users ?? "the fixtures' users.json files"}, by bb:user.externalId as identifier). Ctrl-C stops it.\n\n` +
+      'Start the gateway against it with:\n' +
+      `  TIMEBACK_BASE_URL=${emulator.url} TIMEBACK_CLIENT_ID=${emulator.clientId} TIMEBACK_CLIENT_SECRET=${emulator.clientSecret} ` +
+      `TIMEBACK_APP_ID=${FIXTURE_APP_ID} npm start\n\n` +
+      'Events TimeBack accepts:\n',
+  );
+  let listed = 0;
+  const lister = setInterval(() => {
+    for (; listed < emulator.received.length; listed += 1) write(`  ${describeEvent(emulator.received[listed])}\n`);
+  }, LIST_EVERY_MS);
+  return {
+    url: emulator.url,
+    async close() {
+      clearInterval(lister);
+      await emulator.close();
+    },
+  };
+}
+
+async function usersFile(file: string): Promise<EmulatedUser[]> {
+  // A mistyped path is not an empty roster: every student would be "not in TimeBack".
+  if (!existsSync(file)) throw new Error(`cannot read ${file}: no such file`);
+  const users = await readUsers(file);
+  if (typeof users === 'string') throw new Error(`${file}: ${users}`);
+  return Object.entries(users).map(([externalId, platformId]) => ({ sourcedId: platformId.toLowerCase(), identifier: externalId, status: 'active' }));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const running = await startStandaloneEmulator(process.argv.slice(2), (text) => void process.stdout.write(text));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void running.close());
+  } catch (err) {
+    process.stderr.write(`emulator: ${errorMessage(err)}\n`);
+    process.exitCode = 2;
+  }
+}
