@@ -35,8 +35,18 @@ export async function toEnvelopeBatch({ envelope, events, bytes }: ParsedEnvelop
 
   for (let i = 0; i < count; i++) {
     if (i > 0 && i % EVENTS_PER_SLICE === 0) await nextTurn();
-    const event = events.value(i);
     batch.raws[i] = events.raw(i);
+    const read = events.fields?.[i];
+    if (read) {
+      // Read and checked without a parse (event-fields.ts).
+      batch.problems[i] = undefined;
+      batch.sourceIds[i] = read.sourceId;
+      batch.types[i] = read.type;
+      batch.actions[i] = read.action;
+      batch.eventTimes[i] = read.eventTime;
+      continue;
+    }
+    const event = events.value(i);
     const problem =
       event instanceof UnparsedEvent
         ? `data[${i}]: the event is ${event.bytes} bytes; an event over ${MAX_PARSED_BYTES} bytes is kept as sent, not read`

@@ -24,7 +24,7 @@ export const MAX_PARSED_BYTES = 1024 * 1024;
 // ISO 8601 date-time with a zone, as Caliper requires; Learn sends `…T12:59:47.248Z`.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 
-const isIsoDateTime = (value: string) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value));
+export const isIsoDateTime = (value: string) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value));
 
 const isoDateTime = z
   .string({ error: 'expected an ISO 8601 date-time string' })
@@ -109,7 +109,7 @@ export function eventProblem(value: unknown, index: number): string | undefined 
 
 // `\S` and `String.prototype.trim` agree on what whitespace is, so this matches `nonEmpty`.
 const HAS_TEXT = /\S/;
-const hasText = (value: unknown): value is string => typeof value === 'string' && HAS_TEXT.test(value);
+export const hasText = (value: unknown): value is string => typeof value === 'string' && HAS_TEXT.test(value);
 const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
 
 function isWellFormedEvent(event: Record<string, unknown>): boolean {

@@ -10,8 +10,11 @@
  * scanned as they are.
  *
  * The scanner does not validate JSON: it skips strings (minding escaped quotes) and counts
- * brackets. Its caller parses every part it finds (see `locateEnvelopeData`).
+ * brackets. Its caller parses every part it finds (see `locateEnvelopeData`), except the
+ * events `readEventFields` has read in full on the way (event-fields.ts).
  */
+import { MAX_PARSED_BYTES } from './envelope-schema.ts';
+import { readEventFields, type EventFields } from './event-fields.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -29,6 +32,11 @@ export interface DataLayout {
   close: number;
   /** Start and end offsets of its elements: `[start0, end0, start1, end1, …]`. */
   slices: Uint32Array;
+  /**
+   * Per element, its fields when `readEventFields` found it a valid, well-formed event (it
+   * need not be parsed), else undefined.
+   */
+  fields: Array<EventFields | undefined>;
 }
 
 /**
@@ -41,6 +49,7 @@ export interface DataLayout {
  * (parse-envelope.ts), and together that is the whole body.
  */
 export function locateEnvelopeData(bytes: Uint8Array): DataLayout | undefined {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   let pos = skipWhitespace(bytes, bom);
   if (bytes[pos] !== OPEN_OBJECT) return undefined;
@@ -61,9 +70,10 @@ export function locateEnvelopeData(bytes: Uint8Array): DataLayout | undefined {
     pos = skipWhitespace(bytes, skipWhitespace(bytes, pos) + 1); // past the colon
     if (isData && bytes[pos] === OPEN_ARRAY) {
       const found: number[] = [];
-      const end = sliceArray(bytes, pos, found);
+      const fields: Array<EventFields | undefined> = [];
+      const end = sliceArray(buffer, pos, found, fields);
       if (end < 0) return undefined;
-      layout = { open: pos, close: end, slices: Uint32Array.from(found) };
+      layout = { open: pos, close: end, slices: Uint32Array.from(found), fields };
       pos = end;
     } else {
       if (isData) layout = undefined;
@@ -83,17 +93,26 @@ export function locateEventSlices(bytes: Uint8Array, expected: number): Uint32Ar
 }
 
 /**
- * Records the elements of the array opening at `pos` into `out`; returns the offset after
- * the array, or -1 when its punctuation is not JSON's.
+ * Records the elements of the array opening at `pos` into `out`, and the fields of those
+ * `readEventFields` vouches for into `fields`; returns the offset after the array, or -1
+ * when its punctuation is not JSON's.
  */
-function sliceArray(bytes: Uint8Array, pos: number, out: number[]): number {
+function sliceArray(bytes: Buffer, pos: number, out: number[], fields: Array<EventFields | undefined>): number {
   pos = skipWhitespace(bytes, pos + 1);
   if (bytes[pos] === CLOSE_ARRAY) return pos + 1;
   for (;;) {
     const start = pos;
     const code = bytes[pos];
     if (pos >= bytes.length || code === COMMA || code === CLOSE_ARRAY) return -1;
-    pos = endOfValue(bytes, pos);
+    const read: EventFields = { sourceId: '', type: '', action: '', eventTime: '' };
+    pos = code === OPEN_OBJECT ? readEventFields(bytes, start, read) : -1;
+    // An event too large to parse is kept unread (parse-envelope.ts), however well-formed.
+    if (pos >= 0 && pos - start <= MAX_PARSED_BYTES) {
+      fields.push(read);
+    } else {
+      fields.push(undefined);
+      pos = endOfValue(bytes, start);
+    }
     if (pos <= start) return -1;
     out.push(start, pos);
     pos = skipWhitespace(bytes, pos);

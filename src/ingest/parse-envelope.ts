@@ -19,6 +19,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GatewayError, badRequest, describeZodError, quote } from '../errors.ts';
 import { isRecord } from '../is-record.ts';
 import { CALIPER_1_1, EnvelopeSchema, MAX_PARSED_BYTES, isCaliper11 } from './envelope-schema.ts';
+import type { EventFields } from './event-fields.ts';
 import { locateEnvelopeData, type DataLayout } from './event-slices.ts';
 import { describeJsonSyntaxError, findJsonSyntaxError, withoutBom } from './json-syntax.ts';
 
@@ -50,6 +51,12 @@ export interface EnvelopeEvents {
   raw(i: number): Uint8Array | string;
   /** The memory the byte `raw`s are views of, when it belongs to these events alone. */
   transferable?: ArrayBuffer;
+  /**
+   * Per event, what intake stores of it when it was read without being parsed: it is valid
+   * JSON and `eventProblem` finds nothing wrong with it (event-fields.ts). Undefined for an
+   * event that was not, which `value` then parses.
+   */
+  fields?: ReadonlyArray<EventFields | undefined>;
 }
 
 export interface ParsedEnvelope {
@@ -80,12 +87,12 @@ export async function parseEnvelope(body: Buffer): Promise<ParsedEnvelope> {
 
 /** The usual way: the envelope without its events, then each event when asked for. */
 function inParts(body: Buffer, layout: DataLayout): ParsedEnvelope {
-  const { slices } = layout;
+  const { slices, fields } = layout;
   const count = slices.length / 2;
   const outside = withoutBom(body.toString('utf8', 0, layout.open + 1) + body.toString('utf8', layout.close - 1));
   // The envelope is refused; if an event is not even JSON, that is what the sender hears.
   const checkEvents = () => {
-    for (let i = 0; i < count; i++) parseSlice(body, slices, i);
+    for (let i = 0; i < count; i++) if (!fields[i]) parseSlice(body, slices, i);
   };
   if (outside.length > MAX_PARSED_BYTES) {
     if (findJsonSyntaxError(outside)) throw syntaxError(body);
@@ -107,6 +114,7 @@ function inParts(body: Buffer, layout: DataLayout): ParsedEnvelope {
       value: (i) => parseSlice(body, slices, i),
       raw: (i) => body.subarray(slices[2 * i], slices[2 * i + 1]),
       transferable: body.buffer as ArrayBuffer,
+      fields,
     },
   };
 }
