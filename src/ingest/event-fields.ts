@@ -32,7 +32,7 @@ const LOWER_E = 0x65;
 const UPPER_E = 0x45;
 const LOWER_U = 0x75;
 
-/** Containers open at once beyond which the caller's parse takes over (Learn's events nest 5-6 deep). */
+/** Containers open at once beyond which the caller's parse takes over (Learn's events nest a few levels deep). */
 const MAX_DEPTH = 64;
 
 /** Which field a value belongs to. */
