@@ -71,10 +71,10 @@ export interface EventFields {
  * in `out`, when it is valid JSON and an event `eventProblem` finds nothing wrong with;
  * -1 when it is not, or this pass is not sure (the caller then parses it).
  *
- * `bytes` must be valid UTF-8 (as intake checks every body first).
+ * `bytes` must be valid UTF-8 (as intake checks every body first); `words` is `wordsOf(bytes)`.
  */
-export function readEventFields(bytes: Buffer, start: number, out: EventFields): number {
-  const end = scanEvent(bytes, start);
+export function readEventFields(bytes: Buffer, words: Int32Array, start: number, out: EventFields): number {
+  const end = scanEvent(bytes, words, start);
   if (end < 0) return -1;
   const sourceId = fieldText(bytes, ID);
   const type = fieldText(bytes, TYPE);
@@ -90,6 +90,41 @@ export function readEventFields(bytes: Buffer, start: number, out: EventFields):
   return end;
 }
 
+/**
+ * The memory under `bytes` as 32-bit words, for `plainWordsEnd`: made once per body, not
+ * per event.
+ */
+export function wordsOf(bytes: Buffer): Int32Array {
+  return new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+}
+
+/**
+ * Inside a string, the bytes that need a look are quotes, backslashes and control bytes;
+ * most are none of these (URLs, ids, names), and a 3.6 KB event took about 4 µs one byte at
+ * a time. This skips 4 bytes at a step while none of them is one: from `from`, a multiple of
+ * 4 (offsets in the memory under the body), to the first word holding one, or the last word
+ * wholly before `end`. It returns an offset at or after `from`; the caller reads on from
+ * there byte by byte.
+ *
+ * The test per word is the classic one for "some byte is below n" (n at most 128):
+ * (x - n * 0x01010101) & ~x & 0x80808080 is non-zero exactly when one is, for a zero byte
+ * after an XOR with the byte looked for, and for bytes below 0x20 directly. Bytes of 0x80 and
+ * over (UTF-8 beyond ASCII) never count.
+ */
+function plainWordsEnd(words: Int32Array, from: number, end: number): number {
+  let word = from >>> 2;
+  const last = (end >>> 2) - 1;
+  while (word <= last) {
+    const x = words[word]!;
+    const quote = x ^ 0x22222222;
+    const backslash = x ^ 0x5c5c5c5c;
+    const special = ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x);
+    if ((special & 0x80808080) !== 0) break;
+    word += 1;
+  }
+  return word * 4;
+}
+
 /** The value of a string field the scan found. */
 function fieldText(bytes: Buffer, field: number): string {
   const open = quotes[2 * field]!;
@@ -103,9 +138,10 @@ function fieldText(bytes: Buffer, field: number): string {
  * Checks the JSON object at `start` and notes where its fields lie: the offset after it,
  * or -1 to give up. Iterative, with its own stack of open containers.
  */
-function scanEvent(bytes: Buffer, start: number): number {
+function scanEvent(bytes: Buffer, words: Int32Array, start: number): number {
   if (bytes[start] !== OPEN_OBJECT) return -1;
   const length = bytes.length;
+  const base = bytes.byteOffset;
   quotes.fill(-1);
   escaped.fill(0);
   seen = 0;
@@ -127,6 +163,7 @@ function scanEvent(bytes: Buffer, start: number): number {
       let hasEscape = 0;
       pos += 1;
       for (;;) {
+        if (((base + pos) & 3) === 0) pos = plainWordsEnd(words, base + pos, base + length) - base;
         if (pos >= length) return -1;
         const char = bytes[pos]!;
         if (char === QUOTE) break;

@@ -14,7 +14,7 @@
  * events `readEventFields` has read in full on the way (event-fields.ts).
  */
 import { MAX_PARSED_BYTES } from './envelope-schema.ts';
-import { readEventFields, type EventFields } from './event-fields.ts';
+import { readEventFields, wordsOf, type EventFields } from './event-fields.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -71,7 +71,7 @@ export function locateEnvelopeData(bytes: Uint8Array): DataLayout | undefined {
     if (isData && bytes[pos] === OPEN_ARRAY) {
       const found: number[] = [];
       const fields: Array<EventFields | undefined> = [];
-      const end = sliceArray(buffer, pos, found, fields);
+      const end = sliceArray(buffer, wordsOf(buffer), pos, found, fields);
       if (end < 0) return undefined;
       layout = { open: pos, close: end, slices: Uint32Array.from(found), fields };
       pos = end;
@@ -97,7 +97,7 @@ export function locateEventSlices(bytes: Uint8Array, expected: number): Uint32Ar
  * `readEventFields` vouches for into `fields`; returns the offset after the array, or -1
  * when its punctuation is not JSON's.
  */
-function sliceArray(bytes: Buffer, pos: number, out: number[], fields: Array<EventFields | undefined>): number {
+function sliceArray(bytes: Buffer, words: Int32Array, pos: number, out: number[], fields: Array<EventFields | undefined>): number {
   pos = skipWhitespace(bytes, pos + 1);
   if (bytes[pos] === CLOSE_ARRAY) return pos + 1;
   for (;;) {
@@ -105,7 +105,7 @@ function sliceArray(bytes: Buffer, pos: number, out: number[], fields: Array<Eve
     const code = bytes[pos];
     if (pos >= bytes.length || code === COMMA || code === CLOSE_ARRAY) return -1;
     const read: EventFields = { sourceId: '', type: '', action: '', eventTime: '' };
-    pos = code === OPEN_OBJECT ? readEventFields(bytes, start, read) : -1;
+    pos = code === OPEN_OBJECT ? readEventFields(bytes, words, start, read) : -1;
     // An event too large to parse is kept unread (parse-envelope.ts), however well-formed.
     if (pos >= 0 && pos - start <= MAX_PARSED_BYTES) {
       fields.push(read);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.ts';
 import { eventProblem } from '../../src/ingest/envelope-schema.ts';
 import { toEnvelopeBatch } from '../../src/ingest/envelope-batch.ts';
-import { readEventFields, type EventFields } from '../../src/ingest/event-fields.ts';
+import { readEventFields, wordsOf, type EventFields } from '../../src/ingest/event-fields.ts';
 import { parseEnvelope } from '../../src/ingest/parse-envelope.ts';
 
 type Verdict = { fields: EventFields } | { problem: 'not JSON' | 'malformed' };
@@ -29,16 +29,19 @@ function reference(text: string): Verdict {
 }
 
 /** readEventFields on `text`, followed by `after` (what the scanner sees next); the bytes it claims, or undefined. */
-function fast(text: string, after = ' ,'): { fields: EventFields; claimed: string } | undefined {
-  const bytes = Buffer.from(`[${text}${after}`);
+function fast(text: string, after = ' ,', shift = 0): { fields: EventFields; claimed: string } | undefined {
+  // In memory of its own, `shift` bytes past a 4-byte boundary (the reader skips plain bytes a word at a time).
+  const bytes = Buffer.from(new Uint8Array(Buffer.from(`${' '.repeat(shift)}[${text}${after}`)));
   const out: EventFields = { sourceId: '', type: '', action: '', eventTime: '' };
-  const end = readEventFields(bytes, 1, out);
-  return end < 0 ? undefined : { fields: out, claimed: bytes.toString('utf8', 1, end) };
+  const end = readEventFields(bytes, wordsOf(bytes), shift + 1, out);
+  return end < 0 ? undefined : { fields: out, claimed: bytes.toString('utf8', shift + 1, end) };
 }
 
 /** Checks the one rule that matters: vouched for means the same as JSON.parse and the checks. */
 function expectSound(text: string) {
   const read = fast(text);
+  // Wherever the event lies against word boundaries, the answer is the same.
+  for (const shift of [1, 2, 3]) expect(fast(text, ' ,', shift), text).toEqual(read);
   if (read === undefined) return undefined;
   // It claims a prefix of the text (what follows is the scanner's to check) that is a
   // well-formed event with exactly these fields.
@@ -114,6 +117,26 @@ describe('readEventFields', () => {
     for (const string of invalid) {
       expect(() => JSON.parse(withMember('s', string)), string).toThrow();
       expect(fast(withMember('s', string)), string).toBeUndefined();
+    }
+  });
+
+  it('finds a quote, a backslash or a control byte wherever it falls in a long string', () => {
+    const long = 'https://example.edu/courses/7/pages/é/😀/'.repeat(3);
+    for (let at = 0; at <= 24; at++) {
+      for (const shift of [0, 1, 2, 3]) {
+        const around = (inner: string) => withMember('s', `"${long.slice(0, at)}${inner}${long.slice(at)}"`);
+        for (const good of ['\\"', '\\\\', '\\u0041', '\\n', '\u007f', 'é']) {
+          const text = around(good);
+          expect(fast(text, ' ,', shift)?.claimed, text).toBe(text);
+        }
+        for (const bad of ['\u0000', '\u0001', '\t', '\n', '\u001f', '\\x', '\\u00g', '"']) {
+          const text = around(bad);
+          expect(() => JSON.parse(text), text).toThrow();
+          expect(fast(text, ' ,', shift), text).toBeUndefined();
+        }
+        // A quote ends the string there: the key after it is read, the event is not JSON.
+        expect(fast(withMember('s', `"${long.slice(0, at)}"`), ' ,', shift)).toBeDefined();
+      }
     }
   });
 
