@@ -28,7 +28,7 @@ export function syntheticStudentIds(count: number, prefix = 's'): string[] {
 }
 
 /** A small deterministic PRNG (mulberry32), so a seed reproduces the same traffic mix. */
-function prng(seed: number) {
+export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

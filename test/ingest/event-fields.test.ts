@@ -12,6 +12,7 @@ import { eventProblem } from '../../src/ingest/envelope-schema.ts';
 import { toEnvelopeBatch } from '../../src/ingest/envelope-batch.ts';
 import { readEventFields, wordsOf, type EventFields } from '../../src/ingest/event-fields.ts';
 import { parseEnvelope } from '../../src/ingest/parse-envelope.ts';
+import { prng } from '../../src/dev/synthetic-events.ts';
 
 type Verdict = { fields: EventFields } | { problem: 'not JSON' | 'malformed' };
 
@@ -269,7 +270,7 @@ describe('readEventFields', () => {
   });
 
   it('agrees with JSON.parse and eventProblem on generated events, whole and with bytes changed', () => {
-    const random = seeded(20261206);
+    const random = prng(20261206);
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
     const awkward = ['"', '\\', '/', '\u0000', '\u001f', '\t', '\n', ' ', '\u00a0', '\u2028', '\uFEFF', 'é', '😀', '\ud800', 'id', 'type', '{', '}', '[', ']', ',', ':', 'x', '0'];
     const text = () => Array.from({ length: Math.floor(random() * 4) }, () => pick(awkward)).join('');
@@ -349,7 +350,7 @@ describe('reading envelopes with readEventFields', () => {
   }
 
   it('gives what parsing every event gives, on generated envelopes with bytes changed', async () => {
-    const random = seeded(77);
+    const random = prng(77);
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
     const noise = ['"', '\\', ',', ':', '{', '}', '[', ']', ' ', '\n', '0', '-', 'e', 'u', 'x', '\u0001', 'é'];
     const event = (i: number) => ({
@@ -398,15 +399,4 @@ function hasEscapedKey(text: string): boolean {
   const event = JSON.parse(text) as Record<string, unknown>;
   const actor = event.actor !== null && typeof event.actor === 'object' ? Object.keys(event.actor) : [];
   return [...Object.keys(event), ...actor].some((key) => JSON.stringify(key).includes('\\'));
-}
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
