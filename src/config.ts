@@ -335,11 +335,15 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
+/** The TimeBack credentials not set; empty when a token can be asked for. */
+export function missingCredentials(timeback: Pick<Config['timeback'], 'clientId' | 'clientSecret'>): string[] {
+  const missing: string[] = [];
+  if (!timeback.clientId) missing.push('TIMEBACK_CLIENT_ID');
+  if (!timeback.clientSecret) missing.push('TIMEBACK_CLIENT_SECRET');
+  return missing;
+}
+
 /** What is still missing before events can be delivered; empty when delivery can start. */
 export function missingDeliverySettings(config: Config): string[] {
-  const missing: string[] = [];
-  if (!config.timeback.clientId) missing.push('TIMEBACK_CLIENT_ID');
-  if (!config.timeback.clientSecret) missing.push('TIMEBACK_CLIENT_SECRET');
-  if (!config.timeback.appId) missing.push('TIMEBACK_APP_ID');
-  return missing;
+  return [...missingCredentials(config.timeback), ...(config.timeback.appId ? [] : ['TIMEBACK_APP_ID'])];
 }

@@ -11,7 +11,7 @@
  * to the events that asked before the eviction, but it is not cached, and a resolve after the
  * eviction does not share it; it makes a lookup of its own.
  */
-import type { Config, RosterStrategy } from '../config.ts';
+import { missingCredentials, type Config, type RosterStrategy } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
@@ -65,11 +65,7 @@ export function createIdentityResolver({
   const lookups = createSharedLookups<Sourced>();
   const strategies = config.roster.match;
   const notFoundDetail = `no TimeBack user has this ${listWithOr(strategies)}`;
-  const missingCredentials = [
-    ...(config.timeback.clientId ? [] : ['TIMEBACK_CLIENT_ID']),
-    ...(config.timeback.clientSecret ? [] : ['TIMEBACK_CLIENT_SECRET']),
-  ];
-  const waitingForCredentials = `roster lookups wait for ${missingCredentials.join(', ') || 'TimeBack credentials'}`;
+  const waitingForCredentials = `roster lookups wait for ${missingCredentials(config.timeback).join(', ') || 'TimeBack credentials'}`;
 
   metrics.onScrape(() => {
     metrics.rosterCacheSize.set(cache.size());

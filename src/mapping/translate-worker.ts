@@ -156,8 +156,9 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
 
   /** What the gateway is not configured with that events for TimeBack need, if anything. */
   function missingSetup(): string | undefined {
-    if (!appId) return WAITING_FOR_APP_ID;
-    return identity.waitingFor?.();
+    const credentials = identity.waitingFor?.();
+    if (!appId) return credentials ? `${credentials}; ${WAITING_FOR_APP_ID}` : WAITING_FOR_APP_ID;
+    return credentials;
   }
 
   /** Said once per cause: why translation cannot run now, or what it holds events for. */

@@ -104,6 +104,8 @@ export async function translate(items: readonly TranslateItem[], context: Transl
         retry.held = true;
         retry.untilConfigured = true;
       }
+      // `status` shows this detail: it names every setting still missing, not only the first.
+      if (edApp === undefined) retry.detail = `${answer.detail}; ${WAITING_FOR_APP_ID}`;
       outcomes[at] = retry;
     }
   }

@@ -9,7 +9,7 @@
  * token-answer.ts; this module asks, keeps the token and remembers failures.
  */
 import { Agent, request } from 'undici';
-import type { Config } from '../config.ts';
+import { missingCredentials, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { describeNetworkError } from './http-answers.ts';
@@ -51,10 +51,7 @@ export function createTokenProvider({
   now = Date.now,
 }: TokenProviderDeps): ClientCredentialsTokenProvider {
   const { tokenUrl, clientId, clientSecret, scopes, tokenTimeoutMs } = config.timeback;
-  const missing = [
-    ...(clientId ? [] : ['TIMEBACK_CLIENT_ID']),
-    ...(clientSecret ? [] : ['TIMEBACK_CLIENT_SECRET']),
-  ];
+  const missing = missingCredentials(config.timeback);
   // Sent as-is, not form-encoded first: TimeBack documents `curl -u id:secret`, and its
   // Cognito endpoint compares the raw values.
   const basicAuth = `Basic ${Buffer.from(`${clientId}:${clientSecret}`, 'utf8').toString('base64')}`;

@@ -344,6 +344,26 @@ describe('the translate worker', () => {
     await waitFor('translation', () => rows().get(held!)!.stage === 'deliver');
   });
 
+  it('with neither credentials nor TIMEBACK_APP_ID, names all three in the held detail and the warning', async () => {
+    config = parseConfig({ DB_PATH: db.file, LOG_LEVEL: 'silent', DELIVERY_MAX_AGE: '3600' });
+    const missing = 'roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET';
+    const [held] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW });
+    // As the roster resolver answers without credentials.
+    startWorker({
+      identity: {
+        resolve: async () => ({ status: 'unavailable', detail: missing, held: true, untilConfigured: true }),
+        waitingFor: () => missing,
+      },
+    });
+    worker!.wake();
+    await waitFor('the hold', () => rows().get(held!)!.detail !== null);
+    expect(rows().get(held!)).toMatchObject({ fate: 'pending', attempts: 0, nextAttemptAt: UNTIL_CONFIGURED });
+    const warned = logs.lines().filter((line) => line.level === 'warn').map((line) => String(line.msg));
+    for (const said of [rows().get(held!)!.detail!, warned.join('\n')]) {
+      for (const name of ['TIMEBACK_CLIENT_ID', 'TIMEBACK_CLIENT_SECRET', 'TIMEBACK_APP_ID']) expect(said).toContain(name);
+    }
+  });
+
   it('waits, pending, while no mapping rules are active, and goes on once they are', async () => {
     let active: RuleSet | undefined;
     const [seq] = insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW });

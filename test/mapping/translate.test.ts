@@ -397,10 +397,21 @@ ${allow}`);
       expect(outcomes).toEqual([
         { fate: 'retry', detail: WAITING_FOR_APP_ID, studentId: STUDENT.externalId, ...held },
         // Its retry budget must not start before the gateway could send it anyway.
-        { fate: 'retry', detail: 'roster answered 503', retryAfterMs: 30_000, studentId: OTHER_STUDENT.externalId, ...held },
+        { fate: 'retry', detail: `roster answered 503; ${WAITING_FOR_APP_ID}`, retryAfterMs: 30_000, studentId: OTHER_STUDENT.externalId, ...held },
         { fate: 'skipped', reason: 'user-not-in-timeback', detail: 'no such user', rule: 'forum-post-created', studentId: 'nobody42' },
         expect.objectContaining({ fate: 'skipped', reason: 'no-rule' }),
       ]);
+    });
+
+    it('with neither credentials nor TIMEBACK_APP_ID, names every missing setting in the detail', async () => {
+      // As the roster resolver answers without credentials: `status` shows this detail, so
+      // naming only the credentials would send an admin back a second time for the app id.
+      const waiting = 'roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET';
+      const resolver: IdentityResolver = { resolve: async () => ({ status: 'unavailable', detail: waiting, held: true, untilConfigured: true }) };
+      const outcome = await only(forumPost(), { identity: resolver, appId: null });
+      expect(outcome).toMatchObject({ fate: 'retry', held: true, untilConfigured: true });
+      const detail = (outcome as { detail: string }).detail;
+      for (const name of ['TIMEBACK_CLIENT_ID', 'TIMEBACK_CLIENT_SECRET', 'TIMEBACK_APP_ID']) expect(detail).toContain(name);
     });
 
     it('treats a resolver that throws as unavailable, never as lost', async () => {
