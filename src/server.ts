@@ -16,7 +16,7 @@ import { createMetrics } from './metrics.ts';
 import { openStore, type Store } from './store/database.ts';
 import { SQLITE_DEFAULT_AUTOCHECKPOINT, startCheckpointer, type Checkpointer } from './store/checkpointer.ts';
 import { startWriterThread, type WriterThread } from './store/writer-thread.ts';
-import { DatabaseInUseError, lockDatabase, type InstanceLock } from './store/instance-lock.ts';
+import { DatabaseInUseError, describeHolder, lockDatabase, type InstanceLock } from './store/instance-lock.ts';
 import { DatabaseSchemaError } from './store/migrate.ts';
 import { createStoreWriter, type StoreWriter } from './store/writer.ts';
 import { resolveIngestKeys } from './ingest/api-keys.ts';
@@ -345,7 +345,8 @@ async function openLockedStore(config: Config, log: Logger): Promise<{ store: St
     // that starts the new process before the old one has gone): wait that long for it.
     lock = await lockDatabase(config.dbPath, {
       waitMs: config.shutdownTimeoutMs + LOCK_GRACE_MS,
-      onWait: () => log.warn({ db: config.dbPath }, 'another caliper-gateway is serving this database; waiting for it to stop'),
+      onWait: (holder) =>
+        log.warn({ db: config.dbPath, holder }, `another caliper-gateway (${describeHolder(holder)}) is serving this database; waiting for it to stop`),
     });
     return { store: openStore(config.dbPath), lock };
   } catch (err) {

@@ -9,17 +9,87 @@
  * process ends however it ends (kill -9 included), so a crash never leaves a stale lock for
  * the next start to trip over. The commands that work beside a running gateway (status,
  * replay, roster-cache) do not take it.
+ *
+ * So that an admin refused by it can find the holder, the holder names itself: its pid goes into
+ * the lock file's header (application_id, in the same write that takes the lock), its host and
+ * start time into `<DB_PATH>.lock.holder` beside it. The header is read as plain bytes, which the
+ * lock does not stop; the holder file is believed only when its pid matches the header's, so one
+ * left by a gateway that has since gone never names the wrong process.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
+/** The gateway holding a lock, as far as it recorded itself. */
+export interface LockHolder {
+  pid: number;
+  /** Absent when the holder file is missing or names another pid. */
+  host?: string;
+  startedAt?: string;
+}
+
 export class DatabaseInUseError extends Error {
-  constructor(file: string) {
+  constructor(file: string, holder: LockHolder | undefined) {
     super(
-      `another caliper-gateway is serving the database at ${file} (DB_PATH); stop it first, or give this one a DB_PATH of its own`,
+      `another caliper-gateway (${describeHolder(holder)}) is serving the database at ${file} (DB_PATH); stop it first, or give this one a DB_PATH of its own`,
     );
     this.name = 'DatabaseInUseError';
+  }
+}
+
+/** The holder in words, for the refusal and the wait's warning. */
+export function describeHolder(holder: LockHolder | undefined): string {
+  // A release before this one, holding the lock now, wrote no pid.
+  if (!holder) return 'its pid is not recorded: an older release';
+  const where = holder.host ? ` on ${holder.host}` : '';
+  const since = holder.startedAt ? `, started ${holder.startedAt}` : '';
+  return `pid ${holder.pid}${where}${since}`;
+}
+
+/** Offsets in an SQLite file's header. */
+const USER_VERSION_OFFSET = 60;
+const APPLICATION_ID_OFFSET = 68;
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** Who holds the lock of `file`, read without taking any lock; undefined when it did not record itself. */
+export function readLockHolder(file: string): LockHolder | undefined {
+  let pid: number;
+  try {
+    const header = Buffer.alloc(100);
+    const fd = openSync(`${file}.lock`, 'r');
+    try {
+      if (readSync(fd, header, 0, header.length, 0) < header.length) return undefined;
+    } finally {
+      closeSync(fd);
+    }
+    if (header.toString('latin1', 0, SQLITE_MAGIC.length) !== SQLITE_MAGIC) return undefined;
+    pid = header.readInt32BE(APPLICATION_ID_OFFSET);
+    if (header.readInt32BE(USER_VERSION_OFFSET) !== pid) return undefined;
+  } catch {
+    return undefined;
+  }
+  if (pid <= 0) return undefined;
+  try {
+    const recorded = JSON.parse(readFileSync(holderFile(file), 'utf8')) as Partial<Record<keyof LockHolder, unknown>>;
+    if (recorded.pid === pid && typeof recorded.host === 'string' && typeof recorded.startedAt === 'string') {
+      return { pid, host: recorded.host, startedAt: recorded.startedAt };
+    }
+  } catch {
+    // Missing or unreadable: the pid alone still finds the process.
+  }
+  return { pid };
+}
+
+const holderFile = (file: string) => `${file}.lock.holder`;
+
+/** Writes the holder file; the lock works without it, so a failure only costs the refusal's detail. */
+function recordHolder(file: string): void {
+  const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };
+  try {
+    writeFileSync(holderFile(file), `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+  } catch {
+    // A full disk, say: the header's pid is recorded all the same.
   }
 }
 
@@ -30,8 +100,8 @@ export interface InstanceLock {
 export interface LockOptions {
   /** How long to wait for a gateway that is stopping (its SHUTDOWN_TIMEOUT) before giving up. */
   waitMs?: number;
-  /** Called once if the lock is held when first tried. */
-  onWait?: () => void;
+  /** Called once if the lock is held when first tried, with its holder as far as it recorded itself. */
+  onWait?: (holder: LockHolder | undefined) => void;
 }
 
 const RETRY_MS = 100;
@@ -49,13 +119,17 @@ export async function lockDatabase(file: string, { waitMs = 0, onWait }: LockOpt
       lock.pragma('journal_mode = MEMORY');
       // In this mode the first write takes the exclusive lock and keeps it until close().
       lock.pragma('locking_mode = EXCLUSIVE');
-      lock.pragma(`user_version = ${tries}`);
+      // One write: the pid is in the file from the moment the lock is held. user_version is
+      // set to it too, as a release before this one sets user_version alone: a pid it left in
+      // application_id then no longer matches, and is not believed.
+      lock.exec(`BEGIN IMMEDIATE; PRAGMA application_id = ${process.pid}; PRAGMA user_version = ${process.pid}; COMMIT`);
+      recordHolder(file);
       return { release: () => lock.close() };
     } catch (err) {
       lock.close();
       if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
-      if (Date.now() >= deadline) throw new DatabaseInUseError(file);
-      if (tries === 1) onWait?.();
+      if (Date.now() >= deadline) throw new DatabaseInUseError(file, readLockHolder(file));
+      if (tries === 1) onWait?.(readLockHolder(file));
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }

@@ -239,10 +239,15 @@ describe('caliper-gateway serve', () => {
     const dbPath = join(dir, 'gateway.db');
     const env = { DB_PATH: dbPath, INGEST_API_KEYS: 'lock-test-key', SHUTDOWN_TIMEOUT: '1' };
     const first = await startGatewayProcess(env);
-    // Both would send the same pending events: the second waits SHUTDOWN_TIMEOUT + 2 s, then gives up.
-    await expect(startGatewayProcess(env)).rejects.toThrow(
-      /exited \(1\) before listening:[\s\S]*caliper-gateway cannot start: another caliper-gateway is serving the database at .*gateway\.db \(DB_PATH\)/,
+    // Both would send the same pending events: the second waits SHUTDOWN_TIMEOUT + 2 s, then gives
+    // up, naming the first so that an admin can find and stop it.
+    const holder = new RegExp(`another caliper-gateway \\(pid ${first.child.pid} on [^,]+, started [^)]+\\)`);
+    const refused = await startGatewayProcess(env).then(
+      () => undefined,
+      (err: Error) => err.message,
     );
+    expect(refused).toMatch(/exited \(1\) before listening:[\s\S]*caliper-gateway cannot start: another caliper-gateway .* is serving the database at .*gateway\.db \(DB_PATH\)/);
+    expect(refused).toMatch(new RegExp(`cannot start: ${holder.source} is serving`));
 
     // The lock goes with the process, however it ends: nothing stale is left to trip over.
     first.child.kill('SIGKILL');
