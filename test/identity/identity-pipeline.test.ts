@@ -11,12 +11,11 @@ import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { captureLog, type TempDir } from '../helpers/identity-harness.ts';
 import { pipelineEnv, pipelineFolder } from '../helpers/pipeline-gateway.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { envelope, forumPost, gradeEvent, OTHER_STUDENT, STUDENT } from '../mapping/learn-events.ts';
+import { envelope, forumPost, gradeEvent, NEWCOMER, OTHER_STUDENT, STUDENT } from '../mapping/learn-events.ts';
 import { rowsBySeq } from '../mapping/stored-events.ts';
 
 const INGEST_KEY = 'identity-pipeline-test-key';
 const ADMIN_TOKEN = 'identity-pipeline-admin-token';
-const NEWCOMER = { externalId: 'jnew31', platformId: '7e2d4c6b-9a1f-4b3e-8d5c-2f6a1e9b0c47', userUuid: 'cc33dd44ee55ff667788990011223344' };
 
 let temp: TempDir;
 let emulator: TimebackEmulator;

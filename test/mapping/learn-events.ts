@@ -14,6 +14,8 @@ export const BB = 'http://caliper.blackboard.com/caliper/v1/';
 
 export const STUDENT = { externalId: 'lmartin07', platformId: '0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05', userUuid: 'aa11bb22cc33dd44ee55ff6677889900' };
 export const OTHER_STUDENT = { externalId: 'kpatel22', platformId: '5d3c1b2a-7e6f-4a9b-8c0d-1e2f3a4b5c6d', userUuid: 'bb22cc33dd44ee55ff66778899001122' };
+/** A student TimeBack's roster does not know (not in USERS): skipped, user-not-in-timeback. */
+export const NEWCOMER = { externalId: 'jnew31', platformId: '7e2d4c6b-9a1f-4b3e-8d5c-2f6a1e9b0c47', userUuid: 'cc33dd44ee55ff667788990011223344' };
 export const USERS = { [STUDENT.externalId]: STUDENT.platformId, [OTHER_STUDENT.externalId]: OTHER_STUDENT.platformId };
 
 type Json = Record<string, unknown>;

@@ -11,12 +11,10 @@ import { startGateway, type Gateway } from '../../src/server.ts';
 import { captureLog, type CapturedLog, type TempDir } from '../helpers/identity-harness.ts';
 import { pipelineEnv, pipelineFolder } from '../helpers/pipeline-gateway.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { BB, envelope, forumPost, OTHER_STUDENT, STUDENT } from '../mapping/learn-events.ts';
+import { BB, envelope, forumPost, NEWCOMER, OTHER_STUDENT, STUDENT } from '../mapping/learn-events.ts';
 
 const INGEST_KEY = 'admin-signals-test-key';
 const ADMIN_TOKEN = 'admin-signals-admin-token';
-/** Not in the roster: skipped, user-not-in-timeback. */
-const NEWCOMER = { externalId: 'jnew31', platformId: '7e2d4c6b-9a1f-4b3e-8d5c-2f6a1e9b0c47', userUuid: 'cc33dd44ee55ff667788990011223344' };
 
 let temp: TempDir;
 let emulator: TimebackEmulator;
