@@ -328,7 +328,7 @@ describe('mapping rules as status sees them', () => {
       at: expect.any(String),
       dir: mappingsDir,
       activeSince: loadedAt,
-      problems: [expect.stringMatching(/blog-event\.yaml:5: rules\[0\]\.skpi: unknown key/)],
+      problems: [expect.stringMatching(/blog-event\.yaml:5: rule "blog-skip": skpi: unknown key/)],
       moreProblems: 0,
     });
 

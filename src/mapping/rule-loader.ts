@@ -1,7 +1,7 @@
 /**
  * Reads every rule file in a folder, checks it against the rule schema and compiles it.
  * Files are plain data: YAML with unique keys, no custom tags, no merge keys; nothing in them
- * is ever executed. A bad file is refused with its path, line and the failing key.
+ * is ever executed. A bad file is refused with its path, line, the rule's id and the failing key.
  */
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -141,14 +141,14 @@ type ReadLists = { ok: true; lists: NamedLists; shown?: string } | { ok: false; 
 function readLists(source: { file: string; text: string } | undefined): ReadLists {
   if (source === undefined) return { ok: true, lists: new Map() };
   const shown = displayPath(source.file);
-  const parsed = parseYamlFile(source.text, shown, ListsFileSchema, knownListsFileKeys, `${shown}: the file is empty (or only comments); ${LISTS_FILE_NAME} holds lists: followed by named lists. Delete it if no rule uses a list`);
+  const parsed = parseYamlFile(source.text, shown, ListsFileSchema, knownListsFileKeys, formatPath, `${shown}: the file is empty (or only comments); ${LISTS_FILE_NAME} holds lists: followed by named lists. Delete it if no rule uses a list`);
   if (!parsed.ok) return parsed;
   return { ok: true, lists: new Map(Object.entries(parsed.data.lists)), shown };
 }
 
 /** Parses one rule file's text; `shown` is the file name used in messages. */
 function parseRuleFile(text: string, shown: string, lists: Extract<ReadLists, { ok: true }> | undefined): ParsedRuleFile {
-  const parsed = parseYamlFile(text, shown, RuleFileSchema, knownKeys, `${shown}: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []`);
+  const parsed = parseYamlFile(text, shown, RuleFileSchema, knownKeys, rulePath, `${shown}: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []`);
   if (!parsed.ok) return parsed;
   const { data, doc, at } = parsed;
   // Without usable lists (lists.yaml is refused, and says why) every reference would be reported too.
@@ -167,8 +167,18 @@ type ParsedYaml<T> =
   | { ok: true; data: T; doc: Document; lineCounter: LineCounter; at: (offset: number | undefined) => string }
   | { ok: false; problems: string[] };
 
-/** Parses a YAML file as plain data and checks it against `schema`; problems name the file, line and key. */
-function parseYamlFile<T>(text: string, shown: string, schema: z.ZodType<T>, known: KnownKeys, emptyProblem: string): ParsedYaml<T> {
+/**
+ * Parses a YAML file as plain data and checks it against `schema`; problems name the file, line
+ * and key, the key as `describePath` writes it.
+ */
+function parseYamlFile<T>(
+  text: string,
+  shown: string,
+  schema: z.ZodType<T>,
+  known: KnownKeys,
+  describePath: (keys: readonly PropertyKey[], data: unknown) => string,
+  emptyProblem: string,
+): ParsedYaml<T> {
   const lineCounter = new LineCounter();
   // Core schema: plain YAML 1.2 data. uniqueKeys: a repeated key is an error, not a silent override.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false, schema: 'core', prettyErrors: false });
@@ -189,11 +199,27 @@ function parseYamlFile<T>(text: string, shown: string, schema: z.ZodType<T>, kno
   if (result.success) return { ok: true, data: result.data, doc, lineCounter, at };
   const problems = result.error.issues.map((issue) => {
     const explained = explainIssue(issue, data, known);
-    const where = explained.path.length > 0 ? `${formatPath(explained.path)}: ` : '';
+    const where = explained.path.length > 0 ? `${describePath(explained.path, data)}: ` : '';
     return `${at(offsetOf(doc, explained.path))}: ${where}${explained.message}`;
   });
   return { ok: false, problems: [...new Set(problems)] };
 }
+
+/**
+ * A place in a rule file as its author knows it: inside a rule, the rule's id and the path from
+ * the rule (`rule "forum-post-created": match.where.action`), since `rules[7]` means counting
+ * rules by hand; by position (`rules[7].id`) only for a rule without an id to name it by.
+ */
+export function rulePath(keys: readonly PropertyKey[], data: unknown): string {
+  const [top, index, ...inRule] = keys;
+  const id = top === 'rules' && typeof index === 'number' ? valueAt(data, ['rules', index, 'id']) : undefined;
+  if (typeof id !== 'string' || id.trim() === '') return formatPath(keys);
+  const named = `rule ${JSON.stringify(id.length > MAX_ID_CHARS ? `${id.slice(0, MAX_ID_CHARS)}…` : id)}`;
+  return inRule.length === 0 ? named : `${named}: ${formatPath(inRule)}`;
+}
+
+/** An id longer than this is cut in messages: it is a mistake (a sentence pasted as the id), and the line finds it. */
+const MAX_ID_CHARS = 60;
 
 function knownListsFileKeys(path: readonly PropertyKey[]): readonly string[] | undefined {
   return path.length === 0 ? Object.keys(ListsFileSchema.shape) : undefined;
@@ -227,7 +253,7 @@ function resolveListReferences(file: RuleFile, lists: Extract<ReadLists, { ok: t
           const keys: PropertyKey[] = ['rules', index, 'match', key, inputPath, ...(Array.isArray(values) ? [itemIndex] : [])];
           const known = lists.lists.size === 0 ? '' : ` (lists there: ${[...lists.lists.keys()].join(', ')})`;
           const where = lists.shown === undefined ? `there is no ${LISTS_FILE_NAME} in the mappings folder` : `${lists.shown} defines no list "${name}"${known}`;
-          problems.push(`${at(keys)}: ${formatPath(keys)}: rule "${rule.id}" names the list ${JSON.stringify(item)}, but ${where}`);
+          problems.push(`${at(keys)}: ${rulePath(keys, file)}: names the list ${JSON.stringify(item)}, but ${where}`);
         });
         conditions[inputPath] = resolved;
       }

@@ -332,7 +332,7 @@ const RuleSchema = z
       ctx.addIssue({ code: 'custom', path: ['student'], message: "a rule with an output needs student: the paths to the student's Learn id" });
     }
     if (rule.output !== undefined) checkComputedTerms(rule.output, rule.match.action, ctx);
-    if (rule.output !== undefined) checkActor(rule.id, rule.output, rule.match.action, ctx);
+    if (rule.output !== undefined) checkActor(rule.output, rule.match.action, ctx);
   });
 
 type Party = '$student' | '$edApp';
@@ -364,7 +364,7 @@ function actorParty(actor: RuleValue | undefined): Party | undefined {
  * event, so check-mappings and a hot reload catch it. A SessionEvent's actor depends on its
  * action: a computed action is checked for every action the file shows it can produce.
  */
-function checkActor(id: string, output: RuleOutputShape, matchActions: string | string[] | undefined, ctx: z.RefinementCtx): void {
+function checkActor(output: RuleOutputShape, matchActions: string | string[] | undefined, ctx: z.RefinementCtx): void {
   const type = output.type as EventType;
   const definition = EVENTS[type];
   if (definition === undefined) return;
@@ -373,7 +373,7 @@ function checkActor(id: string, output: RuleOutputShape, matchActions: string | 
     ctx.addIssue({
       code: 'custom',
       path: ['output', 'actor'],
-      message: `rule "${id}": TimeBack knows only two actors: the student ($student, the default when actor is left out) and, where the event type lets software act, this app ($edApp); write one of them, as text or { from: $… }`,
+      message: `TimeBack knows only two actors: the student ($student, the default when actor is left out) and, where the event type lets software act, this app ($edApp); write one of them, as text or { from: $… }`,
     });
     return;
   }
@@ -393,8 +393,8 @@ function checkActor(id: string, output: RuleOutputShape, matchActions: string | 
     path: ['output', 'actor'],
     message:
       party === '$edApp'
-        ? `rule "${id}": $edApp cannot be the actor of a ${what}: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)`
-        : `rule "${id}": the actor is $student${output.actor === undefined ? ' (the default when actor is left out)' : ''}, but a ${what} is done by software: set actor: $edApp`,
+        ? `$edApp cannot be the actor of a ${what}: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)`
+        : `the actor is $student${output.actor === undefined ? ' (the default when actor is left out)' : ''}, but a ${what} is done by software: set actor: $edApp`,
   });
 }
 

@@ -181,7 +181,7 @@ export function buildRuleSet(rulesInFileOrder: readonly CompiledRule[]): { ruleS
   for (const rule of ordered) {
     const first = firstById.get(rule.id);
     if (first) {
-      problems.push(`${where(rule)}: rules[${rule.index}].id: "${rule.id}" is already the id of rules[${first.index}] in ${where(first)}; rule ids must be unique`);
+      problems.push(`${where(rule)}: rule "${rule.id}": id: already the id of the rule at ${placeOf(first)}; rule ids must be unique`);
     }
     else firstById.set(rule.id, rule);
   }
@@ -191,7 +191,7 @@ export function buildRuleSet(rulesInFileOrder: readonly CompiledRule[]): { ruleS
     const shadowedBy = shadowingRules(rule, byType);
     if (shadowedBy) {
       const names = shadowedBy.map((earlier) => `"${earlier.id}" (${where(earlier)})`).join(' and ');
-      problems.push(`${where(rule)}: rules[${rule.index}] "${rule.id}" can never match: ${names} already take${shadowedBy.length === 1 ? 's' : ''} every event it would`);
+      problems.push(`${where(rule)}: rule "${rule.id}" can never match: ${names} already take${shadowedBy.length === 1 ? 's' : ''} every event it would`);
     }
     for (const type of rule.types) {
       let list = byType.get(type);
@@ -219,6 +219,11 @@ export function buildRuleSet(rulesInFileOrder: readonly CompiledRule[]): { ruleS
 
 function where(rule: CompiledRule): string {
   return rule.line > 0 ? `${rule.file}:${rule.line}` : rule.file;
+}
+
+/** Where another rule is when its id cannot tell it apart (two rules share it): its line, else its position. */
+function placeOf(rule: CompiledRule): string {
+  return rule.line > 0 ? where(rule) : `${rule.file}, rules[${rule.index}]`;
 }
 
 /** The earlier unconditional rules that together take every event `rule` could match, or undefined. */

@@ -62,7 +62,7 @@ describe('caliper-gateway check-mappings', () => {
     writeFileSync(rules, readFileSync(rules, 'utf8').replace('pick: [firstPost, threadId] }', 'pick: [firstPost, threadId] }\n      actor: { from: actor.id }'));
     const { code, stderr } = await check([]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/forum-event\.yaml:29: rules\[0\]\.output\.actor: rule "forum-post-created": TimeBack knows only two actors: the student \(\$student/);
+    expect(stderr).toMatch(/forum-event\.yaml:29: rule "forum-post-created": output\.actor: TimeBack knows only two actors: the student \(\$student/);
   });
 
   it('fails with the file, line and property of a bad rule file', async () => {
@@ -70,7 +70,7 @@ describe('caliper-gateway check-mappings', () => {
     writeFileSync(join(mappings, 'blog-event.yaml'), 'rules:\n  - id: blog\n    match: { type: X }\n    output: { type: MessageEvent, action: Created, profile: ForumProfile, object: x }\n    student: [a]\n');
     const { code, stderr } = await check([]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/blog-event\.yaml:4: rules\[0\]\.output\.action: MessageEvent does not allow Created \(allowed: Posted, MarkedAsRead, MarkedAsUnread\)/);
+    expect(stderr).toMatch(/blog-event\.yaml:4: rule "blog": output\.action: MessageEvent does not allow Created \(allowed: Posted, MarkedAsRead, MarkedAsUnread\)/);
     expect(stderr).toMatch(/check-mappings: the rules in .* do not load/);
   });
 

@@ -215,7 +215,7 @@ describe('caliper-gateway translate', () => {
       writeFileSync(join(mappings.dir, 'bad.yaml'), 'rules:\n  - id: x\n    match: { type: X }\n');
       const { code, stderr } = await translateCli([write('envelope.json', envelope([forumPost()])), '--users', write('users.json', USERS)], { MAPPINGS_DIR: mappings.dir });
       expect(code).toBe(1);
-      expect(stderr).toMatch(/bad\.yaml:2: rules\[0\]\.output: a rule needs an output, or a skip saying why it sends nothing/);
+      expect(stderr).toMatch(/bad\.yaml:2: rule "x": output: a rule needs an output, or a skip saying why it sends nothing/);
     } finally {
       mappings.remove();
     }

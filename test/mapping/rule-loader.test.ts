@@ -34,7 +34,21 @@ rules:
 describe('rule loader errors', () => {
   it('names the file, the line and the failing key', () => {
     expect(problemsOf({ 'forum-event.yaml': forumRule(', transform: dattime') })).toEqual([
-      'mappings/forum-event.yaml:14: rules[0].output.object.id.transform: unknown transform "dattime" (known: string, number, integer, boolean, positive, datetime, duration, urn-uuid, iri, named-iri, url-iri, id, strip-query, url-origin, last-segment, lowercase, entity)',
+      'mappings/forum-event.yaml:14: rule "forum-post-created": output.object.id.transform: unknown transform "dattime" (known: string, number, integer, boolean, positive, datetime, duration, urn-uuid, iri, named-iri, url-iri, id, strip-query, url-origin, last-segment, lowercase, entity)',
+    ]);
+  });
+
+  it('names the rule by its id, not its place in the list, and by its place only when it has no id', () => {
+    const skip = (id: string, match = '{ type: X }') => `  - id: ${id}\n    match: ${match}\n    skip: s\n`;
+    expect(problemsOf({ 'x.yaml': `rules:\n${skip('first')}${skip('second', '{ type: Y, actoin: Z }')}` })).toEqual([
+      'mappings/x.yaml:6: rule "second": match.actoin: unknown key; did you mean "action"? (known here: type, action, has, lacks, where, whereNone)',
+    ]);
+    expect(problemsOf({ 'x.yaml': `rules:\n${skip('first')}  - match: { type: Y }\n    skip: s\n` })).toEqual(['mappings/x.yaml:5: rules[1].id: every rule needs an id']);
+    expect(problemsOf({ 'x.yaml': 'rules:\n  - just text\n' })).toEqual(['mappings/x.yaml:2: rules[0]: expected a mapping, got text "just text"']);
+    // A sentence pasted as the id is cut short; the line still finds the rule.
+    const sentence = 'Skips posts by instructors, since staff activity is teaching and TimeBack credits learners';
+    expect(problemsOf({ 'x.yaml': `rules:\n${skip(sentence)}` })).toEqual([
+      `mappings/x.yaml:2: rule "${sentence.slice(0, 60)}…": id: rule ids are kebab-case: lowercase letters, digits and single dashes`,
     ]);
   });
 
@@ -44,42 +58,42 @@ describe('rule loader errors', () => {
       'b.yaml': 'rules:\n  - id: Bad_Id\n    match: { type: X }\n    skip: because\n',
     });
     expect(problems).toEqual([
-      expect.stringMatching(/^mappings\/a\.yaml:14: rules\[0\]\.output\.object\.id\.transform\[1\]: unknown transform "nope"/),
-      'mappings/b.yaml:2: rules[0].id: rule ids are kebab-case: lowercase letters, digits and single dashes',
+      expect.stringMatching(/^mappings\/a\.yaml:14: rule "forum-post-created": output\.object\.id\.transform\[1\]: unknown transform "nope"/),
+      'mappings/b.yaml:2: rule "Bad_Id": id: rule ids are kebab-case: lowercase letters, digits and single dashes',
     ]);
   });
 
   it.each([
-    ['an unknown key', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    skpi: t\n', 'mappings/x.yaml:5: rules[0].skpi: unknown key; did you mean "skip"? (known here: id, description, match, student, output, skip, allowPii)'],
-    ['a wrong kind of value', 'rules:\n  - id: a\n    match: { type: [] }\n    skip: s\n', 'mappings/x.yaml:3: rules[0].match.type: the list is empty'],
+    ['an unknown key', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    skpi: t\n', 'mappings/x.yaml:5: rule "a": skpi: unknown key; did you mean "skip"? (known here: id, description, match, student, output, skip, allowPii)'],
+    ['a wrong kind of value', 'rules:\n  - id: a\n    match: { type: [] }\n    skip: s\n', 'mappings/x.yaml:3: rule "a": match.type: the list is empty'],
     ['rules that are not a list', 'rules: {}\n', 'mappings/x.yaml:1: rules: expected a list of rules, each starting with "- ", got a mapping (is the "- " before the first rule missing?)'],
     ['an empty file', '', "mappings/x.yaml: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []"],
     ['a file of comments only', '# rules to come\n', "mappings/x.yaml: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []"],
-    ['neither output nor skip', 'rules:\n  - id: a\n    match: { type: X }\n', 'mappings/x.yaml:2: rules[0].output: a rule needs an output, or a skip saying why it sends nothing'],
-    ['both output and skip', `${forumRule()}    skip: no\n`, 'mappings/x.yaml:16: rules[0].skip: a rule has an output or a skip, not both'],
-    ['an output without student paths', 'rules:\n  - id: a\n    match: { type: X }\n    output: { type: ViewEvent, action: Viewed, profile: ReadingProfile, object: x }\n', 'mappings/x.yaml:2: rules[0].student: a rule with an output needs student: the paths to the student\'s Learn id'],
-    ['an unquoted dotted key in a path', 'rules:\n  - id: a\n    match:\n      type: X\n      lacks: ["actor.extensions.bb:user.id"]\n    skip: s\n', 'mappings/x.yaml:5: rules[0].match.lacks[0]: bad path "actor.extensions.bb:user.id": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
-    ['an action the output type does not allow', forumRule().replace('action: Posted', 'action: Created'), 'mappings/x.yaml:11: rules[0].output.action: MessageEvent does not allow Created (allowed: Posted, MarkedAsRead, MarkedAsUnread)'],
-    ['a profile that does not carry the type', forumRule().replace('ForumProfile', 'ReadingProfile'), 'mappings/x.yaml:12: rules[0].output.profile: ReadingProfile does not carry MessageEvent (use ForumProfile)'],
-    ['an output type that is not Caliper 1.2', forumRule().replace('type: MessageEvent', 'type: OutcomeEvent'), 'mappings/x.yaml:10: rules[0].output.type: "OutcomeEvent" is not a Caliper 1.2 event type'],
-    ['a property the gateway owns', forumRule().replace('profile: ForumProfile', 'profile: ForumProfile\n      session: x'), 'mappings/x.yaml:13: rules[0].output.session: the gateway sets session (urn:tag:auto-attach) itself; a rule cannot change it'],
-    ['an unknown variable', forumRule().replace('        type: Message\n', '        type: $teacher\n'), 'mappings/x.yaml:15: rules[0].output.object.type: unknown variable "$teacher": variables are $student, $platformId, $edApp, $sensor, $sourceId (write text starting with $ as { const: "…" })'],
-    ['transform without from', forumRule().replace('        type: Message\n', '        type: Message\n        transform: iri\n'), 'mappings/x.yaml:16: rules[0].output.object.transform: "transform" only goes with "from"'],
-    ['a key next to from', forumRule().replace('{ from: generated.id }', '{ from: generated.id, type: Message }'), 'mappings/x.yaml:14: rules[0].output.object.id.type: not allowed next to "from" (a from value takes only from, transform, pick, map, default); to build an object, put the from value under a key'],
-    ['an unknown personal-data category', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPii: [email, phone]\n', 'mappings/x.yaml:5: rules[0].allowPii[1]: unknown personal-data category "phone" (known: email, name, ip-address, user-agent, lti-parameters)'],
-    ['a misspelt match key', 'rules:\n  - id: a\n    match: { type: X, actoin: Created }\n    skip: s\n', 'mappings/x.yaml:3: rules[0].match.actoin: unknown key; did you mean "action"? (known here: type, action, has, lacks, where, whereNone)'],
-    ['a misspelt transform next to from', forumRule(', trasnform: iri'), 'mappings/x.yaml:14: rules[0].output.object.id.trasnform: not allowed next to "from"; did you mean "transform"? (a from value takes only from, transform, pick, map, default)'],
-    ['from misspelt', forumRule().replace('{ from: generated.id }', '{ form: generated.id }'), 'mappings/x.yaml:14: rules[0].output.object.id.form: "form" looks like a misspelt "from": as written, it is a key of an object sent to TimeBack'],
+    ['neither output nor skip', 'rules:\n  - id: a\n    match: { type: X }\n', 'mappings/x.yaml:2: rule "a": output: a rule needs an output, or a skip saying why it sends nothing'],
+    ['both output and skip', `${forumRule()}    skip: no\n`, 'mappings/x.yaml:16: rule "forum-post-created": skip: a rule has an output or a skip, not both'],
+    ['an output without student paths', 'rules:\n  - id: a\n    match: { type: X }\n    output: { type: ViewEvent, action: Viewed, profile: ReadingProfile, object: x }\n', 'mappings/x.yaml:2: rule "a": student: a rule with an output needs student: the paths to the student\'s Learn id'],
+    ['an unquoted dotted key in a path', 'rules:\n  - id: a\n    match:\n      type: X\n      lacks: ["actor.extensions.bb:user.id"]\n    skip: s\n', 'mappings/x.yaml:5: rule "a": match.lacks[0]: bad path "actor.extensions.bb:user.id": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
+    ['an action the output type does not allow', forumRule().replace('action: Posted', 'action: Created'), 'mappings/x.yaml:11: rule "forum-post-created": output.action: MessageEvent does not allow Created (allowed: Posted, MarkedAsRead, MarkedAsUnread)'],
+    ['a profile that does not carry the type', forumRule().replace('ForumProfile', 'ReadingProfile'), 'mappings/x.yaml:12: rule "forum-post-created": output.profile: ReadingProfile does not carry MessageEvent (use ForumProfile)'],
+    ['an output type that is not Caliper 1.2', forumRule().replace('type: MessageEvent', 'type: OutcomeEvent'), 'mappings/x.yaml:10: rule "forum-post-created": output.type: "OutcomeEvent" is not a Caliper 1.2 event type'],
+    ['a property the gateway owns', forumRule().replace('profile: ForumProfile', 'profile: ForumProfile\n      session: x'), 'mappings/x.yaml:13: rule "forum-post-created": output.session: the gateway sets session (urn:tag:auto-attach) itself; a rule cannot change it'],
+    ['an unknown variable', forumRule().replace('        type: Message\n', '        type: $teacher\n'), 'mappings/x.yaml:15: rule "forum-post-created": output.object.type: unknown variable "$teacher": variables are $student, $platformId, $edApp, $sensor, $sourceId (write text starting with $ as { const: "…" })'],
+    ['transform without from', forumRule().replace('        type: Message\n', '        type: Message\n        transform: iri\n'), 'mappings/x.yaml:16: rule "forum-post-created": output.object.transform: "transform" only goes with "from"'],
+    ['a key next to from', forumRule().replace('{ from: generated.id }', '{ from: generated.id, type: Message }'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.type: not allowed next to "from" (a from value takes only from, transform, pick, map, default); to build an object, put the from value under a key'],
+    ['an unknown personal-data category', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPii: [email, phone]\n', 'mappings/x.yaml:5: rule "a": allowPii[1]: unknown personal-data category "phone" (known: email, name, ip-address, user-agent, lti-parameters)'],
+    ['a misspelt match key', 'rules:\n  - id: a\n    match: { type: X, actoin: Created }\n    skip: s\n', 'mappings/x.yaml:3: rule "a": match.actoin: unknown key; did you mean "action"? (known here: type, action, has, lacks, where, whereNone)'],
+    ['a misspelt transform next to from', forumRule(', trasnform: iri'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.trasnform: not allowed next to "from"; did you mean "transform"? (a from value takes only from, transform, pick, map, default)'],
+    ['from misspelt', forumRule().replace('{ from: generated.id }', '{ form: generated.id }'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.form: "form" looks like a misspelt "from": as written, it is a key of an object sent to TimeBack'],
     ['rules left empty', 'rules:\n', 'mappings/x.yaml:1: rules: empty: list the rules under it, each starting with "- ", or write rules: [] for none'],
-    ['a null value', forumRule().replace('        type: Message\n', '        type: null\n'), 'mappings/x.yaml:15: rules[0].output.object.type: expected text, or a number, or true or false, or a list, or a mapping, got null'],
+    ['a null value', forumRule().replace('        type: Message\n', '        type: null\n'), 'mappings/x.yaml:15: rule "forum-post-created": output.object.type: expected text, or a number, or true or false, or a list, or a mapping, got null'],
   ])('refuses %s', (_what, text, problem) => {
     expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
   });
 
   it('names both the misspelt key and the key it leaves missing', () => {
     expect(problemsOf({ 'x.yaml': forumRule().replace('profile: ForumProfile', 'profil: ForumProfile') })).toEqual([
-      'mappings/x.yaml:9: rules[0].output.profile: required: a Caliper 1.2 profile (MessageEvent goes in: ForumProfile)',
-      'mappings/x.yaml:12: rules[0].output.profil: unknown key; did you mean "profile"? (known here: type, action, profile, actor, object, target, generated, referrer, group, membership, federatedSession, extensions)',
+      'mappings/x.yaml:9: rule "forum-post-created": output.profile: required: a Caliper 1.2 profile (MessageEvent goes in: ForumProfile)',
+      'mappings/x.yaml:12: rule "forum-post-created": output.profil: unknown key; did you mean "profile"? (known here: type, action, profile, actor, object, target, generated, referrer, group, membership, federatedSession, extensions)',
     ]);
   });
 
@@ -133,7 +147,7 @@ describe('rule loader errors', () => {
   it('refuses duplicate rule ids across files', () => {
     const skip = (id: string, type: string) => `rules:\n  - id: ${id}\n    match: { type: ${type} }\n    skip: s\n`;
     expect(problemsOf({ 'a.yaml': skip('same', 'X'), 'b.yaml': skip('same', 'Y') })).toEqual([
-      'mappings/b.yaml:2: rules[0].id: "same" is already the id of rules[0] in mappings/a.yaml:2; rule ids must be unique',
+      'mappings/b.yaml:2: rule "same": id: already the id of the rule at mappings/a.yaml:2; rule ids must be unique',
     ]);
   });
 
@@ -142,17 +156,17 @@ describe('rule loader errors', () => {
     const skip = (id: string, match: string) => `  - id: ${id}\n    match: ${match}\n    skip: s\n`;
     // Later file, superset of actions.
     expect(problemsOf({ 'a.yaml': text(skip('any-forum', '{ type: F }')), 'b.yaml': text(skip('forum-created', '{ type: F, action: Created }')) })).toEqual([
-      'mappings/b.yaml:2: rules[0] "forum-created" can never match: "any-forum" (mappings/a.yaml:2) already takes every event it would',
+      'mappings/b.yaml:2: rule "forum-created" can never match: "any-forum" (mappings/a.yaml:2) already takes every event it would',
     ]);
     // Two earlier rules together cover every action; the IMS IRI is the same type as the short name.
     expect(
       problemsOf({
         'a.yaml': text(skip('c', '{ type: GradeEvent, action: Created }') + skip('d', '{ type: GradeEvent, action: [Deleted, Modified] }') + skip('e', '{ type: "http://purl.imsglobal.org/caliper/GradeEvent", action: [Created, Deleted] }')),
       }),
-    ).toEqual(['mappings/a.yaml:8: rules[2] "e" can never match: "c" (mappings/a.yaml:2) and "d" (mappings/a.yaml:5) already take every event it would']);
+    ).toEqual(['mappings/a.yaml:8: rule "e" can never match: "c" (mappings/a.yaml:2) and "d" (mappings/a.yaml:5) already take every event it would']);
     // A fallback file's rule comes after every other file, so an ordinary rule can shadow it.
     expect(problemsOf({ 'a.yaml': text(skip('ims-forum-created', '{ type: F, action: Created }'), true), 'z.yaml': text(skip('forum-any', '{ type: F }')) })).toEqual([
-      'mappings/a.yaml:3: rules[0] "ims-forum-created" can never match: "forum-any" (mappings/z.yaml:2) already takes every event it would',
+      'mappings/a.yaml:3: rule "ims-forum-created" can never match: "forum-any" (mappings/z.yaml:2) already takes every event it would',
     ]);
   });
 
@@ -262,15 +276,15 @@ describe('match.where', () => {
   });
 
   it.each([
-    ['an empty mapping', 'where: {}', 'mappings/x.yaml:5: rules[0].match.where: name at least one path'],
-    ['an empty list of values', 'where: { membership.roles: [] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: the list is empty'],
-    ['empty text', 'where: { membership.roles: "" }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: the text is empty'],
-    ['blank text', 'where: { membership.roles: [Mentor, "  "] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"][1]: the text is empty'],
-    ['a mapping as the value', 'where: { membership.roles: { any: Instructor } }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"]: expected text, or a number, or true or false, got a mapping'],
-    ['null among the values', 'where: { membership.roles: [Instructor, null] }', 'mappings/x.yaml:5: rules[0].match.where["membership.roles"][1]: expected text, or a number, or true or false, got null'],
-    ['a list instead of a mapping', 'where: [membership.roles]', 'mappings/x.yaml:5: rules[0].match.where: expected a mapping, got a list'],
-    ['an unquoted dotted key', 'where: { "actor.extensions.bb:user.id": x }', 'mappings/x.yaml:5: rules[0].match.where["actor.extensions.bb:user.id"]: bad path "actor.extensions.bb:user.id": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
-    ['a variable', 'where: { $student: x }', 'mappings/x.yaml:5: rules[0].match.where.$student: bad path "$student": variables cannot be used here, only paths into the input event'],
+    ['an empty mapping', 'where: {}', 'mappings/x.yaml:5: rule "a": match.where: name at least one path'],
+    ['an empty list of values', 'where: { membership.roles: [] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: the list is empty'],
+    ['empty text', 'where: { membership.roles: "" }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: the text is empty'],
+    ['blank text', 'where: { membership.roles: [Mentor, "  "] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"][1]: the text is empty'],
+    ['a mapping as the value', 'where: { membership.roles: { any: Instructor } }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: expected text, or a number, or true or false, got a mapping'],
+    ['null among the values', 'where: { membership.roles: [Instructor, null] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"][1]: expected text, or a number, or true or false, got null'],
+    ['a list instead of a mapping', 'where: [membership.roles]', 'mappings/x.yaml:5: rule "a": match.where: expected a mapping, got a list'],
+    ['an unquoted dotted key', 'where: { "actor.extensions.bb:user.id": x }', 'mappings/x.yaml:5: rule "a": match.where["actor.extensions.bb:user.id"]: bad path "actor.extensions.bb:user.id": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
+    ['a variable', 'where: { $student: x }', 'mappings/x.yaml:5: rule "a": match.where.$student: bad path "$student": variables cannot be used here, only paths into the input event'],
   ])('refuses %s when the file loads', (_what, where, problem) => {
     expect(problemsOf({ 'x.yaml': `rules:\n  - id: a\n    match:\n      type: X\n      ${where}\n    skip: s\n` })).toEqual([problem]);
   });
@@ -332,7 +346,7 @@ describe('match.whereNone', () => {
       ['any-view', false],
     ]);
     expect(problemsOf({ 'x.yaml': 'rules:\n  - id: a\n    match:\n      type: X\n      whereNone: { membership.roles: [] }\n    skip: s\n' })).toEqual([
-      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: the list is empty',
+      'mappings/x.yaml:5: rule "a": match.whereNone["membership.roles"]: the list is empty',
     ]);
   });
 });
@@ -387,13 +401,13 @@ describe('named lists ($lists.<name>)', () => {
 
   it.each([
     ['a list lists.yaml does not define', { 'lists.yaml': lists, 'x.yaml': usingList('$lists.learner-role') },
-      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: rule "by-non-learner" names the list "$lists.learner-role", but mappings/lists.yaml defines no list "learner-role" (lists there: learner-roles, staff-roles)'],
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"]: names the list "$lists.learner-role", but mappings/lists.yaml defines no list "learner-role" (lists there: learner-roles, staff-roles)'],
     ['an unknown list among other values', { 'lists.yaml': lists, 'x.yaml': usingList('[Mentor, $lists.nope]') },
-      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"][1]: rule "by-non-learner" names the list "$lists.nope", but mappings/lists.yaml defines no list "nope" (lists there: learner-roles, staff-roles)'],
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"][1]: names the list "$lists.nope", but mappings/lists.yaml defines no list "nope" (lists there: learner-roles, staff-roles)'],
     ['a list without a lists.yaml', { 'x.yaml': usingList('$lists.learner-roles') },
-      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: rule "by-non-learner" names the list "$lists.learner-roles", but there is no lists.yaml in the mappings folder'],
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"]: names the list "$lists.learner-roles", but there is no lists.yaml in the mappings folder'],
     ['text starting with $ that is no list reference', { 'lists.yaml': lists, 'x.yaml': usingList('$learner-roles') },
-      'mappings/x.yaml:5: rules[0].match.whereNone["membership.roles"]: text starting with $ names a list: $lists.<name>, a kebab-case name defined in lists.yaml'],
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"]: text starting with $ names a list: $lists.<name>, a kebab-case name defined in lists.yaml'],
   ])('refuses %s when the files load', (_what, files, problem) => {
     expect(problemsOf(files)).toEqual([problem]);
   });
@@ -424,40 +438,40 @@ rules:
 
   it('refuses a rule that keeps the input action when it matches an action its output type does not allow', () => {
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent, action: [Paused, Rewound, EnabledCloseCaptioning] }', '{ from: action }') })).toEqual([
-      'mappings/x.yaml:8: rules[0].output.action: MediaEvent does not allow Rewound (an input action it matches) (allowed: Started, Ended, Paused, Resumed, Restarted, ForwardedTo, JumpedTo, ChangedResolution, ChangedSize, ChangedSpeed, ChangedVolume, EnabledClosedCaptioning, DisabledClosedCaptioning, EnteredFullScreen, ExitedFullScreen, Muted, Unmuted, OpenedPopout, ClosedPopout)',
+      'mappings/x.yaml:8: rule "ims-media": output.action: MediaEvent does not allow Rewound (an input action it matches) (allowed: Started, Ended, Paused, Resumed, Restarted, ForwardedTo, JumpedTo, ChangedResolution, ChangedSize, ChangedSpeed, ChangedVolume, EnabledClosedCaptioning, DisabledClosedCaptioning, EnteredFullScreen, ExitedFullScreen, Muted, Unmuted, OpenedPopout, ClosedPopout)',
     ]);
   });
 
   it('refuses a map or default that can produce an action or profile the output type does not allow', () => {
     const action = '{ from: action, map: { Rewound: JumpedTo, Skipped: Skipped }, default: Reset }';
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', action) })[0]).toMatch(
-      /^mappings\/x\.yaml:8: rules\[0\]\.output\.action: MediaEvent does not allow Skipped \(its map, for Skipped\), Reset \(its default\) \(allowed: /,
+      /^mappings\/x\.yaml:8: rule "ims-media": output\.action: MediaEvent does not allow Skipped \(its map, for Skipped\), Reset \(its default\) \(allowed: /,
     );
     const profile = '{ from: object.type, map: { VideoObject: MediaProfile, Document: ReadingProfile } }';
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action }', profile) })).toEqual([
-      'mappings/x.yaml:9: rules[0].output.profile: ReadingProfile (its map, for Document) does not carry MediaEvent (use MediaProfile)',
+      'mappings/x.yaml:9: rule "ims-media": output.profile: ReadingProfile (its map, for Document) does not carry MediaEvent (use MediaProfile)',
     ]);
   });
 
   it('names what the output type allows beside an action or profile that is not Caliper 1.2 at all', () => {
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', 'Rewind', 'Media') })).toEqual([
-      'mappings/x.yaml:8: rules[0].output.action: "Rewind" is not a Caliper 1.2 action (MediaEvent allows: Started, Ended, Paused, Resumed, Restarted, ForwardedTo, JumpedTo, ChangedResolution, ChangedSize, ChangedSpeed, ChangedVolume, EnabledClosedCaptioning, DisabledClosedCaptioning, EnteredFullScreen, ExitedFullScreen, Muted, Unmuted, OpenedPopout, ClosedPopout)',
-      'mappings/x.yaml:9: rules[0].output.profile: "Media" is not a Caliper 1.2 profile (MediaEvent goes in: MediaProfile)',
+      'mappings/x.yaml:8: rule "ims-media": output.action: "Rewind" is not a Caliper 1.2 action (MediaEvent allows: Started, Ended, Paused, Resumed, Restarted, ForwardedTo, JumpedTo, ChangedResolution, ChangedSize, ChangedSpeed, ChangedVolume, EnabledClosedCaptioning, DisabledClosedCaptioning, EnteredFullScreen, ExitedFullScreen, Muted, Unmuted, OpenedPopout, ClosedPopout)',
+      'mappings/x.yaml:9: rule "ims-media": output.profile: "Media" is not a Caliper 1.2 profile (MediaEvent goes in: MediaProfile)',
     ]);
   });
 
   it('refuses map values and defaults that are not Caliper 1.2 terms, and keys a computed value does not take', () => {
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action, map: { Rewound: Rewind } }') })).toEqual([
-      'mappings/x.yaml:8: rules[0].output.action.map.Rewound: "Rewind" is not a Caliper 1.2 action',
+      'mappings/x.yaml:8: rule "ims-media": output.action.map.Rewound: "Rewind" is not a Caliper 1.2 action',
     ]);
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action }', '{ from: object.type, default: Media }') })).toEqual([
-      'mappings/x.yaml:9: rules[0].output.profile.default: "Media" is not a Caliper 1.2 profile',
+      'mappings/x.yaml:9: rule "ims-media": output.profile.default: "Media" is not a Caliper 1.2 profile',
     ]);
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ from: action, transform: lowercase }') })).toEqual([
-      'mappings/x.yaml:8: rules[0].output.action.transform: unknown key; known here: from, map, default',
+      'mappings/x.yaml:8: rule "ims-media": output.action.transform: unknown key; known here: from, map, default',
     ]);
     expect(problemsOf({ 'x.yaml': mediaRule('{ type: MediaEvent }', '{ map: { Rewound: JumpedTo } }') })).toEqual([
-      'mappings/x.yaml:8: rules[0].output.action.from: required (text, or a list)',
+      'mappings/x.yaml:8: rule "ims-media": output.action.from: required (text, or a list)',
     ]);
   });
 
@@ -475,7 +489,7 @@ describe('output.actor', () => {
   const withActor = (type: string, action: string, actor: string, match = 'type: X') =>
     `rules:\n  - id: custom\n    match: { ${match} }\n    student: [actor.id]\n    output:\n      type: ${type}\n      action: ${action}\n      profile: ${type === 'SessionEvent' ? 'SessionProfile' : type === 'GradeEvent' ? 'GradingProfile' : type === 'MessageEvent' ? 'ForumProfile' : 'ReadingProfile'}\n      object: { id: { from: object.id }, type: ${type === 'SessionEvent' ? 'SoftwareApplication' : type === 'GradeEvent' ? 'Attempt' : type === 'MessageEvent' ? 'Message' : 'Document'} }\n${actor === '' ? '' : `      actor: ${actor}\n`}`;
   const unknownActor =
-    'rule "custom": TimeBack knows only two actors: the student ($student, the default when actor is left out) and, where the event type lets software act, this app ($edApp); write one of them, as text or { from: $… }';
+    'TimeBack knows only two actors: the student ($student, the default when actor is left out) and, where the event type lets software act, this app ($edApp); write one of them, as text or { from: $… }';
 
   it.each([
     ["Learn's own actor, copied", '{ from: actor, transform: entity }'],
@@ -487,25 +501,25 @@ describe('output.actor', () => {
     ['an entity with a Learn id', '{ id: { from: actor.id }, type: Person }'],
     ['a const', '{ const: { id: x } }'],
   ])('refuses %s as the actor when the file loads, naming file, line, rule and field', (_what, actor) => {
-    expect(problemsOf({ 'x.yaml': withActor('MessageEvent', 'Posted', actor) })).toEqual([`mappings/x.yaml:10: rules[0].output.actor: ${unknownActor}`]);
+    expect(problemsOf({ 'x.yaml': withActor('MessageEvent', 'Posted', actor) })).toEqual([`mappings/x.yaml:10: rule "custom": output.actor: ${unknownActor}`]);
   });
 
   it('refuses $edApp where only a person acts, and $student where only software does', () => {
     expect(problemsOf({ 'x.yaml': withActor('MessageEvent', 'Posted', '$edApp') })).toEqual([
-      'mappings/x.yaml:10: rules[0].output.actor: rule "custom": $edApp cannot be the actor of a MessageEvent: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
+      'mappings/x.yaml:10: rule "custom": output.actor: $edApp cannot be the actor of a MessageEvent: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
     ]);
     expect(problemsOf({ 'x.yaml': withActor('SessionEvent', 'LoggedIn', '{ from: $edApp }') })).toEqual([
-      'mappings/x.yaml:10: rules[0].output.actor: rule "custom": $edApp cannot be the actor of a SessionEvent LoggedIn: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
+      'mappings/x.yaml:10: rule "custom": output.actor: $edApp cannot be the actor of a SessionEvent LoggedIn: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
     ]);
     // Left out, the actor is the student: the problem is reported at the output.
     expect(problemsOf({ 'x.yaml': withActor('SessionEvent', 'TimedOut', '') })).toEqual([
-      'mappings/x.yaml:5: rules[0].output.actor: rule "custom": the actor is $student (the default when actor is left out), but a SessionEvent TimedOut is done by software: set actor: $edApp',
+      'mappings/x.yaml:5: rule "custom": output.actor: the actor is $student (the default when actor is left out), but a SessionEvent TimedOut is done by software: set actor: $edApp',
     ]);
   });
 
   it('refuses an actor that some action a computed action can produce does not allow', () => {
     expect(problemsOf({ 'x.yaml': withActor('SessionEvent', '{ from: action }', '$edApp', 'type: X, action: [LoggedIn, TimedOut, LoggedOut]') })).toEqual([
-      'mappings/x.yaml:10: rules[0].output.actor: rule "custom": $edApp cannot be the actor of a SessionEvent LoggedIn or LoggedOut: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
+      'mappings/x.yaml:10: rule "custom": output.actor: $edApp cannot be the actor of a SessionEvent LoggedIn or LoggedOut: its actor is a person, and the only person TimeBack knows is the student ($student, the default: leave actor out)',
     ]);
   });
 

@@ -99,8 +99,8 @@ describe('buildRuleSet problems', () => {
       compiled('same', { type: 'C' }, origin('mappings/b.yaml', 0, 4)),
     ]);
     expect(problems).toEqual([
-      'mappings/a.yaml: rules[1].id: "same" is already the id of rules[0] in mappings/a.yaml; rule ids must be unique',
-      'mappings/b.yaml:4: rules[0].id: "same" is already the id of rules[0] in mappings/a.yaml; rule ids must be unique',
+      'mappings/a.yaml: rule "same": id: already the id of the rule at mappings/a.yaml, rules[0]; rule ids must be unique',
+      'mappings/b.yaml:4: rule "same": id: already the id of the rule at mappings/a.yaml, rules[0]; rule ids must be unique',
     ]);
     // The set is still built, for the caller to refuse: every rule is in it.
     expect(ruleSet.rules).toHaveLength(3);
@@ -116,8 +116,8 @@ describe('buildRuleSet problems', () => {
       compiled('a-or-c', { type: ['A', 'C'], action: 'Created' }, origin('mappings/a.yaml', 4, 14)),
     ]);
     expect(problems).toEqual([
-      'mappings/a.yaml:8: rules[2] "a-and-b" can never match: "a-created" (mappings/a.yaml:2) and "b-any" (mappings/a.yaml:5) already take every event it would',
-      'mappings/a.yaml:11: rules[3] "b-deleted" can never match: "b-any" (mappings/a.yaml:5) already takes every event it would',
+      'mappings/a.yaml:8: rule "a-and-b" can never match: "a-created" (mappings/a.yaml:2) and "b-any" (mappings/a.yaml:5) already take every event it would',
+      'mappings/a.yaml:11: rule "b-deleted" can never match: "b-any" (mappings/a.yaml:5) already takes every event it would',
     ]);
   });
 

@@ -83,7 +83,7 @@ describe('translation in the running gateway', () => {
     expect(ready.translation.state).toBe('waiting-for-rules');
     expect(readyz.status).toBe(503);
     expect(ready.reasons).toEqual([expect.stringMatching(/^translation waits for mapping rules .*broken\.yaml:2/)]);
-    expect(ready.translation.problems[0]).toMatch(/broken\.yaml:2: rules\[0\]\.id: rule ids are kebab-case/);
+    expect(ready.translation.problems[0]).toMatch(/broken\.yaml:2: rule "Broken": id: rule ids are kebab-case/);
     expect(rowsBySeq(gw.store.sqlite).get(seq!)).toMatchObject({ fate: 'pending', stage: 'translate' });
   });
 
