@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { formatPath } from '../errors.ts';
 import { LISTS_FILE_NAME, listReference, ListsFileSchema, type NamedLists } from './rule-lists.ts';
-import { closestKey, knownKeys, RuleFileSchema, type RuleFile } from './rule-schema.ts';
+import { closestKey, knownKeys, RuleFileSchema, type RuleFile, type WhereValue } from './rule-schema.ts';
 import { EVENTS, type EventType } from './caliper-vocabulary.ts';
 import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
 import { describeYamlErrors } from './yaml-syntax.ts';
@@ -227,8 +227,8 @@ function knownListsFileKeys(path: readonly PropertyKey[]): readonly string[] | u
 
 /**
  * Replaces each `$lists.<name>` in the rules' `where` and `whereNone` with the list's values,
- * in place, so the compiled rule holds plain values. An unknown name is a problem naming the
- * file, line, rule and key.
+ * in place, so the compiled rule holds plain values (and `{ const: … }`, which compileRule
+ * unwraps). An unknown name is a problem naming the file, line, rule and key.
  */
 function resolveListReferences(file: RuleFile, lists: Extract<ReadLists, { ok: true }>, at: (keys: PropertyKey[]) => string): string[] {
   const problems: string[] = [];
@@ -238,7 +238,7 @@ function resolveListReferences(file: RuleFile, lists: Extract<ReadLists, { ok: t
       if (conditions === undefined) continue;
       for (const [inputPath, values] of Object.entries(conditions)) {
         const items = Array.isArray(values) ? values : [values];
-        const resolved: Array<string | number | boolean> = [];
+        const resolved: WhereValue[] = [];
         items.forEach((item, itemIndex) => {
           const name = listReference(item);
           if (name === undefined) {

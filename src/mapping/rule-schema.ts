@@ -231,24 +231,57 @@ const OutputSchema = z
     }
   });
 
+/** Text `where` compares with, trimmed as the values read from events are: `" Learner"` in a rule is Learner. */
+const WhereTextSchema = z.string().trim().min(1, 'the text is empty');
+
+/**
+ * `{ const: "$5 voucher" }`: a value taken as written, for text that starts with `$` (which
+ * otherwise names a list). It holds one value; a list of them is a list of `{ const: … }`.
+ */
+const WhereConstSchema = z
+  // Loose, and checked below: an unknown key is then reported with what the mapping is for.
+  .looseObject({
+    const: z.union([WhereTextSchema, z.number(), z.boolean()]).optional().meta({ description: 'The value, taken as written: text starting with $ is not a list name here.' }),
+  })
+  .superRefine((value, ctx) => {
+    const form = 'a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $';
+    const others = Object.keys(value).filter((key) => key !== 'const');
+    for (const key of others) {
+      const hint = closestKey(key, ['const']) === undefined ? '' : '; did you mean "const"?';
+      ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${hint} (${form})` });
+    }
+    if (others.length === 0 && value.const === undefined) ctx.addIssue({ code: 'custom', message: `const is missing (${form})` });
+  })
+  // For editors: the loader's own check (above) says the same with a hint.
+  .meta({ description: 'A value taken as written: { const: "$text" } for text starting with $.', required: ['const'], additionalProperties: false });
+
+/** Where a `where` value that is a reference can go wrong, with the fix; undefined when it is fine. */
+function referenceProblem(value: string): string | undefined {
+  if (!value.startsWith('$') || isListReference(value)) return undefined;
+  const literal = `for the text itself, write { const: ${JSON.stringify(value)} }`;
+  if (value.startsWith(LIST_REFERENCE_PREFIX)) {
+    return `${JSON.stringify(value)} is no list name: list names are kebab-case (lowercase letters, digits and single dashes), as in ${LISTS_FILE_NAME}; ${literal}`;
+  }
+  return `unknown reference ${JSON.stringify(value)}: text starting with $ names a list, ${LIST_REFERENCE_PREFIX}<name>, defined in ${LISTS_FILE_NAME}; ${literal}`;
+}
+
 /**
  * A value `where` compares with: text, a number or true/false, never a mapping or null; or
- * `$lists.<name>`, standing for every value of a list in lists.yaml. Any other text starting
- * with `$` is refused: a misspelt reference must not quietly become a value no event holds.
+ * `$lists.<name>`, standing for every value of a list in lists.yaml; or `{ const: … }`, a value
+ * taken as written. Any other text starting with `$` is refused: a misspelt reference must not
+ * quietly become a value no event holds.
  */
 const WhereValueSchema = z.union([
-  z
-    .string()
-    // Trimmed as the values read from events are: `" Learner"` in a rule is Learner.
-    .trim()
-    .min(1, 'the text is empty')
-    .refine((value) => !value.startsWith('$') || isListReference(value), {
-      message: `text starting with $ names a list: ${LIST_REFERENCE_PREFIX}<name>, a kebab-case name defined in ${LISTS_FILE_NAME}`,
-    })
-    .meta({ description: `A value, or ${LIST_REFERENCE_PREFIX}<name> for every value of a list in ${LISTS_FILE_NAME}.` }),
+  WhereTextSchema.superRefine((value, ctx) => {
+    const problem = referenceProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  }).meta({ description: `A value, or ${LIST_REFERENCE_PREFIX}<name> for every value of a list in ${LISTS_FILE_NAME}.` }),
   z.number(),
   z.boolean(),
+  WhereConstSchema,
 ]);
+
+export type WhereValue = z.infer<typeof WhereValueSchema>;
 
 /**
  * `{ PATH: value or list of values }`. The keys are input paths, checked here rather than by a
@@ -271,12 +304,12 @@ const PathValuesSchema = z
 
 const WhereSchema = PathValuesSchema.meta({
   description:
-    'Paths into the input event and the values they may hold: a path matches when its value (or, for a list or comma-separated text, any item) equals one of them. $lists.<name> stands for every value of a list in lists.yaml.',
+    'Paths into the input event and the values they may hold: a path matches when its value (or, for a list or comma-separated text, any item) equals one of them. $lists.<name> stands for every value of a list in lists.yaml; { const: "$text" } is text starting with $, as written.',
 });
 
 const WhereNoneSchema = PathValuesSchema.meta({
   description:
-    'Paths into the input event and values they must not hold: a path matches when it holds a value and neither it nor any item of a list or comma-separated text equals one of them. $lists.<name> stands for every value of a list in lists.yaml.',
+    'Paths into the input event and values they must not hold: a path matches when it holds a value and neither it nor any item of a list or comma-separated text equals one of them. $lists.<name> stands for every value of a list in lists.yaml; { const: "$text" } is text starting with $, as written.',
 });
 
 const MatchSchema = z.strictObject({

@@ -7,7 +7,7 @@
 import { actionTerm, caliperTerm } from './caliper-vocabulary.ts';
 import { compileTerm, compileValue, type ValueFn } from './compile-value.ts';
 import { compilePath, hasValue, type CompiledPath, type Reader } from './paths.ts';
-import type { PiiCategory, Rule, RuleOutput } from './rule-schema.ts';
+import type { PiiCategory, Rule, RuleOutput, WhereValue } from './rule-schema.ts';
 
 /** The output properties a rule may build, in the order they appear in the event we send. */
 const RULE_OUTPUT_PROPERTIES = [
@@ -73,11 +73,11 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
   const lacks: Reader[] = (rule.match.lacks ?? []).map((path) => compilePath(path, { allowVariables: false }).read);
   const where = Object.entries(rule.match.where ?? {}).map(([path, allowed]) => ({
     read: compilePath(path, { allowVariables: false }).read,
-    allowed: new Set<unknown>(Array.isArray(allowed) ? allowed : [allowed]),
+    allowed: comparedValues(allowed),
   }));
   const whereNone = Object.entries(rule.match.whereNone ?? {}).map(([path, refused]) => ({
     read: compilePath(path, { allowVariables: false }).read,
-    refused: new Set<unknown>(Array.isArray(refused) ? refused : [refused]),
+    refused: comparedValues(refused),
   }));
   const conditional = has.length > 0 || lacks.length > 0 || where.length > 0 || whereNone.length > 0;
   const matches = !conditional
@@ -131,6 +131,11 @@ function constant(term: string): ValueFn {
 
 // `has`/`lacks`/`where`/`whereNone` paths never use variables (the schema refuses them), so they get none.
 const NO_VARIABLES = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
+
+/** A `where`/`whereNone` entry's values as compared: `{ const: "$x" }` is the text `$x`. */
+function comparedValues(values: WhereValue | WhereValue[]): ReadonlySet<unknown> {
+  return new Set((Array.isArray(values) ? values : [values]).map((value) => (typeof value === 'object' ? value.const : value)));
+}
 
 /**
  * What `where` and `whereNone` compare with the rule's values: the value read, or each element

@@ -280,8 +280,9 @@ describe('match.where', () => {
     ['an empty list of values', 'where: { membership.roles: [] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: the list is empty'],
     ['empty text', 'where: { membership.roles: "" }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: the text is empty'],
     ['blank text', 'where: { membership.roles: [Mentor, "  "] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"][1]: the text is empty'],
-    ['a mapping as the value', 'where: { membership.roles: { any: Instructor } }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: expected text, or a number, or true or false, got a mapping'],
-    ['null among the values', 'where: { membership.roles: [Instructor, null] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"][1]: expected text, or a number, or true or false, got null'],
+    // The one mapping a value may be is { const: … }; any other says so.
+    ['a mapping as the value', 'where: { membership.roles: { any: Instructor } }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"].any: unknown key (a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $)'],
+    ['null among the values', 'where: { membership.roles: [Instructor, null] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"][1]: expected text, or a number, or true or false, or a mapping, got null'],
     ['a list instead of a mapping', 'where: [membership.roles]', 'mappings/x.yaml:5: rule "a": match.where: expected a mapping, got a list'],
     ['an unquoted dotted key', 'where: { "actor.extensions.bb:user.id": x }', 'mappings/x.yaml:5: rule "a": match.where["actor.extensions.bb:user.id"]: bad path "actor.extensions.bb:user.id": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
     ['a variable', 'where: { $student: x }', 'mappings/x.yaml:5: rule "a": match.where.$student: bad path "$student": variables cannot be used here, only paths into the input event'],
@@ -392,6 +393,47 @@ describe('named lists ($lists.<name>)', () => {
     expect(ruleFor('Learner')).toBe('any-view');
   });
 
+  it('takes { const: … } as the value written, $ and all, alone or beside lists and other values', () => {
+    const literal = compileRuleFiles([
+      { file: 'mappings/lists.yaml', text: lists },
+      {
+        file: 'mappings/view.yaml',
+        text: `rules:
+  - id: voucher
+    match:
+      type: ViewEvent
+      where:
+        object.name: { const: "$5 voucher" }
+    skip: a literal alone
+  - id: token-or-staff
+    match:
+      type: ViewEvent
+      where:
+        membership.roles: [{ const: " $lists.staff-roles " }, $lists.staff-roles, { const: 7 }]
+    skip: a literal beside a list
+  - id: not-placeholder
+    match:
+      type: ViewEvent
+      whereNone:
+        object.name: [{ const: $name }]
+    skip: a literal in whereNone
+  - id: any-view
+    match: { type: ViewEvent }
+    skip: everything else
+`,
+      },
+    ]);
+    const ruleFor = (event: unknown) => literal.find('ViewEvent', 'Viewed', event)?.id;
+    expect(ruleFor({ object: { name: '$5 voucher' } })).toBe('voucher');
+    expect(ruleFor({ object: { name: '$6 voucher' } })).toBe('not-placeholder');
+    // The text "$lists.staff-roles" itself, trimmed as any value, and the list's own values.
+    expect(ruleFor({ membership: { roles: ['$lists.staff-roles'] }, object: { name: '$name' } })).toBe('token-or-staff');
+    expect(ruleFor({ membership: { roles: ['Mentor'] }, object: { name: '$name' } })).toBe('token-or-staff');
+    expect(ruleFor({ membership: { roles: [7] }, object: { name: '$name' } })).toBe('token-or-staff');
+    expect(ruleFor({ membership: { roles: ['7'] }, object: { name: '$name' } })).toBe('any-view');
+    expect(ruleFor({ membership: { roles: ['Learner'] }, object: { name: ' $name ' } })).toBe('any-view');
+  });
+
   it('is not a rule file: lists.yaml adds no rules and no file to the order', () => {
     expect(rules.files).toEqual(['mappings/view.yaml']);
     expect(rules.rules.map((rule) => rule.id)).toEqual(['by-staff-or-numbered', 'by-non-learner', 'any-view']);
@@ -407,7 +449,17 @@ describe('named lists ($lists.<name>)', () => {
     ['a list without a lists.yaml', { 'x.yaml': usingList('$lists.learner-roles') },
       'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"]: names the list "$lists.learner-roles", but there is no lists.yaml in the mappings folder'],
     ['text starting with $ that is no list reference', { 'lists.yaml': lists, 'x.yaml': usingList('$learner-roles') },
-      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"]: text starting with $ names a list: $lists.<name>, a kebab-case name defined in lists.yaml'],
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"]: unknown reference "$learner-roles": text starting with $ names a list, $lists.<name>, defined in lists.yaml; for the text itself, write { const: "$learner-roles" }'],
+    ['a list name that is not kebab-case', { 'lists.yaml': lists, 'x.yaml': usingList('[Mentor, $lists.Learner_Roles]') },
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"][1]: "$lists.Learner_Roles" is no list name: list names are kebab-case (lowercase letters, digits and single dashes), as in lists.yaml; for the text itself, write { const: "$lists.Learner_Roles" }'],
+    ['a literal that is empty', { 'x.yaml': usingList('{ const: " " }') },
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"].const: the text is empty'],
+    ['a literal with const misspelt', { 'x.yaml': usingList('[{ cosnt: $x }]') },
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"][0].cosnt: unknown key; did you mean "const"? (a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $)'],
+    ['a literal without its value', { 'x.yaml': usingList('{}') },
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"]: const is missing (a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $)'],
+    ['a literal holding a list', { 'x.yaml': usingList('{ const: [$a, $b] }') },
+      'mappings/x.yaml:5: rule "by-non-learner": match.whereNone["membership.roles"].const: expected text, or a number, or true or false, got a list'],
   ])('refuses %s when the files load', (_what, files, problem) => {
     expect(problemsOf(files)).toEqual([problem]);
   });
