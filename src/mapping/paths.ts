@@ -178,13 +178,26 @@ function readOneKey(key: string): Reader {
       : undefined;
 }
 
-/** True when a value counts as present: not missing, null, blank text, {}, or a list of nothing but those. */
+/**
+ * True when a value counts as present: not missing, null, blank text, {}, or a list of nothing
+ * but those. Text of nothing but commas and spaces is blank too: `where` reads comma-separated
+ * text as a list, and `" , "` is a list of blank items, so `has` and `where` agree on it.
+ */
 export function hasValue(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   // `"  "` and `[""]` name nothing, as "" and [] do: a role list of one blank role gives no role.
-  if (typeof value === 'string') return value.trim() !== '';
+  if (typeof value === 'string') return !isBlankText(value);
   if (typeof value !== 'object') return true;
   if (Array.isArray(value)) return value.some(hasValue);
   for (const key in value) if (hasOwn.call(value, key)) return true;
   return false;
 }
+
+/** Text with nothing in it but spaces and commas: no value, and no items. */
+export function isBlankText(text: string): boolean {
+  return /^[\s,]*$/.test(text);
+}
+
+/** Why a rule value that is blank text with commas is refused: no value read from an event equals it. */
+export const ONLY_COMMAS =
+  'the text is only commas and spaces, which no value read from an event equals (text is split at commas, and blank items are no values)';

@@ -4,6 +4,7 @@
  * files, and the same fifteen Learner roles guard eight files: one list keeps them in step.
  */
 import { z } from 'zod';
+import { isBlankText, ONLY_COMMAS } from './paths.ts';
 
 /** The one file in the mappings folder that holds named lists; it holds no rules. */
 export const LISTS_FILE_NAME = 'lists.yaml';
@@ -30,6 +31,7 @@ const ListItemSchema = z.union([
     .string()
     .trim()
     .min(1, 'the text is empty')
+    .refine((value) => value === '' || !isBlankText(value), { message: ONLY_COMMAS })
     .refine((value) => !value.startsWith('$'), {
       message: 'a list holds values, not references to other lists (list the values here)',
     }),

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, isAnyOf, sessionEventRanges, type EventType } from './caliper-vocabulary.ts';
-import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
+import { compilePath, isBlankText, ONLY_COMMAS, PathSyntaxError, VARIABLES } from './paths.ts';
 import { isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME } from './rule-lists.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
 
@@ -232,7 +232,12 @@ const OutputSchema = z
   });
 
 /** Text `where` compares with, trimmed as the values read from events are: `" Learner"` in a rule is Learner. */
-const WhereTextSchema = z.string().trim().min(1, 'the text is empty');
+const WhereTextSchema = z
+  .string()
+  .trim()
+  .min(1, 'the text is empty')
+  // "" is reported by min alone.
+  .refine((value) => value === '' || !isBlankText(value), { message: ONLY_COMMAS });
 
 /**
  * `{ const: "$5 voucher" }`: a value taken as written, for text that starts with `$` (which

@@ -149,24 +149,16 @@ function comparedValues(values: WhereValue | WhereValue[]): ReadonlySet<unknown>
  */
 function comparedItems(value: unknown): unknown[] {
   const items: unknown[] = [];
+  // Blank text, `" , "` included (hasValue), is no item, in a list as on its own.
   const add = (item: unknown) => {
-    if (typeof item === 'string') {
-      const text = item.trim();
-      if (text !== '') items.push(text);
-    } else if (hasValue(item)) {
-      items.push(item);
-    }
+    if (hasValue(item)) items.push(typeof item === 'string' ? item.trim() : item);
   };
   if (Array.isArray(value)) {
     for (const item of value) add(item);
   } else if (typeof value === 'string' && value.includes(',')) {
-    const parts = value.split(',');
-    // Only commas and spaces give nothing; otherwise the whole text counts too, for a rule
-    // value that itself holds a comma.
-    if (parts.some((part) => part.trim() !== '')) {
-      add(value);
-      for (const part of parts) add(part);
-    }
+    // The whole text counts too, for a rule value that itself holds a comma.
+    add(value);
+    for (const part of value.split(',')) add(part);
   } else {
     add(value);
   }

@@ -101,4 +101,9 @@ describe('hasValue', () => {
     for (const empty of [' ', '\t\n', [''], [' ', null], [[], {}]]) expect(hasValue(empty)).toBe(false);
     for (const present of [' x ', ['', 'Learner'], [false]]) expect(hasValue(present)).toBe(true);
   });
+
+  it('treats text of nothing but commas and spaces as no value: a comma-separated list of blank items', () => {
+    for (const empty of [',', ' , ', ',,\n', [' , '], ['', ','], [[','], {}]]) expect(hasValue(empty)).toBe(false);
+    for (const present of ['x,', ' , x', [',', 'Learner']]) expect(hasValue(present)).toBe(true);
+  });
 });

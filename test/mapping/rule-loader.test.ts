@@ -232,6 +232,9 @@ describe('match.where', () => {
     expect(ruleFor({ membership: { roles: 'urn:lti:instrole:ims/lis/Faculty, Instructor ' } })).toBe('by-instructor');
     expect(ruleFor({ membership: { roles: 'Learner,Instructor#TeachingAssistant' } })).toBe('any-view');
     expect(ruleFor({ membership: { roles: 'Learner Instructor' } })).toBe('any-view');
+    // Blank items are none: the real ones beside them still count.
+    expect(ruleFor({ membership: { roles: ' , Instructor, ,' } })).toBe('by-instructor');
+    expect(ruleFor({ membership: { roles: [' , ', 'Instructor'] } })).toBe('by-instructor');
   });
 
   it('trims the rule\'s own values as it trims those read', () => {
@@ -279,6 +282,7 @@ describe('match.where', () => {
     ['an empty mapping', 'where: {}', 'mappings/x.yaml:5: rule "a": match.where: name at least one path'],
     ['an empty list of values', 'where: { membership.roles: [] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: the list is empty'],
     ['empty text', 'where: { membership.roles: "" }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"]: the text is empty'],
+    ['text of commas only', 'where: { membership.roles: [Mentor, " , "] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"][1]: the text is only commas and spaces, which no value read from an event equals (text is split at commas, and blank items are no values)'],
     ['blank text', 'where: { membership.roles: [Mentor, "  "] }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"][1]: the text is empty'],
     // The one mapping a value may be is { const: … }; any other says so.
     ['a mapping as the value', 'where: { membership.roles: { any: Instructor } }', 'mappings/x.yaml:5: rule "a": match.where["membership.roles"].any: unknown key (a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $)'],
@@ -335,7 +339,7 @@ describe('match.whereNone', () => {
     for (const roles of [[' Learner'], ['Learner '], ['\tLearner#NonCreditLearner\n'], ' Learner ', 'Mentor, Learner ,'])
       expect(ruleFor(roles)).toBe('any-view');
     // Blank roles give no role, as [] does: not read as a non-learner's.
-    for (const roles of [[''], ['', ' '], ' ', ' , ', [null]]) expect(ruleFor(roles)).toBe('any-view');
+    for (const roles of [[''], ['', ' '], ' ', ' , ', ',', [' , '], ['', ','], [null]]) expect(ruleFor(roles)).toBe('any-view');
     // Real roles beside blank ones still count.
     expect(ruleFor(['', ' TeachingAssistant '])).toBe('by-non-learner');
     expect(ruleFor(' Mentor ,')).toBe('by-non-learner');
@@ -469,6 +473,7 @@ describe('named lists ($lists.<name>)', () => {
     ['a name that is not kebab-case', 'lists:\n  Learner_Roles: [x]\n', 'mappings/lists.yaml:2: lists.Learner_Roles: list names are kebab-case: lowercase letters, digits and single dashes'],
     ['an empty list', 'lists:\n  learner-roles: []\n', 'mappings/lists.yaml:2: lists["learner-roles"]: the list is empty'],
     ['a list naming another list', 'lists:\n  a: [x]\n  b: [$lists.a]\n', 'mappings/lists.yaml:3: lists.b[0]: a list holds values, not references to other lists (list the values here)'],
+    ['a value of commas only', 'lists:\n  a: [x, ", "]\n', 'mappings/lists.yaml:2: lists.a[1]: the text is only commas and spaces, which no value read from an event equals (text is split at commas, and blank items are no values)'],
     ['an empty file', '# to come\n', 'mappings/lists.yaml: the file is empty (or only comments); lists.yaml holds lists: followed by named lists. Delete it if no rule uses a list'],
   ])('refuses a lists.yaml with %s, and reports no reference problems on top', (_what, text, problem) => {
     expect(problemsOf({ 'lists.yaml': text, 'x.yaml': usingList('$lists.a') })).toEqual([problem]);

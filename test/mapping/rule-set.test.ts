@@ -32,13 +32,14 @@ describe('find', () => {
     expect(rules.find('ViewEvent', 'Viewed', {})).toBeUndefined();
   });
 
-  it('counts a value as present unless it is missing, null, blank text, an empty map, or a list of nothing but those', () => {
+  it('counts a value as present unless it is missing, null, blank text (commas and spaces too), an empty map, or a list of nothing but those', () => {
     const conditional = rulesFrom({
       'a.yaml': `rules:\n${skip('with-group', '{ type: ViewEvent, has: [group] }')}${skip('without-object', '{ type: ViewEvent, lacks: [object] }')}${skip('rest', '{ type: ViewEvent }')}`,
     });
     const ruleFor = (event: Record<string, unknown>) => conditional.find('ViewEvent', 'Viewed', event)?.id;
-    for (const present of ['g', 0, false, ['g'], { id: 'g' }]) expect(ruleFor({ group: present, object: 'o' })).toBe('with-group');
-    for (const absent of [undefined, null, '', [], {}, ' ', [''], ['', ' ']]) {
+    for (const present of ['g', 0, false, ['g'], { id: 'g' }, 'g, ,', [' , ', 'g']]) expect(ruleFor({ group: present, object: 'o' })).toBe('with-group');
+    // Comma-separated text of blank items is a list of nothing, as `where` reads it.
+    for (const absent of [undefined, null, '', [], {}, ' ', [''], ['', ' '], ',', ' , ', [' , '], ['', ','], [[' , ']]]) {
       expect(ruleFor({ group: absent, object: 'o' })).toBe('rest');
       expect(ruleFor({ object: absent })).toBe('without-object');
     }
