@@ -10,9 +10,8 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../config.ts';
 import { describeZodError } from '../errors.ts';
 import { openStoreForCommand, type Store } from '../store/database.ts';
-import { countByReason } from '../store/event-queries.ts';
 import { isDatabaseServed } from '../store/instance-lock.ts';
-import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
+import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unknownReason, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 import { cliCommand, UsageError } from './command.ts';
 
@@ -54,7 +53,7 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
     const leftAlone = unreplayedIds(store, filter, replayed).map(describeUnreplayed);
     const notReplayed = leftAlone.length > 0 ? `Not re-queued:\n${leftAlone.join('\n')}\n` : '';
     if (replayed.length === 0) {
-      io.out(`No ${describeUnmatched(filter)}; nothing re-queued.\n${unknownReason(store, filter)}${notReplayed}`);
+      io.out(`No ${describeUnmatched(filter)}; nothing re-queued.\n${describeUnknownReason(store, filter)}${notReplayed}`);
       return 0;
     }
     const was = (event: (typeof replayed)[number]) => `${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`;
@@ -88,16 +87,12 @@ function whoDelivers(dbPath: string): string {
     : 'No gateway is serving this database now: they wait, pending, until `caliper-gateway serve` starts on it.\n';
 }
 
-/**
- * A --reason no event has at all is most likely mistyped (`http400`): "no events matched"
- * alone reads as if there were none to replay. Lists the reasons there are (from the index).
- */
-function unknownReason(store: Store, filter: ReplayFilter): string {
-  if (filter.reason === undefined) return '';
-  const reasons = [...new Set(Object.keys(countByReason(store)).map((key) => key.slice(key.indexOf(':') + 1)))].sort();
-  if (reasons.includes(filter.reason)) return '';
-  return `No ${listed(REPLAYABLE_FATES)} event has the reason ${JSON.stringify(filter.reason)}; ${
-    reasons.length === 0 ? 'there are none' : `theirs are: ${reasons.join(', ')}`
+/** A --reason no event has at all (a typo, most likely), with the reasons there are; '' otherwise. */
+function describeUnknownReason(store: Store, filter: ReplayFilter): string {
+  const unknown = unknownReason(store, filter);
+  if (unknown === undefined) return '';
+  return `No ${listed(REPLAYABLE_FATES)} event has the reason ${JSON.stringify(unknown.reason)}; ${
+    unknown.reasons.length === 0 ? 'there are none' : `theirs are: ${unknown.reasons.join(', ')}`
   }\n`;
 }
 

@@ -10,7 +10,7 @@ import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
-import { ReplayFilterSchema, replayEventsInTurns, unreplayedIds } from '../store/replay.ts';
+import { ReplayFilterSchema, replayEventsInTurns, unknownReason, unreplayedIds } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 
 export interface AdminEventsDeps {
@@ -73,12 +73,15 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed }: AdminEv
     const filter = ReplayFilterSchema.parse(body);
     const replayed = await replayEventsInTurns(store, filter, now());
     if (replayed.length > 0) onReplayed?.();
+    // A reason no event has (a typo, as `http400`), with the reasons there are, as the command says it.
+    const unknown = replayed.length === 0 ? unknownReason(store, filter) : undefined;
     return c.json({
       requeued: replayed.length,
       events: replayed.slice(0, MAX_LISTED),
       truncated: replayed.length > MAX_LISTED,
       // Named events left alone, with their fates (none: no such event), so a script sees why.
       notReplayed: unreplayedIds(store, filter, replayed),
+      ...(unknown === undefined ? {} : { unknownReason: unknown }),
     });
   });
 

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, sql, type SQL } from 'drizzle-orm';
 import { countEviction } from '../identity/roster-cache.ts';
 import type { Store } from './database.ts';
+import { countByReason } from './event-queries.ts';
 import { INVALID_EVENT } from './intake.ts';
 import { events, FATES, rosterCache, type FATES_WITH_REASON } from './schema.ts';
 
@@ -185,6 +186,24 @@ function forgetUnfoundStudents(store: Store, rows: ReadonlyArray<{ studentId: st
     .where(and(inArray(rosterCache.externalId, students), ne(rosterCache.outcome, 'found')))
     .run();
   countEviction(store, now);
+}
+
+/** A reason asked for that no replayable event has, and the reasons they have (sorted; empty when none has any). */
+export interface UnknownReason {
+  reason: string;
+  reasons: string[];
+}
+
+/**
+ * A reason no dead, skipped or rejected event has at all is most likely mistyped (`http400`):
+ * "nothing matched" alone reads as if there were none to replay. Says so with the reasons there
+ * are (from the index), for the command and POST /admin/replay alike; undefined when the filter
+ * names no reason, or one some event has (another filter then left those events out).
+ */
+export function unknownReason(store: Store, filter: ReplayFilter): UnknownReason | undefined {
+  if (filter.reason === undefined) return undefined;
+  const reasons = [...new Set(Object.keys(countByReason(store)).map((key) => key.slice(key.indexOf(':') + 1)))].sort();
+  return reasons.includes(filter.reason) ? undefined : { reason: filter.reason, reasons };
 }
 
 /** A named event that a replay left alone, and where it stands. */

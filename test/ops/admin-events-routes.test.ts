@@ -221,6 +221,36 @@ describe('POST /admin/replay', () => {
     ]);
   });
 
+  it('names the reasons there are when the reason asked for matches no event at all, as a typo would', async () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-output' });
+    const typo = await post('/admin/replay', { reason: 'http400' });
+    expect(typo.status).toBe(200);
+    expect(await typo.json()).toEqual({
+      requeued: 0,
+      events: [],
+      truncated: false,
+      notReplayed: [],
+      unknownReason: { reason: 'http400', reasons: ['http-400', 'invalid-output', 'no-rule'] },
+    });
+    // A reason some event has, left out by another filter, is no typo: no such field.
+    const elsewhere = (await (await post('/admin/replay', { reason: 'no-rule', status: 'dead' })).json()) as Record<string, unknown>;
+    expect(elsewhere).toMatchObject({ requeued: 0 });
+    expect(elsewhere).not.toHaveProperty('unknownReason');
+    // Nor a replay that found events.
+    const found = (await (await post('/admin/replay', { reason: 'http-400' })).json()) as Record<string, unknown>;
+    expect(found).toMatchObject({ requeued: 2 });
+    expect(found).not.toHaveProperty('unknownReason');
+    expect(wakes).toBe(1);
+  });
+
+  it('says there are no reasons at all when no event has one', async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'delivered', deliveredAt: Date.now() });
+    const body = (await (await post('/admin/replay', { reason: 'http-400' })).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ requeued: 0, unknownReason: { reason: 'http-400', reasons: [] } });
+  });
+
   it('with an empty body replays every dead event', async () => {
     insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' });
     const res = await app().request('/admin/replay', { method: 'POST', headers: auth });
