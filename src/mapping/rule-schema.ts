@@ -271,10 +271,10 @@ function referenceProblem(value: string): string | undefined {
 }
 
 /**
- * A value `where` compares with: text, a number or true/false, never a mapping or null; or
- * `$lists.<name>`, standing for every value of a list in lists.yaml; or `{ const: … }`, a value
- * taken as written. Any other text starting with `$` is refused: a misspelt reference must not
- * quietly become a value no event holds.
+ * A value `where` compares with: text, a number or true/false; `$lists.<name>`, standing for
+ * every value of a list in lists.yaml; or `{ const: … }`, a value taken as written (never null,
+ * nor any other mapping). Any other text starting with `$` is refused: a misspelt reference must
+ * not quietly become a value no event holds.
  */
 const WhereValueSchema = z.union([
   WhereTextSchema.superRefine((value, ctx) => {
