@@ -11,11 +11,12 @@ import { cliCommand } from './command.ts';
 
 const USAGE = `Usage: caliper-gateway status [--json]
 
-Counts events by fate and reason, the queue by stage (and how much of it is held until
-TimeBack is configured), the oldest waiting event and why it waits, the roster cache size,
-the envelopes received, and the mapping rules as the gateway last loaded them (a refused
-change, and why), from the database at DB_PATH.
-  --json   print the report as JSON: {"total", "byFate", "byReason", "queueDepth", ...}
+Says whether a gateway is serving the database now, then counts events by fate and reason,
+the queue by stage (and how much of it is held until TimeBack is configured), the oldest
+waiting event and why it waits, the roster cache size, the envelopes received, and the
+mapping rules as the gateway last loaded them (a refused change, and why; with none serving,
+as the last one left them), from the database at DB_PATH.
+  --json   print the report as JSON: {"gateway": {"serving", "holder"}, "total", "byFate", "byReason", "queueDepth", ...}
 `;
 
 export const statusCommand = cliCommand('status', USAGE, async (args, env, io) => {

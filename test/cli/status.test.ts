@@ -68,6 +68,37 @@ describe('caliper-gateway status', () => {
     expect(table.stdout).toMatch(/^oldest waiting {2,}#1 \(translate\), \d+ s old: waiting: .*TIMEBACK_/m);
   });
 
+  // A gateway, stopped, and four runs of the command: each a process of its own.
+  it('says whether a gateway serves the database, and words the rules as the last one ran them once it stops', { timeout: 90_000 }, async () => {
+    const env = { DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'status-test-key' };
+    const gateway = await startGatewayProcess(env);
+    // The rules are recorded in the database once loaded (and checked against the fixtures).
+    const reader = new Database(env.DB_PATH, { readonly: true });
+    try {
+      const recorded = reader.prepare(`SELECT count(*) AS n FROM meta WHERE key = 'mapping-rules'`);
+      await waitFor('the rules recorded', () => (recorded.get() as { n: number }).n === 1, 30_000);
+    } finally {
+      reader.close();
+    }
+
+    const [runningJson, running] = await Promise.all([status(['--json'], env), status([], env)]);
+    expect(JSON.parse(runningJson.stdout)).toMatchObject({
+      gateway: { serving: true, holder: { pid: gateway.child.pid, host: expect.any(String), startedAt: expect.any(String) } },
+      mappingRules: { state: 'active' },
+    });
+    expect(running.stdout).toMatch(new RegExp(`^gateway {2,}serving this database: pid ${gateway.child.pid} on `, 'm'));
+    expect(running.stdout).toMatch(/^mapping rules {2,}\d+ active since /m);
+
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    const [stoppedJson, stopped] = await Promise.all([status(['--json'], env), status([], env)]);
+    expect(JSON.parse(stoppedJson.stdout)).toMatchObject({ gateway: { serving: false, holder: null }, mappingRules: { state: 'active' } });
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toMatch(/^gateway {2,}not running: no gateway is serving this database/m);
+    expect(stopped.stdout).toMatch(/^mapping rules {2,}none running: the last gateway ran \d+ rules, loaded at /m);
+    expect(stopped.stdout).not.toContain('active since');
+  });
+
   it('says where it looked when there is no database yet', async () => {
     const result = await status([], { DB_PATH: join(dir, 'none.db') });
     expect(result).toMatchObject({ code: 1, stdout: '' });

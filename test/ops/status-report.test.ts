@@ -1,22 +1,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordMappingRules } from '../../src/mapping/rules-record.ts';
 import { formatStatusReport, statusReport } from '../../src/ops/status-report.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
+import { lockDatabase, type InstanceLock } from '../../src/store/instance-lock.ts';
 import { GAUGE_SQL } from '../../src/store/event-queries.ts';
 import { envelopes, events, rosterCache, UNTIL_CONFIGURED, type NewEventRow } from '../../src/store/schema.ts';
 
 const T0 = Date.UTC(2026, 2, 2, 12, 0, 0);
 let dir: string;
 let store: Store;
+/** Held by a test that needs a gateway serving the database, as far as status can tell. */
+let served: InstanceLock | undefined;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-status-'));
   store = openStore(join(dir, 'gateway.db'));
 });
 afterEach(() => {
+  served?.release();
+  served = undefined;
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -67,6 +72,7 @@ describe('statusReport', () => {
   it('counts an empty database as zeros', () => {
     expect(statusReport(store, T0)).toEqual({
       at: '2026-03-02T12:00:00.000Z',
+      gateway: { serving: false, holder: null },
       total: 0,
       byFate: { pending: 0, delivered: 0, skipped: 0, rejected: 0, dead: 0 },
       byReason: {},
@@ -83,6 +89,7 @@ describe('statusReport', () => {
     seed();
     expect(statusReport(store, T0)).toEqual({
       at: '2026-03-02T12:00:00.000Z',
+      gateway: { serving: false, holder: null },
       total: 9,
       byFate: { pending: 3, delivered: 2, skipped: 2, rejected: 1, dead: 1 },
       byReason: { 'dead:http-400': 1, 'rejected:invalid-event': 1, 'skipped:no-rule': 1, 'skipped:user-not-in-timeback': 1 },
@@ -118,6 +125,7 @@ describe('statusReport', () => {
     seed();
     expect(formatStatusReport(statusReport(store, T0))).toBe(
       [
+        'gateway                   not running: no gateway is serving this database; the rows below are as the last one left them',
         'events                    9',
         '  pending                 3',
         '  delivered               2',
@@ -137,15 +145,22 @@ describe('statusReport', () => {
     );
   });
 
-  it("says when the oldest event's next try is long past: the gateway has paused or is behind", () => {
+  it("says when the oldest event's next try is long past: the gateway has paused or is behind, or none runs", async () => {
     seed();
     const detail = 'attempt 1 failed (HTTP 500); next at 2026-03-02T11:58:40.000Z';
     store.sqlite.prepare('UPDATE events SET next_attempt_at = ?, detail = ? WHERE seq = 1').run(T0 - 80_000, detail);
-    const report = statusReport(store, T0);
-    expect(report.oldestWaiting).toMatchObject({ seq: 1, detail, overdueSeconds: 80 });
-    expect(formatStatusReport(report)).toContain(
-      `oldest waiting            #1 (translate), 90 s old: ${detail}; that try is 80 s overdue: the gateway has paused (see /readyz) or is behind\n`,
-    );
+    const lock = await lockDatabase(store.file);
+    try {
+      const report = statusReport(store, T0);
+      expect(report.oldestWaiting).toMatchObject({ seq: 1, detail, overdueSeconds: 80 });
+      expect(formatStatusReport(report)).toContain(
+        `oldest waiting            #1 (translate), 90 s old: ${detail}; that try is 80 s overdue: the gateway has paused (see /readyz) or is behind\n`,
+      );
+    } finally {
+      lock.release();
+    }
+    // Stopped, nothing pauses: nothing runs.
+    expect(formatStatusReport(statusReport(store, T0))).toContain(`; that try is 80 s overdue: no gateway is serving this database\n`);
 
     // A try due a moment ago is just the workers' usual lag.
     store.sqlite.prepare('UPDATE events SET next_attempt_at = ? WHERE seq = 1').run(T0 - 2_000);
@@ -153,7 +168,23 @@ describe('statusReport', () => {
     expect(formatStatusReport(statusReport(store, T0))).not.toContain('overdue');
   });
 
-  it('says the live rules are not the files on disk while a change is refused, and lists why', () => {
+  it('names the gateway serving the database, from its instance lock', async () => {
+    const lock = await lockDatabase(store.file);
+    try {
+      const report = statusReport(store, T0);
+      expect(report.gateway).toEqual({ serving: true, holder: { pid: process.pid, host: hostname(), startedAt: expect.any(String) } });
+      expect(formatStatusReport(report)).toMatch(
+        new RegExp(`^gateway {2,}serving this database: pid ${process.pid} on ${hostname().replace(/[.]/g, '\\.')}, started \\d{4}-`, 'm'),
+      );
+    } finally {
+      lock.release();
+    }
+    // Its pid stays in the lock file's header once it lets go: not named then.
+    expect(statusReport(store, T0).gateway).toEqual({ serving: false, holder: null });
+  });
+
+  it('says the live rules are not the files on disk while a change is refused, and lists why', async () => {
+    served = await lockDatabase(store.file);
     expect(statusReport(store, T0).mappingRules).toBeNull();
     const problems = Array.from({ length: 7 }, (_, i) => `forum-event.yaml:${i + 3}: rules[0].skpi: unknown key; did you mean "skip"?`);
     recordMappingRules(store, '/srv/caliper/mappings', { state: 'change-refused', at: '2026-03-02T11:00:00.000Z', activeSince: '2026-03-01T08:00:00.000Z', problems });
@@ -176,6 +207,26 @@ describe('statusReport', () => {
     recordMappingRules(store, '/srv/caliper/mappings', { state: 'active', at: '2026-03-02T11:05:00.000Z', rules: 42 });
     expect(formatStatusReport(statusReport(store, T0))).toMatch(/^mapping rules {2,}42 active since 2026-03-02T11:05:00\.000Z \(\/srv\/caliper\/mappings\)$/m);
     expect(formatStatusReport(statusReport(store, T0))).not.toContain('refused');
+  });
+
+  it('words the rules as what the last gateway ran when none serves the database', () => {
+    const problems = ['forum-event.yaml:3: rules[0].skpi: unknown key; did you mean "skip"?'];
+    recordMappingRules(store, '/srv/caliper/mappings', { state: 'active', at: '2026-03-02T11:05:00.000Z', rules: 42 });
+    let table = formatStatusReport(statusReport(store, T0));
+    expect(table).toMatch(/^mapping rules {2,}none running: the last gateway ran 42 rules, loaded at 2026-03-02T11:05:00\.000Z from \/srv\/caliper\/mappings; the next start loads the files anew$/m);
+    expect(table).not.toContain('active since');
+
+    recordMappingRules(store, '/srv/caliper/mappings', { state: 'change-refused', at: '2026-03-02T11:10:00.000Z', activeSince: '2026-03-02T11:05:00.000Z', problems });
+    table = formatStatusReport(statusReport(store, T0));
+    expect(table).toContain(
+      'mapping rules   none running: the last gateway ran the rules it loaded at 2026-03-02T11:05:00.000Z, having refused a change at 2026-03-02T11:10:00.000Z, ' +
+        'as the files in /srv/caliper/mappings did not load or failed a fixture; started on them unchanged, a gateway has none and events wait (run check-mappings first)\n' +
+        `                  ${problems[0]}\n`,
+    );
+    expect(table).not.toContain('the gateway runs');
+
+    recordMappingRules(store, '/srv/caliper/mappings', { state: 'none-active', at: '2026-03-02T11:20:00.000Z', problems });
+    expect(formatStatusReport(statusReport(store, T0))).toMatch(/^mapping rules {2,}none running: the last gateway had none active \(since 2026-03-02T11:20:00\.000Z\), as the files/m);
   });
 
   it('says "1 entry", not "1 entries"', () => {
