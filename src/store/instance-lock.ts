@@ -12,11 +12,11 @@
  *
  * So that an admin refused by it can find the holder, the holder names itself: its pid goes into
  * the lock file's header (application_id, in the same write that takes the lock), its host and
- * start time into `<DB_PATH>.lock.holder` beside it. The header is read as plain bytes, which the
- * lock does not stop; the holder file is believed only when its pid matches the header's, so one
- * left by a gateway that has since gone never names the wrong process.
+ * start time into `<DB_PATH>.lock.holder` beside it (deleted again at a clean stop). The header is
+ * read as plain bytes, which the lock does not stop; the holder file is believed only when its
+ * pid matches the header's, so one left by a gateway killed since never names the wrong process.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -83,13 +83,34 @@ export function readLockHolder(file: string): LockHolder | undefined {
 
 const holderFile = (file: string) => `${file}.lock.holder`;
 
-/** Writes the holder file; the lock works without it, so a failure only costs the refusal's detail. */
-function recordHolder(file: string): void {
+/**
+ * Writes the holder file; the lock works without it, so a failure only costs the refusal's
+ * detail. Returns what it wrote, for the release to know the file is still its own.
+ */
+function recordHolder(file: string): string | undefined {
   const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };
+  const text = `${JSON.stringify(holder)}\n`;
   try {
-    writeFileSync(holderFile(file), `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+    writeFileSync(holderFile(file), text, { mode: 0o600 });
+    return text;
   } catch {
     // A full disk, say: the header's pid is recorded all the same.
+    return undefined;
+  }
+}
+
+/**
+ * Deletes the holder file at a clean stop, so that it names no gateway that has gone; only if it
+ * is still what this holder wrote. Done while the lock is still held: no other gateway can
+ * have written it meanwhile. One left by kill -9 stays, and is not believed (its pid no longer
+ * matches the header's once another gateway takes the lock) until the next holder overwrites it.
+ */
+function forgetHolder(file: string, written: string | undefined): void {
+  if (written === undefined) return;
+  try {
+    if (readFileSync(holderFile(file), 'utf8') === written) unlinkSync(holderFile(file));
+  } catch {
+    // Gone already, or unreadable: nothing of ours to delete.
   }
 }
 
@@ -123,8 +144,14 @@ export async function lockDatabase(file: string, { waitMs = 0, onWait }: LockOpt
       // set to it too, as a release before this one sets user_version alone: a pid it left in
       // application_id then no longer matches, and is not believed.
       lock.exec(`BEGIN IMMEDIATE; PRAGMA application_id = ${process.pid}; PRAGMA user_version = ${process.pid}; COMMIT`);
-      recordHolder(file);
-      return { release: () => lock.close() };
+      let written = recordHolder(file);
+      return {
+        release: () => {
+          forgetHolder(file, written);
+          written = undefined;
+          lock.close();
+        },
+      };
     } catch (err) {
       lock.close();
       if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;

@@ -249,16 +249,24 @@ describe('caliper-gateway serve', () => {
     expect(refused).toMatch(/exited \(1\) before listening:[\s\S]*caliper-gateway cannot start: another caliper-gateway .* is serving the database at .*gateway\.db \(DB_PATH\)/);
     expect(refused).toMatch(new RegExp(`cannot start: ${holder.source} is serving`));
 
-    // The lock goes with the process, however it ends: nothing stale is left to trip over.
+    // The lock goes with the process, however it ends: nothing stale is left to trip over. The
+    // holder file kill -9 leaves behind is only overwritten by the next gateway.
     first.child.kill('SIGKILL');
     await first.exited;
+    expect(JSON.parse(readFileSync(`${dbPath}.lock.holder`, 'utf8'))).toMatchObject({ pid: first.child.pid });
     const second = await startGatewayProcess(env);
+    expect(JSON.parse(readFileSync(`${dbPath}.lock.holder`, 'utf8'))).toMatchObject({ pid: second.child.pid });
     const response = await fetch(`${second.url}/caliper`, {
       method: 'POST',
       headers: { authorization: 'lock-test-key', 'content-type': 'application/json' },
       body: JSON.stringify(envelope([sessionEvent()])),
     });
     expect(response.status).toBe(200);
+
+    // A clean stop deletes it: it names no gateway that has gone.
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(`${dbPath}.lock.holder`)).toBe(false);
   });
 
   it('refuses to start when the database cannot be opened, saying where and why', async () => {

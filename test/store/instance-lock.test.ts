@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -33,6 +33,23 @@ describe('lockDatabase', () => {
     const second = await lockDatabase(file);
     await rejectionOf(DatabaseInUseError, lockDatabase(file));
     second.release();
+  });
+
+  it('deletes its holder file when it lets go, but not one another process wrote over it', async () => {
+    const file = join(dir, 'gateway.db');
+    const holderFile = `${file}.lock.holder`;
+    const first = await lockDatabase(file);
+    expect(existsSync(holderFile)).toBe(true);
+    first.release();
+    expect(existsSync(holderFile)).toBe(false);
+    // Released twice (a stop after a failed start, say): still nothing to delete, nothing thrown.
+    first.release();
+
+    const second = await lockDatabase(file);
+    const other = `${JSON.stringify({ pid: process.pid + 1, host: 'elsewhere', startedAt: '2026-01-01T00:00:00.000Z' })}\n`;
+    writeFileSync(holderFile, other);
+    second.release();
+    expect(readFileSync(holderFile, 'utf8')).toBe(other);
   });
 
   it('names only the pid when the holder file is gone or left by another process', async () => {
