@@ -2,6 +2,7 @@
  * The gateway's configuration: parsed once from the environment into a typed object.
  * Only the entry point passes `process.env` in; everything else receives a `Config`.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAddressRange } from './client-address.ts';
@@ -125,6 +126,8 @@ const EnvSchema = z.object({
   TIMEBACK_TOKEN_URL: z.preprocess(blankToUndefined, httpUrl.optional()),
   TIMEBACK_CLIENT_ID: optionalString,
   TIMEBACK_CLIENT_SECRET: optionalString,
+  // A file holding the secret (a mounted secret that rotates): read at start and again before each token request.
+  TIMEBACK_CLIENT_SECRET_FILE: optionalString,
   TIMEBACK_APP_ID: z.preprocess(
     blankToUndefined,
     z
@@ -168,6 +171,10 @@ const EnvSchema = z.object({
   // An ingest key sits in Learn's Caliper settings, where every Learn admin can read it.
   path: ['ADMIN_TOKEN'],
   message: 'must differ from every key in INGEST_API_KEYS: Learn holds those, and the admin token opens /admin',
+}).refine((env) => env.TIMEBACK_CLIENT_SECRET === undefined || env.TIMEBACK_CLIENT_SECRET_FILE === undefined, {
+  // Either could silently win; an admin who mounted a file would rotate it and see nothing change.
+  path: ['TIMEBACK_CLIENT_SECRET_FILE'],
+  message: 'set it or TIMEBACK_CLIENT_SECRET, not both',
 });
 
 export interface Config {
@@ -195,7 +202,10 @@ export interface Config {
     baseUrl: string;
     tokenUrl: string;
     clientId: string | undefined;
+    /** From TIMEBACK_CLIENT_SECRET, or as TIMEBACK_CLIENT_SECRET_FILE held it at start. */
     clientSecret: string | undefined;
+    /** TIMEBACK_CLIENT_SECRET_FILE (absolute), re-read by the token provider so a rotated secret needs no restart. */
+    clientSecretFile: string | undefined;
     appId: string | undefined;
     scopes: string[];
     /** Deadline for one token request, connection included. */
@@ -241,6 +251,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const e = result.data;
   const mappingsDir = path.resolve(e.MAPPINGS_DIR);
+  const clientSecretFile = e.TIMEBACK_CLIENT_SECRET_FILE === undefined ? undefined : path.resolve(e.TIMEBACK_CLIENT_SECRET_FILE);
+  let clientSecret = e.TIMEBACK_CLIENT_SECRET;
+  if (clientSecretFile !== undefined) {
+    try {
+      clientSecret = readSecretFile(clientSecretFile);
+    } catch (err) {
+      throw new ConfigError([`TIMEBACK_CLIENT_SECRET_FILE: ${(err as Error).message}`]);
+    }
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -260,7 +279,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       baseUrl: e.TIMEBACK_BASE_URL,
       tokenUrl: e.TIMEBACK_TOKEN_URL ?? `${e.TIMEBACK_BASE_URL}/auth/1.0/token`,
       clientId: e.TIMEBACK_CLIENT_ID,
-      clientSecret: e.TIMEBACK_CLIENT_SECRET,
+      clientSecret,
+      clientSecretFile,
       appId: e.TIMEBACK_APP_ID,
       scopes: e.TIMEBACK_SCOPES,
       tokenTimeoutMs: e.TIMEBACK_TOKEN_TIMEOUT * 1000,
@@ -333,6 +353,29 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/**
+ * The secret in a TIMEBACK_CLIENT_SECRET_FILE: its text without the surrounding whitespace (a
+ * file written by `echo` ends in a newline). Throws an error naming the file and the reason,
+ * never any of its content.
+ */
+export function readSecretFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`cannot read ${file}${code ? ` (${code})` : ''}`);
+  }
+  const secret = text.trim();
+  if (secret === '') throw new Error(`${file} is empty`);
+  return secret;
+}
+
+/** Where the secret is set, for messages that tell an admin what to check. */
+export function clientSecretSetting(timeback: Pick<Config['timeback'], 'clientSecretFile'>): string {
+  return timeback.clientSecretFile === undefined ? 'TIMEBACK_CLIENT_SECRET' : 'TIMEBACK_CLIENT_SECRET_FILE';
 }
 
 /** The TimeBack credentials not set; empty when a token can be asked for. */

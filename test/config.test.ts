@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig, plainHttpTimebackUrls, unknownSettings } from '../src/config.ts';
@@ -107,6 +109,29 @@ describe('parseConfig', () => {
     // The credentials check reads the URL; it must not run on text the URL check already refused.
     const { problems } = configError({ TIMEBACK_BASE_URL: 'timeback example test', TIMEBACK_TOKEN_URL: 'https://[auth' });
     expect(problems).toEqual(['TIMEBACK_BASE_URL: must be an http(s) URL', 'TIMEBACK_TOKEN_URL: must be an http(s) URL']);
+  });
+
+  it('reads the client secret from TIMEBACK_CLIENT_SECRET_FILE, or names the file and the reason, never its text', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'config-secret-'));
+    try {
+      const file = path.join(dir, 'client-secret');
+      writeFileSync(file, '  file-secret-9a8b7c\n');
+      const config = parseConfig({ TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET_FILE: file });
+      expect(config.timeback).toMatchObject({ clientSecret: 'file-secret-9a8b7c', clientSecretFile: file });
+      expect(missingDeliverySettings(config)).toEqual(['TIMEBACK_APP_ID']);
+
+      const both = configError({ TIMEBACK_CLIENT_SECRET: 'env-secret-1234', TIMEBACK_CLIENT_SECRET_FILE: file });
+      expect(both.problems).toEqual(['TIMEBACK_CLIENT_SECRET_FILE: set it or TIMEBACK_CLIENT_SECRET, not both']);
+      expect(both.message).not.toMatch(/env-secret|file-secret/);
+
+      expect(configError({ TIMEBACK_CLIENT_SECRET_FILE: path.join(dir, 'missing') }).problems).toEqual([
+        `TIMEBACK_CLIENT_SECRET_FILE: cannot read ${path.join(dir, 'missing')} (ENOENT)`,
+      ]);
+      writeFileSync(file, ' \n');
+      expect(configError({ TIMEBACK_CLIENT_SECRET_FILE: file }).problems).toEqual([`TIMEBACK_CLIENT_SECRET_FILE: ${file} is empty`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads every variable it knows', () => {

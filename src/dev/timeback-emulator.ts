@@ -127,6 +127,7 @@ export interface RecordedRequest {
 export interface TimebackEmulator {
   url: string;
   clientId: string;
+  /** The secret the token endpoint takes; set it to rotate the secret (tokens issued before stay valid). */
   clientSecret: string;
   /** Every event body TimeBack answered 2xx to, in arrival order. */
   received: unknown[];
@@ -324,7 +325,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
       const colon = pair.indexOf(':');
       const [id, secret] = colon < 0 ? [] : [pair.slice(0, colon), pair.slice(colon + 1)];
       const form = new URLSearchParams(body);
-      if (id !== clientId || secret !== clientSecret) {
+      if (id !== clientId || secret !== emulator.clientSecret) {
         return send(req, res, 'token', 401, { error: 'invalid_client' });
       }
       if (form.get('grant_type') !== 'client_credentials') {

@@ -4,12 +4,14 @@
  *
  * One token is kept until shortly before it expires, and at most one request for a new
  * one is in flight: a burst of 16 deliveries and 1,000 roster misses costs one token call.
- * Neither the secret nor a token is ever logged or put in an error message. What each
+ * Neither the secret nor a token is ever logged or put in an error message. With
+ * TIMEBACK_CLIENT_SECRET_FILE the secret is re-read before each token request and, while a
+ * refusal is remembered, when asked again, so a rotated secret needs no restart. What each
  * answer of the endpoint means (the token's lifetime, an outage, a refusal's wording) is
  * token-answer.ts; this module asks, keeps the token and remembers failures.
  */
 import { Agent, request } from 'undici';
-import { missingCredentials, type Config } from '../config.ts';
+import { clientSecretSetting, missingCredentials, readSecretFile, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { describeNetworkError } from './http-answers.ts';
@@ -50,20 +52,55 @@ export function createTokenProvider({
   metrics,
   now = Date.now,
 }: TokenProviderDeps): ClientCredentialsTokenProvider {
-  const { tokenUrl, clientId, clientSecret, scopes, tokenTimeoutMs } = config.timeback;
+  const { tokenUrl, clientId, clientSecretFile, scopes, tokenTimeoutMs } = config.timeback;
   const missing = missingCredentials(config.timeback);
-  // Sent as-is, not form-encoded first: TimeBack documents `curl -u id:secret`, and its
-  // Cognito endpoint compares the raw values.
-  const basicAuth = `Basic ${Buffer.from(`${clientId}:${clientSecret}`, 'utf8').toString('base64')}`;
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (scopes.length > 0) form.set('scope', scopes.join(' '));
   const body = form.toString();
-  const endpoint: TokenEndpoint = {
-    tokenUrl,
-    clientId,
-    scopes,
-    withoutCredentials: credentialRemover(basicAuth.slice('Basic '.length), clientSecret),
+
+  let clientSecret = config.timeback.clientSecret;
+  let basicAuth = '';
+  let endpoint: TokenEndpoint;
+  const useSecret = (secret: string | undefined) => {
+    clientSecret = secret;
+    // Sent as-is, not form-encoded first: TimeBack documents `curl -u id:secret`, and its
+    // Cognito endpoint compares the raw values.
+    basicAuth = `Basic ${Buffer.from(`${clientId}:${secret}`, 'utf8').toString('base64')}`;
+    endpoint = {
+      tokenUrl,
+      clientId,
+      scopes,
+      secretSetting: clientSecretSetting(config.timeback),
+      withoutCredentials: credentialRemover(basicAuth.slice('Basic '.length), secret),
+    };
   };
+  useSecret(clientSecret);
+
+  /**
+   * With TIMEBACK_CLIENT_SECRET_FILE, takes up the file's secret if it changed (a mounted secret
+   * rotated), so a rotation needs no restart; true when it did. A file that cannot be read
+   * keeps the secret read before, said once per problem, never with any of the file's text.
+   */
+  let rereadProblem: string | undefined;
+  const rereadSecret = (): boolean => {
+    if (clientSecretFile === undefined) return false;
+    let secret: string;
+    try {
+      secret = readSecretFile(clientSecretFile);
+    } catch (err) {
+      const problem = (err as Error).message;
+      if (problem !== rereadProblem) log.warn({ problem }, 'cannot re-read TIMEBACK_CLIENT_SECRET_FILE; the secret read before is still used');
+      rereadProblem = problem;
+      return false;
+    }
+    rereadProblem = undefined;
+    if (secret === clientSecret) return false;
+    useSecret(secret);
+    log.info({ file: clientSecretFile }, 'TIMEBACK_CLIENT_SECRET_FILE holds a new secret; token requests use it from now on');
+    return true;
+  };
+  /** While a refusal is remembered, the file is looked at no more than once a second, however many callers ask. */
+  let lastLookAt = Number.NEGATIVE_INFINITY;
   const agent = new Agent({
     keepAliveTimeout: 10_000,
     connect: { timeout: tokenTimeoutMs },
@@ -85,6 +122,7 @@ export function createTokenProvider({
   };
 
   async function fetchToken(): Promise<string> {
+    rereadSecret();
     const askedAt = now();
     let statusCode: number;
     let headers: Record<string, string | string[] | undefined>;
@@ -135,6 +173,11 @@ export function createTokenProvider({
       }
       const current = heldToken();
       if (current !== undefined) return current;
+      // A refused secret replaced in its file since: asked with at once, not after the cooldown.
+      if (remembered && !remembered.error.retryable && !inflight && clientSecretFile !== undefined && now() >= lastLookAt + 1_000) {
+        lastLookAt = now();
+        if (rereadSecret()) remembered = undefined;
+      }
       if (remembered && now() < remembered.until) {
         const { error, until } = remembered;
         throw new TokenError(error.message, error.retryable, { retryAfterMs: error.retryable ? until - now() : undefined });

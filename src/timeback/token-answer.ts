@@ -36,6 +36,8 @@ export interface TokenEndpoint {
   tokenUrl: string;
   clientId: string | undefined;
   scopes: readonly string[];
+  /** The variable the secret comes from: TIMEBACK_CLIENT_SECRET or TIMEBACK_CLIENT_SECRET_FILE. */
+  secretSetting: string;
   /** Cuts our credentials out of text the endpoint sent back (see credentialRemover). */
   withoutCredentials(text: string): string;
 }
@@ -82,7 +84,7 @@ export function readTokenAnswer(
 }
 
 /** What an admin should change, from the status and the RFC 6749 error code. */
-function refusalMessage(status: number, text: string, { tokenUrl, clientId, scopes, withoutCredentials }: TokenEndpoint): string {
+function refusalMessage(status: number, text: string, { tokenUrl, clientId, scopes, secretSetting, withoutCredentials }: TokenEndpoint): string {
   const oauth = OAuthErrorSchema.safeParse(parseJsonBody(text));
   const code = oauth.success ? oauth.data.error : undefined;
   // Both are quoted in logs and on /readyz, which anyone may read: never with our
@@ -91,7 +93,7 @@ function refusalMessage(status: number, text: string, { tokenUrl, clientId, scop
   const description = oauth.success && oauth.data.error_description ? `: ${quoted(oauth.data.error_description, 200)}` : '';
   const said = `HTTP ${status}${code ? ` ${quoted(code, 60)}` : ''}${description}`;
   if (status === 401 || code === 'invalid_client') {
-    return `TimeBack refused the client credentials for client id "${clientId}" (${said}); check TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET`;
+    return `TimeBack refused the client credentials for client id "${clientId}" (${said}); check TIMEBACK_CLIENT_ID and ${secretSetting}`;
   }
   if (code === 'invalid_scope' || code === 'unauthorized_client' || status === 403) {
     return `TimeBack will not issue a token with scopes "${scopes.join(' ')}" to client id "${clientId}" (${said}); check TIMEBACK_SCOPES and that the app is active with those scopes`;

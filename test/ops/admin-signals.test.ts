@@ -3,6 +3,8 @@
  * /readyz and `status` alone: the real gateway against the emulated TimeBack, every metric and
  * log line the README promises for the scenario checked by name, labels and movement.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
@@ -243,6 +245,37 @@ describe('what an admin sees', () => {
     expect(sample(m, 'delivery_duration_seconds_count{outcome="unauthorized"}')).toBe(1);
     expect(sample(m, 'queue_depth{stage="deliver"}')).toBe(1);
     expect(captured.text()).not.toContain(emulator.clientSecret);
+  });
+
+  it('of a secret rotated in TIMEBACK_CLIENT_SECRET_FILE: delivery resumes once the file holds the new one, without a restart', { timeout: 30_000 }, async () => {
+    // This gateway reads its secret from a file, as a mounted secret.
+    await gateway!.close();
+    const secretFile = join(temp.dir, 'timeback-client-secret');
+    writeFileSync(secretFile, `${emulator.clientSecret}\n`);
+    const { TIMEBACK_CLIENT_SECRET: _fromEnv, ...env } = pipelineEnv(temp.dir, emulator);
+    gateway = await startGateway(
+      parseConfig({ ...env, TIMEBACK_CLIENT_SECRET_FILE: secretFile, ROSTER_MATCH: 'identifier', INGEST_API_KEYS: INGEST_KEY, ADMIN_TOKEN, DELIVERY_BACKOFF_CAP: '1' }),
+      { log: captured.log },
+    );
+    await post([forumPost()]);
+    await waitFor('delivered with the first secret', () => statusReport(gateway!.store).byFate.delivered === 1, 20_000);
+
+    // Rotated at TimeBack before the file is updated: refused, as with TIMEBACK_CLIENT_SECRET.
+    const oldSecret = emulator.clientSecret;
+    emulator.clientSecret = 'rotated-secret-5f6e7d8c';
+    emulator.validTokens.clear();
+    await post([forumPost()]);
+    const refused = await waitFor('/readyz to say the credentials are refused', async () => {
+      const answer = await readyz();
+      return answer.status === 503 ? answer : undefined;
+    });
+    expect(refused.body.reasons.join(' ')).toMatch(/TIMEBACK_CLIENT_ID.*TIMEBACK_CLIENT_SECRET_FILE/);
+
+    writeFileSync(secretFile, `${emulator.clientSecret}\n`);
+    await waitFor('delivered with the rotated secret', () => statusReport(gateway!.store).byFate.delivered === 2, 20_000);
+    await waitFor('/readyz ready again', async () => (await readyz()).status === 200);
+    expect(logLines('TIMEBACK_CLIENT_SECRET_FILE holds a new secret; token requests use it from now on')).toHaveLength(1);
+    for (const secret of [oldSecret, emulator.clientSecret]) expect(captured.text()).not.toContain(secret);
   });
 
   it('never of a student: no id of theirs in the log or the metrics through all of it', { timeout: 30_000 }, async () => {

@@ -1,4 +1,7 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
@@ -367,5 +370,101 @@ describe('client-credentials token provider', () => {
     const logged = captured.text();
     expect(logged).toContain('obtained a TimeBack access token');
     for (const secret of [first, second, SECRET]) expect(logged).not.toContain(secret);
+  });
+});
+
+describe('client-credentials token provider with TIMEBACK_CLIENT_SECRET_FILE', () => {
+  const OLD = 'first-secret-4a5b6c7d';
+  const NEW = 'rotated-secret-8e9fa0b1';
+  const NEWER = 'again-rotated-c2d3e4f5';
+  const basicOf = (secret: string) => Buffer.from(`emulator-client:${secret}`).toString('base64');
+  let rotating: TimebackEmulator;
+  let secretFile: string;
+
+  beforeAll(async () => {
+    rotating = await startTimebackEmulator({ clientSecret: OLD, tokenTtlSeconds: 3600 });
+  });
+  afterAll(async () => {
+    await rotating.close();
+  });
+
+  function fileProvider(clock: ManualClock) {
+    secretFile = join(temp.dir, `secret-${Math.random().toString(36).slice(2)}`);
+    // As `echo` writes it: the newline is not part of the secret.
+    writeFileSync(secretFile, `${OLD}\n`);
+    rotating.clientSecret = OLD;
+    const config = parseConfig({
+      TIMEBACK_BASE_URL: rotating.url,
+      TIMEBACK_CLIENT_ID: rotating.clientId,
+      TIMEBACK_CLIENT_SECRET_FILE: secretFile,
+      LOG_LEVEL: 'silent',
+    });
+    config.timeback.tokenTimeoutMs = 2_000;
+    const captured = captureLog();
+    const metrics = createMetrics();
+    const tokens = createTokenProvider({ config, log: captured.log, metrics, now: clock.now });
+    open.push(tokens);
+    return { tokens, captured, metrics };
+  }
+
+  it('Should take up a secret rotated in the file without a restart, and never log it', async () => {
+    const clock = manualClock();
+    const { tokens, captured, metrics } = fileProvider(clock);
+    const first = await tokens.getToken();
+
+    // Rotated at TimeBack first: its tokens stop working, the file still holds the old secret.
+    rotating.clientSecret = NEW;
+    rotating.validTokens.clear();
+    tokens.invalidate(first);
+    const refused = await tokenFailure(tokens.getToken());
+    expect(refused.retryable).toBe(false);
+    expect(refused.message).toContain('check TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET_FILE');
+    // The same file: the refused secret is not sent again during the cooldown.
+    const asked = rotating.count('token');
+    clock.advance(1_000);
+    await tokenFailure(tokens.getToken());
+    expect(rotating.count('token')).toBe(asked);
+
+    // The mounted secret is updated: the next call asks with it, without waiting out the cooldown.
+    writeFileSync(secretFile, `${NEW}\n`);
+    clock.advance(1_000);
+    const second = await tokens.getToken();
+    expect(rotating.validTokens.has(second)).toBe(true);
+    expect(rotating.count('token')).toBe(asked + 1);
+    expect(captured.lines()).toContainEqual(
+      expect.objectContaining({ level: 'info', file: secretFile, msg: 'TIMEBACK_CLIENT_SECRET_FILE holds a new secret; token requests use it from now on' }),
+    );
+
+    // Rotated in the file and at TimeBack together: the next refresh reads it, and is not refused.
+    writeFileSync(secretFile, NEWER);
+    rotating.clientSecret = NEWER;
+    clock.advance(3_600_000);
+    const third = await tokens.getToken();
+    expect(rotating.validTokens.has(third)).toBe(true);
+    expect(await metricValue(metrics.tokenRefreshes, { outcome: 'rejected' })).toBe(1);
+
+    const logged = captured.text();
+    for (const secret of [OLD, NEW, NEWER, basicOf(OLD), basicOf(NEW), basicOf(NEWER), first, second, third]) {
+      expect(logged).not.toContain(secret);
+    }
+  });
+
+  it('Should keep the secret it has when the file cannot be read again, saying so once', async () => {
+    const clock = manualClock();
+    const { tokens, captured } = fileProvider(clock);
+    const first = await tokens.getToken();
+
+    rmSync(secretFile);
+    for (let i = 0; i < 2; i += 1) {
+      rotating.validTokens.clear();
+      tokens.invalidate(await tokens.getToken());
+      clock.advance(1_000);
+    }
+    const after = await tokens.getToken();
+    expect(after).not.toBe(first);
+    expect(rotating.validTokens.has(after)).toBe(true);
+    const warnings = captured.lines().filter((line) => line.msg === 'cannot re-read TIMEBACK_CLIENT_SECRET_FILE; the secret read before is still used');
+    expect(warnings).toEqual([expect.objectContaining({ level: 'warn', problem: `cannot read ${secretFile} (ENOENT)` })]);
+    expect(captured.text()).not.toContain(OLD);
   });
 });

@@ -10,6 +10,7 @@ const endpoint: TokenEndpoint = {
   tokenUrl: 'http://127.0.0.1:9/auth/1.0/token',
   clientId: 'client-a',
   scopes: ['events.write', 'roster.read'],
+  secretSetting: 'TIMEBACK_CLIENT_SECRET',
   withoutCredentials: credentialRemover(BASIC, SECRET),
 };
 
