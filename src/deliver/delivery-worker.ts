@@ -10,37 +10,22 @@
  */
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { createLogTally, DEFAULT_TALLY_WINDOW_MS } from '../log-tally.ts';
+import { createLogTally } from '../log-tally.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import { parseRetryAfter } from '../timeback/http-answers.ts';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { failedRecord, MAX_AGE, NO_OUTPUT, settledRecord, type RetryRules } from './delivery-record.ts';
 import { OutagePause, type PauseCause } from '../timeback/outage-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
 import { createDueQueue } from './due-queue.ts';
+import { deliveryTuning, type DeliveryTuning } from './delivery-tuning.ts';
 import { createOutbox, type DueEvent } from './outbox.ts';
 import { createResultBatches, type PendingRecord } from './result-batches.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 import { errorMessage } from '../errors.ts';
-
-export interface DeliveryTuning {
-  backoff: BackoffPolicy;
-  /** Consecutive retryable failures that pause all delivery. */
-  pauseThreshold: number;
-  /** Due rows read per query. */
-  batchSize: number;
-  /** Results per transaction, and how long a result may wait for company. */
-  flushEvery: number;
-  flushDelayMs: number;
-  /** Safety poll for rows no one told us about. */
-  pollIntervalMs: number;
-  /** How long dead events after the first of their reason are only counted, then logged as counts. */
-  deadLogWindowMs: number;
-}
 
 export interface DeliveryWorkerDeps {
   config: Config;
@@ -84,22 +69,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { config, store, log, metrics, tokens } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const tuning: DeliveryTuning = {
-    backoff: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
-    pauseThreshold: 5,
-    batchSize: Math.max(256, config.delivery.concurrency * 16),
-    // Results wait up to 25 ms for company (at full rate, 150-200 per transaction). Each
-    // transaction rewrites the same few index and table pages whatever its size: at 30 results
-    // a commit wrote 3.8 KiB of WAL per result, at 160 only 1.7 (and the checkpoints copy it all
-    // again), and the writer thread is woken a fifth as often. Delivery ran 11-16% faster than
-    // with 64 and 5 ms. A crash loses at most those 25 ms of results: the events are sent again
-    // under the same ids, and TimeBack's 409 for a repeat counts as delivered.
-    flushEvery: 512,
-    flushDelayMs: 25,
-    pollIntervalMs: 2_000,
-    deadLogWindowMs: DEFAULT_TALLY_WINDOW_MS,
-    ...deps.tuning,
-  };
+  const tuning = deliveryTuning(config, deps.tuning);
   const concurrency = config.delivery.concurrency;
   const retryRules: RetryRules = { maxAgeMs: config.delivery.maxAgeMs, backoff: tuning.backoff, random };
   const outbox = createOutbox(store, deps.writer ?? createStoreWriter(store));

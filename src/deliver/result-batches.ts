@@ -1,6 +1,6 @@
 /**
  * Delivery results on their way to the database, many per transaction: each commit rewrites
- * the same few index and table pages whatever its size (delivery-worker.ts has the numbers).
+ * the same few index and table pages whatever its size (delivery-tuning.ts has the numbers).
  * Results whose commit failed (a full disk, a write lock held elsewhere) are written again on
  * a timer. Their events stay claimed: TimeBack has answered for them, and sending them again
  * because the answer could not be written would only repeat the failure at full speed.

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { createDeliveryWorker, type DeliveryTuning, type DeliveryWorker } from '../../src/deliver/delivery-worker.ts';
+import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliver/delivery-worker.ts';
+import type { DeliveryTuning } from '../../src/deliver/delivery-tuning.ts';
 import { createEventsClient } from '../../src/deliver/events-client.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
