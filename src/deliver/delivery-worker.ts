@@ -13,19 +13,19 @@ import type { Logger } from '../log.ts';
 import { createLogTally } from '../log-tally.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
-import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
+import type { TokenProvider } from '../timeback/token-provider.ts';
 import { parseRetryAfter } from '../timeback/http-answers.ts';
 import { failedRecord, MAX_AGE, NO_OUTPUT, settledRecord, type RetryRules } from './delivery-record.ts';
-import { OutagePause, type PauseCause } from '../timeback/outage-pause.ts';
 import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
 import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
 import { createDueQueue } from './due-queue.ts';
+import { deliveryProblems, describeDelivery, type DeliveryStatus } from './delivery-status.ts';
+import { createTimebackHealth } from './timeback-health.ts';
 import { deliveryTuning, type DeliveryTuning } from './delivery-tuning.ts';
 import { createOutbox, type DueEvent } from './outbox.ts';
 import { createResultBatches, type PendingRecord } from './result-batches.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
-import { errorMessage } from '../errors.ts';
 
 export interface DeliveryWorkerDeps {
   config: Config;
@@ -41,16 +41,6 @@ export interface DeliveryWorkerDeps {
   client?: EventsClient;
   /** Commits the results (default: on `store`'s connection, on the event loop). */
   writer?: StoreWriter;
-}
-
-export type TokenStatus = 'unknown' | 'ok' | 'unavailable' | 'rejected';
-
-export interface DeliveryStatus {
-  state: 'waiting-for-credentials' | 'running' | 'paused' | 'stopping' | 'stopped';
-  inFlight: number;
-  token: TokenStatus;
-  tokenProblem?: string;
-  pause?: { cause: PauseCause; since: string; nextProbe: string; problem: string };
 }
 
 export interface DeliveryWorker {
@@ -80,7 +70,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       connections: concurrency,
       timeoutMs: config.delivery.timeoutMs,
     });
-  const pause = new OutagePause({ policy: tuning.backoff, threshold: tuning.pauseThreshold, random, now });
   // A refusal TimeBack gives every event (or a week-long outage ending) kills thousands a second:
   // one example per reason a minute, and the counts, keep the log readable.
   const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one', windowMs: tuning.deadLogWindowMs });
@@ -120,14 +109,19 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let stopping = false;
   let stopped = false;
   let pumpScheduled = false;
-  const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, () => {
-    queue.rescan();
-    pump();
+  const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, wake);
+  const health = createTimebackHealth({
+    tokens,
+    log,
+    now,
+    random,
+    backoff: tuning.backoff,
+    pauseThreshold: tuning.pauseThreshold,
+    pump,
+    schedulePump,
+    wake,
   });
-  let pauseTimer: NodeJS.Timeout | undefined;
-  let token: { status: TokenStatus; problem?: string } = { status: 'unknown' };
-  /** The last answer that said the set-up is wrong (see isSetupAnswer), until TimeBack answers about an event. */
-  let setupProblem: string | undefined;
+  const { pause } = health;
 
   function pump(): void {
     if (!running || stopping || !tokens.configured || results.problem !== undefined) return;
@@ -138,7 +132,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       active += 1;
       void attempt(event);
     }
-    if (pause.state === 'open') armPauseTimer();
+    if (pause.state === 'open') health.armPauseTimer();
     else if (queue.empty && active < concurrency) {
       armWake(queue.exhausted ? outbox.nextDueAfter(now()) : undefined);
     }
@@ -181,7 +175,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       return record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
     }
     // The token is nearly always at hand: take it without the promise round trip.
-    let bearer = tokens.fresh() ?? (await obtainToken());
+    let bearer = tokens.fresh() ?? (await health.obtainToken());
     if (bearer === undefined) return putBack(event);
 
     let posts = 1;
@@ -190,7 +184,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (result.kind === 'response' && result.status === 401) {
       metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, secondsSince(sentAt));
       tokens.invalidate(bearer);
-      bearer = await obtainToken();
+      bearer = await health.obtainToken();
       if (bearer === undefined) return record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
       posts += 1;
       sentAt = performance.now();
@@ -207,38 +201,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (outcome.kind === 'unauthorized') outcome = { kind: 'retry', cause: 'http-401' };
     metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
     record(event, startedAt, posts, result, outcome);
-  }
-
-  async function obtainToken(): Promise<string | undefined> {
-    try {
-      const value = await tokens.getToken();
-      noteTokenOk();
-      return value;
-    } catch (err) {
-      noteTokenFailure(err);
-      return undefined;
-    }
-  }
-
-  function noteTokenOk(): void {
-    token = { status: 'ok' };
-    if (pause.recordToken()) {
-      log.info('TimeBack token obtained again; delivery resumes');
-      schedulePump();
-    }
-  }
-
-  function noteTokenFailure(err: unknown): void {
-    const retryable = err instanceof TokenError ? err.retryable : true;
-    const retryAfterMs = err instanceof TokenError ? err.retryAfterMs : undefined;
-    const problem = errorMessage(err);
-    token = { status: retryable ? 'unavailable' : 'rejected', problem };
-    if (pause.recordTokenFailure(problem, retryable, retryAfterMs)) {
-      const wait = { pausedForMs: pause.until - now(), problem };
-      if (retryable) log.warn(wait, 'no TimeBack token for now; delivery paused');
-      else log.error(wait, 'TimeBack will not issue a token; delivery paused (the problem says what to check)');
-    }
-    armPauseTimer();
   }
 
   function putBack(event: DueEvent): void {
@@ -260,36 +222,27 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   ): void {
     const finishedAt = now();
     if (outcome.kind === 'delivered') {
-      noteAnswer();
+      health.noteAnswer();
       results.add(settledRecord(event, startedAt, finishedAt, posts, result, outcome));
     } else if (outcome.kind === 'dead') {
       // A refusal of this event (400, 422) still shows the endpoint and the app are right.
       // (Without a result the event had no output and TimeBack was never asked.)
-      if (result !== undefined) noteAnswer();
+      if (result !== undefined) health.noteAnswer();
       const entry = settledRecord(event, startedAt, finishedAt, posts, result, outcome);
       deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, 'event is dead');
       results.add(entry);
     } else {
       const problem = describeFailure(result, posts);
-      if (result?.kind === 'response' && isSetupAnswer(result.status, posts)) setupProblem = problem;
+      if (result?.kind === 'response' && isSetupAnswer(result.status, posts)) health.noteSetupProblem(problem);
       const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
       const entry = failedRecord(event, startedAt, finishedAt, posts, result, outcome, problem, retryAfterMs, retryRules);
       if (entry.fate === 'dead') {
         const attempts = event.attempts + posts;
         deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts, problem }, 'event is dead: too old to retry');
       }
-      if (pause.recordFailure(problem, retryAfterMs)) {
-        log.warn({ problem, pausedForMs: pause.until - finishedAt }, 'TimeBack is failing; delivery paused');
-        armPauseTimer();
-      }
+      health.noteFailure(problem, retryAfterMs, finishedAt);
       results.add(entry);
     }
-  }
-
-  /** TimeBack answered about an event: it is up, and the set-up is right. */
-  function noteAnswer(): void {
-    if (pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
-    setupProblem = undefined;
   }
 
   /** The batch is committed: its events are released, counted, and their retries timed. */
@@ -311,28 +264,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     schedulePump();
   }
 
+  /** Something may have become due: look again, then fill the free slots. */
+  function wake(): void {
+    queue.rescan();
+    pump();
+  }
+
   /** (Re)arms the one wake-up timer: the earliest of `at` and the safety poll. */
   function armWake(at: number | undefined): void {
     if (running && !stopping) wakeTimer.arm(at);
-  }
-
-  function armPauseTimer(): void {
-    if (!running || stopping || pause.state !== 'open') return;
-    clearTimeout(pauseTimer);
-    pauseTimer = setTimeout(pauseOver, Math.max(0, pause.until - now()));
-    pauseTimer.unref();
-  }
-
-  function pauseOver(): void {
-    pauseTimer = undefined;
-    if (pause.state === 'open' && now() < pause.until) return armPauseTimer();
-    if (pause.state !== 'closed' && pause.cause !== 'timeback') {
-      // Waiting only for a token: ask for one directly, due events or not.
-      void obtainToken().then(() => pump());
-      return;
-    }
-    queue.rescan();
-    pump();
   }
 
   function currentState(): DeliveryStatus['state'] {
@@ -348,9 +288,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     start() {
       if (running || stopped) return;
       running = true;
+      health.start();
       if (!tokens.configured) return;
       // Learn at once whether credentials work, so /readyz can say so before any event arrives.
-      void obtainToken().then(() => pump());
+      void health.obtainToken().then(() => pump());
     },
 
     notify() {
@@ -362,7 +303,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (stopped) return;
       stopping = true;
       wakeTimer.cancel();
-      clearTimeout(pauseTimer);
+      health.stop();
       results.beginStop();
       queue.releaseWaiting();
       if (active > 0) {
@@ -382,29 +323,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     },
 
     status() {
-      const status: DeliveryStatus = { state: currentState(), inFlight: active, token: token.status };
-      if (token.problem !== undefined) status.tokenProblem = token.problem;
-      if (pause.state !== 'closed' && pause.cause !== undefined) {
-        status.pause = {
-          cause: pause.cause,
-          since: new Date(pause.since ?? now()).toISOString(),
-          nextProbe: new Date(pause.until).toISOString(),
-          problem: pause.problem ?? '',
-        };
-      }
-      return status;
+      return describeDelivery(currentState(), active, health, now);
     },
 
     problems() {
-      const problems: string[] = [];
-      if (token.status === 'rejected') {
-        // The problem says what was refused and what to check: the credentials, the scopes or
-        // TIMEBACK_TOKEN_URL. A wrapper naming the credentials misled for the other two.
-        problems.push(`${token.problem ?? 'TimeBack refused the token request'}; delivery is paused until a token can be obtained`);
-      }
-      if (setupProblem) problems.push(`TimeBack will not take events: ${setupProblem}; they wait until it does`);
-      if (results.problem) problems.push(`the database cannot record delivery results (${results.problem}); delivery waits until it can`);
-      return problems;
+      return deliveryProblems(health, results.problem);
     },
   };
 }

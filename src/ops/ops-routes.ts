@@ -3,7 +3,7 @@
  */
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
-import type { DeliveryStatus } from '../deliver/delivery-worker.ts';
+import type { DeliveryStatus } from '../deliver/delivery-status.ts';
 import type { RosterStatus } from '../identity/roster-client.ts';
 
 export interface ReadinessReport {
