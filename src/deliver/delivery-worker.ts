@@ -10,16 +10,15 @@
  */
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { createLogTally } from '../log-tally.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
-import { parseRetryAfter } from '../timeback/http-answers.ts';
-import { failedRecord, MAX_AGE, NO_OUTPUT, settledRecord, type RetryRules } from './delivery-record.ts';
-import { createEventsClient, type EventsClient, type PostResult } from './events-client.ts';
-import { classifyStatus, describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
+import { MAX_AGE, NO_OUTPUT } from './delivery-record.ts';
+import { createEventsClient, type EventsClient } from './events-client.ts';
+import { classifyStatus, type Outcome } from './outcome.ts';
 import { createDueQueue } from './due-queue.ts';
 import { deliveryProblems, describeDelivery, type DeliveryStatus } from './delivery-status.ts';
+import { createRoundRecorder } from './round-recorder.ts';
 import { createTimebackHealth } from './timeback-health.ts';
 import { deliveryTuning, type DeliveryTuning } from './delivery-tuning.ts';
 import { createOutbox, type DueEvent } from './outbox.ts';
@@ -61,7 +60,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const random = deps.random ?? Math.random;
   const tuning = deliveryTuning(config, deps.tuning);
   const concurrency = config.delivery.concurrency;
-  const retryRules: RetryRules = { maxAgeMs: config.delivery.maxAgeMs, backoff: tuning.backoff, random };
   const outbox = createOutbox(store, deps.writer ?? createStoreWriter(store));
   const client =
     deps.client ??
@@ -70,10 +68,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       connections: concurrency,
       timeoutMs: config.delivery.timeoutMs,
     });
-  // A refusal TimeBack gives every event (or a week-long outage ending) kills thousands a second:
-  // one example per reason a minute, and the counts, keep the log readable.
-  const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one', windowMs: tuning.deadLogWindowMs });
-
   // The reasons not named by an HTTP status exist from the start, at 0, so that increase()
   // sees the first of them (a series that first appears at 1 has no earlier sample).
   metrics.eventsDead.inc({ reason: MAX_AGE }, 0);
@@ -122,6 +116,14 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     wake,
   });
   const { pause } = health;
+  const recorder = createRoundRecorder({
+    log,
+    now,
+    health,
+    results,
+    retryRules: { maxAgeMs: config.delivery.maxAgeMs, backoff: tuning.backoff, random },
+    deadLogWindowMs: tuning.deadLogWindowMs,
+  });
 
   function pump(): void {
     if (!running || stopping || !tokens.configured || results.problem !== undefined) return;
@@ -172,7 +174,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   async function deliver(event: DueEvent): Promise<void> {
     const startedAt = now();
     if (event.output === null) {
-      return record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
+      return recorder.record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
     }
     // The token is nearly always at hand: take it without the promise round trip.
     let bearer = tokens.fresh() ?? (await health.obtainToken());
@@ -185,7 +187,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, secondsSince(sentAt));
       tokens.invalidate(bearer);
       bearer = await health.obtainToken();
-      if (bearer === undefined) return record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
+      if (bearer === undefined) return recorder.record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
       posts += 1;
       sentAt = performance.now();
       result = await client.post(event.output, bearer);
@@ -200,49 +202,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     // A refreshed token refused again: a scope or clock problem, not this event's fault.
     if (outcome.kind === 'unauthorized') outcome = { kind: 'retry', cause: 'http-401' };
     metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
-    record(event, startedAt, posts, result, outcome);
+    recorder.record(event, startedAt, posts, result, outcome);
   }
 
   function putBack(event: DueEvent): void {
     if (stopping) queue.release(event.seq);
     else queue.putBack(event);
-  }
-
-  /**
-   * Records the round (delivery-record.ts says what is written) and acts on what it says
-   * about TimeBack: an answer about an event shows it is up and set up right; a failure
-   * counts towards the pause and may be a set-up problem for /readyz.
-   */
-  function record(
-    event: DueEvent,
-    startedAt: number,
-    posts: number,
-    result: PostResult | undefined,
-    outcome: Outcome,
-  ): void {
-    const finishedAt = now();
-    if (outcome.kind === 'delivered') {
-      health.noteAnswer();
-      results.add(settledRecord(event, startedAt, finishedAt, posts, result, outcome));
-    } else if (outcome.kind === 'dead') {
-      // A refusal of this event (400, 422) still shows the endpoint and the app are right.
-      // (Without a result the event had no output and TimeBack was never asked.)
-      if (result !== undefined) health.noteAnswer();
-      const entry = settledRecord(event, startedAt, finishedAt, posts, result, outcome);
-      deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, 'event is dead');
-      results.add(entry);
-    } else {
-      const problem = describeFailure(result, posts);
-      if (result?.kind === 'response' && isSetupAnswer(result.status, posts)) health.noteSetupProblem(problem);
-      const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
-      const entry = failedRecord(event, startedAt, finishedAt, posts, result, outcome, problem, retryAfterMs, retryRules);
-      if (entry.fate === 'dead') {
-        const attempts = event.attempts + posts;
-        deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts, problem }, 'event is dead: too old to retry');
-      }
-      health.noteFailure(problem, retryAfterMs, finishedAt);
-      results.add(entry);
-    }
   }
 
   /** The batch is committed: its events are released, counted, and their retries timed. */
@@ -315,7 +280,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         }
       }
       results.flush();
-      deaths.flush();
+      recorder.flushDeaths();
       await results.settled();
       await client.close();
       stopped = true;

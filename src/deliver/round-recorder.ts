@@ -1,0 +1,70 @@
+/**
+ * Records one delivery round and acts on what it says about TimeBack: an answer about an
+ * event shows TimeBack is up and set up right; a failure counts towards the pause and may be
+ * a set-up problem for /readyz. What is written for the round is delivery-record.ts's
+ * business; this adds the consequences and logs the dead.
+ */
+import { createLogTally } from '../log-tally.ts';
+import type { Logger } from '../log.ts';
+import { parseRetryAfter } from '../timeback/http-answers.ts';
+import { failedRecord, MAX_AGE, settledRecord, type RetryRules } from './delivery-record.ts';
+import type { PostResult } from './events-client.ts';
+import type { DueEvent } from './outbox.ts';
+import { describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
+import type { ResultBatches } from './result-batches.ts';
+import type { TimebackHealth } from './timeback-health.ts';
+
+export interface RoundRecorderOptions {
+  log: Logger;
+  now: () => number;
+  health: Pick<TimebackHealth, 'noteAnswer' | 'noteSetupProblem' | 'noteFailure'>;
+  results: Pick<ResultBatches, 'add'>;
+  retryRules: RetryRules;
+  /** How long dead events after the first of their reason are only counted, then logged as counts. */
+  deadLogWindowMs: number;
+}
+
+export interface RoundRecorder {
+  /** `result` is undefined when nothing was sent (no output, or no token). */
+  record(event: DueEvent, startedAt: number, posts: number, result: PostResult | undefined, outcome: Outcome): void;
+  /** Logs the counts of dead events not yet logged (shutdown). */
+  flushDeaths(): void;
+}
+
+export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorder {
+  const { log, now, health, results, retryRules } = options;
+  // A refusal TimeBack gives every event (or a week-long outage ending) kills thousands a second:
+  // one example per reason a minute, and the counts, keep the log readable.
+  const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one', windowMs: options.deadLogWindowMs });
+
+  return {
+    record(event, startedAt, posts, result, outcome) {
+      const finishedAt = now();
+      if (outcome.kind === 'delivered') {
+        health.noteAnswer();
+        results.add(settledRecord(event, startedAt, finishedAt, posts, result, outcome));
+      } else if (outcome.kind === 'dead') {
+        // A refusal of this event (400, 422) still shows the endpoint and the app are right.
+        // (Without a result the event had no output and TimeBack was never asked.)
+        if (result !== undefined) health.noteAnswer();
+        const entry = settledRecord(event, startedAt, finishedAt, posts, result, outcome);
+        deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, 'event is dead');
+        results.add(entry);
+      } else {
+        const problem = describeFailure(result, posts);
+        if (result?.kind === 'response' && isSetupAnswer(result.status, posts)) health.noteSetupProblem(problem);
+        const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
+        const entry = failedRecord(event, startedAt, finishedAt, posts, result, outcome, problem, retryAfterMs, retryRules);
+        if (entry.fate === 'dead') {
+          const attempts = event.attempts + posts;
+          deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts, problem }, 'event is dead: too old to retry');
+        }
+        health.noteFailure(problem, retryAfterMs, finishedAt);
+        results.add(entry);
+      }
+    },
+    flushDeaths() {
+      deaths.flush();
+    },
+  };
+}
