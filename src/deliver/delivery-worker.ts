@@ -15,7 +15,7 @@ import type { Store } from '../store/database.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import { MAX_AGE, NO_OUTPUT } from './delivery-record.ts';
 import { createEventsClient, type EventsClient } from './events-client.ts';
-import { classifyStatus, type Outcome } from './outcome.ts';
+import { roundOutcome } from './outcome.ts';
 import { createDueQueue } from './due-queue.ts';
 import { deliveryProblems, describeDelivery, type DeliveryStatus } from './delivery-status.ts';
 import { createRoundRecorder } from './round-recorder.ts';
@@ -198,9 +198,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       queue.release(event.seq);
       return;
     }
-    let outcome: Outcome = result.kind === 'response' ? classifyStatus(result.status) : { kind: 'retry', cause: result.failure };
-    // A refreshed token refused again: a scope or clock problem, not this event's fault.
-    if (outcome.kind === 'unauthorized') outcome = { kind: 'retry', cause: 'http-401' };
+    const outcome = roundOutcome(result);
     metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
     recorder.record(event, startedAt, posts, result, outcome);
   }

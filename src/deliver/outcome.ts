@@ -51,6 +51,17 @@ export function classifyStatus(status: number): Outcome {
 }
 
 /**
+ * What a round's last answer means: `result` is the POST after the one token refresh, so a
+ * 401 there is a refreshed token refused again (a scope or clock problem, not this event's
+ * fault) and is retried. `aborted` never gets here: the round stops before it.
+ */
+export function roundOutcome(result: PostResult): Outcome {
+  if (result.kind === 'failure') return { kind: 'retry', cause: result.failure };
+  const outcome = classifyStatus(result.status);
+  return outcome.kind === 'unauthorized' ? { kind: 'retry', cause: 'http-401' } : outcome;
+}
+
+/**
  * Answers every event would get, which only an admin can change: 403/404/405, a token
  * refused although just issued (a token URL of another TimeBack environment than the base
  * URL, or a clock far off), and redirects, which are not followed.

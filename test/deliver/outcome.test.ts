@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyError, classifyStatus } from '../../src/deliver/outcome.ts';
+import { classifyError, classifyStatus, roundOutcome } from '../../src/deliver/outcome.ts';
 
 describe('classifyStatus', () => {
   it.each([200, 201, 202, 204])('%i is delivered', (status) => {
@@ -28,6 +28,25 @@ describe('classifyStatus', () => {
 
   it('a redirect is retried: it is a deployment problem, not the event', () => {
     expect(classifyStatus(301)).toEqual({ kind: 'retry', cause: 'http-301' });
+  });
+});
+
+describe('roundOutcome', () => {
+  const answer = (status: number) => ({ kind: 'response' as const, status, retryAfter: undefined, body: '' });
+
+  it('reads an answer as classifyStatus does', () => {
+    expect(roundOutcome(answer(202))).toEqual({ kind: 'delivered' });
+    expect(roundOutcome(answer(422))).toEqual({ kind: 'dead', reason: 'http-422' });
+    expect(roundOutcome(answer(503))).toEqual({ kind: 'retry', cause: 'http-503' });
+  });
+
+  it('retries a 401 after the refresh instead of refreshing again', () => {
+    expect(roundOutcome(answer(401))).toEqual({ kind: 'retry', cause: 'http-401' });
+  });
+
+  it('retries a request that got no answer, labelled by why', () => {
+    expect(roundOutcome({ kind: 'failure', failure: 'timeout', message: 'no answer within 10 ms' })).toEqual({ kind: 'retry', cause: 'timeout' });
+    expect(roundOutcome({ kind: 'failure', failure: 'network', message: 'connection refused' })).toEqual({ kind: 'retry', cause: 'network' });
   });
 });
 
