@@ -14,8 +14,8 @@ import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import { MAX_AGE, NO_OUTPUT } from './delivery-record.ts';
+import { createDeliveryRound } from './delivery-round.ts';
 import { createEventsClient, type EventsClient } from './events-client.ts';
-import { roundOutcome } from './outcome.ts';
 import { createDueQueue } from './due-queue.ts';
 import { deliveryProblems, describeDelivery, type DeliveryStatus } from './delivery-status.ts';
 import { createRoundRecorder } from './round-recorder.ts';
@@ -124,6 +124,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     retryRules: { maxAgeMs: config.delivery.maxAgeMs, backoff: tuning.backoff, random },
     deadLogWindowMs: tuning.deadLogWindowMs,
   });
+  const deliver = createDeliveryRound({ tokens, client, metrics, now, health, recorder, queue, putBack });
 
   function pump(): void {
     if (!running || stopping || !tokens.configured || results.problem !== undefined) return;
@@ -169,39 +170,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   /** Resolves once no attempt is in flight. */
   const idle = (): Promise<void> => (active === 0 ? Promise.resolve() : new Promise((resolve) => whenIdle.push(resolve)));
-
-  /** One event: get a token, POST, on 401 refresh once and POST again, then record. */
-  async function deliver(event: DueEvent): Promise<void> {
-    const startedAt = now();
-    if (event.output === null) {
-      return recorder.record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
-    }
-    // The token is nearly always at hand: take it without the promise round trip.
-    let bearer = tokens.fresh() ?? (await health.obtainToken());
-    if (bearer === undefined) return putBack(event);
-
-    let posts = 1;
-    let sentAt = performance.now();
-    let result = await client.post(event.output, bearer);
-    if (result.kind === 'response' && result.status === 401) {
-      metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, secondsSince(sentAt));
-      tokens.invalidate(bearer);
-      bearer = await health.obtainToken();
-      if (bearer === undefined) return recorder.record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
-      posts += 1;
-      sentAt = performance.now();
-      result = await client.post(event.output, bearer);
-    }
-    if (result.kind === 'failure' && result.failure === 'aborted') {
-      // Shutdown cut the request: nothing is known, the row stays due for the next start.
-      pause.probeAbandoned();
-      queue.release(event.seq);
-      return;
-    }
-    const outcome = roundOutcome(result);
-    metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
-    recorder.record(event, startedAt, posts, result, outcome);
-  }
 
   function putBack(event: DueEvent): void {
     if (stopping) queue.release(event.seq);
@@ -293,8 +261,4 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       return deliveryProblems(health, results.problem);
     },
   };
-}
-
-function secondsSince(start: number): number {
-  return (performance.now() - start) / 1000;
 }

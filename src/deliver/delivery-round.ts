@@ -1,0 +1,70 @@
+/**
+ * One delivery round for one due event: a token, the POST, on a 401 one token refresh and a
+ * second POST, then the outcome handed to the round recorder. It runs once per event, the
+ * hottest path of delivery: an object, closure or await added here is paid on every event,
+ * which is why the token is taken without a promise when one is at hand.
+ */
+import type { Metrics } from '../metrics.ts';
+import type { TokenProvider } from '../timeback/token-provider.ts';
+import { NO_OUTPUT } from './delivery-record.ts';
+import type { EventsClient } from './events-client.ts';
+import type { DueQueue } from './due-queue.ts';
+import type { DueEvent } from './outbox.ts';
+import { roundOutcome } from './outcome.ts';
+import type { RoundRecorder } from './round-recorder.ts';
+import type { TimebackHealth } from './timeback-health.ts';
+
+export interface DeliveryRoundOptions {
+  tokens: TokenProvider;
+  client: Pick<EventsClient, 'post'>;
+  metrics: Metrics;
+  now: () => number;
+  health: Pick<TimebackHealth, 'obtainToken' | 'pause'>;
+  recorder: Pick<RoundRecorder, 'record'>;
+  /** No token: the event waits for a token (or, once stopping, for the next start). */
+  putBack(event: DueEvent): void;
+  /** `release`: nothing is known about the event (shutdown cut its POST), it stays due. */
+  queue: Pick<DueQueue, 'release'>;
+}
+
+export type DeliveryRound = (event: DueEvent) => Promise<void>;
+
+export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRound {
+  const { tokens, client, metrics, now, health, recorder, queue, putBack } = options;
+
+  return async function deliver(event) {
+    const startedAt = now();
+    if (event.output === null) {
+      return recorder.record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
+    }
+    // The token is nearly always at hand: take it without the promise round trip.
+    let bearer = tokens.fresh() ?? (await health.obtainToken());
+    if (bearer === undefined) return putBack(event);
+
+    let posts = 1;
+    let sentAt = performance.now();
+    let result = await client.post(event.output, bearer);
+    if (result.kind === 'response' && result.status === 401) {
+      metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, secondsSince(sentAt));
+      tokens.invalidate(bearer);
+      bearer = await health.obtainToken();
+      if (bearer === undefined) return recorder.record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
+      posts += 1;
+      sentAt = performance.now();
+      result = await client.post(event.output, bearer);
+    }
+    if (result.kind === 'failure' && result.failure === 'aborted') {
+      // Shutdown cut the request: nothing is known, the row stays due for the next start.
+      health.pause.probeAbandoned();
+      queue.release(event.seq);
+      return;
+    }
+    const outcome = roundOutcome(result);
+    metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
+    recorder.record(event, startedAt, posts, result, outcome);
+  };
+}
+
+function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
+}
