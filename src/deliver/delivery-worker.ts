@@ -7,24 +7,34 @@
  * the earliest due retry, and by a slow safety poll (rows replayed or written by another
  * process). When TimeBack is down the shared pause stops all dispatching until one probe
  * gets through, so an outage costs a handful of requests, not a retry storm.
+ *
+ * This file is the loop (`pump` fills the slots, `attempt` runs one, `recorded` frees the
+ * claims) and shutdown (`stop`). The rest, one hop away:
+ * - claiming due events and loading their rows: due-queue.ts, on outbox.ts's statements
+ * - one event's round (token, POST, one refresh on 401): delivery-round.ts
+ * - what an answer means: outcome.ts; what is written for it: delivery-record.ts
+ * - recording a round and what it says about TimeBack, the log of dead events: round-recorder.ts
+ * - the pause on outages and 429s, the token, the set-up problem: timeback-health.ts
+ * - results committed in batches: result-batches.ts
+ * - the status report and /readyz problems: delivery-status.ts; the knobs: delivery-tuning.ts
  */
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
+import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
+import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 import { MAX_AGE, NO_OUTPUT } from './delivery-record.ts';
 import { createDeliveryRound } from './delivery-round.ts';
-import { createEventsClient, type EventsClient } from './events-client.ts';
-import { createDueQueue } from './due-queue.ts';
 import { deliveryProblems, describeDelivery, type DeliveryStatus } from './delivery-status.ts';
-import { createRoundRecorder } from './round-recorder.ts';
-import { createTimebackHealth } from './timeback-health.ts';
 import { deliveryTuning, type DeliveryTuning } from './delivery-tuning.ts';
+import { createDueQueue } from './due-queue.ts';
+import { createEventsClient, type EventsClient } from './events-client.ts';
 import { createOutbox, type DueEvent } from './outbox.ts';
 import { createResultBatches, type PendingRecord } from './result-batches.ts';
-import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
-import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
+import { createRoundRecorder } from './round-recorder.ts';
+import { createTimebackHealth } from './timeback-health.ts';
 
 export interface DeliveryWorkerDeps {
   config: Config;
@@ -82,10 +92,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     loadBatch: Math.max(16, concurrency * 2),
     unreadable: () => armWake(now() + tuning.pollIntervalMs),
   });
-  /** Attempts in flight: slots taken, at most `concurrency`. */
-  let active = 0;
-  /** Waiting for the last attempt in flight to end (shutdown). */
-  const whenIdle: Array<() => void> = [];
   /** Results on their way to the database; while `results.problem` is set, nothing new is sent. */
   const results = createResultBatches({
     outbox,
@@ -99,11 +105,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     },
   });
 
-  let running = false;
-  let stopping = false;
-  let stopped = false;
-  let pumpScheduled = false;
-  const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, wake);
   const health = createTimebackHealth({
     tokens,
     log,
@@ -125,6 +126,16 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     deadLogWindowMs: tuning.deadLogWindowMs,
   });
   const deliver = createDeliveryRound({ tokens, client, metrics, now, health, recorder, queue, putBack });
+  const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, wake);
+
+  let running = false;
+  let stopping = false;
+  let stopped = false;
+  let pumpScheduled = false;
+  /** Attempts in flight: slots taken, at most `concurrency`. */
+  let active = 0;
+  /** Waiting for the last attempt in flight to end (shutdown). */
+  const whenIdle: Array<() => void> = [];
 
   function pump(): void {
     if (!running || stopping || !tokens.configured || results.problem !== undefined) return;
