@@ -3,7 +3,7 @@
  * answer kept for the admin, and for a round that failed, when to try again or why it is
  * given up. Pure: the finishing time and the random source for jitter come in, so every fate
  * can be checked without a TimeBack. What a round says about TimeBack itself (the pause, the
- * set-up problem on /readyz, the log of dead events) is the worker's business.
+ * set-up problem on /readyz, the log of dead events) is round-recorder.ts's business.
  */
 import { retryDelay, type BackoffPolicy } from './backoff.ts';
 import type { PostResult } from './events-client.ts';
@@ -55,7 +55,7 @@ export function settledRecord(
 /**
  * A round that failed for now: pending with its next attempt, or dead once DELIVERY_MAX_AGE
  * has passed since the first attempt. `problem` is describeFailure()'s text, `retryAfterMs`
- * TimeBack's Retry-After; the worker needs both for the pause as well, so they come in
+ * TimeBack's Retry-After; round-recorder.ts needs both for the pause as well, so they come in
  * rather than being worked out twice.
  */
 export function failedRecord(
