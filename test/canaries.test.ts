@@ -48,7 +48,11 @@ const STUDENT_IDS = new Set(['buid', 'user']);
 const WRONG = { ingestKey: 'wrong-ingest-key-qzx-3141', adminToken: 'wrong-admin-token-qzx-2718' };
 
 const PROBE = 'http://example.test/caliper/';
-/** Rules for the probes: one that sends an e-mail address (refused), one a bad IRI (refused), one an allowed e-mail. */
+/**
+ * Rules for the probes: one that sends an e-mail address (refused), one a bad IRI (refused), one
+ * the student's batch_uid and one their name where nothing about the key says so (refused: the
+ * input names them), one an allowed e-mail.
+ */
 const PROBE_RULES = `
 description: Probes for test/canaries.test.ts.
 rules:
@@ -73,6 +77,29 @@ rules:
       object:
         id: { from: object.extensions.link }
         type: SoftwareApplication
+  - id: probe-copies-the-batch-uid
+    match: { type: ${PROBE}ProbeIdEvent }
+    student: ['actor.extensions["bb:user.externalId"]']
+    output:
+      type: SessionEvent
+      action: LoggedIn
+      profile: SessionProfile
+      object:
+        id: { from: object.id, transform: iri }
+        type: SoftwareApplication
+        version: { from: 'actor.extensions["bb:user.externalId"]', transform: lowercase }
+  - id: probe-copies-a-name
+    match: { type: ${PROBE}ProbeNameEvent }
+    student: ['actor.extensions["bb:user.externalId"]']
+    output:
+      type: SessionEvent
+      action: LoggedIn
+      profile: SessionProfile
+      object:
+        id: { from: object.id, transform: iri }
+        type: SoftwareApplication
+      extensions:
+        seenAs: { from: actor.name }
   - id: probe-sends-an-allowed-email
     match: { type: ${PROBE}ProbeAllowedEvent }
     allowPii: [email]
@@ -265,10 +292,14 @@ describe('canaries through the whole gateway', () => {
       enrolled(piiOut);
       const iriOut = probe(c, { type: `${PROBE}ProbeIriEvent`, object: { id: 'https://learn.school.test/x', type: 'SoftwareApplication', extensions: { link: `http://school.test/${c.next('text')}` } } });
       enrolled(iriOut);
+      const idOut = probe(c, { type: `${PROBE}ProbeIdEvent` });
+      enrolled(idOut);
+      const nameOut = probe(c, { type: `${PROBE}ProbeNameEvent` });
+      enrolled(nameOut);
       const allowed = probe(c, { type: `${PROBE}ProbeAllowedEvent` });
       const allowedId = enrolled(allowed);
       const allowedEmail = (allowed.event.actor as { extensions: Record<string, string> }).extensions['bb:user.email']!;
-      const probes = [flaky, refused, failing, rosterDown, rosterSetup, ambiguous, teacher, missing, longId, bigName, malformed, piiOut, iriOut, allowed];
+      const probes = [flaky, refused, failing, rosterDown, rosterSetup, ambiguous, teacher, missing, longId, bigName, malformed, piiOut, iriOut, idOut, nameOut, allowed];
 
       // --- TimeBack failing, every answer an echo of the request (credentials and all)
       const posting = (platformId: string) => (body: string) => body.includes(platformId);
@@ -381,6 +412,11 @@ describe('canaries through the whole gateway', () => {
         adminAnswers.push(await (await admin(`/admin/roster-cache/${encodeURIComponent(missing.batchUid)}/again`, { method: 'DELETE' })).text());
         adminAnswers.push(await (await admin('/admin/replay', { method: 'POST', body: JSON.stringify({ ids: [missing.batchUid] }) })).text());
         expect(c.foundIn(adminAnswers.join('\n')).length).toBeGreaterThan(0);
+
+        // The probes copying the student's batch_uid and name were refused, not sent without them.
+        for (const leaking of [idOut, nameOut]) {
+          expect(list.events.find((event) => event.sourceId === leaking.event.id)?.reason).toBe('invalid-output');
+        }
 
         // TimeBack's echo of a refused event is kept for the admin, without the token it carried.
         const refusedSourceId = refused.event.id as string;

@@ -2,9 +2,14 @@
  * Personal data that must not reach TimeBack unless the rule that produced the event lists
  * its category in `allowPii` (mappings/README.md "Personal data"). TimeBack needs the
  * student's platform id and nothing more about anyone.
+ *
+ * Two kinds of check: by what a key or value looks like (an e-mail address, an `ipAddress`
+ * key, a Person's name), and, given the input event, by value: the identifiers and names of
+ * the people the input names (identifying-values.ts), wherever the output holds them.
  */
 import { isIP } from 'node:net';
 import { formatPath } from '../errors.ts';
+import { collectIdentifying, identifyingKey, keyLengths, locateIdentifying, MIN_IDENTIFYING_LENGTH, type IdentifyingCategory, type IdentifyingValues } from './identifying-values.ts';
 import { PII_CATEGORIES, type PiiCategory } from './rule-schema.ts';
 
 export type PiiFinding =
@@ -12,6 +17,12 @@ export type PiiFinding =
       category: PiiCategory;
       /** Where in the event, e.g. `object.extensions["bb:user.externalId"]`. */
       path: string;
+      /**
+       * For a value found because the input identifies someone by it: where the input has it
+       * (`actor.extensions["bb:user.externalId"]`), or `the student's id` when only the rule's
+       * `student` path does. The value itself is never given: messages reach logs.
+       */
+      source?: string;
     }
   /** A value nested deeper than MAX_DEPTH: not looked into, so not let through either. */
   | { tooDeep: true; path: string };
@@ -68,27 +79,78 @@ function isEmail(text: string): boolean {
 export const MAX_PII_DEPTH = 64;
 const TOO_DEEP = 'too-deep';
 
-/** The first personal data in `event` that `allowed` does not cover, or undefined. */
-export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>): PiiFinding | undefined {
-  if (allowed.size === PII_CATEGORIES.length) return undefined;
-  const path: PropertyKey[] = [];
-  const category = visit(event, allowed, path, 0);
-  if (category === undefined) return undefined;
-  return category === TOO_DEEP ? { tooDeep: true, path: formatPath(path) } : { category, path: formatPath(path) };
+/** The event the output was built from, for the check by value. */
+export interface PiiInput {
+  event: unknown;
+  /** The id the rule's `student` paths read: identifying wherever the rule read it. */
+  studentId?: string;
+  /** What the gateway itself sends for the student (`urn:uuid:<platform id>`): never a finding. */
+  own?: readonly string[];
 }
 
-/** Depth-first; on a finding, `path` is left pointing at it. */
-function visit(value: unknown, allowed: ReadonlySet<PiiCategory>, path: PropertyKey[], depth: number): PiiCategory | typeof TOO_DEEP | undefined {
+const BOTH: ReadonlySet<IdentifyingCategory> = new Set(['user-id', 'name']);
+const ONLY_IDS: ReadonlySet<IdentifyingCategory> = new Set(['user-id']);
+const ONLY_NAMES: ReadonlySet<IdentifyingCategory> = new Set(['name']);
+
+interface Check {
+  allowed: ReadonlySet<PiiCategory>;
+  path: PropertyKey[];
+  /** Undefined when there is no input, it names no one, or the rule allows both categories. */
+  identifying: IdentifyingValues | undefined;
+  /**
+   * The lengths of the texts that can be one of them: most output text (dates, types, IRIs) is
+   * of another length and skips the lookup, which would lowercase it.
+   */
+  lengths: Set<number> | undefined;
+  input: unknown;
+  /** Values found in the output that the input also holds where they identify no one. */
+  exempt: Set<string> | undefined;
+  source: PropertyKey[] | undefined;
+  studentKey: string | undefined;
+}
+
+/** The first personal data in `event` that `allowed` does not cover, or undefined. */
+export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input?: PiiInput): PiiFinding | undefined {
+  if (allowed.size === PII_CATEGORIES.length) return undefined;
+  let identifying: IdentifyingValues | undefined;
+  if (input !== undefined) {
+    const wanted = allowed.has('user-id') ? (allowed.has('name') ? undefined : ONLY_NAMES) : allowed.has('name') ? ONLY_IDS : BOTH;
+    if (wanted !== undefined) identifying = collectIdentifying(input.event, wanted, input.studentId, input.own ?? []);
+  }
+  let lengths: Set<number> | undefined;
+  if (identifying !== undefined) {
+    lengths = new Set();
+    for (const key of identifying.keys()) keyLengths(key, lengths);
+  }
+  const check: Check = { allowed, path: [], identifying, lengths, input: input?.event, exempt: undefined, source: undefined,
+    studentKey: input?.studentId === undefined ? undefined : identifyingKey(input.studentId) };
+  const category = visit(event, check, 0);
+  if (category === undefined) return undefined;
+  if (category === TOO_DEEP) return { tooDeep: true, path: formatPath(check.path) };
+  const finding: PiiFinding = { category, path: formatPath(check.path) };
+  if (check.source !== undefined) finding.source = check.source.length > 0 ? formatPath(check.source) : "the student's id";
+  return finding;
+}
+
+/** Depth-first; on a finding, `check.path` is left pointing at it. */
+function visit(value: unknown, check: Check, depth: number): PiiCategory | typeof TOO_DEEP | undefined {
+  const { allowed, path } = check;
   if (typeof value === 'string') {
     const category = valueCategory(value);
-    return category !== undefined && !allowed.has(category) ? category : undefined;
+    // An allowed address stays allowed when it is also a batch_uid: the rule sends addresses.
+    if (category !== undefined) return allowed.has(category) ? undefined : category;
+    return check.identifying !== undefined && value.length >= MIN_IDENTIFYING_LENGTH ? identifyingCategory(value, check) : undefined;
+  }
+  if (typeof value === 'number') {
+    // A numeric batch_uid read through the `number` transform.
+    return check.identifying !== undefined && Number.isInteger(value) && Math.abs(value) >= 10_000 ? identifyingCategory(String(value), check) : undefined;
   }
   if (value === null || typeof value !== 'object') return undefined;
   if (depth > MAX_PII_DEPTH) return TOO_DEEP;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       path.push(i);
-      const found = visit(value[i], allowed, path, depth + 1);
+      const found = visit(value[i], check, depth + 1);
       if (found) return found;
       path.pop();
     }
@@ -101,9 +163,35 @@ function visit(value: unknown, allowed: ReadonlySet<PiiCategory>, path: Property
     path.push(key);
     const byKey = isPerson && NAME_KEYS.has(key) ? 'name' : keyCategory(key);
     if (byKey !== undefined && !allowed.has(byKey)) return byKey;
-    const found = visit(record[key], allowed, path, depth + 1);
+    const found = visit(record[key], check, depth + 1);
     if (found) return found;
     path.pop();
   }
   return undefined;
+}
+
+function isSpace(code: number): boolean {
+  return code <= 0x20 || code === 0xa0 || code === 0xfeff || code === 0x2028 || code === 0x2029;
+}
+
+/**
+ * The category of `text` when it is one of the input's identifying values. A value the input
+ * also holds where it identifies no one (a course number equal to a batch_uid) is let through:
+ * the rule may have copied it from there, and an event must not be rejected for a coincidence.
+ */
+function identifyingCategory(text: string, check: Check): PiiCategory | undefined {
+  // Text with spaces around it (Learn has sent batch_uids ending in newlines) is measured trimmed.
+  if (!check.lengths!.has(text.length) && !(isSpace(text.charCodeAt(0)) || isSpace(text.charCodeAt(text.length - 1)))) return undefined;
+  const key = identifyingKey(text);
+  if (key === undefined) return undefined;
+  const category = check.identifying!.get(key);
+  if (category === undefined || check.exempt?.has(key)) return undefined;
+  // Only for a value found, so rarely: where the input holds it.
+  const where = locateIdentifying(check.input, key, key === check.studentKey);
+  if (where.elsewhere) {
+    (check.exempt ??= new Set()).add(key);
+    return undefined;
+  }
+  check.source = where.path ?? [];
+  return category;
 }

@@ -13,7 +13,7 @@ import { compilePath, isBlankText, ONLY_COMMAS, PathSyntaxError, VARIABLES } fro
 import { isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME } from './rule-lists.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
 
-export const PII_CATEGORIES = ['email', 'name', 'ip-address', 'user-agent', 'lti-parameters'] as const;
+export const PII_CATEGORIES = ['email', 'name', 'user-id', 'ip-address', 'user-agent', 'lti-parameters'] as const;
 export type PiiCategory = (typeof PII_CATEGORIES)[number];
 
 /** A path string compiled the way the loader will compile it; a syntax error becomes an issue. */

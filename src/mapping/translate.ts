@@ -218,7 +218,7 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   assign(produced, 'federatedSession', built.federatedSession);
   assign(produced, 'extensions', built.extensions);
 
-  const pii = findPii(produced, rule.allowPii);
+  const pii = findPii(produced, rule.allowPii, { event, studentId, own: [student, platformId] });
   if (pii && 'tooDeep' in pii) {
     return invalidOutput(rule, studentId, `${pii.path}: nests too deeply to be checked for personal data (more than ${MAX_PII_DEPTH} levels)`);
   }
@@ -226,7 +226,7 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
     return invalidOutput(
       rule,
       studentId,
-      `${pii.path}: carries personal data (${pii.category}); list "${pii.category}" in the rule's allowPii to send it`,
+      `${pii.path}: carries personal data (${pii.category}${pii.source === undefined ? '' : `, as ${pii.source} in the input`}); list "${pii.category}" in the rule's allowPii to send it`,
     );
   }
   const validation = validateCaliperEvent(produced, { student, edApp });

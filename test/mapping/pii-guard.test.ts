@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findPii, MAX_PII_DEPTH } from '../../src/mapping/pii-guard.ts';
-import type { PiiCategory } from '../../src/mapping/rule-schema.ts';
+import { PII_CATEGORIES, type PiiCategory } from '../../src/mapping/rule-schema.ts';
 
 const none = new Set<PiiCategory>();
 const only = (...categories: PiiCategory[]) => new Set<PiiCategory>(categories);
@@ -79,7 +79,7 @@ describe('the personal-data guard', () => {
     expect(findPii(nested(MAX_PII_DEPTH + 1, 'nothing personal'), none)).toBeUndefined();
     // One more level: not read, so refused whatever it holds.
     expect(findPii(nested(MAX_PII_DEPTH + 2, 'nothing personal'), none)).toEqual({ tooDeep: true, path: expect.stringMatching(/^a\.a\.a … \d+ more … a\.a\.a\.a\.a$/) });
-    expect(findPii(nested(MAX_PII_DEPTH + 2, 'x'), only('email', 'ip-address', 'name', 'user-agent', 'lti-parameters'))).toBeUndefined();
+    expect(findPii(nested(MAX_PII_DEPTH + 2, 'x'), only(...PII_CATEGORIES))).toBeUndefined();
   });
 
   it('names are personal only on a person', () => {
@@ -93,5 +93,104 @@ describe('the personal-data guard', () => {
     expect(findPii({ object: { type: 'Person', name: 'Lena' } }, only('name'))).toBeUndefined();
     expect(findPii({ x: '203.0.113.9' }, only('email', 'name', 'user-agent', 'lti-parameters'))).toEqual({ category: 'ip-address', path: 'x' });
     expect(findPii({ x: '203.0.113.9', launchParameters: {} }, only('email', 'name', 'ip-address', 'user-agent', 'lti-parameters'))).toBeUndefined();
+  });
+});
+
+/** A Learn-shaped input naming the student, a classmate in the group list, and the course. */
+function learnInput(overrides: { externalId?: string; courseNumber?: string; name?: string } = {}) {
+  return {
+    id: '9a1b2c3d-4e5f-4a6b-8c7d-000000000001',
+    actor: {
+      id: 'https://learn.example/v1/sites/s1/users/aa11bb22cc33dd44ee55ff6677889900',
+      type: 'Person',
+      name: overrides.name ?? 'Lena Martin',
+      extensions: { 'bb:user.id': '_501_1', 'bb:user.externalId': overrides.externalId ?? 's1234567' },
+    },
+    object: { id: 'https://learn.example/v1/sites/s1/gradebook/1', type: 'AssignableDigitalResource', name: 'Quiz 2' },
+    group: { id: 'https://learn.example/v1/sites/s1/courses/c1', type: 'CourseOffering', courseNumber: overrides.courseNumber ?? 'BIO-110' },
+    extensions: { 'bb:group.users': JSON.stringify([{ id: '_9_1', batchUid: 'kpatel22' }]) },
+  };
+}
+
+describe('the personal-data guard, given the input event', () => {
+  const student = 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
+  const given = (event: unknown, extra: { studentId?: string; own?: string[] } = {}) => ({ event, studentId: 's1234567', own: [student], ...extra });
+  const output = (extensions: Record<string, unknown>) => ({ actor: student, object: { id: 'https://learn.example/x', type: 'Document', name: 'Quiz 2' }, extensions });
+
+  it.each([
+    ["the student's batch_uid", 's1234567', 'user-id', 'actor.extensions["bb:user.externalId"]'],
+    ['the batch_uid in another case, or with Learn\'s trailing newline', 'S1234567\n', 'user-id', 'actor.extensions["bb:user.externalId"]'],
+    ["the student's Learn IRI", 'https://learn.example/v1/sites/s1/users/aa11bb22cc33dd44ee55ff6677889900', 'user-id', 'actor.id'],
+    ["the student's Learn user UUID, the last segment of that IRI, as a urn:uuid", 'urn:uuid:aa11bb22-cc33-dd44-ee55-ff6677889900', 'user-id', 'actor.id'],
+    ["the student's pk1", '_501_1', 'user-id', 'actor.extensions["bb:user.id"]'],
+    ["the student's name", 'Lena Martin', 'name', 'actor.name'],
+    ["a classmate's batch_uid from Learn's group list (JSON text)", 'kpatel22', 'user-id', 'extensions["bb:group.users"][0].batchUid'],
+  ])('finds %s wherever a rule puts it', (_what, value, category, source) => {
+    expect(findPii(output({ copied: value }), none, given(learnInput()))).toEqual({ category, path: 'extensions.copied', source });
+  });
+
+  it("finds the id the rule read as the student's, even where the input's keys do not say it is a person's", () => {
+    const input = { actor: { id: 'https://other.example/people/77', type: 'Agent' } };
+    expect(findPii(output({ who: 'https://other.example/people/77' }), none, given(input, { studentId: 'https://other.example/people/77' }))).toEqual({
+      category: 'user-id',
+      path: 'extensions.who',
+      source: 'actor.id',
+    });
+    // Held a second time where it identifies no one, it may have been copied from there.
+    const twice = { ...input, object: { id: 'https://other.example/people/77', type: 'Document' } };
+    expect(findPii(output({ who: 'https://other.example/people/77' }), none, given(twice, { studentId: 'https://other.example/people/77' }))).toBeUndefined();
+  });
+
+  it('finds a numeric batch_uid sent as a number', () => {
+    expect(findPii(output({ n: 1234567 }), none, given(learnInput({ externalId: '1234567' }), { studentId: '1234567' }))).toMatchObject({ category: 'user-id', path: 'extensions.n' });
+  });
+
+  it('finds identifiers in LTI launch forms and a person\'s other identifiers', () => {
+    const input = {
+      actor: { id: 'https://x.example/u/1', type: 'Person', otherIdentifiers: [{ type: 'SystemIdentifier', identifier: 'SIS-88123', identifierType: 'SisSourcedId' }] },
+      object: { launchParameters: { lis_person_sourcedid: 'sis:lmartin', lis_person_name_full: 'Lena Q. Martin', ext_user_username: 'lmartin' } },
+    };
+    for (const [value, category] of [['SIS-88123', 'user-id'], ['sis:lmartin', 'user-id'], ['Lena Q. Martin', 'name'], ['lmartin', 'user-id']]) {
+      expect(findPii(output({ v: value }), none, given(input, { studentId: undefined }))).toMatchObject({ category, path: 'extensions.v' });
+    }
+    // The vocabulary around them is nobody's.
+    expect(findPii(output({ t: 'SystemIdentifier', u: 'SisSourcedId' }), none, given(input, { studentId: undefined }))).toBeUndefined();
+  });
+
+  it('matches whole values only, of at least five characters, never true/false', () => {
+    const input = learnInput({ name: 'Li' });
+    input.actor.extensions['bb:user.externalId'] = 'false';
+    (input.actor as Record<string, unknown>).givenName = 'Ada';
+    // Part of a longer text, a short name, a short pk1 (`_9_1` of the group list), true/false.
+    expect(findPii(output({ a: 's1234567-notes', b: 'Li', c: 'Ada', d: '_9_1', e: 'false', f: false }), none, given(input))).toBeUndefined();
+  });
+
+  it('lets through a value the input also holds where it identifies no one (a course number equal to a batch_uid)', () => {
+    const input = learnInput({ externalId: 'BIO-110', courseNumber: 'BIO-110' });
+    const out = { actor: student, object: { id: 'https://learn.example/x', type: 'Document' }, group: { id: 'https://learn.example/c', type: 'CourseOffering', courseNumber: 'BIO-110' } };
+    expect(findPii(out, none, given(input, { studentId: 'BIO-110' }))).toBeUndefined();
+  });
+
+  it("never flags what the gateway sends for the student, even where it equals a Learn id", () => {
+    // A school whose TimeBack ids are Learn's user UUIDs.
+    const platformId = 'aa11bb22-cc33-dd44-ee55-ff6677889900';
+    const out = { actor: `urn:uuid:${platformId}`, object: { id: 'https://learn.example/x', type: 'Document', assignee: `urn:uuid:${platformId}` } };
+    expect(findPii(out, none, given(learnInput(), { own: [`urn:uuid:${platformId}`, platformId] }))).toBeUndefined();
+  });
+
+  it('lets through what the rule allows: user-id and name separately', () => {
+    const out = output({ id: 's1234567', name: 'Lena Martin' });
+    expect(findPii(out, only('user-id'), given(learnInput()))).toMatchObject({ category: 'name', path: 'extensions.name' });
+    expect(findPii(out, only('name'), given(learnInput()))).toMatchObject({ category: 'user-id', path: 'extensions.id' });
+    expect(findPii(out, only('user-id', 'name'), given(learnInput()))).toBeUndefined();
+  });
+
+  it('keeps an allowed e-mail address allowed when it is also the batch_uid', () => {
+    const input = learnInput({ externalId: 'lena.martin@school.example.edu' });
+    expect(findPii(output({ who: 'lena.martin@school.example.edu' }), only('email'), given(input, { studentId: 'lena.martin@school.example.edu' }))).toBeUndefined();
+  });
+
+  it('finds nothing in an output that names no one', () => {
+    expect(findPii(output({ course: 'BIO-110', quiz: 'Quiz 2' }), none, given(learnInput()))).toBeUndefined();
   });
 });

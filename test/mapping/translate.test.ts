@@ -333,6 +333,23 @@ ${allow}`);
       expect(allowed.event.extensions).toEqual({ learnUser: student.externalId });
     });
 
+    it("invalid-output: a person's identifier the input holds, copied anywhere, unless the rule allows it", async () => {
+      const rule = (allow: string) => forumRule('copies-learn-ids', `${POSTED}
+  object: { id: { from: generated.id }, type: Message, name: { from: 'actor.extensions["bb:user.externalId"]', transform: lowercase } }
+${allow}`);
+      // lmartin07 looks like nothing personal: only the input says it is the student's batch_uid.
+      expect(await only(forumPost(), { rules: oneRule(rule('')) })).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-output',
+        rule: 'copies-learn-ids',
+        studentId: STUDENT.externalId,
+        detail:
+          'rule copies-learn-ids: object.name: carries personal data (user-id, as actor.extensions["bb:user.externalId"] in the input); list "user-id" in the rule\'s allowPii to send it',
+      });
+      const allowed = delivered(await only(forumPost(), { rules: oneRule(rule('allowPii: [user-id]')) }));
+      expect((allowed.event.object as { name: string }).name).toBe(STUDENT.externalId);
+    });
+
     it('invalid-output: a value nested deeper than the personal-data check looks, whatever it holds', async () => {
       const set = oneRule(forumRule('copies-a-note', `${POSTED}
   object: { id: { from: generated.id }, type: Message }
