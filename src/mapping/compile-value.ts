@@ -4,6 +4,7 @@
  * looking up transform names, no re-reading the rule.
  */
 import { isRecord } from '../is-record.ts';
+import { copyEntityWithWrittenText } from './entity-copy.ts';
 import { compilePath, isPrototypeKey, type Variables } from './paths.ts';
 import type { ComputedTerm, RuleObjectValue, RuleValue } from './rule-schema.ts';
 import { TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
@@ -11,23 +12,29 @@ import { TRANSFORMS, type Transform, type TransformName } from './transforms.ts'
 /** Renders one value for one event; undefined means "empty: leave it out". */
 export type ValueFn = (event: unknown, vars: Variables) => unknown;
 
+/** What the rule allows that changes how its values are built. */
+export interface CompileOptions {
+  /** The rule lists `written-text` in `allowPii`: the `entity` transform keeps what people wrote. */
+  writtenText?: boolean;
+}
+
 const hasOwn = Object.prototype.hasOwnProperty;
 
-export function compileValue(value: RuleValue): ValueFn {
+export function compileValue(value: RuleValue, options: CompileOptions = {}): ValueFn {
   if (typeof value === 'string') {
     if (value.startsWith('$')) return compilePath(value, { allowVariables: true }).read;
     const literal = value === '' ? undefined : value;
     return () => literal;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return () => value;
-  if (Array.isArray(value)) return compileList(value);
+  if (Array.isArray(value)) return compileList(value, options);
   if ('const' in value) return compileConst(value.const);
-  if ('from' in value) return compileFrom(value);
-  return compileObject(value as Record<string, RuleValue>);
+  if ('from' in value) return compileFrom(value, options);
+  return compileObject(value as Record<string, RuleValue>, options);
 }
 
-function compileList(items: RuleValue[]): ValueFn {
-  const fns = items.map(compileValue);
+function compileList(items: RuleValue[], options: CompileOptions): ValueFn {
+  const fns = items.map((item) => compileValue(item, options));
   return (event, vars) => {
     const out: unknown[] = [];
     for (const fn of fns) {
@@ -44,8 +51,8 @@ function compileConst(literal: unknown): ValueFn {
   return () => pruned;
 }
 
-function compileObject(shape: Record<string, RuleValue>): ValueFn {
-  const entries = Object.entries(shape).filter(([key]) => !isPrototypeKey(key)).map(([key, value]) => [key, compileValue(value)] as const);
+function compileObject(shape: Record<string, RuleValue>, options: CompileOptions): ValueFn {
+  const entries = Object.entries(shape).filter(([key]) => !isPrototypeKey(key)).map(([key, value]) => [key, compileValue(value, options)] as const);
   const idFn = entries.find(([key]) => key === 'id')?.[1];
   return (event, vars) => {
     // An entity without an id is no entity: leave the whole object out.
@@ -68,15 +75,15 @@ function compileObject(shape: Record<string, RuleValue>): ValueFn {
  * into the form the map is keyed by (an action IRI into its term) before the map applies.
  */
 export function compileTerm(spec: ComputedTerm, normalize?: (text: string) => string): ValueFn {
-  return compileFrom(spec, normalize && ((value) => (typeof value === 'string' ? normalize(value) : undefined)));
+  return compileFrom(spec, {}, normalize && ((value) => (typeof value === 'string' ? normalize(value) : undefined)));
 }
 
-function compileFrom(spec: RuleObjectValue, leading?: Transform): ValueFn {
+function compileFrom(spec: RuleObjectValue, options: CompileOptions, leading?: Transform): ValueFn {
   const readers = (Array.isArray(spec.from) ? spec.from : [spec.from!]).map(
     (path) => compilePath(path, { allowVariables: true }).read,
   );
   const transforms: Transform[] = (spec.transform === undefined ? [] : Array.isArray(spec.transform) ? spec.transform : [spec.transform]).map(
-    (name) => TRANSFORMS[name as TransformName],
+    (name) => (name === 'entity' && options.writtenText === true ? copyEntityWithWrittenText : TRANSFORMS[name as TransformName]),
   );
   if (leading) transforms.unshift(leading);
   const pick = spec.pick;

@@ -1,7 +1,7 @@
 /**
  * The `entity` transform: copies a Caliper 1.1 entity (or a list of them) from Learn's input
  * into a Caliper 1.2 entity that is safe to send. It keeps only 1.2 vocabulary, leaves people
- * and what they wrote out, applies the 1.1 → 1.2 renames, rewrites date-times, leaves out
+ * and what they wrote out (unless the rule allows `written-text`), applies the 1.1 → 1.2 renames, rewrites date-times, leaves out
  * durations that are not ISO 8601, and reduces anything Caliper does not define (Blackboard's
  * own entity types) to its id.
  */
@@ -39,15 +39,30 @@ const WITHHELD_PROPERTIES = new Set(['ipAddress', 'userAgent', 'messageParameter
 
 /**
  * Text people wrote, by the entity type that holds it: a post (its subject too, and a thread's
- * title, which is its first post's subject), a comment, a bookmark note, an open answer.
- * TimeBack records activity, not content, and a post viewed may be another student's writing.
+ * title, which is its first post's subject), a comment, an annotation's tags, note, name and the
+ * text it highlights, the terms of a search, a typed answer (open-ended, fill-in-the-blank, the
+ * text selected in a select-text item), a grader's comment on a score or result. TimeBack
+ * records activity and scores, not content; a post viewed or a passage highlighted may be
+ * another student's writing, and a grader's comment is about the student. What is kept is what
+ * TimeBack needs: ids, types, scores, counts, times, and answers chosen from a fixed set
+ * (multiple choice, true/false), which are no one's writing. A rule that must send the text
+ * lists `written-text` in `allowPii` (mappings/README.md "Personal data").
  */
 const WRITTEN_TEXT: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['Message', new Set(['name', 'description', 'body'])],
   ['Thread', new Set(['name', 'description'])],
-  ['Comment', new Set(['value'])],
-  ['BookmarkAnnotation', new Set(['bookmarkNotes'])],
+  ['Comment', new Set(['name', 'description', 'value'])],
+  ['Annotation', new Set(['name', 'description'])],
+  ['BookmarkAnnotation', new Set(['name', 'description', 'bookmarkNotes'])],
+  ['HighlightAnnotation', new Set(['name', 'description', 'selectionText'])],
+  ['SharedAnnotation', new Set(['name', 'description'])],
+  ['TagAnnotation', new Set(['name', 'description', 'tags'])],
+  ['Query', new Set(['name', 'description', 'searchTerms'])],
   ['OpenEndedResponse', new Set(['value'])],
+  ['FillinBlankResponse', new Set(['values'])],
+  ['SelectTextResponse', new Set(['values'])],
+  ['Score', new Set(['comment'])],
+  ['Result', new Set(['comment'])],
 ]);
 
 /** Renames from Caliper 1.1 (deprecated there, gone in 1.2), by entity type ('*' for any). */
@@ -69,24 +84,29 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * a `maxScore` on a Person) would make the validator reject the whole event.
  */
 export function copyEntity(value: unknown): unknown {
-  return copyValue(value, 0, true);
+  return copyValue(value, 0, true, false);
 }
 
-function copyValue(value: unknown, depth: number, topLevel: boolean): unknown {
+/** As copyEntity, keeping the text people wrote: for a rule that lists `written-text` in `allowPii`. */
+export function copyEntityWithWrittenText(value: unknown): unknown {
+  return copyValue(value, 0, true, true);
+}
+
+function copyValue(value: unknown, depth: number, topLevel: boolean, keepWritten: boolean): unknown {
   if (typeof value === 'string') return toTimebackIri(value);
   if (value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (const item of value) {
-      const copied = copyValue(item, depth + 1, false);
+      const copied = copyValue(item, depth + 1, false, keepWritten);
       if (copied !== undefined) out.push(copied);
     }
     return out.length > 0 ? out : undefined;
   }
-  return copyObject(value as Record<string, unknown>, depth, topLevel);
+  return copyObject(value as Record<string, unknown>, depth, topLevel, keepWritten);
 }
 
-function copyObject(source: Record<string, unknown>, depth: number, topLevel: boolean): unknown {
+function copyObject(source: Record<string, unknown>, depth: number, topLevel: boolean, keepWritten: boolean): unknown {
   const rawType = source.type ?? source['@type'];
   const type = typeof rawType === 'string' ? caliperTerm(rawType) : undefined;
   const rawId = source.id ?? source['@id'];
@@ -104,13 +124,13 @@ function copyObject(source: Record<string, unknown>, depth: number, topLevel: bo
   if (id !== undefined) out.id = id;
   out.type = type;
   const properties = ENTITY_TYPE_PROPERTIES.get(type)!;
-  const written = WRITTEN_TEXT.get(type);
+  const written = keepWritten ? undefined : WRITTEN_TEXT.get(type);
   for (const key in source) {
     if (!hasOwn.call(source, key)) continue;
     const name = renamed(type, key, source);
     if (name === 'id' || name === 'type' || name === 'extensions') continue;
     if (!properties.has(name) || WITHHELD_PROPERTIES.has(name) || written?.has(name) === true) continue;
-    const copied = copyProperty(name, source[key], depth);
+    const copied = copyProperty(name, source[key], depth, keepWritten);
     if (copied !== undefined) out[name] = copied;
   }
   return out;
@@ -125,14 +145,14 @@ function renamed(type: string, key: string, source: Record<string, unknown>): st
   return key;
 }
 
-function copyProperty(name: string, value: unknown, depth: number): unknown {
+function copyProperty(name: string, value: unknown, depth: number, keepWritten: boolean): unknown {
   if (DATE_TIME_PROPERTIES.has(name)) return typeof value === 'string' ? toCaliperDateTime(value) : undefined;
   // A duration that is not ISO 8601 (seconds as a number, "30 min") is left out, like a date-time that cannot be read.
   if (DURATION_PROPERTIES.has(name)) return typeof value === 'string' ? toCaliperDuration(value) : undefined;
   if (ENTITY_VALUED_PROPERTIES.has(name)) {
     // An IRI in a person-valued property names a person just as an object would.
     if (PERSON_VALUED_PROPERTIES.has(name) && typeof value === 'string') return undefined;
-    return copyValue(value, depth + 1, false);
+    return copyValue(value, depth + 1, false, keepWritten);
   }
   if (NUMBER_PROPERTIES.has(name)) {
     const number = toNumber(value);

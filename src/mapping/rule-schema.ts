@@ -13,7 +13,11 @@ import { compilePath, isBlankText, ONLY_COMMAS, PathSyntaxError, VARIABLES } fro
 import { isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME } from './rule-lists.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
 
-export const PII_CATEGORIES = ['email', 'name', 'user-id', 'ip-address', 'user-agent', 'lti-parameters'] as const;
+/**
+ * What `allowPii` may list. The guard (pii-guard.ts) looks for all but `written-text`, which the
+ * `entity` transform leaves out instead (entity-copy.ts), so no value of it is ever found.
+ */
+export const PII_CATEGORIES = ['email', 'name', 'user-id', 'ip-address', 'user-agent', 'lti-parameters', 'written-text'] as const;
 export type PiiCategory = (typeof PII_CATEGORIES)[number];
 
 /** A path string compiled the way the loader will compile it; a syntax error becomes an issue. */

@@ -5,7 +5,7 @@
  * few rules for that type.
  */
 import { actionTerm, caliperTerm } from './caliper-vocabulary.ts';
-import { compileTerm, compileValue, type ValueFn } from './compile-value.ts';
+import { compileTerm, compileValue, type CompileOptions, type ValueFn } from './compile-value.ts';
 import { compilePath, hasValue, type CompiledPath, type Reader } from './paths.ts';
 import type { PiiCategory, Rule, RuleOutput, WhereValue } from './rule-schema.ts';
 
@@ -105,15 +105,15 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
     allowPii: new Set(rule.allowPii ?? []),
   };
   if (rule.skip !== undefined) compiled.skip = rule.skip;
-  if (rule.output !== undefined) compiled.output = compileOutput(rule.output);
+  if (rule.output !== undefined) compiled.output = compileOutput(rule.output, { writtenText: compiled.allowPii.has('written-text') });
   return compiled;
 }
 
-function compileOutput(output: RuleOutput): CompiledOutput {
+function compileOutput(output: RuleOutput, options: CompileOptions): CompiledOutput {
   const properties: Array<readonly [RuleOutputProperty, ValueFn]> = [];
   for (const name of RULE_OUTPUT_PROPERTIES) {
     const value = output[name];
-    if (value !== undefined) properties.push([name, compileValue(value)]);
+    if (value !== undefined) properties.push([name, compileValue(value, options)]);
   }
   return {
     type: output.type,

@@ -8,6 +8,9 @@
 
 const CANARY = /canary-([a-z]+)-\d+-qzx(?:@students\.school\.test)?/g;
 
+/** Keys whose text someone wrote (a grader's comment; a note, tag, highlighted passage or search of a student's). */
+const WRITTEN_KEYS = new Set(['body', 'comment', 'bookmarkNotes', 'tags', 'selectionText', 'searchTerms']);
+
 export interface Canaries {
   /** A fresh canary of this kind (`buid`, `name`, `text`, …). */
   next(kind: string): string;
@@ -22,7 +25,8 @@ export interface Canaries {
    * people's ids (the same canary for the same id, see `studentIds`), pk1s, people's names,
    * user agents, IP addresses, e-mail addresses, group member lists, LTI launch parameters
    * that name the person or sign the launch, what people wrote (post titles and bodies,
-   * comments), and an extra key in every `extensions`.
+   * comments, notes, tags, highlighted passages, search terms, typed answers), and an extra key
+   * in every `extensions`.
    */
   plant(event: unknown): unknown;
   /**
@@ -77,7 +81,7 @@ export function canaries(): Canaries {
     if (key === 'bb:group.users') return JSON.stringify([{ id: '_9_1', batchUid: next('member') }, { id: '_10_1', batchUid: email('member') }]);
     if (key === 'launchUrl') return `${value.split('?')[0]}?lis_person_contact_email_primary=${encodeURIComponent(email('launch'))}`;
     if (/^(lis_person_|oauth_signature$|oauth_consumer_key$|user_id$)/.test(key)) return key.includes('email') ? email('launch') : next('launch');
-    if (key === 'body' || key === 'comment' || key === 'bookmarkNotes') return next('text');
+    if (WRITTEN_KEYS.has(key)) return next('text');
     // (The `@` first: the pattern alone takes quadratic time on a long string without one.)
     if (value.includes('@') && /[^\s@/]+@[^\s@/]+\.[a-z]{2,}/i.test(value)) return email('email');
     // A Learn user's IRI, or a course membership's (which ends in the user's id).
@@ -103,6 +107,8 @@ export function canaries(): Canaries {
       out.name = next('text');
       out.body = next('text');
     }
+    // A typed answer: the text of each blank, or of each passage selected.
+    if (/(FillinBlankResponse|SelectTextResponse)$/.test(type) && Array.isArray(out.values)) out.values = out.values.map(() => next('text'));
     if (key === 'extensions') out['bb:canary'] = next('ext');
     if (isPerson && out.name === undefined) out.name = next('name');
     return out;

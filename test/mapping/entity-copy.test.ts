@@ -4,7 +4,7 @@
  * plain values count as empty or are read as another kind, and the inputs that leave nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { copyEntity } from '../../src/mapping/entity-copy.ts';
+import { copyEntity, copyEntityWithWrittenText } from '../../src/mapping/entity-copy.ts';
 
 type Nested = { id: string; type: string; isPartOf?: Nested | string };
 
@@ -132,5 +132,33 @@ describe('copyEntity', () => {
 
   it('gives the id of an object without a type', () => {
     expect(copyEntity({ id: 'https://x.example/z', name: 'untyped' })).toBe('https://x.example/z');
+  });
+
+  // What a student typed or chose to quote, and a grader's comment about them: TimeBack gets the
+  // activity and the score, not the text. Answers chosen from a fixed set stay.
+  it.each([
+    ['a tag annotation', { id: 'https://x.example/a/1', type: 'TagAnnotation', tags: ['mills', 'my village'], annotated: 'https://x.example/p/4' }, { annotated: 'https://x.example/p/4' }],
+    ['a highlight', { id: 'https://x.example/a/2', type: 'HighlightAnnotation', selectionText: 'one worker, eight threads', selection: { type: 'TextPositionSelector', start: 3, end: 9 } }, { selection: { type: 'TextPositionSelector', start: 3, end: 9 } }],
+    ['an annotation named by its author', { id: 'https://x.example/a/3', type: 'SharedAnnotation', name: 'for my study group', description: 'see para 2' }, {}],
+    ['a search query', { id: 'https://x.example/q/1', type: 'Query', searchTerms: 'why child workers', dateCreated: '2025-11-03T09:21:12.000Z' }, { dateCreated: '2025-11-03T09:21:12.000Z' }],
+    ['a fill-in-the-blank answer', { id: 'https://x.example/r/1', type: 'FillinBlankResponse', values: ['photosynthesis', 'chlorophyl'], startedAtTime: '2025-11-03T09:00:00.000Z' }, { startedAtTime: '2025-11-03T09:00:00.000Z' }],
+    ['a select-text answer', { id: 'https://x.example/r/2', type: 'SelectTextResponse', values: ['the second sentence'] }, {}],
+    ["a grader's comment on a score", { id: 'https://x.example/s/1', type: 'Score', scoreGiven: 14, maxScore: 20, comment: 'Lena, cite more evidence.' }, { scoreGiven: 14, maxScore: 20 }],
+    ["a grader's comment on a result", { id: 'https://x.example/s/2', type: 'Result', resultScore: 14, comment: 'Good.' }, { resultScore: 14 }],
+    ['a comment\'s title', { id: 'https://x.example/c/1', type: 'Comment', name: 'Re: my essay', value: 'I disagree' }, {}],
+  ])('leaves out the text in %s', (_what, source, kept) => {
+    const { id, type } = source;
+    expect(copyEntity(source)).toEqual({ id, type, ...kept });
+    // A rule that lists written-text in allowPii gets it all.
+    const { id: _id, type: _type, ...rest } = source as Record<string, unknown>;
+    expect(copyEntityWithWrittenText(source)).toEqual({ id, type, ...rest });
+  });
+
+  it('keeps answers chosen from a fixed set, and the written text of nested entities is left out too', () => {
+    expect(copyEntity({ id: 'https://x.example/r/3', type: 'MultipleChoiceResponse', value: 'C' })).toEqual({ id: 'https://x.example/r/3', type: 'MultipleChoiceResponse', value: 'C' });
+    expect(copyEntity({ id: 'https://x.example/r/4', type: 'TrueFalseResponse', value: 'true' })).toEqual({ id: 'https://x.example/r/4', type: 'TrueFalseResponse', value: 'true' });
+    expect(
+      copyEntity({ id: 'https://x.example/sr/1', type: 'SearchResponse', query: { id: 'https://x.example/q/2', type: 'Query', searchTerms: 'my essay' }, searchResultsItemCount: 3 }),
+    ).toEqual({ id: 'https://x.example/sr/1', type: 'SearchResponse', query: { id: 'https://x.example/q/2', type: 'Query' }, searchResultsItemCount: 3 });
   });
 });

@@ -350,7 +350,8 @@ type PersonalKind = (typeof PERSONAL_KINDS)[number];
 
 /**
  * Entities whose title and text students write: posts, messages, threads (titled by their first
- * post), and Learn's wiki pages, which students create. Learn's own types are full IRIs.
+ * post), and Learn's wiki pages, which students create. Learn's own types are full IRIs. Tags,
+ * notes, highlighted passages, search terms and typed answers are a student's wherever they are.
  */
 const WRITTEN_BY_STUDENTS = /(?:^|\/)(?:ForumPost|BlogPost|WikiPost|WikiPage|Message|Thread)$/;
 
@@ -358,7 +359,11 @@ function personalValues(value: unknown, found: Map<string, PersonalKind>, key = 
   if (typeof value === 'string') {
     // Empty text names no one (Learn sends `"bb:user.externalId": ""`), and would match every id's `//`.
     if (value.trim() === '') return;
-    if (WRITTEN_BY_STUDENTS.test(parentType) && /^(name|description|body)$/.test(key)) {
+    if (
+      (WRITTEN_BY_STUDENTS.test(parentType) && /^(name|description|body)$/.test(key)) ||
+      /^(tags|searchTerms|selectionText|bookmarkNotes)$/.test(key) ||
+      (/(?:FillinBlank|SelectText)Response$/.test(parentType) && key === 'values')
+    ) {
       found.set(value, 'text a student wrote');
       return;
     }

@@ -239,11 +239,10 @@ describe('entity', () => {
         assignee: 'https://x.example/u/2',
       }),
     ).toEqual({ id: 'https://x.example/doc', type: 'Document', creators: [{ id: 'https://x.example/org', type: 'Organization' }] });
-    // A search's creator is the person who searched.
+    // A search's creator is the person who searched (and the terms are what they typed).
     expect(t.entity({ id: 'https://x.example/q/1', type: 'Query', creator: 'https://x.example/u/3', searchTerms: 'photosynthesis' })).toEqual({
       id: 'https://x.example/q/1',
       type: 'Query',
-      searchTerms: 'photosynthesis',
     });
     expect(t.entity({ id: 'https://x.example/q/2', type: 'Query', creator: { id: 'https://x.example/u/3', type: 'Person' } })).toEqual({
       id: 'https://x.example/q/2',

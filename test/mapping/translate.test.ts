@@ -350,6 +350,26 @@ ${allow}`);
       expect((allowed.event.object as { name: string }).name).toBe(STUDENT.externalId);
     });
 
+    it('leaves out what a student wrote from a copied entity, unless the rule lists written-text', async () => {
+      const rule = (allow: string) => `
+id: tags-a-post
+match: { type: "${BB}ForumEvent" }
+student: ['actor.extensions["bb:user.externalId"]']
+${allow}
+output:
+  type: AnnotationEvent
+  action: Tagged
+  profile: AnnotationProfile
+  object: { id: { from: object.id }, type: DigitalResource }
+  generated: { from: generated, transform: entity }`;
+      const tag = { id: `${SITE}/annotations/1`, type: 'TagAnnotation', tags: ['cotton mills'], annotated: `${SITE}/discussion/_88_1` };
+      const event = forumPost({ generated: tag });
+      const withheld = delivered(await only(event, { rules: oneRule(rule('')) }));
+      expect(withheld.event.generated).toEqual({ id: tag.id, type: 'TagAnnotation', annotated: tag.annotated });
+      const allowed = delivered(await only(event, { rules: oneRule(rule('allowPii: [written-text]')) }));
+      expect(allowed.event.generated).toEqual(tag);
+    });
+
     it('invalid-output: a value nested deeper than the personal-data check looks, whatever it holds', async () => {
       const set = oneRule(forumRule('copies-a-note', `${POSTED}
   object: { id: { from: generated.id }, type: Message }
