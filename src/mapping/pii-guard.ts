@@ -105,7 +105,9 @@ interface Check {
   input: unknown;
   /** Values found in the output that the input also holds where they identify no one. */
   exempt: Set<string> | undefined;
+  /** Where the input holds the value found, once one is. */
   source: PropertyKey[] | undefined;
+  /** The student's id as compared (identifyingKey). */
   studentKey: string | undefined;
 }
 
@@ -118,12 +120,13 @@ export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input
     if (wanted !== undefined) identifying = collectIdentifying(input.event, wanted, input.studentId, input.own ?? []);
   }
   let lengths: Set<number> | undefined;
+  let studentKey: string | undefined;
   if (identifying !== undefined) {
     lengths = new Set();
     for (const key of identifying.keys()) keyLengths(key, lengths);
+    if (input?.studentId !== undefined) studentKey = identifyingKey(input.studentId);
   }
-  const check: Check = { allowed, path: [], identifying, lengths, input: input?.event, exempt: undefined, source: undefined,
-    studentKey: input?.studentId === undefined ? undefined : identifyingKey(input.studentId) };
+  const check: Check = { allowed, path: [], identifying, lengths, input: input?.event, exempt: undefined, source: undefined, studentKey };
   const category = visit(event, check, 0);
   if (category === undefined) return undefined;
   if (category === TOO_DEEP) return { tooDeep: true, path: formatPath(check.path) };
