@@ -17,7 +17,7 @@ import type { StoreWriter } from './store/writer.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
 import { adminAuth } from './ops/admin-auth.ts';
-import { createAuthFailures, TOO_MANY_WRONG_KEYS } from './auth-failures.ts';
+import { createAuthFailures, TOO_MANY_WRONG_KEYS, type AuthFailures, type AuthRealm } from './auth-failures.ts';
 import { clientAddressReader } from './client-address.ts';
 import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 
@@ -42,6 +42,11 @@ export interface AppDeps {
   admin?: Array<{ path: string; router: Hono<AppEnv> }>;
   /** True once shutdown began: only probes are answered, everything else is turned away (503). */
   shuttingDown?: () => boolean;
+  /**
+   * The wrong-key limiters, when the caller keeps their addresses known good across restarts
+   * (server.ts); by default each realm gets a new one that starts knowing no address.
+   */
+  authFailures?: Record<AuthRealm, AuthFailures>;
 }
 
 export type AppEnv = {
@@ -159,7 +164,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
     c.header('cache-control', 'no-store');
   });
-  const adminFailures = createAuthFailures({ realm: 'admin', ...deps.config.authFailures, now: deps.now ?? Date.now, log, refusals: metrics.authRefusals });
+  const adminFailures =
+    deps.authFailures?.admin ?? createAuthFailures({ realm: 'admin', ...deps.config.authFailures, now: deps.now ?? Date.now, log, refusals: metrics.authRefusals });
   app.use('/admin/*', adminAuth(deps.config.adminToken, adminFailures, clientAddressReader(deps.config.trustedProxies)));
   for (const { path, router } of deps.admin ?? []) app.route(`/admin${path}`, router);
 

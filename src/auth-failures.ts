@@ -17,6 +17,10 @@
  * forgotten first) and at most MAX_KNOWN_GOOD remembered as having sent a right key; only a
  * right key adds to the latter, so an attacker cycling through addresses cannot flush it. No
  * timer runs: windows end when they are next looked at.
+ *
+ * The addresses known good outlive a restart (auth-known-good.ts keeps them in the database):
+ * otherwise a restart would let whoever shares Learn's address lock Learn out until Learn's
+ * next right key. The windows do not: a restart forgives wrong keys, as the window would.
  */
 import type { Counter } from 'prom-client';
 import { GatewayError } from './errors.ts';
@@ -29,7 +33,13 @@ const MAX_ADDRESSES = 10_000;
 /** Addresses remembered as having sent a right key: Learn's few, a proxy's. */
 const MAX_KNOWN_GOOD = 1_000;
 /** How long an address that sent a right key keeps its keys checked: Learn may be quiet all night. */
-const KNOWN_GOOD_MS = 24 * 3_600_000;
+export const KNOWN_GOOD_MS = 24 * 3_600_000;
+/**
+ * A known address's right key counts as a change worth saving once its last one is in an
+ * earlier step of this length: Learn's steady stream then costs a save every few minutes,
+ * not one per envelope, and a restart loses at most this much of the address's day.
+ */
+const KNOWN_GOOD_STEP_MS = 10 * 60_000;
 
 export interface AuthFailureOptions {
   realm: AuthRealm;
@@ -42,6 +52,11 @@ export interface AuthFailureOptions {
   refusals: Counter<'realm'>;
   maxAddresses?: number;
   maxKnownGood?: number;
+  /**
+   * Addresses known good before a restart, as `knownGoodEntries()` gave them: those older
+   * than a day are dropped, and only the newest `maxKnownGood` kept.
+   */
+  knownGood?: ReadonlyArray<readonly [address: string, since: number]>;
 }
 
 export type AuthVerdict = { outcome: 'accepted' } | { outcome: 'wrong' } | { outcome: 'limited'; retryAfterSeconds: number };
@@ -54,6 +69,15 @@ export interface AuthFailures {
   check(address: string, verify: () => boolean): AuthVerdict;
   /** Addresses counted now, and remembered as good (for tests of the bounds). */
   readonly sizes: { counted: number; knownGood: number };
+  readonly realm: AuthRealm;
+  /**
+   * Goes up when the addresses known good change in a way worth saving: one is added, or
+   * one's last right key moves on by a step (KNOWN_GOOD_STEP_MS). A counter, so that noting
+   * a change on the request path costs no allocation, and a saver compares it with the one it saved.
+   */
+  readonly knownGoodVersion: number;
+  /** The addresses known good now, with the time of each one's last right key, oldest first. */
+  knownGoodEntries(): Array<[address: string, since: number]>;
 }
 
 interface Window {
@@ -69,6 +93,8 @@ export function createAuthFailures(options: AuthFailureOptions): AuthFailures {
   // re-inserted when either changes): the oldest are first, to expire or evict.
   const windows = new Map<string, Window>();
   const knownGood = new Map<string, number>();
+  let knownGoodVersion = 0;
+  if (options.knownGood) restoreKnownGood(knownGood, options.knownGood, now(), maxKnownGood);
   refusals.inc({ realm }, 0);
 
   const retryAfter = (window: Window, at: number) => Math.max(1, Math.ceil((window.start + windowMs - at) / 1000));
@@ -81,12 +107,13 @@ export function createAuthFailures(options: AuthFailureOptions): AuthFailures {
     return undefined;
   }
 
-  function isKnownGood(address: string, at: number): boolean {
+  /** When the address last sent a right key, if that was within the last day. */
+  function knownGoodSince(address: string, at: number): number | undefined {
     const since = knownGood.get(address);
-    if (since === undefined) return false;
-    if (at - since < KNOWN_GOOD_MS) return true;
+    if (since === undefined) return undefined;
+    if (at - since < KNOWN_GOOD_MS) return since;
     knownGood.delete(address);
-    return false;
+    return undefined;
   }
 
   function remember<V>(map: Map<string, V>, address: string, value: V, max: number, expired: (value: V) => boolean) {
@@ -109,11 +136,13 @@ export function createAuthFailures(options: AuthFailureOptions): AuthFailures {
       if (limit === 0) return verify() ? { outcome: 'accepted' } : { outcome: 'wrong' };
       const at = now();
       let window = openWindow(address, at);
-      const good = isKnownGood(address, at);
+      const goodSince = knownGoodSince(address, at);
+      const good = goodSince !== undefined;
       // Refused unheard: the key is not compared, so the answer says nothing about it.
       if (window && window.failures >= limit && !good) return limited(window, at);
 
       if (verify()) {
+        if (!good || Math.floor(at / KNOWN_GOOD_STEP_MS) !== Math.floor(goodSince / KNOWN_GOOD_STEP_MS)) knownGoodVersion += 1;
         remember(knownGood, address, at, maxKnownGood, (since) => at - since >= KNOWN_GOOD_MS);
         return { outcome: 'accepted' };
       }
@@ -138,7 +167,36 @@ export function createAuthFailures(options: AuthFailureOptions): AuthFailures {
     get sizes() {
       return { counted: windows.size, knownGood: knownGood.size };
     },
+
+    realm,
+
+    get knownGoodVersion() {
+      return knownGoodVersion;
+    },
+
+    knownGoodEntries() {
+      const at = now();
+      const entries: Array<[string, number]> = [];
+      for (const [address, since] of knownGood) if (at - since < KNOWN_GOOD_MS) entries.push([address, since]);
+      return entries;
+    },
   };
+}
+
+/**
+ * Fills `knownGood` (empty) from a saved list, as `remember` would have left it: oldest
+ * first, none older than a day, at most `max`. A time after `at` (the clock was set back
+ * since) counts as `at`, so that no address stays known good for longer than a day from now.
+ */
+function restoreKnownGood(knownGood: Map<string, number>, saved: ReadonlyArray<readonly [string, number]>, at: number, max: number): void {
+  const live = saved
+    .map(([address, since]): [string, number] => [address, Math.min(since, at)])
+    .filter(([, since]) => at - since < KNOWN_GOOD_MS)
+    .sort((a, b) => a[1] - b[1]);
+  for (const [address, since] of live.slice(-max)) {
+    knownGood.delete(address);
+    knownGood.set(address, since);
+  }
 }
 
 export const TOO_MANY_WRONG_KEYS = 'too-many-wrong-keys';

@@ -9,6 +9,8 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp, type AppEnv } from './app.ts';
+import { createAuthFailures, type AuthRealm } from './auth-failures.ts';
+import { loadKnownGood, startKnownGoodSaver } from './auth-known-good.ts';
 import { answerClientError } from './client-errors.ts';
 import { ConfigError, missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -220,6 +222,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     mappings,
   });
 
+  // The wrong-key limiters, with the addresses that sent a right key before the restart.
+  const restoredFailures = (realm: AuthRealm) =>
+    createAuthFailures({ realm, ...config.authFailures, now, log, refusals: metrics.authRefusals, knownGood: loadKnownGood(store, realm, log) });
+  const authFailures = { ingest: restoredFailures('ingest'), admin: restoredFailures('admin') };
+  const knownGood = startKnownGoodSaver({ store, limiters: [authFailures.ingest, authFailures.admin], log, now });
+  // Stopped first of all (after the HTTP server), so the last requests' right keys are saved.
+  stoppables.push({ name: 'known-good addresses', stop: () => knownGood.stop() });
+
   const admin = [
     { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },
     { path: '', router: adminEventsRoutes({ store, now, onReplayed: () => translation.wake() }) },
@@ -237,6 +247,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     onEventsStored: () => translation.wake(),
     shuttingDown: () => shuttingDown,
     bodyIdleMs: options.bodyIdleMs,
+    authFailures,
   });
 
   let http: HttpServer;

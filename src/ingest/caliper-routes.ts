@@ -38,13 +38,15 @@ export function caliperRoutes(deps: AppDeps) {
   const now = deps.now ?? Date.now;
   const writer = deps.writer ?? createStoreWriter(deps.store);
   const clientAddress = clientAddressReader(config.trustedProxies);
-  const authFailures = createAuthFailures({
-    realm: 'ingest',
-    ...config.authFailures,
-    now,
-    log,
-    refusals: metrics.authRefusals,
-  });
+  const authFailures =
+    deps.authFailures?.ingest ??
+    createAuthFailures({
+      realm: 'ingest',
+      ...config.authFailures,
+      now,
+      log,
+      refusals: metrics.authRefusals,
+    });
   const gate = createIntakeGate({ maxBytes: config.maxBytesInFlight, maxWaitMs: deps.intakeMaxWaitMs ?? INTAKE_MAX_WAIT_MS });
   metrics.onScrape(() => {
     metrics.intakeBytesHeld.set(gate.held);
