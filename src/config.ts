@@ -378,11 +378,17 @@ export function clientSecretSetting(timeback: Pick<Config['timeback'], 'clientSe
   return timeback.clientSecretFile === undefined ? 'TIMEBACK_CLIENT_SECRET' : 'TIMEBACK_CLIENT_SECRET_FILE';
 }
 
-/** The TimeBack credentials not set; empty when a token can be asked for. */
+/**
+ * The secret, when it is missing: neither variable is set (a set TIMEBACK_CLIENT_SECRET_FILE
+ * always yields one, or parseConfig refuses it), and either would do.
+ */
+export const MISSING_CLIENT_SECRET = 'TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE)';
+
+/** The TimeBack credentials not set, as the settings that would set them; empty when a token can be asked for. */
 export function missingCredentials(timeback: Pick<Config['timeback'], 'clientId' | 'clientSecret'>): string[] {
   const missing: string[] = [];
   if (!timeback.clientId) missing.push('TIMEBACK_CLIENT_ID');
-  if (!timeback.clientSecret) missing.push('TIMEBACK_CLIENT_SECRET');
+  if (!timeback.clientSecret) missing.push(MISSING_CLIENT_SECRET);
   return missing;
 }
 

@@ -34,7 +34,7 @@ describe('parseConfig', () => {
       roster: { match: ['sourcedId', 'identifier', 'email'], cacheTtlMs: 86_400_000, negativeTtlMs: 3_600_000 },
       delivery: { concurrency: 16, maxAgeMs: 604_800_000, timeoutMs: 10_000, retentionMs: 604_800_000 },
     });
-    expect(missingDeliverySettings(config)).toEqual(['TIMEBACK_CLIENT_ID', 'TIMEBACK_CLIENT_SECRET', 'TIMEBACK_APP_ID']);
+    expect(missingDeliverySettings(config)).toEqual(['TIMEBACK_CLIENT_ID', 'TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE)', 'TIMEBACK_APP_ID']);
   });
 
   it('limits wrong keys by default, and reads the limit, its window and the trusted proxies', () => {

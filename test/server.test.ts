@@ -56,7 +56,7 @@ describe('health and readiness', () => {
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({
       ready: false,
-      reasons: ['delivery waits for TIMEBACK_CLIENT_SECRET, TIMEBACK_APP_ID'],
+      reasons: ['delivery waits for TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE), TIMEBACK_APP_ID'],
     });
     const warnings = logs.filter((line) => line.includes('Delivery to TimeBack waits for'));
     expect(warnings).toHaveLength(1);

@@ -285,11 +285,11 @@ describe('cached roster resolver', () => {
     const answer = await resolver.resolve('ada.l');
     expect(answer).toEqual({
       status: 'unavailable',
-      detail: 'roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET',
+      detail: 'roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE)',
       held: true,
       untilConfigured: true,
     });
-    expect(resolver.waitingFor?.()).toBe('roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET');
+    expect(resolver.waitingFor?.()).toBe('roster lookups wait for TIMEBACK_CLIENT_ID, TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE)');
     expect(emulator.requests.length).toBe(from);
     expect(harness().resolver.waitingFor?.()).toBeUndefined();
   });

@@ -117,14 +117,15 @@ describe('translation in the running gateway', () => {
   });
 
   it.each([
-    ['TIMEBACK_APP_ID', 'waiting-for-app-id'],
-    ['TIMEBACK_CLIENT_SECRET', 'waiting-for-credentials'],
-  ])('without %s, settles what needs no set-up and holds the events to send', { timeout: 20_000 }, async (variable, state) => {
+    ['TIMEBACK_APP_ID', 'waiting-for-app-id', 'TIMEBACK_APP_ID'],
+    // Either variable would set the secret: the reason names both.
+    ['TIMEBACK_CLIENT_SECRET', 'waiting-for-credentials', 'TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE)'],
+  ])('without %s, settles what needs no set-up and holds the events to send', { timeout: 20_000 }, async (variable, state, named) => {
     const gw = await start({ [variable]: '' });
     const [held, noRule] = insertStoredEvents(gw.store.sqlite, [forumPost(), forumPost({ type: `${BB}WikiEvent` })], { receivedAt: Date.now() });
     const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { ready: boolean; reasons: string[]; translation: { state: string } };
     expect(ready.translation.state).toBe(state);
-    expect(ready.reasons).toContain(`delivery waits for ${variable}`);
+    expect(ready.reasons).toContain(`delivery waits for ${named}`);
     await waitFor('the batch', () => rowsBySeq(gw.store.sqlite).get(noRule!)!.fate === 'skipped');
     expect(rowsBySeq(gw.store.sqlite).get(noRule!)).toMatchObject({ reason: 'no-rule' });
     expect(rowsBySeq(gw.store.sqlite).get(held!)).toMatchObject({
@@ -132,7 +133,7 @@ describe('translation in the running gateway', () => {
       stage: 'translate',
       attempts: 0,
       nextAttemptAt: UNTIL_CONFIGURED,
-      detail: expect.stringContaining(variable),
+      detail: expect.stringContaining(named),
     });
   });
 });
