@@ -202,7 +202,7 @@ export interface Config {
     baseUrl: string;
     tokenUrl: string;
     clientId: string | undefined;
-    /** From TIMEBACK_CLIENT_SECRET, or as TIMEBACK_CLIENT_SECRET_FILE held it at start. */
+    /** From TIMEBACK_CLIENT_SECRET, or as TIMEBACK_CLIENT_SECRET_FILE held it at start (unless parsed without reading it). */
     clientSecret: string | undefined;
     /** TIMEBACK_CLIENT_SECRET_FILE (absolute), re-read by the token provider so a rotated secret needs no restart. */
     clientSecretFile: string | undefined;
@@ -239,8 +239,18 @@ export class ConfigError extends Error {
   }
 }
 
+export interface ParseConfigOptions {
+  /**
+   * False for the commands that never talk to TimeBack (status, replay, roster-cache,
+   * check-mappings, translate with --users): TIMEBACK_CLIENT_SECRET_FILE is then not read, so
+   * a secret file they cannot read (an admin without access to the mounted secret) does not
+   * stop them. `timeback.clientSecret` is then only what TIMEBACK_CLIENT_SECRET holds.
+   */
+  readSecretFile?: boolean;
+}
+
 /** Parses the environment; throws one ConfigError that lists every bad variable. */
-export function parseConfig(env: Record<string, string | undefined>): Config {
+export function parseConfig(env: Record<string, string | undefined>, options: ParseConfigOptions = {}): Config {
   const result = EnvSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
@@ -253,7 +263,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const mappingsDir = path.resolve(e.MAPPINGS_DIR);
   const clientSecretFile = e.TIMEBACK_CLIENT_SECRET_FILE === undefined ? undefined : path.resolve(e.TIMEBACK_CLIENT_SECRET_FILE);
   let clientSecret = e.TIMEBACK_CLIENT_SECRET;
-  if (clientSecretFile !== undefined) {
+  if (clientSecretFile !== undefined && options.readSecretFile !== false) {
     try {
       clientSecret = readSecretFile(clientSecretFile);
     } catch (err) {

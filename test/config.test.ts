@@ -134,6 +134,16 @@ describe('parseConfig', () => {
     }
   });
 
+  it('leaves TIMEBACK_CLIENT_SECRET_FILE unread for the commands that need no secret, and still refuses it beside TIMEBACK_CLIENT_SECRET', () => {
+    const missing = path.join(tmpdir(), 'config-secret-never-made', 'client-secret');
+    const config = parseConfig({ TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET_FILE: missing }, { readSecretFile: false });
+    expect(config.timeback).toMatchObject({ clientSecret: undefined, clientSecretFile: missing });
+    expect(() => parseConfig({ TIMEBACK_CLIENT_SECRET: 'env-secret-1234', TIMEBACK_CLIENT_SECRET_FILE: missing }, { readSecretFile: false })).toThrow(
+      'TIMEBACK_CLIENT_SECRET_FILE: set it or TIMEBACK_CLIENT_SECRET, not both',
+    );
+    expect(configError({ TIMEBACK_CLIENT_SECRET_FILE: missing }).problems).toEqual([`TIMEBACK_CLIENT_SECRET_FILE: cannot read ${missing} (ENOENT)`]);
+  });
+
   it('reads every variable it knows', () => {
     const config = parseConfig({
       PORT: '0',

@@ -35,7 +35,8 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
     options: { fixtures: { type: 'string' }, update: { type: 'boolean' } },
   });
   if (parsed.positionals.length > 1) throw new UsageError('name at most one mappings folder');
-  const config = parseConfig(env);
+  // Rules and fixtures only: no TimeBack secret needed.
+  const config = parseConfig(env, { readSecretFile: false });
   const mappingsDir = parsed.positionals[0] === undefined ? config.mappingsDir : path.resolve(parsed.positionals[0]);
   const fixturesDir = parsed.values.fixtures === undefined ? config.fixturesDir : path.resolve(parsed.values.fixtures);
 

@@ -41,7 +41,8 @@ their shape.
 
 export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env, io) => {
   const filter = parseReplayArgs(args);
-  const { dbPath } = parseConfig(env);
+  // Writes to the database only: no TimeBack secret needed, so an unreadable secret file is no matter.
+  const { dbPath } = parseConfig(env, { readSecretFile: false });
   if (dbPath !== ':memory:' && !existsSync(dbPath)) {
     io.err(`caliper-gateway replay: no database at ${dbPath} (set DB_PATH to the gateway's database)\n`);
     return 1;

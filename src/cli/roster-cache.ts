@@ -29,7 +29,8 @@ export const rosterCacheCommand = cliCommand(
   USAGE,
   async (args, env, io, now: () => number = Date.now) => {
     const parsed = parseArguments(args);
-    const config = parseConfig(env);
+    // The cache is in the database; the roster itself is never asked, so no secret is needed.
+    const config = parseConfig(env, { readSecretFile: false });
     // Opening a path that is not there would create an empty database and report an empty
     // cache: run from the wrong folder, that reads as "nothing cached" and leaves a stray file.
     if (config.dbPath !== ':memory:' && !existsSync(config.dbPath)) {

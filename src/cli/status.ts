@@ -21,7 +21,8 @@ as the last one left them), from the database at DB_PATH.
 
 export const statusCommand = cliCommand('status', USAGE, async (args, env, io) => {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
-  const { dbPath } = parseConfig(env);
+  // Reads the database only: no TimeBack secret needed, so an unreadable secret file is no matter.
+  const { dbPath } = parseConfig(env, { readSecretFile: false });
   if (dbPath === ':memory:' || !existsSync(dbPath)) {
     io.err(
       `caliper-gateway status: no database at ${dbPath}; the gateway creates it when it first starts (set DB_PATH if it lives elsewhere)\n`,

@@ -55,7 +55,8 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
     throw new UsageError(parsed.positionals.length === 0 ? 'name the FILE to translate' : 'translate one FILE at a time');
   }
   const file = parsed.positionals[0]!;
-  const config = parseConfig(env);
+  // Only without --users does it ask TimeBack's roster, and need the secret.
+  const config = parseConfig(env, { readSecretFile: parsed.values.users === undefined });
 
   let content: Buffer;
   try {

@@ -55,6 +55,11 @@ describe('caliper-gateway check-mappings', () => {
     expect(await check([])).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('runs with TIMEBACK_CLIENT_SECRET_FILE set to a file it cannot read: it needs no secret', async () => {
+    await check(['--update']);
+    expect(await check([], { TIMEBACK_CLIENT_SECRET_FILE: join(temp.dir, 'no-such-secret') })).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('fails on a rule whose actor TimeBack would not know, before any event is translated', async () => {
     await check(['--update']);
     const rules = join(mappings, 'forum-event.yaml');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_LISTED, parseReplayArgs } from '../../src/cli/replay.ts';
+import { MAX_LISTED, parseReplayArgs, replayCommand } from '../../src/cli/replay.ts';
 import { lockDatabase } from '../../src/store/instance-lock.ts';
 import { makeTempDir } from '../helpers/identity-harness.ts';
 import { OLD_SCHEMAS, seedEveryFate } from '../helpers/old-databases.ts';
@@ -105,6 +105,17 @@ describe('caliper-gateway replay', () => {
 
     const again = await cli(['--id', String(dead!.seq)], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
     expect(again.stdout).toBe(`No events matched; nothing re-queued.\nNot re-queued:\n  ${String(dead!.seq).padStart(8)}  pending: already waiting in the queue\n`);
+  });
+
+  it('runs with TIMEBACK_CLIENT_SECRET_FILE set to a file it cannot read: it needs no secret', async () => {
+    const dead = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    let out = '';
+    let err = '';
+    const io = { out: (text: string) => void (out += text), err: (text: string) => void (err += text) };
+    const code = await replayCommand([], { DB_PATH: db.file, TIMEBACK_CLIENT_SECRET_FILE: join(db.dir, 'no-such-secret') }, io);
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toContain(`${dead[0]!.seq}  ${dead[0]!.sourceId}  was dead (http-400)`);
+    expect(eventStates(db.store.sqlite).map((row) => row.fate)).toEqual(['pending']);
   });
 
   it('takes --fate for --status, as GET /admin/events says fate, and names the flag given in an error', () => {

@@ -102,6 +102,14 @@ describe('caliper-gateway roster-cache', () => {
     expect((await run()).out).toBe('The roster cache is empty.\n');
   });
 
+  it('Should run with TIMEBACK_CLIENT_SECRET_FILE set to a file it cannot read, as it needs no secret', async () => {
+    env = { ...env, TIMEBACK_CLIENT_SECRET_FILE: join(temp.dir, 'no-such-secret') };
+    const { code, out, err } = await run('evict', 'ada.l');
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toBe('evicted 1 entry\n');
+    expect(cachedIds()).not.toContain('ada.l');
+  });
+
   it('Should refuse a DB_PATH with no database rather than create an empty one', async () => {
     const missing = join(temp.dir, 'elsewhere', 'gateway.db');
     for (const args of [[], ['clear']]) {

@@ -9,6 +9,8 @@ import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts
 import { BIN, killGatewayProcesses, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
+import { statusCommand } from '../../src/cli/status.ts';
+import { openStore } from '../../src/store/database.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -97,6 +99,17 @@ describe('caliper-gateway status', () => {
     expect(stopped.stdout).toMatch(/^gateway {2,}not running: no gateway is serving this database/m);
     expect(stopped.stdout).toMatch(/^mapping rules {2,}none running: the last gateway ran \d+ rules, loaded at /m);
     expect(stopped.stdout).not.toContain('active since');
+  });
+
+  it('runs with TIMEBACK_CLIENT_SECRET_FILE set to a file it cannot read: it needs no secret', async () => {
+    const file = join(dir, 'gateway.db');
+    openStore(file).close();
+    let out = '';
+    let err = '';
+    const io = { out: (text: string) => void (out += text), err: (text: string) => void (err += text) };
+    const code = await statusCommand(['--json'], { DB_PATH: file, TIMEBACK_CLIENT_SECRET_FILE: join(dir, 'no-such-secret') }, io);
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(out)).toMatchObject({ total: 0 });
   });
 
   it('says where it looked when there is no database yet', async () => {

@@ -144,6 +144,17 @@ describe('caliper-gateway translate', () => {
     }
   });
 
+  it('with --users, which stands in for the roster, a TIMEBACK_CLIENT_SECRET_FILE it cannot read does not stop it; without, it does', async () => {
+    const input = write('event.json', forumPost());
+    const env = { TIMEBACK_CLIENT_ID: 'client', TIMEBACK_CLIENT_SECRET_FILE: join(temp.dir, 'no-such-secret') };
+    const withUsers = await translateCli([input, '--users', write('users.json', USERS)], env);
+    expect(withUsers).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(withUsers.stdout)).toHaveLength(1);
+
+    const withoutUsers = await translateCli([input], env);
+    expect(withoutUsers).toEqual({ code: 2, stdout: '', stderr: `caliper-gateway: Invalid configuration:\n  - TIMEBACK_CLIENT_SECRET_FILE: cannot read ${join(temp.dir, 'no-such-secret')} (ENOENT)\n` });
+  });
+
   it('without --users, asks the configured roster as the gateway would', { timeout: 20_000 }, async () => {
     const emulator = await startTimebackEmulator({ users: [{ sourcedId: STUDENT.platformId, identifier: STUDENT.externalId }] });
     try {
