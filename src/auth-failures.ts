@@ -20,7 +20,7 @@
  *
  * The addresses known good outlive a restart (auth-known-good.ts keeps them in the database):
  * otherwise a restart would let whoever shares Learn's address lock Learn out until Learn's
- * next right key. The windows do not: a restart forgives wrong keys, as the window would.
+ * next right key. The windows do not: a restart forgives the wrong keys counted so far.
  */
 import type { Counter } from 'prom-client';
 import { GatewayError } from './errors.ts';
