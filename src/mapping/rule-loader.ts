@@ -10,8 +10,9 @@ import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, typ
 import type { z } from 'zod';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { formatPath } from '../errors.ts';
-import { LISTS_FILE_NAME, listReference, ListsFileSchema, type NamedLists } from './rule-lists.ts';
-import { closestKey, knownKeys, RuleFileSchema, type RuleFile, type WhereValue } from './rule-schema.ts';
+import { LISTS_FILE_NAME, listReference, ListsFileSchema, listValue, type NamedLists } from './rule-lists.ts';
+import { closestKey } from './closest-key.ts';
+import { knownKeys, RuleFileSchema, type RuleFile, type WhereValue } from './rule-schema.ts';
 import { EVENTS, type EventType } from './caliper-vocabulary.ts';
 import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
 import { describeYamlErrors } from './yaml-syntax.ts';
@@ -143,7 +144,8 @@ function readLists(source: { file: string; text: string } | undefined): ReadList
   const shown = displayPath(source.file);
   const parsed = parseYamlFile(source.text, shown, ListsFileSchema, knownListsFileKeys, formatPath, `${shown}: the file is empty (or only comments); ${LISTS_FILE_NAME} holds lists: followed by named lists. Delete it if no rule uses a list`);
   if (!parsed.ok) return parsed;
-  return { ok: true, lists: new Map(Object.entries(parsed.data.lists)), shown };
+  const lists = new Map(Object.entries(parsed.data.lists).map(([name, items]) => [name, items.map(listValue)] as const));
+  return { ok: true, lists, shown };
 }
 
 /** Parses one rule file's text; `shown` is the file name used in messages. */

@@ -9,8 +9,9 @@
  */
 import { z } from 'zod';
 import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, isAnyOf, sessionEventRanges, type EventType } from './caliper-vocabulary.ts';
-import { compilePath, isBlankText, ONLY_COMMAS, PathSyntaxError, VARIABLES } from './paths.ts';
-import { isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME } from './rule-lists.ts';
+import { closestKey } from './closest-key.ts';
+import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
+import { ConstValueSchema, isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME, WhereTextSchema } from './rule-lists.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
 
 /**
@@ -235,35 +236,6 @@ const OutputSchema = z
     }
   });
 
-/** Text `where` compares with, trimmed as the values read from events are: `" Learner"` in a rule is Learner. */
-const WhereTextSchema = z
-  .string()
-  .trim()
-  .min(1, 'the text is empty')
-  // "" is reported by min alone.
-  .refine((value) => value === '' || !isBlankText(value), { message: ONLY_COMMAS });
-
-/**
- * `{ const: "$5 voucher" }`: a value taken as written, for text that starts with `$` (which
- * otherwise names a list). It holds one value; a list of them is a list of `{ const: … }`.
- */
-const WhereConstSchema = z
-  // Loose, and checked below: an unknown key is then reported with what the mapping is for.
-  .looseObject({
-    const: z.union([WhereTextSchema, z.number(), z.boolean()]).optional().meta({ description: 'The value, taken as written: text starting with $ is not a list name here.' }),
-  })
-  .superRefine((value, ctx) => {
-    const form = 'a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $';
-    const others = Object.keys(value).filter((key) => key !== 'const');
-    for (const key of others) {
-      const hint = closestKey(key, ['const']) === undefined ? '' : '; did you mean "const"?';
-      ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${hint} (${form})` });
-    }
-    if (others.length === 0 && value.const === undefined) ctx.addIssue({ code: 'custom', message: `const is missing (${form})` });
-  })
-  // For editors: the loader's own check (above) says the same with a hint.
-  .meta({ description: 'A value taken as written: { const: "$text" } for text starting with $.', required: ['const'], additionalProperties: false });
-
 /** Where a `where` value that is a reference can go wrong, with the fix; undefined when it is fine. */
 function referenceProblem(value: string): string | undefined {
   if (!value.startsWith('$') || isListReference(value)) return undefined;
@@ -287,7 +259,7 @@ const WhereValueSchema = z.union([
   }).meta({ description: `A value, or ${LIST_REFERENCE_PREFIX}<name> for every value of a list in ${LISTS_FILE_NAME}.` }),
   z.number(),
   z.boolean(),
-  WhereConstSchema,
+  ConstValueSchema,
 ]);
 
 export type WhereValue = z.infer<typeof WhereValueSchema>;
@@ -539,31 +511,6 @@ export function knownKeys(path: readonly PropertyKey[]): readonly string[] | und
     default:
       return undefined;
   }
-}
-
-/**
- * The known key `key` is most likely a misspelling of: one letter off, two swapped, or another
- * case (`actoin`, `Action`, `studnet`); undefined when none is that close.
- */
-export function closestKey(key: string, known: readonly string[]): string | undefined {
-  if (known.includes(key)) return undefined;
-  const lower = key.toLowerCase();
-  return known.find((candidate) => candidate.toLowerCase() === lower) ?? known.find((candidate) => editDistance(lower, candidate.toLowerCase()) <= 1);
-}
-
-/** Levenshtein distance, counting two swapped neighbours as one edit. */
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 1) return 2;
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = best;
-    }
-  }
-  return rows[a.length]![b.length]!;
 }
 
 type RuleOutputShape = z.infer<typeof OutputSchema>;

@@ -27,4 +27,9 @@ describe('mappings/lists.schema.json', () => {
     expect(schema.required).toEqual(['lists']);
     expect(schema.additionalProperties).toBe(false);
   });
+
+  it('offers { const: … } as a list value to editors, closed like the rules\' one', () => {
+    const items = JSON.parse(listsJsonSchema()).properties.lists.additionalProperties.items.anyOf;
+    expect(items.find((branch: { type: string }) => branch.type === 'object')).toMatchObject({ required: ['const'], additionalProperties: false });
+  });
 });

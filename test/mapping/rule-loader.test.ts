@@ -438,6 +438,43 @@ describe('named lists ($lists.<name>)', () => {
     expect(ruleFor({ membership: { roles: ['Learner'] }, object: { name: ' $name ' } })).toBe('any-view');
   });
 
+  it('takes { const: … } in lists.yaml as the value written, $ and all, trimmed as in a rule', () => {
+    const withLiterals = compileRuleFiles([
+      {
+        file: 'mappings/lists.yaml',
+        text: `lists:
+  vouchers:
+    - { const: " $5 voucher " }
+    - { const: $lists.vouchers }
+    - { const: 7 }
+    - gift card
+`,
+      },
+      {
+        file: 'mappings/view.yaml',
+        text: `rules:
+  - id: voucher
+    match:
+      type: ViewEvent
+      where:
+        object.name: $lists.vouchers
+    skip: a list of literals
+  - id: any-view
+    match: { type: ViewEvent }
+    skip: everything else
+`,
+      },
+    ]);
+    const ruleFor = (name: unknown) => withLiterals.find('ViewEvent', 'Viewed', { object: { name } })?.id;
+    expect(ruleFor('$5 voucher')).toBe('voucher');
+    // Inside const, $lists.… is the text itself, not the list.
+    expect(ruleFor('$lists.vouchers')).toBe('voucher');
+    expect(ruleFor(7)).toBe('voucher');
+    expect(ruleFor('gift card')).toBe('voucher');
+    expect(ruleFor('7')).toBe('any-view');
+    expect(ruleFor('$6 voucher')).toBe('any-view');
+  });
+
   it('is not a rule file: lists.yaml adds no rules and no file to the order', () => {
     expect(rules.files).toEqual(['mappings/view.yaml']);
     expect(rules.rules.map((rule) => rule.id)).toEqual(['by-staff-or-numbered', 'by-non-learner', 'any-view']);
@@ -472,7 +509,13 @@ describe('named lists ($lists.<name>)', () => {
     ['an unknown key', 'lists: { a: [x] }\nlist: {}\n', 'mappings/lists.yaml:2: list: unknown key; did you mean "lists"? (known here: description, lists)'],
     ['a name that is not kebab-case', 'lists:\n  Learner_Roles: [x]\n', 'mappings/lists.yaml:2: lists.Learner_Roles: list names are kebab-case: lowercase letters, digits and single dashes'],
     ['an empty list', 'lists:\n  learner-roles: []\n', 'mappings/lists.yaml:2: lists["learner-roles"]: the list is empty'],
-    ['a list naming another list', 'lists:\n  a: [x]\n  b: [$lists.a]\n', 'mappings/lists.yaml:3: lists.b[0]: a list holds values, not references to other lists (list the values here)'],
+    ['a list naming another list', 'lists:\n  a: [x]\n  b: [$lists.a]\n', 'mappings/lists.yaml:3: lists.b[0]: a list holds values, not references to other lists (list the values here); for the text itself, write { const: "$lists.a" }'],
+    ['other text starting with $', 'lists:\n  a: [x, " $5 voucher"]\n', 'mappings/lists.yaml:2: lists.a[1]: text starting with $ names a list in rules, and a list holds no references; for the text itself, write { const: "$5 voucher" }'],
+    // { const: … } is refused as in a rule, with the same messages.
+    ['a literal that is empty', 'lists:\n  a: [{ const: " " }]\n', 'mappings/lists.yaml:2: lists.a[0].const: the text is empty'],
+    ['a literal with const misspelt', 'lists:\n  a:\n    - x\n    - { cosnt: $x }\n', 'mappings/lists.yaml:4: lists.a[1].cosnt: unknown key; did you mean "const"? (a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $)'],
+    ['a literal without its value', 'lists:\n  a: [{}]\n', 'mappings/lists.yaml:2: lists.a[0]: const is missing (a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $)'],
+    ['a literal holding a list', 'lists:\n  a: [{ const: [$a, $b] }]\n', 'mappings/lists.yaml:2: lists.a[0].const: expected text, or a number, or true or false, got a list'],
     ['a value of commas only', 'lists:\n  a: [x, ", "]\n', 'mappings/lists.yaml:2: lists.a[1]: the text is only commas and spaces, which no value read from an event equals (text is split at commas, and blank items are no values)'],
     ['an empty file', '# to come\n', 'mappings/lists.yaml: the file is empty (or only comments); lists.yaml holds lists: followed by named lists. Delete it if no rule uses a list'],
   ])('refuses a lists.yaml with %s, and reports no reference problems on top', (_what, text, problem) => {
