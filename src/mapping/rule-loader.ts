@@ -282,9 +282,13 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, 
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const fitting = issue.errors.filter((branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'invalid_type'));
     // Text fits an enum branch and a list branch alike at first sight; the branch that
-    // objects only to something inside the value (not the value itself) is the closer fit.
-    const closest = fitting.length > 1 ? fitting.filter((branch) => branch.every((inner) => inner.path.length > 0)) : fitting;
-    const inner = closest.length === 1 ? closest[0]![0] : fitting.length === 1 ? fitting[0]![0] : undefined;
+    // objects only to something inside the value (not the value itself), or to keys it does
+    // not know, is the closer fit: `{ frm: action }` is a computed action, not an action.
+    const closest = fitting.length > 1 ? fitting.filter((branch) => branch.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys')) : fitting;
+    const branch = closest.length === 1 ? closest[0] : fitting.length === 1 ? fitting[0] : undefined;
+    // A misspelt key leaves the key it stands for missing: the unknown key, with its
+    // did-you-mean, is the problem to fix, and the missing key follows from it.
+    const inner = branch?.find((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0) ?? branch?.[0];
     if (inner) return explainIssue(inner, data, known, fullPath);
     const kinds = issue.errors.flatMap((branch) =>
       branch.filter((inner) => inner.path.length === 0 && inner.code === 'invalid_type').map((inner) => describeKind((inner as { expected: string }).expected)),

@@ -90,6 +90,25 @@ describe('rule loader errors', () => {
     expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
   });
 
+  // A computed action or profile is a mapping, so the misspelt key is what to fix, not the
+  // key it leaves missing (nor the value, which is no action name).
+  it.each([
+    ['from misspelt in a computed action', 'action: { frm: action }', 'mappings/x.yaml:11: rule "forum-post-created": output.action.frm: unknown key; did you mean "from"? (known here: from, map, default)'],
+    ['from misspelt beside a map', 'action: { Form: action, map: { Created: Posted } }', 'mappings/x.yaml:11: rule "forum-post-created": output.action.Form: unknown key; did you mean "from"? (known here: from, map, default)'],
+    ['from misspelt in a computed profile', 'profile: { fro: object.type, default: ForumProfile }', 'mappings/x.yaml:12: rule "forum-post-created": output.profile.fro: unknown key; did you mean "from"? (known here: from, map, default)'],
+    ['an unknown key instead of from', 'action: { source: action }', 'mappings/x.yaml:11: rule "forum-post-created": output.action.source: unknown key; known here: from, map, default'],
+  ])('names the misspelt key of a computed term, not the key it leaves missing: %s', (_what, term, problem) => {
+    const key = term.slice(0, term.indexOf(':'));
+    const text = forumRule().replace(key === 'action' ? 'action: Posted' : 'profile: ForumProfile', term);
+    expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
+  });
+
+  it('still names the key a computed term leaves out when nothing is misspelt', () => {
+    expect(problemsOf({ 'x.yaml': forumRule().replace('action: Posted', 'action: { map: { Created: Posted } }') })).toEqual([
+      'mappings/x.yaml:11: rule "forum-post-created": output.action.from: required (text, or a list)',
+    ]);
+  });
+
   it('names both the misspelt key and the key it leaves missing', () => {
     expect(problemsOf({ 'x.yaml': forumRule().replace('profile: ForumProfile', 'profil: ForumProfile') })).toEqual([
       'mappings/x.yaml:9: rule "forum-post-created": output.profile: required: a Caliper 1.2 profile (MessageEvent goes in: ForumProfile)',
