@@ -73,6 +73,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    // Set by timeback-health.ts as the shared pause opens and closes, not per event.
+    deliveryPaused: gauge('delivery_paused', '1 while the shared pause holds all delivery back (TimeBack failing or asking to wait, no token, credentials refused), else 0.'),
     tokenRefreshes: counter('token_refreshes_total', 'OAuth tokens obtained from TimeBack, by outcome.', ['outcome']),
 
     // the queue, measured from the database at scrape time

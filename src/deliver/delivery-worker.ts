@@ -108,6 +108,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const health = createTimebackHealth({
     tokens,
     log,
+    metrics,
     now,
     random,
     backoff: tuning.backoff,

@@ -2,10 +2,12 @@
  * What delivery knows about TimeBack as a whole, beyond any one event: whether a token can
  * be had, whether the shared pause (outage-pause.ts) holds every POST back, and the last
  * answer that said the set-up is wrong (for /readyz). Owns the timer that ends a pause; the
- * worker is called back to send again.
+ * worker is called back to send again. The pause changes state only through here, so the
+ * `delivery_paused` gauge is set here, as it opens and closes, and costs nothing per event.
  */
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { OutagePause } from '../timeback/outage-pause.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import type { BackoffPolicy } from './backoff.ts';
@@ -15,6 +17,7 @@ export type TokenStatus = 'unknown' | 'ok' | 'unavailable' | 'rejected';
 export interface TimebackHealthOptions {
   tokens: TokenProvider;
   log: Logger;
+  metrics: Pick<Metrics, 'deliveryPaused'>;
   now: () => number;
   random: () => number;
   backoff: BackoffPolicy;
@@ -50,7 +53,7 @@ export interface TimebackHealth {
 }
 
 export function createTimebackHealth(options: TimebackHealthOptions): TimebackHealth {
-  const { tokens, log, now } = options;
+  const { tokens, log, metrics, now } = options;
   const pause = new OutagePause({ policy: options.backoff, threshold: options.pauseThreshold, random: options.random, now });
   let armed = false;
   let pauseTimer: NodeJS.Timeout | undefined;
@@ -71,6 +74,7 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
   function noteTokenOk(): void {
     token = { status: 'ok' };
     if (pause.recordToken()) {
+      metrics.deliveryPaused.set(0);
       log.info('TimeBack token obtained again; delivery resumes');
       options.schedulePump();
     }
@@ -82,6 +86,7 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
     const problem = errorMessage(err);
     token = { status: retryable ? 'unavailable' : 'rejected', problem };
     if (pause.recordTokenFailure(problem, retryable, retryAfterMs)) {
+      metrics.deliveryPaused.set(1);
       const wait = { pausedForMs: pause.until - now(), problem };
       if (retryable) log.warn(wait, 'no TimeBack token for now; delivery paused');
       else log.error(wait, 'TimeBack will not issue a token; delivery paused (the problem says what to check)');
@@ -117,7 +122,10 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
     },
     obtainToken,
     noteAnswer() {
-      if (pause.recordAnswer()) log.info('TimeBack answers again; delivery resumes');
+      if (pause.recordAnswer()) {
+        metrics.deliveryPaused.set(0);
+        log.info('TimeBack answers again; delivery resumes');
+      }
       setupProblem = undefined;
     },
     noteSetupProblem(problem) {
@@ -125,6 +133,7 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
     },
     noteFailure(problem, retryAfterMs, finishedAt) {
       if (pause.recordFailure(problem, retryAfterMs)) {
+        metrics.deliveryPaused.set(1);
         log.warn({ problem, pausedForMs: pause.until - finishedAt }, 'TimeBack is failing; delivery paused');
         armPauseTimer();
       }

@@ -418,6 +418,7 @@ describe('delivery worker', () => {
       tuning: { backoff: { baseMs: 100, capMs: 400 }, pauseThreshold: 4 },
     });
     await waitFor('paused', () => worker.status().state === 'paused');
+    expect(await metricValue(metrics.deliveryPaused)).toBe(1);
     const before = emulator.eventPosts;
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     const during = emulator.eventPosts - before;
@@ -432,6 +433,28 @@ describe('delivery worker', () => {
     await waitFor('all delivered after recovery', allDelivered(200), 15_000);
     expect(worker.status().state).toBe('running');
     expect(new Set(receivedIds()).size).toBe(200);
+    expect(await metricValue(metrics.deliveryPaused)).toBe(0);
+  });
+
+  it('sets delivery_paused as the pause opens and closes, never once per event', async () => {
+    const sets: number[] = [];
+    const set = metrics.deliveryPaused.set.bind(metrics.deliveryPaused);
+    metrics.deliveryPaused.set = (value: number) => {
+      sets.push(value);
+      set(value);
+    };
+    emulator.addFault({ route: 'events', status: 503, times: 6 });
+    insertTranslatedEvents(db.store.sqlite, 200);
+    expect(await metricValue(metrics.deliveryPaused)).toBe(0);
+    startWorker({ env: { DELIVERY_CONCURRENCY: '4' }, tuning: { backoff: { baseMs: 20, capMs: 40 }, pauseThreshold: 4 } });
+    await waitFor('all delivered after recovery', allDelivered(200), 15_000);
+
+    // 200 delivered and 6 refused: one 1 when the pause opened (and one per failed probe), one 0 when it closed.
+    expect(sets.at(-1)).toBe(0);
+    expect(sets.filter((value) => value === 0)).toHaveLength(1);
+    expect(sets.filter((value) => value === 1).length).toBeGreaterThanOrEqual(1);
+    expect(sets.length).toBeLessThanOrEqual(4);
+    expect(await metricValue(metrics.deliveryPaused)).toBe(0);
   });
 
   it('keeps every event and pauses, saying what to check, when the app may not post events (403)', async () => {
@@ -472,6 +495,7 @@ describe('delivery worker', () => {
 
     expect(worker.problems()).toEqual([expect.stringContaining('TimeBack refused the client credentials')]);
     expect(worker.status()).toMatchObject({ state: 'paused', pause: { cause: 'credentials' } });
+    expect(await metricValue(metrics.deliveryPaused)).toBe(1);
     expect(emulator.eventPosts).toBe(0);
     expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending' && row.attempts === 0)).toBe(true);
   });
@@ -493,8 +517,10 @@ describe('delivery worker', () => {
     await waitFor('token unavailable', () => worker.status().token === 'unavailable');
     expect(worker.status()).toMatchObject({ state: 'paused', pause: { cause: 'token' } });
     expect(worker.problems()).toEqual([]);
+    expect(await metricValue(metrics.deliveryPaused)).toBe(1);
 
     await waitFor('all delivered', allDelivered(5));
+    expect(await metricValue(metrics.deliveryPaused)).toBe(0);
     expect(emulator.count('token')).toBe(3);
     expect(emulator.eventPosts).toBe(5);
     expect(eventStates(db.store.sqlite).every((row) => row.attempts === 1)).toBe(true);

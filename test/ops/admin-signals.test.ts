@@ -129,6 +129,7 @@ describe('what an admin sees', () => {
     expect(sample(m, 'mapping_reloads_total{result="success"}')).toBe(1);
     expect(sample(m, 'mapping_rules_active')).toBeGreaterThan(0);
     expect(sample(m, 'mapping_change_refused')).toBe(0);
+    expect(sample(m, 'delivery_paused')).toBe(0);
     expect(sample(m, 'http_requests_total{route="/caliper",status="200"}')).toBe(1);
 
     const dead = logLines('event is dead');
@@ -179,13 +180,16 @@ describe('what an admin sees', () => {
     expect(sample(m, 'delivery_duration_seconds_count{outcome="retry"}')).toBeGreaterThan(0);
     expect(sample(m, 'queue_depth{stage="deliver"}')).toBe(2);
     expect(sample(m, 'events_delivered_total')).toBe(0);
+    expect(sample(m, 'delivery_paused')).toBe(1);
     expect(statusReport(gateway!.store).oldestWaiting?.detail).toMatch(/HTTP 500/);
 
     emulator.clearFaults();
     await waitFor('both delivered', () => statusReport(gateway!.store).byFate.delivered === 2, 20_000);
     expect(logLines('TimeBack answers again; delivery resumes')).toHaveLength(1);
     expect((await readyz()).body.delivery.state).toBe('running');
-    expect(sample(await scrape(), 'queue_depth{stage="deliver"}')).toBe(0);
+    const after = await scrape();
+    expect(sample(after, 'queue_depth{stage="deliver"}')).toBe(0);
+    expect(sample(after, 'delivery_paused')).toBe(0);
   });
 
   it('of a roster outage: paused lookups, waiting events, misses flat, then recovery', { timeout: 30_000 }, async () => {
@@ -240,6 +244,7 @@ describe('what an admin sees', () => {
       return samples.has('caliper_gateway_delivery_retries_total{cause="http-401"}') ? samples : undefined;
     });
     expect(sample(m, 'token_refreshes_total{outcome="rejected"}')).toBeGreaterThan(0);
+    expect(sample(m, 'delivery_paused')).toBe(1);
     // The POST its old token was refused for waits: retried, never dead.
     expect(sample(m, 'delivery_retries_total{cause="http-401"}')).toBe(1);
     expect(sample(m, 'delivery_duration_seconds_count{outcome="unauthorized"}')).toBe(1);
