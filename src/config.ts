@@ -191,7 +191,7 @@ export interface Config {
   adminToken: string | undefined;
   /** Wrong keys one client address may send per window before it is answered 429 (auth-failures.ts); 0: no limit. */
   authFailures: { limit: number; windowMs: number };
-  /** Proxies whose X-Forwarded-For names the client (client-address.ts). */
+  /** Proxies whose X-Forwarded-For or Forwarded names the client (client-address.ts). */
   trustedProxies: string[];
   maxBodyBytes: number;
   /** Request bodies POST /caliper holds at once (read, parsed, being committed); more wait. */

@@ -189,6 +189,42 @@ describe('X-Forwarded-For', () => {
   });
 });
 
+describe('Forwarded (RFC 7239)', () => {
+  it('is ignored without TRUSTED_PROXIES', async () => {
+    await start();
+    for (let i = 0; i < LIMIT; i++) {
+      expect((await post(`Bearer wrong-${i}`, { forwarded: `for=198.51.100.${i + 1}` })).status).toBe(401);
+    }
+    expect((await post(`Bearer ${KEY}`, { forwarded: 'for=198.51.100.200' })).status).toBe(429);
+  });
+
+  it('names the client when the peer is a trusted proxy, read as X-Forwarded-For is', async () => {
+    await start({ TRUSTED_PROXIES: '127.0.0.0/8, 10.0.0.5' });
+    for (let i = 0; i < LIMIT; i++) {
+      const forwarded = `for=192.0.2.${i + 1};proto=https, for="203.0.113.7:${50_000 + i}";by=10.0.0.5, for=10.0.0.5`;
+      expect((await post(`Bearer wrong-${i}`, { forwarded })).status).toBe(401);
+    }
+    expect((await post(`Bearer ${KEY}`, { forwarded: 'for=203.0.113.7' })).status).toBe(429);
+    expect(lines.find((line) => line.realm === 'ingest' && line.level === 'warn')).toMatchObject({ address: '203.0.113.7' });
+    // The same client, named in both headers by a proxy that writes both.
+    expect((await post(`Bearer ${KEY}`, { forwarded: 'for=203.0.113.7', 'x-forwarded-for': '203.0.113.7' })).status).toBe(429);
+    expect((await post(`Bearer ${KEY}`, { forwarded: 'for="[2001:db8:7:7::1]:443"' })).status).toBe(200);
+    expect((await post(`Bearer ${KEY}`, { forwarded: 'for=203.0.113.8' })).status).toBe(200);
+  });
+
+  it('made up by a client behind a proxy that writes X-Forwarded-For buys it no fresh guesses, and locks nobody else out', async () => {
+    await start({ TRUSTED_PROXIES: '127.0.0.0/8' });
+    // The proxy appends the truth to X-Forwarded-For and passes the client's Forwarded on.
+    const guesses = await wrongKeys(LIMIT + 1, (authorization) =>
+      post(authorization, { 'x-forwarded-for': '203.0.113.9', forwarded: `for=198.51.100.${++sent % 250}` }),
+    );
+    expect(guesses).toEqual([...Array(LIMIT).fill(401), 429]);
+    expect(lines.find((line) => line.realm === 'ingest' && line.level === 'warn')).toMatchObject({ address: '127.0.0.1' });
+    // Learn, through the same proxy, sends no Forwarded of its own.
+    expect((await post(`Bearer ${KEY}`, { 'x-forwarded-for': '203.0.113.10' })).status).toBe(200);
+  });
+});
+
 describe('the limiter keeps its memory bounded', () => {
   const limiter = (maxAddresses: number, maxKnownGood: number, now: () => number) =>
     createAuthFailures({
