@@ -113,7 +113,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   let identity;
   try {
     // Throws on a bad user-overrides.yaml: better to refuse to start than to credit the wrong child.
-    identity = createIdentityResolver({ config, store, log, metrics, tokens, now });
+    identity = createIdentityResolver({ config, store, log, metrics, tokens, now, writer });
   } catch (err) {
     await stopAll(Date.now());
     throw err;
@@ -138,12 +138,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     ]);
   }
   if (thread) {
-    // From here on this connection writes only roster answers, retention and replays, and a
-    // commit of those lost to a power cut is redone the same way (a student looked up again,
-    // a row pruned later). So its commits skip the fsync (synchronous=NORMAL): the event loop
-    // never waits for the disk. They still reach the disk within a second, at the next
-    // checkpoint, or with the writer thread's next envelope commit, which fsyncs the whole
-    // WAL. Without the thread, envelopes are committed on this connection and it stays FULL.
+    // From here on this connection writes only what admins do over /admin (evictions,
+    // replays: rare, and the admin waits for them anyway) and a little bookkeeping; roster
+    // answers and retention go through the writer thread too. Its commits skip the fsync
+    // (synchronous=NORMAL), as when it wrote those: the event loop never waits for the disk.
+    // They still reach the disk within a second, at the next checkpoint, or with the writer
+    // thread's next envelope commit, which fsyncs the whole WAL. Without the thread,
+    // envelopes are committed on this connection and it stays FULL.
     store.sqlite.pragma('synchronous = NORMAL');
   }
 
@@ -166,7 +167,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // Delivery: the outbox workers, retention of delivered rows, and the queue gauges.
   const delivery = createDeliveryWorker({ config, store, log, metrics, tokens, now, writer });
   stoppables.push(delivery);
-  const retention = createRetention({ config, store, log, now });
+  const retention = createRetention({ config, store, log, now, writer });
   stoppables.push(retention);
   registerQueueGauges(metrics, store, { now, countByFate: checkpointer ? () => checkpointer.countByFate() : undefined });
 

@@ -2,7 +2,9 @@
  * `caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [--outcome O] [--limit N] [--json]`
  *
  * Reads and edits the roster cache in DB_PATH directly, so it works whether or not the
- * gateway is running (WAL lets both use the file at once).
+ * gateway is running (WAL lets both use the file at once). Its evictions are written on the
+ * command's own connection, taking their turn for the write lock with the gateway's writer
+ * thread: the admin waits for them anyway.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -2,15 +2,19 @@
  * Keeps the database bounded: delivered events older than DELIVERED_RETENTION are deleted,
  * then envelopes left with no events. Runs on a timer in small batches (one short
  * transaction each, yielding to the event loop in between), so intake and delivery never
- * wait behind it. Dead, rejected and pending events are never pruned: they are what an admin
+ * wait behind it. In the service the writer thread commits the batches: on the event loop a
+ * batch waited for the write lock (up to the busy timeout) behind an envelope's commit, and
+ * every request waited with it. Dead, rejected and pending events are never pruned: they are what an admin
  * inspects and replays. Nor, by default, are skipped ones; but a school whose rules skip its
  * instructors' traffic keeps about 4 KB for each of those events, for good, so SKIPPED_RETENTION
  * lets the admin choose how long a skipped event stays replayable.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type Database from 'better-sqlite3';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/database.ts';
+import type { StoreWriter } from '../store/writer.ts';
 
 export interface RetentionDeps {
   config: Config;
@@ -21,6 +25,11 @@ export interface RetentionDeps {
   intervalMs?: number;
   /** Rows per transaction. */
   batchSize?: number;
+  /**
+   * Commits the batches: the service's writer thread, so the event loop never waits for the
+   * write lock behind an envelope's commit (default: the service's own connection).
+   */
+  writer?: Pick<StoreWriter, 'pruneRetention'>;
 }
 
 export interface PruneReport {
@@ -60,37 +69,66 @@ export const RETENTION_SQL = {
     SELECT id, received_at AS receivedAt FROM envelopes WHERE id > ? ORDER BY id LIMIT ?`,
 };
 
-export function createRetention({ config, store, log, now = Date.now, intervalMs, batchSize = 1_000 }: RetentionDeps): Retention {
-  const retentionMs = config.delivery.retentionMs;
-  const skippedRetentionMs = config.delivery.skippedRetentionMs;
-  const every = intervalMs ?? Math.min(300_000, Math.max(1_000, Math.floor(retentionMs / 4)));
-  const { sqlite } = store;
+/** One transaction of a pass: delivered or skipped events past `cutoff`, or a sweep of envelopes after `afterId`. */
+export type RetentionBatch =
+  | { kind: 'delivered' | 'skipped'; cutoff: number; limit: number }
+  | { kind: 'envelopes'; afterId: number; cutoff: number; limit: number };
 
-  const deleteDelivered = sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteDelivered);
-  const deleteSkipped = sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteSkipped);
+export interface RetentionBatchResult {
+  /** Events deleted. */
+  events: number;
+  /** Envelopes deleted (left with no events). */
+  envelopes: number;
+  /** Nothing more of this kind is old enough. */
+  done: boolean;
+  /** For a sweep: the last envelope it went past, where the next one starts. */
+  lastId?: number;
+}
+
+/**
+ * The statements of one retention batch, on one connection: the writer thread's
+ * (store/writer-thread.ts) or, without it, the service's own. Makes no transaction of its own.
+ */
+export function prepareRetentionBatch(sqlite: Database.Database): (batch: RetentionBatch) => RetentionBatchResult {
+  const deleteEvents = {
+    delivered: sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteDelivered),
+    skipped: sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteSkipped),
+  };
   const deleteEnvelopeIfEmpty = sqlite.prepare<[number, number]>(RETENTION_SQL.deleteEnvelopeIfEmpty);
   const nextEnvelopes = sqlite.prepare<[number, number], { id: number; receivedAt: number }>(RETENTION_SQL.nextEnvelopes);
 
-  const pruneEventsBatch = sqlite.transaction((statement: typeof deleteDelivered, cutoff: number) => {
-    const rows = statement.all(cutoff, batchSize);
+  const pruneEvents = (statement: (typeof deleteEvents)['delivered'], cutoff: number, limit: number): RetentionBatchResult => {
+    const rows = statement.all(cutoff, limit);
     let envelopes = 0;
     for (const envelopeId of new Set(rows.map((row) => row.envelopeId))) {
       envelopes += deleteEnvelopeIfEmpty.run(envelopeId, envelopeId).changes;
     }
-    return { events: rows.length, envelopes };
-  });
+    return { events: rows.length, envelopes, done: rows.length < limit };
+  };
 
-  const sweepEnvelopesBatch = sqlite.transaction((afterId: number, cutoff: number) => {
+  const sweepEnvelopes = (afterId: number, cutoff: number, limit: number): RetentionBatchResult => {
     let lastId: number | undefined;
     let envelopes = 0;
-    const rows = nextEnvelopes.all(afterId, batchSize);
+    const rows = nextEnvelopes.all(afterId, limit);
     for (const { id, receivedAt } of rows) {
-      if (receivedAt >= cutoff) return { lastId, done: true, envelopes };
+      if (receivedAt >= cutoff) return { events: 0, envelopes, done: true, lastId };
       envelopes += deleteEnvelopeIfEmpty.run(id, id).changes;
       lastId = id;
     }
-    return { lastId, done: rows.length < batchSize, envelopes };
-  });
+    return { events: 0, envelopes, done: rows.length < limit, lastId };
+  };
+
+  return (batch) =>
+    batch.kind === 'envelopes'
+      ? sweepEnvelopes(batch.afterId, batch.cutoff, batch.limit)
+      : pruneEvents(deleteEvents[batch.kind], batch.cutoff, batch.limit);
+}
+
+export function createRetention({ config, store, log, now = Date.now, intervalMs, batchSize = 1_000, writer }: RetentionDeps): Retention {
+  const retentionMs = config.delivery.retentionMs;
+  const skippedRetentionMs = config.delivery.skippedRetentionMs;
+  const every = intervalMs ?? Math.min(300_000, Math.max(1_000, Math.floor(retentionMs / 4)));
+  const runBatch = writer ? (batch: RetentionBatch) => writer.pruneRetention(batch) : directBatches(store);
 
   // Envelopes that never had a stored event (all duplicates) are found by a forward sweep in
   // id order, which is the order they were received in, give or take the seconds a large one
@@ -106,15 +144,15 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
   let running: Promise<PruneReport> | undefined;
   let stopping = false;
 
-  /** Deletes the rows `statement` picks in batches; returns how many, adding emptied envelopes to `total`. */
-  async function prune(statement: typeof deleteDelivered, cutoff: number, total: PruneReport): Promise<number> {
+  /** Deletes delivered or skipped events in batches; returns how many, adding emptied envelopes to `total`. */
+  async function prune(kind: 'delivered' | 'skipped', cutoff: number, total: PruneReport): Promise<number> {
     let events = 0;
     for (;;) {
       if (stopping) return events;
-      const batch = pruneEventsBatch(statement, cutoff);
+      const batch = await runBatch({ kind, cutoff, limit: batchSize });
       events += batch.events;
       total.envelopes += batch.envelopes;
-      if (batch.events < batchSize) return events;
+      if (batch.done) return events;
       await nextTurn();
     }
   }
@@ -123,11 +161,11 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
     const at = now();
     const cutoff = at - retentionMs;
     const total: PruneReport = { events: 0, skipped: 0, envelopes: 0 };
-    total.events = await prune(deleteDelivered, cutoff, total);
-    if (skippedRetentionMs > 0) total.skipped = await prune(deleteSkipped, at - skippedRetentionMs, total);
+    total.events = await prune('delivered', cutoff, total);
+    if (skippedRetentionMs > 0) total.skipped = await prune('skipped', at - skippedRetentionMs, total);
     for (;;) {
       if (stopping) return total;
-      const batch = sweepEnvelopesBatch(sweptUpTo, cutoff);
+      const batch = await runBatch({ kind: 'envelopes', afterId: sweptUpTo, cutoff, limit: batchSize });
       total.envelopes += batch.envelopes;
       if (batch.lastId !== undefined) sweptUpTo = batch.lastId;
       if (batch.done) break;
@@ -166,4 +204,10 @@ export function createRetention({ config, store, log, now = Date.now, intervalMs
       await running;
     },
   };
+}
+
+/** Without the writer thread: each batch in a transaction of its own on the service's connection. */
+function directBatches(store: Store): (batch: RetentionBatch) => Promise<RetentionBatchResult> {
+  const inTransaction = store.sqlite.transaction(prepareRetentionBatch(store.sqlite));
+  return async (batch) => inTransaction(batch);
 }

@@ -15,8 +15,10 @@ import { missingCredentials, type Config, type RosterStrategy } from '../config.
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
+import type { StoreWriter } from '../store/writer.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import type { IdentityAnswer, IdentityResolver } from './identity-resolver.ts';
+import type { RosterAnswer } from './roster-answer-write.ts';
 import { createRosterCache, expiresAt, type RosterCache, type RosterCacheEntry } from './roster-cache.ts';
 import { createRosterClient, type RosterClient, type RosterStatus } from './roster-client.ts';
 import { createSharedLookups } from './shared-lookups.ts';
@@ -36,6 +38,11 @@ export interface IdentityResolverDeps {
   now?: () => number;
   /** Reread the overrides file when it changes (default true; one-shot commands turn it off). */
   watchOverrides?: boolean;
+  /**
+   * Commits the answers lookups learn: the service's writer thread, so the event loop never
+   * waits for the write lock (default: the cache on `store`'s connection, as the CLI does).
+   */
+  writer?: Pick<StoreWriter, 'recordRosterAnswer'>;
 }
 
 export interface CachedRosterResolver extends IdentityResolver {
@@ -58,6 +65,7 @@ export function createIdentityResolver({
   tokens,
   now = Date.now,
   watchOverrides = true,
+  writer,
 }: IdentityResolverDeps): CachedRosterResolver {
   const overrides = createUserOverrides({ file: config.overridesFile, log, watch: watchOverrides });
   const cache = createRosterCache(store, now);
@@ -71,9 +79,18 @@ export function createIdentityResolver({
     metrics.rosterCacheSize.set(cache.size());
   });
 
-  function remember(entry: Omit<RosterCacheEntry, 'learnedAt'>, generation: number) {
+  const recordAnswer = writer
+    ? (answer: RosterAnswer) => writer.recordRosterAnswer(answer)
+    : async ({ entry, generation }: RosterAnswer) => cache.putUnlessEvicted(entry, generation);
+
+  /**
+   * Caches a lookup's answer. The lookup waits for the commit (it has waited for the roster
+   * already), so a resolve after it finds the answer cached instead of asking again; a failed
+   * write is only logged.
+   */
+  async function remember(entry: Omit<RosterCacheEntry, 'learnedAt'>, generation: number): Promise<void> {
     try {
-      if (!cache.putUnlessEvicted({ ...entry, learnedAt: now() }, generation)) {
+      if (!(await recordAnswer({ entry: { ...entry, learnedAt: now() }, generation }))) {
         log.debug('the roster cache was evicted while this lookup was in flight; its answer is not cached');
       }
     } catch (err) {
@@ -106,13 +123,13 @@ export function createIdentityResolver({
       const result = await roster.lookup(strategy, externalId);
       switch (result.outcome) {
         case 'found':
-          remember({ externalId, platformId: result.platformId, outcome: 'found', strategy, detail: null }, generation);
+          await remember({ externalId, platformId: result.platformId, outcome: 'found', strategy, detail: null }, generation);
           return fromRoster({ status: 'found', platformId: result.platformId });
         case 'ambiguous': {
           const detail = `${result.count} TimeBack users have this ${strategy}; pin the right one in user-overrides.yaml`;
           // No ids in the log: `roster-cache list --outcome ambiguous` shows who, to an admin.
           log.warn({ strategy, matches: result.count }, 'several TimeBack users match one Learn user; not crediting any');
-          remember({ externalId, platformId: null, outcome: 'ambiguous', strategy, detail }, generation);
+          await remember({ externalId, platformId: null, outcome: 'ambiguous', strategy, detail }, generation);
           return fromRoster({ status: 'not-found', detail: `ambiguous: ${detail}` });
         }
         case 'unavailable': {
@@ -126,7 +143,7 @@ export function createIdentityResolver({
       }
     }
     const detail = notes.length > 0 ? `${notFoundDetail} (${notes.join('; ')})` : notFoundDetail;
-    remember({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail }, generation);
+    await remember({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail }, generation);
     return fromRoster({ status: 'not-found', detail });
   }
 

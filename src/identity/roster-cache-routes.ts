@@ -5,6 +5,10 @@
  *   GET    /admin/roster-cache?outcome=not-found&limit=100&offset=0
  *   DELETE /admin/roster-cache/:externalId
  *   DELETE /admin/roster-cache?outcome=not-found     (all entries, or all with this outcome)
+ *
+ * Evictions are written on the service's own connection, on the event loop, not through the
+ * writer thread that commits the lookups' answers: they are rare, and the admin waits for
+ * the answer anyway.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';

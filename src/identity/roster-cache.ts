@@ -7,11 +7,17 @@
  * has just fixed the student in TimeBack; the lookup carries the roster's old answer). So
  * every eviction, in whatever process, counts itself in the database (`generation`), and a
  * lookup's answer is written only if no eviction came since the lookup began.
+ *
+ * In the service, lookups' answers are committed by the writer thread
+ * (`StoreWriter.recordRosterAnswer`), so the event loop never waits for the write lock for
+ * them. Evictions (the roster-cache command, /admin/roster-cache, a replay's forgetting) stay
+ * on the connection of whoever makes them: they are rare, and the admin waits for them anyway.
  */
 import { count, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { rosterCache, type RosterCacheRow, type RosterOutcome } from '../store/schema.ts';
+import { GENERATION_KEY, prepareGenerationRead, prepareRosterAnswerWrite, prepareRosterUpsert } from './roster-answer-write.ts';
 
 export type RosterCacheEntry = RosterCacheRow;
 
@@ -69,9 +75,6 @@ export interface RosterCache {
   clear(outcome?: RosterOutcome): number;
 }
 
-/** The `meta` row that counts evictions; absent until the first one (generation 0). */
-const GENERATION_KEY = 'roster-cache-generation';
-
 /**
  * Counts one eviction. Call it in the transaction that deletes the entries, so a lookup's
  * write (which checks the count in a transaction of its own) lands either before the
@@ -92,21 +95,10 @@ export function createRosterCache(store: Store, now: () => number = Date.now): R
     `SELECT external_id AS externalId, platform_id AS platformId, outcome, strategy, detail, learned_at AS learnedAt
        FROM roster_cache WHERE external_id = ?`,
   );
-  const upsert = sqlite.prepare<[RosterCacheEntry]>(
-    `INSERT INTO roster_cache (external_id, platform_id, outcome, strategy, detail, learned_at)
-     VALUES (@externalId, @platformId, @outcome, @strategy, @detail, @learnedAt)
-     ON CONFLICT (external_id) DO UPDATE SET
-       platform_id = excluded.platform_id, outcome = excluded.outcome, strategy = excluded.strategy,
-       detail = excluded.detail, learned_at = excluded.learned_at`,
-  );
+  const upsert = prepareRosterUpsert(sqlite);
   const countAll = sqlite.prepare<[], { n: number }>('SELECT count(*) AS n FROM roster_cache');
-  const selectGeneration = sqlite.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-  const generation = () => Number(selectGeneration.get(GENERATION_KEY)?.value ?? 0);
-  const putIfCurrent = sqlite.transaction((entry: RosterCacheEntry, seen: number) => {
-    if (generation() !== seen) return false;
-    upsert.run(entry);
-    return true;
-  });
+  const generation = prepareGenerationRead(sqlite);
+  const putIfCurrent = sqlite.transaction(prepareRosterAnswerWrite(sqlite));
   const evictWith = <T>(remove: () => T) =>
     sqlite.transaction(() => {
       countEviction(store, now());
@@ -115,14 +107,12 @@ export function createRosterCache(store: Store, now: () => number = Date.now): R
 
   return {
     get: (externalId) => select.get(externalId),
-    put: (entry) => {
-      upsert.run(entry);
-    },
+    put: upsert,
     generation,
     // IMMEDIATE: the write lock is taken before the check. A deferred transaction would read
     // the count in a snapshot, and an eviction committed after that read would make the
     // write fail with SQLITE_BUSY_SNAPSHOT instead of being refused.
-    putUnlessEvicted: (entry, seen) => putIfCurrent.immediate(entry, seen),
+    putUnlessEvicted: (entry, seen) => putIfCurrent.immediate({ entry, generation: seen }),
     size: () => countAll.get()?.n ?? 0,
 
     list({ outcome, limit = 100, offset = 0 } = {}) {

@@ -2,7 +2,9 @@
  * The service's identity resolver for one-shot commands (`translate` without `--users`):
  * same overrides, same roster rules, and the service's cache when DB_PATH already exists,
  * so a dry run answers exactly as the running gateway would. A dry run must not leave a
- * database behind, so without one the cache lives in memory.
+ * database behind, so without one the cache lives in memory. The answers it learns are
+ * cached on the command's own connection (no writer thread here: nothing else waits on this
+ * process's event loop).
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.ts';

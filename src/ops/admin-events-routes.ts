@@ -3,6 +3,9 @@
  *   GET  /admin/events?fate=&reason=&limit=&before=   newest first, paged by seq
  *   GET  /admin/events/:seq                            input, output, attempts, last answer
  *   POST /admin/replay                                 same filters as `caliper-gateway replay`
+ *
+ * A replay is written on the service's own connection, not through the writer thread: it is
+ * rare, and the admin waits for its answer anyway.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';

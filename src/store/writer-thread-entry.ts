@@ -6,11 +6,15 @@
  * A group with an envelope in it commits with synchronous=FULL: Learn is told 200 after it.
  * A group of translation and delivery results only commits with NORMAL, without waiting for
  * the disk: losing it to a power cut means events translated or sent again under the same
- * ids, and the next FULL commit or checkpoint (within a second) makes it durable anyway.
+ * ids, and the next FULL commit or checkpoint (within a second) makes it durable anyway. So
+ * do roster answers and retention's deletes: a lost one costs a student looked up again, or
+ * rows pruned at the next pass.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { prepareDeliveryRecords } from '../deliver/outbox.ts';
+import { prepareRetentionBatch } from '../deliver/retention.ts';
+import { prepareRosterAnswerWrite } from '../identity/roster-answer-write.ts';
 import { prepareTranslationWrites } from '../mapping/translation-writes.ts';
 import { BUSY_TIMEOUT_MS, configureConnection } from './connection.ts';
 import { prepareGroupCommit, takeGroup, type GroupOutcome, type Weight } from './group-commit.ts';
@@ -28,6 +32,10 @@ if (busyTimeoutMs !== undefined) sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`
 const writeEnvelope = prepareEnvelopeWrite(sqlite);
 const writeTranslations = prepareTranslationWrites(sqlite);
 const writeDeliveries = prepareDeliveryRecords(sqlite);
+// The group's transaction is IMMEDIATE (group-commit.ts): the write lock is held before the
+// answer's savepoint reads the eviction count, so no eviction comes between check and write.
+const writeRosterAnswer = prepareRosterAnswerWrite(sqlite);
+const writeRetention = prepareRetentionBatch(sqlite);
 const commitGroup = prepareGroupCommit(sqlite, (request: WriteRequest): unknown => {
   switch (request.kind) {
     case 'envelope':
@@ -36,6 +44,10 @@ const commitGroup = prepareGroupCommit(sqlite, (request: WriteRequest): unknown 
       return writeTranslations(request.payload);
     case 'deliveries':
       return writeDeliveries(request.payload);
+    case 'roster-answer':
+      return writeRosterAnswer(request.payload);
+    case 'retention':
+      return writeRetention(request.payload);
   }
 });
 
@@ -47,6 +59,10 @@ const weigh = ({ request }: { request: WriteRequest }): Weight => {
       return { rows: request.payload.writes.length, bytes: 0 };
     case 'deliveries':
       return { rows: request.payload.length, bytes: 0 };
+    case 'roster-answer':
+      return { rows: 1, bytes: 0 };
+    case 'retention':
+      return { rows: request.payload.limit, bytes: 0 };
   }
 };
 

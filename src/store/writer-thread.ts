@@ -1,6 +1,6 @@
 /**
- * The pipeline's writes (envelopes, translation results, delivery outcomes) on a thread of
- * their own, with its own connection to the database.
+ * The pipeline's writes (envelopes, translation results, delivery outcomes, roster answers,
+ * retention's deletes) on a thread of their own, with its own connection to the database.
  *
  * A commit is mostly waiting: SQLite writes every changed page to the WAL, and an envelope's
  * commit is fsynced (synchronous=FULL) before Learn may hear 200. On the event loop that
@@ -12,14 +12,23 @@
  *
  * The guarantees do not move: a write resolves only after the thread's COMMIT returned,
  * each write sits in its own savepoint, and a failed transaction rejects every write in it
- * with nothing written. Roster answers, retention and replays stay on the event loop's
- * connection; they take turns with this thread for SQLite's write lock and wait at most for
- * the commit in progress (busy_timeout), never for the queue behind it.
+ * with nothing written.
+ *
+ * The service's other routine writes come here too: the roster answers its lookups learn
+ * (the eviction count checked in the answer's savepoint, under the group's write lock) and
+ * retention's batched deletes. better-sqlite3 is synchronous, so on the event loop's
+ * connection each of them waited for the write lock inside SQLite's busy handler, up to
+ * busy_timeout, behind a 5,000-event envelope's commit (about 25 MB of WAL and an fsync), and
+ * every request and delivery waited with it. What stays on the event loop's connection is
+ * what admins do (evictions, replays over /admin; the CLI has connections of its own): rare,
+ * and the admin waits for the answer anyway; and a little bookkeeping (server.ts).
  *
  * If the thread cannot start, or dies, the writes go back to the event loop (`createStoreWriter`).
  */
 import { Worker } from 'node:worker_threads';
 import type { DeliveryRecord } from '../deliver/outbox.ts';
+import type { RetentionBatch, RetentionBatchResult } from '../deliver/retention.ts';
+import type { RosterAnswer } from '../identity/roster-answer-write.ts';
 import type { Logger } from '../log.ts';
 import type { TranslationResults } from '../mapping/translation-writes.ts';
 import type { Store } from './database.ts';
@@ -45,7 +54,9 @@ export interface WriterThreadData extends WriterThreadOptions {
 export type WriteRequest =
   | { kind: 'envelope'; payload: EnvelopeBatch }
   | { kind: 'translations'; payload: TranslationResults }
-  | { kind: 'deliveries'; payload: readonly DeliveryRecord[] };
+  | { kind: 'deliveries'; payload: readonly DeliveryRecord[] }
+  | { kind: 'roster-answer'; payload: RosterAnswer }
+  | { kind: 'retention'; payload: RetentionBatch };
 
 export type ToWriterThread =
   | { type: 'write'; id: number; request: WriteRequest }
@@ -156,6 +167,16 @@ export async function startWriterThread(store: Store, log: Logger, options: Writ
     async recordDeliveries(records) {
       if (fallback) return fallback.recordDeliveries(records);
       await write({ kind: 'deliveries', payload: records });
+    },
+
+    recordRosterAnswer(answer) {
+      if (fallback) return fallback.recordRosterAnswer(answer);
+      return write({ kind: 'roster-answer', payload: answer }) as Promise<boolean>;
+    },
+
+    pruneRetention(batch) {
+      if (fallback) return fallback.pruneRetention(batch);
+      return write({ kind: 'retention', payload: batch }) as Promise<RetentionBatchResult>;
     },
 
     setAutoCheckpoint(pages) {

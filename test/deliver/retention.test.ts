@@ -1,9 +1,11 @@
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { createRetention } from '../../src/deliver/retention.ts';
+import { createRetention, type RetentionBatch } from '../../src/deliver/retention.ts';
 import { createLogger } from '../../src/log.ts';
 import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
 import { FATES } from '../../src/store/schema.ts';
+import { startWriterThread } from '../../src/store/writer-thread.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { fateCounts, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
@@ -25,6 +27,49 @@ const envelopeIds = () =>
   (db.store.sqlite.prepare('SELECT id FROM envelopes ORDER BY id').all() as Array<{ id: number }>).map((row) => row.id);
 
 describe('retention', () => {
+  it('commits its batches on the writer thread: a pass waiting for a write lock held elsewhere does not hold up the event loop', async () => {
+    const old = NOW - 10 * DAY;
+    insertTranslatedEvents(db.store.sqlite, 5, { fate: 'delivered', deliveredAt: old, receivedAt: old });
+    // Waits for the lock as long as the test may need: only releasing it ends the pass.
+    const thread = await startWriterThread(db.store, createLogger('silent'), { autoCheckpoint: 1000, lockWaitMs: 600_000 });
+    const locker = new Database(db.file);
+    try {
+      if (!thread) throw new Error('the writer thread did not start');
+      let handedOver!: () => void;
+      const writing = new Promise<void>((resolve) => (handedOver = resolve));
+      const writer = {
+        pruneRetention(batch: RetentionBatch) {
+          handedOver();
+          return thread.pruneRetention(batch);
+        },
+      };
+      const config = parseConfig({ DB_PATH: db.file, DELIVERED_RETENTION: String(7 * 86_400) });
+      const pruner = createRetention({ config, store: db.store, log: createLogger('silent'), now: () => NOW, writer });
+      // Another connection (a 5,000-event envelope's commit, the replay command) holds the lock.
+      locker.exec('BEGIN IMMEDIATE');
+      let settled = false;
+      const pass = pruner.runOnce().finally(() => {
+        settled = true;
+      });
+      await writing;
+      // The first batch waits for the lock on the thread; meanwhile the event loop runs timers
+      // and reads (nothing pruned yet).
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false);
+      expect(fateCounts(db.store.sqlite)).toEqual({ delivered: 5 });
+
+      locker.exec('ROLLBACK');
+      expect(await pass).toEqual({ events: 5, skipped: 0, envelopes: 1 });
+      expect(fateCounts(db.store.sqlite)).toEqual({});
+      expect(envelopeIds()).toEqual([]);
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+      await thread?.stop();
+    }
+  });
+
   it('prunes only delivered events older than the retention, and envelopes left empty', async () => {
     const old = NOW - 10 * DAY;
     insertTranslatedEvents(db.store.sqlite, 5, { fate: 'delivered', deliveredAt: old, receivedAt: old });

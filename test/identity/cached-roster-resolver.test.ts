@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rosterCacheCommand } from '../../src/cli/roster-cache.ts';
 import type { Config } from '../../src/config.ts';
 import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createIdentityResolver, type CachedRosterResolver } from '../../src/identity/cached-roster-resolver.ts';
+import type { RosterAnswer } from '../../src/identity/roster-answer-write.ts';
 import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
+import { startWriterThread } from '../../src/store/writer-thread.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import {
   captureLog,
@@ -438,6 +441,59 @@ describe('an eviction while a lookup is in flight', () => {
     expect(await before).toMatchObject({ status: 'not-found' });
     expect(await after).toEqual({ status: 'found', platformId: LEE.sourcedId });
     expect(resolver.cache.get(LEE.identifier)).toMatchObject({ outcome: 'found', platformId: LEE.sourcedId });
+  });
+});
+
+describe('with the writer thread', () => {
+  it('Should not hold up the event loop while another connection holds the write lock, and cache the answer once it is free', async () => {
+    const config = testConfig({ dir: temp.dir, timebackUrl: emulator.url, clientId: emulator.clientId, clientSecret: emulator.clientSecret });
+    const captured = captureLog();
+    const metrics = createMetrics();
+    const store = openStore(config.dbPath);
+    const tokens = createTokenProvider({ config, log: captured.log, metrics });
+    // Waits for the lock as long as the test may need: only releasing it ends the write.
+    const thread = await startWriterThread(store, captured.log, { autoCheckpoint: 1000, lockWaitMs: 600_000 });
+    const locker = new Database(config.dbPath);
+    try {
+      if (!thread) throw new Error('the writer thread did not start');
+      let handedOver!: () => void;
+      const writing = new Promise<void>((resolve) => (handedOver = resolve));
+      const writer = {
+        recordRosterAnswer(answer: RosterAnswer) {
+          handedOver();
+          return thread.recordRosterAnswer(answer);
+        },
+      };
+      const resolver = createIdentityResolver({ config, store, log: captured.log, metrics, tokens, writer });
+      try {
+        // Another connection (a 5,000-event envelope's commit, the roster-cache command) holds the lock.
+        locker.exec('BEGIN IMMEDIATE');
+        let settled = false;
+        const resolving = resolver.resolve('ada.l').finally(() => {
+          settled = true;
+        });
+        await writing;
+        // The roster has answered and the answer waits for the lock on the thread; meanwhile
+        // the event loop runs timers and reads the cache (nothing cached yet).
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(settled).toBe(false);
+        expect(resolver.cache.get('ada.l')).toBeUndefined();
+
+        locker.exec('ROLLBACK');
+        expect(await resolving).toEqual({ status: 'found', platformId: ADA.sourcedId });
+        expect(resolver.cache.get('ada.l')).toMatchObject({ outcome: 'found', platformId: ADA.sourcedId });
+        expect(captured.text()).not.toContain('could not write the roster cache');
+      } finally {
+        await resolver.close();
+      }
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+      await thread?.stop();
+      await tokens.close();
+      store.close();
+    }
   });
 });
 

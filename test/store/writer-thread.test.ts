@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import { locateEventSlices } from '../../src/ingest/event-slices.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import type { IntakeResult } from '../../src/store/intake.ts';
 import { startWriterThread, type WriterThread, type WriterThreadOptions } from '../../src/store/writer-thread.ts';
 import { expectGroupCommit, sessionBatch as batch } from '../helpers/envelope-batches.ts';
+import { fateCounts, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
 let dir: string;
 let store: Store;
@@ -188,6 +190,52 @@ describe('startWriterThread', () => {
       { id: 'c', fate: 'skipped', stage: null, reason: 'no-rule', outputId: null },
       { id: 'd', fate: 'pending', stage: 'translate', reason: null, outputId: null },
     ]);
+  });
+
+  it('commits a roster answer only when no eviction came since its lookup began, on any connection', async () => {
+    const thread = await start();
+    const cache = createRosterCache(store);
+    const answer = (externalId: string, generation: number) => ({
+      entry: { externalId, platformId: null, outcome: 'not-found' as const, strategy: null, detail: 'no match', learnedAt: 1_000 },
+      generation,
+    });
+    const begun = cache.generation();
+    expect(await thread.recordRosterAnswer(answer('ada.l', begun))).toBe(true);
+    expect(cache.get('ada.l')).toMatchObject({ outcome: 'not-found', learnedAt: 1_000 });
+
+    // An eviction by another process (the roster-cache command) while a lookup was in flight.
+    const other = openStore(store.file);
+    try {
+      expect(createRosterCache(other).evict(['ada.l'])).toEqual(['ada.l']);
+    } finally {
+      other.close();
+    }
+    expect(await thread.recordRosterAnswer(answer('ada.l', begun))).toBe(false);
+    expect(await thread.recordRosterAnswer(answer('kid@school.test', begun))).toBe(false);
+    expect(count('roster_cache')).toBe(0);
+    expect(await thread.recordRosterAnswer(answer('kid@school.test', cache.generation()))).toBe(true);
+    expect(count('roster_cache')).toBe(1);
+  });
+
+  it("commits retention's batches: events past the cutoff, then envelopes left empty", async () => {
+    const thread = await start();
+    // An old envelope of duplicates only, which no event deletion empties: the sweep's to take.
+    const duplicates = Number(
+      store.sqlite
+        .prepare(
+          `INSERT INTO envelopes (sensor, send_time, received_at, event_count, stored_count, rejected_count, duplicate_count, bytes)
+           VALUES ('s', '2026-11-01T00:00:00Z', 1500, 1, 0, 0, 1, 400)`,
+        )
+        .run().lastInsertRowid,
+    );
+    insertTranslatedEvents(store.sqlite, 3, { fate: 'delivered', deliveredAt: 1_000, receivedAt: 1_000 });
+    insertTranslatedEvents(store.sqlite, 1, { fate: 'delivered', deliveredAt: 5_000, receivedAt: 5_000 });
+    expect(await thread.pruneRetention({ kind: 'delivered', cutoff: 2_000, limit: 2 })).toEqual({ events: 2, envelopes: 0, done: false });
+    expect(await thread.pruneRetention({ kind: 'delivered', cutoff: 2_000, limit: 2 })).toEqual({ events: 1, envelopes: 1, done: true });
+    expect(fateCounts(store.sqlite)).toEqual({ delivered: 1 });
+    expect(count('envelopes')).toBe(2);
+    expect(await thread.pruneRetention({ kind: 'envelopes', afterId: 0, cutoff: 2_000, limit: 10 })).toEqual({ events: 0, envelopes: 1, done: true, lastId: duplicates });
+    expect(count('envelopes')).toBe(1);
   });
 
   it('does not start for an in-memory database, which another connection cannot share', async () => {
