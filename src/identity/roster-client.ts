@@ -174,7 +174,8 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
    * (429, Retry-After), no lookup is sent until the pause is over; then one goes out as a
    * probe, and its answer ends the pause or doubles it (up to DELIVERY_BACKOFF_CAP). Without
    * it every translation batch sends one lookup per student into the outage: the drill
-   * counted some 50,000 requests to a roster that was down for a minute.
+   * counted some 50,000 requests to a roster that was down for a minute. It opens and closes
+   * only in `dispatch`, which sets the `roster_paused` gauge as it does, not per lookup.
    */
   const pause = new OutagePause({
     policy: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
@@ -353,13 +354,13 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       pause.probeAbandoned();
     } else if (result.outcome === 'unavailable') {
       if (result.setup) setupProblem = result.detail;
-      pause.recordFailure(result.detail, result.retryAfterMs);
+      if (pause.recordFailure(result.detail, result.retryAfterMs)) metrics.rosterPaused.set(1);
       metrics.rosterFailures.inc();
       if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
       answering = false;
       lastFailure = result.detail;
     } else {
-      pause.recordAnswer();
+      if (pause.recordAnswer()) metrics.rosterPaused.set(0);
       if (!answering) log.info('TimeBack roster answers again');
       answering = true;
       setupProblem = undefined;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Gauge } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createRosterClient, encodeStrict, filterExpression, OUTAGE_THRESHOLD, ROSTER_CONNECTIONS, ROSTER_FILTER_PAGES, type RosterClient } from '../../src/identity/roster-client.ts';
@@ -71,6 +72,17 @@ async function onEveryListShape(users: EmulatedUser[], check: (server: TimebackE
   } finally {
     for (const server of servers) for (const user of users) server.users.delete(user.sourcedId);
   }
+}
+
+/** Every value `gauge.set` is called with from now on, in order. */
+function countSets(gauge: Gauge<never>): number[] {
+  const sets: number[] = [];
+  const set = gauge.set.bind(gauge);
+  gauge.set = (value: number) => {
+    sets.push(value);
+    set(value);
+  };
+  return sets;
 }
 
 function rosterRequests(server: TimebackEmulator) {
@@ -408,12 +420,17 @@ describe('roster client against the emulator', () => {
   });
 
   it('Should stop sending lookups into a roster outage, and probe once per pause until it answers', async () => {
-    const { roster, clock } = client();
+    const { roster, clock, metrics } = client();
+    const gaugeSets = countSets(metrics.rosterPaused);
     const before = rosterRequests(emulator).length;
     const sent = () => rosterRequests(emulator).length - before;
     emulator.addFault({ route: 'roster', status: 503 });
-    for (let i = 0; i < 5; i++) expect(await roster.lookup('identifier', `student-${i}`)).toMatchObject({ outcome: 'unavailable' });
+    for (let i = 0; i < 4; i++) expect(await roster.lookup('identifier', `student-${i}`)).toMatchObject({ outcome: 'unavailable' });
+    // Failing, not yet paused.
+    expect(await metricValue(metrics.rosterPaused)).toBe(0);
+    expect(await roster.lookup('identifier', 'student-4')).toMatchObject({ outcome: 'unavailable' });
     expect(sent()).toBe(5);
+    expect(await metricValue(metrics.rosterPaused)).toBe(1);
 
     // Paused: every student waits, told when to come back, and the roster hears nothing.
     const paused = await Promise.all(Array.from({ length: 50 }, (_, i) => roster.lookup('identifier', `other-${i}`)));
@@ -436,11 +453,15 @@ describe('roster client against the emulator', () => {
     expect(sent()).toBe(6);
     clock.advance(1_000);
     expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    expect(await metricValue(metrics.rosterPaused)).toBe(0);
     const after = await Promise.all([roster.lookup('identifier', VICTIM.identifier), roster.lookup('email', QUOTED.email)]);
     expect(after).toEqual([
       { outcome: 'found', platformId: VICTIM.sourcedId },
       { outcome: 'found', platformId: QUOTED.sourcedId },
     ]);
+    // roster_paused moved as the pause opened, re-opened after the failed probe and closed:
+    // never once per paused lookup (50 of them) or per answer.
+    expect(gaugeSets).toEqual([1, 1, 0]);
   });
 
   it('Should say whether lookups go out, fail or wait, and until when, for /readyz', async () => {

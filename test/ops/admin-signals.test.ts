@@ -130,6 +130,7 @@ describe('what an admin sees', () => {
     expect(sample(m, 'mapping_rules_active')).toBeGreaterThan(0);
     expect(sample(m, 'mapping_change_refused')).toBe(0);
     expect(sample(m, 'delivery_paused')).toBe(0);
+    expect(sample(m, 'roster_paused')).toBe(0);
     expect(sample(m, 'http_requests_total{route="/caliper",status="200"}')).toBe(1);
 
     const dead = logLines('event is dead');
@@ -210,6 +211,9 @@ describe('what an admin sees', () => {
     // Not a cold cache: no answer came from the roster.
     expect(sample(m, 'roster_cache_misses_total')).toBe(0);
     expect(sample(m, 'queue_depth{stage="translate"}')).toBe(2);
+    expect(sample(m, 'roster_paused')).toBe(1);
+    // Delivery is not what waits: its own pause stays shut.
+    expect(sample(m, 'delivery_paused')).toBe(0);
 
     emulator.clearFaults();
     await waitFor('both delivered', () => statusReport(gateway!.store).byFate.delivered === 2, 20_000);
@@ -218,6 +222,7 @@ describe('what an admin sees', () => {
     m = await scrape();
     expect(sample(m, 'roster_cache_misses_total')).toBe(2);
     expect(sample(m, 'queue_depth{stage="translate"}')).toBe(0);
+    expect(sample(m, 'roster_paused')).toBe(0);
   });
 
   it('of a rotated secret: refused credentials on the log, /readyz and the metrics', { timeout: 30_000 }, async () => {
