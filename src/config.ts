@@ -10,8 +10,11 @@ import { parseAddressRange } from './client-address.ts';
 const ROSTER_STRATEGIES = ['sourcedId', 'identifier', 'username', 'email'] as const;
 export type RosterStrategy = (typeof ROSTER_STRATEGIES)[number];
 
+/** The scope TimeBack wants in the token of every event POST (Caliper's own name for it). */
+export const EVENTS_WRITE_SCOPE = 'https://purl.imsglobal.org/spec/caliper/v1p2/scope/events.write';
+
 export const DEFAULT_SCOPES = [
-  'https://purl.imsglobal.org/spec/caliper/v1p2/scope/events.write',
+  EVENTS_WRITE_SCOPE,
   'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly',
 ];
 

@@ -17,7 +17,7 @@ import type { TimebackHealth } from './timeback-health.ts';
 export interface RoundRecorderOptions {
   log: Logger;
   now: () => number;
-  health: Pick<TimebackHealth, 'noteAnswer' | 'noteSetupProblem' | 'noteFailure'>;
+  health: Pick<TimebackHealth, 'noteAnswer' | 'noteSetupProblem' | 'noteFailure' | 'scopeProblem'>;
   results: Pick<ResultBatches, 'add'>;
   retryRules: RetryRules;
   /** How long dead events after the first of their reason are only counted, then logged as counts. */
@@ -51,7 +51,7 @@ export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorde
         deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, 'event is dead');
         results.add(entry);
       } else {
-        const problem = describeFailure(result, posts);
+        const problem = withScopeProblem(describeFailure(result, posts), result);
         if (result?.kind === 'response' && isSetupAnswer(result.status, posts)) health.noteSetupProblem(problem);
         const retryAfterMs = result?.kind === 'response' ? parseRetryAfter(result.retryAfter, finishedAt) : undefined;
         const entry = failedRecord(event, startedAt, finishedAt, posts, result, outcome, problem, retryAfterMs, retryRules);
@@ -67,4 +67,15 @@ export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorde
       deaths.flush();
     },
   };
+
+  /**
+   * A refusal of the token (401, 403) with a token whose answer lacked events.write says so, on
+   * the event (what `status` shows), the pause and /readyz: the likely cause, in the admin's
+   * words, beside TimeBack's. Other failures are not about the token.
+   */
+  function withScopeProblem(problem: string, result: PostResult | undefined): string {
+    if (result?.kind !== 'response' || (result.status !== 401 && result.status !== 403)) return problem;
+    const scope = health.scopeProblem();
+    return scope === undefined ? problem : `${problem}; ${scope}`;
+  }
 }

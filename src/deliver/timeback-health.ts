@@ -33,7 +33,13 @@ export interface TimebackHealthOptions {
 
 export interface TimebackHealth {
   readonly pause: OutagePause;
+  /**
+   * The last token answer; `problem` says why none could be had, or, with `ok`, what the token
+   * lacks (TokenProvider.scopeProblem), read afresh as a refresh elsewhere may have replaced it.
+   */
   readonly token: { readonly status: TokenStatus; readonly problem?: string };
+  /** What the token lacks for events, when its answer said (TokenProvider.scopeProblem). */
+  scopeProblem(): string | undefined;
   /** The last answer that said the set-up is wrong (see isSetupAnswer), until TimeBack answers about an event. */
   readonly setupProblem: string | undefined;
   /** Asks for a token; undefined when none can be had (the pause says why). */
@@ -115,8 +121,11 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
   return {
     pause,
     get token() {
-      return token;
+      if (token.status !== 'ok') return token;
+      const problem = tokens.scopeProblem();
+      return problem === undefined ? token : { status: 'ok' as const, problem };
     },
+    scopeProblem: () => tokens.scopeProblem(),
     get setupProblem() {
       return setupProblem;
     },

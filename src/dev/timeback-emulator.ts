@@ -82,6 +82,13 @@ export interface EmulatorOptions {
    * and the roster roster.readonly in the token (403 otherwise).
    */
   grantedScopes?: string[];
+  /**
+   * Grant the scopes asked for that this client holds and leave the others out, saying so in
+   * the answer's `scope` (RFC 6749 §3.3 lets a server do that), instead of refusing the request
+   * (default false). With `grantedScopes` lacking events.write, the token it issues is then
+   * refused by the events endpoint (403), as TimeBack refuses an app without that scope.
+   */
+  narrowsScopes?: boolean;
   /** Issue tokens as unsigned JWTs carrying `exp` (default false: opaque tokens). */
   jwtTokens?: boolean;
   /** Added to every answer, in milliseconds. */
@@ -332,10 +339,10 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
         return send(req, res, 'token', 400, { error: 'unsupported_grant_type' });
       }
       const asked = (form.get('scope') ?? '').split(' ').filter((scope) => scope !== '');
-      if (asked.some((scope) => !grantedScopes.includes(scope))) {
+      if (!options.narrowsScopes && asked.some((scope) => !grantedScopes.includes(scope))) {
         return send(req, res, 'token', 400, { error: 'invalid_scope' });
       }
-      const scopes = asked.length > 0 ? asked : grantedScopes;
+      const scopes = asked.length > 0 ? asked.filter((scope) => grantedScopes.includes(scope)) : grantedScopes;
       emulator.tokensIssued += 1;
       const token = options.jwtTokens ? unsignedJwt(tokenTtl) : `tok-${randomUUID()}`;
       emulator.validTokens.add(token);

@@ -11,11 +11,11 @@
  * token-answer.ts; this module asks, keeps the token and remembers failures.
  */
 import { Agent, request } from 'undici';
-import { clientSecretSetting, missingCredentials, readSecretFile, type Config } from '../config.ts';
+import { clientSecretSetting, EVENTS_WRITE_SCOPE, missingCredentials, readSecretFile, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { describeNetworkError } from './http-answers.ts';
-import { credentialRemover, readTokenAnswer, type TokenEndpoint } from './token-answer.ts';
+import { credentialRemover, missingEventsScope, readTokenAnswer, type TokenEndpoint } from './token-answer.ts';
 import { TokenError, type TokenProvider } from './token-provider.ts';
 
 /** Refresh this long before expiry (or a tenth of a short lifetime), so no request carries a dying token. */
@@ -112,6 +112,8 @@ export function createTokenProvider({
   let held: HeldToken | undefined;
   let inflight: Promise<string> | undefined;
   let remembered: { error: TokenError; until: number } | undefined;
+  /** Of the last token obtained; kept after it is invalidated, since the refusal it explains follows. */
+  let scopeProblem: string | undefined;
 
   const fail = (error: TokenError, outcome: 'rejected' | 'unavailable'): TokenError => {
     metrics.tokenRefreshes.inc({ outcome });
@@ -158,6 +160,12 @@ export function createTokenProvider({
     remembered = undefined;
     metrics.tokenRefreshes.inc({ outcome: 'ok' });
     log.info({ tokenUrl, expiresInSeconds: Math.round(lifetime / 1000) }, 'obtained a TimeBack access token');
+    // Once per token obtained: the token is used as TimeBack issued it, and TimeBack's answers
+    // to events decide; this only tells the admin why they may be refused.
+    scopeProblem = missingEventsScope(answer.scopes, scopes);
+    if (scopeProblem !== undefined) {
+      log.warn({ tokenUrl, missingScope: EVENTS_WRITE_SCOPE, grantedScopes: answer.scopes }, 'the TimeBack token lacks the events.write scope; TimeBack may refuse events');
+    }
     return answer.value;
   }
 
@@ -195,6 +203,8 @@ export function createTokenProvider({
       // first caller's refresh must not be thrown away by the others.
       if (held?.value === token) held = undefined;
     },
+
+    scopeProblem: () => scopeProblem,
 
     close() {
       return agent.close();

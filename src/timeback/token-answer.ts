@@ -6,6 +6,7 @@
  */
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
+import { EVENTS_WRITE_SCOPE } from '../config.ts';
 import { excerpt, parseJsonBody, parseRetryAfter } from './http-answers.ts';
 import { TokenError } from './token-provider.ts';
 
@@ -23,6 +24,8 @@ const TokenResponseSchema = z.looseObject({
   token_type: z.string().optional(),
   // Read leniently (see lifetimeSeconds): a lifetime we cannot read must not cost a good token.
   expires_in: z.unknown().optional(),
+  // Read leniently too (see grantedScopes): it only ever informs, never refuses.
+  scope: z.unknown().optional(),
 });
 
 /** RFC 6749 §5.2 error answer. */
@@ -43,7 +46,8 @@ export interface TokenEndpoint {
 }
 
 export type TokenAnswer =
-  | { kind: 'token'; value: string; expiresAt: number }
+  /** `scopes`: what the answer says it grants; undefined when it does not say. */
+  | { kind: 'token'; value: string; expiresAt: number; scopes?: string[] }
   /** Time may fix it (a 5xx, 408, 429, or a 2xx without a usable token). */
   | { kind: 'unavailable'; error: TokenError }
   /** Only the admin can fix it: the message says what to check. */
@@ -71,7 +75,8 @@ export function readTokenAnswer(
       };
     }
     const value = parsed.data.access_token;
-    return { kind: 'token', value, expiresAt: expiryOf(value, lifetimeSeconds(parsed.data.expires_in), askedAt) };
+    const scopes = grantedScopes(parsed.data.scope);
+    return { kind: 'token', value, expiresAt: expiryOf(value, lifetimeSeconds(parsed.data.expires_in), askedAt), ...(scopes ? { scopes } : {}) };
   }
   if (statusCode === 408 || statusCode === 429 || statusCode >= 500) {
     const retryAfterMs = parseRetryAfter(retryAfter, answeredAt);
@@ -146,4 +151,31 @@ function expiryOf(token: string, expiresInSeconds: number | undefined, askedAt: 
 export function lifetimeSeconds(value: unknown): number | undefined {
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+}
+
+/**
+ * The scopes a token answer grants (RFC 6749 §3.3: space-separated; a list of strings, as some
+ * proxies re-serialise it, is read too). Missing, blank or unreadable mean "not said": by
+ * §5.1 the token then holds what was asked, and nothing is claimed about it.
+ */
+export function grantedScopes(value: unknown): string[] | undefined {
+  const listed =
+    typeof value === 'string' ? value.split(/\s+/) : Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : [];
+  const scopes = listed.map((scope) => scope.trim()).filter((scope) => scope !== '');
+  return scopes.length > 0 ? scopes : undefined;
+}
+
+/**
+ * What an admin should know when a token answer grants scopes without Caliper's events.write:
+ * TimeBack will likely refuse every event (401/403). Undefined when the answer grants it or
+ * names no scopes. Only said, never acted on: TimeBack is the judge of its token, and a scope
+ * written in a form this does not know may still let events in. Scopes are no secret, so
+ * they are quoted; the token never is.
+ */
+export function missingEventsScope(granted: readonly string[] | undefined, asked: readonly string[]): string | undefined {
+  if (granted === undefined || granted.includes(EVENTS_WRITE_SCOPE)) return undefined;
+  const fix = asked.includes(EVENTS_WRITE_SCOPE)
+    ? 'check that the app holds that scope at TimeBack'
+    : 'TIMEBACK_SCOPES does not ask for it';
+  return `TimeBack's token grants "${granted.join(' ')}" but not "${EVENTS_WRITE_SCOPE}", which events need (${fix})`;
 }

@@ -18,6 +18,11 @@ export interface TokenProvider {
   fresh(): string | undefined;
   /** Forgets `token` after TimeBack answered 401 with it, so the next getToken() fetches anew. */
   invalidate(token: string): void;
+  /**
+   * When the last token answer named its scopes without Caliper's events.write: that, in words
+   * for the admin (token-answer.ts missingEventsScope). Undefined when it had it or said nothing.
+   */
+  scopeProblem(): string | undefined;
 }
 
 export class TokenError extends Error {

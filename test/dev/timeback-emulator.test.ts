@@ -73,6 +73,15 @@ describe('TimeBack emulator', () => {
     expect(await res.json()).toMatchObject({ expires_in: 3600, token_type: 'Bearer', scope: EVENTS_WRITE });
   });
 
+  it('with narrowsScopes, issues the asked scopes it grants and leaves out the rest, saying so', async () => {
+    const server = await start({ grantedScopes: [ROSTER_READONLY], narrowsScopes: true });
+    const res = await tokenRequest(server, new URLSearchParams({ grant_type: 'client_credentials', scope: `${EVENTS_WRITE} ${ROSTER_READONLY}` }).toString());
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as { access_token: string; scope: string };
+    expect(answer.scope).toBe(ROSTER_READONLY);
+    expect((await postEvent(server, answer.access_token, event())).status).toBe(403);
+  });
+
   it('wants the form content type and reads a secret that holds a colon', async () => {
     const server = await start({ clientSecret: 'with:colon' });
     expect((await tokenRequest(server, '{"grant_type":"client_credentials"}', { contentType: 'application/json' })).status).toBe(400);

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
+import { EVENTS_WRITE_SCOPE, parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { statusReport } from '../../src/ops/status-report.ts';
 import { startGateway, type Gateway } from '../../src/server.ts';
@@ -17,6 +17,7 @@ import { BB, envelope, forumPost, NEWCOMER, OTHER_STUDENT, STUDENT } from '../ma
 
 const INGEST_KEY = 'admin-signals-test-key';
 const ADMIN_TOKEN = 'admin-signals-admin-token';
+const ROSTER_READONLY = 'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly';
 
 let temp: TempDir;
 let emulator: TimebackEmulator;
@@ -286,6 +287,48 @@ describe('what an admin sees', () => {
     await waitFor('/readyz ready again', async () => (await readyz()).status === 200);
     expect(logLines('TIMEBACK_CLIENT_SECRET_FILE holds a new secret; token requests use it from now on')).toHaveLength(1);
     for (const secret of [oldSecret, emulator.clientSecret]) expect(captured.text()).not.toContain(secret);
+  });
+
+  it('of an app registered without events.write: the scope named on the log, /readyz and `status`', { timeout: 30_000 }, async () => {
+    // TimeBack grants only what the app holds, saying so in the token answer's `scope`.
+    await gateway!.close();
+    await emulator.close();
+    emulator = await startTimebackEmulator({
+      users: [{ sourcedId: STUDENT.platformId, identifier: STUDENT.externalId }],
+      grantedScopes: [ROSTER_READONLY],
+      narrowsScopes: true,
+    });
+    gateway = await startGateway(
+      parseConfig({ ...pipelineEnv(temp.dir, emulator), ROSTER_MATCH: 'identifier', INGEST_API_KEYS: INGEST_KEY, ADMIN_TOKEN, DELIVERY_BACKOFF_CAP: '1' }),
+      { log: captured.log },
+    );
+    await post([forumPost()]);
+
+    const refused = await waitFor('/readyz to say TimeBack will not take events', async () => {
+      const answer = await readyz();
+      return answer.status === 503 ? answer : undefined;
+    });
+    const lacks = `TimeBack's token grants "${ROSTER_READONLY}" but not "${EVENTS_WRITE_SCOPE}", which events need (check that the app holds that scope at TimeBack)`;
+    // The token is taken (TimeBack judges it), and the answer it lacked a scope in is shown beside it.
+    expect(refused.body.delivery).toMatchObject({ token: 'ok', tokenProblem: lacks });
+    expect(refused.body.reasons.join(' ')).toContain(`(HTTP 403); check that it is active with the events.write scope (TIMEBACK_SCOPES); ${lacks}`);
+    expect(logLines('the TimeBack token lacks the events.write scope; TimeBack may refuse events')).toEqual([
+      expect.objectContaining({ level: 'warn', missingScope: EVENTS_WRITE_SCOPE, grantedScopes: [ROSTER_READONLY] }),
+    ]);
+    // Kept, not dead, with the reason where `status` shows it.
+    await waitFor('the refusal recorded on the event', () => statusReport(gateway!.store).oldestWaiting?.detail?.includes(lacks));
+    expect(statusReport(gateway!.store).byFate).toMatchObject({ pending: 1, dead: 0 });
+    for (const token of emulator.validTokens) expect(captured.text()).not.toContain(token);
+  });
+
+  it('of a token answer naming a scope in a form we do not know: said, and events still go', { timeout: 30_000 }, async () => {
+    emulator.tokenFields = { scope: 'events.write roster.readonly' };
+    await post([forumPost()]);
+    await waitFor('delivered', () => statusReport(gateway!.store).byFate.delivered === 1, 20_000);
+    expect(logLines('the TimeBack token lacks the events.write scope; TimeBack may refuse events')).toHaveLength(1);
+    const ready = await readyz();
+    expect(ready.status).toBe(200);
+    expect(ready.body.delivery).toMatchObject({ state: 'running', token: 'ok', tokenProblem: expect.stringContaining('grants "events.write roster.readonly" but not') });
   });
 
   it('never of a student: no id of theirs in the log or the metrics through all of it', { timeout: 30_000 }, async () => {

@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
+import { EVENTS_WRITE_SCOPE, parseConfig } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
@@ -11,6 +11,7 @@ import { metricValue } from '../helpers/metric-value.ts';
 import { rejectionOf } from '../helpers/thrown.ts';
 
 const SECRET = 'emulator-secret-0f9e8d7c';
+const ROSTER_READONLY = 'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly';
 
 let temp: TempDir;
 let emulator: TimebackEmulator;
@@ -338,6 +339,45 @@ describe('client-credentials token provider', () => {
     } finally {
       await draft.close();
     }
+  });
+
+  it('Should take a token whose answer lacks events.write, saying so once per token with the scopes it has', async () => {
+    const narrow = await startTimebackEmulator({ clientSecret: SECRET, grantedScopes: [ROSTER_READONLY], narrowsScopes: true });
+    try {
+      const { tokens, captured, clock } = provider(narrow);
+      const warnings = () => captured.lines().filter((line) => line.msg === 'the TimeBack token lacks the events.write scope; TimeBack may refuse events');
+      const first = await tokens.getToken();
+      expect(narrow.validTokens.has(first)).toBe(true);
+      expect(await tokens.getToken()).toBe(first);
+      expect(warnings()).toEqual([
+        expect.objectContaining({ level: 'warn', missingScope: EVENTS_WRITE_SCOPE, grantedScopes: [ROSTER_READONLY] }),
+      ]);
+      expect(tokens.scopeProblem()).toBe(
+        `TimeBack's token grants "${ROSTER_READONLY}" but not "${EVENTS_WRITE_SCOPE}", which events need (check that the app holds that scope at TimeBack)`,
+      );
+
+      // A new token is a new answer: said again, once.
+      tokens.invalidate(first);
+      clock.advance(1_000);
+      const second = await tokens.getToken();
+      expect(second).not.toBe(first);
+      expect(warnings()).toHaveLength(2);
+      for (const token of [first, second, SECRET]) expect(captured.text()).not.toContain(token);
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it('Should say nothing of scopes when the answer grants events.write or does not name its scopes', async () => {
+    const granted = provider(emulator);
+    await granted.tokens.getToken();
+    expect(granted.tokens.scopeProblem()).toBeUndefined();
+
+    emulator.tokenFields = { scope: undefined };
+    const unsaid = provider(emulator);
+    await unsaid.tokens.getToken();
+    expect(unsaid.tokens.scopeProblem()).toBeUndefined();
+    for (const { captured } of [granted, unsaid]) expect(captured.text()).not.toContain('events.write');
   });
 
   it('Should time out a token endpoint that never answers', async () => {

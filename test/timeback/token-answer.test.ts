@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { credentialRemover, lifetimeSeconds, readTokenAnswer, type TokenEndpoint } from '../../src/timeback/token-answer.ts';
+import { EVENTS_WRITE_SCOPE } from '../../src/config.ts';
+import { credentialRemover, grantedScopes, lifetimeSeconds, missingEventsScope, readTokenAnswer, type TokenEndpoint } from '../../src/timeback/token-answer.ts';
 
 const ASKED = Date.parse('2026-03-02T10:00:00.000Z');
 const ANSWERED = ASKED + 300;
 const SECRET = 'very secret/value';
+const ROSTER = 'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly';
 const BASIC = Buffer.from(`client-a:${SECRET}`, 'utf8').toString('base64');
 
 const endpoint: TokenEndpoint = {
@@ -74,6 +76,16 @@ describe('readTokenAnswer', () => {
     }
   });
 
+  it('reads the scopes the answer grants, and none when it does not say', () => {
+    expect(read(200, { access_token: 'opaque', expires_in: 60, scope: `${EVENTS_WRITE_SCOPE} ${ROSTER}` })).toEqual({
+      kind: 'token',
+      value: 'opaque',
+      expiresAt: ASKED + 60_000,
+      scopes: [EVENTS_WRITE_SCOPE, ROSTER],
+    });
+    expect(read(200, { access_token: 'opaque', expires_in: 60 })).not.toHaveProperty('scopes');
+  });
+
   it('points a scope refusal at TIMEBACK_SCOPES and a missing endpoint at TIMEBACK_TOKEN_URL', () => {
     const scope = read(400, { error: 'invalid_scope' });
     const missing = read(404, 'not here');
@@ -91,5 +103,37 @@ describe('lifetimeSeconds', () => {
 
   it.each([undefined, null, 0, -5, '', 'soon', Number.POSITIVE_INFINITY])('takes %s as not said', (value) => {
     expect(lifetimeSeconds(value)).toBeUndefined();
+  });
+});
+
+describe('grantedScopes', () => {
+  it('splits a space-separated list, however spaced, and reads a list of strings too', () => {
+    expect(grantedScopes(`  ${EVENTS_WRITE_SCOPE}\t ${ROSTER} `)).toEqual([EVENTS_WRITE_SCOPE, ROSTER]);
+    expect(grantedScopes([ROSTER, ' '])).toEqual([ROSTER]);
+  });
+
+  it.each([undefined, null, '', '   ', 42, [ROSTER, 7], { scope: ROSTER }])('takes %s as not said', (value) => {
+    expect(grantedScopes(value)).toBeUndefined();
+  });
+});
+
+describe('missingEventsScope', () => {
+  const asked = [EVENTS_WRITE_SCOPE, ROSTER];
+
+  it('says nothing when the token has events.write or its answer names no scopes', () => {
+    expect(missingEventsScope([ROSTER, EVENTS_WRITE_SCOPE], asked)).toBeUndefined();
+    expect(missingEventsScope(undefined, asked)).toBeUndefined();
+  });
+
+  it('names the missing scope, the ones granted, and what to check', () => {
+    expect(missingEventsScope([ROSTER], asked)).toBe(
+      `TimeBack's token grants "${ROSTER}" but not "${EVENTS_WRITE_SCOPE}", which events need (check that the app holds that scope at TimeBack)`,
+    );
+    // A short form is not the scope TimeBack documents: said, though it may well work.
+    expect(missingEventsScope(['events.write'], asked)).toContain('grants "events.write" but not');
+  });
+
+  it('points at TIMEBACK_SCOPES when the gateway did not ask for it', () => {
+    expect(missingEventsScope([ROSTER], [ROSTER])).toMatch(/\(TIMEBACK_SCOPES does not ask for it\)$/);
   });
 });
