@@ -199,11 +199,16 @@ function parseYamlFile<T>(
 
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, data: result.data, doc, lineCounter, at };
-  const problems = result.error.issues.map((issue) => {
-    const explained = explainIssue(issue, data, known);
-    const where = explained.path.length > 0 ? `${describePath(explained.path, data)}: ` : '';
-    return `${at(offsetOf(doc, explained.path))}: ${where}${explained.message}`;
-  });
+  const problems = result.error.issues
+    .flatMap((issue) => explainIssue(issue, data, known))
+    .map((explained) => {
+      const offset = offsetOf(doc, explained.path);
+      return { ...explained, offset, line: offset === undefined ? 0 : lineCounter.linePos(offset).line };
+    })
+    // Line by line, as the admin reads and fixes the file: zod reports a mapping's unknown keys
+    // after its other problems, wherever they are written. Problems on one line keep zod's order.
+    .sort((a, b) => a.line - b.line)
+    .map(({ path, message, offset }) => `${at(offset)}: ${path.length > 0 ? `${describePath(path, data)}: ` : ''}${message}`);
   return { ok: false, problems: [...new Set(problems)] };
 }
 
@@ -275,9 +280,11 @@ interface ExplainedIssue {
 /**
  * Zod reports a value that fits no branch of a union as "invalid input". Every union in the
  * rule schema has branches of different kinds (text, number, list, mapping), so the branch
- * that fits the value's kind is the one the author meant; report its problem instead.
+ * that fits the value's kind is the one the author meant; report its problem instead. An
+ * issue can stand for several problems (one per unknown key): all of them are returned, so
+ * an admin fixes a file in one pass rather than one problem per run.
  */
-function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, prefix: PropertyKey[] = []): ExplainedIssue {
+function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, prefix: PropertyKey[] = []): ExplainedIssue[] {
   const fullPath = [...prefix, ...issue.path];
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const fitting = issue.errors.filter((branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'invalid_type'));
@@ -295,16 +302,22 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, 
     );
     const value = valueAt(data, fullPath);
     const expected = [...new Set(kinds)].join(', or ');
-    return { path: fullPath, message: value === undefined ? `required (${expected})` : `expected ${expected}, got ${describeValue(value)}` };
+    return [{ path: fullPath, message: value === undefined ? `required (${expected})` : `expected ${expected}, got ${describeValue(value)}` }];
   }
   if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]!;
-    const more = issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
+    // Each key on its own line (its own path, so its own line number) with its own hint.
     const keys = known(fullPath);
-    const meant = keys === undefined ? undefined : closestKey(key, keys);
-    const hint = keys === undefined ? '' : meant !== undefined ? `; did you mean "${meant}"? (known here: ${keys.join(', ')})` : `; known here: ${keys.join(', ')}`;
-    return { path: [...fullPath, key], message: `unknown key${more}${hint}` };
+    return issue.keys.map((key) => {
+      const meant = keys === undefined ? undefined : closestKey(key, keys);
+      const hint = keys === undefined ? '' : meant !== undefined ? `; did you mean "${meant}"? (known here: ${keys.join(', ')})` : `; known here: ${keys.join(', ')}`;
+      return { path: [...fullPath, key], message: `unknown key${hint}` };
+    });
   }
+  return [explainOne(issue, data, fullPath)];
+}
+
+/** An issue that is one problem: zod's own wording put the way the loader words its messages. */
+function explainOne(issue: z.core.$ZodIssue, data: unknown, fullPath: PropertyKey[]): ExplainedIssue {
   // Zod's own messages start "Invalid input"; ours (set in the schema) already say what is wrong.
   const ownMessage = !issue.message.startsWith('Invalid input');
   if (issue.code === 'invalid_type' && !ownMessage && valueAt(data, fullPath) === undefined) {

@@ -116,6 +116,55 @@ describe('rule loader errors', () => {
     ]);
   });
 
+  describe('several unknown keys', () => {
+    // Each key gets its own line, with its own line number and its own did-you-mean, so one
+    // run names everything to fix; problems come in the order of the file.
+    const known = {
+      rule: '(known here: id, description, match, student, output, skip, allowPii)',
+      match: '(known here: type, action, has, lacks, where, whereNone)',
+      computed: '(known here: from, map, default)',
+    };
+
+    it('names every misspelt key of one rule, each on its own line with its own suggestion', () => {
+      const text = 'rules:\n  - id: a\n    descripton: New posts\n    match:\n      type: X\n      actoin: Created\n    skip: s\n    alowPii: [email]\n';
+      expect(problemsOf({ 'x.yaml': text })).toEqual([
+        `mappings/x.yaml:3: rule "a": descripton: unknown key; did you mean "description"? ${known.rule}`,
+        `mappings/x.yaml:6: rule "a": match.actoin: unknown key; did you mean "action"? ${known.match}`,
+        `mappings/x.yaml:8: rule "a": alowPii: unknown key; did you mean "allowPii"? ${known.rule}`,
+      ]);
+    });
+
+    it('names a misspelt key in each of two rules of one file', () => {
+      const text = 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    descripton: d\n  - id: b\n    match: { type: Y, hass: [object.id] }\n    skip: s\n';
+      expect(problemsOf({ 'x.yaml': text })).toEqual([
+        `mappings/x.yaml:5: rule "a": descripton: unknown key; did you mean "description"? ${known.rule}`,
+        `mappings/x.yaml:7: rule "b": match.hass: unknown key; did you mean "has"? ${known.match}`,
+      ]);
+    });
+
+    it('lists the known keys alone for a key with no close one, beside one that has', () => {
+      const text = 'rules:\n  - { id: a, match: { type: X }, skip: s, skpi: t, banana: 1 }\n';
+      expect(problemsOf({ 'x.yaml': text })).toEqual([
+        `mappings/x.yaml:2: rule "a": skpi: unknown key; did you mean "skip"? ${known.rule}`,
+        `mappings/x.yaml:2: rule "a": banana: unknown key; known here: id, description, match, student, output, skip, allowPii`,
+      ]);
+    });
+
+    it('names every misspelt key of a computed action, a branch of a union', () => {
+      expect(problemsOf({ 'x.yaml': forumRule().replace('action: Posted', 'action: { frm: action, defualt: Posted }') })).toEqual([
+        `mappings/x.yaml:11: rule "forum-post-created": output.action.frm: unknown key; did you mean "from"? ${known.computed}`,
+        `mappings/x.yaml:11: rule "forum-post-created": output.action.defualt: unknown key; did you mean "default"? ${known.computed}`,
+      ]);
+    });
+
+    it('names every unknown key of lists.yaml', () => {
+      expect(problemsOf({ 'lists.yaml': 'lists: { a: [x] }\ndescripton: d\nlist: {}\n', 'x.yaml': 'rules: []\n' })).toEqual([
+        'mappings/lists.yaml:2: descripton: unknown key; did you mean "description"? (known here: description, lists)',
+        'mappings/lists.yaml:3: list: unknown key; did you mean "lists"? (known here: description, lists)',
+      ]);
+    });
+  });
+
   it('refuses YAML that is not plain data: repeated keys, custom tags, syntax errors', () => {
     expect(problemsOf({ 'x.yaml': 'rules:\n  - id: a\n    id: b\n' })).toEqual(['mappings/x.yaml:3:5: Map keys must be unique. This key is written twice in one mapping: keep one.']);
     expect(problemsOf({ 'x.yaml': 'rules: !!js/function "function () { return 1 }"\n' })[0]).toMatch(/^mappings\/x\.yaml:1:8: Unresolved tag: tag:yaml\.org,2002:js\/function/);
