@@ -280,7 +280,7 @@ interface ExplainedIssue {
 /**
  * Zod reports a value that fits no branch of a union as "invalid input". Every union in the
  * rule schema has branches of different kinds (text, number, list, mapping), so the branch
- * that fits the value's kind is the one the author meant; report its problem instead. An
+ * that fits the value's kind is the one the author meant; report its problems instead. An
  * issue can stand for several problems (one per unknown key): all of them are returned, so
  * an admin fixes a file in one pass rather than one problem per run.
  */
@@ -293,10 +293,9 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, 
     // not know, is the closer fit: `{ frm: action }` is a computed action, not an action.
     const closest = fitting.length > 1 ? fitting.filter((branch) => branch.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys')) : fitting;
     const branch = closest.length === 1 ? closest[0] : fitting.length === 1 ? fitting[0] : undefined;
-    // A misspelt key leaves the key it stands for missing: the unknown key, with its
-    // did-you-mean, is the problem to fix, and the missing key follows from it.
-    const inner = branch?.find((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0) ?? branch?.[0];
-    if (inner) return explainIssue(inner, data, known, fullPath);
+    if (branch !== undefined && branch.length > 0) {
+      return withoutKeysStoodFor(branch, data, known, fullPath).flatMap((inner) => explainIssue(inner, data, known, fullPath));
+    }
     const kinds = issue.errors.flatMap((branch) =>
       branch.filter((inner) => inner.path.length === 0 && inner.code === 'invalid_type').map((inner) => describeKind((inner as { expected: string }).expected)),
     );
@@ -314,6 +313,24 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, 
     });
   }
   return [explainOne(issue, data, fullPath)];
+}
+
+/**
+ * The issues of the union branch the author meant, unknown keys first: a misspelt key leaves
+ * the key it stands for missing, so the unknown key, with its did-you-mean, is the problem to
+ * fix and the missing key follows from it. A missing key is still reported when no unknown key
+ * can stand for it (`{ map: …, defualt: … }` lacks its from as well as misspelling default);
+ * an unknown key with no near miss (`{ source: action }`) may stand for any of them.
+ */
+function withoutKeysStoodFor(branch: readonly z.core.$ZodIssue[], data: unknown, known: KnownKeys, valuePath: PropertyKey[]): z.core.$ZodIssue[] {
+  const unknown = branch.filter((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0);
+  if (unknown.length === 0) return [...branch];
+  const keys = known(valuePath) ?? [];
+  const meant = unknown.flatMap((inner) => (inner as z.core.$ZodIssueUnrecognizedKeys).keys.map((key) => closestKey(key, keys)));
+  const standsFor = (key: PropertyKey) => meant.includes(undefined) || meant.includes(String(key));
+  const missing = (inner: z.core.$ZodIssue) => inner.path.length === 1 && valueAt(data, [...valuePath, ...inner.path]) === undefined;
+  const rest = branch.filter((inner) => !unknown.includes(inner) && !(missing(inner) && standsFor(inner.path[0]!)));
+  return [...unknown, ...rest];
 }
 
 /** An issue that is one problem: zod's own wording put the way the loader words its messages. */

@@ -109,6 +109,33 @@ describe('rule loader errors', () => {
     ]);
   });
 
+  // The branch of a union the author meant is reported whole: the misspelt key and, beside it,
+  // what else is wrong there, so the next run does not find more.
+  it.each([
+    ['a misspelt key and a map value that is no action', 'action: { frm: action, map: { Created: Nope } }', [
+      'mappings/x.yaml:11: rule "forum-post-created": output.action.frm: unknown key; did you mean "from"? (known here: from, map, default)',
+      'mappings/x.yaml:11: rule "forum-post-created": output.action.map.Created: "Nope" is not a Caliper 1.2 action',
+    ]],
+    ['a misspelt default, and no from at all', 'action: { map: { Created: Posted }, defualt: Posted }', [
+      'mappings/x.yaml:11: rule "forum-post-created": output.action.defualt: unknown key; did you mean "default"? (known here: from, map, default)',
+      'mappings/x.yaml:11: rule "forum-post-created": output.action.from: required (text, or a list)',
+    ]],
+    ['two map values that are no actions', 'action: { from: action, map: { Created: Nope, Modified: Bad } }', [
+      'mappings/x.yaml:11: rule "forum-post-created": output.action.map.Created: "Nope" is not a Caliper 1.2 action',
+      'mappings/x.yaml:11: rule "forum-post-created": output.action.map.Modified: "Bad" is not a Caliper 1.2 action',
+    ]],
+  ])('names every problem of a computed term: %s', (_what, term, problems) => {
+    expect(problemsOf({ 'x.yaml': forumRule().replace('action: Posted', term) })).toEqual(problems);
+  });
+
+  it('names every bad item of a one-or-a-list value', () => {
+    const known = 'string, number, integer, boolean, positive, datetime, duration, urn-uuid, iri, named-iri, url-iri, id, strip-query, url-origin, last-segment, lowercase, entity';
+    expect(problemsOf({ 'x.yaml': forumRule(', transform: [nope, iri, bad]') })).toEqual([
+      `mappings/x.yaml:14: rule "forum-post-created": output.object.id.transform[0]: unknown transform "nope" (known: ${known})`,
+      `mappings/x.yaml:14: rule "forum-post-created": output.object.id.transform[2]: unknown transform "bad" (known: ${known})`,
+    ]);
+  });
+
   it('names both the misspelt key and the key it leaves missing', () => {
     expect(problemsOf({ 'x.yaml': forumRule().replace('profile: ForumProfile', 'profil: ForumProfile') })).toEqual([
       'mappings/x.yaml:9: rule "forum-post-created": output.profile: required: a Caliper 1.2 profile (MessageEvent goes in: ForumProfile)',
