@@ -142,6 +142,19 @@ const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
           message: `"${misspelt}" looks like a misspelt "${closestKey(misspelt, ['from', 'const'])}": as written, it is a key of an object sent to TimeBack`,
         });
       }
+      // Read as the from value it is meant to be, its other misspelt keys are named now too, not
+      // on the run after "from" is fixed: `{ form: object.id, trnsform: iri }`.
+      if (misspelt !== undefined && closestKey(misspelt, ['from', 'const']) === 'from') {
+        for (const key of keys) {
+          const meant = key === misspelt || (FROM_KEYS as readonly string[]).includes(key) ? undefined : closestKey(key, FROM_KEYS);
+          if (meant === undefined || meant === 'from') continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `"${key}" looks like a misspelt "${meant}" (which goes with "from"): as written, it is a key of an object sent to TimeBack`,
+          });
+        }
+      }
     }
   });
 

@@ -136,6 +136,19 @@ describe('rule loader errors', () => {
     ]);
   });
 
+  // A value with a misspelt from is read as the from value it is meant to be: its other
+  // misspelt keys are named in the same run, not after from is fixed.
+  it('names the misspelt keys beside a misspelt from', () => {
+    expect(problemsOf({ 'x.yaml': forumRule().replace('{ from: generated.id }', '{ form: generated.id, trnsform: iri, type: Message }') })).toEqual([
+      'mappings/x.yaml:14: rule "forum-post-created": output.object.id.form: "form" looks like a misspelt "from": as written, it is a key of an object sent to TimeBack',
+      'mappings/x.yaml:14: rule "forum-post-created": output.object.id.trnsform: "trnsform" looks like a misspelt "transform" (which goes with "from"): as written, it is a key of an object sent to TimeBack',
+    ]);
+    expect(problemsOf({ 'x.yaml': forumRule().replace('{ from: generated.id }', '{ form: generated.id, transform: iri, defualt: x }') })).toEqual([
+      'mappings/x.yaml:14: rule "forum-post-created": output.object.id.transform: "transform" only goes with "from" (is "form" meant to be "from"?)',
+      'mappings/x.yaml:14: rule "forum-post-created": output.object.id.defualt: "defualt" looks like a misspelt "default" (which goes with "from"): as written, it is a key of an object sent to TimeBack',
+    ]);
+  });
+
   it('names both the misspelt key and the key it leaves missing', () => {
     expect(problemsOf({ 'x.yaml': forumRule().replace('profile: ForumProfile', 'profil: ForumProfile') })).toEqual([
       'mappings/x.yaml:9: rule "forum-post-created": output.profile: required: a Caliper 1.2 profile (MessageEvent goes in: ForumProfile)',
