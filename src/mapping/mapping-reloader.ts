@@ -75,6 +75,9 @@ export function createMappingReloader(deps: MappingReloaderDeps): MappingReloade
   let stopped = false;
   const watches: FolderWatch[] = [];
 
+  // Both results exist from the start, at 0, so that increase() sees the first refused change
+  // (a series that first appears at 1 has no earlier sample).
+  for (const result of ['success', 'failure']) metrics.mappingReloads.inc({ result }, 0);
   metrics.onScrape(() => {
     metrics.mappingRulesActive.set(active?.rules.length ?? 0);
     metrics.mappingChangeRefused.set(refused ? 1 : 0);

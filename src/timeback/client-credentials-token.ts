@@ -109,6 +109,8 @@ export function createTokenProvider({
     maxResponseSize: MAX_TOKEN_RESPONSE_BYTES,
   });
 
+  // Every outcome exists from the start, at 0, so that increase() sees the first refusal.
+  for (const outcome of ['ok', 'rejected', 'unavailable']) metrics.tokenRefreshes.inc({ outcome }, 0);
   let held: HeldToken | undefined;
   let inflight: Promise<string> | undefined;
   let remembered: { error: TokenError; until: number } | undefined;

@@ -88,6 +88,14 @@ describe('hot reload of mapping rules', () => {
     expect(await metricValue(metrics.mappingReloads, { result: 'success' })).toBe(1);
   });
 
+  it('shows both reload results from the start, at 0, so increase() sees the first refused change', async () => {
+    await startReloader();
+    await nextReload();
+    const text = await metrics.render();
+    expect(text).toMatch(/^caliper_gateway_mapping_reloads_total\{result="failure"\} 0$/m);
+    expect(text).toMatch(/^caliper_gateway_mapping_reloads_total\{result="success"\} 1$/m);
+  });
+
   it('keeps the old rules on a bad change, logs and counts it, and swaps on a good one', async () => {
     const active = await startReloader();
     await nextReload();

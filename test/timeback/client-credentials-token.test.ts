@@ -75,6 +75,14 @@ describe('client-credentials token provider', () => {
     expect(await metricValue(metrics.tokenRefreshes, { outcome: 'ok' })).toBe(1);
   });
 
+  it('Should show every token outcome from the start, at 0, so increase() sees the first refusal', async () => {
+    const { metrics } = provider(emulator);
+    const text = await metrics.render();
+    for (const outcome of ['ok', 'rejected', 'unavailable']) {
+      expect(text).toContain(`caliper_gateway_token_refreshes_total{outcome="${outcome}"} 0`);
+    }
+  });
+
   it('Should share one refresh among concurrent callers', async () => {
     emulator.latencyMs = 40;
     const before = emulator.tokensIssued;
