@@ -15,7 +15,7 @@ import { answerClientError } from './client-errors.ts';
 import { ConfigError, missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { openStore, type Store } from './store/database.ts';
+import { isFolder, openProblem, openStore, type Store } from './store/database.ts';
 import { SQLITE_DEFAULT_AUTOCHECKPOINT, startCheckpointer, type Checkpointer } from './store/checkpointer.ts';
 import { startWriterThread, type WriterThread } from './store/writer-thread.ts';
 import { DatabaseInUseError, describeHolder, lockDatabase, type InstanceLock } from './store/instance-lock.ts';
@@ -352,6 +352,8 @@ async function listenHttp(app: Hono<AppEnv>, config: Config, log: Logger): Promi
 /** Takes the database's instance lock, then opens it; on failure leaves neither held. */
 async function openLockedStore(config: Config, log: Logger): Promise<{ store: Store; lock: InstanceLock }> {
   let lock: InstanceLock | undefined;
+  // Before the lock, which would leave a <folder>.lock file beside it.
+  if (isFolder(config.dbPath)) throw new Error(`cannot open the database at ${config.dbPath} (DB_PATH): ${openProblem(config.dbPath, undefined)}`);
   try {
     // A gateway that is stopping holds the database for up to SHUTDOWN_TIMEOUT (a restart
     // that starts the new process before the old one has gone): wait that long for it.

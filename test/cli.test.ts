@@ -93,21 +93,23 @@ describe('caliper-gateway', { timeout: 60_000 }, () => {
     expect(stderr).toContain('Usage: caliper-gateway <command>');
   });
 
+  // SQLite's own words for a folder ("disk I/O error", "unable to open database file") send an
+  // admin looking at the disk; the gateway's say what DB_PATH should name.
   it.each([
-    ['a file that is not a database', (file: string) => writeFileSync(file, 'these are not the bytes of an SQLite database\n'.repeat(200))],
-    ['a folder', (file: string) => mkdirSync(file)],
-  ])('says DB_PATH names %s, without a stack trace, and exits 1', async (_what, make) => {
+    ['a file that is not a database', (file: string) => writeFileSync(file, 'these are not the bytes of an SQLite database\n'.repeat(200)), '\\S.*'],
+    ['a folder', (file: string) => mkdirSync(file), 'it is a folder; DB_PATH names the database file itself, such as .*gateway\\.db/gateway\\.db'],
+  ])('says DB_PATH names %s, without a stack trace, and exits 1', async (_what, make, why) => {
     const dbPath = join(temp.dir, 'gateway.db');
     make(dbPath);
     const { code, stdout, stderr } = await cli(['status'], { DB_PATH: dbPath });
     expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
-    expect(stderr).toMatch(new RegExp(`^caliper-gateway status: cannot open the database at ${escaped(dbPath)} \\(DB_PATH\\): \\S.*\\n$`));
+    expect(stderr).toMatch(new RegExp(`^caliper-gateway status: cannot open the database at ${escaped(dbPath)} \\(DB_PATH\\): ${why}\\n$`));
 
     // The other commands that open it, in-process: the same words, the same exit code.
     for (const [name, command] of [['replay', replayCommand], ['roster-cache', rosterCacheCommand]] as const) {
       const { io, printed } = capture();
       expect({ name, code: await command([], { DB_PATH: dbPath }, io) }).toEqual({ name, code: 1 });
-      expect(printed).toEqual({ out: '', err: expect.stringMatching(new RegExp(`^caliper-gateway ${name}: cannot open the database at ${escaped(dbPath)} \\(DB_PATH\\): `)) });
+      expect(printed).toEqual({ out: '', err: expect.stringMatching(new RegExp(`^caliper-gateway ${name}: cannot open the database at ${escaped(dbPath)} \\(DB_PATH\\): ${why}`)) });
     }
   });
 });

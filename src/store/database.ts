@@ -5,7 +5,7 @@
  * connections of their own: the pipeline's writes (writer-thread.ts) and checkpoints
  * (checkpointer.ts).
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -71,8 +71,26 @@ export function openStoreForCommand(file: string): Store {
 /** DB_PATH names something SQLite cannot open or read: not a database, a folder, no permission. */
 export class DatabaseOpenError extends Error {
   constructor(file: string, cause: unknown) {
-    super(`cannot open the database at ${file} (DB_PATH): ${(cause as Error).message}`, { cause });
+    super(`cannot open the database at ${file} (DB_PATH): ${openProblem(file, cause)}`, { cause });
     this.name = 'DatabaseOpenError';
+  }
+}
+
+/**
+ * Why DB_PATH did not open. A folder is the likely slip (DB_PATH=/var/lib/caliper-gateway), and
+ * SQLite calls it a "disk I/O error" or "unable to open database file", which sends an admin
+ * looking at the disk.
+ */
+export function openProblem(file: string, cause: unknown): string {
+  if (isFolder(file)) return `it is a folder; DB_PATH names the database file itself, such as ${path.join(file, 'gateway.db')}`;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+export function isFolder(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
   }
 }
 

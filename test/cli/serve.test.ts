@@ -3,7 +3,7 @@
  */
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -274,6 +274,15 @@ describe('caliper-gateway serve', () => {
     await expect(startGatewayProcess({ DB_PATH: join(dir, 'not-a-folder', 'gateway.db') })).rejects.toThrow(
       /exited \(1\) before listening:[\s\S]*caliper-gateway cannot start: cannot open the database at .*not-a-folder\/gateway\.db \(DB_PATH\): /,
     );
+  });
+
+  it('refuses a DB_PATH that is a folder, saying what it should name, and leaves no lock file beside it', async () => {
+    const folder = join(dir, 'caliper-data');
+    mkdirSync(folder);
+    await expect(startGatewayProcess({ DB_PATH: folder })).rejects.toThrow(
+      /caliper-gateway cannot start: cannot open the database at .*caliper-data \(DB_PATH\): it is a folder; DB_PATH names the database file itself, such as .*caliper-data\/gateway\.db/,
+    );
+    expect(existsSync(`${folder}.lock`)).toBe(false);
   });
 
   it('warns at start-up about a variable that looks like a setting and is not, naming the one meant', async () => {
