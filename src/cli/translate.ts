@@ -26,13 +26,15 @@ Translates FILE, a Caliper 1.1 envelope as Learn sends it (or a single event), w
 mapping rules in MAPPINGS_DIR, and prints the Caliper 1.2 events the gateway would send to
 TimeBack as a JSON array on stdout. Events it would skip or reject are listed on stderr with
 the reason, and so is a resend (the id and eventTime of an earlier event), which is left out
-as the gateway stores and sends it once. Nothing is stored and nothing is sent. A line on stderr can name a student by
-batch_uid (one it could not find or look up), as the file itself does.
+as the gateway stores and sends it once. No event is stored or sent. A line on stderr can name a
+student by batch_uid (one it could not find or look up), as the file itself does.
 
   --users USERS.json   { "<bb:user.externalId>": "<TimeBack platform id>" } stands in for the
                        whole roster; without it, students are looked up in the configured
-                       roster (TIMEBACK_* settings) as the gateway would. Either way, a
-                       student pinned in MAPPINGS_DIR/user-overrides.yaml is the pinned id.
+                       roster (TIMEBACK_* settings) as the gateway would, and the answers are
+                       kept in the roster cache of the database at DB_PATH, if there is one,
+                       as the gateway keeps them. Either way, a student pinned in
+                       MAPPINGS_DIR/user-overrides.yaml is the pinned id.
   --explain            also say, on stderr, which rule produced each event, and for which
                        student (their batch_uid)
 
