@@ -285,6 +285,16 @@ describe('unknownSettings', () => {
     ]);
   });
 
+  // The singular is the likely slip: ignored, the gateway would run ./mappings, the shipped rules,
+  // instead of the school's own, with nothing said.
+  it('names a misspelt rule or fixture folder setting', () => {
+    expect(unknownSettings({ MAPPING_DIR: '/srv/rules', FIXTURE_DIR: '/srv/fixtures', MAPPINGS_FOLDER: '/srv/rules', MAPPINGS_DIR: 'm', FIXTURES_DIR: 'f' })).toEqual([
+      { name: 'FIXTURE_DIR', closest: 'FIXTURES_DIR' },
+      { name: 'MAPPINGS_FOLDER' },
+      { name: 'MAPPING_DIR', closest: 'MAPPINGS_DIR' },
+    ]);
+  });
+
   it('leaves alone every setting, and variables other programs use', () => {
     const settings = { PORT: '1', HOST: 'h', DB_PATH: 'x', ROSTER_MATCH: 'email', SKIPPED_RETENTION: '0', INGEST_API_KEYS: 'k' };
     expect(unknownSettings({ ...settings, PATH: '/bin', DB_HOST: 'db', LOG_FORMAT: 'json', MAX_OLD_SPACE: '1', NODE_ENV: 'production' })).toEqual([]);
