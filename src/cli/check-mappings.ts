@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OVERRIDES_FILE_NAME, parseConfig } from '../config.ts';
-import { loadUserOverrides } from '../identity/user-overrides.ts';
+import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
 import { updateFixtures, type FixtureResult, type FixtureUpdate } from '../mapping/fixtures.ts';
 import type { CompiledRule, RuleSet } from '../mapping/rule-set.ts';
@@ -53,10 +53,10 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   // Not part of the rule check (a bad overrides edit must not hold up a rule change on reload),
   // but an admin runs check-mappings after editing anything in the folder, and `serve` refuses
   // to start on a bad overrides file.
-  const overridesProblem = checkOverrides(mappingsDir);
+  const overridesProblems = checkOverrides(mappingsDir);
   const overridesMisnamed = misnamedOverrides(mappingsDir);
-  if (!check.ok || overridesProblem !== undefined || overridesMisnamed !== undefined) {
-    const problems = [...(check.ok ? [] : check.problems), ...[overridesProblem, overridesMisnamed].filter((problem) => problem !== undefined)];
+  if (!check.ok || overridesProblems.length > 0 || overridesMisnamed !== undefined) {
+    const problems = [...(check.ok ? [] : check.problems), ...overridesProblems, ...(overridesMisnamed === undefined ? [] : [overridesMisnamed])];
     io.err(`${problems.join('\n')}\n`);
     const summaries: string[] = [];
     if (!check.ok) {
@@ -64,7 +64,7 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
       else if (check.fixtures === undefined) summaries.push('no fixtures to check the rules against');
       else summaries.push(`${check.fixtures.filter((fixture) => !fixture.ok).length} of ${check.fixtures.length} fixtures fail`);
     }
-    if (overridesProblem !== undefined) summaries.push(`${OVERRIDES_FILE_NAME} is invalid (the gateway will not start with it)`);
+    if (overridesProblems.length > 0) summaries.push(`${OVERRIDES_FILE_NAME} is invalid (the gateway will not start with it)`);
     if (overridesMisnamed !== undefined) summaries.push(`the user overrides file is misnamed (the gateway does not read it)`);
     io.err(`\ncheck-mappings: ${summaries.join('; ')}\n`);
     if (!check.ok && check.fixtures?.some((fixture) => !fixture.ok && fixture.actual !== undefined)) {
@@ -109,14 +109,14 @@ function describeUpdates(updates: readonly FixtureUpdate[]): string {
   return `Rewrote ${count}; review every change below before you commit them:\n${files.join('')}\n`;
 }
 
-/** The problem with the user overrides file, naming the file and line or key; none when it is valid or absent. */
-function checkOverrides(mappingsDir: string): string | undefined {
+/** The problems with the user overrides file, each naming the file and line; none when it is valid or absent. */
+function checkOverrides(mappingsDir: string): string[] {
   try {
     loadUserOverrides(displayPath(path.join(mappingsDir, OVERRIDES_FILE_NAME)));
   } catch (err) {
-    return errorMessage(err);
+    return err instanceof UserOverridesError ? err.problems : [errorMessage(err)];
   }
-  return undefined;
+  return [];
 }
 
 /** A `user-overrides.yml` (or other spelling) the gateway would not read, so it pins nobody. */

@@ -22,7 +22,7 @@ export interface StandaloneIdentity {
   close(): Promise<void>;
 }
 
-/** Throws UserOverridesError when user-overrides.yaml is bad (the message names the file and the line or key). */
+/** Throws UserOverridesError when user-overrides.yaml is bad (every problem, each with the file and line). */
 export function openStandaloneIdentity({
   config,
   log,

@@ -8,97 +8,157 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ParsedNode } from 'yaml';
 import { z } from 'zod';
-import { errorMessage, formatPath } from '../errors.ts';
 import { watchFolder, type FolderWatch } from '../folder-watch.ts';
-import { isRecord } from '../is-record.ts';
 import type { Logger } from '../log.ts';
+import { closestKey } from '../mapping/closest-key.ts';
+import { describeYamlErrors } from '../mapping/yaml-syntax.ts';
 
-const UserOverridesFileSchema = z.strictObject(
-  {
-    overrides: z
-      .record(
-        z.string().trim().min(1),
-        z.uuid('must be the TimeBack platform id (a UUID)').transform((id) => id.toLowerCase()),
-        {
-          error: (issue) =>
-            issue.code === 'invalid_key'
-              ? 'a Learn externalId must not be empty'
-              : 'must map each Learn externalId to a TimeBack platform id',
-        },
-      )
-      .nullish(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? 'unknown key; the file has one key, "overrides"'
-        : 'must be a map with one key, "overrides"',
-  },
-);
+const TOP_KEY = 'overrides';
+const PlatformId = z.uuid();
 
+/** A file that cannot be used: every problem, each naming the file and line (never a student's id). */
 export class UserOverridesError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(readonly problems: string[]) {
+    super(`user overrides not loaded:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
     this.name = 'UserOverridesError';
   }
 }
 
-/** Reads and validates the file; an absent file is an empty table. Throws UserOverridesError naming the file and the line or key. */
+/** Reads and validates the file; an absent file is an empty table. Throws UserOverridesError listing every problem. */
 export function loadUserOverrides(file: string): Map<string, string> {
   const text = readIfPresent(file);
   return text === undefined ? new Map() : parseUserOverrides(text, file);
 }
 
+/**
+ * The file is checked node by node rather than as the plain object YAML makes of it: each
+ * problem needs its line, a repeated key must be seen (a plain object keeps the last), and an
+ * entry's key is a student's Learn id (often an e-mail address) that must not reach the log
+ * these messages go to. So a message names the line of an entry, never its key, and says what
+ * is wrong with its value without quoting it either (a swapped entry holds the id there).
+ */
 function parseUserOverrides(text: string, file: string): Map<string, string> {
   const lines = new LineCounter();
-  let document: unknown;
-  let tree: Document.Parsed;
-  try {
-    tree = parseDocument(text, { lineCounter: lines });
-    if (tree.errors[0]) throw tree.errors[0];
-    document = tree.toJS();
-  } catch (err) {
-    const firstLine = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
-    throw new UserOverridesError(`${file}: not valid YAML: ${firstLine}`, { cause: err });
-  }
+  // uniqueKeys off: repeats are found below, where they can be named by line as a student pinned twice.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, merge: false, schema: 'core', prettyErrors: false });
+  // Only the first syntax error: the parser's later ones mostly follow from it.
+  const yamlProblem = describeYamlErrors([...doc.errors, ...doc.warnings], text, lines);
+  if (yamlProblem !== undefined) throw new UserOverridesError([`${file}:${yamlProblem}`]);
+
+  const problems: Array<{ line: number; message: string }> = [];
+  const lineOf = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 0);
+  const report = (node: Node | null | undefined, message: string) => problems.push({ line: lineOf(node), message });
+  const table = new Map<string, string>();
+
+  const root = resolved(doc, doc.contents);
   // An empty file (or only comments) means no overrides.
-  if (document === null || document === undefined) return new Map();
-  const result = UserOverridesFileSchema.safeParse(document);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue?.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : (issue?.path ?? []);
-    const problem = issue?.message ?? 'invalid';
-    // An entry's key is a student's Learn id (often an e-mail address), and this message is
-    // logged: the line number finds the entry without naming the student.
-    if (path[0] === 'overrides' && path.length === 2) {
-      const line = lineOfKey(tree, path.slice(0, 2), lines);
-      throw new UserOverridesError(`${file}${line ? `:${line}` : ''}: an entry under overrides: ${problem}`);
+  if (root === null || (isScalar(root) && root.value === null)) return table;
+  if (!isMap(root)) {
+    report(root, '(root): must be a map with one key, "overrides"');
+  } else {
+    let overridesKey: Node | undefined;
+    for (const pair of root.items) {
+      const key = resolved(doc, pair.key as ParsedNode | null);
+      const value = resolved(doc, pair.value as ParsedNode | null);
+      const name = isScalar(key) ? keyText(key) : undefined;
+      if (name === TOP_KEY) {
+        if (overridesKey !== undefined) report(key, `${TOP_KEY}: written twice (also on line ${lineOf(overridesKey)}); keep one`);
+        if (overridesKey === undefined && key !== null) overridesKey = key;
+        readEntries(doc, key, value, table, report, lineOf);
+      } else if (name !== undefined && closestKey(name, [TOP_KEY]) !== undefined) {
+        // A misspelt "overrides" is named: it cannot be a student's id, and the name shows the typo.
+        report(key, `${name}: unknown key; did you mean "overrides"? (the file has one key, "overrides")`);
+      } else if (value === null || isScalar(value)) {
+        // An entry that lost its indentation: its key is a student's id.
+        report(key ?? value, 'an entry outside overrides: indent it under "overrides:"');
+      } else {
+        // Not named either: it may be a student's id too (`jstudent9:` with a mapping under it).
+        report(key ?? value, 'unknown key; the file has one key, "overrides"');
+      }
     }
-    // An unknown key with a plain value is an entry that lost its indentation: the key is a
-    // student's id. (A misspelt `override:` holds a map, and is named, so it can be found.)
-    const value = path.length === 1 && isRecord(document) ? document[String(path[0])] : undefined;
-    if (issue?.code === 'unrecognized_keys' && path.length === 1 && value !== null && typeof value !== 'object') {
-      const line = lineOfKey(tree, path.slice(0, 1), lines);
-      throw new UserOverridesError(`${file}${line ? `:${line}` : ''}: an entry outside overrides: indent it under "overrides:"`);
-    }
-    throw new UserOverridesError(`${file}: ${formatPath(path)}: ${problem}`);
   }
-  return new Map(Object.entries(result.data.overrides ?? {}).map(([externalId, platformId]) => [externalId.trim(), platformId]));
+  if (problems.length > 0) {
+    // Line by line, as the admin reads and fixes the file.
+    throw new UserOverridesError(problems.sort((a, b) => a.line - b.line).map(({ line, message }) => `${file}${line > 0 ? `:${line}` : ''}: ${message}`));
+  }
+  return table;
 }
 
-/** The line of the key at `path` (`['overrides', key]`, or a top-level `[key]`), if the document has one. */
-function lineOfKey(tree: Document.Parsed, path: PropertyKey[], lines: LineCounter): number | undefined {
-  const key = path.at(-1);
-  const map = path.length === 1 ? tree.contents : tree.get(String(path[0]), true);
-  if (!isMap(map)) return undefined;
-  for (const pair of map.items) {
-    if (isScalar(pair.key) && String(pair.key.value).trim() === String(key) && pair.key.range) {
-      return lines.linePos(pair.key.range[0]).line;
-    }
+/** Adds the entries under `overrides:` to `table`, reporting each bad one by its line. */
+function readEntries(
+  doc: Document.Parsed,
+  overridesKey: Node | null,
+  value: Node | null,
+  table: Map<string, string>,
+  report: (node: Node | null | undefined, message: string) => void,
+  lineOf: (node: Node | null | undefined) => number,
+): void {
+  if (value === null || (isScalar(value) && value.value === null)) return;
+  if (!isMap(value)) {
+    report(overridesKey, `${TOP_KEY}: must map each Learn externalId to a TimeBack platform id`);
+    return;
   }
-  return undefined;
+  // Where each id was first pinned, compared as the resolver looks it up (trimmed).
+  const firstLine = new Map<string, { line: number; written: string }>();
+  for (const pair of value.items) {
+    const key = resolved(doc, pair.key as ParsedNode | null);
+    const platformId = resolved(doc, pair.value as ParsedNode | null);
+    const where = key ?? platformId;
+    const entry = (problem: string) => report(where, `an entry under overrides: ${problem}`);
+    let externalId: string | undefined;
+    if (key !== null && !isScalar(key)) {
+      entry(`the key must be a Learn externalId (text), not ${isSeq(key) ? 'a list' : 'a mapping'}`);
+    } else {
+      const written = key === null ? '' : keyText(key);
+      externalId = written.trim();
+      if (externalId === '') {
+        entry('a Learn externalId must not be empty');
+        externalId = undefined;
+      } else {
+        const first = firstLine.get(externalId);
+        if (first === undefined) {
+          firstLine.set(externalId, { line: lineOf(where), written });
+        } else {
+          const spaces = first.written !== written ? ' (spaces around an id do not count)' : '';
+          entry(`pins the same Learn externalId as line ${first.line}${spaces}: a student is pinned once; keep one of the two`);
+          externalId = undefined;
+        }
+      }
+    }
+    const id = isScalar(platformId) && typeof platformId.value === 'string' ? PlatformId.safeParse(platformId.value) : undefined;
+    if (id?.success) {
+      if (externalId !== undefined) table.set(externalId, id.data.toLowerCase());
+      continue;
+    }
+    const swapped = externalId !== undefined && PlatformId.safeParse(externalId).success ? ' (the key is a UUID: are the Learn externalId and the platform id swapped?)' : '';
+    entry(`must be the TimeBack platform id (a UUID); ${describeValue(platformId)}${swapped}`);
+  }
+}
+
+/** What a value that is no platform id is, without quoting it (an entry written the wrong way round holds a student's id there). */
+function describeValue(node: Node | null): string {
+  if (node === null || (isScalar(node) && (node.value === null || node.value === ''))) return 'the value is empty';
+  if (isSeq(node)) return 'got a list';
+  if (isMap(node)) return 'got a mapping';
+  const value = isScalar(node) ? node.value : undefined;
+  if (typeof value === 'number' || typeof value === 'bigint') return 'got a number';
+  if (typeof value === 'boolean') return 'got true or false';
+  if (typeof value === 'string') return `got text (${value.length} character${value.length === 1 ? '' : 's'}) that is not a UUID`;
+  return 'got a value that is not text';
+}
+
+/** A key as the table holds it: what YAML makes of it, as text (`4711` is "4711"). */
+function keyText(key: Node): string {
+  const value = isScalar(key) ? key.value : undefined;
+  return value === null || value === undefined ? '' : String(value);
+}
+
+/** The node an alias (`*name`) stands for; the node itself otherwise. */
+function resolved(doc: Document.Parsed, node: ParsedNode | null | undefined): Node | null {
+  if (node === null || node === undefined) return null;
+  return isAlias(node) ? (node.resolve(doc) ?? null) : node;
 }
 
 export interface UserOverrides {
@@ -140,8 +200,9 @@ export function createUserOverrides({ file, log, watch: watching = true }: UserO
       log.info({ file, overrides: next.size }, text === undefined ? 'user overrides file removed' : 'user overrides reloaded');
       return true;
     } catch (err) {
-      const message = errorMessage(err);
-      log.error({ file, problem: message }, 'user overrides file is invalid; keeping the previous overrides');
+      // Each problem names a line, never a student: this is logged.
+      const detail = err instanceof UserOverridesError ? { problems: err.problems } : { err };
+      log.error({ file, ...detail }, 'user overrides file is invalid; keeping the previous overrides');
       return false;
     }
   };

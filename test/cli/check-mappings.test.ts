@@ -133,10 +133,14 @@ describe('caliper-gateway check-mappings', () => {
 
   it('fails on a bad user-overrides.yaml, which the gateway would refuse to start with', async () => {
     await check(['--update']);
-    writeFileSync(join(mappings, 'user-overrides.yaml'), 'overrides:\n  jstudent9: not-a-uuid\n');
+    writeFileSync(join(mappings, 'user-overrides.yaml'), 'overrides:\n  jstudent9: not-a-uuid\n  kstudent4: 0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05\n  jstudent9: 3c9d1e7a-2b4f-4a6e-8c0d-5f1b9e2a7d36\n');
     const bad = await check([]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/user-overrides\.yaml:2: .*must be the TimeBack platform id \(a UUID\)/);
+    // Every problem, one a line, as the rule problems are; the line finds the entry.
+    expect(bad.stderr).toMatch(
+      /^\S*user-overrides\.yaml:2: an entry under overrides: must be the TimeBack platform id \(a UUID\); got text \(10 characters\) that is not a UUID\n\S*user-overrides\.yaml:4: an entry under overrides: pins the same Learn externalId as line 2: a student is pinned once; keep one of the two\n/m,
+    );
+    for (const student of ['jstudent9', 'kstudent4']) expect(bad.stderr).not.toContain(student);
     expect(bad.stderr).toContain('check-mappings: user-overrides.yaml is invalid (the gateway will not start with it)');
 
     writeFileSync(join(mappings, 'user-overrides.yaml'), 'overrides:\n  jstudent9: 0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05\n');

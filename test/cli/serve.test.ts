@@ -1,15 +1,17 @@
 /**
  * The gateway as a process: started the way users start it, killed the ways machines die.
  */
+import { execFile } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
-import { killGatewayProcesses, ROOT, startGatewayProcess } from '../helpers/gateway-process.ts';
+import { BIN, killGatewayProcesses, ROOT, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 let dir: string;
@@ -328,6 +330,27 @@ describe('caliper-gateway serve', () => {
     );
     expect(refusal).toMatch(/exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- ADMIN_TOKEN: must differ from the ingest API key/);
     expect(refusal).not.toContain(key);
+  });
+
+  it('refuses to start on a bad user-overrides.yaml (exit 2), listing every problem by line and naming no student', { timeout: 30_000 }, async () => {
+    const mappings = join(dir, 'mappings');
+    mkdirSync(mappings);
+    const file = join(mappings, 'user-overrides.yaml');
+    writeFileSync(file, 'overrides:\n  jstudent9@school.test: 42\n  kstudent4@school.test: 0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05\n  jstudent9@school.test: nope\n');
+    const env = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug', DB_PATH: join(dir, 'gateway.db'), MAPPINGS_DIR: mappings };
+    const failed = await promisify(execFile)(process.execPath, [BIN, 'serve'], { env }).then(
+      () => expect.unreachable('it started'),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toBe(
+      'caliper-gateway: user overrides not loaded:\n' +
+        `  ${file}:2: an entry under overrides: must be the TimeBack platform id (a UUID); got a number\n` +
+        `  ${file}:4: an entry under overrides: pins the same Learn externalId as line 2: a student is pinned once; keep one of the two\n` +
+        `  ${file}:4: an entry under overrides: must be the TimeBack platform id (a UUID); got text (4 characters) that is not a UUID\n`,
+    );
+    // The log (stdout) as a supervisor keeps it, and stderr, name no student.
+    for (const student of ['jstudent9', 'kstudent4']) expect(failed.stdout + failed.stderr).not.toContain(student);
   });
 
   it('refuses to start with a bad configuration, naming every bad variable', async () => {

@@ -125,17 +125,22 @@ describe('caliper-gateway translate', () => {
     }
   });
 
-  it('exits 1 naming the file and line when user-overrides.yaml is bad, with or without --users', async () => {
+  it('exits 1 listing every problem of a bad user-overrides.yaml by line, naming no student, with or without --users', async () => {
     const mappings = makeTempDir('translate-cli-bad-overrides');
     try {
       cpSync(RULES_DIR, mappings.dir, { recursive: true });
-      writeFileSync(join(mappings.dir, 'user-overrides.yaml'), `overrides:\n  ${STUDENT.externalId}: not-a-uuid\n`);
+      writeFileSync(join(mappings.dir, 'user-overrides.yaml'), `overrides:\n  ${STUDENT.externalId}: not-a-uuid\n  ${OTHER_STUDENT.externalId}: 42\n`);
       const input = write('envelope.json', envelope([forumPost()]));
       for (const args of [[input, '--users', write('users.json', USERS)], [input]]) {
         const { code, stdout, stderr } = await translateCli(args, { MAPPINGS_DIR: mappings.dir, DB_PATH: join(temp.dir, 'none.db') });
         expect(code).toBe(1);
         expect(stdout).toBe('');
-        expect(stderr).toMatch(/user-overrides\.yaml:2: an entry under overrides: must be the TimeBack platform id \(a UUID\)\n$/);
+        // Every problem at once, by line; the line finds the entry, as in the gateway's log.
+        expect(stderr).toMatch(
+          /user overrides not loaded:\n {2}\S*user-overrides\.yaml:2: an entry under overrides: must be the TimeBack platform id \(a UUID\); got text \(10 characters\) that is not a UUID\n {2}\S*user-overrides\.yaml:3: .*; got a number\n$/,
+        );
+        expect(stderr).not.toContain(STUDENT.externalId);
+        expect(stderr).not.toContain(OTHER_STUDENT.externalId);
         // --users answers for the roster, not for the overrides: no hint to use it.
         expect(stderr).not.toContain('--users');
       }

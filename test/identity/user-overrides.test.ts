@@ -8,6 +8,7 @@ import { thrownBy } from '../helpers/thrown.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const PLATFORM_ID = '0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
+const OTHER_ID = '3c9d1e7a-2b4f-4a6e-8c0d-5f1b9e2a7d36';
 
 let temp: TempDir;
 let file: string;
@@ -23,6 +24,16 @@ function loadError(text: string): UserOverridesError {
   writeFileSync(file, text);
   return thrownBy(UserOverridesError, () => loadUserOverrides(file));
 }
+
+/** The problems a file is refused with, the file name dropped: `3: …`. */
+function problemsOf(text: string): string[] {
+  return loadError(text).problems.map((problem) => {
+    expect(problem.startsWith(`${file}:`)).toBe(true);
+    return problem.slice(file.length + 1);
+  });
+}
+
+const NOT_UUID = 'an entry under overrides: must be the TimeBack platform id (a UUID)';
 
 describe('user-overrides.yaml', () => {
   it('Should read the documented shape, lowercasing platform ids', () => {
@@ -49,19 +60,22 @@ describe('user-overrides.yaml', () => {
 
   it('Should name the file and line, not the student, whose platform id is not a UUID', () => {
     const err = loadError(`overrides:\n  ok: ${PLATFORM_ID}\n  jstudent9@school.test: 5tmupnc4d06v62bs3kildccjrd\n`);
-    expect(err.message).toBe(`${file}:3: an entry under overrides: must be the TimeBack platform id (a UUID)`);
+    expect(err.problems).toEqual([`${file}:3: ${NOT_UUID}; got text (26 characters) that is not a UUID`]);
+    expect(err.message).toBe(`user overrides not loaded:\n  ${file}:3: ${NOT_UUID}; got text (26 characters) that is not a UUID`);
   });
 
   it('Should refuse unknown top-level keys (a misspelt "overrides" would silently pin nobody)', () => {
-    expect(loadError(`override:\n  jstudent9: ${PLATFORM_ID}\n`).message).toBe(
-      `${file}: override: unknown key; the file has one key, "overrides"`,
-    );
+    expect(problemsOf(`override:\n  jstudent9: ${PLATFORM_ID}\n`)).toEqual(['1: override: unknown key; did you mean "overrides"? (the file has one key, "overrides")']);
+    // Any other unknown key is not named: it may be a student's id with a mapping under it.
+    expect(problemsOf(`overrides: {}\njstudent9@school.test:\n  platformId: ${PLATFORM_ID}\n`)).toEqual(['2: unknown key; the file has one key, "overrides"']);
   });
 
   it('Should name the line, not the student, of an entry that lost its indentation', () => {
     // `overrides:` is then empty, and the entry a top-level key: a student's id.
-    const err = loadError(`overrides:\n  ok: ${PLATFORM_ID}\njstudent9@school.test: ${PLATFORM_ID}\n`);
-    expect(err.message).toBe(`${file}:3: an entry outside overrides: indent it under "overrides:"`);
+    expect(problemsOf(`overrides:\n  ok: ${PLATFORM_ID}\njstudent9@school.test: ${PLATFORM_ID}\n`)).toEqual(['3: an entry outside overrides: indent it under "overrides:"']);
+    // With no value, or a list, the entry was named before: the student's id in the log.
+    expect(problemsOf(`overrides:\n  ok: ${PLATFORM_ID}\njstudent9@school.test:\n`)).toEqual(['3: an entry outside overrides: indent it under "overrides:"']);
+    expect(problemsOf(`overrides:\n  ok: ${PLATFORM_ID}\njstudent9@school.test: [${PLATFORM_ID}]\n`)).toEqual(['3: unknown key; the file has one key, "overrides"']);
 
     writeFileSync(file, `overrides:\n  ok: ${PLATFORM_ID}\n`);
     const { log, text } = captureLog();
@@ -77,16 +91,77 @@ describe('user-overrides.yaml', () => {
     }
   });
 
-  it('Should refuse YAML syntax errors and duplicate keys with the file name', () => {
-    expect(loadError('overrides: [unclosed\n').message).toMatch(new RegExp(`^${file}: not valid YAML: `));
-    expect(loadError(`overrides:\n  a: ${PLATFORM_ID}\n  a: ${PLATFORM_ID}\n`).message).toMatch(/not valid YAML: .*unique/i);
+  it('Should refuse a YAML syntax error with its file, line and column, as the rule loader does', () => {
+    // Only the first: the parser's later errors mostly follow from it.
+    const problems = problemsOf(`overrides:\n  jstudent9@school.test: [unclosed\n  ok: ${PLATFORM_ID}\n`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^3:3: Flow sequence in block collection must be sufficiently indented and end with a \]\. /);
+    expect(problems[0]).not.toContain('jstudent9');
+  });
+
+  it('Should refuse a student pinned twice, naming the line of each repeat and of the first', () => {
+    expect(problemsOf(`overrides:\n  jstudent9: ${PLATFORM_ID}\n  ok: ${OTHER_ID}\n  jstudent9: ${OTHER_ID}\n  jstudent9: ${PLATFORM_ID}\n`)).toEqual([
+      '4: an entry under overrides: pins the same Learn externalId as line 2: a student is pinned once; keep one of the two',
+      '5: an entry under overrides: pins the same Learn externalId as line 2: a student is pinned once; keep one of the two',
+    ]);
+    // The resolver trims the id it looks up, so these are one student too (the last used to win).
+    expect(problemsOf(`overrides:\n  jstudent9: ${PLATFORM_ID}\n  " jstudent9 ": ${OTHER_ID}\n`)).toEqual([
+      '3: an entry under overrides: pins the same Learn externalId as line 2 (spaces around an id do not count): a student is pinned once; keep one of the two',
+    ]);
+    expect(problemsOf(`overrides:\n  a: ${PLATFORM_ID}\noverrides:\n  b: ${OTHER_ID}\n`)).toEqual(['3: overrides: written twice (also on line 1); keep one']);
+  });
+
+  it('Should keep ids that differ only in case apart, as the resolver looks them up', () => {
+    writeFileSync(file, `overrides:\n  JStudent9: ${PLATFORM_ID}\n  jstudent9: ${OTHER_ID}\n`);
+    expect(loadUserOverrides(file)).toEqual(
+      new Map([
+        ['JStudent9', PLATFORM_ID],
+        ['jstudent9', OTHER_ID],
+      ]),
+    );
+  });
+
+  it('Should list every problem of the file at once, by line', () => {
+    const text = [
+      'overrides:',
+      `  a.one@school.test: nope`,
+      `  ok: ${PLATFORM_ID}`,
+      `  b.two@school.test: 12345`,
+      `  "": ${PLATFORM_ID}`,
+      `  c.three@school.test:`,
+      `  d.four@school.test: [${PLATFORM_ID}]`,
+      `  ${PLATFORM_ID}: e.five@school.test`,
+      `  ? [f.six]`,
+      `  : ${PLATFORM_ID}`,
+      `  g.seven@school.test: true`,
+      `h.eight@school.test: ${PLATFORM_ID}`,
+      '',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      `2: ${NOT_UUID}; got text (4 characters) that is not a UUID`,
+      `4: ${NOT_UUID}; got a number`,
+      '5: an entry under overrides: a Learn externalId must not be empty',
+      `6: ${NOT_UUID}; the value is empty`,
+      `7: ${NOT_UUID}; got a list`,
+      `8: ${NOT_UUID}; got text (18 characters) that is not a UUID (the key is a UUID: are the Learn externalId and the platform id swapped?)`,
+      '9: an entry under overrides: the key must be a Learn externalId (text), not a list',
+      `11: ${NOT_UUID}; got true or false`,
+      '12: an entry outside overrides: indent it under "overrides:"',
+    ]);
+  });
+
+  it('Should name no student, key or value, in any message', () => {
+    const students = ['a.one@school.test', 'b.two@school.test', 'c.three@school.test', 'd.four@school.test', 'e.five@school.test', 'f.six@school.test'];
+    const [a, b, c, d, e, f] = students;
+    const text = `overrides:\n  ${a}: nope\n  ${b}: ${PLATFORM_ID}\n  " ${b}": ${OTHER_ID}\n  ${c}:\n  ${PLATFORM_ID}: ${d}\n${e}:\n${f}: ${PLATFORM_ID}\n`;
+    const err = loadError(text);
+    expect(err.problems).toHaveLength(6);
+    for (const student of [...students, 'nope']) expect(err.message).not.toContain(student);
   });
 
   it('Should refuse a list where a map belongs', () => {
-    expect(loadError(`overrides:\n  - ${PLATFORM_ID}\n`).message).toBe(
-      `${file}: overrides: must map each Learn externalId to a TimeBack platform id`,
-    );
-    expect(loadError(`- ${PLATFORM_ID}\n`).message).toBe(`${file}: (root): must be a map with one key, "overrides"`);
+    expect(problemsOf(`# pinned\noverrides:\n  - ${PLATFORM_ID}\n`)).toEqual(['2: overrides: must map each Learn externalId to a TimeBack platform id']);
+    expect(problemsOf(`- ${PLATFORM_ID}\n`)).toEqual(['1: (root): must be a map with one key, "overrides"']);
   });
 
   it('Should accept the file shipped in mappings/', () => {
@@ -139,6 +214,31 @@ describe('user-overrides.yaml', () => {
     try {
       expect(overrides.get('constructor')).toBeUndefined();
       expect(overrides.get('__proto__')).toBeUndefined();
+    } finally {
+      overrides.close();
+    }
+  });
+
+  it('Should log every problem of a bad edit found by the folder watch, naming no student, and keep the last good table', async () => {
+    writeFileSync(file, `overrides:\n  jstudent9@school.test: ${PLATFORM_ID}\n`);
+    const captured = captureLog();
+    const overrides = createUserOverrides({ file, log: captured.log });
+    try {
+      writeFileSync(`${file}.tmp`, `overrides:\n  jstudent9@school.test: ${PLATFORM_ID}\n  kstudent4@school.test: 42\n  jstudent9@school.test: ${OTHER_ID}\nlstudent2@school.test:\n`);
+      renameSync(`${file}.tmp`, file);
+      const refused = await waitFor('the bad edit to be logged', () => captured.lines().find((line) => line.msg === 'user overrides file is invalid; keeping the previous overrides'));
+      expect(refused).toMatchObject({
+        level: 'error',
+        file,
+        problems: [
+          `${file}:3: ${NOT_UUID}; got a number`,
+          `${file}:4: an entry under overrides: pins the same Learn externalId as line 2: a student is pinned once; keep one of the two`,
+          `${file}:5: an entry outside overrides: indent it under "overrides:"`,
+        ],
+      });
+      expect(overrides.get('jstudent9@school.test')).toBe(PLATFORM_ID);
+      expect(overrides.size).toBe(1);
+      for (const student of ['jstudent9', 'kstudent4', 'lstudent2']) expect(captured.text()).not.toContain(student);
     } finally {
       overrides.close();
     }
