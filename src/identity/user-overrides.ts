@@ -149,10 +149,14 @@ function describeValue(node: Node | null): string {
   return 'got a value that is not text';
 }
 
-/** A key as the table holds it: what YAML makes of it, as text (`4711` is "4711"). */
+/**
+ * A key as written: a batch_uid is text, and Learn sends it as such. YAML would read `00123`
+ * as the number 123 and `0x1F` as 31, pinning an id no student has.
+ */
 function keyText(key: Node): string {
-  const value = isScalar(key) ? key.value : undefined;
-  return value === null || value === undefined ? '' : String(value);
+  if (!isScalar(key)) return '';
+  if (typeof key.source === 'string') return key.source;
+  return key.value === null || key.value === undefined ? '' : String(key.value);
 }
 
 /** The node an alias (`*name`) stands for; the node itself otherwise. */

@@ -50,6 +50,15 @@ describe('user-overrides.yaml', () => {
     );
   });
 
+  it('Should read an id that looks like a number as written, since Learn sends it as text', () => {
+    // YAML reads 00123 as 123 and 0x1F as 31: those pinned ids no student has.
+    writeFileSync(file, `overrides:\n  00123: ${PLATFORM_ID}\n  0x1F: ${PLATFORM_ID}\n  1e3: ${PLATFORM_ID}\n  "007": ${PLATFORM_ID}\n`);
+    expect([...loadUserOverrides(file).keys()]).toEqual(['00123', '0x1F', '1e3', '007']);
+    // So 00123 and 123 are two students, not one pinned twice.
+    writeFileSync(file, `overrides:\n  00123: ${PLATFORM_ID}\n  123: ${OTHER_ID}\n`);
+    expect(loadUserOverrides(file).size).toBe(2);
+  });
+
   it('Should treat an absent, empty or entry-less file as no overrides', () => {
     expect(loadUserOverrides(file).size).toBe(0);
     writeFileSync(file, '# nothing yet\n');
