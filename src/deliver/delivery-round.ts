@@ -1,6 +1,7 @@
 /**
  * One delivery round for one due event: a token, the POST, on a 401 one token refresh and a
- * second POST, then the outcome handed to the round recorder. It runs once per event, the
+ * second POST, then the outcome handed to the round recorder (and, after a 403 with a token
+ * lacking events.write, that token forgotten for the pause's next probe). It runs once per event, the
  * hottest path of delivery: an object, closure or await added here is paid on every event,
  * which is why the token is taken without a promise when one is at hand.
  */
@@ -62,6 +63,11 @@ export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRoun
     const outcome = roundOutcome(result);
     metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
     recorder.record(event, startedAt, posts, result, outcome);
+    // A 403 to a token whose answer lacked events.write: the admin may fix the app's scopes at
+    // TimeBack, and the token held would carry the old ones until it expires (up to an hour).
+    // Forgotten only once the pause is open (this failure opened it, or it was the probe), so
+    // the next probe asks for one new token and no burst of 403s asks for more.
+    if (result.kind === 'response' && result.status === 403 && health.pause.state !== 'closed') tokens.invalidateLackingScope(bearer);
   };
 }
 

@@ -148,6 +148,11 @@ export interface TimebackEmulator {
   validTokens: Set<string>;
   /** See EmulatorOptions.tokenFields; may be changed between tests. */
   tokenFields: Record<string, unknown>;
+  /**
+   * See EmulatorOptions.grantedScopes; set it to change the app's scopes while it runs, as an
+   * admin does at TimeBack. Tokens issued before keep the scopes they were issued with.
+   */
+  grantedScopes: string[];
   users: Map<string, EmulatedUser>;
   latencyMs: number;
   addFault(fault: Fault): void;
@@ -169,7 +174,6 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   const clientSecret = options.clientSecret ?? 'emulator-secret';
   const tokenTtl = options.tokenTtlSeconds ?? 3600;
   const recordEvents = options.recordEvents ?? true;
-  const grantedScopes = options.grantedScopes ?? [EVENTS_WRITE, ROSTER_READONLY];
   /** What each issued token may do, and until when (ms since the epoch). */
   const issued = new Map<string, { scopes: Set<string>; expiresAt: number }>();
   const faults: Array<Fault & { left: number }> = [];
@@ -187,6 +191,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
     tokensIssued: 0,
     validTokens: new Set(),
     tokenFields: { ...options.tokenFields },
+    grantedScopes: [...(options.grantedScopes ?? [EVENTS_WRITE, ROSTER_READONLY])],
     users: new Map((options.users ?? []).map((user) => [user.sourcedId, user])),
     latencyMs: options.latencyMs ?? 0,
     addFault(fault) {
@@ -339,6 +344,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
         return send(req, res, 'token', 400, { error: 'unsupported_grant_type' });
       }
       const asked = (form.get('scope') ?? '').split(' ').filter((scope) => scope !== '');
+      const { grantedScopes } = emulator;
       if (!options.narrowsScopes && asked.some((scope) => !grantedScopes.includes(scope))) {
         return send(req, res, 'token', 400, { error: 'invalid_scope' });
       }

@@ -44,6 +44,8 @@ export interface ClientCredentialsTokenProvider extends TokenProvider {
 interface HeldToken {
   value: string;
   refreshAt: number;
+  /** Its answer named scopes without events.write. */
+  lacksEventsScope: boolean;
 }
 
 export function createTokenProvider({
@@ -158,13 +160,17 @@ export function createTokenProvider({
     const answer = readTokenAnswer(statusCode, headers['retry-after'], text, askedAt, now(), endpoint);
     if (answer.kind !== 'token') throw fail(answer.error, answer.kind);
     const lifetime = answer.expiresAt - askedAt;
-    held = { value: answer.value, refreshAt: answer.expiresAt - Math.min(REFRESH_MARGIN_MS, lifetime / 10) };
-    remembered = undefined;
-    metrics.tokenRefreshes.inc({ outcome: 'ok' });
-    log.info({ tokenUrl, expiresInSeconds: Math.round(lifetime / 1000) }, 'obtained a TimeBack access token');
     // Once per token obtained: the token is used as TimeBack issued it, and TimeBack's answers
     // to events decide; this only tells the admin why they may be refused.
     scopeProblem = missingEventsScope(answer.scopes, scopes);
+    held = {
+      value: answer.value,
+      refreshAt: answer.expiresAt - Math.min(REFRESH_MARGIN_MS, lifetime / 10),
+      lacksEventsScope: scopeProblem !== undefined,
+    };
+    remembered = undefined;
+    metrics.tokenRefreshes.inc({ outcome: 'ok' });
+    log.info({ tokenUrl, expiresInSeconds: Math.round(lifetime / 1000) }, 'obtained a TimeBack access token');
     if (scopeProblem !== undefined) {
       log.warn({ tokenUrl, missingScope: EVENTS_WRITE_SCOPE, grantedScopes: answer.scopes }, 'the TimeBack token lacks the events.write scope; TimeBack may refuse events');
     }
@@ -204,6 +210,12 @@ export function createTokenProvider({
       // Only the token that was refused: after a burst of 401s with one old token, the
       // first caller's refresh must not be thrown away by the others.
       if (held?.value === token) held = undefined;
+    },
+
+    invalidateLackingScope(token) {
+      if (held?.value !== token || !held.lacksEventsScope) return false;
+      held = undefined;
+      return true;
     },
 
     scopeProblem: () => scopeProblem,

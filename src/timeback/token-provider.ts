@@ -19,6 +19,13 @@ export interface TokenProvider {
   /** Forgets `token` after TimeBack answered 401 with it, so the next getToken() fetches anew. */
   invalidate(token: string): void;
   /**
+   * Forgets `token` after TimeBack answered 403 with it, but only when its own answer named
+   * scopes without events.write (scopeProblem): the app's scopes may have been fixed at
+   * TimeBack since, and only a new token carries them. A token whose answer had the scope,
+   * or did not say, is kept: a new one would be refused the same. True when it was forgotten.
+   */
+  invalidateLackingScope(token: string): boolean;
+  /**
    * When the last token answer named its scopes without Caliper's events.write: that, in words
    * for the admin (token-answer.ts missingEventsScope). Undefined when it had it or said nothing.
    */

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
+import { EVENTS_WRITE_SCOPE, parseConfig } from '../../src/config.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliver/delivery-worker.ts';
 import type { DeliveryTuning } from '../../src/deliver/delivery-tuning.ts';
 import { createEventsClient } from '../../src/deliver/events-client.ts';
@@ -17,6 +17,8 @@ import { histogramTotals, metricValue } from '../helpers/metric-value.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, fateCounts, insertTranslatedEvents, TEST_APP_ID } from '../helpers/translated-events.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+
+const ROSTER_READONLY = 'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly';
 
 const FAST: Partial<DeliveryTuning> = {
   backoff: { baseMs: 20, capMs: 200 },
@@ -469,6 +471,49 @@ describe('delivery worker', () => {
     // The scope is granted: everything goes through, nothing to replay.
     emulator.clearFaults();
     await waitFor('all delivered', allDelivered(40), 15_000);
+    expect(worker.problems()).toEqual([]);
+  });
+
+  it('keeps a token whose scopes were fine after 403s: the pause probes with it, asking for no other', async () => {
+    emulator.addFault({ route: 'events', status: 403, body: { error: 'forbidden' } });
+    insertTranslatedEvents(db.store.sqlite, 10);
+    const worker = startWorker({ env: { DELIVERY_CONCURRENCY: '2' }, tuning: { pauseThreshold: 3 } });
+    await waitFor('paused', () => worker.status().state === 'paused');
+    // Three probes after the pause opened, each refused.
+    await waitFor('probes refused', () => emulator.eventPosts >= 6);
+    expect(emulator.count('token')).toBe(1);
+    emulator.clearFaults();
+    await waitFor('all delivered', allDelivered(10));
+    expect(emulator.count('token')).toBe(1);
+  });
+
+  it('takes up events.write granted at TimeBack while paused on 403s, without a restart, one new token per probe', async () => {
+    await emulator.close();
+    // TimeBack issues tokens without events.write (the app lacks it) and refuses events with them.
+    emulator = await startTimebackEmulator({ grantedScopes: [ROSTER_READONLY], narrowsScopes: true });
+    insertTranslatedEvents(db.store.sqlite, 12);
+    const threshold = 4;
+    const worker = startWorker({ env: { DELIVERY_CONCURRENCY: '2' }, tuning: { pauseThreshold: threshold } });
+    await waitFor('paused', () => worker.status().state === 'paused');
+    await waitFor('probes refused', () => emulator.eventPosts >= threshold + 3);
+    expect(fateCounts(db.store.sqlite)).toMatchObject({ pending: 12 });
+    expect(emulator.received).toHaveLength(0);
+
+    const asked = emulator.requests.filter((r) => r.route === 'token' || r.route === 'events');
+    // Before the pause opened (the threshold-th 403 was answered before the worker counted it),
+    // the 403s asked for no new token: the first token served them all.
+    const thresholdth = asked.filter((r) => r.route === 'events').at(threshold - 1)!;
+    expect(asked.slice(0, asked.indexOf(thresholdth)).filter((r) => r.route === 'token')).toHaveLength(1);
+    // After it, a new token only for a probe, after a 403: never two token requests in a row.
+    const routes = asked.map((r) => r.route);
+    expect(routes.some((route, i) => route === 'token' && routes[i + 1] === 'token')).toBe(false);
+    expect(emulator.count('token')).toBeGreaterThan(1);
+    expect(emulator.requests.filter((r) => r.route === 'events').every((r) => r.status === 403)).toBe(true);
+
+    // The admin grants the scope at TimeBack: the next probe's new token carries it.
+    emulator.grantedScopes = [EVENTS_WRITE_SCOPE, ROSTER_READONLY];
+    await waitFor('all delivered', allDelivered(12), 15_000);
+    expect(worker.status()).toMatchObject({ state: 'running', token: 'ok' });
     expect(worker.problems()).toEqual([]);
   });
 

@@ -82,6 +82,17 @@ describe('TimeBack emulator', () => {
     expect((await postEvent(server, answer.access_token, event())).status).toBe(403);
   });
 
+  it('takes a change of the granted scopes while it runs, for tokens issued after it only', async () => {
+    const server = await start({ grantedScopes: [ROSTER_READONLY], narrowsScopes: true });
+    const form = new URLSearchParams({ grant_type: 'client_credentials', scope: `${EVENTS_WRITE} ${ROSTER_READONLY}` }).toString();
+    const before = (await (await tokenRequest(server, form)).json()) as { access_token: string };
+    server.grantedScopes = [EVENTS_WRITE, ROSTER_READONLY];
+    const after = (await (await tokenRequest(server, form)).json()) as { access_token: string; scope: string };
+    expect(after.scope).toBe(`${EVENTS_WRITE} ${ROSTER_READONLY}`);
+    expect((await postEvent(server, before.access_token, event())).status).toBe(403);
+    expect((await postEvent(server, after.access_token, event())).status).toBe(202);
+  });
+
   it('wants the form content type and reads a secret that holds a colon', async () => {
     const server = await start({ clientSecret: 'with:colon' });
     expect((await tokenRequest(server, '{"grant_type":"client_credentials"}', { contentType: 'application/json' })).status).toBe(400);

@@ -319,6 +319,14 @@ describe('what an admin sees', () => {
     await waitFor('the refusal recorded on the event', () => statusReport(gateway!.store).oldestWaiting?.detail?.includes(lacks));
     expect(statusReport(gateway!.store).byFate).toMatchObject({ pending: 1, dead: 0 });
     for (const token of emulator.validTokens) expect(captured.text()).not.toContain(token);
+
+    // The admin grants the scope at TimeBack: a probe's new token carries it, no restart.
+    emulator.grantedScopes = [EVENTS_WRITE_SCOPE, ROSTER_READONLY];
+    await waitFor('delivered once the scope is granted', () => statusReport(gateway!.store).byFate.delivered === 1, 20_000);
+    const ready = await readyz();
+    expect(ready.status).toBe(200);
+    expect(ready.body.delivery).toMatchObject({ state: 'running', token: 'ok' });
+    expect(ready.body.delivery.tokenProblem).toBeUndefined();
   });
 
   it('of a token answer naming a scope in a form we do not know: said, and events still go', { timeout: 30_000 }, async () => {

@@ -376,6 +376,36 @@ describe('client-credentials token provider', () => {
     }
   });
 
+  it('Should forget a token after a 403 only when its own answer lacked events.write', async () => {
+    const narrow = await startTimebackEmulator({ clientSecret: SECRET, grantedScopes: [ROSTER_READONLY], narrowsScopes: true });
+    try {
+      const { tokens } = provider(narrow);
+      const lacking = await tokens.getToken();
+      // Not the token held: nothing to forget.
+      expect(tokens.invalidateLackingScope('some-other-token')).toBe(false);
+      expect(tokens.fresh()).toBe(lacking);
+      expect(tokens.invalidateLackingScope(lacking)).toBe(true);
+      expect(tokens.fresh()).toBeUndefined();
+      // The scope fixed at TimeBack: the next token carries it, and is kept after a 403.
+      narrow.grantedScopes = [EVENTS_WRITE_SCOPE, ROSTER_READONLY];
+      const granted = await tokens.getToken();
+      expect(granted).not.toBe(lacking);
+      expect(tokens.scopeProblem()).toBeUndefined();
+      expect(tokens.invalidateLackingScope(granted)).toBe(false);
+      expect(tokens.fresh()).toBe(granted);
+      expect(narrow.tokensIssued).toBe(2);
+    } finally {
+      await narrow.close();
+    }
+
+    // An answer that does not name its scopes: kept too.
+    emulator.tokenFields = { scope: undefined };
+    const { tokens } = provider(emulator);
+    const unsaid = await tokens.getToken();
+    expect(tokens.invalidateLackingScope(unsaid)).toBe(false);
+    expect(tokens.fresh()).toBe(unsaid);
+  });
+
   it('Should say nothing of scopes when the answer grants events.write or does not name its scopes', async () => {
     const granted = provider(emulator);
     await granted.tokens.getToken();
