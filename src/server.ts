@@ -143,8 +143,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // answers and retention go through the writer thread too. Its commits skip the fsync
     // (synchronous=NORMAL), as when it wrote those: the event loop never waits for the disk.
     // They still reach the disk within a second, at the next checkpoint, or with the writer
-    // thread's next envelope commit, which fsyncs the whole WAL. Without the thread,
-    // envelopes are committed on this connection and it stays FULL.
+    // thread's next envelope commit, which fsyncs the whole WAL. The admins' writes are the
+    // exception: nobody redoes one a power cut undid, so they switch to FULL around their
+    // transactions (store/durable-commit.ts). Without the thread, envelopes are committed on
+    // this connection and it stays FULL.
     store.sqlite.pragma('synchronous = NORMAL');
   }
 

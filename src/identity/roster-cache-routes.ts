@@ -8,7 +8,8 @@
  *
  * Evictions are written on the service's own connection, on the event loop, not through the
  * writer thread that commits the lookups' answers: they are rare, and the admin waits for
- * the answer anyway.
+ * the answer anyway. They commit with synchronous=FULL (roster-cache.ts), so the answer
+ * comes after they are on disk.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';

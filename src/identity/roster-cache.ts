@@ -12,10 +12,13 @@
  * (`StoreWriter.recordRosterAnswer`), so the event loop never waits for the write lock for
  * them. Evictions (the roster-cache command, /admin/roster-cache, a replay's forgetting) stay
  * on the connection of whoever makes them: they are rare, and the admin waits for them anyway.
+ * They commit with synchronous=FULL (store/durable-commit.ts), as the service's connection
+ * otherwise runs NORMAL.
  */
 import { count, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Store } from '../store/database.ts';
+import { durably } from '../store/durable-commit.ts';
 import { rosterCache, type RosterCacheRow, type RosterOutcome } from '../store/schema.ts';
 import { GENERATION_KEY, prepareGenerationRead, prepareRosterAnswerWrite, prepareRosterUpsert } from './roster-answer-write.ts';
 
@@ -99,11 +102,14 @@ export function createRosterCache(store: Store, now: () => number = Date.now): R
   const countAll = sqlite.prepare<[], { n: number }>('SELECT count(*) AS n FROM roster_cache');
   const generation = prepareGenerationRead(sqlite);
   const putIfCurrent = sqlite.transaction(prepareRosterAnswerWrite(sqlite));
+  // An admin's eviction (the command, /admin/roster-cache) is fsynced before it is answered.
   const evictWith = <T>(remove: () => T) =>
-    sqlite.transaction(() => {
-      countEviction(store, now());
-      return remove();
-    })();
+    durably(sqlite, () =>
+      sqlite.transaction(() => {
+        countEviction(store, now());
+        return remove();
+      })(),
+    );
 
   return {
     get: (externalId) => select.get(externalId),

@@ -5,7 +5,8 @@
  *   POST /admin/replay                                 same filters as `caliper-gateway replay`
  *
  * A replay is written on the service's own connection, not through the writer thread: it is
- * rare, and the admin waits for its answer anyway.
+ * rare, and the admin waits for its answer anyway. Its chunks commit with synchronous=FULL
+ * (replay.ts), so the answer comes after they are on disk.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';

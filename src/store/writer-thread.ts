@@ -21,7 +21,8 @@
  * busy_timeout, behind a 5,000-event envelope's commit (about 25 MB of WAL and an fsync), and
  * every request and delivery waited with it. What stays on the event loop's connection is
  * what admins do (evictions, replays over /admin; the CLI has connections of its own): rare,
- * and the admin waits for the answer anyway; and a little bookkeeping (server.ts).
+ * and the admin waits for the answer anyway, so they are fsynced first (durable-commit.ts);
+ * and a little bookkeeping (server.ts).
  *
  * If the thread cannot start, or dies, the writes go back to the event loop (`createStoreWriter`).
  */
