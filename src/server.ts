@@ -32,7 +32,7 @@ import { registerQueueGauges } from './deliver/queue-gauges.ts';
 import { createRetention } from './deliver/retention.ts';
 import { adminEventsRoutes } from './ops/admin-events-routes.ts';
 import { createMappingReloader } from './mapping/mapping-reloader.ts';
-import { recordMappingRules, type MappingRulesState } from './mapping/rules-record.ts';
+import { createMappingRulesRecorder } from './mapping/rules-record.ts';
 import { createTranslateWorker } from './mapping/translate-worker.ts';
 import { errorMessage } from './errors.ts';
 
@@ -183,21 +183,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     onReload: () => noteMappingRules(),
   });
   /** Kept in the database for `caliper-gateway status`, which cannot ask this process. */
+  const rulesRecord = createMappingRulesRecorder({ store, dir: path.resolve(config.mappingsDir), log });
+  stoppables.push({ name: 'mapping rules record', stop: () => rulesRecord.stop() });
   function noteMappingRules(): void {
     const refused = mappings.refusedChange();
     const since = mappings.activeSince();
-    const outcome: MappingRulesState =
+    rulesRecord.note(
       since === undefined
         ? { state: 'none-active', at: new Date().toISOString(), problems: mappings.problems() }
         : refused
           ? { state: 'change-refused', at: refused.at, activeSince: refused.activeSince, problems: refused.problems }
-          : { state: 'active', at: since, rules: mappings.current()?.rules.length ?? 0 };
-    try {
-      recordMappingRules(store, path.resolve(config.mappingsDir), outcome);
-    } catch (err) {
-      // Only status loses sight of it; the log line and /readyz still say it.
-      log.error({ err }, 'could not record the state of the mapping rules for caliper-gateway status');
-    }
+          : { state: 'active', at: since, rules: mappings.current()?.rules.length ?? 0 },
+    );
   }
   await mappings.start();
   stoppables.push(mappings);

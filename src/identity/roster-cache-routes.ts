@@ -9,12 +9,14 @@
  * Evictions are written on the service's own connection, on the event loop, not through the
  * writer thread that commits the lookups' answers: they are rare, and the admin waits for
  * the answer anyway. They commit with synchronous=FULL (roster-cache.ts), so the answer
- * comes after they are on disk.
+ * comes after they are on disk, and wait for the write lock a short while at a time
+ * (lock-wait.ts), so the event loop is never held long.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { GatewayError, unknownParameter } from '../errors.ts';
+import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
 import { createRosterCache, viewOf } from './roster-cache.ts';
 
@@ -31,7 +33,12 @@ const ListQuerySchema = z.strictObject(
 
 const ClearQuerySchema = z.strictObject({ outcome: OutcomeSchema.optional() }, { error: unknownParameter(['outcome']) });
 
-export function rosterCacheRoutes({ store, config, now = Date.now }: Pick<AppDeps, 'store' | 'config' | 'now'>) {
+export function rosterCacheRoutes({
+  store,
+  config,
+  now = Date.now,
+  lockRetry,
+}: Pick<AppDeps, 'store' | 'config' | 'now'> & { lockRetry?: RetryWhileBusyOptions }) {
   const cache = createRosterCache(store, now);
   const router = new Hono<AppEnv>();
 
@@ -43,14 +50,24 @@ export function rosterCacheRoutes({ store, config, now = Date.now }: Pick<AppDep
     return c.json({ total, limit, offset, entries: entries.map((entry) => viewOf(entry, config.roster, at)) });
   });
 
-  router.delete('/', (c) => {
+  /** An eviction, waiting for the write lock a short while at a time, never the event loop's 5 s. */
+  async function evicting<T>(evict: () => T): Promise<T> {
+    try {
+      return await retryWhileBusy(store.sqlite, evict, lockRetry);
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      throw new GatewayError(503, 'busy', 'The database stayed busy with other writes; nothing was evicted: try again', { cause: err });
+    }
+  }
+
+  router.delete('/', async (c) => {
     const { outcome } = ClearQuerySchema.parse(c.req.query());
-    return c.json({ cleared: cache.clear(outcome) });
+    return c.json({ cleared: await evicting(() => cache.clear(outcome)) });
   });
 
-  router.delete('/:externalId', (c) => {
+  router.delete('/:externalId', async (c) => {
     const externalId = c.req.param('externalId');
-    const evicted = cache.evict([externalId]);
+    const evicted = await evicting(() => cache.evict([externalId]));
     if (evicted.length === 0) {
       throw new GatewayError(404, 'not-cached', `"${externalId}" is not in the roster cache`);
     }

@@ -4,7 +4,9 @@
  * the files on disk: a refused change leaves the older rules active, and until now only the
  * log and /readyz said so.
  */
+import type { Logger } from '../log.ts';
 import type { Store } from '../store/database.ts';
+import { EVENT_LOOP_LOCK_WAIT_MS, isBusy, withLockWait } from '../store/lock-wait.ts';
 
 /** As many problems as /readyz shows; the rest are counted. */
 const LISTED_PROBLEMS = 5;
@@ -44,6 +46,52 @@ export function recordMappingRules(store: Store, dir: string, outcome: MappingRu
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     )
     .run(KEY, JSON.stringify(record), Date.parse(outcome.at));
+}
+
+export interface MappingRulesRecorder {
+  /** Records `outcome` now, or when busy a little later (unless a newer one came meanwhile). */
+  note(outcome: MappingRulesState): void;
+  /** No record is made after this. */
+  stop(): void;
+}
+
+/**
+ * The service's recorder of each load's outcome, on its own connection, on the event loop. So
+ * a record waits for the write lock EVENT_LOOP_LOCK_WAIT_MS at most: with the connection's
+ * 5 s, behind the writer thread's commit of a large envelope, every request waited with it.
+ * When the lock is busy the latest outcome is tried again `retryMs` later, until it lands.
+ * Only `status` reads it; the log and /readyz say the same at once.
+ */
+export function createMappingRulesRecorder(options: { store: Store; dir: string; log: Logger; retryMs?: number }): MappingRulesRecorder {
+  const { store, dir, log, retryMs = 1_000 } = options;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  function note(outcome: MappingRulesState): void {
+    clearTimeout(retry);
+    retry = undefined;
+    if (stopped) return;
+    try {
+      withLockWait(store.sqlite, EVENT_LOOP_LOCK_WAIT_MS, () => recordMappingRules(store, dir, outcome));
+    } catch (err) {
+      if (isBusy(err)) {
+        log.debug({ retryMs }, 'the database is busy; the state of the mapping rules is recorded for caliper-gateway status later');
+        retry = setTimeout(() => note(outcome), retryMs);
+        retry.unref();
+        return;
+      }
+      // Only status loses sight of it; the log line and /readyz still say it.
+      log.error({ err }, 'could not record the state of the mapping rules for caliper-gateway status');
+    }
+  }
+
+  return {
+    note,
+    stop() {
+      stopped = true;
+      clearTimeout(retry);
+    },
+  };
 }
 
 /** The last load's outcome, or null when no gateway of this release has loaded rules on this database. */

@@ -6,7 +6,8 @@
  *
  * A replay is written on the service's own connection, not through the writer thread: it is
  * rare, and the admin waits for its answer anyway. Its chunks commit with synchronous=FULL
- * (replay.ts), so the answer comes after they are on disk.
+ * (replay.ts), so the answer comes after they are on disk, and each waits for the write lock
+ * a short while at a time (lock-wait.ts), so the event loop is never held long.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -14,6 +15,7 @@ import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
+import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ReplayFilterSchema, replayEventsInTurns, unknownReason, unreplayedIds } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 
@@ -22,6 +24,8 @@ export interface AdminEventsDeps {
   now?: () => number;
   /** Wakes the pipeline after a replay, so it need not wait for its next poll. */
   onReplayed?: () => void;
+  /** How long a replay keeps trying while the write lock is busy (default: lock-wait.ts's). */
+  lockRetry?: RetryWhileBusyOptions;
 }
 
 const FateSchema = z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` });
@@ -50,7 +54,7 @@ const SeqSchema = z.coerce.number({ error: 'must be an event number' }).int().po
 /** Replayed ids echoed in the answer; beyond this only the count is useful. */
 const MAX_LISTED = 1_000;
 
-export function adminEventsRoutes({ store, now = Date.now, onReplayed }: AdminEventsDeps) {
+export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry }: AdminEventsDeps) {
   const router = new Hono<AppEnv>();
 
   router.get('/events', (c) => {
@@ -75,7 +79,13 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed }: AdminEv
       throw badRequest('invalid-json', 'The body is not valid JSON', err);
     }
     const filter = ReplayFilterSchema.parse(body);
-    const replayed = await replayEventsInTurns(store, filter, now());
+    let replayed;
+    try {
+      replayed = await replayEventsInTurns(store, filter, now(), lockRetry);
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      throw new GatewayError(503, 'busy', 'The database stayed busy with other writes; the events replayed before that stay replayed: send the replay again for the rest', { cause: err });
+    }
     if (replayed.length > 0) onReplayed?.();
     // A reason no event has (a typo, as `http400`), with the reasons there are, as the command says it.
     const unknown = replayed.length === 0 ? unknownReason(store, filter) : undefined;

@@ -19,6 +19,7 @@ import { and, eq, gte, inArray, isNotNull, ne, sql, type SQL } from 'drizzle-orm
 import { countEviction } from '../identity/roster-cache.ts';
 import type { Store } from './database.ts';
 import { durably } from './durable-commit.ts';
+import { retryWhileBusy, type RetryWhileBusyOptions } from './lock-wait.ts';
 import { countByReason } from './event-queries.ts';
 import { INVALID_EVENT } from './intake.ts';
 import { events, FATES, rosterCache, type FATES_WITH_REASON } from './schema.ts';
@@ -102,13 +103,19 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
  * run between chunks, so Learn's requests are served meanwhile. In one go, replaying 150,000
  * skipped events held every request up for about 8 s.
  */
-export async function replayEventsInTurns(store: Store, filter: ReplayFilter, now: number): Promise<ReplayedEvent[]> {
+export async function replayEventsInTurns(store: Store, filter: ReplayFilter, now: number, options: RetryWhileBusyOptions = {}): Promise<ReplayedEvent[]> {
   const replay = startReplay(store, filter, now);
-  while (replay.next()) await nextTurn();
+  // Each chunk waits for the write lock EVENT_LOOP_LOCK_WAIT_MS at a time, not the
+  // connection's 5 s: behind the writer thread's commit of a large envelope, the event loop
+  // (and every request) would otherwise wait with it.
+  while (await retryWhileBusy(store.sqlite, () => replay.next(), options)) await nextTurn();
   return replay.replayed;
 }
 
-/** A replay: `next()` re-queues one chunk and says whether any is left; `replayed` grows as it goes. */
+/**
+ * A replay: `next()` re-queues one chunk and says whether any is left; `replayed` grows as it
+ * goes. A chunk that throws (SQLITE_BUSY) wrote nothing and is tried again by the next call.
+ */
 function startReplay(store: Store, filter: ReplayFilter, now: number): { next(): boolean; replayed: ReplayedEvent[] } {
   const named = filter.ids === undefined ? undefined : namedSeqs(store, filter.ids);
   const where = replayCondition(filter, named);
@@ -133,7 +140,7 @@ function startReplay(store: Store, filter: ReplayFilter, now: number): { next():
       sql`SELECT seq, source_id AS sourceId, output_id AS outputId, fate, reason, student_id AS studentId FROM ${events} NOT INDEXED
            WHERE ${inArray(events.seq, batch)} AND ${where} ORDER BY seq`,
     );
-    if (rows.length === 0) return;
+    if (rows.length === 0) return [];
     store.db
       .update(events)
       .set({
@@ -149,15 +156,7 @@ function startReplay(store: Store, filter: ReplayFilter, now: number): { next():
       .where(inArray(events.seq, rows.map((row) => row.seq)))
       .run();
     forgetUnfoundStudents(store, rows, now);
-    for (const row of rows) {
-      replayed.push({
-        seq: row.seq,
-        sourceId: row.sourceId,
-        outputId: row.outputId,
-        previousFate: row.fate as ReplayableFate,
-        previousReason: row.reason,
-      });
-    }
+    return rows;
   });
   // Each chunk is its own short transaction, so intake never waits long for the write lock;
   // each is fsynced before the next (durable-commit.ts), so what the admin is told was
@@ -166,8 +165,19 @@ function startReplay(store: Store, filter: ReplayFilter, now: number): { next():
   return {
     next() {
       if (start >= seqs.length) return false;
-      const batch = seqs.slice(start, (start += CHUNK));
-      durably(store.sqlite, () => chunk.immediate(batch));
+      const batch = seqs.slice(start, start + CHUNK);
+      const rows = durably(store.sqlite, () => chunk.immediate(batch));
+      // Only once it is committed: a chunk that failed is not half counted when tried again.
+      start += batch.length;
+      for (const row of rows) {
+        replayed.push({
+          seq: row.seq,
+          sourceId: row.sourceId,
+          outputId: row.outputId,
+          previousFate: row.fate as ReplayableFate,
+          previousReason: row.reason,
+        });
+      }
       return start < seqs.length;
     },
     replayed,

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { rosterCacheRoutes } from '../../src/identity/roster-cache-routes.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { startGateway } from '../../src/server.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
+import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { captureLog, makeTempDir, testConfig, type TempDir } from '../helpers/identity-harness.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123';
@@ -40,7 +42,7 @@ afterEach(() => {
   temp.remove();
 });
 
-function app() {
+function app(lockRetry?: RetryWhileBusyOptions) {
   return createApp({
     config,
     store,
@@ -49,7 +51,7 @@ function app() {
     ingestKeys: ingestKeysFrom(['ingest-key-for-tests']),
     readiness: async () => ({ ready: true, reasons: [] }),
     now: () => NOW,
-    admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now: () => NOW }) }],
+    admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now: () => NOW, lockRetry }) }],
   });
 }
 
@@ -157,6 +159,48 @@ describe('/admin/roster-cache', () => {
     const res = await app().request('/admin/roster-cache?outcom=not-found', { method: 'DELETE', headers: auth });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: 'invalid-request', message: 'outcom: unknown parameter; use outcome' } });
+    expect(createRosterCache(store).size()).toBe(3);
+  });
+
+  it('Should wait for a write lock held elsewhere a short while at a time, the event loop free between, then evict', async () => {
+    // Another connection (the writer thread committing a large envelope) holds the lock.
+    const locker = new Database(config.dbPath);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      let answered = false;
+      const evicting = Promise.resolve(app().request('/admin/roster-cache/twin', { method: 'DELETE', headers: auth })).then((res) => {
+        answered = true;
+        return res;
+      });
+      // With the connection's 5 s busy timeout this loop would not turn until the eviction failed.
+      let ticks = 0;
+      const ticker = setInterval(() => (ticks += 1), 5);
+      while (ticks < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+      clearInterval(ticker);
+      expect(answered).toBe(false);
+
+      locker.exec('ROLLBACK');
+      const res = await evicting;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ evicted: ['twin'] });
+      expect(createRosterCache(store).get('twin')).toBeUndefined();
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
+  });
+
+  it('Should answer 503 busy when the lock stays held past the retries, evicting nothing', async () => {
+    const locker = new Database(config.dbPath);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const res = await app({ giveUpAfterMs: 300 }).request('/admin/roster-cache', { method: 'DELETE', headers: auth });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: { code: 'busy', message: expect.stringContaining('nothing was evicted') } });
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
     expect(createRosterCache(store).size()).toBe(3);
   });
 

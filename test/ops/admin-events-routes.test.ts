@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
@@ -5,6 +6,7 @@ import { ingestKeysFromDigests } from '../../src/ingest/api-keys.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
+import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
@@ -16,8 +18,11 @@ let wakes = 0;
 beforeEach(() => {
   db = tempStore('admin-events-');
   wakes = 0;
+  lockRetry = undefined;
 });
 afterEach(() => db.cleanup());
+
+let lockRetry: RetryWhileBusyOptions | undefined;
 
 function app() {
   const config = parseConfig({ DB_PATH: db.file, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
@@ -28,7 +33,7 @@ function app() {
     metrics: createMetrics(),
     ingestKeys: ingestKeysFromDigests([], 'environment'),
     readiness: async () => ({ ready: true, reasons: [] }),
-    admin: [{ path: '', router: adminEventsRoutes({ store: db.store, onReplayed: () => (wakes += 1) }) }],
+    admin: [{ path: '', router: adminEventsRoutes({ store: db.store, onReplayed: () => (wakes += 1), lockRetry }) }],
   });
 }
 
@@ -184,6 +189,53 @@ describe('POST /admin/replay', () => {
     expect(body.events.map((event) => event.seq)).toEqual(dead.map((event) => event.seq));
     expect(wakes).toBe(1);
     expect(eventStates(db.store.sqlite).filter((row) => row.stage === 'translate')).toHaveLength(2);
+  });
+
+  it('waits for a write lock held elsewhere a short while at a time, the event loop free between, then replays', async () => {
+    const dead = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' });
+    // Another connection (the writer thread committing a large envelope) holds the lock.
+    const locker = new Database(db.file);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      let answered = false;
+      const replaying = Promise.resolve(post('/admin/replay', { reason: 'http-400' })).then((res) => {
+        answered = true;
+        return res;
+      });
+      // With the connection's 5 s busy timeout this loop would not turn until the replay failed.
+      let ticks = 0;
+      const ticker = setInterval(() => (ticks += 1), 5);
+      while (ticks < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+      clearInterval(ticker);
+      expect(answered).toBe(false);
+      expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+
+      locker.exec('ROLLBACK');
+      const res = await replaying;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { requeued: number }).requeued).toBe(dead.length);
+      expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending')).toBe(true);
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
+  });
+
+  it('answers 503 busy when the lock stays held past the retries, with nothing replayed', async () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    lockRetry = { giveUpAfterMs: 300 };
+    const locker = new Database(db.file);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const res = await post('/admin/replay', { reason: 'http-400' });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: { code: 'busy', message: expect.stringContaining('send the replay again') } });
+      expect(wakes).toBe(0);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
   });
 
   it('lets the event loop run between chunks of a large replay, so Learn\'s requests are served meanwhile', async () => {
