@@ -357,6 +357,11 @@ export function unknownSettings(env: Record<string, string | undefined>): Array<
     });
 }
 
+/** The warning for one of unknownSettings' variables, the same from `serve`'s log and the other commands' stderr. */
+export function describeUnknownSetting({ name, closest }: { name: string; closest?: string }): string {
+  return `${name} is not a caliper-gateway setting and is ignored${closest ? ` (did you mean ${closest}?)` : ''}`;
+}
+
 /** Levenshtein distance: letters inserted, deleted or changed to turn `a` into `b`. */
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);

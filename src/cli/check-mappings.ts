@@ -5,13 +5,13 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { OVERRIDES_FILE_NAME, parseConfig } from '../config.ts';
+import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
 import { updateFixtures, type FixtureResult, type FixtureUpdate } from '../mapping/fixtures.ts';
 import type { CompiledRule, RuleSet } from '../mapping/rule-set.ts';
 import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
-import { cliCommand, UsageError } from './command.ts';
+import { cliCommand, commandConfig, UsageError } from './command.ts';
 import { errorMessage } from '../errors.ts';
 
 const CHECK_MAPPINGS_USAGE = `Usage: caliper-gateway check-mappings [DIR] [--fixtures DIR] [--update]
@@ -36,7 +36,7 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   });
   if (parsed.positionals.length > 1) throw new UsageError('name at most one mappings folder');
   // Rules and fixtures only: no TimeBack secret needed.
-  const config = parseConfig(env, { readSecretFile: false });
+  const config = commandConfig('check-mappings', env, io, { readSecretFile: false });
   const mappingsDir = parsed.positionals[0] === undefined ? config.mappingsDir : path.resolve(parsed.positionals[0]);
   const fixturesDir = parsed.values.fixtures === undefined ? config.fixturesDir : path.resolve(parsed.values.fixtures);
 

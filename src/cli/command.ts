@@ -5,7 +5,7 @@
  * into a message and exit code 2, and a DatabaseSchemaError or DatabaseOpenError into its
  * message and exit code 1, so the bodies only say what is particular to them.
  */
-import { ConfigError } from '../config.ts';
+import { ConfigError, describeUnknownSetting, parseConfig, unknownSettings, type Config, type ParseConfigOptions } from '../config.ts';
 import type { Env } from '../cli.ts';
 import { DatabaseOpenError } from '../store/database.ts';
 import { DatabaseSchemaError } from '../store/migrate.ts';
@@ -60,6 +60,17 @@ export function cliCommand<Rest extends unknown[] = []>(name: string, usage: str
       throw err;
     }
   };
+}
+
+/**
+ * parseConfig for a command other than `serve` (which logs the same warnings): first says on
+ * stderr, once, which variables look like misspelt settings. Ignored without a word, a
+ * DB_PATHH or MAPPING_DIR left `status` reading another database, or `translate` other rules.
+ * stderr, as stdout may be --json for a script.
+ */
+export function commandConfig(name: string, env: Env, io: CliIo, options?: ParseConfigOptions): Config {
+  for (const setting of unknownSettings(env)) io.err(`caliper-gateway ${name}: warning: ${describeUnknownSetting(setting)}\n`);
+  return parseConfig(env, options);
 }
 
 /**

@@ -7,13 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config.ts';
 import { describeZodError } from '../errors.ts';
 import { openStoreForCommand, type Store } from '../store/database.ts';
 import { isDatabaseServed } from '../store/instance-lock.ts';
 import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unknownReason, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
-import { cliCommand, UsageError } from './command.ts';
+import { cliCommand, commandConfig, UsageError } from './command.ts';
 
 /**
  * Events listed one by one. A replay after a roster import or an outage re-queues thousands;
@@ -42,7 +41,7 @@ their shape.
 export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env, io) => {
   const filter = parseReplayArgs(args);
   // Writes to the database only: no TimeBack secret needed, so an unreadable secret file is no matter.
-  const { dbPath } = parseConfig(env, { readSecretFile: false });
+  const { dbPath } = commandConfig('replay', env, io, { readSecretFile: false });
   if (dbPath !== ':memory:' && !existsSync(dbPath)) {
     io.err(`caliper-gateway replay: no database at ${dbPath} (set DB_PATH to the gateway's database)\n`);
     return 1;

@@ -8,11 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
 import { openStoreForCommand } from '../store/database.ts';
 import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
-import { cliCommand, UsageError } from './command.ts';
+import { cliCommand, commandConfig, UsageError } from './command.ts';
 
 const USAGE = `Usage: caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [options]
 
@@ -32,7 +31,7 @@ export const rosterCacheCommand = cliCommand(
   async (args, env, io, now: () => number = Date.now) => {
     const parsed = parseArguments(args);
     // The cache is in the database; the roster itself is never asked, so no secret is needed.
-    const config = parseConfig(env, { readSecretFile: false });
+    const config = commandConfig('roster-cache', env, io, { readSecretFile: false });
     // Opening a path that is not there would create an empty database and report an empty
     // cache: run from the wrong folder, that reads as "nothing cached" and leaves a stray file.
     if (config.dbPath !== ':memory:' && !existsSync(config.dbPath)) {

@@ -5,7 +5,7 @@
  * arguments, configuration or user-overrides file.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, parseConfig, unknownSettings } from '../config.ts';
+import { ConfigError, describeUnknownSetting, parseConfig, unknownSettings } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
@@ -30,8 +30,8 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
     throw new ConfigError(['DB_PATH: :memory: keeps nothing across a restart; the gateway acknowledges an envelope only once it is on disk, so name a file']);
   }
   const log = createLogger(config.logLevel);
-  for (const { name, closest } of unknownSettings(env)) {
-    log.warn({ variable: name, closest }, `${name} is not a caliper-gateway setting and is ignored${closest ? ` (did you mean ${closest}?)` : ''}`);
+  for (const setting of unknownSettings(env)) {
+    log.warn({ variable: setting.name, closest: setting.closest }, describeUnknownSetting(setting));
   }
   let gateway: Gateway;
   try {

@@ -4,10 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config.ts';
 import { formatStatusReport, statusReport } from '../ops/status-report.ts';
 import { openStoreReadOnly } from '../store/database.ts';
-import { cliCommand } from './command.ts';
+import { cliCommand, commandConfig } from './command.ts';
 
 const USAGE = `Usage: caliper-gateway status [--json]
 
@@ -22,7 +21,7 @@ as the last one left them), from the database at DB_PATH.
 export const statusCommand = cliCommand('status', USAGE, async (args, env, io) => {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
   // Reads the database only: no TimeBack secret needed, so an unreadable secret file is no matter.
-  const { dbPath } = parseConfig(env, { readSecretFile: false });
+  const { dbPath } = commandConfig('status', env, io, { readSecretFile: false });
   if (dbPath === ':memory:' || !existsSync(dbPath)) {
     io.err(
       `caliper-gateway status: no database at ${dbPath}; the gateway creates it when it first starts (set DB_PATH if it lives elsewhere)\n`,

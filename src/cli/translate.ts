@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config.ts';
 import { shown } from '../errors.ts';
 import { staticIdentity, withOverrides, type IdentityResolver } from '../identity/identity-resolver.ts';
 import { openStandaloneIdentity } from '../identity/standalone-identity.ts';
@@ -18,7 +17,7 @@ import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import type { RuleSet } from '../mapping/rule-set.ts';
 import { translate, type TranslateOutcome } from '../mapping/translate.ts';
 import { readTranslateInput, resendsOf } from '../mapping/translate-input.ts';
-import { cliCommand, UsageError, type CliIo } from './command.ts';
+import { cliCommand, commandConfig, UsageError, type CliIo } from './command.ts';
 
 export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users USERS.json] [--explain]
 
@@ -58,7 +57,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   }
   const file = parsed.positionals[0]!;
   // Only without --users does it ask TimeBack's roster, and need the secret.
-  const config = parseConfig(env, { readSecretFile: parsed.values.users === undefined });
+  const config = commandConfig('translate', env, io, { readSecretFile: parsed.values.users === undefined });
 
   let content: Buffer;
   try {

@@ -60,6 +60,15 @@ describe('caliper-gateway check-mappings', () => {
     expect(await check([], { TIMEBACK_CLIENT_SECRET_FILE: join(temp.dir, 'no-such-secret') })).toMatchObject({ code: 0, stderr: '' });
   });
 
+  // MAPPING_DIR ignored, the check would pass on the shipped rules, not the ones the admin meant.
+  it('warns on stderr, once, about a variable that looks like a misspelt setting', async () => {
+    await check(['--update']);
+    const result = await check([], { MAPPING_DIR: join(temp.dir, 'elsewhere') });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('caliper-gateway check-mappings: warning: MAPPING_DIR is not a caliper-gateway setting and is ignored (did you mean MAPPINGS_DIR?)\n');
+    expect(result.stdout).toMatch(/^check-mappings: \d+ rule files/);
+  });
+
   it('fails on a rule whose actor TimeBack would not know, before any event is translated', async () => {
     await check(['--update']);
     const rules = join(mappings, 'forum-event.yaml');

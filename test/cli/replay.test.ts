@@ -118,6 +118,17 @@ describe('caliper-gateway replay', () => {
     expect(eventStates(db.store.sqlite).map((row) => row.fate)).toEqual(['pending']);
   });
 
+  it('warns on stderr, once and before its output, about a variable that looks like a misspelt setting', async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const printed: string[] = [];
+    const io = { out: (text: string) => void printed.push(`out:${text}`), err: (text: string) => void printed.push(`err:${text}`) };
+    const code = await replayCommand([], { DB_PATH: db.file, DELIVERY_CONCURENCY: '4' }, io);
+    expect(code).toBe(0);
+    expect(printed[0]).toBe('err:caliper-gateway replay: warning: DELIVERY_CONCURENCY is not a caliper-gateway setting and is ignored (did you mean DELIVERY_CONCURRENCY?)\n');
+    expect(printed.slice(1).every((line) => line.startsWith('out:'))).toBe(true);
+    expect(printed.join('')).toContain('Re-queued 1 event');
+  });
+
   it('takes --fate for --status, as GET /admin/events says fate, and names the flag given in an error', () => {
     expect(parseReplayArgs(['--fate', 'rejected'])).toEqual({ status: 'rejected' });
     expect(parseReplayArgs(['--status', 'rejected'])).toEqual({ status: 'rejected' });

@@ -110,6 +110,17 @@ describe('caliper-gateway roster-cache', () => {
     expect(cachedIds()).not.toContain('ada.l');
   });
 
+  it('Should warn on stderr, once and before its output, about a variable that looks like a misspelt setting', async () => {
+    env = { ...env, ROSTER_CACHE_TTLS: '60' };
+    const printed: string[] = [];
+    const io = { out: (text: string) => void printed.push(`out:${text}`), err: (text: string) => void printed.push(`err:${text}`) };
+    const code = await rosterCacheCommand(['--json'], env, io, () => NOW);
+    expect(code).toBe(0);
+    expect(printed).toHaveLength(2);
+    expect(printed[0]).toBe('err:caliper-gateway roster-cache: warning: ROSTER_CACHE_TTLS is not a caliper-gateway setting and is ignored (did you mean ROSTER_CACHE_TTL?)\n');
+    expect(JSON.parse(printed[1]!.slice('out:'.length))).toMatchObject({ total: 3 });
+  });
+
   it('Should refuse a DB_PATH with no database rather than create an empty one', async () => {
     const missing = join(temp.dir, 'elsewhere', 'gateway.db');
     for (const args of [[], ['clear']]) {

@@ -112,6 +112,19 @@ describe('caliper-gateway status', () => {
     expect(JSON.parse(out)).toMatchObject({ total: 0 });
   });
 
+  // Ignored without a word, a misspelt setting leaves the report on a database or folder not meant.
+  it('warns on stderr, once and before the report, about a variable that looks like a misspelt setting; --json stays pure', async () => {
+    const file = join(dir, 'gateway.db');
+    openStore(file).close();
+    const printed: string[] = [];
+    const io = { out: (text: string) => void printed.push(`out:${text}`), err: (text: string) => void printed.push(`err:${text}`) };
+    const code = await statusCommand(['--json'], { DB_PATH: file, MAPPING_DIR: join(dir, 'rules') }, io);
+    expect(code).toBe(0);
+    expect(printed).toHaveLength(2);
+    expect(printed[0]).toBe('err:caliper-gateway status: warning: MAPPING_DIR is not a caliper-gateway setting and is ignored (did you mean MAPPINGS_DIR?)\n');
+    expect(JSON.parse(printed[1]!.slice('out:'.length))).toMatchObject({ total: 0 });
+  });
+
   it('says where it looked when there is no database yet', async () => {
     const result = await status([], { DB_PATH: join(dir, 'none.db') });
     expect(result).toMatchObject({ code: 1, stdout: '' });

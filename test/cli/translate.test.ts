@@ -90,6 +90,16 @@ describe('caliper-gateway translate', () => {
     expect(stderr).toBe(`event: skipped (user-not-in-timeback, rule forum-post-created): ${STUDENT.externalId} is not in the users file\n`);
   });
 
+  it('warns on stderr, once and first, about a variable that looks like a misspelt setting; stdout stays pure JSON', async () => {
+    const input = write('event.json', forumPost());
+    const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', USERS)], { MAPPING_DIR: join(temp.dir, 'rules') });
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as unknown[]).length).toBe(1);
+    const warning = 'caliper-gateway translate: warning: MAPPING_DIR is not a caliper-gateway setting and is ignored (did you mean MAPPINGS_DIR?)\n';
+    expect(stderr.startsWith(warning)).toBe(true);
+    expect(stderr.split(warning)).toHaveLength(2);
+  });
+
   it('with --users, a student pinned in user-overrides.yaml is still the pinned id, as the gateway sends it', { timeout: 20_000 }, async () => {
     // The overrides win over the roster in the gateway, and --users only stands in for the roster.
     const pinned = '7c9e4b1a-2d3f-4e5a-8b6c-0d1e2f3a4b5c';
@@ -240,9 +250,10 @@ describe('caliper-gateway translate', () => {
   it('runs as `caliper-gateway translate` with stdout that is only JSON', { timeout: 20_000 }, async () => {
     const input = write('envelope.json', envelope([forumPost(), forumPost({ type: `${BB}WikiEvent` })]));
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, 'translate', input, '--users', write('users.json', USERS)], {
-      env: { PATH: process.env.PATH ?? '', MAPPINGS_DIR: RULES_DIR },
+      env: { PATH: process.env.PATH ?? '', MAPPINGS_DIR: RULES_DIR, FIXTURE_DIR: temp.dir },
     });
     expect((JSON.parse(stdout) as unknown[]).length).toBe(1);
+    expect(stderr).toMatch(/^caliper-gateway translate: warning: FIXTURE_DIR is not a caliper-gateway setting and is ignored \(did you mean FIXTURES_DIR\?\)\n/);
     expect(stderr).toContain('note: TIMEBACK_APP_ID is not set');
     expect(stderr).toContain('data[1]: skipped (no-rule)');
   });
