@@ -338,9 +338,10 @@ function isPlainHttpToAnotherHost(url: string): boolean {
  * its setting left at the default. Broader ones (DB_, LOG_, MAX_, AUTH_, TRUSTED_) would flag other
  * programs' own (AUTH_SECRET, TRUSTED_HOSTS); AUTH_FAIL and TRUSTED_PROX still catch AUTH_FAILURES_LIMIT and TRUSTED_PROXY.
  * MAPPING and FIXTURE catch the singular (MAPPING_DIR), which would leave the gateway on the
- * shipped rules in ./mappings instead of the school's own.
+ * shipped rules in ./mappings instead of the school's own. DB_PATH catches DB_PATHH or DB_PATHS,
+ * which would leave every command on ./data/gateway.db, not the database meant.
  */
-const OWN_PREFIXES = ['TIMEBACK_', 'ROSTER_', 'DELIVERY_', 'DELIVERED_', 'SKIPPED_', 'INGEST_', 'AUTH_FAIL', 'TRUSTED_PROX', 'MAPPING', 'FIXTURE'];
+const OWN_PREFIXES = ['TIMEBACK_', 'ROSTER_', 'DELIVERY_', 'DELIVERED_', 'SKIPPED_', 'INGEST_', 'AUTH_FAIL', 'TRUSTED_PROX', 'MAPPING', 'FIXTURE', 'DB_PATH'];
 
 /** The variables in `env` that look like settings and are not, each with the setting it is closest to, if one is close. */
 export function unknownSettings(env: Record<string, string | undefined>): Array<{ name: string; closest?: string }> {

@@ -295,6 +295,13 @@ describe('unknownSettings', () => {
     ]);
   });
 
+  it('names a misspelt database path setting, and no other DB_ variable', () => {
+    expect(unknownSettings({ DB_PATHH: '/srv/gateway.db', DB_PATH_FILE: 'x', DB_PATH: '/srv/gateway.db', DB_HOST: 'db', DB_PASSWORD: 'x' })).toEqual([
+      { name: 'DB_PATHH', closest: 'DB_PATH' },
+      { name: 'DB_PATH_FILE' },
+    ]);
+  });
+
   it('leaves alone every setting, and variables other programs use', () => {
     const settings = { PORT: '1', HOST: 'h', DB_PATH: 'x', ROSTER_MATCH: 'email', SKIPPED_RETENTION: '0', INGEST_API_KEYS: 'k' };
     expect(unknownSettings({ ...settings, PATH: '/bin', DB_HOST: 'db', LOG_FORMAT: 'json', MAX_OLD_SPACE: '1', NODE_ENV: 'production' })).toEqual([]);
