@@ -32,6 +32,7 @@ import { deliveryTuning, type DeliveryTuning } from './delivery-tuning.ts';
 import { createDueQueue } from './due-queue.ts';
 import { createEventsClient, type EventsClient } from './events-client.ts';
 import { createOutbox, type DueEvent } from './outbox.ts';
+import { TRANSPORT_FAILURES } from './outcome.ts';
 import { createResultBatches, type PendingRecord } from './result-batches.ts';
 import { createRoundRecorder } from './round-recorder.ts';
 import { createTimebackHealth } from './timeback-health.ts';
@@ -78,10 +79,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       connections: concurrency,
       timeoutMs: config.delivery.timeoutMs,
     });
-  // The reasons not named by an HTTP status exist from the start, at 0, so that increase()
-  // sees the first of them (a series that first appears at 1 has no earlier sample).
+  // The reasons and retry causes not named by an HTTP status exist from the start, at 0, so
+  // that increase() sees the first of them (a series that first appears at 1 has no earlier sample).
   metrics.eventsDead.inc({ reason: MAX_AGE }, 0);
   metrics.eventsDead.inc({ reason: NO_OUTPUT }, 0);
+  for (const cause of TRANSPORT_FAILURES) metrics.deliveryRetries.inc({ cause }, 0);
 
   /** Due events read and claimed, so none is sent twice at once, until their results are recorded. */
   const queue = createDueQueue({

@@ -7,12 +7,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { describeNetworkError } from '../timeback/http-answers.ts';
-import { classifyError } from './outcome.ts';
+import { classifyError, type TransportFailure } from './outcome.ts';
 
 export type PostResult =
   | { kind: 'response'; status: number; retryAfter: string | undefined; body: string }
   /** No answer: `aborted` only when the client was shut down mid-request. */
-  | { kind: 'failure'; failure: 'timeout' | 'network' | 'aborted'; message: string };
+  | { kind: 'failure'; failure: TransportFailure | 'aborted'; message: string };
 
 export interface EventsClient {
   /** `body` is sent as is: the stored JSON text of the event, never re-serialised. */

@@ -87,7 +87,9 @@ export function describeFailure(result: PostResult | undefined, posts: number): 
   return DEPLOYMENT_4XX.get(status) ?? `HTTP ${status}`;
 }
 
-export type TransportFailure = 'timeout' | 'network';
+/** The retry causes that are no HTTP status: a POST with no answer. */
+export const TRANSPORT_FAILURES = ['timeout', 'network'] as const;
+export type TransportFailure = (typeof TRANSPORT_FAILURES)[number];
 
 /**
  * Transport errors (no HTTP answer) as `timeout` or `network`. Both are retried: the

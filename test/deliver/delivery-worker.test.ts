@@ -112,6 +112,14 @@ describe('delivery worker', () => {
     expect(text).toContain('caliper_gateway_events_dead_total{reason="no-output"} 0');
   });
 
+  it('shows the retry causes that are not an HTTP status from the start, at 0, and no http-<status> one', async () => {
+    startWorker();
+    const text = await metrics.render();
+    expect(text).toContain('caliper_gateway_delivery_retries_total{cause="timeout"} 0');
+    expect(text).toContain('caliper_gateway_delivery_retries_total{cause="network"} 0');
+    expect(text).not.toMatch(/delivery_retries_total\{cause="http-/);
+  });
+
   it('picks up events as soon as it is notified', async () => {
     startWorker({ tuning: { pollIntervalMs: 60_000 } });
     await waitFor('token check', () => emulator.tokensIssued === 1);
