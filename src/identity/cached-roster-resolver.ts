@@ -17,16 +17,13 @@ import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import type { StoreWriter } from '../store/writer.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
-import type { IdentityAnswer, IdentityResolver } from './identity-resolver.ts';
+import { checkExternalId, type IdentityAnswer, type IdentityResolver } from './identity-resolver.ts';
 import type { RosterAnswer } from './roster-answer-write.ts';
 import { createRosterCache, expiresAt, type RosterCache, type RosterCacheEntry } from './roster-cache.ts';
 import { createRosterClient, type RosterClient, type RosterStatus } from './roster-client.ts';
 import { createSharedLookups } from './shared-lookups.ts';
 import { createUserOverrides, type UserOverrides } from './user-overrides.ts';
 import { errorMessage } from '../errors.ts';
-
-/** Learn's batch_uid is at most 256 characters; anything far longer is not an id worth a request. */
-const MAX_EXTERNAL_ID_LENGTH = 1024;
 
 export interface IdentityResolverDeps {
   config: Config;
@@ -171,11 +168,9 @@ export function createIdentityResolver({
     },
 
     async resolve(rawExternalId) {
-      const externalId = rawExternalId.trim();
-      if (externalId === '') return { status: 'not-found', detail: 'the Learn user id is empty' };
-      if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
-        return { status: 'not-found', detail: `the Learn user id is longer than ${MAX_EXTERNAL_ID_LENGTH} characters` };
-      }
+      const checked = checkExternalId(rawExternalId);
+      if (!checked.ok) return checked.answer;
+      const { externalId } = checked;
 
       const pinned = overrides.get(externalId);
       if (pinned) return { status: 'found', platformId: pinned };

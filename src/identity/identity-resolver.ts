@@ -30,6 +30,23 @@ export interface IdentityResolver {
   waitingFor?(): string | undefined;
 }
 
+/** Learn's batch_uid is at most 256 characters; anything far longer is not an id worth a request. */
+export const MAX_EXTERNAL_ID_LENGTH = 1024;
+
+/**
+ * The id a resolver looks up, trimmed as the gateway's resolver trims it (Learn has sent ids
+ * ending in newlines), or the answer for one no student can have. The gateway's resolver and
+ * `translate --users` both start here, so the dry run answers for an id as the gateway does.
+ */
+export function checkExternalId(raw: string): { ok: true; externalId: string } | { ok: false; answer: IdentityAnswer } {
+  const externalId = raw.trim();
+  if (externalId === '') return { ok: false, answer: { status: 'not-found', detail: 'the Learn user id is empty' } };
+  if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
+    return { ok: false, answer: { status: 'not-found', detail: `the Learn user id is longer than ${MAX_EXTERNAL_ID_LENGTH} characters` } };
+  }
+  return { ok: true, externalId };
+}
+
 /** A fixed `{ externalId: platformId }` table that stands in for the whole roster. */
 export function staticIdentity(users: Readonly<Record<string, string>>): IdentityResolver {
   const table = new Map(Object.entries(users));
@@ -49,9 +66,11 @@ export function staticIdentity(users: Readonly<Record<string, string>>): Identit
  */
 export function withOverrides(pinned: ReadonlyMap<string, string>, roster: IdentityResolver): IdentityResolver {
   return {
-    async resolve(externalId) {
-      const platformId = pinned.get(externalId);
-      return platformId === undefined ? roster.resolve(externalId) : { status: 'found', platformId };
+    async resolve(rawExternalId) {
+      const checked = checkExternalId(rawExternalId);
+      if (!checked.ok) return checked.answer;
+      const platformId = pinned.get(checked.externalId);
+      return platformId === undefined ? roster.resolve(checked.externalId) : { status: 'found', platformId };
     },
   };
 }

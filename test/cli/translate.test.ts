@@ -135,6 +135,26 @@ describe('caliper-gateway translate', () => {
     }
   });
 
+  // The gateway's resolver takes an id longer than it accepts as no student before it looks at
+  // the overrides or the roster, so --users, standing in for the roster, must not find one.
+  it('with --users, answers for a padded or overlong Learn id as the gateway does', async () => {
+    const pinned = '7c9e4b1a-2d3f-4e5a-8b6c-0d1e2f3a4b5c';
+    const overlong = { ...STUDENT, externalId: `s${'7'.repeat(1024)}` };
+    const mappings = makeTempDir('translate-cli-ids');
+    try {
+      cpSync(RULES_DIR, mappings.dir, { recursive: true });
+      writeFileSync(join(mappings.dir, 'user-overrides.yaml'), `overrides:\n  ${STUDENT.externalId}: ${pinned}\n`);
+      const input = write('envelope.json', envelope([forumPost({}, { ...STUDENT, externalId: ` ${STUDENT.externalId}\n` }), forumPost({}, overlong)]));
+      const users = write('users.json', { [overlong.externalId]: overlong.platformId });
+      const { code, stdout, stderr } = await translateCli([input, '--users', users], { MAPPINGS_DIR: mappings.dir });
+      expect(code).toBe(0);
+      expect((JSON.parse(stdout) as Array<{ actor: string }>).map((event) => event.actor)).toEqual([`urn:uuid:${pinned}`]);
+      expect(stderr).toBe('data[1]: skipped (user-not-in-timeback, rule forum-post-created): the Learn user id is longer than 1024 characters\n');
+    } finally {
+      mappings.remove();
+    }
+  });
+
   it('exits 1 listing every problem of a bad user-overrides.yaml by line, naming no student, with or without --users', async () => {
     const mappings = makeTempDir('translate-cli-bad-overrides');
     try {
