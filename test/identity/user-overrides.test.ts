@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_EXTERNAL_ID_LENGTH } from '../../src/identity/identity-resolver.ts';
 import { createUserOverrides, loadUserOverrides, UserOverridesError } from '../../src/identity/user-overrides.ts';
 import { captureLog, makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 import { thrownBy } from '../helpers/thrown.ts';
@@ -118,6 +119,23 @@ describe('user-overrides.yaml', () => {
       '3: an entry under overrides: pins the same Learn externalId as line 2 (spaces around an id do not count): a student is pinned once; keep one of the two',
     ]);
     expect(problemsOf(`overrides:\n  a: ${PLATFORM_ID}\noverrides:\n  b: ${OTHER_ID}\n`)).toEqual(['3: overrides: written twice (also on line 1); keep one']);
+  });
+
+  // The resolver takes an id over MAX_EXTERNAL_ID_LENGTH as no student before it reads the
+  // overrides. YAML itself refuses a plain key that long; `? key` and `{key: …}` get through.
+  it('Should refuse, by line and length, a key longer than the resolver accepts: it could never match', () => {
+    const longest = `jst${'9'.repeat(MAX_EXTERNAL_ID_LENGTH - 3)}`;
+    const overlong = `${longest}7`;
+    const tooLong = `an entry under overrides: a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters (this key has ${MAX_EXTERNAL_ID_LENGTH + 1}): the gateway takes a longer one as no student, so it would never match`;
+    const err = loadError(`overrides:\n  ok: ${PLATFORM_ID}\n  ? ${overlong}\n  : ${OTHER_ID}\n  ? " ${longest} "\n  : ${OTHER_ID}\n`);
+    expect(err.problems.map((problem) => problem.slice(file.length + 1))).toEqual([`3: ${tooLong}`]);
+    expect(problemsOf(`overrides: {ok: ${PLATFORM_ID}, "${overlong}": ${OTHER_ID}}\n`)).toEqual([`1: ${tooLong}`]);
+    expect(problemsOf(`overrides:\n  ${overlong}: ${OTHER_ID}\n`)).toHaveLength(1);
+    for (const text of [err.message, loadError(`overrides:\n  ${overlong}: ${OTHER_ID}\n`).message]) expect(text).not.toContain('jst99');
+
+    // The longest id the resolver accepts can be pinned, spaces around it aside.
+    writeFileSync(file, `overrides:\n  ? " ${longest} "\n  : ${OTHER_ID}\n`);
+    expect([...loadUserOverrides(file).keys()]).toEqual([longest]);
   });
 
   it('Should keep ids that differ only in case apart, as the resolver looks them up', () => {
