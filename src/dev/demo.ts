@@ -18,6 +18,7 @@ import { parseConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway } from '../server.ts';
 import { countByFate, pendingByStage } from '../store/event-queries.ts';
+import { REPLAYABLE_FATES } from '../store/replay.ts';
 import { startTimebackEmulator, type EmulatedUser } from './timeback-emulator.ts';
 import { errorMessage } from '../errors.ts';
 
@@ -105,20 +106,15 @@ export async function runDemo({
     }
 
     const byFate = countByFate(gateway.store);
-    const byReason = reasonCounts(gateway.store);
+    const reasons = reasonRows(gateway.store);
+    const byReason = Object.fromEntries(reasons.map((row) => [`${row.fate}: ${row.reason}`, row.n]));
     write('\nWhere every event ended up:\n');
     for (const [fate, count] of Object.entries(byFate)) if (count > 0) write(`  ${fate.padEnd(10)} ${count}\n`);
     if (Object.keys(byReason).length > 0) {
       write('\nReasons (skipped, rejected, dead):\n');
       for (const [reason, count] of Object.entries(byReason)) write(`  ${reason.padEnd(40)} ${count}\n`);
     }
-    write(
-      keep
-        ? `\nThe database is kept. Explore it with\n` +
-            `  DB_PATH=${config.dbPath} npx caliper-gateway status\n` +
-            `  DB_PATH=${config.dbPath} npx caliper-gateway replay --status skipped --reason user-not-in-timeback\n`
-        : '\nRun with --keep to explore the database afterwards (status, replay).\n',
-    );
+    write(keep ? exploreHint(config.dbPath, reasons) : '\nRun with --keep to explore the database afterwards (status, replay).\n');
     return { sent, received: [...emulator.received], byFate, byReason, drained };
   } finally {
     await gateway.close();
@@ -163,11 +159,27 @@ async function waitForDrain(store: Parameters<typeof pendingByStage>[0], timeout
   }
 }
 
-function reasonCounts(store: Parameters<typeof pendingByStage>[0]): Record<string, number> {
-  const rows = store.sqlite
-    .prepare(`SELECT fate, reason, count(*) AS n FROM events WHERE reason IS NOT NULL GROUP BY fate, reason ORDER BY n DESC`)
-    .all() as Array<{ fate: string; reason: string; n: number }>;
-  return Object.fromEntries(rows.map((row) => [`${row.fate}: ${row.reason}`, row.n]));
+interface ReasonRow {
+  fate: string;
+  reason: string;
+  n: number;
+}
+
+/** Events by fate and reason, the most common first. */
+function reasonRows(store: Parameters<typeof pendingByStage>[0]): ReasonRow[] {
+  return store.sqlite
+    .prepare(`SELECT fate, reason, count(*) AS n FROM events WHERE reason IS NOT NULL GROUP BY fate, reason ORDER BY n DESC, fate, reason`)
+    .all() as ReasonRow[];
+}
+
+/**
+ * What to run on the kept database. A replay is suggested only for a reason its events have
+ * (the most common one): one for a reason no event has would only answer "nothing re-queued".
+ */
+function exploreHint(dbPath: string, reasons: readonly ReasonRow[]): string {
+  const replayable = reasons.find((row) => (REPLAYABLE_FATES as readonly string[]).includes(row.fate));
+  const replay = replayable === undefined ? '' : `  DB_PATH=${dbPath} npx caliper-gateway replay --status ${replayable.fate} --reason ${replayable.reason}\n`;
+  return `\nThe database is kept. Explore it with\n  DB_PATH=${dbPath} npx caliper-gateway status\n${replay}`;
 }
 
 export function describeEvent(event: unknown): string {

@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDemoArgs, runDemo } from '../../src/dev/demo.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
@@ -35,6 +35,34 @@ describe('npm run demo', () => {
     expect(output).toContain('Sending 2 envelopes to POST /caliper');
     expect(output).toContain('TimeBack received 2 events');
     expect(output).toMatch(/delivered\s+2/);
+  });
+
+  // The hint used to name user-not-in-timeback whatever the database held: a replay that then
+  // re-queued nothing, on a demo where no student was missing.
+  it('with --keep, suggests a replay only for a reason the kept database has', { timeout: 60_000 }, async () => {
+    const platformId = '6b8d0f2a-4c6e-4a1b-9d3f-5e7a9c1b3d50';
+    fixtureCase('session/login', [sessionEvent({}, 'mokoro5')], { mokoro5: platformId });
+    fixtureCase('session/malformed', [sessionEvent({ eventTime: 'yesterday' }, 'mokoro5')], { mokoro5: platformId });
+    const kept = async () => {
+      let output = '';
+      const result = await runDemo({ paths: [temp.dir], keep: true, write: (text) => (output += text) });
+      const dbPath = /, database (.+)\n/.exec(output)?.[1];
+      expect(dbPath).toBeDefined();
+      rmSync(dirname(dbPath!), { recursive: true, force: true });
+      return { result, hint: output.slice(output.indexOf('The database is kept.')), dbPath: dbPath! };
+    };
+
+    const malformed = await kept();
+    expect(malformed.result.byReason).toEqual({ 'rejected: invalid-event': 1 });
+    expect(malformed.hint).toBe(
+      `The database is kept. Explore it with\n  DB_PATH=${malformed.dbPath} npx caliper-gateway status\n` +
+        `  DB_PATH=${malformed.dbPath} npx caliper-gateway replay --status rejected --reason invalid-event\n`,
+    );
+
+    rmSync(join(temp.dir, 'session/malformed'), { recursive: true });
+    const clean = await kept();
+    expect(clean.result.byReason).toEqual({});
+    expect(clean.hint).toBe(`The database is kept. Explore it with\n  DB_PATH=${clean.dbPath} npx caliper-gateway status\n`);
   });
 
   it('says so when there is nothing to send', async () => {
