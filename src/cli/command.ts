@@ -69,8 +69,16 @@ export function cliCommand<Rest extends unknown[] = []>(name: string, usage: str
  * stderr, as stdout may be --json for a script.
  */
 export function commandConfig(name: string, env: Env, io: CliIo, options?: ParseConfigOptions): Config {
-  for (const setting of unknownSettings(env)) io.err(`caliper-gateway ${name}: warning: ${describeUnknownSetting(setting)}\n`);
+  warnUnknownSettings(name, env, io);
   return parseConfig(env, options);
+}
+
+/**
+ * The misspelt-setting warnings on stderr: before every command's output, and from `serve` when
+ * the configuration is refused (no logger then), so the misspelling shows beside the refusal.
+ */
+export function warnUnknownSettings(name: string, env: Env, io: CliIo): void {
+  for (const setting of unknownSettings(env)) io.err(`caliper-gateway ${name}: warning: ${describeUnknownSetting(setting)}\n`);
 }
 
 /**

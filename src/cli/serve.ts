@@ -5,11 +5,11 @@
  * arguments, configuration or user-overrides file.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, describeUnknownSetting, parseConfig, unknownSettings } from '../config.ts';
+import { ConfigError, describeUnknownSetting, parseConfig, unknownSettings, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
-import { cliCommand } from './command.ts';
+import { cliCommand, warnUnknownSettings } from './command.ts';
 
 /** Time to leave after a clean shutdown if something still holds the event loop open. */
 const EXIT_GRACE_MS = 1_000;
@@ -23,11 +23,20 @@ the README's Configuration table); a bad value stops start-up with one message l
 
 export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => {
   parseArgs({ args, options: {} });
-  const config = parseConfig(env);
-  // The commands may name an in-memory database (they then find nothing), but a gateway on one
-  // would answer Learn 200 for envelopes that are gone at its next restart.
-  if (config.dbPath === ':memory:') {
-    throw new ConfigError(['DB_PATH: :memory: keeps nothing across a restart; the gateway acknowledges an envelope only once it is on disk, so name a file']);
+  let config: Config;
+  try {
+    config = parseConfig(env);
+    // The commands may name an in-memory database (they then find nothing), but a gateway on one
+    // would answer Learn 200 for envelopes that are gone at its next restart.
+    if (config.dbPath === ':memory:') {
+      throw new ConfigError(['DB_PATH: :memory: keeps nothing across a restart; the gateway acknowledges an envelope only once it is on disk, so name a file']);
+    }
+  } catch (err) {
+    // A misspelling often sits beside the bad value (DELIVERY_CONCURENCY=8 next to a bad PORT):
+    // say it too. There is no logger yet (LOG_LEVEL may be what is wrong), so stderr, where the
+    // refusal itself goes.
+    if (err instanceof ConfigError) warnUnknownSettings('serve', env, io);
+    throw err;
   }
   const log = createLogger(config.logLevel);
   for (const setting of unknownSettings(env)) {

@@ -358,4 +358,17 @@ describe('caliper-gateway serve', () => {
       /exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- PORT: .*\n {2}- LOG_LEVEL: /,
     );
   });
+
+  it('with a bad configuration, still names the misspelt setting beside it, before the refusal (exit 2)', async () => {
+    const env = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: 'x', DB_PATH: join(dir, 'gateway.db'), DELIVERY_CONCURENCY: '8' };
+    const failed = await promisify(execFile)(process.execPath, [BIN, 'serve'], { env }).then(
+      () => expect.unreachable('it started'),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failed.code).toBe(2);
+    // No logger yet (LOG_LEVEL is part of what was refused): said on stderr, as the refusal is.
+    expect(failed.stderr).toMatch(
+      /^caliper-gateway serve: warning: DELIVERY_CONCURENCY is not a caliper-gateway setting and is ignored \(did you mean DELIVERY_CONCURRENCY\?\)\ncaliper-gateway: Invalid configuration:\n {2}- PORT: /,
+    );
+  });
 });
