@@ -228,7 +228,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const authFailures = { ingest: restoredFailures('ingest'), admin: restoredFailures('admin') };
   const knownGood = startKnownGoodSaver({ store, limiters: [authFailures.ingest, authFailures.admin], log, now });
   // Stopped first of all (after the HTTP server), so the last requests' right keys are saved.
-  stoppables.push({ name: 'known-good addresses', stop: () => knownGood.stop() });
+  stoppables.push({ name: 'known-good addresses', stop: async (deadline) => void (await knownGood.stop(deadline)) });
 
   const admin = [
     { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },

@@ -167,7 +167,7 @@ describe('the saver', () => {
     lines = [];
     const temp = tempStore('known-good-saver-');
     const saver = startKnownGoodSaver({ store: temp.store, limiters, log, now: () => clock, intervalMs });
-    cleanups.push(temp.cleanup, () => saver.stop());
+    cleanups.push(temp.cleanup, async () => void (await saver.stop()));
     const row = (realm: AuthRealm) =>
       temp.store.sqlite.prepare<[string], { value: string; updatedAt: number }>('SELECT value, updated_at AS updatedAt FROM meta WHERE key = ?').get(`auth-known-good-${realm}`);
     return { ...temp, saver, row };
@@ -209,7 +209,7 @@ describe('the saver', () => {
     expect(row('admin')).toBeUndefined();
 
     admin.check('192.0.2.9', () => true);
-    saver.stop();
+    expect(await saver.stop()).toBe(true);
     expect(JSON.parse(row('admin')!.value)).toEqual([['192.0.2.9', START]]);
   });
 
@@ -232,6 +232,37 @@ describe('the saver', () => {
 
     expect(row('ingest')).toBeUndefined();
     expect(saver.save({ lockWaitMs: 10 })).toBe(true);
+    expect(JSON.parse(row('ingest')!.value)).toEqual([['192.0.2.1', START]]);
+  });
+
+  it('at stop, while another connection keeps the write lock, gives up after a bounded wait with the event loop free, and says so', async () => {
+    const ingest = limiter('ingest');
+    const { saver, row, file } = setUp([ingest]);
+    ingest.check('192.0.2.1', () => true);
+    expect(saver.save()).toBe(true);
+    ingest.check('192.0.2.2', () => true);
+
+    // Held for the whole stop, as a writer that never lets go would: the save cannot land.
+    const other = new Database(file);
+    cleanups.push(() => void other.close());
+    other.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 1);
+    const stopped = await saver.stop();
+    clearInterval(ticker);
+
+    expect(stopped).toBe(false);
+    // The delivery workers still stopping beside it had the event loop meanwhile.
+    expect(ticks).toBeGreaterThan(0);
+    expect(lines.filter((line) => line.level === 'warn')).toEqual([
+      expect.objectContaining({
+        realm: 'ingest',
+        msg: 'could not save the addresses that sent a right key before stopping: the database is busy; those since the last save are forgotten',
+        err: expect.objectContaining({ code: 'SQLITE_BUSY' }),
+      }),
+    ]);
+    other.exec('ROLLBACK');
+    // What the last timed save wrote is still there.
     expect(JSON.parse(row('ingest')!.value)).toEqual([['192.0.2.1', START]]);
   });
 
