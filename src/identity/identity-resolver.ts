@@ -35,8 +35,9 @@ export const MAX_EXTERNAL_ID_LENGTH = 1024;
 
 /**
  * The id a resolver looks up, trimmed as the gateway's resolver trims it (Learn has sent ids
- * ending in newlines), or the answer for one no student can have. The gateway's resolver and
- * `translate --users` both start here, so the dry run answers for an id as the gateway does.
+ * ending in newlines), or the answer for one no student can have. The gateway's resolver,
+ * `translate --users` and the fixture runner (check-mappings) all start here, so a dry run or a
+ * fixture answers for an id as the gateway does.
  */
 export function checkExternalId(raw: string): { ok: true; externalId: string } | { ok: false; answer: IdentityAnswer } {
   const externalId = raw.trim();
@@ -47,11 +48,18 @@ export function checkExternalId(raw: string): { ok: true; externalId: string } |
   return { ok: true, externalId };
 }
 
-/** A fixed `{ externalId: platformId }` table that stands in for the whole roster. */
+/**
+ * A fixed `{ externalId: platformId }` table that stands in for the whole roster (a fixture's
+ * users.json, `translate --users`). Looked up through checkExternalId as the gateway looks an
+ * id up, so an id the gateway takes as no student is none here either, listed or not.
+ */
 export function staticIdentity(users: Readonly<Record<string, string>>): IdentityResolver {
   const table = new Map(Object.entries(users));
   return {
-    async resolve(externalId) {
+    async resolve(rawExternalId) {
+      const checked = checkExternalId(rawExternalId);
+      if (!checked.ok) return checked.answer;
+      const { externalId } = checked;
       const platformId = table.get(externalId);
       return platformId === undefined
         ? { status: 'not-found', detail: `${externalId} is not in the users file` }

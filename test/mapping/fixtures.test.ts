@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_EXTERNAL_ID_LENGTH } from '../../src/identity/identity-resolver.ts';
 import { discoverFixtures, runFixtures, updateFixtures } from '../../src/mapping/fixtures.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
@@ -105,6 +106,21 @@ describe('the fixture runner', () => {
       expect.stringMatching(/bad-json\/input\.json: not valid JSON in sensor \(line 1, column 13\): /),
       expect.stringMatching(/bad-users\/users\.json: "lmartin07": the platform id must be text$/),
       expect.stringMatching(/bad-version\/input\.json: dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/),
+    ]);
+  });
+
+  it('looks a student up as the gateway does: trimmed, and one over MAX_EXTERNAL_ID_LENGTH is no student even when users.json lists it', async () => {
+    const overlong = { ...STUDENT, externalId: `s${'x'.repeat(MAX_EXTERNAL_ID_LENGTH)}` };
+    const padded = { ...STUDENT, externalId: ` ${STUDENT.externalId}\n` };
+    writeCase('forum-event/ids', envelope([forumPost({}, overlong), forumPost({}, padded)]), {
+      [overlong.externalId]: overlong.platformId,
+      [STUDENT.externalId]: STUDENT.platformId,
+    });
+    await updateFixtures(root, rules);
+    const [result] = await runFixtures(root, rules);
+    expect(result!.actual!.map((entry) => ('reason' in entry ? `${entry.fate}: ${entry.detail}` : entry.fate))).toEqual([
+      `skipped: the Learn user id is longer than ${MAX_EXTERNAL_ID_LENGTH} characters`,
+      'deliver',
     ]);
   });
 
