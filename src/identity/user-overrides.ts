@@ -44,8 +44,10 @@ function parseUserOverrides(text: string, file: string): Map<string, string> {
   const lines = new LineCounter();
   // uniqueKeys off: repeats are found below, where they can be named by line as a student pinned twice.
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, merge: false, schema: 'core', prettyErrors: false });
-  // Only the first syntax error: the parser's later ones mostly follow from it.
-  const yamlProblem = describeYamlErrors([...doc.errors, ...doc.warnings], text, lines);
+  // Only the first syntax error: the parser's later ones mostly follow from it. Not its
+  // warnings (an unknown tag or directive): the values are read as text all the same, and a
+  // file this loader has always read must not stop a gateway from starting.
+  const yamlProblem = describeYamlErrors(doc.errors, text, lines);
   if (yamlProblem !== undefined) throw new UserOverridesError([`${file}:${yamlProblem}`]);
 
   const problems: Array<{ line: number; message: string }> = [];

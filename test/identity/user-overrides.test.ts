@@ -109,6 +109,18 @@ describe('user-overrides.yaml', () => {
     expect(problems[0]).not.toContain('jstudent9');
   });
 
+  it('Should read a file YAML only warns about (an unknown tag or directive), as it always has', () => {
+    // The parser still reads these values as text; refused, a gateway that started with the
+    // file before would not start with it now.
+    writeFileSync(file, `%SCHOOL district-9\n---\noverrides:\n  jstudent9: !uuid ${PLATFORM_ID}\n  !learn ada.l: ${OTHER_ID}\n`);
+    expect(loadUserOverrides(file)).toEqual(
+      new Map([
+        ['jstudent9', PLATFORM_ID],
+        ['ada.l', OTHER_ID],
+      ]),
+    );
+  });
+
   it('Should refuse a student pinned twice, naming the line of each repeat and of the first', () => {
     expect(problemsOf(`overrides:\n  jstudent9: ${PLATFORM_ID}\n  ok: ${OTHER_ID}\n  jstudent9: ${OTHER_ID}\n  jstudent9: ${PLATFORM_ID}\n`)).toEqual([
       '4: an entry under overrides: pins the same Learn externalId as line 2: a student is pinned once; keep one of the two',
