@@ -14,3 +14,17 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/**
+ * Resolves once a 5 ms interval has fired `times` times: the event loop is turning. A loop
+ * held by a synchronous wait (SQLite's busy handler, say) gets here only after it lets go.
+ */
+export async function eventLoopTurns(times = 20): Promise<void> {
+  let ticks = 0;
+  const ticker = setInterval(() => (ticks += 1), 5);
+  try {
+    while (ticks < times) await new Promise((resolve) => setTimeout(resolve, 10));
+  } finally {
+    clearInterval(ticker);
+  }
+}

@@ -16,6 +16,7 @@ import { startGateway } from '../../src/server.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { captureLog, makeTempDir, testConfig, type TempDir } from '../helpers/identity-harness.ts';
+import { eventLoopTurns } from '../helpers/wait-for.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123';
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -172,11 +173,8 @@ describe('/admin/roster-cache', () => {
         answered = true;
         return res;
       });
-      // With the connection's 5 s busy timeout this loop would not turn until the eviction failed.
-      let ticks = 0;
-      const ticker = setInterval(() => (ticks += 1), 5);
-      while (ticks < 20) await new Promise((resolve) => setTimeout(resolve, 10));
-      clearInterval(ticker);
+      // With the connection's 5 s busy timeout the loop would not turn until the eviction failed.
+      await eventLoopTurns();
       expect(answered).toBe(false);
 
       locker.exec('ROLLBACK');

@@ -10,6 +10,7 @@ import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
+import { eventLoopTurns } from '../helpers/wait-for.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 let db: ReturnType<typeof tempStore>;
@@ -202,11 +203,8 @@ describe('POST /admin/replay', () => {
         answered = true;
         return res;
       });
-      // With the connection's 5 s busy timeout this loop would not turn until the replay failed.
-      let ticks = 0;
-      const ticker = setInterval(() => (ticks += 1), 5);
-      while (ticks < 20) await new Promise((resolve) => setTimeout(resolve, 10));
-      clearInterval(ticker);
+      // With the connection's 5 s busy timeout the loop would not turn until the replay failed.
+      await eventLoopTurns();
       expect(answered).toBe(false);
       expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
 
