@@ -16,7 +16,7 @@ import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
-import { ReplayFilterSchema, replayEventsInTurns, unknownReason, unreplayedIds } from '../store/replay.ts';
+import { ReplayFilterSchema, replayInTurns, startReplay, unknownReason, unreplayedIds } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 
 export interface AdminEventsDeps {
@@ -79,14 +79,26 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry
       throw badRequest('invalid-json', 'The body is not valid JSON', err);
     }
     const filter = ReplayFilterSchema.parse(body);
+    const replay = startReplay(store, filter, now());
     let replayed;
     try {
-      replayed = await replayEventsInTurns(store, filter, now(), lockRetry);
+      replayed = await replayInTurns(store, replay, lockRetry);
     } catch (err) {
       if (!isBusy(err)) throw err;
-      throw new GatewayError(503, 'busy', 'The database stayed busy with other writes; the events replayed before that stay replayed: send the replay again for the rest', { cause: err });
+      const done = replay.replayed.length;
+      throw new GatewayError(
+        503,
+        'busy',
+        `The database stayed busy with other writes; ${
+          done === 0 ? 'nothing was replayed: send the replay again' : `${done} event${done === 1 ? ' was' : 's were'} replayed before that and stay replayed: send the replay again for the rest`
+        }`,
+        { cause: err },
+      );
+    } finally {
+      // Also when the rest gave up: the chunks already committed are pending like any replayed
+      // event, and without a wake they waited for the translate stage's next poll.
+      if (replay.replayed.length > 0) onReplayed?.();
     }
-    if (replayed.length > 0) onReplayed?.();
     // A reason no event has (a typo, as `http400`), with the reasons there are, as the command says it.
     const unknown = replayed.length === 0 ? unknownReason(store, filter) : undefined;
     return c.json({

@@ -99,24 +99,33 @@ export function replayEvents(store: Store, filter: ReplayFilter, now: number): R
 }
 
 /**
- * replayEvents for the service's own connection (POST /admin/replay): it lets the event loop
- * run between chunks, so Learn's requests are served meanwhile. In one go, replaying 150,000
- * skipped events held every request up for about 8 s.
+ * Runs `replay` to the end a chunk at a time, for writers that must not hold the event loop or
+ * fail on a lock someone else holds a while (POST /admin/replay, and the command beside a
+ * running gateway). Each chunk waits for the write lock EVENT_LOOP_LOCK_WAIT_MS at a time, not
+ * the connection's 5 s: behind the writer thread's commit of a large envelope, the event loop
+ * (and every request) would otherwise wait with it; and a chunk that cannot have the lock is
+ * tried again until `options.giveUpAfterMs`, then the SQLITE_BUSY is thrown. The event loop
+ * runs between chunks, so Learn's requests are served meanwhile: in one go, replaying 150,000
+ * skipped events held every request up for about 8 s. What was replayed before a throw stays
+ * replayed, and is in `replay.replayed`.
  */
-export async function replayEventsInTurns(store: Store, filter: ReplayFilter, now: number, options: RetryWhileBusyOptions = {}): Promise<ReplayedEvent[]> {
-  const replay = startReplay(store, filter, now);
-  // Each chunk waits for the write lock EVENT_LOOP_LOCK_WAIT_MS at a time, not the
-  // connection's 5 s: behind the writer thread's commit of a large envelope, the event loop
-  // (and every request) would otherwise wait with it.
+export async function replayInTurns(store: Store, replay: Replay, options: RetryWhileBusyOptions = {}): Promise<ReplayedEvent[]> {
   while (await retryWhileBusy(store.sqlite, () => replay.next(), options)) await nextTurn();
   return replay.replayed;
 }
 
 /**
- * A replay: `next()` re-queues one chunk and says whether any is left; `replayed` grows as it
- * goes. A chunk that throws (SQLITE_BUSY) wrote nothing and is tried again by the next call.
+ * A replay under way: `next()` re-queues one chunk and says whether any is left; `replayed`
+ * grows as it goes. A chunk that throws (SQLITE_BUSY) wrote nothing and is tried again by the
+ * next call.
  */
-function startReplay(store: Store, filter: ReplayFilter, now: number): { next(): boolean; replayed: ReplayedEvent[] } {
+export interface Replay {
+  next(): boolean;
+  readonly replayed: ReplayedEvent[];
+}
+
+/** Finds the events `filter` matches; `next()` then re-queues them a chunk at a time. */
+export function startReplay(store: Store, filter: ReplayFilter, now: number): Replay {
   const named = filter.ids === undefined ? undefined : namedSeqs(store, filter.ids);
   const where = replayCondition(filter, named);
   // Every match is found in one read, then re-queued a chunk at a time by seq. Each chunk

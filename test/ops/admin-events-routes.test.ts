@@ -1,29 +1,46 @@
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
+import type { IdentityAnswer, IdentityResolver } from '../../src/identity/identity-resolver.ts';
 import { ingestKeysFromDigests } from '../../src/ingest/api-keys.ts';
 import { createLogger } from '../../src/log.ts';
+import { loadRules } from '../../src/mapping/rule-loader.ts';
+import { createTranslateWorker, type TranslateWorker } from '../../src/mapping/translate-worker.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
-import { eventLoopTurns } from '../helpers/wait-for.ts';
+import { eventLoopTurns, waitFor } from '../helpers/wait-for.ts';
+import { APP_ID, forumPost, STUDENT } from '../mapping/learn-events.ts';
+import { insertStoredEvents } from '../mapping/stored-events.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 let db: ReturnType<typeof tempStore>;
 let wakes = 0;
+/** What a replay's wake reaches besides the count: the translate stage, where a test runs one. */
+let translation: TranslateWorker | undefined;
 
 beforeEach(() => {
   db = tempStore('admin-events-');
   wakes = 0;
   lockRetry = undefined;
 });
-afterEach(() => db.cleanup());
+afterEach(async () => {
+  await translation?.stop(Date.now() + 1_000);
+  translation = undefined;
+  db.cleanup();
+});
 
 let lockRetry: RetryWhileBusyOptions | undefined;
+
+function onReplayed() {
+  wakes += 1;
+  translation?.wake();
+}
 
 function app() {
   const config = parseConfig({ DB_PATH: db.file, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
@@ -34,8 +51,36 @@ function app() {
     metrics: createMetrics(),
     ingestKeys: ingestKeysFromDigests([], 'environment'),
     readiness: async () => ({ ready: true, reasons: [] }),
-    admin: [{ path: '', router: adminEventsRoutes({ store: db.store, onReplayed: () => (wakes += 1), lockRetry }) }],
+    admin: [{ path: '', router: adminEventsRoutes({ store: db.store, onReplayed, lockRetry }) }],
   });
+}
+
+const RULES_DIR = fileURLToPath(new URL('../mapping/rule-sets/blackboard', import.meta.url));
+let rules: Awaited<ReturnType<typeof loadRules>>;
+beforeAll(async () => {
+  rules = await loadRules(RULES_DIR);
+});
+
+/** An identity resolver that finds STUDENT, holding every answer until `release()`. */
+function heldLookups() {
+  const asked: string[] = [];
+  const waiting: Array<() => void> = [];
+  let held = true;
+  const answer: IdentityAnswer = { status: 'found', platformId: STUDENT.platformId };
+  const resolver: IdentityResolver = {
+    resolve(externalId) {
+      asked.push(externalId);
+      return held ? new Promise((resolve) => waiting.push(() => resolve(answer))) : Promise.resolve(answer);
+    },
+  };
+  return {
+    resolver,
+    asked: () => asked,
+    release() {
+      held = false;
+      for (const go of waiting.splice(0)) go();
+    },
+  };
 }
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -234,6 +279,68 @@ describe('POST /admin/replay', () => {
       locker.close();
     }
     expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+  });
+
+  it('wakes the translate stage for the chunks it replayed before a 503, so they do not wait for its next poll', async () => {
+    // Two chunks' worth (a replay re-queues 1,000 events at a time).
+    const seqs = insertStoredEvents(db.store.sqlite, Array.from({ length: 1_200 }, () => forumPost()), { receivedAt: Date.now() });
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'dead', stage = NULL, reason = 'http-400', next_attempt_at = NULL`).run();
+    // Student lookups wait until the test lets them go: that a lookup was asked for is the
+    // sign the stage picked the replayed events up.
+    const lookups = heldLookups();
+    translation = createTranslateWorker({
+      config: parseConfig({ DB_PATH: db.file, TIMEBACK_APP_ID: APP_ID, LOG_LEVEL: 'silent' }),
+      store: db.store,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      identity: lookups.resolver,
+      rules: () => rules,
+      // A poll longer than the test may run: only a wake can have the stage see them in time.
+      tuning: { pollIntervalMs: 600_000 },
+    });
+    translation.start();
+    lockRetry = { giveUpAfterMs: 300 };
+
+    // Once the first chunk is in, another connection takes the write lock (as the writer
+    // thread's commit of a large envelope would) and keeps it past the replay's retries. The
+    // event loop turns between chunks, so this runs there.
+    const locker = new Database(db.file);
+    const requeued = locker.prepare(`SELECT count(*) FROM events WHERE fate = 'pending'`).pluck();
+    let watching = true;
+    const watch = () => {
+      if (!watching) return;
+      if ((requeued.get() as number) > 0) {
+        locker.exec('BEGIN IMMEDIATE');
+        watching = false;
+      } else setImmediate(watch);
+    };
+    setImmediate(watch);
+    try {
+      const res = await post('/admin/replay', { reason: 'http-400' });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({
+        error: {
+          code: 'busy',
+          message: 'The database stayed busy with other writes; 1000 events were replayed before that and stay replayed: send the replay again for the rest',
+        },
+      });
+      expect(wakes).toBe(1);
+      await waitFor('the translate stage to look up the replayed events\' student', () => lookups.asked().length > 0);
+      expect(lookups.asked()).toContain(STUDENT.externalId);
+    } finally {
+      watching = false;
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
+    lookups.release();
+    const replayed = new Set(seqs.slice(0, 1_000));
+    await waitFor('the replayed events translated', () =>
+      eventStates(db.store.sqlite)
+        .filter((row) => replayed.has(row.seq))
+        .every((row) => row.stage === 'deliver'),
+    );
+    // The second chunk was never replayed: still dead, for the next replay.
+    expect(eventStates(db.store.sqlite).filter((row) => row.fate === 'dead').map((row) => row.seq)).toEqual(seqs.slice(1_000));
   });
 
   it('lets the event loop run between chunks of a large replay, so Learn\'s requests are served meanwhile', async () => {
