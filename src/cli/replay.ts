@@ -3,14 +3,27 @@
  *
  * Puts matching events back at the start of the pipeline (identity, translation, delivery)
  * and prints what it re-queued. Works while the server runs: the server picks them up on
- * its next poll.
+ * its next poll. It waits for the write lock as POST /admin/replay does (lock-wait.ts): a
+ * gateway committing a large envelope, or checkpointing, holds it longer than the
+ * connection's 5 s busy timeout, and with that timeout the command failed with SQLITE_BUSY
+ * where the admin route would have waited.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeZodError } from '../errors.ts';
 import { openStoreForCommand, type Store } from '../store/database.ts';
 import { isDatabaseServed } from '../store/instance-lock.ts';
-import { REPLAYABLE_FATES, ReplayFilterSchema, replayEvents, unknownReason, unreplayedIds, type ReplayFilter, type UnreplayedId } from '../store/replay.ts';
+import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
+import {
+  REPLAYABLE_FATES,
+  ReplayFilterSchema,
+  replayInTurns,
+  startReplay,
+  unknownReason,
+  unreplayedIds,
+  type ReplayFilter,
+  type UnreplayedId,
+} from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 import { cliCommand, commandConfig, UsageError } from './command.ts';
 
@@ -38,7 +51,8 @@ does not allow; replay them once the rule is fixed. Events Learn sent malformed
 their shape.
 `;
 
-export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env, io) => {
+/** `lockRetry`: how long to keep trying while the write lock is busy (default: lock-wait.ts's; tests shorten it). */
+export const replayCommand = cliCommand<[lockRetry?: RetryWhileBusyOptions]>('replay', REPLAY_USAGE, async (args, env, io, lockRetry) => {
   const filter = parseReplayArgs(args);
   // Writes to the database only: no TimeBack secret needed, so an unreadable secret file is no matter.
   const { dbPath } = commandConfig('replay', env, io, { readSecretFile: false });
@@ -49,7 +63,22 @@ export const replayCommand = cliCommand('replay', REPLAY_USAGE, async (args, env
 
   const store = openStoreForCommand(dbPath);
   try {
-    const replayed = replayEvents(store, filter, Date.now());
+    const replay = startReplay(store, filter, Date.now());
+    let replayed;
+    try {
+      replayed = await replayInTurns(store, replay, lockRetry);
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      const done = replay.replayed.length;
+      io.err(
+        `caliper-gateway replay: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: ${
+          done === 0
+            ? 'nothing was re-queued. Run the replay again'
+            : `${done} event${done === 1 ? ' was' : 's were'} re-queued before that and stay re-queued. Run the same replay again for the rest`
+        }\n`,
+      );
+      return 1;
+    }
     const leftAlone = unreplayedIds(store, filter, replayed).map(describeUnreplayed);
     const notReplayed = leftAlone.length > 0 ? `Not re-queued:\n${leftAlone.join('\n')}\n` : '';
     if (replayed.length === 0) {

@@ -6,10 +6,13 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_LISTED, parseReplayArgs, replayCommand } from '../../src/cli/replay.ts';
 import { lockDatabase } from '../../src/store/instance-lock.ts';
+import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { makeTempDir } from '../helpers/identity-harness.ts';
 import { OLD_SCHEMAS, seedEveryFate } from '../helpers/old-databases.ts';
+import { lockAfterFirstChunk } from '../helpers/lock-after-first-chunk.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
+import { eventLoopTurns } from '../helpers/wait-for.ts';
 
 const BIN = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
 const run = promisify(execFile);
@@ -116,6 +119,84 @@ describe('caliper-gateway replay', () => {
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(out).toContain(`${dead[0]!.seq}  ${dead[0]!.sourceId}  was dead (http-400)`);
     expect(eventStates(db.store.sqlite).map((row) => row.fate)).toEqual(['pending']);
+  });
+
+  /** Runs the command in this process (its own connection to the file), with what it prints. */
+  function inProcess(args: string[], lockRetry?: RetryWhileBusyOptions) {
+    const printed = { out: '', err: '' };
+    const io = { out: (text: string) => void (printed.out += text), err: (text: string) => void (printed.err += text) };
+    const finished = replayCommand(args, { DB_PATH: db.file, LOG_LEVEL: 'silent' }, io, lockRetry).then((code) => ({ code, ...printed }));
+    return finished;
+  }
+
+  it('waits for a write lock a running gateway holds past the 5 s busy timeout, as POST /admin/replay does, then re-queues', async () => {
+    const dead = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' });
+    // The gateway's writer thread committing a large envelope, or a checkpoint, holds the lock.
+    const locker = new Database(db.file);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      let finished = false;
+      const running = inProcess([]).then((result) => {
+        finished = true;
+        return result;
+      });
+      // With the connection's 5 s busy timeout the loop would not turn until the command failed.
+      await eventLoopTurns();
+      expect(finished).toBe(false);
+      expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+
+      locker.exec('ROLLBACK');
+      const result = await running;
+      expect(result).toMatchObject({ code: 0, err: '' });
+      expect(result.out).toContain(`Re-queued ${dead.length} events for translation and delivery:`);
+      expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending')).toBe(true);
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
+  });
+
+  it('gives up when the lock stays held, saying how many it re-queued before, and exits non-zero', async () => {
+    // Two chunks' worth (a replay re-queues 1,000 events at a time).
+    const dead = insertTranslatedEvents(db.store.sqlite, 1_200, { fate: 'dead', reason: 'http-400' });
+    const giveUp = { giveUpAfterMs: 300 };
+
+    // Held from the start: nothing re-queued.
+    const locker = new Database(db.file);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      expect(await inProcess([], giveUp)).toEqual({
+        code: 1,
+        out: '',
+        err: 'caliper-gateway replay: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: nothing was re-queued. Run the replay again\n',
+      });
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+
+    // Taken after the first chunk: that chunk stays re-queued.
+    const lock = lockAfterFirstChunk(db.file);
+    try {
+      const result = await inProcess([], giveUp);
+      expect(lock.locked()).toBe(true);
+      expect(result).toEqual({
+        code: 1,
+        out: '',
+        err: 'caliper-gateway replay: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: 1000 events were re-queued before that and stay re-queued. Run the same replay again for the rest\n',
+      });
+    } finally {
+      lock.release();
+    }
+    const fates = eventStates(db.store.sqlite);
+    expect(fates.filter((row) => row.fate === 'pending').map((row) => row.seq)).toEqual(dead.slice(0, 1_000).map((event) => event.seq));
+
+    // Run again once the lock is free: the rest.
+    const again = await inProcess([]);
+    expect(again).toMatchObject({ code: 0, err: '' });
+    expect(again.out).toContain('Re-queued 200 events for translation and delivery:');
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending')).toBe(true);
   });
 
   it('warns on stderr, once and before its output, about a variable that looks like a misspelt setting', async () => {

@@ -12,6 +12,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
+import { lockAfterFirstChunk } from '../helpers/lock-after-first-chunk.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
 import { eventLoopTurns, waitFor } from '../helpers/wait-for.ts';
@@ -301,22 +302,12 @@ describe('POST /admin/replay', () => {
     translation.start();
     lockRetry = { giveUpAfterMs: 300 };
 
-    // Once the first chunk is in, another connection takes the write lock (as the writer
-    // thread's commit of a large envelope would) and keeps it past the replay's retries. The
-    // event loop turns between chunks, so this runs there.
-    const locker = new Database(db.file);
-    const requeued = locker.prepare(`SELECT count(*) FROM events WHERE fate = 'pending'`).pluck();
-    let watching = true;
-    const watch = () => {
-      if (!watching) return;
-      if ((requeued.get() as number) > 0) {
-        locker.exec('BEGIN IMMEDIATE');
-        watching = false;
-      } else setImmediate(watch);
-    };
-    setImmediate(watch);
+    // Once the first chunk is in, another connection takes the write lock and keeps it past
+    // the replay's retries.
+    const lock = lockAfterFirstChunk(db.file);
     try {
       const res = await post('/admin/replay', { reason: 'http-400' });
+      expect(lock.locked()).toBe(true);
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({
         error: {
@@ -325,12 +316,10 @@ describe('POST /admin/replay', () => {
         },
       });
       expect(wakes).toBe(1);
-      await waitFor('the translate stage to look up the replayed events\' student', () => lookups.asked().length > 0);
+      await waitFor("the translate stage to look up the replayed events' student", () => lookups.asked().length > 0);
       expect(lookups.asked()).toContain(STUDENT.externalId);
     } finally {
-      watching = false;
-      if (locker.inTransaction) locker.exec('ROLLBACK');
-      locker.close();
+      lock.release();
     }
     lookups.release();
     const replayed = new Set(seqs.slice(0, 1_000));
