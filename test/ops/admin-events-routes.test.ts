@@ -13,6 +13,7 @@ import { adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { lockAfterFirstChunk } from '../helpers/lock-after-first-chunk.ts';
+import { serveOnLoopback, type LoopbackServer } from '../helpers/loopback-server.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
 import { eventLoopTurns, waitFor } from '../helpers/wait-for.ts';
@@ -25,12 +26,18 @@ let wakes = 0;
 /** What a replay's wake reaches besides the count: the translate stage, where a test runs one. */
 let translation: TranslateWorker | undefined;
 
-beforeEach(() => {
+/** The app on a real HTTP server on 127.0.0.1, as the gateway serves it. */
+let server: LoopbackServer;
+
+beforeEach(async () => {
   db = tempStore('admin-events-');
   wakes = 0;
   lockRetry = undefined;
+  // A new app for each request, so it takes the test's lockRetry as the test set it.
+  server = await serveOnLoopback((request, env) => app().fetch(request, env));
 });
 afterEach(async () => {
+  await server.close();
   await translation?.stop(Date.now() + 1_000);
   translation = undefined;
   db.cleanup();
@@ -85,9 +92,10 @@ function heldLookups() {
 }
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const get = (path: string) => app().request(path, { headers: auth });
+const at = (path: string) => `${server.url}${path}`;
+const get = (path: string) => fetch(at(path), { headers: auth });
 const post = (path: string, body: unknown) =>
-  app().request(path, {
+  fetch(at(path), {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -95,7 +103,7 @@ const post = (path: string, body: unknown) =>
 
 describe('GET /admin/events', () => {
   it('is behind the admin token', async () => {
-    const res = await app().request('/admin/events');
+    const res = await fetch(at('/admin/events'));
     expect(res.status).toBe(401);
   });
 
@@ -245,7 +253,7 @@ describe('POST /admin/replay', () => {
     try {
       locker.exec('BEGIN IMMEDIATE');
       let answered = false;
-      const replaying = Promise.resolve(post('/admin/replay', { reason: 'http-400' })).then((res) => {
+      const replaying = post('/admin/replay', { reason: 'http-400' }).then((res) => {
         answered = true;
         return res;
       });
@@ -399,7 +407,7 @@ describe('POST /admin/replay', () => {
 
   it('with an empty body replays every dead event', async () => {
     insertTranslatedEvents(db.store.sqlite, 3, { fate: 'dead', reason: 'http-400' });
-    const res = await app().request('/admin/replay', { method: 'POST', headers: auth });
+    const res = await fetch(at('/admin/replay'), { method: 'POST', headers: auth });
     expect(((await res.json()) as { requeued: number }).requeued).toBe(3);
   });
 
