@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAddressRange } from './client-address.ts';
+import { editDistance } from './closest-name.ts';
 
 const ROSTER_STRATEGIES = ['sourcedId', 'identifier', 'username', 'email'] as const;
 export type RosterStrategy = (typeof ROSTER_STRATEGIES)[number];
@@ -361,19 +362,6 @@ export function unknownSettings(env: Record<string, string | undefined>): Array<
 /** The warning for one of unknownSettings' variables, the same from `serve`'s log and the other commands' stderr. */
 export function describeUnknownSetting({ name, closest }: { name: string; closest?: string }): string {
   return `${name} is not a caliper-gateway setting and is ignored${closest ? ` (did you mean ${closest}?)` : ''}`;
-}
-
-/** Levenshtein distance: letters inserted, deleted or changed to turn `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /**

@@ -278,6 +278,16 @@ describe('unknownSettings', () => {
     ]);
   });
 
+  // Two swaps are two edits (plain Levenshtein counted four, too far to guess), so the usual slip
+  // at a keyboard is named like a missing or extra letter.
+  it('names the setting for a name with letters swapped', () => {
+    expect(unknownSettings({ TIMEBACK_CLEINT_SCERET: 'x', ROSTER_NEGTAIVE_TLT: '60', DELIVERY_TIEMOUT: '5' })).toEqual([
+      { name: 'DELIVERY_TIEMOUT', closest: 'DELIVERY_TIMEOUT' },
+      { name: 'ROSTER_NEGTAIVE_TLT', closest: 'ROSTER_NEGATIVE_TTL' },
+      { name: 'TIMEBACK_CLEINT_SCERET', closest: 'TIMEBACK_CLIENT_SECRET' },
+    ]);
+  });
+
   it('names a misspelt wrong-key or proxy setting', () => {
     expect(unknownSettings({ AUTH_FAILURE_LIMT: '5', TRUSTED_PROXY: '10.0.0.1', AUTH_FAILURE_LIMIT: '5', TRUSTED_PROXIES: '10.0.0.1', AUTH_SECRET: 'x' })).toEqual([
       { name: 'AUTH_FAILURE_LIMT', closest: 'AUTH_FAILURE_LIMIT' },

@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ParsedNode } from 'yaml';
 import { z } from 'zod';
+import { closestKey } from '../closest-name.ts';
 import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import type { Logger } from '../log.ts';
-import { closestKey } from '../mapping/closest-key.ts';
 import { describeYamlErrors } from '../mapping/yaml-syntax.ts';
 import { MAX_EXTERNAL_ID_LENGTH } from './identity-resolver.ts';
 

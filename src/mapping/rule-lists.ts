@@ -4,7 +4,7 @@
  * files, and the same fifteen Learner roles guard eight files: one list keeps them in step.
  */
 import { z } from 'zod';
-import { closestKey } from './closest-key.ts';
+import { closestKey } from '../closest-name.ts';
 import { isBlankText, ONLY_COMMAS } from './paths.ts';
 
 /** The one file in the mappings folder that holds named lists; it holds no rules. */

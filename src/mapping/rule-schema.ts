@@ -8,8 +8,8 @@
  * branch's problem instead of zod's generic "invalid input".
  */
 import { z } from 'zod';
+import { closestKey } from '../closest-name.ts';
 import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, isAnyOf, sessionEventRanges, type EventType } from './caliper-vocabulary.ts';
-import { closestKey } from './closest-key.ts';
 import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
 import { ConstValueSchema, isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME, WhereTextSchema } from './rule-lists.ts';
 import { TRANSFORM_NAMES } from './transforms.ts';
