@@ -34,3 +34,13 @@ export function closestKey(key: string, known: readonly string[]): string | unde
   const lower = key.toLowerCase();
   return known.find((candidate) => candidate.toLowerCase() === lower) ?? known.find((candidate) => editDistance(lower, candidate.toLowerCase()) <= 1);
 }
+
+/** True when `key` and `meant` differ in case alone (`allowPII`, `allowPii`): a slip the eye does not see. */
+export function differsInCaseOnly(key: string, meant: string): boolean {
+  return key !== meant && key.toLowerCase() === meant.toLowerCase();
+}
+
+/** The hint for `key` written where `meant` was meant, saying why a key in another case is not the same key. */
+export function didYouMean(key: string, meant: string): string {
+  return differsInCaseOnly(key, meant) ? `keys are case-sensitive: did you mean "${meant}"?` : `did you mean "${meant}"?`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closestKey, editDistance } from '../src/closest-name.ts';
+import { closestKey, didYouMean, editDistance } from '../src/closest-name.ts';
 
 describe('editDistance', () => {
   it('counts letters inserted, deleted or changed', () => {
@@ -43,5 +43,14 @@ describe('closestKey', () => {
     expect(closestKey('from', known)).toBeUndefined();
     expect(closestKey('fr', known)).toBeUndefined();
     expect(closestKey('source', known)).toBeUndefined();
+  });
+});
+
+describe('didYouMean', () => {
+  it('says keys are case-sensitive when the key meant differs in case alone', () => {
+    expect(didYouMean('allowPII', 'allowPii')).toBe('keys are case-sensitive: did you mean "allowPii"?');
+    expect(didYouMean('alowPii', 'allowPii')).toBe('did you mean "allowPii"?');
+    // A swap in another case is a misspelling, not a case slip.
+    expect(didYouMean('Form', 'from')).toBe('did you mean "from"?');
   });
 });

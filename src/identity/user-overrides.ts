@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ParsedNode } from 'yaml';
 import { z } from 'zod';
-import { closestKey } from '../closest-name.ts';
+import { closestKey, didYouMean } from '../closest-name.ts';
 import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import type { Logger } from '../log.ts';
 import { describeYamlErrors } from '../mapping/yaml-syntax.ts';
@@ -72,7 +72,7 @@ function parseUserOverrides(text: string, file: string): Map<string, string> {
         readEntries(doc, key, value, table, report, lineOf);
       } else if (name !== undefined && closestKey(name, [TOP_KEY]) !== undefined) {
         // A misspelt "overrides" is named: it cannot be a student's id, and the name shows the typo.
-        report(key, `${name}: unknown key; did you mean "overrides"? (the file has one key, "overrides")`);
+        report(key, `${name}: unknown key; ${didYouMean(name, TOP_KEY)} (the file has one key, "overrides")`);
       } else if (value === null || isScalar(value)) {
         // An entry that lost its indentation: its key is a student's id.
         report(key ?? value, 'an entry outside overrides: indent it under "overrides:"');

@@ -4,7 +4,7 @@
  * files, and the same fifteen Learner roles guard eight files: one list keeps them in step.
  */
 import { z } from 'zod';
-import { closestKey } from '../closest-name.ts';
+import { closestKey, didYouMean } from '../closest-name.ts';
 import { isBlankText, ONLY_COMMAS } from './paths.ts';
 
 /** The one file in the mappings folder that holds named lists; it holds no rules. */
@@ -51,7 +51,7 @@ export const ConstValueSchema = z
     const form = 'a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $';
     const others = Object.keys(value).filter((key) => key !== 'const');
     for (const key of others) {
-      const hint = closestKey(key, ['const']) === undefined ? '' : '; did you mean "const"?';
+      const hint = closestKey(key, ['const']) === undefined ? '' : `; ${didYouMean(key, 'const')}`;
       ctx.addIssue({ code: 'custom', path: [key], message: `unknown key${hint} (${form})` });
     }
     if (others.length === 0 && value.const === undefined) ctx.addIssue({ code: 'custom', message: `const is missing (${form})` });

@@ -8,11 +8,11 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { closestKey } from '../closest-name.ts';
+import { closestKey, didYouMean } from '../closest-name.ts';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { formatPath } from '../errors.ts';
 import { LISTS_FILE_NAME, listReference, ListsFileSchema, listValue, type NamedLists } from './rule-lists.ts';
-import { knownKeys, RuleFileSchema, type RuleFile, type WhereValue } from './rule-schema.ts';
+import { gatewaySetKeys, knownKeys, RuleFileSchema, type RuleFile, type WhereValue } from './rule-schema.ts';
 import { EVENTS, type EventType } from './caliper-vocabulary.ts';
 import { buildRuleSet, compileRule, type CompiledRule, type RuleSet } from './rule-set.ts';
 import { describeYamlErrors } from './yaml-syntax.ts';
@@ -142,7 +142,7 @@ type ReadLists = { ok: true; lists: NamedLists; shown?: string } | { ok: false; 
 function readLists(source: { file: string; text: string } | undefined): ReadLists {
   if (source === undefined) return { ok: true, lists: new Map() };
   const shown = displayPath(source.file);
-  const parsed = parseYamlFile(source.text, shown, ListsFileSchema, knownListsFileKeys, formatPath, `${shown}: the file is empty (or only comments); ${LISTS_FILE_NAME} holds lists: followed by named lists. Delete it if no rule uses a list`);
+  const parsed = parseYamlFile(source.text, shown, ListsFileSchema, { allowed: knownListsFileKeys }, formatPath, `${shown}: the file is empty (or only comments); ${LISTS_FILE_NAME} holds lists: followed by named lists. Delete it if no rule uses a list`);
   if (!parsed.ok) return parsed;
   const lists = new Map(Object.entries(parsed.data.lists).map(([name, items]) => [name, items.map(listValue)] as const));
   return { ok: true, lists, shown };
@@ -150,7 +150,7 @@ function readLists(source: { file: string; text: string } | undefined): ReadList
 
 /** Parses one rule file's text; `shown` is the file name used in messages. */
 function parseRuleFile(text: string, shown: string, lists: Extract<ReadLists, { ok: true }> | undefined): ParsedRuleFile {
-  const parsed = parseYamlFile(text, shown, RuleFileSchema, knownKeys, rulePath, `${shown}: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []`);
+  const parsed = parseYamlFile(text, shown, RuleFileSchema, { allowed: knownKeys, setByGateway: gatewaySetKeys }, rulePath, `${shown}: the file is empty (or only comments); a rule file holds rules: followed by its rules. To drop a file's rules, delete the file, or write rules: []`);
   if (!parsed.ok) return parsed;
   const { data, doc, at } = parsed;
   // Without usable lists (lists.yaml is refused, and says why) every reference would be reported too.
@@ -269,8 +269,14 @@ function resolveListReferences(file: RuleFile, lists: Extract<ReadLists, { ok: t
   return problems;
 }
 
-/** The keys allowed at a path of a file, for "unknown key" hints; undefined where keys are the author's. */
-type KnownKeys = (path: readonly PropertyKey[]) => readonly string[] | undefined;
+/**
+ * For "unknown key" hints, at a path of a file: the keys allowed there (undefined where keys are
+ * the author's), and those a file may not write because the gateway sets them, each with what it sets.
+ */
+interface KnownKeys {
+  allowed: (path: readonly PropertyKey[]) => readonly string[] | undefined;
+  setByGateway?: (path: readonly PropertyKey[]) => Readonly<Record<string, string>> | undefined;
+}
 
 interface ExplainedIssue {
   path: PropertyKey[];
@@ -305,10 +311,20 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, 
   }
   if (issue.code === 'unrecognized_keys') {
     // Each key on its own line (its own path, so its own line number) with its own hint.
-    const keys = known(fullPath);
+    const keys = known.allowed(fullPath);
+    const owned = known.setByGateway?.(fullPath) ?? {};
     return issue.keys.map((key) => {
       const meant = keys === undefined ? undefined : closestKey(key, keys);
-      const hint = keys === undefined ? '' : meant !== undefined ? `; did you mean "${meant}"? (known here: ${keys.join(', ')})` : `; known here: ${keys.join(', ')}`;
+      // A near miss of a key the gateway sets (`eventTim`) is meant to set it: say both at once.
+      const meantOwned = keys === undefined || meant !== undefined ? undefined : closestKey(key, Object.keys(owned));
+      const hint =
+        keys === undefined
+          ? ''
+          : meant !== undefined
+            ? `; ${didYouMean(key, meant)} (known here: ${keys.join(', ')})`
+            : meantOwned !== undefined
+              ? `; ${didYouMean(key, meantOwned)} The gateway sets ${owned[meantOwned]} itself; a rule cannot change it (known here: ${keys.join(', ')})`
+              : `; known here: ${keys.join(', ')}`;
       return { path: [...fullPath, key], message: `unknown key${hint}` };
     });
   }
@@ -325,7 +341,7 @@ function explainIssue(issue: z.core.$ZodIssue, data: unknown, known: KnownKeys, 
 function withoutKeysStoodFor(branch: readonly z.core.$ZodIssue[], data: unknown, known: KnownKeys, valuePath: PropertyKey[]): z.core.$ZodIssue[] {
   const unknown = branch.filter((inner) => inner.code === 'unrecognized_keys' && inner.path.length === 0);
   if (unknown.length === 0) return [...branch];
-  const keys = known(valuePath) ?? [];
+  const keys = known.allowed(valuePath) ?? [];
   const meant = unknown.flatMap((inner) => (inner as z.core.$ZodIssueUnrecognizedKeys).keys.map((key) => closestKey(key, keys)));
   const standsFor = (key: PropertyKey) => meant.includes(undefined) || meant.includes(String(key));
   const missing = (inner: z.core.$ZodIssue) => inner.path.length === 1 && valueAt(data, [...valuePath, ...inner.path]) === undefined;

@@ -8,7 +8,7 @@
  * branch's problem instead of zod's generic "invalid input".
  */
 import { z } from 'zod';
-import { closestKey } from '../closest-name.ts';
+import { closestKey, didYouMean, differsInCaseOnly } from '../closest-name.ts';
 import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, isAnyOf, sessionEventRanges, type EventType } from './caliper-vocabulary.ts';
 import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
 import { ConstValueSchema, isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME, WhereTextSchema } from './rule-lists.ts';
@@ -124,42 +124,58 @@ const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
             message:
               meant === undefined
                 ? `not allowed next to "from" (a from value takes only ${FROM_KEYS.join(', ')}); to build an object, put the from value under a key`
-                : `not allowed next to "from"; did you mean "${meant}"? (a from value takes only ${FROM_KEYS.join(', ')})`,
+                : `not allowed next to "from"; ${didYouMean(key, meant)} (a from value takes only ${FROM_KEYS.join(', ')})`,
           });
         }
       }
     } else {
       // `{ form: object.id }` would send an object with a "form" key instead of reading the input.
       const misspelt = keys.find((key) => closestKey(key, ['from', 'const']) !== undefined);
-      const hint = misspelt === undefined ? '' : ` (is "${misspelt}" meant to be "${closestKey(misspelt, ['from', 'const'])}"?)`;
+      const meantKey = misspelt === undefined ? undefined : closestKey(misspelt, ['from', 'const']);
+      const hint =
+        misspelt === undefined || meantKey === undefined
+          ? ''
+          : ` (is "${misspelt}" meant to be "${meantKey}"?${differsInCaseOnly(misspelt, meantKey) ? ' keys are case-sensitive' : ''})`;
       for (const key of FROM_KEYS) {
         if (key in value) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" only goes with "from"${hint}` });
       }
-      if (misspelt !== undefined && !FROM_KEYS.some((key) => key in value)) {
+      if (misspelt !== undefined && meantKey !== undefined && !FROM_KEYS.some((key) => key in value)) {
         ctx.addIssue({
           code: 'custom',
           path: [misspelt],
-          message: `"${misspelt}" looks like a misspelt "${closestKey(misspelt, ['from', 'const'])}": as written, it is a key of an object sent to TimeBack`,
+          message: `${looksLike(misspelt, meantKey)}: as written, it is a key of an object sent to TimeBack`,
         });
       }
       // Read as the from value it is meant to be, its other misspelt keys are named now too, not
       // on the run after "from" is fixed: `{ form: object.id, trnsform: iri }`.
-      if (misspelt !== undefined && closestKey(misspelt, ['from', 'const']) === 'from') {
+      if (misspelt !== undefined && meantKey === 'from') {
         for (const key of keys) {
           const meant = key === misspelt || (FROM_KEYS as readonly string[]).includes(key) ? undefined : closestKey(key, FROM_KEYS);
           if (meant === undefined || meant === 'from') continue;
           ctx.addIssue({
             code: 'custom',
             path: [key],
-            message: `"${key}" looks like a misspelt "${meant}" (which goes with "from"): as written, it is a key of an object sent to TimeBack`,
+            message: `${looksLike(key, meant, ' (which goes with "from")')}: as written, it is a key of an object sent to TimeBack`,
           });
         }
       }
     }
   });
 
-/** Output keys the gateway sets itself; a rule that writes one is refused. */
-const GATEWAY_OWNED_KEYS: readonly string[] = ['@context', 'id', 'eventTime', 'edApp', 'session'];
+/** `"frm" looks like a misspelt "from"`; for a key in another case alone, why it is not that key. */
+function looksLike(key: string, meant: string, aside = ''): string {
+  return differsInCaseOnly(key, meant) ? `"${key}" looks like "${meant}"${aside}, but keys are case-sensitive` : `"${key}" looks like a misspelt "${meant}"${aside}`;
+}
+
+/** Output keys the gateway sets itself, each with what it sets; a rule that writes one is refused. */
+const GATEWAY_OWNED = {
+  '@context': '@context',
+  id: 'the event id (a UUID v5 of sensor, source event id and rule id)',
+  eventTime: 'eventTime (the input eventTime in UTC)',
+  edApp: 'edApp ($edApp)',
+  session: 'session (urn:tag:auto-attach)',
+} as const;
+const GATEWAY_OWNED_KEYS: readonly string[] = Object.keys(GATEWAY_OWNED);
 
 const gatewayOwned = (what: string) =>
   z
@@ -222,11 +238,11 @@ const OutputSchema = z
     membership: ValueSchema.optional(),
     federatedSession: ValueSchema.optional(),
     extensions: ValueSchema.optional(),
-    '@context': gatewayOwned('@context'),
-    id: gatewayOwned('the event id (a UUID v5 of sensor, source event id and rule id)'),
-    eventTime: gatewayOwned('eventTime (the input eventTime in UTC)'),
-    edApp: gatewayOwned('edApp ($edApp)'),
-    session: gatewayOwned('session (urn:tag:auto-attach)'),
+    '@context': gatewayOwned(GATEWAY_OWNED['@context']),
+    id: gatewayOwned(GATEWAY_OWNED.id),
+    eventTime: gatewayOwned(GATEWAY_OWNED.eventTime),
+    edApp: gatewayOwned(GATEWAY_OWNED.edApp),
+    session: gatewayOwned(GATEWAY_OWNED.session),
   })
   .superRefine((output, ctx) => {
     const definition = EVENTS[output.type as EventType];
@@ -509,7 +525,7 @@ export const RuleFileSchema = z
  * where the keys are the author's own (output values, `where`, `map`).
  */
 export function knownKeys(path: readonly PropertyKey[]): readonly string[] | undefined {
-  switch (path.map((key) => (typeof key === 'number' ? '#' : String(key))).join('.')) {
+  switch (pathPattern(path)) {
     case '':
       return Object.keys(RuleFileSchema.shape);
     case 'rules.#':
@@ -524,6 +540,19 @@ export function knownKeys(path: readonly PropertyKey[]): readonly string[] | und
     default:
       return undefined;
   }
+}
+
+/**
+ * The keys of the mapping at `path` that the gateway sets itself, each with what it sets: a near
+ * miss of one (`eventTim`) is named with it, since the author most likely meant to set it.
+ */
+export function gatewaySetKeys(path: readonly PropertyKey[]): Readonly<Record<string, string>> | undefined {
+  return pathPattern(path) === 'rules.#.output' ? GATEWAY_OWNED : undefined;
+}
+
+/** A path with its list indexes as `#`: `rules.#.output` for every rule's output. */
+function pathPattern(path: readonly PropertyKey[]): string {
+  return path.map((key) => (typeof key === 'number' ? '#' : String(key))).join('.');
 }
 
 type RuleOutputShape = z.infer<typeof OutputSchema>;

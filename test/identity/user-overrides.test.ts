@@ -76,6 +76,7 @@ describe('user-overrides.yaml', () => {
 
   it('Should refuse unknown top-level keys (a misspelt "overrides" would silently pin nobody)', () => {
     expect(problemsOf(`override:\n  jstudent9: ${PLATFORM_ID}\n`)).toEqual(['1: override: unknown key; did you mean "overrides"? (the file has one key, "overrides")']);
+    expect(problemsOf(`Overrides:\n  jstudent9: ${PLATFORM_ID}\n`)).toEqual(['1: Overrides: unknown key; keys are case-sensitive: did you mean "overrides"? (the file has one key, "overrides")']);
     // Any other unknown key is not named: it may be a student's id with a mapping under it.
     expect(problemsOf(`overrides: {}\njstudent9@school.test:\n  platformId: ${PLATFORM_ID}\n`)).toEqual(['2: unknown key; the file has one key, "overrides"']);
   });

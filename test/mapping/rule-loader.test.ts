@@ -205,6 +205,72 @@ describe('rule loader errors', () => {
     });
   });
 
+  // A key in another case looks right to the eye; the message says why it is not the key meant.
+  describe('keys in another case', () => {
+    const known = {
+      rule: '(known here: id, description, match, student, output, skip, allowPii)',
+      match: '(known here: type, action, has, lacks, where, whereNone)',
+      fromKeys: '(a from value takes only from, transform, pick, map, default)',
+      sent: 'as written, it is a key of an object sent to TimeBack',
+    };
+
+    it.each([
+      ['a rule key', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPII: [email]\n', [
+        `mappings/x.yaml:5: rule "a": allowPII: unknown key; keys are case-sensitive: did you mean "allowPii"? ${known.rule}`,
+      ]],
+      ['a match key', 'rules:\n  - id: a\n    match: { type: X, Action: Created }\n    skip: s\n', [
+        `mappings/x.yaml:3: rule "a": match.Action: unknown key; keys are case-sensitive: did you mean "action"? ${known.match}`,
+      ]],
+      ['from in a computed action', forumRule().replace('action: Posted', 'action: { From: action }'), [
+        'mappings/x.yaml:11: rule "forum-post-created": output.action.From: unknown key; keys are case-sensitive: did you mean "from"? (known here: from, map, default)',
+      ]],
+      ['from in a value', forumRule().replace('{ from: generated.id }', '{ From: generated.id }'), [
+        `mappings/x.yaml:14: rule "forum-post-created": output.object.id.From: "From" looks like "from", but keys are case-sensitive: ${known.sent}`,
+      ]],
+      ['from beside a transform', forumRule().replace('{ from: generated.id }', '{ From: generated.id, transform: iri }'), [
+        'mappings/x.yaml:14: rule "forum-post-created": output.object.id.transform: "transform" only goes with "from" (is "From" meant to be "from"? keys are case-sensitive)',
+      ]],
+      ['a transform beside from in another case', forumRule().replace('{ from: generated.id }', '{ From: generated.id, Transform: iri }'), [
+        `mappings/x.yaml:14: rule "forum-post-created": output.object.id.From: "From" looks like "from", but keys are case-sensitive: ${known.sent}`,
+        `mappings/x.yaml:14: rule "forum-post-created": output.object.id.Transform: "Transform" looks like "transform" (which goes with "from"), but keys are case-sensitive: ${known.sent}`,
+      ]],
+      ['a transform next to from', forumRule(', Transform: iri'), [
+        `mappings/x.yaml:14: rule "forum-post-created": output.object.id.Transform: not allowed next to "from"; keys are case-sensitive: did you mean "transform"? ${known.fromKeys}`,
+      ]],
+    ])('says keys are case-sensitive and names the key meant: %s', (_what, text, problems) => {
+      expect(problemsOf({ 'x.yaml': text })).toEqual(problems);
+    });
+
+    it('says so for const in lists.yaml', () => {
+      expect(problemsOf({ 'lists.yaml': 'lists:\n  a:\n    - { Const: $x }\n', 'x.yaml': 'rules: []\n' })).toEqual([
+        'mappings/lists.yaml:3: lists.a[0].Const: unknown key; keys are case-sensitive: did you mean "const"? (a mapping here is { const: value } and holds nothing else: the value taken as written, for text starting with $)',
+      ]);
+    });
+  });
+
+  // eventTim is not just an unknown key: its author meant to set eventTime, which the gateway
+  // sets itself, so one run says both, instead of "did you mean" now and "cannot change it" next.
+  describe('near misses of keys the gateway sets', () => {
+    const known = '(known here: type, action, profile, actor, object, target, generated, referrer, group, membership, federatedSession, extensions)';
+    const withOutputKey = (line: string) => forumRule().replace('profile: ForumProfile', `profile: ForumProfile\n      ${line}`);
+
+    it.each([
+      ['eventTim: "2026-01-01T00:00:00Z"', 'output.eventTim: unknown key; did you mean "eventTime"? The gateway sets eventTime (the input eventTime in UTC) itself; a rule cannot change it'],
+      ['edAp: $edApp', 'output.edAp: unknown key; did you mean "edApp"? The gateway sets edApp ($edApp) itself; a rule cannot change it'],
+      ['EdApp: $edApp', 'output.EdApp: unknown key; keys are case-sensitive: did you mean "edApp"? The gateway sets edApp ($edApp) itself; a rule cannot change it'],
+      ['sesion: x', 'output.sesion: unknown key; did you mean "session"? The gateway sets session (urn:tag:auto-attach) itself; a rule cannot change it'],
+      ['ids: x', 'output.ids: unknown key; did you mean "id"? The gateway sets the event id (a UUID v5 of sensor, source event id and rule id) itself; a rule cannot change it'],
+    ])('names the key meant and that the gateway sets it: %s', (line, problem) => {
+      expect(problemsOf({ 'x.yaml': withOutputKey(line) })).toEqual([`mappings/x.yaml:13: rule "forum-post-created": ${problem} ${known}`]);
+    });
+
+    it('names no key the gateway sets for an unknown key far from all of them', () => {
+      expect(problemsOf({ 'x.yaml': withOutputKey('timestamp: x') })).toEqual([
+        `mappings/x.yaml:13: rule "forum-post-created": output.timestamp: unknown key; known here: type, action, profile, actor, object, target, generated, referrer, group, membership, federatedSession, extensions`,
+      ]);
+    });
+  });
+
   it('refuses YAML that is not plain data: repeated keys, custom tags, syntax errors', () => {
     expect(problemsOf({ 'x.yaml': 'rules:\n  - id: a\n    id: b\n' })).toEqual(['mappings/x.yaml:3:5: Map keys must be unique. This key is written twice in one mapping: keep one.']);
     expect(problemsOf({ 'x.yaml': 'rules: !!js/function "function () { return 1 }"\n' })[0]).toMatch(/^mappings\/x\.yaml:1:8: Unresolved tag: tag:yaml\.org,2002:js\/function/);
