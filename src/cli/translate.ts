@@ -29,8 +29,9 @@ as the gateway stores and sends it once. No event is stored or sent. A line on s
 student by batch_uid (one it could not find or look up), as the file itself does.
 
   --users USERS.json   { "<bb:user.externalId>": "<TimeBack platform id>" } stands in for the
-                       whole roster; without it, students are looked up in the configured
-                       roster (TIMEBACK_* settings) as the gateway would, and the answers are
+                       whole roster (its keys read trimmed, as the gateway reads Learn ids);
+                       without it, students are looked up in the configured roster
+                       (TIMEBACK_* settings) as the gateway would, and the answers are
                        kept in the roster cache of the database at DB_PATH, if there is one,
                        as the gateway keeps them. Either way, a student pinned in
                        MAPPINGS_DIR/user-overrides.yaml is the pinned id.

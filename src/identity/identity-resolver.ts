@@ -49,6 +49,24 @@ export function checkExternalId(raw: string): { ok: true; externalId: string } |
 }
 
 /**
+ * A Learn id written as a key of a file that pins or lists students (user-overrides.yaml,
+ * `translate --users`, a fixture's users.json), read as checkExternalId reads the id it is
+ * matched with: trimmed, so a padded key still matches; an empty or overlong one is refused, as
+ * it could never match. The problem names no id: these messages can reach the log.
+ */
+export function readExternalIdKey(written: string): { ok: true; externalId: string } | { ok: false; problem: string } {
+  const externalId = written.trim();
+  if (externalId === '') return { ok: false, problem: 'a Learn externalId must not be empty' };
+  if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
+    return {
+      ok: false,
+      problem: `a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters (this key has ${externalId.length}): the gateway takes a longer one as no student, so it would never match`,
+    };
+  }
+  return { ok: true, externalId };
+}
+
+/**
  * A fixed `{ externalId: platformId }` table that stands in for the whole roster (a fixture's
  * users.json, `translate --users`). Looked up through checkExternalId as the gateway looks an
  * id up, so an id the gateway takes as no student is none here either, listed or not.

@@ -14,7 +14,7 @@ import { closestKey, didYouMean } from '../closest-name.ts';
 import { watchFolder, type FolderWatch } from '../folder-watch.ts';
 import type { Logger } from '../log.ts';
 import { describeYamlErrors } from '../mapping/yaml-syntax.ts';
-import { MAX_EXTERNAL_ID_LENGTH } from './identity-resolver.ts';
+import { readExternalIdKey } from './identity-resolver.ts';
 
 const TOP_KEY = 'overrides';
 const PlatformId = z.uuid();
@@ -115,16 +115,11 @@ function readEntries(
       entry(`the key must be a Learn externalId (text), not ${isSeq(key) ? 'a list' : 'a mapping'}`);
     } else {
       const written = key === null ? '' : keyText(key);
-      externalId = written.trim();
-      if (externalId === '') {
-        entry('a Learn externalId must not be empty');
-        externalId = undefined;
-      } else if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
-        // The resolver takes a longer id as no student before it reads the overrides: the pin
-        // could never match. Its length is said, not the id.
-        entry(`a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters (this key has ${externalId.length}): the gateway takes a longer one as no student, so it would never match`);
-        externalId = undefined;
+      const read = readExternalIdKey(written);
+      if (!read.ok) {
+        entry(read.problem);
       } else {
+        externalId = read.externalId;
         const first = firstLine.get(externalId);
         if (first === undefined) {
           firstLine.set(externalId, { line: lineOf(where), written });

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { staticIdentity } from '../identity/identity-resolver.ts';
+import { readExternalIdKey, staticIdentity } from '../identity/identity-resolver.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
 import { isRecord } from '../is-record.ts';
 import { describeEntry, fixtureDiff } from './fixture-diff.ts';
@@ -141,7 +141,13 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
   };
 }
 
-/** `{ externalId: platformId }`; a missing file is an empty roster. Returns a message when unusable. */
+/**
+ * `{ externalId: platformId }`; a missing file is an empty roster. Returns a message when unusable.
+ * Keys are read as the gateway reads the Learn id they are matched with (trimmed, at most 1,024
+ * characters): a padded key would otherwise never match, and two keys that are one id once
+ * trimmed would leave it to chance which one counts. A key is named by its place, not its id,
+ * as user-overrides.yaml names its entries.
+ */
 export async function readUsers(file: string): Promise<Record<string, string> | string> {
   let text: string;
   try {
@@ -163,7 +169,54 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
   for (const [externalId, platformId] of Object.entries(users)) {
     if (typeof platformId !== 'string') return `${JSON.stringify(externalId)}: the platform id must be text`;
   }
-  return users as Record<string, string>;
+  const table: Array<[string, string]> = [];
+  const first = new Map<string, { place: string; written: string }>();
+  for (const [index, { key, line }] of topLevelKeys(text).entries()) {
+    const place = `key ${index + 1} (line ${line})`;
+    const read = readExternalIdKey(key);
+    if (!read.ok) return `${place}: ${read.problem}`;
+    const earlier = first.get(read.externalId);
+    if (earlier !== undefined) {
+      const spaces = earlier.written !== key ? ' (spaces around an id do not count)' : '';
+      return `${place}: the same Learn externalId as ${earlier.place}${spaces}: a student is listed once; keep one of the two`;
+    }
+    first.set(read.externalId, { place, written: key });
+    table.push([read.externalId, users[key] as string]);
+  }
+  // fromEntries, not assignment: a "__proto__" key stays a key.
+  return Object.fromEntries(table);
+}
+
+/**
+ * The keys of the object `text` holds (valid JSON, an object), in the order written, each with
+ * its line: Object.keys would put number-like keys first and fold a repeated key into one.
+ */
+function topLevelKeys(text: string): Array<{ key: string; line: number }> {
+  const keys: Array<{ key: string; line: number }> = [];
+  let line = 1;
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '\n') {
+      line++;
+    } else if (char === '"') {
+      // Valid JSON: the string ends, and holds no raw line break.
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (depth === 1 && keyNext) keys.push({ key: JSON.parse(text.slice(i, end + 1)) as string, line });
+      keyNext = false;
+      i = end;
+    } else if (char === '{' || char === '[') {
+      depth++;
+      keyNext = depth === 1;
+    } else if (char === '}' || char === ']') {
+      depth--;
+    } else if (char === ',' && depth === 1) {
+      keyNext = true;
+    }
+  }
+  return keys;
 }
 
 /** Every case's result, then a failing result for each stray fixture file or folder. */

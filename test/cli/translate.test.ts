@@ -145,8 +145,7 @@ describe('caliper-gateway translate', () => {
       cpSync(RULES_DIR, mappings.dir, { recursive: true });
       writeFileSync(join(mappings.dir, 'user-overrides.yaml'), `overrides:\n  ${STUDENT.externalId}: ${pinned}\n`);
       const input = write('envelope.json', envelope([forumPost({}, { ...STUDENT, externalId: ` ${STUDENT.externalId}\n` }), forumPost({}, overlong)]));
-      const users = write('users.json', { [overlong.externalId]: overlong.platformId });
-      const { code, stdout, stderr } = await translateCli([input, '--users', users], { MAPPINGS_DIR: mappings.dir });
+      const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', {})], { MAPPINGS_DIR: mappings.dir });
       expect(code).toBe(0);
       expect((JSON.parse(stdout) as Array<{ actor: string }>).map((event) => event.actor)).toEqual([`urn:uuid:${pinned}`]);
       expect(stderr).toBe('data[1]: skipped (user-not-in-timeback, rule forum-post-created): the Learn user id is longer than 1024 characters\n');
@@ -239,6 +238,33 @@ describe('caliper-gateway translate', () => {
     const bom = await translateCli([write('bom.json', `\uFEFF${JSON.stringify(posted)}`), '--users', write('users-bom.json', `\uFEFF${JSON.stringify(USERS)}`)]);
     expect(bom).toEqual(plain);
     expect((JSON.parse(bom.stdout) as unknown[]).length).toBe(2);
+  });
+
+  // Learn ids are looked up trimmed, so the --users keys are read the same way: a padded key
+  // matches as the gateway would match it, rather than never.
+  it('with --users, reads a key with spaces around it as the Learn id without them', async () => {
+    const input = write('envelope.json', envelope([forumPost(), forumPost({}, OTHER_STUDENT)]));
+    const users = write('users.json', `{\n  " ${STUDENT.externalId}\\n": "${STUDENT.platformId}",\n  "${OTHER_STUDENT.externalId}\\t": "${OTHER_STUDENT.platformId}"\n}\n`);
+    const { code, stdout, stderr } = await translateCli([input, '--users', users]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect((JSON.parse(stdout) as Array<{ actor: string }>).map((event) => event.actor)).toEqual([`urn:uuid:${STUDENT.platformId}`, `urn:uuid:${OTHER_STUDENT.platformId}`]);
+  });
+
+  // Named by place (key and line), never by id, as user-overrides.yaml names its entries.
+  it.each([
+    ['two keys that are one id once trimmed', (id: string) => `{\n  "${id}": "${STUDENT.platformId}",\n  "x": "${OTHER_STUDENT.platformId}",\n  "${id} ": "${OTHER_STUDENT.platformId}"\n}\n`,
+      'key 3 (line 4): the same Learn externalId as key 1 (line 2) (spaces around an id do not count): a student is listed once; keep one of the two'],
+    ['a key written twice', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": "${OTHER_STUDENT.platformId}" }`,
+      'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two'],
+    ['an overlong key', (id: string) => `{\n  "${id}": "${STUDENT.platformId}",\n  "${id}${'7'.repeat(1024)}": "${OTHER_STUDENT.platformId}"\n}\n`,
+      `key 2 (line 3): a Learn externalId is at most 1024 characters (this key has ${STUDENT.externalId.length + 1024}): the gateway takes a longer one as no student, so it would never match`],
+    ['an empty key', (id: string) => `{ "${id}": "${STUDENT.platformId}", " ": "${OTHER_STUDENT.platformId}" }`, 'key 2 (line 1): a Learn externalId must not be empty'],
+  ])('with --users, exits 2 for %s, naming its place and not the student', async (_what, users, problem) => {
+    const input = write('envelope.json', envelope([forumPost()]));
+    const file = write('users.json', users(STUDENT.externalId));
+    const { code, stdout, stderr } = await translateCli([input, '--users', file]);
+    expect({ code, stdout, stderr }).toEqual({ code: 2, stdout: '', stderr: `caliper-gateway translate: ${file}: ${problem}\n` });
+    expect(stderr).not.toContain(STUDENT.externalId);
   });
 
   it('exits 2 for a missing file, a bad users file, or no FILE at all', async () => {

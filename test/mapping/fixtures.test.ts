@@ -109,19 +109,36 @@ describe('the fixture runner', () => {
     ]);
   });
 
-  it('looks a student up as the gateway does: trimmed, and one over MAX_EXTERNAL_ID_LENGTH is no student even when users.json lists it', async () => {
+  it('looks a student up as the gateway does: trimmed, and one over MAX_EXTERNAL_ID_LENGTH is no student', async () => {
     const overlong = { ...STUDENT, externalId: `s${'x'.repeat(MAX_EXTERNAL_ID_LENGTH)}` };
     const padded = { ...STUDENT, externalId: ` ${STUDENT.externalId}\n` };
-    writeCase('forum-event/ids', envelope([forumPost({}, overlong), forumPost({}, padded)]), {
-      [overlong.externalId]: overlong.platformId,
-      [STUDENT.externalId]: STUDENT.platformId,
-    });
+    writeCase('forum-event/ids', envelope([forumPost({}, overlong), forumPost({}, padded)]), { [STUDENT.externalId]: STUDENT.platformId });
     await updateFixtures(root, rules);
     const [result] = await runFixtures(root, rules);
     expect(result!.actual!.map((entry) => ('reason' in entry ? `${entry.fate}: ${entry.detail}` : entry.fate))).toEqual([
       `skipped: the Learn user id is longer than ${MAX_EXTERNAL_ID_LENGTH} characters`,
       'deliver',
     ]);
+  });
+
+  // users.json keys are read as the gateway reads the Learn id they are matched with: a padded
+  // key matches, and a key that could never match is refused, named by its place, not its id.
+  it('reads users.json keys trimmed, and refuses an overlong key or two keys that are one id', async () => {
+    writeCase('forum-event/padded-key', envelope([forumPost()]), { [` ${STUDENT.externalId}\t`]: STUDENT.platformId });
+    writeCase('forum-event/overlong-key', envelope([forumPost()]), { [STUDENT.externalId]: STUDENT.platformId, [`s${'x'.repeat(MAX_EXTERNAL_ID_LENGTH)}`]: STUDENT.platformId });
+    writeCase('forum-event/twice', envelope([forumPost()]), { [STUDENT.externalId]: STUDENT.platformId, [`${STUDENT.externalId} `]: STUDENT.platformId });
+    await updateFixtures(root, rules);
+    const results = await runFixtures(root, rules);
+    expect(results.map((result) => result.problems[0] ?? result.actual!.map((entry) => entry.fate).join())).toEqual([
+      expect.stringMatching(
+        new RegExp(`overlong-key/users\\.json: key 2 \\(line 1\\): a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters \\(this key has ${MAX_EXTERNAL_ID_LENGTH + 1}\\): the gateway takes a longer one as no student, so it would never match$`),
+      ),
+      'deliver',
+      expect.stringMatching(
+        /twice\/users\.json: key 2 \(line 1\): the same Learn externalId as key 1 \(line 1\) \(spaces around an id do not count\): a student is listed once; keep one of the two$/,
+      ),
+    ]);
+    expect(results.flatMap((result) => result.problems).join('\n')).not.toContain(STUDENT.externalId);
   });
 
   it('treats a missing users.json as an empty roster', async () => {
