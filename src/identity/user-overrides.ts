@@ -30,7 +30,13 @@ export class UserOverridesError extends Error {
 /** Reads and validates the file; an absent file is an empty table. Throws UserOverridesError listing every problem. */
 export function loadUserOverrides(file: string): Map<string, string> {
   const text = readIfPresent(file);
-  return text === undefined ? new Map() : parseUserOverrides(text, file);
+  return text === undefined ? new Map() : parseUserOverrides(text, file).table;
+}
+
+interface ParsedOverrides {
+  table: Map<string, string>;
+  /** The lines of entries that pin one platform id, for each platform id pinned more than once. */
+  sharedPlatformIds: number[][];
 }
 
 /**
@@ -40,7 +46,7 @@ export function loadUserOverrides(file: string): Map<string, string> {
  * these messages go to. So a message names the line of an entry, never its key, and says what
  * is wrong with its value without quoting it either (a swapped entry holds the id there).
  */
-function parseUserOverrides(text: string, file: string): Map<string, string> {
+function parseUserOverrides(text: string, file: string): ParsedOverrides {
   const lines = new LineCounter();
   // uniqueKeys off: repeats are found below, where they can be named by line as a student pinned twice.
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, merge: false, schema: 'core', prettyErrors: false });
@@ -54,10 +60,11 @@ function parseUserOverrides(text: string, file: string): Map<string, string> {
   const lineOf = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 0);
   const report = (node: Node | null | undefined, message: string) => problems.push({ line: lineOf(node), message });
   const table = new Map<string, string>();
+  const pinnedOn = new Map<string, number[]>();
 
   const root = resolved(doc, doc.contents);
   // An empty file (or only comments) means no overrides.
-  if (root === null || (isScalar(root) && root.value === null)) return table;
+  if (root === null || (isScalar(root) && root.value === null)) return { table, sharedPlatformIds: [] };
   if (!isMap(root)) {
     report(root, '(root): must be a map with one key, "overrides"');
   } else {
@@ -69,7 +76,7 @@ function parseUserOverrides(text: string, file: string): Map<string, string> {
       if (name === TOP_KEY) {
         if (overridesKey !== undefined) report(key, `${TOP_KEY}: written twice (also on line ${lineOf(overridesKey)}); keep one`);
         if (overridesKey === undefined && key !== null) overridesKey = key;
-        readEntries(doc, key, value, table, report, lineOf);
+        readEntries(doc, key, value, { table, pinnedOn }, report, lineOf);
       } else if (name !== undefined && closestKey(name, [TOP_KEY]) !== undefined) {
         // A misspelt "overrides" is named: it cannot be a student's id, and the name shows the typo.
         report(key, `${name}: unknown key; ${didYouMean(name, TOP_KEY)} (the file has one key, "overrides")`);
@@ -86,15 +93,15 @@ function parseUserOverrides(text: string, file: string): Map<string, string> {
     // Line by line, as the admin reads and fixes the file.
     throw new UserOverridesError(problems.sort((a, b) => a.line - b.line).map(({ line, message }) => `${file}${line > 0 ? `:${line}` : ''}: ${message}`));
   }
-  return table;
+  return { table, sharedPlatformIds: [...pinnedOn.values()].filter((lines) => lines.length > 1) };
 }
 
-/** Adds the entries under `overrides:` to `table`, reporting each bad one by its line. */
+/** Adds the entries under `overrides:` to `table`, and the line of each to `pinnedOn` by its platform id; reports each bad one by its line. */
 function readEntries(
   doc: Document.Parsed,
   overridesKey: Node | null,
   value: Node | null,
-  table: Map<string, string>,
+  { table, pinnedOn }: { table: Map<string, string>; pinnedOn: Map<string, number[]> },
   report: (node: Node | null | undefined, message: string) => void,
   lineOf: (node: Node | null | undefined) => number,
 ): void {
@@ -132,7 +139,11 @@ function readEntries(
     }
     const id = isScalar(platformId) && typeof platformId.value === 'string' ? PlatformId.safeParse(platformId.value) : undefined;
     if (id?.success) {
-      if (externalId !== undefined) table.set(externalId, id.data.toLowerCase());
+      if (externalId !== undefined) {
+        const platformId = id.data.toLowerCase();
+        table.set(externalId, platformId);
+        pinnedOn.set(platformId, [...(pinnedOn.get(platformId) ?? []), lineOf(where)]);
+      }
       continue;
     }
     const swapped = externalId !== undefined && PlatformId.safeParse(externalId).success ? ' (the key is a UUID: are the Learn externalId and the platform id swapped?)' : '';
@@ -187,7 +198,13 @@ export interface UserOverridesDeps {
 /** Loads the overrides (throwing if the file is bad at start) and keeps them current. */
 export function createUserOverrides({ file, log, watch: watching = true }: UserOverridesDeps): UserOverrides {
   let lastText = readIfPresent(file);
-  let table = lastText === undefined ? new Map<string, string>() : parseUserOverrides(lastText, file);
+  const parse = (text: string | undefined): Map<string, string> => {
+    if (text === undefined) return new Map();
+    const parsed = parseUserOverrides(text, file);
+    warnSharedPlatformIds(log, file, parsed.sharedPlatformIds);
+    return parsed.table;
+  };
+  let table = parse(lastText);
   let watcher: FolderWatch | undefined;
   let debounce: NodeJS.Timeout | undefined;
 
@@ -201,7 +218,7 @@ export function createUserOverrides({ file, log, watch: watching = true }: UserO
     }
     if (text === lastText) return true;
     try {
-      const next = text === undefined ? new Map<string, string>() : parseUserOverrides(text, file);
+      const next = parse(text);
       table = next;
       lastText = text;
       log.info({ file, overrides: next.size }, text === undefined ? 'user overrides file removed' : 'user overrides reloaded');
@@ -244,6 +261,20 @@ export function createUserOverrides({ file, log, watch: watching = true }: UserO
       watcher?.close();
     },
   };
+}
+
+/**
+ * One platform id pinned to two Learn ids may be one student with two Learn accounts, so it is
+ * accepted; but it may as well be a line copied and not changed, crediting one student with
+ * another's work. One warning a load, naming lines, never ids (this is logged).
+ */
+function warnSharedPlatformIds(log: Logger, file: string, shared: readonly number[][]): void {
+  if (shared.length === 0) return;
+  const groups = shared.map((lines) => `lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}`).join('; ');
+  log.warn(
+    { file, lines: shared },
+    `user overrides pin one TimeBack platform id to more than one Learn externalId (${groups}): accepted, as one student may have two Learn accounts; if not, one of those lines has the wrong platform id`,
+  );
 }
 
 function readIfPresent(file: string): string | undefined {

@@ -151,6 +151,38 @@ describe('user-overrides.yaml', () => {
     expect([...loadUserOverrides(file).keys()]).toEqual([longest]);
   });
 
+  // One student may have two Learn accounts, so this is no error; but it may be a line copied
+  // and left unchanged, crediting one student with another's work, so it is said once a load.
+  it('Should accept one platform id pinned to two Learn ids, with one warning a load naming the lines, not the ids', () => {
+    writeFileSync(file, `overrides:\n  jstudent9: ${PLATFORM_ID}\n  ada.l: ${OTHER_ID}\n  j.student9@school.test: ${PLATFORM_ID.toUpperCase()}\n  ada.lovelace: ${OTHER_ID}\n  ada: ${OTHER_ID}\n`);
+    const { log, lines, text } = captureLog();
+    const overrides = createUserOverrides({ file, log, watch: false });
+    try {
+      expect([overrides.get('jstudent9'), overrides.get('j.student9@school.test'), overrides.get('ada')]).toEqual([PLATFORM_ID, PLATFORM_ID, OTHER_ID]);
+      expect(lines().filter((line) => line.level === 'warn')).toEqual([
+        expect.objectContaining({
+          file,
+          lines: [[2, 4], [3, 5, 6]],
+          msg: 'user overrides pin one TimeBack platform id to more than one Learn externalId (lines 2 and 4; lines 3, 5 and 6): accepted, as one student may have two Learn accounts; if not, one of those lines has the wrong platform id',
+        }),
+      ]);
+      for (const id of ['jstudent9', 'ada.l', PLATFORM_ID, OTHER_ID]) expect(text()).not.toContain(id);
+
+      // Said again when an edit is loaded, not when the file is reread unchanged.
+      expect(overrides.reload()).toBe(true);
+      expect(lines().filter((line) => line.level === 'warn')).toHaveLength(1);
+      writeFileSync(file, `overrides:\n  jstudent9: ${PLATFORM_ID}\n  ada.l: ${OTHER_ID}\n  ada: ${OTHER_ID}\n`);
+      expect(overrides.reload()).toBe(true);
+      expect(lines().filter((line) => line.level === 'warn').map((line) => line.lines)).toEqual([[[2, 4], [3, 5, 6]], [[3, 4]]]);
+      // Each student pinned to a platform id of their own: no warning.
+      writeFileSync(file, `overrides:\n  jstudent9: ${PLATFORM_ID}\n  ada.l: ${OTHER_ID}\n`);
+      expect(overrides.reload()).toBe(true);
+      expect(lines().filter((line) => line.level === 'warn')).toHaveLength(2);
+    } finally {
+      overrides.close();
+    }
+  });
+
   it('Should keep ids that differ only in case apart, as the resolver looks them up', () => {
     writeFileSync(file, `overrides:\n  JStudent9: ${PLATFORM_ID}\n  jstudent9: ${OTHER_ID}\n`);
     expect(loadUserOverrides(file)).toEqual(
