@@ -14,7 +14,6 @@
  * student's id or e-mail, and details reach logs and the events table.
  */
 import { Pool } from 'undici';
-import { z } from 'zod';
 import type { Config, RosterStrategy } from '../config.ts';
 import { isRecord } from '../is-record.ts';
 import { isUuid } from '../mapping/iri.ts';
@@ -24,6 +23,7 @@ import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import { describeNetworkError, parseJsonBody, parseRetryAfter } from '../timeback/http-answers.ts';
 import { DEFAULT_BACKOFF } from '../deliver/backoff.ts';
 import { OutagePause } from '../timeback/outage-pause.ts';
+import { couldBeStudent, decide, isLive, notAStudent, RosterUserSchema, sameValue, UserListSchema, type RosterUser } from './roster-user.ts';
 
 export type RosterLookup =
   /** `platformId` is the user's sourcedId, lowercased. */
@@ -98,44 +98,6 @@ const SETUP_ANSWERS: ReadonlyMap<number, string> = new Map([
   [404, 'No roster there (HTTP 404); check TIMEBACK_BASE_URL'],
   [405, 'No roster there (HTTP 405); check TIMEBACK_BASE_URL'],
 ]);
-
-const RosterUserSchema = z.looseObject({
-  sourcedId: z.string().min(1),
-  status: z.string().nullish(),
-  identifier: z.string().nullish(),
-  username: z.string().nullish(),
-  email: z.string().nullish(),
-  // Read leniently: a role list we cannot read says nothing, and the user may be a student.
-  roles: z.array(z.looseObject({ role: z.string().nullish() })).nullish().catch(undefined),
-  // OneRoster 1.1 (whose conventions TimeBack's roster documents) gives each user one `role`.
-  role: z.string().nullish().catch(undefined),
-});
-type RosterUser = z.infer<typeof RosterUserSchema>;
-
-/**
- * OneRoster's roles for people who are not learners. A user with roles, all of them among
- * these, is a teacher, a parent or staff: their activity is not a student's, and a shared
- * address must not make them one. Any other role (student, or a value this list does not
- * know) leaves the user a possible student.
- */
-const NOT_A_STUDENT = new Set(['administrator', 'aide', 'guardian', 'parent', 'proctor', 'relative', 'teacher']);
-
-/**
- * How many users match, as a list gives it. Only `users` must be there: a count in another
- * form (a number written as text, null) is not read, and lookups go on without it (a full
- * page then stands for "maybe more"), rather than every lookup failing as unreadable.
- */
-const ListTotal = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)])
-  .optional()
-  .catch(undefined);
-
-/** Both list shapes seen: `{ users, total }` and `{ users, pagination: { total } }`. */
-const UserListSchema = z.looseObject({
-  users: z.array(z.unknown()),
-  total: ListTotal,
-  pagination: z.looseObject({ total: ListTotal }).optional().catch(undefined),
-});
 
 /** RFC 3986 unreserved characters only: `'`, `(`, `)`, `*`, `!` are escaped too. */
 export function encodeStrict(value: string): string {
@@ -267,7 +229,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       return { outcome: 'not-found' };
     }
     if (!isLive(user)) return { outcome: 'not-found' };
-    return couldBeStudent(user) ? decide(user, 'sourcedId') : notAStudent(user);
+    return couldBeStudent(user) ? decide(user, 'sourcedId', log) : notAStudent(user);
   }
 
   async function byFilter(field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
@@ -316,20 +278,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     const liveUsers = [...live.values()];
     const students = liveUsers.filter(couldBeStudent);
     if (students.length === 0 && liveUsers[0]) return notAStudent(liveUsers[0]);
-    return decide(students[0], field);
-  }
-
-  /** A live user with a UUID sourcedId is an answer; anything less is not. */
-  function decide(user: RosterUser | undefined, strategy: RosterStrategy): RosterLookup {
-    if (!user) return { outcome: 'not-found' };
-    if (!isUuid(user.sourcedId)) {
-      log.warn(
-        { strategy },
-        'The matching TimeBack user has a sourcedId that is not a UUID, so it cannot be a Caliper actor; treated as not found',
-      );
-      return { outcome: 'not-found', detail: 'the matching TimeBack user has no UUID platform id' };
-    }
-    return { outcome: 'found', platformId: user.sourcedId.toLowerCase() };
+    return decide(students[0], field, log);
   }
 
   /** One lookup past the breaker: sent only when the pause allows it, its answer recorded there. */
@@ -418,36 +367,4 @@ function createSlots(size: number) {
       else free += 1;
     },
   };
-}
-
-function roleNames(user: RosterUser): string[] {
-  const roles = (user.roles ?? []).map((entry) => entry.role);
-  if (user.role) roles.push(user.role);
-  return [...new Set(roles.map((role) => role?.trim().toLowerCase() ?? ''))];
-}
-
-function couldBeStudent(user: RosterUser): boolean {
-  const roles = roleNames(user);
-  return roles.length === 0 || roles.some((role) => !NOT_A_STUDENT.has(role));
-}
-
-function notAStudent(user: RosterUser): RosterLookup {
-  const roles = roleNames(user).join(', ');
-  return { outcome: 'not-found', detail: `the matching TimeBack user is not a student (${roles}); pin them in user-overrides.yaml to credit them anyway` };
-}
-
-/**
- * OneRoster soft-deletes users by status (`tobedeleted`); 1.0's `inactive`, which servers
- * still send, says the same of a student who left. A departed student must not be credited.
- * Compared as words, not bytes: a server writing `ToBeDeleted` means the same.
- */
-const DEPARTED = new Set(['tobedeleted', 'inactive']);
-
-function isLive(user: RosterUser): boolean {
-  return !DEPARTED.has(user.status?.trim().toLowerCase() ?? '');
-}
-
-function sameValue(actual: string | null | undefined, wanted: string): boolean {
-  // OneRoster servers compare case-insensitively (e-mail addresses especially).
-  return typeof actual === 'string' && actual.trim().toLowerCase() === wanted.toLowerCase();
 }
