@@ -13,16 +13,16 @@
  * Details never quote a response body: TimeBack may echo the filter, and with it the
  * student's id or e-mail, and details reach logs and the events table.
  */
-import { Pool } from 'undici';
 import type { Config, RosterStrategy } from '../config.ts';
 import { isRecord } from '../is-record.ts';
 import { isUuid } from '../mapping/iri.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
-import { describeNetworkError, parseJsonBody, parseRetryAfter } from '../timeback/http-answers.ts';
+import type { TokenProvider } from '../timeback/token-provider.ts';
+import { parseJsonBody } from '../timeback/http-answers.ts';
 import { DEFAULT_BACKOFF } from '../deliver/backoff.ts';
 import { OutagePause } from '../timeback/outage-pause.ts';
+import { createRosterRequests, unreadable } from './roster-request.ts';
 import { couldBeStudent, decide, isLive, notAStudent, RosterUserSchema, sameValue, UserListSchema, type RosterUser } from './roster-user.ts';
 
 export type RosterLookup =
@@ -81,55 +81,11 @@ export const ROSTER_CONNECTIONS = 8;
 const FILTER_LIMIT = 100;
 /** Pages read for one filtered lookup at most: 500 records for one e-mail or identifier. */
 export const ROSTER_FILTER_PAGES = 5;
-const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
-/** A 429 without Retry-After still pauses every lookup this long. */
-const DEFAULT_THROTTLE_MS = 1_000;
 /** Lookups in a row without an answer that pause all lookups. */
 export const OUTAGE_THRESHOLD = 5;
 
-/**
- * Answers about the app or the query, not the student (RosterLookup's `setup`): every lookup
- * would get the same, so only an admin can fix them. A 401 reaches here only after a fresh token.
- */
-const SETUP_ANSWERS: ReadonlyMap<number, string> = new Map([
-  [400, 'TimeBack refused the roster query (HTTP 400); check that ROSTER_MATCH names fields it can filter on'],
-  [401, 'TimeBack refused a freshly issued token for the roster (HTTP 401)'],
-  [403, 'TimeBack refused the roster lookup (HTTP 403); the app needs the roster.readonly scope (TIMEBACK_SCOPES)'],
-  [404, 'No roster there (HTTP 404); check TIMEBACK_BASE_URL'],
-  [405, 'No roster there (HTTP 405); check TIMEBACK_BASE_URL'],
-]);
-
-/** RFC 3986 unreserved characters only: `'`, `(`, `)`, `*`, `!` are escaped too. */
-export function encodeStrict(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/** `field='value'` with the value's quotes doubled, per TimeBack's OneRoster filter rules. */
-export function filterExpression(field: Exclude<RosterStrategy, 'sourcedId'>, value: string): string {
-  return `${field}='${value.replaceAll("'", "''")}'`;
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
 export function createRosterClient({ config, tokens, log, metrics, now = Date.now }: RosterClientDeps): RosterClient {
-  const base = new URL(config.timeback.baseUrl);
-  const usersPath = `${base.pathname.replace(/\/+$/, '')}/rostering/1.0/users`;
-  const timeoutMs = config.roster.timeoutMs;
-  const pool = new Pool(base.origin, {
-    connections: ROSTER_CONNECTIONS,
-    keepAliveTimeout: 30_000,
-    connect: { timeout: timeoutMs },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    maxResponseSize: MAX_ROSTER_RESPONSE_BYTES,
-  });
+  const requests = createRosterRequests({ config, tokens, now, connections: ROSTER_CONNECTIONS });
   /**
    * The breaker delivery uses (outage-pause.ts), for the roster: after OUTAGE_THRESHOLD lookups in a row get
    * no answer (5xx, timeouts, refused connections), or once TimeBack asks us to back off
@@ -159,66 +115,11 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   let lastFailure: string | undefined;
   let setupProblem: string | undefined;
 
-  async function get(path: string, token: string): Promise<Answer> {
-    const response = await pool.request({
-      method: 'GET',
-      path,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
-  }
-
-  /** GET with a bearer token; a 401 gets one fresh token and one retry. */
-  async function authorizedGet(path: string): Promise<Answer | Extract<RosterLookup, { outcome: 'unavailable' }>> {
-    for (let attempt = 1; ; attempt += 1) {
-      let token: string;
-      try {
-        token = await tokens.getToken();
-      } catch (err) {
-        if (!(err instanceof TokenError)) throw err;
-        if (!err.retryable) return { outcome: 'unavailable', detail: err.message, held: true };
-        return { outcome: 'unavailable', detail: err.message, retryAfterMs: err.retryAfterMs };
-      }
-      let answer: Answer;
-      try {
-        answer = await get(path, token);
-      } catch (err) {
-        return { outcome: 'unavailable', detail: `TimeBack roster unreachable: ${describeNetworkError(err)}` };
-      }
-      if (answer.status === 401 && attempt === 1) {
-        tokens.invalidate(token);
-        continue;
-      }
-      return answer;
-    }
-  }
-
-  function unavailableFor(answer: Answer): Extract<RosterLookup, { outcome: 'unavailable' }> {
-    const { status } = answer;
-    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now()) ?? (status === 429 ? DEFAULT_THROTTLE_MS : undefined);
-    const setupDetail = SETUP_ANSWERS.get(status);
-    if (setupDetail !== undefined) return { outcome: 'unavailable', detail: setupDetail, retryAfterMs, setup: true };
-    let detail: string;
-    if (status === 429) detail = 'TimeBack roster asked us to slow down (HTTP 429)';
-    else if (status >= 500) detail = `TimeBack roster failed (HTTP ${status})`;
-    else detail = `TimeBack roster answered HTTP ${status}`;
-    return { outcome: 'unavailable', detail, retryAfterMs, setup: false };
-  }
-
-  function unreadable(answer: Answer): RosterLookup {
-    return {
-      outcome: 'unavailable',
-      detail: `TimeBack roster answered ${answer.status} with a body that is not a roster answer`,
-    };
-  }
-
-  /** Only called with a UUID (see `lookup`), so the id is safe as a path segment. */
   async function bySourcedId(externalId: string): Promise<RosterLookup> {
-    const answer = await authorizedGet(`${usersPath}/${encodeStrict(externalId)}`);
+    const answer = await requests.user(externalId);
     if ('outcome' in answer) return answer;
     if (answer.status === 404) return { outcome: 'not-found' };
-    if (answer.status !== 200) return unavailableFor(answer);
+    if (answer.status !== 200) return requests.unavailableFor(answer);
     const body = parseJsonBody(answer.text);
     // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
     const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
@@ -233,7 +134,6 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
   }
 
   async function byFilter(field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
-    const filter = encodeStrict(filterExpression(field, externalId));
     // By sourcedId: a server that ignores `offset` sends the same page again, and one user
     // twice is still one user.
     const live = new Map<string, RosterUser>();
@@ -241,10 +141,9 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     const listedIds = new Set<string>();
     let read = 0;
     for (let page = 1; ; page += 1) {
-      const offset = read === 0 ? '' : `&offset=${read}`;
-      const answer = await authorizedGet(`${usersPath}?filter=${filter}&limit=${FILTER_LIMIT}${offset}`);
+      const answer = await requests.list(field, externalId, { limit: FILTER_LIMIT, offset: read });
       if ('outcome' in answer) return answer;
-      if (answer.status !== 200) return unavailableFor(answer);
+      if (answer.status !== 200) return requests.unavailableFor(answer);
       const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
       if (!parsed.success) return unreadable(answer);
       const listed = parsed.data.users;
@@ -344,7 +243,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     },
 
     close() {
-      return pool.close();
+      return requests.close();
     },
   };
 }
