@@ -20,8 +20,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import { parseJsonBody } from '../timeback/http-answers.ts';
-import { DEFAULT_BACKOFF } from '../deliver/backoff.ts';
-import { OutagePause } from '../timeback/outage-pause.ts';
+import { createRosterGate, type RosterStatus } from './roster-gate.ts';
 import { createRosterRequests, unreadable } from './roster-request.ts';
 import { couldBeStudent, decide, isLive, notAStudent, RosterUserSchema, sameValue, UserListSchema, type RosterUser } from './roster-user.ts';
 
@@ -44,18 +43,6 @@ export interface RosterClient {
   /** Whether lookups go out or wait for the roster to come back (for /readyz). */
   status(): RosterStatus;
   close(): Promise<void>;
-}
-
-/**
- * `answering`: lookups go out. `failing`: the last lookup got no answer. `paused`: lookups
- * wait until `nextProbe` (the roster failed OUTAGE_THRESHOLD times in a row, or asked us to
- * back off). Events whose student is cached keep flowing either way.
- */
-export interface RosterStatus {
-  state: 'answering' | 'failing' | 'paused';
-  since?: string;
-  nextProbe?: string;
-  problem?: string;
 }
 
 export interface RosterClientDeps {
@@ -81,39 +68,11 @@ export const ROSTER_CONNECTIONS = 8;
 const FILTER_LIMIT = 100;
 /** Pages read for one filtered lookup at most: 500 records for one e-mail or identifier. */
 export const ROSTER_FILTER_PAGES = 5;
-/** Lookups in a row without an answer that pause all lookups. */
-export const OUTAGE_THRESHOLD = 5;
 
 export function createRosterClient({ config, tokens, log, metrics, now = Date.now }: RosterClientDeps): RosterClient {
   const requests = createRosterRequests({ config, tokens, now, connections: ROSTER_CONNECTIONS });
-  /**
-   * The breaker delivery uses (outage-pause.ts), for the roster: after OUTAGE_THRESHOLD lookups in a row get
-   * no answer (5xx, timeouts, refused connections), or once TimeBack asks us to back off
-   * (429, Retry-After), no lookup is sent until the pause is over; then one goes out as a
-   * probe, and its answer ends the pause or doubles it (up to DELIVERY_BACKOFF_CAP). Without
-   * it every translation batch sends one lookup per student into the outage: the drill
-   * counted some 50,000 requests to a roster that was down for a minute. It opens and closes
-   * only in `dispatch`, which sets the `roster_paused` gauge as it does, not per lookup.
-   */
-  const pause = new OutagePause({
-    policy: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
-    threshold: OUTAGE_THRESHOLD,
-    random: Math.random,
-    now,
-  });
-  /**
-   * Lookups wait here for a connection, and ask the breaker only once they have one. Queued
-   * in the pool instead, every lookup of a translation batch was already past the breaker
-   * when the first answers came back: a roster that went down met one request per new
-   * student of the batch, not OUTAGE_THRESHOLD (npm run drill's minute-long outage: 158-163
-   * requests, against 29 now).
-   */
-  const slots = createSlots(ROSTER_CONNECTIONS);
+  const gate = createRosterGate({ config, log, metrics, now, size: ROSTER_CONNECTIONS });
   let warnedLooseFilter = false;
-  /** Outages are logged when they start and end, not once per student. */
-  let answering = true;
-  let lastFailure: string | undefined;
-  let setupProblem: string | undefined;
 
   async function bySourcedId(externalId: string): Promise<RosterLookup> {
     const answer = await requests.user(externalId);
@@ -180,90 +139,21 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
     return decide(students[0], field, log);
   }
 
-  /** One lookup past the breaker: sent only when the pause allows it, its answer recorded there. */
-  async function dispatch(strategy: RosterStrategy, externalId: string): Promise<RosterLookup> {
-    if (!pause.canDispatch()) {
-      // Open: come back when the pause ends. Half-open: a probe is out; the event's own backoff decides.
-      const waitMs = pause.state === 'open' ? pause.until - now() : undefined;
-      return { outcome: 'unavailable', detail: `roster lookups paused: ${pause.problem ?? 'TimeBack roster unavailable'}`, retryAfterMs: waitMs };
-    }
-    pause.dispatching();
-    let result: RosterLookup;
-    try {
-      result = strategy === 'sourcedId' ? await bySourcedId(externalId) : await byFilter(strategy, externalId);
-    } catch (err) {
-      // A bug, not an answer: let the next lookup probe instead of leaving the pause stuck.
-      pause.probeAbandoned();
-      throw err;
-    }
-    metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
-    if (result.outcome === 'unavailable' && result.held) {
-      // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
-      pause.probeAbandoned();
-    } else if (result.outcome === 'unavailable') {
-      if (result.setup) setupProblem = result.detail;
-      if (pause.recordFailure(result.detail, result.retryAfterMs)) metrics.rosterPaused.set(1);
-      metrics.rosterFailures.inc();
-      if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
-      answering = false;
-      lastFailure = result.detail;
-    } else {
-      if (pause.recordAnswer()) metrics.rosterPaused.set(0);
-      if (!answering) log.info('TimeBack roster answers again');
-      answering = true;
-      setupProblem = undefined;
-    }
-    return result;
-  }
-
   return {
     async lookup(strategy, externalId) {
       // Platform ids are UUIDs and `decide` refuses any other sourcedId, so a Learn id that is
       // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
       // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
       if (strategy === 'sourcedId' && !isUuid(externalId)) return { outcome: 'not-found' };
-      await slots.take();
-      try {
-        return await dispatch(strategy, externalId);
-      } finally {
-        slots.give();
-      }
+      return gate.run(strategy, () => (strategy === 'sourcedId' ? bySourcedId(externalId) : byFilter(strategy, externalId)));
     },
 
-    problem: () => setupProblem,
+    problem: () => gate.problem(),
 
-    status() {
-      if (pause.state === 'closed') return answering ? { state: 'answering' } : { state: 'failing', ...(lastFailure ? { problem: lastFailure } : {}) };
-      return {
-        state: 'paused',
-        ...(pause.since === undefined ? {} : { since: new Date(pause.since).toISOString() }),
-        nextProbe: new Date(pause.until).toISOString(),
-        ...(pause.problem === undefined ? {} : { problem: pause.problem }),
-      };
-    },
+    status: () => gate.status(),
 
     close() {
       return requests.close();
-    },
-  };
-}
-
-/** At most `size` holders at once; the others wait, first come first served. */
-function createSlots(size: number) {
-  let free = size;
-  const waiting: Array<() => void> = [];
-  return {
-    async take(): Promise<void> {
-      if (free > 0) {
-        free -= 1;
-        return;
-      }
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    },
-    give(): void {
-      const next = waiting.shift();
-      if (next) next();
-      else free += 1;
     },
   };
 }

@@ -4,7 +4,7 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.ts';
 import type { DeliveryStatus } from '../deliver/delivery-status.ts';
-import type { RosterStatus } from '../identity/roster-client.ts';
+import type { RosterStatus } from '../identity/roster-gate.ts';
 
 export interface ReadinessReport {
   ready: boolean;
