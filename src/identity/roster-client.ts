@@ -1,7 +1,10 @@
 /**
  * Asks TimeBack's roster who a Learn user is, one ROSTER_MATCH strategy at a time:
  * `sourcedId` reads `/rostering/1.0/users/{id}`, the others filter the user list
- * (`filter=field='value'`). Keep-alive connections, a deadline on every request.
+ * (`filter=field='value'`), page by page. Beside it: roster-request.ts sends one request
+ * (keep-alive connections, a deadline on every request) and says what a refusal means,
+ * roster-user.ts which of the users answered is the student, and roster-gate.ts whether a
+ * lookup may go out now (the slots and the outage pause, and the status /readyz shows).
  *
  * The rules that keep a wrong child from being credited:
  * - the value is quoted with doubled single quotes and the whole filter is URL-encoded,
@@ -21,7 +24,7 @@ import type { Metrics } from '../metrics.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import { parseJsonBody } from '../timeback/http-answers.ts';
 import { createRosterGate, type RosterStatus } from './roster-gate.ts';
-import { createRosterRequests, unreadable } from './roster-request.ts';
+import { createRosterRequests, unreadable, type RosterRequests } from './roster-request.ts';
 import { couldBeStudent, decide, isLive, notAStudent, RosterUserSchema, sameValue, UserListSchema, type RosterUser } from './roster-user.ts';
 
 export type RosterLookup =
@@ -72,72 +75,7 @@ export const ROSTER_FILTER_PAGES = 5;
 export function createRosterClient({ config, tokens, log, metrics, now = Date.now }: RosterClientDeps): RosterClient {
   const requests = createRosterRequests({ config, tokens, now, connections: ROSTER_CONNECTIONS });
   const gate = createRosterGate({ config, log, metrics, now, size: ROSTER_CONNECTIONS });
-  let warnedLooseFilter = false;
-
-  async function bySourcedId(externalId: string): Promise<RosterLookup> {
-    const answer = await requests.user(externalId);
-    if ('outcome' in answer) return answer;
-    if (answer.status === 404) return { outcome: 'not-found' };
-    if (answer.status !== 200) return requests.unavailableFor(answer);
-    const body = parseJsonBody(answer.text);
-    // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
-    const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
-    if (!parsed.success) return unreadable(answer);
-    const user = parsed.data;
-    if (!sameValue(user.sourcedId, externalId)) {
-      log.warn({ strategy: 'sourcedId' }, 'TimeBack answered a user lookup by id with a different user; ignored');
-      return { outcome: 'not-found' };
-    }
-    if (!isLive(user)) return { outcome: 'not-found' };
-    return couldBeStudent(user) ? decide(user, 'sourcedId', log) : notAStudent(user);
-  }
-
-  async function byFilter(field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
-    // By sourcedId: a server that ignores `offset` sends the same page again, and one user
-    // twice is still one user.
-    const live = new Map<string, RosterUser>();
-    /** Every user listed so far, live or not: a later page of only these is the first sent again. */
-    const listedIds = new Set<string>();
-    let read = 0;
-    for (let page = 1; ; page += 1) {
-      const answer = await requests.list(field, externalId, { limit: FILTER_LIMIT, offset: read });
-      if ('outcome' in answer) return answer;
-      if (answer.status !== 200) return requests.unavailableFor(answer);
-      const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
-      if (!parsed.success) return unreadable(answer);
-      const listed = parsed.data.users;
-      read += listed.length;
-      const users = listed.flatMap((entry) => {
-        const user = RosterUserSchema.safeParse(entry);
-        return user.success ? [user.data] : [];
-      });
-      const before = listedIds.size;
-      for (const user of users) listedIds.add(user.sourcedId.toLowerCase());
-      const matching = users.filter((user) => sameValue(user[field], externalId));
-      if (matching.length < users.length && !warnedLooseFilter) {
-        warnedLooseFilter = true;
-        log.warn({ strategy: field }, 'TimeBack returned users that do not match the roster filter; they are ignored');
-      }
-      for (const user of matching.filter(isLive)) live.set(user.sourcedId.toLowerCase(), user);
-      const students = [...live.values()].filter(couldBeStudent);
-      if (students.length >= 2) return { outcome: 'ambiguous', count: students.length };
-      const total = parsed.data.total ?? parsed.data.pagination?.total;
-      // The server ignores `offset`: the users past its first page, which its count may
-      // promise, can never be read, so they are not guessed about either.
-      if (page > 1 && users.length > 0 && listedIds.size === before) return { outcome: 'ambiguous', count: Math.max(total ?? 0, listedIds.size) };
-      // Without a count, a full page stands for "maybe more".
-      const more = total !== undefined ? total > read : listed.length >= FILTER_LIMIT;
-      if (!more) break;
-      // Users past the last page read (or that a count promises and an empty page withholds)
-      // may be live matches too; which is the student cannot be known, so an admin decides
-      // (user-overrides.yaml), as for any other ambiguity.
-      if (page >= ROSTER_FILTER_PAGES || listed.length === 0) return { outcome: 'ambiguous', count: Math.max(total ?? 0, read) };
-    }
-    const liveUsers = [...live.values()];
-    const students = liveUsers.filter(couldBeStudent);
-    if (students.length === 0 && liveUsers[0]) return notAStudent(liveUsers[0]);
-    return decide(students[0], field, log);
-  }
+  const context: LookupContext = { requests, log, warnedLooseFilter: false };
 
   return {
     async lookup(strategy, externalId) {
@@ -145,7 +83,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
       // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
       if (strategy === 'sourcedId' && !isUuid(externalId)) return { outcome: 'not-found' };
-      return gate.run(strategy, () => (strategy === 'sourcedId' ? bySourcedId(externalId) : byFilter(strategy, externalId)));
+      return gate.run(strategy, () => (strategy === 'sourcedId' ? bySourcedId(context, externalId) : byFilter(context, strategy, externalId)));
     },
 
     problem: () => gate.problem(),
@@ -156,4 +94,78 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       return requests.close();
     },
   };
+}
+
+/** What the two ways of looking a user up share, one per client. */
+interface LookupContext {
+  requests: RosterRequests;
+  log: Logger;
+  /** A filter that lets other users through is a property of the server: said once, not per lookup. */
+  warnedLooseFilter: boolean;
+}
+
+async function bySourcedId({ requests, log }: LookupContext, externalId: string): Promise<RosterLookup> {
+  const answer = await requests.user(externalId);
+  if ('outcome' in answer) return answer;
+  if (answer.status === 404) return { outcome: 'not-found' };
+  if (answer.status !== 200) return requests.unavailableFor(answer);
+  const body = parseJsonBody(answer.text);
+  // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
+  const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
+  if (!parsed.success) return unreadable(answer);
+  const user = parsed.data;
+  if (!sameValue(user.sourcedId, externalId)) {
+    log.warn({ strategy: 'sourcedId' }, 'TimeBack answered a user lookup by id with a different user; ignored');
+    return { outcome: 'not-found' };
+  }
+  if (!isLive(user)) return { outcome: 'not-found' };
+  return couldBeStudent(user) ? decide(user, 'sourcedId', log) : notAStudent(user);
+}
+
+async function byFilter(context: LookupContext, field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
+  const { requests, log } = context;
+  // By sourcedId: a server that ignores `offset` sends the same page again, and one user
+  // twice is still one user.
+  const live = new Map<string, RosterUser>();
+  /** Every user listed so far, live or not: a later page of only these is the first sent again. */
+  const listedIds = new Set<string>();
+  let read = 0;
+  for (let page = 1; ; page += 1) {
+    const answer = await requests.list(field, externalId, { limit: FILTER_LIMIT, offset: read });
+    if ('outcome' in answer) return answer;
+    if (answer.status !== 200) return requests.unavailableFor(answer);
+    const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
+    if (!parsed.success) return unreadable(answer);
+    const listed = parsed.data.users;
+    read += listed.length;
+    const users = listed.flatMap((entry) => {
+      const user = RosterUserSchema.safeParse(entry);
+      return user.success ? [user.data] : [];
+    });
+    const before = listedIds.size;
+    for (const user of users) listedIds.add(user.sourcedId.toLowerCase());
+    const matching = users.filter((user) => sameValue(user[field], externalId));
+    if (matching.length < users.length && !context.warnedLooseFilter) {
+      context.warnedLooseFilter = true;
+      log.warn({ strategy: field }, 'TimeBack returned users that do not match the roster filter; they are ignored');
+    }
+    for (const user of matching.filter(isLive)) live.set(user.sourcedId.toLowerCase(), user);
+    const students = [...live.values()].filter(couldBeStudent);
+    if (students.length >= 2) return { outcome: 'ambiguous', count: students.length };
+    const total = parsed.data.total ?? parsed.data.pagination?.total;
+    // The server ignores `offset`: the users past its first page, which its count may
+    // promise, can never be read, so they are not guessed about either.
+    if (page > 1 && users.length > 0 && listedIds.size === before) return { outcome: 'ambiguous', count: Math.max(total ?? 0, listedIds.size) };
+    // Without a count, a full page stands for "maybe more".
+    const more = total !== undefined ? total > read : listed.length >= FILTER_LIMIT;
+    if (!more) break;
+    // Users past the last page read (or that a count promises and an empty page withholds)
+    // may be live matches too; which is the student cannot be known, so an admin decides
+    // (user-overrides.yaml), as for any other ambiguity.
+    if (page >= ROSTER_FILTER_PAGES || listed.length === 0) return { outcome: 'ambiguous', count: Math.max(total ?? 0, read) };
+  }
+  const liveUsers = [...live.values()];
+  const students = liveUsers.filter(couldBeStudent);
+  if (students.length === 0 && liveUsers[0]) return notAStudent(liveUsers[0]);
+  return decide(students[0], field, log);
 }
