@@ -61,7 +61,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     rosterLookups: counter('roster_lookups_total', 'Roster API lookups, by strategy and outcome.', ['strategy', 'outcome']),
     rosterFailures: counter('roster_failures_total', 'Roster lookups that failed (unreachable, 5xx, 429).'),
     rosterCacheSize: gauge('roster_cache_entries', 'Entries in the roster cache.'),
-    // Set by roster-client.ts as its pause opens and closes, not per lookup.
+    // Set by roster-gate.ts as its pause opens and closes, not per lookup.
     rosterPaused: gauge('roster_paused', '1 while roster lookups are paused (the roster failing or asking to wait): events of uncached students wait in translate, else 0.'),
 
     // deliver

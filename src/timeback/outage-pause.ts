@@ -2,7 +2,7 @@
  * The shared pause (a circuit breaker) that makes all delivery workers back off together
  * when TimeBack as a whole is unavailable, instead of every pending event retrying on its
  * own schedule and hammering a service that is down. The roster client keeps one of its own
- * for lookups (roster-client.ts), so it lives beside the other parts both share.
+ * for lookups (roster-gate.ts), so it lives beside the other parts both share.
  *
  * closed → (N consecutive retryable failures, a Retry-After, or no token) → open
  * open → (wait: exponential, equal jitter, capped) → half-open
