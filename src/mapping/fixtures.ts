@@ -166,12 +166,9 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
   if (!isRecord(users)) {
     return 'expected { "<bb:user.externalId>": "<TimeBack platform id>", … }';
   }
-  for (const [externalId, platformId] of Object.entries(users)) {
-    if (typeof platformId !== 'string') return `${JSON.stringify(externalId)}: the platform id must be text`;
-  }
   const table: Array<[string, string]> = [];
   const first = new Map<string, { place: string; written: string }>();
-  for (const [index, { key, line }] of topLevelKeys(text).entries()) {
+  for (const [index, { key, line, value }] of topLevelKeys(text).entries()) {
     const place = `key ${index + 1} (line ${line})`;
     const read = readExternalIdKey(key);
     if (!read.ok) return `${place}: ${read.problem}`;
@@ -180,6 +177,9 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
       const spaces = earlier.written !== key ? ' (spaces around an id do not count)' : '';
       return `${place}: the same Learn externalId as ${earlier.place}${spaces}: a student is listed once; keep one of the two`;
     }
+    // Told from the value as written, not from users[key]: of a key written twice, JSON.parse
+    // keeps the last value, and the repeat is refused only once the loop reaches it.
+    if (value !== 'text') return `${place}: the platform id must be text; got ${value}`;
     first.set(read.externalId, { place, written: key });
     table.push([read.externalId, users[key] as string]);
   }
@@ -187,12 +187,16 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
   return Object.fromEntries(table);
 }
 
+/** What a JSON value is, said without quoting it, from its first character. */
+const VALUE_KINDS: Record<string, string> = { '"': 'text', '{': 'an object', '[': 'a list', t: 'true or false', f: 'true or false', n: 'null' };
+
 /**
  * The keys of the object `text` holds (valid JSON, an object), in the order written, each with
- * its line: Object.keys would put number-like keys first and fold a repeated key into one.
+ * its line and what its value is: Object.keys would put number-like keys first and fold a
+ * repeated key into one.
  */
-function topLevelKeys(text: string): Array<{ key: string; line: number }> {
-  const keys: Array<{ key: string; line: number }> = [];
+function topLevelKeys(text: string): Array<{ key: string; line: number; value: string }> {
+  const keys: Array<{ key: string; line: number; value: string }> = [];
   let line = 1;
   let depth = 0;
   let keyNext = false;
@@ -204,7 +208,11 @@ function topLevelKeys(text: string): Array<{ key: string; line: number }> {
       // Valid JSON: the string ends, and holds no raw line break.
       let end = i + 1;
       while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      if (depth === 1 && keyNext) keys.push({ key: JSON.parse(text.slice(i, end + 1)) as string, line });
+      if (depth === 1 && keyNext) {
+        // Valid JSON: only white space and the colon lie between a key and its value.
+        const valueAt = text.slice(end + 1).search(/[^\s:]/) + end + 1;
+        keys.push({ key: JSON.parse(text.slice(i, end + 1)) as string, line, value: VALUE_KINDS[text[valueAt]!] ?? 'a number' });
+      }
       keyNext = false;
       i = end;
     } else if (char === '{' || char === '[') {

@@ -259,6 +259,18 @@ describe('caliper-gateway translate', () => {
     ['an overlong key', (id: string) => `{\n  "${id}": "${STUDENT.platformId}",\n  "${id}${'7'.repeat(1024)}": "${OTHER_STUDENT.platformId}"\n}\n`,
       `key 2 (line 3): a Learn externalId is at most 1024 characters (this key has ${STUDENT.externalId.length + 1024}): the gateway takes a longer one as no student, so it would never match`],
     ['an empty key', (id: string) => `{ "${id}": "${STUDENT.platformId}", " ": "${OTHER_STUDENT.platformId}" }`, 'key 2 (line 1): a Learn externalId must not be empty'],
+    ['a platform id that is not text', (id: string) => `{
+  "x": "${OTHER_STUDENT.platformId}",
+  "${id}": 7
+}
+`, 'key 2 (line 3): the platform id must be text; got a number'],
+    ['a platform id that is an object', (id: string) => `{
+  "${id}": { "id": "${STUDENT.platformId}" }
+}
+`, 'key 1 (line 2): the platform id must be text; got an object'],
+    // JSON.parse keeps the number written last; the text written first is not the problem.
+    ['a key written twice, the second time with a number', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": 7 }`,
+      'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two'],
   ])('with --users, exits 2 for %s, naming its place and not the student', async (_what, users, problem) => {
     const input = write('envelope.json', envelope([forumPost()]));
     const file = write('users.json', users(STUDENT.externalId));
@@ -272,7 +284,9 @@ describe('caliper-gateway translate', () => {
     const input = write('envelope.json', envelope([forumPost()]));
     const badUsers = await translateCli([input, '--users', write('users.json', { lmartin07: 7 })]);
     expect(badUsers).toMatchObject({ code: 2, stdout: '' });
-    expect(badUsers.stderr).toMatch(/users\.json: "lmartin07": the platform id must be text/);
+    // By its place, not its id, as every other users.json message (the id used to be quoted).
+    expect(badUsers.stderr).toMatch(/users\.json: key 1 \(line 1\): the platform id must be text; got a number\n/);
+    expect(badUsers.stderr).not.toContain('lmartin07');
     // A mistyped --users path is not an empty roster: that would skip every student and exit 0.
     const missingUsers = await translateCli([input, '--users', join(temp.dir, 'userz.json')]);
     expect(missingUsers).toMatchObject({ code: 2, stdout: '' });
