@@ -21,6 +21,8 @@ import { countByFate, pendingByStage } from '../store/event-queries.ts';
 import { REPLAYABLE_FATES } from '../store/replay.ts';
 import { startTimebackEmulator, type EmulatedUser } from './timeback-emulator.ts';
 import { errorMessage } from '../errors.ts';
+import { readUsers } from '../mapping/fixtures.ts';
+import { displayPath } from '../mapping/rule-loader.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The app id the fixtures translate with (fixtures/README.md). */
@@ -56,7 +58,7 @@ export async function runDemo({
 }: DemoOptions = {}): Promise<DemoResult> {
   const cases = paths.flatMap(findInputs).sort();
   if (cases.length === 0) throw new Error(`No input.json found under ${paths.join(', ')}`);
-  const users = collectUsers(cases);
+  const users = await collectUsers(cases);
 
   const emulator = await startTimebackEmulator({ users: [...users.values()] });
   const dir = mkdtempSync(path.join(tmpdir(), 'caliper-gateway-demo-'));
@@ -132,13 +134,18 @@ export function findInputs(target: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
-/** Every case's users.json, merged: Learn externalId → a TimeBack user with that identifier. */
-export function collectUsers(inputs: string[]): Map<string, EmulatedUser> {
+/**
+ * Every case's users.json, merged: Learn externalId → a TimeBack user with that identifier.
+ * Read by readUsers, as the fixture runner reads them: keys trimmed as the gateway trims the id
+ * it looks up (a padded key put on the roster as written would never be found there), and a
+ * file the fixtures would refuse is refused here too, with its file and the key's place.
+ */
+export async function collectUsers(inputs: string[]): Promise<Map<string, EmulatedUser>> {
   const users = new Map<string, EmulatedUser>();
   for (const input of inputs) {
     const file = path.join(path.dirname(input), 'users.json');
-    if (!existsSync(file)) continue;
-    const table = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    const table = await readUsers(file);
+    if (typeof table === 'string') throw new Error(`${displayPath(file)}: ${table}`);
     for (const [externalId, platformId] of Object.entries(table)) {
       if (users.has(externalId)) continue;
       users.set(externalId, { sourcedId: platformId.toLowerCase(), identifier: externalId, status: 'active' });

@@ -36,7 +36,7 @@ export async function startStandaloneEmulator(argv: string[], write: (text: stri
   }
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number (0 for a free one); ${USAGE}`);
-  const users = values.users === undefined ? [...collectUsers(findInputs(path.join(ROOT, 'fixtures'))).values()] : await usersFile(values.users);
+  const users = values.users === undefined ? [...(await collectUsers(findInputs(path.join(ROOT, 'fixtures')))).values()] : await usersFile(values.users);
 
   const emulator = await startTimebackEmulator({ port, users });
   write(

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseDemoArgs, runDemo } from '../../src/dev/demo.ts';
+import { collectUsers, parseDemoArgs, runDemo } from '../../src/dev/demo.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 
@@ -63,6 +63,27 @@ describe('npm run demo', () => {
     const clean = await kept();
     expect(clean.result.byReason).toEqual({});
     expect(clean.hint).toBe(`The database is kept. Explore it with\n  DB_PATH=${clean.dbPath} npx caliper-gateway status\n`);
+  });
+
+  // The demo's roster is the fixtures' users.json files, read as the fixture runner reads them:
+  // a padded key put on the roster as written would never match the trimmed id the gateway asks
+  // for, and a file check-mappings refuses must not give the demo another roster.
+  it('reads the users.json files as the fixtures do: keys trimmed, a bad file refused by its place', async () => {
+    const platformId = '3a5c7e9b-1d2f-4a6b-8c0d-2e4f6a8b0c1d';
+    fixtureCase('session/padded', [sessionEvent({}, 'tnakamura3')], {});
+    writeFileSync(join(temp.dir, 'session/padded/users.json'), `\uFEFF{ " tnakamura3\\n": "${platformId.toUpperCase()}" }`);
+    expect([...(await collectUsers([join(temp.dir, 'session/padded/input.json')])).values()]).toEqual([
+      { sourcedId: platformId, identifier: 'tnakamura3', status: 'active' },
+    ]);
+
+    fixtureCase('session/twice', [sessionEvent({}, 'tnakamura3')], {});
+    writeFileSync(join(temp.dir, 'session/twice/users.json'), `{\n  "tnakamura3": "${platformId}",\n  "tnakamura3 ": 7\n}\n`);
+    const refused = collectUsers([join(temp.dir, 'session/padded/input.json'), join(temp.dir, 'session/twice/input.json')]);
+    await expect(refused).rejects.toThrow(
+      /session\/twice\/users\.json: key 2 \(line 3\): the same Learn externalId as key 1 \(line 2\) \(spaces around an id do not count\): a student is listed once; keep one of the two$/,
+    );
+    await expect(refused).rejects.not.toThrow(/tnakamura3/);
+    await expect(runDemo({ paths: [temp.dir], write: () => undefined })).rejects.toThrow(/twice\/users\.json: key 2 \(line 3\)/);
   });
 
   it('says so when there is nothing to send', async () => {
