@@ -53,7 +53,7 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
   // Not part of the rule check (a bad overrides edit must not hold up a rule change on reload),
   // but an admin runs check-mappings after editing anything in the folder, and `serve` refuses
   // to start on a bad overrides file.
-  const overridesProblems = checkOverrides(mappingsDir);
+  const overridesProblems = checkOverrides(mappingsDir, (message) => io.err(`caliper-gateway check-mappings: warning: ${message}\n`));
   const overridesMisnamed = misnamedOverrides(mappingsDir);
   if (!check.ok || overridesProblems.length > 0 || overridesMisnamed !== undefined) {
     const problems = [...(check.ok ? [] : check.problems), ...overridesProblems, ...(overridesMisnamed === undefined ? [] : [overridesMisnamed])];
@@ -109,10 +109,13 @@ function describeUpdates(updates: readonly FixtureUpdate[]): string {
   return `Rewrote ${count}; review every change below before you commit them:\n${files.join('')}\n`;
 }
 
-/** The problems with the user overrides file, each naming the file and line; none when it is valid or absent. */
-function checkOverrides(mappingsDir: string): string[] {
+/**
+ * The problems with the user overrides file, each naming the file and line; none when it is valid
+ * or absent. What the gateway would warn of on loading it goes to `warn`: it passes the check.
+ */
+function checkOverrides(mappingsDir: string, warn: (message: string) => void): string[] {
   try {
-    loadUserOverrides(displayPath(path.join(mappingsDir, OVERRIDES_FILE_NAME)));
+    loadUserOverrides(displayPath(path.join(mappingsDir, OVERRIDES_FILE_NAME)), warn);
   } catch (err) {
     return err instanceof UserOverridesError ? err.problems : [errorMessage(err)];
   }

@@ -87,7 +87,9 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
     const users = await readUsers(parsed.values.users);
     if (typeof users === 'string') return fail(2, `${parsed.values.users}: ${users}`);
     try {
-      identity = withOverrides(loadUserOverrides(config.overridesFile), staticIdentity(users));
+      // Without --users the resolver logs this warning (to stderr); here there is no logger.
+      const warn = (message: string) => io.err(`caliper-gateway translate: warning: ${message}\n`);
+      identity = withOverrides(loadUserOverrides(config.overridesFile, warn), staticIdentity(users));
     } catch (err) {
       if (err instanceof UserOverridesError) return fail(1, err.message);
       throw err;

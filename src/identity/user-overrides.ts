@@ -27,10 +27,17 @@ export class UserOverridesError extends Error {
   }
 }
 
-/** Reads and validates the file; an absent file is an empty table. Throws UserOverridesError listing every problem. */
-export function loadUserOverrides(file: string): Map<string, string> {
+/**
+ * Reads and validates the file; an absent file is an empty table. Throws UserOverridesError listing every problem.
+ * `warn` hears what the gateway would log as a warning on loading this file (the commands that
+ * read it once have no logger, and print it on stderr), named by line, never by id.
+ */
+export function loadUserOverrides(file: string, warn: (message: string) => void = () => {}): Map<string, string> {
   const text = readIfPresent(file);
-  return text === undefined ? new Map() : parseUserOverrides(text, file).table;
+  if (text === undefined) return new Map();
+  const { table, sharedPlatformIds } = parseUserOverrides(text, file);
+  if (sharedPlatformIds.length > 0) warn(`${file}: ${sharedPlatformIdsMessage(sharedPlatformIds)}`);
+  return table;
 }
 
 interface ParsedOverrides {
@@ -270,11 +277,12 @@ export function createUserOverrides({ file, log, watch: watching = true }: UserO
  */
 function warnSharedPlatformIds(log: Logger, file: string, shared: readonly number[][]): void {
   if (shared.length === 0) return;
+  log.warn({ file, lines: shared }, sharedPlatformIdsMessage(shared));
+}
+
+function sharedPlatformIdsMessage(shared: readonly number[][]): string {
   const groups = shared.map((lines) => `lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)}`).join('; ');
-  log.warn(
-    { file, lines: shared },
-    `user overrides pin one TimeBack platform id to more than one Learn externalId (${groups}): accepted, as one student may have two Learn accounts; if not, one of those lines has the wrong platform id`,
-  );
+  return `user overrides pin one TimeBack platform id to more than one Learn externalId (${groups}): accepted, as one student may have two Learn accounts; if not, one of those lines has the wrong platform id`;
 }
 
 function readIfPresent(file: string): string | undefined {

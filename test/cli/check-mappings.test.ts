@@ -156,6 +156,21 @@ describe('caliper-gateway check-mappings', () => {
     expect(await check([])).toMatchObject({ code: 0, stderr: '' });
   });
 
+  // The gateway accepts this (one student, two Learn accounts) and logs a warning on each load;
+  // check-mappings, which an admin runs after editing the file, says the same on stderr.
+  it('passes one platform id pinned to two Learn ids, with the warning the gateway logs, naming lines, not ids', async () => {
+    await check(['--update']);
+    const shared = '0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
+    writeFileSync(join(mappings, 'user-overrides.yaml'), `overrides:\n  jstudent9: ${shared}\n  kstudent4: 3c9d1e7a-2b4f-4a6e-8c0d-5f1b9e2a7d36\n  j.student9@school.test: ${shared.toUpperCase()}\n`);
+    const { code, stdout, stderr } = await check([]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^check-mappings: 5 rule files, 7 rules, 2 fixtures pass/);
+    expect(stderr).toMatch(
+      /^caliper-gateway check-mappings: warning: \S*user-overrides\.yaml: user overrides pin one TimeBack platform id to more than one Learn externalId \(lines 2 and 4\): accepted, as one student may have two Learn accounts; if not, one of those lines has the wrong platform id\n$/,
+    );
+    for (const id of ['jstudent9', 'kstudent4', shared]) expect(stderr).not.toContain(id);
+  });
+
   it('fails on a user-overrides.yml, which the gateway would not read', async () => {
     await check(['--update']);
     writeFileSync(join(mappings, 'user-overrides.yml'), 'overrides:\n  jstudent9: 0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05\n');
