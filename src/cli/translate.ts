@@ -29,7 +29,8 @@ as the gateway stores and sends it once. No event is stored or sent. A line on s
 student by batch_uid (one it could not find or look up), as the file itself does.
 
   --users USERS.json   { "<bb:user.externalId>": "<TimeBack platform id>" } stands in for the
-                       whole roster (its keys read trimmed, as the gateway reads Learn ids);
+                       whole roster (its keys read trimmed, as the gateway reads Learn ids;
+                       its platform ids must be UUIDs);
                        without it, students are looked up in the configured roster
                        (TIMEBACK_* settings) as the gateway would, and the answers are
                        kept in the roster cache of the database at DB_PATH, if there is one,

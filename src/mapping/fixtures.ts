@@ -8,6 +8,7 @@ import path from 'node:path';
 import { readExternalIdKey, staticIdentity } from '../identity/identity-resolver.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
 import { isRecord } from '../is-record.ts';
+import { isUuid } from './iri.ts';
 import { describeEntry, fixtureDiff } from './fixture-diff.ts';
 import { displayPath } from './rule-loader.ts';
 import type { RuleSet } from './rule-set.ts';
@@ -145,7 +146,10 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
  * `{ externalId: platformId }`; a missing file is an empty roster. Returns a message when unusable.
  * Keys are read as the gateway reads the Learn id they are matched with (trimmed, at most 1,024
  * characters): a padded key would otherwise never match, and two keys that are one id once
- * trimmed would leave it to chance which one counts. A key is named by its place, not its id,
+ * trimmed would leave it to chance which one counts. A value must be a UUID, as the gateway takes
+ * a roster user whose sourcedId is none as no student (and user-overrides.yaml refuses one):
+ * listed, it would only make an actor TimeBack refuses. A key is named by its place, and neither
+ * it nor its value is quoted (an entry written the wrong way round holds the id as its value),
  * as user-overrides.yaml names its entries.
  */
 export async function readUsers(file: string): Promise<Record<string, string> | string> {
@@ -168,7 +172,9 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
   }
   const table: Array<[string, string]> = [];
   const first = new Map<string, { place: string; written: string }>();
-  for (const [index, { key, line, value }] of topLevelKeys(text).entries()) {
+  // Values as written, not users[key]: of a key written twice JSON.parse keeps the last value,
+  // and the repeat is refused only once the loop reaches it.
+  for (const [index, { key, line, value }] of topLevelEntries(text).entries()) {
     const place = `key ${index + 1} (line ${line})`;
     const read = readExternalIdKey(key);
     if (!read.ok) return `${place}: ${read.problem}`;
@@ -177,26 +183,28 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
       const spaces = earlier.written !== key ? ' (spaces around an id do not count)' : '';
       return `${place}: the same Learn externalId as ${earlier.place}${spaces}: a student is listed once; keep one of the two`;
     }
-    // Told from the value as written, not from users[key]: of a key written twice, JSON.parse
-    // keeps the last value, and the repeat is refused only once the loop reaches it.
-    if (value !== 'text') return `${place}: the platform id must be text; got ${value}`;
+    if (typeof value !== 'string' || !isUuid(value)) {
+      const got = typeof value === 'string' ? `text (${value.length} character${value.length === 1 ? '' : 's'}) that is not a UUID` : value.kind;
+      const swapped = isUuid(read.externalId) ? ' (the key is a UUID: are the Learn externalId and the platform id swapped?)' : '';
+      return `${place}: the platform id must be a UUID; got ${got}${swapped}`;
+    }
     first.set(read.externalId, { place, written: key });
-    table.push([read.externalId, users[key] as string]);
+    table.push([read.externalId, value]);
   }
   // fromEntries, not assignment: a "__proto__" key stays a key.
   return Object.fromEntries(table);
 }
 
-/** What a JSON value is, said without quoting it, from its first character. */
-const VALUE_KINDS: Record<string, string> = { '"': 'text', '{': 'an object', '[': 'a list', t: 'true or false', f: 'true or false', n: 'null' };
+/** What a JSON value that is not text is, said without quoting it, from its first character. */
+const VALUE_KINDS: Record<string, string> = { '{': 'an object', '[': 'a list', t: 'true or false', f: 'true or false', n: 'null' };
 
 /**
- * The keys of the object `text` holds (valid JSON, an object), in the order written, each with
- * its line and what its value is: Object.keys would put number-like keys first and fold a
- * repeated key into one.
+ * The entries of the object `text` holds (valid JSON, an object), in the order written, each
+ * with its key's line, and its value if text (what it is, otherwise): Object.entries would put
+ * number-like keys first and fold a repeated key into one.
  */
-function topLevelKeys(text: string): Array<{ key: string; line: number; value: string }> {
-  const keys: Array<{ key: string; line: number; value: string }> = [];
+function topLevelEntries(text: string): Array<{ key: string; line: number; value: string | { kind: string } }> {
+  const entries: Array<{ key: string; line: number; value: string | { kind: string } }> = [];
   let line = 1;
   let depth = 0;
   let keyNext = false;
@@ -205,13 +213,12 @@ function topLevelKeys(text: string): Array<{ key: string; line: number; value: s
     if (char === '\n') {
       line++;
     } else if (char === '"') {
-      // Valid JSON: the string ends, and holds no raw line break.
-      let end = i + 1;
-      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const end = stringEnd(text, i);
       if (depth === 1 && keyNext) {
         // Valid JSON: only white space and the colon lie between a key and its value.
-        const valueAt = text.slice(end + 1).search(/[^\s:]/) + end + 1;
-        keys.push({ key: JSON.parse(text.slice(i, end + 1)) as string, line, value: VALUE_KINDS[text[valueAt]!] ?? 'a number' });
+        const at = text.slice(end + 1).search(/[^\s:]/) + end + 1;
+        const value = text[at] === '"' ? (JSON.parse(text.slice(at, stringEnd(text, at) + 1)) as string) : { kind: VALUE_KINDS[text[at]!] ?? 'a number' };
+        entries.push({ key: JSON.parse(text.slice(i, end + 1)) as string, line, value });
       }
       keyNext = false;
       i = end;
@@ -224,7 +231,14 @@ function topLevelKeys(text: string): Array<{ key: string; line: number; value: s
       keyNext = true;
     }
   }
-  return keys;
+  return entries;
+}
+
+/** Where the JSON string opening at `start` closes. Valid JSON: it does, with no raw line break in it. */
+function stringEnd(text: string, start: number): number {
+  let end = start + 1;
+  while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+  return end;
 }
 
 /** Every case's result, then a failing result for each stray fixture file or folder. */

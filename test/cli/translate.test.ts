@@ -267,11 +267,20 @@ describe('caliper-gateway translate', () => {
   "x": "${OTHER_STUDENT.platformId}",
   "${id}": 7
 }
-`, 'key 2 (line 3): the platform id must be text; got a number'],
+`, 'key 2 (line 3): the platform id must be a UUID; got a number'],
     ['a platform id that is an object', (id: string) => `{
   "${id}": { "id": "${STUDENT.platformId}" }
 }
-`, 'key 1 (line 2): the platform id must be text; got an object'],
+`, 'key 1 (line 2): the platform id must be a UUID; got an object'],
+    // The gateway takes a roster user whose sourcedId is no UUID as no student; listed here, it
+    // used to make an actor TimeBack refuses (rejected invalid-output). The value is not quoted.
+    ['a platform id that is not a UUID', (id: string) => `{ "${id}": "${OTHER_STUDENT.externalId}" }`,
+      `key 1 (line 1): the platform id must be a UUID; got text (${OTHER_STUDENT.externalId.length} characters) that is not a UUID`],
+    ['an entry written the wrong way round', (id: string) => `{\n  "${STUDENT.platformId}": "${id}"\n}`,
+      `key 1 (line 2): the platform id must be a UUID; got text (${STUDENT.externalId.length} characters) that is not a UUID (the key is a UUID: are the Learn externalId and the platform id swapped?)`],
+    // JSON.parse keeps the value written last: the first key's UUID is not the problem.
+    ['a key written twice, the second time with text that is no UUID', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": "x" }`,
+      'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two'],
     // JSON.parse keeps the number written last; the text written first is not the problem.
     ['a key written twice, the second time with a number', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": 7 }`,
       'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two'],
@@ -281,6 +290,7 @@ describe('caliper-gateway translate', () => {
     const { code, stdout, stderr } = await translateCli([input, '--users', file]);
     expect({ code, stdout, stderr }).toEqual({ code: 2, stdout: '', stderr: `caliper-gateway translate: ${file}: ${problem}\n` });
     expect(stderr).not.toContain(STUDENT.externalId);
+    expect(stderr).not.toContain(OTHER_STUDENT.externalId);
   });
 
   it('exits 2 for a missing file, a bad users file, or no FILE at all', async () => {
@@ -289,7 +299,7 @@ describe('caliper-gateway translate', () => {
     const badUsers = await translateCli([input, '--users', write('users.json', { lmartin07: 7 })]);
     expect(badUsers).toMatchObject({ code: 2, stdout: '' });
     // By its place, not its id, as every other users.json message (the id used to be quoted).
-    expect(badUsers.stderr).toMatch(/users\.json: key 1 \(line 1\): the platform id must be text; got a number\n/);
+    expect(badUsers.stderr).toMatch(/users\.json: key 1 \(line 1\): the platform id must be a UUID; got a number\n/);
     expect(badUsers.stderr).not.toContain('lmartin07');
     // A mistyped --users path is not an empty roster: that would skip every student and exit 0.
     const missingUsers = await translateCli([input, '--users', join(temp.dir, 'userz.json')]);

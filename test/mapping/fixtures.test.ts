@@ -106,7 +106,7 @@ describe('the fixture runner', () => {
     expect(results.map((result) => result.problems[0])).toEqual([
       expect.stringMatching(/bad-json\/input\.json: not valid JSON in sensor \(line 1, column 13\): /),
       // By its place, not its id, as users.json's other messages name a key.
-      expect.stringMatching(/bad-users\/users\.json: key 1 \(line 1\): the platform id must be text; got a number$/),
+      expect.stringMatching(/bad-users\/users\.json: key 1 \(line 1\): the platform id must be a UUID; got a number$/),
       expect.stringMatching(/bad-version\/input\.json: dataVersion: "http:\/\/purl\.imsglobal\.org\/ctx\/caliper\/v1p2" is not Caliper 1\.1/),
     ]);
   });
