@@ -3,6 +3,7 @@
  * where the student's Learn id is) and whatever answers it: the cached roster resolver in
  * production, a static users file in `translate --users` and in the fixtures.
  */
+import { shown } from '../errors.ts';
 
 export type IdentityAnswer =
   /** `platformId` is the TimeBack user's sourcedId, a lowercase UUID. */
@@ -79,8 +80,10 @@ export function staticIdentity(users: Readonly<Record<string, string>>): Identit
       if (!checked.ok) return checked.answer;
       const { externalId } = checked;
       const platformId = table.get(externalId);
+      // Named, as the users file names it (translate's stderr and a fixture's expected.json show
+      // this), but escaped: an id is the sender's text and may hold an escape sequence.
       return platformId === undefined
-        ? { status: 'not-found', detail: `${externalId} is not in the users file` }
+        ? { status: 'not-found', detail: `${shown(externalId)} is not in the users file` }
         : { status: 'found', platformId: platformId.toLowerCase() };
     },
   };

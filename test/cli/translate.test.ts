@@ -49,6 +49,18 @@ describe('caliper-gateway translate', () => {
     );
   });
 
+  // The skip line names the student, as the users file does, but the id is the sender's text.
+  it('names a student not in the users file quoted when the id is not plain text, as --explain does', async () => {
+    const odd = { ...STUDENT, externalId: 'lmartin\u001b[2J\n07' };
+    const input = write('envelope.json', envelope([forumPost({}, odd), forumPost()]));
+    const { code, stdout, stderr } = await translateCli([input, '--users', write('users.json', {})]);
+    expect({ code, stdout }).toEqual({ code: 0, stdout: '[]\n' });
+    expect(stderr).toBe(
+      'data[0]: skipped (user-not-in-timeback, rule forum-post-created): "lmartin\\u001b[2J\\n07" is not in the users file\n' +
+        `data[1]: skipped (user-not-in-timeback, rule forum-post-created): ${STUDENT.externalId} is not in the users file\n`,
+    );
+  });
+
   it('--explain writes a student id that is not plain text quoted, so no escape sequence of the sender reaches the terminal', async () => {
     const odd = { ...STUDENT, externalId: 'lmartin\u001b[2J\n07' };
     const input = write('envelope.json', envelope([forumPost({}, odd)]));
