@@ -184,7 +184,7 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
       return `${place}: the same Learn externalId as ${earlier.place}${spaces}: a student is listed once; keep one of the two`;
     }
     if (typeof value !== 'string' || !isUuid(value)) {
-      const got = typeof value === 'string' ? `text (${value.length} character${value.length === 1 ? '' : 's'}) that is not a UUID` : value.kind;
+      const got = typeof value !== 'string' ? value.kind : value === '' ? 'empty text' : `text (${value.length} character${value.length === 1 ? '' : 's'}) that is not a UUID`;
       const swapped = isUuid(read.externalId) ? ' (the key is a UUID: are the Learn externalId and the platform id swapped?)' : '';
       return `${place}: the platform id must be a UUID; got ${got}${swapped}`;
     }
@@ -194,6 +194,8 @@ export async function readUsers(file: string): Promise<Record<string, string> | 
   // fromEntries, not assignment: a "__proto__" key stays a key.
   return Object.fromEntries(table);
 }
+
+const KEY_VALUE_GAP = /[\s:]*/y;
 
 /** What a JSON value that is not text is, said without quoting it, from its first character. */
 const VALUE_KINDS: Record<string, string> = { '{': 'an object', '[': 'a list', t: 'true or false', f: 'true or false', n: 'null' };
@@ -215,8 +217,11 @@ function topLevelEntries(text: string): Array<{ key: string; line: number; value
     } else if (char === '"') {
       const end = stringEnd(text, i);
       if (depth === 1 && keyNext) {
-        // Valid JSON: only white space and the colon lie between a key and its value.
-        const at = text.slice(end + 1).search(/[^\s:]/) + end + 1;
+        // Valid JSON: only white space and the colon lie between a key and its value. Sticky,
+        // from the key's end: a slice of the rest a key would make a long roster slow to read.
+        KEY_VALUE_GAP.lastIndex = end + 1;
+        KEY_VALUE_GAP.exec(text);
+        const at = KEY_VALUE_GAP.lastIndex;
         const value = text[at] === '"' ? (JSON.parse(text.slice(at, stringEnd(text, at) + 1)) as string) : { kind: VALUE_KINDS[text[at]!] ?? 'a number' };
         entries.push({ key: JSON.parse(text.slice(i, end + 1)) as string, line, value });
       }

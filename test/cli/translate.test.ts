@@ -288,6 +288,7 @@ describe('caliper-gateway translate', () => {
     // used to make an actor TimeBack refuses (rejected invalid-output). The value is not quoted.
     ['a platform id that is not a UUID', (id: string) => `{ "${id}": "${OTHER_STUDENT.externalId}" }`,
       `key 1 (line 1): the platform id must be a UUID; got text (${OTHER_STUDENT.externalId.length} characters) that is not a UUID`],
+    ['an empty platform id', (id: string) => `{ "${id}": "" }`, 'key 1 (line 1): the platform id must be a UUID; got empty text'],
     ['an entry written the wrong way round', (id: string) => `{\n  "${STUDENT.platformId}": "${id}"\n}`,
       `key 1 (line 2): the platform id must be a UUID; got text (${STUDENT.externalId.length} characters) that is not a UUID (the key is a UUID: are the Learn externalId and the platform id swapped?)`],
     // JSON.parse keeps the value written last: the first key's UUID is not the problem.
