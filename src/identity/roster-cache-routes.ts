@@ -16,6 +16,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { GatewayError, unknownParameter } from '../errors.ts';
+import { singleQuery } from '../query-params.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
 import { createRosterCache, viewOf } from './roster-cache.ts';
@@ -44,7 +45,7 @@ export function rosterCacheRoutes({
 
   router.get('/', (c) => {
     // A bad query throws a ZodError: the app's one error handler answers 400 naming the parameter.
-    const { outcome, limit, offset } = ListQuerySchema.parse(c.req.query());
+    const { outcome, limit, offset } = ListQuerySchema.parse(singleQuery(c.req.queries(), ['outcome', 'limit', 'offset']));
     const { total, entries } = cache.list({ outcome, limit, offset });
     const at = now();
     return c.json({ total, limit, offset, entries: entries.map((entry) => viewOf(entry, config.roster, at)) });
@@ -61,7 +62,7 @@ export function rosterCacheRoutes({
   }
 
   router.delete('/', async (c) => {
-    const { outcome } = ClearQuerySchema.parse(c.req.query());
+    const { outcome } = ClearQuerySchema.parse(singleQuery(c.req.queries(), ['outcome']));
     return c.json({ cleared: await evicting(() => cache.clear(outcome)) });
   });
 

@@ -13,6 +13,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
+import { singleQuery } from '../query-params.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
@@ -27,6 +28,8 @@ export interface AdminEventsDeps {
   /** How long a replay keeps trying while the write lock is busy (default: lock-wait.ts's). */
   lockRetry?: RetryWhileBusyOptions;
 }
+
+const LIST_PARAMETERS = ['fate', 'status', 'reason', 'limit', 'before'];
 
 const FateSchema = z.enum(FATES, { error: `must be one of ${FATES.join(', ')}` });
 
@@ -58,7 +61,7 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry
   const router = new Hono<AppEnv>();
 
   router.get('/events', (c) => {
-    const query = EventListQuerySchema.parse(c.req.query());
+    const query = EventListQuerySchema.parse(singleQuery(c.req.queries(), LIST_PARAMETERS));
     return c.json(listEvents(store, query));
   });
 

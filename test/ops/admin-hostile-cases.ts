@@ -152,6 +152,10 @@ function eventListCases(): AdminCase[] {
     bad('Fate=dead', 'Fate: unknown parameter'),
     bad('limit[]=1', 'limit[]'),
     bad('%zz=1', 'unknown parameter'),
+    // Two values for one filter: which one was meant cannot be known.
+    bad('fate=dead&fate=skipped', 'fate: give it once'),
+    bad('limit=1&limit=500', 'limit: give it once'),
+    bad('foo=1&foo=2', 'foo: unknown parameter'),
     bad(`${'x'.repeat(5_000)}=1`, 'unknown parameter'),
     bad(Array.from({ length: 500 }, (_, i) => `p${i}=1`).join('&'), 'unknown parameter'),
   ];
@@ -239,12 +243,15 @@ function rosterCases(): AdminCase[] {
     bad('GET', 'limit=1001', 'limit: must be at most 1000'),
     ...['-1', '1.5', 'abc', 'NaN'].map((value) => bad('GET', `offset=${value}`, 'offset: must be')),
     bad('GET', 'outcomes=found', 'outcomes: unknown parameter; use outcome, limit, offset'),
+    bad('GET', 'outcome=found&outcome=not-found', 'outcome: give it once'),
     // A clear that ignored a mistake would clear more than was meant.
     bad('DELETE', 'outcome=maybe', 'outcome: must be one of'),
     bad('DELETE', 'outcome=', 'outcome: must be one of'),
     bad('DELETE', 'outcom=not-found', 'outcom: unknown parameter; use outcome'),
     bad('DELETE', 'limit=1', 'limit: unknown parameter; use outcome'),
     bad('DELETE', `externalId=${CACHED_STUDENTS[0]}`, 'externalId: unknown parameter'),
+    // Taken by its first value, this cleared the not-found entries.
+    bad('DELETE', 'outcome=not-found&outcome=found', 'outcome: give it once'),
     notCached('a Learn id never cached', SENT_STUDENT),
     notCached('an id with an encoded slash', encodeURIComponent(`${SENT_STUDENT}/x`)),
     notCached('an id with odd unicode', encodeURIComponent(`${SENT_STUDENT}\u202e\u0301\ud83d\ude00`)),

@@ -1,0 +1,18 @@
+/**
+ * An admin route's query, one value per name, for its strict zod schema. A filter sent twice
+ * (`DELETE /admin/roster-cache?outcome=not-found&outcome=found`) was taken by its first value
+ * alone, and that clear ran on a guess at what was meant; a filter the route knows must come
+ * once. Unknown names are left to the schema, which names them as unknown.
+ */
+import { badRequest } from './errors.ts';
+
+export function singleQuery(queries: Record<string, string[]>, known: readonly string[]): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, values] of Object.entries(queries)) {
+    if (values.length > 1 && known.includes(name)) {
+      throw badRequest('invalid-request', `${name}: give it once (it was sent ${values.length} times)`);
+    }
+    query[name] = values[0] ?? '';
+  }
+  return query;
+}
