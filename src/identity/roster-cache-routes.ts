@@ -15,7 +15,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
-import { GatewayError, unknownParameter } from '../errors.ts';
+import { GatewayError, quote, unknownParameter } from '../errors.ts';
 import { singleQuery } from '../query-params.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
@@ -70,7 +70,9 @@ export function rosterCacheRoutes({
     const externalId = c.req.param('externalId');
     const evicted = await evicting(() => cache.evict([externalId]));
     if (evicted.length === 0) {
-      throw new GatewayError(404, 'not-cached', `"${externalId}" is not in the roster cache`);
+      // Quoted and cut: the id is the admin's, but a line break or escape sequence in it must
+      // not reach their terminal as written, nor an id of kilobytes the answer.
+      throw new GatewayError(404, 'not-cached', `${quote(externalId)} is not in the roster cache`);
     }
     return c.json({ evicted });
   });

@@ -253,6 +253,8 @@ function rosterCases(): AdminCase[] {
     // Taken by its first value, this cleared the not-found entries.
     bad('DELETE', 'outcome=not-found&outcome=found', 'outcome: give it once'),
     notCached('a Learn id never cached', SENT_STUDENT),
+    notCached('an id of 6,000 characters', 'k'.repeat(6_000)),
+    notCached('an id with a line break and an escape', encodeURIComponent(`${SENT_STUDENT}\n\u001b[31m`)),
     notCached('an id with an encoded slash', encodeURIComponent(`${SENT_STUDENT}/x`)),
     notCached('an id with odd unicode', encodeURIComponent(`${SENT_STUDENT}\u202e\u0301\ud83d\ude00`)),
     notCached('an id that is a bad percent-encoding', `${SENT_STUDENT}%zz`),
