@@ -9,7 +9,7 @@ import { routePath } from 'hono/route';
 import { getPath } from 'hono/utils/url';
 import { z } from 'zod';
 import type { Config } from './config.ts';
-import { GatewayError, describeZodError } from './errors.ts';
+import { GatewayError, describeZodError, shown } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
@@ -172,7 +172,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) => {
     // Told apart from a route's own 404 (an unknown event, a student not cached), which keeps its pattern.
     c.set('route', UNMATCHED);
-    return answerError(c, 404, { code: 'not-found', message: `No route for ${c.req.method} ${c.req.path}` });
+    // The path as sent when it is short and plain; else quoted and cut, as errors.ts shows any
+    // value of the request's: a percent-encoded line break or escape sequence is decoded here.
+    return answerError(c, 404, { code: 'not-found', message: `No route for ${c.req.method} ${shown(c.req.path)}` });
   });
 
   app.onError((err, c) => {

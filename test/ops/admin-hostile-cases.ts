@@ -285,6 +285,14 @@ function rosterCases(): AdminCase[] {
       code: 'not-found',
       mentions: 'No route',
     },
+    {
+      group,
+      name: 'DELETE a path of 12,000 characters',
+      request: { method: 'DELETE', path: `/admin/roster-cache/${SENT_STUDENT}/${'p'.repeat(12_000)}`, headers: bearer() },
+      status: 404,
+      code: 'not-found',
+      mentions: 'No route',
+    },
     { group, name: 'POST', request: { method: 'POST', path: '/admin/roster-cache', headers: bearer(), body: '{}' }, status: 404, code: 'not-found', mentions: 'No route' },
     {
       group,
@@ -317,6 +325,8 @@ function openRouteCases(): AdminCase[] {
     noRoute('GET', '/metrics/x'),
     noRoute('GET', '/HEALTHZ'),
     noRoute('GET', '/admin-events'),
+    // Decoded for routing: the message must not carry the line break and escape as sent.
+    { ...noRoute('GET', '/nowhere/%0A%1B[31m'), mentions: 'No route for GET "/nowhere/\\n\\u001b[31m"' },
     { group, name: 'PUT /caliper', request: { method: 'PUT', path: '/caliper', body: '{}' }, status: 405, code: 'method-not-allowed', mentions: 'POST' },
     { group, name: 'DELETE /caliper', request: { method: 'DELETE', path: '/caliper' }, status: 405, code: 'method-not-allowed', mentions: 'POST' },
     // Probes take no parameters, and ignore the ones they are sent.
