@@ -9,10 +9,12 @@
  * (replay.ts), so the answer comes after they are on disk, and each waits for the write lock
  * a short while at a time (lock-wait.ts), so the event loop is never held long.
  */
-import { Hono } from 'hono';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
+import { readBody } from '../ingest/read-body.ts';
 import { singleQuery } from '../query-params.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
@@ -54,6 +56,29 @@ const EventListQuerySchema = z
 
 const SeqSchema = z.coerce.number({ error: 'must be an event number' }).int().positive();
 
+/**
+ * A replay's body: 10,000 ids (the most one takes) of a Learn event's length fit in half of it.
+ * Unlimited, a body of any size was read whole into memory before it was looked at.
+ */
+export const MAX_REPLAY_BODY_BYTES = 1024 * 1024;
+
+/** The body's text, refused (413) as soon as it is known to be over MAX_REPLAY_BODY_BYTES. */
+async function replayBodyText(c: Context<AppEnv>): Promise<string> {
+  const { incoming, outgoing } = (c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined) ?? {};
+  try {
+    // As c.req.text() decoded it: a byte order mark is dropped, a byte that is not UTF-8 replaced.
+    return new TextDecoder().decode(await readBody(c.req.raw, MAX_REPLAY_BODY_BYTES, incoming && { incoming, outgoing }));
+  } catch (err) {
+    if (!(err instanceof GatewayError) || err.code !== 'payload-too-large') throw err;
+    throw new GatewayError(
+      413,
+      'payload-too-large',
+      `The body is over POST /admin/replay's limit of ${MAX_REPLAY_BODY_BYTES} bytes; nothing was replayed. Name at most 10,000 events per replay, or choose them by status, reason and since`,
+      { cause: err, headers: err.headers },
+    );
+  }
+}
+
 /** Replayed ids echoed in the answer; beyond this only the count is useful. */
 const MAX_LISTED = 1_000;
 
@@ -74,9 +99,9 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry
   });
 
   router.post('/replay', async (c) => {
+    const text = await replayBodyText(c);
     let body: unknown;
     try {
-      const text = await c.req.text();
       body = text.trim() === '' ? {} : JSON.parse(text);
     } catch (err) {
       throw badRequest('invalid-json', 'The body is not valid JSON', err);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { createLogger } from '../../src/log.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import { createTranslateWorker, type TranslateWorker } from '../../src/mapping/translate-worker.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
+import { MAX_REPLAY_BODY_BYTES, adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { lockAfterFirstChunk } from '../helpers/lock-after-first-chunk.ts';
@@ -418,6 +419,20 @@ describe('POST /admin/replay', () => {
     const body = (await res.json()) as { requeued: number; events: Array<{ seq: number; previousReason: string }> };
     expect(body.events).toEqual([expect.objectContaining({ seq: badOutput!.seq, previousFate: 'rejected', previousReason: 'invalid-output' })]);
     expect(eventStates(db.store.sqlite).map((row) => row.fate).sort()).toEqual(['pending', 'rejected']);
+  });
+
+  it('takes 10,000 Learn ids, the most a replay names, inside its body limit, and refuses a body over it', async () => {
+    const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const ids = [dead!.sourceId, ...Array.from({ length: 9_999 }, () => `urn:uuid:${randomUUID()}`)];
+    expect(JSON.stringify({ ids }).length).toBeLessThan(MAX_REPLAY_BODY_BYTES);
+    const res = await post('/admin/replay', { ids });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { requeued: number }).requeued).toBe(1);
+
+    const over = await post('/admin/replay', { reason: 'x'.repeat(MAX_REPLAY_BODY_BYTES) });
+    expect(over.status).toBe(413);
+    expect(await over.json()).toEqual({ error: { code: 'payload-too-large', message: expect.stringContaining("over POST /admin/replay's limit of 1048576 bytes; nothing was replayed") } });
+    expect(wakes).toBe(1);
   });
 
   it('validates the body', async () => {
