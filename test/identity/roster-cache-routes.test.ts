@@ -16,6 +16,7 @@ import { startGateway } from '../../src/server.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { captureLog, makeTempDir, testConfig, type TempDir } from '../helpers/identity-harness.ts';
+import { serveOnLoopback, type LoopbackServer } from '../helpers/loopback-server.ts';
 import { eventLoopTurns } from '../helpers/wait-for.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123';
@@ -26,8 +27,12 @@ const FOUND_ID = randomUUID();
 let temp: TempDir;
 let store: Store;
 let config: Config;
+/** The app on a real HTTP server on 127.0.0.1, as the gateway serves it. */
+let server: LoopbackServer;
+/** How long an eviction waits for the write lock; a test that shortens it sets it before its request. */
+let lockRetry: RetryWhileBusyOptions | undefined;
 
-beforeEach(() => {
+beforeEach(async () => {
   temp = makeTempDir('roster-routes');
   config = testConfig({ dir: temp.dir, timebackUrl: 'http://127.0.0.1:9' });
   config.adminToken = ADMIN_TOKEN;
@@ -36,14 +41,18 @@ beforeEach(() => {
   cache.put({ externalId: 'ada.l', platformId: FOUND_ID, outcome: 'found', strategy: 'identifier', detail: null, learnedAt: NOW - HOUR });
   cache.put({ externalId: 'new/kid@school.test', platformId: null, outcome: 'not-found', strategy: null, detail: 'no TimeBack user has this email', learnedAt: NOW - 2 * HOUR });
   cache.put({ externalId: 'twin', platformId: null, outcome: 'ambiguous', strategy: 'identifier', detail: '2 TimeBack users have this identifier', learnedAt: NOW - 3 * HOUR });
+  lockRetry = undefined;
+  // A new app for each request, so it takes the test's lockRetry as the test set it.
+  server = await serveOnLoopback((request, env) => app().fetch(request, env));
 });
 
-afterEach(() => {
+afterEach(async () => {
+  await server.close();
   store.close();
   temp.remove();
 });
 
-function app(lockRetry?: RetryWhileBusyOptions) {
+function app() {
   return createApp({
     config,
     store,
@@ -57,6 +66,9 @@ function app(lockRetry?: RetryWhileBusyOptions) {
 }
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const at = (path: string) => `${server.url}${path}`;
+const get = (path: string) => fetch(at(path), { headers: auth });
+const del = (path: string) => fetch(at(path), { method: 'DELETE', headers: auth });
 
 interface Listing {
   total: number;
@@ -69,12 +81,12 @@ const listing = async (res: Response) => (await res.json()) as Listing;
 
 describe('/admin/roster-cache', () => {
   it('Should require the admin token', async () => {
-    const res = await app().request('/admin/roster-cache');
+    const res = await fetch(at('/admin/roster-cache'));
     expect(res.status).toBe(401);
   });
 
   it('Should list entries newest first with their expiry', async () => {
-    const res = await app().request('/admin/roster-cache', { headers: auth });
+    const res = await get('/admin/roster-cache');
     expect(res.status).toBe(200);
     const body = await listing(res);
     expect(body).toMatchObject({ total: 3, limit: 100, offset: 0 });
@@ -94,11 +106,11 @@ describe('/admin/roster-cache', () => {
   });
 
   it('Should filter by outcome and page with limit and offset', async () => {
-    const filtered = await listing(await app().request('/admin/roster-cache?outcome=ambiguous', { headers: auth }));
+    const filtered = await listing(await get('/admin/roster-cache?outcome=ambiguous'));
     expect(filtered.total).toBe(1);
     expect(filtered.entries).toEqual([expect.objectContaining({ externalId: 'twin', detail: '2 TimeBack users have this identifier' })]);
 
-    const page = await listing(await app().request('/admin/roster-cache?limit=1&offset=1', { headers: auth }));
+    const page = await listing(await get('/admin/roster-cache?limit=1&offset=1'));
     expect(page).toMatchObject({ total: 3, limit: 1, offset: 1 });
     expect(page.entries.map((entry) => entry.externalId)).toEqual(['new/kid@school.test']);
   });
@@ -111,19 +123,19 @@ describe('/admin/roster-cache', () => {
     ['offset=-1', 'offset: must be at least 0'],
     ['outcomes=found', 'outcomes: unknown parameter; use outcome, limit, offset'],
   ])('Should refuse ?%s with a message naming the parameter', async (query, message) => {
-    const res = await app().request(`/admin/roster-cache?${query}`, { headers: auth });
+    const res = await get(`/admin/roster-cache?${query}`);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: 'invalid-request', message } });
   });
 
   it('Should evict one entry, URL-decoding its id, and 404 when it is not cached', async () => {
     const path = `/admin/roster-cache/${encodeURIComponent('new/kid@school.test')}`;
-    const res = await app().request(path, { method: 'DELETE', headers: auth });
+    const res = await del(path);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ evicted: ['new/kid@school.test'] });
     expect(createRosterCache(store).get('new/kid@school.test')).toBeUndefined();
 
-    const again = await app().request(path, { method: 'DELETE', headers: auth });
+    const again = await del(path);
     expect(again.status).toBe(404);
     expect(await again.json()).toEqual({
       error: { code: 'not-cached', message: '"new/kid@school.test" is not in the roster cache' },
@@ -141,10 +153,15 @@ describe('/admin/roster-cache', () => {
       readiness: async () => ({ ready: true, reasons: [] }),
       admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now: () => NOW }) }],
     });
-    // An id with a slash, sent unencoded, and one with a trailing slash: neither matches the route.
-    for (const path of ['/admin/roster-cache/new/kid@school.test', '/admin/roster-cache/ada.l/']) {
-      const res = await logged.request(path, { method: 'DELETE', headers: auth });
-      expect(res.status).toBe(404);
+    const loggedServer = await serveOnLoopback((request, env) => logged.fetch(request, env));
+    try {
+      // An id with a slash, sent unencoded, and one with a trailing slash: neither matches the route.
+      for (const path of ['/admin/roster-cache/new/kid@school.test', '/admin/roster-cache/ada.l/']) {
+        const res = await fetch(`${loggedServer.url}${path}`, { method: 'DELETE', headers: auth });
+        expect(res.status).toBe(404);
+      }
+    } finally {
+      await loggedServer.close();
     }
     const requests = captured.lines().filter((line) => line.msg === 'request');
     expect(requests.map((line) => [line.path, line.status, line.error])).toEqual([
@@ -157,7 +174,7 @@ describe('/admin/roster-cache', () => {
 
   it('Should refuse a clear with an unknown parameter, clearing nothing', async () => {
     // Ignored, the misspelt filter would have made this "clear everything".
-    const res = await app().request('/admin/roster-cache?outcom=not-found', { method: 'DELETE', headers: auth });
+    const res = await del('/admin/roster-cache?outcom=not-found');
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: 'invalid-request', message: 'outcom: unknown parameter; use outcome' } });
     expect(createRosterCache(store).size()).toBe(3);
@@ -169,7 +186,7 @@ describe('/admin/roster-cache', () => {
     try {
       locker.exec('BEGIN IMMEDIATE');
       let answered = false;
-      const evicting = Promise.resolve(app().request('/admin/roster-cache/twin', { method: 'DELETE', headers: auth })).then((res) => {
+      const evicting = del('/admin/roster-cache/twin').then((res) => {
         answered = true;
         return res;
       });
@@ -192,7 +209,8 @@ describe('/admin/roster-cache', () => {
     const locker = new Database(config.dbPath);
     try {
       locker.exec('BEGIN IMMEDIATE');
-      const res = await app({ giveUpAfterMs: 300 }).request('/admin/roster-cache', { method: 'DELETE', headers: auth });
+      lockRetry = { giveUpAfterMs: 300 };
+      const res = await del('/admin/roster-cache');
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({ error: { code: 'busy', message: expect.stringContaining('nothing was evicted') } });
     } finally {
@@ -203,7 +221,7 @@ describe('/admin/roster-cache', () => {
   });
 
   it('Should clear every entry with an outcome', async () => {
-    const res = await app().request('/admin/roster-cache?outcome=not-found', { method: 'DELETE', headers: auth });
+    const res = await del('/admin/roster-cache?outcome=not-found');
     expect(await res.json()).toEqual({ cleared: 1 });
     expect(createRosterCache(store).size()).toBe(2);
   });
