@@ -21,6 +21,12 @@ describe('formatPath', () => {
 });
 
 describe('quote', () => {
+  it('escapes what a terminal would not show as written: C1 controls, line separators, bidirectional overrides', () => {
+    expect(quote('a\u202eb\u2066c\u200fd\u0085e\u2028f\u007f')).toBe('"a\\u202eb\\u2066c\\u200fd\\u0085e\\u2028f\\u007f"');
+    // Letters of any script, accents and emoji are shown as they are.
+    expect(quote('José 😀 e\u0301')).toBe('"José 😀 e\u0301"');
+  });
+
   it('quotes short values whole, JSON-escaped', () => {
     expect(quote('text/plain; x="1"')).toBe('"text/plain; x=\\"1\\""');
   });

@@ -110,7 +110,7 @@ function problemsWith(testCase: AdminCase, response: RawResponse): string[] {
     if (testCase.mentions !== undefined && !message.includes(testCase.mentions)) problems.push(`message does not mention ${testCase.mentions}: ${message.slice(0, 200)}`);
     if (message.length > MAX_MESSAGE_CHARS) problems.push(`message is ${message.length} characters long`);
     // A control character of the sender's would reach a terminal as written.
-    if (/[\u0000-\u001f\u007f]/.test(message)) problems.push(`message holds a control character: ${JSON.stringify(message.slice(0, 200))}`);
+    if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(message)) problems.push(`message holds a control character: ${JSON.stringify(message.slice(0, 200))}`);
     if (message.includes(ADMIN_TOKEN)) problems.push('message echoes the admin token');
   }
   return problems;
