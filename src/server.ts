@@ -232,7 +232,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const admin = [
     { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },
-    { path: '', router: adminEventsRoutes({ store, now, onReplayed: () => translation.wake() }) },
+    { path: '', router: adminEventsRoutes({ store, now, onReplayed: () => translation.wake(), bodyIdleMs: options.bodyIdleMs }) },
   ];
   const app = createApp({
     config,

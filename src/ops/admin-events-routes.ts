@@ -14,7 +14,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
-import { readBody } from '../ingest/read-body.ts';
+import { BODY_IDLE_MS, readBody } from '../ingest/read-body.ts';
 import { singleQuery } from '../query-params.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
@@ -29,6 +29,8 @@ export interface AdminEventsDeps {
   onReplayed?: () => void;
   /** How long a replay keeps trying while the write lock is busy (default: lock-wait.ts's). */
   lockRetry?: RetryWhileBusyOptions;
+  /** How long a replay's body may go without a byte before a 408 (default: read-body.ts's; tests shorten it). */
+  bodyIdleMs?: number;
 }
 
 const LIST_PARAMETERS = ['fate', 'status', 'reason', 'limit', 'before'];
@@ -62,14 +64,25 @@ const SeqSchema = z.coerce.number({ error: 'must be an event number' }).int().po
  */
 export const MAX_REPLAY_BODY_BYTES = 1024 * 1024;
 
-/** The body's text, refused (413) as soon as it is known to be over MAX_REPLAY_BODY_BYTES. */
-async function replayBodyText(c: Context<AppEnv>): Promise<string> {
+/**
+ * The body's text, refused (413) as soon as it is known to be over MAX_REPLAY_BODY_BYTES, or
+ * (408) once it goes `idleMs` without a byte. readBody's refusals speak of envelopes; these
+ * say what happened to the replay.
+ */
+async function replayBodyText(c: Context<AppEnv>, idleMs: number): Promise<string> {
   const { incoming, outgoing } = (c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined) ?? {};
   try {
     // As c.req.text() decoded it: a byte order mark is dropped, a byte that is not UTF-8 replaced.
-    return new TextDecoder().decode(await readBody(c.req.raw, MAX_REPLAY_BODY_BYTES, incoming && { incoming, outgoing }));
+    return new TextDecoder().decode(await readBody(c.req.raw, MAX_REPLAY_BODY_BYTES, incoming && { incoming, outgoing, idleMs }));
   } catch (err) {
-    if (!(err instanceof GatewayError) || err.code !== 'payload-too-large') throw err;
+    if (!(err instanceof GatewayError)) throw err;
+    if (err.code === 'body-timeout') {
+      throw new GatewayError(408, 'body-timeout', `No part of the body arrived for ${idleMs / 1000} s; nothing was replayed. Send it again.`, {
+        cause: err,
+        headers: err.headers,
+      });
+    }
+    if (err.code !== 'payload-too-large') throw err;
     throw new GatewayError(
       413,
       'payload-too-large',
@@ -82,7 +95,7 @@ async function replayBodyText(c: Context<AppEnv>): Promise<string> {
 /** Replayed ids echoed in the answer; beyond this only the count is useful. */
 const MAX_LISTED = 1_000;
 
-export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry }: AdminEventsDeps) {
+export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry, bodyIdleMs = BODY_IDLE_MS }: AdminEventsDeps) {
   const router = new Hono<AppEnv>();
 
   router.get('/events', (c) => {
@@ -99,7 +112,7 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry
   });
 
   router.post('/replay', async (c) => {
-    const text = await replayBodyText(c);
+    const text = await replayBodyText(c, bodyIdleMs);
     let body: unknown;
     try {
       body = text.trim() === '' ? {} : JSON.parse(text);

@@ -15,6 +15,7 @@ import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { lockAfterFirstChunk } from '../helpers/lock-after-first-chunk.ts';
 import { serveOnLoopback, type LoopbackServer } from '../helpers/loopback-server.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { eventStates, insertTranslatedEvents } from '../helpers/translated-events.ts';
 import { eventLoopTurns, waitFor } from '../helpers/wait-for.ts';
@@ -22,6 +23,8 @@ import { APP_ID, forumPost, STUDENT } from '../mapping/learn-events.ts';
 import { insertStoredEvents } from '../mapping/stored-events.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+/** How long a replay's body may stall here before its 408 (30 s in the gateway). */
+const BODY_IDLE_MS = 200;
 let db: ReturnType<typeof tempStore>;
 let wakes = 0;
 /** What a replay's wake reaches besides the count: the translate stage, where a test runs one. */
@@ -60,7 +63,7 @@ function app() {
     metrics: createMetrics(),
     ingestKeys: ingestKeysFromDigests([], 'environment'),
     readiness: async () => ({ ready: true, reasons: [] }),
-    admin: [{ path: '', router: adminEventsRoutes({ store: db.store, onReplayed, lockRetry }) }],
+    admin: [{ path: '', router: adminEventsRoutes({ store: db.store, onReplayed, lockRetry, bodyIdleMs: BODY_IDLE_MS }) }],
   });
 }
 
@@ -433,6 +436,28 @@ describe('POST /admin/replay', () => {
     expect(over.status).toBe(413);
     expect(await over.json()).toEqual({ error: { code: 'payload-too-large', message: expect.stringContaining("over POST /admin/replay's limit of 1048576 bytes; nothing was replayed") } });
     expect(wakes).toBe(1);
+  });
+
+  it('gives up on a body that stops arriving, saying nothing was replayed', async () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    // Half a body, then nothing: the sender neither finishes nor hangs up.
+    const res = await rawRequest(server.url, {
+      path: '/admin/replay',
+      headers: [
+        ['Authorization', `Bearer ${ADMIN_TOKEN}`],
+        ['Content-Type', 'application/json'],
+        ['Content-Length', '40'],
+      ],
+      body: '{"status":"dead",',
+      framing: 'none',
+    });
+    expect(res.status).toBe(408);
+    expect(JSON.parse(res.body)).toEqual({
+      error: { code: 'body-timeout', message: `No part of the body arrived for ${BODY_IDLE_MS / 1000} s; nothing was replayed. Send it again.` },
+    });
+    expect(res.headers.connection).toBe('close');
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+    expect(wakes).toBe(0);
   });
 
   it('validates the body', async () => {
