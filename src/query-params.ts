@@ -16,3 +16,15 @@ export function singleQuery(queries: Record<string, string[]>, known: readonly s
   }
   return query;
 }
+
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * For `z.preprocess` before a number parameter's `z.coerce.number()`: only decimal text gets
+ * through (a sign and a fraction too, which the schema then refuses by name). Coercion alone
+ * also reads `0x10`, `0b1`, `1e3` and ` 12 `, so `/admin/events/0x10` showed event 16. Empty
+ * text is left to the schema, which says what the number must be.
+ */
+export function decimalOnly(value: unknown): unknown {
+  return typeof value === 'string' && value !== '' && !DECIMAL.test(value) ? Number.NaN : value;
+}

@@ -16,7 +16,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { GatewayError, quote, unknownParameter } from '../errors.ts';
-import { singleQuery } from '../query-params.ts';
+import { decimalOnly, singleQuery } from '../query-params.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
 import { createRosterCache, viewOf } from './roster-cache.ts';
@@ -26,8 +26,8 @@ const OutcomeSchema = z.enum(ROSTER_OUTCOMES, { error: `must be one of ${ROSTER_
 const ListQuerySchema = z.strictObject(
   {
     outcome: OutcomeSchema.optional(),
-    limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
-    offset: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').default(0),
+    limit: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100)),
+    offset: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').default(0)),
   },
   { error: unknownParameter(['outcome', 'limit', 'offset']) },
 );

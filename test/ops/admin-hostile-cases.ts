@@ -136,6 +136,9 @@ const BAD_NUMBERS: Array<[string, string]> = [
   ['-1', 'must be at least'],
   ['Infinity', 'must be a number'],
   ['1e400', 'must be a number'],
+  ['0x10', 'must be a number'],
+  ['1e2', 'must be a number'],
+  ['%2012', 'must be a number'],
 ];
 
 function eventListCases(): AdminCase[] {
@@ -152,7 +155,7 @@ function eventListCases(): AdminCase[] {
     bad('limit=0', 'limit: must be at least 1'),
     bad('limit=501', 'limit: must be at most 500'),
     bad('limit=99999999999999999999', 'limit'),
-    ...['0', '-5', '1.5', 'abc', 'NaN', ''].map((value) => bad(`before=${value}`, 'before: must be an event number')),
+    ...['0', '-5', '1.5', 'abc', 'NaN', '', '0x10', '1e3'].map((value) => bad(`before=${value}`, 'before: must be an event number')),
     bad('before=99999999999999999999', 'before'),
     bad('foo=1', 'foo: unknown parameter; use fate (or status), reason, limit, before'),
     bad('Fate=dead', 'Fate: unknown parameter'),
@@ -174,7 +177,7 @@ function eventCases(): AdminCase[] {
   const bad = (seq: string) => invalid(group, `seq ${seq.length > 40 ? `of ${seq.length} characters` : seq}`, get(`/admin/events/${seq}`), 'seq');
   const unmatched = (path: string): AdminCase => ({ group, name: path, request: get(path), status: 404, code: 'not-found', mentions: 'No route' });
   return [
-    ...['0', '-1', 'abc', '1.5', 'Infinity', '1e400', '%zz', '99999999999999999999', '9'.repeat(5_000), `${SENT_STUDENT}`].map(bad),
+    ...['0', '-1', 'abc', '1.5', 'Infinity', '1e400', '0x10', '1e2', '0b11', '%zz', '99999999999999999999', '9'.repeat(5_000), `${SENT_STUDENT}`].map(bad),
     { group, name: 'a seq no event has', request: get('/admin/events/4294967296'), status: 404, code: 'not-found', mentions: 'No event 4294967296' },
     unmatched('/admin/events/1/'),
     unmatched('/admin/events/1/input'),
