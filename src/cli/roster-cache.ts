@@ -8,6 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { shown } from '../errors.ts';
+import { readAdminExternalId } from '../identity/identity-resolver.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
 import { openStoreForCommand } from '../store/database.ts';
 import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
@@ -53,7 +55,7 @@ export const rosterCacheCommand = cliCommand(
         if (json) io.out(`${JSON.stringify({ evicted, notCached }, null, 2)}\n`);
         else {
           io.out(`evicted ${evicted.length} ${plural(evicted.length, 'entry', 'entries')}\n`);
-          for (const id of notCached) io.out(`not cached: ${id}\n`);
+          for (const id of notCached) io.out(`not cached: ${shown(id)}\n`);
         }
       } else {
         const cleared = cache.clear(outcome);
@@ -76,12 +78,13 @@ function parseArguments(args: string[]) {
       json: { type: 'boolean', default: false },
     },
   });
-  const [action = 'list', ...ids] = positionals;
+  const [action = 'list', ...typed] = positionals;
   if (action !== 'list' && action !== 'evict' && action !== 'clear') {
     throw new UsageError(`unknown action "${action}"`);
   }
-  if (action === 'evict' && ids.length === 0) throw new UsageError('evict needs at least one EXTERNAL_ID');
-  if (action !== 'evict' && ids.length > 0) throw new UsageError(`unexpected argument "${ids[0]}"`);
+  if (action === 'evict' && typed.length === 0) throw new UsageError('evict needs at least one EXTERNAL_ID');
+  if (action !== 'evict' && typed.length > 0) throw new UsageError(`unexpected argument "${typed[0]}"`);
+  const ids = [...new Set(typed.map(readEvicted))];
   const outcome = values.outcome;
   if (outcome !== undefined && !(ROSTER_OUTCOMES as readonly string[]).includes(outcome)) {
     throw new UsageError(`--outcome must be one of ${ROSTER_OUTCOMES.join(', ')}`);
@@ -93,6 +96,16 @@ function parseArguments(args: string[]) {
     limit = Number(values.limit);
   }
   return { action, ids, outcome: outcome as RosterOutcome | undefined, limit, json: values.json } as const;
+}
+
+/**
+ * Trimmed, as the cache's ids were: a pasted " jstudent9\n" is jstudent9, not "not cached". One
+ * that no entry can have is refused before anything is evicted.
+ */
+function readEvicted(typed: string, index: number): string {
+  const read = readAdminExternalId(typed);
+  if (!read.ok) throw new UsageError(`EXTERNAL_ID ${index + 1}: ${read.problem}; nothing was evicted`);
+  return read.externalId;
 }
 
 function renderTable(total: number, views: RosterCacheView[]): string {

@@ -55,13 +55,29 @@ export function checkExternalId(raw: string): { ok: true; externalId: string } |
  * matched with: trimmed, so a padded key still matches; an empty or overlong one is refused, as
  * it could never match. The problem names no id: these messages can reach the log.
  */
-export function readExternalIdKey(written: string): { ok: true; externalId: string } | { ok: false; problem: string } {
+export function readExternalIdKey(written: string): ReadExternalId {
+  return readExternalId(written, 'this key has', 'so it would never match');
+}
+
+/**
+ * A Learn id an admin names (`roster-cache evict`, `DELETE /admin/roster-cache/<id>`), read as
+ * checkExternalId reads the ids the cache is filled with: trimmed, so a pasted `" jstudent9\n"`
+ * finds jstudent9; an empty or overlong one is refused, as no entry can have it. The problem
+ * names no id, as readExternalIdKey's does.
+ */
+export function readAdminExternalId(typed: string): ReadExternalId {
+  return readExternalId(typed, 'this one has', 'so it is never cached');
+}
+
+type ReadExternalId = { ok: true; externalId: string } | { ok: false; problem: string };
+
+function readExternalId(written: string, counted: string, consequence: string): ReadExternalId {
   const externalId = written.trim();
   if (externalId === '') return { ok: false, problem: 'a Learn externalId must not be empty' };
   if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
     return {
       ok: false,
-      problem: `a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters (this key has ${externalId.length}): the gateway takes a longer one as no student, so it would never match`,
+      problem: `a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters (${counted} ${externalId.length}): the gateway takes a longer one as no student, ${consequence}`,
     };
   }
   return { ok: true, externalId };

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rosterCacheCommand } from '../../src/cli/roster-cache.ts';
+import { MAX_EXTERNAL_ID_LENGTH } from '../../src/identity/identity-resolver.ts';
 import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import { openStore } from '../../src/store/database.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
@@ -93,6 +94,32 @@ describe('caliper-gateway roster-cache', () => {
   it('Should report evictions as JSON', async () => {
     const { out } = await run('evict', 'twin', 'stranger', '--json');
     expect(JSON.parse(out)).toEqual({ evicted: ['twin'], notCached: ['stranger'] });
+  });
+
+  it('Should evict an id pasted with whitespace around it, as the cache holds ids trimmed', async () => {
+    const { code, out, err } = await run('evict', ' ada.l\n', '\tkid@school.test ', 'ada.l', ' stranger ');
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toBe('evicted 2 entries\nnot cached: stranger\n');
+    expect(cachedIds()).toEqual(['twin']);
+    expect(JSON.parse((await run('evict', '  twin\r\n', '--json')).out)).toEqual({ evicted: ['twin'], notCached: [] });
+    expect(cachedIds()).toEqual([]);
+  });
+
+  it.each([
+    ['a blank', ' \n', 'EXTERNAL_ID 2: a Learn externalId must not be empty; nothing was evicted'],
+    ['an empty', '', 'EXTERNAL_ID 2: a Learn externalId must not be empty; nothing was evicted'],
+    [
+      'an overlong',
+      ` ${'x'.repeat(MAX_EXTERNAL_ID_LENGTH + 1)}\n`,
+      `EXTERNAL_ID 2: a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters (this one has ${MAX_EXTERNAL_ID_LENGTH + 1}): the gateway takes a longer one as no student, so it is never cached; nothing was evicted`,
+    ],
+  ])('Should exit 2 with usage for %s EXTERNAL_ID, evicting none of the others', async (_, id, message) => {
+    const { code, out, err } = await run('evict', 'ada.l', id, 'twin');
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toContain(`caliper-gateway roster-cache: ${message}\n`);
+    expect(err).toContain('Usage: caliper-gateway roster-cache');
+    expect(cachedIds()).toHaveLength(3);
   });
 
   it('Should clear by outcome, or everything', async () => {
