@@ -15,10 +15,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
-import { GatewayError, quote, unknownParameter } from '../errors.ts';
+import { badRequest, GatewayError, quote, unknownParameter } from '../errors.ts';
 import { decimalOnly, singleQuery } from '../query-params.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
+import { readAdminExternalId } from './identity-resolver.ts';
 import { createRosterCache, viewOf } from './roster-cache.ts';
 
 const OutcomeSchema = z.enum(ROSTER_OUTCOMES, { error: `must be one of ${ROSTER_OUTCOMES.join(', ')}` });
@@ -67,7 +68,10 @@ export function rosterCacheRoutes({
   });
 
   router.delete('/:externalId', async (c) => {
-    const externalId = c.req.param('externalId');
+    // Trimmed, as the cache's ids were: a pasted " jstudent9\n" is jstudent9, not "not cached".
+    const read = readAdminExternalId(c.req.param('externalId'));
+    if (!read.ok) throw badRequest('invalid-request', `${read.problem}; nothing was evicted`);
+    const { externalId } = read;
     const evicted = await evicting(() => cache.evict([externalId]));
     if (evicted.length === 0) {
       // Quoted and cut: the id is the admin's, but a line break or escape sequence in it must

@@ -9,6 +9,7 @@ import { createApp } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { ingestKeysFrom } from '../../src/ingest/api-keys.ts';
+import { MAX_EXTERNAL_ID_LENGTH } from '../../src/identity/identity-resolver.ts';
 import { createRosterCache, type RosterCacheView } from '../../src/identity/roster-cache.ts';
 import { rosterCacheRoutes } from '../../src/identity/roster-cache-routes.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -140,6 +141,34 @@ describe('/admin/roster-cache', () => {
     expect(await again.json()).toEqual({
       error: { code: 'not-cached', message: '"new/kid@school.test" is not in the roster cache' },
     });
+  });
+
+  it('Should evict an id pasted with whitespace around it, and name it trimmed when it is not cached', async () => {
+    const path = `/admin/roster-cache/${encodeURIComponent(' new/kid@school.test\n')}`;
+    const res = await del(path);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ evicted: ['new/kid@school.test'] });
+    expect(createRosterCache(store).get('new/kid@school.test')).toBeUndefined();
+
+    const again = await del(path);
+    expect(again.status).toBe(404);
+    expect(await again.json()).toEqual({
+      error: { code: 'not-cached', message: '"new/kid@school.test" is not in the roster cache' },
+    });
+  });
+
+  it.each([
+    ['a blank', '%20%0A%09', 'a Learn externalId must not be empty; nothing was evicted'],
+    [
+      'an overlong',
+      `%20${'x'.repeat(MAX_EXTERNAL_ID_LENGTH + 1)}%0A`,
+      `a Learn externalId is at most ${MAX_EXTERNAL_ID_LENGTH} characters (this one has ${MAX_EXTERNAL_ID_LENGTH + 1}): the gateway takes a longer one as no student, so it is never cached; nothing was evicted`,
+    ],
+  ])('Should refuse %s id with 400, evicting nothing', async (_, encoded, message) => {
+    const res = await del(`/admin/roster-cache/${encoded}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'invalid-request', message } });
+    expect(createRosterCache(store).size()).toBe(3);
   });
 
   it('Should not log the id of a request no route takes', async () => {

@@ -293,7 +293,9 @@ function rosterCases(): AdminCase[] {
     // Taken by its first value, this cleared the not-found entries.
     bad('DELETE', 'outcome=not-found&outcome=found', 'outcome: give it once'),
     notCached('a Learn id never cached', SENT_STUDENT),
-    notCached('an id of 6,000 characters', 'k'.repeat(6_000)),
+    // No cached id can be this long (Learn's are trimmed and at most 1,024 characters), nor blank.
+    invalid(group, 'DELETE an id of 6,000 characters', { method: 'DELETE', path: `/admin/roster-cache/${'k'.repeat(6_000)}`, headers: bearer() }, 'a Learn externalId is at most 1024 characters (this one has 6000)'),
+    invalid(group, 'DELETE a blank id', { method: 'DELETE', path: '/admin/roster-cache/%20%0A%09', headers: bearer() }, 'a Learn externalId must not be empty'),
     notCached('an id with a line break and an escape', encodeURIComponent(`${SENT_STUDENT}\n\u001b[31m`)),
     notCached('an id with an encoded slash', encodeURIComponent(`${SENT_STUDENT}/x`)),
     notCached('an id with odd unicode', encodeURIComponent(`${SENT_STUDENT}\u202e\u0301\ud83d\ude00`)),
