@@ -18,7 +18,8 @@ import { cliCommand, commandConfig, UsageError } from './command.ts';
 const USAGE = `Usage: caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [options]
 
   list                  what the gateway knows about each student (newest first)
-  evict EXTERNAL_ID…    forget these students; their next event looks them up again
+  evict EXTERNAL_ID…    forget these students; their next event looks them up again (ids read
+                        trimmed, as the gateway reads Learn ids)
   clear                 forget every entry (or, with --outcome, every entry with that outcome)
 
 Options:
