@@ -12,6 +12,7 @@ import { createApp, type AppEnv } from './app.ts';
 import { createAuthFailures, type AuthRealm } from './auth-failures.ts';
 import { loadKnownGood, startKnownGoodSaver } from './auth-known-good.ts';
 import { answerClientError } from './client-errors.ts';
+import { createLingeringClose, type LingerLimits } from './lingering-close.ts';
 import { ConfigError, missingDeliverySettings, plainHttpTimebackUrls, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -57,6 +58,8 @@ export interface GatewayOptions {
    * thread's busy timeout; default connection.ts's BUSY_TIMEOUT_MS; tests shorten it).
    */
   writeLockWaitMs?: number;
+  /** The bounds of a lingering close (lingering-close.ts; tests shorten them). */
+  linger?: Partial<LingerLimits>;
 }
 
 /** Beyond SHUTDOWN_TIMEOUT, how long a gateway that is stopping may take to exit (serve.ts gives it 1 s). */
@@ -252,7 +255,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   let http: HttpServer;
   try {
-    http = await listenHttp(app, config, log);
+    http = await listenHttp(app, config, log, options.linger);
   } catch (err) {
     // Nothing has been served: leave no worker, timer or open database behind.
     await stopAll(Date.now());
@@ -302,8 +305,12 @@ const HEADERS_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 300_000;
 
 /** Serves `app` on HOST:PORT; resolves once it listens. */
-async function listenHttp(app: Hono<AppEnv>, config: Config, log: Logger): Promise<HttpServer> {
+async function listenHttp(app: Hono<AppEnv>, config: Config, log: Logger, lingerLimits?: Partial<LingerLimits>): Promise<HttpServer> {
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+  // A refusal sent before the body was read must not be lost to a reset (lingering-close.ts).
+  const lingering = createLingeringClose(lingerLimits);
+  // Before the app's listener, so that a request sent on a lingering connection is dropped unserved.
+  server.prependListener('request', (request) => lingering.watch(request));
   let requestsInFlight = 0;
   server.on('request', (_request, response) => {
     requestsInFlight += 1;
@@ -336,11 +343,15 @@ async function listenHttp(app: Hono<AppEnv>, config: Config, log: Logger): Promi
 
       // Stop accepting; let in-flight requests finish. A keep-alive connection goes idle
       // when its request is answered, and Node does not close it by itself then, so idle
-      // connections are swept until the last one is gone.
+      // connections are swept until the last one is gone. A lingering connection ends by
+      // itself within LINGER_MS, or is cut with the rest at the deadline.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const forced = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+      const forced = setTimeout(() => {
+        server.closeAllConnections();
+        lingering.cutAll();
+      }, Math.max(0, deadline - Date.now()));
       await serverClosed;
       clearInterval(sweep);
       clearTimeout(forced);
