@@ -100,6 +100,8 @@ function authCases(): AdminCase[] {
     }),
     unauthorized('a wrong token, on POST /admin/replay', replay('{}', [...bearer(wrong), ['Content-Type', 'application/json']])),
     unauthorized('no token, on POST /admin/replay with a bad body', replay('{"status":', [['Content-Type', 'application/json']])),
+    // Refused before a byte of the body is read, with 2 MiB of it on the way (server.ts lingers so the 401 arrives).
+    unauthorized('a wrong token, on POST /admin/replay with a 2 MiB body', replay(JSON.stringify({ ids: [1], pad: 'x'.repeat(2 * REPLAY_BODY_LIMIT) }), [...bearer(wrong), ['Content-Type', 'application/json']])),
     unauthorized('no token, on an admin path no route takes', get('/admin/nothing-here', [])),
     unauthorized('no token, on /admin itself', get('/admin/', [])),
     unauthorized('no token, on OPTIONS /admin/events (a browser preflight)', { method: 'OPTIONS', path: '/admin/events', headers: [['Origin', 'https://elsewhere.test']] }),
@@ -236,8 +238,16 @@ function replayCases(): AdminCase[] {
     bad('a field with a name of 10,000 characters', `{"${'k'.repeat(10_000)}":1}`, 'unknown field'),
     {
       group,
-      // Refused unread: a body sent along would be unread when the server hangs up after its
-      // 413, and a socket closed with unread data is reset, which can drop the answer.
+      // Refused unread, with the body still arriving: the 413 must not be lost to a reset
+      // when the server hangs up (lingering-close.ts).
+      name: 'a body over the limit (declared), 2 MiB sent',
+      request: replay(JSON.stringify({ ids: [1], pad: 'x'.repeat(2 * REPLAY_BODY_LIMIT) })),
+      status: 413,
+      code: 'payload-too-large',
+      mentions: 'POST /admin/replay',
+    },
+    {
+      group,
       name: 'a Content-Length one byte over the limit, body never sent',
       request: { ...replay(''), headers: [...bearer(), ['Content-Type', 'application/json'], ['Content-Length', String(REPLAY_BODY_LIMIT + 1)]], framing: 'none' },
       status: 413,
