@@ -2,6 +2,7 @@
  * Builds the HTTP app from injected dependencies. No I/O happens here, so tests build
  * apps on a temporary database and talk to them with `app.request()`.
  */
+import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
@@ -15,6 +16,7 @@ import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
 import type { StoreWriter } from './store/writer.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
+import { awaitsContinue } from './ingest/expect-continue.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
 import { adminAuth } from './ops/admin-auth.ts';
 import { createAuthFailures, TOO_MANY_WRONG_KEYS, type AuthFailures, type AuthRealm } from './auth-failures.ts';
@@ -111,6 +113,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // Every answer is JSON or plain text; a browser must not take one (a 404 echoing the path
     // it was sent) for HTML.
     c.header('x-content-type-options', 'nosniff');
+    // Answered while the sender still waits for 100 Continue (expect-continue.ts: POST /caliper
+    // refused on its headers, any /admin request refused on its token): its body was never
+    // invited, and it may send it anyway or give up, so the connection is done (RFC 9110 §10.1.1).
+    if (awaitsContinue((c.env as { incoming?: IncomingMessage } | undefined)?.incoming)) c.header('connection', 'close');
     const error = c.get('error');
     // The most specific route the path matched, even when a middleware answered first (a
     // 401 from the admin check): what was asked for, without the ids in it.

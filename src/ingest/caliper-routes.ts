@@ -23,7 +23,6 @@ import { parseEnvelope } from './parse-envelope.ts';
 import { CHUNKED_GUESS_BYTES, createIntakeGate, type Hold } from './intake-gate.ts';
 import { declaredLength, readBody } from './read-body.ts';
 import { contentCoding, decodeBody, type ContentCoding } from './content-encoding.ts';
-import { awaitsContinue } from './expect-continue.ts';
 
 /**
  * How long a request may wait for room under MAX_BYTES_IN_FLIGHT before it is told 503:
@@ -55,15 +54,9 @@ export function caliperRoutes(deps: AppDeps) {
   const router = new Hono<AppEnv>();
 
   router.post('/caliper', async (c) => {
-    let coding: ContentCoding;
-    try {
-      coding = checkHeaders(c);
-    } catch (error) {
-      // Refused before its body was invited (Expect: 100-continue): the sender may still
-      // send it or give up, so the connection is done either way (RFC 9110 §10.1.1).
-      if (awaitsContinue(nodeHttp(c).incoming)) c.header('connection', 'close');
-      throw error;
-    }
+    // Refused here, a sender of Expect: 100-continue was never invited to send its body
+    // (app.ts then closes the connection).
+    const coding = checkHeaders(c);
 
     const admitted = gate.admit(bytesToHold(c.req.header('content-length'), config.maxBodyBytes));
     const hold = admitted instanceof Promise ? await admitted.catch(countBusy) : admitted;
