@@ -39,7 +39,8 @@ export interface LingeringClose {
   /**
    * Called for each request, before the app sees it: if its response ends the connection
    * before its body has arrived, the connection lingers. A request that arrives on a
-   * lingering connection (sent after a `Connection: close` answer) is not served.
+   * lingering connection (pipelined after a `Connection: close` answer) closes it at once:
+   * it gets no answer, and its body, unless already received whole, never arrives.
    */
   watch(request: IncomingMessage): void;
   /** Connections lingering now. */
