@@ -22,7 +22,7 @@ const INGEST_KEY = 'lingering-close-ingest-key-71c4';
 const ADMIN_TOKEN = 'lingering-close-admin-token-0d93e2b85a';
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Sent back to back, then in batches of this many at once. */
-const TIMES = 100;
+const TIMES = 50;
 const AT_ONCE = 10;
 
 let temp: TempDir;
