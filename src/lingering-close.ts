@@ -1,13 +1,14 @@
 /**
- * A lingering close, as Apache and nginx do it (`lingering_close`): when a response ends its
- * connection before the request's body has all arrived (413 for a declared size over the
- * limit; 401, 415, 429, 503 answered before reading; 408 for a stalled body), the connection
- * is not closed at once. Closed with the sender's bytes still unread, the kernel answers with
- * a reset, and a reset can reach the sender before it has read our answer: it then sees a
+ * A lingering close, as Apache and nginx do it (`lingering_close`; RFC 9112 §9.6): when a
+ * response ends its connection before the request's body has all arrived (413 for a declared
+ * size over the limit, 408 for a stalled body, 503 busy, or any refusal answered before
+ * reading to a sender of `Connection: close` or `Expect: 100-continue`), the connection is not
+ * closed at once. Closed with the sender's bytes still unread, the kernel answers them with a
+ * reset, and a reset can reach the sender before it has read our answer: it then sees a
  * network error instead of the refusal, and Learn sends the same envelope again. Instead our
  * side is half-closed (FIN after the answer), what the sender still sends is read and
  * dropped, and the socket is closed once the sender hangs up too, or at the first bound
- * reached (RFC 9112 §9.6): LINGER_MS in all (absolute, so a sender that trickles a byte now and then cannot
+ * reached: LINGER_MS in all (absolute, so a sender that trickles a byte now and then cannot
  * hold the connection: slowloris), LINGER_IDLE_MS without a byte, or LINGER_MAX_BYTES read.
  */
 import { Socket } from 'node:net';

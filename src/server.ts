@@ -309,7 +309,7 @@ async function listenHttp(app: Hono<AppEnv>, config: Config, log: Logger, linger
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   // A refusal sent before the body was read must not be lost to a reset (lingering-close.ts).
   const lingering = createLingeringClose(lingerLimits);
-  // Before the app's listener, so that a request sent on a lingering connection is dropped unserved.
+  // Before the app's listener: a request pipelined on a lingering connection closes it unanswered.
   server.prependListener('request', (request) => lingering.watch(request));
   let requestsInFlight = 0;
   server.on('request', (_request, response) => {
