@@ -16,7 +16,7 @@ import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
 import type { StoreWriter } from './store/writer.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
-import { awaitsContinue } from './ingest/expect-continue.ts';
+import { bodyLeftUnread } from './ingest/read-body.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
 import { adminAuth } from './ops/admin-auth.ts';
 import { createAuthFailures, TOO_MANY_WRONG_KEYS, type AuthFailures, type AuthRealm } from './auth-failures.ts';
@@ -113,10 +113,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // Every answer is JSON or plain text; a browser must not take one (a 404 echoing the path
     // it was sent) for HTML.
     c.header('x-content-type-options', 'nosniff');
-    // Answered while the sender still waits for 100 Continue (expect-continue.ts: POST /caliper
-    // refused on its headers, any /admin request refused on its token): its body was never
-    // invited, and it may send it anyway or give up, so the connection is done (RFC 9110 §10.1.1).
-    if (awaitsContinue((c.env as { incoming?: IncomingMessage } | undefined)?.incoming)) c.header('connection', 'close');
+    // Answered with the request's body not all read, and never to be read (read-body.ts): a
+    // refusal on its headers or its token, on any route, or a body cut short. The connection
+    // is done, so that lingering-close.ts bounds what is still read of it; a sender waiting
+    // for 100 Continue was never invited to send it, and may send it anyway or give up
+    // (RFC 9110 §10.1.1).
+    if (await bodyLeftUnread((c.env as { incoming?: IncomingMessage } | undefined)?.incoming)) c.header('connection', 'close');
     const error = c.get('error');
     // The most specific route the path matched, even when a middleware answered first (a
     // 401 from the admin check): what was asked for, without the ids in it.

@@ -1,9 +1,9 @@
 /**
  * A lingering close, as Apache and nginx do it (`lingering_close`; RFC 9112 §9.6): when a
  * response ends its connection before the request's body has all arrived (413 for a declared
- * size over the limit, 408 for a stalled body, 503 busy, or any refusal answered before
- * reading to a sender of `Connection: close` or `Expect: 100-continue`), the connection is not
- * closed at once. Closed with the sender's bytes still unread, the kernel answers them with a
+ * size over the limit, 408 for a stalled body, 503 busy, any refusal answered before reading:
+ * app.ts closes the connection of every answer that leaves the body unread, and a sender of
+ * `Connection: close` closes its own), the connection is not closed at once. Closed with the sender's bytes still unread, the kernel answers them with a
  * reset, and a reset can reach the sender before it has read our answer: it then sees a
  * network error instead of the refusal, and Learn sends the same envelope again. Instead our
  * side is half-closed (FIN after the answer), what the sender still sends is read and

@@ -112,6 +112,95 @@ describe('a refusal of a body the gateway does not read', () => {
   }
 });
 
+/**
+ * A keep-alive sender (no `Connection` header, no `Expect`) that declares `declared` bytes
+ * and pours them as fast as the gateway takes them, stopping only when the gateway hangs up
+ * (as a sender that does not read the answer while it uploads): what it managed to send is
+ * what the gateway read for a request it refused.
+ */
+async function pouringKeepAliveSender(
+  path: string,
+  headers: string,
+  declared: number,
+): Promise<{ answer: string; sent: number; hungUp: boolean; servedAfter?: string }> {
+  const url = new URL(gateway.url);
+  const socket = connect({ port: Number(url.port), host: url.hostname });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  let hungUp = false;
+  const gone = new Promise<void>((resolve) => {
+    const onGone = () => {
+      hungUp = true;
+      resolve();
+    };
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    // Writing to a connection the gateway closed: EPIPE or ECONNRESET (maybe both).
+    socket.on('error', onGone);
+  });
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\n${headers}Content-Length: ${declared}\r\n\r\n`);
+  const piece = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  while (sent < declared && !hungUp) {
+    const size = Math.min(piece.length, declared - sent);
+    sent += size;
+    if (!socket.write(piece.subarray(0, size))) await Promise.race([gone, new Promise((resolve) => socket.once('drain', resolve))]);
+  }
+  let servedAfter: string | undefined;
+  if (!hungUp) {
+    // All of it sent and the connection still open: the gateway read and dropped the whole
+    // body, and serves the next request on it.
+    const before = Buffer.concat(received).length;
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    await waitFor('the next answer, or the gateway hanging up', () => Buffer.concat(received).length > before || hungUp);
+    servedAfter = Buffer.concat(received).subarray(before).toString('latin1').split('\r\n')[0] || undefined;
+  }
+  socket.destroy();
+  return { answer: Buffer.concat(received).toString('latin1'), sent, hungUp, servedAfter };
+}
+
+describe('a refusal answered before reading the body of a keep-alive sender', () => {
+  const refusals = [
+    { name: 'POST /caliper with a wrong key', path: '/caliper', headers: 'Authorization: Bearer not-the-key\r\nContent-Type: application/json\r\n', status: 401 },
+    { name: 'POST /caliper as text/plain', path: '/caliper', headers: `Authorization: Bearer ${INGEST_KEY}\r\nContent-Type: text/plain\r\n`, status: 415 },
+    { name: 'POST /admin/replay with a wrong token', path: '/admin/replay', headers: 'Authorization: Bearer not-the-token\r\nContent-Type: application/json\r\n', status: 401 },
+  ];
+  // Four times the most a linger reads (LINGER_MAX_BYTES): kept alive, the gateway read all of it.
+  const POURED_BYTES = 64 * 1024 * 1024;
+  it('hangs up (Connection: close, then a lingering close) instead of reading the whole declared body', { timeout: 60_000 }, async () => {
+    const results = await Promise.all(refusals.map(({ path, headers }) => pouringKeepAliveSender(path, headers, POURED_BYTES)));
+    refusals.forEach(({ name, status }, i) => {
+      const { answer, sent, hungUp, servedAfter } = results[i]!;
+      expect(answer, name).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect({ name, hungUp, servedAfter, sentAll: sent === POURED_BYTES }).toEqual({ name, hungUp: true, servedAfter: undefined, sentAll: false });
+      expect(answer.split('\r\n\r\n')[0]!.toLowerCase(), name).toContain('connection: close');
+    });
+  });
+
+  it('keeps the connection of a refusal whose small body had all arrived, and of one with no body', async () => {
+    const url = new URL(gateway.url);
+    const socket = connect({ port: Number(url.port), host: url.hostname });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    let received = '';
+    socket.setEncoding('latin1').on('data', (text: string) => (received += text));
+    try {
+      const body = '{"data":[]}';
+      socket.write(`POST /caliper HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer not-the-key\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await waitFor('the 401', () => received.includes('"unauthorized"'));
+      socket.write(`GET /admin/stats HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer not-the-token\r\n\r\n`);
+      await waitFor('the second 401', () => received.split('"unauthorized"').length === 3);
+      socket.write(`GET /healthz HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+      await waitFor('the /healthz answer', () => received.split('HTTP/1.1 ').length === 4);
+      const statuses = received.split('HTTP/1.1 ').slice(1).map((response) => response.slice(0, 3));
+      expect(statuses).toEqual(['401', '401', '200']);
+      expect(received.toLowerCase()).not.toContain('connection: close');
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
 /** A server that refuses every request unread, with `Connection: close`, as the gateway's 413 does. */
 async function refusingServer(
   limits: Partial<LingerLimits>,

@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.ts';
-import { inviteBody } from './expect-continue.ts';
+import { awaitsContinue, inviteBody } from './expect-continue.ts';
 
 export function payloadTooLarge(limit: number, size?: number, unread = false): GatewayError {
   const what = size === undefined ? 'The body is' : `The body (${size} bytes) is`;
@@ -26,6 +26,28 @@ export function payloadTooLarge(limit: number, size?: number, unread = false): G
 /** A Content-Length header's value as a number; undefined when absent or not a plain count. */
 export function declaredLength(header: string | null | undefined): number | undefined {
   return header != null && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
+/**
+ * True when an answer given now leaves part of the request's body unread, never to be read:
+ * refused on its headers (401, 415, 429; an admin token), or cut short (413, 408, 503 busy).
+ * Kept alive, the connection would have Node read and drop the rest of it (@hono/node-server
+ * drains it for 500 ms with no byte cap that works, since Node dumps the body; Node alone
+ * reads it all, up to the 5-minute request timeout): a wrong key declaring 60 MB costs 60 MB
+ * of reading. Closed instead, lingering-close.ts bounds what is still read. A sender waiting
+ * for our 100 Continue has sent nothing of it; one whose body has all arrived (read, or
+ * small enough to come with its headers) keeps its connection.
+ */
+export async function bodyLeftUnread(incoming: IncomingMessage | undefined): Promise<boolean> {
+  if (incoming === undefined) return false;
+  if (awaitsContinue(incoming)) return true;
+  const framed = incoming.headers['transfer-encoding'] !== undefined || (declaredLength(incoming.headers['content-length']) ?? 0) > 0;
+  if (!framed || incoming.complete) return false;
+  // A body that came in the same read as its headers is parsed only after the request was
+  // handed to the app (and a refusal on its headers can be ready before): let the parser
+  // finish that read first.
+  await new Promise((resolve) => setImmediate(resolve));
+  return !incoming.complete;
 }
 
 /** Node's side of a request served by @hono/node-server. */
