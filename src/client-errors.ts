@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from './errors.ts';
+import type { LingeringClose } from './lingering-close.ts';
 import type { Logger } from './log.ts';
 
 interface ClientError extends Error {
@@ -18,8 +19,11 @@ interface ClientError extends Error {
   reason?: string;
 }
 
-export function answerClientError(log: Logger) {
+export function answerClientError(log: Logger, lingering?: Pick<LingeringClose, 'lingerUnparsed' | 'has'>) {
   return (error: ClientError, socket: Duplex) => {
+    // Refused already: Node's parser raises its error again for each chunk the sender still
+    // writes, which the lingering close reads and drops.
+    if (lingering?.has(socket as Socket)) return;
     // A sender hanging up is not a bad request.
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -36,8 +40,14 @@ export function answerClientError(log: Logger) {
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
-    // Once what is written is flushed: the rest of what the sender wrote cannot be framed.
-    (socket as Socket).destroySoon();
+    // The rest of what the sender wrote cannot be framed. Closed with it unread, the
+    // connection is reset and the answer can be lost (to senders writing 4 MiB more, 152
+    // answers in 200 on loopback): it lingers instead (lingering-close.ts), when the parser has
+    // given up on the connection and no answer of the app's is still to be written on it. A
+    // timeout (408) leaves the parser going, so whatever came next would be parsed: closed as
+    // before, once what is written is flushed.
+    if (lingering && error.code?.startsWith('HPE_') && inFlight == null) lingering.lingerUnparsed(socket as Socket);
+    else (socket as Socket).destroySoon();
   };
 }
 

@@ -3,7 +3,8 @@
  * response ends its connection before the request's body has all arrived (413 for a declared
  * size over the limit, 408 for a stalled body, 503 busy, any refusal answered before reading:
  * app.ts closes the connection of every answer that leaves the body unread, and a sender of
- * `Connection: close` closes its own), the connection is not closed at once. Closed with the sender's bytes still unread, the kernel answers them with a
+ * `Connection: close` closes its own; a request Node's parser refused, client-errors.ts), the
+ * connection is not closed at once. Closed with the sender's bytes still unread, the kernel answers them with a
  * reset, and a reset can reach the sender before it has read our answer: it then sees a
  * network error instead of the refusal, and Learn sends the same envelope again. Instead our
  * side is half-closed (FIN after the answer), what the sender still sends is read and
@@ -44,6 +45,15 @@ export interface LingeringClose {
    * it gets no answer, and its body, unless already received whole, never arrives.
    */
   watch(request: IncomingMessage): void;
+  /**
+   * A refusal Node's HTTP parser made (client-errors.ts), already written: the connection
+   * lingers as above. The parser stays in its error state, so nothing more of what the
+   * sender sends becomes a request; Node raises `clientError` again for each chunk of it,
+   * which the handler must leave alone while `has(socket)`.
+   */
+  lingerUnparsed(socket: Socket): void;
+  /** True while `socket` lingers. */
+  has(socket: Socket): boolean;
   /** Connections lingering now. */
   readonly count: number;
   /** Closes every lingering connection at once (shutdown's deadline). */
@@ -57,7 +67,7 @@ export function createLingeringClose(limits: Partial<LingerLimits> = {}): Linger
   const { ms = LINGER_MS, idleMs = LINGER_IDLE_MS, maxBytes = LINGER_MAX_BYTES } = limits;
   const lingering = new Map<Socket, () => void>();
 
-  function linger(socket: Socket, request: IncomingMessage): void {
+  function linger(socket: Socket, request?: IncomingMessage): void {
     if (socket.destroyed || lingering.has(socket)) return;
     const started = Date.now();
     const startBytes = socket.bytesRead;
@@ -88,8 +98,8 @@ export function createLingeringClose(limits: Partial<LingerLimits> = {}): Linger
     socket.end();
     // Whatever still arrives of the body is read and dropped; a handler that stopped reading
     // it (a 413 mid-body) left the request paused, which would leave it unread.
-    request.removeAllListeners('data');
-    request.resume();
+    request?.removeAllListeners('data');
+    request?.resume();
   }
 
   return {
@@ -106,6 +116,12 @@ export function createLingeringClose(limits: Partial<LingerLimits> = {}): Linger
         if (request.complete) Socket.prototype.destroySoon.call(socket);
         else linger(socket, request);
       };
+    },
+    lingerUnparsed(socket) {
+      linger(socket);
+    },
+    has(socket) {
+      return lingering.has(socket);
     },
     get count() {
       return lingering.size;

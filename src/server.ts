@@ -322,7 +322,7 @@ async function listenHttp(app: Hono<AppEnv>, config: Config, log: Logger, linger
     answerExpectContinue(request, response);
     server.emit('request', request, response);
   });
-  server.on('clientError', answerClientError(log));
+  server.on('clientError', answerClientError(log, lingering));
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;

@@ -1,6 +1,6 @@
 /**
  * A refusal sent before the request's body was read (413 for a declared size over the limit,
- * 401, 415) must reach the sender even while its body is still arriving. The server hangs up
+ * 401, 415; 431 and 400 from Node's parser) must reach the sender even while its body is still arriving. The server hangs up
  * after such an answer; closed with the body unread, the socket was reset and the answer could
  * be lost (the sender saw a network error and sent the same body again). In the gateway
  * process, on loopback, each refusal is sent many times with a real body behind it.
@@ -78,6 +78,18 @@ const cases: Array<{ name: string; request: RawRequest; status: number; code: st
     request: { path: '/admin/replay', headers: [['Authorization', 'Bearer not-the-token'], ['Content-Type', 'application/json']], body: jsonBody(MAX_BODY_BYTES) },
     status: 401,
     code: 'unauthorized',
+  },
+  {
+    name: 'POST /caliper with 20 KB of headers (over Node\'s 16 KB), then 4 MiB more',
+    request: { path: '/caliper', headers: [['X-Pad', 'a'.repeat(20_000)]], framing: 'none', body: jsonBody(4 * MAX_BODY_BYTES) },
+    status: 431,
+    code: 'headers-too-large',
+  },
+  {
+    name: 'POST /caliper with two different Content-Lengths (not valid HTTP), then 4 MiB more',
+    request: { path: '/caliper', headers: [['Content-Length', '1'], ['Content-Length', '2']], framing: 'none', body: jsonBody(4 * MAX_BODY_BYTES) },
+    status: 400,
+    code: 'malformed-http',
   },
 ];
 
