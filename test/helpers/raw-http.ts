@@ -107,3 +107,32 @@ function dechunk(bytes: Buffer): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/**
+ * What is wrong with `response` as the gateway's error answer: JSON `{"error": {"code", "message"}}`
+ * with `expected.code`, a message that is not blank, mentions `expected.mentions` and stays within
+ * `expected.maxMessageChars`. The message comes back too, for a caller's own checks of it.
+ */
+export function errorAnswerProblems(
+  response: RawResponse,
+  expected: { code: string; mentions?: string; maxMessageChars: number },
+): { problems: string[]; message?: string } {
+  const problems: string[] = [];
+  if (!/^application\/json/.test(response.headers['content-type'] ?? '')) problems.push(`content-type ${response.headers['content-type'] ?? 'none'}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body);
+  } catch {
+    return { problems: [...problems, `body is not JSON: ${response.body.slice(0, 120)}`] };
+  }
+  const error = (body as { error?: Record<string, unknown> }).error;
+  if (Object.keys(body as object).join() !== 'error' || error === null || typeof error !== 'object' || Object.keys(error).sort().join() !== 'code,message') {
+    return { problems: [...problems, `body is not {"error": {"code", "message"}}: ${response.body.slice(0, 120)}`] };
+  }
+  const { code, message } = error as { code: unknown; message: unknown };
+  if (code !== expected.code) problems.push(`code ${String(code)}, expected ${expected.code}`);
+  if (typeof message !== 'string' || message.trim() === '') return { problems: [...problems, 'empty message'] };
+  if (expected.mentions !== undefined && !message.includes(expected.mentions)) problems.push(`message does not mention ${expected.mentions}: ${message.slice(0, 200)}`);
+  if (message.length > expected.maxMessageChars) problems.push(`message is ${message.length} characters long`);
+  return { problems, message };
+}

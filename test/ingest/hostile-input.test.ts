@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
-import { rawRequest, type RawResponse } from '../helpers/raw-http.ts';
+import { errorAnswerProblems, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { BODY_LIMIT, KEY, badCases, controls, type BadCase, type Control } from './hostile-cases.ts';
 
 /** Bad requests in flight together; one good request rides along in each batch. */
@@ -51,28 +51,7 @@ function problemsWith(testCase: BadCase, response: RawResponse): string[] {
   if (response.status !== testCase.status) problems.push(`status ${response.status}, expected ${testCase.status}`);
   // Node's own answer to a request it cannot parse: no route ran, so there is no JSON to check.
   if (testCase.code === 'http-parser') return problems;
-  if (!/^application\/json/.test(response.headers['content-type'] ?? '')) {
-    problems.push(`content-type ${response.headers['content-type'] ?? 'none'}`);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(response.body);
-  } catch {
-    return [...problems, `body is not JSON: ${response.body.slice(0, 120)}`];
-  }
-  const error = (body as { error?: Record<string, unknown> }).error;
-  if (Object.keys(body as object).join() !== 'error' || error === null || typeof error !== 'object' || Object.keys(error).sort().join() !== 'code,message') {
-    return [...problems, `body is not {"error": {"code", "message"}}: ${response.body.slice(0, 120)}`];
-  }
-  const { code, message } = error as { code: unknown; message: unknown };
-  if (code !== testCase.code) problems.push(`code ${String(code)}, expected ${testCase.code}`);
-  if (typeof message !== 'string' || message.trim() === '') problems.push('empty message');
-  else {
-    if (testCase.mentions !== undefined && !message.includes(testCase.mentions)) {
-      problems.push(`message does not mention ${testCase.mentions}: ${message.slice(0, 200)}`);
-    }
-    if (message.length > MAX_MESSAGE_CHARS) problems.push(`message is ${message.length} characters long`);
-  }
+  problems.push(...errorAnswerProblems(response, { code: testCase.code, mentions: testCase.mentions, maxMessageChars: MAX_MESSAGE_CHARS }).problems);
   if (testCase.header) {
     const [name, pattern] = testCase.header;
     if (!pattern.test(response.headers[name] ?? '')) problems.push(`header ${name}: ${response.headers[name] ?? 'missing'}`);

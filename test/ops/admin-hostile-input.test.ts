@@ -13,7 +13,7 @@ import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import { openStore } from '../../src/store/database.ts';
 import { killGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
-import { rawRequest, type RawResponse } from '../helpers/raw-http.ts';
+import { errorAnswerProblems, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { insertTranslatedEvents } from '../helpers/translated-events.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { ADMIN_TOKEN, CACHED_STUDENTS, INGEST_KEY, SENT_STUDENT, adminCases, type AdminCase } from './admin-hostile-cases.ts';
@@ -93,23 +93,10 @@ function problemsWith(testCase: AdminCase, response: RawResponse): string[] {
     if (!pattern.test(response.headers[name] ?? '')) problems.push(`header ${name}: ${response.headers[name] ?? 'missing'}`);
   }
   if (testCase.code === undefined || testCase.code === 'http-parser') return problems;
-  if (!/^application\/json/.test(response.headers['content-type'] ?? '')) problems.push(`content-type ${response.headers['content-type'] ?? 'none'}`);
-  let body: unknown;
-  try {
-    body = JSON.parse(response.body);
-  } catch {
-    return [...problems, `body is not JSON: ${response.body.slice(0, 120)}`];
-  }
-  const error = (body as { error?: Record<string, unknown> }).error;
-  if (Object.keys(body as object).join() !== 'error' || error === null || typeof error !== 'object' || Object.keys(error).sort().join() !== 'code,message') {
-    return [...problems, `body is not {"error": {"code", "message"}}: ${response.body.slice(0, 120)}`];
-  }
-  const { code, message } = error as { code: unknown; message: unknown };
-  if (code !== testCase.code) problems.push(`code ${String(code)}, expected ${testCase.code}`);
-  if (typeof message !== 'string' || message.trim() === '') problems.push('empty message');
-  else {
-    if (testCase.mentions !== undefined && !message.includes(testCase.mentions)) problems.push(`message does not mention ${testCase.mentions}: ${message.slice(0, 200)}`);
-    if (message.length > MAX_MESSAGE_CHARS) problems.push(`message is ${message.length} characters long`);
+  const answer = errorAnswerProblems(response, { code: testCase.code, mentions: testCase.mentions, maxMessageChars: MAX_MESSAGE_CHARS });
+  problems.push(...answer.problems);
+  const { message } = answer;
+  if (message !== undefined) {
     // A control character of the sender's would reach a terminal as written.
     if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(message)) problems.push(`message holds a control character: ${JSON.stringify(message.slice(0, 200))}`);
     if (message.includes(ADMIN_TOKEN)) problems.push('message echoes the admin token');
