@@ -43,9 +43,11 @@ export function answerClientError(log: Logger, lingering?: Pick<LingeringClose, 
     // The rest of what the sender wrote cannot be framed. Closed with it unread, the
     // connection is reset and the answer can be lost (to senders writing 4 MiB more, 152
     // answers in 200 on loopback): it lingers instead (lingering-close.ts), when the parser has
-    // given up on the connection and no answer of the app's is still to be written on it. A
-    // timeout (408) leaves the parser going, so whatever came next would be parsed: closed as
-    // before, once what is written is flushed.
+    // given up on the connection and no answer of the app's is still to be written on it.
+    // Otherwise destroySoon: once what is written is flushed, the connection closes, unless a
+    // request on it still has body to come, which lingering-close.ts's watch() turns into a
+    // linger too. A timeout (408) leaves the parser going, so it never lingers as unparsed
+    // (whatever came next would be parsed as a request); it takes the destroySoon path.
     if (lingering && error.code?.startsWith('HPE_') && inFlight == null) lingering.lingerUnparsed(socket as Socket);
     else (socket as Socket).destroySoon();
   };
