@@ -4,7 +4,7 @@
  * alone, and that clear ran on a guess at what was meant; a filter the route knows must come
  * once. Unknown names are left to the schema, which names them as unknown.
  */
-import { badRequest } from './errors.ts';
+import { badRequest, formatPath } from './errors.ts';
 
 export function singleQuery(queries: Record<string, string[]>, known: readonly string[]): Record<string, string> {
   const query: Record<string, string> = {};
@@ -15,6 +15,16 @@ export function singleQuery(queries: Record<string, string[]>, known: readonly s
     query[name] = values[0] ?? '';
   }
   return query;
+}
+
+/**
+ * For a route that takes no query parameter (`POST /admin/replay`, `GET /admin/events/<seq>`,
+ * `DELETE /admin/roster-cache/<id>`). Ignored, `POST /admin/replay?reason=http-400` with an empty
+ * body replayed every dead event; a name the route does not know is refused, as on the others.
+ */
+export function noQuery(queries: Record<string, string[]>, why: string): void {
+  const name = Object.keys(queries)[0];
+  if (name !== undefined) throw badRequest('invalid-request', `${formatPath([name])}: unknown parameter; ${why}`);
 }
 
 const DECIMAL = /^-?\d+(?:\.\d+)?$/;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../src/errors.ts';
-import { singleQuery } from '../src/query-params.ts';
+import { noQuery, singleQuery } from '../src/query-params.ts';
 import { thrownBy } from './helpers/thrown.ts';
 
 describe('singleQuery', () => {
@@ -15,5 +15,20 @@ describe('singleQuery', () => {
 
   it('leaves an unknown name sent twice to the schema', () => {
     expect(singleQuery({ outcom: ['a', 'b'] }, ['outcome'])).toEqual({ outcom: 'a' });
+  });
+});
+
+describe('noQuery', () => {
+  it('takes a query without names', () => {
+    expect(() => noQuery({}, 'this route takes none')).not.toThrow();
+  });
+
+  it('refuses any name, showing one that is not a plain word escaped', () => {
+    expect(thrownBy(GatewayError, () => noQuery({ reason: ['http-400'] }, 'this route takes none'))).toMatchObject({
+      status: 400,
+      code: 'invalid-request',
+      message: 'reason: unknown parameter; this route takes none',
+    });
+    expect(thrownBy(GatewayError, () => noQuery({ 'a\nb': [''] }, 'x')).message).toBe('["a\\nb"]: unknown parameter; x');
   });
 });

@@ -16,7 +16,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { badRequest, GatewayError, quote, unknownParameter } from '../errors.ts';
-import { decimalOnly, singleQuery } from '../query-params.ts';
+import { decimalOnly, noQuery, singleQuery } from '../query-params.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
 import { readAdminExternalId } from './identity-resolver.ts';
@@ -68,6 +68,7 @@ export function rosterCacheRoutes({
   });
 
   router.delete('/:externalId', async (c) => {
+    noQuery(c.req.queries(), 'this route takes none; nothing was evicted');
     // Trimmed, as the cache's ids were: a pasted " jstudent9\n" is jstudent9, not "not cached".
     const read = readAdminExternalId(c.req.param('externalId'));
     if (!read.ok) throw badRequest('invalid-request', `${read.problem}; nothing was evicted`);

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import { BODY_IDLE_MS, readBody } from '../ingest/read-body.ts';
-import { decimalOnly, singleQuery } from '../query-params.ts';
+import { decimalOnly, noQuery, singleQuery } from '../query-params.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
@@ -104,6 +104,7 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry
   });
 
   router.get('/events/:seq', (c) => {
+    noQuery(c.req.queries(), 'this route takes none');
     const parsed = SeqSchema.safeParse(c.req.param('seq'));
     if (!parsed.success) throw badRequest('invalid-request', `seq: ${parsed.error.issues[0]?.message}`);
     const event = getEvent(store, parsed.data);
@@ -112,6 +113,8 @@ export function adminEventsRoutes({ store, now = Date.now, onReplayed, lockRetry
   });
 
   router.post('/replay', async (c) => {
+    // Before the body is read: nothing is replayed on a filter put where it is not looked for.
+    noQuery(c.req.queries(), 'send the filters (status, reason, since, ids) as the JSON body; nothing was replayed');
     const text = await replayBodyText(c, bodyIdleMs);
     let body: unknown;
     try {

@@ -209,6 +209,15 @@ describe('/admin/roster-cache', () => {
     expect(createRosterCache(store).size()).toBe(3);
   });
 
+  it('Should refuse a query parameter on one eviction, evicting nothing', async () => {
+    const res = await del('/admin/roster-cache/ada.l?outcome=found');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { code: 'invalid-request', message: 'outcome: unknown parameter; this route takes none; nothing was evicted' },
+    });
+    expect(createRosterCache(store).get('ada.l')).toBeDefined();
+  });
+
   it('Should wait for a write lock held elsewhere a short while at a time, the event loop free between, then evict', async () => {
     // Another connection (the writer thread committing a large envelope) holds the lock.
     const locker = new Database(config.dbPath);

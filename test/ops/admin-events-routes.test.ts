@@ -157,6 +157,14 @@ describe('GET /admin/events', () => {
     });
   });
 
+  it('refuses a query parameter on one event, which takes none', async () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    expect((await get(`/admin/events/${event!.seq}`)).status).toBe(200);
+    const res = await get(`/admin/events/${event!.seq}?fate=dead`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'invalid-request', message: 'fate: unknown parameter; this route takes none' } });
+  });
+
   it('takes status, the name replay uses, for fate, with the same values', async () => {
     const [dead] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
     insertTranslatedEvents(db.store.sqlite, 2);
@@ -248,6 +256,22 @@ describe('POST /admin/replay', () => {
     expect(body.events.map((event) => event.seq)).toEqual(dead.map((event) => event.seq));
     expect(wakes).toBe(1);
     expect(eventStates(db.store.sqlite).filter((row) => row.stage === 'translate')).toHaveLength(2);
+  });
+
+  it('refuses a filter sent as a query parameter instead of replaying every dead event', async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'max-age' });
+
+    const res = await post('/admin/replay?reason=max-age', {});
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 'invalid-request',
+        message: 'reason: unknown parameter; send the filters (status, reason, since, ids) as the JSON body; nothing was replayed',
+      },
+    });
+    expect(wakes).toBe(0);
+    expect(eventStates(db.store.sqlite).filter((row) => row.stage === 'translate')).toHaveLength(0);
   });
 
   it('waits for a write lock held elsewhere a short while at a time, the event loop free between, then replays', async () => {
