@@ -4,7 +4,8 @@
  * Reads and edits the roster cache in DB_PATH directly, so it works whether or not the
  * gateway is running (WAL lets both use the file at once). Its evictions are written on the
  * command's own connection, taking their turn for the write lock with the gateway's writer
- * thread: the admin waits for them anyway.
+ * thread: the admin waits for them anyway, as DELETE /admin/roster-cache waits (up to 30 s, a
+ * short while at a time), not the connection's 5 s busy timeout that ended in a stack trace.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,7 @@ import { shown } from '../errors.ts';
 import { readAdminExternalId } from '../identity/identity-resolver.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
 import { openStoreForCommand } from '../store/database.ts';
+import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
 import { cliCommand, commandConfig, UsageError } from './command.ts';
 
@@ -31,7 +33,7 @@ Options:
 export const rosterCacheCommand = cliCommand(
   'roster-cache',
   USAGE,
-  async (args, env, io, now: () => number = Date.now) => {
+  async (args, env, io, now: () => number = Date.now, lockRetry?: RetryWhileBusyOptions) => {
     const parsed = parseArguments(args);
     // The cache is in the database; the roster itself is never asked, so no secret is needed.
     const config = commandConfig('roster-cache', env, io, { readSecretFile: false });
@@ -50,8 +52,23 @@ export const rosterCacheCommand = cliCommand(
         const at = now();
         const views = entries.map((entry) => viewOf(entry, config.roster, at));
         io.out(json ? `${JSON.stringify({ total, entries: views }, null, 2)}\n` : renderTable(total, views));
-      } else if (action === 'evict') {
-        const evicted = cache.evict(ids);
+        return 0;
+      }
+      const change = action === 'evict' ? 'evicted' : 'cleared';
+      const waited = async <T>(write: () => T): Promise<T | undefined> => {
+        try {
+          return await retryWhileBusy(store.sqlite, write, lockRetry);
+        } catch (err) {
+          if (!isBusy(err)) throw err;
+          io.err(
+            `caliper-gateway roster-cache: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: nothing was ${change}. Run it again\n`,
+          );
+          return undefined;
+        }
+      };
+      if (action === 'evict') {
+        const evicted = await waited(() => cache.evict(ids));
+        if (evicted === undefined) return 1;
         const notCached = ids.filter((id) => !evicted.includes(id));
         if (json) io.out(`${JSON.stringify({ evicted, notCached }, null, 2)}\n`);
         else {
@@ -59,7 +76,8 @@ export const rosterCacheCommand = cliCommand(
           for (const id of notCached) io.out(`not cached: ${shown(id)}\n`);
         }
       } else {
-        const cleared = cache.clear(outcome);
+        const cleared = await waited(() => cache.clear(outcome));
+        if (cleared === undefined) return 1;
         io.out(json ? `${JSON.stringify({ cleared })}\n` : `cleared ${cleared} ${plural(cleared, 'entry', 'entries')}\n`);
       }
       return 0;

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rosterCacheCommand } from '../../src/cli/roster-cache.ts';
 import { MAX_EXTERNAL_ID_LENGTH } from '../../src/identity/identity-resolver.ts';
 import { createRosterCache } from '../../src/identity/roster-cache.ts';
+import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/database.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 
@@ -33,9 +34,13 @@ beforeEach(() => {
 afterEach(() => temp.remove());
 
 async function run(...args: string[]) {
+  return runWith(undefined, ...args);
+}
+
+async function runWith(lockRetry: { giveUpAfterMs: number } | undefined, ...args: string[]) {
   let out = '';
   let err = '';
-  const code = await rosterCacheCommand(args, env, { out: (text) => void (out += text), err: (text) => void (err += text) }, () => NOW);
+  const code = await rosterCacheCommand(args, env, { out: (text) => void (out += text), err: (text) => void (err += text) }, () => NOW, lockRetry);
   return { code, out, err };
 }
 
@@ -51,6 +56,26 @@ function cachedIds(): string[] {
 }
 
 describe('caliper-gateway roster-cache', () => {
+  it('Should give up on a write lock held past its wait with a message, evicting and clearing nothing', async () => {
+    // A gateway's writer thread committing a large envelope holds the lock. The 5 s busy
+    // timeout alone ended the command in SQLITE_BUSY's stack trace.
+    const locker = new Database(env.DB_PATH!);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const busy = (change: string) => ({
+        code: 1,
+        out: '',
+        err: `caliper-gateway roster-cache: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: nothing was ${change}. Run it again\n`,
+      });
+      expect(await runWith({ giveUpAfterMs: 300 }, 'evict', 'ada.l')).toEqual(busy('evicted'));
+      expect(await runWith({ giveUpAfterMs: 300 }, 'clear')).toEqual(busy('cleared'));
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    expect(cachedIds()).toEqual(['ada.l', 'kid@school.test', 'twin']);
+  });
+
   it('Should list entries as a table by default', async () => {
     const { code, out } = await run();
     expect(code).toBe(0);
