@@ -63,6 +63,14 @@ export function cliCommand<Rest extends unknown[] = []>(name: string, usage: str
 }
 
 /**
+ * How a command that writes beside a running gateway says it gave up on the write lock
+ * (lock-wait.ts), before saying what it left done: one wording for every command.
+ */
+export function lockGaveUp(name: string): string {
+  return `caliper-gateway ${name}: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up`;
+}
+
+/**
  * parseConfig for a command other than `serve` (which logs the same warnings): first says on
  * stderr, once, which variables look like misspelt settings. Ignored without a word, a
  * DB_PATHH or MAPPING_DIR left `status` reading another database, or `translate` other rules.

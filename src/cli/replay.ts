@@ -25,7 +25,7 @@ import {
   type UnreplayedId,
 } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
-import { cliCommand, commandConfig, UsageError } from './command.ts';
+import { cliCommand, commandConfig, lockGaveUp, UsageError } from './command.ts';
 
 /**
  * Events listed one by one. A replay after a roster import or an outage re-queues thousands;
@@ -71,7 +71,7 @@ export const replayCommand = cliCommand<[lockRetry?: RetryWhileBusyOptions]>('re
       if (!isBusy(err)) throw err;
       const done = replay.replayed.length;
       io.err(
-        `caliper-gateway replay: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: ${
+        `${lockGaveUp('replay')}: ${
           done === 0
             ? 'nothing was re-queued. Run the replay again'
             : `${done} event${done === 1 ? ' was' : 's were'} re-queued before that and stay re-queued. Run the same replay again for the rest`

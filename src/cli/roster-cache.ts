@@ -15,7 +15,7 @@ import { createRosterCache, viewOf, type RosterCacheView } from '../identity/ros
 import { openStoreForCommand } from '../store/database.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
-import { cliCommand, commandConfig, UsageError } from './command.ts';
+import { cliCommand, commandConfig, lockGaveUp, UsageError } from './command.ts';
 
 const USAGE = `Usage: caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [options]
 
@@ -61,7 +61,7 @@ export const rosterCacheCommand = cliCommand(
         } catch (err) {
           if (!isBusy(err)) throw err;
           io.err(
-            `caliper-gateway roster-cache: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: nothing was ${change}. Run it again\n`,
+            `${lockGaveUp('roster-cache')}: nothing was ${change}. Run it again\n`,
           );
           return undefined;
         }
