@@ -344,11 +344,22 @@ function isPlainHttpToAnotherHost(url: string): boolean {
  */
 const OWN_PREFIXES = ['TIMEBACK_', 'ROSTER_', 'DELIVERY_', 'DELIVERED_', 'SKIPPED_', 'INGEST_', 'AUTH_FAIL', 'TRUSTED_PROX', 'MAPPING', 'FIXTURE', 'DB_PATH'];
 
+/**
+ * Outside those prefixes, a name one slip from a setting (DB_PAHT, LOG_LEVLE, ADMIN_TOEKN) is
+ * a typo too: no other program's variable is that close to one of ours. Short names are left
+ * out, where one slip makes a common word (PORT and PORTS, HOST and HOSTS).
+ */
+const MIN_SLIP_LENGTH = 6;
+
+function isOneSlipFrom(name: string, known: readonly string[]): boolean {
+  return name.length >= MIN_SLIP_LENGTH && known.some((setting) => setting.length >= MIN_SLIP_LENGTH && editDistance(name, setting) <= 1);
+}
+
 /** The variables in `env` that look like settings and are not, each with the setting it is closest to, if one is close. */
 export function unknownSettings(env: Record<string, string | undefined>): Array<{ name: string; closest?: string }> {
   const known = Object.keys(EnvSchema.shape);
   return Object.keys(env)
-    .filter((name) => OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.includes(name))
+    .filter((name) => !known.includes(name) && (OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) || isOneSlipFrom(name, known)))
     .sort()
     .map((name) => {
       const [closest] = known

@@ -312,8 +312,23 @@ describe('unknownSettings', () => {
     ]);
   });
 
+  // Outside our prefixes only a slip of one letter counts: DB_HOST or LOG_FORMAT is another program's.
+  it('names a setting one slip away outside our prefixes, and nothing further or shorter', () => {
+    expect(
+      unknownSettings({ DB_PAHT: '/srv/gateway.db', LOG_LEVLE: 'debug', LOGLEVEL: 'debug', ADMIN_TOEKN: 'x', MAX_BODY_BYTE: '1', PROT: '1', HOSTS: 'h', ADMIN_TOKEN_FILE: 'x' }),
+    ).toEqual([
+      { name: 'ADMIN_TOEKN', closest: 'ADMIN_TOKEN' },
+      { name: 'DB_PAHT', closest: 'DB_PATH' },
+      { name: 'LOGLEVEL', closest: 'LOG_LEVEL' },
+      { name: 'LOG_LEVLE', closest: 'LOG_LEVEL' },
+      { name: 'MAX_BODY_BYTE', closest: 'MAX_BODY_BYTES' },
+    ]);
+  });
+
   it('leaves alone every setting, and variables other programs use', () => {
     const settings = { PORT: '1', HOST: 'h', DB_PATH: 'x', ROSTER_MATCH: 'email', SKIPPED_RETENTION: '0', INGEST_API_KEYS: 'k' };
-    expect(unknownSettings({ ...settings, PATH: '/bin', DB_HOST: 'db', LOG_FORMAT: 'json', MAX_OLD_SPACE: '1', NODE_ENV: 'production' })).toEqual([]);
+    expect(
+      unknownSettings({ ...settings, PATH: '/bin', DB_HOST: 'db', LOG_FORMAT: 'json', MAX_OLD_SPACE: '1', NODE_ENV: 'production', HOSTNAME: 'h', LOGNAME: 'root', OLDPWD: '/' }),
+    ).toEqual([]);
   });
 });
