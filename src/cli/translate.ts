@@ -17,7 +17,7 @@ import { loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import type { RuleSet } from '../mapping/rule-set.ts';
 import { translate, type TranslateOutcome } from '../mapping/translate.ts';
 import { readTranslateInput, resendsOf } from '../mapping/translate-input.ts';
-import { cliCommand, commandConfig, UsageError, type CliIo } from './command.ts';
+import { cliCommand, commandConfig, lockGaveUp, UsageError, type CliIo } from './command.ts';
 
 export const TRANSLATE_USAGE = `Usage: caliper-gateway translate FILE [--users USERS.json] [--explain]
 
@@ -34,7 +34,8 @@ student by batch_uid (one it could not find or look up), as the file itself does
                        without it, students are looked up in the configured roster
                        (TIMEBACK_* settings) as the gateway would, and the answers are
                        kept in the roster cache of the database at DB_PATH, if there is one,
-                       as the gateway keeps them. Either way, a student pinned in
+                       as the gateway keeps them (not while other writes hold its lock: a
+                       line on stderr says how many were not kept). Either way, a student pinned in
                        MAPPINGS_DIR/user-overrides.yaml is the pinned id.
   --explain            also say, on stderr, which rule produced each event, and for which
                        student (their batch_uid)
@@ -81,6 +82,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
 
   let identity: IdentityResolver;
   let closeIdentity = async () => {};
+  let cacheSkipped = () => 0;
   if (parsed.values.users !== undefined) {
     // A fixture without users.json has an empty roster, but a --users file that is not there
     // is a typo: read as empty, it would skip every student and still exit 0.
@@ -102,6 +104,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
       const standalone = openStandaloneIdentity({ config, log });
       identity = standalone.resolver;
       closeIdentity = standalone.close;
+      cacheSkipped = standalone.cacheSkipped;
     } catch (err) {
       // --users stands in for the roster, not for the overrides, which it still reads.
       if (err instanceof UserOverridesError) return fail(1, err.message);
@@ -128,6 +131,14 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
 
   const { events, unresolved } = reportOutcomes(outcomes, resends, { envelope: input.envelope, explain: parsed.values.explain === true }, io);
   io.out(`${JSON.stringify(events, null, 2)}\n`);
+  const skipped = cacheSkipped();
+  if (skipped > 0) {
+    // Not an error: the preview is complete; only the gateway's cache misses what it learned.
+    io.err(
+      `${lockGaveUp('translate')}: ${skipped === 1 ? '1 roster answer was' : `${skipped} roster answers were`} not kept in the gateway's roster cache ` +
+        '(the translation is complete; the gateway asks the roster for these students itself)\n',
+    );
+  }
   if (unresolved > 0 && parsed.values.users === undefined) {
     io.err('hint: --users USERS.json answers from a file of { "<batch_uid>": "<platform id>" } instead of the roster\n');
   }

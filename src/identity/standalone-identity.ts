@@ -3,21 +3,30 @@
  * same overrides, same roster rules, and the service's cache when DB_PATH already exists,
  * so a dry run answers exactly as the running gateway would. A dry run must not leave a
  * database behind, so without one the cache lives in memory. The answers it learns are
- * cached on the command's own connection (no writer thread here: nothing else waits on this
- * process's event loop).
+ * cached on the command's own connection (no writer thread here), when the write lock can be
+ * had at once: a dry run is a preview, and the cache only saves the gateway a lookup. Beside a
+ * gateway committing a large envelope, waiting for the lock (busy_timeout, 5 s an answer) held
+ * the event loop, so the roster requests in flight timed out and students were reported
+ * unreachable; a wait of EVENT_LOOP_LOCK_WAIT_MS, once, then no more writes, loses nothing the
+ * gateway cannot look up again itself, and `cacheSkipped` says how many answers were not kept.
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { openStore, openStoreForCommand, type Store } from '../store/database.ts';
+import { EVENT_LOOP_LOCK_WAIT_MS, isBusy, withLockWait } from '../store/lock-wait.ts';
 import { DatabaseSchemaError } from '../store/migrate.ts';
 import { createTokenProvider } from '../timeback/client-credentials-token.ts';
 import { createIdentityResolver } from './cached-roster-resolver.ts';
 import type { IdentityResolver } from './identity-resolver.ts';
+import type { RosterAnswer } from './roster-answer-write.ts';
+import { createRosterCache } from './roster-cache.ts';
 
 export interface StandaloneIdentity {
   resolver: IdentityResolver;
+  /** How many of the roster's answers were not cached because other writes held the database's write lock. */
+  cacheSkipped(): number;
   /** Closes the roster connections, the token client and the database. */
   close(): Promise<void>;
 }
@@ -35,9 +44,29 @@ export function openStandaloneIdentity({
   const store = openCache(config.dbPath, log);
   const metrics = createMetrics();
   const tokens = createTokenProvider({ config, log, metrics, now });
+  const cache = createRosterCache(store, now);
+  let skipped = 0;
+  // After one answer could not have the lock, the rest are not tried: each would hold the
+  // event loop (and the roster requests in flight) for another wait.
+  const writer = {
+    async recordRosterAnswer({ entry, generation }: RosterAnswer): Promise<boolean> {
+      // true: false would tell the resolver an eviction came first; cacheSkipped says this instead.
+      if (skipped > 0) {
+        skipped++;
+        return true;
+      }
+      try {
+        return withLockWait(store.sqlite, EVENT_LOOP_LOCK_WAIT_MS, () => cache.putUnlessEvicted(entry, generation));
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        skipped++;
+        return true;
+      }
+    },
+  };
   let resolver;
   try {
-    resolver = createIdentityResolver({ config, store, log, metrics, tokens, now, watchOverrides: false });
+    resolver = createIdentityResolver({ config, store, log, metrics, tokens, now, watchOverrides: false, writer });
   } catch (err) {
     void tokens.close();
     store.close();
@@ -45,6 +74,7 @@ export function openStandaloneIdentity({
   }
   return {
     resolver,
+    cacheSkipped: () => skipped,
     async close() {
       await resolver.close();
       await tokens.close();

@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import type { CliIo } from '../../src/cli/command.ts';
 import { translateCommand } from '../../src/cli/translate.ts';
 import { startTimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import { validateCaliperEvent } from '../../src/mapping/caliper-validator.ts';
+import { openStore } from '../../src/store/database.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 import { APP_ID, BB, envelope, forumPost, gradeEvent, ltiLaunch, OTHER_STUDENT, STUDENT, USERS } from '../mapping/learn-events.ts';
 
@@ -220,6 +223,67 @@ describe('caliper-gateway translate', () => {
       const events = JSON.parse(stdout) as Array<{ actor: string }>;
       expect(events.map((event) => event.actor)).toEqual([`urn:uuid:${STUDENT.platformId}`, `urn:uuid:${STUDENT.platformId}`]);
     } finally {
+      await emulator.close();
+    }
+  });
+
+  // A running gateway's writer thread holds the write lock while it commits a large envelope.
+  // The answers used to wait for it on the event loop (5 s each), so the roster requests in
+  // flight timed out and students were reported unreachable, with SQLITE_BUSY's stack on stderr.
+  it('without --users, beside a gateway holding the write lock, prints the translation and says once that the cache was not written', { timeout: 30_000 }, async () => {
+    const emulator = await startTimebackEmulator({
+      users: [
+        { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },
+        { sourcedId: OTHER_STUDENT.platformId, identifier: OTHER_STUDENT.externalId },
+      ],
+    });
+    const dbPath = join(temp.dir, 'gateway.db');
+    openStore(dbPath).close();
+    const env = {
+      DB_PATH: dbPath,
+      TIMEBACK_BASE_URL: emulator.url,
+      TIMEBACK_CLIENT_ID: emulator.clientId,
+      TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+      ROSTER_MATCH: 'identifier',
+      LOG_LEVEL: 'info',
+    };
+    const input = write('envelope.json', envelope([forumPost(), ltiLaunch(), forumPost({}, OTHER_STUDENT)]));
+    const cached = () => {
+      const store = openStore(dbPath);
+      try {
+        return createRosterCache(store)
+          .list()
+          .entries.map((entry) => entry.externalId)
+          .sort();
+      } finally {
+        store.close();
+      }
+    };
+    const locker = new Database(dbPath);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const busy = await translateCli([input], env);
+      locker.exec('ROLLBACK');
+      expect(busy).toMatchObject({
+        code: 0,
+        stderr:
+          'caliper-gateway translate: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: ' +
+          "2 roster answers were not kept in the gateway's roster cache (the translation is complete; the gateway asks the roster for these students itself)\n",
+      });
+      expect((JSON.parse(busy.stdout) as Array<{ actor: string }>).map((event) => event.actor)).toEqual([
+        `urn:uuid:${STUDENT.platformId}`,
+        `urn:uuid:${STUDENT.platformId}`,
+        `urn:uuid:${OTHER_STUDENT.platformId}`,
+      ]);
+      expect(cached()).toEqual([]);
+
+      // Once the lock is free, the answers are kept, as the gateway keeps them.
+      const free = await translateCli([input], env);
+      expect({ code: free.code, stderr: free.stderr, stdout: free.stdout }).toEqual({ code: 0, stderr: '', stdout: busy.stdout });
+      expect(cached()).toEqual([OTHER_STUDENT.externalId, STUDENT.externalId].sort());
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
       await emulator.close();
     }
   });
