@@ -44,8 +44,8 @@ async function loadCorpus() {
       events.push({ sensor: String(envelope.sensor ?? ''), raw: bytes.toString('utf8', slices[2 * i], slices[2 * i + 1]) });
     }
     const roster = await readUsers(path.join(fixture.dir, 'users.json'));
-    if (typeof roster === 'string') throw new Error(`${fixture.name}: ${roster}`);
-    for (const [externalId, platformId] of Object.entries(roster)) {
+    if (!roster.ok) throw new Error(`${fixture.name}: ${roster.problems.join('; ')}`);
+    for (const [externalId, platformId] of Object.entries(roster.users)) {
       if (users[externalId] !== undefined && users[externalId] !== platformId) {
         throw new Error(`${fixture.name}: ${externalId} has another platform id in another fixture`);
       }

@@ -181,8 +181,9 @@ async function plantedFixtures(c: Canaries, timeback: TimebackEmulator): Promise
   const envelopes: Array<Record<string, unknown>> = [];
   for (const fixture of await discoverFixtures(path.join(ROOT, 'fixtures'))) {
     const input = readTranslateInput(readFileSync(path.join(fixture.dir, 'input.json')));
-    const users = await readUsers(path.join(fixture.dir, 'users.json'));
-    if (!input.ok || typeof users === 'string') throw new Error(`${fixture.name}: ${input.ok ? users : input.message}`);
+    const read = await readUsers(path.join(fixture.dir, 'users.json'));
+    if (!input.ok || !read.ok) throw new Error(`${fixture.name}: ${input.ok ? (read.ok ? '' : read.problems.join('; ')) : input.message}`);
+    const users = read.users;
     c.studentIds.clear();
     const data = input.items.map((item) => c.plant(item.event));
     for (const externalId of Object.keys(users)) {

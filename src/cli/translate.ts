@@ -87,8 +87,13 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
     // A fixture without users.json has an empty roster, but a --users file that is not there
     // is a typo: read as empty, it would skip every student and still exit 0.
     if (!existsSync(parsed.values.users)) return fail(2, `cannot read ${parsed.values.users}: no such file`);
-    const users = await readUsers(parsed.values.users);
-    if (typeof users === 'string') return fail(2, `${parsed.values.users}: ${users}`);
+    const read = await readUsers(parsed.values.users);
+    if (!read.ok) {
+      // Every problem on a line of its own, named by the file, as a single one always was.
+      for (const problem of read.problems) io.err(`caliper-gateway translate: ${parsed.values.users}: ${problem}\n`);
+      return 2;
+    }
+    const users = read.users;
     try {
       // Without --users the resolver logs this warning (to stderr); here there is no logger.
       const warn = (message: string) => io.err(`caliper-gateway translate: warning: ${message}\n`);

@@ -145,8 +145,8 @@ export async function collectUsers(inputs: string[]): Promise<Map<string, Emulat
   for (const input of inputs) {
     const file = path.join(path.dirname(input), 'users.json');
     const table = await readUsers(file);
-    if (typeof table === 'string') throw new Error(`${displayPath(file)}: ${table}`);
-    for (const [externalId, platformId] of Object.entries(table)) {
+    if (!table.ok) throw new Error(table.problems.map((problem) => `${displayPath(file)}: ${problem}`).join('\n'));
+    for (const [externalId, platformId] of Object.entries(table.users)) {
       if (users.has(externalId)) continue;
       users.set(externalId, { sourcedId: platformId.toLowerCase(), identifier: externalId, status: 'active' });
     }

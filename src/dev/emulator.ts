@@ -64,8 +64,8 @@ async function usersFile(file: string): Promise<EmulatedUser[]> {
   // A mistyped path is not an empty roster: every student would be "not in TimeBack".
   if (!existsSync(file)) throw new Error(`cannot read ${file}: no such file`);
   const users = await readUsers(file);
-  if (typeof users === 'string') throw new Error(`${file}: ${users}`);
-  return Object.entries(users).map(([externalId, platformId]) => ({ sourcedId: platformId.toLowerCase(), identifier: externalId, status: 'active' }));
+  if (!users.ok) throw new Error(users.problems.map((problem) => `${file}: ${problem}`).join('\n'));
+  return Object.entries(users.users).map(([externalId, platformId]) => ({ sourcedId: platformId.toLowerCase(), identifier: externalId, status: 'active' }));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

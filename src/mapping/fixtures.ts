@@ -121,9 +121,9 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
   if (!input.ok) return fail(`${shown(FIXTURE_FILES.input)}: ${input.message}`);
 
   const users = await readUsers(path.join(fixture.dir, FIXTURE_FILES.users));
-  if (typeof users === 'string') return fail(`${shown(FIXTURE_FILES.users)}: ${users}`);
+  if (!users.ok) return { name: fixture.name, ok: false, problems: users.problems.map((problem) => `${shown(FIXTURE_FILES.users)}: ${problem}`) };
 
-  const outcomes = await translate(input.items, { rules, identity: staticIdentity(users), appId: FIXTURE_APP_ID });
+  const outcomes = await translate(input.items, { rules, identity: staticIdentity(users.users), appId: FIXTURE_APP_ID });
   const actual = outcomes.map(fixtureEntry);
 
   let expected: unknown;
@@ -142,57 +142,77 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
   };
 }
 
+/** How many of a users file's problems are listed; a file made wrong by a script can have thousands. */
+export const MAX_USERS_PROBLEMS = 20;
+
+/** A users file read: its table, or every problem with it (at most MAX_USERS_PROBLEMS, then how many more). */
+export type UsersFile = { ok: true; users: Record<string, string> } | { ok: false; problems: string[] };
+
 /**
- * `{ externalId: platformId }`; a missing file is an empty roster. Returns a message when unusable.
+ * `{ externalId: platformId }`; a missing file is an empty roster.
  * Keys are read as the gateway reads the Learn id they are matched with (trimmed, at most 1,024
  * characters): a padded key would otherwise never match, and two keys that are one id once
  * trimmed would leave it to chance which one counts. A value must be a UUID, as the gateway takes
  * a roster user whose sourcedId is none as no student (and user-overrides.yaml refuses one):
  * listed, it would only make an actor TimeBack refuses. A key is named by its place, and neither
  * it nor its value is quoted (an entry written the wrong way round holds the id as its value),
- * as user-overrides.yaml names its entries.
+ * as user-overrides.yaml names its entries. Every entry's problems are listed, in the order of
+ * the file, so one run names them all; a file that is no JSON object has that one problem.
  */
-export async function readUsers(file: string): Promise<Record<string, string> | string> {
+export async function readUsers(file: string): Promise<UsersFile> {
+  const refused = (problem: string): UsersFile => ({ ok: false, problems: [problem] });
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    return (err as Error).message;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, users: {} };
+    return refused((err as Error).message);
   }
   text = withoutBom(text);
   let users: unknown;
   try {
     users = JSON.parse(text);
   } catch (err) {
-    return jsonSyntaxProblem(text, (err as Error).message);
+    return refused(jsonSyntaxProblem(text, (err as Error).message));
   }
   if (!isRecord(users)) {
-    return 'expected { "<bb:user.externalId>": "<TimeBack platform id>", … }';
+    return refused('expected { "<bb:user.externalId>": "<TimeBack platform id>", … }');
   }
   const table: Array<[string, string]> = [];
+  const problems: string[] = [];
   const first = new Map<string, { place: string; written: string }>();
   // Values as written, not users[key]: of a key written twice JSON.parse keeps the last value,
   // and the repeat is refused only once the loop reaches it.
   for (const [index, { key, line, value }] of topLevelEntries(text).entries()) {
     const place = `key ${index + 1} (line ${line})`;
+    const before = problems.length;
     const read = readExternalIdKey(key);
-    if (!read.ok) return `${place}: ${read.problem}`;
-    const earlier = first.get(read.externalId);
-    if (earlier !== undefined) {
-      const spaces = earlier.written !== key ? ' (spaces around an id do not count)' : '';
-      return `${place}: the same Learn externalId as ${earlier.place}${spaces}: a student is listed once; keep one of the two`;
+    if (!read.ok) {
+      problems.push(`${place}: ${read.problem}`);
+    } else {
+      const earlier = first.get(read.externalId);
+      if (earlier !== undefined) {
+        const spaces = earlier.written !== key ? ' (spaces around an id do not count)' : '';
+        problems.push(`${place}: the same Learn externalId as ${earlier.place}${spaces}: a student is listed once; keep one of the two`);
+      } else {
+        // Even with a bad value: a second key for the student is a problem of its own.
+        first.set(read.externalId, { place, written: key });
+      }
     }
-    if (typeof value !== 'string' || !isUuid(value)) {
+    const platformId = typeof value === 'string' && isUuid(value) ? value : undefined;
+    if (platformId === undefined) {
       const got = typeof value !== 'string' ? value.kind : value === '' ? 'empty text' : `text (${value.length} character${value.length === 1 ? '' : 's'}) that is not a UUID`;
-      const swapped = isUuid(read.externalId) ? ' (the key is a UUID: are the Learn externalId and the platform id swapped?)' : '';
-      return `${place}: the platform id must be a UUID; got ${got}${swapped}`;
+      const swapped = read.ok && isUuid(read.externalId) ? ' (the key is a UUID: are the Learn externalId and the platform id swapped?)' : '';
+      problems.push(`${place}: the platform id must be a UUID; got ${got}${swapped}`);
     }
-    first.set(read.externalId, { place, written: key });
-    table.push([read.externalId, value]);
+    if (problems.length === before && read.ok && platformId !== undefined) table.push([read.externalId, platformId]);
+  }
+  if (problems.length > 0) {
+    const more = problems.length - MAX_USERS_PROBLEMS;
+    return { ok: false, problems: more > 0 ? [...problems.slice(0, MAX_USERS_PROBLEMS), `… and ${more} more problem${more === 1 ? '' : 's'}`] : problems };
   }
   // fromEntries, not assignment: a "__proto__" key stays a key.
-  return Object.fromEntries(table);
+  return { ok: true, users: Object.fromEntries(table) };
 }
 
 const KEY_VALUE_GAP = /[\s:]*/y;

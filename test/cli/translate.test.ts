@@ -355,17 +355,42 @@ describe('caliper-gateway translate', () => {
     ['an empty platform id', (id: string) => `{ "${id}": "" }`, 'key 1 (line 1): the platform id must be a UUID; got empty text'],
     ['an entry written the wrong way round', (id: string) => `{\n  "${STUDENT.platformId}": "${id}"\n}`,
       `key 1 (line 2): the platform id must be a UUID; got text (${STUDENT.externalId.length} characters) that is not a UUID (the key is a UUID: are the Learn externalId and the platform id swapped?)`],
-    // JSON.parse keeps the value written last: the first key's UUID is not the problem.
-    ['a key written twice, the second time with text that is no UUID', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": "x" }`,
-      'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two'],
-    // JSON.parse keeps the number written last; the text written first is not the problem.
-    ['a key written twice, the second time with a number', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": 7 }`,
-      'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two'],
+    // JSON.parse keeps the value written last: the first key's UUID is not a problem, the repeat's value is one too.
+    ['a key written twice, the second time with text that is no UUID', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": "x" }`, [
+      'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two',
+      'key 2 (line 1): the platform id must be a UUID; got text (1 character) that is not a UUID',
+    ]],
+    // JSON.parse keeps the number written last; the text written first is not a problem.
+    ['a key written twice, the second time with a number', (id: string) => `{ "${id}": "${STUDENT.platformId}", "${id}": 7 }`, [
+      'key 2 (line 1): the same Learn externalId as key 1 (line 1): a student is listed once; keep one of the two',
+      'key 2 (line 1): the platform id must be a UUID; got a number',
+    ]],
+    // Every problem, in the order of the file, each on its own line, not only the first.
+    ['several problems', (id: string) => `{
+  "${id}": 7,
+  "": "${STUDENT.platformId}",
+  "${OTHER_STUDENT.externalId}": "${OTHER_STUDENT.platformId}",
+  " ${OTHER_STUDENT.externalId}": "${id}",
+  "${'7'.repeat(1025)}": "${STUDENT.platformId}"
+}
+`, [
+      'key 1 (line 2): the platform id must be a UUID; got a number',
+      'key 2 (line 3): a Learn externalId must not be empty',
+      'key 4 (line 5): the same Learn externalId as key 3 (line 4) (spaces around an id do not count): a student is listed once; keep one of the two',
+      `key 4 (line 5): the platform id must be a UUID; got text (${STUDENT.externalId.length} characters) that is not a UUID`,
+      'key 5 (line 6): a Learn externalId is at most 1024 characters (this key has 1025): the gateway takes a longer one as no student, so it would never match',
+    ]],
+    // A file made the wrong way (a script's output, every value a number) is not listed whole.
+    ['more problems than are listed', () => `{\n${Array.from({ length: 25 }, (_, i) => `  "s${i}": ${i}`).join(',\n')}\n}\n`, [
+      ...Array.from({ length: 20 }, (_, i) => `key ${i + 1} (line ${i + 2}): the platform id must be a UUID; got a number`),
+      '… and 5 more problems',
+    ]],
   ])('with --users, exits 2 for %s, naming its place and not the student', async (_what, users, problem) => {
     const input = write('envelope.json', envelope([forumPost()]));
     const file = write('users.json', users(STUDENT.externalId));
     const { code, stdout, stderr } = await translateCli([input, '--users', file]);
-    expect({ code, stdout, stderr }).toEqual({ code: 2, stdout: '', stderr: `caliper-gateway translate: ${file}: ${problem}\n` });
+    const lines = (Array.isArray(problem) ? problem : [problem]).map((line) => `caliper-gateway translate: ${file}: ${line}\n`).join('');
+    expect({ code, stdout, stderr }).toEqual({ code: 2, stdout: '', stderr: lines });
     expect(stderr).not.toContain(STUDENT.externalId);
     expect(stderr).not.toContain(OTHER_STUDENT.externalId);
   });

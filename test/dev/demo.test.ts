@@ -80,7 +80,7 @@ describe('npm run demo', () => {
     writeFileSync(join(temp.dir, 'session/twice/users.json'), `{\n  "tnakamura3": "${platformId}",\n  "tnakamura3 ": 7\n}\n`);
     const refused = collectUsers([join(temp.dir, 'session/padded/input.json'), join(temp.dir, 'session/twice/input.json')]);
     await expect(refused).rejects.toThrow(
-      /session\/twice\/users\.json: key 2 \(line 3\): the same Learn externalId as key 1 \(line 2\) \(spaces around an id do not count\): a student is listed once; keep one of the two$/,
+      /session\/twice\/users\.json: key 2 \(line 3\): the same Learn externalId as key 1 \(line 2\) \(spaces around an id do not count\): a student is listed once; keep one of the two\n.*session\/twice\/users\.json: key 2 \(line 3\): the platform id must be a UUID; got a number$/,
     );
     await expect(refused).rejects.not.toThrow(/tnakamura3/);
     await expect(runDemo({ paths: [temp.dir], write: () => undefined })).rejects.toThrow(/twice\/users\.json: key 2 \(line 3\)/);

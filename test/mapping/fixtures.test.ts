@@ -143,6 +143,17 @@ describe('the fixture runner', () => {
     expect(results.flatMap((result) => result.problems).join('\n')).not.toContain(STUDENT.externalId);
   });
 
+  it('lists every problem of a users.json, each by its place, not only the first', async () => {
+    writeCase('forum-event/many', envelope([forumPost()]), { [STUDENT.externalId]: 42, ' ': STUDENT.platformId, [` ${STUDENT.externalId}`]: STUDENT.platformId });
+    const [result] = await runFixtures(root, rules);
+    expect(result!.problems).toEqual([
+      expect.stringMatching(/many\/users\.json: key 1 \(line 1\): the platform id must be a UUID; got a number$/),
+      expect.stringMatching(/many\/users\.json: key 2 \(line 1\): a Learn externalId must not be empty$/),
+      expect.stringMatching(/many\/users\.json: key 3 \(line 1\): the same Learn externalId as key 1 \(line 1\) \(spaces around an id do not count\): a student is listed once; keep one of the two$/),
+    ]);
+    expect(result!.problems.join('\n')).not.toContain(STUDENT.externalId);
+  });
+
   it('treats a missing users.json as an empty roster', async () => {
     const dir = writeCase('forum-event/nobody', envelope([forumPost()]));
     rmSync(join(dir, 'users.json'));

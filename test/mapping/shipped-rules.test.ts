@@ -52,8 +52,9 @@ beforeAll(async () => {
     (await discoverFixtures(path.join(ROOT, 'fixtures'))).map(async (fixture) => {
       const input = readTranslateInput(await readFile(path.join(fixture.dir, 'input.json'), 'utf8'));
       if (!input.ok) throw new Error(`${fixture.name}: ${input.message}`);
-      const users = await readUsers(path.join(fixture.dir, 'users.json'));
-      if (typeof users === 'string') throw new Error(`${fixture.name}: ${users}`);
+      const read = await readUsers(path.join(fixture.dir, 'users.json'));
+      if (!read.ok) throw new Error(`${fixture.name}: ${read.problems.join('; ')}`);
+      const users = read.users;
       const outcomes = await translate(input.items, { rules, identity: staticIdentity(users), appId: FIXTURE_APP_ID });
       return { name: fixture.name, inputs: input.items.map((item) => item.event), users, outcomes };
     }),
