@@ -27,10 +27,13 @@ export const TRANSLATION_WRITE_SQL = {
       rule = @rule, student_id = @studentId, platform_id = @platformId, output_id = @outputId,
       attempts = 0, next_attempt_at = @now, first_attempt_at = NULL, updated_at = @now
     WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
+  // TimeBack's last answer goes too: on a replayed event it is from a POST before the replay,
+  // and beside a skip, a rejection or a roster-unavailable death it would read as the cause.
   settle: `
     UPDATE events SET
       fate = @fate, stage = NULL, reason = @reason, detail = @detail,
       rule = @rule, student_id = @studentId, platform_id = NULL, output_id = NULL,
+      last_status = NULL, last_response = NULL,
       next_attempt_at = NULL, updated_at = @now
     WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
   // The event to send goes beside the row, and only for a row the guarded UPDATE changed. A

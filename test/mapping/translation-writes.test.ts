@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { prepareDeliveryRecords } from '../../src/deliver/outbox.ts';
 import { prepareTranslationWrites, type TranslationWrite } from '../../src/mapping/translation-writes.ts';
+import { replayEvents } from '../../src/store/replay.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
 
@@ -53,6 +55,38 @@ describe('translation writes', () => {
     write({ writes: [skip(a!)], at: NOW + 2 });
     expect(outputs()).toEqual([{ seq: a, output: '{"v":1}' }]);
     expect(rowsBySeq(db.store.sqlite).get(a!)).toMatchObject({ fate: 'pending', stage: 'deliver' });
+  });
+
+  it("clears TimeBack's answer from an earlier life when a replayed event is settled before any POST", () => {
+    const write = prepareTranslationWrites(db.store.sqlite);
+    const record = prepareDeliveryRecords(db.store.sqlite);
+    const seqs = insertStoredEvents(db.store.sqlite, [event('a'), event('b'), event('c')], { receivedAt: NOW });
+    write({ writes: seqs.map((seq) => deliver(seq, '{"v":1}')), at: NOW });
+    // TimeBack refuses all three: dead, its answer kept for the admin.
+    record(
+      seqs.map((seq) => ({
+        seq, readUpdatedAt: NOW, fate: 'dead', posts: 1, startedAt: NOW + 1, finishedAt: NOW + 2, status: 400,
+        response: '{"message":"actor not enrolled"}', nextAttemptAt: null, reason: 'http-400', detail: 'TimeBack refused the event with HTTP 400',
+      })),
+    );
+    replayEvents(db.store, { reason: 'http-400' }, NOW + 3);
+    const [a, b, c] = seqs as [number, number, number];
+    const answer = (seq: number) =>
+      db.store.sqlite.prepare('SELECT fate, reason, last_status AS lastStatus, last_response AS lastResponse FROM events WHERE seq = ?').get(seq);
+
+    // The student has left the roster since; a rule now skips another; the roster never answers for the third.
+    write({
+      writes: [
+        { kind: 'settle', seq: a, fate: 'skipped', reason: 'user-not-in-timeback', detail: 'no TimeBack user has this identifier', rule: 'r', studentId: 'stu' },
+        { kind: 'settle', seq: b, fate: 'skipped', reason: 'rule-skips', detail: 'instructors are not credited', rule: 'r', studentId: null },
+        { kind: 'settle', seq: c, fate: 'dead', reason: 'roster-unavailable', detail: 'the roster could not say who stu is', rule: 'r', studentId: 'stu' },
+      ],
+      at: NOW + 4,
+    });
+    // A 400 beside a skip, or beside a death the roster caused, is not why the event got its fate.
+    expect(answer(a)).toEqual({ fate: 'skipped', reason: 'user-not-in-timeback', lastStatus: null, lastResponse: null });
+    expect(answer(b)).toEqual({ fate: 'skipped', reason: 'rule-skips', lastStatus: null, lastResponse: null });
+    expect(answer(c)).toEqual({ fate: 'dead', reason: 'roster-unavailable', lastStatus: null, lastResponse: null });
   });
 
   it('goes with its event when retention deletes the event (ON DELETE CASCADE)', () => {
