@@ -24,7 +24,7 @@ import type { Metrics } from '../metrics.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import { parseJsonBody } from '../timeback/http-answers.ts';
 import { createRosterGate, type RosterStatus } from './roster-gate.ts';
-import { createRosterRequests, unreadable, type RosterRequests } from './roster-request.ts';
+import { createRosterRequests, unreadable, type RosterRequests, type RosterUnavailable } from './roster-request.ts';
 import { couldBeStudent, decide, isLive, notAStudent, RosterUserSchema, sameValue, UserListSchema, type RosterUser } from './roster-user.ts';
 
 export type RosterLookup =
@@ -75,7 +75,7 @@ export const ROSTER_FILTER_PAGES = 5;
 export function createRosterClient({ config, tokens, log, metrics, now = Date.now }: RosterClientDeps): RosterClient {
   const requests = createRosterRequests({ config, tokens, now, connections: ROSTER_CONNECTIONS });
   const gate = createRosterGate({ config, log, metrics, now, size: ROSTER_CONNECTIONS });
-  const context: LookupContext = { requests, log, warnedLooseFilter: false };
+  const context: LookupContext = { requests, log, warnedLooseFilter: false, rosterSeen: false, checking: undefined };
 
   return {
     async lookup(strategy, externalId) {
@@ -102,13 +102,19 @@ interface LookupContext {
   log: Logger;
   /** A filter that lets other users through is a property of the server: said once, not per lookup. */
   warnedLooseFilter: boolean;
+  /** The roster has answered with a user or a list: a 404 by id is then a user it does not have. */
+  rosterSeen: boolean;
+  /** The check that a roster is there, while it is in flight (see `rosterThere`). */
+  checking: Promise<RosterUnavailable | undefined> | undefined;
 }
 
-async function bySourcedId({ requests, log }: LookupContext, externalId: string): Promise<RosterLookup> {
+async function bySourcedId(context: LookupContext, externalId: string): Promise<RosterLookup> {
+  const { requests, log } = context;
   const answer = await requests.user(externalId);
   if ('outcome' in answer) return answer;
-  if (answer.status === 404) return { outcome: 'not-found' };
+  if (answer.status === 404) return (await rosterThere(context)) ?? { outcome: 'not-found' };
   if (answer.status !== 200) return requests.unavailableFor(answer);
+  context.rosterSeen = true;
   const body = parseJsonBody(answer.text);
   // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
   const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
@@ -120,6 +126,35 @@ async function bySourcedId({ requests, log }: LookupContext, externalId: string)
   }
   if (!isLive(user)) return { outcome: 'not-found' };
   return couldBeStudent(user) ? decide(user, 'sourcedId', log) : notAStudent(user);
+}
+
+/**
+ * A 404 by id means "no such user" only where there is a roster. At a TIMEBACK_BASE_URL with
+ * none behind it (a wrong path or tenant prefix) every id is a 404: with ROSTER_MATCH=sourcedId,
+ * every event was skipped as user-not-in-timeback, "not found" cached for each student, and
+ * /readyz stayed green. So until the roster has answered once, a 404 is checked against the
+ * user list, one user asked for and nothing of the student sent; lookups that 404 meanwhile
+ * share the check. Undefined when a roster is there; else why the lookup is unavailable.
+ */
+async function rosterThere(context: LookupContext): Promise<RosterUnavailable | undefined> {
+  if (context.rosterSeen) return undefined;
+  context.checking ??= checkRoster(context).finally(() => {
+    context.checking = undefined;
+  });
+  return context.checking;
+}
+
+async function checkRoster(context: LookupContext): Promise<RosterUnavailable | undefined> {
+  const answer = await context.requests.probe();
+  if ('outcome' in answer) return answer;
+  const { status } = answer;
+  // Only an answer from a roster says one is there: a list, or a refusal of the query itself
+  // (400, 422). 404 and 405 say there is none here (a set-up problem, on /readyz); the
+  // rest (401 twice, 403, 429, 5xx, redirects) say nothing either way yet.
+  const fromRoster = (status >= 200 && status < 300) || (status >= 400 && status < 500 && ![401, 403, 404, 405, 408, 429].includes(status));
+  if (!fromRoster) return context.requests.unavailableFor(answer);
+  context.rosterSeen = true;
+  return undefined;
 }
 
 async function byFilter(context: LookupContext, field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {
@@ -134,6 +169,7 @@ async function byFilter(context: LookupContext, field: Exclude<RosterStrategy, '
     const answer = await requests.list(field, externalId, { limit: FILTER_LIMIT, offset: read });
     if ('outcome' in answer) return answer;
     if (answer.status !== 200) return requests.unavailableFor(answer);
+    context.rosterSeen = true;
     const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
     if (!parsed.success) return unreadable(answer);
     const listed = parsed.data.users;

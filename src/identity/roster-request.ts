@@ -58,6 +58,8 @@ export interface RosterRequests {
     value: string,
     page: { limit: number; offset: number },
   ): Promise<RosterResponse | RosterUnavailable>;
+  /** GET `/users?limit=1`: is there a roster here at all (see `rosterThere` in roster-client.ts)? */
+  probe(): Promise<RosterResponse | RosterUnavailable>;
   /** A response that is not an answer about the student, as `unavailable`. */
   unavailableFor(response: RosterResponse): RosterUnavailable;
   close(): Promise<void>;
@@ -127,6 +129,8 @@ export function createRosterRequests({ config, tokens, now, connections }: Roste
       const filter = encodeStrict(filterExpression(field, value));
       return authorizedGet(`${usersPath}?filter=${filter}&limit=${limit}${offset === 0 ? '' : `&offset=${offset}`}`);
     },
+
+    probe: () => authorizedGet(`${usersPath}?limit=1`),
 
     unavailableFor(answer) {
       const { status } = answer;

@@ -114,11 +114,42 @@ describe('roster client against the emulator', () => {
     });
   });
 
-  it('Should treat a 404 by id as not found', async () => {
+  it('Should treat a 404 by id as not found, once a roster has been seen there (checked once, with nothing of the student)', async () => {
     const { roster } = client();
-    const unknown = randomUUID();
+    const [unknown, another] = [randomUUID(), randomUUID()];
+    const before = rosterRequests(emulator).length;
     expect(await roster.lookup('sourcedId', unknown)).toEqual({ outcome: 'not-found' });
-    expect(rosterRequests(emulator).at(-1)).toMatchObject({ url: `/rostering/1.0/users/${unknown}`, status: 404 });
+    expect(await roster.lookup('sourcedId', another)).toEqual({ outcome: 'not-found' });
+    expect(rosterRequests(emulator).slice(before).map(({ url, status }) => ({ url, status }))).toEqual([
+      { url: `/rostering/1.0/users/${unknown}`, status: 404 },
+      { url: '/rostering/1.0/users?limit=1', status: 200 },
+      { url: `/rostering/1.0/users/${another}`, status: 404 },
+    ]);
+  });
+
+  it('Should take a 404 by id for not found without a check once the roster has answered a lookup', async () => {
+    const { roster } = client();
+    expect(await roster.lookup('sourcedId', ADA.sourcedId)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    const before = rosterRequests(emulator).length;
+    expect(await roster.lookup('sourcedId', randomUUID())).toEqual({ outcome: 'not-found' });
+    expect(rosterRequests(emulator).slice(before).map((request) => request.status)).toEqual([404]);
+  });
+
+  it('Should be unavailable, not not-found, when every id is a 404 because there is no roster at TIMEBACK_BASE_URL', async () => {
+    // A tenant prefix the emulator does not have: every path under it is a 404, the token endpoint aside.
+    const config = testConfig({ dir: temp.dir, timebackUrl: `${emulator.url}/no-such-tenant`, clientId: emulator.clientId, clientSecret: emulator.clientSecret });
+    config.timeback.tokenUrl = `${emulator.url}/auth/1.0/token`;
+    const captured = captureLog();
+    const metrics = createMetrics();
+    const tokens = createTokenProvider({ config, log: captured.log, metrics });
+    const roster = createRosterClient({ config, tokens, log: captured.log, metrics });
+    open.push(roster, tokens);
+
+    const answers = await Promise.all([ADA.sourcedId, randomUUID()].map((id) => roster.lookup('sourcedId', id)));
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ outcome: 'unavailable', setup: true, detail: expect.stringContaining('check TIMEBACK_BASE_URL') });
+    }
+    expect(roster.problem()).toContain('No roster there (HTTP 404)');
   });
 
   it('Should not ask the roster by id for an id that is not a UUID (no platform id is anything else)', async () => {
