@@ -104,6 +104,29 @@ describe('the pipeline in the gateway process', () => {
     expect(actors).toEqual(new Set(STUDENTS.map((student) => `urn:uuid:${student.platformId}`)));
   });
 
+  it('loses nothing to a kill -9 while roster lookups are in flight: the students are looked up again after the restart', { timeout: 60_000 }, async () => {
+    const first = await gateway();
+    const held = emulator.hold('roster');
+    await sendEnvelope(first, logins(3));
+    await held.arrived;
+    // Learn has its 200; nothing is translated, cached or sent until the roster answers.
+    expect(database().prepare(`SELECT fate, stage, count(*) AS n FROM events GROUP BY 1, 2`).all()).toEqual([{ fate: 'pending', stage: 'translate', n: 9 }]);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The answers held for the dead gateway are never sent.
+    emulator.clearFaults();
+    expect(database().prepare('SELECT count(*) AS n FROM roster_cache').get()).toEqual({ n: 0 });
+    const lookupsBefore = emulator.count('roster');
+
+    await gateway();
+    await waitFor('all delivered after restart', () => delivered() === 9, 30_000);
+    expect(fateCounts(database())).toEqual({ delivered: 9 });
+    expect(emulator.count('roster')).toBeGreaterThanOrEqual(lookupsBefore + STUDENTS.length);
+    // Each event sent once: none had gone out before the kill.
+    const outputIds = (database().prepare('SELECT output_id AS id FROM events').all() as Array<{ id: string }>).map((r) => r.id);
+    expect(receivedIds().sort()).toEqual(outputIds.sort());
+  });
+
   it('parks what TimeBack refuses as dead with its answer, and a replay while serving delivers it once fixed', { timeout: 60_000 }, async () => {
     const refused = STUDENTS[2]!;
     const refusal = { status: 'error', message: `actor urn:uuid:${refused.platformId} is not enrolled` };
