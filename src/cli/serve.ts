@@ -1,8 +1,8 @@
 /**
  * `caliper-gateway serve` (what `npm start` runs): starts the gateway (server.ts) and turns
- * SIGTERM and SIGINT into a graceful stop, bounded by SHUTDOWN_TIMEOUT; a second signal exits
- * at once. Exit codes: 0 after a clean stop, 1 when it cannot start or stop, 2 for bad
- * arguments, configuration or user-overrides file.
+ * SIGTERM and SIGINT into a graceful stop, bounded by SHUTDOWN_TIMEOUT; a second signal, a
+ * second or more after the first, exits at once. Exit codes: 0 after a clean stop, 1 when it
+ * cannot start or stop, 2 for bad arguments, configuration or user-overrides file.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, describeUnknownSetting, parseConfig, unknownSettings, type Config } from '../config.ts';
@@ -13,6 +13,13 @@ import { cliCommand, warnUnknownSettings } from './command.ts';
 
 /** Time to leave after a clean shutdown if something still holds the event loop open. */
 const EXIT_GRACE_MS = 1_000;
+
+/**
+ * A repeat of the stopping signal sooner than this is the same stop, not "now": Ctrl-C on
+ * `npm start` reaches the gateway twice, from the terminal (the whole foreground group) and
+ * again from npm, which passes its own copy on to its child.
+ */
+export const REPEATED_SIGNAL_MS = 1_000;
 
 const USAGE = `Usage: caliper-gateway serve
 
@@ -73,10 +80,20 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
       // alive after everything was closed, leave anyway.
       setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
     };
+    let stoppingSince: number | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stoppingSince === undefined) {
+        stoppingSince = Date.now();
+        stop(signal);
+        return;
+      }
+      // A second signal means "now": skip the graceful wait. But not npm's copy of a Ctrl-C the
+      // terminal already sent us, which arrives within milliseconds of it.
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
+      process.exit(130);
+    };
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'signal received');
-      // A second signal means "now": skip the graceful wait.
-      process.once(signal, () => process.exit(130));
       // close() bounds the wait for requests by SHUTDOWN_TIMEOUT; this bounds everything else.
       const overrun = setTimeout(() => {
         log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown overran SHUTDOWN_TIMEOUT; exiting now');
@@ -95,7 +112,7 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
         },
       );
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
 });

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
 import { BIN, killGatewayProcesses, ROOT, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { REPEATED_SIGNAL_MS } from '../../src/cli/serve.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -214,6 +215,56 @@ describe('caliper-gateway serve', () => {
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toEqual({ code: 0, signal: null });
     expect(await outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
+  });
+
+  /** A POST /caliper the gateway has in hand (100-continue) and whose body is held back, so shutdown waits for it. */
+  async function heldRequest(url: string, key: string, body: Buffer) {
+    const req = httpRequest(`${url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: key, 'content-type': 'application/json', 'content-length': String(body.length), expect: '100-continue' },
+    });
+    const outcome = new Promise<string>((resolve) => {
+      req.on('error', (err) => resolve(`error ${(err as NodeJS.ErrnoException).code}`));
+      req.on('response', (res) => {
+        res.resume();
+        resolve(`status ${res.statusCode}`);
+      });
+    });
+    await new Promise<void>((resolve) => req.once('continue', () => resolve()));
+    req.write(body.subarray(0, 10));
+    return { finish: () => req.end(body.subarray(10)), outcome };
+  }
+
+  // Ctrl-C on `npm start`: the terminal sends SIGINT to the gateway and to npm, and npm passes
+  // its own copy on, a few milliseconds later. That copy is not the admin's second Ctrl-C.
+  it('takes a SIGINT repeated at once (npm passing on the Ctrl-C the gateway already got) as the same graceful stop', { timeout: 30_000 }, async () => {
+    const dbPath = join(dir, 'gateway.db');
+    const gateway = await startGatewayProcess({ DB_PATH: dbPath, INGEST_API_KEYS: 'sigint-test-key' });
+    const sent = envelope([sessionEvent()]);
+    const held = await heldRequest(gateway.url, 'sigint-test-key', Buffer.from(JSON.stringify(sent)));
+
+    gateway.child.kill('SIGINT');
+    await expect.poll(() => gateway.logs.some((line) => line.msg === 'shutting down')).toBe(true);
+    gateway.child.kill('SIGINT');
+    // The stop goes on: the request in flight is finished and stored, then a clean exit.
+    held.finish();
+    expect(await held.outcome).toBe('status 200');
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    expect(gateway.logs.map((line) => line.msg)).toContain('stopped');
+    expect(storedIds(dbPath)).toEqual(new Set((sent.data as Array<{ id: string }>).map((event) => event.id)));
+    expect(existsSync(`${dbPath}.lock.holder`)).toBe(false);
+  });
+
+  it('exits at once (130) on a second signal, of either kind, sent a while after the first', { timeout: 30_000 }, async () => {
+    const gateway = await startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'sigint-test-key', SHUTDOWN_TIMEOUT: '60' });
+    const held = await heldRequest(gateway.url, 'sigint-test-key', Buffer.from(JSON.stringify(envelope([sessionEvent()]))));
+
+    gateway.child.kill('SIGTERM');
+    await expect.poll(() => gateway.logs.some((line) => line.msg === 'shutting down')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, REPEATED_SIGNAL_MS + 200));
+    gateway.child.kill('SIGINT');
+    expect(await gateway.exited).toEqual({ code: 130, signal: null });
+    expect(await held.outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
   });
 
   it('stops when `npm start` gets SIGTERM, as `docker stop` or a supervisor sends it to npm alone', { timeout: 30_000 }, async () => {
