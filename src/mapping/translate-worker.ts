@@ -27,6 +27,7 @@ import { outcomeWrite, ROSTER_UNAVAILABLE, type RetryPolicy } from './outcome-wr
 import { TRANSLATION_WRITE_SQL, type TranslationWrite } from './translation-writes.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 import { errorMessage } from '../errors.ts';
+import { createLogTally } from '../log-tally.ts';
 
 export interface TranslateTuning {
   /** Events per batch (one transaction of results per batch). */
@@ -126,6 +127,9 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   const dueStatement = sqlite.prepare<[{ now: number; released: number; limit: number }], DueRow>(TRANSLATE_SQL.due);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(TRANSLATE_SQL.nextDue);
   const writer = deps.writer ?? createStoreWriter(store);
+  // Said as delivery says its dead events (one example a minute, then counts): an event the
+  // roster never answered for is as lost to TimeBack as one TimeBack refused.
+  const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one' });
 
   /** Seqs in a batch in flight: never translated twice at once. */
   const claimed = new Set<number>();
@@ -245,6 +249,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
 
     const at = now();
     const writes: TranslationWrite[] = [];
+    const died: Array<{ seq: number; attempts: number; problem: string }> = [];
     let delivered = 0;
     let earliestRetry: number | undefined;
     outcomes.forEach((outcome, i) => {
@@ -255,6 +260,10 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       }
       const write = outcomeWrite(row, outcome, at, retryPolicy);
       if (write.kind === 'deliver') delivered++;
+      // The detail names the student; the log gets the seq and the roster's last answer only.
+      if (write.kind === 'settle' && write.fate === 'dead' && outcome.fate === 'retry') {
+        died.push({ seq: row.seq, attempts: row.attempts + 1, problem: outcome.detail });
+      }
       if ((write.kind === 'retry' || write.kind === 'hold') && (earliestRetry === undefined || write.nextAttemptAt < earliestRetry)) {
         earliestRetry = write.nextAttemptAt;
       }
@@ -265,6 +274,13 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     rests = 0;
     failure = undefined;
     countInMetrics(writes);
+    for (const { seq, attempts, problem } of died) {
+      deaths.note(
+        ROSTER_UNAVAILABLE,
+        { seq, reason: ROSTER_UNAVAILABLE, attempts, problem },
+        'event is dead: the roster could not say who its student is within DELIVERY_MAX_AGE',
+      );
+    }
     if (delivered > 0) deps.onTranslated?.();
     if (earliestRetry !== undefined) armWake(earliestRetry);
   }
@@ -329,6 +345,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
           log.warn({ batches: batches.size }, 'shutdown deadline reached; events still being translated stay pending for the next start');
         }
       }
+      deaths.flush();
       running = false;
     },
   };

@@ -204,6 +204,19 @@ describe('the translate worker', () => {
       detail: `the roster could not say who ${OTHER_STUDENT.externalId} is within DELIVERY_MAX_AGE (3600 s) after 10 attempts; last: roster unreachable`,
     });
     expect(await metricValue(metrics.eventsDead, { reason: 'roster-unavailable' })).toBe(1);
+    // The log says so, as delivery says of its dead events: the event, the roster's last answer, never the student.
+    const dead = logs.lines().filter((line) => String(line.msg).startsWith('event is dead'));
+    expect(dead).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        seq: old,
+        reason: 'roster-unavailable',
+        attempts: 10,
+        problem: 'roster unreachable',
+        msg: 'event is dead: the roster could not say who its student is within DELIVERY_MAX_AGE',
+      }),
+    ]);
+    expect(logs.text()).not.toContain(OTHER_STUDENT.externalId);
   });
 
   it('holds an event the gateway could not look up for its own credentials, without spending its age', async () => {
