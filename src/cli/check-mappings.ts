@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
-import { updateFixtures, type FixtureResult, type FixtureUpdate } from '../mapping/fixtures.ts';
+import { countInvalidOutputs, updateFixtures, type FixtureResult, type FixtureUpdate } from '../mapping/fixtures.ts';
 import type { CompiledRule, RuleSet } from '../mapping/rule-set.ts';
 import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import { cliCommand, commandConfig, UsageError } from './command.ts';
@@ -67,7 +67,16 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
     if (overridesProblems.length > 0) summaries.push(`${OVERRIDES_FILE_NAME} is invalid (the gateway will not start with it)`);
     if (overridesMisnamed !== undefined) summaries.push(`the user overrides file is misnamed (the gateway does not read it)`);
     io.err(`\ncheck-mappings: ${summaries.join('; ')}\n`);
-    if (!check.ok && check.fixtures?.some((fixture) => !fixture.ok && fixture.actual !== undefined)) {
+    const changed = check.ok ? [] : (check.fixtures ?? []).filter((fixture) => !fixture.ok && fixture.actual !== undefined);
+    const refused = countInvalidOutputs(changed.flatMap((fixture) => fixture.actual ?? []));
+    if (refused > 0) {
+      // Never what an admin meant: --update would pin the rejections, and the gateway would then
+      // take the rule and reject those events from Learn as well.
+      io.err(
+        `${refused} fixture event${refused === 1 ? ' is' : 's are'} now rejected as invalid-output: the rules build what Caliper 1.2 or TimeBack refuses ` +
+          '(each line above names the rule and the property). Fix the rule; --update would only pin the rejections.\n',
+      );
+    } else if (changed.length > 0) {
       io.err('If the new outputs are what you meant, rewrite the expected outputs with --update (npm run fixtures:update) and review what it prints.\n');
     }
     return 1;
@@ -106,7 +115,12 @@ function describeUpdates(updates: readonly FixtureUpdate[]): string {
     return `${update.file}${what}:${note}\n${update.changes.map((line) => `  ${line}\n`).join('')}`;
   });
   const count = `${updates.length} expected.json file${updates.length === 1 ? '' : 's'}`;
-  return `Rewrote ${count}; review every change below before you commit them:\n${files.join('')}\n`;
+  const refused = updates.reduce((sum, update) => sum + update.invalidOutputs, 0);
+  const warning =
+    refused === 0
+      ? ''
+      : `warning: ${refused} of the events written ${refused === 1 ? 'is' : 'are'} rejected as invalid-output: the rules build what Caliper 1.2 or TimeBack refuses, and the gateway will reject such events from Learn; fix the rule unless that is meant\n`;
+  return `Rewrote ${count}; review every change below before you commit them:\n${files.join('')}\n${warning}`;
 }
 
 /**

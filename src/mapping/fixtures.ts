@@ -282,6 +282,13 @@ export interface FixtureUpdate {
   changes: string[];
   /** Said once with the file, when its case has no users.json: every student in it is "not in TimeBack". */
   withoutUsers: boolean;
+  /** How many of the events written the rules reject as invalid-output (built what TimeBack refuses). */
+  invalidOutputs: number;
+}
+
+/** How many of these fixture events the rules reject as invalid-output. */
+export function countInvalidOutputs(entries: readonly FixtureEntry[]): number {
+  return entries.filter((entry) => entry.fate === 'rejected' && entry.reason === 'invalid-output').length;
 }
 
 const UPDATE_WORDS = { before: 'was', after: 'now' };
@@ -303,6 +310,7 @@ export async function updateFixtures(root: string, rules: RuleSet): Promise<Fixt
           ? fixtureDiff(previous.value, result.actual, UPDATE_WORDS)
           : result.actual.map((entry, i) => `[${i}]: ${describeEntry(entry)}`),
       withoutUsers: !(await exists(path.join(fixture.dir, FIXTURE_FILES.users))),
+      invalidOutputs: countInvalidOutputs(result.actual),
     });
   }
   return written;

@@ -116,9 +116,10 @@ describe('caliper-gateway check-mappings', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/fixture grade-event\/graded fails:\n {2}.*grade-event\/graded\/expected\.json: \[0\]\.event\.object\.count: expected 1, got 2\n/);
     expect(stderr).toContain('check-mappings: 1 of 2 fixtures fail');
+    expect(stderr).toContain('If the new outputs are what you meant, rewrite the expected outputs with --update (npm run fixtures:update) and review what it prints.');
   });
 
-  it('shows an event whose fate changed as one line with the whole reason, and says what to do if it is meant', async () => {
+  it('shows an event whose fate changed as one line with the whole reason, and, when the rule now builds what TimeBack refuses, says to fix it rather than --update', async () => {
     await check(['--update']);
     const rules = join(mappings, 'forum-event.yaml');
     // An admin wants the poster's Learn user id in TimeBack too: it may be an e-mail address.
@@ -128,7 +129,19 @@ describe('caliper-gateway check-mappings', () => {
     expect(stderr).toMatch(
       /forum-event\/post-created\/expected\.json: \[0\]: expected deliver MessageEvent Posted \(rule forum-post-created\), got rejected, invalid-output \(rule forum-post-created\): rule forum-post-created: actor\.email: carries personal data \(email\); list "email" in the rule's allowPii to send it\n/,
     );
-    expect(stderr).toContain('If the new outputs are what you meant, rewrite the expected outputs with --update (npm run fixtures:update) and review what it prints.');
+    // A typo or a forgotten allowPii is never "what you meant": --update would pin the
+    // rejection, and the gateway would take the rule and reject every such event from Learn.
+    expect(stderr).toContain(
+      '1 fixture event is now rejected as invalid-output: the rules build what Caliper 1.2 or TimeBack refuses (each line above names the rule and the property). Fix the rule; --update would only pin the rejections.\n',
+    );
+    expect(stderr).not.toContain('--update (npm run fixtures:update)');
+
+    // Run anyway, --update says it again under what it wrote.
+    const updated = await check(['--update']);
+    expect(updated.code).toBe(0);
+    expect(updated.stdout).toContain(
+      'warning: 1 of the events written is rejected as invalid-output: the rules build what Caliper 1.2 or TimeBack refuses, and the gateway will reject such events from Learn; fix the rule unless that is meant\n',
+    );
   });
 
   it('passes, but names the rules no fixture reaches, fallback rules aside', async () => {

@@ -70,6 +70,7 @@ describe('the fixture runner', () => {
           '[2]: rejected, invalid-event: data[2].id: the event id is empty',
         ],
         withoutUsers: false,
+        invalidOutputs: 0,
       },
     ]);
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
