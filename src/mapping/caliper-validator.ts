@@ -7,6 +7,7 @@
  * belongs in `extensions`).
  */
 import { z } from 'zod';
+import { closestKey, didYouMean } from '../closest-name.ts';
 import { formatPath } from '../errors.ts';
 import {
   ACTIONS,
@@ -86,10 +87,13 @@ class EntityWalk {
       if (key === 'extensions') {
         if (!isRecord(child)) this.fail('extensions must be an object', key);
       } else if (!allowed.has(key)) {
+        // A rule's misspelt key (`nmae`) is no custom data: name the property it stands for.
+        const meant = closestKey(key, [...allowed, 'extensions']);
+        const hint = meant === undefined ? '' : `; ${didYouMean(key, meant)}`;
         this.fail(
           ENTITY_PROPERTIES.has(key)
-            ? `not a property of a ${type} in Caliper 1.2 (custom data belongs in extensions)`
-            : 'not a Caliper 1.2 property of an entity (custom data belongs in extensions)',
+            ? `not a property of a ${type} in Caliper 1.2${hint} (custom data belongs in extensions)`
+            : `not a Caliper 1.2 property of an entity${hint} (custom data belongs in extensions)`,
           key,
         );
       } else {

@@ -86,6 +86,9 @@ describe('the Caliper 1.2 validator', () => {
     ['an entity without an id', (e: Event) => delete (e.group as Event).id, 'group.id', 'a CourseOffering needs an id'],
     ['a Blackboard entity type', (e: Event) => ((e.object as Event).isPartOf = { id: 'https://x.example/f', type: 'http://caliper.blackboard.com/caliper/v1/Forum' }), 'object.isPartOf.type', '"http://caliper.blackboard.com/caliper/v1/Forum" is not a Caliper 1.2 entity type'],
     ['a property Caliper does not define', (e: Event) => ((e.object as Event).threadPointsPossible = 10), 'object.threadPointsPossible', 'not a Caliper 1.2 property of an entity (custom data belongs in extensions)'],
+    // A rule's typo is named with the property it most likely stands for, not sent to extensions.
+    ['a misspelt property', (e: Event) => (((e.object as Event).isPartOf as Event).nmae = 'Week 3'), 'object.isPartOf.nmae', 'not a Caliper 1.2 property of an entity; did you mean "name"? (custom data belongs in extensions)'],
+    ['a property in the wrong case', (e: Event) => ((e.group as Event).CourseNumber = 'ALG1'), 'group.CourseNumber', 'not a Caliper 1.2 property of an entity; keys are case-sensitive: did you mean "courseNumber"? (custom data belongs in extensions)'],
     ['an event property Caliper does not define', (e: Event) => (e.launchUrl = 'https://x.example'), 'launchUrl', 'not a property of a Caliper 1.2 event (custom data belongs in extensions)'],
     ['a number where text belongs', (e: Event) => ((e.group as Event).courseNumber = 110), 'group.courseNumber', 'expected text'],
     ['text where a number belongs', (e: Event) => ((e.object as Event).attachments = [{ id: 'https://x.example/f', type: 'Frame', index: '1' }]), 'object.attachments[0].index', 'expected a number'],
