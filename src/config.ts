@@ -125,7 +125,15 @@ const EnvSchema = z.object({
   ),
   TIMEBACK_BASE_URL: z.preprocess(
     blankToUndefined,
-    httpUrl.default('https://platform.timeback.com').transform((url) => url.replace(/\/+$/, '')),
+    httpUrl
+      // The TimeBack paths are appended to it: after a ? or # they would land in the query or
+      // fragment (the token URL), or the query would be dropped without a word (events, roster).
+      .refine(
+        (url) => !/[?#]/.test(url),
+        'must not carry a query (?…) or fragment (#…): /events/1.0/, /rostering/1.0/users and /auth/1.0/token are added to it',
+      )
+      .default('https://platform.timeback.com')
+      .transform((url) => url.replace(/\/+$/, '')),
   ),
   TIMEBACK_TOKEN_URL: z.preprocess(blankToUndefined, httpUrl.optional()),
   TIMEBACK_CLIENT_ID: optionalString,

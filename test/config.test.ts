@@ -105,6 +105,19 @@ describe('parseConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('refuses a TIMEBACK_BASE_URL with a query or fragment, which the TimeBack paths would be appended to', () => {
+    // Taken, `https://tb.example.test/api?tenant=1` sent events to /api/events/1.0/ with the
+    // query dropped, and asked for tokens at /api?tenant=1/auth/1.0/token: the path inside the query.
+    const problem = 'TIMEBACK_BASE_URL: must not carry a query (?…) or fragment (#…): /events/1.0/, /rostering/1.0/users and /auth/1.0/token are added to it';
+    for (const url of ['https://tb.example.test/api?tenant=1', 'https://tb.example.test/?', 'https://tb.example.test#top']) {
+      expect(configError({ TIMEBACK_BASE_URL: url }).problems).toEqual([problem]);
+    }
+    // The token URL may carry a query: OAuth 2 (RFC 6749, 3.2) keeps it when adding its own parameters.
+    expect(parseConfig({ TIMEBACK_TOKEN_URL: 'https://auth.example.test/token?tenant=1' }).timeback.tokenUrl).toBe(
+      'https://auth.example.test/token?tenant=1',
+    );
+  });
+
   it('refuses a TimeBack URL that is no URL at all with a ConfigError naming the variable, not a TypeError', () => {
     // The credentials check reads the URL; it must not run on text the URL check already refused.
     const { problems } = configError({ TIMEBACK_BASE_URL: 'timeback example test', TIMEBACK_TOKEN_URL: 'https://[auth' });
