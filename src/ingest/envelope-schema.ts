@@ -12,7 +12,8 @@ import { describeZodError } from '../errors.ts';
 import { isRecord } from '../is-record.ts';
 
 export const CALIPER_1_1 = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
-const MAX_EVENTS_PER_ENVELOPE = 5_000;
+/** Learn's largest Event Batch Size; more is refused as too large (413), as too many bytes are. */
+export const MAX_EVENTS_PER_ENVELOPE = 5_000;
 /**
  * The most JSON that intake parses in one piece: an event, or the envelope around its `data`.
  * Learn's events are 2-5 KB. JSON.parse builds a heap object per `{}` or `[]`, so one 60 MB

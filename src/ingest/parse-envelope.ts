@@ -18,7 +18,7 @@ import { isUtf8 } from 'node:buffer';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GatewayError, badRequest, describeZodError, quote } from '../errors.ts';
 import { isRecord } from '../is-record.ts';
-import { CALIPER_1_1, EnvelopeSchema, MAX_PARSED_BYTES, isCaliper11 } from './envelope-schema.ts';
+import { CALIPER_1_1, EnvelopeSchema, MAX_EVENTS_PER_ENVELOPE, MAX_PARSED_BYTES, isCaliper11 } from './envelope-schema.ts';
 import type { EventFields } from './event-fields.ts';
 import { locateEnvelopeData, type DataLayout } from './event-slices.ts';
 import { describeJsonSyntaxError, findJsonSyntaxError, withoutBom } from './json-syntax.ts';
@@ -201,6 +201,16 @@ function checkHead(value: unknown, count: number | undefined, beforeRefusing: ()
     throw badRequest(
       'invalid-envelope',
       '(root): expected a Caliper envelope object: {"sensor", "sendTime", "dataVersion", "data": [events]}',
+    );
+  }
+  // Too many events is a size limit, like MAX_BODY_BYTES: 413 tells the sender to send fewer,
+  // where a 400 would call a well-formed envelope malformed.
+  if (count !== undefined && count > MAX_EVENTS_PER_ENVELOPE) {
+    beforeRefusing();
+    throw new GatewayError(
+      413,
+      'payload-too-large',
+      `data: an envelope holds at most ${MAX_EVENTS_PER_ENVELOPE} events (this one has ${count}); send fewer events per envelope`,
     );
   }
   // `data` as an array of the right length, its elements left out: they are checked one

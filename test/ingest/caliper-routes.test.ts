@@ -320,10 +320,14 @@ describe('POST /caliper refuses bad requests, storing nothing', () => {
     }
   });
 
-  it('400 for an envelope with more than 5,000 events', async () => {
+  it('413 for an envelope with more than 5,000 events, however few bytes: over the size limit, not malformed', async () => {
+    // Learn sends at most 5,000; another sender hears what to do (send fewer), as for too many bytes.
     const response = await postCaliper(gateway, envelope(Array.from({ length: 5001 }, () => ({ id: 'x' }))));
-    expect(response.status).toBe(400);
-    expect((await errorOf(response)).message).toMatch(/^data: an envelope holds at most 5000 events/);
+    expect(response.status).toBe(413);
+    expect(await errorOf(response)).toMatchObject({
+      code: 'payload-too-large',
+      message: 'data: an envelope holds at most 5000 events (this one has 5001); send fewer events per envelope',
+    });
   });
 
   it('422 for a dataVersion other than Caliper 1.1', async () => {

@@ -456,8 +456,8 @@ function nestingAndHugeCases(): BadCase[] {
     { group: 'huge strings', name: 'a 512 KB string never closed', request: post(`{"sensor":"${huge}`), status: 400, code: 'malformed-json', mentions: 'never closed' },
     { group: 'huge strings', name: 'a 512 KB string with a bad escape at its end', request: post(spliced(`"${huge}\\q"`)), status: 400, code: 'malformed-json', mentions: 'escape' },
     { group: 'huge strings', name: 'a 512 KB number as the sensor', request: post(envelopeText('sensor', '9'.repeat(512 * 1024))), status: 400, code: 'invalid-envelope', mentions: 'sensor' },
-    { group: 'huge strings', name: '5,001 events (one over the limit)', request: post(goodText(5_001)), status: 400, code: 'invalid-envelope', mentions: 'data' },
-    { group: 'huge strings', name: '5,001 nulls as data', request: post(JSON.stringify(envelopeOf(Array.from({ length: 5_001 }, () => null)))), status: 400, code: 'invalid-envelope', mentions: '5000' },
+    { group: 'huge strings', name: '5,001 events (one over the limit)', request: post(goodText(5_001)), status: 413, code: 'payload-too-large', mentions: 'data' },
+    { group: 'huge strings', name: '5,001 nulls as data', request: post(JSON.stringify(envelopeOf(Array.from({ length: 5_001 }, () => null)))), status: 413, code: 'payload-too-large', mentions: '5000' },
   ];
 }
 
