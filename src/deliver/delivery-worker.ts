@@ -58,7 +58,10 @@ export interface DeliveryWorker {
   start(): void;
   /** Events just became deliverable: look now instead of at the next poll. */
   notify(): void;
-  /** Stops taking rows, lets in-flight POSTs finish until `deadline` (Date.now() time), aborts the rest, records results. */
+  /**
+   * Stops taking rows, lets in-flight POSTs finish until `deadline` (Date.now() time), aborts
+   * the rest and any token request they wait for, records results.
+   */
   stop(deadline: number): Promise<void>;
   status(): DeliveryStatus;
   /** Reasons delivery cannot work that an operator must fix (for /readyz); empty when fine. */
@@ -256,6 +259,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         if (active > 0) {
           log.warn({ inFlight: active }, 'shutdown deadline reached; aborting POSTs in flight (they are sent again on the next start)');
           client.abortAll();
+          // A round may be waiting for a token instead (a 401 asks for a new one): that request
+          // is cut too, or it would hold the shutdown up to TIMEBACK_TOKEN_TIMEOUT past its
+          // deadline. The roster shares the token; translation, which stops first, has given
+          // up on its lookups by now.
+          tokens.abort();
           await idle();
         }
       }

@@ -72,7 +72,8 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
       noteTokenOk();
       return value;
     } catch (err) {
-      noteTokenFailure(err);
+      // Cut by shutdown: TimeBack has not failed, and there is nothing to pause.
+      if (!(err instanceof TokenError && err.stopped)) noteTokenFailure(err);
       return undefined;
     }
   }

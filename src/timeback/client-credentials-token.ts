@@ -37,7 +37,7 @@ export interface TokenProviderDeps {
 }
 
 export interface ClientCredentialsTokenProvider extends TokenProvider {
-  /** Closes the connections to the token endpoint. */
+  /** Cuts a token request in flight (see abort) and closes the connections to the token endpoint. */
   close(): Promise<void>;
 }
 
@@ -110,6 +110,10 @@ export function createTokenProvider({
     bodyTimeout: tokenTimeoutMs,
     maxResponseSize: MAX_TOKEN_RESPONSE_BYTES,
   });
+  /** Aborted at shutdown: a token request then ends at once, not at TIMEBACK_TOKEN_TIMEOUT. */
+  const stopping = new AbortController();
+  const stoppedError = (cause?: unknown) =>
+    new TokenError('No TimeBack token asked for: the gateway is stopping', true, { cause, stopped: true });
 
   // Every outcome exists from the start, at 0, so that increase() sees the first refusal.
   for (const outcome of ['ok', 'rejected', 'unavailable']) metrics.tokenRefreshes.inc({ outcome }, 0);
@@ -143,12 +147,14 @@ export function createTokenProvider({
           accept: 'application/json',
         },
         body,
-        signal: AbortSignal.timeout(tokenTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(tokenTimeoutMs), stopping.signal]),
       });
       statusCode = response.statusCode;
       headers = response.headers;
       text = await response.body.text();
     } catch (err) {
+      // Cut by shutdown, not failed: no outage to log or count.
+      if (stopping.signal.aborted) throw stoppedError(err);
       throw fail(
         new TokenError(`Could not get a TimeBack token from ${tokenUrl}: ${describeNetworkError(err)}`, true, {
           cause: err,
@@ -189,6 +195,8 @@ export function createTokenProvider({
       }
       const current = heldToken();
       if (current !== undefined) return current;
+      // Stopping: neither a new request nor a remembered failure, which would read as an outage.
+      if (stopping.signal.aborted) throw stoppedError();
       // A refused secret replaced in its file since: asked with at once, not after the cooldown.
       if (remembered && !remembered.error.retryable && !inflight && clientSecretFile !== undefined && now() >= lastLookAt + 1_000) {
         lastLookAt = now();
@@ -220,7 +228,12 @@ export function createTokenProvider({
 
     scopeProblem: () => scopeProblem,
 
+    abort() {
+      stopping.abort();
+    },
+
     close() {
+      stopping.abort();
       return agent.close();
     },
   };

@@ -30,20 +30,29 @@ export interface TokenProvider {
    * for the admin (token-answer.ts missingEventsScope). Undefined when it had it or said nothing.
    */
   scopeProblem(): string | undefined;
+  /**
+   * Shutdown: cuts the token request in flight and refuses every later one, both as a
+   * TokenError with `stopped` set, so that no caller waits up to TIMEBACK_TOKEN_TIMEOUT past
+   * SHUTDOWN_TIMEOUT. Not an outage: nothing is logged or counted for it.
+   */
+  abort(): void;
 }
 
 export class TokenError extends Error {
   /** How long the token endpoint asked us to wait (its Retry-After), when it said. */
   readonly retryAfterMs: number | undefined;
+  /** The gateway is stopping (TokenProvider.abort): nothing was learned about TimeBack. */
+  readonly stopped: boolean;
 
   constructor(
     message: string,
     /** True for outages (network, 5xx, 429): retry later. False for bad credentials. */
     readonly retryable: boolean,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; stopped?: boolean },
   ) {
     super(message, { cause: options?.cause });
     this.name = 'TokenError';
     this.retryAfterMs = options?.retryAfterMs;
+    this.stopped = options?.stopped ?? false;
   }
 }

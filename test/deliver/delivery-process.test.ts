@@ -163,4 +163,24 @@ describe('delivery in the gateway process', () => {
     expect(await gw.exited).toEqual({ code: 0, signal: null });
     expect(fateCounts(database())).toEqual({ delivered: 4 });
   });
+
+  it('on SIGTERM while a token request hangs, stops within SHUTDOWN_TIMEOUT, exits 0, and the events wait for the next start', { timeout: 60_000 }, async () => {
+    // A token request allowed longer than the whole shutdown: it has to be cut, not waited for.
+    const gw = await gateway({ SHUTDOWN_TIMEOUT: '1', TIMEBACK_TOKEN_TIMEOUT: '60' });
+    await waitFor('the first token', () => emulator.tokensIssued === 1);
+    // TimeBack stops accepting that token (the POSTs get 401), and its token endpoint stops answering.
+    emulator.validTokens.clear();
+    emulator.addFault({ route: 'token', hang: true });
+    const inserted = insertTranslatedEvents(database(), 3);
+    await waitFor('a token request hanging', () => emulator.requests.some((r) => r.route === 'token' && r.status === 0), 20_000);
+    gw.child.kill('SIGTERM');
+    // serve exits 1 when the shutdown overruns SHUTDOWN_TIMEOUT.
+    expect(await gw.exited).toEqual({ code: 0, signal: null });
+    expect(fateCounts(database())).toEqual({ pending: 3 });
+
+    emulator.clearFaults();
+    await gateway();
+    await waitFor('all delivered after restart', () => delivered() === 3, 20_000);
+    expect(new Set(receivedIds())).toEqual(new Set(inserted.map((event) => event.outputId)));
+  });
 });

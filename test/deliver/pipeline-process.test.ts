@@ -127,6 +127,25 @@ describe('the pipeline in the gateway process', () => {
     expect(receivedIds().sort()).toEqual(outputIds.sort());
   });
 
+  it('on SIGTERM while roster lookups hang, stops within SHUTDOWN_TIMEOUT, exits 0; the students are looked up after the restart', { timeout: 60_000 }, async () => {
+    // Lookups allowed longer than the whole shutdown: they have to be cut, not waited for.
+    const first = await gateway({ SHUTDOWN_TIMEOUT: '1', ROSTER_TIMEOUT: '60' });
+    emulator.addFault({ route: 'roster', hang: true });
+    await sendEnvelope(first, logins(2));
+    await waitFor('roster lookups hanging', () => emulator.requests.some((r) => r.route === 'roster' && r.status === 0), 20_000);
+    first.child.kill('SIGTERM');
+    // serve exits 1 when the shutdown overruns SHUTDOWN_TIMEOUT.
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(database().prepare(`SELECT fate, stage, count(*) AS n FROM events GROUP BY 1, 2`).all()).toEqual([{ fate: 'pending', stage: 'translate', n: 6 }]);
+    expect(database().prepare('SELECT count(*) AS n FROM roster_cache').get()).toEqual({ n: 0 });
+
+    emulator.clearFaults();
+    await gateway();
+    await waitFor('all delivered after restart', () => delivered() === 6, 30_000);
+    const outputIds = (database().prepare('SELECT output_id AS id FROM events').all() as Array<{ id: string }>).map((r) => r.id);
+    expect(receivedIds().sort()).toEqual(outputIds.sort());
+  });
+
   it('parks what TimeBack refuses as dead with its answer, and a replay while serving delivers it once fixed', { timeout: 60_000 }, async () => {
     const refused = STUDENTS[2]!;
     const refusal = { status: 'error', message: `actor urn:uuid:${refused.platformId} is not enrolled` };

@@ -9,6 +9,7 @@ import { TokenError } from '../../src/timeback/token-provider.ts';
 import { captureLog, HANG_DEADLINE_MS, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
 import { metricValue } from '../helpers/metric-value.ts';
 import { rejectionOf } from '../helpers/thrown.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const SECRET = 'emulator-secret-0f9e8d7c';
 const ROSTER_READONLY = 'https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly';
@@ -427,6 +428,24 @@ describe('client-credentials token provider', () => {
     expect(err.message).toContain('timeout');
 
     expect(emulator.validTokens.has(await tokens.getToken())).toBe(true);
+  }, 5_000);
+
+  it('Should cut a hanging token request at abort() and ask for none after, without logging or counting an outage', async () => {
+    // The default deadline (10 s): only abort() can end this request within the test's time.
+    const { tokens, captured, metrics } = provider(emulator);
+    emulator.addFault({ route: 'token', hang: true });
+    const pending = tokenFailure(tokens.getToken());
+    await waitFor('the token request hanging', () => emulator.requests.some((r) => r.route === 'token' && r.status === 0));
+    const asked = emulator.count('token');
+
+    tokens.abort();
+    const err = await pending;
+    expect(err).toMatchObject({ stopped: true, retryable: true });
+    const later = await tokenFailure(tokens.getToken());
+    expect(later.stopped).toBe(true);
+    expect(emulator.count('token')).toBe(asked);
+    expect(captured.lines()).toEqual([]);
+    expect(await metricValue(metrics.tokenRefreshes, { outcome: 'unavailable' })).toBe(0);
   }, 5_000);
 
   it('Should treat a dropped connection as retryable', async () => {
