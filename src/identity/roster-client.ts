@@ -36,8 +36,10 @@ export type RosterLookup =
    * `held`: no lookup was sent because TimeBack refused our credentials (see IdentityAnswer).
    * `setup`: the answer was about the app or the query (401 with a fresh token, 403, 400,
    * 404 or 405 for the user list), which no student's lookup can fix.
+   * `stopped`: the gateway is stopping; the lookup was cut or never sent (roster-request.ts's
+   * close), and nothing was learned about the roster.
    */
-  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean; setup?: boolean };
+  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean; setup?: boolean; stopped?: boolean };
 
 export interface RosterClient {
   lookup(strategy: RosterStrategy, externalId: string): Promise<RosterLookup>;
@@ -90,6 +92,7 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
 
     status: () => gate.status(),
 
+    /** Cuts the lookups in flight (see RosterRequests.close) and closes the connections. */
     close() {
       return requests.close();
     },

@@ -89,6 +89,11 @@ export function createRosterGate({ config, log, metrics, now, size }: RosterGate
       pause.probeAbandoned();
       throw err;
     }
+    if (result.outcome === 'unavailable' && result.stopped) {
+      // Cut by shutdown: the roster has not answered or failed; nothing to count or pause for.
+      pause.probeAbandoned();
+      return result;
+    }
     metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
     if (result.outcome === 'unavailable' && result.held) {
       // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.

@@ -14,6 +14,8 @@ import type { RosterLookup } from './roster-client.ts';
 const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
 /** A 429 without Retry-After still pauses every lookup this long. */
 const DEFAULT_THROTTLE_MS = 1_000;
+/** A lookup cut or refused because the gateway is stopping (RosterRequests.close). */
+const STOPPED: RosterUnavailable = { outcome: 'unavailable', detail: 'roster lookup not finished: the gateway is stopping', stopped: true };
 
 /**
  * Answers about the app or the query, not the student (RosterLookup's `setup`): every lookup
@@ -62,6 +64,11 @@ export interface RosterRequests {
   probe(): Promise<RosterResponse | RosterUnavailable>;
   /** A response that is not an answer about the student, as `unavailable`. */
   unavailableFor(response: RosterResponse): RosterUnavailable;
+  /**
+   * Shutdown: cuts the requests in flight (they and every later one answer `unavailable`,
+   * `stopped`), then closes the connections. Closing alone waited for a hanging request, up
+   * to ROSTER_TIMEOUT past SHUTDOWN_TIMEOUT; translation has given up on its lookups by then.
+   */
   close(): Promise<void>;
 }
 
@@ -85,13 +92,15 @@ export function createRosterRequests({ config, tokens, now, connections }: Roste
     bodyTimeout: timeoutMs,
     maxResponseSize: MAX_ROSTER_RESPONSE_BYTES,
   });
+  const stopping = new AbortController();
+  let closed: Promise<void> | undefined;
 
   async function get(path: string, token: string): Promise<RosterResponse> {
     const response = await pool.request({
       method: 'GET',
       path,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]),
     });
     return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
   }
@@ -99,11 +108,13 @@ export function createRosterRequests({ config, tokens, now, connections }: Roste
   /** GET with a bearer token; a 401 gets one fresh token and one retry. */
   async function authorizedGet(path: string): Promise<RosterResponse | RosterUnavailable> {
     for (let attempt = 1; ; attempt += 1) {
+      if (stopping.signal.aborted) return STOPPED;
       let token: string;
       try {
         token = await tokens.getToken();
       } catch (err) {
         if (!(err instanceof TokenError)) throw err;
+        if (err.stopped) return STOPPED;
         if (!err.retryable) return { outcome: 'unavailable', detail: err.message, held: true };
         return { outcome: 'unavailable', detail: err.message, retryAfterMs: err.retryAfterMs };
       }
@@ -111,6 +122,7 @@ export function createRosterRequests({ config, tokens, now, connections }: Roste
       try {
         answer = await get(path, token);
       } catch (err) {
+        if (stopping.signal.aborted) return STOPPED;
         return { outcome: 'unavailable', detail: `TimeBack roster unreachable: ${describeNetworkError(err)}` };
       }
       if (answer.status === 401 && attempt === 1) {
@@ -144,7 +156,12 @@ export function createRosterRequests({ config, tokens, now, connections }: Roste
       return { outcome: 'unavailable', detail, retryAfterMs, setup: false };
     },
 
-    close: () => pool.close(),
+    close() {
+      stopping.abort();
+      // undici refuses a second close(); a second caller waits for the first.
+      closed ??= pool.close();
+      return closed;
+    },
   };
 }
 

@@ -127,24 +127,27 @@ describe('the pipeline in the gateway process', () => {
     expect(receivedIds().sort()).toEqual(outputIds.sort());
   });
 
-  it('on SIGTERM while roster lookups hang, stops within SHUTDOWN_TIMEOUT, exits 0; the students are looked up after the restart', { timeout: 60_000 }, async () => {
-    // Lookups allowed longer than the whole shutdown: they have to be cut, not waited for.
-    const first = await gateway({ SHUTDOWN_TIMEOUT: '1', ROSTER_TIMEOUT: '60' });
-    emulator.addFault({ route: 'roster', hang: true });
-    await sendEnvelope(first, logins(2));
-    await waitFor('roster lookups hanging', () => emulator.requests.some((r) => r.route === 'roster' && r.status === 0), 20_000);
-    first.child.kill('SIGTERM');
-    // serve exits 1 when the shutdown overruns SHUTDOWN_TIMEOUT.
-    expect(await first.exited).toEqual({ code: 0, signal: null });
-    expect(database().prepare(`SELECT fate, stage, count(*) AS n FROM events GROUP BY 1, 2`).all()).toEqual([{ fate: 'pending', stage: 'translate', n: 6 }]);
-    expect(database().prepare('SELECT count(*) AS n FROM roster_cache').get()).toEqual({ n: 0 });
+  // A lookup waits on the roster's answer, or first on a token request: either may hang, allowed
+  // longer than the whole shutdown, and has to be cut rather than waited for.
+  for (const hanging of ['roster', 'token'] as const) {
+    it(`on SIGTERM while roster lookups wait on a hanging ${hanging} request, stops within SHUTDOWN_TIMEOUT, exits 0; the students are looked up after the restart`, { timeout: 60_000 }, async () => {
+      const first = await gateway({ SHUTDOWN_TIMEOUT: '1', ROSTER_TIMEOUT: '60', TIMEBACK_TOKEN_TIMEOUT: '60' });
+      emulator.addFault({ route: hanging, hang: true });
+      await sendEnvelope(first, logins(2));
+      await waitFor(`a ${hanging} request hanging`, () => emulator.requests.some((r) => r.route === hanging && r.status === 0), 20_000);
+      first.child.kill('SIGTERM');
+      // serve exits 1 when the shutdown overruns SHUTDOWN_TIMEOUT.
+      expect(await first.exited).toEqual({ code: 0, signal: null });
+      expect(database().prepare(`SELECT fate, stage, count(*) AS n FROM events GROUP BY 1, 2`).all()).toEqual([{ fate: 'pending', stage: 'translate', n: 6 }]);
+      expect(database().prepare('SELECT count(*) AS n FROM roster_cache').get()).toEqual({ n: 0 });
 
-    emulator.clearFaults();
-    await gateway();
-    await waitFor('all delivered after restart', () => delivered() === 6, 30_000);
-    const outputIds = (database().prepare('SELECT output_id AS id FROM events').all() as Array<{ id: string }>).map((r) => r.id);
-    expect(receivedIds().sort()).toEqual(outputIds.sort());
-  });
+      emulator.clearFaults();
+      await gateway();
+      await waitFor('all delivered after restart', () => delivered() === 6, 30_000);
+      const outputIds = (database().prepare('SELECT output_id AS id FROM events').all() as Array<{ id: string }>).map((r) => r.id);
+      expect(receivedIds().sort()).toEqual(outputIds.sort());
+    });
+  }
 
   it('parks what TimeBack refuses as dead with its answer, and a replay while serving delivers it once fixed', { timeout: 60_000 }, async () => {
     const refused = STUDENTS[2]!;

@@ -9,6 +9,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { captureLog, HANG_DEADLINE_MS, makeTempDir, manualClock, testConfig, type ManualClock, type TempDir } from '../helpers/identity-harness.ts';
 import { metricValue } from '../helpers/metric-value.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const ADA = { sourcedId: randomUUID(), identifier: 'ada.l', username: 'alovelace', email: 'ada@school.test' };
 const QUOTED = { sourcedId: randomUUID(), identifier: "o'brien", email: 'obrien@school.test' };
@@ -435,6 +436,22 @@ describe('roster client against the emulator', () => {
     expect(answer).toMatchObject({ outcome: 'unavailable' });
     expect(answer.outcome === 'unavailable' && answer.detail).toContain('timeout');
     expect(await roster.lookup('email', ADA.email)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+  }, 5_000);
+
+  it('Should cut a hanging lookup at close() and send none after, without counting or logging an outage', async () => {
+    // The default deadline: only close() can end this lookup within the test's time.
+    const { roster, metrics, captured } = client();
+    emulator.addFault({ route: 'roster', hang: true });
+    const lookup = roster.lookup('email', ADA.email);
+    await waitFor('the lookup hanging', () => rosterRequests(emulator).some((request) => request.status === 0));
+    const sent = rosterRequests(emulator).length;
+
+    await roster.close();
+    expect(await lookup).toMatchObject({ outcome: 'unavailable', stopped: true });
+    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', stopped: true });
+    expect(rosterRequests(emulator)).toHaveLength(sent);
+    expect(await metricValue(metrics.rosterFailures)).toBe(0);
+    expect(captured.lines().filter((line) => line.level === 'warn' || line.level === 'error')).toEqual([]);
   }, 5_000);
 
   it('Should honour Retry-After on 429 for every lookup', async () => {
