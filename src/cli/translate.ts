@@ -83,6 +83,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   let identity: IdentityResolver;
   let closeIdentity = async () => {};
   let cacheSkipped = () => 0;
+  let cacheProblem = (): string | undefined => undefined;
   if (parsed.values.users !== undefined) {
     // A fixture without users.json has an empty roster, but a --users file that is not there
     // is a typo: read as empty, it would skip every student and still exit 0.
@@ -110,6 +111,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
       identity = standalone.resolver;
       closeIdentity = standalone.close;
       cacheSkipped = standalone.cacheSkipped;
+      cacheProblem = standalone.cacheProblem;
     } catch (err) {
       // --users stands in for the roster, not for the overrides, which it still reads.
       if (err instanceof UserOverridesError) return fail(1, err.message);
@@ -139,8 +141,10 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   const skipped = cacheSkipped();
   if (skipped > 0) {
     // Not an error: the preview is complete; only the gateway's cache misses what it learned.
+    const problem = cacheProblem();
+    const gaveUp = problem === undefined ? lockGaveUp('translate') : `caliper-gateway translate: the database refused the write (${problem}); gave up`;
     io.err(
-      `${lockGaveUp('translate')}: ${skipped === 1 ? '1 roster answer was' : `${skipped} roster answers were`} not kept in the gateway's roster cache ` +
+      `${gaveUp}: ${skipped === 1 ? '1 roster answer was' : `${skipped} roster answers were`} not kept in the gateway's roster cache ` +
         '(the translation is complete; the gateway asks the roster for these students itself)\n',
     );
   }

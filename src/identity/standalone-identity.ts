@@ -9,6 +9,8 @@
  * the event loop, so the roster requests in flight timed out and students were reported
  * unreachable; a wait of EVENT_LOOP_LOCK_WAIT_MS, once, then no more writes, loses nothing the
  * gateway cannot look up again itself, and `cacheSkipped` says how many answers were not kept.
+ * A write that fails otherwise (a read-only database file, a full disk) is given up on the same
+ * way, with `cacheProblem` saying why, rather than logged with its stack once per answer.
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.ts';
@@ -22,11 +24,14 @@ import { createIdentityResolver } from './cached-roster-resolver.ts';
 import type { IdentityResolver } from './identity-resolver.ts';
 import type { RosterAnswer } from './roster-answer-write.ts';
 import { createRosterCache } from './roster-cache.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface StandaloneIdentity {
   resolver: IdentityResolver;
-  /** How many of the roster's answers were not cached because other writes held the database's write lock. */
+  /** How many of the roster's answers were not cached: other writes held the database's write lock, or the write failed. */
   cacheSkipped(): number;
+  /** Why the first answer could not be cached when it was not the lock (SQLite's message); undefined otherwise. */
+  cacheProblem(): string | undefined;
   /** Closes the roster connections, the token client and the database. */
   close(): Promise<void>;
 }
@@ -46,8 +51,10 @@ export function openStandaloneIdentity({
   const tokens = createTokenProvider({ config, log, metrics, now });
   const cache = createRosterCache(store, now);
   let skipped = 0;
+  let problem: string | undefined;
   // After one answer could not have the lock, the rest are not tried: each would hold the
-  // event loop (and the roster requests in flight) for another wait.
+  // event loop (and the roster requests in flight) for another wait. Nor after one failed
+  // otherwise: what refused it (a read-only file, a full disk) refuses the rest too.
   const writer = {
     async recordRosterAnswer({ entry, generation }: RosterAnswer): Promise<boolean> {
       // true: false would tell the resolver an eviction came first; cacheSkipped says this instead.
@@ -58,7 +65,7 @@ export function openStandaloneIdentity({
       try {
         return withLockWait(store.sqlite, EVENT_LOOP_LOCK_WAIT_MS, () => cache.putUnlessEvicted(entry, generation));
       } catch (err) {
-        if (!isBusy(err)) throw err;
+        if (!isBusy(err)) problem = errorMessage(err);
         skipped++;
         return true;
       }
@@ -75,6 +82,7 @@ export function openStandaloneIdentity({
   return {
     resolver,
     cacheSkipped: () => skipped,
+    cacheProblem: () => problem,
     async close() {
       await resolver.close();
       await tokens.close();

@@ -288,6 +288,47 @@ describe('caliper-gateway translate', () => {
     }
   });
 
+  // A read-only database file, a full disk: any write that fails for a reason other than the lock.
+  // It used to be one error log line per answer, each with SQLite's stack, on stderr.
+  it('without --users, when the roster cache cannot be written, prints the translation and says once, on one line, why the cache was not written', { timeout: 30_000 }, async () => {
+    const emulator = await startTimebackEmulator({
+      users: [
+        { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },
+        { sourcedId: OTHER_STUDENT.platformId, identifier: OTHER_STUDENT.externalId },
+      ],
+    });
+    const dbPath = join(temp.dir, 'gateway.db');
+    openStore(dbPath).close();
+    // The tests may run as root, for whom a read-only file is writable: the write is refused by SQLite instead.
+    const setUp = new Database(dbPath);
+    setUp.exec("CREATE TRIGGER refuse_roster_answers BEFORE INSERT ON roster_cache BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END");
+    setUp.close();
+    try {
+      const input = write('envelope.json', envelope([forumPost(), ltiLaunch(), forumPost({}, OTHER_STUDENT)]));
+      const result = await translateCli([input], {
+        DB_PATH: dbPath,
+        TIMEBACK_BASE_URL: emulator.url,
+        TIMEBACK_CLIENT_ID: emulator.clientId,
+        TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+        ROSTER_MATCH: 'identifier',
+        LOG_LEVEL: 'info',
+      });
+      expect(result).toMatchObject({
+        code: 0,
+        stderr:
+          'caliper-gateway translate: the database refused the write (attempt to write a readonly database); gave up: ' +
+          "2 roster answers were not kept in the gateway's roster cache (the translation is complete; the gateway asks the roster for these students itself)\n",
+      });
+      expect((JSON.parse(result.stdout) as Array<{ actor: string }>).map((event) => event.actor)).toEqual([
+        `urn:uuid:${STUDENT.platformId}`,
+        `urn:uuid:${STUDENT.platformId}`,
+        `urn:uuid:${OTHER_STUDENT.platformId}`,
+      ]);
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it('exits 1 and says so when the roster cannot answer', { timeout: 20_000 }, async () => {
     const input = write('envelope.json', envelope([forumPost()]));
     const { code, stdout, stderr } = await translateCli([input], { DB_PATH: join(temp.dir, 'none.db'), TIMEBACK_BASE_URL: 'http://127.0.0.1:9' });
