@@ -227,26 +227,34 @@ describe('caliper-gateway translate', () => {
     }
   });
 
+  // The two tests below look both students up in the emulator's roster, with a database whose
+  // roster cache cannot be written, and print the same events.
+  const BOTH_STUDENTS = [
+    { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },
+    { sourcedId: OTHER_STUDENT.platformId, identifier: OTHER_STUDENT.externalId },
+  ];
+  const rosterEnv = (emulator: { url: string; clientId: string; clientSecret: string }, dbPath: string) => ({
+    DB_PATH: dbPath,
+    TIMEBACK_BASE_URL: emulator.url,
+    TIMEBACK_CLIENT_ID: emulator.clientId,
+    TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
+    ROSTER_MATCH: 'identifier',
+    LOG_LEVEL: 'info',
+  });
+  /** The actors of forumPost(), ltiLaunch() and forumPost({}, OTHER_STUDENT), translated. */
+  const BOTH_STUDENTS_ACTORS = [`urn:uuid:${STUDENT.platformId}`, `urn:uuid:${STUDENT.platformId}`, `urn:uuid:${OTHER_STUDENT.platformId}`];
+  const actorsOf = (stdout: string) => (JSON.parse(stdout) as Array<{ actor: string }>).map((event) => event.actor);
+  const TWO_ANSWERS_NOT_KEPT =
+    "2 roster answers were not kept in the gateway's roster cache (the translation is complete; the gateway asks the roster for these students itself)\n";
+
   // A running gateway's writer thread holds the write lock while it commits a large envelope.
   // The answers used to wait for it on the event loop (5 s each), so the roster requests in
   // flight timed out and students were reported unreachable, with SQLITE_BUSY's stack on stderr.
   it('without --users, beside a gateway holding the write lock, prints the translation and says once that the cache was not written', { timeout: 30_000 }, async () => {
-    const emulator = await startTimebackEmulator({
-      users: [
-        { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },
-        { sourcedId: OTHER_STUDENT.platformId, identifier: OTHER_STUDENT.externalId },
-      ],
-    });
+    const emulator = await startTimebackEmulator({ users: BOTH_STUDENTS });
     const dbPath = join(temp.dir, 'gateway.db');
     openStore(dbPath).close();
-    const env = {
-      DB_PATH: dbPath,
-      TIMEBACK_BASE_URL: emulator.url,
-      TIMEBACK_CLIENT_ID: emulator.clientId,
-      TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
-      ROSTER_MATCH: 'identifier',
-      LOG_LEVEL: 'info',
-    };
+    const env = rosterEnv(emulator, dbPath);
     const input = write('envelope.json', envelope([forumPost(), ltiLaunch(), forumPost({}, OTHER_STUDENT)]));
     const cached = () => {
       const store = openStore(dbPath);
@@ -268,13 +276,9 @@ describe('caliper-gateway translate', () => {
         code: 0,
         stderr:
           'caliper-gateway translate: the database stayed busy with other writes (a gateway committing a large envelope or a checkpoint, or another command); gave up: ' +
-          "2 roster answers were not kept in the gateway's roster cache (the translation is complete; the gateway asks the roster for these students itself)\n",
+          TWO_ANSWERS_NOT_KEPT,
       });
-      expect((JSON.parse(busy.stdout) as Array<{ actor: string }>).map((event) => event.actor)).toEqual([
-        `urn:uuid:${STUDENT.platformId}`,
-        `urn:uuid:${STUDENT.platformId}`,
-        `urn:uuid:${OTHER_STUDENT.platformId}`,
-      ]);
+      expect(actorsOf(busy.stdout)).toEqual(BOTH_STUDENTS_ACTORS);
       expect(cached()).toEqual([]);
 
       // Once the lock is free, the answers are kept, as the gateway keeps them.
@@ -291,12 +295,7 @@ describe('caliper-gateway translate', () => {
   // A read-only database file, a full disk: any write that fails for a reason other than the lock.
   // It used to be one error log line per answer, each with SQLite's stack, on stderr.
   it('without --users, when the roster cache cannot be written, prints the translation and says once, on one line, why the cache was not written', { timeout: 30_000 }, async () => {
-    const emulator = await startTimebackEmulator({
-      users: [
-        { sourcedId: STUDENT.platformId, identifier: STUDENT.externalId },
-        { sourcedId: OTHER_STUDENT.platformId, identifier: OTHER_STUDENT.externalId },
-      ],
-    });
+    const emulator = await startTimebackEmulator({ users: BOTH_STUDENTS });
     const dbPath = join(temp.dir, 'gateway.db');
     openStore(dbPath).close();
     // The tests may run as root, for whom a read-only file is writable: the write is refused by SQLite instead.
@@ -305,25 +304,14 @@ describe('caliper-gateway translate', () => {
     setUp.close();
     try {
       const input = write('envelope.json', envelope([forumPost(), ltiLaunch(), forumPost({}, OTHER_STUDENT)]));
-      const result = await translateCli([input], {
-        DB_PATH: dbPath,
-        TIMEBACK_BASE_URL: emulator.url,
-        TIMEBACK_CLIENT_ID: emulator.clientId,
-        TIMEBACK_CLIENT_SECRET: emulator.clientSecret,
-        ROSTER_MATCH: 'identifier',
-        LOG_LEVEL: 'info',
-      });
+      const result = await translateCli([input], rosterEnv(emulator, dbPath));
       expect(result).toMatchObject({
         code: 0,
         stderr:
           'caliper-gateway translate: the database refused the write (attempt to write a readonly database); gave up: ' +
-          "2 roster answers were not kept in the gateway's roster cache (the translation is complete; the gateway asks the roster for these students itself)\n",
+          TWO_ANSWERS_NOT_KEPT,
       });
-      expect((JSON.parse(result.stdout) as Array<{ actor: string }>).map((event) => event.actor)).toEqual([
-        `urn:uuid:${STUDENT.platformId}`,
-        `urn:uuid:${STUDENT.platformId}`,
-        `urn:uuid:${OTHER_STUDENT.platformId}`,
-      ]);
+      expect(actorsOf(result.stdout)).toEqual(BOTH_STUDENTS_ACTORS);
     } finally {
       await emulator.close();
     }
