@@ -33,7 +33,7 @@ const MAX_ADDRESSES = 10_000;
 /** Addresses remembered as having sent a right key: Learn's few, a proxy's. */
 const MAX_KNOWN_GOOD = 1_000;
 /** How long an address that sent a right key keeps its keys checked: Learn may be quiet all night. */
-export const KNOWN_GOOD_MS = 24 * 3_600_000;
+const KNOWN_GOOD_MS = 24 * 3_600_000;
 /**
  * A known address's right key counts as a change worth saving once its last one is in an
  * earlier step of this length: Learn's steady stream then costs a save every few minutes,

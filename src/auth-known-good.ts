@@ -17,7 +17,7 @@ import type { Store } from './store/database.ts';
 import { EVENT_LOOP_LOCK_WAIT_MS, isBusy, retryWhileBusy, withLockWait } from './store/lock-wait.ts';
 
 /** How often a changed set is saved: a restart loses at most this much of what was learned. */
-export const KNOWN_GOOD_SAVE_MS = 60_000;
+const KNOWN_GOOD_SAVE_MS = 60_000;
 
 const metaKey = (realm: AuthRealm) => `auth-known-good-${realm}`;
 

@@ -19,7 +19,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 
 /** The key of a request whose peer is not known (`app.request()` in tests; a socket already gone). */
-export const UNKNOWN_ADDRESS = 'unknown';
+const UNKNOWN_ADDRESS = 'unknown';
 
 /** A TRUSTED_PROXIES entry: an address, or a network as `address/prefix-length`. */
 export function parseAddressRange(entry: string): { address: string; prefix?: number; family: 'ipv4' | 'ipv6' } | undefined {

@@ -410,7 +410,7 @@ export function clientSecretSetting(timeback: Pick<Config['timeback'], 'clientSe
  * The secret, when it is missing: neither variable is set (a set TIMEBACK_CLIENT_SECRET_FILE
  * always yields one, or parseConfig refuses it), and either would do.
  */
-export const MISSING_CLIENT_SECRET = 'TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE)';
+const MISSING_CLIENT_SECRET = 'TIMEBACK_CLIENT_SECRET (or TIMEBACK_CLIENT_SECRET_FILE)';
 
 /** The TimeBack credentials not set, as the settings that would set them; empty when a token can be asked for. */
 export function missingCredentials(timeback: Pick<Config['timeback'], 'clientId' | 'clientSecret'>): string[] {

@@ -21,15 +21,15 @@ import type { IncomingMessage } from 'node:http';
  * whole body before reading needs the time to send it. nginx gives 30 s; here a shutdown
  * waits for lingering connections too, so less.
  */
-export const LINGER_MS = 5_000;
+const LINGER_MS = 5_000;
 /** No byte for this long: the sender has stopped, nothing is unread, a close resets nothing. */
-export const LINGER_IDLE_MS = 2_000;
+const LINGER_IDLE_MS = 2_000;
 /**
  * Dropped bytes after which the sender is cut off anyway. Above what a sender that stops at
  * the refusal can still have in flight (its socket buffer and ours, a few MiB each on Linux),
  * so a cut-off happens only to a sender that keeps pouring without reading.
  */
-export const LINGER_MAX_BYTES = 16 * 1024 * 1024;
+const LINGER_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface LingerLimits {
   ms: number;

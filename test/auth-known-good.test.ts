@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthFailures, type AuthFailures, type AuthRealm } from '../src/auth-failures.ts';
-import { loadKnownGood, startKnownGoodSaver, type KnownGoodSaver } from '../src/auth-known-good.ts';
+import { loadKnownGood, startKnownGoodSaver } from '../src/auth-known-good.ts';
 import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics.ts';

@@ -15,7 +15,7 @@ import { createSyntheticLearn, syntheticStudentIds } from '../../src/dev/synthet
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import type { OutgoingEnvelope } from './sender.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const MAPPINGS_DIR = path.join(ROOT, 'mappings');
 export const INGEST_KEY = 'drill-ingest-key-7d41c2a9';
 export const APP_ID = '3b9e7c51-0f2a-4d86-9a41-6c0d2e8f1b37';

@@ -143,7 +143,7 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
 }
 
 /** How many of a users file's problems are listed; a file made wrong by a script can have thousands. */
-export const MAX_USERS_PROBLEMS = 20;
+const MAX_USERS_PROBLEMS = 20;
 
 /** A users file read: its table, or every problem with it (at most MAX_USERS_PROBLEMS, then how many more). */
 export type UsersFile = { ok: true; users: Record<string, string> } | { ok: false; problems: string[] };

@@ -217,7 +217,7 @@ function parseYamlFile<T>(
  * the rule (`rule "forum-post-created": match.where.action`), since `rules[7]` means counting
  * rules by hand; by position (`rules[7].id`) only for a rule without an id to name it by.
  */
-export function rulePath(keys: readonly PropertyKey[], data: unknown): string {
+function rulePath(keys: readonly PropertyKey[], data: unknown): string {
   const [top, index, ...inRule] = keys;
   const id = top === 'rules' && typeof index === 'number' ? valueAt(data, ['rules', index, 'id']) : undefined;
   if (typeof id !== 'string' || id.trim() === '') return formatPath(keys);

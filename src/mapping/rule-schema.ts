@@ -48,8 +48,6 @@ const TransformNameSchema = z.enum(TRANSFORM_NAMES, {
   error: (issue) => `unknown transform ${JSON.stringify(issue.input)} (known: ${TRANSFORM_NAMES.join(', ')})`,
 });
 
-const LiteralSchema = z.union([z.string(), z.number(), z.boolean()]);
-
 /** What a rule may write where the output needs a value; see mappings/README.md "Values". */
 export type RuleValue = string | number | boolean | RuleValue[] | RuleObjectValue;
 export interface RuleObjectValue {

@@ -47,7 +47,7 @@ export function openStore(file: string): Store {
  * the owner's only, where SQLite would make it world-readable under the usual umask. Its
  * -wal and -shm files take the database's mode. An existing file keeps the mode it has.
  */
-export function createOwnerOnly(file: string): void {
+function createOwnerOnly(file: string): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   closeSync(openSync(file, 'a', 0o600));
 }

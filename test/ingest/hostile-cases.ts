@@ -13,7 +13,7 @@ export const KEY = 'hostile-input-key-0f3a9c71';
 /** MAX_BODY_BYTES for the gateway under test: room for 5,001 small events, cheap to exceed. */
 export const BODY_LIMIT = 1024 * 1024;
 
-export const CALIPER_1_1 = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
+const CALIPER_1_1 = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
 const SENSOR = '0d9f4e1a-6b2c-4a7d-9e3f-5c8b1a2d4e60';
 const SEND_TIME = '2026-11-02T14:00:05.000Z';
 
@@ -43,7 +43,7 @@ export interface Control {
 }
 
 /** The smallest event intake accepts: id, type, actor, action, eventTime. */
-export function tinyEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+function tinyEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: `urn:uuid:${randomUUID()}`,
     type: 'SessionEvent',
@@ -54,7 +54,7 @@ export function tinyEvent(overrides: Record<string, unknown> = {}): Record<strin
   };
 }
 
-export function envelopeOf(data: unknown, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+function envelopeOf(data: unknown, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { sensor: SENSOR, sendTime: SEND_TIME, dataVersion: CALIPER_1_1, data, ...overrides };
 }
 

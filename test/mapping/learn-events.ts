@@ -9,7 +9,7 @@ import type { RuleSet } from '../../src/mapping/rule-set.ts';
 export const SENSOR = '3f6d2a10-8c4b-4e21-9a7f-0b1c2d3e4f50';
 export const APP_ID = 'a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70';
 export const SITE = `https://caliper-mapping.cloudbb.blackboard.com/v1/sites/${SENSOR}`;
-export const BB_CONTEXT = ['http://caliper.blackboard.com/ctx/caliper/v1/Context', 'http://purl.imsglobal.org/ctx/caliper/v1p1'];
+const BB_CONTEXT = ['http://caliper.blackboard.com/ctx/caliper/v1/Context', 'http://purl.imsglobal.org/ctx/caliper/v1p1'];
 export const BB = 'http://caliper.blackboard.com/caliper/v1/';
 
 export const STUDENT = { externalId: 'lmartin07', platformId: '0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05', userUuid: 'aa11bb22cc33dd44ee55ff6677889900' };
@@ -30,7 +30,7 @@ export function person(student = STUDENT): Json {
 
 const course = { id: `${SITE}/courses/c0ffee00c0ffee00c0ffee00c0ffee00`, type: 'CourseOffering', courseNumber: 'BIO-110', extensions: { 'bb:course.id': '_77_1' } };
 
-export function membership(student = STUDENT): Json {
+function membership(student = STUDENT): Json {
   return {
     id: `${course.id}/members/${student.userUuid}`,
     type: 'Membership',
@@ -44,7 +44,7 @@ export function membership(student = STUDENT): Json {
 
 let counter = 0;
 /** A fresh bare-UUID event id, as Learn sends them. */
-export function eventId(): string {
+function eventId(): string {
   counter++;
   return `9a1b2c3d-4e5f-4a6b-8c7d-${counter.toString(16).padStart(12, '0')}`;
 }
