@@ -2,7 +2,7 @@
  * Every Prometheus metric the gateway exposes, in one registry per gateway instance
  * (tests build many apps in one process; a shared global registry would collide).
  * Gauges that describe the database (queue depth, oldest waiting age, cache size) are
- * filled in at scrape time by `collectors` registered from the stage that owns the data.
+ * filled in at scrape time by the hooks (`onScrape`) of the stage that owns the data.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 

@@ -1,5 +1,5 @@
 /**
- * Learn-shaped Caliper 1.1 traffic for benchmarks, drills and hostile-input tests: the same
+ * Learn-shaped Caliper 1.1 traffic for benchmarks and drills: the same
  * structure, id schemes and sizes Blackboard documents (bare-UUID sensor and event ids,
  * `bb:` extensions, Blackboard IRI types, course only in `membership` for forum posts),
  * with made-up sites, courses and students. Deterministic for a given seed, except event
