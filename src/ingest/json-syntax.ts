@@ -10,8 +10,6 @@
 import { formatPath } from '../errors.ts';
 
 export interface JsonSyntaxError {
-  /** Character offset into the text. */
-  offset: number;
   line: number;
   column: number;
   /** Where in the document, e.g. `data[17].actor` (`(root)` at the top). */
@@ -54,7 +52,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
       lineStart = i + 1;
     }
     const known = path.filter((key): key is string | number => key !== NO_KEY_YET);
-    return { offset: at, line, column: at - lineStart + 1, path: formatPath(known), problem };
+    return { line, column: at - lineStart + 1, path: formatPath(known), problem };
   };
   const found = () => (pos >= length ? 'the end of the body' : describeChar(text, pos));
   const skipWhitespace = () => {

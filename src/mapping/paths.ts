@@ -17,7 +17,6 @@ export interface Variables {
 }
 
 export const VARIABLES = ['$student', '$platformId', '$edApp', '$sensor', '$sourceId'] as const;
-export type VariableName = (typeof VARIABLES)[number];
 
 export type Reader = (event: unknown, vars: Variables) => unknown;
 
@@ -25,8 +24,6 @@ export interface CompiledPath {
   /** The path as written in the rule file. */
   source: string;
   read: Reader;
-  /** Set for `$variables`, which do not read the input. */
-  variable?: VariableName;
 }
 
 export class PathSyntaxError extends Error {
@@ -161,7 +158,7 @@ export function compilePath(source: string, options: { allowVariables: boolean }
       throw new PathSyntaxError(`unknown variable ${JSON.stringify(source)}: variables are ${VARIABLES.join(', ')}`);
     }
     const key = variable.slice(1) as keyof Variables;
-    return { source, variable, read: (_event, vars) => vars[key] };
+    return { source, read: (_event, vars) => vars[key] };
   }
   const steps = parsePath(source);
   const read: Reader =

@@ -42,7 +42,7 @@ describe('findJsonSyntaxError', () => {
     ['{"bb:user.id": [1 2]}', 1, 19, '["bb:user.id"][0]', 'expected "," or "]" after an array element, found "2"'],
   ])('%j: line %i, column %i, at %s: %s', (text, line, column, path, problem) => {
     expect(() => JSON.parse(text)).toThrow();
-    expect(findJsonSyntaxError(text)).toEqual({ offset: expect.any(Number), line, column, path, problem });
+    expect(findJsonSyntaxError(text)).toEqual({ line, column, path, problem });
   });
 
   it('agrees with JSON.parse on thousands of mutated documents', () => {
