@@ -44,8 +44,6 @@ export interface DeliveryWorkerDeps {
   metrics: Metrics;
   tokens: TokenProvider;
   now?: () => number;
-  /** Random source for jitter, in [0, 1). */
-  random?: () => number;
   tuning?: Partial<DeliveryTuning>;
   /** Replaces the HTTP client (tests use it for sub-second request timeouts). */
   client?: EventsClient;
@@ -71,7 +69,7 @@ export interface DeliveryWorker {
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { config, store, log, metrics, tokens } = deps;
   const now = deps.now ?? Date.now;
-  const random = deps.random ?? Math.random;
+  const random = Math.random;
   const tuning = deliveryTuning(config, deps.tuning);
   const concurrency = config.delivery.concurrency;
   const outbox = createOutbox(store, deps.writer ?? createStoreWriter(store));

@@ -21,8 +21,6 @@ export interface RetentionDeps {
   store: Store;
   log: Logger;
   now?: () => number;
-  /** Time between passes (default: a fraction of the retention, between 1 s and 5 min). */
-  intervalMs?: number;
   /** Rows per transaction. */
   batchSize?: number;
   /**
@@ -124,10 +122,10 @@ export function prepareRetentionBatch(sqlite: Database.Database): (batch: Retent
       : pruneEvents(deleteEvents[batch.kind], batch.cutoff, batch.limit);
 }
 
-export function createRetention({ config, store, log, now = Date.now, intervalMs, batchSize = 1_000, writer }: RetentionDeps): Retention {
+export function createRetention({ config, store, log, now = Date.now, batchSize = 1_000, writer }: RetentionDeps): Retention {
   const retentionMs = config.delivery.retentionMs;
   const skippedRetentionMs = config.delivery.skippedRetentionMs;
-  const every = intervalMs ?? Math.min(300_000, Math.max(1_000, Math.floor(retentionMs / 4)));
+  const every = Math.min(300_000, Math.max(1_000, Math.floor(retentionMs / 4)));
   const runBatch = writer ? (batch: RetentionBatch) => writer.pruneRetention(batch) : directBatches(store);
 
   // Envelopes that never had a stored event (all duplicates) are found by a forward sweep in

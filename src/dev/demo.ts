@@ -28,6 +28,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** The app id the fixtures translate with (fixtures/README.md). */
 const DEMO_APP_ID = 'a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70';
 const DEMO_INGEST_KEY = 'demo-ingest-key-not-a-secret';
+/** Give up waiting for the queue to drain after this long. */
+const DRAIN_TIMEOUT_MS = 60_000;
 
 export interface DemoOptions {
   /** Folders or input.json files to send (default: the project's fixtures folder). */
@@ -36,8 +38,6 @@ export interface DemoOptions {
   full?: boolean;
   /** Keep the temporary database (and say where) instead of deleting it. */
   keep?: boolean;
-  /** Give up waiting for the queue to drain after this long. */
-  drainTimeoutMs?: number;
   write?: (text: string) => void;
 }
 
@@ -53,7 +53,6 @@ export async function runDemo({
   paths = [path.join(ROOT, 'fixtures')],
   full = false,
   keep = false,
-  drainTimeoutMs = 60_000,
   write = (text) => void process.stdout.write(text),
 }: DemoOptions = {}): Promise<DemoResult> {
   const cases = paths.flatMap(findInputs).sort();
@@ -98,8 +97,8 @@ export async function runDemo({
     }
 
     write('\nWaiting for translation and delivery');
-    const drained = await waitForDrain(gateway.store, drainTimeoutMs, () => write('.'));
-    write(drained ? ' done.\n\n' : ` gave up after ${drainTimeoutMs / 1000} s (see "pending" below).\n\n`);
+    const drained = await waitForDrain(gateway.store, DRAIN_TIMEOUT_MS, () => write('.'));
+    write(drained ? ' done.\n\n' : ` gave up after ${DRAIN_TIMEOUT_MS / 1000} s (see "pending" below).\n\n`);
 
     write(`TimeBack received ${emulator.received.length} event${emulator.received.length === 1 ? '' : 's'}:\n`);
     for (const event of emulator.received) write(full ? `${JSON.stringify(event, null, 2)}\n` : `  ${describeEvent(event)}\n`);

@@ -12,11 +12,8 @@ const BB_CONTEXT = ['http://caliper.blackboard.com/ctx/caliper/v1/Context', 'htt
 const IMS_CONTEXT = 'http://purl.imsglobal.org/ctx/caliper/v1p1';
 
 export interface SyntheticOptions {
-  /** Learn site UUID; also the envelope's `sensor`. */
-  siteId?: string;
   /** Students' batch_uids (`bb:user.externalId`). */
   students: string[];
-  courses?: number;
   seed?: number;
 }
 
@@ -44,10 +41,10 @@ const hex = (random: () => number, length = 32) =>
 
 export function createSyntheticLearn(options: SyntheticOptions) {
   const random = prng(options.seed ?? 42);
-  const siteId = options.siteId ?? '6c1f9e2a-4b7d-4e0a-9c3b-2d8f5a1e7b40';
+  const siteId = '6c1f9e2a-4b7d-4e0a-9c3b-2d8f5a1e7b40';
   const base = `https://caliper-mapping.cloudbb.blackboard.com/v1/sites/${siteId}`;
   const learn = { id: `${base}/applications/learn`, type: 'SoftwareApplication' };
-  const courses = Array.from({ length: options.courses ?? 12 }, (_, i) => ({
+  const courses = Array.from({ length: 12 }, (_, i) => ({
     uuid: hex(random),
     pk: `_${1200 + i}_1`,
     number: `SCI-${101 + i}-F26`,

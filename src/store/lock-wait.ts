@@ -38,26 +38,26 @@ export function withLockWait<T>(sqlite: Database.Database, waitMs: number, write
 export interface RetryWhileBusyOptions {
   /** Stop trying after this long in all, and throw the last SQLITE_BUSY (default 30 s). */
   giveUpAfterMs?: number;
-  /** Between tries, with the event loop free (default 50 ms). */
-  pauseMs?: number;
-  now?: () => number;
 }
+
+/** Between tries, with the event loop free. */
+const PAUSE_MS = 50;
 
 /**
  * Runs `write` (one transaction on `sqlite`) with the lock wait bounded, and while another
- * connection keeps the lock, again after `pauseMs`, until `giveUpAfterMs`. The event loop is
+ * connection keeps the lock, again after PAUSE_MS, until `giveUpAfterMs`. The event loop is
  * held EVENT_LOOP_LOCK_WAIT_MS at a time at most. Only for writes that may be run again
  * whole: a busy try wrote nothing.
  */
 export async function retryWhileBusy<T>(sqlite: Database.Database, write: () => T, options: RetryWhileBusyOptions = {}): Promise<T> {
-  const { giveUpAfterMs = 30_000, pauseMs = 50, now = Date.now } = options;
-  const started = now();
+  const { giveUpAfterMs = 30_000 } = options;
+  const started = Date.now();
   for (;;) {
     try {
       return withLockWait(sqlite, EVENT_LOOP_LOCK_WAIT_MS, write);
     } catch (err) {
-      if (!isBusy(err) || now() - started >= giveUpAfterMs) throw err;
+      if (!isBusy(err) || Date.now() - started >= giveUpAfterMs) throw err;
     }
-    await sleep(pauseMs);
+    await sleep(PAUSE_MS);
   }
 }
