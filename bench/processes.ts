@@ -27,9 +27,9 @@ export interface Child {
 const STARTUP_TIMEOUT_MS = 30_000;
 
 /** Starts the gateway with `node src/bin.mjs serve` (as `npm start` does) and waits until it listens. */
-export function startGateway(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): Promise<Child> {
+export function startGateway(env: Record<string, string>, logFile: string): Promise<Child> {
   return startChild(
-    [...nodeArgs, path.join(ROOT, 'src/bin.mjs'), 'serve'],
+    [path.join(ROOT, 'src/bin.mjs'), 'serve'],
     // The default log level (info), as users run it: one line per request is part of the cost.
     { HOST: '127.0.0.1', PORT: '0', ...env },
     logFile,

@@ -75,8 +75,8 @@ export function quote(value: string, max = MAX_QUOTED_CHARS): string {
  * without spaces (an IRI, an id, an action), else quoted and cut like `quote`, so no line
  * break or escape sequence of the sender's reaches a terminal or a log as written.
  */
-export function shown(value: string, max = MAX_QUOTED_CHARS): string {
-  return value.length <= max && /^[\x21-\x7e]+$/.test(value) ? value : quote(value, max);
+export function shown(value: string): string {
+  return value.length <= MAX_QUOTED_CHARS && /^[\x21-\x7e]+$/.test(value) ? value : quote(value);
 }
 
 /** How many of the other problems' fields a message names. */

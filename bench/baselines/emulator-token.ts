@@ -3,7 +3,8 @@
  * from TIMEBACK_BASE_URL, TIMEBACK_CLIENT_ID and TIMEBACK_CLIENT_SECRET. Fetched once at
  * start, which is kind to the baselines (the gateway refreshes its own as it expires).
  */
-export async function fetchEmulatorToken(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function fetchEmulatorToken(): Promise<string> {
+  const env = process.env;
   const basic = Buffer.from(`${env.TIMEBACK_CLIENT_ID}:${env.TIMEBACK_CLIENT_SECRET}`).toString('base64');
   const response = await fetch(`${env.TIMEBACK_BASE_URL}/auth/1.0/token`, {
     method: 'POST',

@@ -93,7 +93,7 @@ function storedAnswer(result: PostResult | undefined): string | null {
 }
 
 /** Keeps the start of a long answer and says how much was cut. */
-function truncate(text: string, limit = MAX_STORED_RESPONSE): string {
-  if (text.length <= limit) return text;
-  return `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
+function truncate(text: string): string {
+  if (text.length <= MAX_STORED_RESPONSE) return text;
+  return `${text.slice(0, MAX_STORED_RESPONSE)}… (${text.length - MAX_STORED_RESPONSE} more characters)`;
 }

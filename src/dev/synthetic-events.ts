@@ -36,8 +36,8 @@ export function prng(seed: number): () => number {
   };
 }
 
-const hex = (random: () => number, length = 32) =>
-  Array.from({ length }, () => Math.floor(random() * 16).toString(16)).join('');
+const hex = (random: () => number) =>
+  Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('');
 
 export function createSyntheticLearn(options: SyntheticOptions) {
   const random = prng(options.seed ?? 42);

@@ -193,7 +193,8 @@ function outputFor(outputId: string, eventTime: string): string {
  * ingest key, written in whatever columns the database has: the input in events.raw or
  * event_inputs, the output in events.output or event_outputs.
  */
-export function seedEveryFate(file: string, now = Date.now()): SeededRows {
+export function seedEveryFate(file: string): SeededRows {
+  const now = Date.now();
   const db = new Database(file);
   try {
     const columns = new Set(db.prepare("SELECT name FROM pragma_table_info('events')").pluck().all() as string[]);

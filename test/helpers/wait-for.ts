@@ -16,14 +16,14 @@ export async function waitFor<T>(
 }
 
 /**
- * Resolves once a 5 ms interval has fired `times` times: the event loop is turning. A loop
+ * Resolves once a 5 ms interval has fired 20 times: the event loop is turning. A loop
  * held by a synchronous wait (SQLite's busy handler, say) gets here only after it lets go.
  */
-export async function eventLoopTurns(times = 20): Promise<void> {
+export async function eventLoopTurns(): Promise<void> {
   let ticks = 0;
   const ticker = setInterval(() => (ticks += 1), 5);
   try {
-    while (ticks < times) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (ticks < 20) await new Promise((resolve) => setTimeout(resolve, 10));
   } finally {
     clearInterval(ticker);
   }

@@ -60,9 +60,9 @@ function envelopeOf(data: unknown, overrides: Record<string, unknown> = {}): Rec
 
 const goodText = (events = 1) => JSON.stringify(envelopeOf(Array.from({ length: events }, () => tinyEvent())));
 
-/** A POST with the right key and content type unless `headers` says otherwise. */
-function post(body: string | Buffer, headers: Array<[string, string]> = json()): RawRequest {
-  return { headers, body };
+/** A POST with the right key and content type. */
+function post(body: string | Buffer): RawRequest {
+  return { headers: json(), body };
 }
 
 function json(contentType = 'application/json', authorization = `Bearer ${KEY}`): Array<[string, string]> {
@@ -75,13 +75,10 @@ function json(contentType = 'application/json', authorization = `Bearer ${KEY}`)
 const bytes = (...parts: Array<string | number[]>) =>
   Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));
 
-/** A good envelope's text with `marker` (a JSON string in it) replaced by raw `replacement`. */
-function spliced(replacement: string | Buffer, where: 'sensor' | 'event-string' = 'event-string'): Buffer {
+/** A good envelope's text with `marker` (a JSON string in an event) replaced by raw `replacement`. */
+function spliced(replacement: string | Buffer): Buffer {
   const marker = '"@@SPLICE@@"';
-  const text =
-    where === 'sensor'
-      ? JSON.stringify(envelopeOf([tinyEvent()], { sensor: '@@SPLICE@@' }))
-      : JSON.stringify(envelopeOf([tinyEvent({ extensions: { note: '@@SPLICE@@' } })]));
+  const text = JSON.stringify(envelopeOf([tinyEvent({ extensions: { note: '@@SPLICE@@' } })]));
   const at = text.indexOf(marker);
   return Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.isBuffer(replacement) ? replacement : Buffer.from(replacement), Buffer.from(text.slice(at + marker.length))]);
 }
@@ -259,8 +256,8 @@ function unicodeCases(): BadCase[] {
 }
 
 function envelopeCases(): BadCase[] {
-  const invalid = (name: string, body: unknown, mentions: string, group = 'wrong types'): BadCase => ({
-    group,
+  const invalid = (name: string, body: unknown, mentions: string): BadCase => ({
+    group: 'wrong types',
     name,
     request: post(typeof body === 'string' ? body : JSON.stringify(body)),
     status: 400,
@@ -409,9 +406,9 @@ function sizeCases(): BadCase[] {
     return JSON.stringify(envelopeOf(Array.from({ length: count }, () => tinyEvent({ extensions: { note: 'x'.repeat(16 * 1024) } }))));
   };
   const overLimit = padded(BODY_LIMIT + 1);
-  const declared = (length: string, body = '{') => ({
+  const declared = (length: string) => ({
     headers: [...json(), ['Content-Length', length]] as Array<[string, string]>,
-    body,
+    body: '{',
     framing: 'none' as const,
   });
   return [

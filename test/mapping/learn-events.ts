@@ -174,8 +174,8 @@ export function sessionLogin(overrides: Json = {}, student = STUDENT): Json {
   };
 }
 
-export function envelope(data: unknown[], sensor = SENSOR): Json {
-  return { sensor, sendTime: '2024-03-06T02:11:00.000Z', dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p1', data };
+export function envelope(data: unknown[]): Json {
+  return { sensor: SENSOR, sendTime: '2024-03-06T02:11:00.000Z', dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p1', data };
 }
 
 /** Compiles rule files given as `{ 'name.yaml': text }`. */
