@@ -161,6 +161,9 @@ const EnvSchema = z.object({
     z
       .array(z.enum(ROSTER_STRATEGIES, { error: `must be among ${ROSTER_STRATEGIES.join(', ')}` }))
       .min(1, 'name at least one strategy')
+      // A strategy named twice would ask the roster the same question twice for every student
+      // it does not find. Tried once, where first named; repeatedRosterStrategies warns of it.
+      .transform((strategies) => [...new Set(strategies)])
       .default(['sourcedId', 'identifier', 'email']),
   ),
   ROSTER_CACHE_TTL: seconds(86_400),
@@ -381,6 +384,22 @@ export function unknownSettings(env: Record<string, string | undefined>): Array<
 /** The warning for one of unknownSettings' variables, the same from `serve`'s log and the other commands' stderr. */
 export function describeUnknownSetting({ name, closest }: { name: string; closest?: string }): string {
   return `${name} is not a caliper-gateway setting and is ignored${closest ? ` (did you mean ${closest}?)` : ''}`;
+}
+
+/**
+ * The strategies ROSTER_MATCH names more than once, each once, when every name in it is one
+ * (otherwise ROSTER_MATCH is refused, and that is what to read). Accepted rather than refused,
+ * so a deployment that has long run with one does not stop at an upgrade; said at start-up.
+ */
+export function repeatedRosterStrategies(env: Record<string, string | undefined>): RosterStrategy[] {
+  const listed = commaList(blankToUndefined(env.ROSTER_MATCH));
+  if (!Array.isArray(listed) || !listed.every((name): name is RosterStrategy => (ROSTER_STRATEGIES as readonly string[]).includes(name))) return [];
+  return [...new Set(listed.filter((name, i) => listed.indexOf(name) !== i))];
+}
+
+/** The warning for repeatedRosterStrategies, the same from `serve`'s log and the other commands' stderr. */
+export function describeRepeatedRosterStrategies(strategies: RosterStrategy[]): string {
+  return `ROSTER_MATCH names ${strategies.join(', ')} more than once; each strategy is tried once, where first named`;
 }
 
 /**

@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SCOPES, missingDeliverySettings, parseConfig, plainHttpTimebackUrls, unknownSettings } from '../src/config.ts';
+import {
+  ConfigError,
+  DEFAULT_SCOPES,
+  describeRepeatedRosterStrategies,
+  missingDeliverySettings,
+  parseConfig,
+  plainHttpTimebackUrls,
+  repeatedRosterStrategies,
+  unknownSettings,
+} from '../src/config.ts';
 import { thrownBy } from './helpers/thrown.ts';
 
 const configError = (env: Record<string, string>) => thrownBy(ConfigError, () => parseConfig(env));
@@ -190,6 +199,20 @@ describe('parseConfig', () => {
       roster: { match: ['email', 'sourcedId'] },
     });
     expect(missingDeliverySettings(config)).toEqual([]);
+  });
+
+  it('takes a ROSTER_MATCH strategy named twice once, where first named, and names the repeated ones for a warning', () => {
+    const env = { ROSTER_MATCH: 'email, identifier,email,identifier,email' };
+    expect(parseConfig(env).roster.match).toEqual(['email', 'identifier']);
+    expect(repeatedRosterStrategies(env)).toEqual(['email', 'identifier']);
+    expect(describeRepeatedRosterStrategies(['email', 'identifier'])).toBe(
+      'ROSTER_MATCH names email, identifier more than once; each strategy is tried once, where first named',
+    );
+    expect(repeatedRosterStrategies({})).toEqual([]);
+    expect(repeatedRosterStrategies({ ROSTER_MATCH: 'sourcedId,email' })).toEqual([]);
+    // A name that is no strategy refuses ROSTER_MATCH: that is what to read, not a warning beside it.
+    expect(repeatedRosterStrategies({ ROSTER_MATCH: 'email,phone,email' })).toEqual([]);
+    expect(configError({ ROSTER_MATCH: 'email,phone,email' }).problems).toEqual(['ROSTER_MATCH: must be among sourcedId, identifier, username, email']);
   });
 
   it('names the TimeBack URLs that would send the secret unencrypted to another host', () => {

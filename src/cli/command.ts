@@ -5,7 +5,16 @@
  * into a message and exit code 2, and a DatabaseSchemaError or DatabaseOpenError into its
  * message and exit code 1, so the bodies only say what is particular to them.
  */
-import { ConfigError, describeUnknownSetting, parseConfig, unknownSettings, type Config, type ParseConfigOptions } from '../config.ts';
+import {
+  ConfigError,
+  describeRepeatedRosterStrategies,
+  describeUnknownSetting,
+  parseConfig,
+  repeatedRosterStrategies,
+  unknownSettings,
+  type Config,
+  type ParseConfigOptions,
+} from '../config.ts';
 import type { Env } from '../cli.ts';
 import { DatabaseOpenError } from '../store/database.ts';
 import { DatabaseSchemaError } from '../store/migrate.ts';
@@ -72,21 +81,24 @@ export function lockGaveUp(name: string): string {
 
 /**
  * parseConfig for a command other than `serve` (which logs the same warnings): first says on
- * stderr, once, which variables look like misspelt settings. Ignored without a word, a
- * DB_PATHH or MAPPING_DIR left `status` reading another database, or `translate` other rules.
- * stderr, as stdout may be --json for a script.
+ * stderr, once, which variables look like misspelt settings, and which ROSTER_MATCH strategy is
+ * named twice. Ignored without a word, a DB_PATHH or MAPPING_DIR left `status` reading another
+ * database, or `translate` other rules. stderr, as stdout may be --json for a script.
  */
 export function commandConfig(name: string, env: Env, io: CliIo, options?: ParseConfigOptions): Config {
-  warnUnknownSettings(name, env, io);
+  warnSettings(name, env, io);
   return parseConfig(env, options);
 }
 
 /**
- * The misspelt-setting warnings on stderr: before every command's output, and from `serve` when
- * the configuration is refused (no logger then), so the misspelling shows beside the refusal.
+ * The warnings about settings taken otherwise than written (misspelt, or a strategy repeated) on
+ * stderr: before every command's output, and from `serve` when the configuration is refused (no
+ * logger then), so the misspelling shows beside the refusal.
  */
-export function warnUnknownSettings(name: string, env: Env, io: CliIo): void {
+export function warnSettings(name: string, env: Env, io: CliIo): void {
   for (const setting of unknownSettings(env)) io.err(`caliper-gateway ${name}: warning: ${describeUnknownSetting(setting)}\n`);
+  const repeated = repeatedRosterStrategies(env);
+  if (repeated.length > 0) io.err(`caliper-gateway ${name}: warning: ${describeRepeatedRosterStrategies(repeated)}\n`);
 }
 
 /**

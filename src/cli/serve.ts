@@ -5,11 +5,19 @@
  * cannot start or stop, 2 for bad arguments, configuration or user-overrides file.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, describeUnknownSetting, parseConfig, unknownSettings, type Config } from '../config.ts';
+import {
+  ConfigError,
+  describeRepeatedRosterStrategies,
+  describeUnknownSetting,
+  parseConfig,
+  repeatedRosterStrategies,
+  unknownSettings,
+  type Config,
+} from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
-import { cliCommand, warnUnknownSettings } from './command.ts';
+import { cliCommand, warnSettings } from './command.ts';
 
 /** Time to leave after a clean shutdown if something still holds the event loop open. */
 const EXIT_GRACE_MS = 1_000;
@@ -42,13 +50,15 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
     // A misspelling often sits beside the bad value (DELIVERY_CONCURENCY=8 next to a bad PORT):
     // say it too. There is no logger yet (LOG_LEVEL may be what is wrong), so stderr, where the
     // refusal itself goes.
-    if (err instanceof ConfigError) warnUnknownSettings('serve', env, io);
+    if (err instanceof ConfigError) warnSettings('serve', env, io);
     throw err;
   }
   const log = createLogger(config.logLevel);
   for (const setting of unknownSettings(env)) {
     log.warn({ variable: setting.name, closest: setting.closest }, describeUnknownSetting(setting));
   }
+  const repeated = repeatedRosterStrategies(env);
+  if (repeated.length > 0) log.warn({ variable: 'ROSTER_MATCH', repeated }, describeRepeatedRosterStrategies(repeated));
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log });

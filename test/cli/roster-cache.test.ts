@@ -173,6 +173,16 @@ describe('caliper-gateway roster-cache', () => {
     expect(JSON.parse(printed[1]!.slice('out:'.length))).toMatchObject({ total: 3 });
   });
 
+  it('Should warn on stderr, before its output, that a ROSTER_MATCH strategy named twice is tried once', async () => {
+    env = { ...env, ROSTER_MATCH: 'email,email' };
+    const printed: string[] = [];
+    const io = { out: (text: string) => void printed.push(`out:${text}`), err: (text: string) => void printed.push(`err:${text}`) };
+    expect(await rosterCacheCommand(['--json'], env, io, () => NOW)).toBe(0);
+    expect(printed).toHaveLength(2);
+    expect(printed[0]).toBe('err:caliper-gateway roster-cache: warning: ROSTER_MATCH names email more than once; each strategy is tried once, where first named\n');
+    expect(JSON.parse(printed[1]!.slice('out:'.length))).toMatchObject({ total: 3 });
+  });
+
   it('Should refuse a DB_PATH with no database rather than create an empty one', async () => {
     const missing = join(temp.dir, 'elsewhere', 'gateway.db');
     for (const args of [[], ['clear']]) {

@@ -338,14 +338,25 @@ describe('caliper-gateway serve', () => {
     expect(existsSync(`${folder}.lock`)).toBe(false);
   });
 
-  it('warns at start-up about a variable that looks like a setting and is not, naming the one meant', async () => {
-    const gateway = await startGatewayProcess({ DB_PATH: join(dir, 'gateway.db'), INGEST_API_KEYS: 'typo-test-key', DELIVERY_CONCURENCY: '4' });
+  it('warns at start-up about a variable that looks like a setting and is not, naming the one meant, and a ROSTER_MATCH strategy named twice', async () => {
+    const gateway = await startGatewayProcess({
+      DB_PATH: join(dir, 'gateway.db'),
+      INGEST_API_KEYS: 'typo-test-key',
+      DELIVERY_CONCURENCY: '4',
+      ROSTER_MATCH: 'identifier,email,identifier',
+    });
     expect(gateway.logs.filter((entry) => entry.variable !== undefined)).toEqual([
       expect.objectContaining({
         level: 'warn',
         variable: 'DELIVERY_CONCURENCY',
         closest: 'DELIVERY_CONCURRENCY',
         msg: 'DELIVERY_CONCURENCY is not a caliper-gateway setting and is ignored (did you mean DELIVERY_CONCURRENCY?)',
+      }),
+      expect.objectContaining({
+        level: 'warn',
+        variable: 'ROSTER_MATCH',
+        repeated: ['identifier'],
+        msg: 'ROSTER_MATCH names identifier more than once; each strategy is tried once, where first named',
       }),
     ]);
   });

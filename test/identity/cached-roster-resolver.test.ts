@@ -72,12 +72,13 @@ afterAll(async () => {
 });
 
 function harness(
-  options: { clock?: ManualClock; credentials?: boolean; dir?: string; timeoutMs?: number } = {},
+  options: { clock?: ManualClock; credentials?: boolean; dir?: string; timeoutMs?: number; match?: string } = {},
 ): Harness {
-  const { clock = manualClock(), credentials = true, dir = temp.dir, timeoutMs } = options;
+  const { clock = manualClock(), credentials = true, dir = temp.dir, timeoutMs, match } = options;
   const config = testConfig({
     dir,
     timeoutMs,
+    match,
     timebackUrl: emulator.url,
     clientId: credentials ? emulator.clientId : undefined,
     clientSecret: credentials ? emulator.clientSecret : undefined,
@@ -192,6 +193,14 @@ describe('cached roster resolver', () => {
     clock.advance(1);
     expect(await resolver.resolve('ada.l')).toEqual({ status: 'found', platformId: ADA.sourcedId });
     expect(lookupsByStrategy(from)).toEqual({ identifier: 1 });
+  });
+
+  it('Should ask the roster once per strategy for a student it does not find, even when ROSTER_MATCH names one twice', async () => {
+    const { resolver } = harness({ match: 'email,identifier,email' });
+    const from = emulator.requests.length;
+    const answer = await resolver.resolve('nobody@school.test');
+    expect(answer.status === 'not-found' && answer.detail).toBe('no TimeBack user has this email or identifier');
+    expect(lookupsByStrategy(from)).toEqual({ email: 1, identifier: 1 });
   });
 
   it('Should remember not-found for ROSTER_NEGATIVE_TTL, then look again', async () => {
