@@ -234,7 +234,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   stoppables.push({ name: 'known-good addresses', stop: async (deadline) => void (await knownGood.stop(deadline)) });
 
   const admin = [
-    { path: '/roster-cache', router: rosterCacheRoutes({ store, config, now }) },
+    { path: '/roster-cache', router: rosterCacheRoutes({ store, config, overrides: identity.overrides, now }) },
     { path: '', router: adminEventsRoutes({ store, now, onReplayed: () => translation.wake(), bodyIdleMs: options.bodyIdleMs }) },
   ];
   const app = createApp({

@@ -12,10 +12,11 @@ import { parseArgs } from 'node:util';
 import { shown } from '../errors.ts';
 import { readAdminExternalId } from '../identity/identity-resolver.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
+import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
 import { openStoreForCommand } from '../store/database.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES, type RosterOutcome } from '../store/schema.ts';
-import { cliCommand, commandConfig, lockGaveUp, UsageError } from './command.ts';
+import { cliCommand, commandConfig, lockGaveUp, UsageError, type CliIo } from './command.ts';
 
 const USAGE = `Usage: caliper-gateway roster-cache [list|evict EXTERNAL_ID…|clear] [options]
 
@@ -70,10 +71,15 @@ export const rosterCacheCommand = cliCommand(
         const evicted = await waited(() => cache.evict(ids));
         if (evicted === undefined) return 1;
         const notCached = ids.filter((id) => !evicted.includes(id));
-        if (json) io.out(`${JSON.stringify({ evicted, notCached }, null, 2)}\n`);
+        const pinned = pinnedAmong(ids, config.overridesFile, io);
+        if (json) io.out(`${JSON.stringify({ evicted, notCached, pinned }, null, 2)}\n`);
         else {
+          // The pin wins over the cache and the roster: without a word, an admin would wonder why
+          // an evicted student keeps their platform id.
+          const pinNote = `pinned in ${config.overridesFile}, and the pin decides for this student: edit that file to change their platform id`;
           io.out(`evicted ${evicted.length} ${plural(evicted.length, 'entry', 'entries')}\n`);
-          for (const id of notCached) io.out(`not cached: ${shown(id)}\n`);
+          for (const id of evicted.filter((id) => pinned.includes(id))) io.out(`evicted: ${shown(id)}, but ${pinNote}\n`);
+          for (const id of notCached) io.out(`not cached: ${shown(id)}${pinned.includes(id) ? `; ${pinNote}` : ''}\n`);
         }
       } else {
         const cleared = await waited(() => cache.clear(outcome));
@@ -86,6 +92,22 @@ export const rosterCacheCommand = cliCommand(
     }
   },
 );
+
+/**
+ * The ids user-overrides.yaml pins, as the file stands. One that cannot be read or is invalid
+ * does not undo the eviction: a warning on stderr says the pins were not checked (the running
+ * gateway keeps the last good table then, so they may still decide).
+ */
+function pinnedAmong(ids: string[], file: string, io: CliIo): string[] {
+  try {
+    const pins = loadUserOverrides(file);
+    return ids.filter((id) => pins.has(id));
+  } catch (err) {
+    const why = err instanceof UserOverridesError ? 'it is invalid (check-mappings lists its problems)' : `it cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    io.err(`caliper-gateway roster-cache: warning: could not check ${file} for pinned students: ${why}\n`);
+    return [];
+  }
+}
 
 function parseArguments(args: string[]) {
   const { values, positionals } = parseArgs({

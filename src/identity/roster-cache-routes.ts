@@ -21,6 +21,7 @@ import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/loc
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
 import { readAdminExternalId } from './identity-resolver.ts';
 import { createRosterCache, viewOf } from './roster-cache.ts';
+import type { UserOverrides } from './user-overrides.ts';
 
 const OutcomeSchema = z.enum(ROSTER_OUTCOMES, { error: `must be one of ${ROSTER_OUTCOMES.join(', ')}` });
 
@@ -35,12 +36,24 @@ const ListQuerySchema = z.strictObject(
 
 const ClearQuerySchema = z.strictObject({ outcome: OutcomeSchema.optional() }, { error: unknownParameter(['outcome']) });
 
+/**
+ * Said of a student user-overrides.yaml pins, evicted or not cached: the pin wins over the cache
+ * and the roster, so an eviction changes nothing for them, and the admin would otherwise be left
+ * wondering why they keep their platform id.
+ */
+const PIN_DECIDES = 'it is pinned in user-overrides.yaml, and the pin decides for this student: edit that file to change their platform id';
+
 export function rosterCacheRoutes({
   store,
   config,
+  overrides,
   now = Date.now,
   lockRetry,
-}: Pick<AppDeps, 'store' | 'config' | 'now'> & { lockRetry?: RetryWhileBusyOptions }) {
+}: Pick<AppDeps, 'store' | 'config' | 'now'> & {
+  /** The running gateway's pins (the table in force, which a bad edit of the file leaves as it was). */
+  overrides: Pick<UserOverrides, 'get'>;
+  lockRetry?: RetryWhileBusyOptions;
+}) {
   const cache = createRosterCache(store, now);
   const router = new Hono<AppEnv>();
 
@@ -74,12 +87,14 @@ export function rosterCacheRoutes({
     if (!read.ok) throw badRequest('invalid-request', `${read.problem}; nothing was evicted`);
     const { externalId } = read;
     const evicted = await evicting(() => cache.evict([externalId]));
+    const pinned = overrides.get(externalId) !== undefined;
     if (evicted.length === 0) {
       // Quoted and cut: the id is the admin's, but a line break or escape sequence in it must
-      // not reach their terminal as written, nor an id of kilobytes the answer.
-      throw new GatewayError(404, 'not-cached', `${quote(externalId)} is not in the roster cache`);
+      // not reach their terminal as written, nor an id of kilobytes the answer. (Admin routes'
+      // messages are not logged: app.ts logs only their code.)
+      throw new GatewayError(404, 'not-cached', `${quote(externalId)} is not in the roster cache${pinned ? `; ${PIN_DECIDES}` : ''}`);
     }
-    return c.json({ evicted });
+    return c.json(pinned ? { evicted, pinned, note: `${quote(externalId)} was evicted, but ${PIN_DECIDES}` } : { evicted });
   });
 
   return router;

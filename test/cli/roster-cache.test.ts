@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -116,9 +116,34 @@ describe('caliper-gateway roster-cache', () => {
     expect(cachedIds()).toEqual(['kid@school.test']);
   });
 
+  it('Should say which of the named students user-overrides.yaml pins, evicted or not cached, as the pin decides for them', async () => {
+    const file = join(temp.dir, 'user-overrides.yaml');
+    writeFileSync(file, `overrides:\n  ada.l: ${randomUUID()}\n  pat.lee: ${randomUUID()}\n`);
+    const pinNote = `pinned in ${file}, and the pin decides for this student: edit that file to change their platform id`;
+    const { code, out, err } = await run('evict', 'ada.l', 'twin', 'pat.lee', 'stranger');
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toBe(`evicted 2 entries\nevicted: ada.l, but ${pinNote}\nnot cached: pat.lee; ${pinNote}\nnot cached: stranger\n`);
+    expect(cachedIds()).toEqual(['kid@school.test']);
+    expect(JSON.parse((await run('evict', 'pat.lee', 'kid@school.test', '--json')).out)).toEqual({
+      evicted: ['kid@school.test'],
+      notCached: ['pat.lee'],
+      pinned: ['pat.lee'],
+    });
+  });
+
+  it('Should evict all the same when user-overrides.yaml is invalid, warning that the pins were not checked', async () => {
+    const file = join(temp.dir, 'user-overrides.yaml');
+    writeFileSync(file, 'overrides:\n  ada.l: not-a-uuid\n');
+    const { code, out, err } = await run('evict', 'ada.l');
+    expect(code).toBe(0);
+    expect(out).toBe('evicted 1 entry\n');
+    expect(err).toBe(`caliper-gateway roster-cache: warning: could not check ${file} for pinned students: it is invalid (check-mappings lists its problems)\n`);
+    expect(cachedIds()).not.toContain('ada.l');
+  });
+
   it('Should report evictions as JSON', async () => {
     const { out } = await run('evict', 'twin', 'stranger', '--json');
-    expect(JSON.parse(out)).toEqual({ evicted: ['twin'], notCached: ['stranger'] });
+    expect(JSON.parse(out)).toEqual({ evicted: ['twin'], notCached: ['stranger'], pinned: [] });
   });
 
   it('Should evict an id pasted with whitespace around it, as the cache holds ids trimmed', async () => {
@@ -126,7 +151,7 @@ describe('caliper-gateway roster-cache', () => {
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(out).toBe('evicted 2 entries\nnot cached: stranger\n');
     expect(cachedIds()).toEqual(['twin']);
-    expect(JSON.parse((await run('evict', '  twin\r\n', '--json')).out)).toEqual({ evicted: ['twin'], notCached: [] });
+    expect(JSON.parse((await run('evict', '  twin\r\n', '--json')).out)).toEqual({ evicted: ['twin'], notCached: [], pinned: [] });
     expect(cachedIds()).toEqual([]);
   });
 

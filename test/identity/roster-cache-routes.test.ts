@@ -12,6 +12,7 @@ import { ingestKeysFrom } from '../../src/ingest/api-keys.ts';
 import { MAX_EXTERNAL_ID_LENGTH } from '../../src/identity/identity-resolver.ts';
 import { createRosterCache, type RosterCacheView } from '../../src/identity/roster-cache.ts';
 import { rosterCacheRoutes } from '../../src/identity/roster-cache-routes.ts';
+import { createUserOverrides } from '../../src/identity/user-overrides.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { startGateway } from '../../src/server.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
@@ -53,6 +54,9 @@ afterEach(async () => {
   temp.remove();
 });
 
+/** The pins in temp.dir's user-overrides.yaml as it is now (app() is made anew for each request). */
+const overridesNow = () => createUserOverrides({ file: config.overridesFile, log: captureLog().log, watch: false });
+
 function app() {
   return createApp({
     config,
@@ -62,7 +66,7 @@ function app() {
     ingestKeys: ingestKeysFrom(['ingest-key-for-tests']),
     readiness: async () => ({ ready: true, reasons: [] }),
     now: () => NOW,
-    admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now: () => NOW, lockRetry }) }],
+    admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, overrides: overridesNow(), now: () => NOW, lockRetry }) }],
   });
 }
 
@@ -157,6 +161,26 @@ describe('/admin/roster-cache', () => {
     });
   });
 
+  it('Should say that a student user-overrides.yaml pins keeps the pin, whether evicted or not cached', async () => {
+    writeFileSync(config.overridesFile, `overrides:\n  ada.l: ${randomUUID()}\n  pat.lee: ${randomUUID()}\n`);
+    const pinNote = 'it is pinned in user-overrides.yaml, and the pin decides for this student: edit that file to change their platform id';
+
+    const evicted = await del('/admin/roster-cache/ada.l');
+    expect(evicted.status).toBe(200);
+    expect(await evicted.json()).toEqual({ evicted: ['ada.l'], pinned: true, note: `"ada.l" was evicted, but ${pinNote}` });
+    expect(createRosterCache(store).get('ada.l')).toBeUndefined();
+
+    const notCached = await del('/admin/roster-cache/pat.lee');
+    expect(notCached.status).toBe(404);
+    expect(await notCached.json()).toEqual({ error: { code: 'not-cached', message: `"pat.lee" is not in the roster cache; ${pinNote}` } });
+
+    // Not pinned: the answers as before.
+    expect(await (await del('/admin/roster-cache/twin')).json()).toEqual({ evicted: ['twin'] });
+    expect(await (await del('/admin/roster-cache/stranger')).json()).toEqual({
+      error: { code: 'not-cached', message: '"stranger" is not in the roster cache' },
+    });
+  });
+
   it.each([
     ['a blank', '%20%0A%09', 'a Learn externalId must not be empty; nothing was evicted'],
     [
@@ -180,7 +204,7 @@ describe('/admin/roster-cache', () => {
       metrics: createMetrics(),
       ingestKeys: ingestKeysFrom(['ingest-key-for-tests']),
       readiness: async () => ({ ready: true, reasons: [] }),
-      admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, now: () => NOW }) }],
+      admin: [{ path: '/roster-cache', router: rosterCacheRoutes({ store, config, overrides: overridesNow(), now: () => NOW }) }],
     });
     const loggedServer = await serveOnLoopback((request, env) => logged.fetch(request, env));
     try {
@@ -278,6 +302,7 @@ describe('the gateway wires identity in', () => {
 
   it('Should serve /admin/roster-cache and the cache size on /metrics, and shut down cleanly', async () => {
     store.close();
+    writeFileSync(config.overridesFile, `overrides:\n  pat.lee: ${randomUUID()}\n`);
     const gatewayConfig: Config = {
       ...config,
       port: 0,
@@ -293,6 +318,11 @@ describe('the gateway wires identity in', () => {
 
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
       expect(metrics).toMatch(/^caliper_gateway_roster_cache_entries 3$/m);
+
+      // The running gateway's pins: an eviction names a student they pin as pinned.
+      const pinned = await fetch(`${gateway.url}/admin/roster-cache/pat.lee`, { method: 'DELETE', headers: auth });
+      expect(pinned.status).toBe(404);
+      expect(((await pinned.json()) as { error: { message: string } }).error.message).toContain('; it is pinned in user-overrides.yaml');
     } finally {
       await gateway.close();
       store = openStore(config.dbPath); // afterEach closes it
