@@ -35,7 +35,7 @@ import { createOutbox, type DueEvent } from './outbox.ts';
 import { TRANSPORT_FAILURES } from './outcome.ts';
 import { createResultBatches, type PendingRecord } from './result-batches.ts';
 import { createRoundRecorder } from './round-recorder.ts';
-import { createTimebackHealth } from './timeback-health.ts';
+import { createTimebackHealth, type TimebackHealth } from './timeback-health.ts';
 
 export interface DeliveryWorkerDeps {
   config: Config;
@@ -129,7 +129,24 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     retryRules: { maxAgeMs: config.delivery.maxAgeMs, backoff: tuning.backoff, random },
     deadLogWindowMs: tuning.deadLogWindowMs,
   });
-  const deliver = createDeliveryRound({ tokens, client, metrics, now, health, recorder, queue, putBack });
+  /**
+   * Attempts waiting for a token rather than for a POST's answer (none held yet, or a 401 asked
+   * for a new one), so that a shutdown's warning names what it cuts. Counted off the hot path:
+   * a round asks health for a token only when none is at hand.
+   */
+  let waitingForToken = 0;
+  const roundHealth: Pick<TimebackHealth, 'obtainToken' | 'pause'> = {
+    pause,
+    async obtainToken() {
+      waitingForToken += 1;
+      try {
+        return await health.obtainToken();
+      } finally {
+        waitingForToken -= 1;
+      }
+    },
+  };
+  const deliver = createDeliveryRound({ tokens, client, metrics, now, health: roundHealth, recorder, queue, putBack });
   const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, wake);
 
   let running = false;
@@ -255,7 +272,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (active > 0) {
         await untilDoneOrDeadline(idle(), deadline);
         if (active > 0) {
-          log.warn({ inFlight: active }, 'shutdown deadline reached; aborting POSTs in flight (they are sent again on the next start)');
+          log.warn({ inFlight: active, waitingForToken }, cutAtDeadline(active - waitingForToken, waitingForToken));
           client.abortAll();
           // A round may be waiting for a token instead (a 401 asks for a new one): that request
           // is cut too, or it would hold the shutdown up to TIMEBACK_TOKEN_TIMEOUT past its
@@ -281,4 +298,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       return deliveryProblems(health, results.problem);
     },
   };
+}
+
+/** The shutdown's warning when it cuts delivery short: what is cut, POSTs or the token request rounds wait for, or both. */
+function cutAtDeadline(posting: number, waitingForToken: number): string {
+  const cut =
+    waitingForToken === 0
+      ? 'aborting POSTs in flight'
+      : posting === 0
+        ? 'cutting the TimeBack token request that deliveries wait for'
+        : 'aborting POSTs in flight and the TimeBack token request that other deliveries wait for';
+  return `shutdown deadline reached; ${cut} (their events are sent again on the next start)`;
 }

@@ -622,13 +622,63 @@ describe('delivery worker', () => {
     expect(fateCounts(db.store.sqlite)).toEqual({ delivered: 4 });
   });
 
+  /** The warning a stop past its deadline logs, with its fields. */
+  const deadlineWarnings = (captured: ReturnType<typeof captureLog>) =>
+    captured
+      .lines()
+      .filter((line) => String(line.msg).startsWith('shutdown deadline reached'))
+      .map(({ level, msg, inFlight, waitingForToken }) => ({ level, msg, inFlight, waitingForToken }));
+
   it('on stop past the deadline aborts hanging POSTs and leaves their events due', async () => {
     emulator.addFault({ route: 'events', hang: true });
     insertTranslatedEvents(db.store.sqlite, 3);
-    const worker = startWorker();
+    const captured = captureLog();
+    const worker = startWorker({ log: captured.log });
     await waitFor('in flight', () => worker.status().inFlight === 3);
     await worker.stop(Date.now() + 100);
     expect(worker.status().state).toBe('stopped');
     for (const row of eventStates(db.store.sqlite)) expect(row).toMatchObject({ fate: 'pending', stage: 'deliver', attempts: 0 });
+    expect(deadlineWarnings(captured)).toEqual([
+      { level: 'warn', msg: 'shutdown deadline reached; aborting POSTs in flight (their events are sent again on the next start)', inFlight: 3, waitingForToken: 0 },
+    ]);
+  });
+
+  /** Starts a worker, has TimeBack refuse its token and its token endpoint hang, then stops it past the deadline. */
+  async function stopWhileTokenHangs(hangingPosts: number) {
+    const captured = captureLog();
+    const worker = startWorker({ log: captured.log });
+    await waitFor('a token', () => worker.status().token === 'ok');
+    // TimeBack stops taking that token (a POST gets 401 and asks for a new one), and its token endpoint stops answering.
+    emulator.validTokens.clear();
+    emulator.addFault({ route: 'token', hang: true });
+    if (hangingPosts > 0) emulator.addFault({ route: 'events', hang: true, times: hangingPosts });
+    insertTranslatedEvents(db.store.sqlite, 3);
+    await waitFor('a token request hanging', () => emulator.requests.some((r) => r.route === 'token' && r.status === 0));
+    await worker.stop(Date.now() + 100);
+    expect(worker.status().state).toBe('stopped');
+    expect(fateCounts(db.store.sqlite)).toEqual({ pending: 3 });
+    return deadlineWarnings(captured);
+  }
+
+  it('on stop past the deadline says it cuts the token request when that is what deliveries wait for', async () => {
+    expect(await stopWhileTokenHangs(0)).toEqual([
+      {
+        level: 'warn',
+        msg: 'shutdown deadline reached; cutting the TimeBack token request that deliveries wait for (their events are sent again on the next start)',
+        inFlight: 3,
+        waitingForToken: 3,
+      },
+    ]);
+  });
+
+  it('on stop past the deadline names both the POSTs and the token request it cuts', async () => {
+    expect(await stopWhileTokenHangs(1)).toEqual([
+      {
+        level: 'warn',
+        msg: 'shutdown deadline reached; aborting POSTs in flight and the TimeBack token request that other deliveries wait for (their events are sent again on the next start)',
+        inFlight: 3,
+        waitingForToken: 2,
+      },
+    ]);
   });
 });
