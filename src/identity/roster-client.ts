@@ -154,8 +154,13 @@ async function checkRoster(context: LookupContext): Promise<RosterUnavailable | 
   // Only an answer from a roster says one is there: a list, or a refusal of the query itself
   // (400, 422). 404 and 405 say there is none here (a set-up problem, on /readyz); the
   // rest (401 twice, 403, 429, 5xx, redirects) say nothing either way yet.
-  const fromRoster = (status >= 200 && status < 300) || (status >= 400 && status < 500 && ![401, 403, 404, 405, 408, 429].includes(status));
-  if (!fromRoster) return context.requests.unavailableFor(answer);
+  // A 200 counts only with a list in it: a web page or proxy at a wrong TIMEBACK_BASE_URL can
+  // answer 200 to any path, and taking that for a roster would make every 404 "not found" for good.
+  if (status >= 200 && status < 300) {
+    if (status !== 200 || !UserListSchema.safeParse(parseJsonBody(answer.text)).success) return unreadable(answer);
+  } else if (status < 400 || status >= 500 || [401, 403, 404, 405, 408, 429].includes(status)) {
+    return context.requests.unavailableFor(answer);
+  }
   context.rosterSeen = true;
   return undefined;
 }

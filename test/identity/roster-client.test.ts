@@ -128,6 +128,15 @@ describe('roster client against the emulator', () => {
     ]);
   });
 
+  it('Should not take a 200 to the roster check that is not a user list for a roster (a web page at a wrong TIMEBACK_BASE_URL)', async () => {
+    const { roster } = client();
+    const unknown = randomUUID();
+    emulator.addFault({ route: 'roster', when: (_body, url) => url.endsWith('?limit=1'), status: 200, rawBody: '<html><body>Welcome</body></html>', times: 1 });
+    expect(await roster.lookup('sourcedId', unknown)).toMatchObject({ outcome: 'unavailable' });
+    // The check is made again until a list answers it; then the 404 is a user the roster does not have.
+    expect(await roster.lookup('sourcedId', unknown)).toEqual({ outcome: 'not-found' });
+  });
+
   it('Should take a 404 by id for not found without a check once the roster has answered a lookup', async () => {
     const { roster } = client();
     expect(await roster.lookup('sourcedId', ADA.sourcedId)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
