@@ -105,7 +105,7 @@ interface LookupContext {
   log: Logger;
   /** A filter that lets other users through is a property of the server: said once, not per lookup. */
   warnedLooseFilter: boolean;
-  /** The roster has answered with a user or a list: a 404 by id is then a user it does not have. */
+  /** The roster has answered with a user or a list that parses: a 404 by id is then a user it does not have. */
   rosterSeen: boolean;
   /** The check that a roster is there, while it is in flight (see `rosterThere`). */
   checking: Promise<RosterUnavailable | undefined> | undefined;
@@ -117,11 +117,12 @@ async function bySourcedId(context: LookupContext, externalId: string): Promise<
   if ('outcome' in answer) return answer;
   if (answer.status === 404) return (await rosterThere(context)) ?? { outcome: 'not-found' };
   if (answer.status !== 200) return requests.unavailableFor(answer);
-  context.rosterSeen = true;
   const body = parseJsonBody(answer.text);
   // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
   const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
   if (!parsed.success) return unreadable(answer);
+  // Only now: a web page at a wrong TIMEBACK_BASE_URL answers 200 too.
+  context.rosterSeen = true;
   const user = parsed.data;
   if (!sameValue(user.sourcedId, externalId)) {
     log.warn({ strategy: 'sourcedId' }, 'TimeBack answered a user lookup by id with a different user; ignored');
@@ -177,9 +178,9 @@ async function byFilter(context: LookupContext, field: Exclude<RosterStrategy, '
     const answer = await requests.list(field, externalId, { limit: FILTER_LIMIT, offset: read });
     if ('outcome' in answer) return answer;
     if (answer.status !== 200) return requests.unavailableFor(answer);
-    context.rosterSeen = true;
     const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
     if (!parsed.success) return unreadable(answer);
+    context.rosterSeen = true;
     const listed = parsed.data.users;
     read += listed.length;
     const users = listed.flatMap((entry) => {

@@ -137,6 +137,17 @@ describe('roster client against the emulator', () => {
     expect(await roster.lookup('sourcedId', unknown)).toEqual({ outcome: 'not-found' });
   });
 
+  it('Should not take a 200 by id or by filter that is not a roster answer as a sign that a roster is there', async () => {
+    const { roster } = client();
+    const unknown = randomUUID();
+    // A web page answers 200 to the user's own path and to the filtered list, and there is no list at all.
+    emulator.addFault({ route: 'roster', when: (_body, url) => url.endsWith(ADA.sourcedId) || url.includes('filter='), status: 200, rawBody: '<html>Sign in</html>' });
+    emulator.addFault({ route: 'roster', when: (_body, url) => url.endsWith('?limit=1'), status: 404 });
+    expect(await roster.lookup('sourcedId', ADA.sourcedId)).toMatchObject({ outcome: 'unavailable' });
+    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable' });
+    expect(await roster.lookup('sourcedId', unknown)).toMatchObject({ outcome: 'unavailable', setup: true });
+  });
+
   it('Should take a 404 by id for not found without a check once the roster has answered a lookup', async () => {
     const { roster } = client();
     expect(await roster.lookup('sourcedId', ADA.sourcedId)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
