@@ -26,12 +26,14 @@ export interface DeliveryRoundOptions {
   putBack(event: DueEvent): void;
   /** `release`: nothing is known about the event (shutdown cut its POST), it stays due. */
   queue: Pick<DueQueue, 'release'>;
+  /** Shutdown has cut the token requests (TokenProvider.abort): a token not had is no answer from TimeBack. */
+  tokensCut(): boolean;
 }
 
 export type DeliveryRound = (event: DueEvent) => Promise<void>;
 
 export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRound {
-  const { tokens, client, metrics, now, health, recorder, queue, putBack } = options;
+  const { tokens, client, metrics, now, health, recorder, queue, putBack, tokensCut } = options;
 
   return async function deliver(event) {
     const startedAt = now();
@@ -49,7 +51,17 @@ export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRoun
       metrics.deliveryLatency.observe({ outcome: 'unauthorized' }, secondsSince(sentAt));
       tokens.invalidate(bearer);
       bearer = await health.obtainToken();
-      if (bearer === undefined) return recorder.record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
+      if (bearer === undefined) {
+        // Shutdown cut the new token's request: as for a cut POST, nothing more is known, and
+        // recording the 401 as an attempt would kill an event past DELIVERY_MAX_AGE that the
+        // next start can still send.
+        if (tokensCut()) {
+          health.pause.probeAbandoned();
+          queue.release(event.seq);
+          return;
+        }
+        return recorder.record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
+      }
       posts += 1;
       sentAt = performance.now();
       result = await client.post(event.output, bearer);

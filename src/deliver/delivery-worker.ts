@@ -146,7 +146,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
     },
   };
-  const deliver = createDeliveryRound({ tokens, client, metrics, now, health: roundHealth, recorder, queue, putBack });
+  /** Set just before stop() cuts the token request (tokens.abort()). */
+  let tokensCut = false;
+  const deliver = createDeliveryRound({ tokens, client, metrics, now, health: roundHealth, recorder, queue, putBack, tokensCut: () => tokensCut });
   const wakeTimer = createWakeTimer(tuning.pollIntervalMs, now, wake);
 
   let running = false;
@@ -278,6 +280,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
           // is cut too, or it would hold the shutdown up to TIMEBACK_TOKEN_TIMEOUT past its
           // deadline. The roster shares the token; translation, which stops first, has given
           // up on its lookups by now.
+          tokensCut = true;
           tokens.abort();
           await idle();
         }

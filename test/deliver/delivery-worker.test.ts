@@ -682,3 +682,19 @@ describe('delivery worker', () => {
     ]);
   });
 });
+
+describe('delivery worker stopping while a token is asked for after a 401', () => {
+  // The shutdown cut the token request, not TimeBack: nothing more was learned about the event,
+  // and one past DELIVERY_MAX_AGE must not go dead for it (the next start would still send it).
+  it('leaves an old event pending with its attempts as they were, not dead with the 401', async () => {
+    const worker = startWorker({ env: { DELIVERY_MAX_AGE: '3600' } });
+    await waitFor('a token', () => worker.status().token === 'ok');
+    emulator.validTokens.clear();
+    emulator.addFault({ route: 'token', hang: true });
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1, { attempts: 2, firstAttemptAt: Date.now() - 2 * 3_600_000, nextAttemptAt: Date.now() - 1 });
+    worker.notify();
+    await waitFor('a token request hanging', () => emulator.requests.some((r) => r.route === 'token' && r.status === 0));
+    await worker.stop(Date.now() + 100);
+    expect(eventStates(db.store.sqlite).find((row) => row.seq === event!.seq)).toMatchObject({ fate: 'pending', stage: 'deliver', attempts: 2 });
+  });
+});
