@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
 import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
 import { checkMappings } from '../mapping/check-mappings.ts';
-import { countInvalidOutputs, updateFixtures, type FixtureResult, type FixtureUpdate } from '../mapping/fixtures.ts';
+import { countNewInvalidOutputs, updateFixtures, type FixtureResult, type FixtureUpdate } from '../mapping/fixtures.ts';
 import type { CompiledRule, RuleSet } from '../mapping/rule-set.ts';
 import { displayPath, isMisnamedOverridesFile, loadRules, RuleLoadError } from '../mapping/rule-loader.ts';
 import { cliCommand, commandConfig, UsageError } from './command.ts';
@@ -68,7 +68,7 @@ export const checkMappingsCommand = cliCommand('check-mappings', CHECK_MAPPINGS_
     if (overridesMisnamed !== undefined) summaries.push(`the user overrides file is misnamed (the gateway does not read it)`);
     io.err(`\ncheck-mappings: ${summaries.join('; ')}\n`);
     const changed = check.ok ? [] : (check.fixtures ?? []).filter((fixture) => !fixture.ok && fixture.actual !== undefined);
-    const refused = countInvalidOutputs(changed.flatMap((fixture) => fixture.actual ?? []));
+    const refused = changed.reduce((sum, fixture) => sum + countNewInvalidOutputs(fixture), 0);
     if (refused > 0) {
       // Never what an admin meant: --update would pin the rejections, and the gateway would then
       // take the rule and reject those events from Learn as well.

@@ -38,6 +38,8 @@ export interface FixtureResult {
   problems: string[];
   /** What the rules produce now; undefined when the input or roster could not be read. */
   actual?: FixtureEntry[];
+  /** expected.json as parsed; undefined when it is missing or not JSON. */
+  expected?: unknown;
 }
 
 /** Every `<event-type>/<case>/` folder under `root` that holds an input.json, in name order. */
@@ -139,6 +141,7 @@ export async function runFixture(fixture: FixtureCase, rules: RuleSet): Promise<
     ok: differences.length === 0,
     problems: differences.map((line) => `${shown(FIXTURE_FILES.expected)}: ${line}`),
     actual,
+    expected,
   };
 }
 
@@ -289,6 +292,20 @@ export interface FixtureUpdate {
 /** How many of these fixture events the rules reject as invalid-output. */
 export function countInvalidOutputs(entries: readonly FixtureEntry[]): number {
   return entries.filter((entry) => entry.fate === 'rejected' && entry.reason === 'invalid-output').length;
+}
+
+/**
+ * How many of a failing case's events the rules now reject as invalid-output where expected.json
+ * did not: a rejection the case already expects (a fixture pinning that the personal-data guard
+ * refuses something) is not what changed, and must not turn a meant change into "fix the rule".
+ */
+export function countNewInvalidOutputs({ actual = [], expected }: Pick<FixtureResult, 'actual' | 'expected'>): number {
+  const before = Array.isArray(expected) ? expected : [];
+  return actual.filter((entry, i) => isInvalidOutput(entry) && !isInvalidOutput(before[i])).length;
+}
+
+function isInvalidOutput(entry: unknown): boolean {
+  return isRecord(entry) && entry.fate === 'rejected' && entry.reason === 'invalid-output';
 }
 
 const UPDATE_WORDS = { before: 'was', after: 'now' };

@@ -144,6 +144,27 @@ describe('caliper-gateway check-mappings', () => {
     );
   });
 
+  it('suggests --update for a meant change beside a rejection the fixture already expects, not "now rejected"', async () => {
+    // A case that pins, on purpose, that the personal-data guard refuses a rule sending an e-mail address.
+    const mixed = join(fixtures, 'grade-event/guarded');
+    mkdirSync(mixed, { recursive: true });
+    writeFileSync(join(mixed, 'input.json'), JSON.stringify(envelope([forumPost(), gradeEvent()])));
+    writeFileSync(join(mixed, 'users.json'), JSON.stringify(USERS));
+    const forum = join(mappings, 'forum-event.yaml');
+    writeFileSync(forum, readFileSync(forum, 'utf8').replace('pick: [firstPost, threadId] }', 'pick: [firstPost, threadId] }\n      actor: { id: $student, type: Person, email: { from: \'actor.extensions["bb:user.externalId"]\' } }'));
+    expect((await check(['--update'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(mixed, 'expected.json'), 'utf8'))[0]).toMatchObject({ fate: 'rejected', reason: 'invalid-output' });
+
+    // Then a meant change to the grade rule: the rejection stays as expected; only the grade differs.
+    const grade = join(mappings, 'grade-event.yaml');
+    writeFileSync(grade, readFileSync(grade, 'utf8').replace('count: { from: object.count, transform: integer }', 'count: 2'));
+    const { code, stderr } = await check([]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('grade-event/guarded/expected.json: [1].event.object.count: expected 1, got 2');
+    expect(stderr).not.toContain('now rejected as invalid-output');
+    expect(stderr).toContain('If the new outputs are what you meant, rewrite the expected outputs with --update (npm run fixtures:update) and review what it prints.');
+  });
+
   it('passes, but names the rules no fixture reaches, fallback rules aside', async () => {
     await check(['--update']);
     const { code, stdout } = await check([]);
