@@ -173,8 +173,17 @@ function visit(value: unknown, check: Check, depth: number): PiiCategory | typeo
   return undefined;
 }
 
-function isSpace(code: number): boolean {
-  return code <= 0x20 || code === 0xa0 || code === 0xfeff || code === 0x2028 || code === 0x2029;
+/**
+ * Exactly what `String.prototype.trim` (identifyingKey) removes: a space it trims but this missed
+ * (U+3000 after a batch_uid) let the value skip the lookup, so reach TimeBack unchecked.
+ */
+export function isSpace(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0xa0) return false;
+  return (
+    code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 ||
+    code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff
+  );
 }
 
 /**

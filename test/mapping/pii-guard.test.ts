@@ -141,6 +141,17 @@ describe('the personal-data guard, given the input event', () => {
     expect(findPii(output({ who: 'https://other.example/people/77' }), none, given(twice, { studentId: 'https://other.example/people/77' }))).toBeUndefined();
   });
 
+  it.each([
+    ['an ideographic space', '\u3000'],
+    ['an Ogham space mark', '\u1680'],
+    ['an em space', '\u2003'],
+    ['a narrow no-break space', '\u202f'],
+    ['a medium mathematical space', '\u205f'],
+  ])('finds the batch_uid with %s after it, as with any other space', (_what, space) => {
+    expect(findPii(output({ copied: `s1234567${space}` }), none, given(learnInput()))).toMatchObject({ category: 'user-id', path: 'extensions.copied' });
+    expect(findPii(output({ copied: `${space}Lena Martin` }), none, given(learnInput()))).toMatchObject({ category: 'name', path: 'extensions.copied' });
+  });
+
   it('finds a numeric batch_uid sent as a number', () => {
     expect(findPii(output({ n: 1234567 }), none, given(learnInput({ externalId: '1234567' }), { studentId: '1234567' }))).toMatchObject({ category: 'user-id', path: 'extensions.n' });
   });
