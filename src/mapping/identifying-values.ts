@@ -4,9 +4,10 @@
  * them in what a rule built, wherever a rule put them: a batch_uid such as `s1234567` does not
  * look personal, so only knowing it is the student's can keep it from TimeBack.
  *
- * Only whole values count (see `identifyingKey`): the rule language copies input values whole
- * (it cannot join text), and a part of a value matching would reject a course whose number
- * contains a student's initials.
+ * A value counts whole (see `identifyingKey`) or, for whole names and longer ids, inside longer
+ * text at token boundaries (in-text-values.ts): the rule language copies input values whole, but a
+ * value it copies (a title, an IRI) can hold one. A part of a token never counts: that would reject
+ * a course whose number contains a student's initials.
  */
 import { PERSON_VALUED_PROPERTIES, caliperTerm } from './caliper-vocabulary.ts';
 

@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import { formatPath } from '../errors.ts';
 import { collectIdentifying, identifyingKey, keyLengths, locateIdentifying, MIN_IDENTIFYING_LENGTH, type IdentifyingCategory, type IdentifyingValues } from './identifying-values.ts';
+import { findInText, inTextValues, type InTextValues } from './in-text-values.ts';
 import { PII_CATEGORIES, type PiiCategory } from './rule-schema.ts';
 
 export type PiiFinding =
@@ -102,6 +103,8 @@ interface Check {
    * of another length and skips the lookup, which would lowercase it.
    */
   lengths: Set<number> | undefined;
+  /** Those of them looked for inside longer text (in-text-values.ts). */
+  inText: InTextValues | undefined;
   input: unknown;
   /** Values found in the output that the input also holds where they identify no one. */
   exempt: Set<string> | undefined;
@@ -121,12 +124,14 @@ export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input
   }
   let lengths: Set<number> | undefined;
   let studentKey: string | undefined;
+  let inText: InTextValues | undefined;
   if (identifying !== undefined) {
+    inText = inTextValues(identifying);
     lengths = new Set();
     for (const key of identifying.keys()) keyLengths(key, lengths);
     if (input?.studentId !== undefined) studentKey = identifyingKey(input.studentId);
   }
-  const check: Check = { allowed, path: [], identifying, lengths, input: input?.event, exempt: undefined, source: undefined, studentKey };
+  const check: Check = { allowed, path: [], identifying, lengths, inText, input: input?.event, exempt: undefined, source: undefined, studentKey };
   const category = visit(event, check, 0);
   if (category === undefined) return undefined;
   if (category === TOO_DEEP) return { tooDeep: true, path: formatPath(check.path) };
@@ -142,7 +147,8 @@ function visit(value: unknown, check: Check, depth: number): PiiCategory | typeo
     const category = valueCategory(value);
     // An allowed address stays allowed when it is also a batch_uid: the rule sends addresses.
     if (category !== undefined) return allowed.has(category) ? undefined : category;
-    return check.identifying !== undefined && value.length >= MIN_IDENTIFYING_LENGTH ? identifyingCategory(value, check) : undefined;
+    if (check.identifying === undefined || value.length < MIN_IDENTIFYING_LENGTH) return undefined;
+    return identifyingCategory(value, check) ?? (check.inText === undefined ? undefined : inTextCategory(value, check));
   }
   if (typeof value === 'number') {
     // A numeric batch_uid read through the `number` transform.
@@ -195,7 +201,27 @@ function identifyingCategory(text: string, check: Check): PiiCategory | undefine
   // Text with spaces around it (Learn has sent batch_uids ending in newlines) is measured trimmed.
   if (!check.lengths!.has(text.length) && !(isSpace(text.charCodeAt(0)) || isSpace(text.charCodeAt(text.length - 1)))) return undefined;
   const key = identifyingKey(text);
-  if (key === undefined) return undefined;
+  return key === undefined ? undefined : identifyingKeyCategory(key, check);
+}
+
+/**
+ * The category of an identifying value inside `text` (a name in a title, a batch_uid in an IRI's
+ * path): the rule copied text that names someone. A value the input also holds whole where it
+ * identifies no one is skipped here as it is whole: the text may well hold that instead.
+ */
+function inTextCategory(text: string, check: Check): PiiCategory | undefined {
+  for (;;) {
+    const key = findInText(text, check.inText!, check.exempt);
+    if (key === undefined) return undefined;
+    const category = identifyingKeyCategory(key, check);
+    if (category !== undefined) return category;
+    // Exempt now (held where it identifies no one): look for the others.
+    (check.exempt ??= new Set()).add(key);
+  }
+}
+
+/** The category of the identifying value `key`, unless the input also holds it where it identifies no one. */
+function identifyingKeyCategory(key: string, check: Check): PiiCategory | undefined {
   const category = check.identifying!.get(key);
   if (category === undefined || check.exempt?.has(key)) return undefined;
   // Only for a value found, so rarely: where the input holds it.

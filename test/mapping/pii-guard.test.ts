@@ -168,12 +168,49 @@ describe('the personal-data guard, given the input event', () => {
     expect(findPii(output({ t: 'SystemIdentifier', u: 'SisSourcedId' }), none, given(input, { studentId: undefined }))).toBeUndefined();
   });
 
-  it('matches whole values only, of at least five characters, never true/false', () => {
+  it('matches only values of at least five characters, never true/false', () => {
     const input = learnInput({ name: 'Li' });
     input.actor.extensions['bb:user.externalId'] = 'false';
     (input.actor as Record<string, unknown>).givenName = 'Ada';
-    // Part of a longer text, a short name, a short pk1 (`_9_1` of the group list), true/false.
-    expect(findPii(output({ a: 's1234567-notes', b: 'Li', c: 'Ada', d: '_9_1', e: 'false', f: false }), none, given(input))).toBeUndefined();
+    // A short name, a short pk1 (`_9_1` of the group list), true/false.
+    expect(findPii(output({ b: 'Li', c: 'Ada', d: '_9_1', e: 'false', f: false }), none, given(input))).toBeUndefined();
+  });
+
+  it.each([
+    ['a whole name in a title', 'Reply from Lena Martin', 'name', 'actor.name'],
+    ['a whole name in another case, with other spaces, before punctuation', 'Graded: LENA \u00a0 martin\'s essay', 'name', 'actor.name'],
+    ['the batch_uid in an IRI path', 'https://learn.example/grades/s1234567/view', 'user-id', 'actor.extensions["bb:user.externalId"]'],
+    ['the batch_uid beside other words', 's1234567-notes', 'user-id', 'actor.extensions["bb:user.externalId"]'],
+    ["the student's Learn user UUID, as Learn writes it in IRIs", 'https://learn.example/v1/sites/s1/users/aa11bb22cc33dd44ee55ff6677889900/attempts/3', 'user-id', 'actor.id'],
+    ['the Learn user UUID with dashes, in a query', 'https://x.example/report?user=AA11BB22-CC33-DD44-EE55-FF6677889900&view=1', 'user-id', 'actor.id'],
+    ["a classmate's batch_uid in text", 'Group: kpatel22, s7654321', 'user-id', 'extensions["bb:group.users"][0].batchUid'],
+  ])('finds %s', (_what, value, category, source) => {
+    expect(findPii(output({ copied: value }), none, given(learnInput()))).toEqual({ category, path: 'extensions.copied', source });
+  });
+
+  it('finds a value inside text only at its boundaries, and not what is too often a word or another table\'s row', () => {
+    const input = learnInput();
+    input.actor.extensions['bb:user.id'] = '_501_1';
+    (input.actor as Record<string, unknown>).familyName = 'Martin';
+    (input.actor as Record<string, unknown>).givenName = 'Lena';
+    const texts = {
+      // Inside longer words: not the name, not the id.
+      a: 'Helena Martinez', b: 'xs1234567', c: 's12345678',
+      // A family name or a given name alone is a word of titles too often.
+      d: 'Martin Luther King Jr. essay', e: 'Lena: a novel',
+      // Learn numbers courses and users each from 1: user _501_1 is in every IRI of course _501_1.
+      f: 'https://learn.example/courses/_501_1/outline',
+    };
+    expect(findPii(output(texts), none, given(input))).toBeUndefined();
+    // A batch_uid shorter than seven characters counts only whole.
+    const short = learnInput({ externalId: 'grader' });
+    expect(findPii(output({ a: 'Notes for the grader' }), none, given(short, { studentId: 'grader' }))).toBeUndefined();
+    expect(findPii(output({ a: ' grader ' }), none, given(short, { studentId: 'grader' }))).toMatchObject({ category: 'user-id' });
+  });
+
+  it('lets through text holding a value the input also holds where it identifies no one', () => {
+    const input = learnInput({ externalId: 'BIO-1100', courseNumber: 'BIO-1100' });
+    expect(findPii(output({ title: 'BIO-1100 Introduction to Biology' }), none, given(input, { studentId: 'BIO-1100' }))).toBeUndefined();
   });
 
   it('lets through a value the input also holds where it identifies no one (a course number equal to a batch_uid)', () => {

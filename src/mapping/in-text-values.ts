@@ -1,0 +1,162 @@
+/**
+ * Identifying values found inside longer text: a thing's name such as "Reply from Lena Martin",
+ * an IRI copied from the input whose path holds the student's batch_uid or Learn user UUID. A
+ * whole value is looked up by pii-guard.ts; this finds one at token boundaries within text.
+ *
+ * Not every identifying value counts inside text, so that a coincidence does not reject an
+ * event (a rejected event costs an admin a rule fix and a replay):
+ * - a name only as a whole name (given and family, with a space): a family name alone is too
+ *   often a word of a title ("English 101", "King Lear", "Walker Percy");
+ * - an id of at least MIN_IN_TEXT_ID_LENGTH characters, and not a pk1 (`_501_1`): Learn numbers
+ *   courses, contents and users each from 1, so user `_501_1` is in every IRI of course `_501_1`.
+ *
+ * The scan is one pass over the text with no allocation: at each token start, the first two
+ * characters, case-folded, look up the candidates, each compared in place.
+ */
+import type { IdentifyingValues } from './identifying-values.ts';
+
+/** Ids shorter than this are matched only as whole values (`grader`, `admin1` are words too often). */
+export const MIN_IN_TEXT_ID_LENGTH = 7;
+/** Longer values (a pasted document as a name) are matched only whole: it bounds the work per candidate. */
+const MAX_IN_TEXT_LENGTH = 512;
+const PK1 = /^_\d+_\d+$/;
+
+interface Candidate {
+  /** Case-folded (foldCode), spaces collapsed to one U+0020. */
+  folded: string;
+  /** The value's key in IdentifyingValues. */
+  key: string;
+}
+
+/** Candidates by the folded codes of their first two characters. */
+export interface InTextValues {
+  byStart: Map<number, Candidate[]>;
+  shortest: number;
+  /** Bit c set when a candidate starts with ASCII c (or any non-ASCII): most token starts skip the lookup. */
+  firstAscii: [number, number, number, number];
+}
+
+/** The values of `identifying` worth finding inside text, or undefined when there are none. */
+export function inTextValues(identifying: IdentifyingValues): InTextValues | undefined {
+  let byStart: Map<number, Candidate[]> | undefined;
+  let shortest = Infinity;
+  const firstAscii: [number, number, number, number] = [0, 0, 0, 0];
+  for (const [key, category] of identifying) {
+    // An IRI's last segment (Learn's user UUID) is a value of its own, and text holding the IRI holds it.
+    if (key.length > MAX_IN_TEXT_LENGTH || key.includes('/')) continue;
+    const forms: string[] = [];
+    if (category === 'name') {
+      const folded = foldText(key);
+      if (folded.includes(' ')) forms.push(folded);
+    } else if (key.length >= MIN_IN_TEXT_ID_LENGTH && !PK1.test(key)) {
+      forms.push(foldText(key));
+      // Learn's IRIs write its user UUIDs without dashes; the key is the dashed form.
+      if (key.length === 36 && key.charCodeAt(8) === 0x2d) forms.push(key.replaceAll('-', ''));
+    }
+    for (const folded of forms) {
+      const first = folded.charCodeAt(0);
+      if (first < 0x80) firstAscii[first >> 5]! |= 1 << (first & 31);
+      const start = startCode(first, folded.charCodeAt(1));
+      byStart ??= new Map();
+      let list = byStart.get(start);
+      if (list === undefined) byStart.set(start, (list = []));
+      list.push({ folded, key });
+      if (folded.length < shortest) shortest = folded.length;
+    }
+  }
+  return byStart === undefined ? undefined : { byStart, shortest, firstAscii };
+}
+
+/** The key of the first value of `values` found in `text` at token boundaries, but for those in `skip`. */
+export function findInText(text: string, values: InTextValues, skip?: ReadonlySet<string>): string | undefined {
+  const { byStart, shortest, firstAscii } = values;
+  const length = text.length;
+  if (length < shortest) return undefined;
+  let previous = -1;
+  for (let i = 0; i + 1 < length; i++) {
+    const code = text.charCodeAt(i);
+    // A match starts at the text's start, after a non-token character, or with one.
+    if (previous !== -1 && isTokenCode(previous) && isTokenCode(code)) {
+      previous = code;
+      continue;
+    }
+    previous = code;
+    const first = foldCode(code);
+    if (first < 0x80 && ((firstAscii[first >> 5]! >>> (first & 31)) & 1) === 0) continue;
+    const list = byStart.get(startCode(first, foldCode(text.charCodeAt(i + 1))));
+    if (list === undefined) continue;
+    for (const candidate of list) {
+      if (skip?.has(candidate.key)) continue;
+      const end = matchAt(text, i, candidate.folded);
+      if (end >= 0 && (end === length || !isTokenCode(text.charCodeAt(end)) || !isTokenCode(candidate.folded.charCodeAt(candidate.folded.length - 1)))) {
+        return candidate.key;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Where the match of `folded` at `start` ends, or -1. A space matches any run of spaces. */
+function matchAt(text: string, start: number, folded: string): number {
+  let at = start;
+  for (let j = 0; j < folded.length; j++) {
+    if (at >= text.length) return -1;
+    const want = folded.charCodeAt(j);
+    const got = foldCode(text.charCodeAt(at++));
+    if (got !== want) return -1;
+    if (want === 0x20) while (at < text.length && foldCode(text.charCodeAt(at)) === 0x20) at++;
+  }
+  return at;
+}
+
+function startCode(first: number, second: number): number {
+  return first * 0x10000 + second;
+}
+
+/** Letters and digits, and any other character outside ASCII that is not a space or punctuation. */
+function isTokenCode(code: number): boolean {
+  if (code < 0x80) return (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a);
+  return foldCode(code) !== 0x20 && !(code >= 0x2000 && code <= 0x206f) && !(code >= 0x3000 && code <= 0x303f) && code !== 0xa0;
+}
+
+const folds = new Map<number, number>();
+
+/**
+ * A character as compared: lowercase, any space as U+0020. One character at a time (not the
+ * text's toLowerCase, which would allocate a copy of every text checked); what lowercases to
+ * more than one character stays itself, on both sides.
+ */
+function foldCode(code: number): number {
+  if (code < 0x80) return code >= 0x41 && code <= 0x5a ? code + 0x20 : code <= 0x20 && (code === 0x20 || (code >= 0x09 && code <= 0x0d)) ? 0x20 : code;
+  let folded = folds.get(code);
+  if (folded === undefined) {
+    const text = String.fromCharCode(code);
+    const lower = text.toLowerCase();
+    folded = text.trim() === '' ? 0x20 : lower.length === 1 ? lower.charCodeAt(0) : code;
+    folds.set(code, folded);
+  }
+  return folded;
+}
+
+/** `text` folded as foldCode folds each character, runs of spaces as one. */
+function foldText(text: string): string {
+  if (isFolded(text)) return text;
+  let out = '';
+  let space = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = foldCode(text.charCodeAt(i));
+    if (code === 0x20 && space) continue;
+    space = code === 0x20;
+    out += String.fromCharCode(code);
+  }
+  return out;
+}
+
+/** True for lowercase ASCII text without two spaces in a row or a space other than U+0020, as most keys are. */
+function isFolded(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80 || (code >= 0x41 && code <= 0x5a) || (code <= 0x20 && (code !== 0x20 || text.charCodeAt(i + 1) === 0x20))) return false;
+  }
+  return true;
+}
