@@ -16,6 +16,11 @@ export type ValueFn = (event: unknown, vars: Variables) => unknown;
 export interface CompileOptions {
   /** The rule lists `written-text` in `allowPii`: the `entity` transform keeps what people wrote. */
   writtenText?: boolean;
+  /**
+   * Collects the text the rule itself writes (literals, `const`, `map` values, `default`): the
+   * personal-data check does not compare it with the people the input names (pii-guard.ts).
+   */
+  constants?: Set<string>;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -24,11 +29,12 @@ export function compileValue(value: RuleValue, options: CompileOptions = {}): Va
   if (typeof value === 'string') {
     if (value.startsWith('$')) return compilePath(value, { allowVariables: true }).read;
     const literal = value === '' ? undefined : value;
+    if (literal !== undefined) options.constants?.add(literal);
     return () => literal;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return () => value;
   if (Array.isArray(value)) return compileList(value, options);
-  if ('const' in value) return compileConst(value.const);
+  if ('const' in value) return compileConst(value.const, options);
   if ('from' in value) return compileFrom(value, options);
   return compileObject(value as Record<string, RuleValue>, options);
 }
@@ -45,9 +51,10 @@ function compileList(items: RuleValue[], options: CompileOptions): ValueFn {
   };
 }
 
-function compileConst(literal: unknown): ValueFn {
+function compileConst(literal: unknown, options: CompileOptions): ValueFn {
   // Written once, shared by every event: frozen so no later step can change it for the next.
   const pruned = deepFreeze(prune(literal));
+  addTexts(pruned, options.constants);
   return () => pruned;
 }
 
@@ -89,6 +96,8 @@ function compileFrom(spec: RuleObjectValue, options: CompileOptions, leading?: T
   const pick = spec.pick;
   const table = spec.map === undefined ? undefined : new Map(Object.entries(spec.map).map(([key, value]) => [key, deepFreeze(prune(value))]));
   const fallback = deepFreeze(prune(spec.default));
+  addTexts(fallback, options.constants);
+  if (table !== undefined) for (const value of table.values()) addTexts(value, options.constants);
 
   const candidate = (raw: unknown): unknown => {
     let value = raw;
@@ -148,6 +157,13 @@ export function prune(value: unknown): unknown {
     if (item !== undefined) (out ??= {})[key] = item;
   }
   return out;
+}
+
+/** Every text in `value`, all the way down, into `texts`. */
+function addTexts(value: unknown, texts: Set<string> | undefined): void {
+  if (texts === undefined) return;
+  if (typeof value === 'string') texts.add(value);
+  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) addTexts(item, texts);
 }
 
 function deepFreeze<T>(value: T): T {

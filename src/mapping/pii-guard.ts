@@ -87,6 +87,12 @@ export interface PiiInput {
   studentId?: string;
   /** What the gateway itself sends for the student (`urn:uuid:<platform id>`): never a finding. */
   own?: readonly string[];
+  /**
+   * Text the rule writes itself: the same for every student, so what the rule says, not what the
+   * input says about someone. Not compared with the input's people (a lab named "Grace Hopper
+   * Hall" is not a leak of student Grace Hopper's name); still checked by its shape (an address).
+   */
+  constants?: ReadonlySet<string>;
 }
 
 const BOTH: ReadonlySet<IdentifyingCategory> = new Set(['user-id', 'name']);
@@ -112,6 +118,7 @@ interface Check {
   source: PropertyKey[] | undefined;
   /** The student's id as compared (identifyingKey). */
   studentKey: string | undefined;
+  constants: ReadonlySet<string> | undefined;
 }
 
 /** The first personal data in `event` that `allowed` does not cover, or undefined. */
@@ -131,7 +138,7 @@ export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input
     for (const key of identifying.keys()) keyLengths(key, lengths);
     if (input?.studentId !== undefined) studentKey = identifyingKey(input.studentId);
   }
-  const check: Check = { allowed, path: [], identifying, lengths, inText, input: input?.event, exempt: undefined, source: undefined, studentKey };
+  const check: Check = { allowed, path: [], identifying, lengths, inText, input: input?.event, exempt: undefined, source: undefined, studentKey, constants: input?.constants };
   const category = visit(event, check, 0);
   if (category === undefined) return undefined;
   if (category === TOO_DEEP) return { tooDeep: true, path: formatPath(check.path) };
@@ -147,7 +154,7 @@ function visit(value: unknown, check: Check, depth: number): PiiCategory | typeo
     const category = valueCategory(value);
     // An allowed address stays allowed when it is also a batch_uid: the rule sends addresses.
     if (category !== undefined) return allowed.has(category) ? undefined : category;
-    if (check.identifying === undefined || value.length < MIN_IDENTIFYING_LENGTH) return undefined;
+    if (check.identifying === undefined || value.length < MIN_IDENTIFYING_LENGTH || check.constants?.has(value)) return undefined;
     return identifyingCategory(value, check) ?? (check.inText === undefined ? undefined : inTextCategory(value, check));
   }
   if (typeof value === 'number') {

@@ -44,6 +44,8 @@ export interface CompiledOutput {
   /** Only the properties the rule sets, in output order. */
   properties: ReadonlyArray<readonly [RuleOutputProperty, ValueFn]>;
   setsActor: boolean;
+  /** The text the rule writes itself (CompileOptions.constants): never a person's by value. */
+  constants: ReadonlySet<string>;
 }
 
 export interface RuleSet {
@@ -109,7 +111,9 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
   return compiled;
 }
 
-function compileOutput(output: RuleOutput, options: CompileOptions): CompiledOutput {
+function compileOutput(output: RuleOutput, compileOptions: CompileOptions): CompiledOutput {
+  const constants = new Set<string>();
+  const options = { ...compileOptions, constants };
   const properties: Array<readonly [RuleOutputProperty, ValueFn]> = [];
   for (const name of RULE_OUTPUT_PROPERTIES) {
     const value = output[name];
@@ -122,6 +126,7 @@ function compileOutput(output: RuleOutput, options: CompileOptions): CompiledOut
     profile: typeof output.profile === 'string' ? constant(output.profile) : compileTerm(output.profile, caliperTerm),
     properties,
     setsActor: output.actor !== undefined,
+    constants,
   };
 }
 

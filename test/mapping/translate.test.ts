@@ -350,6 +350,26 @@ ${allow}`);
       expect((allowed.event.object as { name: string }).name).toBe(STUDENT.externalId);
     });
 
+    it("sends text the rule itself writes, even where it equals a person's name or id in the input", async () => {
+      // A constant is the same for every student: what the rule says, not what Learn sent about one.
+      const rule = (extra: string) => forumRule('names-the-lab', `${POSTED}
+  object: { id: { from: generated.id }, type: Message }
+  extensions:
+    lab: Grace Hopper
+    building: { const: Grace Hopper Hall }
+    room: { from: object.extensions.room, default: lmartin07 }
+    wing: { from: object.type, map: { "${BB}Forum": Hopper wing of Grace Hopper Hall } }${extra}`);
+      const event = forumPost();
+      (event.actor as Record<string, unknown>).name = 'Grace Hopper';
+      const sent = delivered(await only(event, { rules: oneRule(rule('')) }));
+      expect(sent.event.extensions).toMatchObject({ lab: 'Grace Hopper', building: 'Grace Hopper Hall', room: 'lmartin07' });
+      // What the rule copies from the input is still checked.
+      expect(await only(event, { rules: oneRule(rule("\n    who: { from: 'actor.name', transform: lowercase }")) })).toMatchObject({
+        fate: 'rejected',
+        detail: expect.stringContaining('extensions.who: carries personal data (name, as actor.name in the input)'),
+      });
+    });
+
     it('leaves out what a student wrote from a copied entity, unless the rule lists written-text', async () => {
       const rule = (allow: string) => `
 id: tags-a-post
