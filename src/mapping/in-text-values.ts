@@ -113,9 +113,13 @@ function startCode(first: number, second: number): number {
   return first * 0x10000 + second;
 }
 
-/** Letters and digits, and any other character outside ASCII that is not a space or punctuation. */
+/**
+ * Letters, digits and `_` (as a regex's `\w`), and any other character outside ASCII that is not a
+ * space or punctuation. `_` joins: Learn's pk1s (`_1234567_1`, a post's) would otherwise hold a
+ * numeric batch_uid `1234567` as a token, and large schools number posts into the millions.
+ */
 function isTokenCode(code: number): boolean {
-  if (code < 0x80) return (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a);
+  if (code < 0x80) return (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) || code === 0x5f;
   return foldCode(code) !== 0x20 && !(code >= 0x2000 && code <= 0x206f) && !(code >= 0x3000 && code <= 0x303f) && code !== 0xa0;
 }
 

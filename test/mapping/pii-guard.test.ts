@@ -202,6 +202,10 @@ describe('the personal-data guard, given the input event', () => {
       f: 'https://learn.example/courses/_501_1/outline',
     };
     expect(findPii(output(texts), none, given(input))).toBeUndefined();
+    // An underscore joins a token, as in a regex's \w: a numeric batch_uid is not in a post's pk1.
+    const numeric = learnInput({ externalId: '1234567' });
+    expect(findPii(output({ a: 'https://learn.example/discussion/_1234567_1' }), none, given(numeric, { studentId: '1234567' }))).toBeUndefined();
+    expect(findPii(output({ a: 'https://learn.example/grades/1234567' }), none, given(numeric, { studentId: '1234567' }))).toMatchObject({ category: 'user-id' });
     // A batch_uid shorter than seven characters counts only whole.
     const short = learnInput({ externalId: 'grader' });
     expect(findPii(output({ a: 'Notes for the grader' }), none, given(short, { studentId: 'grader' }))).toBeUndefined();
