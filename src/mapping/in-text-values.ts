@@ -72,16 +72,14 @@ export function findInText(text: string, values: InTextValues, skip?: ReadonlySe
   const { byStart, shortest, firstAscii } = values;
   const length = text.length;
   if (length < shortest) return undefined;
-  let previous = -1;
+  let inToken = false;
   for (let i = 0; i + 1 < length; i++) {
     const code = text.charCodeAt(i);
+    const token = code < 0x80 ? ASCII_TOKEN[code] === 1 : isTokenCode(code);
     // A match starts at the text's start, after a non-token character, or with one.
-    if (previous !== -1 && isTokenCode(previous) && isTokenCode(code)) {
-      previous = code;
-      continue;
-    }
-    previous = code;
-    const first = foldCode(code);
+    if (inToken && token) continue;
+    inToken = token;
+    const first = code < 0x80 ? ASCII_FOLD[code]! : foldCode(code);
     if (first < 0x80 && ((firstAscii[first >> 5]! >>> (first & 31)) & 1) === 0) continue;
     const list = byStart.get(startCode(first, foldCode(text.charCodeAt(i + 1))));
     if (list === undefined) continue;
@@ -124,6 +122,12 @@ function isTokenCode(code: number): boolean {
 }
 
 const folds = new Map<number, number>();
+const ASCII_TOKEN = new Uint8Array(0x80);
+const ASCII_FOLD = new Uint16Array(0x80);
+for (let code = 0; code < 0x80; code++) {
+  ASCII_TOKEN[code] = isTokenCode(code) ? 1 : 0;
+  ASCII_FOLD[code] = foldCode(code);
+}
 
 /**
  * A character as compared: lowercase, any space as U+0020. One character at a time (not the
