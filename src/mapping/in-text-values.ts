@@ -32,7 +32,7 @@ interface Candidate {
 export interface InTextValues {
   byStart: Map<number, Candidate[]>;
   shortest: number;
-  /** Bit c set when a candidate starts with ASCII c (or any non-ASCII): most token starts skip the lookup. */
+  /** Bit c set when a candidate starts with ASCII c: most token starts skip the lookup (a non-ASCII one never does). */
   firstAscii: [number, number, number, number];
 }
 
@@ -42,8 +42,7 @@ export function inTextValues(identifying: IdentifyingValues): InTextValues | und
   let shortest = Infinity;
   const firstAscii: [number, number, number, number] = [0, 0, 0, 0];
   for (const [key, category] of identifying) {
-    // An IRI's last segment (Learn's user UUID) is a value of its own, and text holding the IRI holds it.
-    if (key.length > MAX_IN_TEXT_LENGTH || key.includes('/')) continue;
+    if (key.length > MAX_IN_TEXT_LENGTH) continue;
     const forms: string[] = [];
     if (category === 'name') {
       const folded = foldText(key);
@@ -113,12 +112,14 @@ function startCode(first: number, second: number): number {
 
 /**
  * Letters, digits and `_` (as a regex's `\w`), and any other character outside ASCII that is not a
- * space or punctuation. `_` joins: Learn's pk1s (`_1234567_1`, a post's) would otherwise hold a
+ * space or punctuation (Latin-1's `«»¿·`, general and CJK punctuation). `_` joins: Learn's pk1s (`_1234567_1`, a post's) would otherwise hold a
  * numeric batch_uid `1234567` as a token, and large schools number posts into the millions.
  */
 function isTokenCode(code: number): boolean {
   if (code < 0x80) return (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) || code === 0x5f;
-  return foldCode(code) !== 0x20 && !(code >= 0x2000 && code <= 0x206f) && !(code >= 0x3000 && code <= 0x303f) && code !== 0xa0;
+  if (code <= 0xbf) return code === 0xaa || code === 0xb5 || code === 0xba;
+  if (code === 0xd7 || code === 0xf7) return false;
+  return foldCode(code) !== 0x20 && !(code >= 0x2000 && code <= 0x206f) && !(code >= 0x3000 && code <= 0x303f);
 }
 
 const folds = new Map<number, number>();

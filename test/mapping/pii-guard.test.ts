@@ -136,6 +136,11 @@ describe('the personal-data guard, given the input event', () => {
       path: 'extensions.who',
       source: 'actor.id',
     });
+    // Inside a longer IRI too, though its last segment is too short to count on its own.
+    expect(findPii(output({ who: 'https://other.example/people/77/grades' }), none, given(input, { studentId: 'https://other.example/people/77' }))).toMatchObject({
+      category: 'user-id',
+      path: 'extensions.who',
+    });
     // Held a second time where it identifies no one, it may have been copied from there.
     const twice = { ...input, object: { id: 'https://other.example/people/77', type: 'Document' } };
     expect(findPii(output({ who: 'https://other.example/people/77' }), none, given(twice, { studentId: 'https://other.example/people/77' }))).toBeUndefined();
@@ -184,6 +189,7 @@ describe('the personal-data guard, given the input event', () => {
     ["the student's Learn user UUID, as Learn writes it in IRIs", 'https://learn.example/v1/sites/s1/users/aa11bb22cc33dd44ee55ff6677889900/attempts/3', 'user-id', 'actor.id'],
     ['the Learn user UUID with dashes, in a query', 'https://x.example/report?user=AA11BB22-CC33-DD44-EE55-FF6677889900&view=1', 'user-id', 'actor.id'],
     ["a classmate's batch_uid in text", 'Group: kpatel22, s7654321', 'user-id', 'extensions["bb:group.users"][0].batchUid'],
+    ['a whole name in guillemets', 'Réponse de «Lena Martin»', 'name', 'actor.name'],
   ])('finds %s', (_what, value, category, source) => {
     expect(findPii(output({ copied: value }), none, given(learnInput()))).toEqual({ category, path: 'extensions.copied', source });
   });
