@@ -11,7 +11,10 @@
  *   courses, contents and users each from 1, so user `_501_1` is in every IRI of course `_501_1`.
  *
  * The scan is one pass over the text with no allocation: at each token start, the first two
- * characters, case-folded, look up the candidates, each compared in place.
+ * characters, case-folded, look up the candidates, each compared in place. Many candidates with
+ * one long beginning in common (a group of 5,000 members) against text repeating it could still
+ * take long: there are at most MAX_IN_TEXT_VALUES candidates (the student's first) and at most
+ * IN_TEXT_BUDGET characters compared per event, beyond which values are only looked up whole.
  */
 import type { IdentifyingValues } from './identifying-values.ts';
 
@@ -20,6 +23,9 @@ export const MIN_IN_TEXT_ID_LENGTH = 7;
 /** Longer values (a pasted document as a name) are matched only whole: it bounds the work per candidate. */
 const MAX_IN_TEXT_LENGTH = 512;
 const PK1 = /^_\d+_\d+$/;
+const MAX_IN_TEXT_VALUES = 64;
+/** Under 10 ms (a pathological case, measured). A Learn-shaped event compares a few hundred characters. */
+const IN_TEXT_BUDGET = 1_000_000;
 
 interface Candidate {
   /** Case-folded (foldCode), spaces collapsed to one U+0020. */
@@ -34,6 +40,8 @@ export interface InTextValues {
   shortest: number;
   /** Bit c set when a candidate starts with ASCII c: most token starts skip the lookup (a non-ASCII one never does). */
   firstAscii: [number, number, number, number];
+  /** Characters left to compare for this event. */
+  budget: number;
 }
 
 /** The values of `identifying` worth finding inside text, or undefined when there are none. */
@@ -41,7 +49,10 @@ export function inTextValues(identifying: IdentifyingValues): InTextValues | und
   let byStart: Map<number, Candidate[]> | undefined;
   let shortest = Infinity;
   const firstAscii: [number, number, number, number] = [0, 0, 0, 0];
+  let count = 0;
+  // In the order collected: the id the rule read as the student's first.
   for (const [key, category] of identifying) {
+    if (count >= MAX_IN_TEXT_VALUES) break;
     if (key.length > MAX_IN_TEXT_LENGTH) continue;
     const forms: string[] = [];
     if (category === 'name') {
@@ -60,10 +71,11 @@ export function inTextValues(identifying: IdentifyingValues): InTextValues | und
       let list = byStart.get(start);
       if (list === undefined) byStart.set(start, (list = []));
       list.push({ folded, key });
+      count++;
       if (folded.length < shortest) shortest = folded.length;
     }
   }
-  return byStart === undefined ? undefined : { byStart, shortest, firstAscii };
+  return byStart === undefined ? undefined : { byStart, shortest, firstAscii, budget: IN_TEXT_BUDGET };
 }
 
 /** The key of the first value of `values` found in `text` at token boundaries, but for those in `skip`. */
@@ -84,7 +96,8 @@ export function findInText(text: string, values: InTextValues, skip?: ReadonlySe
     if (list === undefined) continue;
     for (const candidate of list) {
       if (skip?.has(candidate.key)) continue;
-      const end = matchAt(text, i, candidate.folded);
+      if (values.budget <= 0) return undefined;
+      const end = matchAt(text, i, candidate.folded, values);
       if (end >= 0 && (end === length || !isTokenCode(text.charCodeAt(end)) || !isTokenCode(candidate.folded.charCodeAt(candidate.folded.length - 1)))) {
         return candidate.key;
       }
@@ -94,14 +107,21 @@ export function findInText(text: string, values: InTextValues, skip?: ReadonlySe
 }
 
 /** Where the match of `folded` at `start` ends, or -1. A space matches any run of spaces. */
-function matchAt(text: string, start: number, folded: string): number {
+function matchAt(text: string, start: number, folded: string, values: InTextValues): number {
   let at = start;
   for (let j = 0; j < folded.length; j++) {
+    values.budget--;
     if (at >= text.length) return -1;
     const want = folded.charCodeAt(j);
-    const got = foldCode(text.charCodeAt(at++));
+    const code = text.charCodeAt(at++);
+    const got = code < 0x80 ? ASCII_FOLD[code]! : foldCode(code);
     if (got !== want) return -1;
-    if (want === 0x20) while (at < text.length && foldCode(text.charCodeAt(at)) === 0x20) at++;
+    if (want === 0x20) {
+      while (at < text.length && foldCode(text.charCodeAt(at)) === 0x20) {
+        at++;
+        values.budget--;
+      }
+    }
   }
   return at;
 }
@@ -112,8 +132,9 @@ function startCode(first: number, second: number): number {
 
 /**
  * Letters, digits and `_` (as a regex's `\w`), and any other character outside ASCII that is not a
- * space or punctuation (Latin-1's `«»¿·`, general and CJK punctuation). `_` joins: Learn's pk1s (`_1234567_1`, a post's) would otherwise hold a
- * numeric batch_uid `1234567` as a token, and large schools number posts into the millions.
+ * space or punctuation (Latin-1's `«»¿·`, general and CJK punctuation). `_` joins: Learn's pk1s
+ * (`_1234567_1`, a post's) would otherwise hold a numeric batch_uid `1234567` as a token, and
+ * large schools number posts into the millions.
  */
 function isTokenCode(code: number): boolean {
   if (code < 0x80) return (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) || code === 0x5f;

@@ -226,6 +226,16 @@ describe('the personal-data guard, given the input event', () => {
     expect(findPii(output({ a: 'lena@school.example.edu' }), none, { ...given(learnInput()), constants })).toMatchObject({ category: 'email' });
   });
 
+  it('bounds the work of looking inside text, and still finds the student first', () => {
+    // 5,000 classmates whose batch_uids share a long beginning, against text repeating it.
+    const common = 'q'.repeat(200);
+    const input = learnInput();
+    input.extensions['bb:group.users'] = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ batchUid: `${common}${i}x` })));
+    const text = `${common} `.repeat(700);
+    expect(findPii(output({ a: text, b: text }), none, given(input))).toBeUndefined();
+    expect(findPii(output({ a: 'Notes for S1234567' }), none, given(input))).toMatchObject({ category: 'user-id', path: 'extensions.a' });
+  });
+
   it('lets through text holding a value the input also holds where it identifies no one', () => {
     const input = learnInput({ externalId: 'BIO-1100', courseNumber: 'BIO-1100' });
     expect(findPii(output({ title: 'BIO-1100 Introduction to Biology' }), none, given(input, { studentId: 'BIO-1100' }))).toBeUndefined();
