@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import type { Config, RosterStrategy } from '../config.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import { describeNetworkError, parseRetryAfter } from '../timeback/http-answers.ts';
+import { requestSignal } from '../timeback/request-signal.ts';
 import type { RosterLookup } from './roster-client.ts';
 
 const MAX_ROSTER_RESPONSE_BYTES = 1024 * 1024;
@@ -96,13 +97,18 @@ export function createRosterRequests({ config, tokens, now, connections }: Roste
   let closed: Promise<void> | undefined;
 
   async function get(path: string, token: string): Promise<RosterResponse> {
-    const response = await pool.request({
-      method: 'GET',
-      path,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]),
-    });
-    return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+    const cut = requestSignal(stopping.signal, timeoutMs);
+    try {
+      const response = await pool.request({
+        method: 'GET',
+        path,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: cut.signal,
+      });
+      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+    } finally {
+      cut.done();
+    }
   }
 
   /** GET with a bearer token; a 401 gets one fresh token and one retry. */

@@ -15,6 +15,7 @@ import { clientSecretSetting, EVENTS_WRITE_SCOPE, missingCredentials, readSecret
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { describeNetworkError } from './http-answers.ts';
+import { requestSignal } from './request-signal.ts';
 import { credentialRemover, missingEventsScope, readTokenAnswer, type TokenEndpoint } from './token-answer.ts';
 import { TokenError, type TokenProvider } from './token-provider.ts';
 
@@ -137,6 +138,7 @@ export function createTokenProvider({
     let statusCode: number;
     let headers: Record<string, string | string[] | undefined>;
     let text: string;
+    const cut = requestSignal(stopping.signal, tokenTimeoutMs);
     try {
       const response = await request(tokenUrl, {
         method: 'POST',
@@ -147,7 +149,7 @@ export function createTokenProvider({
           accept: 'application/json',
         },
         body,
-        signal: AbortSignal.any([AbortSignal.timeout(tokenTimeoutMs), stopping.signal]),
+        signal: cut.signal,
       });
       statusCode = response.statusCode;
       headers = response.headers;
@@ -161,6 +163,8 @@ export function createTokenProvider({
         }),
         'unavailable',
       );
+    } finally {
+      cut.done();
     }
 
     const answer = readTokenAnswer(statusCode, headers['retry-after'], text, askedAt, now(), endpoint);
