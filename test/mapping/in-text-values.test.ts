@@ -26,10 +26,25 @@ describe('inTextValues', () => {
     expect(findInText('notes for s1234567', found)).toBe('s1234567');
   });
 
+  // Text is scanned only when it holds a part of some value (mayHoldOne): the part must be there
+  // however the text writes the value's case and spaces.
+  it('finds a value written in another case, with other spaces, or with a letter that lowers to ASCII', () => {
+    const found = values([
+      ['kwabena osei', 'name'],
+      ['s1234567', 'user-id'],
+    ]);
+    expect(findInText('Reply from KWABENA\u00a0\u00a0Osei', found)).toBe('kwabena osei');
+    expect(findInText('Reply from \u212awabena Osei', found)).toBe('kwabena osei');
+    expect(findInText('notes/S1234567/draft', found)).toBe('s1234567');
+    expect(findInText('Reply from Kwabena Mensah about s123456', found)).toBeUndefined();
+  });
+
   it('stops comparing once the budget of an event is spent, and finds nothing more', () => {
     const common = 'q'.repeat(200);
     const found = values(Array.from({ length: 64 }, (_, i) => [`${common}${i}x`, 'user-id']));
-    const text = `${common} `.repeat(700);
+    // One whole value at the end, so the text is scanned (its anchor is there) and the scan
+    // runs out of budget before it gets there.
+    const text = `${common} `.repeat(700) + `${common}7x`;
     expect(findInText(text, found)).toBeUndefined();
     expect(found.budget).toBeLessThanOrEqual(0);
     // Spent: even a text holding one whole is not looked into.
