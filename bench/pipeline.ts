@@ -20,6 +20,7 @@ import { staticIdentity } from '../src/identity/identity-resolver.ts';
 import { loadRules } from '../src/mapping/rule-loader.ts';
 import { translate } from '../src/mapping/translate.ts';
 import { openStore } from '../src/store/database.ts';
+import { packInputs, prepareInputWrite } from '../src/store/input-batches.ts';
 import { BENCH_KEY } from './ingest.ts';
 import { runLoad } from './load.ts';
 import { ROOT, runBaselineScript, startBaseline, startGateway } from './processes.ts';
@@ -235,7 +236,7 @@ async function seedOutbox(dir: string, count: number): Promise<{ file: string; b
                            rule, student_id, platform_id, output_id, attempts, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 'deliver', ?, ?, ?, ?, 0, ?)`,
     );
-    const insertInput = store.sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)');
+    const writeInputs = prepareInputWrite(store.sqlite);
     const insertOutput = store.sqlite.prepare('INSERT INTO event_outputs (seq, output) VALUES (?, ?)');
     while (lines.length < count) {
       const events = Array.from({ length: 500 }, () => learn.event());
@@ -244,16 +245,20 @@ async function seedOutbox(dir: string, count: number): Promise<{ file: string; b
         { rules, identity, appId: BENCH_APP_ID },
       );
       store.sqlite.transaction(() => {
+        const seqs: number[] = [];
+        const raws: string[] = [];
         outcomes.forEach((outcome, i) => {
           if (outcome.fate !== 'deliver' || lines.length >= count) return;
           const event = events[i]!;
           const output = JSON.stringify(outcome.event);
           const { lastInsertRowid } = insert.run(envelope, sensor, event.id, event.type, event.action, event.eventTime, at,
             outcome.rule, outcome.studentId, outcome.platformId, outcome.outputId, at);
-          insertInput.run(lastInsertRowid, JSON.stringify(event));
+          seqs.push(Number(lastInsertRowid));
+          raws.push(JSON.stringify(event));
           insertOutput.run(lastInsertRowid, output);
           lines.push(output);
         });
+        writeInputs(packInputs(seqs, raws));
       })();
     }
   } finally {

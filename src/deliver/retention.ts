@@ -61,8 +61,13 @@ export const RETENTION_SQL = {
       SELECT seq FROM events INDEXED BY events_skipped_at
        WHERE fate = 'skipped' AND updated_at < ? ORDER BY updated_at LIMIT ?
     ) RETURNING envelope_id AS envelopeId`,
+  // An envelope's inputs go with it: its batches hold no other envelope's events, and it is
+  // deleted only once it has no events left.
   deleteEnvelopeIfEmpty: `
-    DELETE FROM envelopes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM events WHERE envelope_id = ?)`,
+    DELETE FROM envelopes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM events WHERE envelope_id = ?)
+    RETURNING first_seq AS firstSeq, last_seq AS lastSeq`,
+  deleteInputs: `
+    DELETE FROM event_input_batches WHERE first_seq BETWEEN ? AND ?`,
   nextEnvelopes: `
     SELECT id, received_at AS receivedAt FROM envelopes WHERE id > ? ORDER BY id LIMIT ?`,
 };
@@ -92,14 +97,24 @@ export function prepareRetentionBatch(sqlite: Database.Database): (batch: Retent
     delivered: sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteDelivered),
     skipped: sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteSkipped),
   };
-  const deleteEnvelopeIfEmpty = sqlite.prepare<[number, number]>(RETENTION_SQL.deleteEnvelopeIfEmpty);
+  const deleteEnvelopeRow = sqlite.prepare<[number, number], { firstSeq: number | null; lastSeq: number | null }>(
+    RETENTION_SQL.deleteEnvelopeIfEmpty,
+  );
+  const deleteInputs = sqlite.prepare<[number, number]>(RETENTION_SQL.deleteInputs);
+  /** 1 when the envelope had no events left and was deleted, with its inputs; else 0. */
+  const deleteEnvelopeIfEmpty = (id: number): number => {
+    const deleted = deleteEnvelopeRow.get(id, id);
+    if (!deleted) return 0;
+    if (deleted.firstSeq !== null && deleted.lastSeq !== null) deleteInputs.run(deleted.firstSeq, deleted.lastSeq);
+    return 1;
+  };
   const nextEnvelopes = sqlite.prepare<[number, number], { id: number; receivedAt: number }>(RETENTION_SQL.nextEnvelopes);
 
   const pruneEvents = (statement: (typeof deleteEvents)['delivered'], cutoff: number, limit: number): RetentionBatchResult => {
     const rows = statement.all(cutoff, limit);
     let envelopes = 0;
     for (const envelopeId of new Set(rows.map((row) => row.envelopeId))) {
-      envelopes += deleteEnvelopeIfEmpty.run(envelopeId, envelopeId).changes;
+      envelopes += deleteEnvelopeIfEmpty(envelopeId);
     }
     return { events: rows.length, envelopes, done: rows.length < limit };
   };
@@ -110,7 +125,7 @@ export function prepareRetentionBatch(sqlite: Database.Database): (batch: Retent
     const rows = nextEnvelopes.all(afterId, limit);
     for (const { id, receivedAt } of rows) {
       if (receivedAt >= cutoff) return { events: 0, envelopes, done: true, lastId };
-      envelopes += deleteEnvelopeIfEmpty.run(id, id).changes;
+      envelopes += deleteEnvelopeIfEmpty(id);
       lastId = id;
     }
     return { events: 0, envelopes, done: rows.length < limit, lastId };

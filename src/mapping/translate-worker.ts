@@ -19,6 +19,7 @@ import type { IdentityResolver } from '../identity/identity-resolver.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
+import { createInputReader } from '../store/input-batches.ts';
 import { UNTIL_CONFIGURED } from '../store/schema.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
 import type { RuleSet } from './rule-set.ts';
@@ -72,13 +73,14 @@ export interface TranslateWorker {
 interface DueRow {
   seq: number;
   sensor: string;
-  raw: string;
   attempts: number;
   firstAttemptAt: number | null;
+  /** The event as received (read once the row is claimed); undefined when it is missing. */
+  raw?: string | undefined;
 }
 
-const DUE_COLUMNS = `e.seq, e.sensor, i.raw, e.attempts, e.first_attempt_at AS firstAttemptAt`;
-const DUE_FROM = `events AS e INDEXED BY events_pending_due JOIN event_inputs AS i ON i.seq = e.seq`;
+const DUE_COLUMNS = `e.seq, e.sensor, e.attempts, e.first_attempt_at AS firstAttemptAt`;
+const DUE_FROM = `events AS e INDEXED BY events_pending_due`;
 
 /** The statements, exported so a test can check their query plans. */
 export const TRANSLATE_SQL = {
@@ -126,6 +128,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   const { sqlite } = store;
   const dueStatement = sqlite.prepare<[{ now: number; released: number; limit: number }], DueRow>(TRANSLATE_SQL.due);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(TRANSLATE_SQL.nextDue);
+  const readInputs = createInputReader(sqlite);
   const writer = deps.writer ?? createStoreWriter(store);
   // Said as delivery says its dead events (one example a minute, then counts): an event the
   // roster never answered for is as lost to TimeBack as one TimeBack refused.
@@ -219,6 +222,15 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       claimed.add(row.seq);
       fresh.push(row);
     }
+    try {
+      const inputs = readInputs(fresh.map((row) => row.seq));
+      for (const row of fresh) row.raw = inputs.get(row.seq);
+    } catch (err) {
+      for (const row of fresh) claimed.delete(row.seq);
+      log.error({ err }, 'could not read events waiting for translation; trying again shortly');
+      exhausted = true;
+      return [];
+    }
     return fresh;
   }
 
@@ -234,15 +246,20 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     const rules = deps.rules();
     if (!rules) return;
     const items: TranslateItem[] = [];
-    const unreadable = new Set<number>();
+    /** Why a row's stored input cannot be translated, by seq. */
+    const unreadable = new Map<number, string>();
     for (const row of rows) {
-      try {
-        items.push({ sensor: row.sensor, event: JSON.parse(row.raw) });
-      } catch {
-        // Intake stores only what parsed; a row that does not is damaged, not retryable.
-        unreadable.add(row.seq);
-        items.push({ sensor: row.sensor, event: undefined });
+      // Intake stores only what parsed, with its input: a row without either is damaged, not retryable.
+      let event: unknown;
+      if (row.raw === undefined) unreadable.set(row.seq, 'the stored event is missing');
+      else {
+        try {
+          event = JSON.parse(row.raw);
+        } catch {
+          unreadable.set(row.seq, 'the stored event is not JSON');
+        }
       }
+      items.push({ sensor: row.sensor, event });
     }
     const outcomes = await translate(items, { rules, identity, appId });
     if (abandoned) return;
@@ -254,8 +271,9 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
     let earliestRetry: number | undefined;
     outcomes.forEach((outcome, i) => {
       const row = rows[i]!;
-      if (unreadable.has(row.seq)) {
-        writes.push({ kind: 'settle', seq: row.seq, fate: 'rejected', reason: 'invalid-event', detail: 'the stored event is not JSON', rule: null, studentId: null });
+      const damage = unreadable.get(row.seq);
+      if (damage !== undefined) {
+        writes.push({ kind: 'settle', seq: row.seq, fate: 'rejected', reason: 'invalid-event', detail: damage, rule: null, studentId: null });
         return;
       }
       const write = outcomeWrite(row, outcome, at, retryPolicy);

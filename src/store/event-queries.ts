@@ -6,7 +6,8 @@
 import { eq, inArray } from 'drizzle-orm';
 import { MAX_PARSED_BYTES } from '../ingest/envelope-schema.ts';
 import type { Store } from './database.ts';
-import { eventInputs, eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, UNTIL_CONFIGURED, type EventRow, type Fate, type Stage } from './schema.ts';
+import { createInputReader } from './input-batches.ts';
+import { eventOutputs, events, FATES, FATES_WITH_REASON, STAGES, UNTIL_CONFIGURED, type EventRow, type Fate, type Stage } from './schema.ts';
 
 export interface EventListFilter {
   fate?: Fate;
@@ -166,7 +167,7 @@ export function getEvent(store: Store, seq: number): EventDetail | undefined {
   const stored = store.sqlite.transaction(() => {
     const row = store.db.select().from(events).where(eq(events.seq, seq)).get();
     if (!row) return undefined;
-    const input = store.db.select({ raw: eventInputs.raw }).from(eventInputs).where(eq(eventInputs.seq, seq)).get();
+    const input = createInputReader(store.sqlite)([seq]).get(seq) ?? null;
     const sent = store.db.select({ output: eventOutputs.output }).from(eventOutputs).where(eq(eventOutputs.seq, seq)).get();
     return { row, input, sent };
   })();
@@ -179,7 +180,7 @@ export function getEvent(store: Store, seq: number): EventDetail | undefined {
     detail: row.detail,
     studentId: row.studentId,
     platformId: row.platformId,
-    input: parseStored(input?.raw ?? null),
+    input: parseStored(input),
     output: parseStored(sent?.output ?? null),
     // Held until the gateway is configured: not scheduled (the detail says what it waits for).
     nextAttemptAt: row.nextAttemptAt === UNTIL_CONFIGURED ? null : isoOrNull(row.nextAttemptAt),

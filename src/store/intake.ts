@@ -1,6 +1,7 @@
 /**
- * Durable intake: an accepted envelope becomes one `envelopes` row and one `events` row per
- * event, all committed together or not at all. Learn is answered 200 only after the commit
+ * Durable intake: an accepted envelope becomes one `envelopes` row, one `events` row per
+ * event and its events' inputs in compressed batches (input-batches.ts), all committed
+ * together or not at all. Learn is answered 200 only after the commit
  * (synchronous=FULL, see connection.ts), so an acknowledged event survives a crash.
  *
  * Envelopes waiting together are committed in one transaction (group-commit.ts): under load
@@ -9,6 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Store } from './database.ts';
+import { packInputs, prepareInputWrite } from './input-batches.ts';
 import { prepareGroupCommit, takeGroup, type GroupOutcome, type Weight } from './group-commit.ts';
 
 /** One envelope's rows, as parallel columns (one entry per event, in the order received). */
@@ -68,7 +70,7 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
      VALUES (?, ?, ?, ?, 0, 0, 0, ?)`,
   );
   const countEnvelope = sqlite.prepare(
-    'UPDATE envelopes SET stored_count = ?, rejected_count = ?, duplicate_count = ? WHERE id = ?',
+    'UPDATE envelopes SET stored_count = ?, rejected_count = ?, duplicate_count = ?, first_seq = ?, last_seq = ? WHERE id = ?',
   );
   // ON CONFLICT DO NOTHING on (sensor, event_time, source_id): a resent event, from a later
   // envelope or twice in the same one, is stored once; `changes` tells which inserts were
@@ -93,8 +95,7 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
       WHERE NOT EXISTS (SELECT 1 FROM events INDEXED BY events_sensor_id_untimed
                          WHERE sensor = ? AND source_id = ? AND event_time IS NULL)`,
   );
-  // CAST: a raw given as bytes (bound as a BLOB) is stored as the UTF-8 text it is.
-  const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, CAST(? AS TEXT))');
+  const writeInputs = prepareInputWrite(sqlite);
 
   return (batch) => {
     const { sensor, receivedAt: at, sourceIds, types, actions, eventTimes, raws, problems } = batch;
@@ -103,6 +104,8 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
     let stored = 0;
     let rejected = 0;
     let duplicates = 0;
+    const seqs: number[] = [];
+    const kept: Array<string | Uint8Array> = [];
     for (let i = 0; i < count; i++) {
       const problem = problems[i];
       const { changes, lastInsertRowid } =
@@ -115,11 +118,13 @@ export function prepareEnvelopeWrite(sqlite: Database.Database): (batch: Envelop
         duplicates += 1;
         continue;
       }
-      insertInput.run(lastInsertRowid, raws[i]);
+      seqs.push(Number(lastInsertRowid));
+      kept.push(raws[i]!);
       if (problem === undefined) stored += 1;
       else rejected += 1;
     }
-    countEnvelope.run(stored, rejected, duplicates, envelopeId);
+    writeInputs(packInputs(seqs, kept));
+    countEnvelope.run(stored, rejected, duplicates, seqs[0] ?? null, seqs.at(-1) ?? null, envelopeId);
     return { envelopeId, stored, rejected, duplicates };
   };
 }

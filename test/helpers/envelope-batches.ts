@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import type { EnvelopeBatch, IntakeResult } from '../../src/store/intake.ts';
+import { storedInputs } from './stored-inputs.ts';
 
 /** SessionEvents with these ids; `problems[i]` marks event i malformed. */
 export function sessionBatch(ids: Array<string | null>, problems: Array<string | undefined> = [], sensor = 'site-1'): EnvelopeBatch {
@@ -45,9 +46,8 @@ export async function expectGroupCommit(write: (batch: EnvelopeBatch) => Promise
     [2, 3, 1, 1, 1],
     [3, 1, 0, 0, 1],
   ]);
-  expect(sqlite.prepare(`SELECT raw FROM events JOIN event_inputs USING (seq) WHERE source_id = 'c'`).get()).toEqual({
-    raw: '{"id":"c","note":"ünïcode ✓"}',
-  });
+  const c = sqlite.prepare(`SELECT seq FROM events WHERE source_id = 'c'`).pluck().get() as number;
+  expect(storedInputs(sqlite).find((input) => input.seq === c)?.raw).toBe('{"id":"c","note":"ünïcode ✓"}');
   expect(sqlite.prepare('SELECT fate, reason, detail, stage, next_attempt_at FROM events WHERE source_id IS NULL').get()).toEqual({
     fate: 'rejected',
     reason: 'invalid-event',

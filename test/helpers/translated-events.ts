@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { insertInputs } from './stored-inputs.ts';
 
 export const TEST_APP_ID = 'a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70';
 const SENSOR = 'c0ffee00-1111-4222-8333-444455556666';
@@ -77,12 +78,12 @@ export function insertTranslatedEvents(
              @reason, 'assessment-item-completed', @studentId, @platformId, @outputId, @attempts, @nextAttemptAt,
              @firstAttemptAt, @deliveredAt, @receivedAt)`,
   );
-  const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)');
   const insertOutput = sqlite.prepare('INSERT INTO event_outputs (seq, output) VALUES (?, ?)');
   return sqlite.transaction(() => {
     const at = new Date(receivedAt).toISOString();
     const envelopeId = Number(insertEnvelope.run(SENSOR, at, receivedAt, count, count, count * 900).lastInsertRowid);
     const inserted: TranslatedEvent[] = [];
+    const inputs: string[] = [];
     for (let i = 0; i < count; i += 1) {
       const sourceId = randomUUID();
       const outputId = `urn:uuid:${randomUUID()}`;
@@ -108,10 +109,16 @@ export function insertTranslatedEvents(
         firstAttemptAt: options.firstAttemptAt ?? null,
         deliveredAt: options.deliveredAt ?? null,
       });
-      insertInput.run(result.lastInsertRowid, JSON.stringify(learnEvent(sourceId, student, at)));
+      inputs.push(JSON.stringify(learnEvent(sourceId, student, at)));
       insertOutput.run(result.lastInsertRowid, JSON.stringify(output));
       inserted.push({ seq: Number(result.lastInsertRowid), sourceId, outputId });
     }
+    insertInputs(
+      sqlite,
+      envelopeId,
+      inserted.map((event) => event.seq),
+      inputs,
+    );
     return inserted;
   })();
 }

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALIPER_1_1, envelope, forumEvent, sessionEvent, TEST_SITE } from '../helpers/caliper-events.ts';
 import { createTestGateway, postCaliper, TEST_KEY, type TestGateway } from '../helpers/test-gateway.ts';
+import { storedInputs } from '../helpers/stored-inputs.ts';
 
 const NOW = Date.UTC(2026, 2, 2, 10, 1, 10);
 
@@ -31,8 +32,11 @@ interface EventRow {
   received_at: number;
 }
 
-const events = (g = gateway) =>
-  g.store.sqlite.prepare('SELECT e.*, i.raw FROM events AS e LEFT JOIN event_inputs AS i ON i.seq = e.seq ORDER BY e.seq').all() as EventRow[];
+const events = (g = gateway): EventRow[] => {
+  const inputs = storedInputs(g.store.sqlite);
+  const rows = g.store.sqlite.prepare('SELECT * FROM events ORDER BY seq').all() as EventRow[];
+  return rows.map((row, i) => ({ ...row, raw: inputs[i]!.raw! }));
+};
 const envelopes = (g = gateway) =>
   g.store.sqlite.prepare('SELECT * FROM envelopes ORDER BY id').all() as Array<Record<string, number | string>>;
 

@@ -4,6 +4,7 @@
  * its own.
  */
 import type Database from 'better-sqlite3';
+import { insertInputs } from '../helpers/stored-inputs.ts';
 import { SENSOR } from './learn-events.ts';
 
 export interface StoredEventOptions {
@@ -27,11 +28,10 @@ export function insertStoredEvents(sqlite: Database.Database, events: unknown[],
      VALUES (@envelopeId, @sensor, @sourceId, @type, @action, @eventTime, @receivedAt, 'pending', 'translate',
              @attempts, @nextAttemptAt, @firstAttemptAt, @receivedAt)`,
   );
-  const insertInput = sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)');
   return sqlite.transaction(() => {
     const at = new Date(options.receivedAt).toISOString();
     const envelopeId = Number(insertEnvelope.run(sensor, at, options.receivedAt, events.length, events.length).lastInsertRowid);
-    return events.map((event) => {
+    const seqs = events.map((event) => {
       const record = event as Record<string, unknown>;
       const text = (key: string) => (typeof record[key] === 'string' ? (record[key] as string) : null);
       const seq = Number(
@@ -48,9 +48,10 @@ export function insertStoredEvents(sqlite: Database.Database, events: unknown[],
           firstAttemptAt: options.firstAttemptAt ?? null,
         }).lastInsertRowid,
       );
-      insertInput.run(seq, typeof event === 'string' ? event : JSON.stringify(event));
       return seq;
     });
+    insertInputs(sqlite, envelopeId, seqs, events.map((event) => (typeof event === 'string' ? event : JSON.stringify(event))));
+    return seqs;
   })();
 }
 

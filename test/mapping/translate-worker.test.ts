@@ -17,6 +17,8 @@ import { tempStore } from '../helpers/temp-store.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { APP_ID, BB, OTHER_STUDENT, STUDENT, USERS, forumPost, gradeEvent, oneRule, person } from './learn-events.ts';
 import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
+import { insertInputs, replaceInput } from '../helpers/stored-inputs.ts';
+import { createInputReader } from '../../src/store/input-batches.ts';
 
 const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
 const NOW = Date.UTC(2024, 2, 6, 12, 0, 0);
@@ -288,6 +290,21 @@ describe('the translate worker', () => {
     });
     await waitFor('the retry', () => rows().get(seq!)!.stage === 'deliver');
     expect(calls).toBe(2);
+  });
+
+  it('rejects an event whose stored input is missing or not JSON, and translates the others', async () => {
+    const [missing, damaged, fine] = insertStoredEvents(db.store.sqlite, [forumPost(), forumPost(), forumPost()], { receivedAt: NOW - 1_000 });
+    const { sqlite } = db.store;
+    replaceInput(sqlite, damaged!, '{"cut off');
+    const others = createInputReader(sqlite)([damaged!, fine!]);
+    sqlite.prepare('DELETE FROM event_input_batches').run();
+    insertInputs(sqlite, 1, [damaged!, fine!], [others.get(damaged!)!, others.get(fine!)!]);
+    startWorker();
+    await waitFor('every event translated', settled);
+    const byseq = rows();
+    expect(byseq.get(missing!)).toMatchObject({ fate: 'rejected', reason: 'invalid-event', detail: 'the stored event is missing' });
+    expect(byseq.get(damaged!)).toMatchObject({ fate: 'rejected', reason: 'invalid-event', detail: 'the stored event is not JSON' });
+    expect(byseq.get(fine!)).toMatchObject({ fate: 'pending', stage: 'deliver', rule: 'forum-post-created' });
   });
 
   it('is woken by newly stored events', async () => {

@@ -21,6 +21,7 @@ import { eventStates, insertTranslatedEvents } from '../helpers/translated-event
 import { eventLoopTurns, waitFor } from '../helpers/wait-for.ts';
 import { APP_ID, forumPost, STUDENT } from '../mapping/learn-events.ts';
 import { insertStoredEvents } from '../mapping/stored-events.ts';
+import { replaceInput } from '../helpers/stored-inputs.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 /** How long a replay's body may stall here before its 408 (30 s in the gateway). */
@@ -217,7 +218,7 @@ describe('GET /admin/events/:seq', () => {
   it('shows an input nested too deep to be written out again as its text', async () => {
     const [event] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'no-rule' });
     const deep = `{"id":"x","extensions":${'{"a":'.repeat(200_000)}{}${'}'.repeat(200_000)}}`;
-    db.store.sqlite.prepare('UPDATE event_inputs SET raw = ? WHERE seq = ?').run(deep, event!.seq);
+    replaceInput(db.store.sqlite, event!.seq, deep);
 
     const res = await get(`/admin/events/${event!.seq}`);
     expect(res.status).toBe(200);
@@ -229,7 +230,7 @@ describe('GET /admin/events/:seq', () => {
   it('shows an input over 1 MiB, which intake kept without reading, as its text', async () => {
     const [event] = insertTranslatedEvents(db.store.sqlite, 1, { fate: 'rejected', reason: 'invalid-event' });
     const dense = `[${'{},'.repeat(400_000)}{}]`;
-    db.store.sqlite.prepare('UPDATE event_inputs SET raw = ? WHERE seq = ?').run(dense, event!.seq);
+    replaceInput(db.store.sqlite, event!.seq, dense);
 
     const res = await get(`/admin/events/${event!.seq}`);
     expect(res.status).toBe(200);

@@ -25,6 +25,7 @@ import * as schema from '../../src/store/schema.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { insertTranslatedEvents } from '../helpers/translated-events.ts';
+import { replaceInput } from '../helpers/stored-inputs.ts';
 
 let db: ReturnType<typeof tempStore>;
 
@@ -192,7 +193,7 @@ describe('getEvent', () => {
 
   it('shows a stored text that is not JSON as it is, and a missing output as null', () => {
     const [event] = insertTranslatedEvents(db.store.sqlite, 1);
-    db.store.sqlite.prepare('UPDATE event_inputs SET raw = ? WHERE seq = ?').run('{"cut off', event!.seq);
+    replaceInput(db.store.sqlite, event!.seq, '{"cut off');
     db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(event!.seq);
     expect(getEvent(db.store, event!.seq)).toMatchObject({ seq: event!.seq, input: '{"cut off', output: null });
   });
