@@ -79,8 +79,8 @@ describe('startCheckpointer', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(statSync(store.file).size).toBe(before);
 
-      // 8 MiB of envelopes are.
-      for (let i = 0; i < 100; i++) checkpointer.envelopeWritten(90_000);
+      // 16 MiB of envelopes are.
+      for (let i = 0; i < 190; i++) checkpointer.envelopeWritten(90_000);
       await expect.poll(() => statSync(store.file).size, { timeout: 10_000 }).toBeGreaterThan(before + 1_000_000);
     } finally {
       await checkpointer.stop();
