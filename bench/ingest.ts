@@ -15,6 +15,7 @@ import { startBaseline, startGateway, type Child } from './processes.ts';
 import { alternately, median, percentile, round } from './stats.ts';
 
 export const BENCH_KEY = 'bench-ingest-key-3f9a1c77';
+const WARM_UP_SECONDS = 3;
 
 export interface IngestSize {
   events: number;
@@ -70,8 +71,12 @@ export async function benchIngest(options: IngestOptions) {
           headers: { authorization: `Bearer ${BENCH_KEY}` },
         });
       // Warm both up (JIT, connection pools, the database's first pages) before measuring.
-      await run(gateway, 1);
-      await run(baseline, 1);
+      // Measured second by second from a fresh start, the gateway's event loop took 30, 21,
+      // 17 and then 16 µs per event, and the bare handler answered 55k, 68k, 75k and then
+      // 78k events/s: both take about 3 s of load to settle. With 1 s each, the first round
+      // caught the gateway still settling: its slowest of the three in 11 of 13 runs.
+      await run(gateway, WARM_UP_SECONDS);
+      await run(baseline, WARM_UP_SECONDS);
 
       const gatewayRates: number[] = [];
       const baselineRates: number[] = [];
