@@ -46,9 +46,8 @@ mapping rules and are delivered again. Without filters: every dead event.
 
 --status rejected replays invalid-output events: a mapping rule built an event Caliper 1.2
 does not allow; replay them once the rule is fixed. Events Learn sent malformed
-(invalid-event) are left out: the same check would only reject them again. Ask for them with
---status rejected --reason invalid-event, or name them with --id, if the gateway now accepts
-their shape.
+(invalid-event) are left out: the same check would only reject them again.
+GET /admin/events?fate=rejected&reason=invalid-event shows what was wrong with each.
 `;
 
 /** `lockRetry`: how long to keep trying while the write lock is busy (default: lock-wait.ts's; tests shorten it). */
@@ -129,12 +128,16 @@ function describeUnknownReason(store: Store, filter: ReplayFilter): string {
  * What found nothing, where the filter left something out unasked: with no filter at all
  * only dead events are looked at, and --status rejected alone leaves out Learn's malformed
  * input. `status` may count events of those fates that this replay did not take.
+ *
+ * It once suggested `--reason invalid-event` here: that re-queues Learn's malformed events,
+ * and translation rejects them again, the same check on the same input. Where to look is
+ * advice that works; the reason still replays them for whoever knows the check has changed.
  */
 function describeUnmatched(filter: ReplayFilter): string {
   if (filter.reason !== undefined || filter.ids !== undefined) return 'events matched';
   if (filter.status === undefined) return 'dead events matched (without --status, --reason or --id, replay takes dead events only)';
   if (filter.status === 'rejected') {
-    return 'rejected events matched (--status rejected takes invalid-output events; add --reason invalid-event for the ones Learn sent malformed)';
+    return 'rejected events matched (--status rejected takes invalid-output events, once their rule is fixed; invalid-event ones, which Learn sent malformed, are left out as they would only be rejected again: GET /admin/events?fate=rejected&reason=invalid-event shows them)';
   }
   return 'events matched';
 }

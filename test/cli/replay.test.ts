@@ -64,9 +64,11 @@ describe('caliper-gateway replay', () => {
     expect(bare.stdout).toBe(
       'No dead events matched (without --status, --reason or --id, replay takes dead events only); nothing re-queued.\n',
     );
+    // Not `--reason invalid-event`: translation would reject Learn's malformed events again.
     expect(rejected.stdout).toBe(
-      'No rejected events matched (--status rejected takes invalid-output events; add --reason invalid-event for the ones Learn sent malformed); nothing re-queued.\n',
+      'No rejected events matched (--status rejected takes invalid-output events, once their rule is fixed; invalid-event ones, which Learn sent malformed, are left out as they would only be rejected again: GET /admin/events?fate=rejected&reason=invalid-event shows them); nothing re-queued.\n',
     );
+    expect(rejected.stdout).not.toContain('--reason invalid-event');
     expect(eventStates(db.store.sqlite).map((row) => row.fate)).toEqual(['skipped', 'rejected']);
   });
 
