@@ -366,11 +366,35 @@ function isOneSlipFrom(name: string, known: readonly string[]): boolean {
   return name.length >= MIN_SLIP_LENGTH && known.some((setting) => setting.length >= MIN_SLIP_LENGTH && editDistance(name, setting) <= 1);
 }
 
+/**
+ * The kubelet gives every pod variables for each Service in its namespace, named after the
+ * Service (upper-cased, `-` and `.` made `_`): a Service called `timeback` or `roster` puts
+ * TIMEBACK_PORT=tcp://10.0.0.1:80 under our prefixes, which no admin can remove. Its shapes,
+ * each with the value it always has, so a name the admin set (TIMEBACK_PORT=8443) still warns:
+ *   S_SERVICE_HOST=<ip>, S_SERVICE_PORT=<port>, S_SERVICE_PORT_<PORT NAME>=<port>,
+ *   S_PORT=<proto>://<ip>:<port>, S_PORT_<port>_<PROTO>=<same>, and that name with
+ *   _PROTO=<proto>, _PORT=<port>, _ADDR=<ip>.
+ * An IPv6 address may be written with or without brackets, so the address is only loosely checked.
+ */
+const KUBERNETES_SERVICE_VARIABLES: ReadonlyArray<[name: RegExp, value: RegExp]> = [
+  [/^[A-Z_][A-Z0-9_]*_SERVICE_HOST$/, /^[0-9A-Fa-f.:]+$/],
+  [/^[A-Z_][A-Z0-9_]*_SERVICE_PORT(_[A-Z0-9_]+)?$/, /^\d{1,5}$/],
+  [/^[A-Z_][A-Z0-9_]*_PORT(_\d{1,5}_(TCP|UDP|SCTP))?$/, /^(tcp|udp|sctp):\/\/\[?[0-9A-Fa-f.:]+\]?:\d{1,5}$/],
+  [/^[A-Z_][A-Z0-9_]*_PORT_\d{1,5}_(TCP|UDP|SCTP)_PROTO$/, /^(tcp|udp|sctp)$/],
+  [/^[A-Z_][A-Z0-9_]*_PORT_\d{1,5}_(TCP|UDP|SCTP)_PORT$/, /^\d{1,5}$/],
+  [/^[A-Z_][A-Z0-9_]*_PORT_\d{1,5}_(TCP|UDP|SCTP)_ADDR$/, /^[0-9A-Fa-f.:]+$/],
+];
+
+function isKubernetesServiceVariable(name: string, value: string | undefined): boolean {
+  return value !== undefined && KUBERNETES_SERVICE_VARIABLES.some(([shape, values]) => shape.test(name) && values.test(value));
+}
+
 /** The variables in `env` that look like settings and are not, each with the setting it is closest to, if one is close. */
 export function unknownSettings(env: Record<string, string | undefined>): Array<{ name: string; closest?: string }> {
   const known = Object.keys(EnvSchema.shape);
   return Object.keys(env)
     .filter((name) => !known.includes(name) && (OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) || isOneSlipFrom(name, known)))
+    .filter((name) => !isKubernetesServiceVariable(name, env[name]))
     .sort()
     .map((name) => {
       const [closest] = known

@@ -361,6 +361,52 @@ describe('unknownSettings', () => {
     ]);
   });
 
+  // What the kubelet gives every pod for each Service in its namespace (Services named timeback,
+  // roster-api and delivery here; the last with a second, named port): the admin cannot remove them.
+  it('leaves alone the variables Kubernetes makes for a Service, in the shapes and values it gives them', () => {
+    expect(
+      unknownSettings({
+        TIMEBACK_SERVICE_HOST: '10.0.0.1',
+        TIMEBACK_SERVICE_PORT: '80',
+        TIMEBACK_PORT: 'tcp://10.0.0.1:80',
+        TIMEBACK_PORT_80_TCP: 'tcp://10.0.0.1:80',
+        TIMEBACK_PORT_80_TCP_PROTO: 'tcp',
+        TIMEBACK_PORT_80_TCP_PORT: '80',
+        TIMEBACK_PORT_80_TCP_ADDR: '10.0.0.1',
+        ROSTER_API_SERVICE_HOST: 'fd00:10:96::a',
+        ROSTER_API_SERVICE_PORT: '8443',
+        ROSTER_API_PORT: 'tcp://[fd00:10:96::a]:8443',
+        ROSTER_API_PORT_8443_TCP: 'tcp://[fd00:10:96::a]:8443',
+        ROSTER_API_PORT_8443_TCP_ADDR: 'fd00:10:96::a',
+        DELIVERY_SERVICE_HOST: '10.0.0.7',
+        DELIVERY_SERVICE_PORT: '9000',
+        DELIVERY_SERVICE_PORT_METRICS: '9100',
+        DELIVERY_PORT_9100_UDP: 'udp://10.0.0.7:9100',
+        DELIVERY_PORT_9100_UDP_PROTO: 'udp',
+        DELIVERY_PORT_9100_SCTP_PORT: '9100',
+      }),
+    ).toEqual([]);
+  });
+
+  // A name in a Kubernetes shape with a value Kubernetes never gives is the admin's own: still said.
+  it('still names misspellings, and Kubernetes-shaped names whose value Kubernetes would not give', () => {
+    expect(
+      unknownSettings({
+        TIMEBACK_BASEURL: 'https://api.example.org',
+        TIMEBACK_PORT: '8443',
+        TIMEBACK_SERVICE_HOST: 'https://api.example.org',
+        ROSTER_SERVICE_PORT: 'eighty',
+        DELIVERY_PORT_80_TCP_ADDR: 'not an address',
+      }),
+    ).toEqual([
+      { name: 'DELIVERY_PORT_80_TCP_ADDR' },
+      { name: 'ROSTER_SERVICE_PORT' },
+      { name: 'TIMEBACK_BASEURL', closest: 'TIMEBACK_BASE_URL' },
+      { name: 'TIMEBACK_PORT' },
+      { name: 'TIMEBACK_SERVICE_HOST' },
+    ]);
+  });
+
   it('leaves alone every setting, and variables other programs use', () => {
     const settings = { PORT: '1', HOST: 'h', DB_PATH: 'x', ROSTER_MATCH: 'email', SKIPPED_RETENTION: '0', INGEST_API_KEYS: 'k' };
     expect(
