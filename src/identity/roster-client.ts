@@ -152,18 +152,27 @@ async function checkRoster(context: LookupContext): Promise<RosterUnavailable | 
   const answer = await context.requests.probe();
   if ('outcome' in answer) return answer;
   const { status } = answer;
-  // Only an answer from a roster says one is there: a list, or a refusal of the query itself
-  // (400, 422). 404 and 405 say there is none here (a set-up problem, on /readyz); the
-  // rest (401 twice, 403, 429, 5xx, redirects) say nothing either way yet.
-  // A 200 counts only with a list in it: a web page or proxy at a wrong TIMEBACK_BASE_URL can
-  // answer 200 to any path, and taking that for a roster would make every 404 "not found" for good.
-  if (status >= 200 && status < 300) {
-    if (status !== 200 || !UserListSchema.safeParse(parseJsonBody(answer.text)).success) return unreadable(answer);
-  } else if (status < 400 || status >= 500 || [401, 403, 404, 405, 408, 429].includes(status)) {
-    return context.requests.unavailableFor(answer);
+  // Only a user list says a roster is there: a web page or proxy at a wrong TIMEBACK_BASE_URL
+  // can answer 200 to any path, and taking that for a roster makes every 404 "not found" for good.
+  if (status === 200 && UserListSchema.safeParse(parseJsonBody(answer.text)).success) {
+    context.rosterSeen = true;
+    return undefined;
   }
-  context.rosterSeen = true;
-  return undefined;
+  if (status >= 200 && status < 300) return unreadable(answer);
+  // 400 and 422 were once taken as a roster refusing the query. But TimeBack takes limit=1 (its
+  // range is 1-100) and the check sends nothing else, so a roster answers it with a list; a
+  // 4xx like these comes from what is there instead (a proxy's "400 Bad Request" page, another
+  // API that reads `users` as a malformed id). 401, 403, 408 and 429 are about us, not the
+  // place, and 404 and 405 already say "no roster there" (roster-request.ts).
+  if (status >= 400 && status < 500 && ![401, 403, 404, 405, 408, 429].includes(status)) {
+    return {
+      outcome: 'unavailable',
+      detail: `No roster there: GET …/users?limit=1 got HTTP ${status}, not a user list; check TIMEBACK_BASE_URL`,
+      setup: true,
+    };
+  }
+  // 3xx, 5xx, and the answers above: what roster-request.ts says of them for any lookup.
+  return context.requests.unavailableFor(answer);
 }
 
 async function byFilter(context: LookupContext, field: Exclude<RosterStrategy, 'sourcedId'>, externalId: string): Promise<RosterLookup> {

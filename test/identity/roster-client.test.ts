@@ -137,6 +137,27 @@ describe('roster client against the emulator', () => {
     expect(await roster.lookup('sourcedId', unknown)).toEqual({ outcome: 'not-found' });
   });
 
+  // TimeBack takes limit=1 (1-100), so a roster answers the check with a list. A 400 or 422 to it
+  // comes from something else at a wrong TIMEBACK_BASE_URL: a proxy's error page, or another API
+  // that validates `users` as an id. Taken for a roster, every 404 by id was "not found" for good.
+  it.each([
+    [400, { rawBody: '<html><head><title>400 Bad Request</title></head><body><h1>Bad Request</h1><p>edge proxy</p></body></html>' }],
+    [422, { body: { error: 'validation failed', issues: [{ path: ['id'], message: 'must be a UUID' }] } }],
+  ] as const)('Should not take a %i to the roster check for a roster (a proxy or another API at a wrong TIMEBACK_BASE_URL)', async (status, answer) => {
+    const { roster } = client();
+    const unknown = randomUUID();
+    emulator.addFault({ route: 'roster', when: (_body, url) => url.endsWith('?limit=1'), status, ...answer, times: 1 });
+    expect(await roster.lookup('sourcedId', unknown)).toMatchObject({
+      outcome: 'unavailable',
+      setup: true,
+      detail: expect.stringContaining('check TIMEBACK_BASE_URL'),
+    });
+    expect(roster.problem()).toContain(`HTTP ${status}`);
+    // The check is made again until a list answers it; then the 404 is a user the roster does not have.
+    expect(await roster.lookup('sourcedId', unknown)).toEqual({ outcome: 'not-found' });
+    expect(rosterRequests(emulator).filter(({ url }) => url.endsWith('?limit=1')).slice(-2).map((request) => request.status)).toEqual([status, 200]);
+  });
+
   it('Should not take a 200 by id or by filter that is not a roster answer as a sign that a roster is there', async () => {
     const { roster } = client();
     const unknown = randomUUID();
