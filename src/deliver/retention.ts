@@ -14,6 +14,7 @@ import type Database from 'better-sqlite3';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/database.ts';
+import { packInputs, prepareInputWrite, unpackInputs, type InputBatch } from '../store/input-batches.ts';
 import type { StoreWriter } from '../store/writer.ts';
 
 export interface RetentionDeps {
@@ -55,12 +56,12 @@ export const RETENTION_SQL = {
     DELETE FROM events WHERE seq IN (
       SELECT seq FROM events INDEXED BY events_delivered_at
        WHERE fate = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?
-    ) RETURNING envelope_id AS envelopeId`,
+    ) RETURNING seq, envelope_id AS envelopeId`,
   deleteSkipped: `
     DELETE FROM events WHERE seq IN (
       SELECT seq FROM events INDEXED BY events_skipped_at
        WHERE fate = 'skipped' AND updated_at < ? ORDER BY updated_at LIMIT ?
-    ) RETURNING envelope_id AS envelopeId`,
+    ) RETURNING seq, envelope_id AS envelopeId`,
   // An envelope's inputs go with it: its batches hold no other envelope's events, and it is
   // deleted only once it has no events left.
   deleteEnvelopeIfEmpty: `
@@ -68,6 +69,15 @@ export const RETENTION_SQL = {
     RETURNING first_seq AS firstSeq, last_seq AS lastSeq`,
   deleteInputs: `
     DELETE FROM event_input_batches WHERE first_seq BETWEEN ? AND ?`,
+  // An envelope that keeps some of its events loses the others' inputs batch by batch: the
+  // batch holding a pruned event is rewritten with the inputs of the events still stored.
+  batchHolding: `
+    SELECT first_seq AS firstSeq, last_seq AS lastSeq, data FROM event_input_batches
+     WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
+  storedSeqs: `
+    SELECT seq FROM events WHERE seq BETWEEN ? AND ?`,
+  deleteBatch: `
+    DELETE FROM event_input_batches WHERE first_seq = ?`,
   nextEnvelopes: `
     SELECT id, received_at AS receivedAt FROM envelopes WHERE id > ? ORDER BY id LIMIT ?`,
 };
@@ -94,8 +104,8 @@ export interface RetentionBatchResult {
  */
 export function prepareRetentionBatch(sqlite: Database.Database): (batch: RetentionBatch) => RetentionBatchResult {
   const deleteEvents = {
-    delivered: sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteDelivered),
-    skipped: sqlite.prepare<[number, number], { envelopeId: number }>(RETENTION_SQL.deleteSkipped),
+    delivered: sqlite.prepare<[number, number], { seq: number; envelopeId: number }>(RETENTION_SQL.deleteDelivered),
+    skipped: sqlite.prepare<[number, number], { seq: number; envelopeId: number }>(RETENTION_SQL.deleteSkipped),
   };
   const deleteEnvelopeRow = sqlite.prepare<[number, number], { firstSeq: number | null; lastSeq: number | null }>(
     RETENTION_SQL.deleteEnvelopeIfEmpty,
@@ -109,12 +119,51 @@ export function prepareRetentionBatch(sqlite: Database.Database): (batch: Retent
     return 1;
   };
   const nextEnvelopes = sqlite.prepare<[number, number], { id: number; receivedAt: number }>(RETENTION_SQL.nextEnvelopes);
+  const batchHolding = sqlite.prepare<[number], InputBatch>(RETENTION_SQL.batchHolding);
+  const storedSeqs = sqlite.prepare<[number, number], number>(RETENTION_SQL.storedSeqs).pluck();
+  const deleteBatch = sqlite.prepare<[number]>(RETENTION_SQL.deleteBatch);
+  const writeInputs = prepareInputWrite(sqlite);
+
+  /**
+   * Removes deleted events' inputs from the batches of an envelope that keeps other events
+   * (dead, rejected, pending, or skipped ones kept for good): a delivered event's input, a
+   * student's activity, is kept no longer than the event. (Inputs from before batches, one
+   * row each, went with their event by cascade.)
+   */
+  const dropInputs = (deletedSeqs: number[]): void => {
+    let lastSeq = -1;
+    for (const seq of deletedSeqs.sort((a, b) => a - b)) {
+      if (seq <= lastSeq) continue;
+      const batch = batchHolding.get(seq);
+      if (!batch || seq > batch.lastSeq) continue;
+      lastSeq = batch.lastSeq;
+      const kept = new Set(storedSeqs.all(batch.firstSeq, batch.lastSeq));
+      let left: Array<[number, string]> = [];
+      if (kept.size > 0) {
+        try {
+          left = [...unpackInputs(batch)].filter(([stored]) => kept.has(stored));
+        } catch {
+          continue; // A damaged batch is left as it is: nothing can read it anyway.
+        }
+      }
+      deleteBatch.run(batch.firstSeq);
+      if (left.length > 0) writeInputs(packInputs(left.map(([stored]) => stored), left.map(([, raw]) => raw)));
+    }
+  };
 
   const pruneEvents = (statement: (typeof deleteEvents)['delivered'], cutoff: number, limit: number): RetentionBatchResult => {
     const rows = statement.all(cutoff, limit);
+    const byEnvelope = new Map<number, number[]>();
+    for (const { seq, envelopeId } of rows) {
+      const seqs = byEnvelope.get(envelopeId);
+      if (seqs) seqs.push(seq);
+      else byEnvelope.set(envelopeId, [seq]);
+    }
     let envelopes = 0;
-    for (const envelopeId of new Set(rows.map((row) => row.envelopeId))) {
-      envelopes += deleteEnvelopeIfEmpty(envelopeId);
+    for (const [envelopeId, seqs] of byEnvelope) {
+      const deleted = deleteEnvelopeIfEmpty(envelopeId);
+      if (deleted === 0) dropInputs(seqs);
+      envelopes += deleted;
     }
     return { events: rows.length, envelopes, done: rows.length < limit };
   };

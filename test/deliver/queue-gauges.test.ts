@@ -94,6 +94,10 @@ describe('query plans', () => {
     const skipped = plan(RETENTION_SQL.deleteSkipped, 1, 1);
     expect(skipped).toContain('events_skipped_at');
     expect(skipped).not.toContain('TEMP B-TREE');
+    // Trimming an envelope's batches reads one batch and its range of events by key.
+    expect(plan(RETENTION_SQL.batchHolding, 1)).toMatch(/^SEARCH event_input_batches USING INTEGER PRIMARY KEY \(rowid<\?\)$/);
+    expect(plan(RETENTION_SQL.storedSeqs, 1, 2)).toMatch(/^SEARCH events USING (COVERING INDEX \w+|INTEGER PRIMARY KEY) \(rowid>\? AND rowid<\?\)$/);
+    expect(plan(RETENTION_SQL.deleteBatch, 1)).toBe('SEARCH event_input_batches USING INTEGER PRIMARY KEY (rowid=?)');
   });
 
   it('the gauges read indexes, not rows', () => {

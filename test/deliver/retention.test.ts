@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config.ts';
 import { createRetention, type RetentionBatch } from '../../src/deliver/retention.ts';
 import { createLogger } from '../../src/log.ts';
 import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
+import { unpackInputs, type InputBatch } from '../../src/store/input-batches.ts';
 import { FATES } from '../../src/store/schema.ts';
 import { startWriterThread } from '../../src/store/writer-thread.ts';
 import { inputBatchCount, storedInputs } from '../helpers/stored-inputs.ts';
@@ -23,6 +24,12 @@ function retention(batchSize = 1_000, env: Record<string, string> = {}) {
   const config = parseConfig({ DB_PATH: db.file, DELIVERED_RETENTION: String(7 * 86_400), ...env });
   return createRetention({ config, store: db.store, log: createLogger('silent'), now: () => NOW, batchSize });
 }
+
+/** The seqs of every input held in a batch, whether or not its event is still stored. */
+const batchedSeqs = () =>
+  (db.store.sqlite.prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq, data FROM event_input_batches').all() as InputBatch[])
+    .flatMap((batch) => [...unpackInputs(batch).keys()])
+    .sort((a, b) => a - b);
 
 const envelopeIds = () =>
   (db.store.sqlite.prepare('SELECT id FROM envelopes ORDER BY id').all() as Array<{ id: number }>).map((row) => row.id);
@@ -97,6 +104,32 @@ describe('retention', () => {
     const report = await retention().runOnce();
     expect(report).toEqual({ events: 2, skipped: 0, envelopes: 0 });
     expect(envelopeIds()).toHaveLength(1);
+  });
+
+  it("deletes pruned events' inputs from the batches of an envelope that keeps other events", async () => {
+    const old = NOW - 10 * DAY;
+    // 300 events: two batches. The dead one sits in the second, the skipped one in the first.
+    const stored = insertTranslatedEvents(db.store.sqlite, 300, { fate: 'delivered', deliveredAt: old, receivedAt: old });
+    const dead = stored[280]!.seq;
+    const skipped = stored[3]!.seq;
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'dead', reason = 'http-400', delivered_at = NULL WHERE seq = ?`).run(dead);
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'skipped', reason = 'no-rule', delivered_at = NULL WHERE seq = ?`).run(skipped);
+    expect(inputBatchCount(db.store.sqlite)).toBe(2);
+
+    const report = await retention(100).runOnce();
+
+    expect(report).toEqual({ events: 298, skipped: 0, envelopes: 0 });
+    // A delivered event's input (a student's activity) is kept no longer than the event.
+    expect(batchedSeqs()).toEqual([skipped, dead]);
+    expect(storedInputs(db.store.sqlite)).toEqual([
+      { seq: skipped, raw: expect.stringContaining(stored[3]!.sourceId) },
+      { seq: dead, raw: expect.stringContaining(stored[280]!.sourceId) },
+    ]);
+
+    // Once the last of them goes, so does the envelope, with what is left of its inputs.
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'delivered', delivered_at = ? WHERE seq IN (?, ?)`).run(old, skipped, dead);
+    expect(await retention().runOnce()).toEqual({ events: 2, skipped: 0, envelopes: 1 });
+    expect(inputBatchCount(db.store.sqlite)).toBe(0);
   });
 
   it('removes old envelopes that never had a stored event (all duplicates)', async () => {
