@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
@@ -5,9 +6,14 @@ import { createRetention, type RetentionBatch } from '../../src/deliver/retentio
 import { createLogger } from '../../src/log.ts';
 import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
 import { unpackInputs, type InputBatch } from '../../src/store/input-batches.ts';
+import { openStore } from '../../src/store/database.ts';
+import { createIntake } from '../../src/store/intake.ts';
 import { FATES } from '../../src/store/schema.ts';
 import { startWriterThread } from '../../src/store/writer-thread.ts';
 import { inputBatchCount, storedInputs } from '../helpers/stored-inputs.ts';
+import { sessionBatch } from '../helpers/envelope-batches.ts';
+import { makeTempDir } from '../helpers/identity-harness.ts';
+import { OLD_SCHEMAS, seedEveryFate } from '../helpers/old-databases.ts';
 import { tempStore } from '../helpers/temp-store.ts';
 import { fateCounts, insertTranslatedEvents } from '../helpers/translated-events.ts';
 
@@ -130,6 +136,46 @@ describe('retention', () => {
     db.store.sqlite.prepare(`UPDATE events SET fate = 'delivered', delivered_at = ? WHERE seq IN (?, ?)`).run(old, skipped, dead);
     expect(await retention().runOnce()).toEqual({ events: 2, skipped: 0, envelopes: 1 });
     expect(inputBatchCount(db.store.sqlite)).toBe(0);
+  });
+
+  it('on a database upgraded from 0006, prunes inputs of both kinds: legacy rows with their event, batches with theirs', async () => {
+    const upgraded = makeTempDir('retention-upgrade-');
+    try {
+      const file = join(upgraded.dir, 'gateway.db');
+      OLD_SCHEMAS.at(-1)!.create(file);
+      const seeded = seedEveryFate(file);
+      const store = openStore(file);
+      try {
+        const written = await createIntake(store).write(sessionBatch(['new-1', 'new-2', 'new-3']));
+        const [kept, ...pruned] = store.sqlite.prepare('SELECT seq FROM events WHERE envelope_id = ? ORDER BY seq').pluck().all(written.envelopeId) as number[];
+        const old = NOW - 10 * DAY;
+        store.sqlite.prepare(`UPDATE events SET fate = 'delivered', stage = NULL, delivered_at = ? WHERE seq IN (?, ?, ?)`).run(old, seeded.delivered.seq, ...pruned);
+        store.sqlite.prepare(`UPDATE events SET fate = 'dead', reason = 'http-400', stage = NULL WHERE seq = ?`).run(kept);
+        const legacyRows = () => store.sqlite.prepare('SELECT seq FROM event_inputs ORDER BY seq').pluck().all();
+        expect(legacyRows()).toEqual(seeded.all.map((event) => event.seq));
+
+        const config = parseConfig({ DB_PATH: file, DELIVERED_RETENTION: String(7 * 86_400) });
+        const report = await createRetention({ config, store, log: createLogger('silent'), now: () => NOW }).runOnce();
+
+        expect(report).toEqual({ events: 3, skipped: 0, envelopes: 0 });
+        expect(legacyRows()).toEqual(seeded.all.filter((event) => event !== seeded.delivered).map((event) => event.seq));
+        expect(storedInputs(store.sqlite)).toEqual([
+          ...seeded.all.filter((event) => event !== seeded.delivered).map((event) => ({ seq: event.seq, raw: event.input })),
+          { seq: kept, raw: '{"id":"new-1","note":"ünïcode ✓"}' },
+        ]);
+        expect(inputBatchCount(store.sqlite)).toBe(1);
+
+        // The new envelope's last event goes, and its batch with it; the old one keeps its events.
+        store.sqlite.prepare(`UPDATE events SET fate = 'delivered', delivered_at = ? WHERE seq = ?`).run(old, kept);
+        expect(await createRetention({ config, store, log: createLogger('silent'), now: () => NOW }).runOnce()).toEqual({ events: 1, skipped: 0, envelopes: 1 });
+        expect(inputBatchCount(store.sqlite)).toBe(0);
+        expect(legacyRows()).toHaveLength(seeded.all.length - 1);
+      } finally {
+        store.close();
+      }
+    } finally {
+      upgraded.remove();
+    }
   });
 
   it('removes old envelopes that never had a stored event (all duplicates)', async () => {
