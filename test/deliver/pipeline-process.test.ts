@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { createInputReader } from '../../src/store/input-batches.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
 import { BIN, killGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
@@ -102,6 +103,58 @@ describe('the pipeline in the gateway process', () => {
     expect(new Set(receivedIds())).toEqual(new Set(outputIds));
     const actors = new Set(emulator.received.map((event) => (event as { actor: unknown }).actor));
     expect(actors).toEqual(new Set(STUDENTS.map((student) => `urn:uuid:${student.platformId}`)));
+  });
+
+  it('translates and delivers every acknowledged event of 25- and 1,000-event envelopes across a kill -9 during intake', { timeout: 120_000 }, async () => {
+    const first = await gateway();
+    // 3 envelopes of 1,000 events (4 input batches each) among 12 of 25, 4 in flight at a time;
+    // kill -9 as the 6th 200 arrives, with others mid-commit.
+    let n = 0;
+    const events = (count: number) =>
+      Array.from({ length: count }, () => {
+        n += 1;
+        return sessionEvent({ eventTime: new Date(Date.UTC(2026, 10, 2, 9, 0, 0, n)).toISOString() }, STUDENTS[n % STUDENTS.length]!.externalId);
+      });
+    const queue = Array.from({ length: 15 }, (_, i) => envelope(events(i % 5 === 1 ? 1_000 : 25)));
+    const acknowledged: string[] = [];
+    let answered = 0;
+    let killed = false;
+    const sender = async () => {
+      for (let next = queue.shift(); next && !killed; next = queue.shift()) {
+        try {
+          const response = await fetch(`${first.url}/caliper`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
+            body: JSON.stringify(next),
+          });
+          if (response.status !== 200) throw new Error(`status ${response.status}: ${await response.text()}`);
+          for (const event of next.data as Array<{ id: string }>) acknowledged.push(event.id);
+          answered += 1;
+          if (answered === 6 && !killed) {
+            killed = true;
+            first.child.kill('SIGKILL');
+          }
+        } catch (err) {
+          if (!killed) throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, sender));
+    expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
+    expect(acknowledged.length).toBeGreaterThanOrEqual(6 * 25);
+
+    // Every acknowledged event has its input, as received, readable where it is stored.
+    const rows = database().prepare('SELECT seq, source_id AS id FROM events').all() as Array<{ seq: number; id: string }>;
+    const inputs = createInputReader(database())(rows.map((row) => row.seq));
+    const inputIds = new Map(rows.map((row) => [row.id, (JSON.parse(inputs.get(row.seq) ?? 'null') as { id: string } | null)?.id]));
+    expect(acknowledged.filter((id) => inputIds.get(id) !== id)).toEqual([]);
+
+    await gateway();
+    await waitFor('nothing pending after restart', () => (fateCounts(database()).pending ?? 0) === 0, 90_000);
+    // Every stored event (acknowledged or committed as the kill came) translated and delivered.
+    expect(fateCounts(database())).toEqual({ delivered: rows.length });
+    const outputIds = database().prepare('SELECT output_id FROM events').pluck().all() as string[];
+    expect(new Set(receivedIds())).toEqual(new Set(outputIds));
   });
 
   it('loses nothing to a kill -9 while roster lookups are in flight: the students are looked up again after the restart', { timeout: 60_000 }, async () => {
