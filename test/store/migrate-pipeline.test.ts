@@ -57,10 +57,11 @@ describe('this release on a database an earlier release left', () => {
       gateway = await startGateway(config, { log: captureLog().log, announceKey: () => expect.fail('a new ingest key was generated') });
       const gw = gateway;
 
+      const after = sessionEvent({ eventTime: '2026-03-02T10:00:00.000Z' }, KNOWN_STUDENT.externalId);
       const posted = await fetch(`${gw.url}/caliper`, {
         method: 'POST',
         headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify(envelope([sessionEvent({ eventTime: '2026-03-02T10:00:00.000Z' }, KNOWN_STUDENT.externalId)])),
+        body: JSON.stringify(envelope([after])),
       });
       expect(posted.status).toBe(200);
 
@@ -87,6 +88,10 @@ describe('this release on a database an earlier release left', () => {
         output: JSON.parse(seeded.dead.output!),
         lastResponse: '{"status":"error","message":"bad event"}',
       });
+      // The event received after the upgrade keeps its input in a batch, shown beside the old ones'.
+      const afterSeq = gw.store.sqlite.prepare('SELECT seq FROM events WHERE source_id = ?').pluck().get(after.id) as number;
+      expect(await admin(`/admin/events/${afterSeq}`)).toMatchObject({ input: after, fate: 'delivered' });
+      expect(await admin(`/admin/events/${seeded.rejected.seq}`)).toMatchObject({ input: JSON.parse(seeded.rejected.input) });
       await waitFor('the events gauge counted', async () => {
         const metrics = await (await fetch(`${gw.url}/metrics`)).text();
         return metrics.includes('caliper_gateway_events{fate="delivered"} 4') && metrics.includes('caliper_gateway_events{fate="dead"} 1');
