@@ -42,8 +42,8 @@ export const envelopes = sqliteTable('envelopes', {
   bytes: integer('bytes').notNull(),
   /**
    * The seqs of the first and last event stored from it (null when none was, or the envelope
-   * came before inputs were kept in batches): its inputs' batches lie in this range, and go
-   * when retention deletes the envelope.
+   * came before inputs were kept in batches): its inputs' batches lie in this range. Retention
+   * takes a pruned event's input out of its batch, and the rest go with the envelope.
    */
   firstSeq: integer('first_seq'),
   lastSeq: integer('last_seq'),
