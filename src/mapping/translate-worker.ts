@@ -39,6 +39,11 @@ export interface TranslateTuning {
   pollIntervalMs: number;
   /** Backoff for events whose student the roster could not answer for. */
   backoff: BackoffPolicy;
+  /**
+   * Input batches a claim may inflate, on the event loop (see store/input-batches.ts): the
+   * rows whose inputs lie in further batches wait for the next claim.
+   */
+  inputBatchesPerClaim: number;
 }
 
 export interface TranslateWorkerDeps {
@@ -111,6 +116,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   const random = deps.random ?? Math.random;
   const tuning: TranslateTuning = {
     batchSize: 256,
+    inputBatchesPerClaim: 16,
     concurrency: 4,
     pollIntervalMs: 2_000,
     backoff: { baseMs: DEFAULT_BACKOFF.baseMs, capMs: config.delivery.backoffCapMs },
@@ -222,16 +228,29 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       claimed.add(row.seq);
       fresh.push(row);
     }
+    let inputs: Map<number, string | undefined>;
     try {
-      const inputs = readInputs(fresh.map((row) => row.seq));
-      for (const row of fresh) row.raw = inputs.get(row.seq);
+      inputs = readInputs(
+        fresh.map((row) => row.seq),
+        tuning.inputBatchesPerClaim,
+      );
     } catch (err) {
       for (const row of fresh) claimed.delete(row.seq);
       log.error({ err }, 'could not read events waiting for translation; trying again shortly');
       exhausted = true;
       return [];
     }
-    return fresh;
+    const read: DueRow[] = [];
+    for (const row of fresh) {
+      if (inputs.has(row.seq)) {
+        row.raw = inputs.get(row.seq);
+        read.push(row);
+      } else {
+        claimed.delete(row.seq);
+        exhausted = false;
+      }
+    }
+    return read;
   }
 
   function nextDue(): number | undefined {

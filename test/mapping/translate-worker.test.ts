@@ -307,6 +307,14 @@ describe('the translate worker', () => {
     expect(byseq.get(fine!)).toMatchObject({ fate: 'pending', stage: 'deliver', rule: 'forum-post-created' });
   });
 
+  it('translates events spread over many input batches, a few batches a claim', async () => {
+    const seqs = Array.from({ length: 12 }, () => insertStoredEvents(db.store.sqlite, [forumPost()], { receivedAt: NOW - 1_000 })[0]!);
+    startWorker({ tuning: { inputBatchesPerClaim: 2 } });
+    await waitFor('every event translated', settled);
+    const byseq = rows();
+    expect(seqs.map((seq) => byseq.get(seq)?.stage)).toEqual(seqs.map(() => 'deliver'));
+  });
+
   it('is woken by newly stored events', async () => {
     // A poll longer than the test may run: only wake() can pick the event up in time (with
     // the default 2 s poll the test passed with wake() doing nothing).

@@ -97,6 +97,26 @@ describe('createInputReader', () => {
     );
   });
 
+  it('inflates at most maxBatches batches a read, leaving the seqs after them out, unread', () => {
+    const texts = Array.from({ length: 6 }, (_, i) => learnEvent(i));
+    write([1, 2], texts.slice(0, 2));
+    write([3, 4], texts.slice(2, 4));
+    write([5, 6], texts.slice(4, 6));
+    const read = createInputReader(db.store.sqlite);
+    expect([...read([6, 1, 4, 2, 3, 5], 2)]).toEqual([
+      [1, texts[0]],
+      [2, texts[1]],
+      [3, texts[2]],
+      [4, texts[3]],
+    ]);
+    // The batch it holds from the last read costs nothing: one more fits.
+    expect([...read([4, 5, 6], 1)]).toEqual([
+      [4, texts[3]],
+      [5, texts[4]],
+      [6, texts[5]],
+    ]);
+  });
+
   it('reads an event stored before batches from its own row, and a damaged batch as missing', () => {
     const { sqlite } = db.store;
     sqlite.prepare(`INSERT INTO envelopes (sensor, send_time, received_at, event_count, stored_count, rejected_count, duplicate_count, bytes) VALUES ('s', 't', 0, 1, 1, 0, 0, 0)`).run();
