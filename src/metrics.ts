@@ -59,7 +59,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     // and counted as misses those retries made an outage look like a cold cache.
     rosterUnanswered: counter('roster_unanswered_total', 'Identity resolves neither the cache nor the roster could answer (roster down or paused, no token, no credentials); the event waits.'),
     rosterLookups: counter('roster_lookups_total', 'Roster API lookups, by strategy and outcome.', ['strategy', 'outcome']),
-    rosterFailures: counter('roster_failures_total', 'Roster lookups that failed (unreachable, 5xx, 429).'),
+    rosterFailures: counter('roster_failures_total', 'Roster lookups that failed (unreachable, 5xx, 429); lookups waiting on one failed roster check count once.'),
     rosterCacheSize: gauge('roster_cache_entries', 'Entries in the roster cache.'),
     // Set by roster-gate.ts as its pause opens and closes, not per lookup.
     rosterPaused: gauge('roster_paused', '1 while roster lookups are paused (the roster failing or asking to wait): events of uncached students wait in translate, else 0.'),

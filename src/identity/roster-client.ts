@@ -38,8 +38,10 @@ export type RosterLookup =
    * 404 or 405 for the user list), which no student's lookup can fix.
    * `stopped`: the gateway is stopping; the lookup was cut or never sent (roster-request.ts's
    * close), and nothing was learned about the roster.
+   * `shared`: the request that failed was another lookup's (the roster check both waited on,
+   * see `rosterThere`); the gate counts it once, with the lookup that sent it.
    */
-  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean; setup?: boolean; stopped?: boolean };
+  | { outcome: 'unavailable'; detail: string; retryAfterMs?: number; held?: boolean; setup?: boolean; stopped?: boolean; shared?: boolean };
 
 export interface RosterClient {
   lookup(strategy: RosterStrategy, externalId: string): Promise<RosterLookup>;
@@ -142,7 +144,13 @@ async function bySourcedId(context: LookupContext, externalId: string): Promise<
  */
 async function rosterThere(context: LookupContext): Promise<RosterUnavailable | undefined> {
   if (context.rosterSeen) return undefined;
-  context.checking ??= checkRoster(context).finally(() => {
+  if (context.checking) {
+    // One request, one failure towards the outage pause: counted once per lookup waiting on
+    // it, one failed check paused every lookup when OUTAGE_THRESHOLD new students came at once.
+    const failed = await context.checking;
+    return failed && { ...failed, shared: true };
+  }
+  context.checking = checkRoster(context).finally(() => {
     context.checking = undefined;
   });
   return context.checking;

@@ -98,6 +98,9 @@ export function createRosterGate({ config, log, metrics, now, size }: RosterGate
     if (result.outcome === 'unavailable' && result.held) {
       // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
       pause.probeAbandoned();
+    } else if (result.outcome === 'unavailable' && result.shared) {
+      // Another lookup sent the request that failed, and records it: counted once, as a lookup
+      // that joins another's (shared-lookups.ts) never reaches the gate at all.
     } else if (result.outcome === 'unavailable') {
       if (result.setup) setupProblem = result.detail;
       if (pause.recordFailure(result.detail, result.retryAfterMs)) metrics.rosterPaused.set(1);

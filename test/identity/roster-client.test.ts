@@ -194,6 +194,24 @@ describe('roster client against the emulator', () => {
     expect(roster.problem()).toContain('No roster there (HTTP 404)');
   });
 
+  it('Should count one failed roster check once, however many lookups by id share it', async () => {
+    // OUTAGE_THRESHOLD new students at once, each a 404 by id, all waiting on one check that gets
+    // no answer. One request failed: counted once per lookup, it paused every lookup as an outage.
+    const { roster, metrics } = client(emulator, manualClock(), HANG_DEADLINE_MS);
+    const isCheck = (url: string) => url.endsWith('?limit=1');
+    emulator.addFault({ route: 'roster', when: (_body, url) => isCheck(url), hang: true, times: 1 });
+    const before = rosterRequests(emulator).length;
+    const ids = Array.from({ length: OUTAGE_THRESHOLD }, () => randomUUID());
+    const answers = await Promise.all(ids.map((id) => roster.lookup('sourcedId', id)));
+    for (const answer of answers) expect(answer).toMatchObject({ outcome: 'unavailable', detail: expect.stringContaining('timeout') });
+    const checks = rosterRequests(emulator).slice(before).filter(({ url }) => isCheck(url));
+    expect(checks).toHaveLength(1);
+    expect(await metricValue(metrics.rosterFailures)).toBe(1);
+    expect(roster.status()).toMatchObject({ state: 'failing' });
+    // Every lookup is still counted by its outcome: each sent a request of its own by id.
+    expect(await metricValue(metrics.rosterLookups, { strategy: 'sourcedId', outcome: 'unavailable' })).toBe(OUTAGE_THRESHOLD);
+  }, 5_000);
+
   it('Should not ask the roster by id for an id that is not a UUID (no platform id is anything else)', async () => {
     const { roster, metrics } = client();
     const before = rosterRequests(emulator).length;
