@@ -75,11 +75,19 @@ export const ROSTER_CONNECTIONS = 8;
 const FILTER_LIMIT = 100;
 /** Pages read for one filtered lookup at most: 500 records for one e-mail or identifier. */
 export const ROSTER_FILTER_PAGES = 5;
+/**
+ * 404s by id in a row, with no user or list answered between them, after which the next is
+ * checked like the first (see `rosterThere`). A roster that goes away behind the URL (a proxy
+ * answering 404 to every path) left every student after it "not found" until a restart; now
+ * at most this many less one are. On a healthy roster it costs one `?limit=1` per run, and
+ * not-found students are cached, so runs are rare.
+ */
+export const ROSTER_RECHECK_AFTER_404S = 5;
 
 export function createRosterClient({ config, tokens, log, metrics, now = Date.now }: RosterClientDeps): RosterClient {
   const requests = createRosterRequests({ config, tokens, now, connections: ROSTER_CONNECTIONS });
   const gate = createRosterGate({ config, log, metrics, now, size: ROSTER_CONNECTIONS });
-  const context: LookupContext = { requests, log, warnedLooseFilter: false, rosterSeen: false, checking: undefined };
+  const context: LookupContext = { requests, log, warnedLooseFilter: false, rosterSeen: false, notFoundsInARow: 0, checking: undefined };
 
   return {
     async lookup(strategy, externalId) {
@@ -109,6 +117,8 @@ interface LookupContext {
   warnedLooseFilter: boolean;
   /** The roster has answered with a user or a list that parses: a 404 by id is then a user it does not have. */
   rosterSeen: boolean;
+  /** 404s by id since the roster last answered with a user or a list (ROSTER_RECHECK_AFTER_404S). */
+  notFoundsInARow: number;
   /** The check that a roster is there, while it is in flight (see `rosterThere`). */
   checking: Promise<RosterUnavailable | undefined> | undefined;
 }
@@ -117,14 +127,18 @@ async function bySourcedId(context: LookupContext, externalId: string): Promise<
   const { requests, log } = context;
   const answer = await requests.user(externalId);
   if ('outcome' in answer) return answer;
-  if (answer.status === 404) return (await rosterThere(context)) ?? { outcome: 'not-found' };
+  if (answer.status === 404) {
+    context.notFoundsInARow += 1;
+    if (context.notFoundsInARow >= ROSTER_RECHECK_AFTER_404S) context.rosterSeen = false;
+    return (await rosterThere(context)) ?? { outcome: 'not-found' };
+  }
   if (answer.status !== 200) return requests.unavailableFor(answer);
   const body = parseJsonBody(answer.text);
   // `{ user }` as TimeBack documents it, or the bare user some OneRoster servers send.
   const parsed = RosterUserSchema.safeParse(isRecord(body) && 'user' in body ? body.user : body);
   if (!parsed.success) return unreadable(answer);
   // Only now: a web page at a wrong TIMEBACK_BASE_URL answers 200 too.
-  context.rosterSeen = true;
+  sawRoster(context);
   const user = parsed.data;
   if (!sameValue(user.sourcedId, externalId)) {
     log.warn({ strategy: 'sourcedId' }, 'TimeBack answered a user lookup by id with a different user; ignored');
@@ -138,7 +152,8 @@ async function bySourcedId(context: LookupContext, externalId: string): Promise<
  * A 404 by id means "no such user" only where there is a roster. At a TIMEBACK_BASE_URL with
  * none behind it (a wrong path or tenant prefix) every id is a 404: with ROSTER_MATCH=sourcedId,
  * every event was skipped as user-not-in-timeback, "not found" cached for each student, and
- * /readyz stayed green. So until the roster has answered once, a 404 is checked against the
+ * /readyz stayed green. So until the roster has answered (and again after a run of
+ * ROSTER_RECHECK_AFTER_404S 404s: it may have gone since), a 404 is checked against the
  * user list, one user asked for and nothing of the student sent; lookups that 404 meanwhile
  * share the check. Undefined when a roster is there; else why the lookup is unavailable.
  */
@@ -156,6 +171,11 @@ async function rosterThere(context: LookupContext): Promise<RosterUnavailable | 
   return context.checking;
 }
 
+function sawRoster(context: LookupContext): void {
+  context.rosterSeen = true;
+  context.notFoundsInARow = 0;
+}
+
 async function checkRoster(context: LookupContext): Promise<RosterUnavailable | undefined> {
   const answer = await context.requests.probe();
   if ('outcome' in answer) return answer;
@@ -163,7 +183,7 @@ async function checkRoster(context: LookupContext): Promise<RosterUnavailable | 
   // Only a user list says a roster is there: a web page or proxy at a wrong TIMEBACK_BASE_URL
   // can answer 200 to any path, and taking that for a roster makes every 404 "not found" for good.
   if (status === 200 && UserListSchema.safeParse(parseJsonBody(answer.text)).success) {
-    context.rosterSeen = true;
+    sawRoster(context);
     return undefined;
   }
   if (status >= 200 && status < 300) return unreadable(answer);
@@ -197,7 +217,7 @@ async function byFilter(context: LookupContext, field: Exclude<RosterStrategy, '
     if (answer.status !== 200) return requests.unavailableFor(answer);
     const parsed = UserListSchema.safeParse(parseJsonBody(answer.text));
     if (!parsed.success) return unreadable(answer);
-    context.rosterSeen = true;
+    sawRoster(context);
     const listed = parsed.data.users;
     read += listed.length;
     const users = listed.flatMap((entry) => {

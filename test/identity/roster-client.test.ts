@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Gauge } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTimebackEmulator, type EmulatedUser, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
-import { createRosterClient, ROSTER_CONNECTIONS, ROSTER_FILTER_PAGES, type RosterClient } from '../../src/identity/roster-client.ts';
+import { createRosterClient, ROSTER_CONNECTIONS, ROSTER_FILTER_PAGES, ROSTER_RECHECK_AFTER_404S, type RosterClient } from '../../src/identity/roster-client.ts';
 import { OUTAGE_THRESHOLD } from '../../src/identity/roster-gate.ts';
 import { encodeStrict, filterExpression } from '../../src/identity/roster-request.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -175,6 +175,39 @@ describe('roster client against the emulator', () => {
     const before = rosterRequests(emulator).length;
     expect(await roster.lookup('sourcedId', randomUUID())).toEqual({ outcome: 'not-found' });
     expect(rosterRequests(emulator).slice(before).map((request) => request.status)).toEqual([404]);
+  });
+
+  it('Should check the roster again after a run of 404s by id, so a roster that went away is not taken for one without these students', async () => {
+    const { roster } = client();
+    expect(await roster.lookup('sourcedId', ADA.sourcedId)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    // The roster goes away behind TIMEBACK_BASE_URL (a proxy now answers 404 to every path): the
+    // students are still TimeBack's, but every id is a 404.
+    emulator.addFault({ route: 'roster', status: 404, rawBody: '<html><body>Not Found</body></html>' });
+    const students = [ADA, QUOTED, VICTIM, TWIN_A, TWIN_B, SHOUTED].map((user) => user.sourcedId);
+    expect(students.length).toBeGreaterThan(ROSTER_RECHECK_AFTER_404S);
+    const answers = [];
+    for (const id of students) answers.push(await roster.lookup('sourcedId', id));
+    // At most a run's worth are taken for not found (replay forgets them); the 404 that ends the
+    // run is checked, and from then on the lookups wait until a roster answers again.
+    const notFound = answers.filter((answer) => answer.outcome === 'not-found');
+    expect(notFound.length).toBeLessThan(ROSTER_RECHECK_AFTER_404S);
+    for (const answer of answers.slice(notFound.length)) {
+      expect(answer).toMatchObject({ outcome: 'unavailable', setup: true, detail: expect.stringContaining('check TIMEBACK_BASE_URL') });
+    }
+    expect(roster.problem()).toContain('No roster there (HTTP 404)');
+
+    emulator.clearFaults();
+    expect(await roster.lookup('sourcedId', VICTIM.sourcedId)).toEqual({ outcome: 'found', platformId: VICTIM.sourcedId });
+    expect(roster.problem()).toBeUndefined();
+  });
+
+  it('Should cost a healthy roster one check per run of 404s by id, not one per 404', async () => {
+    const { roster } = client();
+    expect(await roster.lookup('sourcedId', ADA.sourcedId)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    const before = rosterRequests(emulator).length;
+    for (let i = 0; i < 2 * ROSTER_RECHECK_AFTER_404S; i++) expect(await roster.lookup('sourcedId', randomUUID())).toEqual({ outcome: 'not-found' });
+    const checks = rosterRequests(emulator).slice(before).filter(({ url }) => url.endsWith('?limit=1'));
+    expect(checks.map((request) => request.status)).toEqual([200, 200]);
   });
 
   it('Should be unavailable, not not-found, when every id is a 404 because there is no roster at TIMEBACK_BASE_URL', async () => {
