@@ -60,9 +60,15 @@ export const ReplayFilterSchema = z
           error: 'must be an ISO 8601 date-time or date, e.g. 2026-11-01T00:00:00Z or 2026-11-01',
         })
         .optional(),
-      /** Event numbers (seq, as the admin list shows them), Learn event ids, or output ids. */
+      /**
+       * Event numbers (seq, as the admin list shows them), Learn event ids, or output ids. An
+       * empty list is refused, as an empty `reason` is and `roster-cache evict` without an id:
+       * it names no event, and comes from a script whose own filter found nothing, which a
+       * 200 with `requeued: 0` would let pass as a replay done.
+       */
       ids: z
         .array(z.union([z.number().int().positive('event numbers start at 1'), z.string().trim().min(1, 'must not be empty')]))
+        .min(1, 'give at least one event number or id; an empty list names no event')
         .max(10_000, 'name at most 10,000 events per replay')
         .optional(),
     },

@@ -485,6 +485,20 @@ describe('POST /admin/replay', () => {
     expect(wakes).toBe(0);
   });
 
+  it('refuses an empty ids list, which names no event, replaying nothing', async () => {
+    // A script whose own filter found nothing sends this: a 200 with requeued 0 would pass for a replay done.
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    for (const body of [{ ids: [] }, { ids: [], reason: 'http-400' }]) {
+      const res = await post('/admin/replay', body);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: { code: 'invalid-request', message: 'ids: give at least one event number or id; an empty list names no event' },
+      });
+    }
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+    expect(wakes).toBe(0);
+  });
+
   it('validates the body', async () => {
     const bad = await post('/admin/replay', { status: 'pending' });
     expect(bad.status).toBe(400);
