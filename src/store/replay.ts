@@ -39,6 +39,9 @@ const ReplayableFateSchema = z.enum(REPLAYABLE_FATES, {
     `${typeof issue.input === 'string' && (FATES as readonly string[]).includes(issue.input) ? `${issue.input} events are not replayed; ` : ''}must be one of ${REPLAYABLE_FATES.join(', ')}`,
 });
 
+/** Longer than any reason the gateway gives (the longest, `user-not-in-timeback`, has 20). */
+export const MAX_REASON_CHARS = 100;
+
 /**
  * What to replay. The CLI flags and POST /admin/replay share this shape. The contract names
  * the filter `status` for replay and `fate` for GET /admin/events; either name is taken in
@@ -53,7 +56,12 @@ export const ReplayFilterSchema = z
        */
       status: ReplayableFateSchema.optional(),
       fate: ReplayableFateSchema.optional(),
-      reason: z.string().trim().min(1, 'must not be empty').optional(),
+      /**
+       * The gateway's reasons are short codes (`http-400`, `user-not-in-timeback`): a longer one
+       * matches no event. Refused by length, so the answer's `unknownReason`, which echoes it,
+       * never carries a megabyte the admin pasted by mistake.
+       */
+      reason: z.string().trim().min(1, 'must not be empty').max(MAX_REASON_CHARS, `must be at most ${MAX_REASON_CHARS} characters; reasons are short codes such as http-400`).optional(),
       /** Only events received at or after this instant (ISO 8601; a date alone is its midnight UTC). */
       since: z
         .union([z.iso.datetime({ offset: true }), z.iso.date()], {

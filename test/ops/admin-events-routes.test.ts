@@ -12,6 +12,7 @@ import { createTranslateWorker, type TranslateWorker } from '../../src/mapping/t
 import { createMetrics } from '../../src/metrics.ts';
 import { MAX_REPLAY_BODY_BYTES, adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
+import { MAX_REASON_CHARS } from '../../src/store/replay.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { lockAfterFirstChunk } from '../helpers/lock-after-first-chunk.ts';
 import { serveOnLoopback, type LoopbackServer } from '../helpers/loopback-server.ts';
@@ -496,6 +497,21 @@ describe('POST /admin/replay', () => {
       });
     }
     expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+    expect(wakes).toBe(0);
+  });
+
+  it('refuses a reason longer than any the gateway gives without echoing it', async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const longest = await post('/admin/replay', { reason: 'r'.repeat(MAX_REASON_CHARS) });
+    expect(longest.status).toBe(200);
+    expect(await longest.json()).toMatchObject({ requeued: 0, unknownReason: { reason: 'r'.repeat(MAX_REASON_CHARS) } });
+    const res = await post('/admin/replay', { reason: 'r'.repeat(200_000) });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      error: { code: 'invalid-request', message: `reason: must be at most ${MAX_REASON_CHARS} characters; reasons are short codes such as http-400` },
+    });
+    expect(text).not.toContain('rrrr');
     expect(wakes).toBe(0);
   });
 
