@@ -16,6 +16,7 @@ import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
 import type { StoreWriter } from './store/writer.ts';
 import { caliperRoutes } from './ingest/caliper-routes.ts';
+import { dotIdEviction } from './identity/roster-cache-routes.ts';
 import { bodyLeftUnread } from './ingest/read-body.ts';
 import type { IngestKeys } from './ingest/api-keys.ts';
 import { adminAuth } from './ops/admin-auth.ts';
@@ -182,7 +183,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('route', UNMATCHED);
     // The path as sent when it is short and plain; else quoted and cut, as errors.ts shows any
     // value of the request's: a percent-encoded line break or escape sequence is decoded here.
-    return answerError(c, 404, { code: 'not-found', message: `No route for ${c.req.method} ${shown(c.req.path)}` });
+    const dotId = c.req.method === 'DELETE' ? dotIdEviction((c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url) : undefined;
+    return answerError(c, 404, { code: 'not-found', message: `No route for ${c.req.method} ${shown(c.req.path)}${dotId ? `: ${dotId}` : ''}` });
   });
 
   app.onError((err, c) => {

@@ -43,6 +43,18 @@ const ClearQuerySchema = z.strictObject({ outcome: OutcomeSchema.optional() }, {
  */
 const PIN_DECIDES = 'it is pinned in user-overrides.yaml, and the pin decides for this student: edit that file to change their platform id';
 
+/**
+ * A Learn externalId of `.` or `..` cannot be named in `DELETE /admin/roster-cache/<externalId>`:
+ * every URL parser (fetch's, curl's, the gateway's) resolves such a segment, percent-encoded or
+ * not, as a step of the path before routing, so the request reaches `/admin/roster-cache/` or
+ * `/admin/` and is a 404 (never the clear). Said in that 404, from the path as sent, so the
+ * admin learns the way that works rather than "no route".
+ */
+export function dotIdEviction(sentPath: string | undefined): string | undefined {
+  if (sentPath === undefined || !/^\/admin\/roster-cache\/(?:\.|%2e){1,2}\/?(?:[?#]|$)/i.test(sentPath)) return undefined;
+  return 'a Learn externalId of . or .. cannot be named in a URL path, which resolves it (encoded or not) as a step of the path; nothing was evicted: evict it with `caliper-gateway roster-cache evict`';
+}
+
 export function rosterCacheRoutes({
   store,
   config,

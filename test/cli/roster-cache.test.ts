@@ -141,6 +141,17 @@ describe('caliper-gateway roster-cache', () => {
     expect(cachedIds()).not.toContain('ada.l');
   });
 
+  it('Should evict an id of . or .., which DELETE /admin/roster-cache/<externalId> cannot name', async () => {
+    const store = openStore(env.DB_PATH!);
+    for (const externalId of ['.', '..']) {
+      createRosterCache(store).put({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail: null, learnedAt: NOW });
+    }
+    store.close();
+    const { code, out, err } = await run('evict', '..', '.');
+    expect({ code, out, err }).toEqual({ code: 0, out: 'evicted 2 entries\n', err: '' });
+    expect(cachedIds().sort()).toEqual(['ada.l', 'kid@school.test', 'twin']);
+  });
+
   it('Should report evictions as JSON', async () => {
     const { out } = await run('evict', 'twin', 'stranger', '--json');
     expect(JSON.parse(out)).toEqual({ evicted: ['twin'], notCached: ['stranger'], pinned: [] });

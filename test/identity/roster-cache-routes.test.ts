@@ -19,6 +19,7 @@ import { openStore, type Store } from '../../src/store/database.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
 import { captureLog, makeTempDir, testConfig, type TempDir } from '../helpers/identity-harness.ts';
 import { serveOnLoopback, type LoopbackServer } from '../helpers/loopback-server.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { eventLoopTurns } from '../helpers/wait-for.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123';
@@ -159,6 +160,41 @@ describe('/admin/roster-cache', () => {
     expect(await again.json()).toEqual({
       error: { code: 'not-cached', message: '"new/kid@school.test" is not in the roster cache' },
     });
+  });
+
+  it('Should evict an id holding dots and slashes, percent-encoded, and point a . or .. id, which a path cannot carry, to the command', async () => {
+    const cache = createRosterCache(store);
+    for (const externalId of ['..', '.', 'a/../b', 'x/..', '%2E%2E']) {
+      cache.put({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail: null, learnedAt: NOW - HOUR });
+    }
+    // Sent byte for byte: fetch would resolve the dot segments before sending, as any URL parser does.
+    const rawDelete = (path: string, headers: Array<[string, string]> = [['Authorization', `Bearer ${ADMIN_TOKEN}`]]) =>
+      rawRequest(server.url, { method: 'DELETE', path, headers });
+    for (const [path, evicted] of [
+      ['/admin/roster-cache/a%2F..%2Fb', 'a/../b'],
+      ['/admin/roster-cache/x%2F..', 'x/..'],
+      ['/admin/roster-cache/%252E%252E', '%2E%2E'],
+    ] as const) {
+      const res = await rawDelete(path);
+      expect([path, res.status, JSON.parse(res.body)]).toEqual([path, 200, { evicted: [evicted] }]);
+    }
+    const hint =
+      'a Learn externalId of . or .. cannot be named in a URL path, which resolves it (encoded or not) as a step of the path; nothing was evicted: evict it with `caliper-gateway roster-cache evict`';
+    for (const [path, reached] of [
+      ['/admin/roster-cache/..', '/admin/'],
+      ['/admin/roster-cache/%2E%2E', '/admin/'],
+      ['/admin/roster-cache/.%2e', '/admin/'],
+      ['/admin/roster-cache/.', '/admin/roster-cache/'],
+      ['/admin/roster-cache/%2E', '/admin/roster-cache/'],
+    ] as const) {
+      const res = await rawDelete(path);
+      expect([path, res.status, JSON.parse(res.body)]).toEqual([path, 404, { error: { code: 'not-found', message: `No route for DELETE ${reached}: ${hint}` } }]);
+    }
+    // Only an admin hears it; a path under no other route gets the plain 404.
+    expect((await rawDelete('/admin/roster-cache/..', [])).status).toBe(401);
+    expect(JSON.parse((await rawDelete('/admin/roster-cache/...')).body)).toEqual({ error: { code: 'not-cached', message: '"..." is not in the roster cache' } });
+    expect(JSON.parse((await rawDelete('/admin/events/..')).body)).toEqual({ error: { code: 'not-found', message: 'No route for DELETE /admin/' } });
+    expect(cache.list().entries.map((entry) => entry.externalId).sort()).toEqual(['.', '..', 'ada.l', 'new/kid@school.test', 'twin']);
   });
 
   it('Should say that a student user-overrides.yaml pins keeps the pin, whether evicted or not cached', async () => {
