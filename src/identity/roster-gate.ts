@@ -80,36 +80,41 @@ export function createRosterGate({ config, log, metrics, now, size }: RosterGate
       const waitMs = pause.state === 'open' ? pause.until - now() : undefined;
       return { outcome: 'unavailable', detail: `roster lookups paused: ${pause.problem ?? 'TimeBack roster unavailable'}`, retryAfterMs: waitMs };
     }
-    pause.dispatching();
+    // Handed back with the answer: lookups sent before the pause opened may come back while
+    // its probe is out, and only the probe's own answer lets the next probe go.
+    const sent = pause.dispatching();
     let result: RosterLookup;
     try {
       result = await send();
     } catch (err) {
       // A bug, not an answer: let the next lookup probe instead of leaving the pause stuck.
-      pause.probeAbandoned();
+      pause.probeAbandoned(sent);
       throw err;
     }
     if (result.outcome === 'unavailable' && result.stopped) {
       // Cut by shutdown: the roster has not answered or failed; nothing to count or pause for.
-      pause.probeAbandoned();
+      pause.probeAbandoned(sent);
       return result;
     }
     metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
     if (result.outcome === 'unavailable' && result.held) {
       // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
-      pause.probeAbandoned();
+      pause.probeAbandoned(sent);
     } else if (result.outcome === 'unavailable' && result.shared) {
       // Another lookup sent the request that failed, and records it: counted once, as a lookup
-      // that joins another's (shared-lookups.ts) never reaches the gate at all.
+      // that joins another's (shared-lookups.ts) never reaches the gate at all. A probe that
+      // joined it failed with it all the same: the pause hears so from the probe (it re-opens
+      // once, whichever of the two is heard first), or no probe would ever go again.
+      if (sent.probe && pause.recordFailure(result.detail, result.retryAfterMs, sent)) metrics.rosterPaused.set(1);
     } else if (result.outcome === 'unavailable') {
       if (result.setup) setupProblem = result.detail;
-      if (pause.recordFailure(result.detail, result.retryAfterMs)) metrics.rosterPaused.set(1);
+      if (pause.recordFailure(result.detail, result.retryAfterMs, sent)) metrics.rosterPaused.set(1);
       metrics.rosterFailures.inc();
       if (answering) log.warn({ problem: result.detail }, 'TimeBack roster unavailable; affected events wait and are retried');
       answering = false;
       lastFailure = result.detail;
     } else {
-      if (pause.recordAnswer()) metrics.rosterPaused.set(0);
+      if (pause.recordAnswer(sent)) metrics.rosterPaused.set(0);
       if (!answering) log.info('TimeBack roster answers again');
       answering = true;
       setupProblem = undefined;

@@ -30,6 +30,16 @@ export interface PauseOptions {
   now: () => number;
 }
 
+/**
+ * What `dispatching` hands each dispatch, to be given back with its answer: requests sent
+ * before a pause opened can still be coming back while its probe is out (a hanging one takes
+ * up to its timeout, the first pause lasts 0.5–1 s), and only the probe's own answer may let
+ * the next probe go.
+ */
+export interface Dispatched {
+  readonly probe: boolean;
+}
+
 export class OutagePause {
   state: PauseState = 'closed';
   cause: PauseCause | undefined;
@@ -39,13 +49,18 @@ export class OutagePause {
   since: number | undefined;
   /** The failure that opened or last extended the pause, in words. */
   problem: string | undefined;
-  /** A probe is in flight (half-open allows exactly one). */
-  probing = false;
+  /** The probe in flight (half-open allows exactly one), as `dispatching` handed it out. */
+  private probe: Dispatched | undefined;
 
   private consecutiveFailures = 0;
   private opens = 0;
 
   constructor(private readonly options: PauseOptions) {}
+
+  /** A probe is in flight. */
+  get probing(): boolean {
+    return this.probe !== undefined;
+  }
 
   /** Whether a new POST may start now; moves open → half-open once the wait is over. */
   canDispatch(): boolean {
@@ -55,17 +70,29 @@ export class OutagePause {
   }
 
   /** Marks the next dispatch as the probe, when half-open. */
-  dispatching(): void {
-    if (this.state === 'half-open') this.probing = true;
+  dispatching(): Dispatched {
+    const sent: Dispatched = { probe: this.state === 'half-open' };
+    if (sent.probe) this.probe = sent;
+    return sent;
+  }
+
+  /**
+   * Whether `sent` was the probe in flight, which its answer ends. Without `sent` (delivery,
+   * which does not hand its dispatches back yet) any answer ends the probe, as it always did.
+   */
+  private endsProbe(sent: Dispatched | undefined): boolean {
+    const ends = sent === undefined || sent === this.probe;
+    if (ends) this.probe = undefined;
+    return ends;
   }
 
   /**
    * TimeBack answered in a way that proves it is up (any 2xx, 409, or a 4xx about the
    * event itself). Returns true when this ends a pause.
    */
-  recordAnswer(): boolean {
+  recordAnswer(sent?: Dispatched): boolean {
     this.consecutiveFailures = 0;
-    this.probing = false;
+    this.endsProbe(sent);
     if (this.state === 'closed') return false;
     this.close();
     return true;
@@ -74,7 +101,6 @@ export class OutagePause {
   /** A token was obtained; ends a pause that only waited for one. */
   recordToken(): boolean {
     if (this.state === 'closed' || this.cause === 'timeback') return false;
-    this.probing = false;
     this.close();
     return true;
   }
@@ -85,10 +111,9 @@ export class OutagePause {
    * says even past the backoff cap: it is TimeBack telling this client, not this event, to
    * wait, and a probe sent earlier would only be refused (parseRetryAfter bounds it at an hour).
    */
-  recordFailure(problem: string, retryAfterMs?: number): boolean {
+  recordFailure(problem: string, retryAfterMs?: number, sent?: Dispatched): boolean {
     this.consecutiveFailures += 1;
-    const wasProbe = this.probing;
-    this.probing = false;
+    const wasProbe = this.probing && this.endsProbe(sent);
     if (retryAfterMs !== undefined && retryAfterMs > 0) return this.open('timeback', problem, retryAfterMs);
     if (this.state === 'open') return false;
     if (wasProbe || this.state === 'half-open' || this.consecutiveFailures >= this.options.threshold) {
@@ -100,7 +125,7 @@ export class OutagePause {
 
   /** No token: nothing can be sent until one can be had (not before `retryAfterMs`, if the token endpoint said). */
   recordTokenFailure(problem: string, retryable: boolean, retryAfterMs?: number): boolean {
-    this.probing = false;
+    this.probe = undefined;
     const cause: PauseCause = retryable ? 'token' : 'credentials';
     if (this.state === 'open' && this.cause === cause) return false;
     this.open(cause, problem, retryAfterMs ?? 0);
@@ -108,8 +133,8 @@ export class OutagePause {
   }
 
   /** The probe ended without an answer (delivery is stopping); let another go. */
-  probeAbandoned(): void {
-    this.probing = false;
+  probeAbandoned(sent?: Dispatched): void {
+    this.endsProbe(sent);
   }
 
   /**
@@ -134,6 +159,8 @@ export class OutagePause {
 
   private close(): void {
     this.state = 'closed';
+    // A probe still out is of a pause that is over: its answer must not end a later one's probe.
+    this.probe = undefined;
     this.cause = undefined;
     this.problem = undefined;
     this.since = undefined;

@@ -58,6 +58,34 @@ describe('OutagePause', () => {
     expect(waits).toEqual([1_000, 2_000, 4_000, 4_000, 4_000, 4_000]);
   });
 
+  it('only the probe handed back ends the probe: not a dispatch sent before the pause, nor a probe of a pause already over', () => {
+    const { pause, clock } = pauseAt();
+    const early = pause.dispatching();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    clock.now = pause.until;
+    expect(pause.canDispatch()).toBe(true);
+    const probe = pause.dispatching();
+    expect(probe.probe).toBe(true);
+    // The early dispatch gave up, or failed: the probe is still out.
+    pause.probeAbandoned(early);
+    expect(pause.canDispatch()).toBe(false);
+    pause.recordFailure('timeout', undefined, early);
+    clock.now = pause.until;
+    expect(pause.canDispatch()).toBe(false);
+    // An answer to it still proves TimeBack up and ends the pause, and with it that probe's turn.
+    expect(pause.recordAnswer(early)).toBe(true);
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    clock.now = pause.until;
+    expect(pause.canDispatch()).toBe(true);
+    const next = pause.dispatching();
+    // The first probe's failure comes back late: the new probe is still out.
+    pause.recordFailure('timeout', undefined, probe);
+    clock.now = pause.until;
+    expect(pause.canDispatch()).toBe(false);
+    expect(pause.recordAnswer(next)).toBe(true);
+    expect(pause.canDispatch()).toBe(true);
+  });
+
   it('a successful probe closes it and forgets the history', () => {
     const { pause, clock } = pauseAt();
     for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
