@@ -6,6 +6,7 @@
  * which is why the token is taken without a promise when one is at hand.
  */
 import type { Metrics } from '../metrics.ts';
+import type { Dispatched } from '../timeback/outage-pause.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import { NO_OUTPUT } from './delivery-record.ts';
 import type { EventsClient } from './events-client.ts';
@@ -30,15 +31,16 @@ export interface DeliveryRoundOptions {
   tokensCut(): boolean;
 }
 
-export type DeliveryRound = (event: DueEvent) => Promise<void>;
+/** `sent` is what the pause handed the event's dispatch (OutagePause.dispatching), given back with its answer. */
+export type DeliveryRound = (event: DueEvent, sent: Dispatched) => Promise<void>;
 
 export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRound {
   const { tokens, client, metrics, now, health, recorder, queue, putBack, tokensCut } = options;
 
-  return async function deliver(event) {
+  return async function deliver(event, sent) {
     const startedAt = now();
     if (event.output === null) {
-      return recorder.record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT });
+      return recorder.record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT }, sent);
     }
     // The token is nearly always at hand: take it without the promise round trip.
     let bearer = tokens.fresh() ?? (await health.obtainToken());
@@ -56,11 +58,11 @@ export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRoun
         // recording the 401 as an attempt would kill an event past DELIVERY_MAX_AGE that the
         // next start can still send.
         if (tokensCut()) {
-          health.pause.probeAbandoned();
+          health.pause.probeAbandoned(sent);
           queue.release(event.seq);
           return;
         }
-        return recorder.record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' });
+        return recorder.record(event, startedAt, posts, result, { kind: 'retry', cause: 'http-401' }, sent);
       }
       posts += 1;
       sentAt = performance.now();
@@ -68,13 +70,13 @@ export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRoun
     }
     if (result.kind === 'failure' && result.failure === 'aborted') {
       // Shutdown cut the request: nothing is known, the row stays due for the next start.
-      health.pause.probeAbandoned();
+      health.pause.probeAbandoned(sent);
       queue.release(event.seq);
       return;
     }
     const outcome = roundOutcome(result);
     metrics.deliveryLatency.observe({ outcome: outcome.kind }, secondsSince(sentAt));
-    recorder.record(event, startedAt, posts, result, outcome);
+    recorder.record(event, startedAt, posts, result, outcome, sent);
     // A 403 to a token whose answer lacked events.write: the admin may fix the app's scopes at
     // TimeBack, and the token held would carry the old ones until it expires (up to an hour).
     // Forgotten only once the pause is open (this failure opened it, or it was the probe), so

@@ -23,6 +23,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/database.ts';
 import { createStoreWriter, type StoreWriter } from '../store/writer.ts';
+import type { Dispatched } from '../timeback/outage-pause.ts';
 import type { TokenProvider } from '../timeback/token-provider.ts';
 import { createWakeTimer, untilDoneOrDeadline } from '../worker-timers.ts';
 import { MAX_AGE, NO_OUTPUT } from './delivery-record.ts';
@@ -165,9 +166,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     while (active < concurrency && pause.canDispatch()) {
       const event = queue.next();
       if (!event) break;
-      pause.dispatching();
+      // Handed back with the answer: POSTs sent before the pause opened may come back while
+      // its probe is out, and only the probe's own answer lets the next probe go.
+      const sent = pause.dispatching();
       active += 1;
-      void attempt(event);
+      void attempt(event, sent);
     }
     if (pause.state === 'open') health.armPauseTimer();
     else if (queue.empty && active < concurrency) {
@@ -188,9 +191,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
    * One event in one of the `concurrency` slots: delivered, then the slot goes to the next
    * event. (A try/finally rather than promise callbacks: this runs once per event.)
    */
-  async function attempt(event: DueEvent): Promise<void> {
+  async function attempt(event: DueEvent, sent: Dispatched): Promise<void> {
     try {
-      await deliver(event);
+      await deliver(event, sent);
     } catch (err) {
       // deliver() handles its own failures; reaching here is a bug. Keep the event due.
       log.error({ err, seq: event.seq }, 'delivery attempt failed unexpectedly');

@@ -7,6 +7,7 @@
 import { createLogTally } from '../log-tally.ts';
 import type { Logger } from '../log.ts';
 import { parseRetryAfter } from '../timeback/http-answers.ts';
+import type { Dispatched } from '../timeback/outage-pause.ts';
 import { failedRecord, MAX_AGE, settledRecord, type RetryRules } from './delivery-record.ts';
 import type { PostResult } from './events-client.ts';
 import type { DueEvent } from './outbox.ts';
@@ -25,8 +26,11 @@ export interface RoundRecorderOptions {
 }
 
 export interface RoundRecorder {
-  /** `result` is undefined when nothing was sent (no output, or no token). */
-  record(event: DueEvent, startedAt: number, posts: number, result: PostResult | undefined, outcome: Outcome): void;
+  /**
+   * `result` is undefined when nothing was sent (no output, or no token); `sent` is what the
+   * pause handed the round's dispatch, so that only the probe's own answer ends the probe.
+   */
+  record(event: DueEvent, startedAt: number, posts: number, result: PostResult | undefined, outcome: Outcome, sent: Dispatched): void;
   /** Logs the counts of dead events not yet logged (shutdown). */
   flushDeaths(): void;
 }
@@ -38,15 +42,15 @@ export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorde
   const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one', windowMs: options.deadLogWindowMs });
 
   return {
-    record(event, startedAt, posts, result, outcome) {
+    record(event, startedAt, posts, result, outcome, sent) {
       const finishedAt = now();
       if (outcome.kind === 'delivered') {
-        health.noteAnswer();
+        health.noteAnswer(sent);
         results.add(settledRecord(event, startedAt, finishedAt, posts, result, outcome));
       } else if (outcome.kind === 'dead') {
         // A refusal of this event (400, 422) still shows the endpoint and the app are right.
         // (Without a result the event had no output and TimeBack was never asked.)
-        if (result !== undefined) health.noteAnswer();
+        if (result !== undefined) health.noteAnswer(sent);
         const entry = settledRecord(event, startedAt, finishedAt, posts, result, outcome);
         deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, 'event is dead');
         results.add(entry);
@@ -59,7 +63,7 @@ export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorde
           const attempts = event.attempts + posts;
           deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts, problem }, 'event is dead: too old to retry');
         }
-        health.noteFailure(problem, retryAfterMs, finishedAt);
+        health.noteFailure(problem, retryAfterMs, finishedAt, sent);
         results.add(entry);
       }
     },

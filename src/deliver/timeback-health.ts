@@ -8,7 +8,7 @@
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { OutagePause } from '../timeback/outage-pause.ts';
+import { OutagePause, type Dispatched } from '../timeback/outage-pause.ts';
 import { TokenError, type TokenProvider } from '../timeback/token-provider.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
@@ -44,12 +44,12 @@ export interface TimebackHealth {
   readonly setupProblem: string | undefined;
   /** Asks for a token; undefined when none can be had (the pause says why). */
   obtainToken(): Promise<string | undefined>;
-  /** TimeBack answered about an event: it is up, and the set-up is right. */
-  noteAnswer(): void;
+  /** TimeBack answered about an event: it is up, and the set-up is right. `sent`: as the pause handed out the POST's dispatch. */
+  noteAnswer(sent: Dispatched): void;
   /** An answer every event would get until an admin changes the set-up. */
   noteSetupProblem(problem: string): void;
   /** A round failed for now: counts towards the pause (`retryAfterMs` opens it at once). */
-  noteFailure(problem: string, retryAfterMs: number | undefined, finishedAt: number): void;
+  noteFailure(problem: string, retryAfterMs: number | undefined, finishedAt: number, sent: Dispatched): void;
   /** While the pause is open, wakes the worker when the next probe may go. */
   armPauseTimer(): void;
   /** The worker runs: the pause timer may be armed. */
@@ -131,8 +131,8 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
       return setupProblem;
     },
     obtainToken,
-    noteAnswer() {
-      if (pause.recordAnswer()) {
+    noteAnswer(sent) {
+      if (pause.recordAnswer(sent)) {
         metrics.deliveryPaused.set(0);
         log.info('TimeBack answers again; delivery resumes');
       }
@@ -141,8 +141,8 @@ export function createTimebackHealth(options: TimebackHealthOptions): TimebackHe
     noteSetupProblem(problem) {
       setupProblem = problem;
     },
-    noteFailure(problem, retryAfterMs, finishedAt) {
-      if (pause.recordFailure(problem, retryAfterMs)) {
+    noteFailure(problem, retryAfterMs, finishedAt, sent) {
+      if (pause.recordFailure(problem, retryAfterMs, sent)) {
         metrics.deliveryPaused.set(1);
         log.warn({ problem, pausedForMs: pause.until - finishedAt }, 'TimeBack is failing; delivery paused');
         armPauseTimer();

@@ -40,6 +40,9 @@ export interface Dispatched {
   readonly probe: boolean;
 }
 
+/** Every dispatch that is not a probe: one shared ticket, as delivery asks for one per event. */
+const NOT_PROBE: Dispatched = Object.freeze({ probe: false });
+
 export class OutagePause {
   state: PauseState = 'closed';
   cause: PauseCause | undefined;
@@ -71,14 +74,15 @@ export class OutagePause {
 
   /** Marks the next dispatch as the probe, when half-open. */
   dispatching(): Dispatched {
-    const sent: Dispatched = { probe: this.state === 'half-open' };
-    if (sent.probe) this.probe = sent;
+    if (this.state !== 'half-open') return NOT_PROBE;
+    const sent: Dispatched = { probe: true };
+    this.probe = sent;
     return sent;
   }
 
   /**
-   * Whether `sent` was the probe in flight, which its answer ends. Without `sent` (delivery,
-   * which does not hand its dispatches back yet) any answer ends the probe, as it always did.
+   * Whether `sent` was the probe in flight, which its answer ends. Without `sent` any answer
+   * ends the probe (roster and delivery both hand their dispatches back).
    */
   private endsProbe(sent: Dispatched | undefined): boolean {
     const ends = sent === undefined || sent === this.probe;

@@ -420,6 +420,37 @@ describe('delivery worker', () => {
     expect(worker.status().state).toBe('running');
   });
 
+  it('does not let a second probe out when a POST sent before the pause fails while the probe hangs', async () => {
+    // Sent before the pause: TimeBack's 503 to it is held back until the probe is out.
+    const [early] = insertTranslatedEvents(db.store.sqlite, 1);
+    const isEarly = (body: string) => body.includes(early!.outputId);
+    emulator.addFault({ route: 'events', status: 503, when: isEarly, times: 1 });
+    // Every other POST: the first loses its connection (the pause opens), the rest hang.
+    emulator.addFault({ route: 'events', reset: true, when: (body) => !isEarly(body), times: 1 });
+    emulator.addFault({ route: 'events', hang: true, when: (body) => !isEarly(body) });
+    const held = emulator.hold('events');
+    const worker = startWorker({ env: { DELIVERY_CONCURRENCY: '2' }, tuning: { backoff: { baseMs: 20, capMs: 40 }, pauseThreshold: 1 }, timeoutMs: 60_000 });
+    await held.arrived;
+
+    insertTranslatedEvents(db.store.sqlite, 3);
+    worker.notify();
+    // The reset opens the pause; once its wait is over, the probe goes and hangs.
+    await waitFor('the probe at TimeBack', () => emulator.eventPosts === 3);
+    expect(worker.status().state).toBe('paused');
+
+    held.release();
+    await waitFor('the early 503 recorded', () => eventStates(db.store.sqlite).find((row) => row.seq === early!.seq)?.lastStatus === 503);
+    // The 503 holds the pause for one more wait (at most 40 ms); long past it, the probe is still the only one out.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(emulator.eventPosts).toBe(3);
+    expect(worker.status().state).toBe('paused');
+
+    // The probe's own end lets the next one go: the pause is not stuck.
+    emulator.clearFaults();
+    await waitFor('all delivered after recovery', allDelivered(4));
+    expect(worker.status().state).toBe('running');
+  });
+
   it('when TimeBack is down, backs off together: a bounded trickle of probes, then resumes', async () => {
     emulator.addFault({ route: 'events', status: 503 });
     insertTranslatedEvents(db.store.sqlite, 200);
