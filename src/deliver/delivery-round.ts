@@ -40,6 +40,9 @@ export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRoun
   return async function deliver(event, sent) {
     const startedAt = now();
     if (event.output === null) {
+      // Nothing is sent, so TimeBack will not answer: were this the probe, the pause would
+      // wait for its answer for ever, and no event would go again until a restart.
+      health.pause.probeAbandoned(sent);
       return recorder.record(event, startedAt, 0, undefined, { kind: 'dead', reason: NO_OUTPUT }, sent);
     }
     // The token is nearly always at hand: take it without the promise round trip.

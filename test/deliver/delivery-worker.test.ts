@@ -451,6 +451,19 @@ describe('delivery worker', () => {
     expect(worker.status().state).toBe('running');
   });
 
+  it('lets the next probe go when the probe was an event with no output, which sends nothing', async () => {
+    const [first, empty, last] = insertTranslatedEvents(db.store.sqlite, 3);
+    db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(empty!.seq);
+    // The first POST fails and opens the pause; the next due event, taken as its probe, has no output.
+    emulator.addFault({ route: 'events', status: 503, times: 1 });
+    startWorker({ env: { DELIVERY_CONCURRENCY: '1' }, tuning: { pauseThreshold: 1 } });
+    await waitFor('settled', () => {
+      const states = eventStates(db.store.sqlite);
+      return states.find((row) => row.seq === empty!.seq)?.fate === 'dead' && states.filter((row) => row.fate === 'delivered').length === 2;
+    });
+    expect(eventStates(db.store.sqlite).filter((row) => row.fate === 'delivered').map((row) => row.seq).sort()).toEqual([first!.seq, last!.seq].sort());
+  });
+
   it('when TimeBack is down, backs off together: a bounded trickle of probes, then resumes', async () => {
     emulator.addFault({ route: 'events', status: 503 });
     insertTranslatedEvents(db.store.sqlite, 200);
