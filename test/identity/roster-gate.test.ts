@@ -74,6 +74,26 @@ async function sendAHangingProbe(roster: ReturnType<typeof client>['roster'], cl
   return { probe };
 }
 
+/**
+ * The probe is still out: a lookup now waits without a request of its own. Then the probe's
+ * own end (its connection dropped) lets the next lookup probe, and the roster answers again.
+ */
+async function expectOneProbeThenRecovery(
+  roster: ReturnType<typeof client>['roster'],
+  clock: ReturnType<typeof client>['clock'],
+  probe: Promise<RosterLookup>,
+): Promise<void> {
+  clock.advance(LATER_MS);
+  expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', retryAfterMs: undefined });
+  expect(heardFor(ADA.identifier)).toBe(0);
+
+  emulator.clearFaults();
+  expect(await probe).toMatchObject({ outcome: 'unavailable' });
+  clock.advance(LATER_MS);
+  expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+  expect(roster.status()).toEqual({ state: 'answering' });
+}
+
 describe('roster gate: one probe at a time', () => {
   it('Should not let a second probe out when a lookup sent before the pause comes back held while the probe is out', async () => {
     const { roster, tokens, clock } = client();
@@ -92,17 +112,9 @@ describe('roster gate: one probe at a time', () => {
     held.release();
     expect(await early).toMatchObject({ outcome: 'unavailable', held: true });
 
-    // Credentials work again (the refusal is no longer remembered); the probe is still out.
-    clock.advance(LATER_MS);
-    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', retryAfterMs: undefined });
-    expect(heardFor(ADA.identifier)).toBe(0);
-
-    // The probe's own end (its connection dropped) lets the next lookup probe: the pause is not stuck.
-    emulator.clearFaults();
-    expect(await probe).toMatchObject({ outcome: 'unavailable' });
-    clock.advance(LATER_MS);
-    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
-    expect(roster.status()).toEqual({ state: 'answering' });
+    // Credentials work again (the refusal is no longer remembered); the probe is still out,
+    // and its own end lets the next lookup probe: the pause is not stuck.
+    await expectOneProbeThenRecovery(roster, clock, probe);
   }, 10_000);
 
   it('Should not let a second probe out when a lookup sent before the pause fails while the probe is out', async () => {
@@ -120,15 +132,7 @@ describe('roster gate: one probe at a time', () => {
     expect(await early).toMatchObject({ outcome: 'unavailable', detail: 'TimeBack roster failed (HTTP 503)' });
 
     // However long the early failure holds the pause, the probe is still out.
-    clock.advance(LATER_MS);
-    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', retryAfterMs: undefined });
-    expect(heardFor(ADA.identifier)).toBe(0);
-
-    emulator.clearFaults();
-    expect(await probe).toMatchObject({ outcome: 'unavailable' });
-    clock.advance(LATER_MS);
-    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
-    expect(roster.status()).toEqual({ state: 'answering' });
+    await expectOneProbeThenRecovery(roster, clock, probe);
   }, 10_000);
 
   it('Should let the next probe go when the probe shared a roster check that a lookup sent before the pause made, and it failed', async () => {
