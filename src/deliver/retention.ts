@@ -14,7 +14,7 @@ import type Database from 'better-sqlite3';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/database.ts';
-import { packInputs, prepareInputWrite, unpackInputs, type InputBatch } from '../store/input-batches.ts';
+import { BATCH_HOLDING_SQL, packInputs, prepareInputWrite, unpackInputs, type InputBatch } from '../store/input-batches.ts';
 import type { StoreWriter } from '../store/writer.ts';
 
 export interface RetentionDeps {
@@ -71,9 +71,7 @@ export const RETENTION_SQL = {
     DELETE FROM event_input_batches WHERE first_seq BETWEEN ? AND ?`,
   // An envelope that keeps some of its events loses the others' inputs batch by batch: the
   // batch holding a pruned event is rewritten with the inputs of the events still stored.
-  batchHolding: `
-    SELECT first_seq AS firstSeq, last_seq AS lastSeq, data FROM event_input_batches
-     WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
+  batchHolding: BATCH_HOLDING_SQL,
   storedSeqs: `
     SELECT seq FROM events WHERE seq BETWEEN ? AND ?`,
   deleteBatch: `

@@ -20,6 +20,13 @@ export const BATCH_MAX_BYTES = 1024 * 1024;
  */
 const LEVEL = 1;
 
+/**
+ * The batch that may hold `seq`: the last to start at or before it (it holds `seq` when its
+ * `lastSeq` is not below it). A batch's seqs lie between its first and last, and batches never overlap.
+ */
+export const BATCH_HOLDING_SQL =
+  'SELECT first_seq AS firstSeq, last_seq AS lastSeq, data FROM event_input_batches WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1';
+
 export interface InputBatch {
   firstSeq: number;
   lastSeq: number;
@@ -105,9 +112,7 @@ export function prepareInputWrite(sqlite: Database.Database): (batches: readonly
 export type InputReader = (seqs: readonly number[], maxBatches?: number) => Map<number, string | undefined>;
 
 export function createInputReader(sqlite: Database.Database): InputReader {
-  const batchOf = sqlite.prepare<[number], InputBatch>(
-    'SELECT first_seq AS firstSeq, last_seq AS lastSeq, data FROM event_input_batches WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
-  );
+  const batchOf = sqlite.prepare<[number], InputBatch>(BATCH_HOLDING_SQL);
   // Databases made before batches kept one row per event; retention prunes them in time.
   const legacy = sqlite.prepare<[number], { raw: string }>('SELECT raw FROM event_inputs WHERE seq = ?');
   /** The batch inflated last; a damaged one is kept with no inputs, so it is not inflated again. */

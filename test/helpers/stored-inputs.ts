@@ -1,6 +1,6 @@
 /** Events' inputs as the store keeps them (compressed in batches), read back for assertions. */
 import type Database from 'better-sqlite3';
-import { createInputReader, packInputs, prepareInputWrite, unpackInputs, type InputBatch } from '../../src/store/input-batches.ts';
+import { BATCH_HOLDING_SQL, createInputReader, packInputs, prepareInputWrite, unpackInputs, type InputBatch } from '../../src/store/input-batches.ts';
 
 /** Every stored event's input as received, in seq order; undefined where it is missing. */
 export function storedInputs(sqlite: Database.Database): Array<{ seq: number; raw: string | undefined }> {
@@ -21,9 +21,7 @@ export const inputBatchCount = (sqlite: Database.Database): number =>
 
 /** Rewrites one stored event's input (to test what reading a damaged or unusual one does). */
 export function replaceInput(sqlite: Database.Database, seq: number, raw: string): void {
-  const batch = sqlite
-    .prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq, data FROM event_input_batches WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1')
-    .get(seq) as InputBatch;
+  const batch = sqlite.prepare(BATCH_HOLDING_SQL).get(seq) as InputBatch;
   const inputs = unpackInputs(batch);
   if (!inputs.has(seq)) throw new Error(`no stored input for seq ${seq}`);
   inputs.set(seq, raw);
