@@ -40,7 +40,7 @@ export interface TranslateTuning {
   /** Backoff for events whose student the roster could not answer for. */
   backoff: BackoffPolicy;
   /**
-   * Input batches a claim may inflate, on the event loop (see store/input-batches.ts): the
+   * Input batches a claim may decompress, on the event loop (see store/input-batches.ts): the
    * rows whose inputs lie in further batches wait for the next claim.
    */
   inputBatchesPerClaim: number;

@@ -46,7 +46,7 @@ export const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 const RESTART_ABOVE_BYTES = 32 * 1024 * 1024;
 /**
  * Envelope bytes committed between two passes under busy intake. The WAL grows by about as
- * much (25-event envelopes) or less (large ones), now that inputs are stored deflated; when it
+ * much (25-event envelopes) or less (large ones), now that inputs are stored compressed; when it
  * grew by twice as much, this was 8 MiB. Kept at 8 MiB, the passes came twice as often for the
  * same WAL: 25-event intake ran at 0.485-0.491 of the bare rate against 0.53-0.55 (paired runs).
  */

@@ -159,12 +159,15 @@ export const events = sqliteTable(
  *
  * One row per event, as text, this was three-quarters of what intake wrote: each event's
  * 2-5 KB went into the WAL, then into the database file at the next checkpoint. Learn's
- * events repeat the same IRIs and contexts, and an envelope's worth deflated together takes
+ * events repeat the same IRIs and contexts, and an envelope's worth compressed together takes
  * a tenth of the room; 25-event intake gained about a tenth (see bench/README.md).
  */
 export const eventInputBatches = sqliteTable('event_input_batches', {
   firstSeq: integer('first_seq').primaryKey(),
   lastSeq: integer('last_seq').notNull(),
+  // How `data` is compressed (InputCodec). Intake names it on every row; the default is
+  // for the rows of the release that only deflated.
+  codec: text('codec', { enum: ['deflate-raw', 'brotli'] }).notNull().default('deflate-raw'),
   data: blob('data', { mode: 'buffer' }).notNull(),
 });
 

@@ -33,9 +33,11 @@ function retention(batchSize = 1_000, env: Record<string, string> = {}) {
 
 /** The seqs of every input held in a batch, whether or not its event is still stored. */
 const batchedSeqs = () =>
-  (db.store.sqlite.prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq, data FROM event_input_batches').all() as InputBatch[])
+  (db.store.sqlite.prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq, codec, data FROM event_input_batches').all() as InputBatch[])
     .flatMap((batch) => [...unpackInputs(batch).keys()])
     .sort((a, b) => a - b);
+
+const oldSchema = (tag: string) => OLD_SCHEMAS.find((schema) => schema.name === `migrations up to ${tag}`)!;
 
 const envelopeIds = () =>
   (db.store.sqlite.prepare('SELECT id FROM envelopes ORDER BY id').all() as Array<{ id: number }>).map((row) => row.id);
@@ -142,7 +144,7 @@ describe('retention', () => {
     const upgraded = makeTempDir('retention-upgrade-');
     try {
       const file = join(upgraded.dir, 'gateway.db');
-      OLD_SCHEMAS.at(-1)!.create(file);
+      oldSchema('0006_settled_ids_index').create(file);
       const seeded = seedEveryFate(file);
       const store = openStore(file);
       try {
@@ -170,6 +172,31 @@ describe('retention', () => {
         expect(await createRetention({ config, store, log: createLogger('silent'), now: () => NOW }).runOnce()).toEqual({ events: 1, skipped: 0, envelopes: 1 });
         expect(inputBatchCount(store.sqlite)).toBe(0);
         expect(legacyRows()).toHaveLength(seeded.all.length - 1);
+      } finally {
+        store.close();
+      }
+    } finally {
+      upgraded.remove();
+    }
+  });
+
+  it('on a database upgraded from 0007, rewrites a deflated batch without the pruned events, the rest still read', async () => {
+    const upgraded = makeTempDir('retention-upgrade-');
+    try {
+      const file = join(upgraded.dir, 'gateway.db');
+      oldSchema('0007_input_batches').create(file);
+      const seeded = seedEveryFate(file);
+      const store = openStore(file);
+      try {
+        const codecs = () => store.sqlite.prepare('SELECT codec FROM event_input_batches').pluck().all();
+        expect(codecs()).toEqual(['deflate-raw']);
+        store.sqlite.prepare('UPDATE events SET delivered_at = ? WHERE seq = ?').run(NOW - 10 * DAY, seeded.delivered.seq);
+
+        const config = parseConfig({ DB_PATH: file, DELIVERED_RETENTION: String(7 * 86_400) });
+        expect(await createRetention({ config, store, log: createLogger('silent'), now: () => NOW }).runOnce()).toEqual({ events: 1, skipped: 0, envelopes: 0 });
+
+        expect(storedInputs(store.sqlite)).toEqual(seeded.all.filter((event) => event !== seeded.delivered).map((event) => ({ seq: event.seq, raw: event.input })));
+        expect(codecs()).toEqual(['brotli']);
       } finally {
         store.close();
       }

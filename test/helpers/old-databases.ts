@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
@@ -189,9 +190,32 @@ function outputFor(outputId: string, eventTime: string): string {
 }
 
 /**
+ * Inputs as the release that first batched them (0007_input_batches) wrote them: one batch,
+ * deflated raw at level 1, its first and last seq noted on the envelope. The layout inside is
+ * input-batches.ts's, written out here so that the test does not use the code it checks.
+ */
+function writeDeflatedBatch(db: Database.Database, envelopeId: number, inputs: Array<{ seq: number; input: string }>): void {
+  const parts = inputs.map(({ input }) => Buffer.from(input, 'utf8'));
+  const header = Buffer.alloc(4 + inputs.length * 8);
+  header.writeUInt32LE(inputs.length, 0);
+  inputs.forEach(({ seq }, i) => {
+    header.writeUInt32LE(seq - inputs[0]!.seq, 4 + i * 4);
+    header.writeUInt32LE(parts[i]!.byteLength, 4 + inputs.length * 4 + i * 4);
+  });
+  const firstSeq = inputs[0]!.seq;
+  const lastSeq = inputs.at(-1)!.seq;
+  db.prepare('INSERT INTO event_input_batches (first_seq, last_seq, data) VALUES (?, ?, ?)').run(
+    firstSeq,
+    lastSeq,
+    deflateRawSync(Buffer.concat([header, ...parts]), { level: 1 }),
+  );
+  db.prepare('UPDATE envelopes SET first_seq = ?, last_seq = ? WHERE id = ?').run(firstSeq, lastSeq, envelopeId);
+}
+
+/**
  * One event in every fate, a found and a not-found roster answer and the digest of a generated
- * ingest key, written in whatever columns the database has: the input in events.raw or
- * event_inputs, the output in events.output or event_outputs.
+ * ingest key, written in whatever columns the database has: the input in events.raw,
+ * event_inputs or a deflated batch, the output in events.output or event_outputs.
  */
 export function seedEveryFate(file: string): SeededRows {
   const now = Date.now();
@@ -200,6 +224,8 @@ export function seedEveryFate(file: string): SeededRows {
     const columns = new Set(db.prepare("SELECT name FROM pragma_table_info('events')").pluck().all() as string[]);
     const rosterColumns = new Set(db.prepare("SELECT name FROM pragma_table_info('roster_cache')").pluck().all() as string[]);
     const inputInRow = columns.has('raw');
+    const inputsBatched = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'event_input_batches'").get() !== undefined;
+    const batched: Array<{ seq: number; input: string }> = [];
     const outputInRow = columns.has('output');
     const sensor = 'c0ffee00-1111-4222-8333-444455556666';
     db.prepare(
@@ -259,7 +285,8 @@ export function seedEveryFate(file: string): SeededRows {
       if (outputInRow) values.output = output;
       const names = Object.keys(values);
       db.prepare(`INSERT INTO events (${names.join(', ')}) VALUES (${names.map((name) => `@${name}`).join(', ')})`).run(values);
-      if (!inputInRow) db.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)').run(seq, input);
+      if (inputsBatched) batched.push({ seq, input });
+      else if (!inputInRow) db.prepare('INSERT INTO event_inputs (seq, raw) VALUES (?, ?)').run(seq, input);
       if (!outputInRow && output) db.prepare('INSERT INTO event_outputs (seq, output) VALUES (?, ?)').run(seq, output);
       return { seq, fate: row.fate, reason: row.reason ?? null, stage: row.stage ?? null, outputId, input, output };
     };
@@ -291,6 +318,7 @@ export function seedEveryFate(file: string): SeededRows {
       sessionEvent({ eventTime: at(6), type: 'http://caliper.blackboard.com/caliper/v1/NoSuchEvent' }, student),
     );
     const rejected = add({ fate: 'rejected', reason: 'invalid-event', detail: 'data[6].type: expected the event type as a string' }, { id: 'no-type' }, '{"id":"no-type"}');
+    if (inputsBatched) writeDeflatedBatch(db, 1, batched);
 
     const cache = db.prepare(
       `INSERT INTO roster_cache (external_id, platform_id, outcome, strategy, ${rosterColumns.has('detail') ? 'detail, ' : ''}learned_at)

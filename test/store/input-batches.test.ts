@@ -123,11 +123,13 @@ describe('createInputReader', () => {
     sqlite.prepare(`INSERT INTO events (seq, envelope_id, sensor, received_at, fate, updated_at) VALUES (5, 1, 's', 0, 'pending', 0)`).run();
     sqlite.prepare('INSERT INTO event_inputs (seq, raw) VALUES (5, ?)').run('{"id":"old"}');
     sqlite.prepare('INSERT INTO event_input_batches (first_seq, last_seq, data) VALUES (20, 21, ?)').run(Buffer.from('not deflated'));
-    expect(createInputReader(sqlite)([5, 20, 21])).toEqual(
+    sqlite.prepare(`INSERT INTO event_input_batches (first_seq, last_seq, codec, data) VALUES (30, 30, 'brotli', ?)`).run(Buffer.from('not brotli'));
+    expect(createInputReader(sqlite)([5, 20, 21, 30])).toEqual(
       new Map([
         [5, '{"id":"old"}'],
         [20, undefined],
         [21, undefined],
+        [30, undefined],
       ]),
     );
   });

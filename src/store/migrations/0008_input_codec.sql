@@ -1,0 +1,1 @@
+ALTER TABLE `event_input_batches` ADD `codec` text DEFAULT 'deflate-raw' NOT NULL;
