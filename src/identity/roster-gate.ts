@@ -103,8 +103,8 @@ export function createRosterGate({ config, log, metrics, now, size }: RosterGate
     } else if (result.outcome === 'unavailable' && result.shared) {
       // Another lookup sent the request that failed, and records it: counted once, as a lookup
       // that joins another's (shared-lookups.ts) never reaches the gate at all. A probe that
-      // joined it failed with it all the same: the pause hears so from the probe (it re-opens
-      // once, whichever of the two is heard first), or no probe would ever go again.
+      // joined it failed with it all the same: the pause hears so from the probe, or no probe
+      // would ever go again (the other lookup, sent before the pause, re-opens nothing).
       if (sent.probe && pause.recordFailure(result.detail, result.retryAfterMs, sent)) metrics.rosterPaused.set(1);
     } else if (result.outcome === 'unavailable') {
       if (result.setup) setupProblem = result.detail;

@@ -7,6 +7,8 @@
  * closed → (N consecutive retryable failures, a Retry-After, or no token) → open
  * open → (wait: exponential, equal jitter, capped) → half-open
  * half-open → one probe; it succeeds → closed; it fails → open again, waiting longer.
+ * Only the probe's failure re-opens it: requests sent before it opened still come back while
+ * the probe is out, and tell nothing new but a Retry-After (recordFailure).
  *
  * Per-event backoff still applies underneath: the pause decides *whether* to send, each
  * event's next_attempt_at decides *which* event is due.
@@ -114,16 +116,30 @@ export class OutagePause {
    * opened (or re-opened) the pause. A Retry-After pauses everyone at once, for as long as it
    * says even past the backoff cap: it is TimeBack telling this client, not this event, to
    * wait, and a probe sent earlier would only be refused (parseRetryAfter bounds it at an hour).
+   *
+   * Once the pause is open, only its probe's failure is news about TimeBack: every other
+   * dispatch was sent before the pause opened (a hanging one comes back up to its timeout
+   * later, well into the half-open turn), so its failure neither re-opens the pause nor adds a
+   * step, and only a Retry-After among them holds the pause (the probe, still out, keeps its
+   * turn). Nor is it counted: the count only decides when a closed pause opens, and closing
+   * starts it again from 0.
    */
   recordFailure(problem: string, retryAfterMs?: number, sent?: Dispatched): boolean {
-    this.consecutiveFailures += 1;
-    const wasProbe = this.probing && this.endsProbe(sent);
-    if (retryAfterMs !== undefined && retryAfterMs > 0) return this.open('timeback', problem, retryAfterMs);
-    if (this.state === 'open') return false;
-    if (wasProbe || this.state === 'half-open' || this.consecutiveFailures >= this.options.threshold) {
-      this.open('timeback', problem);
+    const waitAsked = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : 0;
+    if (this.state === 'closed') {
+      this.consecutiveFailures += 1;
+      if (waitAsked === 0 && this.consecutiveFailures < this.options.threshold) return false;
+      this.open('timeback', problem, waitAsked);
       return true;
     }
+    const wasProbe = this.probing && this.endsProbe(sent);
+    // The probe failing while a Retry-After holds the pause (open) adds no step either: the
+    // next probe goes when that wait is over.
+    if (wasProbe && this.state === 'half-open') {
+      this.open('timeback', problem, waitAsked);
+      return true;
+    }
+    if (waitAsked > 0) this.hold('timeback', problem, waitAsked);
     return false;
   }
 
@@ -131,8 +147,12 @@ export class OutagePause {
   recordTokenFailure(problem: string, retryable: boolean, retryAfterMs?: number): boolean {
     this.probe = undefined;
     const cause: PauseCause = retryable ? 'token' : 'credentials';
-    if (this.state === 'open' && this.cause === cause) return false;
-    this.open(cause, problem, retryAfterMs ?? 0);
+    if (this.state === 'open') {
+      if (this.cause === cause) return false;
+      this.hold(cause, problem, retryAfterMs ?? 0);
+    } else {
+      this.open(cause, problem, retryAfterMs ?? 0);
+    }
     return true;
   }
 
@@ -142,23 +162,30 @@ export class OutagePause {
   }
 
   /**
-   * Opens the pause, one backoff step longer than the last time; true unless it was open
-   * already. While it is open, the failures still arriving are of POSTs sent before it opened
-   * (up to DELIVERY_CONCURRENCY of them): they say nothing new, so they add no step, and only
-   * a Retry-After among them holds the pause for as long as it asks. Counted as steps, the 16
-   * answers of one burst of 429s paused delivery for 225 s.
+   * Opens the pause (a new one, or again on its probe's failure), one backoff step longer than
+   * the last time. Nothing else is a step: counted per failure, the 16 answers of one burst of
+   * 429s paused delivery for 225 s (what else asks for a wait goes to `hold`).
    */
-  private open(cause: PauseCause, problem: string, minimumWaitMs = 0): boolean {
+  private open(cause: PauseCause, problem: string, minimumWaitMs = 0): void {
     const now = this.options.now();
-    const wasOpen = this.state === 'open';
-    if (!wasOpen) this.opens += 1;
-    const wait = wasOpen ? minimumWaitMs : Math.max(minimumWaitMs, equalJitterDelay(this.opens, this.options.policy, this.options.random));
-    this.until = Math.max(wasOpen ? this.until : 0, now + wait);
+    this.opens += 1;
+    this.until = now + Math.max(minimumWaitMs, equalJitterDelay(this.opens, this.options.policy, this.options.random));
     this.state = 'open';
     this.cause = cause;
     this.problem = problem;
     this.since ??= now;
-    return !wasOpen;
+  }
+
+  /**
+   * Holds an open or half-open pause at least `waitMs` from now, without a step: TimeBack
+   * asked this client to wait. A probe still out keeps its turn, and a shorter wait never
+   * shortens the pause.
+   */
+  private hold(cause: PauseCause, problem: string, waitMs: number): void {
+    this.until = Math.max(this.until, this.options.now() + waitMs);
+    this.state = 'open';
+    this.cause = cause;
+    this.problem = problem;
   }
 
   private close(): void {

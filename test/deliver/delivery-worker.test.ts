@@ -4,7 +4,7 @@ import { EVENTS_WRITE_SCOPE, parseConfig } from '../../src/config.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliver/delivery-worker.ts';
 import type { DeliveryTuning } from '../../src/deliver/delivery-tuning.ts';
 import { createEventsClient } from '../../src/deliver/events-client.ts';
-import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { startTimebackEmulator, type Fault, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { prepareTranslationWrites } from '../../src/mapping/translation-writes.ts';
@@ -420,16 +420,20 @@ describe('delivery worker', () => {
     expect(worker.status().state).toBe('running');
   });
 
-  it('does not let a second probe out when a POST sent before the pause fails while the probe hangs', async () => {
-    // Sent before the pause: TimeBack's 503 to it is held back until the probe is out.
-    const [early] = insertTranslatedEvents(db.store.sqlite, 1);
-    const isEarly = (body: string) => body.includes(early!.outputId);
-    emulator.addFault({ route: 'events', status: 503, when: isEarly, times: 1 });
-    // Every other POST: the first loses its connection (the pause opens), the rest hang.
+  /**
+   * A POST sent before the pause, whose answer (`early`: TimeBack's) is held back; every other
+   * POST: the first loses its connection (the pause opens), the rest hang. Returns once the
+   * pause's probe hangs at TimeBack, the early answer still held.
+   */
+  async function pauseWithTheProbeOut(early: Omit<Fault, 'route' | 'when' | 'times'>) {
+    const [first] = insertTranslatedEvents(db.store.sqlite, 1);
+    const isEarly = (body: string) => body.includes(first!.outputId);
+    emulator.addFault({ ...early, route: 'events', when: isEarly, times: 1 });
     emulator.addFault({ route: 'events', reset: true, when: (body) => !isEarly(body), times: 1 });
     emulator.addFault({ route: 'events', hang: true, when: (body) => !isEarly(body) });
     const held = emulator.hold('events');
-    const worker = startWorker({ env: { DELIVERY_CONCURRENCY: '2' }, tuning: { backoff: { baseMs: 20, capMs: 40 }, pauseThreshold: 1 }, timeoutMs: 60_000 });
+    const captured = captureLog();
+    const worker = startWorker({ env: { DELIVERY_CONCURRENCY: '2' }, tuning: { backoff: { baseMs: 20, capMs: 40 }, pauseThreshold: 1 }, timeoutMs: 60_000, log: captured.log });
     await held.arrived;
 
     insertTranslatedEvents(db.store.sqlite, 3);
@@ -437,18 +441,55 @@ describe('delivery worker', () => {
     // The reset opens the pause; once its wait is over, the probe goes and hangs.
     await waitFor('the probe at TimeBack', () => emulator.eventPosts === 3);
     expect(worker.status().state).toBe('paused');
+    const earlyRecorded = (status: number) =>
+      waitFor(`the early ${status} recorded`, () => eventStates(db.store.sqlite).find((row) => row.seq === first!.seq)?.lastStatus === status);
+    const pauseWarnings = () => captured.lines().filter((line) => line.msg === 'TimeBack is failing; delivery paused').length;
+    return { worker, held, earlyRecorded, pauseWarnings };
+  }
 
-    held.release();
-    await waitFor('the early 503 recorded', () => eventStates(db.store.sqlite).find((row) => row.seq === early!.seq)?.lastStatus === 503);
-    // The 503 holds the pause for one more wait (at most 40 ms); long past it, the probe is still the only one out.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(emulator.eventPosts).toBe(3);
-    expect(worker.status().state).toBe('paused');
-
-    // The probe's own end lets the next one go: the pause is not stuck.
+  /** The probe's own end lets the next one go: the pause is not stuck. */
+  async function expectRecoveryAfterTheProbe(worker: DeliveryWorker): Promise<void> {
     emulator.clearFaults();
     await waitFor('all delivered after recovery', allDelivered(4));
     expect(worker.status().state).toBe('running');
+  }
+
+  it('does not let a second probe out when a POST sent before the pause fails while the probe hangs', async () => {
+    const { worker, held, earlyRecorded } = await pauseWithTheProbeOut({ status: 503 });
+    held.release();
+    await earlyRecorded(503);
+    // Long past any wait of the pause (at most 40 ms), the probe is still the only one out.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(emulator.eventPosts).toBe(3);
+    expect(worker.status().state).toBe('paused');
+    await expectRecoveryAfterTheProbe(worker);
+  });
+
+  it('does not re-open the pause when a POST sent before it fails while the probe hangs: the probe is what says', async () => {
+    const { worker, held, earlyRecorded, pauseWarnings } = await pauseWithTheProbeOut({ status: 503 });
+    const before = worker.status().pause;
+    expect(before?.problem).not.toContain('503');
+    expect(pauseWarnings()).toBe(1);
+    held.release();
+    await earlyRecorded(503);
+    // Neither a new wait (nextProbe) nor a new problem, nor a second warning: one per failed probe.
+    expect(worker.status().pause).toEqual(before);
+    expect(pauseWarnings()).toBe(1);
+    await expectRecoveryAfterTheProbe(worker);
+  });
+
+  it("holds the pause for a Retry-After to a POST sent before it, while the probe hangs, and the probe's turn goes on", async () => {
+    const { worker, held, earlyRecorded, pauseWarnings } = await pauseWithTheProbeOut({ status: 429, retryAfter: 1 });
+    held.release();
+    const answeredAt = Date.now();
+    await earlyRecorded(429);
+    // TimeBack asked this client to wait: honoured, though the probe is still out; not a new pause.
+    const { pause } = worker.status();
+    expect(pause?.problem).toContain('429');
+    expect(Date.parse(pause!.nextProbe)).toBeGreaterThanOrEqual(answeredAt + 1_000);
+    expect(pauseWarnings()).toBe(1);
+    expect(emulator.eventPosts).toBe(3);
+    await expectRecoveryAfterTheProbe(worker);
   });
 
   it('lets the next probe go when the probe was an event with no output, which sends nothing', async () => {

@@ -135,6 +135,46 @@ describe('roster gate: one probe at a time', () => {
     await expectOneProbeThenRecovery(roster, clock, probe);
   }, 10_000);
 
+  it('Should not re-open the pause when a lookup sent before it fails while the probe is out: the probe is what says', async () => {
+    const { roster, tokens, clock } = client();
+    await tokens.getToken();
+    emulator.addFault({ route: 'roster', status: 503, when: (_body, url) => url.includes('early-'), times: 1 });
+    const held = emulator.hold('roster');
+    const early = roster.lookup('identifier', 'early-0');
+    await held.arrived;
+
+    await openThePause(roster);
+    const { probe } = await sendAHangingProbe(roster, clock);
+    const before = roster.status();
+    held.release();
+    expect(await early).toMatchObject({ outcome: 'unavailable', detail: 'TimeBack roster failed (HTTP 503)' });
+
+    // No new wait and no new problem: a lookup now waits on the probe, not on a time.
+    expect(roster.status()).toEqual(before);
+    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', retryAfterMs: undefined });
+    await expectOneProbeThenRecovery(roster, clock, probe);
+  }, 10_000);
+
+  it("Should hold the pause for a Retry-After to a lookup sent before it while the probe is out, and the probe's turn goes on", async () => {
+    const { roster, tokens, clock } = client();
+    await tokens.getToken();
+    emulator.addFault({ route: 'roster', status: 429, retryAfter: 20, when: (_body, url) => url.includes('early-'), times: 1 });
+    const held = emulator.hold('roster');
+    const early = roster.lookup('identifier', 'early-0');
+    await held.arrived;
+
+    await openThePause(roster);
+    const { probe } = await sendAHangingProbe(roster, clock);
+    held.release();
+    expect(await early).toMatchObject({ outcome: 'unavailable', retryAfterMs: 20_000 });
+
+    // TimeBack asked this client to wait: a lookup now is told how long.
+    expect(roster.status()).toMatchObject({ state: 'paused', nextProbe: new Date(clock.now() + 20_000).toISOString() });
+    expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', retryAfterMs: 20_000 });
+    // Once that wait is over, the probe is still the only one out (LATER_MS is past it).
+    await expectOneProbeThenRecovery(roster, clock, probe);
+  }, 10_000);
+
   it('Should let the next probe go when the probe shared a roster check that a lookup sent before the pause made, and it failed', async () => {
     const { roster, clock } = client();
     // Sent before the pause: a 404 by id, checked against the user list, whose check hangs.

@@ -86,6 +86,60 @@ describe('OutagePause', () => {
     expect(pause.canDispatch()).toBe(true);
   });
 
+  it('a failure of a dispatch sent before the pause, while the probe is out, neither re-opens it nor adds a step', () => {
+    const { pause, clock } = pauseAt();
+    const early = pause.dispatching();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, pause.dispatching());
+    clock.now = pause.until;
+    expect(pause.canDispatch()).toBe(true);
+    const probe = pause.dispatching();
+    const { until } = pause;
+    // A hanging POST sent before the pause times out: old news about TimeBack.
+    clock.now += 100;
+    expect(pause.recordFailure('HTTP 503', undefined, early)).toBe(false);
+    expect(pause).toMatchObject({ state: 'half-open', until, problem: 'timeout' });
+    expect(pause.canDispatch()).toBe(false);
+    // The probe's own failure is the second step (1 s, random 0), not the third.
+    expect(pause.recordFailure('timeout', undefined, probe)).toBe(true);
+    expect(pause.until - clock.now).toBe(1_000);
+  });
+
+  it('a failure of a dispatch sent before the pause, while no probe has gone yet, leaves the next dispatch to probe', () => {
+    const { pause, clock } = pauseAt();
+    const early = pause.dispatching();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, pause.dispatching());
+    clock.now = pause.until;
+    // Half-open with nothing due yet (delivery's queue was empty): no probe is out.
+    expect(pause.canDispatch()).toBe(true);
+    expect(pause.recordFailure('HTTP 503', undefined, early)).toBe(false);
+    expect(pause.state).toBe('half-open');
+    expect(pause.canDispatch()).toBe(true);
+    const probe = pause.dispatching();
+    expect(probe.probe).toBe(true);
+    expect(pause.recordFailure('timeout', undefined, probe)).toBe(true);
+    expect(pause.until - clock.now).toBe(1_000);
+  });
+
+  it("a Retry-After to a dispatch sent before the pause, while the probe is out, holds the pause that long but adds no step, and the probe's turn goes on", () => {
+    const { pause, clock } = pauseAt();
+    const early = pause.dispatching();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, pause.dispatching());
+    clock.now = pause.until;
+    expect(pause.canDispatch()).toBe(true);
+    const probe = pause.dispatching();
+    clock.now += 100;
+    expect(pause.recordFailure('HTTP 429', 5_000, early)).toBe(false);
+    expect(pause).toMatchObject({ state: 'open', problem: 'HTTP 429' });
+    expect(pause.until - clock.now).toBe(5_000);
+    // Its wait over, the probe is still the only one out.
+    clock.now = pause.until;
+    expect(pause.canDispatch()).toBe(false);
+    expect(pause.probing).toBe(true);
+    // Its failure is the second step, not the third.
+    expect(pause.recordFailure('timeout', undefined, probe)).toBe(true);
+    expect(pause.until - clock.now).toBe(1_000);
+  });
+
   it('a successful probe closes it and forgets the history', () => {
     const { pause, clock } = pauseAt();
     for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
