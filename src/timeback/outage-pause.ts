@@ -82,12 +82,9 @@ export class OutagePause {
     return sent;
   }
 
-  /**
-   * Whether `sent` was the probe in flight, which its answer ends. Without `sent` any answer
-   * ends the probe (roster and delivery both hand their dispatches back).
-   */
-  private endsProbe(sent: Dispatched | undefined): boolean {
-    const ends = sent === undefined || sent === this.probe;
+  /** Whether `sent` was the probe in flight, which its answer ends. */
+  private endsProbe(sent: Dispatched): boolean {
+    const ends = sent === this.probe;
     if (ends) this.probe = undefined;
     return ends;
   }
@@ -96,7 +93,7 @@ export class OutagePause {
    * TimeBack answered in a way that proves it is up (any 2xx, 409, or a 4xx about the
    * event itself). Returns true when this ends a pause.
    */
-  recordAnswer(sent?: Dispatched): boolean {
+  recordAnswer(sent: Dispatched): boolean {
     this.consecutiveFailures = 0;
     this.endsProbe(sent);
     if (this.state === 'closed') return false;
@@ -124,7 +121,7 @@ export class OutagePause {
    * turn). Nor is it counted: the count only decides when a closed pause opens, and closing
    * starts it again from 0.
    */
-  recordFailure(problem: string, retryAfterMs?: number, sent?: Dispatched): boolean {
+  recordFailure(problem: string, retryAfterMs: number | undefined, sent: Dispatched): boolean {
     const waitAsked = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : 0;
     if (this.state === 'closed') {
       this.consecutiveFailures += 1;
@@ -132,7 +129,7 @@ export class OutagePause {
       this.open('timeback', problem, waitAsked);
       return true;
     }
-    const wasProbe = this.probing && this.endsProbe(sent);
+    const wasProbe = this.endsProbe(sent);
     // The probe failing while a Retry-After holds the pause (open) adds no step either: the
     // next probe goes when that wait is over.
     if (wasProbe && this.state === 'half-open') {
@@ -156,8 +153,8 @@ export class OutagePause {
     return true;
   }
 
-  /** The probe ended without an answer (delivery is stopping); let another go. */
-  probeAbandoned(sent?: Dispatched): void {
+  /** `sent` ended without an answer (cut by a stop, nothing sent, or nothing reached TimeBack): if it was the probe, another may go. */
+  probeAbandoned(sent: Dispatched): void {
     this.endsProbe(sent);
   }
 

@@ -9,32 +9,34 @@ function pauseAt(start = 1_000_000) {
     random: () => 0,
     now: () => clock.now,
   });
-  return { pause, clock };
+  /** What the pause hands every dispatch while it is closed: none of them is a probe. */
+  const sent = pause.dispatching();
+  return { pause, clock, sent };
 }
 
 describe('OutagePause', () => {
   it('opens after the threshold of consecutive failures, not before', () => {
-    const { pause } = pauseAt();
-    expect(pause.recordFailure('HTTP 503')).toBe(false);
-    expect(pause.recordFailure('HTTP 503')).toBe(false);
+    const { pause, sent } = pauseAt();
+    expect(pause.recordFailure('HTTP 503', undefined, sent)).toBe(false);
+    expect(pause.recordFailure('HTTP 503', undefined, sent)).toBe(false);
     expect(pause.canDispatch()).toBe(true);
-    expect(pause.recordFailure('HTTP 503')).toBe(true);
+    expect(pause.recordFailure('HTTP 503', undefined, sent)).toBe(true);
     expect(pause.state).toBe('open');
     expect(pause.canDispatch()).toBe(false);
     expect(pause.problem).toBe('HTTP 503');
   });
 
   it('an answer in between resets the count', () => {
-    const { pause } = pauseAt();
-    pause.recordFailure('HTTP 503');
-    pause.recordFailure('HTTP 503');
-    pause.recordAnswer();
-    expect(pause.recordFailure('HTTP 503')).toBe(false);
+    const { pause, sent } = pauseAt();
+    pause.recordFailure('HTTP 503', undefined, sent);
+    pause.recordFailure('HTTP 503', undefined, sent);
+    pause.recordAnswer(sent);
+    expect(pause.recordFailure('HTTP 503', undefined, sent)).toBe(false);
   });
 
   it('after the wait lets exactly one probe through', () => {
-    const { pause, clock } = pauseAt();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    const { pause, clock, sent } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, sent);
     // equal jitter with random 0: half the first step
     expect(pause.until - clock.now).toBe(500);
     clock.now += 500;
@@ -45,23 +47,22 @@ describe('OutagePause', () => {
   });
 
   it('a failed probe re-opens for longer, up to the cap', () => {
-    const { pause, clock } = pauseAt();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    const { pause, clock, sent } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, sent);
     const waits: number[] = [];
     for (let round = 0; round < 6; round += 1) {
       clock.now = pause.until;
       pause.canDispatch();
-      pause.dispatching();
-      pause.recordFailure('timeout');
+      const probe = pause.dispatching();
+      pause.recordFailure('timeout', undefined, probe);
       waits.push(pause.until - clock.now);
     }
     expect(waits).toEqual([1_000, 2_000, 4_000, 4_000, 4_000, 4_000]);
   });
 
   it('only the probe handed back ends the probe: not a dispatch sent before the pause, nor a probe of a pause already over', () => {
-    const { pause, clock } = pauseAt();
-    const early = pause.dispatching();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    const { pause, clock, sent: early } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, early);
     clock.now = pause.until;
     expect(pause.canDispatch()).toBe(true);
     const probe = pause.dispatching();
@@ -74,7 +75,7 @@ describe('OutagePause', () => {
     expect(pause.canDispatch()).toBe(false);
     // An answer to it still proves TimeBack up and ends the pause, and with it that probe's turn.
     expect(pause.recordAnswer(early)).toBe(true);
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, early);
     clock.now = pause.until;
     expect(pause.canDispatch()).toBe(true);
     const next = pause.dispatching();
@@ -87,9 +88,8 @@ describe('OutagePause', () => {
   });
 
   it('a failure of a dispatch sent before the pause, while the probe is out, neither re-opens it nor adds a step', () => {
-    const { pause, clock } = pauseAt();
-    const early = pause.dispatching();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, pause.dispatching());
+    const { pause, clock, sent: early } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, early);
     clock.now = pause.until;
     expect(pause.canDispatch()).toBe(true);
     const probe = pause.dispatching();
@@ -105,9 +105,8 @@ describe('OutagePause', () => {
   });
 
   it('a failure of a dispatch sent before the pause, while no probe has gone yet, leaves the next dispatch to probe', () => {
-    const { pause, clock } = pauseAt();
-    const early = pause.dispatching();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, pause.dispatching());
+    const { pause, clock, sent: early } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, early);
     clock.now = pause.until;
     // Half-open with nothing due yet (delivery's queue was empty): no probe is out.
     expect(pause.canDispatch()).toBe(true);
@@ -121,9 +120,8 @@ describe('OutagePause', () => {
   });
 
   it("a Retry-After to a dispatch sent before the pause, while the probe is out, holds the pause that long but adds no step, and the probe's turn goes on", () => {
-    const { pause, clock } = pauseAt();
-    const early = pause.dispatching();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, pause.dispatching());
+    const { pause, clock, sent: early } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, early);
     clock.now = pause.until;
     expect(pause.canDispatch()).toBe(true);
     const probe = pause.dispatching();
@@ -141,51 +139,51 @@ describe('OutagePause', () => {
   });
 
   it('a successful probe closes it and forgets the history', () => {
-    const { pause, clock } = pauseAt();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout');
+    const { pause, clock, sent } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, sent);
     clock.now = pause.until;
     pause.canDispatch();
-    pause.dispatching();
-    expect(pause.recordAnswer()).toBe(true);
+    const probe = pause.dispatching();
+    expect(pause.recordAnswer(probe)).toBe(true);
     expect(pause.state).toBe('closed');
     expect(pause.since).toBeUndefined();
-    expect(pause.recordFailure('timeout')).toBe(false);
+    expect(pause.recordFailure('timeout', undefined, sent)).toBe(false);
   });
 
   it('a Retry-After pauses everyone at once for that long, even past the backoff cap', () => {
-    const { pause, clock } = pauseAt();
-    expect(pause.recordFailure('HTTP 429', 6_000)).toBe(true);
+    const { pause, clock, sent } = pauseAt();
+    expect(pause.recordFailure('HTTP 429', 6_000, sent)).toBe(true);
     expect(pause.until - clock.now).toBe(6_000);
-    const { pause: other, clock: otherClock } = pauseAt();
-    other.recordFailure('HTTP 429', 600_000);
+    const { pause: other, clock: otherClock, sent: otherSent } = pauseAt();
+    other.recordFailure('HTTP 429', 600_000, otherSent);
     expect(other.until - otherClock.now).toBe(600_000);
   });
 
   it('failures of POSTs already in flight when it opened add no backoff step, and are not a new pause', () => {
-    const { pause, clock } = pauseAt();
+    const { pause, clock, sent } = pauseAt();
     // One burst of 429s: the first opens the pause, the other 15 were sent before it did.
-    expect(pause.recordFailure('HTTP 429', 2_000)).toBe(true);
-    for (let i = 0; i < 15; i += 1) expect(pause.recordFailure('HTTP 429', 2_000)).toBe(false);
+    expect(pause.recordFailure('HTTP 429', 2_000, sent)).toBe(true);
+    for (let i = 0; i < 15; i += 1) expect(pause.recordFailure('HTTP 429', 2_000, sent)).toBe(false);
     expect(pause.until - clock.now).toBe(2_000);
     // A later Retry-After among them still holds the pause for as long as it asks.
     clock.now += 500;
-    expect(pause.recordFailure('HTTP 429', 2_000)).toBe(false);
+    expect(pause.recordFailure('HTTP 429', 2_000, sent)).toBe(false);
     expect(pause.until - clock.now).toBe(2_000);
     // The probe is the next step: the second, not the seventeenth.
     clock.now = pause.until;
     pause.canDispatch();
-    pause.dispatching();
-    expect(pause.recordFailure('timeout')).toBe(true);
+    const probe = pause.dispatching();
+    expect(pause.recordFailure('timeout', undefined, probe)).toBe(true);
     expect(pause.until - clock.now).toBe(1_000);
   });
 
   it('a shorter Retry-After arriving while paused never shortens the pause', () => {
-    const { pause, clock } = pauseAt();
-    expect(pause.recordFailure('HTTP 429', 60_000)).toBe(true);
+    const { pause, clock, sent } = pauseAt();
+    expect(pause.recordFailure('HTTP 429', 60_000, sent)).toBe(true);
     const until = pause.until;
     clock.now += 1_000;
-    expect(pause.recordFailure('HTTP 429', 1_000)).toBe(false);
-    expect(pause.recordFailure('HTTP 503')).toBe(false);
+    expect(pause.recordFailure('HTTP 429', 1_000, sent)).toBe(false);
+    expect(pause.recordFailure('HTTP 503', undefined, sent)).toBe(false);
     expect(pause.until).toBe(until);
     expect(pause.canDispatch()).toBe(false);
   });
@@ -206,8 +204,8 @@ describe('OutagePause', () => {
   });
 
   it('a token alone does not end a pause caused by TimeBack failing', () => {
-    const { pause } = pauseAt();
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('HTTP 502');
+    const { pause, sent } = pauseAt();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('HTTP 502', undefined, sent);
     expect(pause.recordToken()).toBe(false);
     expect(pause.state).toBe('open');
   });
