@@ -43,6 +43,24 @@ const ReplayableFateSchema = z.enum(REPLAYABLE_FATES, {
 export const MAX_REASON_CHARS = 100;
 
 /**
+ * The longest Learn or output id a replay names. Learn's event ids are UUIDs (36 characters)
+ * and the gateway's output ids `urn:uuid:` ones (45); intake keeps any, so an event with a
+ * longer id is named by its event number. Unbounded, an id of half a megabyte inside the body
+ * limit was looked up and came back whole in the answer's `notReplayed`.
+ */
+export const MAX_REPLAY_ID_CHARS = 1024;
+
+const LearnOrOutputIdSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_REPLAY_ID_CHARS, {
+    // Its length, never the id: a message names the place in the request, not what was there.
+    error: (issue) =>
+      `must be at most ${MAX_REPLAY_ID_CHARS} characters (this one has ${String(issue.input).length}); name an event with a longer id by its event number`,
+  });
+
+/**
  * What to replay. The CLI flags and POST /admin/replay share this shape. The contract names
  * the filter `status` for replay and `fate` for GET /admin/events; either name is taken in
  * both places (once), with the same values.
@@ -75,7 +93,7 @@ export const ReplayFilterSchema = z
        * 200 with `requeued: 0` would let pass as a replay done.
        */
       ids: z
-        .array(z.union([z.number().int().positive('event numbers start at 1'), z.string().trim().min(1, 'must not be empty')]))
+        .array(z.union([z.number().int().positive('event numbers start at 1'), LearnOrOutputIdSchema]))
         .min(1, 'give at least one event number or id; an empty list names no event')
         .max(10_000, 'name at most 10,000 events per replay')
         .optional(),

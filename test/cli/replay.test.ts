@@ -321,6 +321,9 @@ describe('parseReplayArgs', () => {
     // Event numbers start at 1; in zod's words this was "Too small: expected number to be >0".
     expect(() => parseReplayArgs(['--id', '0'])).toThrow(/^--id\[0\]: event numbers start at 1$/);
     expect(() => parseReplayArgs(['--reason', 'r'.repeat(101)])).toThrow(/^--reason: must be at most 100 characters; reasons are short codes such as http-400$/);
+    expect(() => parseReplayArgs(['--id', `12,${'i'.repeat(1025)}`])).toThrow(
+      /^--id\[1\]: must be at most 1024 characters \(this one has 1025\); name an event with a longer id by its event number$/,
+    );
     // --id with only blanks or commas (a script's empty list) names no event, as POST /admin/replay's `ids: []`.
     for (const empty of ['', ' , ,']) {
       expect(() => parseReplayArgs(['--id', empty])).toThrow(/^--id: give at least one event number or id; an empty list names no event$/);

@@ -12,7 +12,7 @@ import { createTranslateWorker, type TranslateWorker } from '../../src/mapping/t
 import { createMetrics } from '../../src/metrics.ts';
 import { MAX_REPLAY_BODY_BYTES, adminEventsRoutes } from '../../src/ops/admin-events-routes.ts';
 import type { RetryWhileBusyOptions } from '../../src/store/lock-wait.ts';
-import { MAX_REASON_CHARS } from '../../src/store/replay.ts';
+import { MAX_REASON_CHARS, MAX_REPLAY_ID_CHARS } from '../../src/store/replay.ts';
 import { UNTIL_CONFIGURED } from '../../src/store/schema.ts';
 import { lockAfterFirstChunk } from '../helpers/lock-after-first-chunk.ts';
 import { serveOnLoopback, type LoopbackServer } from '../helpers/loopback-server.ts';
@@ -512,6 +512,28 @@ describe('POST /admin/replay', () => {
       error: { code: 'invalid-request', message: `reason: must be at most ${MAX_REASON_CHARS} characters; reasons are short codes such as http-400` },
     });
     expect(text).not.toContain('rrrr');
+    expect(wakes).toBe(0);
+  });
+
+  it('refuses a Learn or output id longer than any it can name, without echoing it, and echoes the ids it takes whole', async () => {
+    // Learn's event ids are UUIDs (36 characters), the gateway's output ids urn:uuid (45): an
+    // id of half a megabyte, inside the body limit, was looked up and came back whole in notReplayed.
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const longest = `u${'i'.repeat(MAX_REPLAY_ID_CHARS - 1)}`;
+    const taken = await post('/admin/replay', { ids: [longest] });
+    expect(taken.status).toBe(200);
+    expect(await taken.json()).toMatchObject({ requeued: 0, notReplayed: [{ id: longest, fates: [] }] });
+    const res = await post('/admin/replay', { ids: [1, ` ${'i'.repeat(500_000)}\n`] });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      error: {
+        code: 'invalid-request',
+        message: `ids[1]: must be at most ${MAX_REPLAY_ID_CHARS} characters (this one has 500000); name an event with a longer id by its event number`,
+      },
+    });
+    expect(text).not.toContain('iiii');
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
     expect(wakes).toBe(0);
   });
 
