@@ -19,7 +19,7 @@ import { decimalOnly, noQuery, singleQuery } from '../query-params.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
-import { ReplayFilterSchema, replayInTurns, startReplay, unknownReason, unreplayedIds } from '../store/replay.ts';
+import { ReasonFilterSchema, ReplayFilterSchema, replayInTurns, startReplay, unknownReason, unreplayedIds } from '../store/replay.ts';
 import { FATES } from '../store/schema.ts';
 
 export interface AdminEventsDeps {
@@ -43,7 +43,7 @@ const EventListQuerySchema = z
     {
       fate: FateSchema.optional(),
       status: FateSchema.optional(),
-      reason: z.string().trim().min(1).optional(),
+      reason: ReasonFilterSchema.optional(),
       limit: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50)),
       before: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be an event number' }).int('must be an event number').positive('must be an event number')).optional(),
     },

@@ -43,6 +43,18 @@ const ReplayableFateSchema = z.enum(REPLAYABLE_FATES, {
 export const MAX_REASON_CHARS = 100;
 
 /**
+ * A reason asked for, by replay and GET /admin/events alike. The gateway's reasons are short
+ * codes (`http-400`, `user-not-in-timeback`): a longer one matches no event. Refused by length,
+ * so replay's `unknownReason`, which echoes it, never carries a megabyte the admin pasted by
+ * mistake, and the list refuses what replay refuses.
+ */
+export const ReasonFilterSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_REASON_CHARS, `must be at most ${MAX_REASON_CHARS} characters; reasons are short codes such as http-400`);
+
+/**
  * The longest Learn or output id a replay names. Learn's event ids are UUIDs (36 characters)
  * and the gateway's output ids `urn:uuid:` ones (45); intake keeps any, so an event with a
  * longer id is named by its event number. Unbounded, an id of half a megabyte inside the body
@@ -74,12 +86,7 @@ export const ReplayFilterSchema = z
        */
       status: ReplayableFateSchema.optional(),
       fate: ReplayableFateSchema.optional(),
-      /**
-       * The gateway's reasons are short codes (`http-400`, `user-not-in-timeback`): a longer one
-       * matches no event. Refused by length, so the answer's `unknownReason`, which echoes it,
-       * never carries a megabyte the admin pasted by mistake.
-       */
-      reason: z.string().trim().min(1, 'must not be empty').max(MAX_REASON_CHARS, `must be at most ${MAX_REASON_CHARS} characters; reasons are short codes such as http-400`).optional(),
+      reason: ReasonFilterSchema.optional(),
       /** Only events received at or after this instant (ISO 8601; a date alone is its midnight UTC). */
       since: z
         .union([z.iso.datetime({ offset: true }), z.iso.date()], {

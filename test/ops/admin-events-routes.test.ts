@@ -149,6 +149,22 @@ describe('GET /admin/events', () => {
     expect(await message('before=-3')).toBe('before: must be an event number');
   });
 
+  it('refuses a reason longer than any the gateway gives, as replay does, without echoing it', async () => {
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    const longest = await get(`/admin/events?reason=${'r'.repeat(MAX_REASON_CHARS)}`);
+    expect(longest.status).toBe(200);
+    expect(await longest.json()).toEqual({ events: [], next: null });
+    for (const query of [`reason=${'r'.repeat(MAX_REASON_CHARS + 1)}`, `fate=dead&reason=${'r'.repeat(10_000)}`]) {
+      const res = await get(`/admin/events?${query}`);
+      expect(res.status).toBe(400);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({
+        error: { code: 'invalid-request', message: `reason: must be at most ${MAX_REASON_CHARS} characters; reasons are short codes such as http-400` },
+      });
+      expect(text).not.toContain('rrrr');
+    }
+  });
+
   it('refuses an unknown parameter instead of listing every event without the filter', async () => {
     insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
     insertTranslatedEvents(db.store.sqlite, 2);
