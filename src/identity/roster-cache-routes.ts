@@ -44,15 +44,16 @@ const ClearQuerySchema = z.strictObject({ outcome: OutcomeSchema.optional() }, {
 const PIN_DECIDES = 'it is pinned in user-overrides.yaml, and the pin decides for this student: edit that file to change their platform id';
 
 /**
- * A Learn externalId of `.` or `..` cannot be named in `DELETE /admin/roster-cache/<externalId>`:
+ * A Learn externalId of `.` or `..` cannot be named as it is in `DELETE /admin/roster-cache/<externalId>`:
  * every URL parser (fetch's, curl's, the gateway's) resolves such a segment, percent-encoded or
  * not, as a step of the path before routing, so the request reaches `/admin/roster-cache/` or
- * `/admin/` and is a 404 (never the clear). Said in that 404, from the path as sent, so the
- * admin learns the way that works rather than "no route".
+ * `/admin/` and is a 404 (never the clear). Padded (`%20..`) it is no dot segment, and the id
+ * is trimmed as every id named here is (no cached id has a space around it), so that evicts
+ * `..`: the way that works, said in that 404 from the path as sent, rather than "no route".
  */
 export function dotIdEviction(sentPath: string | undefined): string | undefined {
   if (sentPath === undefined || !/^\/admin\/roster-cache\/(?:\.|%2e){1,2}\/?(?:[?#]|$)/i.test(sentPath)) return undefined;
-  return 'a Learn externalId of . or .. cannot be named in a URL path, which resolves it (encoded or not) as a step of the path; nothing was evicted: evict it with `caliper-gateway roster-cache evict`';
+  return 'a Learn externalId of . or .. cannot be named in a URL path as it is, which resolves it (encoded or not) as a step of the path; nothing was evicted: send it with a space before it (%20..), which is trimmed off as from any id, or evict it with `caliper-gateway roster-cache evict`';
 }
 
 export function rosterCacheRoutes({

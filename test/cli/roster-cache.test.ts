@@ -141,7 +141,7 @@ describe('caliper-gateway roster-cache', () => {
     expect(cachedIds()).not.toContain('ada.l');
   });
 
-  it('Should evict an id of . or .., which DELETE /admin/roster-cache/<externalId> cannot name', async () => {
+  it('Should evict an id of . or .., which DELETE /admin/roster-cache/<externalId> cannot name as it is', async () => {
     const store = openStore(env.DB_PATH!);
     for (const externalId of ['.', '..']) {
       createRosterCache(store).put({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail: null, learnedAt: NOW });

@@ -162,7 +162,7 @@ describe('/admin/roster-cache', () => {
     });
   });
 
-  it('Should evict an id holding dots and slashes, percent-encoded, and point a . or .. id, which a path cannot carry, to the command', async () => {
+  it('Should evict an id holding dots and slashes, percent-encoded, and point a . or .. id, which a path cannot carry as it is, to its padded form or the command', async () => {
     const cache = createRosterCache(store);
     for (const externalId of ['..', '.', 'a/../b', 'x/..', '%2E%2E']) {
       cache.put({ externalId, platformId: null, outcome: 'not-found', strategy: null, detail: null, learnedAt: NOW - HOUR });
@@ -179,7 +179,7 @@ describe('/admin/roster-cache', () => {
       expect([path, res.status, JSON.parse(res.body)]).toEqual([path, 200, { evicted: [evicted] }]);
     }
     const hint =
-      'a Learn externalId of . or .. cannot be named in a URL path, which resolves it (encoded or not) as a step of the path; nothing was evicted: evict it with `caliper-gateway roster-cache evict`';
+      'a Learn externalId of . or .. cannot be named in a URL path as it is, which resolves it (encoded or not) as a step of the path; nothing was evicted: send it with a space before it (%20..), which is trimmed off as from any id, or evict it with `caliper-gateway roster-cache evict`';
     for (const [path, reached] of [
       ['/admin/roster-cache/..', '/admin/'],
       ['/admin/roster-cache/%2E%2E', '/admin/'],
@@ -195,6 +195,15 @@ describe('/admin/roster-cache', () => {
     expect(JSON.parse((await rawDelete('/admin/roster-cache/...')).body)).toEqual({ error: { code: 'not-cached', message: '"..." is not in the roster cache' } });
     expect(JSON.parse((await rawDelete('/admin/events/..')).body)).toEqual({ error: { code: 'not-found', message: 'No route for DELETE /admin/' } });
     expect(cache.list().entries.map((entry) => entry.externalId).sort()).toEqual(['.', '..', 'ada.l', 'new/kid@school.test', 'twin']);
+    // Padded, the segment is no dot segment, and the id is trimmed as any other is: the way the hint gives.
+    for (const [path, evicted] of [
+      ['/admin/roster-cache/%20..', '..'],
+      ['/admin/roster-cache/.%0A', '.'],
+    ] as const) {
+      const res = await rawDelete(path);
+      expect([path, res.status, JSON.parse(res.body)]).toEqual([path, 200, { evicted: [evicted] }]);
+    }
+    expect(cache.list().entries.map((entry) => entry.externalId).sort()).toEqual(['ada.l', 'new/kid@school.test', 'twin']);
   });
 
   it('Should say that a student user-overrides.yaml pins keeps the pin, whether evicted or not cached', async () => {
