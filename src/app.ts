@@ -10,7 +10,7 @@ import { routePath } from 'hono/route';
 import { getPath } from 'hono/utils/url';
 import { z } from 'zod';
 import type { Config } from './config.ts';
-import { GatewayError, describeZodError, shown } from './errors.ts';
+import { GatewayError, MAX_QUOTED_CHARS, describeZodError, shown } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
@@ -70,14 +70,20 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /**
  * A path no route took, as logged: its first two segments. What follows can still name a
  * student: a batch_uid with a slash, sent unencoded (DELETE /admin/roster-cache/new/kid@school.test),
- * or with a trailing slash, matches no route.
+ * or with a trailing slash, matches no route. Cut as a message cuts a value (errors.ts): anyone
+ * can send a path of kilobytes, and each was logged whole.
  */
 function unmatchedPath(path: string): string {
   let slashes = 0;
+  let end = path.length;
   for (let i = 0; i < path.length; i++) {
-    if (path.charCodeAt(i) === 0x2f && ++slashes === 3) return `${path.slice(0, i)}/…`;
+    if (path.charCodeAt(i) === 0x2f && ++slashes === 3) {
+      end = i;
+      break;
+    }
   }
-  return path;
+  if (end > MAX_QUOTED_CHARS) return `${path.slice(0, MAX_QUOTED_CHARS)}… (${path.length} characters)`;
+  return end < path.length ? `${path.slice(0, end)}/…` : path;
 }
 
 /**

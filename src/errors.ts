@@ -30,7 +30,8 @@ export class GatewayError extends Error {
 const PATH_HEAD = 3;
 const PATH_TAIL = 5;
 const MAX_KEY_CHARS = 60;
-const MAX_QUOTED_CHARS = 100;
+/** How much of a value from the request a message (or a log line) shows. */
+export const MAX_QUOTED_CHARS = 100;
 
 /**
  * Renders a zod path the way people write it: `data[3].actor.extensions["bb:user.id"]`.

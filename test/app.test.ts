@@ -134,6 +134,22 @@ describe('a path no route takes', () => {
     await app().request('/a/b');
     expect(requestLines().map((line) => line.path)).toEqual(['/favicon.ico', '/a/b']);
   });
+
+  it('is logged cut to its first 100 characters, as a message quotes a value, however long its segments', async () => {
+    // Anyone can send one (up to the server's 16 KB of headers), and an admin past the token
+    // check too: each was logged whole, a line as long as the path, for every request.
+    await app().request(`/${'x'.repeat(12_000)}`);
+    await app().request(`/admin/${'y'.repeat(12_000)}`, { headers: admin });
+    await app().request(`/a/${'z'.repeat(99)}`);
+    await app().request(`/${'w'.repeat(200)}/b/kid@school.test`);
+    expect(requestLines().map((line) => [line.status, line.path])).toEqual([
+      [404, `/${'x'.repeat(99)}… (12001 characters)`],
+      [404, `/admin/${'y'.repeat(93)}… (12007 characters)`],
+      [404, `/a/${'z'.repeat(97)}… (102 characters)`],
+      [404, `/${'w'.repeat(99)}… (219 characters)`],
+    ]);
+    expect(captured.text()).not.toContain('kid@school');
+  });
 });
 
 describe('response headers', () => {
