@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { describeZodError } from '../errors.ts';
+import { describeZodError, shown } from '../errors.ts';
 import { openStoreForCommand, type Store } from '../store/database.ts';
 import { isDatabaseServed } from '../store/instance-lock.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
@@ -87,7 +87,9 @@ export const replayCommand = cliCommand<[lockRetry?: RetryWhileBusyOptions]>('re
     const was = (event: (typeof replayed)[number]) => `${event.previousFate}${event.previousReason ? ` (${event.previousReason})` : ''}`;
     const lines = replayed
       .slice(0, MAX_LISTED)
-      .map((event) => `  ${String(event.seq).padStart(8)}  ${event.sourceId ?? '(no id)'}  was ${was(event)}`);
+      // Learn's id as any message shows a value of the sender's (errors.ts): whoever holds an
+      // ingest key chooses it, escape sequences and length included.
+      .map((event) => `  ${String(event.seq).padStart(8)}  ${event.sourceId === null ? '(no id)' : shown(event.sourceId)}  was ${was(event)}`);
     if (replayed.length > MAX_LISTED) {
       const byWas = new Map<string, number>();
       for (const event of replayed) byWas.set(was(event), (byWas.get(was(event)) ?? 0) + 1);
@@ -156,7 +158,7 @@ function describeUnreplayed({ id, fates, lookedIn }: UnreplayedId): string {
         : fates.every((fate) => fate === 'pending')
           ? 'pending: already waiting in the queue'
           : `${fates.join(' and ')}: only ${REPLAYABLE_FATES.join(', ')} events are replayed`;
-  return `  ${String(id).padStart(8)}  ${why}`;
+  return `  ${(typeof id === 'number' ? String(id) : shown(id)).padStart(8)}  ${why}`;
 }
 
 /** `dead, skipped or rejected` */

@@ -123,6 +123,22 @@ describe('caliper-gateway replay', () => {
     expect(eventStates(db.store.sqlite).map((row) => row.fate)).toEqual(['pending']);
   });
 
+  it('prints a Learn id as a message shows a value: quoted and cut when it holds a control character or is long', async () => {
+    // Anyone with an ingest key chooses an event's id; an admin's terminal must not run its escape sequences.
+    const [hostile, long] = insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    const setSourceId = db.store.sqlite.prepare('UPDATE events SET source_id = ? WHERE seq = ?');
+    setSourceId.run('evt-\u001b]0;owned\u0007\u001b[2K', hostile!.seq);
+    setSourceId.run(`evt-${'l'.repeat(5_000)}`, long!.seq);
+    let out = '';
+    const io = { out: (text: string) => void (out += text), err: (text: string) => void (out += text) };
+    expect(await replayCommand(['--id', `${hostile!.seq},${long!.seq},nope\r\u001b[2K`], { DB_PATH: db.file, LOG_LEVEL: 'silent' }, io)).toBe(0);
+    const lines = out.split('\n');
+    expect(lines).toContain(`  ${String(hostile!.seq).padStart(8)}  "evt-\\u001b]0;owned\\u0007\\u001b[2K"  was dead (http-400)`);
+    expect(lines).toContain(`  ${String(long!.seq).padStart(8)}  "evt-${'l'.repeat(96)}"… (5004 characters)  was dead (http-400)`);
+    expect(lines).toContain('  "nope\\r\\u001b[2K"  not dead, skipped or rejected: nothing to replay (pending, delivered, or no such event)');
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
   /** Runs the command in this process (its own connection to the file), with what it prints. */
   function inProcess(args: string[], lockRetry?: RetryWhileBusyOptions) {
     const printed = { out: '', err: '' };
