@@ -154,7 +154,9 @@ function renderTable(total: number, views: RosterCacheView[]): string {
   const rows = [
     ['EXTERNAL ID', 'OUTCOME', 'PLATFORM ID', 'STRATEGY', 'LEARNED', 'EXPIRES'],
     ...views.map((view) => [
-      view.externalId,
+      // As Learn sent it, bar the spaces around it: an escape sequence must not reach the
+      // terminal as written, nor one id of 1,024 characters widen every row.
+      shown(view.externalId),
       view.outcome,
       view.platformId ?? '-',
       view.strategy ?? '-',

@@ -87,6 +87,23 @@ describe('caliper-gateway roster-cache', () => {
     expect(lines[3]).toMatch(/kid@school\.test\s+not-found\s+-\s+-\s+.*\(expired\)$/);
   });
 
+  it('Should list an id holding a control character quoted, and a long one cut, as messages show ids', async () => {
+    // Learn's ids reach the cache as Learn sent them (trimmed): its escape sequences must not
+    // reach the admin's terminal as written, nor one id of 1,024 characters widen every row.
+    const store = openStore(env.DB_PATH!);
+    const cache = createRosterCache(store);
+    cache.put({ externalId: 'kid\u001b[31m\u0007', platformId: null, outcome: 'not-found', strategy: null, detail: null, learnedAt: NOW - 4 * HOUR });
+    cache.put({ externalId: `long${'g'.repeat(1_020)}`, platformId: null, outcome: 'not-found', strategy: null, detail: null, learnedAt: NOW - 5 * HOUR });
+    store.close();
+    const { code, out } = await run();
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(lines[5]).toMatch(/^"kid\\u001b\[31m\\u0007"\s+not-found\s/);
+    expect(lines[6]).toMatch(new RegExp(`^"long${'g'.repeat(96)}"… \\(1024 characters\\)\\s+not-found\\s`));
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(Math.max(...lines.map((line) => line.length))).toBeLessThan(250);
+  });
+
   it('Should print JSON with --json, filtered by --outcome and capped by --limit', async () => {
     const filtered = await run('list', '--outcome', 'found', '--json');
     expect(JSON.parse(filtered.out)).toEqual({
