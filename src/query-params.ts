@@ -4,6 +4,7 @@
  * alone, and that clear ran on a guess at what was meant; a filter the route knows must come
  * once. Unknown names are left to the schema, which names them as unknown.
  */
+import { z } from 'zod';
 import { badRequest, formatPath } from './errors.ts';
 
 export function singleQuery(queries: Record<string, string[]>, known: readonly string[]): Record<string, string> {
@@ -37,4 +38,21 @@ const DECIMAL = /^-?\d+(?:\.\d+)?$/;
  */
 export function decimalOnly(value: unknown): unknown {
   return typeof value === 'string' && value !== '' && !DECIMAL.test(value) ? Number.NaN : value;
+}
+
+/**
+ * A whole-number parameter from `min` to `max` (`limit`, `offset`), in decimal only. The bounds
+ * are checked first and end the check: a whole number past what a double holds exactly
+ * (`limit=99999999999999999999`) was refused as "must be a whole number", with one problem
+ * more, when what it is is too large.
+ */
+export function wholeNumberParameter(min: number, max: number) {
+  return z.preprocess(
+    decimalOnly,
+    z.coerce
+      .number({ error: 'must be a number' })
+      .min(min, { error: `must be at least ${min}`, abort: true })
+      .max(max, { error: `must be at most ${max}`, abort: true })
+      .int('must be a whole number'),
+  );
 }

@@ -16,7 +16,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app.ts';
 import { badRequest, GatewayError, quote, unknownParameter } from '../errors.ts';
-import { decimalOnly, noQuery, singleQuery } from '../query-params.ts';
+import { noQuery, singleQuery, wholeNumberParameter } from '../query-params.ts';
 import { isBusy, retryWhileBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
 import { ROSTER_OUTCOMES } from '../store/schema.ts';
 import { readAdminExternalId } from './identity-resolver.ts';
@@ -28,8 +28,9 @@ const OutcomeSchema = z.enum(ROSTER_OUTCOMES, { error: `must be one of ${ROSTER_
 const ListQuerySchema = z.strictObject(
   {
     outcome: OutcomeSchema.optional(),
-    limit: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100)),
-    offset: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').default(0)),
+    limit: wholeNumberParameter(1, 1000).default(100),
+    // Past the last entry a page is empty; past MAX_SAFE_INTEGER a number is no longer exact.
+    offset: wholeNumberParameter(0, Number.MAX_SAFE_INTEGER).default(0),
   },
   { error: unknownParameter(['outcome', 'limit', 'offset']) },
 );

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import { BODY_IDLE_MS, readBody } from '../ingest/read-body.ts';
-import { decimalOnly, noQuery, singleQuery } from '../query-params.ts';
+import { decimalOnly, noQuery, singleQuery, wholeNumberParameter } from '../query-params.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
@@ -44,7 +44,7 @@ const EventListQuerySchema = z
       fate: FateSchema.optional(),
       status: FateSchema.optional(),
       reason: ReasonFilterSchema.optional(),
-      limit: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50)),
+      limit: wholeNumberParameter(1, 500).default(50),
       before: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be an event number' }).int('must be an event number').positive('must be an event number')).optional(),
     },
     { error: unknownParameter(['fate (or status)', 'reason', 'limit', 'before']) },

@@ -127,6 +127,11 @@ describe('/admin/roster-cache', () => {
     ['limit=all', 'limit: must be a number'],
     ['limit=5000', 'limit: must be at most 1000'],
     ['offset=-1', 'offset: must be at least 0'],
+    ['offset=1.5', 'offset: must be a whole number'],
+    // Whole numbers past what a double holds exactly: they were "not a whole number".
+    ['offset=99999999999999999999', 'offset: must be at most 9007199254740991'],
+    ['limit=99999999999999999999', 'limit: must be at most 1000'],
+    ['limit=-99999999999999999999', 'limit: must be at least 1'],
     ['outcomes=found', 'outcomes: unknown parameter; use outcome, limit, offset'],
   ])('Should refuse ?%s with a message naming the parameter', async (query, message) => {
     const res = await get(`/admin/roster-cache?${query}`);

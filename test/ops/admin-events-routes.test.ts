@@ -147,6 +147,9 @@ describe('GET /admin/events', () => {
     expect(await message('limit=ten')).toBe('limit: must be a number');
     expect(await message('limit=2.5')).toBe('limit: must be a whole number');
     expect(await message('before=-3')).toBe('before: must be an event number');
+    // Whole numbers past what a double holds exactly: they were "not a whole number", and a problem more.
+    expect(await message('limit=99999999999999999999')).toBe('limit: must be at most 500');
+    expect(await message('limit=-99999999999999999999')).toBe('limit: must be at least 1');
   });
 
   it('refuses a reason longer than any the gateway gives, as replay does, without echoing it', async () => {
