@@ -10,6 +10,7 @@ import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { prepareTranslationWrites } from '../../src/mapping/translation-writes.ts';
 import { replayEvents, unreplayedIds } from '../../src/store/replay.ts';
 import { FATES } from '../../src/store/schema.ts';
+import { startWriterThread } from '../../src/store/writer-thread.ts';
 import { createStoreWriter, type StoreWriter } from '../../src/store/writer.ts';
 import { createTokenProvider, type ClientCredentialsTokenProvider } from '../../src/timeback/client-credentials-token.ts';
 import { captureLog } from '../helpers/identity-harness.ts';
@@ -354,6 +355,52 @@ describe('delivery worker', () => {
     // writes that land would lose it, since the worker never heard of the first commit.
     expect(await metricValue(metrics.eventsDead, { reason: 'http-400' })).toBe(1);
     expect(await metricValue(metrics.eventsDelivered)).toBe(1);
+  });
+
+  // The writer thread can stop during a commit of results: the worker hears only that it
+  // stopped, and cannot tell whether the commit landed. It writes the results again on the
+  // event loop's connection, as writer-thread.ts does from then on. Whichever it was, each
+  // fate is counted once, no event is sent again for it, and no attempt is written twice.
+  it.each([
+    ['after committing the results', true],
+    ['before committing the results', false],
+  ])('counts each fate once when the writer thread stops %s without saying so', async (_when, committed) => {
+    const inserted = insertTranslatedEvents(db.store.sqlite, 6);
+    const refused = inserted[0]!;
+    const failedOnce = inserted[1]!;
+    emulator.addFault({ route: 'events', status: 400, body: { status: 'error', message: 'bad' }, when: (body) => body.includes(refused.outputId) });
+    emulator.addFault({ route: 'events', status: 500, times: 1, when: (body) => body.includes(failedOnce.outputId) });
+    const thread = await startWriterThread(db.store, createLogger('silent'), { autoCheckpoint: 1000 });
+    if (!thread) throw new Error('the writer thread did not start');
+    const eventLoop = createStoreWriter(db.store);
+    let firstBatch: readonly number[] = [];
+    let stopped = false;
+    const writer: StoreWriter = {
+      ...eventLoop,
+      async recordDeliveries(records) {
+        if (stopped) return eventLoop.recordDeliveries(records);
+        stopped = true;
+        firstBatch = records.map((record) => record.seq);
+        if (committed) await thread.recordDeliveries(records);
+        await thread.stop();
+        // What writer-thread.ts says of the writes outstanding when the thread exits.
+        throw new Error('the writer thread stopped (exit code 1)');
+      },
+    };
+    // Every first answer waits for the same commit: the 202s, the 400 and the 500 alike.
+    const worker = startWorker({ writer, tuning: { flushDelayMs: 500 } });
+    await waitFor('all settled', () => {
+      const counts = fateCounts(db.store.sqlite);
+      return counts.delivered === 5 && counts.dead === 1;
+    });
+    await worker.stop(Date.now() + 5_000);
+
+    expect([...firstBatch].sort((a, b) => a - b)).toEqual(inserted.map((event) => event.seq));
+    expect(emulator.eventPosts).toBe(7);
+    expect(await metricValue(metrics.eventsDelivered)).toBe(5);
+    expect(await metricValue(metrics.eventsDead, { reason: 'http-400' })).toBe(1);
+    expect(await metricValue(metrics.deliveryRetries, { cause: 'http-500' })).toBe(1);
+    for (const row of eventStates(db.store.sqlite)) expect(row.attempts).toBe(row.seq === failedOnce.seq ? 2 : 1);
   });
 
   it('refreshes a token that expires mid-stream, once for all requests in flight', async () => {
