@@ -96,11 +96,16 @@ export function createRosterGate({ config, log, metrics, now, size }: RosterGate
       pause.probeAbandoned(sent);
       return result;
     }
-    metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
     if (result.outcome === 'unavailable' && result.held) {
-      // Nothing reached the roster: it has not failed, and the token provider has logged the refusal.
+      // Nothing reached the roster: it has not failed, and the token provider has logged the
+      // refusal. Not a roster request either: counted, every retry of every waiting event made
+      // roster_lookups_total climb while the roster was never asked (token_refreshes_total and
+      // roster_unanswered_total show this case).
       pause.probeAbandoned(sent);
-    } else if (result.outcome === 'unavailable' && result.shared) {
+      return result;
+    }
+    metrics.rosterLookups.inc({ strategy, outcome: result.outcome });
+    if (result.outcome === 'unavailable' && result.shared) {
       // Another lookup sent the request that failed, and records it: counted once, as a lookup
       // that joins another's (shared-lookups.ts) never reaches the gate at all. A probe that
       // joined it failed with it all the same: the pause hears so from the probe, or no probe

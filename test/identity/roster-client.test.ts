@@ -642,6 +642,21 @@ describe('roster client against the emulator', () => {
     expect(answer.outcome === 'unavailable' && answer.detail).toContain('502');
   });
 
+  it('Should not count a lookup the refused credentials kept from being sent as a roster request', async () => {
+    const config = testConfig({ dir: temp.dir, timebackUrl: emulator.url, clientId: emulator.clientId, clientSecret: 'wrong' });
+    const captured = captureLog();
+    const metrics = createMetrics();
+    const tokens = createTokenProvider({ config, log: captured.log, metrics });
+    const roster = createRosterClient({ config, tokens, log: captured.log, metrics });
+    open.push(roster, tokens);
+    const before = rosterRequests(emulator).length;
+    // An event's retries, each asking again while the credentials stay refused.
+    for (let i = 0; i < 3; i++) expect(await roster.lookup('identifier', ADA.identifier)).toMatchObject({ outcome: 'unavailable', held: true });
+    expect(rosterRequests(emulator).length).toBe(before);
+    expect(await metricValue(metrics.rosterLookups, { strategy: 'identifier', outcome: 'unavailable' })).toBe(0);
+    expect(await metricValue(metrics.rosterFailures)).toBe(0);
+  });
+
   it('Should count lookups by strategy and outcome', async () => {
     const { roster, metrics } = client();
     await roster.lookup('sourcedId', ADA.sourcedId);
