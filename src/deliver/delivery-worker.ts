@@ -213,11 +213,17 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     else queue.putBack(event);
   }
 
-  /** The batch is committed: its events are released, counted, and their retries timed. */
-  function recorded(batch: readonly PendingRecord[]): void {
+  /**
+   * The batch is committed: its events are released, counted, and their retries timed. Counted
+   * only where the row holds the result (`held`), so a fate counts once, when it is in the database.
+   */
+  function recorded(batch: readonly PendingRecord[], held: readonly boolean[]): void {
     let earliestRetry: number | undefined;
-    for (const entry of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i]!;
       queue.release(entry.seq);
+      // The row changed hands while its POST was out: what TimeBack said is not the event's fate.
+      if (!held[i]) continue;
       if (entry.fate === 'delivered') metrics.eventsDelivered.inc();
       else if (entry.fate === 'dead') metrics.eventsDead.inc({ reason: entry.reason ?? 'unknown' });
       else {

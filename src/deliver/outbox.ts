@@ -53,8 +53,11 @@ export interface Outbox {
   load(seqs: readonly number[]): DueEvent[];
   /** The earliest future retry time, if any event waits for one. */
   nextDueAfter(now: number): number | undefined;
-  /** Records a batch of results in one transaction; resolves once it is committed. */
-  record(records: readonly DeliveryRecord[]): Promise<void>;
+  /**
+   * Records a batch of results in one transaction; resolves once it is committed, with whether
+   * each row holds its result (see `prepareDeliveryRecords`).
+   */
+  record(records: readonly DeliveryRecord[]): Promise<readonly boolean[]>;
 }
 
 
@@ -104,17 +107,27 @@ export const OUTBOX_SQL = {
       delivered_at = CASE WHEN @fate = 'delivered' THEN @finishedAt ELSE NULL END,
       updated_at = @finishedAt
     WHERE seq = @seq AND fate = 'pending' AND stage = 'deliver' AND updated_at = @readUpdatedAt`,
+  // A result the guarded UPDATE left alone may be there already: written again after an unclear
+  // commit that did land. No other write sets last_attempt_at (a replay and a new translation
+  // keep it), and no other attempt of the event ends while this one's result is unwritten.
+  recordedBefore: 'SELECT 1 FROM events WHERE seq = ? AND last_attempt_at = ?',
 };
 
 /**
  * Writes a batch of results on this connection; makes no transaction of its own (it runs in
- * a group commit, on the writer thread or the service's connection).
+ * a group commit, on the writer thread or the service's connection). Says, record by record,
+ * whether its row holds the result: written now, or by an earlier commit of the same result
+ * whose answer was lost. A result whose row changed hands meanwhile is no fate of the event's,
+ * and the worker does not count it; one written before is counted now, as the worker never
+ * heard of that commit.
  */
-export function prepareDeliveryRecords(sqlite: Database.Database): (records: readonly DeliveryRecord[]) => void {
+export function prepareDeliveryRecords(sqlite: Database.Database): (records: readonly DeliveryRecord[]) => boolean[] {
   const recordStatement = sqlite.prepare(OUTBOX_SQL.record);
-  return (records) => {
-    for (const record of records) recordStatement.run(record);
-  };
+  const recordedBeforeStatement = sqlite.prepare<[number, number], 1>(OUTBOX_SQL.recordedBefore).pluck();
+  return (records) =>
+    records.map(
+      (record) => recordStatement.run(record).changes > 0 || recordedBeforeStatement.get(record.seq, record.finishedAt) !== undefined,
+    );
 }
 
 /** Reads on `store`'s connection; results are committed by `writer`. */

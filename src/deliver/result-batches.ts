@@ -21,8 +21,8 @@ export interface ResultBatchesOptions {
   flushDelayMs: number;
   /** How long results whose commit failed wait before they are written again. */
   rewriteAfterMs: number;
-  /** The batch is committed. */
-  committed(batch: readonly PendingRecord[]): void;
+  /** The batch is committed; `held[i]` says whether the row of `batch[i]` holds its result (Outbox.record). */
+  committed(batch: readonly PendingRecord[], held: readonly boolean[]): void;
   /** The batch could not be committed during shutdown: its rows stay pending and due. */
   abandoned(batch: readonly PendingRecord[]): void;
 }
@@ -58,17 +58,17 @@ export function createResultBatches(options: ResultBatchesOptions): ResultBatche
     if (pendingRecords.length === 0) return;
     const batch = pendingRecords.splice(0);
     // The events stay claimed until their results are committed: never sent twice at once.
-    const written = outbox.record(batch).then(() => recorded(batch), (err: unknown) => notRecorded(batch, err));
+    const written = outbox.record(batch).then((held) => recorded(batch, held), (err: unknown) => notRecorded(batch, err));
     recording.add(written);
     void written.finally(() => recording.delete(written));
   }
 
-  function recorded(batch: readonly PendingRecord[]): void {
+  function recorded(batch: readonly PendingRecord[], held: readonly boolean[]): void {
     if (problem !== undefined && unwritten.length === 0 && rewriteTimer === undefined) {
       problem = undefined;
       log.info('delivery results are written again; delivery resumes');
     }
-    options.committed(batch);
+    options.committed(batch, held);
   }
 
   /** The commit failed: the results wait in `unwritten` and are written again on a timer (not at shutdown). */

@@ -307,11 +307,14 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       writes.push(write);
     });
 
-    await writer.recordTranslations({ writes, at });
+    const changed = await writer.recordTranslations({ writes, at });
     rests = 0;
     failure = undefined;
-    countInMetrics(writes);
+    // Only the writes that changed their row are fates: one whose row changed hands is not.
+    const landed = new Set(writes.filter((_, i) => changed[i]).map((write) => write.seq));
+    countInMetrics(writes.filter((write) => landed.has(write.seq)));
     for (const { seq, attempts, problem } of died) {
+      if (!landed.has(seq)) continue;
       deaths.note(
         ROSTER_UNAVAILABLE,
         { seq, reason: ROSTER_UNAVAILABLE, attempts, problem },

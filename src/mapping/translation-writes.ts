@@ -56,36 +56,39 @@ export const TRANSLATION_WRITE_SQL = {
     WHERE seq = @seq AND fate = 'pending' AND stage = 'translate'`,
 };
 
-/** Writes a batch's results on this connection; makes no transaction of its own. */
-export function prepareTranslationWrites(sqlite: Database.Database): (results: TranslationResults) => void {
+/**
+ * Writes a batch's results on this connection; makes no transaction of its own. Says, write by
+ * write, whether it changed its row: one that found its row changed hands is no fate of the
+ * event's, and the worker does not count it.
+ */
+export function prepareTranslationWrites(sqlite: Database.Database): (results: TranslationResults) => boolean[] {
   const deliverStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.deliver);
   const settleStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.settle);
   const retryStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.retry);
   const holdStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.hold);
   const saveOutputStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.saveOutput);
   const dropOutputStatement = sqlite.prepare(TRANSLATION_WRITE_SQL.dropOutput);
-  return ({ writes, at }) => {
-    for (const write of writes) {
+  return ({ writes, at }) =>
+    writes.map((write) => {
       switch (write.kind) {
         case 'deliver': {
           const { seq, rule, studentId, platformId, output, outputId } = write;
           const { changes } = deliverStatement.run({ seq, rule, studentId, platformId, outputId, now: at });
           if (changes > 0) saveOutputStatement.run(seq, output);
-          break;
+          return changes > 0;
         }
         case 'settle': {
           const { seq, fate, reason, detail, rule, studentId } = write;
           const { changes } = settleStatement.run({ seq, fate, reason, detail, rule, studentId, now: at });
           if (changes > 0) dropOutputStatement.run(seq);
-          break;
+          return changes > 0;
         }
         case 'retry':
         case 'hold': {
           const { seq, detail, rule, studentId, nextAttemptAt } = write;
-          (write.kind === 'retry' ? retryStatement : holdStatement).run({ seq, detail, rule, studentId, nextAttemptAt, now: at });
-          break;
+          const statement = write.kind === 'retry' ? retryStatement : holdStatement;
+          return statement.run({ seq, detail, rule, studentId, nextAttemptAt, now: at }).changes > 0;
         }
       }
-    }
-  };
+    });
 }

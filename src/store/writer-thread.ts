@@ -160,14 +160,14 @@ export async function startWriterThread(store: Store, log: Logger, options: Writ
       return write({ kind: 'envelope', payload: batch }, batch.transferable ? [batch.transferable] : []) as Promise<IntakeResult>;
     },
 
-    async recordTranslations(results) {
+    recordTranslations(results) {
       if (fallback) return fallback.recordTranslations(results);
-      await write({ kind: 'translations', payload: results });
+      return write({ kind: 'translations', payload: results }) as Promise<boolean[]>;
     },
 
-    async recordDeliveries(records) {
+    recordDeliveries(records) {
       if (fallback) return fallback.recordDeliveries(records);
-      await write({ kind: 'deliveries', payload: records });
+      return write({ kind: 'deliveries', payload: records }) as Promise<boolean[]>;
     },
 
     recordRosterAnswer(answer) {

@@ -18,10 +18,10 @@ import { createIntake, type EnvelopeBatch, type IntakeResult } from './intake.ts
 export interface StoreWriter {
   /** One envelope's rows (Learn hears 200 once this resolves). */
   writeEnvelope(batch: EnvelopeBatch): Promise<IntakeResult>;
-  /** A translated batch's results. */
-  recordTranslations(results: TranslationResults): Promise<void>;
-  /** What TimeBack answered for a batch of events. */
-  recordDeliveries(records: readonly DeliveryRecord[]): Promise<void>;
+  /** A translated batch's results; resolves to whether each write changed its row. */
+  recordTranslations(results: TranslationResults): Promise<readonly boolean[]>;
+  /** What TimeBack answered for a batch of events; resolves to whether each row holds its result. */
+  recordDeliveries(records: readonly DeliveryRecord[]): Promise<readonly boolean[]>;
   /**
    * A roster lookup's answer, cached unless an eviction came since the lookup began (checked
    * in the same transaction, under the write lock); resolves to whether it was.

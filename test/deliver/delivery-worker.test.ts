@@ -171,6 +171,20 @@ describe('delivery worker', () => {
     expect(emulator.eventPosts).toBe(1);
   });
 
+  it('does not count an answer whose row changed hands while its POST was in flight', async () => {
+    const [event] = insertTranslatedEvents(db.store.sqlite, 1);
+    const held = emulator.hold('events');
+    startWorker();
+    await held.arrived;
+    // As an operator might, by hand: the row is no longer the delivery's to settle.
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'skipped', stage = NULL, reason = 'operator', updated_at = updated_at + 1 WHERE seq = ?`).run(event!.seq);
+    held.release();
+    await workers[0]!.stop(Date.now() + 5_000);
+    expect(emulator.eventPosts).toBe(1);
+    expect(eventStates(db.store.sqlite)[0]).toMatchObject({ fate: 'skipped', reason: 'operator', attempts: 0 });
+    expect(await metricValue(metrics.eventsDelivered)).toBe(0);
+  });
+
   it('parks an event with no output as dead without sending anything for it', async () => {
     const [empty] = insertTranslatedEvents(db.store.sqlite, 3);
     db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(empty!.seq);

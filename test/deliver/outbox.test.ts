@@ -108,7 +108,7 @@ describe('nextDueAfter', () => {
 describe('record', () => {
   it('settles a delivered event: stage cleared, posts added to attempts, first attempt kept', async () => {
     const seq = seqOf({ attempts: 2, firstAttemptAt: NOW - 60_000 });
-    await outbox.record([result(seq, { posts: 2 })]);
+    expect(await outbox.record([result(seq, { posts: 2 })])).toEqual([true]);
     expect(eventStates(db.store.sqlite)).toEqual([
       expect.objectContaining({ seq, fate: 'delivered', stage: null, attempts: 4, lastStatus: 200, nextAttemptAt: null, deliveredAt: NOW + 40 }),
     ]);
@@ -121,10 +121,11 @@ describe('record', () => {
 
   it('keeps a retried event pending for delivery at its next time, and a dead one with its reason', async () => {
     const [retry, dead] = insertTranslatedEvents(db.store.sqlite, 2);
-    await outbox.record([
+    const held = await outbox.record([
       result(retry!.seq, { fate: 'pending', status: 503, response: 'busy', nextAttemptAt: NOW + 2_000 }),
       result(dead!.seq, { fate: 'dead', status: 400, response: '{"error":"bad"}', reason: 'http-400', detail: 'refused' }),
     ]);
+    expect(held).toEqual([true, true]);
     const [pending, settled] = eventStates(db.store.sqlite);
     expect(pending).toMatchObject({ fate: 'pending', stage: 'deliver', attempts: 1, lastStatus: 503, lastResponse: 'busy', nextAttemptAt: NOW + 2_000, deliveredAt: null });
     expect(settled).toMatchObject({ fate: 'dead', stage: null, reason: 'http-400', attempts: 1, lastResponse: '{"error":"bad"}', deliveredAt: null });
@@ -136,7 +137,8 @@ describe('record', () => {
     const settled = seqOf({ fate: 'dead', reason: 'max-age' });
     const backToTranslate = seqOf({ stage: 'translate', nextAttemptAt: null });
     const before = eventStates(db.store.sqlite);
-    await outbox.record([result(settled), result(backToTranslate, { fate: 'dead', reason: 'http-400' })]);
+    // Neither row holds the result: the worker counts neither.
+    expect(await outbox.record([result(settled), result(backToTranslate, { fate: 'dead', reason: 'http-400' })])).toEqual([false, false]);
     expect(eventStates(db.store.sqlite)).toEqual(before);
   });
 
@@ -146,15 +148,29 @@ describe('record', () => {
     // A replay and a new translation since this attempt read the row: pending for delivery again, newer.
     db.store.sqlite.prepare('UPDATE events SET updated_at = ?, attempts = 0 WHERE seq = ?').run(NOW, seq);
     const before = eventStates(db.store.sqlite);
-    await outbox.record([sent]);
+    expect(await outbox.record([sent])).toEqual([false]);
+    expect(eventStates(db.store.sqlite)).toEqual(before);
+  });
+
+  it('says a result written again holds when its first commit landed, though a replay came since', async () => {
+    const seq = seqOf({ receivedAt: NOW - 60_000 });
+    const sent = result(seq, { fate: 'dead', status: 400, reason: 'http-400', detail: 'refused' });
+    expect(await outbox.record([sent])).toEqual([true]);
+    // Replayed and translated anew: pending for delivery again, newer, its last attempt kept.
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'pending', stage = 'deliver', reason = NULL, updated_at = ?, attempts = 0 WHERE seq = ?`).run(NOW + 100, seq);
+    const before = eventStates(db.store.sqlite);
+    // The death happened (the first commit) and the worker never heard of it: it counts now.
+    expect(await outbox.record([sent])).toEqual([true]);
     expect(eventStates(db.store.sqlite)).toEqual(before);
   });
 
   it('counts the posts of a result written twice once (a commit the worker did not hear of)', async () => {
     const seq = seqOf({});
     const retry = result(seq, { fate: 'pending', status: 503, response: 'busy', nextAttemptAt: NOW + 2_000 });
-    await outbox.record([retry]);
-    await outbox.record([retry]);
+    expect(await outbox.record([retry])).toEqual([true]);
+    // The second write changes nothing, and says the row holds the result: it is counted once,
+    // by whichever write the worker heard of.
+    expect(await outbox.record([retry])).toEqual([true]);
     expect(eventStates(db.store.sqlite)[0]).toMatchObject({ fate: 'pending', attempts: 1 });
   });
 

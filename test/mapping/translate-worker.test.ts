@@ -349,6 +349,9 @@ describe('the translate worker', () => {
     held.release();
     await worker!.stop(Date.now() + 5_000);
     expect(rows().get(seq!)).toMatchObject({ fate: 'skipped', reason: 'operator', output: null });
+    // Nothing was translated into the database: nothing is counted as translated.
+    const { values } = await metrics.eventsTranslated.get();
+    expect(values.reduce((sum, value) => sum + value.value, 0)).toBe(0);
   });
 
   it('without TIMEBACK_APP_ID, settles what it can, holds the events to send, says so once, and sends them once it is set', async () => {

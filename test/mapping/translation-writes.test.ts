@@ -26,7 +26,7 @@ describe('translation writes', () => {
   it('keeps the event to send beside its row and hands the row to delivery', () => {
     const write = prepareTranslationWrites(db.store.sqlite);
     const [a, b] = insertStoredEvents(db.store.sqlite, [event('a'), event('b')], { receivedAt: NOW });
-    write({ writes: [deliver(a!, '{"id":"out-a"}'), skip(b!)], at: NOW });
+    expect(write({ writes: [deliver(a!, '{"id":"out-a"}'), skip(b!)], at: NOW })).toEqual([true, true]);
 
     expect(outputs()).toEqual([{ seq: a, output: '{"id":"out-a"}' }]);
     const rows = rowsBySeq(db.store.sqlite);
@@ -50,9 +50,10 @@ describe('translation writes', () => {
     const [a] = insertStoredEvents(db.store.sqlite, [event('a')], { receivedAt: NOW });
     write({ writes: [deliver(a!, '{"v":1}')], at: NOW });
 
-    // A late result for the same row (it was handed to delivery meanwhile) changes nothing.
-    write({ writes: [deliver(a!, '{"v":2}')], at: NOW + 1 });
-    write({ writes: [skip(a!)], at: NOW + 2 });
+    // A late result for the same row (it was handed to delivery meanwhile) changes nothing,
+    // and says so: the worker counts no fate for it.
+    expect(write({ writes: [deliver(a!, '{"v":2}')], at: NOW + 1 })).toEqual([false]);
+    expect(write({ writes: [skip(a!)], at: NOW + 2 })).toEqual([false]);
     expect(outputs()).toEqual([{ seq: a, output: '{"v":1}' }]);
     expect(rowsBySeq(db.store.sqlite).get(a!)).toMatchObject({ fate: 'pending', stage: 'deliver' });
   });

@@ -166,7 +166,7 @@ describe('startWriterThread', () => {
     await thread.writeEnvelope(batch(['a', 'b', 'c']));
     const seqs = (store.sqlite.prepare('SELECT seq FROM events ORDER BY seq').all() as Array<{ seq: number }>).map((row) => row.seq);
     const [a, b, c] = seqs as [number, number, number];
-    await thread.recordTranslations({
+    const translated = await thread.recordTranslations({
       at: 2_000,
       writes: [
         { kind: 'deliver', seq: a, rule: 'r', studentId: 's', platformId: 'p', output: '{"id":"out-a"}', outputId: 'out-a' },
@@ -174,13 +174,18 @@ describe('startWriterThread', () => {
         { kind: 'settle', seq: c, fate: 'skipped', reason: 'no-rule', detail: 'no rule', rule: null, studentId: null },
       ],
     });
+    // Which writes changed their row comes back from the thread: the workers count those.
+    expect(translated).toEqual([true, true, true]);
     const readUpdatedAt = 2_000; // as the translation results above left the rows
     const outcome = { readUpdatedAt, posts: 1, startedAt: 3_000, finishedAt: 3_010, status: 200, response: '{}', nextAttemptAt: null, reason: null, detail: null };
-    await Promise.all([
+    const [delivered, , dead] = await Promise.all([
       thread.recordDeliveries([{ seq: a, fate: 'delivered', ...outcome }]),
       thread.writeEnvelope(batch(['d'])),
       thread.recordDeliveries([{ seq: b, fate: 'dead', ...outcome, status: 400, reason: 'http-400', detail: 'refused' }]),
     ]);
+    expect([delivered, dead]).toEqual([[true], [true]]);
+    // A result for a row settled already (c, skipped) is left alone, and said so.
+    expect(await thread.recordDeliveries([{ seq: c, fate: 'delivered', ...outcome }])).toEqual([false]);
     expect(store.sqlite.prepare('SELECT source_id AS id, fate, stage, reason, output_id AS outputId FROM events ORDER BY seq').all()).toEqual([
       { id: 'a', fate: 'delivered', stage: null, reason: null, outputId: 'out-a' },
       { id: 'b', fate: 'dead', stage: null, reason: 'http-400', outputId: 'out-b' },
