@@ -107,6 +107,11 @@ export const TRANSLATE_SQL = {
   nextDue: `
     SELECT MIN(next_attempt_at) AS at FROM events INDEXED BY events_pending_due
      WHERE fate = 'pending' AND stage = 'translate' AND next_attempt_at > ? AND next_attempt_at < ${UNTIL_CONFIGURED}`,
+  // After a commit of results whose outcome is unknown: which of the batch's rows it moved on.
+  // By rowid (NOT INDEXED), as delivery loads its rows.
+  movedOn: `
+    SELECT seq FROM events NOT INDEXED
+     WHERE seq IN (SELECT value FROM json_each(?)) AND updated_at = ? AND NOT (fate = 'pending' AND stage = 'translate')`,
   ...TRANSLATION_WRITE_SQL,
 };
 
@@ -134,6 +139,7 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
   const { sqlite } = store;
   const dueStatement = sqlite.prepare<[{ now: number; released: number; limit: number }], DueRow>(TRANSLATE_SQL.due);
   const nextDueStatement = sqlite.prepare<[number], { at: number | null }>(TRANSLATE_SQL.nextDue);
+  const movedOnStatement = sqlite.prepare<[string, number], number>(TRANSLATE_SQL.movedOn).pluck();
   const readInputs = createInputReader(sqlite);
   const writer = deps.writer ?? createStoreWriter(store);
   // Said as delivery says its dead events (one example a minute, then counts): an event the
@@ -307,30 +313,55 @@ export function createTranslateWorker(deps: TranslateWorkerDeps): TranslateWorke
       writes.push(write);
     });
 
-    const changed = await writer.recordTranslations({ writes, at });
+    let changed: readonly boolean[];
+    try {
+      changed = await writer.recordTranslations({ writes, at });
+    } catch (err) {
+      // The commit may have landed all the same (the writer thread stopped before saying so):
+      // those events have moved on and are not translated again, so this is their one count.
+      const landed = movedOnAt(rows, at);
+      if (landed.size > 0) counted(writes.filter((write) => landed.has(write.seq)), died);
+      throw err;
+    }
     rests = 0;
     failure = undefined;
     // Only the writes that changed their row are fates: one whose row changed hands is not.
-    const landed = new Set(writes.filter((_, i) => changed[i]).map((write) => write.seq));
-    countInMetrics(writes.filter((write) => landed.has(write.seq)));
+    counted(writes.filter((_, i) => changed[i]), died);
+    if (delivered > 0) deps.onTranslated?.();
+    if (earliestRetry !== undefined) armWake(earliestRetry);
+  }
+
+  /** Counts the fates `writes` gave their events (all committed), and logs the dead among `died`. */
+  function counted(writes: readonly TranslationWrite[], died: ReadonlyArray<{ seq: number; attempts: number; problem: string }>): void {
+    const dead = new Set<number>();
+    for (const write of writes) {
+      if (write.kind === 'deliver') metrics.eventsTranslated.inc({ rule: write.rule });
+      else if (write.kind === 'settle' && write.fate === 'skipped') metrics.eventsSkipped.inc({ reason: write.reason });
+      else if (write.kind === 'settle' && write.fate === 'rejected') metrics.eventsRejected.inc({ reason: write.reason });
+      else if (write.kind === 'settle') {
+        metrics.eventsDead.inc({ reason: write.reason });
+        dead.add(write.seq);
+      }
+    }
     for (const { seq, attempts, problem } of died) {
-      if (!landed.has(seq)) continue;
+      if (!dead.has(seq)) continue;
       deaths.note(
         ROSTER_UNAVAILABLE,
         { seq, reason: ROSTER_UNAVAILABLE, attempts, problem },
         'event is dead: the roster could not say who its student is within DELIVERY_MAX_AGE',
       );
     }
-    if (delivered > 0) deps.onTranslated?.();
-    if (earliestRetry !== undefined) armWake(earliestRetry);
   }
 
-  function countInMetrics(writes: readonly TranslationWrite[]): void {
-    for (const write of writes) {
-      if (write.kind === 'deliver') metrics.eventsTranslated.inc({ rule: write.rule });
-      else if (write.kind === 'settle' && write.fate === 'skipped') metrics.eventsSkipped.inc({ reason: write.reason });
-      else if (write.kind === 'settle' && write.fate === 'rejected') metrics.eventsRejected.inc({ reason: write.reason });
-      else if (write.kind === 'settle') metrics.eventsDead.inc({ reason: write.reason });
+  /**
+   * The seqs among `rows` that a commit of results written `at` moved on (handed to delivery,
+   * or settled): claimed by this batch, nothing else moves them. Empty when they cannot be read.
+   */
+  function movedOnAt(rows: readonly DueRow[], at: number): Set<number> {
+    try {
+      return new Set(movedOnStatement.all(JSON.stringify(rows.map((row) => row.seq)), at));
+    } catch {
+      return new Set();
     }
   }
 

@@ -19,6 +19,9 @@ import { APP_ID, BB, OTHER_STUDENT, STUDENT, USERS, forumPost, gradeEvent, oneRu
 import { insertStoredEvents, rowsBySeq } from './stored-events.ts';
 import { insertInputs, replaceInput } from '../helpers/stored-inputs.ts';
 import { createInputReader } from '../../src/store/input-batches.ts';
+import { startWriterThread } from '../../src/store/writer-thread.ts';
+import { createStoreWriter, type StoreWriter } from '../../src/store/writer.ts';
+import { createLogger } from '../../src/log.ts';
 
 const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
 const NOW = Date.UTC(2024, 2, 6, 12, 0, 0);
@@ -66,6 +69,10 @@ function startWorker(overrides: Partial<TranslateWorkerDeps> = {}): TranslateWor
 }
 
 const rows = () => rowsBySeq(db.store.sqlite);
+/** A counter's value summed over all its labels. */
+const seriesTotal = async (metric: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
+  (await metric.get()).values.reduce((sum, value) => sum + value.value, 0);
+const translatedTotal = () => seriesTotal(metrics.eventsTranslated);
 const pendingTranslate = () => [...rows().values()].filter((row) => row.fate === 'pending' && row.stage === 'translate');
 const settled = () => pendingTranslate().length === 0;
 
@@ -350,8 +357,7 @@ describe('the translate worker', () => {
     await worker!.stop(Date.now() + 5_000);
     expect(rows().get(seq!)).toMatchObject({ fate: 'skipped', reason: 'operator', output: null });
     // Nothing was translated into the database: nothing is counted as translated.
-    const { values } = await metrics.eventsTranslated.get();
-    expect(values.reduce((sum, value) => sum + value.value, 0)).toBe(0);
+    expect(await translatedTotal()).toBe(0);
   });
 
   it('without TIMEBACK_APP_ID, settles what it can, holds the events to send, says so once, and sends them once it is set', async () => {
@@ -433,14 +439,43 @@ describe('the translate worker', () => {
       expect(failed().length).toBeLessThanOrEqual(4);
       expect(pendingTranslate()).toHaveLength(3);
       expect(worker!.problems()).toEqual([expect.stringMatching(/^translation results cannot be recorded \(database is locked\)/)]);
+      // Nothing was committed, and nothing is counted, however often it was tried.
+      expect(await translatedTotal()).toBe(0);
 
       locker.exec('ROLLBACK');
       await waitFor('every event translated', settled, 3_000);
       for (const seq of seqs) expect(rows().get(seq)!.stage).toBe('deliver');
       expect(worker!.problems()).toEqual([]);
+      expect(await translatedTotal()).toBe(3);
     } finally {
       locker.close();
     }
+  });
+
+  it('counts a batch the writer thread committed before it stopped without saying so, once', async () => {
+    // The worker hears only that the thread stopped; the events have moved on, so they are
+    // not translated again, and the commit is all there is to count.
+    insertStoredEvents(db.store.sqlite, [forumPost(), gradeEvent(), forumPost({ type: `${BB}WikiEvent` })], { receivedAt: NOW - 1_000 });
+    const thread = await startWriterThread(db.store, createLogger('silent'), { autoCheckpoint: 1000 });
+    if (!thread) throw new Error('the writer thread did not start');
+    const eventLoop = createStoreWriter(db.store);
+    let stopped = false;
+    const writer: StoreWriter = {
+      ...eventLoop,
+      async recordTranslations(results) {
+        if (stopped) return eventLoop.recordTranslations(results);
+        stopped = true;
+        await thread.recordTranslations(results);
+        await thread.stop();
+        // What writer-thread.ts says of the writes outstanding when the thread exits.
+        throw new Error('the writer thread stopped (exit code 1)');
+      },
+    };
+    startWorker({ writer });
+    await waitFor('the unclear commit', () => worker!.problems().length > 0);
+    expect(settled()).toBe(true);
+    expect(await translatedTotal()).toBe(2);
+    expect(await seriesTotal(metrics.eventsSkipped)).toBe(1);
   });
 
   it('finishes the batch in flight when stopped, and takes no new ones', async () => {
