@@ -7,6 +7,7 @@
  * Learn deviates from Caliper 1.1 in ways we accept on purpose (see docs in README):
  * bare-UUID `sensor` and event ids, full-IRI Blackboard types, string or array `@context`.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeZodError } from '../errors.ts';
 import { isRecord } from '../is-record.ts';
@@ -21,6 +22,16 @@ export const MAX_EVENTS_PER_ENVELOPE = 5_000;
  * an event is checked for syntax without being parsed, and kept as rejected.
  */
 export const MAX_PARSED_BYTES = 1024 * 1024;
+
+/**
+ * The longest event id, type or action intake takes, counted as zod counts (UTF-16 units)
+ * once trimmed. Learn's ids are UUIDs (36 characters) and its types and actions IRIs of under
+ * 100. Each goes into the event's row (the id into the resend key's index) and comes back in
+ * admin answers: unbounded, an id of half a megabyte within the body limit was kept whole.
+ * Replay names events by id within the same bound. An eventTime needs none: its format
+ * (ISO_DATE_TIME) allows at most 35 characters.
+ */
+export const MAX_EVENT_FIELD_CHARS = 1024;
 
 // ISO 8601 date-time with a zone, as Caliper requires; Learn sends `…T12:59:47.248Z`.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -71,12 +82,18 @@ const entityOrIri = (what: string) =>
     { error: `expected ${what} as an IRI or an object` },
   );
 
+/** Refused by its length, never quoted: a message names the place, not what was there. */
+const bounded = (what: string, hint = '') =>
+  nonEmpty(what).max(MAX_EVENT_FIELD_CHARS, {
+    error: (issue) => `${what} has ${String(issue.input).length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept${hint}`,
+  });
+
 /** The minimum an event needs before any later stage can work with it. */
 export const EventSchema = z.looseObject({
-  id: nonEmpty('the event id'),
-  type: nonEmpty('the event type'),
+  id: bounded('the event id', " (Learn's are UUIDs)"),
+  type: bounded('the event type'),
   actor: entityOrIri('the actor'),
-  action: nonEmpty('the action'),
+  action: bounded('the action'),
   eventTime: isoDateTime,
 });
 
@@ -112,14 +129,20 @@ export function eventProblem(value: unknown, index: number): string | undefined 
 const HAS_TEXT = /\S/;
 export const hasText = (value: unknown): value is string => typeof value === 'string' && HAS_TEXT.test(value);
 const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
+/** Whether `text`, trimmed, is within MAX_EVENT_FIELD_CHARS (trimmed only when it has to be). */
+export const withinBound = (text: string) =>
+  text.length <= MAX_EVENT_FIELD_CHARS || text.trim().length <= MAX_EVENT_FIELD_CHARS;
 
 function isWellFormedEvent(event: Record<string, unknown>): boolean {
   const actor = event.actor;
   const eventTime = event.eventTime;
   return (
     hasText(event.id) &&
+    withinBound(event.id) &&
     hasText(event.type) &&
+    withinBound(event.type) &&
     hasText(event.action) &&
+    withinBound(event.action) &&
     (hasText(actor) ||
       (actor !== null &&
         typeof actor === 'object' &&
@@ -131,7 +154,10 @@ function isWellFormedEvent(event: Record<string, unknown>): boolean {
   );
 }
 
-/** The id, type, action and eventTime of an event, where present, for indexing a stored row. */
+/**
+ * The id, type, action and eventTime of an event, where present, for indexing a stored row.
+ * A rejected event may carry any of them over MAX_EVENT_FIELD_CHARS: see `keptText`.
+ */
 export function eventSummary(value: unknown): {
   sourceId: string | null;
   type: string | null;
@@ -141,7 +167,28 @@ export function eventSummary(value: unknown): {
   const record = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
   const text = (key: string) => {
     const field = record[key];
-    return typeof field === 'string' && field.trim() !== '' ? field.trim() : null;
+    return typeof field === 'string' && field.trim() !== '' ? keptText(field.trim()) : null;
   };
   return { sourceId: text('id'), type: text('type'), action: text('action'), eventTime: text('eventTime') };
+}
+
+/** How much of a field over the bound its row keeps, before the digest. */
+const KEPT_START_CHARS = 64;
+
+/**
+ * A field as a rejected event's row keeps it: whole within MAX_EVENT_FIELD_CHARS; past it, its
+ * start, its length and a SHA-256 of the whole. Short enough for the index and the admin's
+ * screen, yet a resend of the same event gets the same value and is stored once, and two long
+ * ids that differ only past the start stay two events (a cut alone would take the second for
+ * a resend and drop it).
+ */
+function keptText(text: string): string {
+  if (text.length <= MAX_EVENT_FIELD_CHARS) return text;
+  let end = KEPT_START_CHARS;
+  const last = text.charCodeAt(end - 1);
+  // Never half of a surrogate pair: stored as UTF-8, it would become U+FFFD.
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  // UTF-16 units as they are, so a lone surrogate is not folded into U+FFFD either.
+  const digest = createHash('sha256').update(text, 'utf16le').digest('hex');
+  return `${text.slice(0, end)}… (${text.length} characters, sha256 ${digest})`;
 }

@@ -13,7 +13,7 @@
  * parses the event as before, which also words every error. A test runs it against
  * `JSON.parse` and `eventProblem` on generated and hand-picked input (event-fields.test.ts).
  */
-import { hasText, isIsoDateTime } from './envelope-schema.ts';
+import { hasText, isIsoDateTime, MAX_EVENT_FIELD_CHARS } from './envelope-schema.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -83,9 +83,20 @@ export function readEventFields(bytes: Buffer, words: Int32Array, start: number,
   if (!hasText(sourceId) || !hasText(type) || !hasText(action) || !isIsoDateTime(eventTime)) return -1;
   // `actor` as an object was checked by the scan; as a string, it must not be blank.
   if (quotes[2 * ACTOR]! >= 0 && !hasText(fieldText(bytes, ACTOR))) return -1;
-  out.sourceId = sourceId.trim();
-  out.type = type.trim();
-  out.action = action.trim();
+  const trimmedId = sourceId.trim();
+  const trimmedType = type.trim();
+  const trimmedAction = action.trim();
+  // Over the bound, the event is rejected: the parse words why.
+  if (
+    trimmedId.length > MAX_EVENT_FIELD_CHARS ||
+    trimmedType.length > MAX_EVENT_FIELD_CHARS ||
+    trimmedAction.length > MAX_EVENT_FIELD_CHARS
+  ) {
+    return -1;
+  }
+  out.sourceId = trimmedId;
+  out.type = trimmedType;
+  out.action = trimmedAction;
   out.eventTime = eventTime;
   return end;
 }

@@ -17,6 +17,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, sql, type SQL } from 'drizzle-orm';
 import { countEviction } from '../identity/roster-cache.ts';
+import { MAX_EVENT_FIELD_CHARS } from '../ingest/envelope-schema.ts';
 import type { Store } from './database.ts';
 import { durably } from './durable-commit.ts';
 import { retryWhileBusy, type RetryWhileBusyOptions } from './lock-wait.ts';
@@ -55,12 +56,14 @@ export const ReasonFilterSchema = z
   .max(MAX_REASON_CHARS, `must be at most ${MAX_REASON_CHARS} characters; reasons are short codes such as http-400`);
 
 /**
- * The longest Learn or output id a replay names. Learn's event ids are UUIDs (36 characters)
- * and the gateway's output ids `urn:uuid:` ones (45); intake keeps any, so an event with a
- * longer id is named by its event number. Unbounded, an id of half a megabyte inside the body
- * limit was looked up and came back whole in the answer's `notReplayed`.
+ * The longest Learn or output id a replay names: the longest id intake takes. Learn's event
+ * ids are UUIDs (36 characters) and the gateway's output ids `urn:uuid:` ones (45). Intake
+ * rejects an event with a longer id and keeps a short stand-in for it (eventSummary), and
+ * databases from before kept such ids whole: either is named by its event number. Unbounded,
+ * an id of half a megabyte inside the body limit was looked up and came back whole in the
+ * answer's `notReplayed`.
  */
-export const MAX_REPLAY_ID_CHARS = 1024;
+export const MAX_REPLAY_ID_CHARS = MAX_EVENT_FIELD_CHARS;
 
 const LearnOrOutputIdSchema = z
   .string()

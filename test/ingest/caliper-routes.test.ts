@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALIPER_1_1, envelope, forumEvent, sessionEvent, TEST_SITE } from '../helpers/caliper-events.ts';
 import { createTestGateway, postCaliper, TEST_KEY, type TestGateway } from '../helpers/test-gateway.ts';
 import { storedInputs } from '../helpers/stored-inputs.ts';
+import { MAX_EVENT_FIELD_CHARS } from '../../src/ingest/envelope-schema.ts';
 
 const NOW = Date.UTC(2026, 2, 2, 10, 1, 10);
 
@@ -187,6 +188,33 @@ describe('POST /caliper checks each event on its own', () => {
     expect(rows[1]!.detail).toMatch(/^data\[1\]: the event is \d+ bytes; an event over 1048576 bytes is kept as sent, not read$/);
     expect(rows[1]!.raw).toContain(dense);
     expect(envelopes()[0]).toMatchObject({ event_count: 2, stored_count: 1, rejected_count: 1 });
+  });
+
+  it('rejects an event whose id is over the bound, keeping a short stand-in for it, and stores its resend once', async () => {
+    const longId = `urn:uuid:${'7'.repeat(600_000)}`;
+    const long = sessionEvent({ id: longId });
+    const sent = envelope([sessionEvent(), long, forumEvent()]);
+    const response = await postCaliper(gateway, sent);
+    const resend = await postCaliper(gateway, envelope([{ ...long }]));
+
+    expect(response.status).toBe(200);
+    expect(resend.status).toBe(200);
+    const rows = events();
+    expect(rows.map((row) => [row.fate, row.reason])).toEqual([
+      ['pending', null],
+      ['rejected', 'invalid-event'],
+      ['pending', null],
+    ]);
+    expect(rows[1]!.detail).toBe(
+      `data[1].id: the event id has ${longId.length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept (Learn's are UUIDs)`,
+    );
+    expect(rows[1]!.source_id).toMatch(/^urn:uuid:7+… \(600009 characters, sha256 [0-9a-f]{64}\)$/);
+    expect(rows[1]!.source_id!.length).toBeLessThan(200);
+    expect(JSON.parse(rows[1]!.raw)).toEqual(long);
+    expect(envelopes().map((row) => [row.stored_count, row.rejected_count, row.duplicate_count])).toEqual([
+      [2, 1, 0],
+      [0, 0, 1],
+    ]);
   });
 
   it('stores a resent event once, within one envelope and across envelopes', async () => {

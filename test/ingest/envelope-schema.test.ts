@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkEvent, EnvelopeSchema, EventSchema, eventProblem, isCaliper11 } from '../../src/ingest/envelope-schema.ts';
+import { checkEvent, EnvelopeSchema, EventSchema, eventProblem, eventSummary, isCaliper11, MAX_EVENT_FIELD_CHARS } from '../../src/ingest/envelope-schema.ts';
 import { forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
 
 const variants: Array<[string, Record<string, unknown>]> = [
@@ -27,6 +27,13 @@ const variants: Array<[string, Record<string, unknown>]> = [
   ['an eventTime without zone', sessionEvent({ eventTime: '2026-03-02T09:15:27' })],
   ['an impossible month', sessionEvent({ eventTime: '2026-13-02T09:15:27Z' })],
   ['an epoch eventTime', sessionEvent({ eventTime: 1772442927000 })],
+  ['an id of the longest length kept', sessionEvent({ id: 'i'.repeat(MAX_EVENT_FIELD_CHARS) })],
+  ['an id of the longest length kept, padded', sessionEvent({ id: ` ${'i'.repeat(MAX_EVENT_FIELD_CHARS)}\t` })],
+  ['an id one character too long', sessionEvent({ id: 'i'.repeat(MAX_EVENT_FIELD_CHARS + 1) })],
+  ['an id of 600,000 characters', sessionEvent({ id: 'i'.repeat(600_000) })],
+  ['a type too long', sessionEvent({ type: `http://example.edu/${'t'.repeat(MAX_EVENT_FIELD_CHARS)}` })],
+  ['an action too long', sessionEvent({ action: 'a'.repeat(MAX_EVENT_FIELD_CHARS + 1) })],
+  ['an eventTime of 100,000 characters', sessionEvent({ eventTime: `2026-03-02T09:15:27.${'1'.repeat(100_000)}Z` })],
 ];
 
 describe('eventProblem', () => {
@@ -35,6 +42,23 @@ describe('eventProblem', () => {
     const problem = eventProblem(event, 3);
     expect(problem === undefined).toBe(schemaAccepts);
     if (problem !== undefined) expect(problem).toMatch(/^data\[3\]\.(id|type|action|actor|eventTime): /);
+  });
+
+  it('refuses an id, type or action over the bound by its length, never quoting it', () => {
+    const tooLong = MAX_EVENT_FIELD_CHARS + 1;
+    expect(eventProblem(sessionEvent({ id: 'i'.repeat(tooLong) }), 3)).toBe(
+      `data[3].id: the event id has ${tooLong} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept (Learn's are UUIDs)`,
+    );
+    expect(eventProblem(sessionEvent({ type: ` ${'t'.repeat(tooLong)} ` }), 0)).toBe(
+      `data[0].type: the event type has ${tooLong} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept`,
+    );
+    expect(eventProblem(sessionEvent({ action: 'a'.repeat(600_000) }), 1)).toBe(
+      `data[1].action: the action has 600000 characters; at most ${MAX_EVENT_FIELD_CHARS} are kept`,
+    );
+    // An eventTime is bounded by its format.
+    expect(eventProblem(sessionEvent({ eventTime: `2026-03-02T09:15:27.${'1'.repeat(100_000)}Z` }), 2)).toBe(
+      'data[2].eventTime: expected an ISO 8601 date-time with a time zone, like 2024-05-01T12:00:00.000Z',
+    );
   });
 
   it('names non-objects', () => {
@@ -46,6 +70,39 @@ describe('eventProblem', () => {
     expect(checkEvent(event, 0)).toEqual({ ok: true, event });
     expect((checkEvent(event, 0) as { event: unknown }).event).toBe(event);
     expect(checkEvent({}, 1)).toMatchObject({ ok: false, message: expect.stringMatching(/^data\[1\]\./) });
+  });
+});
+
+describe('eventSummary', () => {
+  it('keeps the fields of a rejected event as sent, trimmed', () => {
+    expect(eventSummary({ id: ' e-1 ', type: 'T', action: 7, eventTime: 'yesterday' })).toEqual({
+      sourceId: 'e-1',
+      type: 'T',
+      action: null,
+      eventTime: 'yesterday',
+    });
+    const longest = 'i'.repeat(MAX_EVENT_FIELD_CHARS);
+    expect(eventSummary({ id: longest }).sourceId).toBe(longest);
+  });
+
+  it('keeps a field over the bound as its start and a digest of the whole, so a resend still matches', () => {
+    const long = (last: string) => `${'i'.repeat(600_000)}${last}`;
+    const summary = eventSummary({ id: long('x'), type: long('t'), action: long('a'), eventTime: long('z') });
+    for (const value of Object.values(summary)) {
+      expect(value!.length).toBeLessThanOrEqual(200);
+      expect(value).toMatch(/^i{64}… \(600001 characters, sha256 [0-9a-f]{64}\)$/);
+    }
+    expect(summary.sourceId).toBe(eventSummary({ id: ` ${long('x')} ` }).sourceId);
+    expect(summary.sourceId).not.toBe(eventSummary({ id: long('y') }).sourceId);
+    expect(summary.type).not.toBe(summary.action);
+  });
+
+  it('never cuts a character in two', () => {
+    const id = `${'i'.repeat(63)}😀${'i'.repeat(MAX_EVENT_FIELD_CHARS)}`;
+    const kept = eventSummary({ id }).sourceId!;
+    expect(kept.startsWith(`${'i'.repeat(63)}…`)).toBe(true);
+    // A lone surrogate would come back from UTF-8 as U+FFFD.
+    expect(Buffer.from(kept).toString('utf8')).toBe(kept);
   });
 });
 

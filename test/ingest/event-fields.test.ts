@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.ts';
-import { eventProblem } from '../../src/ingest/envelope-schema.ts';
+import { eventProblem, MAX_EVENT_FIELD_CHARS } from '../../src/ingest/envelope-schema.ts';
 import { toEnvelopeBatch } from '../../src/ingest/envelope-batch.ts';
 import { readEventFields, wordsOf, type EventFields } from '../../src/ingest/event-fields.ts';
 import { parseEnvelope } from '../../src/ingest/parse-envelope.ts';
@@ -254,6 +254,16 @@ describe('readEventFields', () => {
       ['eventTime', '"2026-03-02T09:15:27\\u005a"'],
       ['eventTime', '"2026-03-02"'],
       ['eventTime', '1'],
+      ['id', JSON.stringify('i'.repeat(MAX_EVENT_FIELD_CHARS))],
+      ['id', JSON.stringify(` ${'i'.repeat(MAX_EVENT_FIELD_CHARS)}\n`)],
+      ['id', JSON.stringify('i'.repeat(MAX_EVENT_FIELD_CHARS + 1))],
+      ['id', JSON.stringify(`${'i'.repeat(MAX_EVENT_FIELD_CHARS - 1)}😀`)],
+      ['id', JSON.stringify('é'.repeat(MAX_EVENT_FIELD_CHARS))],
+      ['id', JSON.stringify('é'.repeat(MAX_EVENT_FIELD_CHARS + 1))],
+      ['id', `"${'\\u0069'.repeat(MAX_EVENT_FIELD_CHARS + 1)}"`],
+      ['type', JSON.stringify('t'.repeat(MAX_EVENT_FIELD_CHARS + 1))],
+      ['action', JSON.stringify('a'.repeat(MAX_EVENT_FIELD_CHARS + 1))],
+      ['eventTime', JSON.stringify(`2026-03-02T09:15:27.${'1'.repeat(MAX_EVENT_FIELD_CHARS)}Z`)],
     ];
     let vouched = 0;
     for (const [key, value] of cases) {
@@ -262,6 +272,12 @@ describe('readEventFields', () => {
     }
     // Some of these are well-formed, and read without a parse.
     expect(vouched).toBeGreaterThanOrEqual(10);
+    // The bound counts characters (UTF-16 units, as zod does) once trimmed, not bytes.
+    expect(fast(withField('id', JSON.stringify('é'.repeat(MAX_EVENT_FIELD_CHARS))))).toBeDefined();
+    expect(fast(withField('id', JSON.stringify(` ${'i'.repeat(MAX_EVENT_FIELD_CHARS)} `)))).toBeDefined();
+    for (const key of ['id', 'type', 'action']) {
+      expect(fast(withField(key, JSON.stringify('x'.repeat(MAX_EVENT_FIELD_CHARS + 1)))), key).toBeUndefined();
+    }
     for (const key of ['id', 'type', 'action', 'actor', 'eventTime']) {
       const { [key]: _, ...rest } = plain as Record<string, unknown>;
       expect(reference(JSON.stringify(rest))).toEqual({ problem: 'malformed' });
@@ -354,7 +370,7 @@ describe('reading envelopes with readEventFields', () => {
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
     const noise = ['"', '\\', ',', ':', '{', '}', '[', ']', ' ', '\n', '0', '-', 'e', 'u', 'x', '\u0001', 'é'];
     const event = (i: number) => ({
-      id: `e-${i}`,
+      id: pick([`e-${i}`, `e-${i}`, `e-${i}`, `e${'-'.repeat(MAX_EVENT_FIELD_CHARS)}${i}`, ` e${'-'.repeat(MAX_EVENT_FIELD_CHARS - 3)}${i} `]),
       type: pick(['ViewEvent', ' NavigationEvent ']),
       actor: pick([{ id: 'urn:a', type: 'Person' }, 'urn:a', {}, { id: 1 }]),
       action: 'Viewed',
@@ -363,6 +379,7 @@ describe('reading envelopes with readEventFields', () => {
     });
     let accepted = 0;
     let refused = 0;
+    let longIds = 0;
     for (let round = 0; round < 400; round++) {
       const data = Array.from({ length: 1 + Math.floor(random() * 5) }, (_, i) => event(i));
       const head = `{"sensor":"s","sendTime":"2026-03-02T09:15:27.481Z","dataVersion":"http://purl.imsglobal.org/ctx/caliper/v1p1","data":`;
@@ -388,7 +405,10 @@ describe('reading envelopes with readEventFields', () => {
       const columns = withFields.columns as { raws: string[]; problems: unknown[]; sourceIds: unknown[]; eventTimes: unknown[] };
       expect(columns.raws.map((raw) => JSON.parse(raw)), text).toEqual(whole.events);
       expect(columns.problems, text).toEqual(whole.events.map((value, i) => eventProblem(value, i)));
+      for (const sourceId of columns.sourceIds) if (typeof sourceId === 'string') expect(sourceId.length).toBeLessThanOrEqual(MAX_EVENT_FIELD_CHARS);
+      if (columns.problems.some((problem) => typeof problem === 'string' && /^data\[\d+\]\.id: the event id has/.test(problem))) longIds += 1;
     }
+    expect(longIds).toBeGreaterThan(10);
     expect(accepted).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(50);
   });

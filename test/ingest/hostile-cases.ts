@@ -530,6 +530,10 @@ export function controls(): Control[] {
     tinyEvent({ actor: [] }),
     tinyEvent({ actor: { id: 7 } }),
     tinyEvent({ action: null }),
+    // Over the 1,024 characters an id, type or action may have (held whole, they went into the row and its index).
+    tinyEvent({ id: `urn:uuid:${'0'.repeat(200_000)}` }),
+    tinyEvent({ type: 'T'.repeat(1_025) }),
+    tinyEvent({ action: ` ${'A'.repeat(1_025)} ` }),
   ];
   const deepElement = '['.repeat(10_000) + ']'.repeat(10_000);
   const deepInside = '{"a":'.repeat(10_000) + '{}' + '}'.repeat(10_000);

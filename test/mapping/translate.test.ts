@@ -222,12 +222,13 @@ output:
 
     it('no-rule: a type and action that are not plain text are quoted and cut, never written as sent', async () => {
       // The sender's text: escape sequences and line breaks would reach the terminal of an
-      // admin running `translate`, and a megabyte type would be stored again as the reason.
-      const outcome = await only(forumPost({ type: `Forum\u001b[2J\nEvent${'x'.repeat(5_000)}`, action: 'Did\r\nit' }));
+      // admin running `translate`, and a long type would be stored again as the reason (one
+      // over 1,024 characters is rejected as malformed, so this one is just under).
+      const outcome = await only(forumPost({ type: `Forum\u001b[2J\nEvent${'x'.repeat(1_000)}`, action: 'Did\r\nit' }));
       expect(outcome).toEqual({
         fate: 'skipped',
         reason: 'no-rule',
-        detail: `no rule matches "Forum\\u001b[2J\\nEvent${'x'.repeat(85)}"… (5015 characters) "Did\\r\\nit"`,
+        detail: `no rule matches "Forum\\u001b[2J\\nEvent${'x'.repeat(85)}"… (1015 characters) "Did\\r\\nit"`,
       });
     });
 
@@ -277,6 +278,16 @@ output:
       expect(outcomes[0]!.fate).toBe('deliver');
       expect(outcomes[1]).toEqual({ fate: 'rejected', reason: 'invalid-event', detail: 'data[1].eventTime: expected an ISO 8601 date-time with a time zone, like 2024-05-01T12:00:00.000Z' });
       expect(outcomes[2]).toEqual({ fate: 'rejected', reason: 'invalid-event', detail: 'data[2]: expected an event object' });
+    });
+
+    it('invalid-event: an id over 1,024 characters (stored whole by an older version), by its length', async () => {
+      const outcomes = await run([forumPost(), { ...forumPost(), id: `urn:uuid:${'0'.repeat(2_000)}` }]);
+      expect(outcomes[0]!.fate).toBe('deliver');
+      expect(outcomes[1]).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-event',
+        detail: "data[1].id: the event id has 2009 characters; at most 1024 are kept (Learn's are UUIDs)",
+      });
     });
 
     it('invalid-output: the rule built an event Caliper 1.2 does not allow, naming rule and property', async () => {
