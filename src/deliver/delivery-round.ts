@@ -82,8 +82,11 @@ export function createDeliveryRound(options: DeliveryRoundOptions): DeliveryRoun
     recorder.record(event, startedAt, posts, result, outcome, sent);
     // A 403 to a token whose answer lacked events.write: the admin may fix the app's scopes at
     // TimeBack, and the token held would carry the old ones until it expires (up to an hour).
-    // Forgotten only once the pause is open (this failure opened it, or it was the probe), so
-    // the next probe asks for one new token and no burst of 403s asks for more.
+    // Forgotten only once the pause is not closed: this failure opened it, it was the probe, or
+    // it is a late answer to a POST sent before the pause opened (for this or another cause).
+    // Each says the same of the token, and forgetting asks for nothing: the next dispatch, the
+    // probe, asks for one new token, and the rest of a burst of 403s with the old token find it
+    // gone. While closed, below the pause's threshold, a new token per 403 would be a burst.
     if (result.kind === 'response' && result.status === 403 && health.pause.state !== 'closed') tokens.invalidateLackingScope(bearer);
   };
 }
