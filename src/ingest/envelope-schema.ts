@@ -28,6 +28,8 @@ export const MAX_PARSED_BYTES = 1024 * 1024;
  * once trimmed. Learn's ids are UUIDs (36 characters) and its types and actions IRIs of under
  * 100. Each goes into the event's row (the id into the resend key's index) and comes back in
  * admin answers: unbounded, an id of half a megabyte within the body limit was kept whole.
+ * The envelope's sensor (Learn's site id, a UUID) is held to it too: it goes into every row
+ * of the envelope and the same index, and a longer one refuses the envelope.
  * Replay names events by id within the same bound. An eventTime needs none: its format
  * (ISO_DATE_TIME) allows at most 35 characters.
  */
@@ -47,8 +49,15 @@ const isoDateTime = z
 const nonEmpty = (what: string) =>
   z.string({ error: `expected ${what} as a string` }).trim().min(1, `${what} is empty`);
 
+/** Refused by its length, never quoted: a message names the place, not what was there. */
+const bounded = (what: string, hint = '') =>
+  nonEmpty(what).max(MAX_EVENT_FIELD_CHARS, {
+    error: (issue) => `${what} has ${String(issue.input).length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept${hint}`,
+  });
+
 export const EnvelopeSchema = z.looseObject({
-  sensor: nonEmpty('the sensor id'),
+  // Bounded as an event id is: it goes into every event's row and the resend index with it.
+  sensor: bounded('the sensor id', " (Learn's is its site id, a UUID)"),
   sendTime: isoDateTime,
   dataVersion: z.string({ error: 'expected the Caliper version IRI as a string' }),
   data: z
@@ -81,12 +90,6 @@ const entityOrIri = (what: string) =>
     ],
     { error: `expected ${what} as an IRI or an object` },
   );
-
-/** Refused by its length, never quoted: a message names the place, not what was there. */
-const bounded = (what: string, hint = '') =>
-  nonEmpty(what).max(MAX_EVENT_FIELD_CHARS, {
-    error: (issue) => `${what} has ${String(issue.input).length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept${hint}`,
-  });
 
 /** The minimum an event needs before any later stage can work with it. */
 export const EventSchema = z.looseObject({

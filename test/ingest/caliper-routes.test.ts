@@ -341,6 +341,10 @@ describe('POST /caliper refuses bad requests, storing nothing', () => {
       [{ ...envelope([sessionEvent()]), sendTime: undefined }, /^sendTime: /],
       [{ ...envelope([sessionEvent()]), sendTime: '2026-03-02' }, /^sendTime: expected an ISO 8601 date-time/],
       [{ ...envelope([sessionEvent()]), sensor: ' ' }, /^sensor: the sensor id is empty/],
+      [
+        { ...envelope([sessionEvent()]), sensor: `${TEST_SITE}${'0'.repeat(MAX_EVENT_FIELD_CHARS)}` },
+        new RegExp(`^sensor: the sensor id has ${TEST_SITE.length + MAX_EVENT_FIELD_CHARS} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept`),
+      ],
       [{ ...envelope([sessionEvent()]), dataVersion: 1.1 }, /^dataVersion: /],
       [envelope([]), /^data: the envelope holds no events/],
       [{ ...envelope([]), data: { 0: sessionEvent() } }, /^data: expected a list of events/],
@@ -350,6 +354,8 @@ describe('POST /caliper refuses bad requests, storing nothing', () => {
       expect(response.status).toBe(400);
       expect(await errorOf(response)).toMatchObject({ code: 'invalid-envelope', message: expect.stringMatching(message) });
     }
+    expect(events()).toEqual([]);
+    expect(envelopes()).toEqual([]);
   });
 
   it('413 for an envelope with more than 5,000 events, however few bytes: over the size limit, not malformed', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkEvent, EnvelopeSchema, EventSchema, eventProblem, eventSummary, isCaliper11, MAX_EVENT_FIELD_CHARS } from '../../src/ingest/envelope-schema.ts';
+import { describeZodError } from '../../src/errors.ts';
 import { forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
 
 const variants: Array<[string, Record<string, unknown>]> = [
@@ -115,6 +116,25 @@ describe('EnvelopeSchema', () => {
       data: [sessionEvent()],
     });
     expect(result.success).toBe(true);
+  });
+
+  it('refuses a sensor over the bound by its length, never quoting it', () => {
+    const envelopeWith = (sensor: string) => ({
+      sensor,
+      sendTime: '2026-03-02T10:01:09.120Z',
+      dataVersion: 'http://purl.imsglobal.org/ctx/caliper/v1p1',
+      data: [sessionEvent()],
+    });
+    const longest = 's'.repeat(MAX_EVENT_FIELD_CHARS);
+    const kept = EnvelopeSchema.safeParse(envelopeWith(` ${longest}\t`));
+    expect(kept.success && kept.data.sensor).toBe(longest);
+    for (const [sensor, length] of [[`${longest}x`, MAX_EVENT_FIELD_CHARS + 1], [` ${'s'.repeat(600_000)} `, 600_000]] as const) {
+      const result = EnvelopeSchema.safeParse(envelopeWith(sensor));
+      expect(result.success).toBe(false);
+      expect(result.error && describeZodError(result.error)).toBe(
+        `sensor: the sensor id has ${length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept (Learn's is its site id, a UUID)`,
+      );
+    }
   });
 
   it('recognises the Caliper 1.1 version IRI, with or without a trailing slash', () => {

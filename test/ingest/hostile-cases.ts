@@ -296,6 +296,8 @@ function envelopeCases(): BadCase[] {
     ...roots.map(([what, body]) => invalid(`the body is ${what}`, body, what === 'an empty object' ? 'sensor' : '(root)')),
     invalid('sensor is empty', envelopeOf([tinyEvent()], { sensor: '' }), 'sensor'),
     invalid('sensor is blank', envelopeOf([tinyEvent()], { sensor: ' \t ' }), 'sensor'),
+    // Over the 1,024 characters an event id may have: the sensor goes into every row and the resend index.
+    invalid('sensor is one character too long', envelopeOf([tinyEvent()], { sensor: `${SENSOR}${'0'.repeat(1_024 - SENSOR.length + 1)}` }), 'sensor'),
     invalid('sendTime is not a date', envelopeOf([tinyEvent()], { sendTime: 'yesterday' }), 'sendTime'),
     invalid('sendTime has no time', envelopeOf([tinyEvent()], { sendTime: '2026-11-02' }), 'sendTime'),
     invalid('sendTime has no time zone', envelopeOf([tinyEvent()], { sendTime: '2026-11-02T14:00:05' }), 'sendTime'),
@@ -448,6 +450,7 @@ function nestingAndHugeCases(): BadCase[] {
     { group: 'deep nesting', name: 'a syntax error 20,000 objects deep', request: post(`${'{"a":'.repeat(20_000)}NaN${'}'.repeat(20_000)}`), status: 400, code: 'malformed-json' },
     { group: 'deep nesting', name: 'a syntax error inside an event nested 10,000 deep', request: post(spliced(`${'['.repeat(depth)}1,,${']'.repeat(depth)}`)), status: 400, code: 'malformed-json' },
     { group: 'huge strings', name: 'a 512 KB sendTime', request: post(JSON.stringify(envelopeOf([tinyEvent()], { sendTime: huge }))), status: 400, code: 'invalid-envelope', mentions: 'sendTime' },
+    { group: 'huge strings', name: 'a 512 KB sensor', request: post(JSON.stringify(envelopeOf([tinyEvent()], { sensor: huge }))), status: 400, code: 'invalid-envelope', mentions: 'sensor' },
     { group: 'huge strings', name: 'a 512 KB sensor of spaces', request: post(JSON.stringify(envelopeOf([tinyEvent()], { sensor: ' '.repeat(512 * 1024) }))), status: 400, code: 'invalid-envelope', mentions: 'sensor' },
     { group: 'huge strings', name: 'a 512 KB property name holding NaN', request: post(`{"${huge}":NaN}`), status: 400, code: 'malformed-json' },
     { group: 'huge strings', name: 'a 512 KB string never closed', request: post(`{"sensor":"${huge}`), status: 400, code: 'malformed-json', mentions: 'never closed' },

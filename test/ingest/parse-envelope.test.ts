@@ -70,6 +70,18 @@ describe('parseEnvelope', () => {
     expect(answer.message).toContain('data');
   });
 
+  it('refuses a sensor over 1,024 characters whether or not the scanner finds the events', async () => {
+    const message = `sensor: the sensor id has 1025 characters; at most 1024 are kept (Learn's is its site id, a UUID)`;
+    const text = envelopeText(`[${JSON.stringify(event('e1'))}]`).replace('"s"', `"${'s'.repeat(1025)}"`);
+    expect(await refusal(text)).toEqual({ status: 400, code: 'invalid-envelope', message });
+    // An escaped key hides data from the scanner: the body is parsed whole.
+    expect(await refusal(text.replace('"data"', '"d\\u0061ta"'))).toEqual({ status: 400, code: 'invalid-envelope', message });
+    // A repeated sensor: the last one counts, as in JSON.parse.
+    expect(await refusal(text.replace('{', '{"sensor": "short", '))).toEqual({ status: 400, code: 'invalid-envelope', message });
+    const last = envelopeText(`[${JSON.stringify(event('e1'))}]`).replace('{', `{"sensor": "${'s'.repeat(1025)}", `);
+    expect((await parseEnvelope(Buffer.from(last))).envelope.sensor).toBe('s');
+  });
+
   it('takes the last data member when the key repeats, as JSON.parse does', async () => {
     const text = envelopeText(`[${JSON.stringify(event('last'))}]`).replace('{', `{"data": [1, 2, 3], `);
     const { events } = await parseEnvelope(Buffer.from(text));

@@ -49,6 +49,11 @@ describe('readTranslateInput', () => {
     expect(readTranslateInput(JSON.stringify({ ...sessionEvent(), dataVersion: CALIPER_1_1 }))).toMatchObject({ ok: false, message: expect.stringMatching(/^sensor: /) });
     expect(readTranslateInput(JSON.stringify({ ...sessionEvent(), sensor: TEST_SITE }))).toMatchObject({ ok: false, message: expect.stringMatching(/^sendTime: /) });
     expect(readTranslateInput(JSON.stringify(envelope([])))).toEqual({ ok: false, message: 'data: the envelope holds no events' });
+    // As intake refuses it: a sensor over 1,024 characters, named by its length.
+    expect(readTranslateInput(JSON.stringify(envelope([sessionEvent()], { sensor: 's'.repeat(1_025) })))).toEqual({
+      ok: false,
+      message: "sensor: the sensor id has 1025 characters; at most 1024 are kept (Learn's is its site id, a UUID)",
+    });
   });
 
   it('accepts the Caliper 1.1 IRI with a trailing slash, as intake does, and no other version', () => {
