@@ -4,7 +4,8 @@
  * The checks run in the order the Caliper endpoint rules imply, cheapest first: who is
  * sending (429 past the wrong-key limit, auth-failures.ts; 401), what (415), how much (413), whether it parses (400) and is an envelope
  * (400) of our version (422). Then each event is checked on its own, the envelope is
- * committed, and only then does Learn get its 200 (or a 503 with nothing stored).
+ * committed, and only then does Learn get its 200 (or a 503: nothing stored, or, when the
+ * writer thread stopped during the commit, not known).
  *
  * Before its body is read, a request waits its turn when MAX_BYTES_IN_FLIGHT of earlier
  * bodies are still being read, parsed or committed (intake-gate.ts).
@@ -17,6 +18,7 @@ import { clientAddressReader } from '../client-address.ts';
 import { GatewayError, quote } from '../errors.ts';
 import { INVALID_EVENT } from '../store/intake.ts';
 import { createStoreWriter } from '../store/writer.ts';
+import { isUnconfirmedWrite } from '../store/writer-thread.ts';
 import { CALIPER_1_1 } from './envelope-schema.ts';
 import { toEnvelopeBatch } from './envelope-batch.ts';
 import { parseEnvelope } from './parse-envelope.ts';
@@ -29,6 +31,15 @@ import { contentCoding, decodeBody, type ContentCoding } from './content-encodin
  * well inside Node's request timeout (300 s) and the sender's patience.
  */
 const INTAKE_MAX_WAIT_MS = 30_000;
+
+/** A commit that failed: SQLite rolled it back (a full disk, a read-only file, a lock held too long). */
+const NOT_STORED_MESSAGE = 'The event store cannot write right now; nothing from this envelope was stored. Send it again later.';
+/**
+ * The writer thread stopped with the envelope outstanding (writer-thread.ts): it may have
+ * died after the COMMIT, so "nothing was stored" could be untrue. A resend is safe either way.
+ */
+const UNCONFIRMED_MESSAGE =
+  'The event store stopped before it could confirm whether this envelope was stored. Send it again: events already stored are recognised and stored once.';
 
 const KEY_HINT = 'send the ingest API key in the Authorization header, as the raw key or as "Bearer <key>"';
 
@@ -107,12 +118,10 @@ export function caliperRoutes(deps: AppDeps) {
       // while the commit is awaited (with a 25 MB envelope, that is most of the memory).
       result = await writer.writeEnvelope(batch);
     } catch (error) {
-      throw new GatewayError(
-        503,
-        'store-unavailable',
-        'The event store cannot write right now; nothing from this envelope was stored. Send it again later.',
-        { cause: error, headers: { 'retry-after': '5' } },
-      );
+      throw new GatewayError(503, 'store-unavailable', isUnconfirmedWrite(error) ? UNCONFIRMED_MESSAGE : NOT_STORED_MESSAGE, {
+        cause: error,
+        headers: { 'retry-after': '5' },
+      });
     }
 
     metrics.envelopesReceived.inc();

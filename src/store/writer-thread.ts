@@ -75,6 +75,23 @@ export interface WriterThread extends StoreWriter {
   stop(): Promise<void>;
 }
 
+const UNCONFIRMED = 'WRITER_THREAD_STOPPED';
+
+/**
+ * How a write outstanding when the thread exited is rejected. Its outcome is unknown: a reply
+ * posted before the exit still arrives first (checked on Node 20), so the thread had not
+ * answered it; but it may have died after the group's COMMIT returned and before its replies
+ * were posted (an uncaught error or running out of memory there), and then the write landed.
+ */
+export function writerThreadStopped(code: number | null): Error {
+  return Object.assign(new Error(`the writer thread stopped (exit code ${code})`), { code: UNCONFIRMED });
+}
+
+/** Whether a write failed without its outcome being known: it may or may not have been committed. */
+export function isUnconfirmedWrite(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === UNCONFIRMED;
+}
+
 /**
  * The thread runs TypeScript like the rest of the gateway: it registers tsx's loader for
  * itself before importing its entry module (loader hooks are not inherited by workers).
@@ -129,7 +146,7 @@ export async function startWriterThread(store: Store, log: Logger, options: Writ
       // The thread may or may not have committed these; their callers treat them as not
       // written (a 503 that Learn resends, results recorded again), and a resent event is
       // stored once.
-      for (const waiting of pending.values()) waiting.reject(new Error(`the writer thread stopped (exit code ${code})`));
+      for (const waiting of pending.values()) waiting.reject(writerThreadStopped(code));
       pending.clear();
       if (!stopping) {
         log.error({ code }, 'writer thread stopped; the event loop commits the pipeline writes from now on');

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import type { ReadinessReport } from '../../src/ops/ops-routes.ts';
+import type { StoreWriter } from '../../src/store/writer.ts';
 
 export const TEST_KEY = 'test-ingest-key-5b7f0c2e';
 
@@ -36,6 +37,8 @@ export function createTestGateway(
     readiness?: () => Promise<ReadinessReport>;
     onEventsStored?: () => void;
     intakeMaxWaitMs?: number;
+    /** The writer intake commits with, made on the gateway's store (default: the store's own). */
+    writer?: (store: Store) => StoreWriter;
   } = {},
 ): TestGateway {
   const dir = mkdtempSync(join(tmpdir(), 'caliper-gateway-test-'));
@@ -54,6 +57,7 @@ export function createTestGateway(
     onEventsStored: options.onEventsStored,
     now: options.now,
     intakeMaxWaitMs: options.intakeMaxWaitMs,
+    writer: options.writer?.(store),
   };
   const app = createApp(deps);
   return {

@@ -4,6 +4,8 @@ import { CALIPER_1_1, envelope, forumEvent, sessionEvent, TEST_SITE } from '../h
 import { createTestGateway, postCaliper, TEST_KEY, type TestGateway } from '../helpers/test-gateway.ts';
 import { storedInputs } from '../helpers/stored-inputs.ts';
 import { MAX_EVENT_FIELD_CHARS } from '../../src/ingest/envelope-schema.ts';
+import { writerThreadStopped } from '../../src/store/writer-thread.ts';
+import { createStoreWriter } from '../../src/store/writer.ts';
 
 const NOW = Date.UTC(2026, 2, 2, 10, 1, 10);
 
@@ -435,6 +437,48 @@ describe('POST /caliper answers 503 when the store cannot write', () => {
     expectNothingStored();
     expect(woken).toBe(0);
     expect(gateway.logLines()).toContainEqual(expect.objectContaining({ level: 'error', code: 'store-unavailable' }));
+  });
+
+  // The writer thread can stop after a group's COMMIT returned and before it said so: intake
+  // hears only that it stopped. Whether or not the envelope landed, Learn is told so, and its
+  // resend is stored once.
+  it.each([
+    ['after committing the envelope', true],
+    ['before committing the envelope', false],
+  ])('503 saying the commit could not be confirmed when the writer thread stops %s, and stores the resend once', async (_when, committed) => {
+    gateway.close();
+    let stops = 1;
+    gateway = createTestGateway({
+      now: () => NOW,
+      writer: (store) => {
+        const own = createStoreWriter(store);
+        return {
+          ...own,
+          async writeEnvelope(batch) {
+            if (stops === 0) return own.writeEnvelope(batch);
+            stops -= 1;
+            if (committed) await own.writeEnvelope(batch);
+            // What writer-thread.ts says of the writes outstanding when the thread exits.
+            throw writerThreadStopped(1);
+          },
+        };
+      },
+    });
+    const sent = envelope([sessionEvent(), forumEvent()]);
+    const response = await postCaliper(gateway, sent);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    const error = await errorOf(response);
+    expect(error.code).toBe('store-unavailable');
+    expect(error.message).toBe(
+      'The event store stopped before it could confirm whether this envelope was stored. Send it again: events already stored are recognised and stored once.',
+    );
+    expect(events()).toHaveLength(committed ? 2 : 0);
+
+    expect((await postCaliper(gateway, sent)).status).toBe(200);
+    expect(events()).toHaveLength(2);
+    expect(envelopes().at(-1)).toMatchObject({ stored_count: committed ? 0 : 2, duplicate_count: committed ? 2 : 0 });
   });
 
   it('503 when another process holds the write lock', async () => {

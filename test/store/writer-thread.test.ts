@@ -8,7 +8,7 @@ import { locateEventSlices } from '../../src/ingest/event-slices.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import type { IntakeResult } from '../../src/store/intake.ts';
-import { startWriterThread, type WriterThread, type WriterThreadOptions } from '../../src/store/writer-thread.ts';
+import { isUnconfirmedWrite, startWriterThread, type WriterThread, type WriterThreadOptions } from '../../src/store/writer-thread.ts';
 import { expectGroupCommit, sessionBatch as batch } from '../helpers/envelope-batches.ts';
 import { storedInputs } from '../helpers/stored-inputs.ts';
 import { fateCounts, insertTranslatedEvents } from '../helpers/translated-events.ts';
@@ -159,6 +159,25 @@ describe('startWriterThread', () => {
     await expect(Promise.all(queued)).resolves.toHaveLength(20);
     expect(count('events')).toBe(20);
     await expect(thread.writeEnvelope(batch(['late']))).rejects.toThrow(/shutting down/);
+  });
+
+  it('says of the writes outstanding when it dies that their outcome is unknown, and commits later ones on the event loop', async () => {
+    const thread = await start();
+    // The one way to make the real thread die from outside: a setting its connection refuses,
+    // thrown in its message handler (the gateway only ever passes a number).
+    thread.setAutoCheckpoint('1 +' as unknown as number);
+    const outstanding = thread.writeEnvelope(batch(['outstanding']));
+    const error = await outstanding.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/^the writer thread stopped \(exit code \d+\)/);
+    expect(isUnconfirmedWrite(error)).toBe(true);
+    // A write that was never handed to a thread has a known outcome, whatever it is.
+    expect(isUnconfirmedWrite(new Error('SQLITE_FULL: database or disk is full'))).toBe(false);
+    await expect(thread.writeEnvelope(batch(['after']))).resolves.toMatchObject({ stored: 1 });
+    expect(count('events')).toBe(1);
   });
 
   it('commits translation results and delivery outcomes, in the same groups as envelopes', async () => {
