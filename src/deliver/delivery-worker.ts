@@ -105,6 +105,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     rewriteAfterMs: tuning.pollIntervalMs,
     committed: recorded,
     abandoned: (batch) => {
+      recorder.abandoned(batch);
       for (const entry of batch) queue.release(entry.seq);
     },
   });
@@ -218,6 +219,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
    * only where the row holds the result (`held`), so a fate counts once, when it is in the database.
    */
   function recorded(batch: readonly PendingRecord[], held: readonly boolean[]): void {
+    recorder.committed(batch, held);
     let earliestRetry: number | undefined;
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]!;
@@ -295,8 +297,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         }
       }
       results.flush();
-      recorder.flushDeaths();
       await results.settled();
+      // After the last commit: its dead are logged (or counted) by then.
+      recorder.flushDeaths();
       await client.close();
       stopped = true;
       running = false;

@@ -2,7 +2,7 @@
  * Records one delivery round and acts on what it says about TimeBack: an answer about an
  * event shows TimeBack is up and set up right; a failure counts towards the pause and may be
  * a set-up problem for /readyz. What is written for the round is delivery-record.ts's
- * business; this adds the consequences and logs the dead.
+ * business; this adds the consequences and logs the dead, once their commit made them so.
  */
 import { createLogTally } from '../log-tally.ts';
 import type { Logger } from '../log.ts';
@@ -12,7 +12,7 @@ import { failedRecord, MAX_AGE, settledRecord, type RetryRules } from './deliver
 import type { PostResult } from './events-client.ts';
 import type { DueEvent } from './outbox.ts';
 import { describeFailure, isSetupAnswer, type Outcome } from './outcome.ts';
-import type { ResultBatches } from './result-batches.ts';
+import type { PendingRecord, ResultBatches } from './result-batches.ts';
 import type { TimebackHealth } from './timeback-health.ts';
 
 export interface RoundRecorderOptions {
@@ -31,6 +31,14 @@ export interface RoundRecorder {
    * pause handed the round's dispatch, so that only the probe's own answer ends the probe.
    */
   record(event: DueEvent, startedAt: number, posts: number, result: PostResult | undefined, outcome: Outcome, sent: Dispatched): void;
+  /**
+   * A batch of results is committed; `held[i]` says whether the row of `batch[i]` holds its
+   * result (Outbox.record). Logs the dead among those that do: one whose row changed hands
+   * while TimeBack answered (an operator's change) was left alone, and is not dead by it.
+   */
+  committed(batch: readonly PendingRecord[], held: readonly boolean[]): void;
+  /** The batch will not be committed (shutdown): its events stay pending, so none of it is logged as dead. */
+  abandoned(batch: readonly PendingRecord[]): void;
   /** Logs the counts of dead events not yet logged (shutdown). */
   flushDeaths(): void;
 }
@@ -40,6 +48,11 @@ export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorde
   // A refusal TimeBack gives every event (or a week-long outage ending) kills thousands a second:
   // one example per reason a minute, and the counts, keep the log readable.
   const deaths = createLogTally(log, { summary: 'more events are dead; counted, not logged one by one', windowMs: options.deadLogWindowMs });
+  /**
+   * The dead-event lines of results not yet committed. A result whose commit failed keeps its
+   * line here while it waits to be written again (result-batches.ts), so it is logged once.
+   */
+  const deathNotes = new Map<PendingRecord, { kind: string; fields: Record<string, unknown>; msg: string }>();
 
   return {
     record(event, startedAt, posts, result, outcome, sent) {
@@ -52,7 +65,7 @@ export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorde
         // (Without a result the event had no output and TimeBack was never asked.)
         if (result !== undefined) health.noteAnswer(sent);
         const entry = settledRecord(event, startedAt, finishedAt, posts, result, outcome);
-        deaths.note(outcome.reason, { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, 'event is dead');
+        deathNotes.set(entry, { kind: outcome.reason, fields: { seq: event.seq, outputId: event.outputId, status: entry.status, reason: entry.reason }, msg: 'event is dead' });
         results.add(entry);
       } else {
         const problem = withScopeProblem(describeFailure(result, posts), result);
@@ -61,11 +74,24 @@ export function createRoundRecorder(options: RoundRecorderOptions): RoundRecorde
         const entry = failedRecord(event, startedAt, finishedAt, posts, result, outcome, problem, retryAfterMs, retryRules);
         if (entry.fate === 'dead') {
           const attempts = event.attempts + posts;
-          deaths.note(MAX_AGE, { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts, problem }, 'event is dead: too old to retry');
+          deathNotes.set(entry, { kind: MAX_AGE, fields: { seq: event.seq, outputId: event.outputId, reason: MAX_AGE, attempts, problem }, msg: 'event is dead: too old to retry' });
         }
         health.noteFailure(problem, retryAfterMs, finishedAt, sent);
         results.add(entry);
       }
+    },
+    committed(batch, held) {
+      if (deathNotes.size === 0) return;
+      for (let i = 0; i < batch.length; i++) {
+        const note = deathNotes.get(batch[i]!);
+        if (note === undefined) continue;
+        deathNotes.delete(batch[i]!);
+        if (held[i]) deaths.note(note.kind, note.fields, note.msg);
+      }
+    },
+    abandoned(batch) {
+      if (deathNotes.size === 0) return;
+      for (const entry of batch) deathNotes.delete(entry);
     },
     flushDeaths() {
       deaths.flush();

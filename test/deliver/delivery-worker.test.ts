@@ -185,6 +185,33 @@ describe('delivery worker', () => {
     expect(await metricValue(metrics.eventsDelivered)).toBe(0);
   });
 
+  // The dead-event line is a fate, like events_dead_total: it names only an event the commit
+  // made dead, never one whose row changed hands while TimeBack was answering for it.
+  it.each([
+    ['refused with a 400', 'http-400', 'event is dead'],
+    ['too old to retry', 'max-age', 'event is dead: too old to retry'],
+  ])('logs an event %s as dead only when the commit made it so', async (_what, reason, msg) => {
+    const longAgo = Date.now() - 2 * 3600_000;
+    const aged = reason === 'max-age' ? { attempts: 7, firstAttemptAt: longAgo, receivedAt: longAgo } : {};
+    const [changed, kept] = insertTranslatedEvents(db.store.sqlite, 2, aged);
+    if (reason === 'max-age') emulator.addFault({ route: 'events', status: 503, body: { error: 'maintenance' } });
+    else emulator.addFault({ route: 'events', status: 400, body: { status: 'error', message: 'bad' } });
+    const held = emulator.hold('events');
+    const captured = captureLog();
+    const worker = startWorker({ log: captured.log, env: { DELIVERY_MAX_AGE: '3600' } });
+    await waitFor('both POSTs held', () => emulator.eventPosts === 2);
+    // As an operator might, by hand: the row is no longer the delivery's to settle.
+    db.store.sqlite.prepare(`UPDATE events SET fate = 'skipped', stage = NULL, reason = 'operator', updated_at = updated_at + 1 WHERE seq = ?`).run(changed!.seq);
+    held.release();
+    await waitFor('the other one dead', () => eventStates(db.store.sqlite).find((row) => row.seq === kept!.seq)!.fate === 'dead');
+    await worker.stop(Date.now() + 5_000);
+
+    expect(eventStates(db.store.sqlite).find((row) => row.seq === changed!.seq)).toMatchObject({ fate: 'skipped', reason: 'operator' });
+    expect(await metricValue(metrics.eventsDead, { reason })).toBe(1);
+    const dead = captured.lines().filter((line) => String(line.msg).includes('dead'));
+    expect(dead).toEqual([expect.objectContaining({ msg, seq: kept!.seq, reason })]);
+  });
+
   it('parks an event with no output as dead without sending anything for it', async () => {
     const [empty] = insertTranslatedEvents(db.store.sqlite, 3);
     db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(empty!.seq);
@@ -403,7 +430,8 @@ describe('delivery worker', () => {
     };
     // The first answers wait for the same commit: the 202s, the 400 and the 500 alike (the two
     // faulty events are first in line, so among the first DELIVERY_CONCURRENCY sent).
-    const worker = startWorker({ writer, tuning: { flushDelayMs: 500 } });
+    const captured = captureLog();
+    const worker = startWorker({ writer, tuning: { flushDelayMs: 500 }, log: captured.log });
     await waitFor('all settled', () => {
       const counts = fateCounts(db.store.sqlite);
       return counts.delivered === 5 && counts.dead === 1;
@@ -415,6 +443,8 @@ describe('delivery worker', () => {
     expect(await metricValue(metrics.eventsDelivered)).toBe(5);
     expect(await metricValue(metrics.eventsDead, { reason: 'http-400' })).toBe(1);
     expect(await metricValue(metrics.deliveryRetries, { cause: 'http-500' })).toBe(1);
+    // Logged as dead once, by the commit that counted it.
+    expect(captured.lines().filter((line) => line.msg === 'event is dead')).toEqual([expect.objectContaining({ seq: refused.seq, reason: 'http-400' })]);
     for (const row of eventStates(db.store.sqlite)) expect(row.attempts).toBe(row.seq === failedOnce.seq ? 2 : 1);
   });
 
