@@ -52,7 +52,7 @@ const nonEmpty = (what: string) =>
 /** Refused by its length, never quoted: a message names the place, not what was there. */
 const bounded = (what: string, hint = '') =>
   nonEmpty(what).max(MAX_EVENT_FIELD_CHARS, {
-    error: (issue) => `${what} has ${String(issue.input).length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept${hint}`,
+    error: (issue) => `${what} has ${String(issue.input).length} characters; at most ${MAX_EVENT_FIELD_CHARS} are allowed${hint}`,
   });
 
 export const EnvelopeSchema = z.looseObject({

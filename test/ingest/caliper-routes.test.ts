@@ -208,7 +208,7 @@ describe('POST /caliper checks each event on its own', () => {
       ['pending', null],
     ]);
     expect(rows[1]!.detail).toBe(
-      `data[1].id: the event id has ${longId.length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept (Learn's are UUIDs)`,
+      `data[1].id: the event id has ${longId.length} characters; at most ${MAX_EVENT_FIELD_CHARS} are allowed (Learn's are UUIDs)`,
     );
     expect(rows[1]!.source_id).toMatch(/^urn:uuid:7+… \(600009 characters, sha256 [0-9a-f]{64}\)$/);
     expect(rows[1]!.source_id!.length).toBeLessThan(200);
@@ -345,7 +345,7 @@ describe('POST /caliper refuses bad requests, storing nothing', () => {
       [{ ...envelope([sessionEvent()]), sensor: ' ' }, /^sensor: the sensor id is empty/],
       [
         { ...envelope([sessionEvent()]), sensor: `${TEST_SITE}${'0'.repeat(MAX_EVENT_FIELD_CHARS)}` },
-        new RegExp(`^sensor: the sensor id has ${TEST_SITE.length + MAX_EVENT_FIELD_CHARS} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept`),
+        new RegExp(`^sensor: the sensor id has ${TEST_SITE.length + MAX_EVENT_FIELD_CHARS} characters; at most ${MAX_EVENT_FIELD_CHARS} are allowed`),
       ],
       [{ ...envelope([sessionEvent()]), dataVersion: 1.1 }, /^dataVersion: /],
       [envelope([]), /^data: the envelope holds no events/],

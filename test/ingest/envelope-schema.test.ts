@@ -48,13 +48,13 @@ describe('eventProblem', () => {
   it('refuses an id, type or action over the bound by its length, never quoting it', () => {
     const tooLong = MAX_EVENT_FIELD_CHARS + 1;
     expect(eventProblem(sessionEvent({ id: 'i'.repeat(tooLong) }), 3)).toBe(
-      `data[3].id: the event id has ${tooLong} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept (Learn's are UUIDs)`,
+      `data[3].id: the event id has ${tooLong} characters; at most ${MAX_EVENT_FIELD_CHARS} are allowed (Learn's are UUIDs)`,
     );
     expect(eventProblem(sessionEvent({ type: ` ${'t'.repeat(tooLong)} ` }), 0)).toBe(
-      `data[0].type: the event type has ${tooLong} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept`,
+      `data[0].type: the event type has ${tooLong} characters; at most ${MAX_EVENT_FIELD_CHARS} are allowed`,
     );
     expect(eventProblem(sessionEvent({ action: 'a'.repeat(600_000) }), 1)).toBe(
-      `data[1].action: the action has 600000 characters; at most ${MAX_EVENT_FIELD_CHARS} are kept`,
+      `data[1].action: the action has 600000 characters; at most ${MAX_EVENT_FIELD_CHARS} are allowed`,
     );
     // An eventTime is bounded by its format.
     expect(eventProblem(sessionEvent({ eventTime: `2026-03-02T09:15:27.${'1'.repeat(100_000)}Z` }), 2)).toBe(
@@ -132,7 +132,7 @@ describe('EnvelopeSchema', () => {
       const result = EnvelopeSchema.safeParse(envelopeWith(sensor));
       expect(result.success).toBe(false);
       expect(result.error && describeZodError(result.error)).toBe(
-        `sensor: the sensor id has ${length} characters; at most ${MAX_EVENT_FIELD_CHARS} are kept (Learn's is its site id, a UUID)`,
+        `sensor: the sensor id has ${length} characters; at most ${MAX_EVENT_FIELD_CHARS} are allowed (Learn's is its site id, a UUID)`,
       );
     }
   });

@@ -71,7 +71,7 @@ describe('parseEnvelope', () => {
   });
 
   it('refuses a sensor over 1,024 characters whether or not the scanner finds the events', async () => {
-    const message = `sensor: the sensor id has 1025 characters; at most 1024 are kept (Learn's is its site id, a UUID)`;
+    const message = `sensor: the sensor id has 1025 characters; at most 1024 are allowed (Learn's is its site id, a UUID)`;
     const text = envelopeText(`[${JSON.stringify(event('e1'))}]`).replace('"s"', `"${'s'.repeat(1025)}"`);
     expect(await refusal(text)).toEqual({ status: 400, code: 'invalid-envelope', message });
     // An escaped key hides data from the scanner: the body is parsed whole.

@@ -52,7 +52,7 @@ describe('readTranslateInput', () => {
     // As intake refuses it: a sensor over 1,024 characters, named by its length.
     expect(readTranslateInput(JSON.stringify(envelope([sessionEvent()], { sensor: 's'.repeat(1_025) })))).toEqual({
       ok: false,
-      message: "sensor: the sensor id has 1025 characters; at most 1024 are kept (Learn's is its site id, a UUID)",
+      message: "sensor: the sensor id has 1025 characters; at most 1024 are allowed (Learn's is its site id, a UUID)",
     });
   });
 

@@ -286,7 +286,7 @@ output:
       expect(outcomes[1]).toEqual({
         fate: 'rejected',
         reason: 'invalid-event',
-        detail: "data[1].id: the event id has 2009 characters; at most 1024 are kept (Learn's are UUIDs)",
+        detail: "data[1].id: the event id has 2009 characters; at most 1024 are allowed (Learn's are UUIDs)",
       });
     });
 
