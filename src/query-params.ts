@@ -48,11 +48,22 @@ export function decimalOnly(value: unknown): unknown {
  */
 export function wholeNumberParameter(min: number, max: number) {
   return z.preprocess(
-    decimalOnly,
+    (value) => finiteDecimal(decimalOnly(value)),
     z.coerce
       .number({ error: 'must be a number' })
       .min(min, { error: `must be at least ${min}`, abort: true })
       .max(max, { error: `must be at most ${max}`, abort: true })
       .int('must be a whole number'),
   );
+}
+
+/**
+ * Decimal digits past what a double holds at all (over 308 of them) read as Infinity, which
+ * zod refuses as "must be a number" before any bound: the largest double of the same sign
+ * is refused by the bound instead, as a number it is.
+ */
+function finiteDecimal(value: unknown): unknown {
+  if (typeof value !== 'string' || value === '') return value;
+  const number = Number(value);
+  return Number.isFinite(number) || Number.isNaN(number) ? value : Math.sign(number) * Number.MAX_VALUE;
 }

@@ -150,6 +150,9 @@ describe('GET /admin/events', () => {
     // Whole numbers past what a double holds exactly: they were "not a whole number", and a problem more.
     expect(await message('limit=99999999999999999999')).toBe('limit: must be at most 500');
     expect(await message('limit=-99999999999999999999')).toBe('limit: must be at least 1');
+    // Past what a double holds at all (it reads as Infinity): still its bound, as the README says.
+    expect(await message(`limit=${'9'.repeat(400)}`)).toBe('limit: must be at most 500');
+    expect(await message(`limit=-${'9'.repeat(400)}`)).toBe('limit: must be at least 1');
   });
 
   it('refuses a reason longer than any the gateway gives, as replay does, without echoing it', async () => {
