@@ -134,6 +134,8 @@ function parseArguments(args: string[]) {
   let limit = 100;
   if (values.limit !== undefined) {
     if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) throw new UsageError('--limit must be a positive whole number');
+    // Past it, SQLite refuses the LIMIT (datatype mismatch) and the command died with a stack trace.
+    if (Number(values.limit) > Number.MAX_SAFE_INTEGER) throw new UsageError(`--limit must be at most ${Number.MAX_SAFE_INTEGER}`);
     limit = Number(values.limit);
   }
   return { action, ids, outcome: outcome as RosterOutcome | undefined, limit, json: values.json } as const;

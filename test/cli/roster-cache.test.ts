@@ -251,6 +251,8 @@ describe('caliper-gateway roster-cache', () => {
     [['evict'], 'evict needs at least one EXTERNAL_ID'],
     [['list', '--outcome', 'maybe'], '--outcome must be one of found, not-found, ambiguous'],
     [['list', '--limit', 'ten'], '--limit must be a positive whole number'],
+    // Past what SQLite takes as a LIMIT: it failed with a stack trace (datatype mismatch), exit 1.
+    [['list', '--limit', '99999999999999999999'], '--limit must be at most 9007199254740991'],
     [['purge'], 'unknown action "purge"'],
     [['list', '--colour'], 'unknown option --colour'],
   ])('Should exit 2 with usage for %j', async (args, message) => {
