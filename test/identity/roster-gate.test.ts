@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTimebackEmulator, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
+import { startTimebackEmulator, type Fault, type TimebackEmulator } from '../../src/dev/timeback-emulator.ts';
 import { createRosterClient, type RosterLookup } from '../../src/identity/roster-client.ts';
 import { OUTAGE_THRESHOLD } from '../../src/identity/roster-gate.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -94,18 +94,26 @@ async function expectOneProbeThenRecovery(
   expect(roster.status()).toEqual({ state: 'answering' });
 }
 
+/**
+ * A lookup sent before the pause, its roster answer (`answer`) held back until the pause has
+ * opened and its probe is out, hanging: `held.release()` lets the answer come.
+ */
+async function earlyLookupHeldWhileTheProbeIsOut(answer: Pick<Fault, 'status' | 'retryAfter'>) {
+  const { roster, tokens, clock } = client();
+  await tokens.getToken();
+  emulator.addFault({ route: 'roster', ...answer, when: (_body, url) => url.includes('early-'), times: 1 });
+  const held = emulator.hold('roster');
+  const early = roster.lookup('identifier', 'early-0');
+  await held.arrived;
+
+  await openThePause(roster);
+  const { probe } = await sendAHangingProbe(roster, clock);
+  return { roster, clock, held, early, probe };
+}
+
 describe('roster gate: one probe at a time', () => {
   it('Should not let a second probe out when a lookup sent before the pause comes back held while the probe is out', async () => {
-    const { roster, tokens, clock } = client();
-    await tokens.getToken();
-    // Sent before the pause: TimeBack's 401 to it is held back until the probe is out.
-    emulator.addFault({ route: 'roster', status: 401, when: (_body, url) => url.includes('early-'), times: 1 });
-    const held = emulator.hold('roster');
-    const early = roster.lookup('identifier', 'early-0');
-    await held.arrived;
-
-    await openThePause(roster);
-    const { probe } = await sendAHangingProbe(roster, clock);
+    const { roster, clock, held, early, probe } = await earlyLookupHeldWhileTheProbeIsOut({ status: 401 });
 
     // The 401 arrives; the fresh token it asks for is refused: the early lookup comes back held.
     emulator.addFault({ route: 'token', status: 401, body: { error: 'invalid_client' }, times: 1 });
@@ -118,16 +126,7 @@ describe('roster gate: one probe at a time', () => {
   }, 10_000);
 
   it('Should not let a second probe out when a lookup sent before the pause fails while the probe is out', async () => {
-    const { roster, tokens, clock } = client();
-    await tokens.getToken();
-    // Sent before the pause: TimeBack's 503 to it is held back until the probe is out.
-    emulator.addFault({ route: 'roster', status: 503, when: (_body, url) => url.includes('early-'), times: 1 });
-    const held = emulator.hold('roster');
-    const early = roster.lookup('identifier', 'early-0');
-    await held.arrived;
-
-    await openThePause(roster);
-    const { probe } = await sendAHangingProbe(roster, clock);
+    const { roster, clock, held, early, probe } = await earlyLookupHeldWhileTheProbeIsOut({ status: 503 });
     held.release();
     expect(await early).toMatchObject({ outcome: 'unavailable', detail: 'TimeBack roster failed (HTTP 503)' });
 
@@ -136,15 +135,7 @@ describe('roster gate: one probe at a time', () => {
   }, 10_000);
 
   it('Should not re-open the pause when a lookup sent before it fails while the probe is out: the probe is what says', async () => {
-    const { roster, tokens, clock } = client();
-    await tokens.getToken();
-    emulator.addFault({ route: 'roster', status: 503, when: (_body, url) => url.includes('early-'), times: 1 });
-    const held = emulator.hold('roster');
-    const early = roster.lookup('identifier', 'early-0');
-    await held.arrived;
-
-    await openThePause(roster);
-    const { probe } = await sendAHangingProbe(roster, clock);
+    const { roster, clock, held, early, probe } = await earlyLookupHeldWhileTheProbeIsOut({ status: 503 });
     const before = roster.status();
     held.release();
     expect(await early).toMatchObject({ outcome: 'unavailable', detail: 'TimeBack roster failed (HTTP 503)' });
@@ -156,15 +147,7 @@ describe('roster gate: one probe at a time', () => {
   }, 10_000);
 
   it("Should hold the pause for a Retry-After to a lookup sent before it while the probe is out, and the probe's turn goes on", async () => {
-    const { roster, tokens, clock } = client();
-    await tokens.getToken();
-    emulator.addFault({ route: 'roster', status: 429, retryAfter: 20, when: (_body, url) => url.includes('early-'), times: 1 });
-    const held = emulator.hold('roster');
-    const early = roster.lookup('identifier', 'early-0');
-    await held.arrived;
-
-    await openThePause(roster);
-    const { probe } = await sendAHangingProbe(roster, clock);
+    const { roster, clock, held, early, probe } = await earlyLookupHeldWhileTheProbeIsOut({ status: 429, retryAfter: 20 });
     held.release();
     expect(await early).toMatchObject({ outcome: 'unavailable', retryAfterMs: 20_000 });
 
