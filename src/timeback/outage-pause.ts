@@ -8,7 +8,8 @@
  * open → (wait: exponential, equal jitter, capped) → half-open
  * half-open → one probe; it succeeds → closed; it fails → open again, waiting longer.
  * Only the probe's failure re-opens it: requests sent before it opened still come back while
- * the probe is out, and tell nothing new but a Retry-After (recordFailure).
+ * the probe is out, and tell nothing new but a Retry-After (recordFailure). Nor do they count
+ * towards the next pause when they come back after it closed (a POST hangs up to its timeout).
  *
  * Per-event backoff still applies underneath: the pause decides *whether* to send, each
  * event's next_attempt_at decides *which* event is due.
@@ -35,15 +36,14 @@ export interface PauseOptions {
 /**
  * What `dispatching` hands each dispatch, to be given back with its answer: requests sent
  * before a pause opened can still be coming back while its probe is out (a hanging one takes
- * up to its timeout, the first pause lasts 0.5–1 s), and only the probe's own answer may let
- * the next probe go.
+ * up to its timeout, the first pause lasts 0.5–1 s), or after it closed, and only the probe's
+ * own answer may let the next probe go.
  */
 export interface Dispatched {
   readonly probe: boolean;
+  /** How many pauses had closed when it was sent: from before the last close, its failure is old news. */
+  readonly period: number;
 }
-
-/** Every dispatch that is not a probe: one shared ticket, as delivery asks for one per event. */
-const NOT_PROBE: Dispatched = Object.freeze({ probe: false });
 
 export class OutagePause {
   state: PauseState = 'closed';
@@ -59,6 +59,10 @@ export class OutagePause {
 
   private consecutiveFailures = 0;
   private opens = 0;
+  /** Pauses closed so far: the period a dispatch's ticket names. */
+  private period = 0;
+  /** Every dispatch of this period that is not a probe: one shared ticket, as delivery asks for one per event. */
+  private notProbe: Dispatched = Object.freeze({ probe: false, period: 0 });
 
   constructor(private readonly options: PauseOptions) {}
 
@@ -76,8 +80,8 @@ export class OutagePause {
 
   /** Marks the next dispatch as the probe, when half-open. */
   dispatching(): Dispatched {
-    if (this.state !== 'half-open') return NOT_PROBE;
-    const sent: Dispatched = { probe: true };
+    if (this.state !== 'half-open') return this.notProbe;
+    const sent: Dispatched = { probe: true, period: this.period };
     this.probe = sent;
     return sent;
   }
@@ -120,10 +124,17 @@ export class OutagePause {
    * step, and only a Retry-After among them holds the pause (the probe, still out, keeps its
    * turn). Nor is it counted: the count only decides when a closed pause opens, and closing
    * starts it again from 0.
+   *
+   * Once the pause has closed, the failure of a dispatch sent before (in an earlier period)
+   * is old news too: the probe has since had an answer, and POSTs hung since before the pause
+   * time out up to DELIVERY_TIMEOUT after it, which would open a pause right after recovery.
+   * A Retry-After among them still opens the pause that long: it is an answer TimeBack made
+   * now, telling this client to wait, whenever the request was sent.
    */
   recordFailure(problem: string, retryAfterMs: number | undefined, sent: Dispatched): boolean {
     const waitAsked = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : 0;
     if (this.state === 'closed') {
+      if (sent.period !== this.period && waitAsked === 0) return false;
       this.consecutiveFailures += 1;
       if (waitAsked === 0 && this.consecutiveFailures < this.options.threshold) return false;
       this.open('timeback', problem, waitAsked);
@@ -187,6 +198,9 @@ export class OutagePause {
 
   private close(): void {
     this.state = 'closed';
+    // Dispatches sent from now on are of a new period; those still out are not (recordFailure).
+    this.period += 1;
+    this.notProbe = Object.freeze({ probe: false, period: this.period });
     // A probe still out is of a pause that is over: its answer must not end a later one's probe.
     this.probe = undefined;
     this.cause = undefined;

@@ -584,6 +584,39 @@ describe('delivery worker', () => {
     await expectRecoveryAfterTheProbe(worker);
   });
 
+  it('does not pause again when POSTs sent before the pause time out after it has closed: TimeBack had recovered', async () => {
+    // Two POSTs hang at TimeBack until they time out; meanwhile another loses its connection
+    // (the pause opens, threshold 1) and the probe after it succeeds (it closes).
+    const early = insertTranslatedEvents(db.store.sqlite, 2);
+    const earlyIds = new Set(early.map((event) => event.outputId));
+    const isEarly = (body: string) => [...earlyIds].some((id) => body.includes(id));
+    emulator.addFault({ route: 'events', hang: true, when: isEarly, times: 2 });
+    const captured = captureLog();
+    const worker = startWorker({
+      env: { DELIVERY_CONCURRENCY: '3' },
+      tuning: { backoff: { baseMs: 20, capMs: 40 }, pauseThreshold: 1 },
+      timeoutMs: 1_500,
+      log: captured.log,
+    });
+    await waitFor('the early POSTs hanging', () => emulator.eventPosts === 2);
+    emulator.addFault({ route: 'events', reset: true, when: (body) => !isEarly(body), times: 1 });
+    insertTranslatedEvents(db.store.sqlite, 2);
+    worker.notify();
+    const resumed = () => captured.lines().some((line) => line.msg === 'TimeBack answers again; delivery resumes');
+    await waitFor('the pause closed by its probe', resumed);
+    expect(eventStates(db.store.sqlite).filter((row) => earlyIds.has(row.outputId!)).every((row) => row.attempts === 0)).toBe(true);
+
+    // The early POSTs time out now, after the pause closed: no second pause, nothing on /readyz.
+    await waitFor('the early timeouts recorded', () =>
+      eventStates(db.store.sqlite).filter((row) => row.seq === early[0]!.seq || row.seq === early[1]!.seq).every((row) => row.attempts >= 1),
+    );
+    const pauseWarnings = captured.lines().filter((line) => line.msg === 'TimeBack is failing; delivery paused');
+    expect(pauseWarnings).toHaveLength(1);
+    expect(worker.status().state).toBe('running');
+    expect(worker.status().pause).toBeUndefined();
+    await waitFor('all delivered', allDelivered(4));
+  });
+
   it('lets the next probe go when the probe was an event with no output, which sends nothing', async () => {
     const [first, empty, last] = insertTranslatedEvents(db.store.sqlite, 3);
     db.store.sqlite.prepare('DELETE FROM event_outputs WHERE seq = ?').run(empty!.seq);

@@ -75,7 +75,8 @@ describe('OutagePause', () => {
     expect(pause.canDispatch()).toBe(false);
     // An answer to it still proves TimeBack up and ends the pause, and with it that probe's turn.
     expect(pause.recordAnswer(early)).toBe(true);
-    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, early);
+    const later = pause.dispatching();
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, later);
     clock.now = pause.until;
     expect(pause.canDispatch()).toBe(true);
     const next = pause.dispatching();
@@ -138,6 +139,67 @@ describe('OutagePause', () => {
     expect(pause.until - clock.now).toBe(1_000);
   });
 
+  /** Opens the pause with `early` out, then closes it on the probe's success: TimeBack has recovered. */
+  function recoveredWithEarlyOut() {
+    const made = pauseAt();
+    const { pause, clock, sent: early } = made;
+    for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, early);
+    clock.now = pause.until;
+    pause.canDispatch();
+    expect(pause.recordAnswer(pause.dispatching())).toBe(true);
+    return { ...made, early };
+  }
+
+  it('failures of dispatches sent before the pause closed, coming back after it, do not count towards a new one', () => {
+    const { pause, clock, early } = recoveredWithEarlyOut();
+    // POSTs hung since before the pause time out well after the probe succeeded: old news.
+    clock.now += 30_000;
+    for (let i = 0; i < 5; i += 1) expect(pause.recordFailure('timeout', undefined, early)).toBe(false);
+    expect(pause.state).toBe('closed');
+    expect(pause.canDispatch()).toBe(true);
+    // Failures of dispatches sent since it closed still do, from 0.
+    const now = pause.dispatching();
+    expect(now.probe).toBe(false);
+    expect(pause.recordFailure('HTTP 503', undefined, now)).toBe(false);
+    expect(pause.recordFailure('HTTP 503', undefined, now)).toBe(false);
+    expect(pause.recordFailure('HTTP 503', undefined, now)).toBe(true);
+    expect(pause.state).toBe('open');
+  });
+
+  it('nor do they add to failures of dispatches sent since', () => {
+    const { pause, early } = recoveredWithEarlyOut();
+    const now = pause.dispatching();
+    pause.recordFailure('HTTP 503', undefined, now);
+    pause.recordFailure('timeout', undefined, early);
+    pause.recordFailure('timeout', undefined, early);
+    expect(pause.recordFailure('HTTP 503', undefined, now)).toBe(false);
+    expect(pause.state).toBe('closed');
+  });
+
+  it('the dispatches of one closed period share one ticket, a new one once the pause has opened and closed', () => {
+    const { pause, early } = recoveredWithEarlyOut();
+    const now = pause.dispatching();
+    expect(pause.dispatching()).toBe(now);
+    expect(now).not.toBe(early);
+  });
+
+  it('a Retry-After to a dispatch sent before the pause closed still pauses for that long: TimeBack asks it now', () => {
+    const { pause, clock, early } = recoveredWithEarlyOut();
+    clock.now += 10_000;
+    expect(pause.recordFailure('HTTP 429', 5_000, early)).toBe(true);
+    expect(pause).toMatchObject({ state: 'open', problem: 'HTTP 429' });
+    expect(pause.until - clock.now).toBe(5_000);
+  });
+
+  it('a late answer to a dispatch sent before the pause closed still resets the count', () => {
+    const { pause, early } = recoveredWithEarlyOut();
+    const now = pause.dispatching();
+    pause.recordFailure('HTTP 503', undefined, now);
+    pause.recordFailure('HTTP 503', undefined, now);
+    expect(pause.recordAnswer(early)).toBe(false);
+    expect(pause.recordFailure('HTTP 503', undefined, now)).toBe(false);
+  });
+
   it('a successful probe closes it and forgets the history', () => {
     const { pause, clock, sent } = pauseAt();
     for (let i = 0; i < 3; i += 1) pause.recordFailure('timeout', undefined, sent);
@@ -147,7 +209,7 @@ describe('OutagePause', () => {
     expect(pause.recordAnswer(probe)).toBe(true);
     expect(pause.state).toBe('closed');
     expect(pause.since).toBeUndefined();
-    expect(pause.recordFailure('timeout', undefined, sent)).toBe(false);
+    expect(pause.recordFailure('timeout', undefined, pause.dispatching())).toBe(false);
   });
 
   it('a Retry-After pauses everyone at once for that long, even past the backoff cap', () => {
