@@ -45,9 +45,9 @@ afterAll(async () => {
   temp.remove();
 });
 
-function client() {
+function client(timeoutMs = LONG_DEADLINE_MS) {
   const clock = manualClock();
-  const config = testConfig({ dir: temp.dir, timebackUrl: emulator.url, clientId: emulator.clientId, clientSecret: emulator.clientSecret, timeoutMs: LONG_DEADLINE_MS });
+  const config = testConfig({ dir: temp.dir, timebackUrl: emulator.url, clientId: emulator.clientId, clientSecret: emulator.clientSecret, timeoutMs });
   const { log } = captureLog();
   const metrics = createMetrics();
   const tokens = createTokenProvider({ config, log, metrics, now: clock.now });
@@ -185,5 +185,25 @@ describe('roster gate: one probe at a time', () => {
     clock.advance(LATER_MS);
     expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
     expect(roster.status()).toEqual({ state: 'answering' });
+  }, 10_000);
+
+  it('Should not pause again when lookups sent before the pause time out after its probe was answered: the roster had recovered', async () => {
+    // Short enough to come in this test, long past the probe's answer (the roster here answers at once).
+    const { roster, tokens, metrics, clock } = client(1_000);
+    await tokens.getToken();
+    emulator.addFault({ route: 'roster', hang: true, when: (_body, url) => url.includes('hung-') });
+    const early = Array.from({ length: OUTAGE_THRESHOLD }, (_, i) => roster.lookup('identifier', `hung-${i}`));
+    await waitFor('the early lookups at the roster', () => heardFor('hung-') === OUTAGE_THRESHOLD);
+
+    await openThePause(roster);
+    clock.advance(1_000);
+    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    expect(roster.status()).toEqual({ state: 'answering' });
+
+    // Their timeouts, as many as open a pause, are old news: the next lookup goes out.
+    for (const lookup of early) expect(await lookup).toMatchObject({ outcome: 'unavailable', detail: expect.stringContaining('before the timeout') });
+    expect(roster.status()).not.toMatchObject({ state: 'paused' });
+    expect((await metrics.rosterPaused.get()).values[0]?.value).toBe(0);
+    expect(await roster.lookup('identifier', ADA.identifier)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
   }, 10_000);
 });
