@@ -595,7 +595,7 @@ describe('delivery worker', () => {
     const worker = startWorker({
       env: { DELIVERY_CONCURRENCY: '3' },
       tuning: { backoff: { baseMs: 20, capMs: 40 }, pauseThreshold: 1 },
-      timeoutMs: 1_500,
+      timeoutMs: 3_000,
       log: captured.log,
     });
     await waitFor('the early POSTs hanging', () => emulator.eventPosts === 2);

@@ -189,7 +189,7 @@ describe('roster gate: one probe at a time', () => {
 
   it('Should not pause again when lookups sent before the pause time out after its probe was answered: the roster had recovered', async () => {
     // Short enough to come in this test, long past the probe's answer (the roster here answers at once).
-    const { roster, tokens, metrics, clock } = client(1_000);
+    const { roster, tokens, metrics, clock } = client(2_000);
     await tokens.getToken();
     emulator.addFault({ route: 'roster', hang: true, when: (_body, url) => url.includes('hung-') });
     const early = Array.from({ length: OUTAGE_THRESHOLD }, (_, i) => roster.lookup('identifier', `hung-${i}`));
