@@ -126,8 +126,9 @@ export class OutagePause {
    * starts it again from 0.
    *
    * Once the pause has closed, the failure of a dispatch sent before (in an earlier period)
-   * is old news too: the probe has since had an answer, and POSTs hung since before the pause
-   * time out up to DELIVERY_TIMEOUT after it, which would open a pause right after recovery.
+   * is old news too: the probe has since had an answer, and requests hung since before the
+   * pause time out up to their timeout (DELIVERY_TIMEOUT, ROSTER_TIMEOUT) after it, which would
+   * open a pause right after recovery.
    * A Retry-After among them still opens the pause that long: it is an answer TimeBack made
    * now, telling this client to wait, whenever the request was sent.
    */
