@@ -81,7 +81,8 @@ export function createRosterGate({ config, log, metrics, now, size }: RosterGate
       return { outcome: 'unavailable', detail: `roster lookups paused: ${pause.problem ?? 'TimeBack roster unavailable'}`, retryAfterMs: waitMs };
     }
     // Handed back with the answer: lookups sent before the pause opened may come back while
-    // its probe is out, and only the probe's own answer lets the next probe go.
+    // its probe is out (only the probe's own answer lets the next probe go), or after it
+    // closed (their failures then count towards no new pause).
     const sent = pause.dispatching();
     let result: RosterLookup;
     try {
