@@ -28,24 +28,36 @@ const blankToUndefined = (value: unknown) =>
  * A number written the plain way (`30`, `-1`, `1.5`), as a number; anything else stays text
  * and is refused. `Number()` alone would take `0x1F90`, `1e3` and `Infinity`, which nobody
  * writes for a port or a timeout on purpose; the bounds and `int()` then say what is wrong.
+ * Over 308 digits `Number()` gives Infinity, which zod refuses as "must be a number": the
+ * largest double of its sign is refused by the bound instead, as the number it is.
  */
 const plainNumber = (value: unknown) => {
   const text = blankToUndefined(value);
-  return typeof text === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
+  if (typeof text !== 'string' || !/^\s*-?\d+(\.\d+)?\s*$/.test(text)) return text;
+  const number = Number(text);
+  return Number.isFinite(number) ? number : Math.sign(number) * Number.MAX_VALUE;
 };
+
+/**
+ * A whole number from `min` to `max`. The bounds are checked first and end the check: zod's
+ * int() refuses a whole number past 2^53 as not whole, so SHUTDOWN_TIMEOUT=99999999999999999999
+ * read "must be a whole number of seconds" beside its bound, when what it is is too large.
+ */
+const wholeNumber = (fallback: number, min: number, max: number, messages: { notNumber: string; notWhole: string; tooSmall?: string }) =>
+  z.preprocess(
+    plainNumber,
+    z
+      .number({ error: messages.notNumber })
+      .min(min, { error: messages.tooSmall ?? `must be at least ${min}`, abort: true })
+      .max(max, { error: `must be at most ${max}`, abort: true })
+      .int(messages.notWhole)
+      .default(fallback),
+  );
 
 const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
 
 const seconds = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(
-    plainNumber,
-    z
-      .number({ error: 'must be a number of seconds' })
-      .int('must be a whole number of seconds')
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
+  wholeNumber(fallback, min, max, { notNumber: 'must be a number of seconds', notWhole: 'must be a whole number of seconds' });
 
 // Timeouts and waits become timers, and Node runs a timer longer than 2^31 - 1 ms (24.8 days)
 // after 1 ms instead: a "very large" ROSTER_TIMEOUT would abort every lookup at once, and a
@@ -54,15 +66,7 @@ const AN_HOUR = 3_600;
 const A_DAY = 86_400;
 
 const positiveInt = (fallback: number, max: number) =>
-  z.preprocess(
-    plainNumber,
-    z
-      .number({ error: 'must be a number' })
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
+  wholeNumber(fallback, 1, max, { notNumber: 'must be a number', notWhole: 'must be a whole number' });
 
 // No user:password@: it would be logged, and shown on /readyz, with every token problem.
 // Zod runs this check even when the URL check failed: text that is no URL was refused there
@@ -94,10 +98,7 @@ const HEADER_SAFE_MESSAGE =
 
 const EnvSchema = z.object({
   // 0 asks the OS for a free port (tests and the demo run many gateways side by side).
-  PORT: z.preprocess(
-    plainNumber,
-    z.number({ error: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(8080),
-  ),
+  PORT: wholeNumber(8080, 0, 65535, { notNumber: 'must be a port number', notWhole: 'must be a port number', tooSmall: 'must be a port number' }),
   HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
   DB_PATH: z.preprocess(blankToUndefined, z.string().default('./data/gateway.db')),
   MAPPINGS_DIR: z.preprocess(blankToUndefined, z.string().default('./mappings')),
@@ -114,10 +115,7 @@ const EnvSchema = z.object({
     // Trimmed: the admin check trims what is sent, so padding here would match nothing.
     z.string().trim().min(16, 'must be at least 16 characters').regex(HEADER_SAFE, HEADER_SAFE_MESSAGE).optional(),
   ),
-  AUTH_FAILURE_LIMIT: z.preprocess(
-    plainNumber,
-    z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').max(1_000_000, 'must be at most 1000000').default(10),
-  ),
+  AUTH_FAILURE_LIMIT: wholeNumber(10, 0, 1_000_000, { notNumber: 'must be a number', notWhole: 'must be a whole number' }),
   AUTH_FAILURE_WINDOW: seconds(600, 1, A_DAY),
   TRUSTED_PROXIES: z.preprocess(
     (value) => commaList(blankToUndefined(value)) ?? [],

@@ -268,6 +268,43 @@ describe('parseConfig', () => {
     expect(parseConfig({ PORT: ' 8081 ', DELIVERY_MAX_AGE: '60' })).toMatchObject({ port: 8081, delivery: { maxAgeMs: 60_000 } });
   });
 
+  it('tells a number too large or too small its bound alone, however many digits it has', () => {
+    // Past 2^53 zod's int() said "must be a whole number" beside the bound, and past 308 digits
+    // (Infinity) "must be a number": the value is a whole number, out of range.
+    const settings = ['PORT', 'AUTH_FAILURE_LIMIT', 'AUTH_FAILURE_WINDOW', 'DELIVERY_CONCURRENCY', 'MAX_BYTES_IN_FLIGHT', 'ROSTER_CACHE_TTL', 'SHUTDOWN_TIMEOUT'];
+    const tooLarge = [
+      'PORT: must be at most 65535',
+      'AUTH_FAILURE_LIMIT: must be at most 1000000',
+      'AUTH_FAILURE_WINDOW: must be at most 86400',
+      'ROSTER_CACHE_TTL: must be at most 9007199254740991',
+      'DELIVERY_CONCURRENCY: must be at most 1024',
+      'MAX_BYTES_IN_FLIGHT: must be at most 17179869184',
+      'SHUTDOWN_TIMEOUT: must be at most 3600',
+    ];
+    for (const value of ['9007199254740992', '99999999999999999999', '9'.repeat(400), ` ${'9'.repeat(309)}.5 `]) {
+      expect(configError(Object.fromEntries(settings.map((name) => [name, value]))).problems).toEqual(tooLarge);
+    }
+    for (const value of ['-99999999999999999999', `-${'9'.repeat(400)}`]) {
+      expect(configError(Object.fromEntries(settings.map((name) => [name, value]))).problems).toEqual([
+        'PORT: must be a port number',
+        'AUTH_FAILURE_LIMIT: must be at least 0',
+        'AUTH_FAILURE_WINDOW: must be at least 1',
+        'ROSTER_CACHE_TTL: must be at least 0',
+        'DELIVERY_CONCURRENCY: must be at least 1',
+        'MAX_BYTES_IN_FLIGHT: must be at least 1',
+        'SHUTDOWN_TIMEOUT: must be at least 1',
+      ]);
+    }
+    // What is no plain whole number keeps its message, one per variable.
+    expect(configError({ ROSTER_CACHE_TTL: '1e400', SHUTDOWN_TIMEOUT: '10m', DELIVERY_CONCURRENCY: '-1', AUTH_FAILURE_WINDOW: '2.5' }).problems).toEqual([
+      'AUTH_FAILURE_WINDOW: must be a whole number of seconds',
+      'ROSTER_CACHE_TTL: must be a number of seconds',
+      'DELIVERY_CONCURRENCY: must be at least 1',
+      'SHUTDOWN_TIMEOUT: must be a number of seconds',
+    ]);
+    expect(parseConfig({ ROSTER_CACHE_TTL: '', SHUTDOWN_TIMEOUT: '3600' })).toMatchObject({ shutdownTimeoutMs: 3_600_000, roster: { cacheTtlMs: 86_400_000 } });
+  });
+
   it('bounds the timeouts and waits that become timers, which Node would fire after 1 ms past 24.8 days', () => {
     const { problems } = configError({
       TIMEBACK_TOKEN_TIMEOUT: '3000000',
