@@ -44,18 +44,27 @@ export function decimalOnly(value: unknown): unknown {
  * A whole-number parameter from `min` to `max` (`limit`, `offset`), in decimal only. The bounds
  * are checked first and end the check: a whole number past what a double holds exactly
  * (`limit=99999999999999999999`) was refused as "must be a whole number", with one problem
- * more, when what it is is too large.
+ * more, when what it is is too large. With `message`, every refusal says that one thing (an
+ * event number, whose range is the message).
  */
-export function wholeNumberParameter(min: number, max: number) {
+export function wholeNumberParameter(min: number, max: number, message?: string) {
   return z.preprocess(
     (value) => finiteDecimal(decimalOnly(value)),
     z.coerce
-      .number({ error: 'must be a number' })
-      .min(min, { error: `must be at least ${min}`, abort: true })
-      .max(max, { error: `must be at most ${max}`, abort: true })
-      .int('must be a whole number'),
+      .number({ error: message ?? 'must be a number' })
+      .min(min, { error: message ?? `must be at least ${min}`, abort: true })
+      .max(max, { error: message ?? `must be at most ${max}`, abort: true })
+      .int(message ?? 'must be a whole number'),
   );
 }
+
+/**
+ * An event number (`before`, `/admin/events/<seq>`): seqs start at 1, and past 2^53 - 1 a
+ * number no longer names one seq. Out of that range it was "must be an event number", with
+ * nothing to say that 0 or a 20-digit number is no event number.
+ */
+export const eventNumberParameter = () =>
+  wholeNumberParameter(1, Number.MAX_SAFE_INTEGER, `must be an event number from 1 to ${Number.MAX_SAFE_INTEGER}`);
 
 /**
  * Decimal digits past what a double holds at all (over 308 of them) read as Infinity, which

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app.ts';
 import { GatewayError, badRequest, unknownParameter } from '../errors.ts';
 import { BODY_IDLE_MS, readBody } from '../ingest/read-body.ts';
-import { decimalOnly, noQuery, singleQuery, wholeNumberParameter } from '../query-params.ts';
+import { eventNumberParameter, noQuery, singleQuery, wholeNumberParameter } from '../query-params.ts';
 import type { Store } from '../store/database.ts';
 import { getEvent, listEvents } from '../store/event-queries.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
@@ -45,7 +45,7 @@ const EventListQuerySchema = z
       status: FateSchema.optional(),
       reason: ReasonFilterSchema.optional(),
       limit: wholeNumberParameter(1, 500).default(50),
-      before: z.preprocess(decimalOnly, z.coerce.number({ error: 'must be an event number' }).int('must be an event number').positive('must be an event number')).optional(),
+      before: eventNumberParameter().optional(),
     },
     { error: unknownParameter(['fate (or status)', 'reason', 'limit', 'before']) },
   )
@@ -56,7 +56,7 @@ const EventListQuerySchema = z
   })
   .transform(({ status, ...query }) => (status === undefined ? query : { ...query, fate: status }));
 
-const SeqSchema = z.preprocess(decimalOnly, z.coerce.number({ error: 'must be an event number' }).int().positive());
+const SeqSchema = eventNumberParameter();
 
 /**
  * A replay's body: 10,000 ids (the most one takes) of a Learn event's length fit in half of it.

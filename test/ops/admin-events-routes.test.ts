@@ -146,7 +146,12 @@ describe('GET /admin/events', () => {
     const message = async (query: string) => ((await (await get(`/admin/events?${query}`)).json()) as { error: { message: string } }).error.message;
     expect(await message('limit=ten')).toBe('limit: must be a number');
     expect(await message('limit=2.5')).toBe('limit: must be a whole number');
-    expect(await message('before=-3')).toBe('before: must be an event number');
+    // Event numbers run from 1 to 2^53 - 1: past it, or at 0, the message said "must be an
+    // event number" with no range, however many digits the number had.
+    for (const before of ['-3', '0', '2.5', 'abc', '9007199254740992', '99999999999999999999', '9'.repeat(400), `-${'9'.repeat(400)}`]) {
+      expect(await message(`before=${before}`)).toBe('before: must be an event number from 1 to 9007199254740991');
+    }
+    expect((await get('/admin/events?before=9007199254740991')).status).toBe(200);
     // Whole numbers past what a double holds exactly: they were "not a whole number", and a problem more.
     expect(await message('limit=99999999999999999999')).toBe('limit: must be at most 500');
     expect(await message('limit=-99999999999999999999')).toBe('limit: must be at least 1');
@@ -265,6 +270,17 @@ describe('GET /admin/events/:seq', () => {
     const res = await get('/admin/events/abc');
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^seq: /);
+  });
+
+  it('404s any event number no event has, and tells one out of range the range, however many digits it has', async () => {
+    const largest = await get('/admin/events/9007199254740991');
+    expect(largest.status).toBe(404);
+    expect(await largest.json()).toEqual({ error: { code: 'not-found', message: 'No event 9007199254740991' } });
+    for (const seq of ['0', '9007199254740992', '99999999999999999999', '9'.repeat(400), 'abc', '1.5']) {
+      const res = await get(`/admin/events/${seq}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: { code: 'invalid-request', message: 'seq: must be an event number from 1 to 9007199254740991' } });
+    }
   });
 });
 
