@@ -109,7 +109,30 @@ function pinnedAmong(ids: string[], file: string, io: CliIo): string[] {
   }
 }
 
-function parseArguments(args: string[]) {
+const LIMIT_RANGE = `--limit must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`;
+
+/**
+ * `--limit -5` as `--limit=-5`: parseArgs takes a value starting with "-" for an option and
+ * refused it as "argument is ambiguous", which says nothing of the range a negative number is
+ * out of. Only a number is joined, so `--limit --json` is still a flag without its value.
+ */
+function joinNegativeLimit(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    if (args[i] === '--') return [...joined, ...args.slice(i)];
+    const next = args[i + 1];
+    if (args[i] === '--limit' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`--limit=${next}`);
+      i += 1;
+    } else {
+      joined.push(args[i]!);
+    }
+  }
+  return joined;
+}
+
+function parseArguments(typedArgs: string[]) {
+  const args = joinNegativeLimit(typedArgs);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -133,9 +156,8 @@ function parseArguments(args: string[]) {
   if (action === 'evict' && outcome !== undefined) throw new UsageError('--outcome does not apply to evict');
   let limit = 100;
   if (values.limit !== undefined) {
-    if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) throw new UsageError('--limit must be a positive whole number');
-    // Past it, SQLite refuses the LIMIT (datatype mismatch) and the command died with a stack trace.
-    if (Number(values.limit) > Number.MAX_SAFE_INTEGER) throw new UsageError(`--limit must be at most ${Number.MAX_SAFE_INTEGER}`);
+    // Past 2^53 - 1, SQLite refuses the LIMIT (datatype mismatch) and the command died with a stack trace.
+    if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1 || Number(values.limit) > Number.MAX_SAFE_INTEGER) throw new UsageError(LIMIT_RANGE);
     limit = Number(values.limit);
   }
   return { action, ids, outcome: outcome as RosterOutcome | undefined, limit, json: values.json } as const;

@@ -250,9 +250,15 @@ describe('caliper-gateway roster-cache', () => {
   it.each([
     [['evict'], 'evict needs at least one EXTERNAL_ID'],
     [['list', '--outcome', 'maybe'], '--outcome must be one of found, not-found, ambiguous'],
-    [['list', '--limit', 'ten'], '--limit must be a positive whole number'],
+    // One message, with the range, for every value that is not in it: it said "must be a positive
+    // whole number" for some and "must be at most …" for others, and parseArgs' "argument is
+    // ambiguous" for a negative one.
+    ...['ten', '0', '1.5', 'Infinity', '', ' 5', '-5', `-${'9'.repeat(400)}`, '9007199254740992', '9'.repeat(400)].flatMap((limit) => [
+      [['list', '--limit', limit], '--limit must be a whole number from 1 to 9007199254740991'],
+      [['list', `--limit=${limit}`], '--limit must be a whole number from 1 to 9007199254740991'],
+    ]),
     // Past what SQLite takes as a LIMIT: it failed with a stack trace (datatype mismatch), exit 1.
-    [['list', '--limit', '99999999999999999999'], '--limit must be at most 9007199254740991'],
+    [['list', '--limit', '99999999999999999999'], '--limit must be a whole number from 1 to 9007199254740991'],
     [['purge'], 'unknown action "purge"'],
     [['list', '--colour'], 'unknown option --colour'],
   ])('Should exit 2 with usage for %j', async (args, message) => {
