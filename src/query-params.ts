@@ -63,8 +63,10 @@ export function wholeNumberParameter(min: number, max: number, message?: string)
  * number no longer names one seq. Out of that range it was "must be an event number", with
  * nothing to say that 0 or a 20-digit number is no event number.
  */
-export const eventNumberParameter = () =>
-  wholeNumberParameter(1, Number.MAX_SAFE_INTEGER, `must be an event number from 1 to ${Number.MAX_SAFE_INTEGER}`);
+export const eventNumberParameter = () => wholeNumberParameter(1, Number.MAX_SAFE_INTEGER, EVENT_NUMBER_RANGE);
+
+/** What every refusal of an event number says, here and in a replay's ids. */
+export const EVENT_NUMBER_RANGE = `must be an event number from 1 to ${Number.MAX_SAFE_INTEGER}`;
 
 /**
  * Decimal digits past what a double holds at all (over 308 of them) read as Infinity, which

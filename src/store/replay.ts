@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, sql, type SQL } from 'drizzle-orm';
 import { countEviction } from '../identity/roster-cache.ts';
 import { MAX_EVENT_FIELD_CHARS } from '../ingest/envelope-schema.ts';
+import { EVENT_NUMBER_RANGE } from '../query-params.ts';
 import type { Store } from './database.ts';
 import { durably } from './durable-commit.ts';
 import { retryWhileBusy, type RetryWhileBusyOptions } from './lock-wait.ts';
@@ -76,6 +77,18 @@ const LearnOrOutputIdSchema = z
   });
 
 /**
+ * An event number among a replay's ids, refused with its range whatever is wrong with it. Past
+ * 2^53 - 1 it was zod's "Too big: expected int to be <=9007199254740991", and 1e400 (Infinity
+ * to JSON.parse, as 309 digits are to the CLI) "Invalid input": it is read as the largest
+ * double of its sign, which the range refuses. Text is left to the id arm of the union.
+ */
+const EventNumberSchema = z.preprocess(
+  (value) => (typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value) ? Math.sign(value) * Number.MAX_VALUE : value),
+  // One check, which does not abort: the union reports an arm's own issue only when it did not.
+  z.number().refine((number) => number >= 1 && Number.isSafeInteger(number), EVENT_NUMBER_RANGE),
+);
+
+/**
  * What to replay. The CLI flags and POST /admin/replay share this shape. The contract names
  * the filter `status` for replay and `fate` for GET /admin/events; either name is taken in
  * both places (once), with the same values.
@@ -103,7 +116,7 @@ export const ReplayFilterSchema = z
        * 200 with `requeued: 0` would let pass as a replay done.
        */
       ids: z
-        .array(z.union([z.number().int().positive('event numbers start at 1'), LearnOrOutputIdSchema]))
+        .array(z.union([EventNumberSchema, LearnOrOutputIdSchema]))
         .min(1, 'give at least one event number or id; an empty list names no event')
         .max(10_000, 'name at most 10,000 events per replay')
         .optional(),

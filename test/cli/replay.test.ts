@@ -139,6 +139,18 @@ describe('caliper-gateway replay', () => {
     expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 
+  it('refuses an event number out of range with its range and usage, exit 2, replaying nothing', async () => {
+    // Past 2^53 it said zod's "Too big: expected int to be <=9007199254740991", and past 308
+    // digits (Infinity) "Invalid input", with nothing about event numbers.
+    insertTranslatedEvents(db.store.sqlite, 1, { fate: 'dead', reason: 'http-400' });
+    for (const id of ['0', '9007199254740992', '99999999999999999999', '9'.repeat(400)]) {
+      const { code, out, err } = await inProcess(['--id', `1,${id}`]);
+      expect({ code, out }).toEqual({ code: 2, out: '' });
+      expect(err).toMatch(/^caliper-gateway replay: --id\[1\]: must be an event number from 1 to 9007199254740991\n\nUsage: caliper-gateway replay /);
+    }
+    expect(eventStates(db.store.sqlite).map((row) => row.fate)).toEqual(['dead']);
+  });
+
   /** Runs the command in this process (its own connection to the file), with what it prints. */
   function inProcess(args: string[], lockRetry?: RetryWhileBusyOptions) {
     const printed = { out: '', err: '' };
@@ -335,7 +347,8 @@ describe('parseReplayArgs', () => {
     expect(() => parseReplayArgs(['--colour', 'red'])).toThrow(/colour/);
     expect(() => parseReplayArgs(['--since', 'yesterday'])).toThrow(/^--since: /);
     // Event numbers start at 1; in zod's words this was "Too small: expected number to be >0".
-    expect(() => parseReplayArgs(['--id', '0'])).toThrow(/^--id\[0\]: event numbers start at 1$/);
+    expect(() => parseReplayArgs(['--id', '0'])).toThrow(/^--id\[0\]: must be an event number from 1 to 9007199254740991$/);
+    expect(parseReplayArgs(['--id', '9007199254740991'])).toEqual({ ids: [9007199254740991] });
     expect(() => parseReplayArgs(['--reason', 'r'.repeat(101)])).toThrow(/^--reason: must be at most 100 characters; reasons are short codes such as http-400$/);
     expect(() => parseReplayArgs(['--id', `12,${'i'.repeat(1025)}`])).toThrow(
       /^--id\[1\]: must be at most 1024 characters \(this one has 1025\); name an event with a longer id by its event number$/,

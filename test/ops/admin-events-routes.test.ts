@@ -524,6 +524,26 @@ describe('POST /admin/replay', () => {
     expect(wakes).toBe(0);
   });
 
+  it('tells an event number out of range its range, however many digits it has, replaying nothing', async () => {
+    insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
+    // 1e400 is Infinity to JSON.parse: it read "Invalid input"; 1e20 zod's "Too big: expected int to be <=…".
+    for (const id of ['0', '-1', '1.5', '9007199254740992', '99999999999999999999', '1e400', '-1e400']) {
+      const res = await rawRequest(server.url, {
+        method: 'POST',
+        path: '/admin/replay',
+        headers: [
+          ['Authorization', `Bearer ${ADMIN_TOKEN}`],
+          ['Content-Type', 'application/json'],
+        ],
+        body: `{"ids":[1,${id}]}`,
+      });
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body)).toEqual({ error: { code: 'invalid-request', message: 'ids[1]: must be an event number from 1 to 9007199254740991' } });
+    }
+    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'dead')).toBe(true);
+    expect(wakes).toBe(0);
+  });
+
   it('refuses an empty ids list, which names no event, replaying nothing', async () => {
     // A script whose own filter found nothing sends this: a 200 with requeued 0 would pass for a replay done.
     insertTranslatedEvents(db.store.sqlite, 2, { fate: 'dead', reason: 'http-400' });
