@@ -157,7 +157,7 @@ function eventListCases(): AdminCase[] {
     bad('limit=0', 'limit: must be at least 1'),
     bad('limit=501', 'limit: must be at most 500'),
     bad('limit=99999999999999999999', 'limit'),
-    ...['0', '-5', '1.5', 'abc', 'NaN', '', '0x10', '1e3'].map((value) => bad(`before=${value}`, 'before: must be an event number')),
+    ...['0', '-5', '1.5', 'abc', 'NaN', '', '0x10', '1e3'].map((value) => bad(`before=${value}`, 'before: must be an event number from 1 to 9007199254740991')),
     bad('before=99999999999999999999', 'before: must be an event number from 1 to 9007199254740991'),
     bad(`before=${'9'.repeat(400)}`, 'before: must be an event number from 1 to 9007199254740991'),
     bad('foo=1', 'foo: unknown parameter; use fate (or status), reason, limit, before'),
@@ -179,7 +179,7 @@ function eventListCases(): AdminCase[] {
 
 function eventCases(): AdminCase[] {
   const group = 'GET /admin/events/:seq';
-  const bad = (seq: string) => invalid(group, `seq ${seq.length > 40 ? `of ${seq.length} characters` : seq}`, get(`/admin/events/${seq}`), 'seq');
+  const bad = (seq: string) => invalid(group, `seq ${seq.length > 40 ? `of ${seq.length} characters` : seq}`, get(`/admin/events/${seq}`), 'seq: must be an event number from 1 to 9007199254740991');
   const unmatched = (path: string): AdminCase => ({ group, name: path, request: get(path), status: 404, code: 'not-found', mentions: 'No route' });
   return [
     ...['0', '-1', 'abc', '1.5', 'Infinity', '1e400', '0x10', '1e2', '0b11', '%zz', '99999999999999999999', '9'.repeat(5_000), `${SENT_STUDENT}`].map(bad),
