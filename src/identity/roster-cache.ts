@@ -43,6 +43,13 @@ export function expiresAt(entry: Pick<RosterCacheEntry, 'outcome' | 'learnedAt'>
   return entry.learnedAt + (entry.outcome === 'found' ? ttls.cacheTtlMs : ttls.negativeTtlMs);
 }
 
+/**
+ * The last instant a Date holds. ROSTER_CACHE_TTL and ROSTER_NEGATIVE_TTL take up to 2^53 - 1
+ * seconds (an admin's "for good"), far past it: toISOString threw on such an expiry, and
+ * `roster-cache list` died with a stack trace (GET /admin/roster-cache answered 500).
+ */
+const LAST_DATE_MS = 8.64e15;
+
 export function viewOf(entry: RosterCacheEntry, ttls: RosterTtls, now: number): RosterCacheView {
   const expiry = expiresAt(entry, ttls);
   return {
@@ -52,7 +59,7 @@ export function viewOf(entry: RosterCacheEntry, ttls: RosterTtls, now: number): 
     strategy: entry.strategy,
     detail: entry.detail,
     learnedAt: new Date(entry.learnedAt).toISOString(),
-    expiresAt: new Date(expiry).toISOString(),
+    expiresAt: new Date(Math.min(expiry, LAST_DATE_MS)).toISOString(),
     expired: now >= expiry,
   };
 }

@@ -126,6 +126,18 @@ describe('caliper-gateway roster-cache', () => {
     expect(capped.entries).toHaveLength(2);
   });
 
+  it('Should list entries trusted past the last date JavaScript holds, as trusted until then', async () => {
+    // ROSTER_CACHE_TTL and ROSTER_NEGATIVE_TTL take up to 2^53 - 1 s ("for good"); an expiry past
+    // 8.64e15 ms made toISOString throw, and the command died with a stack trace.
+    env = { ...env, ROSTER_CACHE_TTL: '99999999999999', ROSTER_NEGATIVE_TTL: '9007199254740991' };
+    const { code, out } = await run('list', '--json');
+    expect(code).toBe(0);
+    const entries = JSON.parse(out).entries as Array<{ expiresAt: string; expired: boolean }>;
+    expect(entries.map(({ expiresAt, expired }) => ({ expiresAt, expired }))).toEqual(
+      Array.from({ length: 3 }, () => ({ expiresAt: '+275760-09-13T00:00:00.000Z', expired: false })),
+    );
+  });
+
   it('Should evict the named entries and say which were not cached', async () => {
     const { code, out } = await run('evict', 'ada.l', 'twin', 'stranger');
     expect(code).toBe(0);
