@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseAddressRange } from './client-address.ts';
 import { editDistance } from './closest-name.ts';
+import { finiteNumber } from './finite-number.ts';
 
 const ROSTER_STRATEGIES = ['sourcedId', 'identifier', 'username', 'email'] as const;
 export type RosterStrategy = (typeof ROSTER_STRATEGIES)[number];
@@ -28,14 +29,12 @@ const blankToUndefined = (value: unknown) =>
  * A number written the plain way (`30`, `-1`, `1.5`), as a number; anything else stays text
  * and is refused. `Number()` alone would take `0x1F90`, `1e3` and `Infinity`, which nobody
  * writes for a port or a timeout on purpose; the bounds and `int()` then say what is wrong.
- * Over 308 digits `Number()` gives Infinity, which zod refuses as "must be a number": the
- * largest double of its sign is refused by the bound instead, as the number it is.
+ * Over 308 digits `Number()` gives Infinity, read as the largest number (finite-number.ts).
  */
 const plainNumber = (value: unknown) => {
   const text = blankToUndefined(value);
   if (typeof text !== 'string' || !/^\s*-?\d+(\.\d+)?\s*$/.test(text)) return text;
-  const number = Number(text);
-  return Number.isFinite(number) ? number : Math.sign(number) * Number.MAX_VALUE;
+  return finiteNumber(Number(text));
 };
 
 /**

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { badRequest, formatPath } from './errors.ts';
+import { finiteNumber } from './finite-number.ts';
 
 export function singleQuery(queries: Record<string, string[]>, known: readonly string[]): Record<string, string> {
   const query: Record<string, string> = {};
@@ -68,13 +69,9 @@ export const eventNumberParameter = () => wholeNumberParameter(1, Number.MAX_SAF
 /** What every refusal of an event number says, here and in a replay's ids. */
 export const EVENT_NUMBER_RANGE = `must be an event number from 1 to ${Number.MAX_SAFE_INTEGER}`;
 
-/**
- * Decimal digits past what a double holds at all (over 308 of them) read as Infinity, which
- * zod refuses as "must be a number" before any bound: the largest double of the same sign
- * is refused by the bound instead, as a number it is.
- */
+/** Decimal digits past what a double holds at all (over 308 of them): see finite-number.ts. */
 function finiteDecimal(value: unknown): unknown {
   if (typeof value !== 'string' || value === '') return value;
   const number = Number(value);
-  return Number.isFinite(number) || Number.isNaN(number) ? value : Math.sign(number) * Number.MAX_VALUE;
+  return Number.isFinite(number) || Number.isNaN(number) ? value : finiteNumber(number);
 }

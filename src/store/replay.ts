@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { and, eq, gte, inArray, isNotNull, ne, sql, type SQL } from 'drizzle-orm';
 import { countEviction } from '../identity/roster-cache.ts';
 import { MAX_EVENT_FIELD_CHARS } from '../ingest/envelope-schema.ts';
+import { finiteNumber } from '../finite-number.ts';
 import { EVENT_NUMBER_RANGE } from '../query-params.ts';
 import type { Store } from './database.ts';
 import { durably } from './durable-commit.ts';
@@ -83,7 +84,7 @@ const LearnOrOutputIdSchema = z
  * double of its sign, which the range refuses. Text is left to the id arm of the union.
  */
 const EventNumberSchema = z.preprocess(
-  (value) => (typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value) ? Math.sign(value) * Number.MAX_VALUE : value),
+  (value) => (typeof value === 'number' ? finiteNumber(value) : value),
   // One check, which does not abort: the union reports an arm's own issue only when it did not.
   z.number().refine((number) => number >= 1 && Number.isSafeInteger(number), EVENT_NUMBER_RANGE),
 );
