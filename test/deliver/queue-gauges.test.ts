@@ -85,15 +85,18 @@ describe('query plans', () => {
   });
 
   it('retention reads old delivered rows from their partial index and finds envelopes by index', () => {
-    const prune = plan(RETENTION_SQL.deleteDelivered, 1, 1);
+    const prune = plan(RETENTION_SQL.oldestDelivered, 1);
     expect(prune).toContain('events_delivered_at');
     expect(prune).not.toContain('TEMP B-TREE');
+    // With the oldest, the rest of its input batch: a range of seqs, read by key.
+    expect(plan(RETENTION_SQL.deleteDeliveredIn, 1, 2, 1)).toMatch(/^SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)($| \|)/);
     expect(plan(RETENTION_SQL.deleteEnvelopeIfEmpty, 1, 1)).toContain('events_envelope_id');
     // The sweep reads envelopes in id order from its cursor, a batch at a time.
     expect(plan(RETENTION_SQL.nextEnvelopes, 1, 1)).toBe('SEARCH envelopes USING INTEGER PRIMARY KEY (rowid>?)');
-    const skipped = plan(RETENTION_SQL.deleteSkipped, 1, 1);
+    const skipped = plan(RETENTION_SQL.oldestSkipped, 1);
     expect(skipped).toContain('events_skipped_at');
     expect(skipped).not.toContain('TEMP B-TREE');
+    expect(plan(RETENTION_SQL.deleteSkippedIn, 1, 2, 1)).toMatch(/^SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)($| \|)/);
     // Trimming an envelope's batches reads one batch and its range of events by key.
     expect(plan(RETENTION_SQL.batchHolding, 1)).toMatch(/^SEARCH event_input_batches USING INTEGER PRIMARY KEY \(rowid<\?\)$/);
     expect(plan(RETENTION_SQL.storedSeqs, 1, 2)).toMatch(/^SEARCH events USING (COVERING INDEX \w+|INTEGER PRIMARY KEY) \(rowid>\? AND rowid<\?\)$/);

@@ -140,6 +140,32 @@ describe('retention', () => {
     expect(inputBatchCount(db.store.sqlite)).toBe(0);
   });
 
+  it("rewrites each input batch once a pass, however the envelopes' events were delivered in turn", async () => {
+    const old = NOW - 10 * DAY;
+    // Two envelopes of 300 events (two batches each), delivered alternately, as retries or a
+    // roster outage leave them; each batch keeps one dead event, so none goes whole.
+    const envelopes = [1, 2].map(() => insertTranslatedEvents(db.store.sqlite, 300, { fate: 'delivered', receivedAt: old }));
+    const deliveredAt = db.store.sqlite.prepare('UPDATE events SET delivered_at = ? WHERE seq = ?');
+    const kill = db.store.sqlite.prepare(`UPDATE events SET fate = 'dead', reason = 'http-400', delivered_at = NULL WHERE seq = ?`);
+    const dead = envelopes.flatMap((events) => [events[10]!.seq, events[290]!.seq]);
+    db.store.sqlite.transaction(() => {
+      envelopes.forEach((events, e) => events.forEach((event, i) => deliveredAt.run(old + 2 * i + e, event.seq)));
+      for (const seq of dead) kill.run(seq);
+    })();
+    expect(inputBatchCount(db.store.sqlite)).toBe(4);
+    db.store.sqlite.exec(`
+      CREATE TEMP TABLE rewrites (first_seq INTEGER);
+      CREATE TEMP TRIGGER count_rewrites AFTER INSERT ON main.event_input_batches
+      BEGIN INSERT INTO rewrites VALUES (new.first_seq); END`);
+
+    // 50 events a transaction: taken strictly oldest first, each would reach into both envelopes.
+    const report = await retention(50).runOnce();
+
+    expect(report).toEqual({ events: 596, skipped: 0, envelopes: 0 });
+    expect(db.store.sqlite.prepare('SELECT count(*) FROM rewrites').pluck().get()).toBe(4);
+    expect(batchedSeqs()).toEqual(dead);
+  });
+
   it('on a database upgraded from 0006, prunes inputs of both kinds: legacy rows with their event, batches with theirs', async () => {
     const upgraded = makeTempDir('retention-upgrade-');
     try {
@@ -270,9 +296,12 @@ describe('retention', () => {
 
   it('never prunes a skipped event replayed between two of its batches, and a replay never finds a pruned one', async () => {
     const old = NOW - 40 * DAY;
-    const [first, ...rest] = insertTranslatedEvents(db.store.sqlite, 3, { fate: 'skipped', reason: 'user-not-in-timeback', receivedAt: old });
-    // One row per batch: the pass deletes the first, then yields to the event loop, where
-    // the admin's replay (POST /admin/replay) runs before the next batch.
+    // Three envelopes, so three input batches, and one row per retention batch: the pass
+    // deletes the first, then yields to the event loop, where the admin's replay (POST
+    // /admin/replay) runs before the next batch.
+    const [first, ...rest] = [1, 2, 3].flatMap(() =>
+      insertTranslatedEvents(db.store.sqlite, 1, { fate: 'skipped', reason: 'user-not-in-timeback', receivedAt: old }),
+    );
     const pass = retention(1, { SKIPPED_RETENTION: String(30 * 86_400) }).runOnce();
     // Microtasks only: the first batch runs within them, the next waits for setImmediate.
     for (let turns = 0; fateCounts(db.store.sqlite).skipped === 3; turns += 1) {

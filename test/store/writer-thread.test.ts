@@ -249,9 +249,10 @@ describe('startWriterThread', () => {
         )
         .run().lastInsertRowid,
     );
-    insertTranslatedEvents(store.sqlite, 3, { fate: 'delivered', deliveredAt: 1_000, receivedAt: 1_000 });
+    // Three old envelopes of one event (an input batch each: retention takes a batch's events together).
+    for (let i = 0; i < 3; i += 1) insertTranslatedEvents(store.sqlite, 1, { fate: 'delivered', deliveredAt: 1_000, receivedAt: 1_000 });
     insertTranslatedEvents(store.sqlite, 1, { fate: 'delivered', deliveredAt: 5_000, receivedAt: 5_000 });
-    expect(await thread.pruneRetention({ kind: 'delivered', cutoff: 2_000, limit: 2 })).toEqual({ events: 2, envelopes: 0, done: false });
+    expect(await thread.pruneRetention({ kind: 'delivered', cutoff: 2_000, limit: 2 })).toEqual({ events: 2, envelopes: 2, done: false });
     expect(await thread.pruneRetention({ kind: 'delivered', cutoff: 2_000, limit: 2 })).toEqual({ events: 1, envelopes: 1, done: true });
     expect(fateCounts(store.sqlite)).toEqual({ delivered: 1 });
     expect(count('envelopes')).toBe(2);
