@@ -13,11 +13,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchIngest } from './ingest.ts';
 import { benchMemory } from './memory.ts';
+import { benchRetention } from './retention.ts';
 import { benchDelivery, benchEndToEnd } from './pipeline.ts';
 import { ROOT } from './processes.ts';
 import { benchTranslate } from './translate.ts';
 
-const PHASES = ['translate', 'ingest', 'memory', 'e2e', 'delivery'] as const;
+const PHASES = ['translate', 'ingest', 'memory', 'e2e', 'delivery', 'retention'] as const;
 type Phase = (typeof PHASES)[number];
 
 /** The whole run must end within five minutes; a hung phase must not keep it going. */
@@ -72,6 +73,7 @@ const e2e = await run('e2e', () => benchEndToEnd({ dir, rounds, events: 10_000, 
 // 60,000 events: long enough that both sides run mostly past their JIT warm-up. At 20,000 the
 // ratio came out about 0.1 higher, the bare client's short run being the more warm-up-bound.
 const delivery = await run('delivery', () => benchDelivery({ dir, rounds, events: 60_000, log }));
+const retention = await run('retention', () => benchRetention({ dir, rounds, log }));
 
 // The slower envelope size decides: Learn chooses the size, not us.
 const ingestRatio = ingest ? Math.min(...ingest.map((size) => size.ratio)) : undefined;
@@ -100,16 +102,18 @@ const rows: Row[] = [
   row('delivery_ratio', delivery?.ratio, '≥ 0.7', (v) => v >= 0.7, 'bare keep-alive client POSTing the same events at concurrency 16'),
   row('roster_lookups', e2e?.lookups, '≤ 200', (v) => v <= 200, 'lookups for 10,000 events of 200 students, cold cache'),
   row('peak_rss_mb', memory?.peakMb, '< 300', (v) => v < 300, 'VmHWM while accepting a 5,000-event envelope'),
+  row('retention_shuffled_ratio', retention?.ratio, '', () => true, 'retention µs per pruned event, delivered shuffled ÷ in seq order'),
+  row('retention_max_tx_ms', retention?.maxTransactionMs, '', () => true, "retention's longest transaction (intake's commits wait behind it)"),
 ];
 
 const loadEnd = os.loadavg();
 const seconds = (performance.now() - started) / 1000;
 log('');
-log(`${'metric'.padEnd(16)} ${'target'.padEnd(7)} ${'measured'.padStart(9)}  ${'ok'.padEnd(4)} compared with`);
+log(`${'metric'.padEnd(24)} ${'target'.padEnd(7)} ${'measured'.padStart(9)}  ${'ok'.padEnd(4)} compared with`);
 for (const { metric, target, measured, ok, against } of rows) {
   const shown = measured === undefined ? '-' : String(measured);
   const verdict = ok === undefined || target === '' ? '' : ok ? 'yes' : 'NO';
-  log(`${metric.padEnd(16)} ${target.padEnd(7)} ${shown.padStart(9)}  ${verdict.padEnd(4)} ${against}`);
+  log(`${metric.padEnd(24)} ${target.padEnd(7)} ${shown.padStart(9)}  ${verdict.padEnd(4)} ${against}`);
 }
 log('');
 log(`${rounds} rounds per figure (translate ${Math.max(rounds, 5)}), gateway and baseline alternating, medians; ${seconds.toFixed(0)} s; load ${loadEnd.map((v) => v.toFixed(2)).join(' ')} at the end`);
@@ -131,7 +135,7 @@ const results = {
     'Each figure is the median of per-round ratios; in each round the gateway and its baseline run back to back, ' +
     'the order alternating between rounds. Loopback only; the gateway runs as `node src/bin.mjs serve` in its own process.',
   targets: Object.fromEntries(rows.filter((r) => r.target !== '').map((r) => [r.metric, { target: r.target, met: r.ok }])),
-  details: { translate, ingest, memory, e2e, delivery },
+  details: { translate, ingest, memory, e2e, delivery, retention },
 };
 if (only.size === PHASES.length) writeFileSync(path.join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 else log('(partial run: bench/results.json left as it was)');
