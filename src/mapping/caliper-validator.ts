@@ -34,7 +34,7 @@ import {
   type EventType,
 } from './caliper-vocabulary.ts';
 import { isRecord } from '../is-record.ts';
-import { CALIPER_DATE_TIME, CALIPER_DURATION } from './date-time.ts';
+import { CALIPER_DURATION, isCaliperDateTime } from './date-time.ts';
 import { isTimebackIri, isUrnUuid } from './iri.ts';
 
 type Path = PropertyKey[];
@@ -116,7 +116,7 @@ class EntityWalk {
         this.path.pop();
       }
     } else if (DATE_TIME_PROPERTIES.has(key)) {
-      if (typeof value !== 'string' || !CALIPER_DATE_TIME.test(value)) this.fail(dateTimeProblem(value));
+      if (!isCaliperDateTime(value)) this.fail(dateTimeProblem(value));
     } else if (DURATION_PROPERTIES.has(key)) {
       if (typeof value !== 'string' || !CALIPER_DURATION.test(value)) this.fail(`${JSON.stringify(value)} is not an ISO 8601 duration like PT30M54S`);
     } else if (NUMBER_PROPERTIES.has(key)) {
@@ -172,7 +172,7 @@ const CaliperEventSchema = z
     if (event.actor === undefined) report(['actor'], 'required: every event has an actor');
     if (event.object === undefined) report(['object'], 'required: every event has an object');
     if (event.eventTime === undefined) report(['eventTime'], 'required: every event has an eventTime');
-    else if (typeof event.eventTime !== 'string' || !CALIPER_DATE_TIME.test(event.eventTime)) report(['eventTime'], dateTimeProblem(event.eventTime));
+    else if (!isCaliperDateTime(event.eventTime)) report(['eventTime'], dateTimeProblem(event.eventTime));
 
     const walk = new EntityWalk(report);
     for (const key of EVENT_ENTITY_PROPERTIES) {

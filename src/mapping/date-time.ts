@@ -48,6 +48,14 @@ export function toCaliperDateTime(text: string): string | undefined {
   return date.toISOString();
 }
 
+/**
+ * Whether `text` is a Caliper date-time naming a real instant: the form alone lets through
+ * `2024-02-30T…` or hour 24, which TimeBack would refuse (a rule's literal can hold one).
+ */
+export function isCaliperDateTime(text: unknown): boolean {
+  return typeof text === 'string' && CALIPER_DATE_TIME.test(text) && isValidCaliperDateTime(text);
+}
+
 function isValidCaliperDateTime(text: string): boolean {
   const month = Number(text.slice(5, 7));
   const day = Number(text.slice(8, 10));

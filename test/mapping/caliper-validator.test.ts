@@ -77,6 +77,8 @@ describe('the Caliper 1.2 validator', () => {
       object: { id: 'https://school.example.edu/videos/1', type: 'VideoObject', duration: 'PT18M40S' },
       target: { id: 'https://school.example.edu/videos/1#t=330', type: 'MediaLocation', currentTime: 330 },
     }), 'target.currentTime', '330 is not an ISO 8601 duration like PT30M54S'],
+    ['an eventTime that is no day of the calendar', (e: Event) => (e.eventTime = '2024-02-30T10:14:55.301Z'), 'eventTime', '"2024-02-30T10:14:55.301Z" is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ'],
+    ['a nested date-time at an hour that is none', (e: Event) => ((e.object as Event).dateCreated = '2024-03-04T24:14:55.301Z'), 'object.dateCreated', '"2024-03-04T24:14:55.301Z" is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ'],
     ['a nested date-time with an offset', (e: Event) => ((e.object as Event).dateCreated = '2024-03-04T10:14:55.301+01:00'), 'object.dateCreated', '"2024-03-04T10:14:55.301+01:00" is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ'],
     ['a missing object', (e: Event) => delete e.object, 'object', 'required: every event has an object'],
     ['a missing actor', (e: Event) => delete e.actor, 'actor', 'required: every event has an actor'],
