@@ -30,6 +30,8 @@ import {
   TEXT_PROPERTIES,
   isAnyOf,
   sessionEventRanges,
+  termRangeOf,
+  type TermRange,
   type EventDefinition,
   type EventType,
 } from './caliper-vocabulary.ts';
@@ -99,7 +101,21 @@ class EntityWalk {
       } else {
         this.path.push(key);
         this.property(key, child, depth + 1);
+        const range = termRangeOf(type, key);
+        if (range) this.terms(child, range);
         this.path.pop();
+      }
+    }
+  }
+
+  /** Text (or a list of it) that must be terms of `range`; other kinds were reported by property(). */
+  private terms(value: unknown, range: TermRange): void {
+    if (typeof value === 'string') {
+      if (!range.terms.has(value)) this.fail(`${JSON.stringify(value)} is not ${range.what}`);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (typeof item === 'string' && !range.terms.has(item)) this.fail(`${JSON.stringify(item)} is not ${range.what}`, i);
       }
     }
   }

@@ -392,6 +392,75 @@ const VALUE_PROPERTIES = [
   ...MAP_PROPERTIES,
 ];
 
+/**
+ * LIS membership roles, as the 1.2 context names them: each role alone, or `Role#SubRole`.
+ * Caliper says a role the LIS vocabulary defines MUST be written as its term, not as its IRI.
+ */
+const LIS_SUB_ROLES: Readonly<Record<string, readonly string[]>> = {
+  Administrator: ['Administrator', 'Developer', 'ExternalDeveloper', 'ExternalSupport', 'ExternalSystemAdministrator', 'Support', 'SystemAdministrator'],
+  ContentDeveloper: ['ContentDeveloper', 'ContentExpert', 'ExternalContentExpert', 'Librarian'],
+  Instructor: [
+    'ExternalInstructor', 'Grader', 'GuestInstructor', 'Instructor', 'Lecturer', 'PrimaryInstructor', 'SecondaryInstructor',
+    'TeachingAssistant', 'TeachingAssistantGroup', 'TeachingAssistantOffering', 'TeachingAssistantSection', 'TeachingAssistantTemplate',
+  ],
+  Learner: ['ExternalLearner', 'GuestLearner', 'Learner', 'NonCreditLearner'],
+  Manager: ['AreaManager', 'CourseCoordinator', 'Observer', 'ExternalObserver'],
+  Member: ['Member'],
+  Mentor: [
+    'Advisor', 'Auditor', 'ExternalAdvisor', 'ExternalAuditor', 'ExternalLearningFacilitator', 'ExternalMentor',
+    'ExternalReviewer', 'ExternalTutor', 'LearningFacilitator', 'Mentor', 'Reviewer', 'Tutor',
+  ],
+  Officer: ['Chair', 'Secretary', 'Treasurer', 'Vice-Chair'],
+};
+export const LIS_ROLES: ReadonlySet<string> = new Set(
+  Object.entries(LIS_SUB_ROLES).flatMap(([role, subRoles]) => [role, ...subRoles.map((sub) => `${role}#${sub}`)]),
+);
+
+/** What a property whose value is a vocabulary term (`@type: @vocab` in the context) may hold. */
+export interface TermRange {
+  terms: ReadonlySet<string>;
+  /** The kind of term, and which, for a refusal's message. */
+  what: string;
+}
+
+const listed = (terms: readonly string[]) => (terms.length > 2 ? `one of ${terms.join(', ')}` : terms.join(' or '));
+const termRange = (kind: string, terms: readonly string[], hint = listed(terms)): TermRange => ({
+  terms: new Set(terms),
+  what: `a Caliper 1.2 ${kind} (${hint})`,
+});
+const TERM_RANGES: ReadonlyMap<string, TermRange> = new Map([
+  ['Membership.roles', termRange('membership role', [...LIS_ROLES], 'a LIS role term, such as Learner or Instructor#TeachingAssistant')],
+  ['Membership.status', termRange('membership status', ['Active', 'Inactive'])],
+  ['LtiLink.messageType', termRange('LTI message type', ['LtiResourceLinkRequest', 'LtiDeepLinkingRequest'])],
+  [
+    'AggregateMeasure.metric',
+    termRange('metric', [
+      'AssessmentsPassed', 'AssessmentsSubmitted', 'MinutesOnTask', 'SkillsMastered', 'StandardsMastered', 'UnitsCompleted',
+      'UnitsPassed', 'WordsRead',
+    ]),
+  ],
+  [
+    'SystemIdentifier.identifierType',
+    termRange('system identifier type', [
+      'AccountUserName', 'CaseItemUri', 'EmailAddress', 'LisSourcedId', 'LtiContextId', 'LtiDeploymentId', 'LtiPlatformId',
+      'LtiToolId', 'LtiUserId', 'OneRosterSourcedId', 'Other', 'SisSourcedId', 'SystemId',
+    ]),
+  ],
+]);
+
+/**
+ * The terms a property of an entity type may hold, when the context makes it a vocabulary term
+ * and the spec lists them; undefined for free text. The property is looked up on the type that
+ * defines it, so a subtype's is checked as its supertype's.
+ */
+export function termRangeOf(entityType: string, property: string): TermRange | undefined {
+  for (let type: string | null = entityType; type; type = (ENTITY_SUPERTYPE as Record<string, string | null>)[type] ?? null) {
+    const range = TERM_RANGES.get(`${type}.${property}`);
+    if (range) return range;
+  }
+  return undefined;
+}
+
 /** Event-only properties: they never appear on an entity. */
 export const EVENT_PROPERTIES = new Set<string>([
   '@context', 'id', 'type', 'profile', 'actor', 'action', 'object', 'eventTime', 'edApp', 'generated',

@@ -182,4 +182,56 @@ describe('the Caliper 1.2 validator', () => {
       expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
     });
   });
+
+  describe('properties whose values are Caliper 1.2 terms', () => {
+    const membership = (change: Event = {}) => (e: Event) =>
+      (e.membership = {
+        id: 'https://school.example.edu/courses/1/members/2', type: 'Membership',
+        organization: 'https://school.example.edu/courses/1', member: 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05',
+        roles: ['Learner'], status: 'Active', ...change,
+      });
+    const launch = (messageType: string) => (e: Event) => Object.assign(e, {
+      type: 'ToolLaunchEvent', profile: 'ToolLaunchProfile', action: 'Launched',
+      object: { id: 'https://tool.example.org', type: 'SoftwareApplication' },
+      target: { id: 'https://tool.example.org/launch', type: 'LtiLink', messageType },
+      federatedSession: { id: 'https://school.example.edu/sessions/1', type: 'LtiSession' },
+    });
+    const used = (metric: string) => (e: Event) => Object.assign(e, {
+      type: 'ToolUseEvent', profile: 'ToolUseProfile', action: 'Used',
+      object: { id: 'https://tool.example.org', type: 'SoftwareApplication' },
+      generated: {
+        id: 'https://tool.example.org/progress/1', type: 'AggregateMeasureCollection',
+        items: [{ id: 'https://tool.example.org/progress/1/1', type: 'AggregateMeasure', metric, metricValue: 12 }],
+      },
+    });
+    const identified = (identifierType: string) => (e: Event) =>
+      ((e.object as Event).otherIdentifiers = [{ type: 'SystemIdentifier', identifier: '_88_1', identifierType }]);
+
+    it.each([
+      ['LIS roles as terms, a sub-role too, and an active membership', membership({ roles: ['Learner', 'Instructor#TeachingAssistant'] })],
+      ['an inactive membership', membership({ status: 'Inactive' })],
+      ['an LTI message type', launch('LtiResourceLinkRequest')],
+      ['a ToolUse metric', used('MinutesOnTask')],
+      ['a system identifier type', identified('LisSourcedId')],
+    ])('accepts %s', (_what, change) => {
+      expect(validateCaliperEvent(withChange(change))).toEqual({ ok: true });
+    });
+
+    it.each([
+      ['a role written as its LIS IRI', membership({ roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'] }), 'membership.roles[0]',
+        '"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner" is not a Caliper 1.2 membership role (a LIS role term, such as Learner or Instructor#TeachingAssistant)'],
+      ['a role Caliper does not know', membership({ roles: ['Learner', 'Student'] }), 'membership.roles[1]',
+        '"Student" is not a Caliper 1.2 membership role (a LIS role term, such as Learner or Instructor#TeachingAssistant)'],
+      ['a membership status other than Active or Inactive', membership({ status: 'Enabled' }), 'membership.status',
+        '"Enabled" is not a Caliper 1.2 membership status (Active or Inactive)'],
+      ['an LTI 1.1 message type', launch('basic-lti-launch-request'), 'target.messageType',
+        '"basic-lti-launch-request" is not a Caliper 1.2 LTI message type (LtiResourceLinkRequest or LtiDeepLinkingRequest)'],
+      ['a metric Caliper does not define', used('PagesRead'), 'generated.items[0].metric',
+        '"PagesRead" is not a Caliper 1.2 metric (one of AssessmentsPassed, AssessmentsSubmitted, MinutesOnTask, SkillsMastered, StandardsMastered, UnitsCompleted, UnitsPassed, WordsRead)'],
+      ['an identifier type Caliper does not define', identified('BlackboardPk'), 'object.otherIdentifiers[0].identifierType',
+        '"BlackboardPk" is not a Caliper 1.2 system identifier type (one of AccountUserName, CaseItemUri, EmailAddress, LisSourcedId, LtiContextId, LtiDeploymentId, LtiPlatformId, LtiToolId, LtiUserId, OneRosterSourcedId, Other, SisSourcedId, SystemId)'],
+    ])('rejects %s', (_what, change, path, message) => {
+      expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
+    });
+  });
 });
