@@ -448,17 +448,42 @@ const TERM_RANGES: ReadonlyMap<string, TermRange> = new Map([
   ],
 ]);
 
+/** TERM_RANGES by entity type, each type with those of its supertypes (looked up for every copied and checked property). */
+const TERM_RANGES_BY_TYPE: ReadonlyMap<string, ReadonlyMap<string, TermRange>> = new Map(
+  Object.keys(ENTITY_SUPERTYPE).map((entityType) => {
+    const ranges = new Map<string, TermRange>();
+    for (const [key, range] of TERM_RANGES) {
+      const [type, property] = key.split('.') as [string, string];
+      if (isA(entityType, type)) ranges.set(property, range);
+    }
+    return [entityType, ranges];
+  }),
+);
+
 /**
  * The terms a property of an entity type may hold, when the context makes it a vocabulary term
- * and the spec lists them; undefined for free text. The property is looked up on the type that
- * defines it, so a subtype's is checked as its supertype's.
+ * and the spec lists them (a subtype's as its supertype's); undefined for free text.
  */
 export function termRangeOf(entityType: string, property: string): TermRange | undefined {
-  for (let type: string | null = entityType; type; type = (ENTITY_SUPERTYPE as Record<string, string | null>)[type] ?? null) {
-    const range = TERM_RANGES.get(`${type}.${property}`);
-    if (range) return range;
-  }
-  return undefined;
+  return TERM_RANGES_BY_TYPE.get(entityType)?.get(property);
+}
+
+const LIS = 'http://purl.imsglobal.org/vocab/lis/v2/';
+const CALIPER_VOCABULARY_IRI = /^http:\/\/purl\.imsglobal\.org\/caliper\/(?:lti|metrics|systemIdentifiers)\/([A-Za-z]+)$/;
+
+/**
+ * A vocabulary value as the term of `range` it stands for: the term itself, or its IRI as the
+ * 1.2 context expands it (`…/lis/v2/membership#Learner` is `Learner`, `…/membership/Instructor#TeachingAssistant`
+ * is `Instructor#TeachingAssistant`, `…/lis/v2/status#Active` is `Active`); undefined for anything else.
+ */
+export function asTerm(value: string, range: TermRange): string | undefined {
+  if (range.terms.has(value)) return value;
+  let term: string | undefined;
+  if (value.startsWith(`${LIS}membership/`)) term = value.slice(`${LIS}membership/`.length);
+  else if (value.startsWith(`${LIS}membership#`)) term = value.slice(`${LIS}membership#`.length);
+  else if (value.startsWith(`${LIS}status#`)) term = value.slice(`${LIS}status#`.length);
+  else term = CALIPER_VOCABULARY_IRI.exec(value)?.[1];
+  return term !== undefined && range.terms.has(term) ? term : undefined;
 }
 
 /** Event-only properties: they never appear on an entity. */

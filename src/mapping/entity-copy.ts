@@ -17,7 +17,10 @@ import {
   PERSON_VALUED_PROPERTIES,
   TEXT_LIST_PROPERTIES,
   TEXT_PROPERTIES,
+  asTerm,
   caliperTerm,
+  termRangeOf,
+  type TermRange,
 } from './caliper-vocabulary.ts';
 import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { toTimebackIri } from './iri.ts';
@@ -130,7 +133,9 @@ function copyObject(source: Record<string, unknown>, depth: number, topLevel: bo
     const name = renamed(type, key, source);
     if (name === 'id' || name === 'type' || name === 'extensions') continue;
     if (!properties.has(name) || WITHHELD_PROPERTIES.has(name) || written?.has(name) === true) continue;
-    const copied = copyProperty(name, source[key], depth, keepWritten);
+    let copied = copyProperty(name, source[key], depth, keepWritten);
+    const range = termRangeOf(type, name);
+    if (range !== undefined) copied = asTerms(copied, range);
     if (copied !== undefined) out[name] = copied;
   }
   return out;
@@ -166,6 +171,21 @@ function copyProperty(name: string, value: unknown, depth: number, keepWritten: 
     return texts.length > 0 ? texts : undefined;
   }
   return copyPlain(value, depth + 1);
+}
+
+/**
+ * A vocabulary-valued property (a membership's roles and status, …) as the terms Caliper 1.2
+ * takes: IRIs written as their terms (Learn sends some LIS roles that way), and anything that is
+ * no term left out, as the validator would refuse the whole event for it.
+ */
+function asTerms(value: unknown, range: TermRange): unknown {
+  if (typeof value === 'string') return asTerm(value, range);
+  if (!Array.isArray(value)) return undefined;
+  const terms = value.flatMap((item) => {
+    const term = typeof item === 'string' ? asTerm(item, range) : undefined;
+    return term === undefined ? [] : [term];
+  });
+  return terms.length > 0 ? terms : undefined;
 }
 
 // A value of the wrong kind (Learn sends some numbers and flags as text) is read as the kind the

@@ -70,6 +70,34 @@ describe('copyEntity', () => {
     });
   });
 
+  // Learn writes some membership roles as LIS IRIs (its staff roles); Caliper 1.2 wants the term.
+  it('writes vocabulary IRIs as the Caliper terms they stand for, and leaves out a value that is no term', () => {
+    const member = {
+      id: 'https://x.example/m/1',
+      type: 'Membership',
+      roles: [
+        'Learner',
+        'http://purl.imsglobal.org/vocab/lis/v2/membership#ContentDeveloper',
+        'http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant',
+        'Student',
+      ],
+      status: 'http://purl.imsglobal.org/vocab/lis/v2/status#Active',
+    };
+    expect(copyEntity(member)).toEqual({
+      id: 'https://x.example/m/1',
+      type: 'Membership',
+      roles: ['Learner', 'ContentDeveloper', 'Instructor#TeachingAssistant'],
+      status: 'Active',
+    });
+    expect(copyEntity({ id: 'https://x.example/m/2', type: 'Membership', roles: ['Student'], status: 'Enrolled' })).toEqual({
+      id: 'https://x.example/m/2',
+      type: 'Membership',
+    });
+    expect(
+      copyEntity({ id: 'https://x.example/l', type: 'LtiLink', messageType: 'http://purl.imsglobal.org/caliper/lti/LtiResourceLinkRequest' }),
+    ).toEqual({ id: 'https://x.example/l', type: 'LtiLink', messageType: 'LtiResourceLinkRequest' });
+  });
+
   // The validator refuses a value of the wrong kind and with it the whole event; Learn sends some
   // numbers and flags as text.
   it('reads numbers, flags and text written as another kind, and leaves out what is none', () => {
