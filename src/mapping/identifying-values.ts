@@ -25,12 +25,14 @@ export const MIN_IDENTIFYING_LENGTH = 5;
  * What the text under a key identifies, by key, in one lookup (this runs for every key of every
  * event): `user-id`/`name` wherever the key is (Learn's extensions, LTI launch forms, rosters);
  * `person-id`/`person-name` only on a Person; `person-iri` only as text (`member`, `assignee`:
- * a person given by IRI alone); `identifier` only in a person's `otherIdentifiers`.
+ * a person given by IRI alone); `identifier` only in a person's `otherIdentifiers`; `member-uuid`
+ * only in Learn's `bb:group.users` (a member's Learn user UUID, beside their batch_uid).
  */
-type KeyKind = IdentifyingCategory | 'person-id' | 'person-name' | 'person-iri' | 'identifier' | 'members' | 'other-identifiers';
+type KeyKind = IdentifyingCategory | 'person-id' | 'person-name' | 'person-iri' | 'identifier' | 'member-uuid' | 'members' | 'other-identifiers';
 const KEY_KINDS = new Map<string, KeyKind>([
   ...[
-    'bb:user.externalId', 'bb:user.id', 'batchUid', 'batch_uid', 'user_id', 'userId', 'lis_person_sourcedid',
+    // `batchUId` is how Learn's 1.1 docs spell a group member's batch_uid; its 1.0 events sent `batchUid`.
+    'bb:user.externalId', 'bb:user.id', 'batchUid', 'batchUId', 'batch_uid', 'user_id', 'userId', 'lis_person_sourcedid',
     'sourcedId', 'sourcedid', 'username', 'userName', 'user_name', 'ext_user_username', 'loginId',
   ].map((key) => [key, 'user-id'] as const),
   ...['lis_person_name_full', 'lis_person_name_given', 'lis_person_name_family'].map((key) => [key, 'name'] as const),
@@ -39,6 +41,7 @@ const KEY_KINDS = new Map<string, KeyKind>([
   ...['name', 'givenName', 'familyName', 'additionalName'].map((key) => [key, 'person-name'] as const),
   ...[...PERSON_VALUED_PROPERTIES].map((key) => [key, 'person-iri'] as const),
   ['identifier', 'identifier'],
+  ['uuid', 'member-uuid'],
   ['bb:group.users', 'members'],
   ['otherIdentifiers', 'other-identifiers'],
 ]);
@@ -264,6 +267,8 @@ function kindCategory(kind: KeyKind, child: unknown, isPerson: boolean, within: 
       return typeof child === 'string' ? 'user-id' : undefined;
     case 'identifier':
       return within === 'identifiers' ? 'user-id' : undefined;
+    case 'member-uuid':
+      return within === 'members' ? 'user-id' : undefined;
     default:
       return undefined;
   }

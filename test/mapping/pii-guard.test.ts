@@ -129,6 +129,25 @@ describe('the personal-data guard, given the input event', () => {
     expect(findPii(output({ copied: value }), none, given(learnInput()))).toEqual({ category, path: 'extensions.copied', source });
   });
 
+  it("finds a classmate in the group list as Learn's 1.1 docs give it: an array, the batch_uid as batchUId, with the Learn user UUID", () => {
+    const input = learnInput();
+    const uuid = 'c3d4e5f6a7b84c9d8e0f1a2b3c4d5e6f';
+    (input.extensions as Record<string, unknown>)['bb:group.users'] = [{ id: '_9_1', uuid, batchUId: 'kpatel22' }];
+    expect(findPii(output({ copied: 'kpatel22' }), none, given(input))).toEqual({
+      category: 'user-id',
+      path: 'extensions.copied',
+      source: 'extensions["bb:group.users"][0].batchUId',
+    });
+    expect(findPii(output({ copied: `https://learn.example/v1/sites/s1/users/${uuid}/grades` }), none, given(input))).toEqual({
+      category: 'user-id',
+      path: 'extensions.copied',
+      source: 'extensions["bb:group.users"][0].uuid',
+    });
+    // Outside a member list a `uuid` names a thing, not a person.
+    const thing = { ...learnInput(), object: { id: 'https://learn.example/x', type: 'Document', uuid } };
+    expect(findPii(output({ copied: uuid }), none, given(thing))).toBeUndefined();
+  });
+
   it("finds the id the rule read as the student's, even where the input's keys do not say it is a person's", () => {
     const input = { actor: { id: 'https://other.example/people/77', type: 'Agent' } };
     expect(findPii(output({ who: 'https://other.example/people/77' }), none, given(input, { studentId: 'https://other.example/people/77' }))).toEqual({
