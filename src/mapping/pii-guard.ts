@@ -93,6 +93,13 @@ export interface PiiInput {
    * Hall" is not a leak of student Grace Hopper's name); still checked by its shape (an address).
    */
   constants?: ReadonlySet<string>;
+  /**
+   * Text the event came with, outside it, that names no one: the envelope's sensor, Learn's
+   * site id, which is in every Learn IRI. An identifying value equal to one is let through as a
+   * coincidence, as one the event also holds where it identifies no one is (Learn's anonymized
+   * samples give the student the site's id as batch_uid).
+   */
+  notPersonal?: readonly string[];
 }
 
 const BOTH: ReadonlySet<IdentifyingCategory> = new Set(['user-id', 'name']);
@@ -138,7 +145,14 @@ export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input
     for (const key of identifying.keys()) keyLengths(key, lengths);
     if (input?.studentId !== undefined) studentKey = identifyingKey(input.studentId);
   }
-  const check: Check = { allowed, path: [], identifying, lengths, inText, input: input?.event, exempt: undefined, source: undefined, studentKey, constants: input?.constants };
+  let exempt: Set<string> | undefined;
+  if (identifying !== undefined && input?.notPersonal !== undefined) {
+    for (const text of input.notPersonal) {
+      const key = identifyingKey(text);
+      if (key !== undefined && identifying.has(key)) (exempt ??= new Set()).add(key);
+    }
+  }
+  const check: Check = { allowed, path: [], identifying, lengths, inText, input: input?.event, exempt, source: undefined, studentKey, constants: input?.constants };
   const category = visit(event, check, 0);
   if (category === undefined) return undefined;
   if (category === TOO_DEEP) return { tooDeep: true, path: formatPath(check.path) };

@@ -218,7 +218,7 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   assign(produced, 'federatedSession', built.federatedSession);
   assign(produced, 'extensions', built.extensions);
 
-  const pii = findPii(produced, rule.allowPii, { event, studentId, own: [student, platformId], constants: output.constants });
+  const pii = findPii(produced, rule.allowPii, { event, studentId, own: [student, platformId], constants: output.constants, notPersonal: [sensor] });
   if (pii && 'tooDeep' in pii) {
     return invalidOutput(rule, studentId, `${pii.path}: nests too deeply to be checked for personal data (more than ${MAX_PII_DEPTH} levels)`);
   }

@@ -266,6 +266,17 @@ describe('the personal-data guard, given the input event', () => {
     expect(findPii(out, none, given(input, { studentId: 'BIO-110' }))).toBeUndefined();
   });
 
+  it("lets through a batch_uid that is the site's id, which every Learn IRI holds (Learn's anonymized samples)", () => {
+    const site = '6c1f8e2b-4a7d-4d39-b5e0-93a2f7c41d8e';
+    const input = learnInput({ externalId: site });
+    const out = output({ post: `https://learn.example/v1/sites/${site}/discussion/_318_1/post/_2051_1` });
+    // Without the envelope's sensor the guard cannot know the id is the site's, and refuses it.
+    expect(findPii(out, none, given(input, { studentId: site }))).toMatchObject({ category: 'user-id', path: 'extensions.post' });
+    expect(findPii(out, none, { ...given(input, { studentId: site }), notPersonal: [site] })).toBeUndefined();
+    // Only that value: the student's other ids are still found.
+    expect(findPii(output({ who: '_501_1' }), none, { ...given(input, { studentId: site }), notPersonal: [site] })).toMatchObject({ category: 'user-id' });
+  });
+
   it("never flags what the gateway sends for the student, even where it equals a Learn id", () => {
     // A school whose TimeBack ids are Learn's user UUIDs.
     const platformId = 'aa11bb22-cc33-dd44-ee55-ff6677889900';
