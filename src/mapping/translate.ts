@@ -67,6 +67,8 @@ interface Matched {
   at: number;
   sensor: string;
   event: InboundEvent;
+  /** The event's eventTime as Caliper writes it. */
+  eventTime: string;
   rule: CompiledRule;
   studentId: string;
 }
@@ -85,13 +87,13 @@ export async function translate(items: readonly TranslateItem[], context: Transl
   const answers = await resolveStudents(matched, context.identity);
 
   const edApp = context.appId === undefined ? undefined : `urn:uuid:${context.appId}`;
-  for (const { at, sensor, event, rule, studentId } of matched) {
+  for (const { at, sensor, event, eventTime, rule, studentId } of matched) {
     const answer = answers.get(studentId)!;
     if (answer.status === 'found') {
       outcomes[at] =
         edApp === undefined
           ? { fate: 'retry', detail: WAITING_FOR_APP_ID, held: true, untilConfigured: true, rule: rule.id, studentId }
-          : render(event, rule, studentId, answer.platformId, sensor, edApp);
+          : render(event, eventTime, rule, studentId, answer.platformId, sensor, edApp);
     } else if (answer.status === 'not-found') {
       outcomes[at] = { fate: 'skipped', reason: 'user-not-in-timeback', detail: answer.detail, rule: rule.id, studentId };
     } else {
@@ -117,6 +119,13 @@ function matchEvent(item: TranslateItem, rules: RuleSet): TranslateOutcome | Omi
   const check = checkInput(item);
   if (!check.ok) return { fate: 'rejected', reason: 'invalid-event', detail: check.message };
   const event = check.event;
+  // Intake checks the form only (its regex and Date.parse take 30 February and 24:00): an
+  // instant Caliper cannot write is Learn's mistake, not the rule's, so it is no invalid-output.
+  const eventTime = toCaliperDateTime(event.eventTime);
+  if (eventTime === undefined) {
+    const at = item.index === undefined ? 'eventTime' : `data[${item.index}].eventTime`;
+    return { fate: 'rejected', reason: 'invalid-event', detail: `${at}: ${IMPOSSIBLE_EVENT_TIME}` };
+  }
   const rule = rules.find(event.type, event.action, event);
   if (!rule) return { fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${shown(event.type)} ${shown(event.action)}` };
   if (rule.skip !== undefined) return { fate: 'skipped', reason: 'rule-skips', detail: rule.skip, rule: rule.id };
@@ -129,8 +138,10 @@ function matchEvent(item: TranslateItem, rules: RuleSet): TranslateOutcome | Omi
       rule: rule.id,
     };
   }
-  return { event, rule, studentId };
+  return { event, eventTime, rule, studentId };
 }
+
+const IMPOSSIBLE_EVENT_TIME = 'not a date and time that exists (such as 30 February or 24:00), or past the year 9999 in UTC';
 
 /** The intake check, with the envelope position in its message when there is one. */
 function checkInput(item: TranslateItem): EventCheck {
@@ -178,7 +189,7 @@ async function resolveStudents(matched: readonly Matched[], identity: IdentityRe
 const NOTHING_COMPUTED = "the rule computes none for this event (no path gave a value its map knows, and it has no default)";
 
 /** Phase 3 for one event: build, complete, check. */
-function render(event: InboundEvent, rule: CompiledRule, studentId: string, platformId: string, sensor: string, edApp: string): TranslateOutcome {
+function render(event: InboundEvent, eventTime: string, rule: CompiledRule, studentId: string, platformId: string, sensor: string, edApp: string): TranslateOutcome {
   const output = rule.output!;
   const sourceId = event.id.trim();
   const student = `urn:uuid:${platformId}`;
@@ -210,7 +221,7 @@ function render(event: InboundEvent, rule: CompiledRule, studentId: string, plat
   assign(produced, 'generated', built.generated);
   assign(produced, 'target', built.target);
   assign(produced, 'referrer', built.referrer);
-  assign(produced, 'eventTime', toCaliperDateTime(event.eventTime));
+  produced.eventTime = eventTime;
   produced.edApp = edApp;
   assign(produced, 'group', built.group);
   assign(produced, 'membership', built.membership);
