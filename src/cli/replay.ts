@@ -47,7 +47,8 @@ mapping rules and are delivered again. Without filters: every dead event.
 --status rejected replays invalid-output events: a mapping rule built an event Caliper 1.2
 does not allow; replay them once the rule is fixed. Events Learn sent malformed
 (invalid-event) are left out: the same check would only reject them again.
-GET /admin/events?fate=rejected&reason=invalid-event shows what was wrong with each.
+GET /admin/events?fate=rejected&reason=invalid-event lists them; GET /admin/events/<seq> shows
+what was wrong with one (its detail).
 `;
 
 /** `lockRetry`: how long to keep trying while the write lock is busy (default: lock-wait.ts's; tests shorten it). */
