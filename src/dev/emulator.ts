@@ -6,6 +6,8 @@
  *
  *   npm run emulator                                   the fixtures' students, a free port
  *   npm run emulator -- --port 8090 --users users.json { "<bb:user.externalId>": "<platform id>" }
+ *   npm run emulator -- --refuse-events 422            every event POST answered 422, to try dead
+ *                                                      events and replay (or 503, an outage)
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +19,7 @@ import { collectUsers, describeEvent, findInputs } from './demo.ts';
 import { startTimebackEmulator, type EmulatedUser } from './timeback-emulator.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const USAGE = 'usage: npm run emulator -- [--port N] [--users USERS.json]';
+const USAGE = 'usage: npm run emulator -- [--port N] [--users USERS.json] [--refuse-events STATUS]';
 /** How often the accepted events are looked at for new ones to print. */
 const LIST_EVERY_MS = 250;
 
@@ -30,21 +32,30 @@ export interface RunningEmulator {
 export async function startStandaloneEmulator(argv: string[], write: (text: string) => void): Promise<RunningEmulator> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, users: { type: 'string' } } }));
+    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, users: { type: 'string' }, 'refuse-events': { type: 'string' } } }));
   } catch (err) {
     throw new Error(`${(err as Error).message.split(/(?<=\.) /)[0]}; ${USAGE}`);
   }
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number (0 for a free one); ${USAGE}`);
+  const refuseWith = values['refuse-events'] === undefined ? undefined : refusalStatus(values['refuse-events']);
   const users = values.users === undefined ? [...(await collectUsers(findInputs(path.join(ROOT, 'fixtures')))).values()] : await usersFile(values.users);
 
   const emulator = await startTimebackEmulator({ port, users });
+  // Every event POST, for an admin to see what the gateway does with TimeBack's refusals and
+  // outages (dead events, replay, the pause); tokens and the roster answer as usual.
+  if (refuseWith !== undefined) {
+    emulator.addFault({ route: 'events', status: refuseWith, body: { status: 'error', message: `refused by the emulator (--refuse-events ${refuseWith})` } });
+  }
   write(
     `TimeBack emulator at ${emulator.url} with ${users.length} student${users.length === 1 ? '' : 's'} on its roster ` +
       `(${values.users ?? "the fixtures' users.json files"}, by bb:user.externalId as identifier). Ctrl-C stops it.\n\n` +
       'Start the gateway against it with:\n' +
       `  TIMEBACK_BASE_URL=${emulator.url} TIMEBACK_CLIENT_ID=${emulator.clientId} TIMEBACK_CLIENT_SECRET=${emulator.clientSecret} ` +
       `TIMEBACK_APP_ID=${FIXTURE_APP_ID} npm start\n\n` +
+      (refuseWith === undefined
+        ? ''
+        : `Every event POST is answered HTTP ${refuseWith} (--refuse-events); restart the emulator without it to accept events again.\n\n`) +
       'Events TimeBack accepts:\n',
   );
   let listed = 0;
@@ -58,6 +69,13 @@ export async function startStandaloneEmulator(argv: string[], write: (text: stri
       await emulator.close();
     },
   };
+}
+
+/** A status TimeBack could refuse an event with: 400-599 (1xx-3xx are no refusal, and 2xx would accept it). */
+function refusalStatus(text: string): number {
+  const status = /^\d{3}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(status >= 400 && status <= 599)) throw new Error(`--refuse-events must be an HTTP status from 400 to 599 (422, say, or 503); ${USAGE}`);
+  return status;
 }
 
 async function usersFile(file: string): Promise<EmulatedUser[]> {

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.ts';
 import { startGateway } from '../../src/server.ts';
 import { envelope, sessionEvent } from '../helpers/caliper-events.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { eventStates } from '../helpers/translated-events.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { ROOT } from '../helpers/gateway-process.ts';
 
@@ -57,10 +58,48 @@ describe('npm run emulator', () => {
     }
   });
 
+  it('--refuse-events answers every event POST with that status: a 422 makes the event dead (http-422) at the gateway', { timeout: 30_000 }, async () => {
+    const platformId = '7c2e4a6b-8d0f-4b1a-9c3e-5f7a9b1c3d5e';
+    const users = join(temp.dir, 'users.json');
+    writeFileSync(users, JSON.stringify({ mokafor12: platformId }));
+    let output = '';
+    running = await startStandaloneEmulator(['--users', users, '--refuse-events', '422'], (text) => void (output += text));
+    expect(output).toContain('Every event POST is answered HTTP 422 (--refuse-events)');
+
+    const settings = /^ {2}(TIMEBACK_BASE_URL=.*) npm start$/m.exec(output)?.[1] ?? '';
+    expect(settings, output).not.toBe('');
+    const config = parseConfig({
+      ...Object.fromEntries(settings.split(' ').map((pair) => pair.split('=') as [string, string])),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_PATH: join(temp.dir, 'gateway.db'),
+      MAPPINGS_DIR: join(ROOT, 'mappings'),
+      FIXTURES_DIR: join(ROOT, 'fixtures'),
+      INGEST_API_KEYS: 'emulator-test-key',
+    });
+    const gateway = await startGateway(config, { log: createLogger('silent') });
+    try {
+      const response = await fetch(`${gateway.url}/caliper`, {
+        method: 'POST',
+        headers: { authorization: 'emulator-test-key', 'content-type': 'application/json' },
+        body: JSON.stringify(envelope([sessionEvent({}, 'mokafor12')])),
+      });
+      expect(response.status).toBe(200);
+      await waitFor('the event dead', () => eventStates(gateway.store.sqlite)[0]?.fate === 'dead');
+      expect(eventStates(gateway.store.sqlite)[0]).toMatchObject({ reason: 'http-422', lastStatus: 422 });
+      expect(output).not.toContain(platformId);
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('refuses a users file that is not there, a bad port and a port in use, saying how to call it', async () => {
     await expect(startStandaloneEmulator(['--users', join(temp.dir, 'userz.json')], () => {})).rejects.toThrow(/userz\.json: no such file/);
     await expect(startStandaloneEmulator(['--port', 'eighty'], () => {})).rejects.toThrow(/--port must be a port number .*usage: npm run emulator/);
     await expect(startStandaloneEmulator(['--prot', '1'], () => {})).rejects.toThrow(/usage: npm run emulator/);
+    for (const status of ['200', '302', '600', '4e2', '422.0', 'x']) {
+      await expect(startStandaloneEmulator(['--refuse-events', status], () => {})).rejects.toThrow(/--refuse-events must be an HTTP status from 400 to 599 .*usage: npm run emulator/);
+    }
     running = await startStandaloneEmulator([], () => {});
     const port = new URL(running.url).port;
     await expect(startStandaloneEmulator(['--port', port], () => {})).rejects.toThrow(/EADDRINUSE/);
