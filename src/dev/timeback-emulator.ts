@@ -89,8 +89,14 @@ export interface EmulatorOptions {
    * refused by the events endpoint (403), as TimeBack refuses an app without that scope.
    */
   narrowsScopes?: boolean;
-  /** Issue tokens as unsigned JWTs carrying `exp` (default false: opaque tokens). */
+  /** Issue tokens as unsigned JWTs carrying `iat` and `exp` (default false: opaque tokens). */
   jwtTokens?: boolean;
+  /**
+   * TimeBack's clock, in milliseconds since the epoch (default Date.now): what a token's `iat`
+   * and `exp` are written in and when it is refused as expired. Give it one set apart from the
+   * gateway's to play clocks that disagree.
+   */
+  now?: () => number;
   /** Added to every answer, in milliseconds. */
   latencyMs?: number;
   /**
@@ -173,6 +179,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   const clientId = options.clientId ?? 'emulator-client';
   const clientSecret = options.clientSecret ?? 'emulator-secret';
   const tokenTtl = options.tokenTtlSeconds ?? 3600;
+  const now = options.now ?? Date.now;
   const recordEvents = options.recordEvents ?? true;
   /** What each issued token may do, and until when (ms since the epoch). */
   const issued = new Map<string, { scopes: Set<string>; expiresAt: number }>();
@@ -310,7 +317,7 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
   function authorize(req: IncomingMessage, scope: string): 'ok' | 401 | 403 {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const grant = token === undefined ? undefined : issued.get(token);
-    if (token === undefined || !emulator.validTokens.has(token) || (grant !== undefined && Date.now() >= grant.expiresAt)) return 401;
+    if (token === undefined || !emulator.validTokens.has(token) || (grant !== undefined && now() >= grant.expiresAt)) return 401;
     return grant === undefined || grant.scopes.has(scope) ? 'ok' : 403;
   }
 
@@ -350,9 +357,10 @@ export async function startTimebackEmulator(options: EmulatorOptions = {}): Prom
       }
       const scopes = asked.length > 0 ? asked.filter((scope) => grantedScopes.includes(scope)) : grantedScopes;
       emulator.tokensIssued += 1;
-      const token = options.jwtTokens ? unsignedJwt(tokenTtl) : `tok-${randomUUID()}`;
+      const issuedAt = now();
+      const token = options.jwtTokens ? unsignedJwt(issuedAt, tokenTtl) : `tok-${randomUUID()}`;
       emulator.validTokens.add(token);
-      issued.set(token, { scopes: new Set(scopes), expiresAt: Date.now() + tokenTtl * 1000 });
+      issued.set(token, { scopes: new Set(scopes), expiresAt: issuedAt + tokenTtl * 1000 });
       return send(req, res, 'token', 200, {
         access_token: token,
         expires_in: tokenTtl,
@@ -561,8 +569,8 @@ export function parseFilter(filter: string): ((user: EmulatedUser) => boolean) |
     : (user) => predicates.every((p) => test(user, p));
 }
 
-function unsignedJwt(ttlSeconds: number): string {
+function unsignedJwt(issuedAtMs: number, ttlSeconds: number): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: 'emulator', iat: now, exp: now + ttlSeconds, jti: randomUUID() })}.`;
+  const iat = Math.floor(issuedAtMs / 1000);
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: 'emulator', iat, exp: iat + ttlSeconds, jti: randomUUID() })}.`;
 }

@@ -117,6 +117,20 @@ describe('TimeBack emulator', () => {
     expect(res.headers.get('www-authenticate')).toContain('invalid_token');
   });
 
+  it("writes a JWT token's iat and exp in its own clock, and refuses the token once that clock passes exp", async () => {
+    // An hour ahead of this machine: TimeBack's clock, not the gateway's, decides.
+    let clock = Date.parse('2026-03-02T10:00:00.000Z');
+    const server = await start({ jwtTokens: true, tokenTtlSeconds: 600, now: () => clock });
+    const bearer = await token(server);
+    const claims = JSON.parse(Buffer.from(bearer.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iat: number; exp: number };
+    expect(claims).toMatchObject({ iat: clock / 1000, exp: clock / 1000 + 600 });
+
+    clock += 599_000;
+    expect((await postEvent(server, bearer, event())).status).toBe(202);
+    clock += 1_000;
+    expect((await postEvent(server, bearer, event())).status).toBe(401);
+  });
+
   it('wants events.write for events and roster.readonly for the roster (403 otherwise)', async () => {
     const server = await start();
     const rosterOnly = await token(server, ROSTER_READONLY);
