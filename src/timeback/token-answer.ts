@@ -10,7 +10,10 @@ import { EVENTS_WRITE_SCOPE } from '../config.ts';
 import { excerpt, parseJsonBody, parseRetryAfter } from './http-answers.ts';
 import { TokenError } from './token-provider.ts';
 
-/** Assumed lifetime when the answer says neither `expires_in` nor a JWT `exp`: short, so we re-ask soon. */
+/**
+ * Assumed lifetime when the answer says no `expires_in` and the token no `iat` and `exp`: short,
+ * so we re-ask soon. Also the least a lone `exp` can make it (see expiryOf).
+ */
 const DEFAULT_LIFETIME_MS = 5 * 60_000;
 /**
  * The longest we keep a token, whatever the answer says: TimeBack's live an hour, and an
@@ -122,23 +125,38 @@ export function credentialRemover(basicCredentials: string, clientSecret: string
 }
 
 /**
- * When the token stops working. A JWT's own `exp` is the truth when present; `expires_in`
- * otherwise, counted from when we asked (so network time only makes us earlier). An `exp`
- * already past by our clock means the clocks disagree, and trusting it would refresh on
- * every call, so `expires_in` wins then.
+ * When the token stops working, by our clock. Lifetimes are counted from when we asked (so
+ * network time only makes us earlier): `expires_in`, and a JWT's own `exp` less its `iat`,
+ * the earlier of the two. Both are relative, so they hold whatever our clock says. A JWT's
+ * `exp` by itself is a time on TimeBack's clock: read by ours it would keep a dead token
+ * while ours runs behind (a 401 at each expiry), and, while ours runs ahead, make a token
+ * issued just now look about to expire and be asked for again at every use. So it counts
+ * only when nothing relative is said, and then never for less than the lifetime assumed.
  */
 function expiryOf(token: string, expiresInSeconds: number | undefined, askedAt: number): number {
-  const fromExpiresIn = expiresInSeconds === undefined ? undefined : askedAt + expiresInSeconds * 1000;
-  let expiresAt = fromExpiresIn ?? askedAt + DEFAULT_LIFETIME_MS;
-  if (token.split('.').length === 3) {
-    try {
-      const { exp } = decodeJwt(token);
-      if (typeof exp === 'number' && exp * 1000 > askedAt) expiresAt = exp * 1000;
-    } catch {
-      // Not a JWT after all: an opaque token that happens to contain dots.
-    }
+  const claims = jwtTimes(token);
+  const jwtLifetimeMs = claims.iat !== undefined && claims.exp !== undefined && claims.exp > claims.iat ? (claims.exp - claims.iat) * 1000 : undefined;
+  const said = [expiresInSeconds === undefined ? undefined : expiresInSeconds * 1000, jwtLifetimeMs].filter((ms): ms is number => ms !== undefined);
+  const lifetime =
+    said.length > 0
+      ? Math.min(...said)
+      : claims.exp !== undefined
+        ? Math.max(claims.exp * 1000 - askedAt, DEFAULT_LIFETIME_MS)
+        : DEFAULT_LIFETIME_MS;
+  return askedAt + Math.min(lifetime, MAX_LIFETIME_MS);
+}
+
+/** A JWT's `iat` and `exp`, in seconds, where they are numbers; nothing from an opaque token. */
+function jwtTimes(token: string): { iat?: number; exp?: number } {
+  if (token.split('.').length !== 3) return {};
+  try {
+    const { iat, exp } = decodeJwt(token);
+    const seconds = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+    return { iat: seconds(iat), exp: seconds(exp) };
+  } catch {
+    // Not a JWT after all: an opaque token that happens to contain dots.
+    return {};
   }
-  return Math.min(expiresAt, askedAt + MAX_LIFETIME_MS);
 }
 
 /**

@@ -169,20 +169,82 @@ describe('client-credentials token provider', () => {
     expect(tokens.fresh()).toBeUndefined();
   });
 
-  it("Should go by a JWT's own exp rather than expires_in", async () => {
-    // Our clock runs 30 s behind the emulator's: by expires_in (120 s from when we asked)
-    // the token would be refreshed at +108 s; by its exp it lives until +150 s.
-    const clock = manualClock(Date.now() - 30_000);
-    const { tokens } = provider(jwtEmulator, clock);
-    const first = await tokens.getToken();
-    expect(first.split('.')).toHaveLength(3);
+  describe('with clocks that disagree', () => {
+    /**
+     * The gateway's clock and TimeBack's (the emulator's), `skewMs` apart (TimeBack's minus
+     * the gateway's), moved together; TimeBack issues JWTs that live an hour.
+     */
+    async function skewed(skewMs: number) {
+      const gateway = manualClock(Date.parse('2026-03-02T10:00:00.000Z'));
+      const server = await startTimebackEmulator({ jwtTokens: true, tokenTtlSeconds: 3600, now: () => gateway.now() + skewMs });
+      skewedServers.push(server);
+      return { server, gateway, ...provider(server, gateway) };
+    }
+    const skewedServers: TimebackEmulator[] = [];
+    afterEach(async () => {
+      await Promise.all(skewedServers.splice(0).map((server) => server.close()));
+    });
+    /** Whether TimeBack takes the token now, by its own clock. */
+    const accepted = async (server: TimebackEmulator, token: string) =>
+      (await fetch(`${server.url}/rostering/1.0/users?limit=1`, { headers: { authorization: `Bearer ${token}` } })).status === 200;
 
-    clock.advance(125_000);
-    expect(await tokens.getToken()).toBe(first);
+    it("Should go by the JWT's own lifetime (exp less iat) when it is shorter than expires_in, whatever the clocks", async () => {
+      // The answer claims an hour; the JWT itself lives 120 s. Our clock runs 30 s behind
+      // TimeBack's, so the exp read by our clock would keep it until +150 s.
+      jwtEmulator.tokenFields = { expires_in: 3600 };
+      const clock = manualClock(Date.now() - 30_000);
+      const { tokens } = provider(jwtEmulator, clock);
+      const first = await tokens.getToken();
+      expect(first.split('.')).toHaveLength(3);
 
-    clock.advance(20_000);
-    const second = await tokens.getToken();
-    expect(second).not.toBe(first);
+      clock.advance(100_000);
+      expect(await tokens.getToken()).toBe(first);
+      clock.advance(10_000); // past 120 s less a tenth
+      expect(await tokens.getToken()).not.toBe(first);
+    });
+
+    it("Should never hand out a token TimeBack has expired when the gateway's clock is behind", async () => {
+      // 90 s behind: the JWT's exp, read by our clock, is 90 s later than the token really
+      // dies, past the 60 s we refresh early. expires_in, counted from when we asked, is not.
+      const { server, gateway, tokens } = await skewed(90_000);
+      const before = server.tokensIssued;
+      const first = await tokens.getToken();
+      expect(first.split('.')).toHaveLength(3);
+      for (const at of [1_800_000, 3_539_000, 3_541_000, 3_600_000, 3_620_000, 3_650_000]) {
+        gateway.set(Date.parse('2026-03-02T10:00:00.000Z') + at);
+        const token = await tokens.getToken();
+        expect({ at, accepted: await accepted(server, token) }).toEqual({ at, accepted: true });
+      }
+      expect(server.tokensIssued - before).toBe(2);
+    });
+
+    it("Should keep a fresh token for its hour when the gateway's clock is ahead, not ask again and again", async () => {
+      // 59 min 59 s ahead: by our clock the JWT's exp is a second away, though the token was
+      // issued just now and lives an hour.
+      const { server, gateway, tokens, metrics } = await skewed(-3_599_000);
+      const before = server.tokensIssued;
+      const first = await tokens.getToken();
+      const handedOut = new Set([first]);
+      for (let minute = 1; minute <= 58; minute += 1) {
+        gateway.advance(60_000);
+        handedOut.add(await tokens.getToken());
+      }
+      expect({ tokensAskedFor: server.tokensIssued - before, handedOut: handedOut.size }).toEqual({ tokensAskedFor: 1, handedOut: 1 });
+      expect(await accepted(server, first)).toBe(true);
+      expect(await metricValue(metrics.tokenRefreshes, { outcome: 'ok' })).toBe(1);
+      gateway.advance(60_000); // 59 min: inside the last minute by expires_in
+      expect(await tokens.getToken()).not.toBe(first);
+    });
+
+    it("Should keep a fresh token when the gateway's clock is so far ahead that its exp has passed", async () => {
+      const { server, gateway, tokens } = await skewed(-2 * 3600_000);
+      const before = server.tokensIssued;
+      const first = await tokens.getToken();
+      gateway.advance(30 * 60_000);
+      expect(await tokens.getToken()).toBe(first);
+      expect(await accepted(server, first)).toBe(true);
+      expect(server.tokensIssued - before).toBe(1);
+    });
   });
 
   it('Should fetch a new token after invalidate(), and ignore stale invalidations', async () => {

@@ -30,14 +30,43 @@ describe('readTokenAnswer', () => {
     expect(read(200, { access_token: 'opaque', expires_in: 3600 })).toEqual({ kind: 'token', value: 'opaque', expiresAt: ASKED + 3_600_000 });
   });
 
-  it("prefers a JWT's own exp to expires_in", () => {
-    const token = jwt({ exp: (ASKED + 600_000) / 1000 });
-    expect(read(200, { access_token: token, expires_in: 3600 })).toEqual({ kind: 'token', value: token, expiresAt: ASKED + 600_000 });
+  it("counts expires_in from when we asked, not from a JWT's exp read by our clock (the clocks may disagree)", () => {
+    // Issued by a TimeBack whose clock runs 90 s ahead of ours, or 50 min behind.
+    for (const skew of [90_000, -50 * 60_000]) {
+      const issued = (ASKED + skew) / 1000;
+      const token = jwt({ iat: issued, exp: issued + 3600 });
+      expect({ skew, answer: read(200, { access_token: token, expires_in: 3600 }) }).toEqual({
+        skew,
+        answer: { kind: 'token', value: token, expiresAt: ASKED + 3_600_000 },
+      });
+    }
+  });
+
+  it("takes the JWT's own lifetime (exp less iat) when it is shorter than expires_in, or expires_in is not said", () => {
+    const issued = (ASKED + 90_000) / 1000;
+    const token = jwt({ iat: issued, exp: issued + 600 });
+    expect(read(200, { access_token: token, expires_in: 3600 })).toMatchObject({ expiresAt: ASKED + 600_000 });
+    expect(read(200, { access_token: token })).toMatchObject({ expiresAt: ASKED + 600_000 });
+    // A JWT that says it lives longer does not lengthen expires_in.
+    expect(read(200, { access_token: jwt({ iat: issued, exp: issued + 7200 }), expires_in: 3600 })).toMatchObject({ expiresAt: ASKED + 3_600_000 });
   });
 
   it('ignores an exp already past by our clock (the clocks disagree)', () => {
     const token = jwt({ exp: (ASKED - 1_000) / 1000 });
     expect(read(200, { access_token: token, expires_in: 60 })).toMatchObject({ expiresAt: ASKED + 60_000 });
+    expect(read(200, { access_token: token })).toMatchObject({ expiresAt: ASKED + 300_000 });
+  });
+
+  it('with an exp alone (no iat, no expires_in), keeps the token until then, but never less than the five minutes assumed', () => {
+    expect(read(200, { access_token: jwt({ exp: (ASKED + 1_800_000) / 1000 }) })).toMatchObject({ expiresAt: ASKED + 1_800_000 });
+    // A second away by our clock: a clock ahead of TimeBack's, more likely than a token issued to live a second.
+    expect(read(200, { access_token: jwt({ exp: (ASKED + 1_000) / 1000 }) })).toMatchObject({ expiresAt: ASKED + 300_000 });
+  });
+
+  it('reads no lifetime from claims that are no numbers, or an exp not after iat', () => {
+    expect(read(200, { access_token: jwt({ iat: 'soon', exp: 'later' }), expires_in: 60 })).toMatchObject({ expiresAt: ASKED + 60_000 });
+    expect(read(200, { access_token: jwt({ iat: ASKED / 1000, exp: ASKED / 1000 }) })).toMatchObject({ expiresAt: ASKED + 300_000 });
+    expect(read(200, { access_token: 'not.a.jwt', expires_in: 60 })).toMatchObject({ expiresAt: ASKED + 60_000 });
   });
 
   it('assumes five minutes when no lifetime is said, and never keeps a token beyond a day', () => {
