@@ -11,6 +11,7 @@ import { getPath } from 'hono/utils/url';
 import { z } from 'zod';
 import type { Config } from './config.ts';
 import { GatewayError, MAX_QUOTED_CHARS, describeZodError, shown } from './errors.ts';
+import { jsonText } from './json-text.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/database.ts';
@@ -110,9 +111,27 @@ function answerError(
   return c.json({ error }, status, headers);
 }
 
+/** `c.json`, written by jsonText; headers and status as `c.json` takes them. */
+function escapingJson(c: Context<AppEnv>): Context<AppEnv>['json'] {
+  const json = (object: unknown, arg?: ContentfulStatusCode | ResponseInit, headers?: Record<string, string | string[]>): Response =>
+    c.body(jsonText(object), arg as ContentfulStatusCode, { 'Content-Type': 'application/json', ...headers });
+  // c.json's type also carries the answer's shape, for Hono's RPC client (unused here); the
+  // Response is the same.
+  return json as unknown as Context<AppEnv>['json'];
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ getPath: routedPath });
   const { log, metrics } = deps;
+
+  // Every JSON answer, a route's own or a refusal, is written by jsonText (json-text.ts): it
+  // echoes values of the request (ids, quoted fields), and a bidi override or C1 control in
+  // one, written raw as JSON.stringify leaves it, misshows the answer in an admin's terminal.
+  // Replaced here, once, so no route can write one another way.
+  app.use((c, next) => {
+    c.json = escapingJson(c);
+    return next();
+  });
 
   app.use(async (c, next) => {
     const started = performance.now();

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from './errors.ts';
+import { jsonText } from './json-text.ts';
 import type { LingeringClose } from './lingering-close.ts';
 import type { Logger } from './log.ts';
 
@@ -34,8 +35,8 @@ export function answerClientError(log: Logger, lingering?: Pick<LingeringClose, 
     // As Node does: answer only when no response of this connection has begun to be written.
     const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
     if (!inFlight?.headersSent) {
-      // The same body as every other refusal (app.ts's onError).
-      const body = JSON.stringify(new GatewayError(status, code, message).toJSON());
+      // The same body as every other refusal (app.ts's onError), written as every answer is.
+      const body = jsonText(new GatewayError(status, code, message).toJSON());
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );

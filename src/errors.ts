@@ -5,6 +5,7 @@
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { jsonText } from './json-text.ts';
 
 export class GatewayError extends Error {
   constructor(
@@ -55,20 +56,9 @@ function formatSteps(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-/**
- * What JSON.stringify leaves as it is but a terminal or log viewer does not show as written:
- * DEL and the C1 controls, the line and paragraph separators, and the bidirectional marks,
- * embeddings, overrides and isolates that reorder the text around them (CVE-2021-42574).
- */
-const UNSHOWN = /[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-function jsonQuoted(value: string): string {
-  return JSON.stringify(value).replace(UNSHOWN, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 /** A value from the request, quoted for a message: JSON-escaped and cut to `max` characters. */
 export function quote(value: string, max = MAX_QUOTED_CHARS): string {
-  return value.length <= max ? jsonQuoted(value) : `${jsonQuoted(value.slice(0, max))}… (${value.length} characters)`;
+  return value.length <= max ? jsonText(value) : `${jsonText(value.slice(0, max))}… (${value.length} characters)`;
 }
 
 /**

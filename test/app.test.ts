@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from '../src/metrics.ts';
 import { captureLog, type CapturedLog } from './helpers/identity-harness.ts';
 import { metricValue } from './helpers/metric-value.ts';
 import { tempStore } from './helpers/temp-store.ts';
+import { firstUnshown, UNSHOWN_SAMPLE } from './helpers/unshown.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-app-tests-77';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -45,6 +46,9 @@ function failing(): Hono<AppEnv> {
     throw new TypeError(SECRET);
   });
   router.get('/things/:id', (c) => c.json({ id: c.req.param('id') }));
+  router.get('/unknown/:id', (c) => {
+    throw new GatewayError(404, 'not-found', `No thing ${c.req.param('id')}`);
+  });
   return router;
 }
 
@@ -116,6 +120,34 @@ describe('the error handler', () => {
     const logged = captured.lines().find((line) => line.msg === 'unhandled error');
     expect(logged).toMatchObject({ level: 'error', err: { type: 'TypeError', message: SECRET, stack: expect.stringContaining('TypeError') } });
     expect(requestLines().at(-1)).toMatchObject({ level: 'error', status: 500, error: 'internal' });
+  });
+});
+
+describe('every JSON answer', () => {
+  // Echoed raw, a right-to-left override or a C1 control reorders or hides what an admin's
+  // terminal shows of the answer; escaped, it parses to the same value.
+  const tricky = `id-${UNSHOWN_SAMPLE}-end`;
+
+  it('escapes the code points a terminal does not show as written, in a route\'s own answer', async () => {
+    const response = await app().request(`/admin/test/things/${encodeURIComponent(tricky)}`, { headers: admin });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const text = await response.text();
+    expect(firstUnshown(text)).toBeUndefined();
+    expect(JSON.parse(text)).toEqual({ id: tricky });
+  });
+
+  it('escapes them in a refusal whose message holds them as written', async () => {
+    const response = await app().request(`/admin/test/unknown/${encodeURIComponent(tricky)}`, { headers: admin });
+    expect(response.status).toBe(404);
+    const text = await response.text();
+    expect(firstUnshown(text)).toBeUndefined();
+    expect(JSON.parse(text)).toEqual({ error: { code: 'not-found', message: `No thing ${tricky}` } });
+  });
+
+  it('is written as JSON.stringify writes it when there is nothing to escape', async () => {
+    const response = await app().request('/admin/test/things/plain-id-%C3%A9', { headers: admin });
+    expect(await response.text()).toBe(JSON.stringify({ id: 'plain-id-é' }));
   });
 });
 

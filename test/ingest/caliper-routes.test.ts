@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALIPER_1_1, envelope, forumEvent, sessionEvent, TEST_SITE } from '../helpers/caliper-events.ts';
 import { createTestGateway, postCaliper, TEST_KEY, type TestGateway } from '../helpers/test-gateway.ts';
 import { storedInputs } from '../helpers/stored-inputs.ts';
+import { firstUnshown } from '../helpers/unshown.ts';
 import { MAX_EVENT_FIELD_CHARS } from '../../src/ingest/envelope-schema.ts';
 import { writerThreadStopped } from '../../src/store/writer-thread.ts';
 import { createStoreWriter } from '../../src/store/writer.ts';
@@ -377,6 +378,26 @@ describe('POST /caliper refuses bad requests, storing nothing', () => {
       code: 'unsupported-data-version',
       message: expect.stringContaining('"http://purl.imsglobal.org/ctx/caliper/v1p2" is not supported'),
     });
+  });
+
+  it('never echoes a bidi override, C1 control or line separator of the body raw in a refusal', async () => {
+    // Each message quotes a part of the body; the answer must not carry it as a terminal would
+    // misshow it (Trojan Source), whatever quoted it.
+    const refusals = [
+      // An escape sequence json-syntax.ts does not know: a backslash, then U+202E.
+      ['{"dataVersion":"x","data":["\\\u202e"]}', 400, /invalid escape/],
+      // A token that starts no JSON value.
+      ['{"dataVersion":\u202e}', 400, /found .* \(U\+202E\)/],
+      // A dataVersion quoted with an Arabic letter mark, a C1 control and a line separator.
+      [JSON.stringify(envelope([sessionEvent()], { dataVersion: 'v1\u061c\u0085\u2028' })), 422, /is not supported/],
+    ] as const;
+    for (const [raw, status, message] of refusals) {
+      const response = await postCaliper(gateway, undefined, { raw });
+      expect(response.status).toBe(status);
+      const text = await response.text();
+      expect(firstUnshown(text), raw).toBeUndefined();
+      expect((JSON.parse(text) as { error: { message: string } }).error.message).toMatch(message);
+    }
   });
 
   it('413 when Content-Length is over the limit, before reading the body', async () => {

@@ -23,6 +23,7 @@ import { eventLoopTurns, waitFor } from '../helpers/wait-for.ts';
 import { APP_ID, forumPost, STUDENT } from '../mapping/learn-events.ts';
 import { insertStoredEvents } from '../mapping/stored-events.ts';
 import { replaceInput } from '../helpers/stored-inputs.ts';
+import { firstUnshown, UNSHOWN_SAMPLE } from '../helpers/unshown.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 /** How long a replay's body may stall here before its 408 (30 s in the gateway). */
@@ -441,6 +442,15 @@ describe('POST /admin/replay', () => {
       { id: 'nope', fates: [], lookedIn: replayable },
       { id: 999_999, fates: [], lookedIn: ['pending', 'delivered', 'skipped', 'rejected', 'dead'] },
     ]);
+  });
+
+  it('echoes a named id with a bidi override or C1 control escaped, parsing to the id as sent', async () => {
+    const tricky = `urn:uuid:${UNSHOWN_SAMPLE}`;
+    const res = await post('/admin/replay', { ids: [tricky] });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(firstUnshown(text)).toBeUndefined();
+    expect((JSON.parse(text) as { notReplayed: unknown }).notReplayed).toEqual([{ id: tricky, fates: [], lookedIn: ['dead', 'skipped', 'rejected'] }]);
   });
 
   it('names the reasons there are when the reason asked for matches no event at all, as a typo would', async () => {
