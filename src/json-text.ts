@@ -22,7 +22,7 @@ export function escapeUnshown(json: string): string {
   return UNSHOWN.test(json) ? json.replace(UNSHOWN_ALL, escaped) : json;
 }
 
-/** `JSON.stringify(value)`, with what a terminal does not show as written escaped. */
-export function jsonText(value: unknown): string {
-  return escapeUnshown(JSON.stringify(value));
+/** `JSON.stringify(value, null, indent)`, with what a terminal does not show as written escaped. */
+export function jsonText(value: unknown, indent?: number): string {
+  return escapeUnshown(JSON.stringify(value, null, indent));
 }

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { shown } from '../errors.ts';
+import { jsonText } from '../json-text.ts';
 import { readAdminExternalId } from '../identity/identity-resolver.ts';
 import { createRosterCache, viewOf, type RosterCacheView } from '../identity/roster-cache.ts';
 import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
@@ -52,7 +53,7 @@ export const rosterCacheCommand = cliCommand(
         const { total, entries } = cache.list({ outcome, limit });
         const at = now();
         const views = entries.map((entry) => viewOf(entry, config.roster, at));
-        io.out(json ? `${JSON.stringify({ total, entries: views }, null, 2)}\n` : renderTable(total, views));
+        io.out(json ? `${jsonText({ total, entries: views }, 2)}\n` : renderTable(total, views));
         return 0;
       }
       const change = action === 'evict' ? 'evicted' : 'cleared';
@@ -72,7 +73,7 @@ export const rosterCacheCommand = cliCommand(
         if (evicted === undefined) return 1;
         const notCached = ids.filter((id) => !evicted.includes(id));
         const pinned = pinnedAmong(ids, config.overridesFile, io);
-        if (json) io.out(`${JSON.stringify({ evicted, notCached, pinned }, null, 2)}\n`);
+        if (json) io.out(`${jsonText({ evicted, notCached, pinned }, 2)}\n`);
         else {
           // The pin wins over the cache and the roster: without a word, an admin would wonder why
           // an evicted student keeps their platform id.
@@ -84,7 +85,7 @@ export const rosterCacheCommand = cliCommand(
       } else {
         const cleared = await waited(() => cache.clear(outcome));
         if (cleared === undefined) return 1;
-        io.out(json ? `${JSON.stringify({ cleared })}\n` : `cleared ${cleared} ${plural(cleared, 'entry', 'entries')}\n`);
+        io.out(json ? `${jsonText({ cleared })}\n` : `cleared ${cleared} ${plural(cleared, 'entry', 'entries')}\n`);
       }
       return 0;
     } finally {

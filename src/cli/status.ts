@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { jsonText } from '../json-text.ts';
 import { formatStatusReport, statusReport } from '../ops/status-report.ts';
 import { openStoreReadOnly } from '../store/database.ts';
 import { cliCommand, commandConfig } from './command.ts';
@@ -32,7 +33,7 @@ export const statusCommand = cliCommand('status', USAGE, async (args, env, io) =
   const store = openStoreReadOnly(dbPath);
   try {
     const report = statusReport(store);
-    io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusReport(report));
+    io.out(values.json ? `${jsonText(report, 2)}\n` : formatStatusReport(report));
     return 0;
   } catch (err) {
     io.err(`caliper-gateway status: cannot read ${dbPath}: ${(err as Error).message}\n`);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { shown } from '../errors.ts';
+import { jsonText } from '../json-text.ts';
 import { staticIdentity, withOverrides, type IdentityResolver } from '../identity/identity-resolver.ts';
 import { openStandaloneIdentity } from '../identity/standalone-identity.ts';
 import { loadUserOverrides, UserOverridesError } from '../identity/user-overrides.ts';
@@ -137,7 +138,7 @@ export const translateCommand = cliCommand('translate', TRANSLATE_USAGE, async (
   }
 
   const { events, unresolved } = reportOutcomes(outcomes, resends, { envelope: input.envelope, explain: parsed.values.explain === true }, io);
-  io.out(`${JSON.stringify(events, null, 2)}\n`);
+  io.out(`${jsonText(events, 2)}\n`);
   const skipped = cacheSkipped();
   if (skipped > 0) {
     // Not an error: the preview is complete; only the gateway's cache misses what it learned.

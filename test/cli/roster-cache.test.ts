@@ -11,6 +11,7 @@ import { createRosterCache } from '../../src/identity/roster-cache.ts';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/database.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { firstUnshown, UNSHOWN_SAMPLE } from '../helpers/unshown.ts';
 
 const BIN = fileURLToPath(new URL('../../src/bin.mjs', import.meta.url));
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -136,6 +137,20 @@ describe('caliper-gateway roster-cache', () => {
     expect(entries.map(({ expiresAt, expired }) => ({ expiresAt, expired }))).toEqual(
       Array.from({ length: 3 }, () => ({ expiresAt: '+275760-09-13T00:00:00.000Z', expired: false })),
     );
+  });
+
+  it('Should print --json with bidi overrides and C1 controls of an id escaped, parsing to the id as cached', async () => {
+    // The table quotes such an id; the JSON gives it whole, and wrote it raw to the terminal.
+    const tricky = `kid${UNSHOWN_SAMPLE}@school.test`;
+    const store = openStore(env.DB_PATH!);
+    createRosterCache(store).put({ externalId: tricky, platformId: null, outcome: 'not-found', strategy: null, detail: null, learnedAt: NOW });
+    store.close();
+    const listed = await run('list', '--outcome', 'not-found', '--json');
+    expect(firstUnshown(listed.out)).toBeUndefined();
+    expect((JSON.parse(listed.out) as { entries: Array<{ externalId: string }> }).entries.map((entry) => entry.externalId)).toContain(tricky);
+    const evicted = await run('evict', tricky, `${tricky}-not-cached`, '--json');
+    expect(firstUnshown(evicted.out)).toBeUndefined();
+    expect(JSON.parse(evicted.out)).toEqual({ evicted: [tricky], notCached: [`${tricky}-not-cached`], pinned: [] });
   });
 
   it('Should evict the named entries and say which were not cached', async () => {
