@@ -15,6 +15,7 @@ import {
   type Config,
 } from '../config.ts';
 import { createLogger } from '../log.ts';
+import { databasePathProblem } from '../store/database-path.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
 import { cliCommand, warnSettings } from './command.ts';
@@ -46,6 +47,9 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
     if (config.dbPath === ':memory:') {
       throw new ConfigError(['DB_PATH: :memory: keeps nothing across a restart; the gateway acknowledges an envelope only once it is on disk, so name a file']);
     }
+    // Before anything opens it or makes its folder: a named pipe there held start-up forever.
+    const problem = databasePathProblem(config.dbPath);
+    if (problem !== undefined) throw new ConfigError([`DB_PATH: ${config.dbPath}: ${problem}`]);
   } catch (err) {
     // A misspelling often sits beside the bad value (DELIVERY_CONCURENCY=8 next to a bad PORT):
     // say it too. There is no logger yet (LOG_LEVEL may be what is wrong), so stderr, where the

@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { BUSY_TIMEOUT_MS, configureConnection } from './connection.ts';
+import { databasePathProblem } from './database-path.ts';
 import { assertSchemaCurrent, DatabaseSchemaError, migrateDatabase } from './migrate.ts';
 import * as schema from './schema.ts';
 
@@ -100,6 +101,9 @@ export function isFolder(file: string): boolean {
  * release keeps its own error, which says what to do.
  */
 function openedForCommand(file: string, open: () => Store): Store {
+  // Before SQLite opens it: a named pipe there held `status` forever.
+  const problem = databasePathProblem(file);
+  if (problem !== undefined) throw new DatabaseOpenError(file, problem);
   try {
     return open();
   } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * The gateway as a process: started the way users start it, killed the ways machines die.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -378,6 +378,27 @@ describe('caliper-gateway serve', () => {
     await expect(startGatewayProcess({ DB_PATH: ':memory:', INGEST_API_KEYS: 'memory-test-key' })).rejects.toThrow(
       /exited \(2\) before listening:\ncaliper-gateway: Invalid configuration:\n {2}- DB_PATH: :memory: keeps nothing across a restart/,
     );
+  });
+
+  it.each([
+    ['under /proc', () => '/proc/self/gateway.db', /it is under \/proc, where the kernel shows its state and no file is kept/],
+    ['that is a device', () => '/dev/null', /it is a character device, not a file/],
+    // Before, start-up waited forever in open(), where no signal handler runs (killed here after 20 s).
+    ['that is a named pipe', () => {
+      const fifo = join(dir, 'gateway.db');
+      execFileSync('mkfifo', [fifo]);
+      return fifo;
+    }, /it is a named pipe \(opening it waits for a writer forever\), not a file/],
+  ])('refuses, as a bad setting, a DB_PATH %s, at once, touching nothing beside it', { timeout: 30_000 }, async (_, dbPath, problem) => {
+    const file = dbPath();
+    const env = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DB_PATH: file, INGEST_API_KEYS: 'db-path-test-key' };
+    const failed = await promisify(execFile)(process.execPath, [BIN, 'serve'], { env, timeout: 20_000 }).then(
+      () => expect.unreachable('it started'),
+      (error: { code: number | null; killed: boolean; stderr: string }) => error,
+    );
+    expect({ code: failed.code, killed: failed.killed }).toEqual({ code: 2, killed: false });
+    expect(failed.stderr).toMatch(new RegExp(`^caliper-gateway: Invalid configuration:\n {2}- DB_PATH: ${file}: ${problem.source}; name a file on a disk`));
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
   it('refuses, as a bad setting, an ADMIN_TOKEN that is the key it generated', { timeout: 30_000 }, async () => {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,19 @@ describe('caliper-gateway status', () => {
     const result = await status([], { DB_PATH: join(dir, 'none.db') });
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toMatch(/no database at .*none\.db/);
+  });
+
+  it('refuses a DB_PATH that is a named pipe at once, where it waited forever for a writer', async () => {
+    const fifo = join(dir, 'gateway.db');
+    execFileSync('mkfifo', [fifo]);
+    const failed = await run(process.execPath, [BIN, 'status'], { env: { PATH: process.env.PATH ?? '', DB_PATH: fifo }, timeout: 15_000 }).then(
+      () => expect.unreachable('it read the pipe'),
+      (error: { code: number | null; killed: boolean; stdout: string; stderr: string }) => error,
+    );
+    expect({ code: failed.code, killed: failed.killed, stdout: failed.stdout }).toEqual({ code: 1, killed: false, stdout: '' });
+    expect(failed.stderr).toBe(
+      `caliper-gateway status: cannot open the database at ${fifo} (DB_PATH): it is a named pipe (opening it waits for a writer forever), not a file; name a file on a disk, such as ./data/gateway.db\n`,
+    );
   });
 
   it('rejects unknown options', async () => {
