@@ -18,17 +18,11 @@ import { createLogger } from '../log.ts';
 import { databasePathProblem } from '../store/database-path.ts';
 import { startGateway, type Gateway } from '../server.ts';
 import { UserOverridesError } from '../identity/user-overrides.ts';
+import { onStopSignals } from '../stop-signals.ts';
 import { cliCommand, warnSettings } from './command.ts';
 
 /** Time to leave after a clean shutdown if something still holds the event loop open. */
 const EXIT_GRACE_MS = 1_000;
-
-/**
- * A repeat of the stopping signal sooner than this is the same stop, not "now": Ctrl-C on
- * `npm start` reaches the gateway twice, from the terminal (the whole foreground group) and
- * again from npm, which passes its own copy on to its child.
- */
-export const REPEATED_SIGNAL_MS = 1_000;
 
 const USAGE = `Usage: caliper-gateway serve
 
@@ -94,18 +88,6 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
       // alive after everything was closed, leave anyway.
       setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
     };
-    let stoppingSince: number | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stoppingSince === undefined) {
-        stoppingSince = Date.now();
-        stop(signal);
-        return;
-      }
-      // A second signal means "now": skip the graceful wait. But not npm's copy of a Ctrl-C the
-      // terminal already sent us, which arrives within milliseconds of it.
-      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
-      process.exit(130);
-    };
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'signal received');
       // close() bounds the wait for requests by SHUTDOWN_TIMEOUT; this bounds everything else.
@@ -126,7 +108,7 @@ export const serveCommand = cliCommand('serve', USAGE, async (args, env, io) => 
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    // A repeat within a second (npm's copy of the Ctrl-C) is the same stop; a later one exits at once.
+    onStopSignals(stop);
   });
 });

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../errors.ts';
 import { FIXTURE_APP_ID, readUsers } from '../mapping/fixtures.ts';
+import { onStopSignals, REPEATED_SIGNAL_MS } from '../stop-signals.ts';
 import { collectUsers, describeEvent, findInputs } from './demo.ts';
 import { startTimebackEmulator, type EmulatedUser } from './timeback-emulator.ts';
 
@@ -89,7 +90,19 @@ async function usersFile(file: string): Promise<EmulatedUser[]> {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const running = await startStandaloneEmulator(process.argv.slice(2), (text) => void process.stdout.write(text));
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void running.close());
+    // As `serve` takes them: Ctrl-C reaches the emulator two or three times within milliseconds
+    // (the terminal's, then npm's and tsx's copies), and a copy is the same stop. Listened for
+    // once, a copy met Node's default and tsx's handler: exit 130, now and then (1 Ctrl-C in 8).
+    // The stop is over in milliseconds, before the copies have all come, and a copy that meets
+    // the process as it exits ends it by that signal: so it stays for REPEATED_SIGNAL_MS after
+    // the first signal, the time within which a signal is taken for a copy.
+    onStopSignals(() => {
+      setTimeout(() => {}, REPEATED_SIGNAL_MS);
+      running.close().catch((err: unknown) => {
+        process.stderr.write(`emulator: stopping failed: ${errorMessage(err)}\n`);
+        process.exitCode = 1;
+      });
+    });
   } catch (err) {
     process.stderr.write(`emulator: ${errorMessage(err)}\n`);
     process.exitCode = 2;

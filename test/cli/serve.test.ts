@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { envelope, forumEvent, sessionEvent } from '../helpers/caliper-events.ts';
 import { BIN, killGatewayProcesses, ROOT, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { REPEATED_SIGNAL_MS } from '../../src/cli/serve.ts';
+import { REPEATED_SIGNAL_MS } from '../../src/stop-signals.ts';
 
 let dir: string;
 beforeEach(() => {

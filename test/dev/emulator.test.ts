@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +11,15 @@ import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
 import { eventStates } from '../helpers/translated-events.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { ROOT } from '../helpers/gateway-process.ts';
+
+/** Ctrl-C in a terminal: SIGINT to the whole process group, if any of it is still there. */
+function interrupt(group: number) {
+  try {
+    process.kill(-group, 'SIGINT');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
 
 let temp: TempDir;
 let running: RunningEmulator | undefined;
@@ -104,4 +114,35 @@ describe('npm run emulator', () => {
     const port = new URL(running.url).port;
     await expect(startStandaloneEmulator(['--port', port], () => {})).rejects.toThrow(/EADDRINUSE/);
   });
+
+  // Ctrl-C on `npm run emulator` reaches the emulator more than once within milliseconds: the
+  // terminal signals the whole foreground group (npm, tsx and the emulator under it), and npm and
+  // tsx each pass their copy on. As with `serve`, that is one stop, not "now": it exited 130.
+  it('takes a Ctrl-C repeated at once as the same stop, and exits 0', { timeout: 30_000 }, async () => {
+    // As package.json's script runs it: tsx's command, in a process group of its own for the "terminal".
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/dev/emulator.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    let output = '';
+    let errors = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (errors += text));
+    try {
+      await waitFor('the emulator listening', () => output.includes('Events TimeBack accepts:'), 20_000);
+      const url = /^TimeBack emulator at (\S+)/.exec(output)![1]!;
+      interrupt(child.pid!);
+      // npm's copy comes once the first is taken: the emulator has stopped listening.
+      await waitFor('the emulator stopping', () => fetch(url).then(() => false, () => true));
+      interrupt(child.pid!);
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(errors).toBe('');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
 });
+
