@@ -5,9 +5,9 @@
  */
 import { isRecord } from '../is-record.ts';
 import { copyEntityWithWrittenText } from './entity-copy.ts';
-import { compilePath, isPrototypeKey, type Variables } from './paths.ts';
+import { compilePath, hasValue, isPrototypeKey, type Variables } from './paths.ts';
 import type { ComputedTerm, RuleObjectValue, RuleValue } from './rule-schema.ts';
-import { TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
+import { TRANSFORM_EXPECTS, TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
 
 /** Renders one value for one event; undefined means "empty: leave it out". */
 export type ValueFn = (event: unknown, vars: Variables) => unknown;
@@ -21,11 +21,28 @@ export interface CompileOptions {
    * personal-data check does not compare it with the people the input names (pii-guard.ts).
    */
   constants?: Set<string>;
+  /** Collects the rule's `required` values (RequiredValue), checked before the student is looked up. */
+  required?: RequiredValue[];
+}
+
+/**
+ * A `from` value marked `required`: an event for which it comes out empty is malformed for
+ * this rule (a score that is not a number), not something to send without it.
+ */
+export interface RequiredValue {
+  /** Where the value goes in the output (`generated.scoreGiven`). */
+  at: string;
+  /**
+   * What is wrong with the event for this value (`generated.scoreGiven: text that is not a number`),
+   * or undefined when it comes out with a value. Required values read only the input.
+   */
+  problem: (event: unknown) => string | undefined;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-export function compileValue(value: RuleValue, options: CompileOptions = {}): ValueFn {
+/** `at` is where the value goes in the output, for the messages of `required` values. */
+export function compileValue(value: RuleValue, options: CompileOptions = {}, at = ''): ValueFn {
   if (typeof value === 'string') {
     if (value.startsWith('$')) return compilePath(value, { allowVariables: true }).read;
     const literal = value === '' ? undefined : value;
@@ -33,14 +50,18 @@ export function compileValue(value: RuleValue, options: CompileOptions = {}): Va
     return () => literal;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return () => value;
-  if (Array.isArray(value)) return compileList(value, options);
+  if (Array.isArray(value)) return compileList(value, options, at);
   if ('const' in value) return compileConst(value.const, options);
-  if ('from' in value) return compileFrom(value, options);
-  return compileObject(value as Record<string, RuleValue>, options);
+  if ('from' in value) {
+    const fn = compileFrom(value, options);
+    if (value.required === true) options.required?.push(requiredValue(value, at));
+    return fn;
+  }
+  return compileObject(value as Record<string, RuleValue>, options, at);
 }
 
-function compileList(items: RuleValue[], options: CompileOptions): ValueFn {
-  const fns = items.map((item) => compileValue(item, options));
+function compileList(items: RuleValue[], options: CompileOptions, at: string): ValueFn {
+  const fns = items.map((item, index) => compileValue(item, options, `${at}[${index}]`));
   return (event, vars) => {
     const out: unknown[] = [];
     for (const fn of fns) {
@@ -58,8 +79,10 @@ function compileConst(literal: unknown, options: CompileOptions): ValueFn {
   return () => pruned;
 }
 
-function compileObject(shape: Record<string, RuleValue>, options: CompileOptions): ValueFn {
-  const entries = Object.entries(shape).filter(([key]) => !isPrototypeKey(key)).map(([key, value]) => [key, compileValue(value, options)] as const);
+function compileObject(shape: Record<string, RuleValue>, options: CompileOptions, at: string): ValueFn {
+  const entries = Object.entries(shape)
+    .filter(([key]) => !isPrototypeKey(key))
+    .map(([key, value]) => [key, compileValue(value, options, at === '' ? key : `${at}.${key}`)] as const);
   const idFn = entries.find(([key]) => key === 'id')?.[1];
   return (event, vars) => {
     // An entity without an id is no entity: leave the whole object out.
@@ -127,6 +150,40 @@ function compileFrom(spec: RuleObjectValue, options: CompileOptions, leading?: T
     }
     return fallback;
   };
+}
+
+// Required values read only the input (the schema refuses $variables next to `required`).
+const NO_VARIABLES: Variables = Object.freeze({ student: '', platformId: '', edApp: '', sensor: '', sourceId: '' });
+
+function requiredValue(spec: RuleObjectValue, at: string): RequiredValue {
+  const fn = compileFrom(spec, {});
+  const paths = (Array.isArray(spec.from) ? spec.from : [spec.from!]).map((source) => ({ source, read: compilePath(source, { allowVariables: false }).read }));
+  const transforms = spec.transform === undefined ? [] : Array.isArray(spec.transform) ? spec.transform : [spec.transform];
+  const last = transforms.at(-1) as TransformName | undefined;
+  const expected =
+    spec.map !== undefined ? 'a value its map knows' : spec.pick !== undefined ? 'an object with one of its keys' : last === undefined ? 'a value' : TRANSFORM_EXPECTS[last];
+  return {
+    at,
+    problem: (event) => {
+      if (fn(event, NO_VARIABLES) !== undefined) return undefined;
+      // The first path that holds something is the one the event got wrong: name it and its
+      // kind, never its value (it may be anything, a student's id included).
+      for (const { source, read } of paths) {
+        const value = read(event, NO_VARIABLES);
+        if (hasValue(value)) return `${source}: ${whatIsWrong(value, expected)}`;
+      }
+      return `${paths.map(({ source }) => source).join(' or ')}: missing`;
+    },
+  };
+}
+
+/** Why a value the input holds is not what the rule takes, in kind only. */
+function whatIsWrong(value: unknown, expected: string): string {
+  if (typeof value === 'string') return `text that is not ${expected}`;
+  if (typeof value === 'boolean') return `true or false, not ${expected}`;
+  // JSON's 1e400 is read as Infinity, which no JSON sent on can hold.
+  if (typeof value === 'number') return Number.isFinite(value) ? `a number, not ${expected}` : 'a number too large to send (past about 1.8e308)';
+  return `${Array.isArray(value) ? 'a list' : 'an object'}, not ${expected}`;
 }
 
 function pickKeys(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {

@@ -56,11 +56,12 @@ export interface RuleObjectValue {
   pick?: string[];
   map?: Record<string, unknown>;
   default?: unknown;
+  required?: boolean;
   const?: unknown;
   [key: string]: unknown;
 }
 
-const FROM_KEYS = ['from', 'transform', 'pick', 'map', 'default'] as const;
+const FROM_KEYS = ['from', 'transform', 'pick', 'map', 'default', 'required'] as const;
 
 const TextValueSchema = z.string().superRefine((value, ctx) => {
   if (value.startsWith('$') && !(VARIABLES as readonly string[]).includes(value)) {
@@ -103,6 +104,13 @@ const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
       .optional()
       .meta({ description: 'A lookup table applied last; a value not in the table comes out empty.' }),
     default: JsonSchema.optional().meta({ description: 'Used when no path in `from` yields a value.' }),
+    required: z
+      .boolean({ error: 'expected true or false' })
+      .optional()
+      .meta({
+        description:
+          'true: an event for which this value comes out empty is rejected (invalid-event), naming the path and what it holds, instead of being sent without it.',
+      }),
     const: JsonSchema.optional().meta({ description: 'A literal object or list, taken as written.' }),
   })
   .catchall(ValueSchema)
@@ -124,6 +132,17 @@ const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
                 ? `not allowed next to "from" (a from value takes only ${FROM_KEYS.join(', ')}); to build an object, put the from value under a key`
                 : `not allowed next to "from"; ${didYouMean(key, meant)} (a from value takes only ${FROM_KEYS.join(', ')})`,
           });
+        }
+      }
+      if (value.required === true) {
+        // A default never leaves the value empty, and a $variable is the gateway's own, never
+        // missing from Learn's event: either would make `required` check nothing.
+        if ('default' in value) {
+          ctx.addIssue({ code: 'custom', path: ['required'], message: 'a value with a default never comes out empty; keep required or default, not both' });
+        }
+        const paths = Array.isArray(value.from) ? value.from : [value.from];
+        if (paths.some((path) => typeof path === 'string' && path.startsWith('$'))) {
+          ctx.addIssue({ code: 'custom', path: ['required'], message: 'required checks what the input holds; read only paths into the input, not $variables, the gateway\'s own' });
         }
       }
     } else {

@@ -5,7 +5,7 @@
  * few rules for that type.
  */
 import { actionTerm, caliperTerm } from './caliper-vocabulary.ts';
-import { compileTerm, compileValue, type CompileOptions, type ValueFn } from './compile-value.ts';
+import { compileTerm, compileValue, type CompileOptions, type RequiredValue, type ValueFn } from './compile-value.ts';
 import { compilePath, hasValue, type CompiledPath, type Reader } from './paths.ts';
 import type { PiiCategory, Rule, RuleOutput, WhereValue } from './rule-schema.ts';
 
@@ -46,6 +46,8 @@ export interface CompiledOutput {
   setsActor: boolean;
   /** The text the rule writes itself (CompileOptions.constants): never a person's by value. */
   constants: ReadonlySet<string>;
+  /** The values marked `required`, in output order: an event any of them is empty for is rejected. */
+  required: readonly RequiredValue[];
 }
 
 export interface RuleSet {
@@ -113,11 +115,12 @@ export function compileRule(rule: Rule, origin: RuleOrigin): CompiledRule {
 
 function compileOutput(output: RuleOutput, compileOptions: CompileOptions): CompiledOutput {
   const constants = new Set<string>();
-  const options = { ...compileOptions, constants };
+  const required: RequiredValue[] = [];
+  const options = { ...compileOptions, constants, required };
   const properties: Array<readonly [RuleOutputProperty, ValueFn]> = [];
   for (const name of RULE_OUTPUT_PROPERTIES) {
     const value = output[name];
-    if (value !== undefined) properties.push([name, compileValue(value, options)]);
+    if (value !== undefined) properties.push([name, compileValue(value, options, name)]);
   }
   return {
     type: output.type,
@@ -127,6 +130,7 @@ function compileOutput(output: RuleOutput, compileOptions: CompileOptions): Comp
     properties,
     setsActor: output.actor !== undefined,
     constants,
+    required,
   };
 }
 

@@ -93,3 +93,24 @@ export const TRANSFORMS = {
 
 export type TransformName = keyof typeof TRANSFORMS;
 export const TRANSFORM_NAMES = Object.keys(TRANSFORMS) as [TransformName, ...TransformName[]];
+
+/** What each transform takes, for the message when a `required` value comes out empty. */
+export const TRANSFORM_EXPECTS: Record<TransformName, string> = {
+  string: 'text, a number or true/false',
+  number: 'a number',
+  integer: 'a whole number',
+  boolean: 'true or false',
+  positive: 'a number above zero',
+  datetime: 'an ISO 8601 date-time with a time zone',
+  duration: 'an ISO 8601 duration',
+  'urn-uuid': 'a UUID',
+  iri: 'an https:// or urn:uuid: IRI',
+  'named-iri': 'an https:// or urn:uuid: IRI not ending in a slash',
+  'url-iri': 'a URL',
+  id: 'an entity or an IRI',
+  'strip-query': 'a URL',
+  'url-origin': 'an http:// or https:// URL',
+  'last-segment': 'an IRI',
+  lowercase: 'text',
+  entity: 'a Caliper entity',
+};

@@ -129,6 +129,15 @@ function matchEvent(item: TranslateItem, rules: RuleSet): TranslateOutcome | Omi
   const rule = rules.find(event.type, event.action, event);
   if (!rule) return { fate: 'skipped', reason: 'no-rule', detail: `no rule matches ${shown(event.type)} ${shown(event.action)}` };
   if (rule.skip !== undefined) return { fate: 'skipped', reason: 'rule-skips', detail: rule.skip, rule: rule.id };
+  // Before the student is looked up: a value the rule requires that the event does not give
+  // (a score that is not a number) is Learn's mistake, whoever the student is.
+  for (const required of rule.output?.required ?? []) {
+    const problem = required.problem(event);
+    if (problem !== undefined) {
+      const at = item.index === undefined ? '' : `data[${item.index}].`;
+      return { fate: 'rejected', reason: 'invalid-event', detail: `${at}${problem} (rule ${rule.id} requires it for ${required.at})`, rule: rule.id };
+    }
+  }
   const studentId = findStudent(event, rule);
   if (studentId === undefined) {
     return {

@@ -79,13 +79,24 @@ describe('rule loader errors', () => {
     ['a property the gateway owns', forumRule().replace('profile: ForumProfile', 'profile: ForumProfile\n      session: x'), 'mappings/x.yaml:13: rule "forum-post-created": output.session: the gateway sets session (urn:tag:auto-attach) itself; a rule cannot change it'],
     ['an unknown variable', forumRule().replace('        type: Message\n', '        type: $teacher\n'), 'mappings/x.yaml:15: rule "forum-post-created": output.object.type: unknown variable "$teacher": variables are $student, $platformId, $edApp, $sensor, $sourceId (write text starting with $ as { const: "…" })'],
     ['transform without from', forumRule().replace('        type: Message\n', '        type: Message\n        transform: iri\n'), 'mappings/x.yaml:16: rule "forum-post-created": output.object.transform: "transform" only goes with "from"'],
-    ['a key next to from', forumRule().replace('{ from: generated.id }', '{ from: generated.id, type: Message }'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.type: not allowed next to "from" (a from value takes only from, transform, pick, map, default); to build an object, put the from value under a key'],
+    ['a key next to from', forumRule().replace('{ from: generated.id }', '{ from: generated.id, type: Message }'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.type: not allowed next to "from" (a from value takes only from, transform, pick, map, default, required); to build an object, put the from value under a key'],
     ['an unknown personal-data category', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPii: [email, phone]\n', 'mappings/x.yaml:5: rule "a": allowPii[1]: unknown personal-data category "phone" (known: email, name, user-id, ip-address, user-agent, lti-parameters, written-text)'],
     ['a misspelt match key', 'rules:\n  - id: a\n    match: { type: X, actoin: Created }\n    skip: s\n', 'mappings/x.yaml:3: rule "a": match.actoin: unknown key; did you mean "action"? (known here: type, action, has, lacks, where, whereNone)'],
-    ['a misspelt transform next to from', forumRule(', trasnform: iri'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.trasnform: not allowed next to "from"; did you mean "transform"? (a from value takes only from, transform, pick, map, default)'],
+    ['a misspelt transform next to from', forumRule(', trasnform: iri'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.trasnform: not allowed next to "from"; did you mean "transform"? (a from value takes only from, transform, pick, map, default, required)'],
     ['from misspelt', forumRule().replace('{ from: generated.id }', '{ form: generated.id }'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.form: "form" looks like a misspelt "from": as written, it is a key of an object sent to TimeBack'],
     ['rules left empty', 'rules:\n', 'mappings/x.yaml:1: rules: empty: list the rules under it, each starting with "- ", or write rules: [] for none'],
     ['a null value', forumRule().replace('        type: Message\n', '        type: null\n'), 'mappings/x.yaml:15: rule "forum-post-created": output.object.type: expected text, or a number, or true or false, or a list, or a mapping, got null'],
+  ])('refuses %s', (_what, text, problem) => {
+    expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
+  });
+
+  // `required` checks what Learn sent before the student is looked up: a default or a
+  // $variable would leave it nothing to check.
+  it.each([
+    ['required beside a default', forumRule(', required: true, default: x'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.required: a value with a default never comes out empty; keep required or default, not both'],
+    ['required on a $variable', forumRule().replace('{ from: generated.id }', '{ from: [generated.id, $sourceId], required: true }'), "mappings/x.yaml:14: rule \"forum-post-created\": output.object.id.required: required checks what the input holds; read only paths into the input, not $variables, the gateway's own"],
+    ['required misspelt', forumRule(', requried: true'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.requried: not allowed next to "from"; did you mean "required"? (a from value takes only from, transform, pick, map, default, required)'],
+    ['required that is not true or false', forumRule(', required: yes'), 'mappings/x.yaml:14: rule "forum-post-created": output.object.id.required: expected true or false'],
   ])('refuses %s', (_what, text, problem) => {
     expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
   });
@@ -210,7 +221,7 @@ describe('rule loader errors', () => {
     const known = {
       rule: '(known here: id, description, match, student, output, skip, allowPii)',
       match: '(known here: type, action, has, lacks, where, whereNone)',
-      fromKeys: '(a from value takes only from, transform, pick, map, default)',
+      fromKeys: '(a from value takes only from, transform, pick, map, default, required)',
       sent: 'as written, it is a key of an object sent to TimeBack',
     };
 

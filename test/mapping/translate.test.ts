@@ -211,6 +211,69 @@ output:
     });
   });
 
+  describe('a required value', () => {
+    // Learn's grade rule in short: the score must be a number, from either field.
+    const scoreRule = oneRule(`
+id: grade-with-score
+match: { type: GradeEvent, action: Graded }
+student: ['object.assignee.extensions["bb:user.externalId"]']
+output:
+  type: GradeEvent
+  action: Graded
+  profile: GradingProfile
+  actor: $edApp
+  object: { id: { from: object.id }, type: Attempt, assignee: $student }
+  generated:
+    id: { from: generated.id }
+    type: Score
+    scoreGiven: { from: [generated.scoreGiven, generated.normalScore], transform: number, required: true }`);
+    const graded = (generated: Record<string, unknown>) => gradeEvent({ generated: { id: `${SITE}/gradableItems/_310_1/attempts/_9120_1/score`, type: 'Score', ...generated } });
+    const counting = () => {
+      const asked: string[] = [];
+      const identity: IdentityResolver = {
+        async resolve(externalId) {
+          asked.push(externalId);
+          return staticIdentity(USERS).resolve(externalId);
+        },
+      };
+      return { asked, identity };
+    };
+
+    it('rejects an event it is not there for as invalid-event, naming the field and the kind of value, before the student is looked up', async () => {
+      const { asked, identity } = counting();
+      // A score that is a student's id must not be quoted back.
+      const values = [STUDENT.externalId, '12,5', true, { value: 1 }, [1], JSON.parse('1e400') as number];
+      const outcomes = await run(values.map((scoreGiven) => graded({ scoreGiven })), { rules: scoreRule, identity });
+      const required = '(rule grade-with-score requires it for generated.scoreGiven)';
+      expect(outcomes).toEqual([
+        `data[0].generated.scoreGiven: text that is not a number ${required}`,
+        `data[1].generated.scoreGiven: text that is not a number ${required}`,
+        `data[2].generated.scoreGiven: true or false, not a number ${required}`,
+        `data[3].generated.scoreGiven: an object, not a number ${required}`,
+        `data[4].generated.scoreGiven: a list, not a number ${required}`,
+        `data[5].generated.scoreGiven: a number too large to send (past about 1.8e308) ${required}`,
+      ].map((detail) => ({ fate: 'rejected', reason: 'invalid-event', rule: 'grade-with-score', detail })));
+      expect(asked).toEqual([]);
+    });
+
+    it('names every path when none holds anything (no rule skipped the event first)', async () => {
+      expect(await only(graded({ scoreGiven: ' ' }), { rules: scoreRule })).toEqual({
+        fate: 'rejected',
+        reason: 'invalid-event',
+        rule: 'grade-with-score',
+        detail: 'data[0].generated.scoreGiven or generated.normalScore: missing (rule grade-with-score requires it for generated.scoreGiven)',
+      });
+    });
+
+    it('takes the first path that fits, text that is a number, 0 and negative numbers', async () => {
+      const outcomes = await run(
+        [{ scoreGiven: 'n/a', normalScore: 17 }, { scoreGiven: ' 87.5 ' }, { scoreGiven: 0 }, { scoreGiven: -4 }].map(graded),
+        { rules: scoreRule },
+      );
+      expect(outcomes.map((outcome) => (delivered(outcome).event.generated as Record<string, unknown>).scoreGiven)).toEqual([17, 87.5, 0, -4]);
+    });
+  });
+
   describe('skips, with a reason', () => {
     it('no-rule: nothing matches', async () => {
       expect(await only(forumPost({ type: `${BB}WikiEvent` }))).toEqual({
