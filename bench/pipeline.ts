@@ -66,7 +66,7 @@ function withDatabase<T>(file: string, read: (db: Database.Database) => T): T {
   }
 }
 
-async function waitUntilSettled(file: string, expected: number, timeoutMs: number): Promise<Tally> {
+export async function waitUntilSettled(file: string, expected: number, timeoutMs: number): Promise<Tally> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // The emulator shares this thread: each poll must be short. The pending count reads the

@@ -102,6 +102,7 @@ const rows: Row[] = [
   row('delivery_ratio', delivery?.ratio, '≥ 0.7', (v) => v >= 0.7, 'bare keep-alive client POSTing the same events at concurrency 16'),
   row('roster_lookups', e2e?.lookups, '≤ 200', (v) => v <= 200, 'lookups for 10,000 events of 200 students, cold cache'),
   row('peak_rss_mb', memory?.peakMb, '< 300', (v) => v < 300, 'VmHWM while accepting a 5,000-event envelope'),
+  row('peak_rss_settled_mb', memory?.settledPeakMb, '', () => true, 'VmHWM once those 5,000 events are translated and delivered'),
   row('retention_shuffled_ratio', retention?.ratio, '', () => true, 'retention µs per pruned event, delivered shuffled ÷ in seq order'),
   row('retention_max_tx_ms', retention?.maxTransactionMs, '', () => true, "retention's longest transaction (intake's commits wait behind it)"),
 ];
