@@ -36,7 +36,7 @@ import {
   type EventType,
 } from './caliper-vocabulary.ts';
 import { isRecord } from '../is-record.ts';
-import { CALIPER_DURATION, isCaliperDateTime } from './date-time.ts';
+import { CALIPER_DATE_TIME, CALIPER_DURATION, isCaliperDateTime } from './date-time.ts';
 import { isTimebackIri, isUrnUuid } from './iri.ts';
 
 type Path = PropertyKey[];
@@ -150,6 +150,11 @@ class EntityWalk {
 }
 
 function dateTimeProblem(value: unknown): string {
+  // Told apart: "not written YYYY-…" about 2024-02-30T10:14:55.301Z, which is, sent the rule's
+  // author looking for a typo in the form rather than in the date.
+  if (typeof value === 'string' && CALIPER_DATE_TIME.test(value)) {
+    return `${JSON.stringify(value)} is written YYYY-MM-DDTHH:mm:ss.SSSZ but names no instant (no such day, or an hour past 23, a minute or second past 59)`;
+  }
   return `${JSON.stringify(value)} is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ`;
 }
 
