@@ -22,7 +22,10 @@ export interface RetentionDeps {
   store: Store;
   log: Logger;
   now?: () => number;
-  /** Rows per transaction. */
+  /**
+   * Events (or envelopes, in the sweep) per transaction: events are taken an input batch at a
+   * time, so a transaction goes past it by up to the rest of its last batch (255 events).
+   */
   batchSize?: number;
   /**
    * Commits the batches: the service's writer thread, so the event loop never waits for the
