@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { closestKey, didYouMean } from '../closest-name.ts';
 import { formatPath } from '../errors.ts';
+import { termRangeOf, type TermRange } from './caliper-terms.ts';
 import {
   ACTIONS,
   AUTO_ATTACH_SESSION,
@@ -30,8 +31,6 @@ import {
   TEXT_PROPERTIES,
   isAnyOf,
   sessionEventRanges,
-  termRangeOf,
-  type TermRange,
   type EventDefinition,
   type EventType,
 } from './caliper-vocabulary.ts';

@@ -5,6 +5,7 @@
  * durations that are not ISO 8601, and reduces anything Caliper does not define (Blackboard's
  * own entity types) to its id.
  */
+import { asTerm, termRangeOf, type TermRange } from './caliper-terms.ts';
 import {
   BOOLEAN_PROPERTIES,
   DATE_TIME_PROPERTIES,
@@ -17,10 +18,7 @@ import {
   PERSON_VALUED_PROPERTIES,
   TEXT_LIST_PROPERTIES,
   TEXT_PROPERTIES,
-  asTerm,
   caliperTerm,
-  termRangeOf,
-  type TermRange,
 } from './caliper-vocabulary.ts';
 import { toCaliperDateTime, toCaliperDuration } from './date-time.ts';
 import { toTimebackIri } from './iri.ts';
