@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { databasePathProblem } from '../../src/store/database-path.ts';
 
@@ -70,9 +70,10 @@ describe('databasePathProblem leaves to SQLite', () => {
     expect(databasePathProblem(join(dir, 'link', 'gateway.db'))).toBeUndefined();
   });
 
-  it('a path through /proc/self/cwd, which is the working folder', () => {
-    const inTemp = relative(process.cwd(), join(dir, 'gateway.db'));
-    expect(databasePathProblem(join('/proc/self/cwd', inTemp))).toBeUndefined();
+  it('a path through /proc/self/cwd (the working folder) or /proc/self/root (/)', () => {
+    // No "..": path.join would fold /proc/self/cwd/../../tmp into /proc/tmp, or past /proc altogether.
+    expect(databasePathProblem('/proc/self/cwd/caliper-gateway-not-made.db')).toBeUndefined();
+    expect(databasePathProblem(`/proc/self/root${join(dir, 'gateway.db')}`)).toBeUndefined();
   });
 
   it(':memory:, which serve refuses on its own', () => {
