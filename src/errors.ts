@@ -62,6 +62,20 @@ export function quote(value: string, max = MAX_QUOTED_CHARS): string {
 }
 
 /**
+ * Any value from the input or a rule, for a message: text as `quote` shows it, anything else
+ * (a number, an object a rule put where text belongs) as its JSON text, escaped and cut alike.
+ */
+export function quoteValue(value: unknown, max = MAX_QUOTED_CHARS): string {
+  if (typeof value === 'string') return quote(value, max);
+  if (value === undefined) return 'undefined';
+  const text = jsonText(value);
+  if (text.length <= max) return text;
+  // A cut between the halves of a surrogate pair would leave a lone half, written as U+FFFD.
+  const cut = /[\ud800-\udbff]/.test(text[max - 1]!) ? text.slice(0, max - 1) : text.slice(0, max);
+  return `${cut}… (${text.length} characters of JSON)`;
+}
+
+/**
  * A value from the request as a message shows it: as sent when it is short printable ASCII
  * without spaces (an IRI, an id, an action), else quoted and cut like `quote`, so no line
  * break or escape sequence of the sender's reaches a terminal or a log as written.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeZodError, formatPath, quote } from '../src/errors.ts';
+import { describeZodError, formatPath, quote, quoteValue } from '../src/errors.ts';
 
 describe('formatPath', () => {
   it('writes paths the way people do', () => {
@@ -33,6 +33,28 @@ describe('quote', () => {
 
   it('cuts long values and says how long they were', () => {
     expect(quote('v'.repeat(300_000))).toBe(`"${'v'.repeat(100)}"… (300000 characters)`);
+  });
+});
+
+describe('quoteValue', () => {
+  it('quotes text as quote does', () => {
+    expect(quoteValue('a\u202eb')).toBe('"a\\u202eb"');
+    expect(quoteValue('v'.repeat(300))).toBe(`"${'v'.repeat(100)}"… (300 characters)`);
+  });
+
+  it('shows other values as their JSON, escaped and cut the same way', () => {
+    expect(quoteValue(330)).toBe('330');
+    expect(quoteValue(null)).toBe('null');
+    expect(quoteValue(undefined)).toBe('undefined');
+    expect(quoteValue({ a: ['x\u0085'] })).toBe('{"a":["x\\u0085"]}');
+    const big = { at: 'x'.repeat(10_000) };
+    expect(quoteValue(big)).toBe(`${JSON.stringify(big).slice(0, 100)}… (10009 characters of JSON)`);
+  });
+
+  it('does not leave half of a character where it cuts', () => {
+    // The 100th UTF-16 unit is the first half of an emoji: the cut drops it rather than show U+FFFD.
+    const shown = quoteValue([`a${'😀'.repeat(100)}`]);
+    expect(shown).toBe(`["a${'😀'.repeat(48)}… (205 characters of JSON)`);
   });
 });
 

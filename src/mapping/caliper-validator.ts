@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { closestKey, didYouMean } from '../closest-name.ts';
-import { formatPath } from '../errors.ts';
+import { formatPath, quoteValue } from '../errors.ts';
 import { termRangeOf, type TermRange } from './caliper-terms.ts';
 import {
   ACTIONS,
@@ -59,7 +59,7 @@ class EntityWalk {
 
   entityRef(value: unknown, depth: number): void {
     if (typeof value === 'string') {
-      if (!isTimebackIri(value)) this.fail(`${JSON.stringify(value)} is not an IRI TimeBack accepts (${IRI_FORMS})`);
+      if (!isTimebackIri(value)) this.fail(`${quoteValue(value)} is not an IRI TimeBack accepts (${IRI_FORMS})`);
       return;
     }
     if (!isRecord(value)) {
@@ -73,13 +73,13 @@ class EntityWalk {
     const entity = value as Record<string, unknown>;
     const type = entity.type;
     if (typeof type !== 'string' || !ENTITY_TYPES.has(type)) {
-      this.fail(type === undefined ? 'an entity needs a type' : `${JSON.stringify(type)} is not a Caliper 1.2 entity type`, 'type');
+      this.fail(type === undefined ? 'an entity needs a type' : `${quoteValue(type)} is not a Caliper 1.2 entity type`, 'type');
       return;
     }
     if (entity.id === undefined) {
       if (!ID_LESS_TYPES.has(type)) this.fail(`a ${type} needs an id`, 'id');
     } else if (typeof entity.id !== 'string' || !isTimebackIri(entity.id)) {
-      this.fail(`${JSON.stringify(entity.id)} is not an IRI TimeBack accepts (${IRI_FORMS})`, 'id');
+      this.fail(`${quoteValue(entity.id)} is not an IRI TimeBack accepts (${IRI_FORMS})`, 'id');
     }
     const allowed = ENTITY_TYPE_PROPERTIES.get(type)!;
     for (const key in entity) {
@@ -110,11 +110,11 @@ class EntityWalk {
   /** Text (or a list of it) that must be terms of `range`; other kinds were reported by property(). */
   private terms(value: unknown, range: TermRange): void {
     if (typeof value === 'string') {
-      if (!range.terms.has(value)) this.fail(`${JSON.stringify(value)} is not ${range.what}`);
+      if (!range.terms.has(value)) this.fail(`${quoteValue(value)} is not ${range.what}`);
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
-        if (typeof item === 'string' && !range.terms.has(item)) this.fail(`${JSON.stringify(item)} is not ${range.what}`, i);
+        if (typeof item === 'string' && !range.terms.has(item)) this.fail(`${quoteValue(item)} is not ${range.what}`, i);
       }
     }
   }
@@ -133,7 +133,7 @@ class EntityWalk {
     } else if (DATE_TIME_PROPERTIES.has(key)) {
       if (!isCaliperDateTime(value)) this.fail(dateTimeProblem(value));
     } else if (DURATION_PROPERTIES.has(key)) {
-      if (typeof value !== 'string' || !CALIPER_DURATION.test(value)) this.fail(`${JSON.stringify(value)} is not an ISO 8601 duration like PT30M54S`);
+      if (typeof value !== 'string' || !CALIPER_DURATION.test(value)) this.fail(`${quoteValue(value)} is not an ISO 8601 duration like PT30M54S`);
     } else if (NUMBER_PROPERTIES.has(key)) {
       if (typeof value !== 'number' || !Number.isFinite(value)) this.fail('expected a number');
     } else if (BOOLEAN_PROPERTIES.has(key)) {
@@ -152,9 +152,9 @@ function dateTimeProblem(value: unknown): string {
   // Told apart: "not written YYYY-…" about 2024-02-30T10:14:55.301Z, which is, sent the rule's
   // author looking for a typo in the form rather than in the date.
   if (typeof value === 'string' && CALIPER_DATE_TIME.test(value)) {
-    return `${JSON.stringify(value)} is written YYYY-MM-DDTHH:mm:ss.SSSZ but names no instant (no such day, or an hour past 23, a minute or second past 59)`;
+    return `${quoteValue(value)} is written YYYY-MM-DDTHH:mm:ss.SSSZ but names no instant (no such day, or an hour past 23, a minute or second past 59)`;
   }
-  return `${JSON.stringify(value)} is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ`;
+  return `${quoteValue(value)} is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ`;
 }
 
 /** The event properties that hold entities, in the order their problems are reported. */
@@ -171,10 +171,10 @@ const CaliperEventSchema = z
   .strictObject({
     '@context': z.literal(CALIPER_1_2_CONTEXT, { error: `must be ${CALIPER_1_2_CONTEXT}` }),
     id: z.string({ error: 'required: the event id' }).refine(isUrnUuid, 'must be urn:uuid: followed by a UUID, in lowercase'),
-    type: z.enum(EVENT_TYPES, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 event type` }),
-    profile: z.enum(PROFILES, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 profile` }),
+    type: z.enum(EVENT_TYPES, { error: (issue) => `${quoteValue(issue.input)} is not a Caliper 1.2 event type` }),
+    profile: z.enum(PROFILES, { error: (issue) => `${quoteValue(issue.input)} is not a Caliper 1.2 profile` }),
     actor: z.unknown().optional(),
-    action: z.enum(ACTIONS, { error: (issue) => `${JSON.stringify(issue.input)} is not a Caliper 1.2 action` }),
+    action: z.enum(ACTIONS, { error: (issue) => `${quoteValue(issue.input)} is not a Caliper 1.2 action` }),
     object: z.unknown().optional(),
     generated: z.unknown().optional(),
     target: z.unknown().optional(),

@@ -105,6 +105,26 @@ describe('the Caliper 1.2 validator', () => {
     expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
   });
 
+  // The messages reach stderr (translate), the admin events API and the stored event's detail:
+  // a value from the input or a rule is escaped where a terminal would not show it as written, and cut.
+  it.each([
+    ['an actor IRI with a bidirectional override and a C1 control', (e: Event) => (e.actor = 'http://x.example/\u202eevil\u0085'), 'actor',
+      '"http://x.example/\\u202eevil\\u0085" is not an IRI TimeBack accepts (urn:uuid: in lowercase, https://, or urn:email:)'],
+    ['an action of megabytes', (e: Event) => (e.action = 'A'.repeat(1_000_000)), 'action', `"${'A'.repeat(100)}"… (1000000 characters) is not a Caliper 1.2 action`],
+    ['an entity type with an isolate', (e: Event) => ((e.group as Event).type = 'Course\u2066Offering'), 'group.type', '"Course\\u2066Offering" is not a Caliper 1.2 entity type'],
+    ['a term with a line separator', (e: Event) => (e.membership = {
+      id: 'https://x.example/m', type: 'Membership', roles: ['Learner\u2028'],
+    }), 'membership.roles[0]', '"Learner\\u2028" is not a Caliper 1.2 membership role (a LIS role term, such as Learner or Instructor#TeachingAssistant)'],
+    ['an eventTime that is a large object', (e: Event) => (e.eventTime = { at: 'x'.repeat(10_000) }), 'eventTime',
+      `${JSON.stringify({ at: 'x'.repeat(10_000) }).slice(0, 100)}… (10009 characters of JSON) is not a date-time written YYYY-MM-DDTHH:mm:ss.SSSZ`],
+    ['a duration with a C1 control', (e: Event) => Object.assign(e, {
+      type: 'SessionEvent', profile: 'SessionProfile', action: 'TimedOut', actor: 'urn:uuid:a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70',
+      object: { id: 'https://school.example.edu/sessions/1', type: 'Session', duration: 'PT1M\u009b' },
+    }), 'object.duration', '"PT1M\\u009b" is not an ISO 8601 duration like PT30M54S'],
+  ])('quotes %s escaped and bounded', (_what, change, path, message) => {
+    expect(validateCaliperEvent(withChange(change))).toEqual({ ok: false, path, message });
+  });
+
   describe('the parties TimeBack knows', () => {
     const STUDENT = 'urn:uuid:0b6f2a8e-5c1d-4e7a-9f3b-8d2c6e4a1f05';
     const APP = 'urn:uuid:a5e0c6f2-1b7d-4c39-8e4a-6f2d9b1c3e70';
