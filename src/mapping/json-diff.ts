@@ -3,6 +3,7 @@
  * `path: expected X, got Y`, so a fixture mismatch points at the property that changed.
  */
 import { formatPath } from '../errors.ts';
+import { jsonText } from '../json-text.ts';
 import { isRecord } from '../is-record.ts';
 
 export interface JsonDiffOptions {
@@ -61,6 +62,6 @@ export function jsonDiff(expected: unknown, actual: unknown, options: JsonDiffOp
 
 export function showValue(value: unknown, maxChars = 100): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
+  const text = jsonText(value);
   return text.length > maxChars ? `${text.slice(0, maxChars - 3)}…` : text;
 }

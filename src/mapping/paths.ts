@@ -4,6 +4,7 @@
  * A path is parsed once, when its rule file loads, into a list of steps; reading an event
  * only walks those steps.
  */
+import { quote } from '../errors.ts';
 
 /** What the gateway knows about one event besides its content. */
 export interface Variables {
@@ -46,14 +47,14 @@ export function parsePath(source: string): Step[] {
   const steps: Step[] = [];
   let i = 0;
   const fail = (why: string): never => {
-    throw new PathSyntaxError(`bad path ${JSON.stringify(source)}: ${why}`);
+    throw new PathSyntaxError(`bad path ${quote(source)}: ${why}`);
   };
   const readName = () => {
     const start = i;
     while (i < source.length && NAME.test(source[i]!)) i++;
     if (i === start) {
       const found = source[i];
-      fail(found === undefined ? `a key is missing at the end` : `unexpected ${JSON.stringify(found)} at position ${i + 1}`);
+      fail(found === undefined ? `a key is missing at the end` : `unexpected ${quote(found)} at position ${i + 1}`);
     }
     return source.slice(start, i);
   };
@@ -107,7 +108,7 @@ export function parsePath(source: string): Step[] {
     } else if (ch === ':' || ch === ' ') {
       fail(QUOTE_HINT);
     } else {
-      fail(`unexpected ${JSON.stringify(ch)} at position ${i + 1}`);
+      fail(`unexpected ${quote(ch!)} at position ${i + 1}`);
     }
   }
   return steps;
@@ -151,11 +152,11 @@ function walk(root: unknown, steps: readonly Step[]): unknown {
 export function compilePath(source: string, options: { allowVariables: boolean }): CompiledPath {
   if (source.startsWith('$')) {
     if (!options.allowVariables) {
-      throw new PathSyntaxError(`bad path ${JSON.stringify(source)}: variables cannot be used here, only paths into the input event`);
+      throw new PathSyntaxError(`bad path ${quote(source)}: variables cannot be used here, only paths into the input event`);
     }
     const variable = VARIABLES.find((name) => name === source);
     if (!variable) {
-      throw new PathSyntaxError(`unknown variable ${JSON.stringify(source)}: variables are ${VARIABLES.join(', ')}`);
+      throw new PathSyntaxError(`unknown variable ${quote(source)}: variables are ${VARIABLES.join(', ')}`);
     }
     const key = variable.slice(1) as keyof Variables;
     return { source, read: (_event, vars) => vars[key] };

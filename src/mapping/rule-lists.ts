@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { closestKey, didYouMean } from '../closest-name.ts';
+import { quote } from '../errors.ts';
 import { isBlankText, ONLY_COMMAS } from './paths.ts';
 
 /** The one file in the mappings folder that holds named lists; it holds no rules. */
@@ -62,7 +63,7 @@ export const ConstValueSchema = z
 /** What a list's text starting with `$` is taken for, and how to write it as text; undefined for other text. */
 function listTextProblem(value: string): string | undefined {
   if (!value.startsWith('$')) return undefined;
-  const literal = `for the text itself, write { const: ${JSON.stringify(value)} }`;
+  const literal = `for the text itself, write { const: ${quote(value)} }`;
   if (value.startsWith(LIST_REFERENCE_PREFIX)) return `a list holds values, not references to other lists (list the values here); ${literal}`;
   return `text starting with $ names a list in rules, and a list holds no references; ${literal}`;
 }

@@ -10,7 +10,7 @@ import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, typ
 import type { z } from 'zod';
 import { closestKey, didYouMean } from '../closest-name.ts';
 import { OVERRIDES_FILE_NAME } from '../config.ts';
-import { formatPath } from '../errors.ts';
+import { formatPath, quote, quoteValue } from '../errors.ts';
 import { LISTS_FILE_NAME, listReference, ListsFileSchema, listValue, type NamedLists } from './rule-lists.ts';
 import { gatewaySetKeys, knownKeys, RuleFileSchema, type RuleFile, type WhereValue } from './rule-schema.ts';
 import { EVENTS, type EventType } from './caliper-vocabulary.ts';
@@ -221,7 +221,7 @@ function rulePath(keys: readonly PropertyKey[], data: unknown): string {
   const [top, index, ...inRule] = keys;
   const id = top === 'rules' && typeof index === 'number' ? valueAt(data, ['rules', index, 'id']) : undefined;
   if (typeof id !== 'string' || id.trim() === '') return formatPath(keys);
-  const named = `rule ${JSON.stringify(id.length > MAX_ID_CHARS ? `${id.slice(0, MAX_ID_CHARS)}…` : id)}`;
+  const named = `rule ${quote(id, MAX_ID_CHARS)}`;
   return inRule.length === 0 ? named : `${named}: ${formatPath(inRule)}`;
 }
 
@@ -260,7 +260,7 @@ function resolveListReferences(file: RuleFile, lists: Extract<ReadLists, { ok: t
           const keys: PropertyKey[] = ['rules', index, 'match', key, inputPath, ...(Array.isArray(values) ? [itemIndex] : [])];
           const known = lists.lists.size === 0 ? '' : ` (lists there: ${[...lists.lists.keys()].join(', ')})`;
           const where = lists.shown === undefined ? `there is no ${LISTS_FILE_NAME} in the mappings folder` : `${lists.shown} defines no list "${name}"${known}`;
-          problems.push(`${at(keys)}: ${rulePath(keys, file)}: names the list ${JSON.stringify(item)}, but ${where}`);
+          problems.push(`${at(keys)}: ${rulePath(keys, file)}: names the list ${quoteValue(item)}, but ${where}`);
         });
         conditions[inputPath] = resolved;
       }
@@ -396,7 +396,7 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string') return `text ${quote(value, 40)}`;
   return String(value);
 }
 

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { closestKey, didYouMean, differsInCaseOnly } from '../closest-name.ts';
+import { quote, quoteValue } from '../errors.ts';
 import { ACTIONS, EVENTS, EVENT_TYPES, PROFILES, actionTerm, isAnyOf, sessionEventRanges, type EventType } from './caliper-vocabulary.ts';
 import { compilePath, PathSyntaxError, VARIABLES } from './paths.ts';
 import { ConstValueSchema, isListReference, LIST_REFERENCE_PREFIX, LISTS_FILE_NAME, WhereTextSchema } from './rule-lists.ts';
@@ -45,7 +46,7 @@ const SourcePathSchema = pathString(true, 'expected a path or a $variable').meta
 const oneOrMore = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1, 'the list is empty')]);
 
 const TransformNameSchema = z.enum(TRANSFORM_NAMES, {
-  error: (issue) => `unknown transform ${JSON.stringify(issue.input)} (known: ${TRANSFORM_NAMES.join(', ')})`,
+  error: (issue) => `unknown transform ${quoteValue(issue.input)} (known: ${TRANSFORM_NAMES.join(', ')})`,
 });
 
 /** What a rule may write where the output needs a value; see mappings/README.md "Values". */
@@ -67,7 +68,7 @@ const TextValueSchema = z.string().superRefine((value, ctx) => {
   if (value.startsWith('$') && !(VARIABLES as readonly string[]).includes(value)) {
     ctx.addIssue({
       code: 'custom',
-      message: `unknown variable ${JSON.stringify(value)}: variables are ${VARIABLES.join(', ')} (write text starting with $ as { const: "…" })`,
+      message: `unknown variable ${quote(value)}: variables are ${VARIABLES.join(', ')} (write text starting with $ as { const: "…" })`,
       input: value,
     });
   }
@@ -152,7 +153,7 @@ const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
       const hint =
         misspelt === undefined || meantKey === undefined
           ? ''
-          : ` (is "${misspelt}" meant to be "${meantKey}"?${differsInCaseOnly(misspelt, meantKey) ? ' keys are case-sensitive' : ''})`;
+          : ` (is ${quote(misspelt)} meant to be "${meantKey}"?${differsInCaseOnly(misspelt, meantKey) ? ' keys are case-sensitive' : ''})`;
       for (const key of FROM_KEYS) {
         if (key in value) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" only goes with "from"${hint}` });
       }
@@ -181,7 +182,7 @@ const ObjectValueSchema: z.ZodType<RuleObjectValue> = z
 
 /** `"frm" looks like a misspelt "from"`; for a key in another case alone, why it is not that key. */
 function looksLike(key: string, meant: string, aside = ''): string {
-  return differsInCaseOnly(key, meant) ? `"${key}" looks like "${meant}"${aside}, but keys are case-sensitive` : `"${key}" looks like a misspelt "${meant}"${aside}`;
+  return differsInCaseOnly(key, meant) ? `${quote(key)} looks like "${meant}"${aside}, but keys are case-sensitive` : `${quote(key)} looks like a misspelt "${meant}"${aside}`;
 }
 
 /** Output keys the gateway sets itself, each with what it sets; a rule that writes one is refused. */
@@ -202,7 +203,7 @@ const gatewayOwned = (what: string) =>
 
 /** A term that is not Caliper 1.2's, or none at all (a misspelt key leaves the real one missing). */
 function notA(what: string, input: unknown): string {
-  return input === undefined ? `required: a Caliper 1.2 ${what}` : `${JSON.stringify(input)} is not a Caliper 1.2 ${what}`;
+  return input === undefined ? `required: a Caliper 1.2 ${what}` : `${quoteValue(input)} is not a Caliper 1.2 ${what}`;
 }
 
 const ActionSchema = z
@@ -285,11 +286,11 @@ const OutputSchema = z
 /** Where a `where` value that is a reference can go wrong, with the fix; undefined when it is fine. */
 function referenceProblem(value: string): string | undefined {
   if (!value.startsWith('$') || isListReference(value)) return undefined;
-  const literal = `for the text itself, write { const: ${JSON.stringify(value)} }`;
+  const literal = `for the text itself, write { const: ${quote(value)} }`;
   if (value.startsWith(LIST_REFERENCE_PREFIX)) {
-    return `${JSON.stringify(value)} is no list name: list names are kebab-case (lowercase letters, digits and single dashes), as in ${LISTS_FILE_NAME}; ${literal}`;
+    return `${quote(value)} is no list name: list names are kebab-case (lowercase letters, digits and single dashes), as in ${LISTS_FILE_NAME}; ${literal}`;
   }
-  return `unknown reference ${JSON.stringify(value)}: text starting with $ names a list, ${LIST_REFERENCE_PREFIX}<name>, defined in ${LISTS_FILE_NAME}; ${literal}`;
+  return `unknown reference ${quote(value)}: text starting with $ names a list, ${LIST_REFERENCE_PREFIX}<name>, defined in ${LISTS_FILE_NAME}; ${literal}`;
 }
 
 /**
@@ -375,7 +376,7 @@ const RuleSchema = z
     allowPii: z
       .array(
         z.enum(PII_CATEGORIES, {
-          error: (issue) => `unknown personal-data category ${JSON.stringify(issue.input)} (known: ${PII_CATEGORIES.join(', ')})`,
+          error: (issue) => `unknown personal-data category ${quoteValue(issue.input)} (known: ${PII_CATEGORIES.join(', ')})`,
         }),
       )
       .optional()
@@ -532,7 +533,7 @@ export const RuleFileSchema = z
           ? 'required: the list of rules, each starting with "- "'
           : issue.input === null
             ? 'empty: list the rules under it, each starting with "- ", or write rules: [] for none'
-            : `expected a list of rules, each starting with "- ", got ${typeof issue.input === 'object' && !Array.isArray(issue.input) ? 'a mapping (is the "- " before the first rule missing?)' : JSON.stringify(issue.input)}`,
+            : `expected a list of rules, each starting with "- ", got ${typeof issue.input === 'object' && !Array.isArray(issue.input) ? 'a mapping (is the "- " before the first rule missing?)' : quoteValue(issue.input)}`,
     }),
   })
   .meta({ title: 'caliper-gateway mapping rules', description: 'See mappings/README.md.' });

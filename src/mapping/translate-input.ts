@@ -4,7 +4,7 @@
  * exactly what the gateway would refuse.
  */
 import { isUtf8 } from 'node:buffer';
-import { describeZodError } from '../errors.ts';
+import { describeZodError, quoteValue } from '../errors.ts';
 import { EnvelopeSchema, EventSchema, eventSummary, isCaliper11 } from '../ingest/envelope-schema.ts';
 import { jsonSyntaxProblem, withoutBom } from '../ingest/json-syntax.ts';
 import { isRecord } from '../is-record.ts';
@@ -35,7 +35,7 @@ export function readTranslateInput(content: Uint8Array | string): TranslateInput
     const envelope = EnvelopeSchema.safeParse(value);
     if (!envelope.success) return { ok: false, message: describeZodError(envelope.error) };
     if (!isCaliper11(envelope.data.dataVersion)) {
-      return { ok: false, message: `dataVersion: ${JSON.stringify(envelope.data.dataVersion)} is not Caliper 1.1 (http://purl.imsglobal.org/ctx/caliper/v1p1)` };
+      return { ok: false, message: `dataVersion: ${quoteValue(envelope.data.dataVersion)} is not Caliper 1.1 (http://purl.imsglobal.org/ctx/caliper/v1p1)` };
     }
     const sensor = envelope.data.sensor;
     return { ok: true, sensor, envelope: true, items: envelope.data.data.map((event, index) => ({ sensor, event, index })) };

@@ -52,4 +52,9 @@ describe('jsonDiff', () => {
     expect(lines[20]).toBe('… and 5 more differences');
     expect(jsonDiff({ a: 1, b: 2 }, {}, 1)).toEqual(['a: expected 1, got nothing', '… and 1 more difference']);
   });
+
+  // check-mappings prints these lines: a bidi override in a fixture's value must not reorder them.
+  it('escapes what a terminal would not show as written', () => {
+    expect(jsonDiff({ name: 'a\u202eb' }, { name: 'a\u0085b' })).toEqual(['name: expected "a\\u202eb", got "a\\u0085b"']);
+  });
 });

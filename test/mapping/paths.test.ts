@@ -91,6 +91,16 @@ describe('compilePath', () => {
   });
 });
 
+describe('path messages', () => {
+  // A rule's text reaches check-mappings' output: escaped where a terminal would not show it, and cut.
+  it('quote the path escaped and bounded', () => {
+    expect(() => parsePath('a\u202e')).toThrow('bad path "a\\u202e": unexpected "\\u202e" at position 2');
+    expect(() => compilePath('$teach\u0085er', { allowVariables: true })).toThrow('unknown variable "$teach\\u0085er": variables are');
+    const long = `${'a'.repeat(300)}:`;
+    expect(() => parsePath(long)).toThrow(`bad path "${'a'.repeat(100)}"… (301 characters): keys containing dots`);
+  });
+});
+
 describe('hasValue', () => {
   it('treats missing, null, "", [] and {} as no value', () => {
     for (const empty of [undefined, null, '', [], {}]) expect(hasValue(empty)).toBe(false);

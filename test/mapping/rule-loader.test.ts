@@ -48,8 +48,29 @@ describe('rule loader errors', () => {
     // A sentence pasted as the id is cut short; the line still finds the rule.
     const sentence = 'Skips posts by instructors, since staff activity is teaching and TimeBack credits learners';
     expect(problemsOf({ 'x.yaml': `rules:\n${skip(sentence)}` })).toEqual([
-      `mappings/x.yaml:2: rule "${sentence.slice(0, 60)}…": id: rule ids are kebab-case: lowercase letters, digits and single dashes`,
+      `mappings/x.yaml:2: rule "${sentence.slice(0, 60)}"… (${sentence.length} characters): id: rule ids are kebab-case: lowercase letters, digits and single dashes`,
     ]);
+  });
+
+  // check-mappings prints these: a rule's text is escaped where a terminal would not show it
+  // as written (a bidi override reorders the line), and a long one is cut.
+  it.each([
+    ['an unknown transform', forumRule(', transform: "dat\\u202etime"'),
+      'mappings/x.yaml:14: rule "forum-post-created": output.object.id.transform: unknown transform "dat\\u202etime" (known: string, number, integer, boolean, positive, datetime, duration, urn-uuid, iri, named-iri, url-iri, id, strip-query, url-origin, last-segment, lowercase, entity)'],
+    ['an unknown variable', forumRule().replace('        type: Message\n', '        type: "$teach\\x85er"\n'),
+      'mappings/x.yaml:15: rule "forum-post-created": output.object.type: unknown variable "$teach\\u0085er": variables are $student, $platformId, $edApp, $sensor, $sourceId (write text starting with $ as { const: "…" })'],
+    ['an output type of megabytes', forumRule().replace('type: MessageEvent', `type: ${'M'.repeat(100_000)}`),
+      `mappings/x.yaml:10: rule "forum-post-created": output.type: "${'M'.repeat(100)}"… (100000 characters) is not a Caliper 1.2 event type`],
+    ['an unknown personal-data category', 'rules:\n  - id: a\n    match: { type: X }\n    skip: s\n    allowPii: ["ph\\u2066one"]\n',
+      'mappings/x.yaml:5: rule "a": allowPii[0]: unknown personal-data category "ph\\u2066one" (known: email, name, user-id, ip-address, user-agent, lti-parameters, written-text)'],
+    ['rules that are text', 'rules: "all\\u202e"\n', 'mappings/x.yaml:1: rules: expected a list of rules, each starting with "- ", got "all\\u202e"'],
+    ['a rule that is text', 'rules:\n  - "just\\u202etext"\n', 'mappings/x.yaml:2: rules[0]: expected a mapping, got text "just\\u202etext"'],
+    ['a rule id with an override', 'rules:\n  - id: "a\\u202eb"\n    match: { type: X }\n    skip: s\n',
+      'mappings/x.yaml:2: rule "a\\u202eb": id: rule ids are kebab-case: lowercase letters, digits and single dashes'],
+    ['a bad path', 'rules:\n  - id: a\n    match:\n      type: X\n      lacks: ["actor.b:\\x85"]\n    skip: s\n',
+      'mappings/x.yaml:5: rule "a": match.lacks[0]: bad path "actor.b:\\u0085": keys containing dots, colons or spaces go in brackets and quotes, like extensions["bb:user.externalId"]'],
+  ])('quotes %s escaped and bounded', (_what, text, problem) => {
+    expect(problemsOf({ 'x.yaml': text })).toEqual([problem]);
   });
 
   it('reports every problem of every file, not just the first', () => {

@@ -64,6 +64,17 @@ describe('readTranslateInput', () => {
     });
   });
 
+  it('quotes a dataVersion that is not Caliper 1.1 escaped and bounded', () => {
+    expect(readTranslateInput(JSON.stringify(envelope([sessionEvent()], { dataVersion: 'v1\u202e' })))).toEqual({
+      ok: false,
+      message: 'dataVersion: "v1\\u202e" is not Caliper 1.1 (http://purl.imsglobal.org/ctx/caliper/v1p1)',
+    });
+    expect(readTranslateInput(JSON.stringify(envelope([sessionEvent()], { dataVersion: 'v'.repeat(5000) })))).toEqual({
+      ok: false,
+      message: `dataVersion: "${'v'.repeat(100)}"… (5000 characters) is not Caliper 1.1 (http://purl.imsglobal.org/ctx/caliper/v1p1)`,
+    });
+  });
+
   it('reads only the bytes of a view into a larger buffer', () => {
     const event = sessionEvent();
     const inner = Buffer.from(JSON.stringify(event));
