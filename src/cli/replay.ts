@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { describeZodError, shown } from '../errors.ts';
+import { describeZodError, quote, shown } from '../errors.ts';
 import { openStoreForCommand, type Store } from '../store/database.ts';
 import { isDatabaseServed } from '../store/instance-lock.ts';
 import { isBusy, type RetryWhileBusyOptions } from '../store/lock-wait.ts';
@@ -122,7 +122,7 @@ function whoDelivers(dbPath: string): string {
 function describeUnknownReason(store: Store, filter: ReplayFilter): string {
   const unknown = unknownReason(store, filter);
   if (unknown === undefined) return '';
-  return `No ${listed(REPLAYABLE_FATES)} event has the reason ${JSON.stringify(unknown.reason)}; ${
+  return `No ${listed(REPLAYABLE_FATES)} event has the reason ${quote(unknown.reason)}; ${
     unknown.reasons.length === 0 ? 'there are none' : `theirs are: ${unknown.reasons.join(', ')}`
   }\n`;
 }

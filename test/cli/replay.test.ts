@@ -278,6 +278,11 @@ describe('caliper-gateway replay', () => {
     expect(typo.stdout).toBe(
       'No events matched; nothing re-queued.\nNo dead, skipped or rejected event has the reason "http400"; theirs are: http-400, no-rule\n',
     );
+    // The operator's text is quoted escaped: a bidi override in it must not reorder the line.
+    const hidden = await cli(['--reason', 'http\u202e400'], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
+    expect(hidden.stdout).toBe(
+      'No events matched; nothing re-queued.\nNo dead, skipped or rejected event has the reason "http\\u202e400"; theirs are: http-400, no-rule\n',
+    );
     // A reason that exists, left out by another filter, needs no such line.
     const elsewhere = await cli(['--reason', 'no-rule', '--status', 'dead'], { DB_PATH: db.file, LOG_LEVEL: 'silent' });
     expect(elsewhere.stdout).toBe('No events matched; nothing re-queued.\n');
