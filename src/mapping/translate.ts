@@ -150,7 +150,7 @@ function matchEvent(item: TranslateItem, rules: RuleSet): TranslateOutcome | Omi
   return { event, eventTime, rule, studentId };
 }
 
-const IMPOSSIBLE_EVENT_TIME = 'not a date and time that exists (such as 30 February or 24:00), or past the year 9999 in UTC';
+const IMPOSSIBLE_EVENT_TIME = 'not a date and time that exists (such as 30 February or 24:00), or outside the years 0000-9999 in UTC';
 
 /** The intake check, with the envelope position in its message when there is one. */
 function checkInput(item: TranslateItem): EventCheck {

@@ -344,20 +344,20 @@ output:
     });
 
     it('invalid-event, not invalid-output: an eventTime of the right form that is no instant Caliper can write', async () => {
-      const times = ['2026-02-30T10:00:00.000Z', '2025-02-29T10:00:00Z', '2026-01-01T24:00:00Z', '9999-12-31T23:00:00-05:00'];
+      const times = ['2026-02-30T10:00:00.000Z', '2025-02-29T10:00:00Z', '2026-01-01T24:00:00Z', '9999-12-31T23:00:00-05:00', '0000-01-01T00:30:00+01:00'];
       const outcomes = await run([forumPost(), ...times.map((eventTime) => ({ ...forumPost(), eventTime }))]);
       expect(outcomes[0]!.fate).toBe('deliver');
       for (let i = 1; i <= times.length; i++) {
         expect(outcomes[i]).toEqual({
           fate: 'rejected',
           reason: 'invalid-event',
-          detail: `data[${i}].eventTime: not a date and time that exists (such as 30 February or 24:00), or past the year 9999 in UTC`,
+          detail: `data[${i}].eventTime: not a date and time that exists (such as 30 February or 24:00), or outside the years 0000-9999 in UTC`,
         });
       }
       // A bare event (translate FILE on one event) is named without a place in an envelope.
       expect((await translate([{ sensor: SENSOR, event: { ...forumPost(), eventTime: times[0] } }], { rules, identity: staticIdentity(USERS), appId: APP_ID }))[0]).toMatchObject({
         reason: 'invalid-event',
-        detail: 'eventTime: not a date and time that exists (such as 30 February or 24:00), or past the year 9999 in UTC',
+        detail: 'eventTime: not a date and time that exists (such as 30 February or 24:00), or outside the years 0000-9999 in UTC',
       });
     });
 
