@@ -34,9 +34,10 @@ export interface RequiredValue {
   at: string;
   /**
    * What is wrong with the event for this value (`generated.scoreGiven: text that is not a number`),
-   * or undefined when it comes out with a value. Required values read only the input.
+   * or undefined when it comes out with a value. Required values read only the input. `within`
+   * (`data[3]`) is put before every path named, the event's place in its envelope.
    */
-  problem: (event: unknown) => string | undefined;
+  problem: (event: unknown, within?: string) => string | undefined;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -164,15 +165,17 @@ function requiredValue(spec: RuleObjectValue, at: string): RequiredValue {
     spec.map !== undefined ? 'a value its map knows' : spec.pick !== undefined ? 'an object with one of its keys' : last === undefined ? 'a value' : TRANSFORM_EXPECTS[last];
   return {
     at,
-    problem: (event) => {
+    problem: (event, within) => {
       if (fn(event, NO_VARIABLES) !== undefined) return undefined;
+      const named = (source: string) => (within === undefined ? source : source.startsWith('[') ? `${within}${source}` : `${within}.${source}`);
       // The first path that holds something is the one the event got wrong: name it and its
       // kind, never its value (it may be anything, a student's id included).
       for (const { source, read } of paths) {
         const value = read(event, NO_VARIABLES);
-        if (hasValue(value)) return `${source}: ${whatIsWrong(value, expected)}`;
+        if (hasValue(value)) return `${named(source)}: ${whatIsWrong(value, expected)}`;
       }
-      return `${paths.map(({ source }) => source).join(' or ')}: missing`;
+      // Every path is one of the same event's: `data[0].a or data[0].b`, not `data[0].a or b`.
+      return `${paths.map(({ source }) => named(source)).join(' or ')}: missing`;
     },
   };
 }

@@ -132,10 +132,9 @@ function matchEvent(item: TranslateItem, rules: RuleSet): TranslateOutcome | Omi
   // Before the student is looked up: a value the rule requires that the event does not give
   // (a score that is not a number) is Learn's mistake, whoever the student is.
   for (const required of rule.output?.required ?? []) {
-    const problem = required.problem(event);
+    const problem = required.problem(event, item.index === undefined ? undefined : `data[${item.index}]`);
     if (problem !== undefined) {
-      const at = item.index === undefined ? '' : `data[${item.index}].`;
-      return { fate: 'rejected', reason: 'invalid-event', detail: `${at}${problem} (rule ${rule.id} requires it for ${required.at})`, rule: rule.id };
+      return { fate: 'rejected', reason: 'invalid-event', detail: `${problem} (rule ${rule.id} requires it for ${required.at})`, rule: rule.id };
     }
   }
   const studentId = findStudent(event, rule);

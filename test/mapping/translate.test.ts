@@ -256,12 +256,34 @@ output:
       expect(asked).toEqual([]);
     });
 
-    it('names every path when none holds anything (no rule skipped the event first)', async () => {
+    it('names every path when none holds anything (no rule skipped the event first), each as a path of data[N]', async () => {
       expect(await only(graded({ scoreGiven: ' ' }), { rules: scoreRule })).toEqual({
         fate: 'rejected',
         reason: 'invalid-event',
         rule: 'grade-with-score',
-        detail: 'data[0].generated.scoreGiven or generated.normalScore: missing (rule grade-with-score requires it for generated.scoreGiven)',
+        detail: 'data[0].generated.scoreGiven or data[0].generated.normalScore: missing (rule grade-with-score requires it for generated.scoreGiven)',
+      });
+      // A bare event (translate FILE on one event) has no place in an envelope to name.
+      expect((await translate([{ sensor: SENSOR, event: graded({}) }], { rules: scoreRule, identity: staticIdentity(USERS), appId: APP_ID }))[0]).toMatchObject({
+        detail: 'generated.scoreGiven or generated.normalScore: missing (rule grade-with-score requires it for generated.scoreGiven)',
+      });
+      // A path that starts with a quoted key follows data[N] without a dot.
+      const bracketRule = oneRule(`
+id: grade-with-score
+match: { type: GradeEvent, action: Graded }
+student: ['object.assignee.extensions["bb:user.externalId"]']
+output:
+  type: GradeEvent
+  action: Graded
+  profile: GradingProfile
+  actor: $edApp
+  object: { id: { from: object.id }, type: Attempt, assignee: $student }
+  generated:
+    id: { from: generated.id }
+    type: Score
+    scoreGiven: { from: ['generated.scoreGiven', '["generated"].normalScore'], transform: number, required: true }`);
+      expect(await only(graded({}), { rules: bracketRule })).toMatchObject({
+        detail: 'data[0].generated.scoreGiven or data[0]["generated"].normalScore: missing (rule grade-with-score requires it for generated.scoreGiven)',
       });
     });
 
