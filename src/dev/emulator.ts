@@ -96,7 +96,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     // The stop is over in milliseconds, before the copies have all come, and a copy that meets
     // the process as it exits ends it by that signal: so it stays for REPEATED_SIGNAL_MS after
     // the first signal, the time within which a signal is taken for a copy.
-    onStopSignals(() => {
+    onStopSignals((signal) => {
+      // Said at once, so whoever stops it (a terminal, a test sending npm's copy) knows the
+      // signal was taken while the stop is still under way.
+      process.stdout.write(`Stopping the TimeBack emulator (${signal}).\n`);
       setTimeout(() => {}, REPEATED_SIGNAL_MS);
       running.close().catch((err: unknown) => {
         process.stderr.write(`emulator: stopping failed: ${errorMessage(err)}\n`);
