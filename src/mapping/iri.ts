@@ -8,10 +8,16 @@ import { uuidV5 } from './event-ids.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-// Scheme, then a host of at least one character; no spaces or control characters anywhere.
-const HTTPS_URL = /^https:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
-const URN_EMAIL = /^urn:email:[^\s@]+@[^\s@]+$/;
-const HTTP_URL = /^http:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
+/**
+ * What no id may hold: white space, the C0 and C1 controls and DEL (which RFC 3987's IRIs leave
+ * out), and the bidirectional formatting characters, which §4.1 says an IRI MUST NOT contain:
+ * they make an id read differently from what it is. (`\s` alone let all but the spaces through.)
+ */
+const NOT_IN_IDS = String.raw`\s\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069`;
+// Scheme, then a host of at least one character.
+const HTTPS_URL = new RegExp(String.raw`^https:\/\/[^${NOT_IN_IDS}/?#@]+(?:[/?#][^${NOT_IN_IDS}]*)?$`);
+const URN_EMAIL = new RegExp(String.raw`^urn:email:[^${NOT_IN_IDS}@]+@[^${NOT_IN_IDS}@]+$`);
+const HTTP_URL = new RegExp(String.raw`^http:\/\/[^${NOT_IN_IDS}/?#@]+(?:[/?#][^${NOT_IN_IDS}]*)?$`);
 
 /** The namespace for UUIDs named by a URL (NameSpace_URL, RFC 4122 Appendix C, kept by RFC 9562). */
 const URL_NAMESPACE = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');

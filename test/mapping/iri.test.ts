@@ -27,6 +27,12 @@ describe('isHttpsUrl', () => {
     ['credentials in the host', 'https://user:pass@learn.school.test/'],
     ['a space', 'https://learn.school.test/a b'],
     ['a newline', 'https://learn.school.test/\n'],
+    ['a control character', 'https://learn.school.test/a\u0001b'],
+    ['DEL', 'https://learn.school.test/a\u007fb'],
+    ['a C1 control', 'https://learn.school.test/a\u0085b'],
+    ['a bidi override (RFC 3987 §4.1)', 'https://learn.school.test/\u202etxt.exe'],
+    ['a bidi mark in the host', 'https://learn\u200f.school.test/'],
+    ['a bidi isolate', 'https://learn.school.test/?q=\u2066x\u2069'],
     ['a relative path', '/courses/1'],
   ])('refuses %s', (_what, text) => {
     expect(isHttpsUrl(text)).toBe(false);
@@ -40,6 +46,7 @@ describe('isTimebackIri', () => {
     expect(isTimebackIri('urn:email:ada@school.test')).toBe(true);
     expect(isTimebackIri('urn:email:ada')).toBe(false);
     expect(isTimebackIri('urn:email:ada @school.test')).toBe(false);
+    expect(isTimebackIri('urn:email:ada\u202e@school.test')).toBe(false);
     expect(isTimebackIri('mailto:ada@school.test')).toBe(false);
     expect(isTimebackIri('_12345_1')).toBe(false);
     expect(isTimebackIri('')).toBe(false);
