@@ -23,6 +23,39 @@ function interrupt(group: number): boolean {
   }
 }
 
+/** The `TIMEBACK_*` settings the emulator printed for `npm start`, as an environment. */
+function printedSettings(output: string): Record<string, string> {
+  const settings = /^ {2}(TIMEBACK_BASE_URL=.*) npm start$/m.exec(output)?.[1];
+  expect(settings, output).toBeDefined();
+  return Object.fromEntries(settings!.split(' ').map((pair) => pair.split('=') as [string, string]));
+}
+
+/** A gateway started with those settings, as the admin would restart theirs, sent one student's login. */
+async function gatewaySendingLogin(settings: Record<string, string>, dir: string, student: string) {
+  const config = parseConfig({
+    ...settings,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DB_PATH: join(dir, 'gateway.db'),
+    MAPPINGS_DIR: join(ROOT, 'mappings'),
+    FIXTURES_DIR: join(ROOT, 'fixtures'),
+    INGEST_API_KEYS: 'emulator-test-key',
+  });
+  const gateway = await startGateway(config, { log: createLogger('silent') });
+  try {
+    const response = await fetch(`${gateway.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: 'emulator-test-key', 'content-type': 'application/json' },
+      body: JSON.stringify(envelope([sessionEvent({}, student)])),
+    });
+    expect(response.status).toBe(200);
+    return gateway;
+  } catch (err) {
+    await gateway.close();
+    throw err;
+  }
+}
+
 let temp: TempDir;
 let running: RunningEmulator | undefined;
 beforeEach(() => {
@@ -42,28 +75,11 @@ describe('npm run emulator', () => {
     let output = '';
     running = await startStandaloneEmulator(['--users', users], (text) => void (output += text));
 
-    const settings = /^ {2}(TIMEBACK_BASE_URL=.*) npm start$/m.exec(output)?.[1];
-    expect(settings, output).toBeDefined();
-    const env = Object.fromEntries(settings!.split(' ').map((pair) => pair.split('=') as [string, string]));
+    const env = printedSettings(output);
     expect(env.TIMEBACK_BASE_URL).toBe(running.url);
 
-    const config = parseConfig({
-      ...env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DB_PATH: join(temp.dir, 'gateway.db'),
-      MAPPINGS_DIR: join(ROOT, 'mappings'),
-      FIXTURES_DIR: join(ROOT, 'fixtures'),
-      INGEST_API_KEYS: 'emulator-test-key',
-    });
-    const gateway = await startGateway(config, { log: createLogger('silent') });
+    const gateway = await gatewaySendingLogin(env, temp.dir, 'rsingh04');
     try {
-      const response = await fetch(`${gateway.url}/caliper`, {
-        method: 'POST',
-        headers: { authorization: 'emulator-test-key', 'content-type': 'application/json' },
-        body: JSON.stringify(envelope([sessionEvent({}, 'rsingh04')])),
-      });
-      expect(response.status).toBe(200);
       await waitFor('the event listed', () => output.includes(`SessionEvent LoggedIn  actor urn:uuid:${platformId}`));
     } finally {
       await gateway.close();
@@ -78,25 +94,8 @@ describe('npm run emulator', () => {
     running = await startStandaloneEmulator(['--users', users, '--refuse-events', '422'], (text) => void (output += text));
     expect(output).toContain('Every event POST is answered HTTP 422 (--refuse-events)');
 
-    const settings = /^ {2}(TIMEBACK_BASE_URL=.*) npm start$/m.exec(output)?.[1] ?? '';
-    expect(settings, output).not.toBe('');
-    const config = parseConfig({
-      ...Object.fromEntries(settings.split(' ').map((pair) => pair.split('=') as [string, string])),
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DB_PATH: join(temp.dir, 'gateway.db'),
-      MAPPINGS_DIR: join(ROOT, 'mappings'),
-      FIXTURES_DIR: join(ROOT, 'fixtures'),
-      INGEST_API_KEYS: 'emulator-test-key',
-    });
-    const gateway = await startGateway(config, { log: createLogger('silent') });
+    const gateway = await gatewaySendingLogin(printedSettings(output), temp.dir, 'mokafor12');
     try {
-      const response = await fetch(`${gateway.url}/caliper`, {
-        method: 'POST',
-        headers: { authorization: 'emulator-test-key', 'content-type': 'application/json' },
-        body: JSON.stringify(envelope([sessionEvent({}, 'mokafor12')])),
-      });
-      expect(response.status).toBe(200);
       await waitFor('the event dead', () => eventStates(gateway.store.sqlite)[0]?.fate === 'dead');
       expect(eventStates(gateway.store.sqlite)[0]).toMatchObject({ reason: 'http-422', lastStatus: 422 });
       expect(output).not.toContain(platformId);

@@ -213,7 +213,8 @@ output:
 
   describe('a required value', () => {
     // Learn's grade rule in short: the score must be a number, from either field.
-    const scoreRule = oneRule(`
+    const gradeRule = (scorePaths: string) =>
+      oneRule(`
 id: grade-with-score
 match: { type: GradeEvent, action: Graded }
 student: ['object.assignee.extensions["bb:user.externalId"]']
@@ -226,7 +227,8 @@ output:
   generated:
     id: { from: generated.id }
     type: Score
-    scoreGiven: { from: [generated.scoreGiven, generated.normalScore], transform: number, required: true }`);
+    scoreGiven: { from: ${scorePaths}, transform: number, required: true }`);
+    const scoreRule = gradeRule('[generated.scoreGiven, generated.normalScore]');
     const graded = (generated: Record<string, unknown>) => gradeEvent({ generated: { id: `${SITE}/gradableItems/_310_1/attempts/_9120_1/score`, type: 'Score', ...generated } });
     const counting = () => {
       const asked: string[] = [];
@@ -268,20 +270,7 @@ output:
         detail: 'generated.scoreGiven or generated.normalScore: missing (rule grade-with-score requires it for generated.scoreGiven)',
       });
       // A path that starts with a quoted key follows data[N] without a dot.
-      const bracketRule = oneRule(`
-id: grade-with-score
-match: { type: GradeEvent, action: Graded }
-student: ['object.assignee.extensions["bb:user.externalId"]']
-output:
-  type: GradeEvent
-  action: Graded
-  profile: GradingProfile
-  actor: $edApp
-  object: { id: { from: object.id }, type: Attempt, assignee: $student }
-  generated:
-    id: { from: generated.id }
-    type: Score
-    scoreGiven: { from: ['generated.scoreGiven', '["generated"].normalScore'], transform: number, required: true }`);
+      const bracketRule = gradeRule(`['generated.scoreGiven', '["generated"].normalScore']`);
       expect(await only(graded({}), { rules: bracketRule })).toMatchObject({
         detail: 'data[0].generated.scoreGiven or data[0]["generated"].normalScore: missing (rule grade-with-score requires it for generated.scoreGiven)',
       });
