@@ -35,7 +35,7 @@ export type RosterLookup =
   /**
    * `held`: no lookup was sent because TimeBack refused our credentials (see IdentityAnswer).
    * `setup`: the answer was about the app or the query (401 with a fresh token, 403, 400,
-   * 404 or 405 for the user list), which no student's lookup can fix.
+   * 404 or 405 for the user list, a redirect), which no student's lookup can fix.
    * `stopped`: the gateway is stopping; the lookup was cut or never sent (roster-request.ts's
    * close), and nothing was learned about the roster.
    * `shared`: the request that failed was another lookup's (the roster check both waited on,

@@ -30,6 +30,15 @@ const SETUP_ANSWERS: ReadonlyMap<number, string> = new Map([
   [405, 'No roster there (HTTP 405); check TIMEBACK_BASE_URL'],
 ]);
 
+/**
+ * Redirects are not followed (the bearer token would go with them), and no student's lookup
+ * is redirected on its own: an http→https hop or a moved host answers every path so, as it
+ * does delivery's POSTs (outcome.ts), so it is a set-up problem for /readyz, not an outage.
+ */
+function redirected(status: number): string {
+  return `TimeBack's roster answered with a redirect (HTTP ${status}), which is not followed; check TIMEBACK_BASE_URL (https, the right host)`;
+}
+
 /** RFC 3986 unreserved characters only: `'`, `(`, `)`, `*`, `!` are escaped too. */
 export function encodeStrict(value: string): string {
   return encodeURIComponent(value).replace(
@@ -153,7 +162,7 @@ export function createRosterRequests({ config, tokens, now, connections }: Roste
     unavailableFor(answer) {
       const { status } = answer;
       const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now()) ?? (status === 429 ? DEFAULT_THROTTLE_MS : undefined);
-      const setupDetail = SETUP_ANSWERS.get(status);
+      const setupDetail = SETUP_ANSWERS.get(status) ?? (status >= 300 && status < 400 ? redirected(status) : undefined);
       if (setupDetail !== undefined) return { outcome: 'unavailable', detail: setupDetail, retryAfterMs, setup: true };
       let detail: string;
       if (status === 429) detail = 'TimeBack roster asked us to slow down (HTTP 429)';

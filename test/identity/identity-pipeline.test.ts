@@ -127,6 +127,27 @@ describe('identity in the running gateway', () => {
     expect((await fetch(`${gateway!.url}/readyz`)).status).toBe(200);
   });
 
+  it('Should say on /readyz that the roster redirects (TIMEBACK_BASE_URL), as delivery does, and deliver once it answers', { timeout: 30_000 }, async () => {
+    await gateway!.close();
+    gateway = await startGateway(gatewayConfig({ DELIVERY_BACKOFF_CAP: '1' }), { log: captureLog().log });
+    // An http→https hop in front of the roster: every lookup is redirected, whoever the student.
+    emulator.addFault({ route: 'roster', status: 301, location: 'https://timeback.school.test/rostering/1.0/users' });
+    await post([forumPost()]);
+
+    const redirected = await waitFor('/readyz to say why', async () => {
+      const res = await fetch(`${gateway!.url}/readyz`);
+      return res.status === 503 ? ((await res.json()) as { reasons: string[] }) : undefined;
+    });
+    expect(redirected.reasons).toEqual([
+      "TimeBack's roster will not answer: TimeBack's roster answered with a redirect (HTTP 301), which is not followed; check TIMEBACK_BASE_URL (https, the right host); events wait until it does",
+    ]);
+    expect(rows().map((row) => [row.fate, row.stage])).toEqual([['pending', 'translate']]);
+
+    emulator.clearFaults();
+    await waitFor('the event delivered', () => rows().every((row) => row.fate === 'delivered'), 20_000);
+    expect((await fetch(`${gateway!.url}/readyz`)).status).toBe(200);
+  });
+
   it('Should keep events waiting past DELIVERY_MAX_AGE until credentials are set, then deliver them', { timeout: 30_000 }, async () => {
     await gateway!.close();
     const unconfigured = { TIMEBACK_CLIENT_ID: undefined, TIMEBACK_CLIENT_SECRET: undefined, DELIVERY_MAX_AGE: '1', DELIVERY_BACKOFF_CAP: '1' };

@@ -521,6 +521,24 @@ describe('roster client against the emulator', () => {
     }
   });
 
+  // A redirect is the base URL's doing (an http→https hop, a moved host), never one student's:
+  // by id, by filter, and on the roster check alike, /readyz names TIMEBACK_BASE_URL as delivery's does.
+  it.each([
+    ['a lookup by id', 'sourcedId', ADA.sourcedId, (): boolean => true],
+    ['a filtered lookup', 'identifier', ADA.identifier, (): boolean => true],
+    ['the roster check after a 404 by id', 'sourcedId', randomUUID(), (url: string): boolean => url.endsWith('?limit=1')],
+  ] as const)('Should report a redirect (3xx) on %s as a set-up problem naming TIMEBACK_BASE_URL', async (_name, strategy, externalId, when) => {
+    const { roster } = client();
+    emulator.addFault({ route: 'roster', when: (_body, url) => when(url), status: 308, location: 'https://elsewhere.test/rostering/1.0/users' });
+    const answer = await roster.lookup(strategy, externalId);
+    expect(answer).toMatchObject({ outcome: 'unavailable', setup: true, detail: expect.stringMatching(/redirect \(HTTP 308\).*not followed.*check TIMEBACK_BASE_URL/) });
+    expect(roster.problem()).toBe(answer.outcome === 'unavailable' ? answer.detail : undefined);
+
+    emulator.clearFaults();
+    expect(await roster.lookup('sourcedId', ADA.sourcedId)).toEqual({ outcome: 'found', platformId: ADA.sourcedId });
+    expect(roster.problem()).toBeUndefined();
+  });
+
   it('Should time out a roster that never answers', async () => {
     const { roster } = client(emulator, manualClock(), HANG_DEADLINE_MS);
     emulator.addFault({ route: 'roster', hang: true, times: 1 });
