@@ -70,9 +70,15 @@ export function quoteValue(value: unknown, max = MAX_QUOTED_CHARS): string {
   if (value === undefined) return 'undefined';
   const text = jsonText(value);
   if (text.length <= max) return text;
-  // A cut between the halves of a surrogate pair would leave a lone half, written as U+FFFD.
-  const cut = /[\ud800-\udbff]/.test(text[max - 1]!) ? text.slice(0, max - 1) : text.slice(0, max);
-  return `${cut}… (${text.length} characters of JSON)`;
+  return `${cutText(text, max)}… (${text.length} characters of JSON)`;
+}
+
+/**
+ * The first `max` UTF-16 units of `text`, or one fewer when the last would be the first half
+ * of a surrogate pair (an emoji): a lone half is written out as U+FFFD.
+ */
+export function cutText(text: string, max: number): string {
+  return /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? text.slice(0, max - 1) : text.slice(0, max);
 }
 
 /**

@@ -4,6 +4,7 @@
  * full, since the reason is what says what to fix; an event with the same fate is shown property
  * by property.
  */
+import { cutText } from '../errors.ts';
 import { isRecord } from '../is-record.ts';
 import { CHECK_WORDS, jsonDiff, showValue, type DiffWords } from './json-diff.ts';
 
@@ -35,7 +36,7 @@ export function describeEntry(entry: unknown): string {
     return `deliver ${String(event.type)} ${String(event.action)}${rule}`;
   }
   const reason = typeof entry.reason === 'string' ? `, ${entry.reason}` : '';
-  const detail = typeof entry.detail === 'string' ? `: ${entry.detail.length > MAX_DETAIL_CHARS ? `${entry.detail.slice(0, MAX_DETAIL_CHARS - 1)}…` : entry.detail}` : '';
+  const detail = typeof entry.detail === 'string' ? `: ${entry.detail.length > MAX_DETAIL_CHARS ? `${cutText(entry.detail, MAX_DETAIL_CHARS - 1)}…` : entry.detail}` : '';
   return `${entry.fate}${reason}${rule}${detail}`;
 }
 

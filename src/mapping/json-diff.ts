@@ -2,7 +2,7 @@
  * A readable difference between two JSON values: one line per differing property path,
  * `path: expected X, got Y`, so a fixture mismatch points at the property that changed.
  */
-import { formatPath } from '../errors.ts';
+import { cutText, formatPath } from '../errors.ts';
 import { jsonText } from '../json-text.ts';
 import { isRecord } from '../is-record.ts';
 
@@ -63,5 +63,5 @@ export function jsonDiff(expected: unknown, actual: unknown, options: JsonDiffOp
 export function showValue(value: unknown, maxChars = 100): string {
   if (value === undefined) return 'nothing';
   const text = jsonText(value);
-  return text.length > maxChars ? `${text.slice(0, maxChars - 3)}…` : text;
+  return text.length > maxChars ? `${cutText(text, maxChars - 3)}…` : text;
 }

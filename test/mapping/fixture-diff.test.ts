@@ -31,6 +31,12 @@ describe('fixtureDiff', () => {
     expect(fixtureDiff([skipped('Teaching.')], [skipped(long)])).toEqual([`[0].detail: expected "Teaching.", got ${JSON.stringify(long)}`]);
   });
 
+  it('cuts a reason past 1,000 characters, never between the halves of an emoji', () => {
+    // The 999th UTF-16 unit, the last kept, is the first half of an emoji.
+    const detail = `${'x'.repeat(998)}${'😀'.repeat(10)}`;
+    expect(describeEntry({ fate: 'skipped', reason: 'rule-skips', detail })).toBe(`skipped, rule-skips: ${'x'.repeat(998)}…`);
+  });
+
   it('names an event on one side only, and anything that is not an entry as it is', () => {
     expect(fixtureDiff([], [delivered('Posted')])).toEqual(['[0]: expected nothing, got deliver MessageEvent Posted (rule forum-post-created)']);
     expect(fixtureDiff([delivered('Posted'), 3], [delivered('Posted')])).toEqual(['[1]: expected 3, got nothing']);

@@ -44,6 +44,15 @@ describe('jsonDiff', () => {
     expect(line).toBe(`a: expected "${'x'.repeat(96)}…, got "y"`);
   });
 
+  // check-mappings writes the line as UTF-8: half an emoji would come out as U+FFFD.
+  it('never cuts a value between the halves of an emoji', () => {
+    // The JSON text's 97th UTF-16 unit, the last kept, is the first half of an emoji.
+    const [line] = jsonDiff({ a: `${'x'.repeat(95)}${'😀'.repeat(10)}` }, { a: 'y' }, { maxChars: 100 });
+    expect(line).toBe(`a: expected "${'x'.repeat(95)}…, got "y"`);
+    const [whole] = jsonDiff({ a: `${'x'.repeat(94)}${'😀'.repeat(10)}` }, { a: 'y' });
+    expect(whole).toBe(`a: expected "${'x'.repeat(94)}😀…, got "y"`);
+  });
+
   it('stops at the limit and counts the rest', () => {
     const expected = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i]));
     const lines = jsonDiff(expected, {});
