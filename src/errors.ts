@@ -58,7 +58,7 @@ function formatSteps(path: ReadonlyArray<PropertyKey>): string {
 
 /** A value from the request, quoted for a message: JSON-escaped and cut to `max` characters. */
 export function quote(value: string, max = MAX_QUOTED_CHARS): string {
-  return value.length <= max ? jsonText(value) : `${jsonText(value.slice(0, max))}… (${value.length} characters)`;
+  return value.length <= max ? jsonText(value) : `${jsonText(cutText(value, max))}… (${value.length} characters)`;
 }
 
 /**

@@ -34,6 +34,11 @@ describe('quote', () => {
   it('cuts long values and says how long they were', () => {
     expect(quote('v'.repeat(300_000))).toBe(`"${'v'.repeat(100)}"… (300000 characters)`);
   });
+
+  it('does not leave half of a character where it cuts', () => {
+    // The 100th UTF-16 unit is the first half of an emoji: kept, it was shown as the escape "\ud83d".
+    expect(quote(`${'a'.repeat(99)}${'😀'.repeat(5)}`)).toBe(`"${'a'.repeat(99)}"… (109 characters)`);
+  });
 });
 
 describe('quoteValue', () => {
