@@ -5,6 +5,7 @@
  * can be checked without a TimeBack. What a round says about TimeBack itself (the pause, the
  * set-up problem on /readyz, the log of dead events) is round-recorder.ts's business.
  */
+import { cutText } from '../errors.ts';
 import { retryDelay, type BackoffPolicy } from './backoff.ts';
 import type { PostResult } from './events-client.ts';
 import type { Outcome } from './outcome.ts';
@@ -95,5 +96,6 @@ function storedAnswer(result: PostResult | undefined): string | null {
 /** Keeps the start of a long answer and says how much was cut. */
 function truncate(text: string): string {
   if (text.length <= MAX_STORED_RESPONSE) return text;
-  return `${text.slice(0, MAX_STORED_RESPONSE)}… (${text.length - MAX_STORED_RESPONSE} more characters)`;
+  const kept = cutText(text, MAX_STORED_RESPONSE);
+  return `${kept}… (${text.length - kept.length} more characters)`;
 }

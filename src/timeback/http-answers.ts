@@ -3,6 +3,7 @@
  * client and delivery: how long to wait, the body as JSON, and how to describe a failure to
  * an admin.
  */
+import { cutText } from '../errors.ts';
 
 /** Longest Retry-After we obey: a misconfigured proxy must not park the gateway for days. */
 const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
@@ -95,5 +96,5 @@ export function parseJsonBody(text: string): unknown {
 /** The first part of a response body, on one line, for an error message (never a whole page). */
 export function excerpt(body: string, max = 200): string {
   const line = body.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max)}…` : line;
+  return line.length > max ? `${cutText(line, max)}…` : line;
 }

@@ -51,6 +51,12 @@ describe('settledRecord', () => {
     const entry = settledRecord(dueEvent(), STARTED, FINISHED, 1, answer(400, 'x'.repeat(5_000)), { kind: 'dead', reason: 'http-400' });
     expect(entry.response).toBe(`${'x'.repeat(4_096)}… (904 more characters)`);
   });
+
+  it('never cuts an answer between the halves of an emoji', () => {
+    const body = `${'x'.repeat(4_095)}${'😀'.repeat(500)}`;
+    const entry = settledRecord(dueEvent(), STARTED, FINISHED, 1, answer(400, body), { kind: 'dead', reason: 'http-400' });
+    expect(entry.response).toBe(`${'x'.repeat(4_095)}… (1000 more characters)`);
+  });
 });
 
 describe('failedRecord', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter } from '../../src/timeback/http-answers.ts';
+import { excerpt, parseRetryAfter } from '../../src/timeback/http-answers.ts';
 
 const NOW = Date.parse('2026-11-02T10:00:00Z');
 
@@ -62,5 +62,16 @@ describe('parseRetryAfter: the three HTTP-date forms (RFC 9110 §5.6.7), always 
       expect(parseRetryAfter('Mon, 31 Feb 2026 10:01:30 GMT', NOW)).toBeUndefined();
       expect(parseRetryAfter('Mon, 02 Nov 2026 25:01:30 GMT', NOW)).toBeUndefined();
     });
+  });
+});
+
+describe('excerpt', () => {
+  it('gives an answer on one line, cut at the limit with an ellipsis', () => {
+    expect(excerpt('  upstream\n  timed out  ')).toBe('upstream timed out');
+    expect(excerpt('abcdef', 4)).toBe('abcd…');
+  });
+
+  it('never cuts between the halves of an emoji', () => {
+    expect(excerpt(`abc${'😀'.repeat(3)}`, 4)).toBe('abc…');
   });
 });
