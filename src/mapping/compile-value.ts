@@ -10,6 +10,9 @@ import type { ComputedTerm, RuleObjectValue, RuleValue } from './rule-schema.ts'
 import { TRANSFORM_EXPECTS, TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
 
 /** Renders one value for one event; undefined means "empty: leave it out". */
+/** The transform whose ids are hashes of their input, which the personal-data check must see through. */
+const HASHES_URLS = TRANSFORMS['url-iri'];
+
 export type ValueFn = (event: unknown, vars: Variables) => unknown;
 
 /** What the rule allows that changes how its values are built. */
@@ -123,11 +126,13 @@ function compileFrom(spec: RuleObjectValue, options: CompileOptions, leading?: T
   addTexts(fallback, options.constants);
   if (table !== undefined) for (const value of table.values()) addTexts(value, options.constants);
 
-  const candidate = (raw: unknown): unknown => {
+  const candidate = (raw: unknown, vars: Variables): unknown => {
     let value = raw;
     for (const transform of transforms) {
       if (value === undefined || value === null) return undefined;
+      const before = value;
       value = transform(value);
+      if (transform === HASHES_URLS && typeof before === 'string' && typeof value === 'string' && value !== before) vars.hashed?.set(value, before);
     }
     if (pick !== undefined && isRecord(value)) value = pickKeys(value, pick);
     if (table !== undefined) {
@@ -140,13 +145,13 @@ function compileFrom(spec: RuleObjectValue, options: CompileOptions, leading?: T
   if (readers.length === 1) {
     const read = readers[0]!;
     return (event, vars) => {
-      const value = candidate(read(event, vars));
+      const value = candidate(read(event, vars), vars);
       return value === undefined ? fallback : value;
     };
   }
   return (event, vars) => {
     for (const read of readers) {
-      const value = candidate(read(event, vars));
+      const value = candidate(read(event, vars), vars);
       if (value !== undefined) return value;
     }
     return fallback;

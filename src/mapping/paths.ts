@@ -15,6 +15,11 @@ export interface Variables {
   edApp: string;
   sensor: string;
   sourceId: string;
+  /**
+   * Filled while an event is built: each id `url-iri` made by hashing a URL, with that URL, so the
+   * personal-data check sees what the hash hides (anyone can hash a guessed URL again).
+   */
+  hashed?: Map<string, string>;
 }
 
 export const VARIABLES = ['$student', '$platformId', '$edApp', '$sensor', '$sourceId'] as const;

@@ -100,6 +100,12 @@ export interface PiiInput {
    * samples give the student the site's id as batch_uid).
    */
   notPersonal?: readonly string[];
+  /**
+   * Ids the rule made by hashing text (`url-iri`), with that text. A hash of a URL that holds
+   * a student's id is that id in disguise, stable and recomputable from a guess: it is checked
+   * as the URL, wherever it stands.
+   */
+  hashed?: ReadonlyMap<string, string>;
 }
 
 const BOTH: ReadonlySet<IdentifyingCategory> = new Set(['user-id', 'name']);
@@ -131,6 +137,7 @@ interface Check {
 /** The first personal data in `event` that `allowed` does not cover, or undefined. */
 export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input?: PiiInput): PiiFinding | undefined {
   if (allowed.size === PII_CATEGORIES.length) return undefined;
+  if (input?.hashed !== undefined && input.hashed.size > 0) event = unhashed(event, input.hashed, MAX_PII_DEPTH + 1);
   let identifying: IdentifyingValues | undefined;
   if (input !== undefined) {
     const wanted = allowed.has('user-id') ? (allowed.has('name') ? undefined : ONLY_NAMES) : allowed.has('name') ? ONLY_IDS : BOTH;
@@ -253,4 +260,14 @@ function identifyingKeyCategory(key: string, check: Check): PiiCategory | undefi
   }
   check.source = where.path ?? [];
   return category;
+}
+
+/** `value` with each hashed id replaced by the text it was made from (a copy where one is; depth as the check's). */
+function unhashed(value: unknown, hashed: ReadonlyMap<string, string>, depth: number): unknown {
+  if (typeof value === 'string') return hashed.get(value) ?? value;
+  if (depth === 0 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => unhashed(item, hashed, depth - 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) out[key] = unhashed(inner, hashed, depth - 1);
+  return out;
 }

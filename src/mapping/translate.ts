@@ -201,7 +201,7 @@ function render(event: InboundEvent, eventTime: string, rule: CompiledRule, stud
   const output = rule.output!;
   const sourceId = event.id.trim();
   const student = `urn:uuid:${platformId}`;
-  const vars: Variables = { student, platformId, edApp, sensor, sourceId };
+  const vars: Variables = { student, platformId, edApp, sensor, sourceId, hashed: new Map() };
   const outputId = outputEventId(sensor, sourceId, event.eventTime, rule.id);
 
   const built: Record<string, unknown> = {};
@@ -237,7 +237,7 @@ function render(event: InboundEvent, eventTime: string, rule: CompiledRule, stud
   assign(produced, 'federatedSession', built.federatedSession);
   assign(produced, 'extensions', built.extensions);
 
-  const pii = findPii(produced, rule.allowPii, { event, studentId, own: [student, platformId], constants: output.constants, notPersonal: [sensor] });
+  const pii = findPii(produced, rule.allowPii, { event, studentId, own: [student, platformId], constants: output.constants, notPersonal: [sensor], hashed: vars.hashed });
   if (pii && 'tooDeep' in pii) {
     return invalidOutput(rule, studentId, `${pii.path}: nests too deeply to be checked for personal data (more than ${MAX_PII_DEPTH} levels)`);
   }
