@@ -172,11 +172,11 @@ export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input
 function visit(value: unknown, check: Check, depth: number): PiiCategory | typeof TOO_DEEP | undefined {
   const { allowed, path } = check;
   if (typeof value === 'string') {
-    const category = valueCategory(value);
-    // An allowed address stays allowed when it is also a batch_uid: the rule sends addresses.
-    if (category !== undefined) return allowed.has(category) ? undefined : category;
-    if (check.identifying === undefined || value.length < MIN_IDENTIFYING_LENGTH || check.constants?.has(value)) return undefined;
-    return identifyingCategory(value, check) ?? (check.inText === undefined ? undefined : inTextCategory(value, check));
+    const found = textCategory(value, check);
+    if (found !== undefined || !value.includes('%') || check.constants?.has(value)) return found;
+    // An IRI writes an e-mail batch_uid's `@` as %40 (and any id it must, encoded): read as decoded too.
+    const decoded = percentDecoded(value);
+    return decoded === value ? undefined : textCategory(decoded, check);
   }
   if (typeof value === 'number') {
     // A numeric batch_uid read through the `number` transform.
@@ -205,6 +205,25 @@ function visit(value: unknown, check: Check, depth: number): PiiCategory | typeo
     path.pop();
   }
   return undefined;
+}
+
+function textCategory(value: string, check: Check): PiiCategory | undefined {
+  const category = valueCategory(value);
+  // An allowed address stays allowed when it is also a batch_uid: the rule sends addresses.
+  if (category !== undefined) return check.allowed.has(category) ? undefined : category;
+  if (check.identifying === undefined || value.length < MIN_IDENTIFYING_LENGTH || check.constants?.has(value)) return undefined;
+  return identifyingCategory(value, check) ?? (check.inText === undefined ? undefined : inTextCategory(value, check));
+}
+
+/** `text` with each run of percent-escapes that is valid UTF-8 decoded; the rest as it is. */
+function percentDecoded(text: string): string {
+  return text.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
 }
 
 /**
