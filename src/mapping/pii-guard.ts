@@ -211,8 +211,37 @@ function textCategory(value: string, check: Check): PiiCategory | undefined {
   const category = valueCategory(value);
   // An allowed address stays allowed when it is also a batch_uid: the rule sends addresses.
   if (category !== undefined) return check.allowed.has(category) ? undefined : category;
+  const inQuery = value.includes('?') ? queryCategory(value, check.allowed) : undefined;
+  if (inQuery !== undefined) return inQuery;
   if (check.identifying === undefined || value.length < MIN_IDENTIFYING_LENGTH || check.constants?.has(value)) return undefined;
   return identifyingCategory(value, check) ?? (check.inText === undefined ? undefined : inTextCategory(value, check));
+}
+
+/**
+ * The first category a query string (`…?name=value&…`) holds that `allowed` does not cover: a
+ * parameter named as a key would be (Learn's launchUrl carries `lis_person_contact_email_primary`
+ * and the rest of the launch form), or a value that is an address. Checked by shape, like keys.
+ */
+function queryCategory(text: string, allowed: ReadonlySet<PiiCategory>): PiiCategory | undefined {
+  const start = text.indexOf('?');
+  const hash = text.indexOf('#', start);
+  for (const pair of text.slice(start + 1, hash < 0 ? undefined : hash).split('&')) {
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    const name = formDecoded(equals < 0 ? pair : pair.slice(0, equals));
+    const byName = keyCategory(name) ?? (name.toLowerCase() === 'ipaddress' ? 'ip-address' : undefined);
+    if (byName !== undefined && !allowed.has(byName)) return byName;
+    if (equals < 0) continue;
+    const byValue = valueCategory(formDecoded(pair.slice(equals + 1)));
+    if (byValue !== undefined && !allowed.has(byValue)) return byValue;
+  }
+  return undefined;
+}
+
+/** A query string's part as a form decodes it (`+` is a space), its broken escapes as they are. */
+function formDecoded(part: string): string {
+  const spaced = part.replaceAll('+', ' ');
+  return spaced.includes('%') ? percentDecoded(spaced) : spaced;
 }
 
 /** `text` with each run of percent-escapes that is valid UTF-8 decoded; the rest as it is. */

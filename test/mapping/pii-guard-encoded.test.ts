@@ -26,7 +26,7 @@ const check = (externalId: string, id: string) => findPii(output(id), none, { ev
 describe('the personal-data guard, on percent-encoded text', () => {
   it.each([
     ['an e-mail batch_uid with its @ encoded, in a path', 'lena.martin@school.example.edu', 'https://portal.example.org/people/lena.martin%40school.example.edu/home'],
-    ['an e-mail batch_uid with its @ encoded, in a query', 'lena.martin@school.example.edu', 'https://portal.example.org/people?u=lena.martin%40school.example.edu'],
+    ['an e-mail batch_uid with its @ encoded, inside a query value', 'lena.martin@school.example.edu', 'https://portal.example.org/people?u=student:lena.martin%40school.example.edu'],
     ['a batch_uid encoded whole', 's1234567', 'https://portal.example.org/people/%73%31%32%33%34%35%36%37/home'],
     ['a batch_uid with a space, encoded', 'lena martin 07', 'https://portal.example.org/people/lena%20martin%2007'],
   ])('finds %s', (_what, externalId, id) => {
