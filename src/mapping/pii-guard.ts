@@ -171,13 +171,7 @@ export function findPii(event: unknown, allowed: ReadonlySet<PiiCategory>, input
 /** Depth-first; on a finding, `check.path` is left pointing at it. */
 function visit(value: unknown, check: Check, depth: number): PiiCategory | typeof TOO_DEEP | undefined {
   const { allowed, path } = check;
-  if (typeof value === 'string') {
-    const found = textCategory(value, check);
-    if (found !== undefined || !value.includes('%') || check.constants?.has(value)) return found;
-    // An IRI writes an e-mail batch_uid's `@` as %40 (and any id it must, encoded): read as decoded too.
-    const decoded = percentDecoded(value);
-    return decoded === value ? undefined : textCategory(decoded, check);
-  }
+  if (typeof value === 'string') return stringCategory(value, check);
   if (typeof value === 'number') {
     // A numeric batch_uid read through the `number` transform.
     return check.identifying !== undefined && Number.isInteger(value) && Math.abs(value) >= 10_000 ? identifyingCategory(String(value), check) : undefined;
@@ -197,6 +191,10 @@ function visit(value: unknown, check: Check, depth: number): PiiCategory | typeo
   const isPerson = record.type === 'Person';
   for (const key in record) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+    // A key is text a copied object holds (a map keyed by students). The finding names the
+    // object, not the key: messages reach logs.
+    const inKey = stringCategory(key, check);
+    if (inKey !== undefined) return inKey;
     path.push(key);
     const byKey = isPerson && NAME_KEYS.has(key) ? 'name' : keyCategory(key);
     if (byKey !== undefined && !allowed.has(byKey)) return byKey;
@@ -205,6 +203,14 @@ function visit(value: unknown, check: Check, depth: number): PiiCategory | typeo
     path.pop();
   }
   return undefined;
+}
+
+function stringCategory(value: string, check: Check): PiiCategory | undefined {
+  const found = textCategory(value, check);
+  if (found !== undefined || !value.includes('%') || check.constants?.has(value)) return found;
+  // An IRI writes an e-mail batch_uid's `@` as %40 (and any id it must, encoded): read as decoded too.
+  const decoded = percentDecoded(value);
+  return decoded === value ? undefined : textCategory(decoded, check);
 }
 
 function textCategory(value: string, check: Check): PiiCategory | undefined {
