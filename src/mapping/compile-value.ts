@@ -9,10 +9,10 @@ import { compilePath, hasValue, isPrototypeKey, type Variables } from './paths.t
 import type { ComputedTerm, RuleObjectValue, RuleValue } from './rule-schema.ts';
 import { TRANSFORM_EXPECTS, TRANSFORMS, type Transform, type TransformName } from './transforms.ts';
 
-/** Renders one value for one event; undefined means "empty: leave it out". */
 /** The transform whose ids are hashes of their input, which the personal-data check must see through. */
 const HASHES_URLS = TRANSFORMS['url-iri'];
 
+/** Renders one value for one event; undefined means "empty: leave it out". */
 export type ValueFn = (event: unknown, vars: Variables) => unknown;
 
 /** What the rule allows that changes how its values are built. */

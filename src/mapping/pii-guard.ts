@@ -217,10 +217,16 @@ function textCategory(value: string, check: Check): PiiCategory | undefined {
   const category = valueCategory(value);
   // An allowed address stays allowed when it is also a batch_uid: the rule sends addresses.
   if (category !== undefined) return check.allowed.has(category) ? undefined : category;
-  const inQuery = value.includes('?') ? queryCategory(value, check.allowed) : undefined;
+  const inQuery = hasQuery(value) ? queryCategory(value, check.allowed) : undefined;
   if (inQuery !== undefined) return inQuery;
   if (check.identifying === undefined || value.length < MIN_IDENTIFYING_LENGTH || check.constants?.has(value)) return undefined;
   return identifyingCategory(value, check) ?? (check.inText === undefined ? undefined : inTextCategory(value, check));
+}
+
+/** Whether `text` is a URL or IRI with a query: a `?` with no white space before it (a title's `?` is no query). */
+function hasQuery(text: string): boolean {
+  const mark = text.indexOf('?');
+  return mark > 0 && !/\s/.test(text.slice(0, mark));
 }
 
 /**
@@ -321,7 +327,8 @@ function unhashed(value: unknown, hashed: ReadonlyMap<string, string>, depth: nu
   if (typeof value === 'string') return hashed.get(value) ?? value;
   if (depth === 0 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((item) => unhashed(item, hashed, depth - 1));
-  const out: Record<string, unknown> = {};
+  // No prototype: a copied `__proto__` key stays a key (and is checked), not the copy's prototype.
+  const out: Record<string, unknown> = Object.create(null);
   for (const [key, inner] of Object.entries(value)) out[key] = unhashed(inner, hashed, depth - 1);
   return out;
 }

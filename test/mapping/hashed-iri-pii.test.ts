@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { staticIdentity } from '../../src/identity/identity-resolver.ts';
+import { findPii } from '../../src/mapping/pii-guard.ts';
 import { loadRules } from '../../src/mapping/rule-loader.ts';
 import type { RuleSet } from '../../src/mapping/rule-set.ts';
 import { translate } from '../../src/mapping/translate.ts';
@@ -55,5 +56,13 @@ output:
     const outcome = await run(event, rules);
     expect(outcome).toMatchObject({ fate: 'rejected', reason: 'invalid-output' });
     expect((outcome as { detail: string }).detail).toMatch(/object\.id: carries personal data \(user-id/);
+  });
+
+  it('checks a copied "__proto__" key of an output that holds a hashed id, as of any other', () => {
+    const copied = JSON.parse('{"__proto__": {"note": "for lmartin07"}}') as Record<string, unknown>;
+    const event = { object: { id: 'urn:uuid:0f198531-7c4c-5d97-a633-1d616b87cbba', type: 'LtiLink' }, extensions: copied };
+    const input = { actor: { type: 'Person', extensions: { 'bb:user.externalId': STUDENT.externalId } } };
+    const hashed = new Map([['urn:uuid:0f198531-7c4c-5d97-a633-1d616b87cbba', 'http://tool.example.org/launch']]);
+    expect(findPii(event, new Set(), { event: input, studentId: STUDENT.externalId, hashed })).toMatchObject({ category: 'user-id', path: 'extensions.__proto__.note' });
   });
 });

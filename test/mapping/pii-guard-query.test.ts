@@ -26,6 +26,8 @@ describe('the personal-data guard, on query strings', () => {
   it('lets through a query that names no one, and what the rule allows', () => {
     expect(at('https://tool.example.org/launch?lesson=vectors-2&course=BIO-110&page=%E2%82%AC&q=a+b')).toBeUndefined();
     expect(at('https://tool.example.org/launch?a&&=x&b=%ZZ')).toBeUndefined();
+    // A title's question mark starts no query.
+    expect(findPii({ object: { name: 'Why? email=me first' } }, none)).toBeUndefined();
     expect(at('https://tool.example.org/launch?contact=lena.martin@school.example.edu', new Set<PiiCategory>(['email']))).toBeUndefined();
     expect(at('https://tool.example.org/launch?lis_person_name_full=Lena', new Set<PiiCategory>(['lti-parameters']))).toBeUndefined();
   });
