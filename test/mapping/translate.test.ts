@@ -614,6 +614,7 @@ output: { type: MessageEvent, action: Posted, profile: ForumProfile, object: { i
 
   it('every delivered event passes the validator', async () => {
     const outcomes = await run([forumPost(), gradeEvent(), ltiLaunch(), sessionLogin(), forumPost({ action: 'Modified' })]);
+    expect(outcomes).toHaveLength(5);
     for (const outcome of outcomes) expect(validateCaliperEvent(delivered(outcome).event)).toEqual({ ok: true });
   });
 });
