@@ -37,6 +37,7 @@ describe('toEnvelopeBatch', () => {
     const input = await parsed([sessionEvent(), sessionEvent()]);
     const batch = await toEnvelopeBatch(input, { receivedAt: RECEIVED_AT });
     expect(batch.transferable).toBe(input.events.transferable);
+    expect(batch.raws).toHaveLength(2);
     for (const raw of batch.raws) {
       expect(raw).toBeInstanceOf(Uint8Array);
       expect((raw as Uint8Array).buffer).toBe(input.events.transferable);
