@@ -318,6 +318,8 @@ describe('what an admin sees', () => {
     // Kept, not dead, with the reason where `status` shows it.
     await waitFor('the refusal recorded on the event', () => statusReport(gateway!.store).oldestWaiting?.detail?.includes(lacks));
     expect(statusReport(gateway!.store).byFate).toMatchObject({ pending: 1, dead: 0 });
+    // The token the refused POSTs carried, at least: else the loop below checks nothing.
+    expect(emulator.validTokens.size).toBeGreaterThan(0);
     for (const token of emulator.validTokens) expect(captured.text()).not.toContain(token);
 
     // The admin grants the scope at TimeBack: a probe's new token carries it, no restart.
