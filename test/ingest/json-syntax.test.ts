@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeJsonSyntaxError, findJsonSyntaxError } from '../../src/ingest/json-syntax.ts';
+import { prng } from '../../src/dev/synthetic-events.ts';
 
 describe('findJsonSyntaxError', () => {
   it('finds nothing wrong in any text JSON.parse accepts', () => {
@@ -47,8 +48,9 @@ describe('findJsonSyntaxError', () => {
 
   it('agrees with JSON.parse on thousands of mutated documents', () => {
     // Deterministic: a fixed-seed generator, so a failure reproduces.
-    let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    // mulberry32: the LCG this used lost its low bits past 2 ** 53 and cycled every 10,466
+    // draws, so of the 3,000 documents only 2,157 differed.
+    const random = prng(12345);
     const base = JSON.stringify({ sensor: 's', data: [{ id: 'e\u00e9"1', n: [1, -2.5e3, true, null], o: { 'k.k': 'v\n' } }] }, null, 1);
     const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '0', '1', '-', '.', 'e', 't', 'n', 'u', 'x', '\u0001'];
     for (let round = 0; round < 3000; round++) {
