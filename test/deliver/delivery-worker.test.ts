@@ -604,11 +604,11 @@ describe('delivery worker', () => {
     worker.notify();
     const resumed = () => captured.lines().some((line) => line.msg === 'TimeBack answers again; delivery resumes');
     await waitFor('the pause closed by its probe', resumed);
-    expect(eventStates(db.store.sqlite).filter((row) => earlyIds.has(row.outputId!)).every((row) => row.attempts === 0)).toBe(true);
+    expect(eventStates(db.store.sqlite).filter((row) => earlyIds.has(row.outputId!)).map((row) => row.attempts)).toEqual(early.map(() => 0));
 
     // The early POSTs time out now, after the pause closed: no second pause, nothing on /readyz.
     await waitFor('the early timeouts recorded', () =>
-      eventStates(db.store.sqlite).filter((row) => row.seq === early[0]!.seq || row.seq === early[1]!.seq).every((row) => row.attempts >= 1),
+      eventStates(db.store.sqlite).filter((row) => earlyIds.has(row.outputId!) && row.attempts >= 1).length === early.length,
     );
     const pauseWarnings = captured.lines().filter((line) => line.msg === 'TimeBack is failing; delivery paused');
     expect(pauseWarnings).toHaveLength(1);
@@ -752,7 +752,7 @@ describe('delivery worker', () => {
   });
 
   it('pauses without touching events when TimeBack refuses the credentials, and says why', async () => {
-    insertTranslatedEvents(db.store.sqlite, 5);
+    const inserted = insertTranslatedEvents(db.store.sqlite, 5);
     const worker = startWorker({ env: { TIMEBACK_CLIENT_SECRET: 'wrong-secret' } });
     await waitFor('token refused', () => worker.status().token === 'rejected');
 
@@ -760,7 +760,7 @@ describe('delivery worker', () => {
     expect(worker.status()).toMatchObject({ state: 'paused', pause: { cause: 'credentials' } });
     expect(await metricValue(metrics.deliveryPaused)).toBe(1);
     expect(emulator.eventPosts).toBe(0);
-    expect(eventStates(db.store.sqlite).every((row) => row.fate === 'pending' && row.attempts === 0)).toBe(true);
+    expect(eventStates(db.store.sqlite).map((row) => [row.fate, row.attempts])).toEqual(inserted.map(() => ['pending', 0]));
   });
 
   it('names the token problem as it is on /readyz, not always as refused credentials', async () => {
@@ -841,13 +841,15 @@ describe('delivery worker', () => {
 
   it('on stop past the deadline aborts hanging POSTs and leaves their events due', async () => {
     emulator.addFault({ route: 'events', hang: true });
-    insertTranslatedEvents(db.store.sqlite, 3);
+    const inserted = insertTranslatedEvents(db.store.sqlite, 3);
     const captured = captureLog();
     const worker = startWorker({ log: captured.log });
     await waitFor('in flight', () => worker.status().inFlight === 3);
     await worker.stop(Date.now() + 100);
     expect(worker.status().state).toBe('stopped');
-    for (const row of eventStates(db.store.sqlite)) expect(row).toMatchObject({ fate: 'pending', stage: 'deliver', attempts: 0 });
+    expect(eventStates(db.store.sqlite).map(({ fate, stage, attempts }) => ({ fate, stage, attempts }))).toEqual(
+      inserted.map(() => ({ fate: 'pending', stage: 'deliver', attempts: 0 })),
+    );
     expect(deadlineWarnings(captured)).toEqual([
       { level: 'warn', msg: 'shutdown deadline reached; aborting POSTs in flight (their events are sent again on the next start)', inFlight: 3, waitingForToken: 0 },
     ]);
