@@ -380,6 +380,7 @@ describe('reading envelopes with readEventFields', () => {
     let accepted = 0;
     let refused = 0;
     let longIds = 0;
+    let longSourceIds = 0;
     for (let round = 0; round < 400; round++) {
       const data = Array.from({ length: 1 + Math.floor(random() * 5) }, (_, i) => event(i));
       const head = `{"sensor":"s","sendTime":"2026-03-02T09:15:27.481Z","dataVersion":"http://purl.imsglobal.org/ctx/caliper/v1p1","data":`;
@@ -405,10 +406,16 @@ describe('reading envelopes with readEventFields', () => {
       const columns = withFields.columns as { raws: string[]; problems: unknown[]; sourceIds: unknown[]; eventTimes: unknown[] };
       expect(columns.raws.map((raw) => JSON.parse(raw)), text).toEqual(whole.events);
       expect(columns.problems, text).toEqual(whole.events.map((value, i) => eventProblem(value, i)));
-      for (const sourceId of columns.sourceIds) if (typeof sourceId === 'string') expect(sourceId.length).toBeLessThanOrEqual(MAX_EVENT_FIELD_CHARS);
+      for (const sourceId of columns.sourceIds) {
+        if (typeof sourceId !== 'string') continue;
+        expect(sourceId.length).toBeLessThanOrEqual(MAX_EVENT_FIELD_CHARS);
+        if (sourceId.length > 64) longSourceIds += 1;
+      }
       if (columns.problems.some((problem) => typeof problem === 'string' && /^data\[\d+\]\.id: the event id has/.test(problem))) longIds += 1;
     }
     expect(longIds).toBeGreaterThan(10);
+    // The bound above met ids near or past it, not only short ones.
+    expect(longSourceIds).toBeGreaterThan(10);
     expect(accepted).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(50);
   });
