@@ -53,8 +53,11 @@ describe('cliCommand', () => {
     const { io, printed } = capture();
     expect(await example([], { PORT: 'eighty', LOG_LEVEL: 'loud' }, io)).toBe(2);
     expect(printed.err).toMatch(/^caliper-gateway: Invalid configuration:/);
-    expect(printed.err).toContain('PORT');
-    expect(printed.err).toContain('LOG_LEVEL');
+    // Once: one refusal, each variable in it on a line of its own.
+    expect(printed.err.match(/Invalid configuration/g)).toHaveLength(1);
+    expect(printed.err.match(/^ {2}- PORT: /gm)).toHaveLength(1);
+    expect(printed.err.match(/^ {2}- LOG_LEVEL: /gm)).toHaveLength(1);
+    expect(printed.out).toBe('');
   });
 
   it('lets any other error through to the caller', async () => {
