@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkMappings } from '../../src/mapping/check-mappings.ts';
 import { updateFixtures } from '../../src/mapping/fixtures.ts';
-import { loadRules } from '../../src/mapping/rule-loader.ts';
+import { loadRules, RuleLoadError } from '../../src/mapping/rule-loader.ts';
 import { makeTempDir, type TempDir } from '../helpers/identity-harness.ts';
+import { rejectionOf } from '../helpers/thrown.ts';
 import { envelope, forumPost, STUDENT } from './learn-events.ts';
 
 const RULES_DIR = fileURLToPath(new URL('./rule-sets/blackboard', import.meta.url));
@@ -62,6 +63,8 @@ describe('checkMappings', () => {
     if (check.ok) return;
     expect(check.problems.length).toBeGreaterThan(0);
     expect(check.problems.every((problem) => problem.includes('broken.yaml'))).toBe(true);
+    // The loader's problems, each once and nothing added.
+    expect(check.problems).toEqual((await rejectionOf(RuleLoadError, loadRules(mappingsDir))).problems);
     expect(check.rules).toBeUndefined();
     expect(check.fixtures).toBeUndefined();
   });
