@@ -274,7 +274,8 @@ describe('/admin/roster-cache', () => {
       ['/admin/roster-cache/…', 404, 'not-found'],
     ]);
     expect(captured.text()).not.toMatch(/kid@school|ada\.l/);
-    expect(createRosterCache(store).get('ada.l')).toBeDefined();
+    expect(createRosterCache(store).get('ada.l')).toMatchObject({ outcome: 'found', platformId: FOUND_ID });
+    expect(createRosterCache(store).size()).toBe(3);
   });
 
   it('Should refuse a clear with an unknown parameter, clearing nothing', async () => {
@@ -291,7 +292,8 @@ describe('/admin/roster-cache', () => {
     expect(await res.json()).toEqual({
       error: { code: 'invalid-request', message: 'outcome: unknown parameter; this route takes none; nothing was evicted' },
     });
-    expect(createRosterCache(store).get('ada.l')).toBeDefined();
+    expect(createRosterCache(store).get('ada.l')).toMatchObject({ outcome: 'found', platformId: FOUND_ID });
+    expect(createRosterCache(store).size()).toBe(3);
   });
 
   it('Should wait for a write lock held elsewhere a short while at a time, the event loop free between, then evict', async () => {
