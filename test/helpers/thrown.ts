@@ -13,10 +13,12 @@ export function thrownBy<E extends Error>(type: abstract new (...args: never[]) 
 
 /** The error `promise` rejects with, checked to be a `type`; fails the test when it resolves. */
 export async function rejectionOf<E extends Error>(type: abstract new (...args: never[]) => E, promise: Promise<unknown>): Promise<E> {
-  const error = await promise.then(
-    () => new Error(`expected a ${type.name}, but the promise resolved`),
-    (reason: unknown) => reason,
+  // Not an Error standing in for the rejection: asked for an Error, that would pass.
+  const outcome = await promise.then(
+    () => ({ resolved: true as const }),
+    (reason: unknown) => ({ resolved: false as const, reason }),
   );
-  expect(error).toBeInstanceOf(type);
-  return error as E;
+  if (outcome.resolved) throw new Error(`expected a ${type.name}, but the promise resolved`);
+  expect(outcome.reason).toBeInstanceOf(type);
+  return outcome.reason as E;
 }
