@@ -84,6 +84,8 @@ export const ROSTER_FILTER_PAGES = 5;
  */
 export const ROSTER_RECHECK_AFTER_404S = 5;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function createRosterClient({ config, tokens, log, metrics, now = Date.now }: RosterClientDeps): RosterClient {
   const requests = createRosterRequests({ config, tokens, now, connections: ROSTER_CONNECTIONS });
   const gate = createRosterGate({ config, log, metrics, now, size: ROSTER_CONNECTIONS });
@@ -95,6 +97,9 @@ export function createRosterClient({ config, tokens, log, metrics, now = Date.no
       // not a UUID cannot be found by id: no request. Schools whose batch_uid is an SIS number
       // paid one wasted GET per student for it (the default ROSTER_MATCH tries sourcedId first).
       if (strategy === 'sourcedId' && !isUuid(externalId)) return { outcome: 'not-found' };
+      // Half of a UTF-16 pair on its own is no character: no URL or JSON can carry it, so no
+      // roster holds it (encodeURIComponent threw, and the event was retried until it died).
+      if (LONE_SURROGATE.test(externalId)) return { outcome: 'not-found' };
       return gate.run(strategy, () => (strategy === 'sourcedId' ? bySourcedId(context, externalId) : byFilter(context, strategy, externalId)));
     },
 

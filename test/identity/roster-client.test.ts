@@ -259,6 +259,17 @@ describe('roster client against the emulator', () => {
     expect(rosterRequests(emulator).length).toBe(before + 1);
   });
 
+  it('Should take a Learn id holding a lone surrogate as no one, without a request: no URL or JSON can carry it', async () => {
+    const { roster } = client();
+    const before = rosterRequests(emulator).length;
+    for (const strategy of ['sourcedId', 'identifier', 'username', 'email'] as const) {
+      for (const externalId of ['ada\ud800', '\udc00lovelace']) {
+        expect(await roster.lookup(strategy, externalId)).toEqual({ outcome: 'not-found' });
+      }
+    }
+    expect(rosterRequests(emulator).length).toBe(before);
+  });
+
   it.each([
     ['identifier', ADA.identifier],
     ['username', ADA.username],
