@@ -129,6 +129,30 @@ afterEach(async () => {
 });
 
 /** The forms a secret travels in: as is, URL- or form-encoded, inside HTTP Basic. */
+/**
+ * Rules that copy what Learn sent in forms the personal-data guard once did not read: an http
+ * launch URL hashed by `url-iri`, a launch URL's whole query string, a batch_uid percent-encoded
+ * in an IRI, a copied object keyed by students.
+ */
+const disguiseRule = (name: string, object: string) => `
+  - id: ${name.replace(/[A-Z]/g, (ch, at) => `${at ? '-' : ''}${ch.toLowerCase()}`)}
+    match: { type: ${PROBE}${name} }
+    student: ['actor.extensions["bb:user.externalId"]']
+    output:
+      type: SessionEvent
+      action: LoggedIn
+      profile: SessionProfile
+      object:
+${object}
+`;
+const DISGUISE_RULES = `description: Rules that copy Learn's values in disguise (test/canaries.test.ts).
+rules:
+${disguiseRule('HashedUrl', '        id: { from: object.extensions.page, transform: [strip-query, url-iri] }\n        type: SoftwareApplication')}
+${disguiseRule('WholeLaunchUrl', '        id: { from: object.extensions.page, transform: iri }\n        type: SoftwareApplication')}
+${disguiseRule('EncodedId', '        id: { from: object.extensions.page, transform: iri }\n        type: SoftwareApplication')}
+${disguiseRule('KeyedByStudent', '        id: { from: object.id, transform: iri }\n        type: SoftwareApplication\n        extensions: { from: object.extensions.scores }')}
+`;
+
 function secretForms(): string[] {
   const { clientSecret } = SECRETS;
   return [
@@ -568,5 +592,49 @@ describe('canaries through the whole gateway', () => {
     expect(heard.length).toBeGreaterThanOrEqual(2);
     expect(heard.map((request) => request.route)).toEqual(heard.map(() => 'token'));
     for (const request of heard) expect(request.headers.authorization).toBe(`Basic ${basic}`);
+  });
+
+  it('rejects events whose rule copies a student in disguise: nothing of them reaches TimeBack or the log', { timeout: 60_000 }, async () => {
+    const c = canaries();
+    const heard: HeardRequest[] = [];
+    emulator = await startTimebackEmulator({ clientId: CLIENT_ID, clientSecret: SECRETS.clientSecret, onRequest: (request) => heard.push(request) });
+    temp = folderWithShippedRules();
+    writeFileSync(path.join(temp.dir, 'mappings', 'zz-disguises.yaml'), DISGUISE_RULES);
+    const events: Array<Record<string, unknown>> = [];
+    const disguised = (name: string, extensions: (batchUid: string) => Record<string, unknown>) => {
+      const { event, batchUid } = probe(c, { type: `${PROBE}${name}` });
+      enroll(emulator!, batchUid);
+      (event.object as Record<string, unknown>).extensions = extensions(batchUid);
+      events.push(event);
+    };
+    disguised('HashedUrl', (id) => ({ page: `http://tool.school.test/learners/${id}/launch?lesson=2` }));
+    disguised('WholeLaunchUrl', () => ({ page: `https://tool.school.test/launch?lesson=2&lis_person_contact_email_primary=${encodeURIComponent(c.email('launch'))}` }));
+    disguised('EncodedId', (id) => ({ page: `https://tool.school.test/learners/${[...id].map((ch) => `%${ch.charCodeAt(0).toString(16)}`).join('')}/home` }));
+    disguised('KeyedByStudent', (id) => ({ scores: { [id]: 92 } }));
+
+    const env = gatewayEnv(temp.dir, emulator);
+    const log = captureLog();
+    gateway = await startGateway(parseConfig(env), { log: log.log });
+    const response = await fetch(`${gateway.url}/caliper`, {
+      method: 'POST',
+      headers: { authorization: SECRETS.ingestKey, 'content-type': 'application/json' },
+      body: JSON.stringify(envelope(events)),
+    });
+    expect(response.status).toBe(200);
+    const db = new Database(env.DB_PATH!, { readonly: true });
+    try {
+      const fates = () => db.prepare('SELECT fate, reason FROM events ORDER BY seq').all() as Array<{ fate: string; reason: string | null }>;
+      await waitFor('every event settled', () => fates().every((row) => row.fate !== 'pending'), 30_000, 100);
+      expect(fates()).toEqual(events.map(() => ({ fate: 'rejected', reason: 'invalid-output' })));
+    } finally {
+      db.close();
+    }
+    await gateway.close();
+    gateway = undefined;
+
+    // The lookups went out (each carrying its batch_uid, as they must); no event did.
+    expect(heard.filter((request) => request.route === 'roster').length).toBeGreaterThan(0);
+    expect(heard.filter((request) => request.route === 'events')).toEqual([]);
+    expect(c.foundIn(log.text())).toEqual([]);
   });
 });
